@@ -1,0 +1,66 @@
+# virt-events: build libvirt.so.0, its headers and examples; run the demo and the tests.
+#
+#   make            build build/libvirt.so (SONAME libvirt.so.0) and build/event-test
+#   make run        the demo: the example watcher printing test:///default events live
+#   make check      every test (Rust unit tests, C programs, valgrind, ABI checks)
+#   make headers    regenerate include/libvirt/*.h from the Rust definitions
+#   make install    PREFIX=/usr/local: library, soname links, headers, libvirt.pc
+
+CARGO   ?= cargo
+CC      ?= cc
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BUILD   := build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror
+VERSION := 9.0.0
+
+RUST_LIB := target/release/libvirt_events.a
+SYMS     := src/capi/libvirt.syms
+HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h
+
+.PHONY: all run check headers install clean FORCE
+
+all: $(BUILD)/libvirt.so.0 $(BUILD)/event-test
+
+# cargo decides whether anything changed; the link below is cheap.
+$(RUST_LIB): FORCE
+	$(CARGO) build --release --lib
+
+$(BUILD)/libvirt.so: $(RUST_LIB) $(SYMS)
+	@mkdir -p $(BUILD)
+	$(CC) -shared -o $@ -Wl,-soname,libvirt.so.0 -Wl,--version-script=$(SYMS) \
+	    -Wl,--whole-archive $(RUST_LIB) -Wl,--no-whole-archive -Wl,--gc-sections \
+	    -Wl,-z,defs -lpthread -ldl -lm -lgcc_s -lc
+
+$(BUILD)/libvirt.so.0: $(BUILD)/libvirt.so
+	ln -sf libvirt.so $@
+
+$(BUILD)/event-test: examples-c/event-test.c $(HEADERS) $(BUILD)/libvirt.so.0
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -o $@ $< -L$(BUILD) -lvirt -lpthread -Wl,-rpath,'$$ORIGIN'
+
+run: all
+	$(BUILD)/event-test --demo test:///default < /dev/null
+
+headers:
+	VIRT_EVENTS_WRITE_HEADERS=1 $(CARGO) build --release --lib
+
+check: all
+	sh tests/install-deps.sh
+	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) $(CARGO) test --release
+	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/libvirt
+	install -m 755 $(BUILD)/libvirt.so $(DESTDIR)$(LIBDIR)/libvirt.so.0.9000.0
+	ln -sf libvirt.so.0.9000.0 $(DESTDIR)$(LIBDIR)/libvirt.so.0
+	ln -sf libvirt.so.0 $(DESTDIR)$(LIBDIR)/libvirt.so
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCDIR)/libvirt/
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+	    'Name: libvirt' "Description: virt-events, libvirt's domain-event API" 'Version: $(VERSION)' \
+	    'Libs: -L$${libdir} -lvirt' 'Cflags: -I$${includedir}' > $(DESTDIR)$(LIBDIR)/pkgconfig/libvirt.pc
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

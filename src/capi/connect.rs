@@ -1,0 +1,151 @@
+//! Library and connection functions.
+
+use std::os::raw::{c_char, c_int, c_uint, c_ulong};
+use std::ptr;
+
+use super::handles::{ConnHandle, DomainHandle};
+use super::{api, strings};
+use crate::abi::common::{
+    virConnectAuth, virConnectAuthPtr, virConnectFlags, virConnectPtr, virDomainPtr, LIBVIR_VERSION_NUMBER,
+};
+use crate::connection::Connection;
+use crate::error::{Error, ErrorDomain};
+
+/// Initialises the library; nothing needs doing, so it always succeeds.
+#[no_mangle]
+pub extern "C" fn virInitialize() -> c_int {
+    0
+}
+
+/// Reports the library version (and the same number for any driver type).
+///
+/// # Safety
+/// `libVer` and `typeVer` must be NULL or writable; `type` NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn virGetVersion(libVer: *mut c_ulong, r#type: *const c_char, typeVer: *mut c_ulong) -> c_int {
+    api("virGetVersion", -1, |_| {
+        if libVer.is_null() {
+            return Err(Error::null_arg("virGetVersion", "libVer"));
+        }
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { *libVer = LIBVIR_VERSION_NUMBER };
+        if !r#type.is_null() && !typeVer.is_null() {
+            // SAFETY: non-NULL and writable per the contract.
+            unsafe { *typeVer = LIBVIR_VERSION_NUMBER };
+        }
+        Ok(0)
+    })
+}
+
+fn open(function: &str, name: *const c_char, read_only: bool) -> virConnectPtr {
+    api(function, ptr::null_mut(), |_| {
+        // SAFETY: `name` is NULL or a C string per the public contract.
+        let uri = unsafe { strings::borrow(name) };
+        let conn = Connection::open(uri.as_deref(), read_only)?;
+        Ok(ConnHandle::create(conn) as virConnectPtr)
+    })
+}
+
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectOpen(name: *const c_char) -> virConnectPtr {
+    open("virConnectOpen", name, false)
+}
+
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectOpenReadOnly(name: *const c_char) -> virConnectPtr {
+    open("virConnectOpenReadOnly", name, true)
+}
+
+/// Opens a connection; the in-process drivers need no credentials, so `auth`
+/// is never called.
+///
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectOpenAuth(
+    name: *const c_char,
+    _auth: virConnectAuthPtr,
+    flags: c_uint,
+) -> virConnectPtr {
+    let read_only = flags & virConnectFlags::VIR_CONNECT_RO as c_uint != 0;
+    open("virConnectOpenAuth", name, read_only)
+}
+
+/// The default authentication callback set: no credential types, no callback.
+struct DefaultAuth(virConnectAuth);
+// SAFETY: the record holds only NULL pointers and is never written.
+unsafe impl Sync for DefaultAuth {}
+static DEFAULT_AUTH: DefaultAuth =
+    DefaultAuth(virConnectAuth { credtype: ptr::null_mut(), ncredtype: 0, cb: None, cbdata: ptr::null_mut() });
+
+#[no_mangle]
+pub static mut virConnectAuthPtrDefault: virConnectAuthPtr = &DEFAULT_AUTH.0 as *const virConnectAuth as virConnectAuthPtr;
+
+/// Drops the caller's reference. Returns how many references remain
+/// (registered callbacks and domain objects hold some), 0 once the connection
+/// is closed, or -1.
+#[no_mangle]
+pub extern "C" fn virConnectClose(conn: virConnectPtr) -> c_int {
+    api("virConnectClose", -1, |_| {
+        let handle = ConnHandle::check(conn, "virConnectClose", ErrorDomain::VIR_FROM_NONE)?;
+        Ok(c_int::try_from(ConnHandle::unref(handle)).unwrap_or(c_int::MAX))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn virConnectRef(conn: virConnectPtr) -> c_int {
+    api("virConnectRef", -1, |call| {
+        call.connection(conn, "virConnectRef")?.add_ref();
+        Ok(0)
+    })
+}
+
+/// The connection's canonical URI, for the caller to `free()`.
+#[no_mangle]
+pub extern "C" fn virConnectGetURI(conn: virConnectPtr) -> *mut c_char {
+    api("virConnectGetURI", ptr::null_mut(), |call| {
+        let handle = call.connection(conn, "virConnectGetURI")?;
+        Ok(strings::to_malloced(&handle.conn.uri))
+    })
+}
+
+/// In-process connections are alive for as long as they are open.
+#[no_mangle]
+pub extern "C" fn virConnectIsAlive(conn: virConnectPtr) -> c_int {
+    api("virConnectIsAlive", -1, |call| call.connection(conn, "virConnectIsAlive").map(|_| 1))
+}
+
+/// Lists the domains that pass `flags`; fills `*domains` with an array the
+/// caller frees (each element with `virDomainFree`, the array with `free()`).
+///
+/// # Safety
+/// `domains` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectListAllDomains(conn: virConnectPtr, domains: *mut *mut virDomainPtr, flags: c_uint) -> c_int {
+    api("virConnectListAllDomains", -1, |call| {
+        let handle = call.connection(conn, "virConnectListAllDomains")?;
+        let found = handle.conn.driver.list_all(flags)?;
+        let count = c_int::try_from(found.len()).unwrap_or(c_int::MAX);
+        if domains.is_null() {
+            return Ok(count);
+        }
+        // One extra NULL slot terminates the array, as libvirt's does.
+        let size = std::mem::size_of::<virDomainPtr>() * (found.len() + 1);
+        // SAFETY: plain allocation; checked for NULL below.
+        let array = unsafe { libc::calloc(1, size) } as *mut virDomainPtr;
+        if array.is_null() {
+            return Err(Error::new(crate::error::ErrorCode::VIR_ERR_NO_MEMORY, ErrorDomain::VIR_FROM_NONE, None));
+        }
+        for (i, identity) in found.into_iter().enumerate() {
+            // SAFETY: `i` < found.len(), within the allocation.
+            unsafe { *array.add(i) = DomainHandle::create(handle, identity) };
+        }
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { *domains = array };
+        Ok(count)
+    })
+}

@@ -1,0 +1,290 @@
+//! Domain objects: accessors, lookups and lifecycle operations.
+
+use std::os::raw::{c_char, c_int, c_uchar, c_uint};
+use std::ptr;
+
+use super::handles::{ConnHandle, DomainHandle};
+use super::{api, strings, Call};
+use crate::abi::common::{virConnectPtr, virDomainInfoPtr, virDomainPtr};
+use crate::driver::Driver;
+use crate::error::{Error, ErrorDomain, Result};
+use crate::event::DomainIdentity;
+use crate::uuid::{Uuid, UUID_BUFLEN};
+
+#[no_mangle]
+pub extern "C" fn virDomainGetName(domain: virDomainPtr) -> *const c_char {
+    api("virDomainGetName", ptr::null(), |call| Ok(call.domain(domain, "virDomainGetName")?.name.as_ptr()))
+}
+
+/// The domain's ID when it was looked up, or `(unsigned)-1` if inactive.
+#[no_mangle]
+pub extern "C" fn virDomainGetID(domain: virDomainPtr) -> c_uint {
+    api("virDomainGetID", c_uint::MAX, |call| Ok(call.domain(domain, "virDomainGetID")?.id() as c_uint))
+}
+
+/// Writes the 16 raw bytes of the domain's UUID to `uuid`.
+///
+/// # Safety
+/// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainGetUUID(domain: virDomainPtr, uuid: *mut c_uchar) -> c_int {
+    api("virDomainGetUUID", -1, |call| {
+        let handle = call.domain(domain, "virDomainGetUUID")?;
+        if uuid.is_null() {
+            return Err(Error::null_arg("virDomainGetUUID", "uuid"));
+        }
+        // SAFETY: the caller provides VIR_UUID_BUFLEN writable bytes.
+        unsafe { ptr::copy_nonoverlapping(handle.identity.uuid.0.as_ptr(), uuid, UUID_BUFLEN) };
+        Ok(0)
+    })
+}
+
+/// Writes the domain's UUID as text (`VIR_UUID_STRING_BUFLEN` bytes).
+///
+/// # Safety
+/// `buf` must be NULL or point to `VIR_UUID_STRING_BUFLEN` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainGetUUIDString(domain: virDomainPtr, buf: *mut c_char) -> c_int {
+    api("virDomainGetUUIDString", -1, |call| {
+        let handle = call.domain(domain, "virDomainGetUUIDString")?;
+        if buf.is_null() {
+            return Err(Error::null_arg("virDomainGetUUIDString", "buf"));
+        }
+        let text = strings::owned(&handle.identity.uuid.to_string());
+        let bytes = text.as_bytes_with_nul();
+        // SAFETY: 36 characters and a NUL fit the caller's 37-byte buffer.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr().cast(), buf, bytes.len()) };
+        Ok(0)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainRef(domain: virDomainPtr) -> c_int {
+    api("virDomainRef", -1, |call| {
+        call.domain(domain, "virDomainRef")?.add_ref();
+        Ok(0)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainFree(domain: virDomainPtr) -> c_int {
+    api("virDomainFree", -1, |call| {
+        let handle = call.domain(domain, "virDomainFree")?;
+        call.conn = None;
+        DomainHandle::unref(handle);
+        Ok(0)
+    })
+}
+
+/// Looks a domain up through the connection's driver and wraps it.
+fn lookup(
+    function: &str,
+    conn: virConnectPtr,
+    find: impl FnOnce(&dyn Driver) -> Result<DomainIdentity>,
+) -> virDomainPtr {
+    api(function, ptr::null_mut(), |call| {
+        let handle = call.connection(conn, function)?;
+        let identity = find(handle.conn.driver.as_ref())?;
+        Ok(DomainHandle::create(handle, identity))
+    })
+}
+
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainLookupByName(conn: virConnectPtr, name: *const c_char) -> virDomainPtr {
+    // SAFETY: NULL or a C string per the contract.
+    let name = unsafe { strings::borrow(name) };
+    lookup("virDomainLookupByName", conn, |driver| {
+        let name = name.ok_or_else(|| Error::null_arg("virDomainLookupByName", "name"))?;
+        driver.lookup_by_name(&name)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainLookupByID(conn: virConnectPtr, id: c_int) -> virDomainPtr {
+    lookup("virDomainLookupByID", conn, |driver| {
+        if id < 0 {
+            return Err(Error::arg_check("virDomainLookupByID", "id", "id in virDomainLookupByID must be zero or greater"));
+        }
+        driver.lookup_by_id(id)
+    })
+}
+
+/// # Safety
+/// `uuidstr` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainLookupByUUIDString(conn: virConnectPtr, uuidstr: *const c_char) -> virDomainPtr {
+    // SAFETY: NULL or a C string per the contract.
+    let text = unsafe { strings::borrow(uuidstr) };
+    lookup("virDomainLookupByUUIDString", conn, |driver| {
+        let text = text.ok_or_else(|| Error::null_arg("virDomainLookupByUUIDString", "uuidstr"))?;
+        let uuid = Uuid::parse(&text)
+            .ok_or_else(|| Error::arg_check("virDomainLookupByUUIDString", "uuidstr", "Invalid UUID"))?;
+        driver.lookup_by_uuid(&uuid)
+    })
+}
+
+/// Runs a driver operation on a domain, refusing it on read-only connections.
+fn operate(function: &str, domain: virDomainPtr, op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>) -> c_int {
+    api(function, -1, |call| {
+        let handle = call.domain(domain, function)?;
+        check_writable(handle.conn(), function)?;
+        let driver = handle.conn().conn.driver.as_ref();
+        op(driver, &handle.identity)?;
+        // A transient domain that stopped is gone: it has no ID any more.
+        handle.set_id(driver.refresh(&handle.identity).map_or(-1, |now| now.id));
+        Ok(0)
+    })
+}
+
+fn check_writable(conn: &ConnHandle, function: &str) -> Result<()> {
+    if conn.conn.read_only {
+        return Err(Error::new(
+            crate::error::ErrorCode::VIR_ERR_OPERATION_DENIED,
+            ErrorDomain::VIR_FROM_DOMAIN,
+            Some(format!("read only access prevents {function}")),
+        ));
+    }
+    Ok(())
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainSuspend(domain: virDomainPtr) -> c_int {
+    operate("virDomainSuspend", domain, |d, dom| d.suspend(dom))
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainResume(domain: virDomainPtr) -> c_int {
+    operate("virDomainResume", domain, |d, dom| d.resume(dom))
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainReboot(domain: virDomainPtr, flags: c_uint) -> c_int {
+    operate("virDomainReboot", domain, |d, dom| d.reboot(dom, flags))
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainReset(domain: virDomainPtr, flags: c_uint) -> c_int {
+    operate("virDomainReset", domain, |d, dom| d.reset(dom, flags))
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainShutdown(domain: virDomainPtr) -> c_int {
+    operate("virDomainShutdown", domain, |d, dom| d.shutdown(dom))
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainDestroy(domain: virDomainPtr) -> c_int {
+    operate("virDomainDestroy", domain, |d, dom| d.destroy(dom))
+}
+
+/// Starts a defined domain; the handle's ID is updated to the new one.
+#[no_mangle]
+pub extern "C" fn virDomainCreate(domain: virDomainPtr) -> c_int {
+    operate("virDomainCreate", domain, |d, dom| d.create(dom))
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainUndefine(domain: virDomainPtr) -> c_int {
+    operate("virDomainUndefine", domain, |d, dom| d.undefine(dom))
+}
+
+fn from_xml(
+    function: &str,
+    conn: virConnectPtr,
+    xml: *const c_char,
+    make: impl FnOnce(&dyn Driver, &str) -> Result<DomainIdentity>,
+) -> virDomainPtr {
+    api(function, ptr::null_mut(), |call: &mut Call| {
+        let handle = call.connection(conn, function)?;
+        // SAFETY: NULL or a C string per the public contract.
+        let xml = unsafe { strings::borrow(xml) }.ok_or_else(|| Error::null_arg(function, "xmlDesc"))?;
+        check_writable(handle, function)?;
+        let identity = make(handle.conn.driver.as_ref(), &xml)?;
+        Ok(DomainHandle::create(handle, identity))
+    })
+}
+
+/// # Safety
+/// `xml` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainDefineXML(conn: virConnectPtr, xml: *const c_char) -> virDomainPtr {
+    from_xml("virDomainDefineXML", conn, xml, |d, xml| d.define_xml(xml))
+}
+
+/// # Safety
+/// `xmlDesc` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainCreateXML(conn: virConnectPtr, xmlDesc: *const c_char, flags: c_uint) -> virDomainPtr {
+    from_xml("virDomainCreateXML", conn, xmlDesc, |d, xml| d.create_xml(xml, flags))
+}
+
+/// The domain's XML, for the caller to `free()`.
+#[no_mangle]
+pub extern "C" fn virDomainGetXMLDesc(domain: virDomainPtr, flags: c_uint) -> *mut c_char {
+    api("virDomainGetXMLDesc", ptr::null_mut(), |call| {
+        let handle = call.domain(domain, "virDomainGetXMLDesc")?;
+        let xml = handle.conn().conn.driver.xml_desc(&handle.identity, flags)?;
+        Ok(strings::to_malloced(&xml))
+    })
+}
+
+/// # Safety
+/// `state` must be NULL or writable; `reason` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainGetState(domain: virDomainPtr, state: *mut c_int, reason: *mut c_int, _flags: c_uint) -> c_int {
+    api("virDomainGetState", -1, |call| {
+        let handle = call.domain(domain, "virDomainGetState")?;
+        if state.is_null() {
+            return Err(Error::null_arg("virDomainGetState", "state"));
+        }
+        let current = handle.conn().conn.driver.state(&handle.identity)?;
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe {
+            *state = current.state;
+            if !reason.is_null() {
+                *reason = current.reason;
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `info` must be NULL or point to a writable `virDomainInfo`.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainGetInfo(domain: virDomainPtr, info: virDomainInfoPtr) -> c_int {
+    api("virDomainGetInfo", -1, |call| {
+        let handle = call.domain(domain, "virDomainGetInfo")?;
+        if info.is_null() {
+            return Err(Error::null_arg("virDomainGetInfo", "info"));
+        }
+        let current = handle.conn().conn.driver.info(&handle.identity)?;
+        // SAFETY: non-NULL and writable per the contract.
+        let info = unsafe { &mut *info };
+        info.state = current.state;
+        info.maxMem = current.max_memory_kib as _;
+        info.memory = current.memory_kib as _;
+        info.nrVirtCpu = current.vcpus;
+        info.cpuTime = current.cpu_time_ns;
+        Ok(0)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainIsActive(domain: virDomainPtr) -> c_int {
+    api("virDomainIsActive", -1, |call| {
+        let handle = call.domain(domain, "virDomainIsActive")?;
+        let state = handle.conn().conn.driver.state(&handle.identity)?;
+        Ok(c_int::from(state.state != crate::abi::common::virDomainState::VIR_DOMAIN_SHUTOFF as c_int))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn virDomainIsPersistent(domain: virDomainPtr) -> c_int {
+    api("virDomainIsPersistent", -1, |call| {
+        let handle = call.domain(domain, "virDomainIsPersistent")?;
+        Ok(c_int::from(handle.conn().conn.driver.is_persistent(&handle.identity)?))
+    })
+}

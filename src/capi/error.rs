@@ -1,0 +1,296 @@
+//! `virterror.h`: the per-thread last error, per-connection errors, and the
+//! error handlers an application installs.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::os::raw::{c_char, c_int, c_void};
+use std::ptr;
+
+use parking_lot::Mutex;
+
+use super::handles::ConnHandle;
+use super::strings;
+use crate::abi::common::virConnectPtr;
+use crate::abi::error::{virError, virErrorDomain, virErrorFunc, virErrorLevel, virErrorNumber, virErrorPtr};
+use crate::error::{Error, ErrorDomain};
+
+/// A `virError` whose strings this library allocated with `malloc`.
+pub(crate) struct ErrorRecord(virError);
+
+// SAFETY: the record's pointers are either NULL or strings it owns; the
+// connection and domain pointers are always NULL.
+unsafe impl Send for ErrorRecord {}
+
+impl Default for ErrorRecord {
+    fn default() -> Self {
+        ErrorRecord(empty_error())
+    }
+}
+
+impl ErrorRecord {
+    fn set(&mut self, error: &Error) {
+        clear(&mut self.0);
+        let dup = |s: &Option<String>| s.as_deref().map_or(ptr::null_mut(), strings::to_malloced);
+        self.0.code = error.code as c_int;
+        self.0.domain = error.domain as c_int;
+        self.0.message = strings::to_malloced(&error.message);
+        self.0.level = virErrorLevel::VIR_ERR_ERROR;
+        self.0.str1 = dup(&error.str1);
+        self.0.str2 = dup(&error.str2);
+        self.0.int1 = error.int1;
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.code != virErrorNumber::VIR_ERR_OK as c_int
+    }
+
+    fn as_ptr(&mut self) -> virErrorPtr {
+        if self.is_set() {
+            &mut self.0
+        } else {
+            ptr::null_mut()
+        }
+    }
+
+    fn reset(&mut self) {
+        clear(&mut self.0);
+    }
+}
+
+impl Drop for ErrorRecord {
+    fn drop(&mut self) {
+        clear(&mut self.0);
+    }
+}
+
+fn empty_error() -> virError {
+    virError {
+        code: 0,
+        domain: 0,
+        message: ptr::null_mut(),
+        level: virErrorLevel::VIR_ERR_NONE,
+        conn: ptr::null_mut(),
+        dom: ptr::null_mut(),
+        str1: ptr::null_mut(),
+        str2: ptr::null_mut(),
+        str3: ptr::null_mut(),
+        int1: 0,
+        int2: 0,
+        net: ptr::null_mut(),
+    }
+}
+
+/// Frees the strings of `err` and zeroes it.
+fn clear(err: &mut virError) {
+    for s in [err.message, err.str1, err.str2, err.str3] {
+        // SAFETY: these strings were allocated with malloc (by this library,
+        // or by an application following libvirt's rules), or are NULL.
+        unsafe { libc::free(s.cast()) };
+    }
+    *err = empty_error();
+}
+
+/// Deep-copies `from` into `to` (which must hold no strings of its own).
+fn copy(from: &virError, to: &mut virError) {
+    let dup = |s: *mut c_char| {
+        if s.is_null() {
+            ptr::null_mut()
+        } else {
+            // SAFETY: non-NULL error strings are NUL-terminated.
+            unsafe { libc::strdup(s) }
+        }
+    };
+    *to = virError {
+        message: dup(from.message),
+        str1: dup(from.str1),
+        str2: dup(from.str2),
+        str3: dup(from.str3),
+        conn: ptr::null_mut(),
+        dom: ptr::null_mut(),
+        net: ptr::null_mut(),
+        ..*from
+    };
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<ErrorRecord> = RefCell::new(ErrorRecord::default());
+}
+
+static GLOBAL_HANDLER: Mutex<(virErrorFunc, usize)> = Mutex::new((None, 0));
+
+pub(crate) fn reset_thread_error() {
+    LAST_ERROR.with(|e| e.borrow_mut().reset());
+}
+
+/// Records `error` as this thread's last error (and the connection's), then
+/// hands it to the connection's handler, else the global one, else prints it.
+pub(crate) fn raise(error: Error, conn: Option<*mut ConnHandle>) {
+    let err_ptr = LAST_ERROR.with(|e| {
+        let mut record = e.borrow_mut();
+        record.set(&error);
+        record.as_ptr()
+    });
+    // SAFETY: `Call::conn` is only set to handles validated by the call.
+    let conn = conn.map(|c| unsafe { &*c });
+    let conn_handler = conn.and_then(|c| {
+        c.last_error.lock().set(&error);
+        let (func, data) = *c.error_func.lock();
+        func.map(|f| (f, data))
+    });
+    let global = *GLOBAL_HANDLER.lock();
+    match conn_handler.or(global.0.map(|f| (f, global.1))) {
+        // SAFETY: the application installed this handler for exactly this call.
+        Some((handler, data)) => unsafe { handler(data as *mut c_void, err_ptr) },
+        // SAFETY: `err_ptr` points to this thread's live record.
+        None => unsafe { virDefaultErrorFunc(err_ptr) },
+    }
+}
+
+/// libvirt's names for error domains, as its default handler prints them.
+fn domain_name(domain: c_int) -> &'static str {
+    const NAMES: [&str; virErrorDomain::VIR_FROM_CH as usize + 1] = [
+        "", "Xen Driver", "Xen Daemon", "Xen Store", "S-Expression", "XML Util", "Domain", "XML-RPC",
+        "Proxy Daemon", "Config File", "QEMU Driver", "Network", "Test Driver", "Remote Driver",
+        "OpenVZ Driver", "Xen XM Driver", "Linux Statistics", "LXC Driver", "Storage Driver",
+        "Network Driver", "Domain Config", "User Mode Linux Driver", "Node Device Driver",
+        "Xen Inotify Driver", "Security Driver", "VirtualBox Driver", "Network Interface Driver",
+        "Open Nebula Driver", "ESX Driver", "Power Hypervisor Driver", "Secrets Driver", "CPU Driver",
+        "XenAPI Driver", "Network Filter Driver", "Lifecycle Hook", "Domain Snapshot", "Audit Utils",
+        "Sysinfo Utils", "I/O Stream Utils", "VMware Driver", "Event Loop", "Xen Light Driver",
+        "Lock Driver", "Hyper-V Driver", "Capabilities Utils", "URI Utils", "Authentication Utils",
+        "DBus Utils", "Parallels Cloud Server", "Device Config", "SSH transport layer", "Lock Space",
+        "Init control", "Identity", "Cgroup", "Access Manager", "Systemd", "Bhyve", "Crypto",
+        "Firewall", "Polkit", "Thread jobs", "Admin Interface", "Log Manager", "Xen XL Config", "Perf",
+        "Libssh transport layer", "Resource control", "FirewallD", "Domain Checkpoint", "TPM", "BPF",
+        "Cloud-Hypervisor Driver",
+    ];
+    usize::try_from(domain).ok().and_then(|d| NAMES.get(d)).copied().unwrap_or("")
+}
+
+/// Returns the calling thread's last error, or NULL if the last call
+/// succeeded. The record stays valid until the next call on this thread.
+#[no_mangle]
+pub extern "C" fn virGetLastError() -> virErrorPtr {
+    LAST_ERROR.with(|e| e.borrow_mut().as_ptr())
+}
+
+/// The message of the thread's last error, or "no error".
+#[no_mangle]
+pub extern "C" fn virGetLastErrorMessage() -> *const c_char {
+    LAST_ERROR.with(|e| {
+        let record = e.borrow();
+        if record.is_set() && !record.0.message.is_null() {
+            record.0.message as *const c_char
+        } else {
+            c"no error".as_ptr()
+        }
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn virGetLastErrorCode() -> c_int {
+    LAST_ERROR.with(|e| e.borrow().0.code)
+}
+
+#[no_mangle]
+pub extern "C" fn virGetLastErrorDomain() -> c_int {
+    LAST_ERROR.with(|e| e.borrow().0.domain)
+}
+
+#[no_mangle]
+pub extern "C" fn virResetLastError() {
+    reset_thread_error();
+}
+
+/// Copies the thread's last error into `to`; returns its code (0 if none).
+///
+/// # Safety
+/// `to` must be NULL or point to a writable `virError` holding no strings.
+#[no_mangle]
+pub unsafe extern "C" fn virCopyLastError(to: virErrorPtr) -> c_int {
+    if to.is_null() {
+        return -1;
+    }
+    LAST_ERROR.with(|e| {
+        let record = e.borrow();
+        // SAFETY: `to` is non-NULL and writable per the contract.
+        copy(&record.0, unsafe { &mut *to });
+        record.0.code
+    })
+}
+
+/// Frees the strings of `err` and clears it.
+///
+/// # Safety
+/// `err` must be NULL or a `virError` whose strings were malloc'ed.
+#[no_mangle]
+pub unsafe extern "C" fn virResetError(err: virErrorPtr) {
+    if !err.is_null() {
+        // SAFETY: non-NULL per the check, valid per the contract.
+        clear(unsafe { &mut *err });
+    }
+}
+
+/// Resets and frees a heap-allocated `virError`.
+///
+/// # Safety
+/// `err` must be NULL or a malloc'ed `virError`.
+#[no_mangle]
+pub unsafe extern "C" fn virFreeError(err: virErrorPtr) {
+    if !err.is_null() {
+        // SAFETY: per the contract `err` is a live malloc'ed record.
+        unsafe {
+            clear(&mut *err);
+            libc::free(err.cast());
+        }
+    }
+}
+
+/// Installs the handler every error is passed to (NULL restores printing).
+#[no_mangle]
+pub extern "C" fn virSetErrorFunc(userData: *mut c_void, handler: virErrorFunc) {
+    *GLOBAL_HANDLER.lock() = (handler, userData as usize);
+}
+
+/// Prints an error the way libvirt does when no handler is installed.
+///
+/// # Safety
+/// `err` must be NULL or point to a valid `virError`.
+#[no_mangle]
+pub unsafe extern "C" fn virDefaultErrorFunc(err: virErrorPtr) {
+    if err.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL and valid per the contract.
+    let err = unsafe { &*err };
+    // SAFETY: a non-NULL message is a NUL-terminated string.
+    let Some(message) = (unsafe { strings::borrow(err.message) }) else {
+        return;
+    };
+    let level = if err.level == virErrorLevel::VIR_ERR_WARNING { "warning" } else { "error" };
+    let _ = writeln!(std::io::stderr(), "libvirt: {} {level} : {message}", domain_name(err.domain));
+}
+
+/// The last error raised on `conn`, or NULL.
+#[no_mangle]
+pub extern "C" fn virConnGetLastError(conn: virConnectPtr) -> virErrorPtr {
+    match ConnHandle::check(conn, "virConnGetLastError", ErrorDomain::VIR_FROM_NONE) {
+        Ok(handle) => handle.last_error.lock().as_ptr(),
+        Err(_) => ptr::null_mut(),
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn virConnResetLastError(conn: virConnectPtr) {
+    if let Ok(handle) = ConnHandle::check(conn, "virConnResetLastError", ErrorDomain::VIR_FROM_NONE) {
+        handle.last_error.lock().reset();
+    }
+}
+
+/// Installs the handler errors on `conn` are passed to.
+#[no_mangle]
+pub extern "C" fn virConnSetErrorFunc(conn: virConnectPtr, userData: *mut c_void, handler: virErrorFunc) {
+    if let Ok(handle) = ConnHandle::check(conn, "virConnSetErrorFunc", ErrorDomain::VIR_FROM_NONE) {
+        *handle.error_func.lock() = (handler, userData as usize);
+    }
+}

@@ -1,0 +1,361 @@
+//! The event-loop API: registering the application's loop or the built-in
+//! default one, running the default loop, and the public add/update/remove
+//! wrappers.
+
+use std::collections::HashMap;
+use std::os::raw::{c_int, c_void};
+use std::os::unix::io::RawFd;
+use std::sync::Arc;
+
+use once_cell::sync::{Lazy, OnceCell};
+use parking_lot::Mutex;
+
+use super::{api, contain_panic};
+use crate::abi::common::virFreeCallback;
+use crate::abi::event_loop::*;
+use crate::error::{Error, ErrorDomain};
+use crate::eventloop::default_loop::DefaultLoop;
+use crate::eventloop::{self, EventLoop, HandleCallback, TimeoutCallback};
+
+/// The six functions of an application's loop.
+#[derive(Clone, Copy)]
+struct AppFunctions {
+    add_handle: virEventAddHandleFunc,
+    update_handle: virEventUpdateHandleFunc,
+    remove_handle: virEventRemoveHandleFunc,
+    add_timeout: virEventAddTimeoutFunc,
+    update_timeout: virEventUpdateTimeoutFunc,
+    remove_timeout: virEventRemoveTimeoutFunc,
+}
+
+/// A library callback parked while the application's loop holds a token
+/// for it. The loop never owns Rust data: it gets the token as its opaque and
+/// no free function, so a loop that calls a callback after removing it (as
+/// libvirt's 2010 example loop can) finds nothing and nothing is freed twice.
+enum Parked<T> {
+    Idle(T),
+    Running,
+    RemovedWhileRunning,
+}
+
+struct Registry<T> {
+    next_token: usize,
+    by_token: HashMap<usize, Parked<T>>,
+    /// Loop-assigned id to token; minimal loops reuse ids, so the newest wins.
+    by_id: HashMap<c_int, usize>,
+}
+
+impl<T> Default for Registry<T> {
+    fn default() -> Self {
+        Registry { next_token: 1, by_token: HashMap::new(), by_id: HashMap::new() }
+    }
+}
+
+impl<T> Registry<T> {
+    fn park(&mut self, callback: T) -> usize {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.by_token.insert(token, Parked::Idle(callback));
+        token
+    }
+
+    /// Forgets `id`; returns the callback to drop if it is not running now.
+    fn forget_id(&mut self, id: c_int) -> Option<T> {
+        let token = self.by_id.remove(&id)?;
+        self.forget_token(token)
+    }
+
+    fn forget_token(&mut self, token: usize) -> Option<T> {
+        match self.by_token.remove(&token)? {
+            Parked::Idle(callback) => Some(callback),
+            Parked::Running | Parked::RemovedWhileRunning => {
+                self.by_token.insert(token, Parked::RemovedWhileRunning);
+                None
+            }
+        }
+    }
+
+    fn take_for_run(&mut self, token: usize) -> Option<T> {
+        match self.by_token.get_mut(&token)? {
+            slot @ Parked::Idle(_) => match std::mem::replace(slot, Parked::Running) {
+                Parked::Idle(callback) => Some(callback),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Puts a callback back after it ran; returns it if it was removed meanwhile.
+    fn put_back(&mut self, token: usize, callback: T) -> Option<T> {
+        match self.by_token.get_mut(&token) {
+            Some(slot @ Parked::Running) => {
+                *slot = Parked::Idle(callback);
+                None
+            }
+            _ => {
+                self.by_token.remove(&token);
+                Some(callback)
+            }
+        }
+    }
+}
+
+static HANDLES: Lazy<Mutex<Registry<HandleCallback>>> = Lazy::new(Default::default);
+static TIMEOUTS: Lazy<Mutex<Registry<TimeoutCallback>>> = Lazy::new(Default::default);
+
+/// Runs the parked callback `token` of `registry` without holding its lock.
+fn run_parked<T>(registry: &Mutex<Registry<T>>, token: usize, run: impl FnOnce(&mut T)) {
+    let Some(mut callback) = registry.lock().take_for_run(token) else {
+        return;
+    };
+    contain_panic("an event-loop callback", || run(&mut callback));
+    let removed = registry.lock().put_back(token, callback);
+    drop(removed);
+}
+
+unsafe extern "C" fn handle_trampoline(watch: c_int, fd: c_int, events: c_int, opaque: *mut c_void) {
+    run_parked(&HANDLES, opaque as usize, |cb| cb(watch, fd, events));
+}
+
+unsafe extern "C" fn timeout_trampoline(timer: c_int, opaque: *mut c_void) {
+    run_parked(&TIMEOUTS, opaque as usize, |cb| cb(timer));
+}
+
+/// An application's loop, driven through its C functions.
+struct AppLoop(AppFunctions);
+
+impl EventLoop for AppLoop {
+    fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> i32 {
+        let Some(add) = self.0.add_handle else { return -1 };
+        let token = HANDLES.lock().park(cb);
+        // SAFETY: the application's AddHandle function, called per its contract;
+        // the opaque is a token, not a pointer.
+        let watch = unsafe { add(fd, events, Some(handle_trampoline), token as *mut c_void, None) };
+        let mut handles = HANDLES.lock();
+        if watch < 0 {
+            let failed = handles.forget_token(token);
+            drop(handles);
+            drop(failed);
+        } else {
+            handles.by_id.insert(watch, token);
+        }
+        watch
+    }
+
+    fn update_handle(&self, watch: i32, events: i32) {
+        if let Some(update) = self.0.update_handle {
+            // SAFETY: the application's UpdateHandle function.
+            unsafe { update(watch, events) };
+        }
+    }
+
+    fn remove_handle(&self, watch: i32) -> i32 {
+        let Some(remove) = self.0.remove_handle else { return -1 };
+        // SAFETY: the application's RemoveHandle function.
+        let result = unsafe { remove(watch) };
+        let removed = HANDLES.lock().forget_id(watch);
+        drop(removed);
+        result
+    }
+
+    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32 {
+        let Some(add) = self.0.add_timeout else { return -1 };
+        let token = TIMEOUTS.lock().park(cb);
+        // SAFETY: the application's AddTimeout function; the opaque is a token.
+        let timer = unsafe { add(timeout_ms, Some(timeout_trampoline), token as *mut c_void, None) };
+        let mut timeouts = TIMEOUTS.lock();
+        if timer < 0 {
+            let failed = timeouts.forget_token(token);
+            drop(timeouts);
+            drop(failed);
+        } else {
+            timeouts.by_id.insert(timer, token);
+        }
+        timer
+    }
+
+    fn update_timeout(&self, timer: i32, timeout_ms: i32) {
+        if let Some(update) = self.0.update_timeout {
+            // SAFETY: the application's UpdateTimeout function.
+            unsafe { update(timer, timeout_ms) };
+        }
+    }
+
+    fn remove_timeout(&self, timer: i32) -> i32 {
+        let Some(remove) = self.0.remove_timeout else { return -1 };
+        // SAFETY: the application's RemoveTimeout function.
+        let result = unsafe { remove(timer) };
+        let removed = TIMEOUTS.lock().forget_id(timer);
+        drop(removed);
+        result
+    }
+}
+
+/// The application functions, when the application's loop is the registered one.
+static APP_FUNCTIONS: OnceCell<AppFunctions> = OnceCell::new();
+static DEFAULT_LOOP: OnceCell<Arc<DefaultLoop>> = OnceCell::new();
+
+/// Registers the application's event loop. The first registration wins, as in
+/// libvirt: later attempts are ignored.
+#[no_mangle]
+pub extern "C" fn virEventRegisterImpl(
+    addHandle: virEventAddHandleFunc,
+    updateHandle: virEventUpdateHandleFunc,
+    removeHandle: virEventRemoveHandleFunc,
+    addTimeout: virEventAddTimeoutFunc,
+    updateTimeout: virEventUpdateTimeoutFunc,
+    removeTimeout: virEventRemoveTimeoutFunc,
+) {
+    contain_panic("virEventRegisterImpl", || {
+        let functions = AppFunctions {
+            add_handle: addHandle,
+            update_handle: updateHandle,
+            remove_handle: removeHandle,
+            add_timeout: addTimeout,
+            update_timeout: updateTimeout,
+            remove_timeout: removeTimeout,
+        };
+        if eventloop::register(Arc::new(AppLoop(functions))) {
+            let _ = APP_FUNCTIONS.set(functions);
+        }
+    });
+}
+
+fn default_loop() -> Result<&'static Arc<DefaultLoop>, Error> {
+    DEFAULT_LOOP.get_or_try_init(|| {
+        DefaultLoop::new().map(Arc::new).map_err(|e| {
+            Error::new(crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_EVENT, Some(format!("Unable to create the event loop: {e}")))
+        })
+    })
+}
+
+/// Registers the built-in poll-based loop (unless a loop is registered).
+#[no_mangle]
+pub extern "C" fn virEventRegisterDefaultImpl() -> c_int {
+    api("virEventRegisterDefaultImpl", -1, |_| {
+        let default = default_loop()?;
+        eventloop::register(default.clone());
+        Ok(0)
+    })
+}
+
+/// Runs one iteration of the default loop: waits until something is due,
+/// dispatches it, and returns 0 (or -1 if polling failed).
+#[no_mangle]
+pub extern "C" fn virEventRunDefaultImpl() -> c_int {
+    api("virEventRunDefaultImpl", -1, |_| {
+        default_loop()?.run_once().map_err(|e| {
+            Error::new(crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_EVENT, Some(format!("Unable to poll on file handles: {e}")))
+        })?;
+        Ok(0)
+    })
+}
+
+/// A C callback with its opaque and free function, as a boxed Rust callback
+/// whose drop is the free function.
+struct CRegistration<F: Copy> {
+    cb: F,
+    opaque: *mut c_void,
+    ff: virFreeCallback,
+}
+
+// SAFETY: libvirt's contract: the loop may call and free registrations from
+// its own thread, whichever thread added them.
+unsafe impl<F: Copy> Send for CRegistration<F> {}
+
+impl<F: Copy> Drop for CRegistration<F> {
+    fn drop(&mut self) {
+        if let Some(ff) = self.ff {
+            // SAFETY: the application gave `ff` to free `opaque` on removal.
+            unsafe { ff(self.opaque) };
+        }
+    }
+}
+
+type CHandleFn = unsafe extern "C" fn(c_int, c_int, c_int, *mut c_void);
+type CTimeoutFn = unsafe extern "C" fn(c_int, *mut c_void);
+
+impl CRegistration<CHandleFn> {
+    fn call(&self, watch: c_int, fd: c_int, events: c_int) {
+        // SAFETY: the application's handle callback with its own opaque.
+        unsafe { (self.cb)(watch, fd, events, self.opaque) }
+    }
+}
+
+impl CRegistration<CTimeoutFn> {
+    fn call(&self, timer: c_int) {
+        // SAFETY: the application's timeout callback with its own opaque.
+        unsafe { (self.cb)(timer, self.opaque) }
+    }
+}
+
+/// Adds `fd` to the registered loop; returns the watch id or -1.
+#[no_mangle]
+pub extern "C" fn virEventAddHandle(fd: c_int, events: c_int, cb: virEventHandleCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
+    if let Some(app) = APP_FUNCTIONS.get() {
+        // SAFETY: the application's own function, with its own arguments.
+        return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
+    }
+    let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
+    let registration = CRegistration::<CHandleFn> { cb, opaque, ff };
+    event_loop.add_handle(
+        fd,
+        events,
+        Box::new(move |watch, fd, events| registration.call(watch, fd, events)),
+    )
+}
+
+#[no_mangle]
+pub extern "C" fn virEventUpdateHandle(watch: c_int, events: c_int) {
+    if let Some(app) = APP_FUNCTIONS.get() {
+        // SAFETY: the application's own function.
+        return app.update_handle.into_iter().for_each(|update| unsafe { update(watch, events) });
+    }
+    if let Some(event_loop) = eventloop::current() {
+        event_loop.update_handle(watch, events);
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn virEventRemoveHandle(watch: c_int) -> c_int {
+    if let Some(app) = APP_FUNCTIONS.get() {
+        // SAFETY: the application's own function.
+        return app.remove_handle.map_or(-1, |remove| unsafe { remove(watch) });
+    }
+    eventloop::current().map_or(-1, |event_loop| event_loop.remove_handle(watch))
+}
+
+/// Adds a timer to the registered loop; returns the timer id or -1.
+#[no_mangle]
+pub extern "C" fn virEventAddTimeout(timeout: c_int, cb: virEventTimeoutCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
+    if let Some(app) = APP_FUNCTIONS.get() {
+        // SAFETY: the application's own function, with its own arguments.
+        return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });
+    }
+    let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
+    let registration = CRegistration::<CTimeoutFn> { cb, opaque, ff };
+    event_loop.add_timeout(
+        timeout,
+        Box::new(move |timer| registration.call(timer)),
+    )
+}
+
+#[no_mangle]
+pub extern "C" fn virEventUpdateTimeout(timer: c_int, timeout: c_int) {
+    if let Some(app) = APP_FUNCTIONS.get() {
+        // SAFETY: the application's own function.
+        return app.update_timeout.into_iter().for_each(|update| unsafe { update(timer, timeout) });
+    }
+    if let Some(event_loop) = eventloop::current() {
+        event_loop.update_timeout(timer, timeout);
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn virEventRemoveTimeout(timer: c_int) -> c_int {
+    if let Some(app) = APP_FUNCTIONS.get() {
+        // SAFETY: the application's own function.
+        return app.remove_timeout.map_or(-1, |remove| unsafe { remove(timer) });
+    }
+    eventloop::current().map_or(-1, |event_loop| event_loop.remove_timeout(timer))
+}

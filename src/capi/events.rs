@@ -1,0 +1,266 @@
+//! Domain event registration, and delivery of events to C callbacks.
+
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+use std::sync::Arc;
+
+use super::handles::{ConnHandle, DomainHandle};
+use super::{api, strings};
+use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
+use crate::abi::domain_event::*;
+use crate::error::Error;
+use crate::event::state::{EventCallback, Subscription};
+use crate::event::{DomainEvent, EventPayload, DOMAIN_EVENT_ID_COUNT};
+
+type GenericFn = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void);
+
+/// An application's callback: the function (cast to the generic type, as
+/// `VIR_DOMAIN_EVENT_CALLBACK` does), its opaque data and free function, and a
+/// reference on the connection it was registered on.
+struct CCallback {
+    function: GenericFn,
+    opaque: *mut c_void,
+    freecb: virFreeCallback,
+    conn: *const ConnHandle,
+}
+
+// SAFETY: libvirt's contract lets the library call callbacks and free
+// functions from the event-loop thread whatever thread registered them; the
+// connection handle is reference-counted and thread-safe.
+unsafe impl Send for CCallback {}
+// SAFETY: as above; the record is never mutated after creation.
+unsafe impl Sync for CCallback {}
+
+impl CCallback {
+    fn new(conn: &ConnHandle, function: GenericFn, opaque: *mut c_void, freecb: virFreeCallback) -> CCallback {
+        conn.add_ref();
+        CCallback { function, opaque, freecb, conn }
+    }
+}
+
+impl Drop for CCallback {
+    fn drop(&mut self) {
+        ConnHandle::unref(self.conn);
+    }
+}
+
+impl EventCallback for CCallback {
+    fn identity(&self) -> usize {
+        self.function as usize
+    }
+
+    fn deliver(&self, event: &DomainEvent) {
+        // SAFETY: the callback holds a reference on its connection.
+        let conn = unsafe { &*self.conn };
+        let dom = DomainHandle::create(conn, event.domain.clone());
+        // SAFETY: the application registered, for this event ID, a function of
+        // the type libvirt documents for it, cast to the generic type; casting
+        // it back to that type is what libvirt does. `dom` and every string
+        // passed stay valid for the duration of the call.
+        unsafe { call(self.function, conn.as_ptr(), dom, &event.payload, self.opaque) };
+        DomainHandle::unref(dom as *const DomainHandle);
+    }
+
+    fn release(&self) {
+        if let Some(free) = self.freecb {
+            // SAFETY: the application gave this function to free this opaque.
+            unsafe { free(self.opaque) };
+        }
+    }
+}
+
+/// Calls `function` with the arguments of `payload`'s event type.
+///
+/// # Safety
+/// `function` must have the C type libvirt documents for the payload's event ID.
+unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payload: &EventPayload, opaque: *mut c_void) {
+    type Lifecycle = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void) -> c_int;
+    type RtcChange = unsafe extern "C" fn(virConnectPtr, virDomainPtr, i64, *mut c_void);
+    type Watchdog = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, *mut c_void);
+    type IoError =
+        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const std::os::raw::c_char, *const std::os::raw::c_char, c_int, *mut c_void);
+    type Graphics = unsafe extern "C" fn(
+        virConnectPtr,
+        virDomainPtr,
+        c_int,
+        *const virDomainEventGraphicsAddress,
+        *const virDomainEventGraphicsAddress,
+        *const std::os::raw::c_char,
+        *const virDomainEventGraphicsSubject,
+        *mut c_void,
+    );
+    // SAFETY (all arms): the caller guarantees `function`'s real type.
+    unsafe {
+        match payload {
+            EventPayload::Lifecycle { event, detail } => {
+                std::mem::transmute::<GenericFn, Lifecycle>(function)(conn, dom, *event, *detail, opaque);
+            }
+            EventPayload::Reboot => function(conn, dom, opaque),
+            EventPayload::RtcChange { utc_offset } => {
+                std::mem::transmute::<GenericFn, RtcChange>(function)(conn, dom, *utc_offset, opaque);
+            }
+            EventPayload::Watchdog { action } => {
+                std::mem::transmute::<GenericFn, Watchdog>(function)(conn, dom, *action, opaque);
+            }
+            EventPayload::IoError { src_path, dev_alias, action } => {
+                let (src, alias) = (strings::owned(src_path), strings::owned(dev_alias));
+                std::mem::transmute::<GenericFn, IoError>(function)(conn, dom, src.as_ptr(), alias.as_ptr(), *action, opaque);
+            }
+            EventPayload::Graphics { phase, local, remote, auth_scheme, subject } => {
+                let strings = GraphicsStrings::new(local, remote, auth_scheme, subject);
+                let (local, remote, subject) = strings.c_structs();
+                std::mem::transmute::<GenericFn, Graphics>(function)(
+                    conn,
+                    dom,
+                    *phase,
+                    &local,
+                    &remote,
+                    strings.auth.as_ptr(),
+                    &subject.0,
+                    opaque,
+                );
+            }
+        }
+    }
+}
+
+/// The C strings of a graphics event, owned for the duration of a callback.
+struct GraphicsStrings {
+    local: (c_int, std::ffi::CString, std::ffi::CString),
+    remote: (c_int, std::ffi::CString, std::ffi::CString),
+    auth: std::ffi::CString,
+    identities: Vec<(std::ffi::CString, std::ffi::CString)>,
+}
+
+/// The subject struct with the identity array it points into.
+struct Subject(virDomainEventGraphicsSubject, #[allow(dead_code)] Vec<virDomainEventGraphicsSubjectIdentity>);
+
+impl GraphicsStrings {
+    fn new(
+        local: &crate::event::GraphicsAddress,
+        remote: &crate::event::GraphicsAddress,
+        auth: &str,
+        subject: &[(String, String)],
+    ) -> GraphicsStrings {
+        let address = |a: &crate::event::GraphicsAddress| (a.family, strings::owned(&a.node), strings::owned(&a.service));
+        GraphicsStrings {
+            local: address(local),
+            remote: address(remote),
+            auth: strings::owned(auth),
+            identities: subject.iter().map(|(t, n)| (strings::owned(t), strings::owned(n))).collect(),
+        }
+    }
+
+    fn c_structs(&self) -> (virDomainEventGraphicsAddress, virDomainEventGraphicsAddress, Subject) {
+        let address = |(family, node, service): &(c_int, std::ffi::CString, std::ffi::CString)| {
+            virDomainEventGraphicsAddress {
+                family: *family,
+                node: node.as_ptr() as *mut _,
+                service: service.as_ptr() as *mut _,
+            }
+        };
+        let mut identities: Vec<virDomainEventGraphicsSubjectIdentity> = self
+            .identities
+            .iter()
+            .map(|(t, n)| virDomainEventGraphicsSubjectIdentity { r#type: t.as_ptr() as *mut _, name: n.as_ptr() as *mut _ })
+            .collect();
+        let subject = virDomainEventGraphicsSubject {
+            nidentity: identities.len() as c_int,
+            identities: if identities.is_empty() { ptr::null_mut() } else { identities.as_mut_ptr() },
+        };
+        (address(&self.local), address(&self.remote), Subject(subject, identities))
+    }
+}
+
+/// Registers `cb` for lifecycle events of every domain (the pre-0.8 API).
+/// Returns 0 on success, -1 on failure.
+#[no_mangle]
+pub extern "C" fn virConnectDomainEventRegister(
+    conn: virConnectPtr,
+    cb: virConnectDomainEventCallback,
+    opaque: *mut c_void,
+    freecb: virFreeCallback,
+) -> c_int {
+    const NAME: &str = "virConnectDomainEventRegister";
+    api(NAME, -1, |call| {
+        let handle = call.connection(conn, NAME)?;
+        let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
+        // SAFETY: only the pointer's type changes; `call` casts it back.
+        let function = unsafe { std::mem::transmute::<_, GenericFn>(cb) };
+        let subscription = Subscription {
+            connection: handle.conn.id,
+            event_id: virDomainEventID::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
+            domain: None,
+            legacy: true,
+        };
+        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
+        handle.conn.driver.events().register(subscription, callback)?;
+        Ok(0)
+    })
+}
+
+/// Removes the legacy registration of `cb` on `conn`.
+#[no_mangle]
+pub extern "C" fn virConnectDomainEventDeregister(conn: virConnectPtr, cb: virConnectDomainEventCallback) -> c_int {
+    const NAME: &str = "virConnectDomainEventDeregister";
+    api(NAME, -1, |call| {
+        let handle = call.connection(conn, NAME)?;
+        let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
+        handle.conn.driver.events().deregister_legacy(handle.conn.id, cb as usize)?;
+        Ok(0)
+    })
+}
+
+/// Registers `cb` for `eventID` events, of `dom` only if given. Returns the
+/// callback ID (for `virConnectDomainEventDeregisterAny`) or -1.
+#[no_mangle]
+pub extern "C" fn virConnectDomainEventRegisterAny(
+    conn: virConnectPtr,
+    dom: virDomainPtr,
+    eventID: c_int,
+    cb: virConnectDomainEventGenericCallback,
+    opaque: *mut c_void,
+    freecb: virFreeCallback,
+) -> c_int {
+    const NAME: &str = "virConnectDomainEventRegisterAny";
+    api(NAME, -1, |call| {
+        let handle = call.connection(conn, NAME)?;
+        let domain = if dom.is_null() {
+            None
+        } else {
+            let dom = DomainHandle::check(dom, NAME)?;
+            if !ptr::eq(dom.conn, handle) {
+                return Err(Error::arg_check(
+                    NAME,
+                    "dom",
+                    format!("domain '{}' must match connection", dom.identity.name),
+                ));
+            }
+            Some(dom.identity.uuid)
+        };
+        let function = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
+        if eventID < 0 {
+            return Err(Error::arg_check(NAME, "eventID", format!("eventID in {NAME} must be zero or greater")));
+        }
+        if eventID >= DOMAIN_EVENT_ID_COUNT {
+            return Err(Error::arg_check(NAME, "eventID", format!("eventID must be less than {DOMAIN_EVENT_ID_COUNT}")));
+        }
+        let subscription = Subscription { connection: handle.conn.id, event_id: eventID, domain, legacy: false };
+        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
+        handle.conn.driver.events().register(subscription, callback)
+    })
+}
+
+/// Removes the registration `callbackID` made on `conn`.
+#[no_mangle]
+pub extern "C" fn virConnectDomainEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
+    const NAME: &str = "virConnectDomainEventDeregisterAny";
+    api(NAME, -1, |call| {
+        let handle = call.connection(conn, NAME)?;
+        if callbackID < 0 {
+            return Err(Error::arg_check(NAME, "callbackID", format!("callbackID in {NAME} must be zero or greater")));
+        }
+        handle.conn.driver.events().deregister(handle.conn.id, callbackID)?;
+        Ok(0)
+    })
+}

@@ -1,0 +1,66 @@
+//! The C ABI: every exported libvirt function lives here. Each one resets the
+//! calling thread's last error, checks its arguments, calls the safe core, and
+//! on failure records and dispatches a libvirt error; no panic crosses the
+//! boundary. `unsafe` is confined to this layer.
+
+#![allow(non_snake_case)] // parameter names are libvirt's, as the headers show them
+
+pub mod connect;
+pub mod domain;
+pub mod error;
+pub mod eventloop;
+pub mod events;
+mod handles;
+mod strings;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::abi::common::{virConnectPtr, virDomainPtr};
+use crate::error::{Error, ErrorDomain, Result};
+use handles::{ConnHandle, DomainHandle};
+
+/// The connection an API call concerns, once known: failures are dispatched
+/// to its error handler and recorded as its last error.
+#[derive(Default)]
+pub(crate) struct Call {
+    conn: Option<*mut ConnHandle>,
+}
+
+impl Call {
+    /// The live connection behind `conn`; failures of this call go to it.
+    fn connection<'a>(&mut self, conn: virConnectPtr, function: &str) -> Result<&'a ConnHandle> {
+        let handle = ConnHandle::check(conn, function, ErrorDomain::VIR_FROM_DOMAIN)?;
+        self.conn = Some(handle as *const ConnHandle as *mut ConnHandle);
+        Ok(handle)
+    }
+
+    /// The live domain behind `dom`; failures of this call go to its connection.
+    fn domain<'a>(&mut self, dom: virDomainPtr, function: &str) -> Result<&'a DomainHandle> {
+        let handle = DomainHandle::check(dom, function)?;
+        self.conn = Some(handle.conn as *mut ConnHandle);
+        Ok(handle)
+    }
+}
+
+/// Runs the body of the public function `function`: resets the thread's last
+/// error, contains panics, and turns an `Err` into a reported libvirt error and
+/// `fallback`.
+pub(crate) fn api<T>(function: &str, fallback: T, body: impl FnOnce(&mut Call) -> Result<T>) -> T {
+    error::reset_thread_error();
+    let mut call = Call::default();
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut call)));
+    let failure = match outcome {
+        Ok(Ok(value)) => return value,
+        Ok(Err(failure)) => failure,
+        Err(_) => Error::internal(ErrorDomain::VIR_FROM_NONE, format!("unexpected failure in {function}")),
+    };
+    error::raise(failure, call.conn);
+    fallback
+}
+
+/// Runs a callback from an event loop (C or Rust) with panics contained.
+pub(crate) fn contain_panic(what: &str, body: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(body)).is_err() {
+        eprintln!("libvirt: internal error: panic contained in {what}");
+    }
+}

@@ -1,0 +1,98 @@
+//! Hypervisor drivers. A connection talks to one driver instance; the driver
+//! owns the domains and the event state its connections share.
+
+pub mod test;
+
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::event::state::EventState;
+use crate::event::DomainIdentity;
+
+/// `virDomainInfo`, in Rust terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DomainInfo {
+    pub state: u8,
+    pub max_memory_kib: u64,
+    pub memory_kib: u64,
+    pub vcpus: u16,
+    pub cpu_time_ns: u64,
+}
+
+/// A domain's state and the reason for it (`virDomainGetState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DomainState {
+    pub state: i32,
+    pub reason: i32,
+}
+
+fn unsupported<T>(function: &str) -> Result<T> {
+    Err(Error::no_support(ErrorDomain::VIR_FROM_DOMAIN, function))
+}
+
+/// What a hypervisor driver offers. Operations a driver does not have report
+/// `VIR_ERR_NO_SUPPORT` naming the public function, as libvirt does.
+pub trait Driver: Send + Sync {
+    fn events(&self) -> &Arc<EventState>;
+
+    fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity>;
+    fn lookup_by_id(&self, id: i32) -> Result<DomainIdentity>;
+    fn lookup_by_uuid(&self, uuid: &crate::uuid::Uuid) -> Result<DomainIdentity>;
+    /// Every domain that passes `flags` (`VIR_CONNECT_LIST_DOMAINS_*`).
+    fn list_all(&self, flags: u32) -> Result<Vec<DomainIdentity>>;
+
+    /// The current identity (the ID changes as a domain starts and stops).
+    fn refresh(&self, dom: &DomainIdentity) -> Result<DomainIdentity>;
+    fn state(&self, dom: &DomainIdentity) -> Result<DomainState>;
+    fn info(&self, dom: &DomainIdentity) -> Result<DomainInfo>;
+    fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool>;
+    fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String>;
+
+    fn suspend(&self, _dom: &DomainIdentity) -> Result<()> {
+        unsupported("virDomainSuspend")
+    }
+    fn resume(&self, _dom: &DomainIdentity) -> Result<()> {
+        unsupported("virDomainResume")
+    }
+    fn reboot(&self, _dom: &DomainIdentity, _flags: u32) -> Result<()> {
+        unsupported("virDomainReboot")
+    }
+    fn reset(&self, _dom: &DomainIdentity, _flags: u32) -> Result<()> {
+        unsupported("virDomainReset")
+    }
+    fn shutdown(&self, _dom: &DomainIdentity) -> Result<()> {
+        unsupported("virDomainShutdown")
+    }
+    fn destroy(&self, _dom: &DomainIdentity) -> Result<()> {
+        unsupported("virDomainDestroy")
+    }
+    fn create(&self, _dom: &DomainIdentity) -> Result<()> {
+        unsupported("virDomainCreate")
+    }
+    fn undefine(&self, _dom: &DomainIdentity) -> Result<()> {
+        unsupported("virDomainUndefine")
+    }
+    fn define_xml(&self, _xml: &str) -> Result<DomainIdentity> {
+        unsupported("virDomainDefineXML")
+    }
+    fn create_xml(&self, _xml: &str, _flags: u32) -> Result<DomainIdentity> {
+        unsupported("virDomainCreateXML")
+    }
+}
+
+/// Opens the driver a URI names. `None` means `$LIBVIRT_DEFAULT_URI`.
+/// Returns the canonical URI with the driver.
+pub fn open(uri: Option<&str>) -> Result<(String, Arc<dyn Driver>)> {
+    let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok().filter(|u| !u.is_empty());
+    let Some(uri) = uri.map(str::to_string).or(env_uri) else {
+        return Err(Error::new(
+            ErrorCode::VIR_ERR_NO_CONNECT,
+            ErrorDomain::VIR_FROM_NONE,
+            Some("the default URI (set LIBVIRT_DEFAULT_URI, e.g. test:///default)".to_string()),
+        ));
+    };
+    match uri.as_str() {
+        "test:///default" => Ok((uri, test::TestDriver::shared_default())),
+        _ => Err(Error::new(ErrorCode::VIR_ERR_NO_CONNECT, ErrorDomain::VIR_FROM_NONE, Some(uri))),
+    }
+}

@@ -1,0 +1,238 @@
+//! The event state of one driver instance: registered callbacks, the queue of
+//! undelivered events, and the flush timer on the application's event loop.
+//!
+//! This reproduces libvirt's object-event state: callback IDs start at 0 and
+//! are never reused; the timer is added (disabled) with the first callback,
+//! armed with 0 when the queue stops being empty, disarmed when a flush starts
+//! and removed with the last callback; a flush delivers every queued event in
+//! FIFO order to the matching callbacks in registration order, with no lock
+//! held while a callback runs; deregistrations during a flush only mark the
+//! callback, whose release runs when the flush ends.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use super::DomainEvent;
+use crate::error::{Error, ErrorDomain, Result};
+use crate::eventloop::{self, EventLoop};
+use crate::uuid::Uuid;
+
+/// A registered callback, as the core sees it. The C layer implements this
+/// around an application's function pointer and opaque data.
+pub trait EventCallback: Send + Sync {
+    /// What makes two registrations "the same callback" (the function address).
+    fn identity(&self) -> usize;
+    /// Delivers one event; called on the event-loop thread with no lock held.
+    fn deliver(&self, event: &DomainEvent);
+    /// The registration is over (its `virFreeCallback`). Never called for a
+    /// registration that failed.
+    fn release(&self);
+}
+
+/// Which connection a registration belongs to.
+pub type ConnectionId = u64;
+
+/// What a registration listens for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    pub connection: ConnectionId,
+    pub event_id: i32,
+    /// Only events of the domain with this UUID (`dom` filter), or all.
+    pub domain: Option<Uuid>,
+    /// Registered through `virConnectDomainEventRegister`.
+    pub legacy: bool,
+}
+
+struct Registration {
+    id: i32,
+    subscription: Subscription,
+    callback: Arc<dyn EventCallback>,
+    deleted: bool,
+}
+
+impl Registration {
+    fn wants(&self, event: &DomainEvent) -> bool {
+        !self.deleted
+            && self.subscription.event_id == event.payload.event_id()
+            && self.subscription.domain.is_none_or(|uuid| uuid == event.domain.uuid)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    registrations: Vec<Registration>,
+    next_id: i32,
+    queue: VecDeque<DomainEvent>,
+    /// The flush timer and the loop it lives on, while any callback exists.
+    timer: Option<(Arc<dyn EventLoop>, i32)>,
+    dispatching: bool,
+}
+
+pub struct EventState {
+    inner: Mutex<Inner>,
+    /// Serialises flushes, so that `dispatching` describes the only one.
+    flush_lock: Mutex<()>,
+    this: Weak<EventState>,
+}
+
+impl EventState {
+    pub fn new() -> Arc<EventState> {
+        Arc::new_cyclic(|this| EventState {
+            inner: Mutex::new(Inner::default()),
+            flush_lock: Mutex::new(()),
+            this: this.clone(),
+        })
+    }
+
+    /// Adds a registration and returns its callback ID.
+    pub fn register(&self, subscription: Subscription, callback: Arc<dyn EventCallback>) -> Result<i32> {
+        let mut inner = self.inner.lock();
+        let identity = callback.identity();
+        let duplicate = inner
+            .registrations
+            .iter()
+            .any(|r| !r.deleted && r.subscription == subscription && r.callback.identity() == identity);
+        if duplicate {
+            return Err(Error::invalid_arg(ErrorDomain::VIR_FROM_NONE, "event callback already tracked"));
+        }
+        if inner.timer.is_none() {
+            inner.timer = Some(self.add_flush_timer()?);
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        inner.registrations.push(Registration { id, subscription, callback, deleted: false });
+        Ok(id)
+    }
+
+    fn add_flush_timer(&self) -> Result<(Arc<dyn EventLoop>, i32)> {
+        let timer_error = || Error::internal(ErrorDomain::VIR_FROM_NONE, "could not initialize domain event timer");
+        let event_loop = eventloop::current().ok_or_else(timer_error)?;
+        let state = self.this.clone();
+        let timer = event_loop.add_timeout(
+            -1,
+            Box::new(move |_timer| {
+                if let Some(state) = state.upgrade() {
+                    state.flush();
+                }
+            }),
+        );
+        if timer < 0 {
+            return Err(timer_error());
+        }
+        Ok((event_loop, timer))
+    }
+
+    /// Removes the registration with `callback_id` made by `connection`.
+    pub fn deregister(&self, connection: ConnectionId, callback_id: i32) -> Result<()> {
+        self.remove_where(|r| r.id == callback_id && r.subscription.connection == connection).ok_or_else(|| {
+            Error::invalid_arg(
+                ErrorDomain::VIR_FROM_NONE,
+                format!("could not find event callback {callback_id} for deletion"),
+            )
+        })
+    }
+
+    /// Removes a legacy (`virConnectDomainEventRegister`) registration of
+    /// `identity` made by `connection`.
+    pub fn deregister_legacy(&self, connection: ConnectionId, identity: usize) -> Result<()> {
+        self.remove_where(|r| {
+            r.subscription.legacy && r.subscription.connection == connection && r.callback.identity() == identity
+        })
+        .ok_or_else(|| {
+            Error::invalid_arg(
+                ErrorDomain::VIR_FROM_NONE,
+                format!("event callback function {identity:#x} not registered"),
+            )
+        })
+    }
+
+    fn remove_where(&self, matches: impl Fn(&Registration) -> bool) -> Option<()> {
+        let removed = {
+            let mut inner = self.inner.lock();
+            let index = inner.registrations.iter().position(|r| !r.deleted && matches(r))?;
+            if inner.dispatching {
+                inner.registrations[index].deleted = true;
+                return Some(());
+            }
+            let removed = inner.registrations.remove(index);
+            if inner.registrations.is_empty() {
+                Self::drop_timer(&mut inner);
+            }
+            removed
+        };
+        removed.callback.release();
+        Some(())
+    }
+
+    fn drop_timer(inner: &mut Inner) {
+        if let Some((event_loop, timer)) = inner.timer.take() {
+            event_loop.remove_timeout(timer);
+        }
+        inner.queue.clear();
+    }
+
+    /// Queues an event for delivery from the event loop. With no callback
+    /// registered there is nobody to tell, and the event is dropped.
+    pub fn queue(&self, event: DomainEvent) {
+        let mut inner = self.inner.lock();
+        let Some((event_loop, timer)) = inner.timer.clone() else {
+            return;
+        };
+        inner.queue.push_back(event);
+        if inner.queue.len() == 1 {
+            event_loop.update_timeout(timer, 0);
+        }
+    }
+
+    /// Whether any registration is live (the flush timer exists).
+    pub fn has_callbacks(&self) -> bool {
+        self.inner.lock().timer.is_some()
+    }
+
+    /// Delivers every queued event; run by the flush timer.
+    pub fn flush(&self) {
+        let _one_flush_at_a_time = self.flush_lock.lock();
+        let events = {
+            let mut inner = self.inner.lock();
+            inner.dispatching = true;
+            if let Some((event_loop, timer)) = &inner.timer {
+                event_loop.update_timeout(*timer, -1);
+            }
+            std::mem::take(&mut inner.queue)
+        };
+        for event in &events {
+            // Registrations added while this event is being delivered wait
+            // for the next one; indices stay valid because removals during a
+            // flush only mark.
+            let count = self.inner.lock().registrations.len();
+            for index in 0..count {
+                let callback = {
+                    let inner = self.inner.lock();
+                    match inner.registrations.get(index) {
+                        Some(r) if r.wants(event) => r.callback.clone(),
+                        _ => continue,
+                    }
+                };
+                callback.deliver(event);
+            }
+        }
+        let purged: Vec<Registration> = {
+            let mut inner = self.inner.lock();
+            let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.deleted);
+            inner.registrations = kept;
+            if inner.registrations.is_empty() {
+                Self::drop_timer(&mut inner);
+            }
+            inner.dispatching = false;
+            purged
+        };
+        for registration in purged {
+            registration.callback.release();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! The dispatch core against a scripted event loop that records what the
+//! state asks of it and fires the flush timer on demand.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+
+use parking_lot::Mutex;
+
+use super::*;
+use crate::event::{DomainIdentity, EventPayload};
+use crate::eventloop::{HandleCallback, TimeoutCallback};
+
+/// A loop with timers only, run by hand.
+#[derive(Default)]
+struct ManualLoop {
+    timers: Mutex<Vec<(i32, i32, Option<TimeoutCallback>)>>,
+    log: Mutex<Vec<String>>,
+}
+
+impl ManualLoop {
+    /// Fires every enabled timer once, like one loop iteration.
+    fn iterate(&self) {
+        let due: Vec<(i32, TimeoutCallback)> = {
+            let mut timers = self.timers.lock();
+            timers.iter_mut().filter(|t| t.1 >= 0).filter_map(|t| t.2.take().map(|cb| (t.0, cb))).collect()
+        };
+        for (id, mut cb) in due {
+            cb(id);
+            if let Some(slot) = self.timers.lock().iter_mut().find(|t| t.0 == id) {
+                slot.2 = Some(cb);
+            }
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().clone()
+    }
+}
+
+impl EventLoop for ManualLoop {
+    fn add_handle(&self, _fd: i32, _events: i32, _cb: HandleCallback) -> i32 {
+        -1
+    }
+    fn update_handle(&self, _watch: i32, _events: i32) {}
+    fn remove_handle(&self, _watch: i32) -> i32 {
+        -1
+    }
+    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32 {
+        let mut timers = self.timers.lock();
+        let id = timers.len() as i32 + 1;
+        timers.push((id, timeout_ms, Some(cb)));
+        self.log.lock().push(format!("add {timeout_ms}"));
+        id
+    }
+    fn update_timeout(&self, timer: i32, timeout_ms: i32) {
+        if let Some(t) = self.timers.lock().iter_mut().find(|t| t.0 == timer) {
+            t.1 = timeout_ms;
+        }
+        self.log.lock().push(format!("update {timeout_ms}"));
+    }
+    fn remove_timeout(&self, timer: i32) -> i32 {
+        self.timers.lock().retain(|t| t.0 != timer);
+        self.log.lock().push("remove".to_string());
+        0
+    }
+}
+
+/// The global loop registration is process-wide: every test here shares
+/// one manual loop and serialises on this lock.
+static SERIAL: StdMutex<()> = StdMutex::new(());
+
+fn manual_loop() -> Arc<ManualLoop> {
+    static LOOP: once_cell::sync::Lazy<Arc<ManualLoop>> = once_cell::sync::Lazy::new(|| {
+        let l = Arc::new(ManualLoop::default());
+        assert!(crate::eventloop::register(l.clone()), "the state tests own the process's event loop");
+        l
+    });
+    let l = LOOP.clone();
+    l.log.lock().clear();
+    l
+}
+
+type Journal = Arc<Mutex<Vec<String>>>;
+
+/// A callback that writes what happens to it into a shared journal, and may
+/// act on the state when called.
+struct Recorder {
+    name: &'static str,
+    identity: usize,
+    journal: Journal,
+    on_event: Mutex<Option<Box<dyn FnMut() + Send>>>,
+    released: AtomicUsize,
+}
+
+impl Recorder {
+    fn new(name: &'static str, identity: usize, journal: &Journal) -> Arc<Recorder> {
+        Arc::new(Recorder {
+            name,
+            identity,
+            journal: journal.clone(),
+            on_event: Mutex::new(None),
+            released: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl EventCallback for Recorder {
+    fn identity(&self) -> usize {
+        self.identity
+    }
+    fn deliver(&self, event: &DomainEvent) {
+        let what = match event.payload {
+            EventPayload::Lifecycle { event, detail } => format!("{}/{}", event, detail),
+            ref other => format!("{other:?}"),
+        };
+        self.journal.lock().push(format!("{} {} {}", self.name, event.domain.name, what));
+        if let Some(action) = self.on_event.lock().as_mut() {
+            action();
+        }
+    }
+    fn release(&self) {
+        self.released.fetch_add(1, Ordering::SeqCst);
+        self.journal.lock().push(format!("free {}", self.name));
+    }
+}
+
+fn domain(name: &str, byte: u8) -> DomainIdentity {
+    DomainIdentity { name: name.to_string(), uuid: Uuid([byte; 16]), id: 1 }
+}
+
+fn lifecycle(dom: &DomainIdentity, event: i32) -> DomainEvent {
+    DomainEvent::lifecycle(dom.clone(), event, 0)
+}
+
+fn any(event_id: i32) -> Subscription {
+    Subscription { connection: 1, event_id, domain: None, legacy: false }
+}
+
+#[test]
+fn ids_start_at_zero_are_shared_and_never_reused() {
+    let _serial = SERIAL.lock();
+    manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let legacy = Subscription { legacy: true, ..any(0) };
+    assert_eq!(state.register(legacy, Recorder::new("a", 1, &journal)).unwrap(), 0);
+    assert_eq!(state.register(any(0), Recorder::new("b", 1, &journal)).unwrap(), 1);
+    state.deregister(1, 1).unwrap();
+    assert_eq!(state.register(any(0), Recorder::new("c", 1, &journal)).unwrap(), 2);
+    state.deregister(1, 0).unwrap();
+    state.deregister(1, 2).unwrap();
+}
+
+#[test]
+fn duplicates_are_rejected_without_releasing() {
+    let _serial = SERIAL.lock();
+    manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    state.register(any(0), Recorder::new("a", 7, &journal)).unwrap();
+    let duplicate = Recorder::new("dup", 7, &journal);
+    let err = state.register(any(0), duplicate.clone()).unwrap_err();
+    assert_eq!(err.message, "invalid argument: event callback already tracked");
+    assert_eq!(duplicate.released.load(Ordering::SeqCst), 0);
+    // Same function, other event ID, other domain filter or other API: allowed.
+    state.register(any(1), Recorder::new("b", 7, &journal)).unwrap();
+    state.register(Subscription { domain: Some(Uuid([1; 16])), ..any(0) }, Recorder::new("c", 7, &journal)).unwrap();
+    state.register(Subscription { legacy: true, ..any(0) }, Recorder::new("d", 7, &journal)).unwrap();
+    for id in 0..4 {
+        state.deregister(1, id).unwrap();
+    }
+}
+
+#[test]
+fn timer_is_lazy_armed_on_queue_disarmed_at_flush_and_removed_with_the_last_callback() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let dom = domain("vm", 1);
+    state.queue(lifecycle(&dom, 2));
+    assert!(event_loop.log().is_empty(), "no callback: no timer, event dropped");
+    let id = state.register(any(0), Recorder::new("a", 1, &journal)).unwrap();
+    state.queue(lifecycle(&dom, 3));
+    state.queue(lifecycle(&dom, 4));
+    event_loop.iterate();
+    state.deregister(1, id).unwrap();
+    assert_eq!(event_loop.log(), ["add -1", "update 0", "update -1", "remove"]);
+    assert_eq!(*journal.lock(), ["a vm 3/0", "a vm 4/0", "free a"]);
+}
+
+#[test]
+fn fifo_events_callbacks_in_registration_order_and_domain_filter_by_uuid() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let (a, b) = (domain("a", 1), domain("b", 2));
+    state.register(any(0), Recorder::new("all", 1, &journal)).unwrap();
+    state.register(Subscription { domain: Some(a.uuid), ..any(0) }, Recorder::new("only-a", 2, &journal)).unwrap();
+    state.register(any(1), Recorder::new("reboot", 3, &journal)).unwrap();
+    state.queue(lifecycle(&a, 5));
+    state.queue(lifecycle(&b, 2));
+    state.queue(DomainEvent::new(DomainIdentity { name: "renamed".into(), ..a.clone() }, EventPayload::Reboot));
+    event_loop.iterate();
+    assert_eq!(*journal.lock(), ["all a 5/0", "only-a a 5/0", "all b 2/0", "reboot renamed Reboot"]);
+    for id in 0..3 {
+        state.deregister(1, id).unwrap();
+    }
+}
+
+#[test]
+fn deregistration_during_dispatch_is_deferred_and_new_callbacks_wait_for_the_next_event() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let dom = domain("vm", 1);
+    let this = Recorder::new("self", 1, &journal);
+    let late = Recorder::new("late", 2, &journal);
+    let self_id = state.register(any(0), this.clone()).unwrap();
+    let late_id = state.register(any(0), late.clone()).unwrap();
+    let newcomer = Recorder::new("new", 3, &journal);
+    {
+        let (state, journal, newcomer) = (state.clone(), journal.clone(), newcomer.clone());
+        let mut once = Some(());
+        *this.on_event.lock() = Some(Box::new(move || {
+            if once.take().is_some() {
+                state.deregister(1, self_id).unwrap();
+                state.deregister(1, late_id).unwrap();
+                let id = state.register(any(0), newcomer.clone()).unwrap();
+                journal.lock().push(format!("registered {id}"));
+            }
+        }));
+    }
+    state.queue(lifecycle(&dom, 5));
+    state.queue(lifecycle(&dom, 2));
+    event_loop.iterate();
+    assert_eq!(*journal.lock(), ["self vm 5/0", "registered 2", "new vm 2/0", "free self", "free late"]);
+    state.deregister(1, 2).unwrap();
+    assert_eq!(newcomer.released.load(Ordering::SeqCst), 1, "outside dispatch the release is immediate");
+    assert_eq!(late.released.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn unknown_ids_and_functions_report_libvirt_errors() {
+    let _serial = SERIAL.lock();
+    manual_loop();
+    let state = EventState::new();
+    assert_eq!(
+        state.deregister(1, 12345).unwrap_err().message,
+        "invalid argument: could not find event callback 12345 for deletion"
+    );
+    assert_eq!(
+        state.deregister_legacy(1, 0xabc).unwrap_err().message,
+        "invalid argument: event callback function 0xabc not registered"
+    );
+    let journal = Journal::default();
+    state.register(any(0), Recorder::new("a", 1, &journal)).unwrap();
+    assert!(state.deregister(2, 0).is_err(), "another connection's callback ID");
+    state.deregister(1, 0).unwrap();
+}
+
+#[test]
+fn events_queued_from_other_threads_are_delivered_on_the_flushing_thread() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    state.register(any(0), Recorder::new("a", 1, &journal)).unwrap();
+    let producers: Vec<_> = (0..4u8)
+        .map(|n| {
+            let state = state.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    state.queue(lifecycle(&domain(&format!("vm{n}"), n), i));
+                }
+            })
+        })
+        .collect();
+    producers.into_iter().for_each(|p| p.join().unwrap());
+    event_loop.iterate();
+    let delivered = journal.lock().clone();
+    assert_eq!(delivered.len(), 200);
+    for n in 0..4 {
+        let mine: Vec<_> = delivered.iter().filter(|l| l.starts_with(&format!("a vm{n} "))).cloned().collect();
+        let expected: Vec<_> = (0..50).map(|i| format!("a vm{n} {i}/0")).collect();
+        assert_eq!(mine, expected, "per-producer FIFO order");
+    }
+    state.deregister(1, 0).unwrap();
+}

@@ -1,0 +1,2 @@
+//! The QEMU driver's monitor side: the QMP protocol and the mapping of QEMU's
+//! events to libvirt domain events.

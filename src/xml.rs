@@ -1,0 +1,320 @@
+//! A small XML reader and writer for domain definitions: elements, attributes
+//! and text, enough for libvirt's domain XML. Anything it cannot read is a
+//! `VIR_ERR_XML_ERROR` for the caller, never a panic.
+
+use std::fmt::Write;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Element {
+    pub name: String,
+    pub attributes: Vec<(String, String)>,
+    pub children: Vec<Node>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+impl Element {
+    pub fn new(name: &str) -> Element {
+        Element { name: name.to_string(), attributes: Vec::new(), children: Vec::new() }
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn set_attribute(&mut self, name: &str, value: Option<String>) {
+        self.attributes.retain(|(k, _)| k != name);
+        if let Some(value) = value {
+            self.attributes.push((name.to_string(), value));
+        }
+    }
+
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.elements().find(|e| e.name == name)
+    }
+
+    pub fn child_mut(&mut self, name: &str) -> Option<&mut Element> {
+        self.children.iter_mut().find_map(|n| match n {
+            Node::Element(e) if e.name == name => Some(e),
+            _ => None,
+        })
+    }
+
+    /// The concatenated text directly inside this element, trimmed.
+    pub fn text(&self) -> String {
+        let text: String = self
+            .children
+            .iter()
+            .filter_map(|n| match n {
+                Node::Text(t) => Some(t.as_str()),
+                Node::Element(_) => None,
+            })
+            .collect();
+        text.trim().to_string()
+    }
+
+    pub fn child_text(&self, name: &str) -> Option<String> {
+        self.child(name).map(Element::text)
+    }
+
+    /// Serialises with two-space indentation, as libvirt formats XML.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, 0);
+        out
+    }
+
+    fn write(&self, out: &mut String, depth: usize) {
+        let indent = "  ".repeat(depth);
+        let _ = write!(out, "{indent}<{}", self.name);
+        for (k, v) in &self.attributes {
+            let _ = write!(out, " {k}='{}'", escape(v, true));
+        }
+        let has_elements = self.elements().next().is_some();
+        let text = self.text();
+        if !has_elements && text.is_empty() {
+            out.push_str("/>\n");
+        } else if !has_elements {
+            let _ = writeln!(out, ">{}</{}>", escape(&text, false), self.name);
+        } else {
+            out.push_str(">\n");
+            for child in self.elements() {
+                child.write(out, depth + 1);
+            }
+            let _ = writeln!(out, "{indent}</{}>", self.name);
+        }
+    }
+}
+
+fn escape(text: &str, in_attribute: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\'' if in_attribute => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Parses a document with one root element.
+pub fn parse(text: &str) -> Result<Element, String> {
+    let mut parser = Parser { text, pos: 0 };
+    parser.skip_misc()?;
+    let root = parser.element()?;
+    parser.skip_misc()?;
+    if parser.pos != text.len() {
+        return Err(parser.error("extra content at the end of the document"));
+    }
+    Ok(root)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn rest(&self) -> &str {
+        &self.text[self.pos..]
+    }
+
+    fn error(&self, what: &str) -> String {
+        let line = self.text[..self.pos].matches('\n').count() + 1;
+        format!("{what} at line {line}")
+    }
+
+    fn skip_whitespace(&mut self) {
+        let trimmed = self.rest().trim_start();
+        self.pos = self.text.len() - trimmed.len();
+    }
+
+    fn skip_past(&mut self, end: &str) -> Result<(), String> {
+        match self.rest().find(end) {
+            Some(i) => {
+                self.pos += i + end.len();
+                Ok(())
+            }
+            None => Err(self.error(&format!("missing '{end}'"))),
+        }
+    }
+
+    /// Skips blanks, comments, processing instructions and a doctype.
+    fn skip_misc(&mut self) -> Result<(), String> {
+        loop {
+            self.skip_whitespace();
+            if self.rest().starts_with("<!--") {
+                self.skip_past("-->")?;
+            } else if self.rest().starts_with("<?") {
+                self.skip_past("?>")?;
+            } else if self.rest().starts_with("<!") {
+                self.skip_past(">")?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    fn name(&mut self) -> Result<String, String> {
+        let len = self
+            .rest()
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
+            .unwrap_or(self.rest().len());
+        if len == 0 {
+            return Err(self.error("expected a name"));
+        }
+        let name = self.rest()[..len].to_string();
+        self.pos += len;
+        Ok(name)
+    }
+
+    fn element(&mut self) -> Result<Element, String> {
+        if !self.rest().starts_with('<') {
+            return Err(self.error("expected an element"));
+        }
+        self.pos += 1;
+        let mut element = Element::new(&self.name()?);
+        loop {
+            self.skip_whitespace();
+            if self.rest().starts_with("/>") {
+                self.pos += 2;
+                return Ok(element);
+            }
+            if self.rest().starts_with('>') {
+                self.pos += 1;
+                break;
+            }
+            let key = self.name()?;
+            self.skip_whitespace();
+            if !self.rest().starts_with('=') {
+                return Err(self.error("expected '=' after an attribute name"));
+            }
+            self.pos += 1;
+            self.skip_whitespace();
+            let quote = self.rest().chars().next().filter(|c| *c == '\'' || *c == '"');
+            let Some(quote) = quote else {
+                return Err(self.error("expected a quoted attribute value"));
+            };
+            self.pos += 1;
+            let end = self.rest().find(quote).ok_or_else(|| self.error("unterminated attribute value"))?;
+            let value = unescape(&self.rest()[..end]).map_err(|e| self.error(&e))?;
+            self.pos += end + 1;
+            if element.attribute(&key).is_some() {
+                return Err(self.error(&format!("attribute '{key}' given twice")));
+            }
+            element.attributes.push((key, value));
+        }
+        loop {
+            if self.rest().starts_with("</") {
+                self.pos += 2;
+                let name = self.name()?;
+                if name != element.name {
+                    return Err(self.error(&format!("closing tag '{name}' does not match '{}'", element.name)));
+                }
+                self.skip_whitespace();
+                if !self.rest().starts_with('>') {
+                    return Err(self.error("expected '>'"));
+                }
+                self.pos += 1;
+                return Ok(element);
+            } else if self.rest().starts_with("<!--") {
+                self.skip_past("-->")?;
+            } else if self.rest().starts_with("<![CDATA[") {
+                self.pos += "<![CDATA[".len();
+                let end = self.rest().find("]]>").ok_or_else(|| self.error("unterminated CDATA"))?;
+                element.children.push(Node::Text(self.rest()[..end].to_string()));
+                self.pos += end + 3;
+            } else if self.rest().starts_with('<') {
+                let child = self.element()?;
+                element.children.push(Node::Element(child));
+            } else if self.rest().is_empty() {
+                return Err(self.error(&format!("element '{}' is not closed", element.name)));
+            } else {
+                let end = self.rest().find('<').unwrap_or(self.rest().len());
+                let text = unescape(&self.rest()[..end]).map_err(|e| self.error(&e))?;
+                self.pos += end;
+                if !text.trim().is_empty() {
+                    element.children.push(Node::Text(text));
+                }
+            }
+        }
+    }
+}
+
+fn unescape(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let semi = rest[amp..].find(';').ok_or("unterminated entity reference")?;
+        let entity = &rest[amp + 1..amp + semi];
+        let c = match entity {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "apos" => '\'',
+            "quot" => '"',
+            _ => {
+                let code = entity
+                    .strip_prefix("#x")
+                    .map(|h| u32::from_str_radix(h, 16))
+                    .or_else(|| entity.strip_prefix('#').map(|d| d.parse::<u32>()))
+                    .and_then(|r| r.ok())
+                    .and_then(char::from_u32);
+                code.ok_or_else(|| format!("unknown entity '&{entity};'"))?
+            }
+        };
+        out.push(c);
+        rest = &rest[amp + semi + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_attributes_children_and_text() {
+        let doc = parse(
+            "<?xml version='1.0'?>\n<!-- c --><domain type='test'><name>a&amp;b</name>\
+             <clock offset=\"variable\" adjustment='3600'/></domain>",
+        )
+        .unwrap();
+        assert_eq!(doc.attribute("type"), Some("test"));
+        assert_eq!(doc.child_text("name").as_deref(), Some("a&b"));
+        assert_eq!(doc.child("clock").unwrap().attribute("adjustment"), Some("3600"));
+    }
+
+    #[test]
+    fn rejects_malformed_documents() {
+        for bad in ["<domain", "<a></b>", "<a x='1' x='2'/>", "<a>&bogus;</a>", "<a/><b/>", ""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn writes_what_it_reads() {
+        let doc = parse("<domain type='test'><name>x</name><devices><disk a='1'/></devices></domain>").unwrap();
+        assert_eq!(
+            doc.to_xml(),
+            "<domain type='test'>\n  <name>x</name>\n  <devices>\n    <disk a='1'/>\n  </devices>\n</domain>\n"
+        );
+        assert_eq!(parse(&doc.to_xml()).unwrap(), doc);
+    }
+}

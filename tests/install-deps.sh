@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian packages the tests use, when missing: real libvirt 9.0
+# (headers and library, to prove binary compatibility both ways) and valgrind.
+set -eu
+packages="libvirt-dev libvirt0 valgrind pkg-config"
+missing=""
+for p in $packages; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "missing packages:$missing; install them with: sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing
