@@ -1,6 +1,7 @@
 //! Hypervisor drivers. A connection talks to one driver instance; the driver
 //! owns the domains and the event state its connections share.
 
+pub mod qemu;
 pub mod test;
 
 use std::sync::Arc;
@@ -80,19 +81,29 @@ pub trait Driver: Send + Sync {
     }
 }
 
-/// Opens the driver a URI names. `None` means `$LIBVIRT_DEFAULT_URI`.
+/// Opens the driver a URI names. `None` means `$LIBVIRT_DEFAULT_URI`, else
+/// `qemu:///session`.
 /// Returns the canonical URI with the driver.
 pub fn open(uri: Option<&str>) -> Result<(String, Arc<dyn Driver>)> {
     let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok().filter(|u| !u.is_empty());
-    let Some(uri) = uri.map(str::to_string).or(env_uri) else {
-        return Err(Error::new(
-            ErrorCode::VIR_ERR_NO_CONNECT,
-            ErrorDomain::VIR_FROM_NONE,
-            Some("the default URI (set LIBVIRT_DEFAULT_URI, e.g. test:///default)".to_string()),
-        ));
+    let uri = uri.map(str::to_string).or(env_uri).unwrap_or_else(|| "qemu:///session".to_string());
+    let qemu_root = |root: std::path::PathBuf| -> Result<Arc<dyn Driver>> {
+        std::fs::create_dir_all(&root).map_err(|e| {
+            Error::new(
+                ErrorCode::VIR_ERR_OPERATION_FAILED,
+                ErrorDomain::VIR_FROM_QEMU,
+                Some(format!("cannot create the root '{}': {e}", root.display())),
+            )
+        })?;
+        Ok(qemu::QemuDriver::open_root(&root)?)
     };
     match uri.as_str() {
         "test:///default" => Ok((uri, test::TestDriver::shared_default())),
-        _ => Err(Error::new(ErrorCode::VIR_ERR_NO_CONNECT, ErrorDomain::VIR_FROM_NONE, Some(uri))),
+        "qemu:///session" => Ok((uri, qemu_root(qemu::session_root())?)),
+        "qemu:///system" => Ok((uri, qemu_root(qemu::SYSTEM_ROOT.into())?)),
+        _ => match qemu::embed_root(&uri) {
+            Some(root) => Ok((uri, qemu_root(root)?)),
+            None => Err(Error::new(ErrorCode::VIR_ERR_NO_CONNECT, ErrorDomain::VIR_FROM_NONE, Some(uri))),
+        },
     }
 }
