@@ -1,0 +1,731 @@
+//! The QMP wire protocol, without any I/O.
+//!
+//! QEMU and its client exchange JSON objects, one per line. [`LineReader`]
+//! cuts a byte stream into lines, [`Message::parse`] classifies one line,
+//! [`command`] encodes a command, and [`Session`] keeps track of the
+//! capabilities handshake and of which command a reply answers.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// The longest line accepted, line ending excluded. Longer lines are dropped.
+pub const MAX_LINE: usize = 10 * 1024 * 1024;
+
+/// What [`LineReader::next_line`] hands out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// One complete line, without its `\r\n` (or bare `\n`).
+    Data(Vec<u8>),
+    /// A line longer than [`MAX_LINE`] was dropped unread; `len` is the
+    /// number of bytes dropped (the final `\n` not counted). The caller
+    /// should log a warning; reading continues with the next line.
+    Oversized { len: usize },
+}
+
+/// Splits a byte stream into lines.
+///
+/// Lines end in `\r\n`; a bare `\n` is accepted too. Empty lines are skipped.
+/// Memory stays bounded: at most [`MAX_LINE`] + 1 bytes of an unfinished line
+/// are buffered, and the rest of an oversized line is counted, not kept.
+#[derive(Debug, Default)]
+pub struct LineReader {
+    partial: Vec<u8>,
+    /// While dropping an oversized line: how many bytes were dropped so far.
+    skipping: Option<usize>,
+    ready: VecDeque<Line>,
+}
+
+impl LineReader {
+    pub fn new() -> LineReader {
+        LineReader::default()
+    }
+
+    /// Feeds bytes read from the monitor; any number, split anywhere.
+    pub fn push(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let (chunk, complete) = match data.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    let chunk = &data[..i];
+                    data = &data[i + 1..];
+                    (chunk, true)
+                }
+                None => {
+                    let chunk = data;
+                    data = &[];
+                    (chunk, false)
+                }
+            };
+            self.take_chunk(chunk, complete);
+        }
+    }
+
+    /// `chunk` is the next piece of the current line; `complete` when its
+    /// line feed was seen.
+    fn take_chunk(&mut self, chunk: &[u8], complete: bool) {
+        if let Some(dropped) = self.skipping.as_mut() {
+            *dropped += chunk.len();
+            if complete {
+                let len = *dropped;
+                self.skipping = None;
+                self.ready.push_back(Line::Oversized { len });
+            }
+            return;
+        }
+        // One byte of slack: the line's `\r` may be the byte that is buffered last.
+        let len = self.partial.len() + chunk.len();
+        if len > MAX_LINE + 1 {
+            self.partial = Vec::new();
+            if complete {
+                self.ready.push_back(Line::Oversized { len });
+            } else {
+                self.skipping = Some(len);
+            }
+            return;
+        }
+        if self.partial.capacity() < len {
+            // Grow geometrically, but never past the longest line kept.
+            let target = (self.partial.capacity() * 2).max(len).min(MAX_LINE + 1);
+            self.partial.reserve_exact(target - self.partial.len());
+        }
+        self.partial.extend_from_slice(chunk);
+        if !complete {
+            return;
+        }
+        let mut line = std::mem::take(&mut self.partial);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if line.len() > MAX_LINE {
+            self.ready.push_back(Line::Oversized { len: line.len() });
+        } else if !line.is_empty() {
+            self.ready.push_back(Line::Data(line));
+        }
+    }
+
+    /// The next complete line, if any.
+    pub fn next_line(&mut self) -> Option<Line> {
+        self.ready.pop_front()
+    }
+
+    /// Bytes of an unfinished line (buffered or being dropped). Non-zero at
+    /// end of stream means the peer closed in the middle of a line.
+    pub fn pending_bytes(&self) -> usize {
+        self.skipping.unwrap_or(self.partial.len())
+    }
+}
+
+/// A QMP event: `{"event": NAME, "data": {...}, "timestamp": {...}}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QmpEvent {
+    pub name: String,
+    /// The event's `data`; an empty object when QEMU sent none.
+    pub data: Value,
+    pub seconds: i64,
+    pub microseconds: u32,
+}
+
+/// One line from QEMU, classified.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    /// The greeting QEMU sends on connect (a top-level `"QMP"` key).
+    Greeting {
+        /// `(major, minor, micro)`; zeros where QEMU left a number out.
+        version: (u64, u64, u64),
+        capabilities: Vec<String>,
+    },
+    Event(QmpEvent),
+    /// A successful reply. `id` is the command's id: a string id as sent,
+    /// any other JSON id in its compact JSON text (`42` → `"42"`).
+    Return {
+        id: Option<String>,
+        value: Value,
+    },
+    /// A failed reply.
+    Error {
+        id: Option<String>,
+        class: String,
+        desc: String,
+    },
+}
+
+/// Why a line is not a QMP message. The caller logs it and goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// The start of a line, for error messages.
+fn excerpt(line: &[u8]) -> String {
+    const MAX: usize = 80;
+    let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]).into_owned();
+    if line.len() > MAX {
+        format!("{text}...")
+    } else {
+        text
+    }
+}
+
+fn id_of(obj: &Map<String, Value>) -> Option<String> {
+    match obj.get("id")? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn version_part(version: Option<&Value>, key: &str) -> u64 {
+    version.and_then(|v| v.get(key)).and_then(Value::as_u64).unwrap_or(0)
+}
+
+impl Message {
+    /// Classifies one line (without its line ending).
+    pub fn parse(line: &[u8]) -> Result<Message, ParseError> {
+        let value: Value = serde_json::from_slice(line)
+            .map_err(|e| ParseError(format!("malformed JSON from QEMU ({e}): {}", excerpt(line))))?;
+        let Value::Object(mut obj) = value else {
+            return Err(ParseError(format!(
+                "QMP message is not a JSON object: {}",
+                excerpt(line)
+            )));
+        };
+        if let Some(qmp) = obj.get("QMP") {
+            let version = qmp.get("version").and_then(|v| v.get("qemu"));
+            let capabilities = qmp
+                .get("capabilities")
+                .and_then(Value::as_array)
+                .map(|caps| caps.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            return Ok(Message::Greeting {
+                version: (
+                    version_part(version, "major"),
+                    version_part(version, "minor"),
+                    version_part(version, "micro"),
+                ),
+                capabilities,
+            });
+        }
+        if let Some(name) = obj.get("event") {
+            let Some(name) = name.as_str() else {
+                return Err(ParseError(format!("QMP event name is not a string: {}", excerpt(line))));
+            };
+            let name = name.to_owned();
+            let timestamp = obj.get("timestamp");
+            let seconds = timestamp
+                .and_then(|t| t.get("seconds"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let microseconds = timestamp
+                .and_then(|t| t.get("microseconds"))
+                .and_then(Value::as_u64)
+                .and_then(|us| u32::try_from(us).ok())
+                .unwrap_or(0);
+            let data = match obj.remove("data") {
+                None | Some(Value::Null) => Value::Object(Map::new()),
+                Some(data) => data,
+            };
+            return Ok(Message::Event(QmpEvent {
+                name,
+                data,
+                seconds,
+                microseconds,
+            }));
+        }
+        let id = id_of(&obj);
+        if let Some(value) = obj.remove("return") {
+            return Ok(Message::Return { id, value });
+        }
+        if let Some(error) = obj.get("error") {
+            let Some(error) = error.as_object() else {
+                return Err(ParseError(format!(
+                    "QMP error reply is not an object: {}",
+                    excerpt(line)
+                )));
+            };
+            let text = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+            return Ok(Message::Error {
+                id,
+                class: text("class"),
+                desc: text("desc"),
+            });
+        }
+        Err(ParseError(format!(
+            "QMP message is neither greeting, event nor reply: {}",
+            excerpt(line)
+        )))
+    }
+}
+
+/// Encodes a command as one compact JSON object followed by `\r\n`:
+/// `{"execute":...,"arguments":...,"id":...}` (`arguments` only when given).
+pub fn command(execute: &str, arguments: Option<Value>, id: &str) -> String {
+    let mut out = String::from("{\"execute\":");
+    out.push_str(&Value::from(execute).to_string());
+    if let Some(arguments) = arguments {
+        out.push_str(",\"arguments\":");
+        out.push_str(&arguments.to_string());
+    }
+    out.push_str(",\"id\":");
+    out.push_str(&Value::from(id).to_string());
+    out.push_str("}\r\n");
+    out
+}
+
+/// Where a [`Session`] is in the capabilities handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// Connected; QEMU's greeting has not arrived yet.
+    AwaitingGreeting,
+    /// `qmp_capabilities` was sent; its reply has not arrived yet.
+    Negotiating,
+    /// Commands may be sent.
+    Ready,
+}
+
+/// QEMU's error reply to a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorReply {
+    pub class: String,
+    pub desc: String,
+}
+
+/// What a message means to the session.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Incoming {
+    /// QEMU greeted us; write `send` (the `qmp_capabilities` command).
+    Greeting {
+        version: (u64, u64, u64),
+        send: String,
+    },
+    /// The handshake is complete.
+    Ready,
+    Event(QmpEvent),
+    /// The reply to a command sent with [`Session::command`].
+    Reply {
+        id: String,
+        execute: String,
+        result: Result<Value, ErrorReply>,
+    },
+}
+
+/// A message that does not fit the conversation (the caller should log it,
+/// and give up on the monitor if it happens during the handshake).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// The client side of one QMP connection: the handshake and id bookkeeping.
+/// Ids are `libvirt-N`, counting from 1.
+#[derive(Debug)]
+pub struct Session {
+    state: SessionState,
+    next_id: u64,
+    /// `(id, execute)` of the commands whose reply is still due.
+    in_flight: Vec<(String, String)>,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session::new()
+    }
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session {
+            state: SessionState::AwaitingGreeting,
+            next_id: 1,
+            in_flight: Vec::new(),
+        }
+    }
+
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// Encodes a command with a fresh id and remembers it; returns
+    /// `(id, line)`. Only meaningful once the session is [`SessionState::Ready`].
+    pub fn command(&mut self, execute: &str, arguments: Option<Value>) -> (String, String) {
+        let id = format!("libvirt-{}", self.next_id);
+        self.next_id += 1;
+        let line = command(execute, arguments, &id);
+        self.in_flight.push((id.clone(), execute.to_owned()));
+        (id, line)
+    }
+
+    fn take_in_flight(&mut self, id: Option<String>, what: &str) -> Result<(String, String), ProtocolError> {
+        let Some(id) = id else {
+            return Err(ProtocolError(format!("{what} without an id")));
+        };
+        match self.in_flight.iter().position(|(pending, _)| *pending == id) {
+            Some(i) => Ok(self.in_flight.remove(i)),
+            None => Err(ProtocolError(format!("{what} to unknown command id '{id}'"))),
+        }
+    }
+
+    /// Interprets one message from QEMU.
+    pub fn on_message(&mut self, msg: Message) -> Result<Incoming, ProtocolError> {
+        match msg {
+            Message::Greeting { version, .. } => {
+                if self.state != SessionState::AwaitingGreeting {
+                    return Err(ProtocolError("unexpected second QMP greeting".into()));
+                }
+                let (_, send) = self.command("qmp_capabilities", None);
+                self.state = SessionState::Negotiating;
+                Ok(Incoming::Greeting { version, send })
+            }
+            Message::Event(event) => Ok(Incoming::Event(event)),
+            Message::Return { id, value } => {
+                let (id, execute) = self.take_in_flight(id, "reply")?;
+                if self.state == SessionState::Negotiating && execute == "qmp_capabilities" {
+                    self.state = SessionState::Ready;
+                    return Ok(Incoming::Ready);
+                }
+                Ok(Incoming::Reply {
+                    id,
+                    execute,
+                    result: Ok(value),
+                })
+            }
+            Message::Error { id, class, desc } => {
+                let (id, execute) = self.take_in_flight(id, "error reply")?;
+                if self.state == SessionState::Negotiating && execute == "qmp_capabilities" {
+                    return Err(ProtocolError(format!("qmp_capabilities failed: {class}: {desc}")));
+                }
+                Ok(Incoming::Reply {
+                    id,
+                    execute,
+                    result: Err(ErrorReply { class, desc }),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GREETING: &str = r#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1"}, "capabilities": ["oob"]}}"#;
+    const RESUME: &str = r#"{"timestamp": {"seconds": 1795276272, "microseconds": 151277}, "event": "RESUME"}"#;
+
+    fn drain(reader: &mut LineReader) -> Vec<Line> {
+        std::iter::from_fn(|| reader.next_line()).collect()
+    }
+
+    fn data(s: &str) -> Line {
+        Line::Data(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn crlf_and_bare_lf() {
+        let mut r = LineReader::new();
+        r.push(b"{\"a\": 1}\r\n{\"b\": 2}\n\r\n\n{\"c\": 3}\r");
+        assert_eq!(drain(&mut r), vec![data("{\"a\": 1}"), data("{\"b\": 2}")]);
+        assert_eq!(r.pending_bytes(), 9);
+        r.push(b"\n");
+        assert_eq!(drain(&mut r), vec![data("{\"c\": 3}")]);
+        assert_eq!(r.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn split_at_every_byte_boundary() {
+        let stream = format!("{GREETING}\r\n{RESUME}\r\n{{\"return\": {{}}}}\n");
+        let bytes = stream.as_bytes();
+        let expected = vec![data(GREETING), data(RESUME), data("{\"return\": {}}")];
+        for cut in 0..=bytes.len() {
+            let mut r = LineReader::new();
+            r.push(&bytes[..cut]);
+            let mut lines = drain(&mut r);
+            r.push(&bytes[cut..]);
+            lines.extend(drain(&mut r));
+            assert_eq!(lines, expected, "cut at {cut}");
+        }
+        // And one byte at a time.
+        let mut r = LineReader::new();
+        let mut lines = Vec::new();
+        for b in bytes {
+            r.push(std::slice::from_ref(b));
+            lines.extend(drain(&mut r));
+        }
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
+    fn oversized_line_is_dropped_and_reader_resyncs() {
+        let mut r = LineReader::new();
+        r.push(b"{\"first\": 1}\r\n");
+        let block = vec![b'x'; 1024 * 1024];
+        for _ in 0..11 {
+            r.push(&block);
+            // Memory stays bounded while the oversized line streams past.
+            assert!(r.partial.capacity() <= MAX_LINE + 1);
+        }
+        assert!(r.skipping.is_some());
+        assert!(r.partial.capacity() == 0);
+        r.push(b"yy\r\n{\"after\": 2}\r\n");
+        assert_eq!(
+            drain(&mut r),
+            vec![
+                data("{\"first\": 1}"),
+                Line::Oversized {
+                    len: 11 * 1024 * 1024 + 3
+                },
+                data("{\"after\": 2}")
+            ]
+        );
+        assert_eq!(r.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn line_length_limit_is_exact() {
+        let mut max = vec![b'a'; MAX_LINE];
+        max.extend_from_slice(b"\r\n");
+        let mut over = vec![b'b'; MAX_LINE + 1];
+        over.extend_from_slice(b"\r\n");
+        let mut over_lf = vec![b'c'; MAX_LINE + 1];
+        over_lf.push(b'\n');
+        let mut r = LineReader::new();
+        r.push(&max);
+        r.push(&over);
+        r.push(&over_lf);
+        r.push(b"{}\r\n");
+        let lines = drain(&mut r);
+        assert_eq!(lines.len(), 4);
+        assert!(matches!(&lines[0], Line::Data(d) if d.len() == MAX_LINE));
+        assert!(matches!(lines[1], Line::Oversized { .. }));
+        assert_eq!(lines[2], Line::Oversized { len: MAX_LINE + 1 });
+        assert_eq!(lines[3], data("{}"));
+    }
+
+    #[test]
+    fn greeting() {
+        assert_eq!(
+            Message::parse(GREETING.as_bytes()),
+            Ok(Message::Greeting {
+                version: (10, 0, 2),
+                capabilities: vec!["oob".into()]
+            })
+        );
+        assert_eq!(
+            Message::parse(br#"{"QMP": {}}"#),
+            Ok(Message::Greeting {
+                version: (0, 0, 0),
+                capabilities: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn events() {
+        assert_eq!(
+            Message::parse(RESUME.as_bytes()),
+            Ok(Message::Event(QmpEvent {
+                name: "RESUME".into(),
+                data: json!({}),
+                seconds: 1795276272,
+                microseconds: 151277,
+            }))
+        );
+        let line = br#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESET", "data": {"guest": true, "reason": "guest-reset"}}"#;
+        let Ok(Message::Event(ev)) = Message::parse(line) else {
+            panic!()
+        };
+        assert_eq!(ev.name, "RESET");
+        assert_eq!(ev.data, json!({"guest": true, "reason": "guest-reset"}));
+        assert_eq!((ev.seconds, ev.microseconds), (1, 2));
+        // No timestamp at all is tolerated.
+        let Ok(Message::Event(ev)) = Message::parse(br#"{"event": "STOP", "data": null}"#) else {
+            panic!()
+        };
+        assert_eq!((ev.data, ev.seconds, ev.microseconds), (json!({}), 0, 0));
+        assert!(Message::parse(br#"{"event": 5}"#).is_err());
+    }
+
+    #[test]
+    fn replies() {
+        assert_eq!(
+            Message::parse(br#"{"return": {}, "id": "libvirt-1"}"#),
+            Ok(Message::Return {
+                id: Some("libvirt-1".into()),
+                value: json!({})
+            })
+        );
+        assert_eq!(
+            Message::parse(br#"{"return": {"status": "prelaunch", "running": false}, "id": 42}"#),
+            Ok(Message::Return {
+                id: Some("42".into()),
+                value: json!({"status": "prelaunch", "running": false})
+            })
+        );
+        assert_eq!(
+            Message::parse(br#"{"return": [1]}"#),
+            Ok(Message::Return {
+                id: None,
+                value: json!([1])
+            })
+        );
+        assert_eq!(
+            Message::parse(
+                br#"{"error": {"class": "CommandNotFound", "desc": "The command no-such-command has not been found"}}"#
+            ),
+            Ok(Message::Error {
+                id: None,
+                class: "CommandNotFound".into(),
+                desc: "The command no-such-command has not been found".into()
+            })
+        );
+        assert!(Message::parse(br#"{"error": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn malformed_lines_are_errors() {
+        for bad in [
+            &b"{]}"[..],
+            b"[1, 2]",
+            b"\"QMP\"",
+            b"",
+            b"{\"return\": ",
+            b"{\"foo\": 1}",
+            b"\xff\xfe{}",
+        ] {
+            let err = Message::parse(bad).unwrap_err();
+            assert!(!err.0.is_empty());
+        }
+        let err = Message::parse(b"[1, 2]").unwrap_err();
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
+        let long = vec![b'{'; 1000];
+        assert!(Message::parse(&long).unwrap_err().0.len() < 300);
+    }
+
+    #[test]
+    fn command_encoding() {
+        assert_eq!(
+            command("qmp_capabilities", None, "libvirt-1"),
+            "{\"execute\":\"qmp_capabilities\",\"id\":\"libvirt-1\"}\r\n"
+        );
+        let line = command("watchdog-set-action", Some(json!({"action": "pause"})), "libvirt-7");
+        assert_eq!(
+            line,
+            "{\"execute\":\"watchdog-set-action\",\"arguments\":{\"action\":\"pause\"},\"id\":\"libvirt-7\"}\r\n"
+        );
+        let odd = command("a\"b", None, "x\\y");
+        let parsed: Value = serde_json::from_str(odd.trim_end()).unwrap();
+        assert_eq!(parsed, json!({"execute": "a\"b", "id": "x\\y"}));
+    }
+
+    #[test]
+    fn session_handshake_events_and_replies() {
+        let mut s = Session::new();
+        assert_eq!(s.state(), SessionState::AwaitingGreeting);
+        let greeting = s.on_message(Message::parse(GREETING.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            greeting,
+            Incoming::Greeting {
+                version: (10, 0, 2),
+                send: "{\"execute\":\"qmp_capabilities\",\"id\":\"libvirt-1\"}\r\n".into()
+            }
+        );
+        assert_eq!(s.state(), SessionState::Negotiating);
+        let ready = s.on_message(Message::parse(br#"{"return": {}, "id": "libvirt-1"}"#).unwrap());
+        assert_eq!(ready, Ok(Incoming::Ready));
+        assert_eq!(s.state(), SessionState::Ready);
+
+        let (id, line) = s.command("cont", None);
+        assert_eq!(id, "libvirt-2");
+        assert_eq!(line, "{\"execute\":\"cont\",\"id\":\"libvirt-2\"}\r\n");
+        let (status_id, _) = s.command("query-status", None);
+        // The event caused by `cont` comes before its reply.
+        let ev = s.on_message(Message::parse(RESUME.as_bytes()).unwrap()).unwrap();
+        assert!(matches!(ev, Incoming::Event(QmpEvent { ref name, .. }) if name == "RESUME"));
+        // Replies are matched by id, whatever their order.
+        let reply = s
+            .on_message(
+                Message::parse(br#"{"return": {"status": "running", "running": true}, "id": "libvirt-3"}"#).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            reply,
+            Incoming::Reply {
+                id: status_id,
+                execute: "query-status".into(),
+                result: Ok(json!({"status": "running", "running": true}))
+            }
+        );
+        let reply = s
+            .on_message(Message::parse(br#"{"return": {}, "id": "libvirt-2"}"#).unwrap())
+            .unwrap();
+        assert_eq!(
+            reply,
+            Incoming::Reply {
+                id,
+                execute: "cont".into(),
+                result: Ok(json!({}))
+            }
+        );
+
+        let (id, _) = s.command("no-such-command", None);
+        let reply = s
+            .on_message(Message::Error {
+                id: Some(id.clone()),
+                class: "CommandNotFound".into(),
+                desc: "nope".into(),
+            })
+            .unwrap();
+        assert_eq!(
+            reply,
+            Incoming::Reply {
+                id,
+                execute: "no-such-command".into(),
+                result: Err(ErrorReply {
+                    class: "CommandNotFound".into(),
+                    desc: "nope".into()
+                })
+            }
+        );
+
+        // Replies nobody asked for, and a second greeting, are protocol errors.
+        assert!(s
+            .on_message(Message::Return {
+                id: Some("libvirt-2".into()),
+                value: json!({})
+            })
+            .is_err());
+        assert!(s
+            .on_message(Message::Return {
+                id: None,
+                value: json!({})
+            })
+            .is_err());
+        assert!(s.on_message(Message::parse(GREETING.as_bytes()).unwrap()).is_err());
+    }
+
+    #[test]
+    fn session_capabilities_failure() {
+        let mut s = Session::new();
+        s.on_message(Message::parse(GREETING.as_bytes()).unwrap()).unwrap();
+        let err = s
+            .on_message(Message::Error {
+                id: Some("libvirt-1".into()),
+                class: "GenericError".into(),
+                desc: "no".into(),
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("qmp_capabilities failed"));
+        assert_eq!(s.state(), SessionState::Negotiating);
+    }
+}
