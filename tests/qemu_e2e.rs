@@ -1,0 +1,267 @@
+//! End to end with a real QEMU under TCG: a tiny guest (a boot sector this
+//! test assembles) changes the RTC, reads a sector the disk's blkdebug layer
+//! fails, and arms an ib700 watchdog; a VNC client connects; a control
+//! monitor resets and quits QEMU. A C watcher linked against build/libvirt.so
+//! attaches through qemu:///embed and must print every seed event type.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lib_dir() -> PathBuf {
+    std::env::var_os("VIRT_EVENTS_LIBDIR").map(PathBuf::from).unwrap_or_else(|| crate_dir().join("build"))
+}
+
+/// A 512-byte boot sector, 16-bit real mode at 0x7c00: set the RTC year
+/// (RTC_CHANGE), read LBA 8 through the BIOS (the blkdebug error), arm the
+/// ib700 watchdog with its shortest timeout (WATCHDOG), then halt.
+fn boot_sector() -> Vec<u8> {
+    let code: &[u8] = &[
+        0xFA, // cli
+        0x31, 0xC0, // xor ax, ax
+        0x8E, 0xD8, // mov ds, ax
+        0x8E, 0xD0, // mov ss, ax
+        0xBC, 0x00, 0x7C, // mov sp, 0x7c00
+        // CMOS register B |= SET (0x80), keeping the old value in ah
+        0xB0, 0x0B, 0xE6, 0x70, // mov al, 0x0b; out 0x70, al
+        0xE4, 0x71, 0x88, 0xC4, // in al, 0x71; mov ah, al
+        0x0C, 0x80, 0xE6, 0x71, // or al, 0x80; out 0x71, al
+        // year register (0x09) = 0x30 (BCD): the guest clock jumps to 2030
+        0xB0, 0x09, 0xE6, 0x70, // mov al, 0x09; out 0x70, al
+        0xB0, 0x30, 0xE6, 0x71, // mov al, 0x30; out 0x71, al
+        // register B = old value without SET: QEMU applies the new time
+        0xB0, 0x0B, 0xE6, 0x70, // mov al, 0x0b; out 0x70, al
+        0x88, 0xE0, 0x24, 0x7F, // mov al, ah; and al, 0x7f
+        0xE6, 0x71, // out 0x71, al
+        // int 13h: read 1 sector, cylinder 0 head 0 sector 9 (LBA 8), drive 0x80, to es:bx = 0:0x7e00
+        0x31, 0xC0, 0x8E, 0xC0, // xor ax, ax; mov es, ax
+        0xB8, 0x01, 0x02, // mov ax, 0x0201
+        0xB9, 0x09, 0x00, // mov cx, 0x0009
+        0xBA, 0x80, 0x00, // mov dx, 0x0080
+        0xBB, 0x00, 0x7E, // mov bx, 0x7e00
+        0xCD, 0x13, // int 0x13
+        // ib700: any write to port 0x443 arms it; 0x0f selects the shortest timeout
+        0xBA, 0x43, 0x04, // mov dx, 0x0443
+        0xB0, 0x0F, 0xEE, // mov al, 0x0f; out dx, al
+        0xFA, 0xF4, 0xEB, 0xFC, // halt: cli; hlt; jmp halt
+    ];
+    let mut sector = code.to_vec();
+    sector.resize(510, 0);
+    sector.extend_from_slice(&[0x55, 0xAA]);
+    sector
+}
+
+/// A blocking QMP client for driving QEMU from the test.
+struct Control(BufReader<UnixStream>);
+
+impl Control {
+    fn connect(path: &Path) -> Control {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match UnixStream::connect(path) {
+                Ok(stream) => break stream,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("cannot connect to {}: {e}", path.display()),
+            }
+        };
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut control = Control(BufReader::new(stream));
+        control.line(); // greeting
+        control.execute("qmp_capabilities");
+        control
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.0.read_line(&mut line).expect("QMP line");
+        line
+    }
+
+    fn execute(&mut self, command: &str) {
+        writeln!(self.0.get_mut(), "{{\"execute\": \"{command}\"}}").unwrap();
+        loop {
+            let line = self.line();
+            if line.is_empty() || line.contains("\"return\"") || line.contains("\"error\"") {
+                return;
+            }
+        }
+    }
+}
+
+/// A minimal RFB client: version, security type None, ClientInit, then close.
+fn vnc_session(path: &Path) {
+    let mut vnc = UnixStream::connect(path).expect("VNC socket");
+    vnc.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut version = [0u8; 12];
+    vnc.read_exact(&mut version).unwrap();
+    assert!(version.starts_with(b"RFB "), "not an RFB server: {version:?}");
+    vnc.write_all(b"RFB 003.008\n").unwrap();
+    let mut count = [0u8; 1];
+    vnc.read_exact(&mut count).unwrap();
+    let mut types = vec![0u8; count[0] as usize];
+    vnc.read_exact(&mut types).unwrap();
+    assert!(types.contains(&1), "no 'None' security type offered: {types:?}");
+    vnc.write_all(&[1]).unwrap();
+    let mut result = [0u8; 4];
+    vnc.read_exact(&mut result).unwrap();
+    assert_eq!(result, [0, 0, 0, 0], "security handshake failed");
+    vnc.write_all(&[1]).unwrap(); // ClientInit, shared
+    let mut server_init = [0u8; 24];
+    vnc.read_exact(&mut server_init).unwrap();
+}
+
+/// The watcher's output, line by line, with a deadline per expectation.
+struct Watcher {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watcher {
+    fn start(binary: &Path, uri: &str) -> Watcher {
+        let mut child = Command::new(binary)
+            .arg(uri)
+            .env("LD_LIBRARY_PATH", lib_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the watcher");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher { child, lines, seen: Vec::new() }
+    }
+
+    /// Waits for a line starting with `prefix`; returns it.
+    fn expect(&mut self, prefix: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            self.seen.push(line.clone());
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+        panic!("no '{prefix}' line from the watcher; it printed:\n{}", self.seen.join("\n"));
+    }
+
+    fn stop(mut self) -> i32 {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+}
+
+fn compile_watcher(out: &Path) {
+    let compiler = cc::Build::new().cargo_metadata(false).opt_level(0).host("x86_64-unknown-linux-gnu").target("x86_64-unknown-linux-gnu").get_compiler();
+    let status = compiler
+        .to_command()
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(out)
+        .arg(crate_dir().join("tests/e2e/watch.c"))
+        .arg(format!("-I{}", crate_dir().join("include").display()))
+        .arg(format!("-L{}", lib_dir().display()))
+        .arg("-lvirt")
+        .status()
+        .expect("C compiler");
+    assert!(status.success(), "tests/e2e/watch.c does not compile");
+}
+
+#[test]
+fn every_seed_event_from_a_real_qemu_reaches_a_c_callback() {
+    assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
+    let qemu = Command::new("qemu-system-x86_64").arg("--version").output();
+    assert!(qemu.is_ok(), "qemu-system-x86_64 is missing: run `sh tests/install-qemu.sh` (make check does)");
+
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("qemu-e2e-{}", std::process::id()));
+    let root = work.join("root");
+    let side = work.join("side");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&side).unwrap();
+    let disk = side.join("disk.img");
+    let mut image = boot_sector();
+    image.resize(1024 * 1024, 0);
+    std::fs::write(&disk, image).unwrap();
+    let blkdebug = side.join("blkdebug.conf");
+    std::fs::write(&blkdebug, "[inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\nsector = \"8\"\n").unwrap();
+    let watcher_bin = work.join("watch");
+    compile_watcher(&watcher_bin);
+
+    let mut qemu = Command::new("qemu-system-x86_64")
+        .args(["-accel", "tcg", "-nodefaults", "-display", "none", "-machine", "pc", "-m", "32", "-S"])
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", root.join("e2e.qmp").display()))
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", side.join("control.sock").display()))
+        .arg("-drive")
+        .arg(format!(
+            "file=blkdebug:{}:{},format=raw,if=none,id=drive-ide0-0-0,rerror=report,werror=report",
+            blkdebug.display(),
+            disk.display()
+        ))
+        .args(["-device", "ide-hd,drive=drive-ide0-0-0,id=ide0-0-0,bootindex=1"])
+        .args(["-device", "ib700", "-action", "watchdog=pause", "-device", "VGA"])
+        .arg("-vnc")
+        .arg(format!("unix:{}", side.join("vnc.sock").display()))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start QEMU");
+    let mut control = Control::connect(&side.join("control.sock"));
+
+    let uri = format!("qemu:///embed?root={}", root.display());
+    let mut watcher = Watcher::start(&watcher_bin, &uri);
+    assert_eq!(watcher.expect("ready"), "ready 1", "the running QEMU is attached at open");
+
+    // The guest runs: RTC change, the failed read (reported to the guest),
+    // then the watchdog fires and pauses it.
+    control.execute("cont");
+    watcher.expect("lifecycle e2e 1 4 0"); // Resumed Unpaused
+    let rtc = watcher.expect("rtc e2e ");
+    let offset: i64 = rtc.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(offset > 365 * 24 * 3600, "the guest moved its clock to 2030: {rtc}");
+    let io = watcher.expect("ioerror e2e ");
+    let fields: Vec<&str> = io.split(' ').collect();
+    assert_eq!(fields.len(), 5, "{io}");
+    assert!(fields[2].ends_with("disk.img"), "srcPath is the image behind the device: {io}");
+    assert_eq!(fields[3], "ide0-0-0", "devAlias: {io}");
+    assert_eq!(fields[4], "2", "action report: {io}");
+    assert_eq!(watcher.expect("watchdog e2e "), "watchdog e2e 1"); // pause
+    watcher.expect("lifecycle e2e 1 3 3"); // Suspended Watchdog
+    watcher.expect("legacy e2e 1 3 3");
+
+    // A VNC client: connected, initialized, disconnected.
+    vnc_session(&side.join("vnc.sock"));
+    let connected = watcher.expect("graphics e2e 0 ");
+    assert!(connected.contains(" 2 "), "unix socket family: {connected}");
+    watcher.expect("graphics e2e 1 ");
+    watcher.expect("graphics e2e 2 ");
+
+    control.execute("cont");
+    control.execute("system_reset");
+    watcher.expect("reboot e2e");
+
+    control.execute("quit");
+    watcher.expect("lifecycle e2e 1 6 2"); // Shutdown Finished after host request
+    watcher.expect("lifecycle e2e -1 5 0"); // Stopped Shutdown
+    let _ = qemu.wait();
+    assert_eq!(watcher.stop(), 0, "the watcher closed its connection cleanly");
+    let _ = std::fs::remove_dir_all(&work);
+}
