@@ -1,0 +1,265 @@
+//! Every recorded QMP session replayed by a fake QEMU over a real Unix
+//! socket, through the monitor thread, the event queue, the default event
+//! loop and C-ABI callbacks. What the callbacks receive must equal what the
+//! mapping gives for the same transcript in-process (whose expectations
+//! `src/qemu/transcripts.rs` pins down), in the same order.
+
+use std::ffi::{CStr, CString};
+use std::io::{BufRead, BufReader, Write};
+use std::os::raw::{c_char, c_int, c_longlong, c_void};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use virt_events::abi::common::{virConnectPtr, virDomainPtr};
+use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
+use virt_events::capi::{connect::*, eventloop::*, events::*};
+use virt_events::event::{EventPayload, GraphicsAddress};
+use virt_events::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
+use virt_events::qemu::qmp::{Line, LineReader, Message};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/qmp-transcripts");
+
+/// One recorded line: who sent it and what.
+struct Entry {
+    dir: String,
+    raw: Option<String>,
+}
+
+fn read_transcript(path: &Path) -> Vec<Entry> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            Entry {
+                dir: v["dir"].as_str().unwrap_or_default().to_string(),
+                raw: v["raw"].as_str().map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// The first recorded reply to `query-block`, the disks a real QEMU would report.
+fn recorded_query_block(entries: &[Entry]) -> Value {
+    let mut asked = false;
+    for entry in entries {
+        let Some(raw) = &entry.raw else { continue };
+        if entry.dir == "c2s" && raw.contains("query-block") {
+            asked = true;
+        } else if entry.dir == "s2c" && asked && raw.contains("\"return\"") {
+            return serde_json::from_str::<Value>(raw).unwrap()["return"].clone();
+        }
+    }
+    json!([])
+}
+
+fn events_of(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e.dir == "s2c")
+        .filter_map(|e| e.raw.clone())
+        .filter(|raw| raw.contains("\"event\""))
+        .collect()
+}
+
+fn ends_with_eof(entries: &[Entry]) -> bool {
+    entries.iter().any(|e| e.dir == "eof")
+}
+
+/// What the mapping gives for the transcript, computed in-process.
+fn expected_payloads(events: &[String], status: &Value, block: &Value, eof: bool) -> Vec<EventPayload> {
+    let mut runtime = DomainRuntime::new(DomainState::Running);
+    runtime.apply_query_status(status).unwrap();
+    let _ = runtime.load_query_block(block);
+    let mut out = Vec::new();
+    let mut reader = LineReader::new();
+    for line in events {
+        reader.push(line.as_bytes());
+        reader.push(b"\r\n");
+    }
+    while let Some(Line::Data(data)) = reader.next_line() {
+        if let Ok(Message::Event(event)) = Message::parse(&data) {
+            out.extend(map_event(&mut runtime, &event).events);
+        }
+    }
+    if eof {
+        out.extend(map_eof(&mut runtime));
+    }
+    out
+}
+
+/// A fake QEMU: greets, answers the driver's commands, replays the events
+/// once the test has registered its callbacks (libvirt drops events nobody
+/// listens for), then closes if the recording ended with QEMU going away.
+fn serve(listener: UnixListener, uuid: String, block: Value, events: Vec<String>, eof: bool, go: mpsc::Receiver<()>) {
+    let (stream, _) = listener.accept().unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    writeln!(writer, "{{\"QMP\": {{\"version\": {{\"qemu\": {{\"micro\": 2, \"minor\": 0, \"major\": 10}}, \"package\": \"\"}}, \"capabilities\": []}}}}\r").unwrap();
+    let mut answered = 0;
+    let mut line = String::new();
+    while answered < 4 && reader.read_line(&mut line).unwrap_or(0) > 0 {
+        let command: Value = serde_json::from_str(line.trim()).unwrap();
+        let reply = match command["execute"].as_str().unwrap_or_default() {
+            "query-status" => json!({"running": false, "status": "prelaunch"}),
+            "query-uuid" => json!({"UUID": uuid}),
+            "query-block" => block.clone(),
+            _ => json!({}),
+        };
+        writeln!(writer, "{}\r", json!({"return": reply, "id": command["id"]})).unwrap();
+        answered += 1;
+        line.clear();
+    }
+    let _ = go.recv();
+    for event in events {
+        writeln!(writer, "{event}\r").unwrap();
+    }
+    if !eof {
+        // Keep the monitor open until the driver goes away.
+        let _ = reader.read_line(&mut line);
+    }
+}
+
+static RECEIVED: Mutex<Vec<EventPayload>> = Mutex::new(Vec::new());
+
+fn text(ptr: *const c_char) -> String {
+    if ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: the library passes NUL-terminated strings valid for the call.
+    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+}
+
+fn address(ptr: *const virDomainEventGraphicsAddress) -> GraphicsAddress {
+    // SAFETY: the library passes a valid address for the call.
+    let a = unsafe { &*ptr };
+    GraphicsAddress { family: a.family, node: text(a.node), service: text(a.service) }
+}
+
+extern "C" fn on_lifecycle(_: virConnectPtr, _: virDomainPtr, event: c_int, detail: c_int, _: *mut c_void) -> c_int {
+    RECEIVED.lock().unwrap().push(EventPayload::Lifecycle { event, detail });
+    0
+}
+extern "C" fn on_reboot(_: virConnectPtr, _: virDomainPtr, _: *mut c_void) {
+    RECEIVED.lock().unwrap().push(EventPayload::Reboot);
+}
+extern "C" fn on_rtc(_: virConnectPtr, _: virDomainPtr, utc_offset: c_longlong, _: *mut c_void) {
+    RECEIVED.lock().unwrap().push(EventPayload::RtcChange { utc_offset });
+}
+extern "C" fn on_watchdog(_: virConnectPtr, _: virDomainPtr, action: c_int, _: *mut c_void) {
+    RECEIVED.lock().unwrap().push(EventPayload::Watchdog { action });
+}
+extern "C" fn on_io_error(_: virConnectPtr, _: virDomainPtr, src: *const c_char, alias: *const c_char, action: c_int, _: *mut c_void) {
+    RECEIVED.lock().unwrap().push(EventPayload::IoError { src_path: text(src), dev_alias: text(alias), action });
+}
+extern "C" fn on_graphics(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    phase: c_int,
+    local: *const virDomainEventGraphicsAddress,
+    remote: *const virDomainEventGraphicsAddress,
+    auth: *const c_char,
+    subject: *const virDomainEventGraphicsSubject,
+    _: *mut c_void,
+) {
+    // SAFETY: the library passes a valid subject with `nidentity` entries.
+    let subject = unsafe { &*subject };
+    let identities = (0..subject.nidentity as usize)
+        .map(|i| {
+            // SAFETY: i < nidentity.
+            let identity = unsafe { &*subject.identities.add(i) };
+            (text(identity.r#type), text(identity.name))
+        })
+        .collect();
+    RECEIVED.lock().unwrap().push(EventPayload::Graphics {
+        phase,
+        local: address(local),
+        remote: address(remote),
+        auth_scheme: text(auth),
+        subject: identities,
+    });
+}
+
+extern "C" fn tick(_: c_int, _: *mut c_void) {}
+
+fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
+    let name = path.file_stem().unwrap().to_string_lossy().replace('_', "-");
+    let entries = read_transcript(path);
+    let block = recorded_query_block(&entries);
+    let events = events_of(&entries);
+    let eof = ends_with_eof(&entries);
+    let expected =
+        expected_payloads(&events, &json!({"running": false, "status": "prelaunch"}), &block, eof);
+
+    let root = work.join(&name);
+    std::fs::create_dir_all(&root).unwrap();
+    let listener = UnixListener::bind(root.join(format!("{name}.qmp"))).unwrap();
+    let uuid = format!("00000000-0000-4000-8000-{:012x}", expected.len() + 1);
+    let (go, wait_for_go) = mpsc::channel();
+    let server = std::thread::spawn(move || serve(listener, uuid, block, events, eof, wait_for_go));
+
+    RECEIVED.lock().unwrap().clear();
+    let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
+    // SAFETY (all calls below): C-ABI calls with valid arguments, as a C program makes them.
+    let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
+    if conn.is_null() {
+        return Err(format!("{name}: cannot open {uri:?}"));
+    }
+    let callbacks: [(c_int, usize); 6] = [
+        (0, on_lifecycle as *const () as usize),
+        (1, on_reboot as *const () as usize),
+        (2, on_rtc as *const () as usize),
+        (3, on_watchdog as *const () as usize),
+        (4, on_io_error as *const () as usize),
+        (5, on_graphics as *const () as usize),
+    ];
+    let ids: Vec<c_int> = callbacks
+        .iter()
+        .map(|&(event_id, function)| {
+            // SAFETY: each function has the C type of its event ID; the cast is VIR_DOMAIN_EVENT_CALLBACK's.
+            let generic = unsafe { std::mem::transmute::<usize, extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(function) };
+            virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), event_id, Some(generic), std::ptr::null_mut(), None)
+        })
+        .collect();
+    assert!(ids.iter().all(|id| *id >= 0), "{name}: registration failed");
+    go.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while RECEIVED.lock().unwrap().len() < expected.len() && Instant::now() < deadline {
+        virEventRunDefaultImpl();
+    }
+    // Anything extra would arrive right away.
+    let settle = Instant::now() + Duration::from_millis(50);
+    while Instant::now() < settle {
+        virEventRunDefaultImpl();
+    }
+    for id in ids {
+        virConnectDomainEventDeregisterAny(conn, id);
+    }
+    virConnectClose(conn);
+    server.join().map_err(|_| format!("{name}: the fake server failed"))?;
+    let received = RECEIVED.lock().unwrap().clone();
+    if received != expected {
+        return Err(format!("{name}:\n  expected {expected:?}\n  received {received:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_transcript_over_a_real_socket_delivers_what_the_mapping_gives() {
+    assert!(Path::new(DIR).is_dir(), "{DIR} is missing: the tests need ../shared beside the checkout");
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    // A periodic timer keeps each loop iteration short while waiting.
+    assert!(virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) > 0);
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fake-qmp-{}", std::process::id()));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(DIR).unwrap().map(|e| e.unwrap().path()).collect();
+    files.retain(|p| p.extension().is_some_and(|x| x == "jsonl"));
+    files.sort();
+    assert!(files.len() >= 30, "expected the recorded transcripts in {DIR}");
+    let failures: Vec<String> = files.iter().filter_map(|f| run_transcript(f, &work).err()).collect();
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(failures.is_empty(), "{} of {} transcripts differ:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
