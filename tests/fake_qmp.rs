@@ -253,7 +253,8 @@ fn every_transcript_over_a_real_socket_delivers_what_the_mapping_gives() {
     assert!(Path::new(DIR).is_dir(), "{DIR} is missing: the tests need ../shared beside the checkout");
     assert_eq!(virEventRegisterDefaultImpl(), 0);
     // A periodic timer keeps each loop iteration short while waiting.
-    assert!(virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) > 0);
+    // SAFETY: `tick` ignores its opaque.
+    assert!(unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) } > 0);
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fake-qmp-{}", std::process::id()));
     let mut files: Vec<PathBuf> = std::fs::read_dir(DIR).unwrap().map(|e| e.unwrap().path()).collect();
     files.retain(|p| p.extension().is_some_and(|x| x == "jsonl"));

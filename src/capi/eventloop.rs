@@ -290,8 +290,12 @@ impl CRegistration<CTimeoutFn> {
 }
 
 /// Adds `fd` to the registered loop; returns the watch id or -1.
+///
+/// # Safety
+/// `cb` will be called with `opaque`, and `ff` (if any) with `opaque` once
+/// the handle is removed: they must accept it.
 #[no_mangle]
-pub extern "C" fn virEventAddHandle(fd: c_int, events: c_int, cb: virEventHandleCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
+pub unsafe extern "C" fn virEventAddHandle(fd: c_int, events: c_int, cb: virEventHandleCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
     if let Some(app) = APP_FUNCTIONS.get() {
         // SAFETY: the application's own function, with its own arguments.
         return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
@@ -326,8 +330,12 @@ pub extern "C" fn virEventRemoveHandle(watch: c_int) -> c_int {
 }
 
 /// Adds a timer to the registered loop; returns the timer id or -1.
+///
+/// # Safety
+/// `cb` will be called with `opaque`, and `ff` (if any) with `opaque` once
+/// the timer is removed: they must accept it.
 #[no_mangle]
-pub extern "C" fn virEventAddTimeout(timeout: c_int, cb: virEventTimeoutCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
+pub unsafe extern "C" fn virEventAddTimeout(timeout: c_int, cb: virEventTimeoutCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
     if let Some(app) = APP_FUNCTIONS.get() {
         // SAFETY: the application's own function, with its own arguments.
         return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });

@@ -186,7 +186,7 @@ pub extern "C" fn virConnectDomainEventRegister(
         let handle = call.connection(conn, NAME)?;
         let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
         // SAFETY: only the pointer's type changes; `call` casts it back.
-        let function = unsafe { std::mem::transmute::<_, GenericFn>(cb) };
+        let function = unsafe { std::mem::transmute::<unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void) -> c_int, GenericFn>(cb) };
         let subscription = Subscription {
             connection: handle.conn.id,
             event_id: virDomainEventID::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,

@@ -206,7 +206,7 @@ impl DefaultLoop {
                 let mut registrations = self.registrations.lock();
                 let Some(timer) = registrations.timers.iter_mut().find(|t| t.id == id) else { continue };
                 // Disabled or postponed since the list was made: not due any more.
-                if !timer.due.is_some_and(|d| d <= now) {
+                if timer.due.is_none_or(|d| d > now) {
                     continue;
                 }
                 let Some(callback) = take_to_run(&mut timer.slot) else { continue };
