@@ -145,6 +145,20 @@ impl DiskTable {
         self.disks.push(disk);
     }
 
+    /// Makes `source` the reported path of the disk `alias` (a domain the
+    /// driver launched reports its XML's paths, as libvirt does).
+    pub fn set_source(&mut self, alias: &str, source: &str) {
+        match self.disks.iter_mut().find(|d| d.alias == alias) {
+            Some(disk) => disk.src_path = source.to_owned(),
+            None => self.insert(DiskInfo {
+                alias: alias.to_owned(),
+                src_path: source.to_owned(),
+                device: format!("drive-{alias}"),
+                node_name: String::new(),
+            }),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.disks.len()
     }

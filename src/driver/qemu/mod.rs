@@ -2,15 +2,18 @@
 //! QMP monitor is a Unix socket `ROOT/NAME.qmp`. Sockets present when the
 //! connection opens are attached before `virConnectOpen` returns; sockets that
 //! appear later are attached as inotify reports them; a domain detaches when
-//! its QEMU exits or its socket goes away.
+//! its QEMU exits or its socket goes away. Domains defined through the API
+//! are kept as `ROOT/NAME.xml` and launched by the driver itself.
 
+mod definition;
 mod monitor;
 mod sys;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{mpsc, Arc, Weak};
+use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 use parking_lot::{Condvar, Mutex};
@@ -20,9 +23,14 @@ use crate::abi::common::{
     virDomainPausedReason as Paused, virDomainRunningReason as Running, virDomainShutoffReason as Shutoff,
     virDomainState as State,
 };
+use crate::abi::domain_event::{
+    virDomainEventDefinedDetailType as Defined, virDomainEventStartedDetailType as Started,
+    virDomainEventType as Lifecycle, virDomainEventUndefinedDetailType as Undefined,
+};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::EventState;
-use crate::event::DomainIdentity;
+use crate::event::{DomainEvent, DomainIdentity};
+use definition::Definition;
 use crate::qemu::mapping::{DomainState, PausedReason};
 use crate::uuid::Uuid;
 use monitor::{hub, Request};
@@ -42,11 +50,23 @@ struct AttachedDomain {
     state: DomainState,
 }
 
+/// A definition the driver knows: persistent ones live in `ROOT/NAME.xml`;
+/// a transient one exists while the domain it launched runs.
+struct Stored {
+    def: Definition,
+    persistent: bool,
+}
+
 /// One embed root, shared by the driver's connections and the monitor thread.
 struct Root {
     dir: PathBuf,
     events: Arc<EventState>,
     domains: Mutex<BTreeMap<String, AttachedDomain>>,
+    /// Signalled whenever a domain attaches or detaches.
+    domains_changed: Condvar,
+    defined: Mutex<BTreeMap<String, Stored>>,
+    /// Domains being launched, with whom to tell once their monitor attached.
+    launching: Mutex<HashMap<String, mpsc::Sender<std::result::Result<(), String>>>>,
     /// Initial attaches still under way, and whether the directory scan ended.
     opening: Mutex<(usize, bool)>,
     opened: Condvar,
@@ -55,10 +75,76 @@ struct Root {
 impl Root {
     fn attach(&self, domain: AttachedDomain) {
         self.domains.lock().insert(domain.identity.name.clone(), domain);
+        self.domains_changed.notify_all();
     }
 
+    /// The domain's QEMU is gone: a transient definition goes with it.
     fn detach(&self, name: &str) {
-        self.domains.lock().remove(name);
+        if self.domains.lock().remove(name).is_some() {
+            self.defined.lock().retain(|n, stored| n != name || stored.persistent);
+            let _ = std::fs::remove_file(self.dir.join(format!("{name}.pid")));
+        }
+        self.domains_changed.notify_all();
+    }
+
+    fn is_launching(&self, name: &str) -> bool {
+        self.launching.lock().contains_key(name)
+    }
+
+    fn launch_attached(&self, name: &str, outcome: std::result::Result<(), String>) {
+        if let Some(waiter) = self.launching.lock().remove(name) {
+            let _ = waiter.send(outcome);
+        }
+    }
+
+    fn definition(&self, name: &str) -> Option<Definition> {
+        self.defined.lock().get(name).map(|s| s.def.clone())
+    }
+
+    fn definition_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.xml"))
+    }
+
+    /// Keeps a new RTC adjustment in the live definition and, for a
+    /// persistent domain, in its saved XML, so that it survives a restart.
+    fn record_adjustment(&self, name: &str, adjustment: i64) {
+        let mut defined = self.defined.lock();
+        let Some(stored) = defined.get_mut(name) else { return };
+        stored.def.set_adjustment(adjustment);
+        if stored.persistent {
+            if let Err(e) = std::fs::write(self.definition_path(name), stored.def.to_xml(None)) {
+                monitor::warn(format_args!("cannot save the clock adjustment of '{name}': {e}"));
+            }
+        }
+    }
+
+    /// Reads the persistent definitions saved under the root.
+    fn load_definitions(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        let mut defined = self.defined.lock();
+        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+            if path.extension().is_none_or(|x| x != "xml") {
+                continue;
+            }
+            match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| Definition::parse(&t).map_err(|e| e.message)) {
+                Ok(def) => {
+                    defined.insert(def.name.clone(), Stored { def, persistent: true });
+                }
+                Err(e) => monitor::warn(format_args!("ignoring {}: {e}", path.display())),
+            }
+        }
+    }
+
+    /// Waits until the domain `name` is attached (`true`) or detached (`false`).
+    fn wait_attached(&self, name: &str, attached: bool, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut domains = self.domains.lock();
+        while domains.contains_key(name) != attached {
+            if self.domains_changed.wait_until(&mut domains, deadline).timed_out() {
+                return domains.contains_key(name) == attached;
+            }
+        }
+        true
     }
 
     fn set_state(&self, name: &str, state: DomainState) {
@@ -93,12 +179,11 @@ impl Root {
         }
     }
 
+    /// A domain by UUID: attached, or defined and shut off.
     fn find(&self, dom: &DomainIdentity) -> Result<(DomainIdentity, DomainState)> {
-        let domains = self.domains.lock();
-        domains
-            .values()
-            .find(|d| d.identity.uuid == dom.uuid)
-            .map(|d| (d.identity.clone(), d.state))
+        self.all()
+            .into_iter()
+            .find(|(identity, _)| identity.uuid == dom.uuid)
             .ok_or_else(|| {
                 Error::new(
                     ErrorCode::VIR_ERR_NO_DOMAIN,
@@ -109,13 +194,24 @@ impl Root {
     }
 
     fn lookup(&self, matches: impl Fn(&DomainIdentity) -> bool) -> Result<DomainIdentity> {
-        let domains = self.domains.lock();
-        domains
-            .values()
-            .map(|d| &d.identity)
+        self.all()
+            .into_iter()
+            .map(|(identity, _)| identity)
             .find(|i| matches(i))
-            .cloned()
             .ok_or_else(|| Error::no_domain(ErrorDomain::VIR_FROM_QEMU))
+    }
+
+    /// Every domain: the attached ones, then the defined ones not running.
+    fn all(&self) -> Vec<(DomainIdentity, DomainState)> {
+        let domains = self.domains.lock();
+        let mut all: Vec<_> = domains.values().map(|d| (d.identity.clone(), d.state)).collect();
+        for (name, stored) in self.defined.lock().iter() {
+            if !domains.contains_key(name) {
+                let identity = DomainIdentity { name: name.clone(), uuid: stored.def.uuid, id: -1 };
+                all.push((identity, DomainState::Shutoff));
+            }
+        }
+        all
     }
 }
 
@@ -176,9 +272,13 @@ impl QemuDriver {
             dir,
             events: EventState::new(),
             domains: Mutex::new(BTreeMap::new()),
+            domains_changed: Condvar::new(),
+            defined: Mutex::new(BTreeMap::new()),
+            launching: Mutex::new(HashMap::new()),
             opening: Mutex::new((0, false)),
             opened: Condvar::new(),
         });
+        root.load_definitions();
         hub()?.send(Request::AddRoot(root.clone()));
         root.wait_opened();
         let driver = Arc::new(QemuDriver { root });
@@ -187,8 +287,76 @@ impl QemuDriver {
     }
 
     fn execute(&self, dom: &DomainIdentity, command: &str) -> Result<()> {
-        let (identity, _) = self.root.find(dom)?;
-        hub()?.execute(&self.root.dir, &identity.name, command, None).map(drop)
+        let (identity, state) = self.root.find(dom)?;
+        if state == DomainState::Shutoff {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
+        }
+        hub()?.execute(&self.root.dir, &identity.name, command, false).map(drop)
+    }
+
+    /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
+    /// and reports `Started Booted` after QEMU's `Resumed Unpaused`, as
+    /// libvirt does.
+    fn launch(&self, def: Definition, persistent: bool) -> Result<DomainIdentity> {
+        let name = def.name.clone();
+        if self.root.domains.lock().contains_key(&name) {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, format!("domain '{name}' is already running")));
+        }
+        let (attached, wait_attached) = mpsc::channel();
+        self.root.launching.lock().insert(name.clone(), attached);
+        {
+            let mut defined = self.root.defined.lock();
+            let persistent = persistent || defined.get(&name).is_some_and(|s| s.persistent);
+            defined.insert(name.clone(), Stored { def: def.clone(), persistent });
+        }
+        let failed = |detail: String| {
+            self.root.launching.lock().remove(&name);
+            self.root.defined.lock().retain(|n, s| n != &name || s.persistent);
+            Error::internal(ErrorDomain::VIR_FROM_QEMU, detail)
+        };
+        let monitor = self.root.dir.join(format!("{name}{MONITOR_SUFFIX}"));
+        let pidfile = self.root.dir.join(format!("{name}.pid"));
+        let _ = std::fs::remove_file(&monitor);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let kvm = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
+        // With -daemonize, QEMU's first process exits once the monitor listens.
+        let output = std::process::Command::new("qemu-system-x86_64")
+            .args(def.qemu_args(&monitor, &pidfile, kvm, now))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(failed(format!("QEMU failed to start: {}", stderr.trim())));
+        }
+        hub()?.send(Request::Attach(self.root.clone(), name.clone()));
+        match wait_attached.recv_timeout(monitor::HANDSHAKE_TIMEOUT * 2) {
+            Ok(Ok(())) => {}
+            Ok(Err(detail)) => return Err(failed(detail)),
+            Err(_) => return Err(failed(format!("the monitor of '{name}' did not attach"))),
+        }
+        let (identity, _) = self.root.find(&DomainIdentity { name: name.clone(), uuid: def.uuid, id: -1 })?;
+        hub()?.execute(&self.root.dir, &name, "cont", false)?;
+        self.root.events.queue(DomainEvent::lifecycle(
+            identity.clone(),
+            Lifecycle::VIR_DOMAIN_EVENT_STARTED as i32,
+            Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32,
+        ));
+        Ok(identity)
+    }
+
+    /// Refuses a definition whose name or UUID belongs to another domain.
+    fn check_unique(&self, def: &Definition) -> Result<()> {
+        for (identity, _) in self.root.all() {
+            if (identity.name == def.name) != (identity.uuid == def.uuid) {
+                return Err(Error::new(
+                    ErrorCode::VIR_ERR_OPERATION_FAILED,
+                    ErrorDomain::VIR_FROM_DOMAIN,
+                    Some(format!("domain '{}' already exists with uuid {}", identity.name, identity.uuid)),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -211,15 +379,21 @@ impl Driver for QemuDriver {
 
     fn list_all(&self, flags: u32) -> Result<Vec<DomainIdentity>> {
         use crate::abi::common::virConnectListAllDomainsFlags as Flag;
-        let domains = self.root.domains.lock();
-        // Attached domains are running QEMUs and transient; nothing is inactive.
-        let excluded = Flag::VIR_CONNECT_LIST_DOMAINS_INACTIVE as u32 | Flag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT as u32;
-        let only_excluded = flags & excluded != 0
-            && flags & (Flag::VIR_CONNECT_LIST_DOMAINS_ACTIVE as u32 | Flag::VIR_CONNECT_LIST_DOMAINS_TRANSIENT as u32) == 0;
-        if only_excluded {
-            return Ok(Vec::new());
-        }
-        Ok(domains.values().map(|d| d.identity.clone()).collect())
+        let has = |flag: Flag| flags & flag as u32 != 0;
+        let defined = self.root.defined.lock().iter().filter(|(_, s)| s.persistent).map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let either = |a: Flag, b: Flag, value: bool| !(has(a) || has(b)) || if value { has(a) } else { has(b) };
+        Ok(self
+            .root
+            .all()
+            .into_iter()
+            .filter(|(identity, state)| {
+                let active = *state != DomainState::Shutoff;
+                let persistent = defined.contains(&identity.name);
+                either(Flag::VIR_CONNECT_LIST_DOMAINS_ACTIVE, Flag::VIR_CONNECT_LIST_DOMAINS_INACTIVE, active)
+                    && either(Flag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT, Flag::VIR_CONNECT_LIST_DOMAINS_TRANSIENT, persistent)
+            })
+            .map(|(identity, _)| identity)
+            .collect())
     }
 
     fn refresh(&self, dom: &DomainIdentity) -> Result<DomainIdentity> {
@@ -236,11 +410,15 @@ impl Driver for QemuDriver {
     }
 
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool> {
-        self.root.find(dom).map(|_| false)
+        let (identity, _) = self.root.find(dom)?;
+        Ok(self.root.defined.lock().get(&identity.name).is_some_and(|s| s.persistent))
     }
 
     fn xml_desc(&self, dom: &DomainIdentity, _flags: u32) -> Result<String> {
-        let (identity, _) = self.root.find(dom)?;
+        let (identity, state) = self.root.find(dom)?;
+        if let Some(def) = self.root.definition(&identity.name) {
+            return Ok(def.to_xml((state != DomainState::Shutoff).then_some(identity.id)));
+        }
         let mut xml = crate::xml::Element::new("domain");
         xml.attributes = vec![("type".into(), "qemu".into()), ("id".into(), identity.id.to_string())];
         for (name, text) in [("name", identity.name), ("uuid", identity.uuid.to_string())] {
@@ -269,6 +447,83 @@ impl Driver for QemuDriver {
 
     fn shutdown(&self, dom: &DomainIdentity) -> Result<()> {
         self.execute(dom, "system_powerdown")
+    }
+
+    /// Ends QEMU (`quit`, then SIGKILL if it does not go), reported as
+    /// `Shutdown Finished after host request` then `Stopped Destroyed`.
+    fn destroy(&self, dom: &DomainIdentity) -> Result<()> {
+        let (identity, state) = self.root.find(dom)?;
+        if state == DomainState::Shutoff {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
+        }
+        // The monitor may close before it answers `quit`: its end is what counts.
+        let _ = hub()?.execute(&self.root.dir, &identity.name, "quit", true);
+        if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
+            return Ok(());
+        }
+        let pid = std::fs::read_to_string(self.root.dir.join(format!("{}.pid", identity.name)));
+        if let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<i32>().ok()) {
+            // SAFETY: kill(2) with a pid read from the pidfile QEMU wrote for this domain.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
+            Ok(())
+        } else {
+            Err(Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("QEMU of '{}' did not stop", identity.name)))
+        }
+    }
+
+    fn create(&self, dom: &DomainIdentity) -> Result<()> {
+        let (identity, state) = self.root.find(dom)?;
+        if state != DomainState::Shutoff {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is already running"));
+        }
+        let def = self.root.definition(&identity.name).ok_or_else(|| Error::no_domain(ErrorDomain::VIR_FROM_QEMU))?;
+        self.launch(def, true).map(drop)
+    }
+
+    fn create_xml(&self, xml: &str, _flags: u32) -> Result<DomainIdentity> {
+        let def = Definition::parse(xml)?;
+        self.check_unique(&def)?;
+        self.launch(def, false)
+    }
+
+    fn define_xml(&self, xml: &str) -> Result<DomainIdentity> {
+        let def = Definition::parse(xml)?;
+        self.check_unique(&def)?;
+        let name = def.name.clone();
+        std::fs::write(self.root.definition_path(&name), def.to_xml(None)).map_err(|e| {
+            Error::new(ErrorCode::VIR_ERR_OPERATION_FAILED, ErrorDomain::VIR_FROM_QEMU, Some(format!("cannot save '{name}': {e}")))
+        })?;
+        let previous = self.root.defined.lock().insert(name.clone(), Stored { def: def.clone(), persistent: true });
+        let detail = if previous.is_some_and(|p| p.persistent) { Defined::VIR_DOMAIN_EVENT_DEFINED_UPDATED } else { Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED };
+        let (identity, _) = self.root.find(&DomainIdentity { name, uuid: def.uuid, id: -1 })?;
+        self.root.events.queue(DomainEvent::lifecycle(identity.clone(), Lifecycle::VIR_DOMAIN_EVENT_DEFINED as i32, detail as i32));
+        Ok(identity)
+    }
+
+    fn undefine(&self, dom: &DomainIdentity) -> Result<()> {
+        let (identity, state) = self.root.find(dom)?;
+        {
+            let mut defined = self.root.defined.lock();
+            match defined.get_mut(&identity.name) {
+                Some(stored) if stored.persistent => {
+                    let _ = std::fs::remove_file(self.root.definition_path(&identity.name));
+                    if state == DomainState::Shutoff {
+                        defined.remove(&identity.name);
+                    } else {
+                        stored.persistent = false;
+                    }
+                }
+                _ => return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "cannot undefine transient domain")),
+            }
+        }
+        self.root.events.queue(DomainEvent::lifecycle(
+            identity,
+            Lifecycle::VIR_DOMAIN_EVENT_UNDEFINED as i32,
+            Undefined::VIR_DOMAIN_EVENT_UNDEFINED_REMOVED as i32,
+        ));
+        Ok(())
     }
 }
 

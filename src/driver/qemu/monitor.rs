@@ -20,8 +20,8 @@ use serde_json::Value;
 use super::sys::{DirChange, Epoll, EventFd, Inotify};
 use super::{AttachedDomain, Root, MONITOR_SUFFIX};
 use crate::abi::domain_event::{
-    virDomainEventStartedDetailType as Started, virDomainEventSuspendedDetailType as Suspended,
-    virDomainEventType as Lifecycle,
+    virDomainEventStartedDetailType as Started, virDomainEventStoppedDetailType as Stopped,
+    virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Lifecycle,
 };
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::{DomainEvent, DomainIdentity, EventPayload};
@@ -42,7 +42,19 @@ const WAKE_TOKEN: u64 = 0;
 pub(super) enum Request {
     AddRoot(Arc<Root>),
     RemoveRoot(PathBuf),
-    Execute { root: PathBuf, domain: String, command: String, arguments: Option<Value>, reply: mpsc::Sender<Result<Value>> },
+    /// Attach `NAME.qmp` now (a domain the driver just launched), without
+    /// waiting for inotify to report its socket.
+    Attach(Arc<Root>, String),
+    Execute {
+        root: PathBuf,
+        domain: String,
+        command: String,
+        arguments: Option<Value>,
+        /// The command ends the domain on the caller's request: its end is
+        /// reported as Stopped Destroyed.
+        destroying: bool,
+        reply: mpsc::Sender<Result<Value>>,
+    },
 }
 
 pub(super) struct Hub {
@@ -75,13 +87,14 @@ impl Hub {
     }
 
     /// Runs a QMP command on a domain's monitor and waits for its reply.
-    pub(super) fn execute(&self, root: &Path, domain: &str, command: &str, arguments: Option<Value>) -> Result<Value> {
+    pub(super) fn execute(&self, root: &Path, domain: &str, command: &str, destroying: bool) -> Result<Value> {
         let (reply, answer) = mpsc::channel();
         self.send(Request::Execute {
             root: root.to_path_buf(),
             domain: domain.to_string(),
             command: command.to_string(),
-            arguments,
+            arguments: None,
+            destroying,
             reply,
         });
         answer.recv_timeout(COMMAND_TIMEOUT).unwrap_or_else(|_| {
@@ -124,6 +137,9 @@ struct Monitor {
     deadline: Instant,
     /// Attached while the connection was being opened (no "Started" event).
     initial: bool,
+    /// Launched by the driver, which reports its start itself.
+    launched: bool,
+    destroying: bool,
     reader: LineReader,
     session: Session,
     runtime: DomainRuntime,
@@ -214,7 +230,8 @@ impl MonitorThread {
                     }
                 }
             }
-            Request::Execute { root, domain, command, arguments, reply } => {
+            Request::Attach(root, name) => self.consider(&root, &format!("{name}{MONITOR_SUFFIX}"), false),
+            Request::Execute { root, domain, command, arguments, destroying, reply } => {
                 let found = self.sources.iter_mut().find_map(|(token, s)| match s {
                     Source::Monitor(m) if m.root.dir == root && m.name == domain && matches!(m.phase, Phase::Attached) => {
                         Some((*token, m))
@@ -223,6 +240,7 @@ impl MonitorThread {
                 });
                 match found {
                     Some((token, monitor)) => {
+                        monitor.destroying |= destroying;
                         let (id, line) = monitor.session.command(&command, arguments);
                         monitor.pending.insert(id, Pending::Caller(reply));
                         monitor.outgoing.extend_from_slice(line.as_bytes());
@@ -291,6 +309,8 @@ impl MonitorThread {
             phase: Phase::Connecting,
             deadline: Instant::now() + HANDSHAKE_TIMEOUT,
             initial,
+            launched: root.is_launching(name),
+            destroying: false,
             reader: LineReader::new(),
             session: Session::new(),
             runtime: DomainRuntime::new(DomainState::Running),
@@ -369,8 +389,13 @@ impl MonitorThread {
         if let Some(source) = self.sources.remove(&token) {
             self.unregister(&source);
             if let Source::Monitor(m) = source {
-                if m.initial && !matches!(m.phase, Phase::Attached) {
-                    m.root.initial_attach_finished();
+                if !matches!(m.phase, Phase::Attached) {
+                    if m.initial {
+                        m.root.initial_attach_finished();
+                    }
+                    if m.launched {
+                        m.root.launch_attached(&m.name, Err(format!("the monitor {} did not attach", m.path.display())));
+                    }
                 }
             }
         }
@@ -473,7 +498,12 @@ impl MonitorThread {
     fn monitor_closed(&mut self, token: u64) {
         let Some(Source::Monitor(monitor)) = self.sources.get_mut(&token) else { return };
         if let Some(identity) = monitor.identity.clone() {
-            for payload in mapping::map_eof(&mut monitor.runtime) {
+            for mut payload in mapping::map_eof(&mut monitor.runtime) {
+                if let EventPayload::Lifecycle { event, detail } = &mut payload {
+                    if monitor.destroying && *event == Lifecycle::VIR_DOMAIN_EVENT_STOPPED as i32 {
+                        *detail = Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED as i32;
+                    }
+                }
                 monitor.root.events.queue(DomainEvent::new(DomainIdentity { id: -1, ..identity.clone() }, payload));
             }
         }
@@ -569,9 +599,19 @@ impl Monitor {
         let id = super::allocate_id();
         let identity = DomainIdentity { name: self.name.clone(), uuid, id };
         self.identity = Some(identity.clone());
+        if let Some(def) = self.root.definition(&self.name).filter(|_| self.launched) {
+            if let super::definition::Clock::Variable { adjustment } = def.clock {
+                self.runtime.clock = Some(mapping::VariableClock::new(adjustment));
+            }
+            for disk in &def.disks {
+                self.runtime.disks.set_source(&disk.alias, &disk.source);
+            }
+        }
         let state = self.runtime.state;
         self.root.attach(AttachedDomain { identity: identity.clone(), state });
-        if !self.initial {
+        if self.launched {
+            self.root.launch_attached(&self.name, Ok(()));
+        } else if !self.initial {
             let started = DomainEvent::lifecycle(
                 identity.clone(),
                 Lifecycle::VIR_DOMAIN_EVENT_STARTED as i32,
@@ -600,6 +640,9 @@ impl Monitor {
         let mapped = mapping::map_event(&mut self.runtime, event);
         for warning in &mapped.warnings {
             warn(format_args!("monitor of '{}': {warning}", self.name));
+        }
+        if let Some(adjustment) = mapped.rtc_adjustment {
+            self.root.record_adjustment(&self.name, adjustment);
         }
         self.root.set_state(&self.name, self.runtime.state);
         for payload in mapped.events {

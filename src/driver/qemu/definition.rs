@@ -1,0 +1,486 @@
+//! The subset of libvirt's domain XML the QEMU driver launches, and the QEMU
+//! command line it becomes. An element outside the subset is refused with
+//! `VIR_ERR_CONFIG_UNSUPPORTED` naming it, never ignored.
+
+use std::path::Path;
+
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::uuid::Uuid;
+use crate::xml::{self, Element, Node};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Clock {
+    Utc,
+    Localtime,
+    /// Seconds the guest's clock is ahead of UTC when the domain starts.
+    Variable { adjustment: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disk {
+    pub source: String,
+    pub format: String,
+    pub cdrom: bool,
+    pub alias: String,
+    /// `-device` driver and its bus placement.
+    device: String,
+    /// QEMU's rerror/werror policy (libvirt's error_policy / rerror_policy).
+    werror: String,
+    rerror: String,
+    readonly: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VncListen {
+    Address { address: String, port: Option<u16> },
+    Socket(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vnc {
+    pub listen: VncListen,
+    pub password: Option<String>,
+}
+
+/// A domain definition: the XML as given (normalised to carry its UUID) and
+/// what the driver reads from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Definition {
+    pub xml: Element,
+    pub name: String,
+    pub uuid: Uuid,
+    pub memory_kib: u64,
+    pub vcpus: u16,
+    pub clock: Clock,
+    pub disks: Vec<Disk>,
+    pub vnc: Option<Vnc>,
+    pub watchdog: Option<(String, String)>,
+    boot: Vec<String>,
+    kernel: Option<(String, Option<String>, Option<String>)>,
+}
+
+fn unsupported(what: impl Into<String>) -> Error {
+    Error::config_unsupported(ErrorDomain::VIR_FROM_QEMU, what)
+}
+
+fn xml_error(what: impl Into<String>) -> Error {
+    Error::xml(ErrorDomain::VIR_FROM_DOMAIN, what)
+}
+
+/// Refuses children of `element` (at `path`) outside `allowed`.
+fn only(element: &Element, path: &str, allowed: &[&str]) -> Result<()> {
+    match element.elements().find(|e| !allowed.contains(&e.name.as_str())) {
+        Some(other) => Err(unsupported(format!(
+            "element <{}> in <{path}> is not supported by the QEMU driver",
+            other.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn attribute_in<'a>(element: &'a Element, name: &str, allowed: &[&str], default: &'a str) -> Result<&'a str> {
+    let value = element.attribute(name).unwrap_or(default);
+    if allowed.contains(&value) {
+        Ok(value)
+    } else {
+        Err(unsupported(format!("{name}='{value}' of <{}> is not supported by the QEMU driver", element.name)))
+    }
+}
+
+fn kib(element: &Element) -> Result<u64> {
+    let value: u64 = element.text().parse().map_err(|_| xml_error(format!("invalid <{}> value", element.name)))?;
+    let scale = match element.attribute("unit").unwrap_or("KiB") {
+        "b" | "bytes" => return Ok(value / 1024),
+        "k" | "KiB" => 1,
+        "KB" => return Ok(value * 1000 / 1024),
+        "M" | "MiB" => 1024,
+        "G" | "GiB" => 1024 * 1024,
+        unit => return Err(unsupported(format!("memory unit '{unit}' is not supported"))),
+    };
+    Ok(value * scale)
+}
+
+/// libvirt's alias for a disk target (`hda` → `ide0-0-0`, `vdb` → `virtio-disk1`)
+/// and the `-device` that places it there.
+fn placement(target: &str, bus: &str, cdrom: bool) -> Result<(String, String)> {
+    let index = target
+        .chars()
+        .last()
+        .filter(|c| c.is_ascii_lowercase())
+        .map(|c| c as u32 - 'a' as u32)
+        .ok_or_else(|| xml_error(format!("invalid disk target '{target}'")))?;
+    match bus {
+        "ide" if index < 4 => {
+            let (controller_bus, unit) = (index / 2, index % 2);
+            let alias = format!("ide0-{controller_bus}-{unit}");
+            let kind = if cdrom { "ide-cd" } else { "ide-hd" };
+            Ok((alias, format!("{kind},bus=ide.{controller_bus},unit={unit}")))
+        }
+        "virtio" if !cdrom => Ok((format!("virtio-disk{index}"), "virtio-blk-pci".to_string())),
+        _ => Err(unsupported(format!("disk target '{target}' on bus '{bus}' is not supported by the QEMU driver"))),
+    }
+}
+
+fn parse_disk(disk: &Element) -> Result<Disk> {
+    only(disk, "disk", &["driver", "source", "target", "readonly", "alias", "address"])?;
+    attribute_in(disk, "type", &["file"], "file")?;
+    let cdrom = attribute_in(disk, "device", &["disk", "cdrom"], "disk")? == "cdrom";
+    let driver = disk.child("driver");
+    let format = driver.and_then(|d| d.attribute("type")).unwrap_or("raw").to_string();
+    let policy = |name: &str| -> Result<String> {
+        let value = driver.and_then(|d| d.attribute(name)).unwrap_or("report");
+        Ok(match value {
+            "stop" | "report" | "ignore" => value.to_string(),
+            "enospace" => "enospc".to_string(),
+            other => return Err(unsupported(format!("{name}='{other}' is not supported"))),
+        })
+    };
+    let werror = policy("error_policy")?;
+    let rerror = match driver.and_then(|d| d.attribute("rerror_policy")) {
+        Some(_) => policy("rerror_policy")?,
+        None => werror.clone(),
+    };
+    let source = disk
+        .child("source")
+        .and_then(|s| s.attribute("file"))
+        .ok_or_else(|| xml_error("a disk needs <source file='...'/>"))?
+        .to_string();
+    let target = disk.child("target").ok_or_else(|| xml_error("a disk needs <target dev='...'/>"))?;
+    let dev = target.attribute("dev").ok_or_else(|| xml_error("a disk target needs dev='...'"))?;
+    let default_bus = if dev.starts_with("vd") { "virtio" } else { "ide" };
+    let bus = target.attribute("bus").unwrap_or(default_bus);
+    let (alias, device) = placement(dev, bus, cdrom)?;
+    let readonly = cdrom || disk.child("readonly").is_some();
+    Ok(Disk { source, format, cdrom, alias, device, werror, rerror, readonly })
+}
+
+fn parse_vnc(graphics: &Element) -> Result<Vnc> {
+    attribute_in(graphics, "type", &["vnc"], "")?;
+    only(graphics, "graphics", &["listen"])?;
+    let socket = graphics.child("listen").filter(|l| l.attribute("type") == Some("socket"));
+    let listen = match socket {
+        Some(listen) => VncListen::Socket(
+            listen.attribute("socket").ok_or_else(|| xml_error("<listen type='socket'> needs socket='...'"))?.to_string(),
+        ),
+        None => {
+            let address = graphics
+                .child("listen")
+                .and_then(|l| l.attribute("address"))
+                .or(graphics.attribute("listen"))
+                .unwrap_or("127.0.0.1")
+                .to_string();
+            let autoport = graphics.attribute("autoport") == Some("yes");
+            let port = match graphics.attribute("port") {
+                Some(p) if !autoport && p != "-1" => {
+                    let port: u16 = p.parse().map_err(|_| xml_error(format!("invalid VNC port '{p}'")))?;
+                    if port < 5900 {
+                        return Err(unsupported(format!("VNC port {port} is below 5900")));
+                    }
+                    Some(port)
+                }
+                _ => None,
+            };
+            VncListen::Address { address, port }
+        }
+    };
+    Ok(Vnc { listen, password: graphics.attribute("passwd").map(str::to_string) })
+}
+
+impl Definition {
+    pub fn parse(text: &str) -> Result<Definition> {
+        let mut xml = xml::parse(text).map_err(xml_error)?;
+        if xml.name != "domain" {
+            return Err(xml_error(format!("unexpected root element <{}>, expecting <domain>", xml.name)));
+        }
+        attribute_in(&xml, "type", &["qemu", "kvm"], "qemu")?;
+        only(
+            &xml,
+            "domain",
+            &["name", "uuid", "title", "description", "memory", "currentMemory", "vcpu", "os", "clock", "on_poweroff", "on_reboot", "on_crash", "devices"],
+        )?;
+        xml.set_attribute("id", None);
+        let name = xml.child_text("name").filter(|n| !n.is_empty());
+        let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
+        if name.contains('/') || name.starts_with('.') {
+            return Err(xml_error(format!("domain name '{name}' cannot be a file name")));
+        }
+        let uuid = match xml.child_text("uuid") {
+            Some(text) => Uuid::parse(&text).ok_or_else(|| xml_error("malformed uuid element"))?,
+            None => {
+                let uuid = Uuid::from_name(&format!("{name}-{:?}", std::time::SystemTime::now()));
+                let mut element = Element::new("uuid");
+                element.children.push(Node::Text(uuid.to_string()));
+                let after_name = xml.children.iter().position(|n| matches!(n, Node::Element(e) if e.name == "name"));
+                xml.children.insert(after_name.map_or(0, |i| i + 1), Node::Element(element));
+                uuid
+            }
+        };
+        let memory_kib = xml.child("memory").map(kib).transpose()?.unwrap_or(64 * 1024);
+        let vcpus = match xml.child_text("vcpu") {
+            Some(v) => v.parse().map_err(|_| xml_error(format!("invalid vcpu count '{v}'")))?,
+            None => 1,
+        };
+        for (element, default) in [("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")] {
+            if let Some(value) = xml.child_text(element).filter(|v| v != default) {
+                return Err(unsupported(format!("<{element}>{value}</{element}> is not supported by the QEMU driver")));
+            }
+        }
+        let (boot, kernel) = match xml.child("os") {
+            Some(os) => {
+                only(os, "os", &["type", "boot", "kernel", "initrd", "cmdline"])?;
+                if let Some(t) = os.child("type") {
+                    if t.text() != "hvm" {
+                        return Err(unsupported(format!("os type '{}' is not supported", t.text())));
+                    }
+                }
+                let boot = os
+                    .elements()
+                    .filter(|e| e.name == "boot")
+                    .map(|b| attribute_in(b, "dev", &["hd", "cdrom", "network"], "hd").map(str::to_string))
+                    .collect::<Result<Vec<_>>>()?;
+                let kernel = os.child_text("kernel").map(|k| (k, os.child_text("initrd"), os.child_text("cmdline")));
+                (boot, kernel)
+            }
+            None => (Vec::new(), None),
+        };
+        let clock = match xml.child("clock") {
+            None => Clock::Utc,
+            Some(clock) => {
+                only(clock, "clock", &[])?;
+                match attribute_in(clock, "offset", &["utc", "localtime", "variable"], "utc")? {
+                    "utc" => Clock::Utc,
+                    "localtime" => Clock::Localtime,
+                    _ => {
+                        attribute_in(clock, "basis", &["utc"], "utc")?;
+                        let adjustment = clock.attribute("adjustment").unwrap_or("0");
+                        let adjustment = adjustment.parse().map_err(|_| xml_error(format!("invalid clock adjustment '{adjustment}'")))?;
+                        Clock::Variable { adjustment }
+                    }
+                }
+            }
+        };
+        let (mut disks, mut vnc, mut watchdog) = (Vec::new(), None, None);
+        if let Some(devices) = xml.child("devices") {
+            only(devices, "devices", &["disk", "graphics", "watchdog", "emulator"])?;
+            for device in devices.elements() {
+                match device.name.as_str() {
+                    "disk" => disks.push(parse_disk(device)?),
+                    "graphics" if vnc.is_none() => vnc = Some(parse_vnc(device)?),
+                    "graphics" => return Err(unsupported("more than one <graphics> is not supported")),
+                    "watchdog" if watchdog.is_none() => {
+                        only(device, "watchdog", &["alias", "address"])?;
+                        let model = attribute_in(device, "model", &["ib700", "i6300esb"], "")?.to_string();
+                        let action = attribute_in(
+                            device,
+                            "action",
+                            &["reset", "shutdown", "poweroff", "pause", "none", "inject-nmi"],
+                            "reset",
+                        )?;
+                        watchdog = Some((model, action.to_string()));
+                    }
+                    "watchdog" => return Err(unsupported("more than one <watchdog> is not supported")),
+                    _ => {} // <emulator>: the driver always runs qemu-system-x86_64
+                }
+            }
+        }
+        Ok(Definition { xml, name, uuid, memory_kib, vcpus, clock, disks, vnc, watchdog, boot, kernel })
+    }
+
+    /// Records a new RTC adjustment in the definition's `<clock>`.
+    pub fn set_adjustment(&mut self, adjustment: i64) {
+        if let Clock::Variable { adjustment: current } = &mut self.clock {
+            *current = adjustment;
+            if let Some(clock) = self.xml.child_mut("clock") {
+                clock.set_attribute("adjustment", Some(adjustment.to_string()));
+            }
+        }
+    }
+
+    /// The XML as `virDomainGetXMLDesc` shows it (`id` while running).
+    pub fn to_xml(&self, id: Option<i32>) -> String {
+        let mut xml = self.xml.clone();
+        if let Some(id) = id {
+            let position = usize::from(xml.attribute("type").is_some());
+            xml.attributes.insert(position, ("id".to_string(), id.to_string()));
+        }
+        xml.to_xml()
+    }
+
+    /// The command line that starts this domain paused, with its monitor at
+    /// `monitor` and its pid written to `pidfile`; QEMU daemonizes once ready.
+    pub fn qemu_args(&self, monitor: &Path, pidfile: &Path, kvm: bool, now_utc: i64) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "-name".into(),
+            format!("guest={}", self.name),
+            "-uuid".into(),
+            self.uuid.to_string(),
+            "-machine".into(),
+            format!("pc,accel={}", if kvm { "kvm" } else { "tcg" }),
+            "-m".into(),
+            format!("{}", (self.memory_kib / 1024).max(1)),
+            "-smp".into(),
+            self.vcpus.to_string(),
+            "-nodefaults".into(),
+            "-display".into(),
+            "none".into(),
+            "-S".into(),
+            "-daemonize".into(),
+            "-pidfile".into(),
+            pidfile.display().to_string(),
+            "-qmp".into(),
+            format!("unix:{},server=on,wait=off", monitor.display()),
+            "-rtc".into(),
+        ];
+        args.push(match self.clock {
+            Clock::Utc => "base=utc".into(),
+            Clock::Localtime => "base=localtime".into(),
+            Clock::Variable { adjustment } => format!("base={}", iso_datetime(now_utc + adjustment)),
+        });
+        for disk in &self.disks {
+            let mut drive = format!(
+                "file={},format={},if=none,id=drive-{},werror={},rerror={}",
+                disk.source.replace(',', ",,"),
+                disk.format,
+                disk.alias,
+                disk.werror,
+                disk.rerror
+            );
+            if disk.readonly {
+                drive.push_str(",readonly=on");
+            }
+            args.extend(["-drive".into(), drive, "-device".into(), format!("{},drive=drive-{},id={}", disk.device, disk.alias, disk.alias)]);
+        }
+        match &self.kernel {
+            Some((kernel, initrd, cmdline)) => {
+                args.extend(["-kernel".into(), kernel.clone()]);
+                if let Some(initrd) = initrd {
+                    args.extend(["-initrd".into(), initrd.clone()]);
+                }
+                if let Some(cmdline) = cmdline {
+                    args.extend(["-append".into(), cmdline.clone()]);
+                }
+            }
+            None if !self.boot.is_empty() => {
+                let order: String = self
+                    .boot
+                    .iter()
+                    .map(|b| match b.as_str() {
+                        "cdrom" => 'd',
+                        "network" => 'n',
+                        _ => 'c',
+                    })
+                    .collect();
+                args.extend(["-boot".into(), format!("order={order}")]);
+            }
+            None => {}
+        }
+        if let Some(vnc) = &self.vnc {
+            let mut display = match &vnc.listen {
+                VncListen::Socket(path) => format!("unix:{path}"),
+                VncListen::Address { address, port } => {
+                    let host = if address.contains(':') { format!("[{address}]") } else { address.clone() };
+                    match port {
+                        Some(port) => format!("{host}:{}", port - 5900),
+                        None => format!("{host}:0,to=99"),
+                    }
+                }
+            };
+            if let Some(password) = &vnc.password {
+                args.extend(["-object".into(), format!("secret,id=vncpw,data={}", password.replace(',', ",,"))]);
+                display.push_str(",password-secret=vncpw");
+            }
+            args.extend(["-device".into(), "VGA".into(), "-vnc".into(), display]);
+        }
+        if let Some((model, action)) = &self.watchdog {
+            args.extend(["-device".into(), model.clone(), "-action".into(), format!("watchdog={action}")]);
+        }
+        args
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (UTC) for seconds since the epoch.
+fn iso_datetime(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = "<domain type='qemu'>
+      <name>demo</name>
+      <uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid>
+      <memory unit='MiB'>32</memory>
+      <vcpu>1</vcpu>
+      <os><type>hvm</type><boot dev='hd'/></os>
+      <clock offset='variable' adjustment='3600'/>
+      <devices>
+        <disk type='file' device='disk'>
+          <driver name='qemu' type='raw' error_policy='stop'/>
+          <source file='/tmp/disk.img'/>
+          <target dev='hda' bus='ide'/>
+        </disk>
+        <graphics type='vnc' autoport='yes' listen='127.0.0.1' passwd='secret'/>
+        <watchdog model='ib700' action='pause'/>
+      </devices>
+    </domain>";
+
+    #[test]
+    fn reads_the_subset() {
+        let def = Definition::parse(FULL).unwrap();
+        assert_eq!(def.name, "demo");
+        assert_eq!(def.memory_kib, 32 * 1024);
+        assert_eq!(def.clock, Clock::Variable { adjustment: 3600 });
+        assert_eq!(def.disks[0].alias, "ide0-0-0");
+        assert_eq!(def.watchdog, Some(("ib700".into(), "pause".into())));
+        let args = def.qemu_args(Path::new("/r/demo.qmp"), Path::new("/r/demo.pid"), false, 0).join(" ");
+        assert!(args.contains("-rtc base=1970-01-01T01:00:00"), "{args}");
+        assert!(args.contains("file=/tmp/disk.img,format=raw,if=none,id=drive-ide0-0-0,werror=stop,rerror=stop"), "{args}");
+        assert!(args.contains("-device ide-hd,bus=ide.0,unit=0,drive=drive-ide0-0-0,id=ide0-0-0"), "{args}");
+        assert!(args.contains("-vnc 127.0.0.1:0,to=99,password-secret=vncpw"), "{args}");
+        assert!(args.contains("-device ib700 -action watchdog=pause"), "{args}");
+        assert!(args.contains("-qmp unix:/r/demo.qmp,server=on,wait=off"), "{args}");
+    }
+
+    #[test]
+    fn refuses_what_is_outside_the_subset_by_name() {
+        let cases = [
+            ("<domain><name>a</name><devices><interface type='network'/></devices></domain>", "<interface>"),
+            ("<domain><name>a</name><cpu/></domain>", "<cpu>"),
+            ("<domain type='xen'><name>a</name></domain>", "type='xen'"),
+            ("<domain><name>a</name><devices><watchdog model='ib700' action='dump'/></devices></domain>", "action='dump'"),
+        ];
+        for (xml, named) in cases {
+            let err = Definition::parse(xml).unwrap_err();
+            assert_eq!(err.code, ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED, "{xml}");
+            assert!(err.message.contains(named), "{} does not name {named}", err.message);
+        }
+    }
+
+    #[test]
+    fn adjustment_is_written_back() {
+        let mut def = Definition::parse(FULL).unwrap();
+        def.set_adjustment(7200);
+        assert!(def.to_xml(Some(3)).contains("<clock offset='variable' adjustment='7200'/>"));
+        assert!(def.to_xml(Some(3)).starts_with("<domain type='qemu' id='3'>"));
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso_datetime(0), "1970-01-01T00:00:00");
+        assert_eq!(iso_datetime(1_795_276_297), "2026-11-21T15:51:37");
+        assert_eq!(iso_datetime(951_782_400), "2000-02-29T00:00:00");
+    }
+}

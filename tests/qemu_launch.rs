@@ -1,0 +1,156 @@
+//! Domains the QEMU driver launches itself, from a subset of libvirt's domain
+//! XML, driven through the C ABI: the lifecycle events come in libvirt's order,
+//! I/O errors name the XML's source and alias, a variable clock's adjustment
+//! is added to RTC changes and written back into the saved definition, and XML
+//! outside the subset is refused by name.
+
+mod common;
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_int, c_longlong, c_void};
+use std::ptr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{guest_disk, require_qemu};
+use virt_events::abi::common::{virConnectPtr, virDomainPtr};
+use virt_events::capi::{connect::*, domain::*, error::*, eventloop::*, events::*};
+
+static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn record(line: String) {
+    SEEN.lock().unwrap().push(line);
+}
+
+fn text(ptr: *const c_char) -> String {
+    // SAFETY: the library passes NUL-terminated strings valid for the call.
+    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+}
+
+extern "C" fn on_lifecycle(_: virConnectPtr, _: virDomainPtr, event: c_int, detail: c_int, _: *mut c_void) -> c_int {
+    record(format!("lifecycle {event} {detail}"));
+    0
+}
+extern "C" fn on_reboot(_: virConnectPtr, _: virDomainPtr, _: *mut c_void) {
+    record("reboot".into());
+}
+extern "C" fn on_rtc(_: virConnectPtr, _: virDomainPtr, offset: c_longlong, _: *mut c_void) {
+    record(format!("rtc {offset}"));
+}
+extern "C" fn on_watchdog(_: virConnectPtr, _: virDomainPtr, action: c_int, _: *mut c_void) {
+    record(format!("watchdog {action}"));
+}
+extern "C" fn on_io_error(_: virConnectPtr, _: virDomainPtr, src: *const c_char, alias: *const c_char, action: c_int, _: *mut c_void) {
+    record(format!("ioerror {} {} {action}", text(src), text(alias)));
+}
+extern "C" fn tick(_: c_int, _: *mut c_void) {}
+
+/// Runs the loop until a recorded line starts with `prefix`; returns it.
+fn wait_for(prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(line) = SEEN.lock().unwrap().iter().find(|l| l.starts_with(prefix)) {
+            return line.clone();
+        }
+        assert!(Instant::now() < deadline, "no '{prefix}' event; seen: {:?}", SEEN.lock().unwrap());
+        virEventRunDefaultImpl();
+    }
+}
+
+fn last_error() -> (c_int, String) {
+    (virGetLastErrorCode(), text(virGetLastErrorMessage()))
+}
+
+#[test]
+fn launched_domains_report_libvirts_events() {
+    require_qemu();
+    let work = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("qemu-launch-{}", std::process::id()));
+    let root = work.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let source = guest_disk(&work);
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    // SAFETY: `tick` ignores its opaque.
+    assert!(unsafe { virEventAddTimeout(20, Some(tick), ptr::null_mut(), None) } > 0);
+    let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
+    // SAFETY (all C-ABI calls here): valid arguments, as a C program passes them.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null(), "{:?}", last_error());
+    let callbacks: [(c_int, *const ()); 5] = [
+        (0, on_lifecycle as *const ()),
+        (1, on_reboot as *const ()),
+        (2, on_rtc as *const ()),
+        (3, on_watchdog as *const ()),
+        (4, on_io_error as *const ()),
+    ];
+    for (event_id, function) in callbacks {
+        // SAFETY: each function has its event ID's C type; this is VIR_DOMAIN_EVENT_CALLBACK's cast.
+        let generic = unsafe { std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(function) };
+        assert!(virConnectDomainEventRegisterAny(conn, ptr::null_mut(), event_id, Some(generic), ptr::null_mut(), None) >= 0);
+    }
+
+    let refused = CString::new("<domain type='qemu'><name>x</name><devices><interface type='user'/></devices></domain>").unwrap();
+    assert!(unsafe { virDomainDefineXML(conn, refused.as_ptr()) }.is_null());
+    let (code, message) = last_error();
+    assert_eq!(code, 67, "VIR_ERR_CONFIG_UNSUPPORTED: {message}");
+    assert!(message.contains("<interface>"), "names the element: {message}");
+
+    let xml = format!(
+        "<domain type='qemu'>
+           <name>launched</name>
+           <memory unit='MiB'>32</memory>
+           <clock offset='variable' adjustment='3600'/>
+           <devices>
+             <disk type='file' device='disk'>
+               <driver name='qemu' type='raw' error_policy='report'/>
+               <source file='{source}'/>
+               <target dev='hda' bus='ide'/>
+             </disk>
+             <watchdog model='ib700' action='reset'/>
+           </devices>
+         </domain>"
+    );
+    let xml = CString::new(xml).unwrap();
+    let dom = unsafe { virDomainDefineXML(conn, xml.as_ptr()) };
+    assert!(!dom.is_null(), "{:?}", last_error());
+    assert!(root.join("launched.xml").exists(), "the definition is saved under the root");
+    assert_eq!(wait_for("lifecycle 0"), "lifecycle 0 0"); // Defined Added
+
+    SEEN.lock().unwrap().clear();
+    assert_eq!(virDomainCreate(dom), 0, "{:?}", last_error());
+    assert!(virDomainGetID(dom) as c_int > 0);
+    wait_for("lifecycle 2");
+    let order: Vec<String> = SEEN.lock().unwrap().iter().filter(|l| l.starts_with("lifecycle")).cloned().collect();
+    assert_eq!(order[..2], ["lifecycle 4 0", "lifecycle 2 0"], "Resumed Unpaused, then Started Booted");
+
+    let rtc: i64 = wait_for("rtc ").split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(rtc > 3 * 365 * 24 * 3600, "the 2030 clock plus the adjustment: {rtc}");
+    assert_eq!(wait_for("ioerror "), format!("ioerror {source} ide0-0-0 2"), "srcPath and alias from the XML");
+    assert_eq!(wait_for("watchdog "), "watchdog 2");
+    wait_for("reboot");
+
+    // The new adjustment is in the live XML and in the saved definition.
+    let desc = virDomainGetXMLDesc(dom, 0);
+    let desc_text = text(desc);
+    // SAFETY: the caller frees the returned string.
+    unsafe { libc::free(desc.cast()) };
+    let saved = std::fs::read_to_string(root.join("launched.xml")).unwrap();
+    let adjustment = format!("adjustment='{rtc}'");
+    assert!(desc_text.contains(&adjustment), "{desc_text}");
+    assert!(saved.contains(&adjustment), "{saved}");
+
+    SEEN.lock().unwrap().clear();
+    assert_eq!(virDomainDestroy(dom), 0, "{:?}", last_error());
+    wait_for("lifecycle 5");
+    let order: Vec<String> = SEEN.lock().unwrap().iter().filter(|l| l.starts_with("lifecycle")).cloned().collect();
+    assert_eq!(order, ["lifecycle 6 2", "lifecycle 5 1"], "Shutdown Finished after host request, then Stopped Destroyed");
+    assert_eq!(virDomainIsActive(dom), 0);
+    assert_eq!(virDomainIsPersistent(dom), 1);
+
+    SEEN.lock().unwrap().clear();
+    assert_eq!(virDomainUndefine(dom), 0, "{:?}", last_error());
+    assert_eq!(wait_for("lifecycle 1"), "lifecycle 1 0"); // Undefined Removed
+    assert!(!root.join("launched.xml").exists());
+    virDomainFree(dom);
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&work);
+}
