@@ -1,7 +1,8 @@
 # virt-events: build libvirt.so.0, its headers and examples; run the demo and the tests.
 #
 #   make            build build/libvirt.so (SONAME libvirt.so.0) and build/event-test
-#   make run        the demo: the example watcher printing test:///default events live
+#   make run        the demo: a tiny guest under QEMU, its events printed live
+#   make run-test   the same watcher on the in-process test:///default driver
 #   make check      every test (Rust unit tests, C programs, valgrind, ABI checks)
 #   make headers    regenerate include/libvirt/*.h from the Rust definitions
 #   make install    PREFIX=/usr/local: library, soname links, headers, libvirt.pc
@@ -20,7 +21,7 @@ RUST_LIB := target/release/libvirt_events.a
 SYMS     := src/capi/libvirt.syms
 HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h
 
-.PHONY: all run check headers install clean FORCE
+.PHONY: all run run-test qemu check headers install clean FORCE
 
 all: $(BUILD)/libvirt.so.0 $(BUILD)/event-test
 
@@ -40,13 +41,20 @@ $(BUILD)/libvirt.so.0: $(BUILD)/libvirt.so
 $(BUILD)/event-test: examples-c/event-test.c $(HEADERS) $(BUILD)/libvirt.so.0
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -o $@ $< -L$(BUILD) -lvirt -lpthread -Wl,-rpath,'$$ORIGIN'
 
-run: all
+run: all qemu
+	$(BUILD)/event-test --demo < /dev/null
+
+run-test: all
 	$(BUILD)/event-test --demo test:///default < /dev/null
+
+# Installs QEMU when missing (as root), or says how.
+qemu:
+	@sh tests/install-qemu.sh
 
 headers:
 	VIRT_EVENTS_WRITE_HEADERS=1 $(CARGO) build --release --lib
 
-check: all
+check: all qemu
 	sh tests/install-deps.sh
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) $(CARGO) test --release
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs

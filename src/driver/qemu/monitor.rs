@@ -458,6 +458,11 @@ impl MonitorThread {
                 Ok(n) => monitor.reader.push(&buf[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // QEMU exiting with unread input resets the connection: its end.
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+                    eof = true;
+                    break;
+                }
                 Err(e) => {
                     warn(format_args!("reading the monitor of '{}': {e}", monitor.name));
                     eof = true;
