@@ -122,6 +122,11 @@ impl Error {
         }
     }
 
+    /// The same error, reported by another subsystem.
+    pub fn in_domain(self, domain: ErrorDomain) -> Error {
+        Error { domain, ..self }
+    }
+
     /// "ARG in FUNCTION must not be NULL".
     pub fn null_arg(function: &str, argument: &str) -> Error {
         Error::arg_check(function, argument, format!("{argument} in {function} must not be NULL"))

@@ -233,13 +233,13 @@ pub extern "C" fn virDomainGetXMLDesc(domain: virDomainPtr, flags: c_uint) -> *m
 /// # Safety
 /// `state` must be NULL or writable; `reason` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetState(domain: virDomainPtr, state: *mut c_int, reason: *mut c_int, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainGetState(domain: virDomainPtr, state: *mut c_int, reason: *mut c_int, flags: c_uint) -> c_int {
     api("virDomainGetState", -1, |call| {
         let handle = call.domain(domain, "virDomainGetState")?;
         if state.is_null() {
             return Err(Error::null_arg("virDomainGetState", "state"));
         }
-        let current = handle.conn().conn.driver.state(&handle.identity)?;
+        let current = handle.conn().conn.driver.state(&handle.identity, flags)?;
         // SAFETY: non-NULL and writable per the contract.
         unsafe {
             *state = current.state;
@@ -276,7 +276,7 @@ pub unsafe extern "C" fn virDomainGetInfo(domain: virDomainPtr, info: virDomainI
 pub extern "C" fn virDomainIsActive(domain: virDomainPtr) -> c_int {
     api("virDomainIsActive", -1, |call| {
         let handle = call.domain(domain, "virDomainIsActive")?;
-        let state = handle.conn().conn.driver.state(&handle.identity)?;
+        let state = handle.conn().conn.driver.state(&handle.identity, 0)?;
         Ok(c_int::from(state.state != crate::abi::common::virDomainState::VIR_DOMAIN_SHUTOFF as c_int))
     })
 }

@@ -31,6 +31,17 @@ fn unsupported<T>(function: &str) -> Result<T> {
     Err(Error::no_support(ErrorDomain::VIR_FROM_DOMAIN, function))
 }
 
+/// libvirt's check of a driver function's flags: bits outside `allowed` are
+/// "unsupported flags (0x..) in function DRIVERFUNCTION".
+pub fn check_flags(flags: u32, allowed: u32, function: &str, domain: ErrorDomain) -> Result<()> {
+    let unknown = flags & !allowed;
+    if unknown == 0 {
+        return Ok(());
+    }
+    Err(Error::arg_check(function, "flags", format!("unsupported flags (0x{unknown:x}) in function {function}"))
+        .in_domain(domain))
+}
+
 /// What a hypervisor driver offers. Operations a driver does not have report
 /// `VIR_ERR_NO_SUPPORT` naming the public function, as libvirt does.
 pub trait Driver: Send + Sync {
@@ -44,7 +55,8 @@ pub trait Driver: Send + Sync {
 
     /// The current identity (the ID changes as a domain starts and stops).
     fn refresh(&self, dom: &DomainIdentity) -> Result<DomainIdentity>;
-    fn state(&self, dom: &DomainIdentity) -> Result<DomainState>;
+    /// `flags` are `virDomainGetState`'s; none is defined, so any is refused.
+    fn state(&self, dom: &DomainIdentity, flags: u32) -> Result<DomainState>;
     fn info(&self, dom: &DomainIdentity) -> Result<DomainInfo>;
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool>;
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String>;

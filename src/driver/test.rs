@@ -66,6 +66,9 @@ struct TestDomain {
     state: State,
     reason: i32,
     persistent: bool,
+    /// Started from a persistent definition: it keeps that configuration
+    /// (even if undefined meanwhile), which is what a stop returns it to.
+    has_persistent_config: bool,
 }
 
 impl TestDomain {
@@ -121,17 +124,18 @@ impl Domains {
         self.next_id += 1;
         let domain = &mut self.list[index];
         domain.id = id;
+        domain.has_persistent_config = domain.persistent;
         domain.set_state(State::VIR_DOMAIN_RUNNING, Running::VIR_DOMAIN_RUNNING_BOOTED as i32);
         lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_STARTED, detail)
     }
 
     /// Stops the domain and forgets it if it was transient. The event shows
-    /// the ID a transient domain had, and -1 for a persistent one, as
-    /// libvirt's test driver reports them.
+    /// -1 for a domain started from a persistent definition, and the ID a
+    /// domain created transient had, as libvirt's test driver reports them.
     fn stop(&mut self, dom: &DomainIdentity, reason: Shutoff, detail: Stopped) -> Result<DomainEvent> {
         let domain = self.find(dom)?;
         domain.set_state(State::VIR_DOMAIN_SHUTOFF, reason as i32);
-        if domain.persistent {
+        if domain.has_persistent_config {
             domain.id = -1;
         }
         let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_STOPPED, detail as i32);
@@ -206,6 +210,7 @@ impl TestDriver {
             state: State::VIR_DOMAIN_RUNNING,
             reason: Running::VIR_DOMAIN_RUNNING_UNKNOWN as i32,
             persistent: true,
+            has_persistent_config: true,
         };
         TestDriver { domains: Mutex::new(Domains { list: vec![test], next_id: 2 }), events: EventState::new() }
     }
@@ -302,7 +307,8 @@ impl Driver for TestDriver {
         self.read(dom, TestDomain::identity)
     }
 
-    fn state(&self, dom: &DomainIdentity) -> Result<DomainState> {
+    fn state(&self, dom: &DomainIdentity, flags: u32) -> Result<DomainState> {
+        super::check_flags(flags, 0, "testDomainGetState", ErrorDomain::VIR_FROM_TEST)?;
         self.read(dom, |d| DomainState { state: d.state as i32, reason: d.reason })
     }
 
@@ -458,6 +464,7 @@ impl Driver for TestDriver {
                         state: State::VIR_DOMAIN_SHUTOFF,
                         reason: Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32,
                         persistent: true,
+                        has_persistent_config: true,
                     });
                     Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED
                 }
@@ -492,6 +499,7 @@ impl Driver for TestDriver {
                         state: State::VIR_DOMAIN_SHUTOFF,
                         reason: Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32,
                         persistent: false,
+                        has_persistent_config: false,
                     });
                     domains.list.len() - 1
                 }

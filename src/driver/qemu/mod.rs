@@ -400,7 +400,8 @@ impl Driver for QemuDriver {
         self.root.find(dom).map(|(identity, _)| identity)
     }
 
-    fn state(&self, dom: &DomainIdentity) -> Result<ApiState> {
+    fn state(&self, dom: &DomainIdentity, flags: u32) -> Result<ApiState> {
+        super::check_flags(flags, 0, "qemuDomainGetState", ErrorDomain::VIR_FROM_QEMU)?;
         self.root.find(dom).map(|(_, state)| api_state(state))
     }
 
