@@ -592,7 +592,7 @@ char *virDomainGetXMLDesc(virDomainPtr domain, unsigned int flags);
 /**
  * # Safety
  */
-int virDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int _flags);
+int virDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int flags);
 
 /**
  * # Safety
