@@ -486,12 +486,12 @@ int virInitialize(void);
 int virGetVersion(unsigned long *libVer, const char *type, unsigned long *typeVer);
 
 /**
- * # Safety
+ * Opens a connection to the driver `name` names (NULL: the default URI).
  */
 virConnectPtr virConnectOpen(const char *name);
 
 /**
- * # Safety
+ * Opens a read-only connection: domain operations are refused.
  */
 virConnectPtr virConnectOpenReadOnly(const char *name);
 
@@ -544,14 +544,14 @@ int virDomainRef(virDomainPtr domain);
 int virDomainFree(virDomainPtr domain);
 
 /**
- * # Safety
+ * The domain called `name`, for the caller to free.
  */
 virDomainPtr virDomainLookupByName(virConnectPtr conn, const char *name);
 
 virDomainPtr virDomainLookupByID(virConnectPtr conn, int id);
 
 /**
- * # Safety
+ * The domain whose UUID `uuidstr` spells, for the caller to free.
  */
 virDomainPtr virDomainLookupByUUIDString(virConnectPtr conn, const char *uuidstr);
 
@@ -575,12 +575,12 @@ int virDomainCreate(virDomainPtr domain);
 int virDomainUndefine(virDomainPtr domain);
 
 /**
- * # Safety
+ * Defines (or redefines) a persistent domain from its XML.
  */
 virDomainPtr virDomainDefineXML(virConnectPtr conn, const char *xml);
 
 /**
- * # Safety
+ * Starts a transient domain from its XML.
  */
 virDomainPtr virDomainCreateXML(virConnectPtr conn, const char *xmlDesc, unsigned int flags);
 
@@ -590,12 +590,12 @@ virDomainPtr virDomainCreateXML(virConnectPtr conn, const char *xmlDesc, unsigne
 char *virDomainGetXMLDesc(virDomainPtr domain, unsigned int flags);
 
 /**
- * # Safety
+ * The domain's state and the reason for it (`reason` may be NULL).
  */
 int virDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int flags);
 
 /**
- * # Safety
+ * The domain's state, memory, vCPUs and CPU time.
  */
 int virDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info);
 

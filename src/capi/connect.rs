@@ -46,6 +46,8 @@ fn open(function: &str, name: *const c_char, read_only: bool) -> virConnectPtr {
     })
 }
 
+/// Opens a connection to the driver `name` names (NULL: the default URI).
+///
 /// # Safety
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]
@@ -53,6 +55,8 @@ pub unsafe extern "C" fn virConnectOpen(name: *const c_char) -> virConnectPtr {
     open("virConnectOpen", name, false)
 }
 
+/// Opens a read-only connection: domain operations are refused.
+///
 /// # Safety
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]

@@ -89,6 +89,8 @@ fn lookup(
     })
 }
 
+/// The domain called `name`, for the caller to free.
+///
 /// # Safety
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]
@@ -111,6 +113,8 @@ pub extern "C" fn virDomainLookupByID(conn: virConnectPtr, id: c_int) -> virDoma
     })
 }
 
+/// The domain whose UUID `uuidstr` spells, for the caller to free.
+///
 /// # Safety
 /// `uuidstr` must be NULL or a NUL-terminated string.
 #[no_mangle]
@@ -206,6 +210,8 @@ fn from_xml(
     })
 }
 
+/// Defines (or redefines) a persistent domain from its XML.
+///
 /// # Safety
 /// `xml` must be NULL or a NUL-terminated string.
 #[no_mangle]
@@ -213,6 +219,8 @@ pub unsafe extern "C" fn virDomainDefineXML(conn: virConnectPtr, xml: *const c_c
     from_xml("virDomainDefineXML", conn, xml, |d, xml| d.define_xml(xml))
 }
 
+/// Starts a transient domain from its XML.
+///
 /// # Safety
 /// `xmlDesc` must be NULL or a NUL-terminated string.
 #[no_mangle]
@@ -230,6 +238,8 @@ pub extern "C" fn virDomainGetXMLDesc(domain: virDomainPtr, flags: c_uint) -> *m
     })
 }
 
+/// The domain's state and the reason for it (`reason` may be NULL).
+///
 /// # Safety
 /// `state` must be NULL or writable; `reason` NULL or writable.
 #[no_mangle]
@@ -251,6 +261,8 @@ pub unsafe extern "C" fn virDomainGetState(domain: virDomainPtr, state: *mut c_i
     })
 }
 
+/// The domain's state, memory, vCPUs and CPU time.
+///
 /// # Safety
 /// `info` must be NULL or point to a writable `virDomainInfo`.
 #[no_mangle]
