@@ -127,19 +127,8 @@ struct AppLoop(AppFunctions);
 impl EventLoop for AppLoop {
     fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> i32 {
         let Some(add) = self.0.add_handle else { return -1 };
-        let token = HANDLES.lock().park(cb);
-        // SAFETY: the application's AddHandle function, called per its contract;
-        // the opaque is a token, not a pointer.
-        let watch = unsafe { add(fd, events, Some(handle_trampoline), token as *mut c_void, None) };
-        let mut handles = HANDLES.lock();
-        if watch < 0 {
-            let failed = handles.forget_token(token);
-            drop(handles);
-            drop(failed);
-        } else {
-            handles.by_id.insert(watch, token);
-        }
-        watch
+        // SAFETY: the application's AddHandle function, called per its contract.
+        park_and_add(&HANDLES, cb, |token| unsafe { add(fd, events, Some(handle_trampoline), token, None) })
     }
 
     fn update_handle(&self, watch: i32, events: i32) {
@@ -152,26 +141,13 @@ impl EventLoop for AppLoop {
     fn remove_handle(&self, watch: i32) -> i32 {
         let Some(remove) = self.0.remove_handle else { return -1 };
         // SAFETY: the application's RemoveHandle function.
-        let result = unsafe { remove(watch) };
-        let removed = HANDLES.lock().forget_id(watch);
-        drop(removed);
-        result
+        remove_and_forget(&HANDLES, watch, || unsafe { remove(watch) })
     }
 
     fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32 {
         let Some(add) = self.0.add_timeout else { return -1 };
-        let token = TIMEOUTS.lock().park(cb);
-        // SAFETY: the application's AddTimeout function; the opaque is a token.
-        let timer = unsafe { add(timeout_ms, Some(timeout_trampoline), token as *mut c_void, None) };
-        let mut timeouts = TIMEOUTS.lock();
-        if timer < 0 {
-            let failed = timeouts.forget_token(token);
-            drop(timeouts);
-            drop(failed);
-        } else {
-            timeouts.by_id.insert(timer, token);
-        }
-        timer
+        // SAFETY: the application's AddTimeout function, called per its contract.
+        park_and_add(&TIMEOUTS, cb, |token| unsafe { add(timeout_ms, Some(timeout_trampoline), token, None) })
     }
 
     fn update_timeout(&self, timer: i32, timeout_ms: i32) {
@@ -184,11 +160,35 @@ impl EventLoop for AppLoop {
     fn remove_timeout(&self, timer: i32) -> i32 {
         let Some(remove) = self.0.remove_timeout else { return -1 };
         // SAFETY: the application's RemoveTimeout function.
-        let result = unsafe { remove(timer) };
-        let removed = TIMEOUTS.lock().forget_id(timer);
-        drop(removed);
-        result
+        remove_and_forget(&TIMEOUTS, timer, || unsafe { remove(timer) })
     }
+}
+
+/// Parks `callback` under a fresh token and registers the token (as the
+/// opaque, with no free function) through the application's `add`.
+fn park_and_add<T>(registry: &Mutex<Registry<T>>, callback: T, add: impl FnOnce(*mut c_void) -> c_int) -> c_int {
+    let token = registry.lock().park(callback);
+    let id = add(token as *mut c_void);
+    let failed = {
+        let mut registry = registry.lock();
+        if id < 0 {
+            registry.forget_token(token)
+        } else {
+            registry.by_id.insert(id, token);
+            None
+        }
+    };
+    drop(failed);
+    id
+}
+
+/// Removes `id` through the application's `remove`, then drops its callback
+/// (or leaves that to the run in progress).
+fn remove_and_forget<T>(registry: &Mutex<Registry<T>>, id: c_int, remove: impl FnOnce() -> c_int) -> c_int {
+    let result = remove();
+    let removed = registry.lock().forget_id(id);
+    drop(removed);
+    result
 }
 
 /// The application functions, when the application's loop is the registered one.
