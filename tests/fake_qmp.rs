@@ -264,3 +264,34 @@ fn every_transcript_over_a_real_socket_delivers_what_the_mapping_gives() {
     let _ = std::fs::remove_dir_all(&work);
     assert!(failures.is_empty(), "{} of {} transcripts differ:\n{}", failures.len(), files.len(), failures.join("\n"));
 }
+
+/// A monitor that accepts but never greets is given up on after the
+/// handshake timeout: the connection opens without it (a warning on stderr
+/// says why).
+#[test]
+fn a_monitor_that_never_greets_times_out() {
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("silent-qmp-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let listener = UnixListener::bind(work.join("silent.qmp")).unwrap();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        // Hold the connection open, silent, until the driver gives up on it.
+        let mut line = String::new();
+        let _ = BufReader::new(stream).read_line(&mut line);
+    });
+    let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
+    let started = Instant::now();
+    // SAFETY: C-ABI calls with valid arguments.
+    let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
+    let waited = started.elapsed();
+    assert!(!conn.is_null(), "the connection opens without the silent monitor");
+    assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(9), "waited {waited:?}");
+    // SAFETY: as above; `domains` receives a malloc'ed array.
+    let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    assert_eq!(unsafe { virConnectListAllDomains(conn, &mut domains, 0) }, 0, "nothing attached");
+    // SAFETY: the array was allocated by the library with malloc.
+    unsafe { libc::free(domains.cast()) };
+    virConnectClose(conn);
+    server.join().unwrap();
+    let _ = std::fs::remove_dir_all(&work);
+}
