@@ -21,7 +21,7 @@ RUST_LIB := target/release/libvirt_events.a
 SYMS     := src/capi/libvirt.syms
 HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h
 
-.PHONY: all run run-test qemu check headers install clean FORCE
+.PHONY: all run run-test qemu check install-check headers install clean FORCE
 
 all: $(BUILD)/libvirt.so.0 $(BUILD)/event-test
 
@@ -57,7 +57,20 @@ headers:
 check: all qemu
 	sh tests/install-deps.sh
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) $(CARGO) test --release
+	$(MAKE) install-check
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
+
+# Installs into a staging tree and builds the example against it with pkg-config.
+STAGE := $(CURDIR)/$(BUILD)/stage
+install-check: all
+	rm -rf $(STAGE)
+	$(MAKE) install DESTDIR=$(STAGE) PREFIX=/usr/local
+	test "$$(readlink $(STAGE)/usr/local/lib/libvirt.so.0)" = libvirt.so.0.9000.0
+	readelf -d $(STAGE)/usr/local/lib/libvirt.so.0 | grep -q 'SONAME.*libvirt.so.0'
+	$(CC) -std=gnu11 -o $(BUILD)/event-test-installed examples-c/event-test.c -lpthread \
+	    $$(PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/local/lib/pkgconfig pkg-config --cflags --libs libvirt)
+	LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(BUILD)/event-test-installed --demo test:///default < /dev/null | grep -q 'Started Booted'
+	@echo "install-check: staged install builds and runs the example"
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/libvirt
