@@ -156,14 +156,20 @@ impl EventState {
                 inner.registrations[index].deleted = true;
                 return Some(());
             }
-            let removed = inner.registrations.remove(index);
-            if inner.registrations.is_empty() {
-                Self::drop_timer(&mut inner);
-            }
-            removed
+            inner.registrations.remove(index)
         };
         removed.callback.release();
+        self.drop_timer_if_unused();
         Some(())
+    }
+
+    /// Removes the flush timer once no registration is left; as in libvirt,
+    /// this comes after the last release.
+    fn drop_timer_if_unused(&self) {
+        let mut inner = self.inner.lock();
+        if inner.registrations.is_empty() {
+            Self::drop_timer(&mut inner);
+        }
     }
 
     fn drop_timer(inner: &mut Inner) {
@@ -222,14 +228,14 @@ impl EventState {
             let mut inner = self.inner.lock();
             let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.deleted);
             inner.registrations = kept;
-            if inner.registrations.is_empty() {
-                Self::drop_timer(&mut inner);
-            }
             inner.dispatching = false;
             purged
         };
-        for registration in purged {
-            registration.callback.release();
+        if !purged.is_empty() {
+            for registration in purged {
+                registration.callback.release();
+            }
+            self.drop_timer_if_unused();
         }
     }
 }
