@@ -100,6 +100,8 @@ fn one_monitor_thread_and_no_cpu_when_idle() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+extern "C" fn tick(_: c_int, _: *mut c_void) {}
+
 static OFFSETS: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
 
 extern "C" fn slow_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw::c_longlong, _: *mut c_void) {
@@ -152,6 +154,9 @@ fn a_slow_callback_loses_no_event() {
         std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(slow_rtc as *const ())
     };
     assert!(virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 2, Some(generic), std::ptr::null_mut(), None) >= 0);
+    // Another test's thread may be running the loop too: never block for long.
+    // SAFETY: `tick` ignores its opaque.
+    assert!(unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) } > 0);
     go.send(()).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while OFFSETS.lock().unwrap().len() < 500 && std::time::Instant::now() < deadline {
