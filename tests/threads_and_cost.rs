@@ -156,13 +156,15 @@ fn a_slow_callback_loses_no_event() {
     assert!(virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 2, Some(generic), std::ptr::null_mut(), None) >= 0);
     // Another test's thread may be running the loop too: never block for long.
     // SAFETY: `tick` ignores its opaque.
-    assert!(unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) } > 0);
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+    assert!(ticker > 0);
     go.send(()).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while OFFSETS.lock().unwrap().len() < 500 && std::time::Instant::now() < deadline {
         virEventRunDefaultImpl();
     }
     assert_eq!(*OFFSETS.lock().unwrap(), (0..500).collect::<Vec<i64>>(), "every event, in order");
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
