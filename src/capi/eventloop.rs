@@ -10,7 +10,7 @@ use std::sync::Arc;
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
-use super::{api, contain_panic};
+use super::{api, contain_panic, no_unwind};
 use crate::abi::common::virFreeCallback;
 use crate::abi::event_loop::*;
 use crate::error::{Error, ErrorDomain};
@@ -296,37 +296,43 @@ impl CRegistration<CTimeoutFn> {
 /// the handle is removed: they must accept it.
 #[no_mangle]
 pub unsafe extern "C" fn virEventAddHandle(fd: c_int, events: c_int, cb: virEventHandleCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
-    if let Some(app) = APP_FUNCTIONS.get() {
-        // SAFETY: the application's own function, with its own arguments.
-        return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
-    }
-    let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
-    let registration = CRegistration::<CHandleFn> { cb, opaque, ff };
-    event_loop.add_handle(
-        fd,
-        events,
-        Box::new(move |watch, fd, events| registration.call(watch, fd, events)),
-    )
+    no_unwind("virEventAddHandle", -1, || {
+        if let Some(app) = APP_FUNCTIONS.get() {
+            // SAFETY: the application's own function, with its own arguments.
+            return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
+        }
+        let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
+        let registration = CRegistration::<CHandleFn> { cb, opaque, ff };
+        event_loop.add_handle(
+            fd,
+            events,
+            Box::new(move |watch, fd, events| registration.call(watch, fd, events)),
+        )
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn virEventUpdateHandle(watch: c_int, events: c_int) {
-    if let Some(app) = APP_FUNCTIONS.get() {
-        // SAFETY: the application's own function.
-        return app.update_handle.into_iter().for_each(|update| unsafe { update(watch, events) });
-    }
-    if let Some(event_loop) = eventloop::current() {
-        event_loop.update_handle(watch, events);
-    }
+    no_unwind("virEventUpdateHandle", (), || {
+        if let Some(app) = APP_FUNCTIONS.get() {
+            // SAFETY: the application's own function.
+            return app.update_handle.into_iter().for_each(|update| unsafe { update(watch, events) });
+        }
+        if let Some(event_loop) = eventloop::current() {
+            event_loop.update_handle(watch, events);
+        }
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn virEventRemoveHandle(watch: c_int) -> c_int {
-    if let Some(app) = APP_FUNCTIONS.get() {
-        // SAFETY: the application's own function.
-        return app.remove_handle.map_or(-1, |remove| unsafe { remove(watch) });
-    }
-    eventloop::current().map_or(-1, |event_loop| event_loop.remove_handle(watch))
+    no_unwind("virEventRemoveHandle", -1, || {
+        if let Some(app) = APP_FUNCTIONS.get() {
+            // SAFETY: the application's own function.
+            return app.remove_handle.map_or(-1, |remove| unsafe { remove(watch) });
+        }
+        eventloop::current().map_or(-1, |event_loop| event_loop.remove_handle(watch))
+    })
 }
 
 /// Adds a timer to the registered loop; returns the timer id or -1.
@@ -336,34 +342,40 @@ pub extern "C" fn virEventRemoveHandle(watch: c_int) -> c_int {
 /// the timer is removed: they must accept it.
 #[no_mangle]
 pub unsafe extern "C" fn virEventAddTimeout(timeout: c_int, cb: virEventTimeoutCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
-    if let Some(app) = APP_FUNCTIONS.get() {
-        // SAFETY: the application's own function, with its own arguments.
-        return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });
-    }
-    let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
-    let registration = CRegistration::<CTimeoutFn> { cb, opaque, ff };
-    event_loop.add_timeout(
-        timeout,
-        Box::new(move |timer| registration.call(timer)),
-    )
+    no_unwind("virEventAddTimeout", -1, || {
+        if let Some(app) = APP_FUNCTIONS.get() {
+            // SAFETY: the application's own function, with its own arguments.
+            return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });
+        }
+        let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
+        let registration = CRegistration::<CTimeoutFn> { cb, opaque, ff };
+        event_loop.add_timeout(
+            timeout,
+            Box::new(move |timer| registration.call(timer)),
+        )
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn virEventUpdateTimeout(timer: c_int, timeout: c_int) {
-    if let Some(app) = APP_FUNCTIONS.get() {
-        // SAFETY: the application's own function.
-        return app.update_timeout.into_iter().for_each(|update| unsafe { update(timer, timeout) });
-    }
-    if let Some(event_loop) = eventloop::current() {
-        event_loop.update_timeout(timer, timeout);
-    }
+    no_unwind("virEventUpdateTimeout", (), || {
+        if let Some(app) = APP_FUNCTIONS.get() {
+            // SAFETY: the application's own function.
+            return app.update_timeout.into_iter().for_each(|update| unsafe { update(timer, timeout) });
+        }
+        if let Some(event_loop) = eventloop::current() {
+            event_loop.update_timeout(timer, timeout);
+        }
+    })
 }
 
 #[no_mangle]
 pub extern "C" fn virEventRemoveTimeout(timer: c_int) -> c_int {
-    if let Some(app) = APP_FUNCTIONS.get() {
-        // SAFETY: the application's own function.
-        return app.remove_timeout.map_or(-1, |remove| unsafe { remove(timer) });
-    }
-    eventloop::current().map_or(-1, |event_loop| event_loop.remove_timeout(timer))
+    no_unwind("virEventRemoveTimeout", -1, || {
+        if let Some(app) = APP_FUNCTIONS.get() {
+            // SAFETY: the application's own function.
+            return app.remove_timeout.map_or(-1, |remove| unsafe { remove(timer) });
+        }
+        eventloop::current().map_or(-1, |event_loop| event_loop.remove_timeout(timer))
+    })
 }

@@ -58,6 +58,15 @@ pub(crate) fn api<T>(function: &str, fallback: T, body: impl FnOnce(&mut Call) -
     fallback
 }
 
+/// Runs the body of a function that reports no libvirt error (the event-loop
+/// wrappers), turning a panic into `fallback`.
+pub(crate) fn no_unwind<T>(what: &str, fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        eprintln!("libvirt: internal error: panic contained in {what}");
+        fallback
+    })
+}
+
 /// Runs a callback from an event loop (C or Rust) with panics contained.
 pub(crate) fn contain_panic(what: &str, body: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(body)).is_err() {
