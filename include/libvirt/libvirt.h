@@ -501,7 +501,7 @@ virConnectPtr virConnectOpenReadOnly(const char *name);
 virConnectPtr virConnectOpenAuth(const char *name, virConnectAuthPtr _auth, unsigned int flags);
 
 /**
- * Drops the caller's reference. Returns how many references remain
+ * Drops the caller's reference. Returns 0 once the connection is closed, 1
  */
 int virConnectClose(virConnectPtr conn);
 

@@ -89,14 +89,14 @@ static DEFAULT_AUTH: DefaultAuth =
 #[no_mangle]
 pub static mut virConnectAuthPtrDefault: virConnectAuthPtr = &DEFAULT_AUTH.0 as *const virConnectAuth as virConnectAuthPtr;
 
-/// Drops the caller's reference. Returns how many references remain
-/// (registered callbacks and domain objects hold some), 0 once the connection
-/// is closed, or -1.
+/// Drops the caller's reference. Returns 0 once the connection is closed, 1
+/// while references remain (registered callbacks and domain objects hold
+/// some), as libvirt does, or -1.
 #[no_mangle]
 pub extern "C" fn virConnectClose(conn: virConnectPtr) -> c_int {
     api("virConnectClose", -1, |_| {
         let handle = ConnHandle::check(conn, "virConnectClose", ErrorDomain::VIR_FROM_NONE)?;
-        Ok(c_int::try_from(ConnHandle::unref(handle)).unwrap_or(c_int::MAX))
+        Ok(c_int::from(ConnHandle::unref(handle) > 0))
     })
 }
 
