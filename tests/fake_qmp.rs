@@ -295,3 +295,42 @@ fn a_monitor_that_never_greets_times_out() {
     server.join().unwrap();
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// A QEMU that appears after the connection opened is attached through
+/// inotify and reported as `Started Booted`, plus `Suspended Paused` when it
+/// is paused; when it goes away without a SHUTDOWN, `Stopped Failed`.
+#[test]
+fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("late-qmp-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
+    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
+    assert!(!conn.is_null());
+    static LIFECYCLE: Mutex<Vec<(c_int, c_int)>> = Mutex::new(Vec::new());
+    extern "C" fn record(_: virConnectPtr, _: virDomainPtr, event: c_int, detail: c_int, _: *mut c_void) -> c_int {
+        LIFECYCLE.lock().unwrap().push((event, detail));
+        0
+    }
+    let id = virConnectDomainEventRegister(conn, Some(record), std::ptr::null_mut(), None);
+    assert_eq!(id, 0);
+    // SAFETY: `tick` ignores its opaque.
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+
+    let listener = UnixListener::bind(work.join("late.qmp")).unwrap();
+    let (go, wait_for_go) = mpsc::channel();
+    let server = std::thread::spawn(move || serve(listener, "00000000-0000-4000-8000-00000000abcd".into(), json!([]), vec![], true, wait_for_go));
+    go.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while LIFECYCLE.lock().unwrap().len() < 3 && Instant::now() < deadline {
+        virEventRunDefaultImpl();
+    }
+    server.join().unwrap();
+    // The fake answers query-status with "prelaunch": paused.
+    assert_eq!(*LIFECYCLE.lock().unwrap(), [(2, 0), (3, 0), (5, 5)], "Started Booted, Suspended Paused, Stopped Failed");
+    assert_eq!(virConnectDomainEventDeregister(conn, Some(record)), 0);
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&work);
+}
