@@ -11,10 +11,12 @@ const LIBVIRT_SOURCES: &[&str] = &[
     "src/abi/common.rs",
     "src/abi/domain_event.rs",
     "src/abi/event_loop.rs",
+    "src/abi/typed_params.rs",
     "src/capi/connect.rs",
     "src/capi/domain.rs",
     "src/capi/events.rs",
     "src/capi/eventloop.rs",
+    "src/capi/typed_params.rs",
 ];
 const VIRTERROR_SOURCES: &[&str] = &["src/abi/error.rs", "src/capi/error.rs"];
 

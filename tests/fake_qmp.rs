@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io::{BufRead, BufReader, Write};
-use std::os::raw::{c_char, c_int, c_longlong, c_void};
+use std::os::raw::{c_char, c_int, c_longlong, c_uint, c_ulonglong, c_void};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use virt_events::abi::common::{virConnectPtr, virDomainPtr};
 use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
 use virt_events::capi::{connect::*, eventloop::*, events::*};
-use virt_events::event::{EventPayload, GraphicsAddress};
+use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
+use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
 use virt_events::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
 use virt_events::qemu::qmp::{Line, LineReader, Message};
 
@@ -184,6 +185,120 @@ extern "C" fn on_graphics(
     });
 }
 
+fn push(payload: EventPayload) {
+    RECEIVED.lock().unwrap().push(payload);
+}
+extern "C" fn on_io_error_reason(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    src: *const c_char,
+    alias: *const c_char,
+    action: c_int,
+    reason: *const c_char,
+    _: *mut c_void,
+) {
+    push(EventPayload::IoErrorReason { src_path: text(src), dev_alias: text(alias), action, reason: text(reason) });
+}
+extern "C" fn on_control_error(_: virConnectPtr, _: virDomainPtr, _: *mut c_void) {
+    push(EventPayload::ControlError);
+}
+extern "C" fn on_block_job(_: virConnectPtr, _: virDomainPtr, disk: *const c_char, job_type: c_int, status: c_int, _: *mut c_void) {
+    push(EventPayload::BlockJob { disk: text(disk), job_type, status });
+}
+extern "C" fn on_disk_change(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    old: *const c_char,
+    new: *const c_char,
+    alias: *const c_char,
+    reason: c_int,
+    _: *mut c_void,
+) {
+    push(EventPayload::DiskChange { old_src_path: text(old), new_src_path: text(new), dev_alias: text(alias), reason });
+}
+extern "C" fn on_tray_change(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, reason: c_int, _: *mut c_void) {
+    push(EventPayload::TrayChange { dev_alias: text(alias), reason });
+}
+extern "C" fn on_pm_wakeup(_: virConnectPtr, _: virDomainPtr, reason: c_int, _: *mut c_void) {
+    push(EventPayload::PmWakeup { reason });
+}
+extern "C" fn on_pm_suspend(_: virConnectPtr, _: virDomainPtr, reason: c_int, _: *mut c_void) {
+    push(EventPayload::PmSuspend { reason });
+}
+extern "C" fn on_balloon_change(_: virConnectPtr, _: virDomainPtr, actual: c_ulonglong, _: *mut c_void) {
+    push(EventPayload::BalloonChange { actual });
+}
+extern "C" fn on_pm_suspend_disk(_: virConnectPtr, _: virDomainPtr, reason: c_int, _: *mut c_void) {
+    push(EventPayload::PmSuspendDisk { reason });
+}
+extern "C" fn on_device_removed(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
+    push(EventPayload::DeviceRemoved { dev_alias: text(alias) });
+}
+extern "C" fn on_block_job_2(_: virConnectPtr, _: virDomainPtr, disk: *const c_char, job_type: c_int, status: c_int, _: *mut c_void) {
+    push(EventPayload::BlockJob2 { disk: text(disk), job_type, status });
+}
+/// The parameters a TUNABLE or JOB_COMPLETED callback receives.
+fn typed_params(params: virTypedParameterPtr, nparams: c_int) -> Vec<TypedParam> {
+    (0..nparams.max(0) as usize)
+        .map(|i| {
+            // SAFETY: the library passes `nparams` valid parameters for the call.
+            let p = unsafe { &*params.add(i) };
+            let name = text(p.field.as_ptr());
+            // SAFETY: the member read is the one `type` says is set.
+            let value = unsafe {
+                match p.r#type {
+                    t if t == Type::VIR_TYPED_PARAM_INT as c_int => TypedValue::Int(p.value.i),
+                    t if t == Type::VIR_TYPED_PARAM_UINT as c_int => TypedValue::UInt(p.value.ui),
+                    t if t == Type::VIR_TYPED_PARAM_LLONG as c_int => TypedValue::LLong(p.value.l),
+                    t if t == Type::VIR_TYPED_PARAM_ULLONG as c_int => TypedValue::ULLong(p.value.ul),
+                    t if t == Type::VIR_TYPED_PARAM_DOUBLE as c_int => TypedValue::Double(p.value.d),
+                    t if t == Type::VIR_TYPED_PARAM_BOOLEAN as c_int => TypedValue::Boolean(p.value.b != 0),
+                    _ => TypedValue::String(text(p.value.s)),
+                }
+            };
+            TypedParam::new(name, value)
+        })
+        .collect()
+}
+extern "C" fn on_tunable(_: virConnectPtr, _: virDomainPtr, params: virTypedParameterPtr, nparams: c_int, _: *mut c_void) {
+    push(EventPayload::Tunable { params: typed_params(params, nparams) });
+}
+extern "C" fn on_agent_lifecycle(_: virConnectPtr, _: virDomainPtr, state: c_int, reason: c_int, _: *mut c_void) {
+    push(EventPayload::AgentLifecycle { state, reason });
+}
+extern "C" fn on_device_added(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
+    push(EventPayload::DeviceAdded { dev_alias: text(alias) });
+}
+extern "C" fn on_migration_iteration(_: virConnectPtr, _: virDomainPtr, iteration: c_int, _: *mut c_void) {
+    push(EventPayload::MigrationIteration { iteration });
+}
+extern "C" fn on_job_completed(_: virConnectPtr, _: virDomainPtr, params: virTypedParameterPtr, nparams: c_int, _: *mut c_void) {
+    push(EventPayload::JobCompleted { params: typed_params(params, nparams) });
+}
+extern "C" fn on_device_removal_failed(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
+    push(EventPayload::DeviceRemovalFailed { dev_alias: text(alias) });
+}
+extern "C" fn on_metadata_change(_: virConnectPtr, _: virDomainPtr, metadata_type: c_int, nsuri: *const c_char, _: *mut c_void) {
+    push(EventPayload::MetadataChange { metadata_type, nsuri: text(nsuri) });
+}
+extern "C" fn on_block_threshold(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    dev: *const c_char,
+    path: *const c_char,
+    threshold: c_ulonglong,
+    excess: c_ulonglong,
+    _: *mut c_void,
+) {
+    push(EventPayload::BlockThreshold { dev: text(dev), path: text(path), threshold, excess });
+}
+extern "C" fn on_memory_failure(_: virConnectPtr, _: virDomainPtr, recipient: c_int, action: c_int, flags: c_uint, _: *mut c_void) {
+    push(EventPayload::MemoryFailure { recipient, action, flags });
+}
+extern "C" fn on_memory_device_size_change(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, size: c_ulonglong, _: *mut c_void) {
+    push(EventPayload::MemoryDeviceSizeChange { alias: text(alias), size });
+}
+
 extern "C" fn tick(_: c_int, _: *mut c_void) {}
 
 fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
@@ -209,13 +324,34 @@ fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
     if conn.is_null() {
         return Err(format!("{name}: cannot open {uri:?}"));
     }
-    let callbacks: [(c_int, usize); 6] = [
+    let callbacks: [(c_int, usize); 27] = [
         (0, on_lifecycle as *const () as usize),
         (1, on_reboot as *const () as usize),
         (2, on_rtc as *const () as usize),
         (3, on_watchdog as *const () as usize),
         (4, on_io_error as *const () as usize),
         (5, on_graphics as *const () as usize),
+        (6, on_io_error_reason as *const () as usize),
+        (7, on_control_error as *const () as usize),
+        (8, on_block_job as *const () as usize),
+        (9, on_disk_change as *const () as usize),
+        (10, on_tray_change as *const () as usize),
+        (11, on_pm_wakeup as *const () as usize),
+        (12, on_pm_suspend as *const () as usize),
+        (13, on_balloon_change as *const () as usize),
+        (14, on_pm_suspend_disk as *const () as usize),
+        (15, on_device_removed as *const () as usize),
+        (16, on_block_job_2 as *const () as usize),
+        (17, on_tunable as *const () as usize),
+        (18, on_agent_lifecycle as *const () as usize),
+        (19, on_device_added as *const () as usize),
+        (20, on_migration_iteration as *const () as usize),
+        (21, on_job_completed as *const () as usize),
+        (22, on_device_removal_failed as *const () as usize),
+        (23, on_metadata_change as *const () as usize),
+        (24, on_block_threshold as *const () as usize),
+        (25, on_memory_failure as *const () as usize),
+        (26, on_memory_device_size_change as *const () as usize),
     ];
     let ids: Vec<c_int> = callbacks
         .iter()

@@ -24,6 +24,11 @@ extern "C" {
 
 #define VIR_UUID_STRING_BUFLEN 37
 
+/**
+ * The length of a parameter name, terminating NUL included.
+ */
+#define VIR_TYPED_PARAM_FIELD_LENGTH 80
+
 typedef enum virConnectFlags {
   VIR_CONNECT_RO = 1,
   VIR_CONNECT_NO_ALIASES = 2,
@@ -91,9 +96,8 @@ typedef enum virDomainPausedReason {
   VIR_DOMAIN_PAUSED_STARTING_UP = 11,
   VIR_DOMAIN_PAUSED_POSTCOPY = 12,
   VIR_DOMAIN_PAUSED_POSTCOPY_FAILED = 13,
-  VIR_DOMAIN_PAUSED_API_ERROR = 14,
 #if defined(VIR_ENUM_SENTINELS)
-  VIR_DOMAIN_PAUSED_LAST = 15,
+  VIR_DOMAIN_PAUSED_LAST = 14,
 #endif
 } virDomainPausedReason;
 
@@ -271,8 +275,92 @@ typedef enum virDomainEventID {
    * virConnectDomainEventGraphicsCallback
    */
   VIR_DOMAIN_EVENT_ID_GRAPHICS = 5,
+  /**
+   * virConnectDomainEventIOErrorReasonCallback
+   */
+  VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON = 6,
+  /**
+   * virConnectDomainEventGenericCallback
+   */
+  VIR_DOMAIN_EVENT_ID_CONTROL_ERROR = 7,
+  /**
+   * virConnectDomainEventBlockJobCallback (disk is the source path)
+   */
+  VIR_DOMAIN_EVENT_ID_BLOCK_JOB = 8,
+  /**
+   * virConnectDomainEventDiskChangeCallback
+   */
+  VIR_DOMAIN_EVENT_ID_DISK_CHANGE = 9,
+  /**
+   * virConnectDomainEventTrayChangeCallback
+   */
+  VIR_DOMAIN_EVENT_ID_TRAY_CHANGE = 10,
+  /**
+   * virConnectDomainEventPMWakeupCallback
+   */
+  VIR_DOMAIN_EVENT_ID_PMWAKEUP = 11,
+  /**
+   * virConnectDomainEventPMSuspendCallback
+   */
+  VIR_DOMAIN_EVENT_ID_PMSUSPEND = 12,
+  /**
+   * virConnectDomainEventBalloonChangeCallback
+   */
+  VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE = 13,
+  /**
+   * virConnectDomainEventPMSuspendDiskCallback
+   */
+  VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK = 14,
+  /**
+   * virConnectDomainEventDeviceRemovedCallback
+   */
+  VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED = 15,
+  /**
+   * virConnectDomainEventBlockJobCallback (disk is the target name)
+   */
+  VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 = 16,
+  /**
+   * virConnectDomainEventTunableCallback
+   */
+  VIR_DOMAIN_EVENT_ID_TUNABLE = 17,
+  /**
+   * virConnectDomainEventAgentLifecycleCallback
+   */
+  VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE = 18,
+  /**
+   * virConnectDomainEventDeviceAddedCallback
+   */
+  VIR_DOMAIN_EVENT_ID_DEVICE_ADDED = 19,
+  /**
+   * virConnectDomainEventMigrationIterationCallback
+   */
+  VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION = 20,
+  /**
+   * virConnectDomainEventJobCompletedCallback
+   */
+  VIR_DOMAIN_EVENT_ID_JOB_COMPLETED = 21,
+  /**
+   * virConnectDomainEventDeviceRemovalFailedCallback
+   */
+  VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED = 22,
+  /**
+   * virConnectDomainEventMetadataChangeCallback
+   */
+  VIR_DOMAIN_EVENT_ID_METADATA_CHANGE = 23,
+  /**
+   * virConnectDomainEventBlockThresholdCallback
+   */
+  VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD = 24,
+  /**
+   * virConnectDomainEventMemoryFailureCallback
+   */
+  VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE = 25,
+  /**
+   * virConnectDomainEventMemoryDeviceSizeChangeCallback
+   */
+  VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE = 26,
 #if defined(VIR_ENUM_SENTINELS)
-  VIR_DOMAIN_EVENT_ID_LAST = 6,
+  VIR_DOMAIN_EVENT_ID_LAST = 27,
 #endif
 } virDomainEventID;
 
@@ -322,6 +410,110 @@ typedef enum virEventHandleType {
   VIR_EVENT_HANDLE_ERROR = 4,
   VIR_EVENT_HANDLE_HANGUP = 8,
 } virEventHandleType;
+
+typedef enum virDomainBlockJobType {
+  VIR_DOMAIN_BLOCK_JOB_TYPE_UNKNOWN = 0,
+  VIR_DOMAIN_BLOCK_JOB_TYPE_PULL = 1,
+  VIR_DOMAIN_BLOCK_JOB_TYPE_COPY = 2,
+  VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT = 3,
+  VIR_DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT = 4,
+  VIR_DOMAIN_BLOCK_JOB_TYPE_BACKUP = 5,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_DOMAIN_BLOCK_JOB_TYPE_LAST = 6,
+#endif
+} virDomainBlockJobType;
+
+typedef enum virConnectDomainEventBlockJobStatus {
+  VIR_DOMAIN_BLOCK_JOB_COMPLETED = 0,
+  VIR_DOMAIN_BLOCK_JOB_FAILED = 1,
+  VIR_DOMAIN_BLOCK_JOB_CANCELED = 2,
+  VIR_DOMAIN_BLOCK_JOB_READY = 3,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_DOMAIN_BLOCK_JOB_LAST = 4,
+#endif
+} virConnectDomainEventBlockJobStatus;
+
+typedef enum virConnectDomainEventDiskChangeReason {
+  VIR_DOMAIN_EVENT_DISK_CHANGE_MISSING_ON_START = 0,
+  VIR_DOMAIN_EVENT_DISK_DROP_MISSING_ON_START = 1,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_DOMAIN_EVENT_DISK_CHANGE_LAST = 2,
+#endif
+} virConnectDomainEventDiskChangeReason;
+
+typedef enum virDomainEventTrayChangeReason {
+  VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN = 0,
+  VIR_DOMAIN_EVENT_TRAY_CHANGE_CLOSE = 1,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_DOMAIN_EVENT_TRAY_CHANGE_LAST = 2,
+#endif
+} virDomainEventTrayChangeReason;
+
+typedef enum virDomainMetadataType {
+  VIR_DOMAIN_METADATA_DESCRIPTION = 0,
+  VIR_DOMAIN_METADATA_TITLE = 1,
+  VIR_DOMAIN_METADATA_ELEMENT = 2,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_DOMAIN_METADATA_LAST = 3,
+#endif
+} virDomainMetadataType;
+
+typedef enum virConnectDomainEventAgentLifecycleState {
+  VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED = 1,
+  VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED = 2,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_LAST = 3,
+#endif
+} virConnectDomainEventAgentLifecycleState;
+
+typedef enum virConnectDomainEventAgentLifecycleReason {
+  VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_UNKNOWN = 0,
+  VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_DOMAIN_STARTED = 1,
+  VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_CHANNEL = 2,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_LAST = 3,
+#endif
+} virConnectDomainEventAgentLifecycleReason;
+
+typedef enum virDomainMemoryFailureRecipientType {
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_HYPERVISOR = 0,
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_GUEST = 1,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_LAST = 2,
+#endif
+} virDomainMemoryFailureRecipientType;
+
+typedef enum virDomainMemoryFailureActionType {
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_IGNORE = 0,
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_INJECT = 1,
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_FATAL = 2,
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_RESET = 3,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_LAST = 4,
+#endif
+} virDomainMemoryFailureActionType;
+
+typedef enum virDomainMemoryFailureFlags {
+  VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED = 1,
+  VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE = 2,
+} virDomainMemoryFailureFlags;
+
+typedef enum virTypedParameterType {
+  VIR_TYPED_PARAM_INT = 1,
+  VIR_TYPED_PARAM_UINT = 2,
+  VIR_TYPED_PARAM_LLONG = 3,
+  VIR_TYPED_PARAM_ULLONG = 4,
+  VIR_TYPED_PARAM_DOUBLE = 5,
+  VIR_TYPED_PARAM_BOOLEAN = 6,
+  VIR_TYPED_PARAM_STRING = 7,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_TYPED_PARAM_LAST = 8,
+#endif
+} virTypedParameterType;
+
+typedef enum virTypedParameterFlags {
+  VIR_TYPED_PARAM_STRING_OKAY = 4,
+} virTypedParameterFlags;
 
 /**
  * A connection to a hypervisor driver (opaque).
@@ -415,6 +607,41 @@ typedef void (*virEventUpdateTimeoutFunc)(int timer, int timeout);
 
 typedef int (*virEventRemoveTimeoutFunc)(int timer);
 
+/**
+ * The value of a typed parameter; `type` says which member is set. (libvirt
+ */
+typedef union _virTypedParameterValue {
+  int i;
+  unsigned int ui;
+  long long l;
+  unsigned long long ul;
+  double d;
+  char b;
+  /**
+   * Never NULL for a string parameter.
+   */
+  char *s;
+} _virTypedParameterValue;
+
+/**
+ * A named parameter with its type and value.
+ */
+typedef struct _virTypedParameter {
+  /**
+   * The NUL-terminated name.
+   */
+  char field[VIR_TYPED_PARAM_FIELD_LENGTH];
+  /**
+   * A `virTypedParameterType`.
+   */
+  int type;
+  union _virTypedParameterValue value;
+} _virTypedParameter;
+
+typedef struct _virTypedParameter virTypedParameter;
+
+typedef virTypedParameter *virTypedParameterPtr;
+
 typedef void (*virConnectDomainEventRTCChangeCallback)(virConnectPtr conn, virDomainPtr dom, long long utcoffset, void *opaque);
 
 typedef void (*virConnectDomainEventWatchdogCallback)(virConnectPtr conn, virDomainPtr dom, int action, void *opaque);
@@ -472,6 +699,62 @@ typedef virDomainEventGraphicsSubject *virDomainEventGraphicsSubjectPtr;
 typedef struct _virNetwork virNetwork;
 
 typedef virNetwork *virNetworkPtr;
+
+/**
+ * IO error with the reason: `"enospc"` when the host ran out of space, else `""`.
+ */
+typedef void (*virConnectDomainEventIOErrorReasonCallback)(virConnectPtr conn, virDomainPtr dom, const char *srcPath, const char *devAlias, int action, const char *reason, void *opaque);
+
+/**
+ * BLOCK_JOB (disk = source path) and BLOCK_JOB_2 (disk = target name).
+ */
+typedef void (*virConnectDomainEventBlockJobCallback)(virConnectPtr conn, virDomainPtr dom, const char *disk, int type, int status, void *opaque);
+
+typedef void (*virConnectDomainEventDiskChangeCallback)(virConnectPtr conn, virDomainPtr dom, const char *oldSrcPath, const char *newSrcPath, const char *devAlias, int reason, void *opaque);
+
+typedef void (*virConnectDomainEventTrayChangeCallback)(virConnectPtr conn, virDomainPtr dom, const char *devAlias, int reason, void *opaque);
+
+typedef void (*virConnectDomainEventPMWakeupCallback)(virConnectPtr conn, virDomainPtr dom, int reason, void *opaque);
+
+typedef void (*virConnectDomainEventPMSuspendCallback)(virConnectPtr conn, virDomainPtr dom, int reason, void *opaque);
+
+/**
+ * `actual` is the new balloon size in KiB.
+ */
+typedef void (*virConnectDomainEventBalloonChangeCallback)(virConnectPtr conn, virDomainPtr dom, unsigned long long actual, void *opaque);
+
+typedef void (*virConnectDomainEventPMSuspendDiskCallback)(virConnectPtr conn, virDomainPtr dom, int reason, void *opaque);
+
+typedef void (*virConnectDomainEventDeviceRemovedCallback)(virConnectPtr conn, virDomainPtr dom, const char *devAlias, void *opaque);
+
+typedef void (*virConnectDomainEventDeviceAddedCallback)(virConnectPtr conn, virDomainPtr dom, const char *devAlias, void *opaque);
+
+typedef void (*virConnectDomainEventDeviceRemovalFailedCallback)(virConnectPtr conn, virDomainPtr dom, const char *devAlias, void *opaque);
+
+typedef void (*virConnectDomainEventMetadataChangeCallback)(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque);
+
+typedef void (*virConnectDomainEventMigrationIterationCallback)(virConnectPtr conn, virDomainPtr dom, int iteration, void *opaque);
+
+/**
+ * The statistics of the job that completed, valid for the call only.
+ */
+typedef void (*virConnectDomainEventJobCompletedCallback)(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams, void *opaque);
+
+/**
+ * The tunables that changed, valid for the call only.
+ */
+typedef void (*virConnectDomainEventTunableCallback)(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams, void *opaque);
+
+typedef void (*virConnectDomainEventAgentLifecycleCallback)(virConnectPtr conn, virDomainPtr dom, int state, int reason, void *opaque);
+
+typedef void (*virConnectDomainEventBlockThresholdCallback)(virConnectPtr conn, virDomainPtr dom, const char *dev, const char *path, unsigned long long threshold, unsigned long long excess, void *opaque);
+
+typedef void (*virConnectDomainEventMemoryFailureCallback)(virConnectPtr conn, virDomainPtr dom, int recipient, int action, unsigned int flags, void *opaque);
+
+/**
+ * `size` is the memory device's new size in KiB.
+ */
+typedef void (*virConnectDomainEventMemoryDeviceSizeChangeCallback)(virConnectPtr conn, virDomainPtr dom, const char *alias, unsigned long long size, void *opaque);
 
 extern virConnectAuthPtr virConnectAuthPtrDefault;
 
@@ -655,6 +938,56 @@ int virEventAddTimeout(int timeout, virEventTimeoutCallback cb, void *opaque, vi
 void virEventUpdateTimeout(int timer, int timeout);
 
 int virEventRemoveTimeout(int timer);
+
+/**
+ * Finds the parameter `name`; returns NULL when there is none (or when
+ */
+virTypedParameterPtr virTypedParamsGet(virTypedParameterPtr params, int nparams, const char *name);
+
+/**
+ * The value of the `VIR_TYPED_PARAM_INT` parameter `name`.
+ */
+int virTypedParamsGetInt(virTypedParameterPtr params, int nparams, const char *name, int *value);
+
+/**
+ * The value of the `VIR_TYPED_PARAM_UINT` parameter `name`.
+ */
+int virTypedParamsGetUInt(virTypedParameterPtr params, int nparams, const char *name, unsigned int *value);
+
+/**
+ * The value of the `VIR_TYPED_PARAM_LLONG` parameter `name`.
+ */
+int virTypedParamsGetLLong(virTypedParameterPtr params, int nparams, const char *name, long long *value);
+
+/**
+ * The value of the `VIR_TYPED_PARAM_ULLONG` parameter `name`.
+ */
+int virTypedParamsGetULLong(virTypedParameterPtr params, int nparams, const char *name, unsigned long long *value);
+
+/**
+ * The value of the `VIR_TYPED_PARAM_DOUBLE` parameter `name`.
+ */
+int virTypedParamsGetDouble(virTypedParameterPtr params, int nparams, const char *name, double *value);
+
+/**
+ * The value (0 or 1) of the `VIR_TYPED_PARAM_BOOLEAN` parameter `name`.
+ */
+int virTypedParamsGetBoolean(virTypedParameterPtr params, int nparams, const char *name, int *value);
+
+/**
+ * The value of the `VIR_TYPED_PARAM_STRING` parameter `name`: a pointer into
+ */
+int virTypedParamsGetString(virTypedParameterPtr params, int nparams, const char *name, const char **value);
+
+/**
+ * Frees the strings of the string parameters (leaving NULL in their place);
+ */
+void virTypedParamsClear(virTypedParameterPtr params, int nparams);
+
+/**
+ * Clears the parameters, then frees the (malloc'ed) array.
+ */
+void virTypedParamsFree(virTypedParameterPtr params, int nparams);
 
 #endif  /* VIR_EVENTS_LIBVIRT_H */
 

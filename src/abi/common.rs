@@ -127,9 +127,8 @@ pub enum virDomainPausedReason {
     VIR_DOMAIN_PAUSED_STARTING_UP = 11,
     VIR_DOMAIN_PAUSED_POSTCOPY = 12,
     VIR_DOMAIN_PAUSED_POSTCOPY_FAILED = 13,
-    VIR_DOMAIN_PAUSED_API_ERROR = 14,
     #[cfg(feature = "enum_sentinels")]
-    VIR_DOMAIN_PAUSED_LAST = 15,
+    VIR_DOMAIN_PAUSED_LAST = 14,
 }
 
 #[repr(C)]

@@ -1,9 +1,10 @@
 //! Domain events: IDs, lifecycle enums, per-event enums, callback typedefs and
 //! the graphics structs.
 
-use std::os::raw::{c_char, c_int, c_longlong, c_void};
+use std::os::raw::{c_char, c_int, c_longlong, c_uint, c_ulonglong, c_void};
 
 use super::common::{virConnectPtr, virDomainPtr};
+use super::typed_params::virTypedParameterPtr;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,6 +249,260 @@ pub enum virDomainEventID {
     VIR_DOMAIN_EVENT_ID_IO_ERROR = 4,
     /// virConnectDomainEventGraphicsCallback
     VIR_DOMAIN_EVENT_ID_GRAPHICS = 5,
+    /// virConnectDomainEventIOErrorReasonCallback
+    VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON = 6,
+    /// virConnectDomainEventGenericCallback
+    VIR_DOMAIN_EVENT_ID_CONTROL_ERROR = 7,
+    /// virConnectDomainEventBlockJobCallback (disk is the source path)
+    VIR_DOMAIN_EVENT_ID_BLOCK_JOB = 8,
+    /// virConnectDomainEventDiskChangeCallback
+    VIR_DOMAIN_EVENT_ID_DISK_CHANGE = 9,
+    /// virConnectDomainEventTrayChangeCallback
+    VIR_DOMAIN_EVENT_ID_TRAY_CHANGE = 10,
+    /// virConnectDomainEventPMWakeupCallback
+    VIR_DOMAIN_EVENT_ID_PMWAKEUP = 11,
+    /// virConnectDomainEventPMSuspendCallback
+    VIR_DOMAIN_EVENT_ID_PMSUSPEND = 12,
+    /// virConnectDomainEventBalloonChangeCallback
+    VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE = 13,
+    /// virConnectDomainEventPMSuspendDiskCallback
+    VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK = 14,
+    /// virConnectDomainEventDeviceRemovedCallback
+    VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED = 15,
+    /// virConnectDomainEventBlockJobCallback (disk is the target name)
+    VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 = 16,
+    /// virConnectDomainEventTunableCallback
+    VIR_DOMAIN_EVENT_ID_TUNABLE = 17,
+    /// virConnectDomainEventAgentLifecycleCallback
+    VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE = 18,
+    /// virConnectDomainEventDeviceAddedCallback
+    VIR_DOMAIN_EVENT_ID_DEVICE_ADDED = 19,
+    /// virConnectDomainEventMigrationIterationCallback
+    VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION = 20,
+    /// virConnectDomainEventJobCompletedCallback
+    VIR_DOMAIN_EVENT_ID_JOB_COMPLETED = 21,
+    /// virConnectDomainEventDeviceRemovalFailedCallback
+    VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED = 22,
+    /// virConnectDomainEventMetadataChangeCallback
+    VIR_DOMAIN_EVENT_ID_METADATA_CHANGE = 23,
+    /// virConnectDomainEventBlockThresholdCallback
+    VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD = 24,
+    /// virConnectDomainEventMemoryFailureCallback
+    VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE = 25,
+    /// virConnectDomainEventMemoryDeviceSizeChangeCallback
+    VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE = 26,
     #[cfg(feature = "enum_sentinels")]
-    VIR_DOMAIN_EVENT_ID_LAST = 6,
+    VIR_DOMAIN_EVENT_ID_LAST = 27,
 }
+
+/// IO error with the reason: `"enospc"` when the host ran out of space, else `""`.
+pub type virConnectDomainEventIOErrorReasonCallback = Option<
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        srcPath: *const c_char,
+        devAlias: *const c_char,
+        action: c_int,
+        reason: *const c_char,
+        opaque: *mut c_void,
+    ),
+>;
+
+#[repr(C)]
+pub enum virDomainBlockJobType {
+    VIR_DOMAIN_BLOCK_JOB_TYPE_UNKNOWN = 0,
+    VIR_DOMAIN_BLOCK_JOB_TYPE_PULL = 1,
+    VIR_DOMAIN_BLOCK_JOB_TYPE_COPY = 2,
+    VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT = 3,
+    VIR_DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT = 4,
+    VIR_DOMAIN_BLOCK_JOB_TYPE_BACKUP = 5,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_DOMAIN_BLOCK_JOB_TYPE_LAST = 6,
+}
+
+#[repr(C)]
+pub enum virConnectDomainEventBlockJobStatus {
+    VIR_DOMAIN_BLOCK_JOB_COMPLETED = 0,
+    VIR_DOMAIN_BLOCK_JOB_FAILED = 1,
+    VIR_DOMAIN_BLOCK_JOB_CANCELED = 2,
+    VIR_DOMAIN_BLOCK_JOB_READY = 3,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_DOMAIN_BLOCK_JOB_LAST = 4,
+}
+
+/// BLOCK_JOB (disk = source path) and BLOCK_JOB_2 (disk = target name).
+pub type virConnectDomainEventBlockJobCallback = Option<
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        disk: *const c_char,
+        r#type: c_int,
+        status: c_int,
+        opaque: *mut c_void,
+    ),
+>;
+
+#[repr(C)]
+pub enum virConnectDomainEventDiskChangeReason {
+    VIR_DOMAIN_EVENT_DISK_CHANGE_MISSING_ON_START = 0,
+    VIR_DOMAIN_EVENT_DISK_DROP_MISSING_ON_START = 1,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_DOMAIN_EVENT_DISK_CHANGE_LAST = 2,
+}
+
+pub type virConnectDomainEventDiskChangeCallback = Option<
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        oldSrcPath: *const c_char,
+        newSrcPath: *const c_char,
+        devAlias: *const c_char,
+        reason: c_int,
+        opaque: *mut c_void,
+    ),
+>;
+
+#[repr(C)]
+pub enum virDomainEventTrayChangeReason {
+    VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN = 0,
+    VIR_DOMAIN_EVENT_TRAY_CHANGE_CLOSE = 1,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_DOMAIN_EVENT_TRAY_CHANGE_LAST = 2,
+}
+
+pub type virConnectDomainEventTrayChangeCallback = Option<
+    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, devAlias: *const c_char, reason: c_int, opaque: *mut c_void),
+>;
+
+pub type virConnectDomainEventPMWakeupCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, reason: c_int, opaque: *mut c_void)>;
+
+pub type virConnectDomainEventPMSuspendCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, reason: c_int, opaque: *mut c_void)>;
+
+/// `actual` is the new balloon size in KiB.
+pub type virConnectDomainEventBalloonChangeCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, actual: c_ulonglong, opaque: *mut c_void)>;
+
+pub type virConnectDomainEventPMSuspendDiskCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, reason: c_int, opaque: *mut c_void)>;
+
+pub type virConnectDomainEventDeviceRemovedCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, devAlias: *const c_char, opaque: *mut c_void)>;
+
+pub type virConnectDomainEventDeviceAddedCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, devAlias: *const c_char, opaque: *mut c_void)>;
+
+pub type virConnectDomainEventDeviceRemovalFailedCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, devAlias: *const c_char, opaque: *mut c_void)>;
+
+#[repr(C)]
+pub enum virDomainMetadataType {
+    VIR_DOMAIN_METADATA_DESCRIPTION = 0,
+    VIR_DOMAIN_METADATA_TITLE = 1,
+    VIR_DOMAIN_METADATA_ELEMENT = 2,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_DOMAIN_METADATA_LAST = 3,
+}
+
+pub type virConnectDomainEventMetadataChangeCallback = Option<
+    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, r#type: c_int, nsuri: *const c_char, opaque: *mut c_void),
+>;
+
+pub type virConnectDomainEventMigrationIterationCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, iteration: c_int, opaque: *mut c_void)>;
+
+/// The statistics of the job that completed, valid for the call only.
+pub type virConnectDomainEventJobCompletedCallback = Option<
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        params: virTypedParameterPtr,
+        nparams: c_int,
+        opaque: *mut c_void,
+    ),
+>;
+
+/// The tunables that changed, valid for the call only.
+pub type virConnectDomainEventTunableCallback = Option<
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        params: virTypedParameterPtr,
+        nparams: c_int,
+        opaque: *mut c_void,
+    ),
+>;
+
+#[repr(C)]
+pub enum virConnectDomainEventAgentLifecycleState {
+    VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED = 1,
+    VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED = 2,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_LAST = 3,
+}
+
+#[repr(C)]
+pub enum virConnectDomainEventAgentLifecycleReason {
+    VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_UNKNOWN = 0,
+    VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_DOMAIN_STARTED = 1,
+    VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_CHANNEL = 2,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_LAST = 3,
+}
+
+pub type virConnectDomainEventAgentLifecycleCallback = Option<
+    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, state: c_int, reason: c_int, opaque: *mut c_void),
+>;
+
+pub type virConnectDomainEventBlockThresholdCallback = Option<
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        dev: *const c_char,
+        path: *const c_char,
+        threshold: c_ulonglong,
+        excess: c_ulonglong,
+        opaque: *mut c_void,
+    ),
+>;
+
+#[repr(C)]
+pub enum virDomainMemoryFailureRecipientType {
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_HYPERVISOR = 0,
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_GUEST = 1,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_LAST = 2,
+}
+
+#[repr(C)]
+pub enum virDomainMemoryFailureActionType {
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_IGNORE = 0,
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_INJECT = 1,
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_FATAL = 2,
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_RESET = 3,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_LAST = 4,
+}
+
+#[repr(C)]
+pub enum virDomainMemoryFailureFlags {
+    VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED = 1,
+    VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE = 2,
+}
+
+pub type virConnectDomainEventMemoryFailureCallback = Option<
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        recipient: c_int,
+        action: c_int,
+        flags: c_uint,
+        opaque: *mut c_void,
+    ),
+>;
+
+/// `size` is the memory device's new size in KiB.
+pub type virConnectDomainEventMemoryDeviceSizeChangeCallback = Option<
+    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, alias: *const c_char, size: c_ulonglong, opaque: *mut c_void),
+>;

@@ -1,13 +1,15 @@
 //! Domain event registration, and delivery of events to C callbacks.
 
-use std::os::raw::{c_int, c_void};
+use std::os::raw::{c_char, c_int, c_uint, c_ulonglong, c_void};
 use std::ptr;
 use std::sync::Arc;
 
 use super::handles::{ConnHandle, DomainHandle};
+use super::typed_params::CTypedParams;
 use super::{api, strings};
 use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
 use crate::abi::domain_event::*;
+use crate::abi::typed_params::virTypedParameterPtr;
 use crate::error::Error;
 use crate::event::state::{EventCallback, Subscription};
 use crate::event::{DomainEvent, EventPayload, DOMAIN_EVENT_ID_COUNT};
@@ -76,35 +78,73 @@ impl EventCallback for CCallback {
 unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payload: &EventPayload, opaque: *mut c_void) {
     type Lifecycle = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void) -> c_int;
     type RtcChange = unsafe extern "C" fn(virConnectPtr, virDomainPtr, i64, *mut c_void);
-    type Watchdog = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, *mut c_void);
-    type IoError =
-        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const std::os::raw::c_char, *const std::os::raw::c_char, c_int, *mut c_void);
+    /// Watchdog, PM wakeup / suspend / suspend-disk, migration iteration.
+    type OneInt = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, *mut c_void);
+    /// Agent lifecycle.
+    type TwoInts = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void);
+    type IoError = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, c_int, *mut c_void);
+    type IoErrorReason =
+        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, c_int, *const c_char, *mut c_void);
     type Graphics = unsafe extern "C" fn(
         virConnectPtr,
         virDomainPtr,
         c_int,
         *const virDomainEventGraphicsAddress,
         *const virDomainEventGraphicsAddress,
-        *const std::os::raw::c_char,
+        *const c_char,
         *const virDomainEventGraphicsSubject,
         *mut c_void,
     );
-    // SAFETY (all arms): the caller guarantees `function`'s real type.
+    type BlockJob = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_int, c_int, *mut c_void);
+    type DiskChange =
+        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, *const c_char, c_int, *mut c_void);
+    /// Tray change, metadata change (a string and an int, in either order).
+    type StringInt = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_int, *mut c_void);
+    type IntString = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, *const c_char, *mut c_void);
+    type BalloonChange = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_ulonglong, *mut c_void);
+    /// Device removed / added / removal failed.
+    type OneString = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *mut c_void);
+    /// Tunable, job completed.
+    type Params = unsafe extern "C" fn(virConnectPtr, virDomainPtr, virTypedParameterPtr, c_int, *mut c_void);
+    type BlockThreshold =
+        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, c_ulonglong, c_ulonglong, *mut c_void);
+    type MemoryFailure = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, c_uint, *mut c_void);
+    type MemoryDeviceSizeChange = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_ulonglong, *mut c_void);
+
+    let text = strings::owned;
+    // SAFETY (all arms): the caller guarantees `function`'s real type; every
+    // C string and array passed is owned by this frame and outlives the call.
     unsafe {
         match payload {
             EventPayload::Lifecycle { event, detail } => {
                 std::mem::transmute::<GenericFn, Lifecycle>(function)(conn, dom, *event, *detail, opaque);
             }
-            EventPayload::Reboot => function(conn, dom, opaque),
+            EventPayload::Reboot | EventPayload::ControlError => function(conn, dom, opaque),
             EventPayload::RtcChange { utc_offset } => {
                 std::mem::transmute::<GenericFn, RtcChange>(function)(conn, dom, *utc_offset, opaque);
             }
-            EventPayload::Watchdog { action } => {
-                std::mem::transmute::<GenericFn, Watchdog>(function)(conn, dom, *action, opaque);
+            EventPayload::Watchdog { action: value }
+            | EventPayload::PmWakeup { reason: value }
+            | EventPayload::PmSuspend { reason: value }
+            | EventPayload::PmSuspendDisk { reason: value }
+            | EventPayload::MigrationIteration { iteration: value } => {
+                std::mem::transmute::<GenericFn, OneInt>(function)(conn, dom, *value, opaque);
             }
             EventPayload::IoError { src_path, dev_alias, action } => {
-                let (src, alias) = (strings::owned(src_path), strings::owned(dev_alias));
+                let (src, alias) = (text(src_path), text(dev_alias));
                 std::mem::transmute::<GenericFn, IoError>(function)(conn, dom, src.as_ptr(), alias.as_ptr(), *action, opaque);
+            }
+            EventPayload::IoErrorReason { src_path, dev_alias, action, reason } => {
+                let (src, alias, reason) = (text(src_path), text(dev_alias), text(reason));
+                std::mem::transmute::<GenericFn, IoErrorReason>(function)(
+                    conn,
+                    dom,
+                    src.as_ptr(),
+                    alias.as_ptr(),
+                    *action,
+                    reason.as_ptr(),
+                    opaque,
+                );
             }
             EventPayload::Graphics { phase, local, remote, auth_scheme, subject } => {
                 let strings = GraphicsStrings::new(local, remote, auth_scheme, subject);
@@ -119,6 +159,70 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
                     &subject.0,
                     opaque,
                 );
+            }
+            EventPayload::BlockJob { disk, job_type, status } | EventPayload::BlockJob2 { disk, job_type, status } => {
+                let disk = text(disk);
+                std::mem::transmute::<GenericFn, BlockJob>(function)(conn, dom, disk.as_ptr(), *job_type, *status, opaque);
+            }
+            EventPayload::DiskChange { old_src_path, new_src_path, dev_alias, reason } => {
+                // libvirt passes NULL for an absent old or new source.
+                let (old, new, alias) = (text(old_src_path), text(new_src_path), text(dev_alias));
+                let or_null = |s: &str, c: &std::ffi::CString| if s.is_empty() { ptr::null() } else { c.as_ptr() };
+                std::mem::transmute::<GenericFn, DiskChange>(function)(
+                    conn,
+                    dom,
+                    or_null(old_src_path, &old),
+                    or_null(new_src_path, &new),
+                    alias.as_ptr(),
+                    *reason,
+                    opaque,
+                );
+            }
+            EventPayload::TrayChange { dev_alias, reason } => {
+                let alias = text(dev_alias);
+                std::mem::transmute::<GenericFn, StringInt>(function)(conn, dom, alias.as_ptr(), *reason, opaque);
+            }
+            EventPayload::BalloonChange { actual } => {
+                std::mem::transmute::<GenericFn, BalloonChange>(function)(conn, dom, *actual, opaque);
+            }
+            EventPayload::DeviceRemoved { dev_alias }
+            | EventPayload::DeviceAdded { dev_alias }
+            | EventPayload::DeviceRemovalFailed { dev_alias } => {
+                let alias = text(dev_alias);
+                std::mem::transmute::<GenericFn, OneString>(function)(conn, dom, alias.as_ptr(), opaque);
+            }
+            EventPayload::Tunable { params } | EventPayload::JobCompleted { params } => {
+                let mut array = CTypedParams::new(params);
+                let (params, nparams) = array.as_c();
+                std::mem::transmute::<GenericFn, Params>(function)(conn, dom, params, nparams, opaque);
+            }
+            EventPayload::AgentLifecycle { state, reason } => {
+                std::mem::transmute::<GenericFn, TwoInts>(function)(conn, dom, *state, *reason, opaque);
+            }
+            EventPayload::MetadataChange { metadata_type, nsuri } => {
+                // NULL unless the metadata is an element (with its namespace URI).
+                let uri = text(nsuri);
+                let uri = if nsuri.is_empty() { ptr::null() } else { uri.as_ptr() };
+                std::mem::transmute::<GenericFn, IntString>(function)(conn, dom, *metadata_type, uri, opaque);
+            }
+            EventPayload::BlockThreshold { dev, path, threshold, excess } => {
+                let (dev, path) = (text(dev), text(path));
+                std::mem::transmute::<GenericFn, BlockThreshold>(function)(
+                    conn,
+                    dom,
+                    dev.as_ptr(),
+                    path.as_ptr(),
+                    *threshold,
+                    *excess,
+                    opaque,
+                );
+            }
+            EventPayload::MemoryFailure { recipient, action, flags } => {
+                std::mem::transmute::<GenericFn, MemoryFailure>(function)(conn, dom, *recipient, *action, *flags, opaque);
+            }
+            EventPayload::MemoryDeviceSizeChange { alias, size } => {
+                let alias = text(alias);
+                std::mem::transmute::<GenericFn, MemoryDeviceSizeChange>(function)(conn, dom, alias.as_ptr(), *size, opaque);
             }
         }
     }

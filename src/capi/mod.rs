@@ -12,6 +12,7 @@ pub mod eventloop;
 pub mod events;
 mod handles;
 mod strings;
+pub mod typed_params;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

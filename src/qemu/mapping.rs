@@ -5,10 +5,15 @@
 //! events; [`map_event`] and [`map_eof`] are pure functions of it and of the
 //! event, so they can be tested without a QEMU.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::qmp::QmpEvent;
 use crate::abi::domain_event::{
+    virConnectDomainEventBlockJobStatus as JobStatus, virDomainBlockJobType as JobType,
+    virDomainEventTrayChangeReason as Tray, virDomainMemoryFailureActionType as MemFailAction,
+    virDomainMemoryFailureFlags as MemFailFlags, virDomainMemoryFailureRecipientType as MemFailRecipient,
     virDomainEventCrashedDetailType as Crashed, virDomainEventGraphicsAddressType as Family,
     virDomainEventGraphicsPhase as Phase, virDomainEventIOErrorAction as IoAction,
     virDomainEventPMSuspendedDetailType as PmSuspended, virDomainEventResumedDetailType as Resumed,
@@ -136,6 +141,57 @@ fn alias_from_query_block(qdev: &str, device: &str) -> String {
     }
 }
 
+/// `n` as the letters libvirt's disk targets end with (0 → a, 25 → z, 26 → aa).
+fn disk_letters(mut n: u32) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (n % 26) as u8);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+/// The numbers of an alias such as `ide0-1-0` after `prefix`.
+fn alias_numbers(alias: &str, prefix: &str) -> Option<Vec<u32>> {
+    let rest = alias.strip_prefix(prefix)?;
+    rest.split('-').map(|n| n.parse().ok()).collect()
+}
+
+impl DiskInfo {
+    /// The disk's target name (`hda`, `vdb`, ...) as libvirt would have named
+    /// it, derived from the alias libvirt gives a disk with that target (IDE
+    /// controller*4 + bus*2 + unit, SATA controller*6 + unit, virtio-disk N,
+    /// SCSI controller*7 + unit, floppy unit); other aliases are returned as is.
+    pub fn target(&self) -> String {
+        let alias = self.alias.as_str();
+        let derived = if let Some(n) = alias.strip_prefix("virtio-disk").and_then(|n| n.parse().ok()) {
+            Some(format!("vd{}", disk_letters(n)))
+        } else if let Some([c, b, u]) = alias_numbers(alias, "ide").as_deref() {
+            Some(format!("hd{}", disk_letters(c * 4 + b * 2 + u)))
+        } else if let Some([c, 0, u]) = alias_numbers(alias, "sata").as_deref() {
+            Some(format!("sd{}", disk_letters(c * 6 + u)))
+        } else if let Some([c, 0, 0, u]) = alias_numbers(alias, "scsi").as_deref() {
+            Some(format!("sd{}", disk_letters(c * 7 + u)))
+        } else if let Some([0, 0, u]) = alias_numbers(alias, "fdc").as_deref() {
+            Some(format!("fd{}", disk_letters(*u)))
+        } else {
+            None
+        };
+        derived.unwrap_or_else(|| self.alias.clone())
+    }
+}
+
+/// N of libvirt's node names `libvirt-N-format` / `libvirt-N-storage`.
+fn libvirt_node_index(node: &str) -> Option<u32> {
+    let rest = node.strip_prefix("libvirt-")?;
+    let (n, kind) = rest.split_once('-')?;
+    matches!(kind, "format" | "storage" | "slice-sto" | "slice-fmt").then(|| n.parse().ok())?
+}
+
 impl DiskTable {
     pub fn new() -> DiskTable {
         DiskTable::default()
@@ -214,6 +270,55 @@ impl DiskTable {
             .iter()
             .find(|d| !d.node_name.is_empty() && d.node_name == node_name)
     }
+
+    /// The disk any block node belongs to, with the libvirt image index of
+    /// the node (`N` of `libvirt-N-*`) when it has one: the top node itself,
+    /// or a `libvirt-N-*` node whose N is that of the disk's top node.
+    pub fn by_any_node(&self, node_name: &str) -> Option<(&DiskInfo, Option<u32>)> {
+        let index = libvirt_node_index(node_name);
+        if let Some(disk) = self.by_node_name(node_name) {
+            return Some((disk, index));
+        }
+        let index = index?;
+        self.disks
+            .iter()
+            .find(|d| libvirt_node_index(&d.node_name) == Some(index))
+            .map(|d| (d, Some(index)))
+    }
+
+    /// The disk a block job concerns: its `device` is a backend name (`-drive`
+    /// jobs) or a job ID, which libvirt and most clients build from the disk's
+    /// alias, target or node name (`copy-vda-libvirt-1-format`); the longest
+    /// such name found as a dash-separated part of the ID wins.
+    pub fn by_job(&self, job: &str) -> Option<&DiskInfo> {
+        if let Some(disk) = self.by_device(job) {
+            return Some(disk);
+        }
+        let contains = |name: &str| {
+            !name.is_empty()
+                && job.match_indices(name).any(|(at, _)| {
+                    let before = job[..at].chars().last();
+                    let after = job[at + name.len()..].chars().next();
+                    before.is_none_or(|c| c == '-' || c == '_') && after.is_none_or(|c| c == '-' || c == '_')
+                })
+        };
+        self.disks
+            .iter()
+            .filter_map(|d| {
+                let names = [d.alias.clone(), d.node_name.clone(), d.target()];
+                names.into_iter().filter(|n| contains(n)).map(|n| n.len()).max().map(|len| (len, d))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, d)| d)
+    }
+}
+
+/// What the mapping remembers about a block job between its events.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockJobState {
+    /// READY was reported (a mirror that re-enters `ready` after `standby`
+    /// is not reported again).
+    pub ready: bool,
 }
 
 /// What the mapping keeps about one domain.
@@ -228,6 +333,8 @@ pub struct DomainRuntime {
     /// Set when the domain has `<clock offset='variable'>`.
     pub clock: Option<VariableClock>,
     pub disks: DiskTable,
+    /// Block jobs QEMU has reported and not yet dismissed, by job ID.
+    pub block_jobs: BTreeMap<String, BlockJobState>,
 }
 
 impl DomainRuntime {
@@ -238,6 +345,7 @@ impl DomainRuntime {
             shutdown_guest: None,
             clock: None,
             disks: DiskTable::new(),
+            block_jobs: BTreeMap::new(),
         }
     }
 
@@ -308,15 +416,18 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
                 Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32,
             ));
         }
-        // Only a guest that went to sleep wakes up "started".
-        "WAKEUP" if rt.state == DomainState::PmSuspended => {
-            rt.state = DomainState::Running;
-            out.events.push(lifecycle(
-                Ev::VIR_DOMAIN_EVENT_STARTED,
-                Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32,
-            ));
+        // PMWAKEUP always; only a guest that went to sleep wakes up "started".
+        "WAKEUP" => {
+            out.events.push(EventPayload::PmWakeup { reason: 0 });
+            if rt.state == DomainState::PmSuspended {
+                rt.state = DomainState::Running;
+                out.events.push(lifecycle(
+                    Ev::VIR_DOMAIN_EVENT_STARTED,
+                    Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32,
+                ));
+            }
         }
-        "STOP" | "RESUME" | "WAKEUP" | "POWERDOWN" => {}
+        "STOP" | "RESUME" | "POWERDOWN" => {}
         "SHUTDOWN" => map_shutdown(rt, ev, &mut out),
         "RTC_CHANGE" => map_rtc_change(rt, ev, &mut out),
         "WATCHDOG" => map_watchdog(rt, ev, &mut out),
@@ -337,8 +448,14 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
             Protocol::Spice,
             &mut out,
         ),
-        "SUSPEND" => pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, &mut out),
-        "SUSPEND_DISK" => pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK, &mut out),
+        "SUSPEND" => {
+            out.events.push(EventPayload::PmSuspend { reason: 0 });
+            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, &mut out);
+        }
+        "SUSPEND_DISK" => {
+            out.events.push(EventPayload::PmSuspendDisk { reason: 0 });
+            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK, &mut out);
+        }
         "GUEST_PANICKED" => {
             rt.state = DomainState::Crashed;
             out.events.push(lifecycle(
@@ -353,9 +470,57 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
                 Crashed::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED as i32,
             ));
         }
-        // later: BALLOON_CHANGE, DEVICE_TRAY_MOVED, DEVICE_DELETED, BLOCK_WRITE_THRESHOLD,
-        // JOB_STATUS_CHANGE, MIGRATION_PASS, ... (and the PM and IO_ERROR_REASON companions
-        // above) each become an arm here once the core has their event IDs.
+        "DEVICE_TRAY_MOVED" => map_tray_moved(ev, &mut out),
+        "BALLOON_CHANGE" => match ev.data.get("actual").and_then(Value::as_u64) {
+            // Bytes to KiB, rounded up.
+            Some(actual) => out.events.push(EventPayload::BalloonChange { actual: actual.div_ceil(1024) }),
+            None => out.warnings.push(format!("BALLOON_CHANGE without an actual size: {}", ev.data)),
+        },
+        // Devices without an ID (a disk's virtio backend, ...) are none of libvirt's.
+        "DEVICE_DELETED" => {
+            if let Some(device) = data_str(ev, "device").filter(|d| !d.is_empty()) {
+                out.events.push(EventPayload::DeviceRemoved { dev_alias: device.to_owned() });
+            }
+        }
+        "DEVICE_UNPLUG_GUEST_ERROR" => {
+            if let Some(device) = data_str(ev, "device").filter(|d| !d.is_empty()) {
+                out.events.push(EventPayload::DeviceRemovalFailed { dev_alias: device.to_owned() });
+            }
+        }
+        "BLOCK_WRITE_THRESHOLD" => map_block_threshold(rt, ev, &mut out),
+        "JOB_STATUS_CHANGE" => map_job_status(rt, ev, &mut out),
+        "BLOCK_JOB_READY" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_READY, &mut out),
+        "BLOCK_JOB_COMPLETED" => {
+            // A job that ends with an error reports it in the completion event.
+            let status = if ev.data.get("error").is_some() {
+                JobStatus::VIR_DOMAIN_BLOCK_JOB_FAILED
+            } else {
+                JobStatus::VIR_DOMAIN_BLOCK_JOB_COMPLETED
+            };
+            map_block_job(rt, ev, status, &mut out);
+        }
+        "BLOCK_JOB_CANCELLED" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_CANCELED, &mut out),
+        // An I/O error inside a job (its policy decides what follows): BLOCK_IO_ERROR
+        // and the job's end report what an application sees.
+        "BLOCK_JOB_ERROR" => {}
+        "MEMORY_FAILURE" => map_memory_failure(ev, &mut out),
+        "MEMORY_DEVICE_SIZE_CHANGE" => {
+            match (data_str(ev, "id").filter(|id| !id.is_empty()), ev.data.get("size").and_then(Value::as_u64)) {
+                (Some(alias), Some(size)) => out.events.push(EventPayload::MemoryDeviceSizeChange {
+                    alias: alias.to_owned(),
+                    size: size.div_ceil(1024),
+                }),
+                _ => out
+                    .warnings
+                    .push(format!("MEMORY_DEVICE_SIZE_CHANGE without a device id or size: {}", ev.data)),
+            }
+        }
+        "MIGRATION_PASS" => match ev.data.get("pass").and_then(Value::as_i64) {
+            Some(pass) => out.events.push(EventPayload::MigrationIteration {
+                iteration: i32::try_from(pass).unwrap_or(i32::MAX),
+            }),
+            None => out.warnings.push(format!("MIGRATION_PASS without a pass number: {}", ev.data)),
+        },
         _ => {}
     }
     out
@@ -462,10 +627,18 @@ fn map_io_error(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     };
     let (src_path, dev_alias) = disk.map(|d| (d.src_path.clone(), d.alias.clone())).unwrap_or_default();
     let pause = matches!(action, IoAction::VIR_DOMAIN_EVENT_IO_ERROR_PAUSE);
+    let nospace = ev.data.get("nospace").and_then(Value::as_bool) == Some(true);
+    let action = action as i32;
     out.events.push(EventPayload::IoError {
+        src_path: src_path.clone(),
+        dev_alias: dev_alias.clone(),
+        action,
+    });
+    out.events.push(EventPayload::IoErrorReason {
         src_path,
         dev_alias,
-        action: action as i32,
+        action,
+        reason: if nospace { "enospc" } else { "" }.to_owned(),
     });
     if pause && rt.state == DomainState::Running {
         rt.state = DomainState::Paused(PausedReason::IoError);
@@ -482,6 +655,127 @@ fn pm_suspend(rt: &mut DomainRuntime, detail: PmSuspended, out: &mut Mapped) {
         out.events
             .push(lifecycle(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, detail as i32));
     }
+}
+
+/// DEVICE_TRAY_MOVED {device, id, tray-open}: the guest device's id is the
+/// alias (else the backend name without `drive-`).
+fn map_tray_moved(ev: &QmpEvent, out: &mut Mapped) {
+    let alias = match (data_str(ev, "id").filter(|id| !id.is_empty()), data_str(ev, "device")) {
+        (Some(id), _) => id.to_owned(),
+        (None, Some(device)) if !device.is_empty() => strip_drive_prefix(device).to_owned(),
+        _ => {
+            out.warnings.push(format!("DEVICE_TRAY_MOVED without a device: {}", ev.data));
+            return;
+        }
+    };
+    let Some(open) = ev.data.get("tray-open").and_then(Value::as_bool) else {
+        out.warnings.push(format!("DEVICE_TRAY_MOVED without tray-open: {}", ev.data));
+        return;
+    };
+    let reason = if open { Tray::VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN } else { Tray::VIR_DOMAIN_EVENT_TRAY_CHANGE_CLOSE };
+    out.events.push(EventPayload::TrayChange { dev_alias: alias, reason: reason as i32 });
+}
+
+/// BLOCK_WRITE_THRESHOLD {node-name, write-threshold, amount-exceeded}: as
+/// libvirt, one event named after the disk when the node is the disk's own
+/// image, and one named `disk[N]` after the image's index N when known.
+fn map_block_threshold(rt: &DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
+    let node = data_str(ev, "node-name").unwrap_or_default();
+    let number = |key: &str| ev.data.get(key).and_then(Value::as_u64);
+    let (Some(threshold), Some(excess)) = (number("write-threshold"), number("amount-exceeded")) else {
+        out.warnings.push(format!("BLOCK_WRITE_THRESHOLD without threshold or excess: {}", ev.data));
+        return;
+    };
+    let Some((disk, index)) = rt.disks.by_any_node(node) else {
+        out.warnings.push(format!("BLOCK_WRITE_THRESHOLD for unknown node '{node}'"));
+        return;
+    };
+    let target = disk.target();
+    let top = libvirt_node_index(&disk.node_name);
+    let path = disk.src_path.clone();
+    if top.is_none() || index == top {
+        out.events.push(EventPayload::BlockThreshold { dev: target.clone(), path: path.clone(), threshold, excess });
+    }
+    if let Some(index) = index {
+        out.events.push(EventPayload::BlockThreshold { dev: format!("{target}[{index}]"), path, threshold, excess });
+    }
+}
+
+/// JOB_STATUS_CHANGE {id, status}: tracks block jobs; `null` (dismissed)
+/// forgets them. Reports come with QEMU's BLOCK_JOB_* events, which name the
+/// job type.
+fn map_job_status(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
+    let (Some(id), Some(status)) = (data_str(ev, "id"), data_str(ev, "status")) else {
+        out.warnings.push(format!("JOB_STATUS_CHANGE without id or status: {}", ev.data));
+        return;
+    };
+    match status {
+        "created" => {
+            rt.block_jobs.insert(id.to_owned(), BlockJobState::default());
+        }
+        "null" => {
+            rt.block_jobs.remove(id);
+        }
+        _ => {}
+    }
+}
+
+/// BLOCK_JOB_{READY,COMPLETED,CANCELLED} {device, type, ...}: BLOCK_JOB with
+/// the disk's source path, then BLOCK_JOB_2 with its target.
+fn map_block_job(rt: &mut DomainRuntime, ev: &QmpEvent, status: JobStatus, out: &mut Mapped) {
+    let device = data_str(ev, "device").unwrap_or_default();
+    let job_type = match data_str(ev, "type") {
+        Some("stream") => JobType::VIR_DOMAIN_BLOCK_JOB_TYPE_PULL,
+        Some("mirror") => JobType::VIR_DOMAIN_BLOCK_JOB_TYPE_COPY,
+        Some("commit") => JobType::VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT,
+        Some("backup") => JobType::VIR_DOMAIN_BLOCK_JOB_TYPE_BACKUP,
+        _ => JobType::VIR_DOMAIN_BLOCK_JOB_TYPE_UNKNOWN,
+    };
+    let job = rt.block_jobs.entry(device.to_owned()).or_default();
+    if matches!(status, JobStatus::VIR_DOMAIN_BLOCK_JOB_READY) {
+        if job.ready {
+            return;
+        }
+        job.ready = true;
+    }
+    let Some(disk) = rt.disks.by_job(device) else {
+        out.warnings.push(format!("{} for a job on no known disk: '{device}'", ev.name));
+        return;
+    };
+    let (job_type, status) = (job_type as i32, status as i32);
+    out.events.push(EventPayload::BlockJob { disk: disk.src_path.clone(), job_type, status });
+    out.events.push(EventPayload::BlockJob2 { disk: disk.target(), job_type, status });
+}
+
+/// MEMORY_FAILURE {recipient, action, flags: {action-required, recursive}}.
+fn map_memory_failure(ev: &QmpEvent, out: &mut Mapped) {
+    let recipient = match data_str(ev, "recipient") {
+        Some("hypervisor") => MemFailRecipient::VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_HYPERVISOR,
+        Some("guest") => MemFailRecipient::VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_GUEST,
+        other => {
+            out.warnings.push(format!("MEMORY_FAILURE with unknown recipient {other:?}: dropped"));
+            return;
+        }
+    };
+    let action = match data_str(ev, "action") {
+        Some("ignore") => MemFailAction::VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_IGNORE,
+        Some("inject") => MemFailAction::VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_INJECT,
+        Some("fatal") => MemFailAction::VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_FATAL,
+        Some("reset") => MemFailAction::VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_RESET,
+        other => {
+            out.warnings.push(format!("MEMORY_FAILURE with unknown action {other:?}: dropped"));
+            return;
+        }
+    };
+    let flag = |key: &str| ev.data.get("flags").and_then(|f| f.get(key)).and_then(Value::as_bool) == Some(true);
+    let mut flags = 0;
+    if flag("action-required") {
+        flags |= MemFailFlags::VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED as u32;
+    }
+    if flag("recursive") {
+        flags |= MemFailFlags::VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE as u32;
+    }
+    out.events.push(EventPayload::MemoryFailure { recipient: recipient as i32, action: action as i32, flags });
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -695,18 +989,8 @@ mod tests {
     }
 
     #[test]
-    fn powerdown_and_later_events_map_to_nothing() {
-        for name in [
-            "POWERDOWN",
-            "JOB_STATUS_CHANGE",
-            "DEVICE_DELETED",
-            "BALLOON_CHANGE",
-            "MIGRATION",
-            "MIGRATION_PASS",
-            "DEVICE_TRAY_MOVED",
-            "SPICE_MIGRATE_COMPLETED",
-            "NO_SUCH_EVENT",
-        ] {
+    fn events_without_a_domain_event_map_to_nothing() {
+        for name in ["POWERDOWN", "MIGRATION", "SPICE_MIGRATE_COMPLETED", "DUMP_COMPLETED", "BLOCK_JOB_ERROR", "DEVICE_DELETED", "NO_SUCH_EVENT"] {
             let mut rt = running();
             let mapped = map_event(
                 &mut rt,
@@ -714,6 +998,23 @@ mod tests {
             );
             assert_eq!(mapped, Mapped::default(), "{name}");
             assert_eq!(rt.state, DomainState::Running);
+        }
+    }
+
+    #[test]
+    fn malformed_events_warn() {
+        for name in [
+            "JOB_STATUS_CHANGE",
+            "BALLOON_CHANGE",
+            "MIGRATION_PASS",
+            "DEVICE_TRAY_MOVED",
+            "BLOCK_WRITE_THRESHOLD",
+            "MEMORY_FAILURE",
+            "MEMORY_DEVICE_SIZE_CHANGE",
+        ] {
+            let mapped = map_event(&mut running(), &event(&format!(r#"{{"event": "{name}", "data": {{"status": "x"}}}}"#)));
+            assert!(mapped.events.is_empty(), "{name}");
+            assert_eq!(mapped.warnings.len(), 1, "{name}: {:?}", mapped.warnings);
         }
     }
 
@@ -829,6 +1130,50 @@ mod tests {
         assert!(rt.disks.is_empty());
     }
 
+    /// `events` with each IO_ERROR_REASON removed, after checking that it
+    /// follows its IO_ERROR with the same disk and action and an empty reason.
+    fn without_reasons(events: Vec<EventPayload>) -> Vec<EventPayload> {
+        let mut out: Vec<EventPayload> = Vec::new();
+        for event in events {
+            if let EventPayload::IoErrorReason { src_path, dev_alias, action, reason } = &event {
+                let expected = EventPayload::IoError {
+                    src_path: src_path.clone(),
+                    dev_alias: dev_alias.clone(),
+                    action: *action,
+                };
+                assert_eq!(out.last(), Some(&expected));
+                assert_eq!(reason, "");
+            } else {
+                out.push(event);
+            }
+        }
+        out
+    }
+
+    fn io_map(rt: &mut DomainRuntime, line: &str) -> Vec<EventPayload> {
+        let events = map(rt, line);
+        let reasons = events.iter().filter(|e| matches!(e, EventPayload::IoErrorReason { .. })).count();
+        let errors = events.iter().filter(|e| matches!(e, EventPayload::IoError { .. })).count();
+        assert_eq!(reasons, errors, "{events:?}");
+        without_reasons(events)
+    }
+
+    #[test]
+    fn io_error_reason_says_enospc_when_out_of_space() {
+        let mut rt = running();
+        rt.disks = disks();
+        let line = r#"{"event": "BLOCK_IO_ERROR", "data": {"device": "", "nospace": true, "node-name": "libvirt-1-format", "reason": "No space left on device", "operation": "write", "action": "stop"}}"#;
+        let (src_path, dev_alias) = ("/img/b.qcow2".to_owned(), "virtio-disk0".to_owned());
+        assert_eq!(
+            map(&mut rt, line),
+            vec![
+                EventPayload::IoError { src_path: src_path.clone(), dev_alias: dev_alias.clone(), action: 1 },
+                EventPayload::IoErrorReason { src_path, dev_alias, action: 1, reason: "enospc".into() },
+                lc(Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_IOERROR as i32),
+            ]
+        );
+    }
+
     #[test]
     fn io_error_lookup_and_actions() {
         let mut rt = running();
@@ -836,7 +1181,7 @@ mod tests {
         // -drive: found by device name, drive- prefix stripped.
         let report = r##"{"timestamp": {"seconds": 1795276319, "microseconds": 855395}, "event": "BLOCK_IO_ERROR", "data": {"device": "drive-ide0-0-0", "node-name": "#block255", "qom-path": "/machine/peripheral/ide0-0-0", "reason": "Input/output error", "operation": "read", "action": "report"}}"##;
         assert_eq!(
-            map(&mut rt, report),
+            io_map(&mut rt, report),
             vec![EventPayload::IoError {
                 src_path: "/img/a.img".into(),
                 dev_alias: "ide0-0-0".into(),
@@ -845,7 +1190,7 @@ mod tests {
         );
         let ignore = report.replace("\"report\"", "\"ignore\"");
         assert_eq!(
-            map(&mut rt, &ignore),
+            io_map(&mut rt, &ignore),
             vec![EventPayload::IoError {
                 src_path: "/img/a.img".into(),
                 dev_alias: "ide0-0-0".into(),
@@ -860,7 +1205,7 @@ mod tests {
             action: 1,
         };
         assert_eq!(
-            map(&mut rt, stop),
+            io_map(&mut rt, stop),
             vec![
                 io.clone(),
                 lc(
@@ -870,15 +1215,15 @@ mod tests {
             ]
         );
         assert_eq!(rt.state, DomainState::Paused(PausedReason::IoError));
-        assert_eq!(map(&mut rt, STOP), vec![]);
+        assert_eq!(io_map(&mut rt, STOP), vec![]);
         // The rate-limited event that arrives after its STOP: no second suspend.
-        assert_eq!(map(&mut rt, RESUME), vec![lc(RESUMED_UNPAUSED.0, RESUMED_UNPAUSED.1)]);
-        assert_eq!(map(&mut rt, STOP), vec![lc(SUSPENDED_PAUSED.0, SUSPENDED_PAUSED.1)]);
-        assert_eq!(map(&mut rt, stop), vec![io]);
+        assert_eq!(io_map(&mut rt, RESUME), vec![lc(RESUMED_UNPAUSED.0, RESUMED_UNPAUSED.1)]);
+        assert_eq!(io_map(&mut rt, STOP), vec![lc(SUSPENDED_PAUSED.0, SUSPENDED_PAUSED.1)]);
+        assert_eq!(io_map(&mut rt, stop), vec![io]);
         // Unknown disk: empty strings. A non-empty device is not looked up by node name.
         let unknown = r#"{"event": "BLOCK_IO_ERROR", "data": {"device": "drive-virtio-disk9", "node-name": "libvirt-1-format", "operation": "write", "action": "report"}}"#;
         assert_eq!(
-            map(&mut rt, unknown),
+            io_map(&mut rt, unknown),
             vec![EventPayload::IoError {
                 src_path: String::new(),
                 dev_alias: String::new(),
@@ -888,7 +1233,7 @@ mod tests {
         // Missing action counts as ignore, with a warning; missing device warns too.
         let mapped = map_event(&mut running(), &event(r#"{"event": "BLOCK_IO_ERROR", "data": {}}"#));
         assert_eq!(
-            mapped.events,
+            without_reasons(mapped.events.clone()),
             vec![EventPayload::IoError {
                 src_path: String::new(),
                 dev_alias: String::new(),
@@ -901,7 +1246,7 @@ mod tests {
             &event(r#"{"event": "BLOCK_IO_ERROR", "data": {"device": "", "action": "halt"}}"#),
         );
         assert_eq!(
-            mapped.events,
+            without_reasons(mapped.events.clone()),
             vec![EventPayload::IoError {
                 src_path: String::new(),
                 dev_alias: String::new(),
@@ -1015,35 +1360,152 @@ mod tests {
 
     #[test]
     fn power_management() {
+        // As libvirt: the PM event always, first; the lifecycle event only on a state change.
+        let suspended_memory = lc(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY as i32);
+        let suspended_disk = lc(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK as i32);
+        let wakeup = lc(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32);
         let mut rt = running();
         assert_eq!(
             map(&mut rt, r#"{"event": "SUSPEND"}"#),
-            vec![lc(
-                Ev::VIR_DOMAIN_EVENT_PMSUSPENDED,
-                PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY as i32
-            )]
+            vec![EventPayload::PmSuspend { reason: 0 }, suspended_memory]
         );
         assert_eq!(rt.state, DomainState::PmSuspended);
-        assert_eq!(map(&mut rt, r#"{"event": "SUSPEND"}"#), vec![]);
+        assert_eq!(map(&mut rt, r#"{"event": "SUSPEND"}"#), vec![EventPayload::PmSuspend { reason: 0 }]);
         assert_eq!(
             map(&mut rt, r#"{"event": "WAKEUP"}"#),
-            vec![lc(
-                Ev::VIR_DOMAIN_EVENT_STARTED,
-                Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32
-            )]
+            vec![EventPayload::PmWakeup { reason: 0 }, wakeup]
         );
         assert_eq!(rt.state, DomainState::Running);
         // A wakeup while running (the guest was not suspended) is no lifecycle event.
-        assert_eq!(map(&mut rt, r#"{"event": "WAKEUP"}"#), vec![]);
+        assert_eq!(map(&mut rt, r#"{"event": "WAKEUP"}"#), vec![EventPayload::PmWakeup { reason: 0 }]);
         assert_eq!(
             map(&mut rt, r#"{"event": "SUSPEND_DISK"}"#),
-            vec![lc(
-                Ev::VIR_DOMAIN_EVENT_PMSUSPENDED,
-                PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK as i32
-            )]
+            vec![EventPayload::PmSuspendDisk { reason: 0 }, suspended_disk]
         );
         let mut paused = DomainRuntime::new(DomainState::Paused(PausedReason::User));
-        assert_eq!(map(&mut paused, r#"{"event": "SUSPEND_DISK"}"#), vec![]);
+        assert_eq!(
+            map(&mut paused, r#"{"event": "SUSPEND_DISK"}"#),
+            vec![EventPayload::PmSuspendDisk { reason: 0 }]
+        );
+    }
+
+    #[test]
+    fn tray_balloon_devices_migration() {
+        let mut rt = running();
+        let tray = |alias: &str, reason: i32| EventPayload::TrayChange { dev_alias: alias.into(), reason };
+        assert_eq!(
+            map(&mut rt, r#"{"event": "DEVICE_TRAY_MOVED", "data": {"device": "", "tray-open": true, "id": "ide0-1-0"}}"#),
+            vec![tray("ide0-1-0", 0)]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "DEVICE_TRAY_MOVED", "data": {"device": "drive-ide0-1-1", "tray-open": false, "id": ""}}"#),
+            vec![tray("ide0-1-1", 1)]
+        );
+        // Bytes to KiB, rounded up.
+        assert_eq!(
+            map(&mut rt, r#"{"event": "BALLOON_CHANGE", "data": {"actual": 1073741825}}"#),
+            vec![EventPayload::BalloonChange { actual: 1048577 }]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "BALLOON_CHANGE", "data": {"actual": 33554432}}"#),
+            vec![EventPayload::BalloonChange { actual: 32768 }]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "DEVICE_DELETED", "data": {"device": "ua-tablet1", "path": "/machine/peripheral/ua-tablet1"}}"#),
+            vec![EventPayload::DeviceRemoved { dev_alias: "ua-tablet1".into() }]
+        );
+        // A device without an id (a disk's virtio backend) is not libvirt's.
+        assert_eq!(
+            map(&mut rt, r#"{"event": "DEVICE_DELETED", "data": {"path": "/machine/peripheral/virtio-disk1/virtio-backend"}}"#),
+            vec![]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "DEVICE_UNPLUG_GUEST_ERROR", "data": {"device": "dimm1", "path": "/machine/peripheral/dimm1"}}"#),
+            vec![EventPayload::DeviceRemovalFailed { dev_alias: "dimm1".into() }]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "MIGRATION_PASS", "data": {"pass": 3}}"#),
+            vec![EventPayload::MigrationIteration { iteration: 3 }]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "MEMORY_DEVICE_SIZE_CHANGE", "data": {"id": "virtiomem0", "size": 1073741824, "qom-path": "/machine/peripheral/virtiomem0"}}"#),
+            vec![EventPayload::MemoryDeviceSizeChange { alias: "virtiomem0".into(), size: 1048576 }]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "MEMORY_FAILURE", "data": {"recipient": "guest", "action": "inject", "flags": {"action-required": true, "recursive": false}}}"#),
+            vec![EventPayload::MemoryFailure { recipient: 1, action: 1, flags: 1 }]
+        );
+        assert_eq!(
+            map(&mut rt, r#"{"event": "MEMORY_FAILURE", "data": {"recipient": "hypervisor", "action": "reset", "flags": {"action-required": false, "recursive": true}}}"#),
+            vec![EventPayload::MemoryFailure { recipient: 0, action: 3, flags: 2 }]
+        );
+        assert_eq!(rt.state, DomainState::Running);
+    }
+
+    #[test]
+    fn targets_from_aliases() {
+        let target = |alias: &str| DiskInfo { alias: alias.into(), ..DiskInfo::default() }.target();
+        assert_eq!(target("ide0-0-0"), "hda");
+        assert_eq!(target("ide0-1-0"), "hdc");
+        assert_eq!(target("ide0-1-1"), "hdd");
+        assert_eq!(target("virtio-disk0"), "vda");
+        assert_eq!(target("virtio-disk27"), "vdab");
+        assert_eq!(target("sata0-0-2"), "sdc");
+        assert_eq!(target("scsi0-0-0-1"), "sdb");
+        assert_eq!(target("fdc0-0-1"), "fdb");
+        assert_eq!(target("ua-mydisk"), "ua-mydisk");
+    }
+
+    #[test]
+    fn block_threshold_and_jobs() {
+        let mut rt = running();
+        rt.disks = disks();
+        let threshold = |dev: &str| EventPayload::BlockThreshold {
+            dev: dev.into(),
+            path: "/img/b.qcow2".into(),
+            threshold: 4096,
+            excess: 1024,
+        };
+        // The disk's own image: the target, then the indexed name.
+        assert_eq!(
+            map(&mut rt, r#"{"event": "BLOCK_WRITE_THRESHOLD", "data": {"node-name": "libvirt-1-storage", "write-threshold": 4096, "amount-exceeded": 1024}}"#),
+            vec![threshold("vda"), threshold("vda[1]")]
+        );
+        let mapped = map_event(
+            &mut rt,
+            &event(r#"{"event": "BLOCK_WRITE_THRESHOLD", "data": {"node-name": "libvirt-9-storage", "write-threshold": 1, "amount-exceeded": 1}}"#),
+        );
+        assert_eq!((mapped.events.len(), mapped.warnings.len()), (0, 1));
+
+        let job = |name: &str, kind: &str| format!(r#"{{"event": "{name}", "data": {{"device": "copy-vda-libvirt-1-format", "len": 1, "offset": 1, "speed": 0, "type": "{kind}"}}}}"#);
+        let pair = |kind: i32, status: i32| {
+            vec![
+                EventPayload::BlockJob { disk: "/img/b.qcow2".into(), job_type: kind, status },
+                EventPayload::BlockJob2 { disk: "vda".into(), job_type: kind, status },
+            ]
+        };
+        assert_eq!(map(&mut rt, r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "created", "id": "copy-vda-libvirt-1-format"}}"#), vec![]);
+        assert_eq!(map(&mut rt, &job("BLOCK_JOB_READY", "mirror")), pair(2, 3));
+        // Ready again after standby: not reported twice.
+        assert_eq!(map(&mut rt, &job("BLOCK_JOB_READY", "mirror")), vec![]);
+        assert_eq!(map(&mut rt, &job("BLOCK_JOB_COMPLETED", "mirror")), pair(2, 0));
+        assert_eq!(map(&mut rt, r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "null", "id": "copy-vda-libvirt-1-format"}}"#), vec![]);
+        assert!(rt.block_jobs.is_empty());
+        let failed = job("BLOCK_JOB_COMPLETED", "stream").replace(r#""speed": 0"#, r#""speed": 0, "error": "Input/output error""#);
+        assert_eq!(map(&mut rt, &failed), pair(1, 1));
+        assert_eq!(map(&mut rt, &job("BLOCK_JOB_CANCELLED", "commit")), pair(3, 2));
+        assert_eq!(map(&mut rt, &job("BLOCK_JOB_COMPLETED", "backup")), pair(5, 0));
+        // -drive jobs are named after the backend.
+        let legacy = r#"{"event": "BLOCK_JOB_COMPLETED", "data": {"device": "drive-ide0-0-0", "len": 1, "offset": 1, "speed": 0, "type": "mirror"}}"#;
+        assert_eq!(
+            map(&mut rt, legacy),
+            vec![
+                EventPayload::BlockJob { disk: "/img/a.img".into(), job_type: 2, status: 0 },
+                EventPayload::BlockJob2 { disk: "hda".into(), job_type: 2, status: 0 },
+            ]
+        );
+        // Creation jobs (no BLOCK_JOB_* events) report nothing.
+        assert_eq!(map(&mut rt, r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "concluded", "id": "create-libvirt-2-storage"}}"#), vec![]);
     }
 
     #[test]

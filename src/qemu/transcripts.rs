@@ -12,9 +12,9 @@
 //! covers the same scenario, the expectations agree with it, except for what
 //! libvirt adds because it launches and destroys the QEMU itself
 //! (`Started Booted`, `Shutdown Host` + `Stopped Destroyed` from `virsh
-//! destroy`) and for event IDs the core does not carry yet (io-error-reason,
-//! pm-suspend, pm-wakeup, tray-change, block-threshold, block-job,
-//! migration-iteration, device-removed).
+//! destroy`), and for the differences each case's comment names (paths of
+//! recordings that never query their disks, what libvirt only reports for jobs
+//! it runs itself).
 
 use std::path::{Path, PathBuf};
 
@@ -54,28 +54,66 @@ const IDE_IGNORE: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk
 const IDE_PAUSE: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1";
 const VIRTIO_REPORT: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 2";
 const VIRTIO_PAUSE: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1";
+// Each io-error is followed by its io-error-reason: "enospc" when QEMU says nospace, else "".
+const IDE_REPORT_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 2 reason=";
+const IDE_IGNORE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 0 reason=";
+const IDE_PAUSE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1 reason=";
+const IDE_PAUSE_ENOSPC: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1 reason=enospc";
+const VIRTIO_REPORT_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 2 reason=";
+const VIRTIO_PAUSE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1 reason=";
+const VIRTIO_PAUSE_ENOSPC: &str =
+    "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1 reason=enospc";
 
 const CASES: &[Case] = &[
-    // BLOCK_WRITE_THRESHOLD: libvirt's block-threshold, later.
+    // libvirt_block_threshold.txt: two events, the disk's target (hda) and the image-indexed
+    // name (hda[1], libvirt-1-storage being image 1 of the disk whose top node is
+    // libvirt-1-format), with write-threshold and amount-exceeded. The recording never queries
+    // the disks; ioerr_blockdev_ide_stop.jsonl's query-block stands for it (same -blockdev
+    // layout on ide0-0-0), hence its blkdebug path where libvirt reports its XML source. The
+    // target is derived from the alias (ide0-0-0 -> hda) as libvirt assigns them.
     Case {
         file: "block_threshold.jsonl",
-        disks_from: None,
+        disks_from: Some("ioerr_blockdev_ide_stop.jsonl"),
         adjustment0: None,
-        expected: &[RESUMED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
+        expected: &[
+            RESUMED,
+            "block-threshold hda blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 4096 1024",
+            "block-threshold hda[1] blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 4096 1024",
+            SHUTDOWN_HOST,
+            STOPPED_SHUTDOWN,
+        ],
     },
-    // JOB_STATUS_CHANGE / BLOCK_JOB_*: libvirt's block-job events, later.
+    // libvirt_blockjob.txt: block-job (source path) then block-job-2 (target) for each of
+    // ready, completed, ready, canceled, type 2 (copy). Differences: libvirt reports the path
+    // after its pivot (the copy), we the disk's path as queried (we do not follow the
+    // client's pivot); libvirt aborts its second copy without `force`, so QEMU completes it and
+    // libvirt reports it canceled, here the client cancels it and QEMU says CANCELLED. Disk
+    // table as for block_threshold; the job ID copy-ide0-0-0 names the disk's alias.
     Case {
         file: "blockjob_mirror.jsonl",
-        disks_from: None,
+        disks_from: Some("ioerr_blockdev_ide_stop.jsonl"),
         adjustment0: None,
-        expected: &[RESUMED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
+        expected: &[
+            RESUMED,
+            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 3",
+            "block-job-2 hda 2 3",
+            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 0",
+            "block-job-2 hda 2 0",
+            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 3",
+            "block-job-2 hda 2 3",
+            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 2",
+            "block-job-2 hda 2 2",
+            SHUTDOWN_HOST,
+            STOPPED_SHUTDOWN,
+        ],
     },
-    // DEVICE_DELETED: libvirt's device-removed, later.
+    // libvirt_device_removed.txt: device-removed with the device's id (libvirt's hot-plug also
+    // gives device-added, which it emits itself, not from a QMP event).
     Case {
         file: "device_deleted.jsonl",
         disks_from: None,
         adjustment0: None,
-        expected: &[RESUMED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
+        expected: &[RESUMED, "device-removed input0", SHUTDOWN_HOST, STOPPED_SHUTDOWN],
     },
     // QEMU stops and resumes around the dump; DUMP_COMPLETED has no domain event here.
     Case {
@@ -107,26 +145,34 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[RESUMED, REBOOT, REBOOT, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
     },
-    // libvirt_guest_s3.txt (plus pm-suspend / pm-wakeup, later).
+    // libvirt_guest_s3.txt: pm-suspend before PMSuspended Memory, pm-wakeup before Started Wakeup.
     Case {
         file: "guest_s3.jsonl",
         disks_from: None,
         adjustment0: None,
         expected: &[
             RESUMED,
+            "pm-suspend 0",
             "lifecycle PMSuspended Memory",
+            "pm-wakeup 0",
             "lifecycle Started Wakeup",
             REBOOT,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
     },
-    // libvirt_guest_s4.txt: PMSuspended Disk, Shutdown (guest), Stopped Shutdown.
+    // libvirt_guest_s4.txt: pm-suspend-disk, PMSuspended Disk, Shutdown (guest), Stopped Shutdown.
     Case {
         file: "guest_s4.jsonl",
         disks_from: None,
         adjustment0: None,
-        expected: &[RESUMED, "lifecycle PMSuspended Disk", SHUTDOWN_GUEST, STOPPED_SHUTDOWN],
+        expected: &[
+            RESUMED,
+            "pm-suspend-disk 0",
+            "lifecycle PMSuspended Disk",
+            SHUTDOWN_GUEST,
+            STOPPED_SHUTDOWN,
+        ],
     },
     // libvirt_guest_shutdown.txt.
     Case {
@@ -160,11 +206,11 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_PAUSE,
+            IDE_PAUSE, IDE_PAUSE_R,
             SUSPENDED_IOERROR,
             RESUMED,
             SUSPENDED,
-            IDE_PAUSE,
+            IDE_PAUSE, IDE_PAUSE_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -176,9 +222,9 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            VIRTIO_REPORT,
+            VIRTIO_REPORT, VIRTIO_REPORT_R,
             SUSPENDED,
-            VIRTIO_PAUSE,
+            VIRTIO_PAUSE, VIRTIO_PAUSE_ENOSPC,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -190,11 +236,11 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            VIRTIO_PAUSE,
+            VIRTIO_PAUSE, VIRTIO_PAUSE_R,
             SUSPENDED_IOERROR,
             RESUMED,
             SUSPENDED,
-            VIRTIO_PAUSE,
+            VIRTIO_PAUSE, VIRTIO_PAUSE_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -206,12 +252,12 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_REPORT,
+            IDE_REPORT, IDE_REPORT_R,
             SUSPENDED,
-            IDE_PAUSE,
+            IDE_PAUSE, IDE_PAUSE_ENOSPC,
             RESUMED,
             SUSPENDED,
-            IDE_PAUSE,
+            IDE_PAUSE, IDE_PAUSE_ENOSPC,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -220,14 +266,14 @@ const CASES: &[Case] = &[
         file: "ioerr_drive_enospc_eio_write.jsonl",
         disks_from: Some("ioerr_drive_stop.jsonl"),
         adjustment0: None,
-        expected: &[RESUMED, IDE_IGNORE, IDE_REPORT, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
+        expected: &[RESUMED, IDE_IGNORE, IDE_IGNORE_R, IDE_REPORT, IDE_REPORT_R, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
     },
     // libvirt_ioerr_ignore.txt: action none (0) for each error.
     Case {
         file: "ioerr_drive_ignore.jsonl",
         disks_from: Some("ioerr_drive_stop.jsonl"),
         adjustment0: None,
-        expected: &[RESUMED, IDE_IGNORE, IDE_IGNORE, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
+        expected: &[RESUMED, IDE_IGNORE, IDE_IGNORE_R, IDE_IGNORE, IDE_IGNORE_R, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
     },
     // libvirt_ioerr_report.txt.
     Case {
@@ -236,10 +282,10 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_REPORT,
-            IDE_REPORT,
-            IDE_REPORT,
-            IDE_REPORT,
+            IDE_REPORT, IDE_REPORT_R,
+            IDE_REPORT, IDE_REPORT_R,
+            IDE_REPORT, IDE_REPORT_R,
+            IDE_REPORT, IDE_REPORT_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -251,11 +297,11 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_PAUSE,
+            IDE_PAUSE, IDE_PAUSE_R,
             SUSPENDED_IOERROR,
             RESUMED,
             SUSPENDED,
-            IDE_PAUSE,
+            IDE_PAUSE, IDE_PAUSE_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -275,13 +321,21 @@ const CASES: &[Case] = &[
             STOPPED_SHUTDOWN,
         ],
     },
-    // libvirt, running the migration itself, would say Suspended Migrated; MIGRATION and
-    // MIGRATION_PASS (migration-iteration) are later.
+    // libvirt, running the migration itself, would say Suspended Migrated, and it reports
+    // migration-iteration only during a migration job of its own; here every MIGRATION_PASS is
+    // one. MIGRATION (status changes) has no public event.
     Case {
         file: "migration_to_file.jsonl",
         disks_from: None,
         adjustment0: None,
-        expected: &[RESUMED, SUSPENDED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
+        expected: &[
+            RESUMED,
+            "migration-iteration 1",
+            SUSPENDED,
+            "migration-iteration 2",
+            SHUTDOWN_HOST,
+            STOPPED_SHUTDOWN,
+        ],
     },
     // Never continued: only the `quit`.
     Case {
@@ -342,12 +396,21 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[RESUMED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
     },
-    // DEVICE_TRAY_MOVED: libvirt's tray-change, later.
+    // libvirt_tray.txt: tray-change with the guest device's id, open then close. The second
+    // drive (device "" with -blockdev) is found by id just the same.
     Case {
         file: "tray.jsonl",
         disks_from: None,
         adjustment0: None,
-        expected: &[RESUMED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
+        expected: &[
+            RESUMED,
+            "tray-change ide0-1-0 open",
+            "tray-change ide0-1-0 close",
+            "tray-change ide0-1-1 open",
+            "tray-change ide0-1-1 close",
+            SHUTDOWN_HOST,
+            STOPPED_SHUTDOWN,
+        ],
     },
     Case {
         file: "vnc_ipv6.jsonl",
@@ -551,10 +614,7 @@ fn describe(payload: &EventPayload) -> String {
             src_path,
             dev_alias,
             action,
-        } => {
-            let q = |s: &str| if s.is_empty() { "\"\"".to_owned() } else { s.to_owned() };
-            format!("io-error {} {} {action}", q(src_path), q(dev_alias))
-        }
+        } => format!("io-error {} {} {action}", q(src_path), q(dev_alias)),
         EventPayload::Graphics {
             phase,
             local,
@@ -576,6 +636,53 @@ fn describe(payload: &EventPayload) -> String {
             }
             text
         }
+        EventPayload::IoErrorReason {
+            src_path,
+            dev_alias,
+            action,
+            reason,
+        } => format!("io-error-reason {} {} {action} reason={reason}", q(src_path), q(dev_alias)),
+        EventPayload::ControlError => "control-error".into(),
+        EventPayload::BlockJob { disk, job_type, status } => format!("block-job {} {job_type} {status}", q(disk)),
+        EventPayload::BlockJob2 { disk, job_type, status } => format!("block-job-2 {} {job_type} {status}", q(disk)),
+        EventPayload::DiskChange {
+            old_src_path,
+            new_src_path,
+            dev_alias,
+            reason,
+        } => format!("disk-change {} {} {} {reason}", q(old_src_path), q(new_src_path), q(dev_alias)),
+        EventPayload::TrayChange { dev_alias, reason } => {
+            format!("tray-change {} {}", q(dev_alias), if *reason == 0 { "open" } else { "close" })
+        }
+        EventPayload::PmWakeup { reason } => format!("pm-wakeup {reason}"),
+        EventPayload::PmSuspend { reason } => format!("pm-suspend {reason}"),
+        EventPayload::PmSuspendDisk { reason } => format!("pm-suspend-disk {reason}"),
+        EventPayload::BalloonChange { actual } => format!("balloon-change {actual}"),
+        EventPayload::DeviceRemoved { dev_alias } => format!("device-removed {}", q(dev_alias)),
+        EventPayload::DeviceAdded { dev_alias } => format!("device-added {}", q(dev_alias)),
+        EventPayload::DeviceRemovalFailed { dev_alias } => format!("device-removal-failed {}", q(dev_alias)),
+        EventPayload::Tunable { params } => format!("tunable {params:?}"),
+        EventPayload::JobCompleted { params } => format!("job-completed {params:?}"),
+        EventPayload::AgentLifecycle { state, reason } => format!("agent-lifecycle {state} {reason}"),
+        EventPayload::MigrationIteration { iteration } => format!("migration-iteration {iteration}"),
+        EventPayload::MetadataChange { metadata_type, nsuri } => format!("metadata-change {metadata_type} {}", q(nsuri)),
+        EventPayload::BlockThreshold {
+            dev,
+            path,
+            threshold,
+            excess,
+        } => format!("block-threshold {} {} {threshold} {excess}", q(dev), q(path)),
+        EventPayload::MemoryFailure { recipient, action, flags } => format!("memory-failure {recipient} {action} {flags}"),
+        EventPayload::MemoryDeviceSizeChange { alias, size } => format!("memory-device-size-change {} {size}", q(alias)),
+    }
+}
+
+/// An empty string shown as `""`.
+fn q(text: &str) -> String {
+    if text.is_empty() {
+        "\"\"".to_owned()
+    } else {
+        text.to_owned()
     }
 }
 

@@ -1,0 +1,405 @@
+//! Typed-parameter accessors (`virTypedParamsGet*`, `...Clear`, `...Free`), and
+//! the C arrays that TUNABLE and JOB_COMPLETED callbacks receive.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_double, c_int, c_longlong, c_uint, c_ulonglong};
+use std::ptr;
+
+use super::{api, no_unwind};
+use crate::abi::typed_params::{
+    _virTypedParameterValue, virTypedParameter, virTypedParameterPtr, virTypedParameterType as Type,
+    VIR_TYPED_PARAM_FIELD_LENGTH,
+};
+use crate::error::{Error, ErrorDomain};
+use crate::event::{TypedParam, TypedValue};
+
+/// libvirt's name for a parameter type, as its error messages show it.
+fn type_name(kind: c_int) -> &'static str {
+    match kind {
+        0 => "unknown",
+        1 => "int",
+        2 => "uint",
+        3 => "llong",
+        4 => "ullong",
+        5 => "double",
+        6 => "boolean",
+        7 => "string",
+        _ => "(null)",
+    }
+}
+
+/// The first parameter called `name`, or NULL. Reports no error.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string.
+unsafe fn find(params: virTypedParameterPtr, nparams: c_int, name: *const c_char) -> virTypedParameterPtr {
+    if params.is_null() || name.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: the caller guarantees `name` is a C string.
+    let wanted = unsafe { CStr::from_ptr(name) }.to_bytes();
+    // A negative count finds nothing (libvirt would scan past the array).
+    for i in 0..usize::try_from(nparams).unwrap_or(0) {
+        // SAFETY: `i < nparams`, within the caller's array.
+        let param = unsafe { params.add(i) };
+        // SAFETY: as above; `field` is a fixed-size array inside the element.
+        let field = unsafe { &(*param).field };
+        let len = field.iter().position(|&c| c == 0).unwrap_or(VIR_TYPED_PARAM_FIELD_LENGTH);
+        // SAFETY: `len` bytes of `field` are initialized characters.
+        let field = unsafe { std::slice::from_raw_parts(field.as_ptr() as *const u8, len) };
+        if field == wanted {
+            return param;
+        }
+    }
+    ptr::null_mut()
+}
+
+/// Finds the parameter `name`; returns NULL when there is none (or when
+/// `params` or `name` is NULL). Leaves the thread's last error alone.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGet(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+) -> virTypedParameterPtr {
+    // SAFETY: the caller's guarantees are `find`'s.
+    no_unwind("virTypedParamsGet", ptr::null_mut(), || unsafe { find(params, nparams, name) })
+}
+
+/// The common body of the typed getters: 1 and the value through `store` when
+/// `name` exists with type `kind`, 0 when it does not exist, -1 (an invalid
+/// argument error) when its type differs.
+///
+/// # Safety
+/// As `virTypedParamsGet`.
+unsafe fn get(
+    function: &str,
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    kind: Type,
+    store: impl FnOnce(&_virTypedParameterValue),
+) -> c_int {
+    api(function, -1, |_| {
+        // SAFETY: the caller's guarantees are `find`'s.
+        let param = unsafe { find(params, nparams, name) };
+        if param.is_null() {
+            return Ok(0);
+        }
+        // SAFETY: `find` returned an element of the caller's array.
+        let param = unsafe { &*param };
+        if param.r#type != kind as c_int {
+            // SAFETY: `find` only succeeds with a non-NULL C string `name`.
+            let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
+            return Err(Error::invalid_arg(
+                ErrorDomain::VIR_FROM_NONE,
+                format!(
+                    "Invalid type '{}' requested for parameter '{name}', actual type is '{}'",
+                    type_name(kind as c_int),
+                    type_name(param.r#type)
+                ),
+            ));
+        }
+        store(&param.value);
+        Ok(1)
+    })
+}
+
+/// The value of the `VIR_TYPED_PARAM_INT` parameter `name`.
+/// Returns 1 when found (storing the value if `value` is not NULL), 0 when
+/// there is no such parameter, -1 when it has another type.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGetInt(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    value: *mut c_int,
+) -> c_int {
+    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
+    // one the parameter's type says is set; `value` is writable when not NULL.
+    unsafe {
+        get("virTypedParamsGetInt", params, nparams, name, Type::VIR_TYPED_PARAM_INT, |v| {
+            if !value.is_null() {
+                *value = v.i;
+            }
+        })
+    }
+}
+
+/// The value of the `VIR_TYPED_PARAM_UINT` parameter `name`.
+/// Returns 1 when found (storing the value if `value` is not NULL), 0 when
+/// there is no such parameter, -1 when it has another type.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGetUInt(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    value: *mut c_uint,
+) -> c_int {
+    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
+    // one the parameter's type says is set; `value` is writable when not NULL.
+    unsafe {
+        get("virTypedParamsGetUInt", params, nparams, name, Type::VIR_TYPED_PARAM_UINT, |v| {
+            if !value.is_null() {
+                *value = v.ui;
+            }
+        })
+    }
+}
+
+/// The value of the `VIR_TYPED_PARAM_LLONG` parameter `name`.
+/// Returns 1 when found (storing the value if `value` is not NULL), 0 when
+/// there is no such parameter, -1 when it has another type.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGetLLong(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    value: *mut c_longlong,
+) -> c_int {
+    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
+    // one the parameter's type says is set; `value` is writable when not NULL.
+    unsafe {
+        get("virTypedParamsGetLLong", params, nparams, name, Type::VIR_TYPED_PARAM_LLONG, |v| {
+            if !value.is_null() {
+                *value = v.l;
+            }
+        })
+    }
+}
+
+/// The value of the `VIR_TYPED_PARAM_ULLONG` parameter `name`.
+/// Returns 1 when found (storing the value if `value` is not NULL), 0 when
+/// there is no such parameter, -1 when it has another type.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGetULLong(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    value: *mut c_ulonglong,
+) -> c_int {
+    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
+    // one the parameter's type says is set; `value` is writable when not NULL.
+    unsafe {
+        get("virTypedParamsGetULLong", params, nparams, name, Type::VIR_TYPED_PARAM_ULLONG, |v| {
+            if !value.is_null() {
+                *value = v.ul;
+            }
+        })
+    }
+}
+
+/// The value of the `VIR_TYPED_PARAM_DOUBLE` parameter `name`.
+/// Returns 1 when found (storing the value if `value` is not NULL), 0 when
+/// there is no such parameter, -1 when it has another type.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGetDouble(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    value: *mut c_double,
+) -> c_int {
+    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
+    // one the parameter's type says is set; `value` is writable when not NULL.
+    unsafe {
+        get("virTypedParamsGetDouble", params, nparams, name, Type::VIR_TYPED_PARAM_DOUBLE, |v| {
+            if !value.is_null() {
+                *value = v.d;
+            }
+        })
+    }
+}
+
+/// The value (0 or 1) of the `VIR_TYPED_PARAM_BOOLEAN` parameter `name`.
+/// Returns 1 when found (storing the value if `value` is not NULL), 0 when
+/// there is no such parameter, -1 when it has another type.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGetBoolean(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    value: *mut c_int,
+) -> c_int {
+    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
+    // one the parameter's type says is set; `value` is writable when not NULL.
+    unsafe {
+        get("virTypedParamsGetBoolean", params, nparams, name, Type::VIR_TYPED_PARAM_BOOLEAN, |v| {
+            if !value.is_null() {
+                *value = c_int::from(v.b != 0);
+            }
+        })
+    }
+}
+
+/// The value of the `VIR_TYPED_PARAM_STRING` parameter `name`: a pointer into
+/// the array, valid as long as it is.
+/// Returns 1 when found (storing the value if `value` is not NULL), 0 when
+/// there is no such parameter, -1 when it has another type.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters; `name` must be NULL
+/// or a C string; `value` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsGetString(
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    name: *const c_char,
+    value: *mut *const c_char,
+) -> c_int {
+    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
+    // one the parameter's type says is set; `value` is writable when not NULL.
+    unsafe {
+        get("virTypedParamsGetString", params, nparams, name, Type::VIR_TYPED_PARAM_STRING, |v| {
+            if !value.is_null() {
+                *value = v.s as *const c_char;
+            }
+        })
+    }
+}
+
+/// Frees the strings of the string parameters (leaving NULL in their place);
+/// the array itself stays.
+///
+/// # Safety
+/// `params` must be NULL or point to `nparams` parameters whose strings were
+/// allocated with `malloc`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsClear(params: virTypedParameterPtr, nparams: c_int) {
+    no_unwind("virTypedParamsClear", (), || {
+        if params.is_null() {
+            return;
+        }
+        for i in 0..usize::try_from(nparams).unwrap_or(0) {
+            // SAFETY: `i < nparams`, within the caller's array.
+            let param = unsafe { &mut *params.add(i) };
+            if param.r#type == Type::VIR_TYPED_PARAM_STRING as c_int {
+                // SAFETY: string parameters own a malloc'ed string (or NULL).
+                unsafe {
+                    libc::free(param.value.s as *mut libc::c_void);
+                    param.value.s = ptr::null_mut();
+                }
+            }
+        }
+    })
+}
+
+/// Clears the parameters, then frees the (malloc'ed) array.
+///
+/// # Safety
+/// As `virTypedParamsClear`; the array itself must come from `malloc`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsFree(params: virTypedParameterPtr, nparams: c_int) {
+    // SAFETY: the caller's guarantees are `virTypedParamsClear`'s.
+    unsafe { virTypedParamsClear(params, nparams) };
+    // SAFETY: the caller allocated the array with malloc (free(NULL) is fine).
+    unsafe { libc::free(params as *mut libc::c_void) };
+}
+
+/// A C array of typed parameters built from an event's, with the strings it
+/// points to; it lives for the duration of a callback.
+pub(crate) struct CTypedParams {
+    array: Vec<virTypedParameter>,
+    _strings: Vec<CString>,
+}
+
+impl CTypedParams {
+    pub(crate) fn new(params: &[TypedParam]) -> CTypedParams {
+        let mut strings = Vec::new();
+        let array = params
+            .iter()
+            .map(|p| {
+                let mut field = [0 as c_char; VIR_TYPED_PARAM_FIELD_LENGTH];
+                // Names longer than the field are cut, keeping the final NUL.
+                for (dst, &src) in field.iter_mut().zip(p.name.as_bytes().iter().take(VIR_TYPED_PARAM_FIELD_LENGTH - 1)) {
+                    *dst = src as c_char;
+                }
+                let (kind, value) = match &p.value {
+                    TypedValue::Int(i) => (Type::VIR_TYPED_PARAM_INT, _virTypedParameterValue { i: *i }),
+                    TypedValue::UInt(ui) => (Type::VIR_TYPED_PARAM_UINT, _virTypedParameterValue { ui: *ui }),
+                    TypedValue::LLong(l) => (Type::VIR_TYPED_PARAM_LLONG, _virTypedParameterValue { l: *l }),
+                    TypedValue::ULLong(ul) => (Type::VIR_TYPED_PARAM_ULLONG, _virTypedParameterValue { ul: *ul }),
+                    TypedValue::Double(d) => (Type::VIR_TYPED_PARAM_DOUBLE, _virTypedParameterValue { d: *d }),
+                    TypedValue::Boolean(b) => (Type::VIR_TYPED_PARAM_BOOLEAN, _virTypedParameterValue { b: *b as u8 as c_char }),
+                    TypedValue::String(s) => {
+                        let text = super::strings::owned(s);
+                        let value = _virTypedParameterValue { s: text.as_ptr() as *mut c_char };
+                        strings.push(text);
+                        (Type::VIR_TYPED_PARAM_STRING, value)
+                    }
+                };
+                virTypedParameter { field, r#type: kind as c_int, value }
+            })
+            .collect();
+        CTypedParams { array, _strings: strings }
+    }
+
+    /// The array (NULL when empty) and its length.
+    pub(crate) fn as_c(&mut self) -> (virTypedParameterPtr, c_int) {
+        let ptr = if self.array.is_empty() { ptr::null_mut() } else { self.array.as_mut_ptr() };
+        (ptr, self.array.len() as c_int)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_arrays_read_back_through_the_getters() {
+        let params = vec![
+            TypedParam::new("cpu_shares", TypedValue::ULLong(1024)),
+            TypedParam::new("ok", TypedValue::Boolean(true)),
+            TypedParam::new("name", TypedValue::String("vda".into())),
+            TypedParam::new("ratio", TypedValue::Double(0.5)),
+        ];
+        let mut array = CTypedParams::new(&params);
+        let (ptr, n) = array.as_c();
+        assert_eq!(n, 4);
+        let name = |s: &str| CString::new(s).unwrap();
+        let (mut ul, mut b, mut s, mut d, mut i) = (0u64, 0, ptr::null(), 0.0, 0);
+        // SAFETY: `ptr` holds `n` parameters; the names are C strings; the outputs are writable.
+        unsafe {
+            assert_eq!(virTypedParamsGetULLong(ptr, n, name("cpu_shares").as_ptr(), &mut ul), 1);
+            assert_eq!(virTypedParamsGetBoolean(ptr, n, name("ok").as_ptr(), &mut b), 1);
+            assert_eq!(virTypedParamsGetString(ptr, n, name("name").as_ptr(), &mut s), 1);
+            assert_eq!(virTypedParamsGetDouble(ptr, n, name("ratio").as_ptr(), &mut d), 1);
+            assert_eq!(virTypedParamsGetInt(ptr, n, name("missing").as_ptr(), &mut i), 0);
+            assert_eq!(virTypedParamsGetInt(ptr, -1, name("ok").as_ptr(), &mut i), 0);
+            assert!(virTypedParamsGet(ptr, n, ptr::null()).is_null());
+            assert_eq!(CStr::from_ptr(s).to_str(), Ok("vda"));
+        }
+        assert_eq!((ul, b, d), (1024, 1, 0.5));
+        assert_eq!(type_name(0), "unknown");
+        assert_eq!(type_name(42), "(null)");
+        assert_eq!(CTypedParams::new(&[]).as_c(), (ptr::null_mut(), 0));
+    }
+}
