@@ -38,6 +38,9 @@ impl ErrorRecord {
         self.0.str1 = dup(&error.str1);
         self.0.str2 = dup(&error.str2);
         self.0.int1 = error.int1;
+        // libvirt's reporting paths fill both integers alike (-1, or 0 for
+        // argument checks).
+        self.0.int2 = error.int1;
     }
 
     fn is_set(&self) -> bool {
