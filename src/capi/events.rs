@@ -156,7 +156,7 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
                     &local,
                     &remote,
                     strings.auth.as_ptr(),
-                    &subject.0,
+                    &subject.record,
                     opaque,
                 );
             }
@@ -237,7 +237,11 @@ struct GraphicsStrings {
 }
 
 /// The subject struct with the identity array it points into.
-struct Subject(virDomainEventGraphicsSubject, #[allow(dead_code)] Vec<virDomainEventGraphicsSubjectIdentity>);
+struct Subject {
+    record: virDomainEventGraphicsSubject,
+    /// What `record.identities` points into.
+    _identities: Vec<virDomainEventGraphicsSubjectIdentity>,
+}
 
 impl GraphicsStrings {
     fn new(
@@ -272,7 +276,7 @@ impl GraphicsStrings {
             nidentity: identities.len() as c_int,
             identities: if identities.is_empty() { ptr::null_mut() } else { identities.as_mut_ptr() },
         };
-        (address(&self.local), address(&self.remote), Subject(subject, identities))
+        (address(&self.local), address(&self.remote), Subject { record: subject, _identities: identities })
     }
 }
 
