@@ -304,3 +304,8 @@ fn drop_in_binary() {
         show(&out)
     );
 }
+
+#[test]
+fn connection_extras() {
+    check_program("connection_extras");
+}

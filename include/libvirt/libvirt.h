@@ -34,6 +34,19 @@ typedef enum virConnectFlags {
   VIR_CONNECT_NO_ALIASES = 2,
 } virConnectFlags;
 
+/**
+ * Why a connection closed (`virConnectCloseFunc`'s `reason`).
+ */
+typedef enum virConnectCloseReason {
+  VIR_CONNECT_CLOSE_REASON_ERROR = 0,
+  VIR_CONNECT_CLOSE_REASON_EOF = 1,
+  VIR_CONNECT_CLOSE_REASON_KEEPALIVE = 2,
+  VIR_CONNECT_CLOSE_REASON_CLIENT = 3,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_CONNECT_CLOSE_REASON_LAST = 4,
+#endif
+} virConnectCloseReason;
+
 typedef enum virConnectCredentialType {
   VIR_CRED_USERNAME = 1,
   VIR_CRED_AUTHNAME = 2,
@@ -560,6 +573,16 @@ typedef struct _virConnectAuth virConnectAuth;
 
 typedef virConnectAuth *virConnectAuthPtr;
 
+/**
+ * Called when a connection closes other than through `virConnectClose`.
+ */
+typedef void (*virConnectCloseFunc)(virConnectPtr conn, int reason, void *opaque);
+
+/**
+ * Releases the opaque data of a registration.
+ */
+typedef void (*virFreeCallback)(void *opaque);
+
 typedef struct _virDomain virDomain;
 
 typedef virDomain *virDomainPtr;
@@ -580,11 +603,6 @@ typedef virDomainInfo *virDomainInfoPtr;
  * The lifecycle callback of both the legacy and the Any API; its return
  */
 typedef int (*virConnectDomainEventCallback)(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque);
-
-/**
- * Releases the opaque data of a registration.
- */
-typedef void (*virFreeCallback)(void *opaque);
 
 /**
  * The type every Any callback is cast to at registration.
@@ -799,6 +817,21 @@ char *virConnectGetURI(virConnectPtr conn);
  * In-process connections are alive for as long as they are open.
  */
 int virConnectIsAlive(virConnectPtr conn);
+
+/**
+ * In-process connections have no transport to keep alive: returns 1, the
+ */
+int virConnectSetKeepAlive(virConnectPtr conn, int _interval, unsigned int _count);
+
+/**
+ * Accepts a close callback. In-process connections only close through
+ */
+int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, void *_opaque, virFreeCallback _freecb);
+
+/**
+ * The counterpart of `virConnectRegisterCloseCallback`.
+ */
+int virConnectUnregisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb);
 
 /**
  * Lists the domains that pass `flags`; fills `*domains` with an array the

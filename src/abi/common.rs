@@ -37,6 +37,20 @@ pub enum virConnectFlags {
     VIR_CONNECT_NO_ALIASES = 2,
 }
 
+/// Why a connection closed (`virConnectCloseFunc`'s `reason`).
+#[repr(C)]
+pub enum virConnectCloseReason {
+    VIR_CONNECT_CLOSE_REASON_ERROR = 0,
+    VIR_CONNECT_CLOSE_REASON_EOF = 1,
+    VIR_CONNECT_CLOSE_REASON_KEEPALIVE = 2,
+    VIR_CONNECT_CLOSE_REASON_CLIENT = 3,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_CONNECT_CLOSE_REASON_LAST = 4,
+}
+
+/// Called when a connection closes other than through `virConnectClose`.
+pub type virConnectCloseFunc = Option<unsafe extern "C" fn(conn: virConnectPtr, reason: c_int, opaque: *mut c_void)>;
+
 #[repr(C)]
 pub enum virConnectCredentialType {
     VIR_CRED_USERNAME = 1,

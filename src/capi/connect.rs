@@ -6,7 +6,8 @@ use std::ptr;
 use super::handles::{ConnHandle, DomainHandle};
 use super::{api, strings};
 use crate::abi::common::{
-    virConnectAuth, virConnectAuthPtr, virConnectFlags, virConnectPtr, virDomainPtr, LIBVIR_VERSION_NUMBER,
+    virConnectAuth, virConnectAuthPtr, virConnectCloseFunc, virConnectFlags, virConnectPtr, virDomainPtr,
+    virFreeCallback, LIBVIR_VERSION_NUMBER,
 };
 use crate::connection::Connection;
 use crate::error::{Error, ErrorDomain};
@@ -121,6 +122,40 @@ pub extern "C" fn virConnectGetURI(conn: virConnectPtr) -> *mut c_char {
 #[no_mangle]
 pub extern "C" fn virConnectIsAlive(conn: virConnectPtr) -> c_int {
     api("virConnectIsAlive", -1, |call| call.connection(conn, "virConnectIsAlive").map(|_| 1))
+}
+
+/// In-process connections have no transport to keep alive: returns 1, the
+/// contract's answer for a peer without keepalive support.
+#[no_mangle]
+pub extern "C" fn virConnectSetKeepAlive(conn: virConnectPtr, _interval: c_int, _count: c_uint) -> c_int {
+    api("virConnectSetKeepAlive", -1, |call| call.connection(conn, "virConnectSetKeepAlive").map(|_| 1))
+}
+
+/// Accepts a close callback. In-process connections only close through
+/// `virConnectClose`, so, as with libvirt's in-process drivers, it is never
+/// called (nor its `freecb`).
+#[no_mangle]
+pub extern "C" fn virConnectRegisterCloseCallback(
+    conn: virConnectPtr,
+    cb: virConnectCloseFunc,
+    _opaque: *mut std::os::raw::c_void,
+    _freecb: virFreeCallback,
+) -> c_int {
+    const NAME: &str = "virConnectRegisterCloseCallback";
+    api(NAME, -1, |call| {
+        call.connection(conn, NAME)?;
+        cb.ok_or_else(|| Error::null_arg(NAME, "cb")).map(|_| 0)
+    })
+}
+
+/// The counterpart of `virConnectRegisterCloseCallback`.
+#[no_mangle]
+pub extern "C" fn virConnectUnregisterCloseCallback(conn: virConnectPtr, cb: virConnectCloseFunc) -> c_int {
+    const NAME: &str = "virConnectUnregisterCloseCallback";
+    api(NAME, -1, |call| {
+        call.connection(conn, NAME)?;
+        cb.ok_or_else(|| Error::null_arg(NAME, "cb")).map(|_| 0)
+    })
 }
 
 /// Lists the domains that pass `flags`; fills `*domains` with an array the
