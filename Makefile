@@ -57,6 +57,7 @@ headers:
 check: all qemu
 	sh tests/install-deps.sh
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) $(CARGO) test --release
+	VIRT_EVENTS_LIBRARY=$(CURDIR)/$(BUILD)/libvirt.so.0 python3 -m pytest -q python/tests
 	$(MAKE) install-check
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
 

@@ -1,7 +1,13 @@
 #!/bin/sh
-# Installs the Debian packages the tests use, when missing: real libvirt 9.0
-# (headers and library, to prove binary compatibility both ways) and valgrind.
+# Installs what the tests use, when missing: real libvirt 9.0 (headers and
+# library, to prove binary compatibility both ways), valgrind, and pytest for
+# the Python binding's tests.
 set -eu
+if ! python3 -c 'import pytest' 2>/dev/null; then
+    python3 -m pip install --quiet pytest 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages pytest 2>/dev/null \
+        || { [ "$(id -u)" = 0 ] && apt-get install -y -qq python3-pytest; }
+fi
 packages="libvirt-dev libvirt0 valgrind pkg-config"
 missing=""
 for p in $packages; do

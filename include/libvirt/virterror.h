@@ -98,15 +98,15 @@ typedef enum virErrorDomain {
   VIR_FROM_TPM = 70,
   VIR_FROM_BPF = 71,
   VIR_FROM_CH = 72,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_ERR_DOMAIN_LAST = 73,
+#endif
 } virErrorDomain;
 
 /**
  * What went wrong.
  */
 typedef enum virErrorNumber {
-#if defined(VIR_ENUM_SENTINELS)
-  VIR_ERR_DOMAIN_LAST = 73,
-#endif
   VIR_ERR_OK = 0,
   VIR_ERR_INTERNAL_ERROR = 1,
   VIR_ERR_NO_MEMORY = 2,

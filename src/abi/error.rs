@@ -89,14 +89,14 @@ pub enum virErrorDomain {
     VIR_FROM_TPM = 70,
     VIR_FROM_BPF = 71,
     VIR_FROM_CH = 72,
+    #[cfg(feature = "enum_sentinels")]
+    VIR_ERR_DOMAIN_LAST = 73,
 }
 
 /// What went wrong.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum virErrorNumber {
-    #[cfg(feature = "enum_sentinels")]
-    VIR_ERR_DOMAIN_LAST = 73,
     VIR_ERR_OK = 0,
     VIR_ERR_INTERNAL_ERROR = 1,
     VIR_ERR_NO_MEMORY = 2,

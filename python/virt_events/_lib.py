@@ -1,0 +1,302 @@
+"""Finding and loading libvirt.so.0, and the C prototypes of what we call.
+
+The library is loaded on first use, not at import, so that importing the
+package (for its constants, say) never fails. Where it comes from, first
+match wins:
+
+1. ``$VIRT_EVENTS_LIBRARY``: the full path of the .so (nothing else is tried
+   when it is set);
+2. ``libvirt.so.0`` next to this package (``virt_events/libvirt.so.0``);
+3. the build tree of a source checkout (``<repo>/build/libvirt.so.0``, this
+   file being ``<repo>/python/virt_events/_lib.py``);
+4. the system loader (``libvirt.so.0`` on the usual library path).
+"""
+
+import ctypes
+import os
+import threading
+from ctypes import (
+    POINTER,
+    Structure,
+    c_char_p,
+    c_int,
+    c_longlong,
+    c_uint,
+    c_ulong,
+    c_ulonglong,
+    c_ushort,
+    c_ubyte,
+    c_double,
+    c_char,
+    c_void_p,
+    Union,
+)
+
+ENV_VAR = "VIRT_EVENTS_LIBRARY"
+SONAME = "libvirt.so.0"
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class _virError(Structure):
+    _fields_ = [
+        ("code", c_int),
+        ("domain", c_int),
+        ("message", c_char_p),
+        ("level", c_int),
+        ("conn", c_void_p),
+        ("dom", c_void_p),
+        ("str1", c_char_p),
+        ("str2", c_char_p),
+        ("str3", c_char_p),
+        ("int1", c_int),
+        ("int2", c_int),
+        ("net", c_void_p),
+    ]
+
+
+class _virDomainInfo(Structure):
+    _fields_ = [
+        ("state", c_ubyte),
+        ("maxMem", c_ulong),
+        ("memory", c_ulong),
+        ("nrVirtCpu", c_ushort),
+        ("cpuTime", c_ulonglong),
+    ]
+
+
+class GraphicsAddress(Structure):
+    _fields_ = [("family", c_int), ("node", c_char_p), ("service", c_char_p)]
+
+
+class GraphicsSubjectIdentity(Structure):
+    _fields_ = [("type", c_char_p), ("name", c_char_p)]
+
+
+class GraphicsSubject(Structure):
+    _fields_ = [("nidentity", c_int), ("identities", POINTER(GraphicsSubjectIdentity))]
+
+
+class _TypedParameterValue(Union):
+    _fields_ = [
+        ("i", c_int),
+        ("ui", c_uint),
+        ("l", c_longlong),
+        ("ul", c_ulonglong),
+        ("d", c_double),
+        ("b", c_ubyte),
+        ("s", c_char_p),
+    ]
+
+
+class TypedParameter(Structure):
+    """virTypedParameter (96 bytes on LP64)."""
+
+    _fields_ = [("field", c_char * 80), ("type", c_int), ("value", _TypedParameterValue)]
+
+
+# Function pointer types of the event-loop contract (virEvent*Func) and of
+# the callbacks the library hands to it.
+FreeCallback = ctypes.CFUNCTYPE(None, c_void_p)
+HandleCallback = ctypes.CFUNCTYPE(None, c_int, c_int, c_int, c_void_p)
+TimeoutCallback = ctypes.CFUNCTYPE(None, c_int, c_void_p)
+AddHandleFunc = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_void_p, c_void_p, c_void_p)
+UpdateHandleFunc = ctypes.CFUNCTYPE(None, c_int, c_int)
+RemoveHandleFunc = ctypes.CFUNCTYPE(c_int, c_int)
+AddTimeoutFunc = ctypes.CFUNCTYPE(c_int, c_int, c_void_p, c_void_p, c_void_p)
+UpdateTimeoutFunc = ctypes.CFUNCTYPE(None, c_int, c_int)
+RemoveTimeoutFunc = ctypes.CFUNCTYPE(c_int, c_int)
+ErrorFunc = ctypes.CFUNCTYPE(None, c_void_p, POINTER(_virError))
+CloseFunc = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_void_p)
+
+_P = c_void_p  # virConnectPtr, virDomainPtr: opaque to us
+
+# name: (restype, argtypes)
+PROTOTYPES = {
+    "virGetVersion": (c_int, [POINTER(c_ulong), c_char_p, POINTER(c_ulong)]),
+    "virConnectOpen": (_P, [c_char_p]),
+    "virConnectOpenReadOnly": (_P, [c_char_p]),
+    "virConnectOpenAuth": (_P, [c_char_p, c_void_p, c_uint]),
+    "virConnectClose": (c_int, [_P]),
+    "virConnectRef": (c_int, [_P]),
+    "virConnectGetURI": (c_void_p, [_P]),  # malloc'ed
+    "virConnectIsAlive": (c_int, [_P]),
+    "virConnectSetKeepAlive": (c_int, [_P, c_int, c_uint]),
+    "virConnectRegisterCloseCallback": (c_int, [_P, c_void_p, c_void_p, c_void_p]),
+    "virConnectUnregisterCloseCallback": (c_int, [_P, c_void_p]),
+    "virConnectListAllDomains": (c_int, [_P, POINTER(POINTER(_P)), c_uint]),
+    "virDomainGetName": (c_char_p, [_P]),
+    "virDomainGetID": (c_uint, [_P]),
+    "virDomainGetUUID": (c_int, [_P, c_void_p]),
+    "virDomainGetUUIDString": (c_int, [_P, c_char_p]),
+    "virDomainRef": (c_int, [_P]),
+    "virDomainFree": (c_int, [_P]),
+    "virDomainLookupByName": (_P, [_P, c_char_p]),
+    "virDomainLookupByID": (_P, [_P, c_int]),
+    "virDomainLookupByUUIDString": (_P, [_P, c_char_p]),
+    "virDomainSuspend": (c_int, [_P]),
+    "virDomainResume": (c_int, [_P]),
+    "virDomainReboot": (c_int, [_P, c_uint]),
+    "virDomainReset": (c_int, [_P, c_uint]),
+    "virDomainShutdown": (c_int, [_P]),
+    "virDomainDestroy": (c_int, [_P]),
+    "virDomainCreate": (c_int, [_P]),
+    "virDomainUndefine": (c_int, [_P]),
+    "virDomainDefineXML": (_P, [_P, c_char_p]),
+    "virDomainCreateXML": (_P, [_P, c_char_p, c_uint]),
+    "virDomainGetXMLDesc": (c_void_p, [_P, c_uint]),  # malloc'ed
+    "virDomainGetState": (c_int, [_P, POINTER(c_int), POINTER(c_int), c_uint]),
+    "virDomainGetInfo": (c_int, [_P, POINTER(_virDomainInfo)]),
+    "virDomainIsActive": (c_int, [_P]),
+    "virDomainIsPersistent": (c_int, [_P]),
+    # The callbacks are passed as plain addresses: each registration picks
+    # the trampoline of its event ID.
+    "virConnectDomainEventRegister": (c_int, [_P, c_void_p, c_void_p, c_void_p]),
+    "virConnectDomainEventDeregister": (c_int, [_P, c_void_p]),
+    "virConnectDomainEventRegisterAny": (c_int, [_P, _P, c_int, c_void_p, c_void_p, c_void_p]),
+    "virConnectDomainEventDeregisterAny": (c_int, [_P, c_int]),
+    "virEventRegisterImpl": (
+        None,
+        [AddHandleFunc, UpdateHandleFunc, RemoveHandleFunc, AddTimeoutFunc, UpdateTimeoutFunc, RemoveTimeoutFunc],
+    ),
+    "virEventRegisterDefaultImpl": (c_int, []),
+    "virEventRunDefaultImpl": (c_int, []),
+    "virEventAddHandle": (c_int, [c_int, c_int, c_void_p, c_void_p, c_void_p]),
+    "virEventUpdateHandle": (None, [c_int, c_int]),
+    "virEventRemoveHandle": (c_int, [c_int]),
+    "virEventAddTimeout": (c_int, [c_int, c_void_p, c_void_p, c_void_p]),
+    "virEventUpdateTimeout": (None, [c_int, c_int]),
+    "virEventRemoveTimeout": (c_int, [c_int]),
+    "virGetLastError": (POINTER(_virError), []),
+    "virResetLastError": (None, []),
+    "virSetErrorFunc": (None, [c_void_p, c_void_p]),
+}
+
+
+def keep_forever(obj):
+    """Leaks one reference to `obj`: the C function pointers handed to the
+    library must stay valid until the process ends, even during interpreter
+    shutdown (when module globals are cleared), as the library may still
+    call them from its own threads."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+    return obj
+
+
+def candidates():
+    """The places the library is looked for, in order (see the module doc)."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return [env]
+    return [
+        os.path.join(_HERE, SONAME),
+        os.path.normpath(os.path.join(_HERE, "..", "..", "build", SONAME)),
+        SONAME,
+    ]
+
+
+class LibraryNotFound(OSError):
+    pass
+
+
+class _Library:
+    """The loaded library: attributes are its functions, prototyped.
+
+    Loading happens on the first attribute access; afterwards every function
+    is a plain attribute of this object, so calls cost no extra lookup.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._dll = None
+        self.path = None
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self._load()
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"{self.path} has no function {name}") from None
+
+    def _load(self):
+        with self._lock:
+            if self._dll is not None:
+                return
+            errors = []
+            for path in candidates():
+                if os.sep in path and not os.path.exists(path):
+                    errors.append(f"{path}: no such file")
+                    continue
+                try:
+                    dll = ctypes.CDLL(path)
+                except OSError as e:
+                    errors.append(f"{path}: {e}")
+                    continue
+                self._setup(dll)
+                self.path = path
+                self._dll = dll
+                return
+            raise LibraryNotFound(
+                "virt_events cannot load libvirt.so.0 (set %s to the library's full path, "
+                "or build it with `make` in the virt-events tree): %s" % (ENV_VAR, "; ".join(errors))
+            )
+
+    def _setup(self, dll):
+        for name, (restype, argtypes) in PROTOTYPES.items():
+            try:
+                func = getattr(dll, name)
+            except AttributeError:
+                continue  # an older library: calling it raises AttributeError
+            func.restype = restype
+            func.argtypes = argtypes
+            self.__dict__[name] = func
+        libc = ctypes.CDLL(None)
+        free = libc.free
+        free.restype = None
+        free.argtypes = [c_void_p]
+        self.__dict__["free"] = free
+
+    @property
+    def loaded(self):
+        return self._dll is not None
+
+
+lib = _Library()
+
+
+def take_string(ptr):
+    """A malloc'ed C string returned by the library, as str (then freed)."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr).decode("utf-8", "surrogateescape")
+    finally:
+        lib.free(ptr)
+
+
+def enc(s):
+    """str (or None) to the bytes (or NULL) a const char * parameter takes."""
+    if s is None:
+        return None
+    if isinstance(s, bytes):
+        return s
+    return str(s).encode("utf-8", "surrogateescape")
+
+
+def dec(b):
+    """A const char * the library passed (bytes or None) to str (or None)."""
+    if b is None:
+        return None
+    return b.decode("utf-8", "surrogateescape")
+
+
+__all__ = [
+    "lib",
+    "enc",
+    "dec",
+    "take_string",
+    "candidates",
+    "LibraryNotFound",
+    "c_longlong",
+]
