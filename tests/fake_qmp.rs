@@ -21,6 +21,8 @@ use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
 use virt_events::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
 use virt_events::qemu::qmp::{Line, LineReader, Message};
 
+mod common;
+
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/qmp-transcripts");
 
 /// One recorded line: who sent it and what.
@@ -97,24 +99,9 @@ fn expected_payloads(events: &[String], status: &Value, block: &Value, eof: bool
 /// once the test has registered its callbacks (libvirt drops events nobody
 /// listens for), then closes if the recording ended with QEMU going away.
 fn serve(listener: UnixListener, uuid: String, block: Value, events: Vec<String>, eof: bool, go: mpsc::Receiver<()>) {
-    let (stream, _) = listener.accept().unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    writeln!(writer, "{{\"QMP\": {{\"version\": {{\"qemu\": {{\"micro\": 2, \"minor\": 0, \"major\": 10}}, \"package\": \"\"}}, \"capabilities\": []}}}}\r").unwrap();
-    let mut answered = 0;
+    let status = json!({"running": false, "status": "prelaunch"});
+    let (mut writer, mut reader) = common::fake_qemu_handshake(&listener, status, &uuid, block);
     let mut line = String::new();
-    while answered < 4 && reader.read_line(&mut line).unwrap_or(0) > 0 {
-        let command: Value = serde_json::from_str(line.trim()).unwrap();
-        let reply = match command["execute"].as_str().unwrap_or_default() {
-            "query-status" => json!({"running": false, "status": "prelaunch"}),
-            "query-uuid" => json!({"UUID": uuid}),
-            "query-block" => block.clone(),
-            _ => json!({}),
-        };
-        writeln!(writer, "{}\r", json!({"return": reply, "id": command["id"]})).unwrap();
-        answered += 1;
-        line.clear();
-    }
     let _ = go.recv();
     for event in events {
         writeln!(writer, "{event}\r").unwrap();

@@ -3,7 +3,7 @@
 //! registered, the application blocked in its event loop) uses no CPU.
 
 use std::ffi::CString;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::os::raw::{c_int, c_void};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
@@ -12,21 +12,17 @@ use std::time::Duration;
 use virt_events::abi::common::{virConnectPtr, virDomainPtr};
 use virt_events::capi::{connect::*, eventloop::*, events::*};
 
+mod common;
+
+fn running() -> serde_json::Value {
+    serde_json::json!({"running": true, "status": "running"})
+}
+
 /// A fake QEMU that completes the handshake, then stays silent.
 fn quiet_monitor(listener: UnixListener) {
-    let (stream, _) = listener.accept().unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    writer.write_all(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, \"major\": 10}}, \"capabilities\": []}}\r\n").unwrap();
+    let (_writer, mut reader) = common::fake_qemu_handshake(&listener, running(), "", serde_json::json!([]));
     let mut line = String::new();
     while reader.read_line(&mut line).unwrap_or(0) > 0 {
-        let command: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
-        let reply = match command["execute"].as_str() {
-            Some("query-status") => serde_json::json!({"running": true, "status": "running"}),
-            Some("query-block") => serde_json::json!([]),
-            _ => serde_json::json!({}),
-        };
-        writeln!(writer, "{}\r", serde_json::json!({"return": reply, "id": command["id"]})).unwrap();
         line.clear();
     }
 }
@@ -120,22 +116,8 @@ fn a_slow_callback_loses_no_event() {
     let listener = UnixListener::bind(root.join("busy.qmp")).unwrap();
     let (go, wait) = std::sync::mpsc::channel::<()>();
     let server = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut writer = stream.try_clone().unwrap();
-        let mut reader = BufReader::new(stream);
-        writer.write_all(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, \"major\": 10}}, \"capabilities\": []}}\r\n").unwrap();
+        let (mut writer, mut reader) = common::fake_qemu_handshake(&listener, running(), "", serde_json::json!([]));
         let mut line = String::new();
-        for _ in 0..4 {
-            reader.read_line(&mut line).unwrap();
-            let command: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
-            let reply = match command["execute"].as_str() {
-                Some("query-status") => serde_json::json!({"running": true, "status": "running"}),
-                Some("query-block") => serde_json::json!([]),
-                _ => serde_json::json!({}),
-            };
-            writeln!(writer, "{}\r", serde_json::json!({"return": reply, "id": command["id"]})).unwrap();
-            line.clear();
-        }
         wait.recv().unwrap();
         for offset in 0..500 {
             let event = serde_json::json!({"event": "RTC_CHANGE", "data": {"offset": offset}, "timestamp": {"seconds": 1, "microseconds": 0}});

@@ -28,3 +28,38 @@ pub fn guest_disk(dir: &Path) -> String {
     assert!(output.status.success(), "--write-guest failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
+
+/// The QEMU side of a monitor's start, for fake QEMUs: accepts one client,
+/// greets it, and answers the driver's four commands (`qmp_capabilities`,
+/// `query-status` with `status`, `query-uuid` with `uuid`, `query-block`
+/// with `block`). Returns the connection, ready for events.
+pub fn fake_qemu_handshake(
+    listener: &std::os::unix::net::UnixListener,
+    status: serde_json::Value,
+    uuid: &str,
+    block: serde_json::Value,
+) -> (std::os::unix::net::UnixStream, std::io::BufReader<std::os::unix::net::UnixStream>) {
+    use std::io::{BufRead, Write};
+    let (stream, _) = listener.accept().unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    writer
+        .write_all(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \"package\": \"\"}, \"capabilities\": []}}\r\n")
+        .unwrap();
+    let mut line = String::new();
+    for _ in 0..4 {
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let command: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        let reply = match command["execute"].as_str().unwrap_or_default() {
+            "query-status" => status.clone(),
+            "query-uuid" => serde_json::json!({ "UUID": uuid }),
+            "query-block" => block.clone(),
+            _ => serde_json::json!({}),
+        };
+        writeln!(writer, "{}\r", serde_json::json!({"return": reply, "id": command["id"]})).unwrap();
+        line.clear();
+    }
+    (writer, reader)
+}
