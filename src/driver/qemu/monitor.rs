@@ -150,6 +150,8 @@ struct Monitor {
     early_events: Vec<crate::qemu::qmp::QmpEvent>,
     identity: Option<DomainIdentity>,
     outgoing: Vec<u8>,
+    /// Whether epoll watches the socket for writability (unsent output).
+    wants_write: bool,
 }
 
 struct RootWatch {
@@ -320,6 +322,7 @@ impl MonitorThread {
             early_events: Vec::new(),
             identity: None,
             outgoing: Vec::new(),
+            wants_write: false,
         };
         let token = self.token();
         self.sources.insert(token, Source::Monitor(Box::new(monitor)));
@@ -493,11 +496,17 @@ impl MonitorThread {
                 }
             }
         }
-        let mut interest = (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
-        if !monitor.outgoing.is_empty() {
-            interest |= libc::EPOLLOUT as u32;
+        // Only a change of interest costs a system call: the read path
+        // passes here after every read.
+        let wants_write = !monitor.outgoing.is_empty();
+        if wants_write != monitor.wants_write {
+            monitor.wants_write = wants_write;
+            let mut interest = (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
+            if wants_write {
+                interest |= libc::EPOLLOUT as u32;
+            }
+            let _ = self.epoll.modify(stream.as_raw_fd(), token, interest);
         }
-        let _ = self.epoll.modify(stream.as_raw_fd(), token, interest);
     }
 
     fn monitor_closed(&mut self, token: u64) {
