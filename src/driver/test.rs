@@ -235,6 +235,25 @@ impl TestDriver {
         Ok(value)
     }
 
+    /// Moves a domain that is in state `from` to `to` and reports `event`;
+    /// in any other state, libvirt's "domain 'NAME' not <from>" error.
+    fn transition(
+        &self,
+        dom: &DomainIdentity,
+        (from, from_name): (State, &str),
+        (to, reason): (State, i32),
+        (event, detail): (Lifecycle, i32),
+    ) -> Result<()> {
+        self.with_domains(|domains| {
+            let domain = domains.find(dom)?;
+            if domain.state != from {
+                return Err(domain.not_in_state(from_name));
+            }
+            domain.set_state(to, reason);
+            Ok(((), Some(lifecycle(domain, event, detail))))
+        })
+    }
+
     fn read<T>(&self, dom: &DomainIdentity, get: impl FnOnce(&TestDomain) -> T) -> Result<T> {
         let mut domains = self.domains.lock();
         domains.find(dom).map(|d| get(d))
@@ -349,27 +368,21 @@ impl Driver for TestDriver {
     }
 
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
-        self.with_domains(|domains| {
-            let domain = domains.find(dom)?;
-            if domain.state != State::VIR_DOMAIN_RUNNING {
-                return Err(domain.not_in_state("running"));
-            }
-            domain.set_state(State::VIR_DOMAIN_PAUSED, Paused::VIR_DOMAIN_PAUSED_USER as i32);
-            let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32);
-            Ok(((), Some(event)))
-        })
+        self.transition(
+            dom,
+            (State::VIR_DOMAIN_RUNNING, "running"),
+            (State::VIR_DOMAIN_PAUSED, Paused::VIR_DOMAIN_PAUSED_USER as i32),
+            (Lifecycle::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32),
+        )
     }
 
     fn resume(&self, dom: &DomainIdentity) -> Result<()> {
-        self.with_domains(|domains| {
-            let domain = domains.find(dom)?;
-            if domain.state != State::VIR_DOMAIN_PAUSED {
-                return Err(domain.not_in_state("paused"));
-            }
-            domain.set_state(State::VIR_DOMAIN_RUNNING, Running::VIR_DOMAIN_RUNNING_UNPAUSED as i32);
-            let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_RESUMED, Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32);
-            Ok(((), Some(event)))
-        })
+        self.transition(
+            dom,
+            (State::VIR_DOMAIN_PAUSED, "paused"),
+            (State::VIR_DOMAIN_RUNNING, Running::VIR_DOMAIN_RUNNING_UNPAUSED as i32),
+            (Lifecycle::VIR_DOMAIN_EVENT_RESUMED, Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32),
+        )
     }
 
     /// A reboot restarts the guest in place (`on_reboot` is `restart`): no event.
