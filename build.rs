@@ -11,11 +11,14 @@ const LIBVIRT_SOURCES: &[&str] = &[
     "src/abi/common.rs",
     "src/abi/domain_event.rs",
     "src/abi/event_loop.rs",
+    "src/abi/object_events.rs",
     "src/abi/typed_params.rs",
     "src/capi/connect.rs",
     "src/capi/domain.rs",
     "src/capi/events.rs",
     "src/capi/eventloop.rs",
+    "src/capi/object_events.rs",
+    "src/capi/objects.rs",
     "src/capi/typed_params.rs",
 ];
 const VIRTERROR_SOURCES: &[&str] = &["src/abi/error.rs", "src/capi/error.rs"];
@@ -42,9 +45,8 @@ fn main() {
          * domains and record layout.\n */"
             .into(),
     );
-    virterror.after_includes = Some(
-        "\n#include <libvirt/libvirt.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif".into(),
-    );
+    virterror.after_includes =
+        Some("\n#include <libvirt/libvirt.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif".into());
     virterror.trailer = Some("\n#ifdef __cplusplus\n}\n#endif".into());
     virterror.export.include = vec!["virErrorDomain".into(), "virErrorNumber".into(), "virErrorLevel".into()];
 

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::event::ObjectClass;
+
 pub use crate::abi::error::{virErrorDomain as ErrorDomain, virErrorNumber as ErrorCode};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +22,19 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl ErrorDomain {
+    /// The subsystem that reports errors of the public functions of `class`.
+    pub fn of_class(class: ObjectClass) -> ErrorDomain {
+        match class {
+            ObjectClass::Domain | ObjectClass::QemuMonitor => ErrorDomain::VIR_FROM_DOMAIN,
+            ObjectClass::Network => ErrorDomain::VIR_FROM_NETWORK,
+            ObjectClass::StoragePool => ErrorDomain::VIR_FROM_STORAGE,
+            ObjectClass::NodeDevice => ErrorDomain::VIR_FROM_NODEDEV,
+            ObjectClass::Secret => ErrorDomain::VIR_FROM_SECRET,
+        }
+    }
+}
+
 /// The fixed text libvirt puts in front of the detail for `code`.
 fn template(code: ErrorCode) -> (&'static str, &'static str) {
     use ErrorCode::*;
@@ -34,6 +49,10 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_NO_CONNECT => ("no connection driver available", "no connection driver available for %s"),
         VIR_ERR_INVALID_CONN => ("invalid connection pointer in", "invalid connection pointer in %s"),
         VIR_ERR_INVALID_DOMAIN => ("invalid domain pointer in", "invalid domain pointer in %s"),
+        VIR_ERR_INVALID_NETWORK => ("invalid network pointer in", "invalid network pointer in %s"),
+        VIR_ERR_INVALID_STORAGE_POOL => ("invalid storage pool pointer in", "invalid storage pool pointer in %s"),
+        VIR_ERR_INVALID_NODE_DEVICE => ("invalid node device pointer in", "invalid node device pointer in %s"),
+        VIR_ERR_INVALID_SECRET => ("Invalid secret", "Invalid secret: %s"),
         VIR_ERR_INVALID_ARG => ("invalid argument", "invalid argument: %s"),
         VIR_ERR_OPERATION_FAILED => ("operation failed", "operation failed: %s"),
         VIR_ERR_XML_ERROR => ("XML description is invalid or not well formed", "XML error: %s"),
@@ -61,14 +80,9 @@ impl Error {
                 str2: Some(detail),
                 int1: -1,
             },
-            None => Error {
-                code,
-                domain,
-                message: bare.to_string(),
-                str1: Some(bare.to_string()),
-                str2: None,
-                int1: -1,
-            },
+            None => {
+                Error { code, domain, message: bare.to_string(), str1: Some(bare.to_string()), str2: None, int1: -1 }
+            }
         }
     }
 
@@ -107,6 +121,18 @@ impl Error {
 
     pub fn invalid_domain(function: &str) -> Error {
         Error::new(ErrorCode::VIR_ERR_INVALID_DOMAIN, ErrorDomain::VIR_FROM_DOM, Some(function.to_string()))
+    }
+
+    /// libvirt's error for a pointer that is not a live object of `class`.
+    pub fn invalid_object(class: ObjectClass, function: &str) -> Error {
+        let code = match class {
+            ObjectClass::Domain | ObjectClass::QemuMonitor => ErrorCode::VIR_ERR_INVALID_DOMAIN,
+            ObjectClass::Network => ErrorCode::VIR_ERR_INVALID_NETWORK,
+            ObjectClass::StoragePool => ErrorCode::VIR_ERR_INVALID_STORAGE_POOL,
+            ObjectClass::NodeDevice => ErrorCode::VIR_ERR_INVALID_NODE_DEVICE,
+            ObjectClass::Secret => ErrorCode::VIR_ERR_INVALID_SECRET,
+        };
+        Error::new(code, ErrorDomain::of_class(class), Some(function.to_string()))
     }
 
     /// A failed public-API argument check: the message is the whole text, with

@@ -511,6 +511,110 @@ typedef enum virDomainMemoryFailureFlags {
   VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE = 2,
 } virDomainMemoryFailureFlags;
 
+typedef enum virNetworkEventLifecycleType {
+  VIR_NETWORK_EVENT_DEFINED = 0,
+  VIR_NETWORK_EVENT_UNDEFINED = 1,
+  VIR_NETWORK_EVENT_STARTED = 2,
+  VIR_NETWORK_EVENT_STOPPED = 3,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_NETWORK_EVENT_LAST = 4,
+#endif
+} virNetworkEventLifecycleType;
+
+typedef enum virNetworkEventID {
+  /**
+   * virConnectNetworkEventLifecycleCallback
+   */
+  VIR_NETWORK_EVENT_ID_LIFECYCLE = 0,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_NETWORK_EVENT_ID_LAST = 1,
+#endif
+} virNetworkEventID;
+
+typedef enum virStoragePoolEventID {
+  /**
+   * virConnectStoragePoolEventLifecycleCallback
+   */
+  VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE = 0,
+  /**
+   * virConnectStoragePoolEventGenericCallback
+   */
+  VIR_STORAGE_POOL_EVENT_ID_REFRESH = 1,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_STORAGE_POOL_EVENT_ID_LAST = 2,
+#endif
+} virStoragePoolEventID;
+
+typedef enum virStoragePoolEventLifecycleType {
+  VIR_STORAGE_POOL_EVENT_DEFINED = 0,
+  VIR_STORAGE_POOL_EVENT_UNDEFINED = 1,
+  VIR_STORAGE_POOL_EVENT_STARTED = 2,
+  VIR_STORAGE_POOL_EVENT_STOPPED = 3,
+  VIR_STORAGE_POOL_EVENT_CREATED = 4,
+  VIR_STORAGE_POOL_EVENT_DELETED = 5,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_STORAGE_POOL_EVENT_LAST = 6,
+#endif
+} virStoragePoolEventLifecycleType;
+
+typedef enum virNodeDeviceEventID {
+  /**
+   * virConnectNodeDeviceEventLifecycleCallback
+   */
+  VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE = 0,
+  /**
+   * virConnectNodeDeviceEventGenericCallback
+   */
+  VIR_NODE_DEVICE_EVENT_ID_UPDATE = 1,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_NODE_DEVICE_EVENT_ID_LAST = 2,
+#endif
+} virNodeDeviceEventID;
+
+typedef enum virNodeDeviceEventLifecycleType {
+  VIR_NODE_DEVICE_EVENT_CREATED = 0,
+  VIR_NODE_DEVICE_EVENT_DELETED = 1,
+  VIR_NODE_DEVICE_EVENT_DEFINED = 2,
+  VIR_NODE_DEVICE_EVENT_UNDEFINED = 3,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_NODE_DEVICE_EVENT_LAST = 4,
+#endif
+} virNodeDeviceEventLifecycleType;
+
+typedef enum virSecretUsageType {
+  VIR_SECRET_USAGE_TYPE_NONE = 0,
+  VIR_SECRET_USAGE_TYPE_VOLUME = 1,
+  VIR_SECRET_USAGE_TYPE_CEPH = 2,
+  VIR_SECRET_USAGE_TYPE_ISCSI = 3,
+  VIR_SECRET_USAGE_TYPE_TLS = 4,
+  VIR_SECRET_USAGE_TYPE_VTPM = 5,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_SECRET_USAGE_TYPE_LAST = 6,
+#endif
+} virSecretUsageType;
+
+typedef enum virSecretEventID {
+  /**
+   * virConnectSecretEventLifecycleCallback
+   */
+  VIR_SECRET_EVENT_ID_LIFECYCLE = 0,
+  /**
+   * virConnectSecretEventGenericCallback
+   */
+  VIR_SECRET_EVENT_ID_VALUE_CHANGED = 1,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_SECRET_EVENT_ID_LAST = 2,
+#endif
+} virSecretEventID;
+
+typedef enum virSecretEventLifecycleType {
+  VIR_SECRET_EVENT_DEFINED = 0,
+  VIR_SECRET_EVENT_UNDEFINED = 1,
+#if defined(VIR_ENUM_SENTINELS)
+  VIR_SECRET_EVENT_LAST = 2,
+#endif
+} virSecretEventLifecycleType;
+
 typedef enum virTypedParameterType {
   VIR_TYPED_PARAM_INT = 1,
   VIR_TYPED_PARAM_UINT = 2,
@@ -542,6 +646,21 @@ typedef struct _virDomain _virDomain;
  * A virtual network (opaque); named by `virError`.
  */
 typedef struct _virNetwork _virNetwork;
+
+/**
+ * A host device (opaque).
+ */
+typedef struct _virNodeDevice _virNodeDevice;
+
+/**
+ * A secret (opaque).
+ */
+typedef struct _virSecret _virSecret;
+
+/**
+ * A storage pool (opaque).
+ */
+typedef struct _virStoragePool _virStoragePool;
 
 typedef struct _virConnect virConnect;
 
@@ -624,6 +743,42 @@ typedef int (*virEventAddTimeoutFunc)(int timeout, virEventTimeoutCallback cb, v
 typedef void (*virEventUpdateTimeoutFunc)(int timer, int timeout);
 
 typedef int (*virEventRemoveTimeoutFunc)(int timer);
+
+typedef struct _virNetwork virNetwork;
+
+typedef virNetwork *virNetworkPtr;
+
+/**
+ * The type every network event callback is cast to at registration.
+ */
+typedef void (*virConnectNetworkEventGenericCallback)(virConnectPtr conn, virNetworkPtr net, void *opaque);
+
+typedef struct _virStoragePool virStoragePool;
+
+typedef virStoragePool *virStoragePoolPtr;
+
+/**
+ * The type every storage pool event callback is cast to at registration.
+ */
+typedef void (*virConnectStoragePoolEventGenericCallback)(virConnectPtr conn, virStoragePoolPtr pool, void *opaque);
+
+typedef struct _virNodeDevice virNodeDevice;
+
+typedef virNodeDevice *virNodeDevicePtr;
+
+/**
+ * The type every node device event callback is cast to at registration.
+ */
+typedef void (*virConnectNodeDeviceEventGenericCallback)(virConnectPtr conn, virNodeDevicePtr dev, void *opaque);
+
+typedef struct _virSecret virSecret;
+
+typedef virSecret *virSecretPtr;
+
+/**
+ * The type every secret event callback is cast to at registration.
+ */
+typedef void (*virConnectSecretEventGenericCallback)(virConnectPtr conn, virSecretPtr secret, void *opaque);
 
 /**
  * The value of a typed parameter; `type` says which member is set. (libvirt
@@ -714,10 +869,6 @@ typedef virDomainEventGraphicsAddress *virDomainEventGraphicsAddressPtr;
 
 typedef virDomainEventGraphicsSubject *virDomainEventGraphicsSubjectPtr;
 
-typedef struct _virNetwork virNetwork;
-
-typedef virNetwork *virNetworkPtr;
-
 /**
  * IO error with the reason: `"enospc"` when the host ran out of space, else `""`.
  */
@@ -773,6 +924,14 @@ typedef void (*virConnectDomainEventMemoryFailureCallback)(virConnectPtr conn, v
  * `size` is the memory device's new size in KiB.
  */
 typedef void (*virConnectDomainEventMemoryDeviceSizeChangeCallback)(virConnectPtr conn, virDomainPtr dom, const char *alias, unsigned long long size, void *opaque);
+
+typedef void (*virConnectNetworkEventLifecycleCallback)(virConnectPtr conn, virNetworkPtr net, int event, int detail, void *opaque);
+
+typedef void (*virConnectStoragePoolEventLifecycleCallback)(virConnectPtr conn, virStoragePoolPtr pool, int event, int detail, void *opaque);
+
+typedef void (*virConnectNodeDeviceEventLifecycleCallback)(virConnectPtr conn, virNodeDevicePtr dev, int event, int detail, void *opaque);
+
+typedef void (*virConnectSecretEventLifecycleCallback)(virConnectPtr conn, virSecretPtr secret, int event, int detail, void *opaque);
 
 extern virConnectAuthPtr virConnectAuthPtrDefault;
 
@@ -973,6 +1132,114 @@ void virEventUpdateTimeout(int timer, int timeout);
 int virEventRemoveTimeout(int timer);
 
 /**
+ * Registers `cb` for `eventID` events of every network, or of `net` only.
+ */
+int virConnectNetworkEventRegisterAny(virConnectPtr conn, virNetworkPtr net, int eventID, virConnectNetworkEventGenericCallback cb, void *opaque, virFreeCallback freecb);
+
+/**
+ * Removes the registration `callbackID` made on `conn`.
+ */
+int virConnectNetworkEventDeregisterAny(virConnectPtr conn, int callbackID);
+
+/**
+ * Registers `cb` for `eventID` events of every storage pool, or of `pool`
+ */
+int virConnectStoragePoolEventRegisterAny(virConnectPtr conn, virStoragePoolPtr pool, int eventID, virConnectStoragePoolEventGenericCallback cb, void *opaque, virFreeCallback freecb);
+
+/**
+ * Removes the registration `callbackID` made on `conn`.
+ */
+int virConnectStoragePoolEventDeregisterAny(virConnectPtr conn, int callbackID);
+
+/**
+ * Registers `cb` for `eventID` events of every node device, or of `dev`
+ */
+int virConnectNodeDeviceEventRegisterAny(virConnectPtr conn, virNodeDevicePtr dev, int eventID, virConnectNodeDeviceEventGenericCallback cb, void *opaque, virFreeCallback freecb);
+
+/**
+ * Removes the registration `callbackID` made on `conn`.
+ */
+int virConnectNodeDeviceEventDeregisterAny(virConnectPtr conn, int callbackID);
+
+/**
+ * Registers `cb` for `eventID` events of every secret, or of `secret` only.
+ */
+int virConnectSecretEventRegisterAny(virConnectPtr conn, virSecretPtr secret, int eventID, virConnectSecretEventGenericCallback cb, void *opaque, virFreeCallback freecb);
+
+/**
+ * Removes the registration `callbackID` made on `conn`.
+ */
+int virConnectSecretEventDeregisterAny(virConnectPtr conn, int callbackID);
+
+const char *virNetworkGetName(virNetworkPtr network);
+
+/**
+ * # Safety
+ */
+int virNetworkGetUUID(virNetworkPtr network, unsigned char *uuid);
+
+/**
+ * # Safety
+ */
+int virNetworkGetUUIDString(virNetworkPtr network, char *buf);
+
+int virNetworkRef(virNetworkPtr network);
+
+int virNetworkFree(virNetworkPtr network);
+
+virConnectPtr virNetworkGetConnect(virNetworkPtr net);
+
+const char *virStoragePoolGetName(virStoragePoolPtr pool);
+
+/**
+ * # Safety
+ */
+int virStoragePoolGetUUID(virStoragePoolPtr pool, unsigned char *uuid);
+
+/**
+ * # Safety
+ */
+int virStoragePoolGetUUIDString(virStoragePoolPtr pool, char *buf);
+
+int virStoragePoolRef(virStoragePoolPtr pool);
+
+int virStoragePoolFree(virStoragePoolPtr pool);
+
+virConnectPtr virStoragePoolGetConnect(virStoragePoolPtr pool);
+
+const char *virNodeDeviceGetName(virNodeDevicePtr dev);
+
+int virNodeDeviceRef(virNodeDevicePtr dev);
+
+int virNodeDeviceFree(virNodeDevicePtr dev);
+
+/**
+ * # Safety
+ */
+int virSecretGetUUID(virSecretPtr secret, unsigned char *uuid);
+
+/**
+ * # Safety
+ */
+int virSecretGetUUIDString(virSecretPtr secret, char *buf);
+
+/**
+ * The secret's `virSecretUsageType`.
+ */
+int virSecretGetUsageType(virSecretPtr secret);
+
+/**
+ * What the secret is for (a volume path, a Ceph user...).
+ */
+const char *virSecretGetUsageID(virSecretPtr secret);
+
+int virSecretRef(virSecretPtr secret);
+
+int virSecretFree(virSecretPtr secret);
+
+virConnectPtr virSecretGetConnect(virSecretPtr secret);
+
+/**
  * Finds the parameter `name`; returns NULL when there is none (or when
  */
 virTypedParameterPtr virTypedParamsGet(virTypedParameterPtr params, int nparams, const char *name);
@@ -1024,9 +1291,13 @@ void virTypedParamsFree(virTypedParameterPtr params, int nparams);
 
 #endif  /* VIR_EVENTS_LIBVIRT_H */
 
-/* Cast any domain event callback to the type virConnectDomainEventRegisterAny takes
+/* Cast any event callback to the type its class's vir*EventRegisterAny takes
  * (through void (*)(void), so that -Wcast-function-type accepts it). */
 #define VIR_DOMAIN_EVENT_CALLBACK(cb) ((virConnectDomainEventGenericCallback)(void (*)(void))(cb))
+#define VIR_NETWORK_EVENT_CALLBACK(cb) ((virConnectNetworkEventGenericCallback)(void (*)(void))(cb))
+#define VIR_STORAGE_POOL_EVENT_CALLBACK(cb) ((virConnectStoragePoolEventGenericCallback)(void (*)(void))(cb))
+#define VIR_NODE_DEVICE_EVENT_CALLBACK(cb) ((virConnectNodeDeviceEventGenericCallback)(void (*)(void))(cb))
+#define VIR_SECRET_EVENT_CALLBACK(cb) ((virConnectSecretEventGenericCallback)(void (*)(void))(cb))
 
 #ifdef __cplusplus
 }

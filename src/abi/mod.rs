@@ -7,6 +7,7 @@ pub mod common;
 pub mod domain_event;
 pub mod error;
 pub mod event_loop;
+pub mod object_events;
 pub mod typed_params;
 
 #[cfg(test)]

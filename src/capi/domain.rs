@@ -9,7 +9,7 @@ use crate::abi::common::{virConnectPtr, virDomainInfoPtr, virDomainPtr};
 use crate::driver::Driver;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::DomainIdentity;
-use crate::uuid::{Uuid, UUID_BUFLEN};
+use crate::uuid::Uuid;
 
 #[no_mangle]
 pub extern "C" fn virDomainGetName(domain: virDomainPtr) -> *const c_char {
@@ -30,12 +30,8 @@ pub extern "C" fn virDomainGetID(domain: virDomainPtr) -> c_uint {
 pub unsafe extern "C" fn virDomainGetUUID(domain: virDomainPtr, uuid: *mut c_uchar) -> c_int {
     api("virDomainGetUUID", -1, |call| {
         let handle = call.domain(domain, "virDomainGetUUID")?;
-        if uuid.is_null() {
-            return Err(Error::null_arg("virDomainGetUUID", "uuid"));
-        }
-        // SAFETY: the caller provides VIR_UUID_BUFLEN writable bytes.
-        unsafe { ptr::copy_nonoverlapping(handle.identity.uuid.0.as_ptr(), uuid, UUID_BUFLEN) };
-        Ok(0)
+        // SAFETY: per this function's contract.
+        unsafe { strings::write_uuid(&handle.identity.uuid, uuid, "virDomainGetUUID", ErrorDomain::VIR_FROM_DOMAIN) }
     })
 }
 
@@ -47,14 +43,15 @@ pub unsafe extern "C" fn virDomainGetUUID(domain: virDomainPtr, uuid: *mut c_uch
 pub unsafe extern "C" fn virDomainGetUUIDString(domain: virDomainPtr, buf: *mut c_char) -> c_int {
     api("virDomainGetUUIDString", -1, |call| {
         let handle = call.domain(domain, "virDomainGetUUIDString")?;
-        if buf.is_null() {
-            return Err(Error::null_arg("virDomainGetUUIDString", "buf"));
+        // SAFETY: per this function's contract.
+        unsafe {
+            strings::write_uuid_string(
+                &handle.identity.uuid,
+                buf,
+                "virDomainGetUUIDString",
+                ErrorDomain::VIR_FROM_DOMAIN,
+            )
         }
-        let text = strings::owned(&handle.identity.uuid.to_string());
-        let bytes = text.as_bytes_with_nul();
-        // SAFETY: 36 characters and a NUL fit the caller's 37-byte buffer.
-        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr().cast(), buf, bytes.len()) };
-        Ok(0)
     })
 }
 
@@ -70,7 +67,7 @@ pub extern "C" fn virDomainRef(domain: virDomainPtr) -> c_int {
 pub extern "C" fn virDomainFree(domain: virDomainPtr) -> c_int {
     api("virDomainFree", -1, |call| {
         let handle = call.domain(domain, "virDomainFree")?;
-        call.conn = None;
+        call.forget_connection();
         DomainHandle::unref(handle);
         Ok(0)
     })
@@ -107,7 +104,11 @@ pub unsafe extern "C" fn virDomainLookupByName(conn: virConnectPtr, name: *const
 pub extern "C" fn virDomainLookupByID(conn: virConnectPtr, id: c_int) -> virDomainPtr {
     lookup("virDomainLookupByID", conn, |driver| {
         if id < 0 {
-            return Err(Error::arg_check("virDomainLookupByID", "id", "id in virDomainLookupByID must be zero or greater"));
+            return Err(Error::arg_check(
+                "virDomainLookupByID",
+                "id",
+                "id in virDomainLookupByID must be zero or greater",
+            ));
         }
         driver.lookup_by_id(id)
     })
@@ -224,7 +225,11 @@ pub unsafe extern "C" fn virDomainDefineXML(conn: virConnectPtr, xml: *const c_c
 /// # Safety
 /// `xmlDesc` must be NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCreateXML(conn: virConnectPtr, xmlDesc: *const c_char, flags: c_uint) -> virDomainPtr {
+pub unsafe extern "C" fn virDomainCreateXML(
+    conn: virConnectPtr,
+    xmlDesc: *const c_char,
+    flags: c_uint,
+) -> virDomainPtr {
     from_xml("virDomainCreateXML", conn, xmlDesc, |d, xml| d.create_xml(xml, flags))
 }
 
@@ -243,7 +248,12 @@ pub extern "C" fn virDomainGetXMLDesc(domain: virDomainPtr, flags: c_uint) -> *m
 /// # Safety
 /// `state` must be NULL or writable; `reason` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetState(domain: virDomainPtr, state: *mut c_int, reason: *mut c_int, flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainGetState(
+    domain: virDomainPtr,
+    state: *mut c_int,
+    reason: *mut c_int,
+    flags: c_uint,
+) -> c_int {
     api("virDomainGetState", -1, |call| {
         let handle = call.domain(domain, "virDomainGetState")?;
         if state.is_null() {

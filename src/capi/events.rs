@@ -1,10 +1,11 @@
-//! Domain event registration, and delivery of events to C callbacks.
+//! Domain event registration, and delivery of every class's events to C
+//! callbacks.
 
-use std::os::raw::{c_char, c_int, c_uint, c_ulonglong, c_void};
+use std::os::raw::{c_char, c_int, c_longlong, c_uint, c_ulonglong, c_void};
 use std::ptr;
 use std::sync::Arc;
 
-use super::handles::{ConnHandle, DomainHandle};
+use super::handles::{ConnHandle, DomainHandle, ObjectHandle};
 use super::typed_params::CTypedParams;
 use super::{api, strings};
 use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
@@ -12,14 +13,16 @@ use crate::abi::domain_event::*;
 use crate::abi::typed_params::virTypedParameterPtr;
 use crate::error::Error;
 use crate::event::state::{EventCallback, Subscription};
-use crate::event::{DomainEvent, EventPayload, DOMAIN_EVENT_ID_COUNT};
+use crate::event::{Event, EventPayload, ObjectClass, ObjectPayload, QemuMonitorEvent, DOMAIN_EVENT_ID_COUNT};
 
-type GenericFn = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void);
+/// Every class's generic callback type (connection, object, opaque): all
+/// callbacks are stored as this and cast back to their real type to be called.
+pub(crate) type GenericFn = unsafe extern "C" fn(virConnectPtr, *mut c_void, *mut c_void);
 
 /// An application's callback: the function (cast to the generic type, as
 /// `VIR_DOMAIN_EVENT_CALLBACK` does), its opaque data and free function, and a
 /// reference on the connection it was registered on.
-struct CCallback {
+pub(crate) struct CCallback {
     function: GenericFn,
     opaque: *mut c_void,
     freecb: virFreeCallback,
@@ -34,7 +37,12 @@ unsafe impl Send for CCallback {}
 unsafe impl Sync for CCallback {}
 
 impl CCallback {
-    fn new(conn: &ConnHandle, function: GenericFn, opaque: *mut c_void, freecb: virFreeCallback) -> CCallback {
+    pub(crate) fn new(
+        conn: &ConnHandle,
+        function: GenericFn,
+        opaque: *mut c_void,
+        freecb: virFreeCallback,
+    ) -> CCallback {
         conn.add_ref();
         CCallback { function, opaque, freecb, conn }
     }
@@ -51,16 +59,31 @@ impl EventCallback for CCallback {
         self.function as usize
     }
 
-    fn deliver(&self, event: &DomainEvent) {
+    fn deliver(&self, event: &Event) {
         // SAFETY: the callback holds a reference on its connection.
         let conn = unsafe { &*self.conn };
-        let dom = DomainHandle::create(conn, event.domain.clone());
-        // SAFETY: the application registered, for this event ID, a function of
-        // the type libvirt documents for it, cast to the generic type; casting
-        // it back to that type is what libvirt does. `dom` and every string
-        // passed stay valid for the duration of the call.
-        unsafe { call(self.function, conn.as_ptr(), dom, &event.payload, self.opaque) };
-        DomainHandle::unref(dom as *const DomainHandle);
+        // SAFETY (all three calls): the application registered, for this
+        // class and event ID, a function of the type libvirt documents for
+        // it, cast to the generic type; casting it back to that type is what
+        // libvirt does. The object handle and every string passed stay valid
+        // for the duration of the call.
+        match event {
+            Event::Domain(event) => {
+                let dom = DomainHandle::create(conn, event.domain.clone());
+                unsafe { call(self.function, conn.as_ptr(), dom, &event.payload, self.opaque) };
+                DomainHandle::unref(dom as *const DomainHandle);
+            }
+            Event::Object(event) => {
+                let object = ObjectHandle::create(conn, event.class, event.object.clone());
+                unsafe { call_object(self.function, conn.as_ptr(), object.cast(), event.payload, self.opaque) };
+                ObjectHandle::unref(object);
+            }
+            Event::QemuMonitor(event) => {
+                let dom = DomainHandle::create(conn, event.domain.clone());
+                unsafe { call_qemu_monitor(self.function, conn.as_ptr(), dom, event, self.opaque) };
+                DomainHandle::unref(dom as *const DomainHandle);
+            }
+        }
     }
 
     fn release(&self) {
@@ -75,7 +98,13 @@ impl EventCallback for CCallback {
 ///
 /// # Safety
 /// `function` must have the C type libvirt documents for the payload's event ID.
-unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payload: &EventPayload, opaque: *mut c_void) {
+unsafe fn call(
+    function: GenericFn,
+    conn: virConnectPtr,
+    dom: virDomainPtr,
+    payload: &EventPayload,
+    opaque: *mut c_void,
+) {
     type Lifecycle = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void) -> c_int;
     type RtcChange = unsafe extern "C" fn(virConnectPtr, virDomainPtr, i64, *mut c_void);
     /// Watchdog, PM wakeup / suspend / suspend-disk, migration iteration.
@@ -83,8 +112,15 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
     /// Agent lifecycle.
     type TwoInts = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void);
     type IoError = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, c_int, *mut c_void);
-    type IoErrorReason =
-        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, c_int, *const c_char, *mut c_void);
+    type IoErrorReason = unsafe extern "C" fn(
+        virConnectPtr,
+        virDomainPtr,
+        *const c_char,
+        *const c_char,
+        c_int,
+        *const c_char,
+        *mut c_void,
+    );
     type Graphics = unsafe extern "C" fn(
         virConnectPtr,
         virDomainPtr,
@@ -96,8 +132,15 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
         *mut c_void,
     );
     type BlockJob = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_int, c_int, *mut c_void);
-    type DiskChange =
-        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, *const c_char, c_int, *mut c_void);
+    type DiskChange = unsafe extern "C" fn(
+        virConnectPtr,
+        virDomainPtr,
+        *const c_char,
+        *const c_char,
+        *const c_char,
+        c_int,
+        *mut c_void,
+    );
     /// Tray change, metadata change (a string and an int, in either order).
     type StringInt = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_int, *mut c_void);
     type IntString = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, *const c_char, *mut c_void);
@@ -106,10 +149,18 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
     type OneString = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *mut c_void);
     /// Tunable, job completed.
     type Params = unsafe extern "C" fn(virConnectPtr, virDomainPtr, virTypedParameterPtr, c_int, *mut c_void);
-    type BlockThreshold =
-        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, *const c_char, c_ulonglong, c_ulonglong, *mut c_void);
+    type BlockThreshold = unsafe extern "C" fn(
+        virConnectPtr,
+        virDomainPtr,
+        *const c_char,
+        *const c_char,
+        c_ulonglong,
+        c_ulonglong,
+        *mut c_void,
+    );
     type MemoryFailure = unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, c_uint, *mut c_void);
-    type MemoryDeviceSizeChange = unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_ulonglong, *mut c_void);
+    type MemoryDeviceSizeChange =
+        unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_ulonglong, *mut c_void);
 
     let text = strings::owned;
     // SAFETY (all arms): the caller guarantees `function`'s real type; every
@@ -119,7 +170,7 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
             EventPayload::Lifecycle { event, detail } => {
                 std::mem::transmute::<GenericFn, Lifecycle>(function)(conn, dom, *event, *detail, opaque);
             }
-            EventPayload::Reboot | EventPayload::ControlError => function(conn, dom, opaque),
+            EventPayload::Reboot | EventPayload::ControlError => function(conn, dom.cast(), opaque),
             EventPayload::RtcChange { utc_offset } => {
                 std::mem::transmute::<GenericFn, RtcChange>(function)(conn, dom, *utc_offset, opaque);
             }
@@ -132,7 +183,14 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
             }
             EventPayload::IoError { src_path, dev_alias, action } => {
                 let (src, alias) = (text(src_path), text(dev_alias));
-                std::mem::transmute::<GenericFn, IoError>(function)(conn, dom, src.as_ptr(), alias.as_ptr(), *action, opaque);
+                std::mem::transmute::<GenericFn, IoError>(function)(
+                    conn,
+                    dom,
+                    src.as_ptr(),
+                    alias.as_ptr(),
+                    *action,
+                    opaque,
+                );
             }
             EventPayload::IoErrorReason { src_path, dev_alias, action, reason } => {
                 let (src, alias, reason) = (text(src_path), text(dev_alias), text(reason));
@@ -162,12 +220,25 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
             }
             EventPayload::BlockJob { disk, job_type, status } | EventPayload::BlockJob2 { disk, job_type, status } => {
                 let disk = text(disk);
-                std::mem::transmute::<GenericFn, BlockJob>(function)(conn, dom, disk.as_ptr(), *job_type, *status, opaque);
+                std::mem::transmute::<GenericFn, BlockJob>(function)(
+                    conn,
+                    dom,
+                    disk.as_ptr(),
+                    *job_type,
+                    *status,
+                    opaque,
+                );
             }
             EventPayload::DiskChange { old_src_path, new_src_path, dev_alias, reason } => {
                 // libvirt passes NULL for an absent old or new source.
                 let (old, new, alias) = (text(old_src_path), text(new_src_path), text(dev_alias));
-                let or_null = |s: &str, c: &std::ffi::CString| if s.is_empty() { ptr::null() } else { c.as_ptr() };
+                let or_null = |s: &str, c: &std::ffi::CString| {
+                    if s.is_empty() {
+                        ptr::null()
+                    } else {
+                        c.as_ptr()
+                    }
+                };
                 std::mem::transmute::<GenericFn, DiskChange>(function)(
                     conn,
                     dom,
@@ -218,13 +289,85 @@ unsafe fn call(function: GenericFn, conn: virConnectPtr, dom: virDomainPtr, payl
                 );
             }
             EventPayload::MemoryFailure { recipient, action, flags } => {
-                std::mem::transmute::<GenericFn, MemoryFailure>(function)(conn, dom, *recipient, *action, *flags, opaque);
+                std::mem::transmute::<GenericFn, MemoryFailure>(function)(
+                    conn, dom, *recipient, *action, *flags, opaque,
+                );
             }
             EventPayload::MemoryDeviceSizeChange { alias, size } => {
                 let alias = text(alias);
-                std::mem::transmute::<GenericFn, MemoryDeviceSizeChange>(function)(conn, dom, alias.as_ptr(), *size, opaque);
+                std::mem::transmute::<GenericFn, MemoryDeviceSizeChange>(function)(
+                    conn,
+                    dom,
+                    alias.as_ptr(),
+                    *size,
+                    opaque,
+                );
             }
         }
+    }
+}
+
+/// Calls `function` with the arguments of a network, storage pool, node
+/// device or secret event: every class's lifecycle callback has the same
+/// shape, and the other IDs use the generic callback.
+///
+/// # Safety
+/// `function` must have the C type libvirt documents for the event's class
+/// and ID, and `object` must be a live handle of that class.
+unsafe fn call_object(
+    function: GenericFn,
+    conn: virConnectPtr,
+    object: *mut c_void,
+    payload: ObjectPayload,
+    opaque: *mut c_void,
+) {
+    type Lifecycle = unsafe extern "C" fn(virConnectPtr, *mut c_void, c_int, c_int, *mut c_void);
+    // SAFETY: the caller guarantees `function`'s real type.
+    unsafe {
+        match payload {
+            ObjectPayload::Lifecycle { event, detail } => {
+                std::mem::transmute::<GenericFn, Lifecycle>(function)(conn, object, event, detail, opaque);
+            }
+            ObjectPayload::Plain { .. } => function(conn, object, opaque),
+        }
+    }
+}
+
+/// Calls a `virConnectDomainQemuMonitorEventCallback`.
+///
+/// # Safety
+/// `function` must have that type and `dom` must be a live domain handle.
+unsafe fn call_qemu_monitor(
+    function: GenericFn,
+    conn: virConnectPtr,
+    dom: virDomainPtr,
+    event: &QemuMonitorEvent,
+    opaque: *mut c_void,
+) {
+    type MonitorEvent = unsafe extern "C" fn(
+        virConnectPtr,
+        virDomainPtr,
+        *const c_char,
+        c_longlong,
+        c_uint,
+        *const c_char,
+        *mut c_void,
+    );
+    let name = strings::owned(&event.name);
+    let details = event.details.as_deref().map(strings::owned);
+    let details = details.as_ref().map_or(ptr::null(), |d| d.as_ptr());
+    // SAFETY: the caller guarantees `function`'s real type; the strings are
+    // owned by this frame.
+    unsafe {
+        std::mem::transmute::<GenericFn, MonitorEvent>(function)(
+            conn,
+            dom,
+            name.as_ptr(),
+            event.seconds,
+            event.micros,
+            details,
+            opaque,
+        );
     }
 }
 
@@ -250,7 +393,8 @@ impl GraphicsStrings {
         auth: &str,
         subject: &[(String, String)],
     ) -> GraphicsStrings {
-        let address = |a: &crate::event::GraphicsAddress| (a.family, strings::owned(&a.node), strings::owned(&a.service));
+        let address =
+            |a: &crate::event::GraphicsAddress| (a.family, strings::owned(&a.node), strings::owned(&a.service));
         GraphicsStrings {
             local: address(local),
             remote: address(remote),
@@ -260,17 +404,19 @@ impl GraphicsStrings {
     }
 
     fn c_structs(&self) -> (virDomainEventGraphicsAddress, virDomainEventGraphicsAddress, Subject) {
-        let address = |(family, node, service): &(c_int, std::ffi::CString, std::ffi::CString)| {
-            virDomainEventGraphicsAddress {
+        let address =
+            |(family, node, service): &(c_int, std::ffi::CString, std::ffi::CString)| virDomainEventGraphicsAddress {
                 family: *family,
                 node: node.as_ptr() as *mut _,
                 service: service.as_ptr() as *mut _,
-            }
-        };
+            };
         let mut identities: Vec<virDomainEventGraphicsSubjectIdentity> = self
             .identities
             .iter()
-            .map(|(t, n)| virDomainEventGraphicsSubjectIdentity { r#type: t.as_ptr() as *mut _, name: n.as_ptr() as *mut _ })
+            .map(|(t, n)| virDomainEventGraphicsSubjectIdentity {
+                r#type: t.as_ptr() as *mut _,
+                name: n.as_ptr() as *mut _,
+            })
             .collect();
         let subject = virDomainEventGraphicsSubject {
             nidentity: identities.len() as c_int,
@@ -294,12 +440,19 @@ pub extern "C" fn virConnectDomainEventRegister(
         let handle = call.connection(conn, NAME)?;
         let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
         // SAFETY: only the pointer's type changes; `call` casts it back.
-        let function = unsafe { std::mem::transmute::<unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void) -> c_int, GenericFn>(cb) };
+        let function = unsafe {
+            std::mem::transmute::<
+                unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void) -> c_int,
+                GenericFn,
+            >(cb)
+        };
         let subscription = Subscription {
-            connection: handle.conn.id,
-            event_id: virDomainEventID::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
-            domain: None,
             legacy: true,
+            ..Subscription::new(
+                handle.conn.id,
+                ObjectClass::Domain,
+                virDomainEventID::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
+            )
         };
         let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
         handle.conn.driver.events().register(subscription, callback)?;
@@ -344,16 +497,25 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
                     format!("domain '{}' must match connection", dom.identity.name),
                 ));
             }
-            Some(dom.identity.uuid)
+            Some(dom.identity.uuid.to_string())
         };
-        let function = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
+        let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
+        // SAFETY: only the pointer's type changes; `call` casts it back.
+        let function = unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void), GenericFn>(cb)
+        };
         if eventID < 0 {
             return Err(Error::arg_check(NAME, "eventID", format!("eventID in {NAME} must be zero or greater")));
         }
         if eventID >= DOMAIN_EVENT_ID_COUNT {
-            return Err(Error::arg_check(NAME, "eventID", format!("eventID must be less than {DOMAIN_EVENT_ID_COUNT}")));
+            return Err(Error::arg_check(
+                NAME,
+                "eventID",
+                format!("eventID must be less than {DOMAIN_EVENT_ID_COUNT}"),
+            ));
         }
-        let subscription = Subscription { connection: handle.conn.id, event_id: eventID, domain, legacy: false };
+        let subscription =
+            Subscription { object: domain, ..Subscription::new(handle.conn.id, ObjectClass::Domain, eventID) };
         let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
         handle.conn.driver.events().register(subscription, callback)
     })

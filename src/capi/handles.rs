@@ -1,8 +1,9 @@
-//! The objects behind `virConnectPtr` and `virDomainPtr`, with libvirt's
-//! reference counting, and the registry that tells live handles from stale
-//! or foreign pointers before anything is dereferenced.
+//! The objects behind `virConnectPtr`, `virDomainPtr` and the other object
+//! pointers, with libvirt's reference counting, and the registries that tell
+//! live handles from stale or foreign pointers before anything is
+//! dereferenced.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
@@ -14,7 +15,7 @@ use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::abi::error::virErrorFunc;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorDomain, Result};
-use crate::event::DomainIdentity;
+use crate::event::{DomainIdentity, ObjectClass, ObjectIdentity};
 
 static LIVE_CONNECTIONS: Lazy<Mutex<HashSet<usize>>> = Lazy::new(Default::default);
 static LIVE_DOMAINS: Lazy<Mutex<HashSet<usize>>> = Lazy::new(Default::default);
@@ -130,6 +131,68 @@ impl DomainHandle {
             let conn = handle.conn;
             // SAFETY: that was the last reference; the box came from `create`.
             drop(unsafe { Box::from_raw(ptr as *mut DomainHandle) });
+            ConnHandle::unref(conn);
+        }
+    }
+}
+
+static LIVE_OBJECTS: Lazy<Mutex<HashMap<usize, ObjectClass>>> = Lazy::new(Default::default);
+
+/// What `virNetworkPtr`, `virStoragePoolPtr`, `virNodeDevicePtr` and
+/// `virSecretPtr` point to: the object's identity when it was looked up,
+/// holding a reference on its connection.
+pub(crate) struct ObjectHandle {
+    pub conn: *const ConnHandle,
+    pub class: ObjectClass,
+    pub identity: ObjectIdentity,
+    /// `identity.name` for the accessors that return it.
+    pub name: CString,
+    refs: AtomicUsize,
+}
+
+impl ObjectHandle {
+    /// A new handle with one reference, owned by the caller.
+    pub fn create(conn: &ConnHandle, class: ObjectClass, identity: ObjectIdentity) -> *mut ObjectHandle {
+        conn.add_ref();
+        let handle = Box::into_raw(Box::new(ObjectHandle {
+            conn: conn as *const ConnHandle,
+            class,
+            name: super::strings::owned(&identity.name),
+            identity,
+            refs: AtomicUsize::new(1),
+        }));
+        LIVE_OBJECTS.lock().insert(handle as usize, class);
+        handle
+    }
+
+    /// The live handle of `class` behind `ptr`, or libvirt's invalid-object
+    /// error for that class.
+    pub fn check<'a, T>(ptr: *mut T, class: ObjectClass, function: &str) -> Result<&'a ObjectHandle> {
+        if ptr.is_null() || LIVE_OBJECTS.lock().get(&(ptr as usize)) != Some(&class) {
+            return Err(Error::invalid_object(class, function));
+        }
+        // SAFETY: the registry holds exactly the live handles from `create`,
+        // with their class.
+        Ok(unsafe { &*(ptr as *const ObjectHandle) })
+    }
+
+    pub fn conn(&self) -> &ConnHandle {
+        // SAFETY: an object handle holds a reference on its connection.
+        unsafe { &*self.conn }
+    }
+
+    pub fn add_ref(&self) {
+        self.refs.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn unref(ptr: *const ObjectHandle) {
+        // SAFETY: callers hold one of the references.
+        let handle = unsafe { &*ptr };
+        if handle.refs.fetch_sub(1, Ordering::SeqCst) == 1 {
+            LIVE_OBJECTS.lock().remove(&(ptr as usize));
+            let conn = handle.conn;
+            // SAFETY: that was the last reference; the box came from `create`.
+            drop(unsafe { Box::from_raw(ptr as *mut ObjectHandle) });
             ConnHandle::unref(conn);
         }
     }

@@ -11,6 +11,8 @@ pub mod error;
 pub mod eventloop;
 pub mod events;
 mod handles;
+pub mod object_events;
+pub mod objects;
 mod strings;
 pub mod typed_params;
 
@@ -18,7 +20,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::error::{Error, ErrorDomain, Result};
-use handles::{ConnHandle, DomainHandle};
+use crate::event::ObjectClass;
+use handles::{ConnHandle, DomainHandle, ObjectHandle};
 
 /// The connection an API call concerns, once known: failures are dispatched
 /// to its error handler and recorded as its last error.
@@ -30,9 +33,34 @@ pub(crate) struct Call {
 impl Call {
     /// The live connection behind `conn`; failures of this call go to it.
     fn connection<'a>(&mut self, conn: virConnectPtr, function: &str) -> Result<&'a ConnHandle> {
-        let handle = ConnHandle::check(conn, function, ErrorDomain::VIR_FROM_DOMAIN)?;
+        self.connection_for(conn, ObjectClass::Domain, function)
+    }
+
+    /// The live connection behind `conn`, for a function of `class` (whose
+    /// errors name that class's subsystem).
+    fn connection_for<'a>(
+        &mut self,
+        conn: virConnectPtr,
+        class: ObjectClass,
+        function: &str,
+    ) -> Result<&'a ConnHandle> {
+        let handle = ConnHandle::check(conn, function, ErrorDomain::of_class(class))?;
         self.conn = Some(handle as *const ConnHandle as *mut ConnHandle);
         Ok(handle)
+    }
+
+    /// The live network, storage pool, node device or secret behind `ptr`;
+    /// failures of this call go to its connection.
+    fn object<'a, T>(&mut self, ptr: *mut T, class: ObjectClass, function: &str) -> Result<&'a ObjectHandle> {
+        let handle = ObjectHandle::check(ptr, class, function)?;
+        self.conn = Some(handle.conn as *mut ConnHandle);
+        Ok(handle)
+    }
+
+    /// The handle this call found may be freed: report later failures
+    /// without a connection.
+    fn forget_connection(&mut self) {
+        self.conn = None;
     }
 
     /// The live domain behind `dom`; failures of this call go to its connection.

@@ -1,4 +1,5 @@
-//! Domain events as the core sees them, and the per-driver event state that
+//! Events as the core sees them (domain events, the other object classes'
+//! events, raw QEMU monitor events), and the per-driver event state that
 //! queues and dispatches them.
 
 pub mod state;
@@ -71,11 +72,22 @@ impl TypedParam {
 /// The payload of a domain event; each variant is one `VIR_DOMAIN_EVENT_ID_*`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventPayload {
-    Lifecycle { event: i32, detail: i32 },
+    Lifecycle {
+        event: i32,
+        detail: i32,
+    },
     Reboot,
-    RtcChange { utc_offset: i64 },
-    Watchdog { action: i32 },
-    IoError { src_path: String, dev_alias: String, action: i32 },
+    RtcChange {
+        utc_offset: i64,
+    },
+    Watchdog {
+        action: i32,
+    },
+    IoError {
+        src_path: String,
+        dev_alias: String,
+        action: i32,
+    },
     Graphics {
         phase: i32,
         local: GraphicsAddress,
@@ -85,31 +97,90 @@ pub enum EventPayload {
         subject: Vec<(String, String)>,
     },
     /// `reason` is `"enospc"` when the host ran out of space, else `""`.
-    IoErrorReason { src_path: String, dev_alias: String, action: i32, reason: String },
+    IoErrorReason {
+        src_path: String,
+        dev_alias: String,
+        action: i32,
+        reason: String,
+    },
     ControlError,
     /// `disk` is the disk's source path.
-    BlockJob { disk: String, job_type: i32, status: i32 },
-    DiskChange { old_src_path: String, new_src_path: String, dev_alias: String, reason: i32 },
-    TrayChange { dev_alias: String, reason: i32 },
-    PmWakeup { reason: i32 },
-    PmSuspend { reason: i32 },
+    BlockJob {
+        disk: String,
+        job_type: i32,
+        status: i32,
+    },
+    DiskChange {
+        old_src_path: String,
+        new_src_path: String,
+        dev_alias: String,
+        reason: i32,
+    },
+    TrayChange {
+        dev_alias: String,
+        reason: i32,
+    },
+    PmWakeup {
+        reason: i32,
+    },
+    PmSuspend {
+        reason: i32,
+    },
     /// `actual` in KiB.
-    BalloonChange { actual: u64 },
-    PmSuspendDisk { reason: i32 },
-    DeviceRemoved { dev_alias: String },
+    BalloonChange {
+        actual: u64,
+    },
+    PmSuspendDisk {
+        reason: i32,
+    },
+    DeviceRemoved {
+        dev_alias: String,
+    },
     /// `disk` is the disk's target name (e.g. `vda`).
-    BlockJob2 { disk: String, job_type: i32, status: i32 },
-    Tunable { params: Vec<TypedParam> },
-    AgentLifecycle { state: i32, reason: i32 },
-    DeviceAdded { dev_alias: String },
-    MigrationIteration { iteration: i32 },
-    JobCompleted { params: Vec<TypedParam> },
-    DeviceRemovalFailed { dev_alias: String },
-    MetadataChange { metadata_type: i32, nsuri: String },
-    BlockThreshold { dev: String, path: String, threshold: u64, excess: u64 },
-    MemoryFailure { recipient: i32, action: i32, flags: u32 },
+    BlockJob2 {
+        disk: String,
+        job_type: i32,
+        status: i32,
+    },
+    Tunable {
+        params: Vec<TypedParam>,
+    },
+    AgentLifecycle {
+        state: i32,
+        reason: i32,
+    },
+    DeviceAdded {
+        dev_alias: String,
+    },
+    MigrationIteration {
+        iteration: i32,
+    },
+    JobCompleted {
+        params: Vec<TypedParam>,
+    },
+    DeviceRemovalFailed {
+        dev_alias: String,
+    },
+    MetadataChange {
+        metadata_type: i32,
+        nsuri: String,
+    },
+    BlockThreshold {
+        dev: String,
+        path: String,
+        threshold: u64,
+        excess: u64,
+    },
+    MemoryFailure {
+        recipient: i32,
+        action: i32,
+        flags: u32,
+    },
     /// `size` in KiB.
-    MemoryDeviceSizeChange { alias: String, size: u64 },
+    MemoryDeviceSizeChange {
+        alias: String,
+        size: u64,
+    },
 }
 
 impl EventPayload {
@@ -167,3 +238,136 @@ impl DomainEvent {
 
 /// How many domain event IDs exist (`VIR_DOMAIN_EVENT_ID_LAST`).
 pub const DOMAIN_EVENT_ID_COUNT: i32 = 27;
+
+/// The kinds of object libvirt reports events about. Each class has its own
+/// event IDs and callback types; one event state serves them all, so callback
+/// IDs are unique across classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectClass {
+    Domain,
+    Network,
+    StoragePool,
+    NodeDevice,
+    Secret,
+    /// Raw QMP events (`virConnectDomainQemuMonitorEventRegister`).
+    QemuMonitor,
+}
+
+impl ObjectClass {
+    /// How many event IDs the class has (libvirt 9.0's `VIR_*_EVENT_ID_LAST`).
+    pub fn event_id_count(self) -> i32 {
+        match self {
+            ObjectClass::Domain => DOMAIN_EVENT_ID_COUNT,
+            ObjectClass::Network | ObjectClass::QemuMonitor => 1,
+            ObjectClass::StoragePool | ObjectClass::NodeDevice | ObjectClass::Secret => 2,
+        }
+    }
+}
+
+/// A network, storage pool, node device or secret, as a callback sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectIdentity {
+    /// The object's name; for a secret, its usage ID.
+    pub name: String,
+    /// Nil for node devices, which have none.
+    pub uuid: Uuid,
+    /// A secret's `virSecretUsageType`; 0 for the other classes.
+    pub usage_type: i32,
+}
+
+impl ObjectIdentity {
+    pub fn named(name: impl Into<String>, uuid: Uuid) -> ObjectIdentity {
+        ObjectIdentity { name: name.into(), uuid, usage_type: 0 }
+    }
+}
+
+/// What an event of a non-domain class carries besides its object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectPayload {
+    /// ID 0 of every class: `(virConnect*EventLifecycleCallback)`.
+    Lifecycle { event: i32, detail: i32 },
+    /// The generic callback: storage pool REFRESH, node device UPDATE, secret
+    /// VALUE_CHANGED.
+    Plain { event_id: i32 },
+}
+
+/// An event about a network, storage pool, node device or secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectEvent {
+    pub class: ObjectClass,
+    pub object: ObjectIdentity,
+    pub payload: ObjectPayload,
+}
+
+impl ObjectEvent {
+    pub fn lifecycle(class: ObjectClass, object: ObjectIdentity, event: i32, detail: i32) -> ObjectEvent {
+        ObjectEvent { class, object, payload: ObjectPayload::Lifecycle { event, detail } }
+    }
+}
+
+/// An event of QEMU's monitor, passed on as QEMU sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QemuMonitorEvent {
+    pub domain: DomainIdentity,
+    pub name: String,
+    pub seconds: i64,
+    pub micros: u32,
+    /// The `data` member as JSON text, if the event had one.
+    pub details: Option<String>,
+}
+
+/// Anything an event state queues and dispatches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Domain(DomainEvent),
+    Object(ObjectEvent),
+    QemuMonitor(QemuMonitorEvent),
+}
+
+impl Event {
+    pub fn class(&self) -> ObjectClass {
+        match self {
+            Event::Domain(_) => ObjectClass::Domain,
+            Event::Object(event) => event.class,
+            Event::QemuMonitor(_) => ObjectClass::QemuMonitor,
+        }
+    }
+
+    pub fn event_id(&self) -> i32 {
+        match self {
+            Event::Domain(event) => event.payload.event_id(),
+            Event::Object(ObjectEvent { payload: ObjectPayload::Lifecycle { .. }, .. }) | Event::QemuMonitor(_) => 0,
+            Event::Object(ObjectEvent { payload: ObjectPayload::Plain { event_id }, .. }) => *event_id,
+        }
+    }
+
+    /// What a registration for one object matches: libvirt keys node devices
+    /// by name and everything else by UUID.
+    pub fn object_key(&self) -> String {
+        match self {
+            Event::Domain(DomainEvent { domain, .. }) | Event::QemuMonitor(QemuMonitorEvent { domain, .. }) => {
+                domain.uuid.to_string()
+            }
+            Event::Object(ObjectEvent { class: ObjectClass::NodeDevice, object, .. }) => object.name.clone(),
+            Event::Object(ObjectEvent { object, .. }) => object.uuid.to_string(),
+        }
+    }
+}
+
+impl From<DomainEvent> for Event {
+    fn from(event: DomainEvent) -> Event {
+        Event::Domain(event)
+    }
+}
+
+impl From<ObjectEvent> for Event {
+    fn from(event: ObjectEvent) -> Event {
+        Event::Object(event)
+    }
+}
+
+impl From<QemuMonitorEvent> for Event {
+    fn from(event: QemuMonitorEvent) -> Event {
+        Event::QemuMonitor(event)
+    }
+}

@@ -14,10 +14,9 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use super::DomainEvent;
+use super::{Event, ObjectClass};
 use crate::error::{Error, ErrorDomain, Result};
 use crate::eventloop::{self, EventLoop};
-use crate::uuid::Uuid;
 
 /// A registered callback, as the core sees it. The C layer implements this
 /// around an application's function pointer and opaque data.
@@ -25,7 +24,7 @@ pub trait EventCallback: Send + Sync {
     /// What makes two registrations "the same callback" (the function address).
     fn identity(&self) -> usize;
     /// Delivers one event; called on the event-loop thread with no lock held.
-    fn deliver(&self, event: &DomainEvent);
+    fn deliver(&self, event: &Event);
     /// The registration is over (its `virFreeCallback`). Never called for a
     /// registration that failed.
     fn release(&self);
@@ -34,15 +33,49 @@ pub trait EventCallback: Send + Sync {
 /// Which connection a registration belongs to.
 pub type ConnectionId = u64;
 
+/// A last test an event must pass to reach a registration (the event-name
+/// filter of raw monitor events).
+pub type EventFilter = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
+
 /// What a registration listens for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Subscription {
     pub connection: ConnectionId,
+    pub class: ObjectClass,
     pub event_id: i32,
-    /// Only events of the domain with this UUID (`dom` filter), or all.
-    pub domain: Option<Uuid>,
+    /// Only events of the object with this key (see `Event::object_key`), or
+    /// of every object.
+    pub object: Option<String>,
     /// Registered through `virConnectDomainEventRegister`.
     pub legacy: bool,
+    /// Registrations with a filter are never duplicates of one another.
+    pub filter: Option<EventFilter>,
+}
+
+impl Subscription {
+    /// A registration for `event_id` events of `class`, of every object.
+    pub fn new(connection: ConnectionId, class: ObjectClass, event_id: i32) -> Subscription {
+        Subscription { connection, class, event_id, object: None, legacy: false, filter: None }
+    }
+
+    /// Whether a registration of the same function for `other` would be
+    /// "already tracked", as libvirt decides it.
+    fn duplicates(&self, other: &Subscription) -> bool {
+        self.filter.is_none()
+            && other.filter.is_none()
+            && self.connection == other.connection
+            && self.class == other.class
+            && self.event_id == other.event_id
+            && self.object == other.object
+            && self.legacy == other.legacy
+    }
+
+    fn wants(&self, event: &Event) -> bool {
+        self.class == event.class()
+            && self.event_id == event.event_id()
+            && self.object.as_ref().is_none_or(|key| *key == event.object_key())
+            && self.filter.as_ref().is_none_or(|filter| filter(event))
+    }
 }
 
 struct Registration {
@@ -53,10 +86,8 @@ struct Registration {
 }
 
 impl Registration {
-    fn wants(&self, event: &DomainEvent) -> bool {
-        !self.deleted
-            && self.subscription.event_id == event.payload.event_id()
-            && self.subscription.domain.is_none_or(|uuid| uuid == event.domain.uuid)
+    fn wants(&self, event: &Event) -> bool {
+        !self.deleted && self.subscription.wants(event)
     }
 }
 
@@ -64,7 +95,7 @@ impl Registration {
 struct Inner {
     registrations: Vec<Registration>,
     next_id: i32,
-    queue: VecDeque<DomainEvent>,
+    queue: VecDeque<Event>,
     /// The flush timer and the loop it lives on, while any callback exists.
     timer: Option<(Arc<dyn EventLoop>, i32)>,
     dispatching: bool,
@@ -93,7 +124,7 @@ impl EventState {
         let duplicate = inner
             .registrations
             .iter()
-            .any(|r| !r.deleted && r.subscription == subscription && r.callback.identity() == identity);
+            .any(|r| !r.deleted && r.subscription.duplicates(&subscription) && r.callback.identity() == identity);
         if duplicate {
             return Err(Error::invalid_arg(ErrorDomain::VIR_FROM_NONE, "event callback already tracked"));
         }
@@ -181,7 +212,8 @@ impl EventState {
 
     /// Queues an event for delivery from the event loop. With no callback
     /// registered there is nobody to tell, and the event is dropped.
-    pub fn queue(&self, event: DomainEvent) {
+    pub fn queue(&self, event: impl Into<Event>) {
+        let event = event.into();
         let mut inner = self.inner.lock();
         let Some((event_loop, timer)) = inner.timer.clone() else {
             return;

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex as StdMutex};
 use parking_lot::Mutex;
 
 use super::*;
-use crate::event::{DomainIdentity, EventPayload};
+use crate::event::{DomainEvent, DomainIdentity, EventPayload, ObjectEvent, ObjectIdentity, ObjectPayload};
 use crate::eventloop::{HandleCallback, TimeoutCallback};
+use crate::uuid::Uuid;
 
 /// A loop with timers only, run by hand.
 #[derive(Default)]
@@ -116,7 +117,11 @@ impl EventCallback for Recorder {
     fn identity(&self) -> usize {
         self.identity
     }
-    fn deliver(&self, event: &DomainEvent) {
+    fn deliver(&self, event: &Event) {
+        let Event::Domain(event) = event else {
+            self.journal.lock().push(format!("{} {event:?}", self.name));
+            return;
+        };
         let what = match event.payload {
             EventPayload::Lifecycle { event, detail } => format!("{}/{}", event, detail),
             ref other => format!("{other:?}"),
@@ -143,7 +148,7 @@ fn lifecycle(dom: &DomainIdentity, event: i32) -> DomainEvent {
 }
 
 fn any(event_id: i32) -> Subscription {
-    Subscription { connection: 1, event_id, domain: None, legacy: false }
+    Subscription::new(1, ObjectClass::Domain, event_id)
 }
 
 #[test]
@@ -174,7 +179,9 @@ fn duplicates_are_rejected_without_releasing() {
     assert_eq!(duplicate.released.load(Ordering::SeqCst), 0);
     // Same function, other event ID, other domain filter or other API: allowed.
     state.register(any(1), Recorder::new("b", 7, &journal)).unwrap();
-    state.register(Subscription { domain: Some(Uuid([1; 16])), ..any(0) }, Recorder::new("c", 7, &journal)).unwrap();
+    state
+        .register(Subscription { object: Some(Uuid([1; 16]).to_string()), ..any(0) }, Recorder::new("c", 7, &journal))
+        .unwrap();
     state.register(Subscription { legacy: true, ..any(0) }, Recorder::new("d", 7, &journal)).unwrap();
     for id in 0..4 {
         state.deregister(1, id).unwrap();
@@ -208,7 +215,9 @@ fn fifo_events_callbacks_in_registration_order_and_domain_filter_by_uuid() {
     let journal = Journal::default();
     let (a, b) = (domain("a", 1), domain("b", 2));
     state.register(any(0), Recorder::new("all", 1, &journal)).unwrap();
-    state.register(Subscription { domain: Some(a.uuid), ..any(0) }, Recorder::new("only-a", 2, &journal)).unwrap();
+    state
+        .register(Subscription { object: Some(a.uuid.to_string()), ..any(0) }, Recorder::new("only-a", 2, &journal))
+        .unwrap();
     state.register(any(1), Recorder::new("reboot", 3, &journal)).unwrap();
     state.queue(lifecycle(&a, 5));
     state.queue(lifecycle(&b, 2));
@@ -302,4 +311,68 @@ fn events_queued_from_other_threads_are_delivered_on_the_flushing_thread() {
         assert_eq!(mine, expected, "per-producer FIFO order");
     }
     state.deregister(1, 0).unwrap();
+}
+
+fn network_started(name: &str, byte: u8) -> ObjectEvent {
+    ObjectEvent::lifecycle(ObjectClass::Network, ObjectIdentity::named(name, Uuid([byte; 16])), 2, 0)
+}
+
+#[test]
+fn classes_share_ids_and_only_see_their_own_events() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    // The same function for two classes is not a duplicate.
+    assert_eq!(state.register(any(0), Recorder::new("dom", 7, &journal)).unwrap(), 0);
+    let network = Subscription::new(1, ObjectClass::Network, 0);
+    assert_eq!(state.register(network.clone(), Recorder::new("net", 7, &journal)).unwrap(), 1);
+    assert!(state.register(network, Recorder::new("dup", 7, &journal)).is_err());
+    let pool_refresh = Subscription::new(1, ObjectClass::StoragePool, 1);
+    assert_eq!(state.register(pool_refresh, Recorder::new("refresh", 7, &journal)).unwrap(), 2);
+    let device = Subscription { object: Some("scsi_host1".into()), ..Subscription::new(1, ObjectClass::NodeDevice, 0) };
+    assert_eq!(state.register(device, Recorder::new("dev", 7, &journal)).unwrap(), 3);
+
+    state.queue(network_started("default", 1));
+    state.queue(ObjectEvent {
+        class: ObjectClass::StoragePool,
+        object: ObjectIdentity::named("pool", Uuid([2; 16])),
+        payload: ObjectPayload::Plain { event_id: 1 },
+    });
+    let device = |name: &str| {
+        ObjectEvent::lifecycle(ObjectClass::NodeDevice, ObjectIdentity::named(name, Uuid::default()), 0, 0)
+    };
+    state.queue(device("scsi_host2"));
+    state.queue(device("scsi_host1"));
+    state.queue(lifecycle(&domain("vm", 3), 2));
+    event_loop.iterate();
+    let lines = journal.lock().clone();
+    let names: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(names, ["net", "refresh", "dev", "dom"], "{lines:#?}");
+    assert!(lines[2].contains("scsi_host1"), "node devices are keyed by name: {}", lines[2]);
+    // Deregistration finds an ID whatever its class, as libvirt's does.
+    for id in 0..4 {
+        state.deregister(1, id).unwrap();
+    }
+}
+
+#[test]
+fn filtered_registrations_are_never_duplicates_and_see_only_what_passes() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let named = |wanted: &'static str| Subscription {
+        filter: Some(Arc::new(move |event: &Event| matches!(event, Event::Object(e) if e.object.name == wanted))),
+        ..Subscription::new(1, ObjectClass::Network, 0)
+    };
+    state.register(named("a"), Recorder::new("first", 7, &journal)).unwrap();
+    state.register(named("b"), Recorder::new("second", 7, &journal)).unwrap();
+    state.queue(network_started("b", 1));
+    event_loop.iterate();
+    let lines = journal.lock().clone();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("second "), "{lines:?}");
+    state.deregister(1, 0).unwrap();
+    state.deregister(1, 1).unwrap();
 }
