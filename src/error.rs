@@ -62,6 +62,9 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_CONFIG_UNSUPPORTED => ("unsupported configuration", "unsupported configuration: %s"),
         VIR_ERR_OPERATION_TIMEOUT => ("Timed out during operation", "Timed out during operation: %s"),
         VIR_ERR_SYSTEM_ERROR => ("", "%s"),
+        VIR_ERR_OPERATION_DENIED => ("operation forbidden", "operation forbidden: %s"),
+        VIR_ERR_XML_DETAIL => ("parser error", "%s"),
+        VIR_ERR_NO_DOMAIN_METADATA => ("metadata not found", "metadata not found: %s"),
         _ => ("error", "error: %s"),
     }
 }
@@ -151,6 +154,11 @@ impl Error {
     /// The same error, reported by another subsystem.
     pub fn in_domain(self, domain: ErrorDomain) -> Error {
         Error { domain, ..self }
+    }
+
+    /// "ARG in FUNCTION must be NULL".
+    pub fn arg_not_null(function: &str, argument: &str) -> Error {
+        Error::arg_check(function, argument, format!("{argument} in {function} must be NULL"))
     }
 
     /// "ARG in FUNCTION must not be NULL".

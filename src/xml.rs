@@ -15,6 +15,9 @@ pub struct Element {
 pub enum Node {
     Element(Element),
     Text(String),
+    /// Markup written as it is, on a line of its own (libvirt shows metadata
+    /// elements the way libxml2 dumps them, not in its own style).
+    Raw(String),
 }
 
 impl Element {
@@ -36,7 +39,7 @@ impl Element {
     pub fn elements(&self) -> impl Iterator<Item = &Element> {
         self.children.iter().filter_map(|n| match n {
             Node::Element(e) => Some(e),
-            Node::Text(_) => None,
+            Node::Text(_) | Node::Raw(_) => None,
         })
     }
 
@@ -58,10 +61,28 @@ impl Element {
             .iter()
             .filter_map(|n| match n {
                 Node::Text(t) => Some(t.as_str()),
-                Node::Element(_) => None,
+                Node::Element(_) | Node::Raw(_) => None,
             })
             .collect();
         text.trim().to_string()
+    }
+
+    /// A child holding only `text`.
+    pub fn with_text(name: &str, text: &str) -> Element {
+        let mut element = Element::new(name);
+        element.children.push(Node::Text(text.to_string()));
+        element
+    }
+
+    /// Inserts `element` after the last child named in `preceding` (first if
+    /// there is none): libvirt's XML has a fixed element order.
+    pub fn insert_after(&mut self, preceding: &[&str], element: Element) {
+        let index = self
+            .children
+            .iter()
+            .rposition(|n| matches!(n, Node::Element(e) if preceding.contains(&e.name.as_str())))
+            .map_or(0, |i| i + 1);
+        self.children.insert(index, Node::Element(element));
     }
 
     pub fn child_text(&self, name: &str) -> Option<String> {
@@ -81,19 +102,58 @@ impl Element {
         for (k, v) in &self.attributes {
             let _ = write!(out, " {k}='{}'", escape(v, true));
         }
-        let has_elements = self.elements().next().is_some();
+        let has_elements = self.children.iter().any(|n| !matches!(n, Node::Text(_)));
         let text = self.text();
-        if !has_elements && text.is_empty() {
+        if has_elements && !text.is_empty() {
+            // Mixed content: indenting would change the text, so keep it on one line.
+            let _ = writeln!(out, "{}", self.compact_tail());
+        } else if !has_elements && text.is_empty() {
             out.push_str("/>\n");
         } else if !has_elements {
             let _ = writeln!(out, ">{}</{}>", escape(&text, false), self.name);
         } else {
             out.push_str(">\n");
-            for child in self.elements() {
-                child.write(out, depth + 1);
+            for child in &self.children {
+                match child {
+                    Node::Element(e) => e.write(out, depth + 1),
+                    Node::Raw(markup) => {
+                        let _ = writeln!(out, "{indent}  {markup}");
+                    }
+                    Node::Text(_) => {}
+                }
             }
             let _ = writeln!(out, "{indent}</{}>", self.name);
         }
+    }
+}
+
+impl Element {
+    /// Serialises on one line, every text node kept as it is, attributes in
+    /// double quotes: how libvirt shows metadata elements (libxml2's dump).
+    pub fn to_compact_xml(&self) -> String {
+        let mut out = format!("<{}", self.name);
+        for (k, v) in &self.attributes {
+            let _ = write!(out, " {k}=\"{}\"", escape(v, true).replace('"', "&quot;"));
+        }
+        out + &self.compact_tail()
+    }
+
+    /// The rest of a one-line serialisation after the start tag's name and
+    /// attributes (which `to_xml` writes in its own quoting).
+    fn compact_tail(&self) -> String {
+        if self.children.is_empty() {
+            return "/>".to_string();
+        }
+        let mut out = ">".to_string();
+        for child in &self.children {
+            match child {
+                Node::Text(text) => out.push_str(&escape(text, false)),
+                Node::Element(e) => out.push_str(&e.to_compact_xml()),
+                Node::Raw(markup) => out.push_str(markup),
+            }
+        }
+        let _ = write!(out, "</{}>", self.name);
+        out
     }
 }
 

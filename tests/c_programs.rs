@@ -309,3 +309,8 @@ fn drop_in_binary() {
 fn connection_extras() {
     check_program("connection_extras");
 }
+
+#[test]
+fn metadata() {
+    check_program("metadata");
+}

@@ -129,6 +129,15 @@ typedef enum virDomainShutoffReason {
 #endif
 } virDomainShutoffReason;
 
+/**
+ * Whether a change applies to the running domain, its persistent
+ */
+typedef enum virDomainModificationImpact {
+  VIR_DOMAIN_AFFECT_CURRENT = 0,
+  VIR_DOMAIN_AFFECT_LIVE = 1,
+  VIR_DOMAIN_AFFECT_CONFIG = 2,
+} virDomainModificationImpact;
+
 typedef enum virDomainXMLFlags {
   VIR_DOMAIN_XML_SECURE = 1,
   VIR_DOMAIN_XML_INACTIVE = 2,
@@ -1063,6 +1072,16 @@ virDomainPtr virDomainCreateXML(virConnectPtr conn, const char *xmlDesc, unsigne
  * The domain's XML, for the caller to `free()`.
  */
 char *virDomainGetXMLDesc(virDomainPtr domain, unsigned int flags);
+
+/**
+ * Sets (or with NULL, removes) the domain's title, description or the
+ */
+int virDomainSetMetadata(virDomainPtr domain, int type, const char *metadata, const char *key, const char *uri, unsigned int flags);
+
+/**
+ * The domain's title, description or metadata element of namespace `uri`,
+ */
+char *virDomainGetMetadata(virDomainPtr domain, int type, const char *uri, unsigned int flags);
 
 /**
  * The domain's state and the reason for it (`reason` may be NULL).

@@ -171,6 +171,15 @@ pub struct _virDomainInfo {
 pub type virDomainInfo = _virDomainInfo;
 pub type virDomainInfoPtr = *mut virDomainInfo;
 
+/// Whether a change applies to the running domain, its persistent
+/// configuration, or whichever the domain has (CURRENT).
+#[repr(C)]
+pub enum virDomainModificationImpact {
+    VIR_DOMAIN_AFFECT_CURRENT = 0,
+    VIR_DOMAIN_AFFECT_LIVE = 1,
+    VIR_DOMAIN_AFFECT_CONFIG = 2,
+}
+
 #[repr(C)]
 pub enum virDomainXMLFlags {
     VIR_DOMAIN_XML_SECURE = 1,

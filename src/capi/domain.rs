@@ -6,6 +6,8 @@ use std::ptr;
 use super::handles::{ConnHandle, DomainHandle};
 use super::{api, strings, Call};
 use crate::abi::common::{virConnectPtr, virDomainInfoPtr, virDomainPtr};
+use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
+use crate::driver::metadata::MetadataChange;
 use crate::driver::Driver;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::DomainIdentity;
@@ -240,6 +242,88 @@ pub extern "C" fn virDomainGetXMLDesc(domain: virDomainPtr, flags: c_uint) -> *m
         let handle = call.domain(domain, "virDomainGetXMLDesc")?;
         let xml = handle.conn().conn.driver.xml_desc(&handle.identity, flags)?;
         Ok(strings::to_malloced(&xml))
+    })
+}
+
+/// libvirt's public checks of the metadata arguments: titles are one line;
+/// title and description take no namespace, elements need one (and a prefix
+/// when set).
+fn check_metadata_args(function: &str, kind: c_int, value: Option<&str>, key: bool, uri: bool) -> Result<()> {
+    let title = MetadataKind::VIR_DOMAIN_METADATA_TITLE as c_int;
+    let description = MetadataKind::VIR_DOMAIN_METADATA_DESCRIPTION as c_int;
+    if kind == title && value.is_some_and(|v| v.contains('\n')) {
+        return Err(Error::arg_check(function, "metadata", "metadata title can't contain newlines"));
+    }
+    if kind == title || kind == description {
+        if uri {
+            return Err(Error::arg_not_null(function, "uri"));
+        }
+        if key {
+            return Err(Error::arg_not_null(function, "key"));
+        }
+    } else if kind == MetadataKind::VIR_DOMAIN_METADATA_ELEMENT as c_int {
+        if !uri {
+            return Err(Error::null_arg(function, "uri"));
+        }
+        if value.is_some() && !key {
+            return Err(Error::null_arg(function, "key"));
+        }
+    }
+    Ok(())
+}
+
+/// Sets (or with NULL, removes) the domain's title, description or the
+/// metadata element of namespace `uri`, and emits METADATA_CHANGE.
+///
+/// # Safety
+/// `metadata`, `key` and `uri` must each be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainSetMetadata(
+    domain: virDomainPtr,
+    r#type: c_int,
+    metadata: *const c_char,
+    key: *const c_char,
+    uri: *const c_char,
+    flags: c_uint,
+) -> c_int {
+    const NAME: &str = "virDomainSetMetadata";
+    api(NAME, -1, |call| {
+        let handle = call.domain(domain, NAME)?;
+        check_writable(handle.conn(), NAME)?;
+        // SAFETY (all three): NULL or C strings per the public contract.
+        let (value, key, uri) = unsafe { (strings::borrow(metadata), strings::borrow(key), strings::borrow(uri)) };
+        check_metadata_args(NAME, r#type, value.as_deref(), key.is_some(), uri.is_some())?;
+        let change = MetadataChange {
+            kind: r#type,
+            value: value.map(String::from),
+            key: key.map(String::from),
+            uri: uri.map(String::from),
+        };
+        handle.conn().conn.driver.set_metadata(&handle.identity, &change, flags)?;
+        Ok(0)
+    })
+}
+
+/// The domain's title, description or metadata element of namespace `uri`,
+/// for the caller to `free()`.
+///
+/// # Safety
+/// `uri` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainGetMetadata(
+    domain: virDomainPtr,
+    r#type: c_int,
+    uri: *const c_char,
+    flags: c_uint,
+) -> *mut c_char {
+    const NAME: &str = "virDomainGetMetadata";
+    api(NAME, ptr::null_mut(), |call| {
+        let handle = call.domain(domain, NAME)?;
+        // SAFETY: NULL or a C string per the public contract.
+        let uri = unsafe { strings::borrow(uri) };
+        check_metadata_args(NAME, r#type, None, false, uri.is_some())?;
+        let text = handle.conn().conn.driver.metadata(&handle.identity, r#type, uri.as_deref(), flags)?;
+        Ok(strings::to_malloced(&text))
     })
 }
 

@@ -1,6 +1,7 @@
 //! Hypervisor drivers. A connection talks to one driver instance; the driver
 //! owns the domains and the event state its connections share.
 
+pub mod metadata;
 pub mod qemu;
 pub mod test;
 
@@ -90,6 +91,13 @@ pub trait Driver: Send + Sync {
     }
     fn create_xml(&self, _xml: &str, _flags: u32) -> Result<DomainIdentity> {
         unsupported("virDomainCreateXML")
+    }
+    /// `flags` are `virDomainModificationImpact`.
+    fn set_metadata(&self, _dom: &DomainIdentity, _change: &metadata::MetadataChange, _flags: u32) -> Result<()> {
+        unsupported("virDomainSetMetadata")
+    }
+    fn metadata(&self, _dom: &DomainIdentity, _kind: i32, _uri: Option<&str>, _flags: u32) -> Result<String> {
+        unsupported("virDomainGetMetadata")
     }
 }
 

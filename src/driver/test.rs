@@ -8,9 +8,11 @@ use std::sync::{Arc, Weak};
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 
-use super::{DomainInfo, DomainState, Driver};
+use super::metadata::{self, MetadataChange};
+use super::{check_flags, DomainInfo, DomainState, Driver};
 use crate::abi::common::{
-    virConnectListAllDomainsFlags as ListFlag, virDomainPausedReason as Paused, virDomainRunningReason as Running,
+    virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact,
+    virDomainXMLFlags as XmlFlag, virDomainPausedReason as Paused, virDomainRunningReason as Running,
     virDomainShutoffReason as Shutoff, virDomainState as State,
 };
 use crate::abi::domain_event::{
@@ -21,9 +23,13 @@ use crate::abi::domain_event::{
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::EventState;
-use crate::event::{DomainEvent, DomainIdentity};
+use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
+use crate::event::{DomainEvent, DomainIdentity, EventPayload};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
+
+const AFFECT_LIVE: u32 = Impact::VIR_DOMAIN_AFFECT_LIVE as u32;
+const AFFECT_CONFIG: u32 = Impact::VIR_DOMAIN_AFFECT_CONFIG as u32;
 
 const DEFAULT_DOMAIN_XML: &str = "<domain type='test'>
   <name>test</name>
@@ -58,7 +64,11 @@ const DEFAULT_DOMAIN_XML: &str = "<domain type='test'>
 </domain>";
 
 struct TestDomain {
+    /// The definition in effect (the live one while running).
     def: Element,
+    /// Changes to the persistent configuration made while running, which
+    /// take effect when the domain stops.
+    next_def: Option<Element>,
     name: String,
     uuid: Uuid,
     /// -1 while inactive.
@@ -87,6 +97,35 @@ impl TestDomain {
 
     fn not_in_state(&self, what: &str) -> Error {
         Error::internal(ErrorDomain::VIR_FROM_TEST, format!("domain '{}' not {what}", self.name))
+    }
+
+    /// The definitions `virDomainModificationImpact` flags name, live first:
+    /// CURRENT means live while running and the configuration otherwise;
+    /// live changes need a running domain, config changes a persistent one.
+    fn affected_defs(&mut self, flags: u32) -> Result<Vec<&mut Element>> {
+        let active = self.is_active();
+        let (live, config) = match flags & (AFFECT_LIVE | AFFECT_CONFIG) {
+            0 => (active, !active),
+            both => (both & AFFECT_LIVE != 0, both & AFFECT_CONFIG != 0),
+        };
+        if live && !active {
+            return Err(not_running());
+        }
+        if config && !self.persistent {
+            return Err(Error::operation_invalid(
+                ErrorDomain::VIR_FROM_DOMAIN,
+                "transient domains do not have any persistent config",
+            ));
+        }
+        Ok(match (live, config, active) {
+            (true, true, _) => {
+                let next = self.next_def.get_or_insert_with(|| self.def.clone());
+                vec![&mut self.def, next]
+            }
+            (true, false, _) | (false, true, false) => vec![&mut self.def],
+            (false, true, true) => vec![self.next_def.get_or_insert_with(|| self.def.clone())],
+            (false, false, _) => vec![],
+        })
     }
 
     fn memory_kib(&self, element: &str) -> Option<u64> {
@@ -137,6 +176,9 @@ impl Domains {
         domain.set_state(State::VIR_DOMAIN_SHUTOFF, reason as i32);
         if domain.has_persistent_config {
             domain.id = -1;
+            if let Some(next) = domain.next_def.take() {
+                domain.def = next;
+            }
         }
         let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_STOPPED, detail as i32);
         let uuid = domain.uuid;
@@ -167,10 +209,7 @@ fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
             .ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?,
         None => {
             let uuid = random_uuid();
-            let mut element = Element::new("uuid");
-            element.children.push(xml::Node::Text(uuid.to_string()));
-            let after_name = def.children.iter().position(|n| matches!(n, xml::Node::Element(e) if e.name == "name"));
-            def.children.insert(after_name.map_or(0, |i| i + 1), xml::Node::Element(element));
+            def.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
             uuid
         }
     };
@@ -211,6 +250,7 @@ impl TestDriver {
             reason: Running::VIR_DOMAIN_RUNNING_UNKNOWN as i32,
             persistent: true,
             has_persistent_config: true,
+            next_def: None,
         };
         TestDriver { domains: Mutex::new(Domains { list: vec![test], next_id: 2 }), events: EventState::new() }
     }
@@ -352,10 +392,12 @@ impl Driver for TestDriver {
         self.read(dom, |d| d.persistent)
     }
 
-    fn xml_desc(&self, dom: &DomainIdentity, _flags: u32) -> Result<String> {
+    fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
+        let inactive = flags & XmlFlag::VIR_DOMAIN_XML_INACTIVE as u32 != 0;
         self.read(dom, |d| {
-            let mut def = d.def.clone();
-            if d.is_active() {
+            let persistent = d.next_def.as_ref().filter(|_| inactive);
+            let mut def = metadata::displayed(persistent.unwrap_or(&d.def));
+            if d.is_active() && persistent.is_none() {
                 let type_attr = def.attribute("type").map(str::to_string);
                 def.attributes.retain(|(k, _)| k != "type");
                 def.attributes.insert(0, ("id".to_string(), d.id.to_string()));
@@ -441,6 +483,31 @@ impl Driver for TestDriver {
         })
     }
 
+    fn set_metadata(&self, dom: &DomainIdentity, change: &MetadataChange, flags: u32) -> Result<()> {
+        check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "testDomainSetMetadata", ErrorDomain::VIR_FROM_TEST)?;
+        self.with_domains(|domains| {
+            let domain = domains.find(dom)?;
+            for def in domain.affected_defs(flags)? {
+                metadata::apply(def, change)?;
+            }
+            let nsuri = if change.kind == MetadataKind::VIR_DOMAIN_METADATA_ELEMENT as i32 {
+                change.uri.clone().unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let payload = EventPayload::MetadataChange { metadata_type: change.kind, nsuri };
+            Ok(((), Some(DomainEvent::new(domain.identity(), payload))))
+        })
+    }
+
+    fn metadata(&self, dom: &DomainIdentity, kind: i32, uri: Option<&str>, flags: u32) -> Result<String> {
+        check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "testDomainGetMetadata", ErrorDomain::VIR_FROM_TEST)?;
+        let mut domains = self.domains.lock();
+        let domain = domains.find(dom)?;
+        let def = domain.affected_defs(flags)?.into_iter().next().ok_or_else(not_running)?;
+        metadata::read(def, kind, uri)
+    }
+
     fn undefine(&self, dom: &DomainIdentity) -> Result<()> {
         self.with_domains(|domains| {
             let domain = domains.find(dom)?;
@@ -463,6 +530,11 @@ impl Driver for TestDriver {
         self.with_domains(|domains| {
             check_unique(domains, &name, &uuid)?;
             let detail = match domains.list.iter_mut().find(|d| d.uuid == uuid) {
+                Some(existing) if existing.is_active() => {
+                    existing.next_def = Some(def);
+                    existing.persistent = true;
+                    Defined::VIR_DOMAIN_EVENT_DEFINED_UPDATED
+                }
                 Some(existing) => {
                     existing.def = def;
                     existing.persistent = true;
@@ -478,6 +550,7 @@ impl Driver for TestDriver {
                         reason: Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32,
                         persistent: true,
                         has_persistent_config: true,
+                        next_def: None,
                     });
                     Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED
                 }
@@ -513,6 +586,7 @@ impl Driver for TestDriver {
                         reason: Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32,
                         persistent: false,
                         has_persistent_config: false,
+                        next_def: None,
                     });
                     domains.list.len() - 1
                 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::uuid::Uuid;
-use crate::xml::{self, Element, Node};
+use crate::xml::{self, Element};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Clock {
@@ -208,10 +208,7 @@ impl Definition {
             Some(text) => Uuid::parse(&text).ok_or_else(|| xml_error("malformed uuid element"))?,
             None => {
                 let uuid = Uuid::from_name(&format!("{name}-{:?}", std::time::SystemTime::now()));
-                let mut element = Element::new("uuid");
-                element.children.push(Node::Text(uuid.to_string()));
-                let after_name = xml.children.iter().position(|n| matches!(n, Node::Element(e) if e.name == "name"));
-                xml.children.insert(after_name.map_or(0, |i| i + 1), Node::Element(element));
+                xml.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
                 uuid
             }
         };
