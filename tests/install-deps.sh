@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what the tests use, when missing: real libvirt 9.0 (headers and
-# library, to prove binary compatibility both ways), valgrind, and pytest for
+# library, to prove binary compatibility both ways; libvirt-doc for its
+# example event-test.c, built unmodified by the tests), valgrind, and pytest for
 # the Python binding's tests.
 set -eu
 if ! python3 -c 'import pytest' 2>/dev/null; then
@@ -8,7 +9,7 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
         || python3 -m pip install --quiet --break-system-packages pytest 2>/dev/null \
         || { [ "$(id -u)" = 0 ] && apt-get install -y -qq python3-pytest; }
 fi
-packages="libvirt-dev libvirt0 valgrind pkg-config"
+packages="libvirt-dev libvirt0 libvirt-doc valgrind pkg-config"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -4,55 +4,14 @@
 //! monitor resets and quits QEMU. A C watcher linked against build/libvirt.so
 //! attaches through qemu:///embed and must print every seed event type.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 mod common;
-use common::{crate_dir, guest_disk, lib_dir, require_qemu};
-
-/// A blocking QMP client for driving QEMU from the test.
-struct Control(BufReader<UnixStream>);
-
-impl Control {
-    fn connect(path: &Path) -> Control {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let stream = loop {
-            match UnixStream::connect(path) {
-                Ok(stream) => break stream,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => panic!("cannot connect to {}: {e}", path.display()),
-            }
-        };
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut control = Control(BufReader::new(stream));
-        control.line(); // greeting
-        control.execute("qmp_capabilities");
-        control
-    }
-
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.0.read_line(&mut line).expect("QMP line");
-        line
-    }
-
-    fn execute(&mut self, command: &str) {
-        writeln!(self.0.get_mut(), "{{\"execute\": \"{command}\"}}").unwrap();
-        loop {
-            let line = self.line();
-            if line.is_empty() || line.contains("\"return\"") || line.contains("\"error\"") {
-                return;
-            }
-        }
-    }
-}
+use common::{crate_dir, guest_disk, lib_dir, require_qemu, start_demo_qemu, Control, Watcher};
 
 /// A minimal RFB client: version, security type None, ClientInit, then close.
 fn vnc_session(path: &Path) {
@@ -76,58 +35,13 @@ fn vnc_session(path: &Path) {
     vnc.read_exact(&mut server_init).unwrap();
 }
 
-/// The watcher's output, line by line, with a deadline per expectation.
-struct Watcher {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Watcher {
-    fn start(binary: &Path, uri: &str) -> Watcher {
-        let mut child = Command::new(binary)
-            .arg(uri)
-            .env("LD_LIBRARY_PATH", lib_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the watcher");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Watcher { child, lines, seen: Vec::new() }
-    }
-
-    /// Waits for a line starting with `prefix`; returns it.
-    fn expect(&mut self, prefix: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            self.seen.push(line.clone());
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-        panic!("no '{prefix}' line from the watcher; it printed:\n{}", self.seen.join("\n"));
-    }
-
-    fn stop(mut self) -> i32 {
-        // SAFETY: plain kill(2) on our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        self.child.wait().unwrap().code().unwrap_or(-1)
-    }
-}
-
 fn compile_watcher(out: &Path) {
-    let compiler = cc::Build::new().cargo_metadata(false).opt_level(0).host("x86_64-unknown-linux-gnu").target("x86_64-unknown-linux-gnu").get_compiler();
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .opt_level(0)
+        .host("x86_64-unknown-linux-gnu")
+        .target("x86_64-unknown-linux-gnu")
+        .get_compiler();
     let status = compiler
         .to_command()
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
@@ -155,25 +69,13 @@ fn every_seed_event_from_a_real_qemu_reaches_a_c_callback() {
     let watcher_bin = work.join("watch");
     compile_watcher(&watcher_bin);
 
-    let mut qemu = Command::new("qemu-system-x86_64")
-        .args(["-accel", "tcg", "-nodefaults", "-display", "none", "-machine", "pc", "-m", "32", "-S"])
-        .arg("-qmp")
-        .arg(format!("unix:{},server=on,wait=off", root.join("e2e.qmp").display()))
-        .arg("-qmp")
-        .arg(format!("unix:{},server=on,wait=off", side.join("control.sock").display()))
-        .arg("-drive")
-        .arg(format!("file={source},format=raw,if=none,id=drive-ide0-0-0,rerror=report,werror=report"))
-        .args(["-device", "ide-hd,drive=drive-ide0-0-0,id=ide0-0-0,bootindex=1"])
-        .args(["-device", "ib700", "-action", "watchdog=pause", "-device", "VGA"])
-        .arg("-vnc")
-        .arg(format!("unix:{}", side.join("vnc.sock").display()))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start QEMU");
+    let mut qemu = start_demo_qemu(&root.join("e2e.qmp"), &side, &source);
     let mut control = Control::connect(&side.join("control.sock"));
 
     let uri = format!("qemu:///embed?root={}", root.display());
-    let mut watcher = Watcher::start(&watcher_bin, &uri);
+    let mut command = Command::new(&watcher_bin);
+    command.arg(&uri).env("LD_LIBRARY_PATH", lib_dir());
+    let mut watcher = Watcher::start(command);
     assert_eq!(watcher.expect("ready"), "ready 1", "the running QEMU is attached at open");
 
     // The guest runs: RTC change, the failed read (reported to the guest),
@@ -208,6 +110,6 @@ fn every_seed_event_from_a_real_qemu_reaches_a_c_callback() {
     watcher.expect("lifecycle e2e 1 6 2"); // Shutdown Finished after host request
     watcher.expect("lifecycle e2e -1 5 0"); // Stopped Shutdown
     let _ = qemu.wait();
-    assert_eq!(watcher.stop(), 0, "the watcher closed its connection cleanly");
+    assert_eq!(watcher.stop(libc::SIGTERM), 0, "the watcher closed its connection cleanly");
     let _ = std::fs::remove_dir_all(&work);
 }

@@ -1,7 +1,12 @@
 //! What the QEMU tests share: the guest they boot and where the library is.
 #![allow(dead_code)] // each test binary uses its own part
 
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 pub fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -62,4 +67,131 @@ pub fn fake_qemu_handshake(
         line.clear();
     }
     (writer, reader)
+}
+
+/// Starts the demo guest's QEMU (TCG, paused: `cont` it through the control
+/// monitor) with its QMP monitor at `monitor`, and a control monitor and a
+/// VNC socket in `side`: `side/control.sock`, `side/vnc.sock`. The disk fails
+/// reads through blkdebug (reported to the guest); the ib700 pauses it.
+pub fn start_demo_qemu(monitor: &Path, side: &Path, source: &str) -> Child {
+    Command::new("qemu-system-x86_64")
+        .args(["-accel", "tcg", "-nodefaults", "-display", "none", "-machine", "pc", "-m", "32", "-S"])
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", monitor.display()))
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", side.join("control.sock").display()))
+        .arg("-drive")
+        .arg(format!("file={source},format=raw,if=none,id=drive-ide0-0-0,rerror=report,werror=report"))
+        .args(["-device", "ide-hd,drive=drive-ide0-0-0,id=ide0-0-0,bootindex=1"])
+        .args(["-device", "ib700", "-action", "watchdog=pause", "-device", "VGA"])
+        .arg("-vnc")
+        .arg(format!("unix:{}", side.join("vnc.sock").display()))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start QEMU")
+}
+
+/// A blocking QMP client for driving QEMU from the test.
+pub struct Control(BufReader<UnixStream>);
+
+impl Control {
+    pub fn connect(path: &Path) -> Control {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match UnixStream::connect(path) {
+                Ok(stream) => break stream,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("cannot connect to {}: {e}", path.display()),
+            }
+        };
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut control = Control(BufReader::new(stream));
+        control.line(); // greeting
+        control.execute("qmp_capabilities");
+        control
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.0.read_line(&mut line).expect("QMP line");
+        line
+    }
+
+    pub fn execute(&mut self, command: &str) {
+        writeln!(self.0.get_mut(), "{{\"execute\": \"{command}\"}}").unwrap();
+        loop {
+            let line = self.line();
+            if line.is_empty() || line.contains("\"return\"") || line.contains("\"error\"") {
+                return;
+            }
+        }
+    }
+}
+
+/// The watcher's output, line by line, with a deadline per expectation.
+pub struct Watcher {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watcher {
+    /// Starts `command` with stdin closed and its stdout read line by line.
+    pub fn start(mut command: Command) -> Watcher {
+        let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).spawn().expect("start the watcher");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher { child, lines, seen: Vec::new() }
+    }
+
+    /// Waits for a line starting with `prefix`; returns it.
+    pub fn expect(&mut self, prefix: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            self.seen.push(line.clone());
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+        panic!("no '{prefix}' line from the watcher; it printed:\n{}", self.seen.join("\n"));
+    }
+
+    /// Sends `signal`, waits for the exit and returns its code (-1 if killed).
+    pub fn stop(self, signal: i32) -> i32 {
+        self.finish(signal).0
+    }
+
+    /// Sends `signal`, waits for the exit; returns its code and every line
+    /// printed.
+    pub fn finish(mut self, signal: i32) -> (i32, Vec<String>) {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        let mut seen = std::mem::take(&mut self.seen);
+        seen.extend(self.lines.iter());
+        (code, seen)
+    }
+}
+
+impl Drop for Watcher {
+    /// A failed expectation must not leave the watcher running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

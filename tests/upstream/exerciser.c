@@ -1,0 +1,58 @@
+/*
+ * Preloaded into libvirt's own example event-test.c (which only watches) to
+ * make test:///default produce events in that process: the in-process test
+ * driver's state is shared by every connection of a process, so changes made
+ * here reach the example's callbacks.
+ *
+ * The constructor makes stdout line-buffered (so the test sees the example's
+ * lines as they are printed) and starts a thread that waits for one line on
+ * the FIFO named by $VIRT_EVENTS_EXERCISE, then drives the test driver.
+ */
+#define _GNU_SOURCE 1
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void check(int ok, const char *what)
+{
+    if (!ok)
+        fprintf(stderr, "exerciser: %s failed: %s\n", what, virGetLastErrorMessage());
+}
+
+static void *exercise(void *fifo_path)
+{
+    FILE *fifo = fopen(fifo_path, "r");
+    char line[16];
+    if (!fifo || !fgets(line, sizeof(line), fifo)) {
+        fprintf(stderr, "exerciser: no go-ahead on %s\n", (const char *)fifo_path);
+        return NULL;
+    }
+    fclose(fifo);
+
+    virConnectPtr conn = virConnectOpen("test:///default");
+    virDomainPtr dom = conn ? virDomainLookupByName(conn, "test") : NULL;
+    check(dom != NULL, "looking up 'test'");
+    if (!dom)
+        return NULL;
+    check(virDomainSuspend(dom) == 0, "virDomainSuspend");
+    check(virDomainResume(dom) == 0, "virDomainResume");
+    check(virDomainDestroy(dom) == 0, "virDomainDestroy");
+    check(virDomainCreate(dom) == 0, "virDomainCreate");
+    check(virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_TITLE, "exercised", NULL, NULL, 0) == 0,
+          "virDomainSetMetadata");
+    virDomainFree(dom);
+    virConnectClose(conn);
+    printf("exerciser: done\n");
+    return NULL;
+}
+
+__attribute__((constructor)) static void start_exercising(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *fifo = getenv("VIRT_EVENTS_EXERCISE");
+    pthread_t thread;
+    if (fifo && pthread_create(&thread, NULL, exercise, (void *)fifo) == 0)
+        pthread_detach(thread);
+}
