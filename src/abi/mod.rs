@@ -8,6 +8,7 @@ pub mod domain_event;
 pub mod error;
 pub mod event_loop;
 pub mod object_events;
+pub mod qemu;
 pub mod typed_params;
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::abi::domain_event::{
     virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Lifecycle,
 };
 use crate::error::{Error, ErrorDomain, Result};
-use crate::event::{DomainEvent, DomainIdentity, EventPayload};
+use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
 use crate::qemu::mapping::{self, DomainRuntime, DomainState};
 use crate::qemu::qmp::{Incoming, Line, LineReader, Message, Session, SessionState};
 use crate::uuid::Uuid;
@@ -651,6 +651,15 @@ impl Monitor {
 
     fn deliver(&mut self, event: &crate::qemu::qmp::QmpEvent) {
         let Some(identity) = self.identity.clone() else { return };
+        // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
+        // before what it maps to, as libvirt emits it before running its handler.
+        self.root.events.queue(QemuMonitorEvent {
+            domain: identity.clone(),
+            name: event.name.clone(),
+            seconds: event.seconds,
+            micros: event.microseconds,
+            details: event.data.as_ref().map(Value::to_string),
+        });
         let mapped = mapping::map_event(&mut self.runtime, event);
         for warning in &mapped.warnings {
             warn(format_args!("monitor of '{}': {warning}", self.name));
