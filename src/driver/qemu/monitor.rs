@@ -542,6 +542,7 @@ impl Monitor {
             Line::Data(data) => data,
             Line::Oversized { len } => {
                 warn(format_args!("dropped a {len}-byte line from the monitor of '{}'", self.name));
+                self.control_error();
                 return;
             }
         };
@@ -549,6 +550,7 @@ impl Monitor {
             Ok(message) => message,
             Err(e) => {
                 warn(format_args!("monitor of '{}': {e}", self.name));
+                self.control_error();
                 return;
             }
         };
@@ -568,7 +570,20 @@ impl Monitor {
                 }
             }
             Ok(Incoming::Reply { id, result, execute }) => self.take_reply(&id, &execute, result),
-            Err(e) => warn(format_args!("monitor of '{}': {e}", self.name)),
+            Err(e) => {
+                warn(format_args!("monitor of '{}': {e}", self.name));
+                self.control_error();
+            }
+        }
+    }
+
+    /// QEMU sent something that is not a QMP message we can take: libvirt
+    /// reports such monitor failures as CONTROL_ERROR. Unlike libvirt, which
+    /// then stops using the monitor, we skip the line and keep reading. A
+    /// domain not attached yet has no identity to report it with.
+    fn control_error(&self) {
+        if let Some(identity) = &self.identity {
+            self.root.events.queue(DomainEvent::new(identity.clone(), EventPayload::ControlError));
         }
     }
 
