@@ -1,13 +1,15 @@
 # virt-events: build libvirt.so.0, its headers and examples; run the demo and the tests.
 #
-#   make            build build/libvirt.so (SONAME libvirt.so.0) and build/event-test
+#   make            build build/libvirt.so (SONAME libvirt.so.0), build/libvirt-qemu.so
+#                   (SONAME libvirt-qemu.so.0) and build/event-test
 #   make run        the demo: a tiny guest under QEMU, its events printed live
 #   make run-test   the same watcher on the in-process test:///default driver
 #   make check      every test (Rust unit tests, C programs, valgrind, ABI checks)
 #   make headers    regenerate include/libvirt/*.h from the Rust definitions
-#   make install    PREFIX=/usr/local: library, soname links, headers, libvirt.pc
+#   make install    PREFIX=/usr/local: libraries, soname links, headers, .pc files
 
 CARGO   ?= cargo
+RUSTC   ?= rustc
 CC      ?= cc
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -19,11 +21,12 @@ VERSION := 9.0.0
 
 RUST_LIB := target/release/libvirt_events.a
 SYMS     := src/capi/libvirt.syms
-HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h
+QEMU_SYMS := src/capi/libvirt-qemu.syms
+HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h include/libvirt/libvirt-qemu.h
 
 .PHONY: all run run-test qemu check install-check headers install clean FORCE
 
-all: $(BUILD)/libvirt.so.0 $(BUILD)/event-test
+all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test
 
 # cargo decides whether anything changed; the link below is cheap.
 $(RUST_LIB): FORCE
@@ -37,6 +40,22 @@ $(BUILD)/libvirt.so: $(RUST_LIB) $(SYMS)
 
 $(BUILD)/libvirt.so.0: $(BUILD)/libvirt.so
 	ln -sf libvirt.so $@
+
+# libvirt-qemu.so.0 only forwards to private functions of libvirt.so.0, as
+# libvirt's does: its shim is one object file without the Rust runtime, so
+# the library state exists once, in libvirt.so.0 (-z defs proves the shim
+# needs nothing else).
+$(BUILD)/qemu_shim.o: src/qemu_shim.rs
+	@mkdir -p $(BUILD)
+	$(RUSTC) --edition 2021 --crate-type lib --emit obj -C panic=abort -C opt-level=2 \
+	    -C codegen-units=1 -C relocation-model=pic -o $@ $<
+
+$(BUILD)/libvirt-qemu.so: $(BUILD)/qemu_shim.o $(QEMU_SYMS) $(BUILD)/libvirt.so.0
+	$(CC) -shared -o $@ -Wl,-soname,libvirt-qemu.so.0 -Wl,--version-script=$(QEMU_SYMS) \
+	    $(BUILD)/qemu_shim.o -Wl,-z,defs -L$(BUILD) -lvirt
+
+$(BUILD)/libvirt-qemu.so.0: $(BUILD)/libvirt-qemu.so
+	ln -sf libvirt-qemu.so $@
 
 $(BUILD)/event-test: examples-c/event-test.c $(HEADERS) $(BUILD)/libvirt.so.0
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -o $@ $< -L$(BUILD) -lvirt -lpthread -Wl,-rpath,'$$ORIGIN'
@@ -68,6 +87,10 @@ install-check: all
 	$(MAKE) install DESTDIR=$(STAGE) PREFIX=/usr/local
 	test "$$(readlink $(STAGE)/usr/local/lib/libvirt.so.0)" = libvirt.so.0.9000.0
 	readelf -d $(STAGE)/usr/local/lib/libvirt.so.0 | grep -q 'SONAME.*libvirt.so.0'
+	test "$$(readlink $(STAGE)/usr/local/lib/libvirt-qemu.so.0)" = libvirt-qemu.so.0.9000.0
+	readelf -d $(STAGE)/usr/local/lib/libvirt-qemu.so.0 | grep -q 'SONAME.*libvirt-qemu.so.0'
+	PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/local/lib/pkgconfig pkg-config --libs libvirt-qemu \
+	    | grep -q -- '-lvirt-qemu'
 	$(CC) -std=gnu11 -o $(BUILD)/event-test-installed examples-c/event-test.c -lpthread \
 	    $$(PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/local/lib/pkgconfig pkg-config --cflags --libs libvirt)
 	LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(BUILD)/event-test-installed --demo test:///default < /dev/null | grep -q 'Started Booted'
@@ -78,10 +101,17 @@ install: all
 	install -m 755 $(BUILD)/libvirt.so $(DESTDIR)$(LIBDIR)/libvirt.so.0.9000.0
 	ln -sf libvirt.so.0.9000.0 $(DESTDIR)$(LIBDIR)/libvirt.so.0
 	ln -sf libvirt.so.0 $(DESTDIR)$(LIBDIR)/libvirt.so
+	install -m 755 $(BUILD)/libvirt-qemu.so $(DESTDIR)$(LIBDIR)/libvirt-qemu.so.0.9000.0
+	ln -sf libvirt-qemu.so.0.9000.0 $(DESTDIR)$(LIBDIR)/libvirt-qemu.so.0
+	ln -sf libvirt-qemu.so.0 $(DESTDIR)$(LIBDIR)/libvirt-qemu.so
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCDIR)/libvirt/
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
 	    'Name: libvirt' "Description: virt-events, libvirt's domain-event API" 'Version: $(VERSION)' \
 	    'Libs: -L$${libdir} -lvirt' 'Cflags: -I$${includedir}' > $(DESTDIR)$(LIBDIR)/pkgconfig/libvirt.pc
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+	    'Name: libvirt-qemu' "Description: virt-events, libvirt's QEMU monitor-event API" 'Version: $(VERSION)' \
+	    'Requires: libvirt' 'Libs: -L$${libdir} -lvirt-qemu' 'Cflags: -I$${includedir}' \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/libvirt-qemu.pc
 
 clean:
 	$(CARGO) clean

@@ -1,4 +1,5 @@
-//! Generates the public C headers from the Rust definitions with cbindgen.
+//! Generates the public C headers from the Rust definitions with cbindgen:
+//! libvirt.h, virterror.h and libvirt-qemu.h.
 //!
 //! The headers are written to OUT_DIR on every build; a unit test compares
 //! them with the checked-in `include/libvirt/*.h`. `make headers` (which sets
@@ -22,6 +23,10 @@ const LIBVIRT_SOURCES: &[&str] = &[
     "src/capi/typed_params.rs",
 ];
 const VIRTERROR_SOURCES: &[&str] = &["src/abi/error.rs", "src/capi/error.rs"];
+/// libvirt-qemu.h: its types and the prototypes of libvirt-qemu.so.0.
+const LIBVIRT_QEMU_SOURCES: &[&str] = &["src/abi/qemu.rs"];
+/// Every generated header.
+const HEADERS: &[&str] = &["libvirt.h", "virterror.h", "libvirt-qemu.h"];
 
 fn generate(config: cbindgen::Config, sources: &[&str], out: &Path) {
     let mut builder = cbindgen::Builder::new().with_config(config);
@@ -50,18 +55,33 @@ fn main() {
     virterror.trailer = Some("\n#ifdef __cplusplus\n}\n#endif".into());
     virterror.export.include = vec!["virErrorDomain".into(), "virErrorNumber".into(), "virErrorLevel".into()];
 
+    let mut libvirt_qemu = virterror.clone();
+    libvirt_qemu.include_guard = Some("VIR_EVENTS_LIBVIRT_QEMU_H".into());
+    libvirt_qemu.header = Some(
+        "/*\n * libvirt-qemu.h: the QEMU-specific API of virt-events (libvirt-qemu.so.0),\n \
+         * with libvirt 9.0's names and values.\n */"
+            .into(),
+    );
+    // cbindgen's own C++ guard stays inside the include guard.
+    libvirt_qemu.after_includes = Some("\n#include <libvirt/libvirt.h>".into());
+    libvirt_qemu.trailer = None;
+    libvirt_qemu.cpp_compat = true;
+    libvirt_qemu.export.include =
+        vec!["virConnectDomainQemuMonitorEventCallback".into(), "virConnectDomainQemuMonitorEventRegisterFlags".into()];
+
     generate(libvirt, LIBVIRT_SOURCES, &out_dir.join("libvirt.h"));
     generate(virterror, VIRTERROR_SOURCES, &out_dir.join("virterror.h"));
+    generate(libvirt_qemu, LIBVIRT_QEMU_SOURCES, &out_dir.join("libvirt-qemu.h"));
 
     if std::env::var_os("VIRT_EVENTS_WRITE_HEADERS").is_some() {
-        for name in ["libvirt.h", "virterror.h"] {
+        for name in HEADERS {
             std::fs::copy(out_dir.join(name), manifest.join("include/libvirt").join(name)).unwrap();
         }
     }
     println!("cargo:rustc-env=VIRT_EVENTS_GENERATED_INCLUDE={}", out_dir.parent().unwrap().display());
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=VIRT_EVENTS_WRITE_HEADERS");
-    for source in LIBVIRT_SOURCES.iter().chain(VIRTERROR_SOURCES) {
+    for source in LIBVIRT_SOURCES.iter().chain(VIRTERROR_SOURCES).chain(LIBVIRT_QEMU_SOURCES) {
         println!("cargo:rerun-if-changed={source}");
     }
 }

@@ -26,7 +26,9 @@ impl ErrorDomain {
     /// The subsystem that reports errors of the public functions of `class`.
     pub fn of_class(class: ObjectClass) -> ErrorDomain {
         match class {
-            ObjectClass::Domain | ObjectClass::QemuMonitor => ErrorDomain::VIR_FROM_DOMAIN,
+            ObjectClass::Domain => ErrorDomain::VIR_FROM_DOMAIN,
+            // libvirt-qemu's functions report no subsystem.
+            ObjectClass::QemuMonitor => ErrorDomain::VIR_FROM_NONE,
             ObjectClass::Network => ErrorDomain::VIR_FROM_NETWORK,
             ObjectClass::StoragePool => ErrorDomain::VIR_FROM_STORAGE,
             ObjectClass::NodeDevice => ErrorDomain::VIR_FROM_NODEDEV,
@@ -58,11 +60,11 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_XML_ERROR => ("XML description is invalid or not well formed", "XML error: %s"),
         VIR_ERR_NO_NAME => ("missing name information", "missing name information in %s"),
         VIR_ERR_OPERATION_INVALID => ("Requested operation is not valid", "Requested operation is not valid: %s"),
+        VIR_ERR_OPERATION_DENIED => ("operation forbidden for read only access", "operation forbidden: %s"),
         VIR_ERR_NO_DOMAIN => ("Domain not found", "Domain not found: %s"),
         VIR_ERR_CONFIG_UNSUPPORTED => ("unsupported configuration", "unsupported configuration: %s"),
         VIR_ERR_OPERATION_TIMEOUT => ("Timed out during operation", "Timed out during operation: %s"),
         VIR_ERR_SYSTEM_ERROR => ("", "%s"),
-        VIR_ERR_OPERATION_DENIED => ("operation forbidden", "operation forbidden: %s"),
         VIR_ERR_XML_DETAIL => ("parser error", "%s"),
         VIR_ERR_NO_DOMAIN_METADATA => ("metadata not found", "metadata not found: %s"),
         _ => ("error", "error: %s"),
@@ -104,6 +106,11 @@ impl Error {
 
     pub fn no_domain(domain: ErrorDomain) -> Error {
         Error::new(ErrorCode::VIR_ERR_NO_DOMAIN, domain, None)
+    }
+
+    /// `function` refused on a read-only connection.
+    pub fn read_only(domain: ErrorDomain, function: &str) -> Error {
+        Error::new(ErrorCode::VIR_ERR_OPERATION_DENIED, domain, Some(format!("read only access prevents {function}")))
     }
 
     pub fn no_support(domain: ErrorDomain, function: &str) -> Error {
@@ -191,6 +198,10 @@ mod tests {
         assert_eq!(
             Error::null_arg("virConnectDomainEventRegisterAny", "cb").message,
             "cb in virConnectDomainEventRegisterAny must not be NULL"
+        );
+        assert_eq!(
+            Error::read_only(ErrorDomain::VIR_FROM_DOMAIN, "virDomainSuspend").message,
+            "operation forbidden: read only access prevents virDomainSuspend"
         );
     }
 }

@@ -10,6 +10,9 @@
 //! * `VIRT_EVENTS_VALGRIND=1`: run every program under valgrind (definite
 //!   leaks and memory errors fail the test).
 //!
+//! `qemu_monitor_events` runs `tests/c/qemu_monitor.c`, linked with
+//! `-lvirt-qemu -lvirt`, against two fake QEMUs replaying QMP events.
+//!
 //! `drop_in_binary` compiles a program against the *system* libvirt headers
 //! and library (package `libvirt-dev`) and checks that, with
 //! `LD_LIBRARY_PATH` pointing at our build, the binary runs on our library.
@@ -17,6 +20,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 fn crate_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -87,6 +92,11 @@ enum Flavor {
 }
 
 fn compile(name: &str, flavor: Flavor, lib: &Path) -> PathBuf {
+    compile_linking(name, flavor, lib, &["-lvirt"])
+}
+
+/// `compile`, linking the given libraries (in this order).
+fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> PathBuf {
     let src = crate_root()
         .join("tests")
         .join("c")
@@ -106,7 +116,7 @@ fn compile(name: &str, flavor: Flavor, lib: &Path) -> PathBuf {
     if let Flavor::Ours = flavor {
         cmd.arg(format!("-L{}", lib.display()));
     }
-    cmd.arg("-lvirt");
+    cmd.args(libs);
     if let Flavor::Ours = flavor {
         cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
     }
@@ -313,4 +323,141 @@ fn connection_extras() {
 #[test]
 fn metadata() {
     check_program("metadata");
+}
+
+/// The events a fake QEMU of `qemu_monitor_events` sends: `alpha` replays a
+/// recorded block-job session, `beta` an unknown event without data or
+/// timestamp and a RESUME.
+fn fake_qemu_events() -> Vec<(&'static str, Vec<String>)> {
+    let transcript = crate_root().join("../shared/qmp-transcripts/blockjob_mirror.jsonl");
+    let text = std::fs::read_to_string(&transcript).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the tests need ../shared beside the checkout)",
+            transcript.display()
+        )
+    });
+    let alpha = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|entry| entry["dir"] == "s2c")
+        .filter_map(|entry| entry["raw"].as_str().map(str::to_string))
+        .filter(|raw| raw.contains("\"event\""))
+        .collect();
+    let beta = vec![
+        r#"{"event": "X_VENDOR_PING"}"#.to_string(),
+        r#"{"timestamp": {"seconds": 1795276400, "microseconds": 7}, "event": "RESUME"}"#
+            .to_string(),
+    ];
+    vec![("alpha", alpha), ("beta", beta)]
+}
+
+/// What the C program must print for `domain`'s `events`: one line per
+/// registration that wants the event, in the order QEMU sent them.
+fn expected_lines(domain: &str, events: &[String]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for raw in events {
+        let event: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let name = event["event"].as_str().unwrap();
+        let seconds = event["timestamp"]["seconds"].as_i64().unwrap_or(-1);
+        let micros = event["timestamp"]["microseconds"].as_u64().unwrap_or(0);
+        let details = event
+            .get("data")
+            .map_or("(null)".to_string(), |data| data.to_string());
+        let wanted_by = [
+            ("all", true),
+            ("exact", name == "SHUTDOWN"),
+            ("nocase", name.eq_ignore_ascii_case("resume")),
+            (
+                "regex",
+                name == "BLOCK_JOB_READY" || name == "BLOCK_JOB_COMPLETED",
+            ),
+            ("caseless", name.starts_with("X_VENDOR_")),
+            ("dom", domain == "beta"),
+        ];
+        for (tag, wanted) in wanted_by {
+            if wanted {
+                lines.push(format!(
+                    "event {tag} {domain} {name} {seconds} {micros} {details}"
+                ));
+            }
+        }
+    }
+    lines
+}
+
+/// Raw monitor events through libvirt-qemu.so.0 (virsh qemu-monitor-event
+/// style): every event with its name, timestamp and JSON details, the name
+/// filters, a domain filter, deregistration and freecb, and test:///default's
+/// VIR_ERR_NO_SUPPORT. The C program checks the API; this compares the
+/// deliveries it prints with what the fake QEMUs sent.
+#[test]
+fn qemu_monitor_events() {
+    use std::io::Write;
+    let lib = require_library();
+    assert!(
+        lib.join("libvirt-qemu.so.0").exists(),
+        "{}/libvirt-qemu.so.0 is missing: run `make`",
+        lib.display()
+    );
+    let exe = compile_linking(
+        "qemu_monitor",
+        Flavor::Ours,
+        &lib,
+        &["-lvirt-qemu", "-lvirt"],
+    );
+    let root = out_dir().join(format!("qemu-monitor-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let scripts = fake_qemu_events();
+    let servers: Vec<_> = scripts
+        .iter()
+        .map(|(name, events)| {
+            let listener =
+                std::os::unix::net::UnixListener::bind(root.join(format!("{name}.qmp"))).unwrap();
+            let (root, events) = (root.clone(), events.clone());
+            let uuid = format!("00000000-0000-4000-8000-0000000000{:02x}", name.len());
+            std::thread::spawn(move || {
+                let status = serde_json::json!({"running": true, "status": "running"});
+                let (mut writer, _reader) =
+                    common::fake_qemu_handshake(&listener, status, &uuid, serde_json::json!([]));
+                let deadline = Instant::now() + Duration::from_secs(300);
+                while !root.join("ready").exists() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                for event in events {
+                    write!(writer, "{event}\r\n").unwrap();
+                }
+                // Dropping the connection is QEMU exiting.
+            })
+        })
+        .collect();
+    let out = run(
+        &exe,
+        &lib,
+        &[("VIRT_EVENTS_QMP_ROOT", root.display().to_string())],
+    );
+    for server in servers {
+        server.join().expect("a fake QEMU failed");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !stdout.contains("not ok"),
+        "qemu_monitor failed with {}:\n{}",
+        out.status,
+        show(&out)
+    );
+    for (domain, events) in &scripts {
+        let received: Vec<String> = stdout
+            .lines()
+            .filter(|line| line.starts_with("event ") && line.split(' ').nth(2) == Some(domain))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            received,
+            expected_lines(domain, events),
+            "deliveries for {domain}:\n{}",
+            show(&out)
+        );
+    }
 }

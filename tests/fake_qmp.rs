@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use virt_events::abi::common::{virConnectPtr, virDomainPtr};
 use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
-use virt_events::capi::{connect::*, eventloop::*, events::*};
+use virt_events::capi::qemu::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
+use virt_events::capi::{connect::*, domain::virDomainGetName, eventloop::*, events::*};
 use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
 use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
 use virt_events::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
@@ -95,11 +96,22 @@ fn expected_payloads(events: &[String], status: &Value, block: &Value, eof: bool
     out
 }
 
+/// The `query-status` answer of the replayed QEMUs: paused before start.
+fn prelaunch() -> Value {
+    json!({"running": false, "status": "prelaunch"})
+}
+
 /// A fake QEMU: greets, answers the driver's commands, replays the events
 /// once the test has registered its callbacks (libvirt drops events nobody
 /// listens for), then closes if the recording ended with QEMU going away.
-fn serve(listener: UnixListener, uuid: String, block: Value, events: Vec<String>, eof: bool, go: mpsc::Receiver<()>) {
-    let status = json!({"running": false, "status": "prelaunch"});
+fn serve(
+    listener: UnixListener,
+    uuid: String,
+    (status, block): (Value, Value),
+    events: Vec<String>,
+    eof: bool,
+    go: mpsc::Receiver<()>,
+) {
     let (mut writer, mut reader) = common::fake_qemu_handshake(&listener, status, &uuid, block);
     let mut line = String::new();
     let _ = go.recv();
@@ -294,15 +306,14 @@ fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
     let block = recorded_query_block(&entries);
     let events = events_of(&entries);
     let eof = ends_with_eof(&entries);
-    let expected =
-        expected_payloads(&events, &json!({"running": false, "status": "prelaunch"}), &block, eof);
+    let expected = expected_payloads(&events, &prelaunch(), &block, eof);
 
     let root = work.join(&name);
     std::fs::create_dir_all(&root).unwrap();
     let listener = UnixListener::bind(root.join(format!("{name}.qmp"))).unwrap();
     let uuid = format!("00000000-0000-4000-8000-{:012x}", expected.len() + 1);
     let (go, wait_for_go) = mpsc::channel();
-    let server = std::thread::spawn(move || serve(listener, uuid, block, events, eof, wait_for_go));
+    let server = std::thread::spawn(move || serve(listener, uuid, (prelaunch(), block), events, eof, wait_for_go));
 
     RECEIVED.lock().unwrap().clear();
     let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
@@ -443,7 +454,9 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
 
     let listener = UnixListener::bind(work.join("late.qmp")).unwrap();
     let (go, wait_for_go) = mpsc::channel();
-    let server = std::thread::spawn(move || serve(listener, "00000000-0000-4000-8000-00000000abcd".into(), json!([]), vec![], true, wait_for_go));
+    let server = std::thread::spawn(move || {
+        serve(listener, "00000000-0000-4000-8000-00000000abcd".into(), (prelaunch(), json!([])), vec![], true, wait_for_go)
+    });
     go.send(()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while LIFECYCLE.lock().unwrap().len() < 3 && Instant::now() < deadline {
@@ -455,5 +468,87 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
     assert_eq!(virConnectDomainEventDeregister(conn, Some(record)), 0);
     assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// What the CONTROL_ERROR test's callbacks saw, in delivery order.
+static MONITOR_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Data QEMU should never send (a line that is not JSON, an event whose name
+/// is not a string, a reply to no command) is reported as CONTROL_ERROR, and
+/// the monitor goes on: the event after it arrives, raw before mapped, as
+/// libvirt emits them.
+#[test]
+fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
+    extern "C" fn on_control_error(_: virConnectPtr, dom: virDomainPtr, _: *mut c_void) {
+        MONITOR_LOG.lock().unwrap().push(format!("control-error {}", text(virDomainGetName(dom))));
+    }
+    extern "C" fn on_reboot(_: virConnectPtr, _: virDomainPtr, _: *mut c_void) {
+        MONITOR_LOG.lock().unwrap().push("reboot".into());
+    }
+    extern "C" fn on_raw(
+        _: virConnectPtr,
+        _: virDomainPtr,
+        event: *const c_char,
+        seconds: c_longlong,
+        micros: c_uint,
+        details: *const c_char,
+        _: *mut c_void,
+    ) {
+        let details = if details.is_null() { "NULL".to_string() } else { text(details) };
+        MONITOR_LOG.lock().unwrap().push(format!("raw {} {seconds}.{micros} {details}", text(event)));
+    }
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bad-qmp-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    let listener = UnixListener::bind(work.join("garbled.qmp")).unwrap();
+    let (go, wait_for_go) = mpsc::channel();
+    let lines = vec![
+        "this is not JSON".to_string(),
+        r#"{"event": 5}"#.to_string(),
+        r#"{"return": {}, "id": "libvirt-999"}"#.to_string(),
+        r#"{"timestamp": {"seconds": 12, "microseconds": 34}, "event": "RESET", "data": {"guest": true}}"#.to_string(),
+    ];
+    let server = std::thread::spawn(move || {
+        let running = json!({"running": true, "status": "running"});
+        serve(listener, "00000000-0000-4000-8000-00000000bad0".into(), (running, json!([])), lines, false, wait_for_go)
+    });
+    let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
+    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null());
+    let ids = [
+        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 7, Some(on_control_error), std::ptr::null_mut(), None),
+        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 1, Some(on_reboot), std::ptr::null_mut(), None),
+    ];
+    // SAFETY: a NULL event name and a callback of the documented type.
+    let raw = unsafe {
+        virtEventsDomainQemuMonitorEventRegister(conn, std::ptr::null_mut(), std::ptr::null(), Some(on_raw), std::ptr::null_mut(), None, 0)
+    };
+    assert_eq!((ids, raw), ([0, 1], 2));
+    // SAFETY: `tick` ignores its opaque.
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+    go.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while MONITOR_LOG.lock().unwrap().len() < 5 && Instant::now() < deadline {
+        virEventRunDefaultImpl();
+    }
+    assert_eq!(
+        *MONITOR_LOG.lock().unwrap(),
+        [
+            "control-error garbled",
+            "control-error garbled",
+            "control-error garbled",
+            "raw RESET 12.34 {\"guest\":true}",
+            "reboot"
+        ]
+    );
+    for id in ids {
+        assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
+    }
+    assert_eq!(virtEventsDomainQemuMonitorEventDeregister(conn, raw), 0);
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
+    virConnectClose(conn);
+    server.join().unwrap();
     let _ = std::fs::remove_dir_all(&work);
 }

@@ -1,5 +1,6 @@
 //! Every enumerator (and integer `#define`) of our generated headers has the
-//! value real libvirt 9.0's headers give it, and exists there.
+//! value real libvirt 9.0's headers give it, and exists there (libvirt.h,
+//! virterror.h and libvirt-qemu.h).
 //!
 //! The names are scanned from `include/libvirt/*.h`; one generated C program
 //! prints each of them, compiled once against our headers and once against the
@@ -82,7 +83,7 @@ fn values(compiler: &Path, include: &Path, names: &BTreeSet<String>, tag: &str) 
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("header_values");
     std::fs::create_dir_all(&dir).unwrap();
     let mut source = String::from(
-        "#define VIR_ENUM_SENTINELS\n#include <stdio.h>\n#include <libvirt/libvirt.h>\n#include <libvirt/virterror.h>\n\nint main(void)\n{\n",
+        "#define VIR_ENUM_SENTINELS\n#include <stdio.h>\n#include <libvirt/libvirt.h>\n#include <libvirt/virterror.h>\n#include <libvirt/libvirt-qemu.h>\n\nint main(void)\n{\n",
     );
     for name in names {
         source.push_str(&format!("    printf(\"%s %lld\\n\", \"{name}\", (long long)({name}));\n"));
@@ -152,7 +153,13 @@ fn every_constant_has_real_libvirts_value() {
     assert!(missing.is_empty(), "constants of our headers that real libvirt lacks: {missing:?}");
     assert!(differing.is_empty(), "values differing from real libvirt:\n{}", differing.join("\n"));
     // Spot checks that the scan saw what it must.
-    for name in ["VIR_DOMAIN_EVENT_ID_LAST", "VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE", "VIR_TYPED_PARAM_FIELD_LENGTH"] {
+    for name in [
+        "VIR_DOMAIN_EVENT_ID_LAST",
+        "VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE",
+        "VIR_TYPED_PARAM_FIELD_LENGTH",
+        "VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX",
+        "VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE",
+    ] {
         assert!(real_values.contains_key(name), "{name} was not compared");
     }
     assert_eq!(real_values["VIR_DOMAIN_EVENT_ID_LAST"], 27);

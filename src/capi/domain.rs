@@ -147,11 +147,7 @@ fn operate(function: &str, domain: virDomainPtr, op: impl FnOnce(&dyn Driver, &D
 
 fn check_writable(conn: &ConnHandle, function: &str) -> Result<()> {
     if conn.conn.read_only {
-        return Err(Error::new(
-            crate::error::ErrorCode::VIR_ERR_OPERATION_DENIED,
-            ErrorDomain::VIR_FROM_DOMAIN,
-            Some(format!("read only access prevents {function}")),
-        ));
+        return Err(Error::read_only(ErrorDomain::VIR_FROM_DOMAIN, function));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod events;
 mod handles;
 pub mod object_events;
 pub mod objects;
+pub mod qemu;
 mod strings;
 pub mod typed_params;
 

@@ -8,7 +8,7 @@ pub mod test;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::state::EventState;
+use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
 use crate::event::DomainIdentity;
 
 /// `virDomainInfo`, in Rust terms.
@@ -98,6 +98,22 @@ pub trait Driver: Send + Sync {
     }
     fn metadata(&self, _dom: &DomainIdentity, _kind: i32, _uri: Option<&str>, _flags: u32) -> Result<String> {
         unsupported("virDomainGetMetadata")
+    }
+
+    /// Registers for raw QEMU monitor events named `event` as `flags` say
+    /// (libvirt-qemu's API). Only a driver that speaks QMP has them; libvirt
+    /// reports their absence without a subsystem.
+    fn register_qemu_monitor(
+        &self,
+        _subscription: Subscription,
+        _event: Option<&str>,
+        _flags: u32,
+        _callback: Arc<dyn EventCallback>,
+    ) -> Result<i32> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, "virConnectDomainQemuMonitorEventRegister"))
+    }
+    fn deregister_qemu_monitor(&self, _connection: ConnectionId, _callback_id: i32) -> Result<()> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, "virConnectDomainQemuMonitorEventDeregister"))
     }
 }
 

@@ -48,7 +48,7 @@ pub struct Subscription {
     pub object: Option<String>,
     /// Registered through `virConnectDomainEventRegister`.
     pub legacy: bool,
-    /// Registrations with a filter are never duplicates of one another.
+    /// A registration with a filter is never refused as a duplicate.
     pub filter: Option<EventFilter>,
 }
 
@@ -59,10 +59,10 @@ impl Subscription {
     }
 
     /// Whether a registration of the same function for `other` would be
-    /// "already tracked", as libvirt decides it.
+    /// "already tracked", as libvirt decides it: only a new registration
+    /// without a filter is checked, against filtered ones too.
     fn duplicates(&self, other: &Subscription) -> bool {
-        self.filter.is_none()
-            && other.filter.is_none()
+        other.filter.is_none()
             && self.connection == other.connection
             && self.class == other.class
             && self.event_id == other.event_id

@@ -387,7 +387,7 @@ fn lifecycle(event: Ev, detail: i32) -> EventPayload {
 }
 
 fn data_str<'a>(ev: &'a QmpEvent, key: &str) -> Option<&'a str> {
-    ev.data.get(key).and_then(Value::as_str)
+    ev.fields().get(key).and_then(Value::as_str)
 }
 
 /// Maps one QMP event, updating `rt`.
@@ -471,10 +471,10 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
             ));
         }
         "DEVICE_TRAY_MOVED" => map_tray_moved(ev, &mut out),
-        "BALLOON_CHANGE" => match ev.data.get("actual").and_then(Value::as_u64) {
+        "BALLOON_CHANGE" => match ev.fields().get("actual").and_then(Value::as_u64) {
             // Bytes to KiB, rounded up.
             Some(actual) => out.events.push(EventPayload::BalloonChange { actual: actual.div_ceil(1024) }),
-            None => out.warnings.push(format!("BALLOON_CHANGE without an actual size: {}", ev.data)),
+            None => out.warnings.push(format!("BALLOON_CHANGE without an actual size: {}", ev.fields())),
         },
         // Devices without an ID (a disk's virtio backend, ...) are none of libvirt's.
         "DEVICE_DELETED" => {
@@ -492,7 +492,7 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         "BLOCK_JOB_READY" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_READY, &mut out),
         "BLOCK_JOB_COMPLETED" => {
             // A job that ends with an error reports it in the completion event.
-            let status = if ev.data.get("error").is_some() {
+            let status = if ev.fields().get("error").is_some() {
                 JobStatus::VIR_DOMAIN_BLOCK_JOB_FAILED
             } else {
                 JobStatus::VIR_DOMAIN_BLOCK_JOB_COMPLETED
@@ -505,21 +505,21 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         "BLOCK_JOB_ERROR" => {}
         "MEMORY_FAILURE" => map_memory_failure(ev, &mut out),
         "MEMORY_DEVICE_SIZE_CHANGE" => {
-            match (data_str(ev, "id").filter(|id| !id.is_empty()), ev.data.get("size").and_then(Value::as_u64)) {
+            match (data_str(ev, "id").filter(|id| !id.is_empty()), ev.fields().get("size").and_then(Value::as_u64)) {
                 (Some(alias), Some(size)) => out.events.push(EventPayload::MemoryDeviceSizeChange {
                     alias: alias.to_owned(),
                     size: size.div_ceil(1024),
                 }),
                 _ => out
                     .warnings
-                    .push(format!("MEMORY_DEVICE_SIZE_CHANGE without a device id or size: {}", ev.data)),
+                    .push(format!("MEMORY_DEVICE_SIZE_CHANGE without a device id or size: {}", ev.fields())),
             }
         }
-        "MIGRATION_PASS" => match ev.data.get("pass").and_then(Value::as_i64) {
+        "MIGRATION_PASS" => match ev.fields().get("pass").and_then(Value::as_i64) {
             Some(pass) => out.events.push(EventPayload::MigrationIteration {
                 iteration: i32::try_from(pass).unwrap_or(i32::MAX),
             }),
-            None => out.warnings.push(format!("MIGRATION_PASS without a pass number: {}", ev.data)),
+            None => out.warnings.push(format!("MIGRATION_PASS without a pass number: {}", ev.fields())),
         },
         _ => {}
     }
@@ -542,7 +542,7 @@ pub fn map_eof(rt: &mut DomainRuntime) -> Vec<EventPayload> {
 }
 
 fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
-    let guest = ev.data.get("guest").and_then(Value::as_bool);
+    let guest = ev.fields().get("guest").and_then(Value::as_bool);
     rt.shutdown_seen = true;
     // A second SHUTDOWN (e.g. `quit` after a guest power-off) changes nothing.
     if rt.state == DomainState::Shutdown {
@@ -560,9 +560,9 @@ fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
 
 fn map_rtc_change(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     // As libvirt does, a missing offset is reported as 0 rather than dropped.
-    let mut offset = ev.data.get("offset").and_then(Value::as_i64).unwrap_or_else(|| {
+    let mut offset = ev.fields().get("offset").and_then(Value::as_i64).unwrap_or_else(|| {
         out.warnings
-            .push(format!("RTC_CHANGE without an integer offset: {}", ev.data));
+            .push(format!("RTC_CHANGE without an integer offset: {}", ev.fields()));
         0
     });
     if let Some(clock) = rt.clock.as_mut() {
@@ -627,7 +627,7 @@ fn map_io_error(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     };
     let (src_path, dev_alias) = disk.map(|d| (d.src_path.clone(), d.alias.clone())).unwrap_or_default();
     let pause = matches!(action, IoAction::VIR_DOMAIN_EVENT_IO_ERROR_PAUSE);
-    let nospace = ev.data.get("nospace").and_then(Value::as_bool) == Some(true);
+    let nospace = ev.fields().get("nospace").and_then(Value::as_bool) == Some(true);
     let action = action as i32;
     out.events.push(EventPayload::IoError {
         src_path: src_path.clone(),
@@ -664,12 +664,12 @@ fn map_tray_moved(ev: &QmpEvent, out: &mut Mapped) {
         (Some(id), _) => id.to_owned(),
         (None, Some(device)) if !device.is_empty() => strip_drive_prefix(device).to_owned(),
         _ => {
-            out.warnings.push(format!("DEVICE_TRAY_MOVED without a device: {}", ev.data));
+            out.warnings.push(format!("DEVICE_TRAY_MOVED without a device: {}", ev.fields()));
             return;
         }
     };
-    let Some(open) = ev.data.get("tray-open").and_then(Value::as_bool) else {
-        out.warnings.push(format!("DEVICE_TRAY_MOVED without tray-open: {}", ev.data));
+    let Some(open) = ev.fields().get("tray-open").and_then(Value::as_bool) else {
+        out.warnings.push(format!("DEVICE_TRAY_MOVED without tray-open: {}", ev.fields()));
         return;
     };
     let reason = if open { Tray::VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN } else { Tray::VIR_DOMAIN_EVENT_TRAY_CHANGE_CLOSE };
@@ -681,9 +681,9 @@ fn map_tray_moved(ev: &QmpEvent, out: &mut Mapped) {
 /// image, and one named `disk[N]` after the image's index N when known.
 fn map_block_threshold(rt: &DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     let node = data_str(ev, "node-name").unwrap_or_default();
-    let number = |key: &str| ev.data.get(key).and_then(Value::as_u64);
+    let number = |key: &str| ev.fields().get(key).and_then(Value::as_u64);
     let (Some(threshold), Some(excess)) = (number("write-threshold"), number("amount-exceeded")) else {
-        out.warnings.push(format!("BLOCK_WRITE_THRESHOLD without threshold or excess: {}", ev.data));
+        out.warnings.push(format!("BLOCK_WRITE_THRESHOLD without threshold or excess: {}", ev.fields()));
         return;
     };
     let Some((disk, index)) = rt.disks.by_any_node(node) else {
@@ -706,7 +706,7 @@ fn map_block_threshold(rt: &DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
 /// job type.
 fn map_job_status(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     let (Some(id), Some(status)) = (data_str(ev, "id"), data_str(ev, "status")) else {
-        out.warnings.push(format!("JOB_STATUS_CHANGE without id or status: {}", ev.data));
+        out.warnings.push(format!("JOB_STATUS_CHANGE without id or status: {}", ev.fields()));
         return;
     };
     match status {
@@ -767,7 +767,7 @@ fn map_memory_failure(ev: &QmpEvent, out: &mut Mapped) {
             return;
         }
     };
-    let flag = |key: &str| ev.data.get("flags").and_then(|f| f.get(key)).and_then(Value::as_bool) == Some(true);
+    let flag = |key: &str| ev.fields().get("flags").and_then(|f| f.get(key)).and_then(Value::as_bool) == Some(true);
     let mut flags = 0;
     if flag("action-required") {
         flags |= MemFailFlags::VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED as u32;
@@ -792,7 +792,7 @@ fn graphics_address(
     protocol: Protocol,
     out: &mut Mapped,
 ) -> Option<(GraphicsAddress, Map<String, Value>)> {
-    let Some(obj) = ev.data.get(end).and_then(Value::as_object) else {
+    let Some(obj) = ev.fields().get(end).and_then(Value::as_object) else {
         out.warnings
             .push(format!("{} without {end} information: dropped", ev.name));
         return None;

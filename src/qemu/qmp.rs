@@ -120,10 +120,20 @@ impl LineReader {
 #[derive(Clone, Debug, PartialEq)]
 pub struct QmpEvent {
     pub name: String,
-    /// The event's `data`; an empty object when QEMU sent none.
-    pub data: Value,
+    /// The event's `data` member as QEMU sent it; `None` when it sent none
+    /// (raw monitor-event callbacks then get NULL details, as libvirt's do).
+    pub data: Option<Value>,
+    /// -1 when QEMU gave no timestamp, as libvirt reports it.
     pub seconds: i64,
     pub microseconds: u32,
+}
+
+impl QmpEvent {
+    /// The members of `data`, for the mapping: `Null` when there is none,
+    /// which answers every lookup with "absent".
+    pub fn fields(&self) -> &Value {
+        self.data.as_ref().unwrap_or(&Value::Null)
+    }
 }
 
 /// One line from QEMU, classified.
@@ -220,16 +230,13 @@ impl Message {
             let seconds = timestamp
                 .and_then(|t| t.get("seconds"))
                 .and_then(Value::as_i64)
-                .unwrap_or(0);
+                .unwrap_or(-1);
             let microseconds = timestamp
                 .and_then(|t| t.get("microseconds"))
                 .and_then(Value::as_u64)
                 .and_then(|us| u32::try_from(us).ok())
                 .unwrap_or(0);
-            let data = match obj.remove("data") {
-                None | Some(Value::Null) => Value::Object(Map::new()),
-                Some(data) => data,
-            };
+            let data = obj.remove("data");
             return Ok(Message::Event(QmpEvent {
                 name,
                 data,
@@ -536,7 +543,7 @@ mod tests {
             Message::parse(RESUME.as_bytes()),
             Ok(Message::Event(QmpEvent {
                 name: "RESUME".into(),
-                data: json!({}),
+                data: None,
                 seconds: 1795276272,
                 microseconds: 151277,
             }))
@@ -546,13 +553,13 @@ mod tests {
             panic!()
         };
         assert_eq!(ev.name, "RESET");
-        assert_eq!(ev.data, json!({"guest": true, "reason": "guest-reset"}));
+        assert_eq!(ev.data, Some(json!({"guest": true, "reason": "guest-reset"})));
         assert_eq!((ev.seconds, ev.microseconds), (1, 2));
-        // No timestamp at all is tolerated.
+        // No timestamp at all is tolerated; a `data` QEMU sent is kept as sent.
         let Ok(Message::Event(ev)) = Message::parse(br#"{"event": "STOP", "data": null}"#) else {
             panic!()
         };
-        assert_eq!((ev.data, ev.seconds, ev.microseconds), (json!({}), 0, 0));
+        assert_eq!((ev.data, ev.seconds, ev.microseconds), (Some(Value::Null), -1, 0));
         assert!(Message::parse(br#"{"event": 5}"#).is_err());
     }
 

@@ -28,8 +28,8 @@ use crate::abi::domain_event::{
     virDomainEventType as Lifecycle, virDomainEventUndefinedDetailType as Undefined,
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::state::EventState;
-use crate::event::{DomainEvent, DomainIdentity};
+use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
+use crate::event::{qemu_monitor, DomainEvent, DomainIdentity};
 use definition::Definition;
 use crate::qemu::mapping::{DomainState, PausedReason};
 use crate::uuid::Uuid;
@@ -487,6 +487,23 @@ impl Driver for QemuDriver {
         let def = Definition::parse(xml)?;
         self.check_unique(&def)?;
         self.launch(def, false)
+    }
+
+    fn register_qemu_monitor(
+        &self,
+        subscription: Subscription,
+        event: Option<&str>,
+        flags: u32,
+        callback: Arc<dyn EventCallback>,
+    ) -> Result<i32> {
+        let filter = qemu_monitor::name_filter(event, flags)?;
+        self.events().register(Subscription { filter, ..subscription }, callback)
+    }
+
+    /// As in libvirt, any callback ID of the connection is accepted: domain
+    /// and raw monitor registrations share one numbering.
+    fn deregister_qemu_monitor(&self, connection: ConnectionId, callback_id: i32) -> Result<()> {
+        self.events().deregister(connection, callback_id)
     }
 
     fn define_xml(&self, xml: &str) -> Result<DomainIdentity> {

@@ -24,7 +24,7 @@ use crate::abi::domain_event::{
     virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Lifecycle,
 };
 use crate::error::{Error, ErrorDomain, Result};
-use crate::event::{DomainEvent, DomainIdentity, EventPayload};
+use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
 use crate::qemu::mapping::{self, DomainRuntime, DomainState};
 use crate::qemu::qmp::{Incoming, Line, LineReader, Message, Session, SessionState};
 use crate::uuid::Uuid;
@@ -542,6 +542,7 @@ impl Monitor {
             Line::Data(data) => data,
             Line::Oversized { len } => {
                 warn(format_args!("dropped a {len}-byte line from the monitor of '{}'", self.name));
+                self.control_error();
                 return;
             }
         };
@@ -549,6 +550,7 @@ impl Monitor {
             Ok(message) => message,
             Err(e) => {
                 warn(format_args!("monitor of '{}': {e}", self.name));
+                self.control_error();
                 return;
             }
         };
@@ -568,7 +570,20 @@ impl Monitor {
                 }
             }
             Ok(Incoming::Reply { id, result, execute }) => self.take_reply(&id, &execute, result),
-            Err(e) => warn(format_args!("monitor of '{}': {e}", self.name)),
+            Err(e) => {
+                warn(format_args!("monitor of '{}': {e}", self.name));
+                self.control_error();
+            }
+        }
+    }
+
+    /// QEMU sent something that is not a QMP message we can take: libvirt
+    /// reports such monitor failures as CONTROL_ERROR. Unlike libvirt, which
+    /// then stops using the monitor, we skip the line and keep reading. A
+    /// domain not attached yet has no identity to report it with.
+    fn control_error(&self) {
+        if let Some(identity) = &self.identity {
+            self.root.events.queue(DomainEvent::new(identity.clone(), EventPayload::ControlError));
         }
     }
 
@@ -651,6 +666,15 @@ impl Monitor {
 
     fn deliver(&mut self, event: &crate::qemu::qmp::QmpEvent) {
         let Some(identity) = self.identity.clone() else { return };
+        // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
+        // before what it maps to, as libvirt emits it before running its handler.
+        self.root.events.queue(QemuMonitorEvent {
+            domain: identity.clone(),
+            name: event.name.clone(),
+            seconds: event.seconds,
+            micros: event.microseconds,
+            details: event.data.as_ref().map(Value::to_string),
+        });
         let mapped = mapping::map_event(&mut self.runtime, event);
         for warning in &mapped.warnings {
             warn(format_args!("monitor of '{}': {warning}", self.name));

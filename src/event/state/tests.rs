@@ -376,3 +376,21 @@ fn filtered_registrations_are_never_duplicates_and_see_only_what_passes() {
     state.deregister(1, 0).unwrap();
     state.deregister(1, 1).unwrap();
 }
+
+/// libvirt checks only a registration without a filter for duplicates, and
+/// against every registration of the same function, filtered or not.
+#[test]
+fn an_unfiltered_registration_duplicates_a_filtered_one() {
+    let _serial = SERIAL.lock();
+    manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let filtered =
+        Subscription { filter: Some(Arc::new(|_: &Event| true)), ..Subscription::new(1, ObjectClass::QemuMonitor, 0) };
+    assert_eq!(state.register(filtered.clone(), Recorder::new("f", 7, &journal)).unwrap(), 0);
+    let err = state.register(Subscription::new(1, ObjectClass::QemuMonitor, 0), Recorder::new("u", 7, &journal));
+    assert_eq!(err.unwrap_err().message, "invalid argument: event callback already tracked");
+    assert_eq!(state.register(filtered, Recorder::new("g", 7, &journal)).unwrap(), 1);
+    state.deregister(1, 0).unwrap();
+    state.deregister(1, 1).unwrap();
+}
