@@ -59,6 +59,12 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_NO_NAME => ("missing name information", "missing name information in %s"),
         VIR_ERR_OPERATION_INVALID => ("Requested operation is not valid", "Requested operation is not valid: %s"),
         VIR_ERR_NO_DOMAIN => ("Domain not found", "Domain not found: %s"),
+        VIR_ERR_NO_NETWORK => ("Network not found", "Network not found: %s"),
+        VIR_ERR_NO_STORAGE_POOL => ("Storage pool not found", "Storage pool not found: %s"),
+        VIR_ERR_NO_NODE_DEVICE => ("Node device not found", "Node device not found: %s"),
+        VIR_ERR_OPERATION_DENIED => ("operation forbidden", "operation forbidden: %s"),
+        // libxml2's own report, passed on as it is.
+        VIR_ERR_XML_DETAIL => ("", "%s"),
         VIR_ERR_CONFIG_UNSUPPORTED => ("unsupported configuration", "unsupported configuration: %s"),
         VIR_ERR_OPERATION_TIMEOUT => ("Timed out during operation", "Timed out during operation: %s"),
         VIR_ERR_SYSTEM_ERROR => ("", "%s"),

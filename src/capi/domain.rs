@@ -3,8 +3,8 @@
 use std::os::raw::{c_char, c_int, c_uchar, c_uint};
 use std::ptr;
 
-use super::handles::{ConnHandle, DomainHandle};
-use super::{api, strings, Call};
+use super::handles::DomainHandle;
+use super::{api, check_writable, strings, Call};
 use crate::abi::common::{virConnectPtr, virDomainInfoPtr, virDomainPtr};
 use crate::driver::Driver;
 use crate::error::{Error, ErrorDomain, Result};
@@ -134,24 +134,13 @@ pub unsafe extern "C" fn virDomainLookupByUUIDString(conn: virConnectPtr, uuidst
 fn operate(function: &str, domain: virDomainPtr, op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>) -> c_int {
     api(function, -1, |call| {
         let handle = call.domain(domain, function)?;
-        check_writable(handle.conn(), function)?;
+        check_writable(handle.conn(), function, ErrorDomain::VIR_FROM_DOMAIN)?;
         let driver = handle.conn().conn.driver.as_ref();
         op(driver, &handle.identity)?;
         // A transient domain that stopped is gone: it has no ID any more.
         handle.set_id(driver.refresh(&handle.identity).map_or(-1, |now| now.id));
         Ok(0)
     })
-}
-
-fn check_writable(conn: &ConnHandle, function: &str) -> Result<()> {
-    if conn.conn.read_only {
-        return Err(Error::new(
-            crate::error::ErrorCode::VIR_ERR_OPERATION_DENIED,
-            ErrorDomain::VIR_FROM_DOMAIN,
-            Some(format!("read only access prevents {function}")),
-        ));
-    }
-    Ok(())
 }
 
 #[no_mangle]
@@ -205,7 +194,7 @@ fn from_xml(
         let handle = call.connection(conn, function)?;
         // SAFETY: NULL or a C string per the public contract.
         let xml = unsafe { strings::borrow(xml) }.ok_or_else(|| Error::null_arg(function, "xmlDesc"))?;
-        check_writable(handle, function)?;
+        check_writable(handle, function, ErrorDomain::VIR_FROM_DOMAIN)?;
         let identity = make(handle.conn.driver.as_ref(), &xml)?;
         Ok(DomainHandle::create(handle, identity))
     })
