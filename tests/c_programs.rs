@@ -309,3 +309,8 @@ fn drop_in_binary() {
 fn connection_extras() {
     check_program("connection_extras");
 }
+
+#[test]
+fn object_events() {
+    check_program("object_events");
+}
