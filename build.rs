@@ -19,6 +19,7 @@ const LIBVIRT_SOURCES: &[&str] = &[
     "src/capi/events.rs",
     "src/capi/eventloop.rs",
     "src/capi/object_events.rs",
+    "src/capi/object_ops.rs",
     "src/capi/objects.rs",
     "src/capi/typed_params.rs",
 ];

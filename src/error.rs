@@ -62,9 +62,13 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_OPERATION_INVALID => ("Requested operation is not valid", "Requested operation is not valid: %s"),
         VIR_ERR_OPERATION_DENIED => ("operation forbidden for read only access", "operation forbidden: %s"),
         VIR_ERR_NO_DOMAIN => ("Domain not found", "Domain not found: %s"),
+        VIR_ERR_NO_NETWORK => ("Network not found", "Network not found: %s"),
+        VIR_ERR_NO_STORAGE_POOL => ("Storage pool not found", "Storage pool not found: %s"),
+        VIR_ERR_NO_NODE_DEVICE => ("Node device not found", "Node device not found: %s"),
         VIR_ERR_CONFIG_UNSUPPORTED => ("unsupported configuration", "unsupported configuration: %s"),
         VIR_ERR_OPERATION_TIMEOUT => ("Timed out during operation", "Timed out during operation: %s"),
         VIR_ERR_SYSTEM_ERROR => ("", "%s"),
+        // The parser's own report, passed on as it is.
         VIR_ERR_XML_DETAIL => ("parser error", "%s"),
         VIR_ERR_NO_DOMAIN_METADATA => ("metadata not found", "metadata not found: %s"),
         _ => ("error", "error: %s"),

@@ -461,3 +461,8 @@ fn qemu_monitor_events() {
         );
     }
 }
+
+#[test]
+fn object_events() {
+    check_program("object_events");
+}

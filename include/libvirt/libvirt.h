@@ -624,6 +624,80 @@ typedef enum virSecretEventLifecycleType {
 #endif
 } virSecretEventLifecycleType;
 
+typedef enum virConnectListAllNetworksFlags {
+  VIR_CONNECT_LIST_NETWORKS_INACTIVE = 1,
+  VIR_CONNECT_LIST_NETWORKS_ACTIVE = 2,
+  VIR_CONNECT_LIST_NETWORKS_PERSISTENT = 4,
+  VIR_CONNECT_LIST_NETWORKS_TRANSIENT = 8,
+  VIR_CONNECT_LIST_NETWORKS_AUTOSTART = 16,
+  VIR_CONNECT_LIST_NETWORKS_NO_AUTOSTART = 32,
+} virConnectListAllNetworksFlags;
+
+typedef enum virConnectListAllStoragePoolsFlags {
+  VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE = 1,
+  VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE = 2,
+  VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT = 4,
+  VIR_CONNECT_LIST_STORAGE_POOLS_TRANSIENT = 8,
+  VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART = 16,
+  VIR_CONNECT_LIST_STORAGE_POOLS_NO_AUTOSTART = 32,
+  VIR_CONNECT_LIST_STORAGE_POOLS_DIR = 64,
+  VIR_CONNECT_LIST_STORAGE_POOLS_FS = 128,
+  VIR_CONNECT_LIST_STORAGE_POOLS_NETFS = 256,
+  VIR_CONNECT_LIST_STORAGE_POOLS_LOGICAL = 512,
+  VIR_CONNECT_LIST_STORAGE_POOLS_DISK = 1024,
+  VIR_CONNECT_LIST_STORAGE_POOLS_ISCSI = 2048,
+  VIR_CONNECT_LIST_STORAGE_POOLS_SCSI = 4096,
+  VIR_CONNECT_LIST_STORAGE_POOLS_MPATH = 8192,
+  VIR_CONNECT_LIST_STORAGE_POOLS_RBD = 16384,
+  VIR_CONNECT_LIST_STORAGE_POOLS_SHEEPDOG = 32768,
+  VIR_CONNECT_LIST_STORAGE_POOLS_GLUSTER = 65536,
+  VIR_CONNECT_LIST_STORAGE_POOLS_ZFS = 131072,
+  VIR_CONNECT_LIST_STORAGE_POOLS_VSTORAGE = 262144,
+  VIR_CONNECT_LIST_STORAGE_POOLS_ISCSI_DIRECT = 524288,
+} virConnectListAllStoragePoolsFlags;
+
+/**
+ * The capability filters; libvirt's `..._INACTIVE` (1 << 30) and
+ */
+typedef enum virConnectListAllNodeDeviceFlags {
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_SYSTEM = 1,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV = 2,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_DEV = 4,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_INTERFACE = 8,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET = 16,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_HOST = 32,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_TARGET = 64,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI = 128,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE = 256,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_FC_HOST = 512,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_VPORTS = 1024,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_GENERIC = 2048,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_DRM = 4096,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV_TYPES = 8192,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV = 16384,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_CCW_DEV = 32768,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_CSS_DEV = 65536,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_VDPA = 131072,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_CARD = 262144,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_QUEUE = 524288,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_MATRIX = 1048576,
+  VIR_CONNECT_LIST_NODE_DEVICES_CAP_VPD = 2097152,
+} virConnectListAllNodeDeviceFlags;
+
+typedef enum virStoragePoolDefineFlags {
+  /**
+   * Validate the XML against libvirt's schema (accepted, not checked here).
+   */
+  VIR_STORAGE_POOL_DEFINE_VALIDATE = 1,
+} virStoragePoolDefineFlags;
+
+typedef enum virNodeDeviceCreateXMLFlags {
+  /**
+   * Validate the XML against libvirt's schema (accepted, not checked here).
+   */
+  VIR_NODE_DEVICE_CREATE_XML_VALIDATE = 1,
+} virNodeDeviceCreateXMLFlags;
+
 typedef enum virTypedParameterType {
   VIR_TYPED_PARAM_INT = 1,
   VIR_TYPED_PARAM_UINT = 2,
@@ -1189,6 +1263,146 @@ int virConnectSecretEventRegisterAny(virConnectPtr conn, virSecretPtr secret, in
  * Removes the registration `callbackID` made on `conn`.
  */
 int virConnectSecretEventDeregisterAny(virConnectPtr conn, int callbackID);
+
+/**
+ * The network called `name`, for the caller to free.
+ */
+virNetworkPtr virNetworkLookupByName(virConnectPtr conn, const char *name);
+
+/**
+ * # Safety
+ */
+virNetworkPtr virNetworkLookupByUUID(virConnectPtr conn, const unsigned char *uuid);
+
+/**
+ * # Safety
+ */
+virNetworkPtr virNetworkLookupByUUIDString(virConnectPtr conn, const char *uuidstr);
+
+/**
+ * Defines (or redefines) a persistent network.
+ */
+virNetworkPtr virNetworkDefineXML(virConnectPtr conn, const char *xml);
+
+/**
+ * Starts a network from its XML (transient unless it was defined).
+ */
+virNetworkPtr virNetworkCreateXML(virConnectPtr conn, const char *xmlDesc);
+
+int virNetworkCreate(virNetworkPtr network);
+
+int virNetworkDestroy(virNetworkPtr network);
+
+int virNetworkUndefine(virNetworkPtr network);
+
+int virNetworkIsActive(virNetworkPtr net);
+
+int virNetworkIsPersistent(virNetworkPtr net);
+
+/**
+ * The network's XML, for the caller to `free()`.
+ */
+char *virNetworkGetXMLDesc(virNetworkPtr network, unsigned int flags);
+
+/**
+ * Lists the networks that pass `flags` (see `virConnectListAllDomains` for
+ */
+int virConnectListAllNetworks(virConnectPtr conn, virNetworkPtr **nets, unsigned int flags);
+
+/**
+ * The storage pool called `name`, for the caller to free.
+ */
+virStoragePoolPtr virStoragePoolLookupByName(virConnectPtr conn, const char *name);
+
+/**
+ * # Safety
+ */
+virStoragePoolPtr virStoragePoolLookupByUUID(virConnectPtr conn, const unsigned char *uuid);
+
+/**
+ * # Safety
+ */
+virStoragePoolPtr virStoragePoolLookupByUUIDString(virConnectPtr conn, const char *uuidstr);
+
+/**
+ * Defines (or redefines) a persistent storage pool.
+ */
+virStoragePoolPtr virStoragePoolDefineXML(virConnectPtr conn, const char *xml, unsigned int flags);
+
+/**
+ * Starts a storage pool from its XML; the pool is transient.
+ */
+virStoragePoolPtr virStoragePoolCreateXML(virConnectPtr conn, const char *xmlDesc, unsigned int flags);
+
+int virStoragePoolCreate(virStoragePoolPtr pool, unsigned int flags);
+
+/**
+ * Builds an inactive pool's storage (the test driver only reports it).
+ */
+int virStoragePoolBuild(virStoragePoolPtr pool, unsigned int flags);
+
+int virStoragePoolDestroy(virStoragePoolPtr pool);
+
+/**
+ * Deletes an inactive pool's storage (the test driver only reports it).
+ */
+int virStoragePoolDelete(virStoragePoolPtr pool, unsigned int flags);
+
+int virStoragePoolUndefine(virStoragePoolPtr pool);
+
+/**
+ * Rescans an active pool: a REFRESH event.
+ */
+int virStoragePoolRefresh(virStoragePoolPtr pool, unsigned int flags);
+
+int virStoragePoolIsActive(virStoragePoolPtr pool);
+
+int virStoragePoolIsPersistent(virStoragePoolPtr pool);
+
+/**
+ * The pool's XML, for the caller to `free()`.
+ */
+char *virStoragePoolGetXMLDesc(virStoragePoolPtr pool, unsigned int flags);
+
+/**
+ * Lists the storage pools that pass `flags`.
+ */
+int virConnectListAllStoragePools(virConnectPtr conn, virStoragePoolPtr **pools, unsigned int flags);
+
+/**
+ * The node device called `name`, for the caller to free.
+ */
+virNodeDevicePtr virNodeDeviceLookupByName(virConnectPtr conn, const char *name);
+
+/**
+ * Creates a device from its XML (on the test driver, a vHBA).
+ */
+virNodeDevicePtr virNodeDeviceCreateXML(virConnectPtr conn, const char *xmlDesc, unsigned int flags);
+
+int virNodeDeviceDestroy(virNodeDevicePtr dev);
+
+/**
+ * The device's parent, owned by the handle. As in libvirt, a parent known
+ */
+const char *virNodeDeviceGetParent(virNodeDevicePtr dev);
+
+/**
+ * The device's XML, for the caller to `free()`.
+ */
+char *virNodeDeviceGetXMLDesc(virNodeDevicePtr dev, unsigned int flags);
+
+/**
+ * Lists the node devices with one of the capabilities `flags` names (all
+ */
+int virConnectListAllNodeDevices(virConnectPtr conn, virNodeDevicePtr **devices, unsigned int flags);
+
+int virConnectNumOfNetworks(virConnectPtr conn);
+
+int virConnectNumOfDefinedNetworks(virConnectPtr conn);
+
+int virConnectNumOfStoragePools(virConnectPtr conn);
+
+int virConnectNumOfDefinedStoragePools(virConnectPtr conn);
 
 const char *virNetworkGetName(virNetworkPtr network);
 

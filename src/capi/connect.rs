@@ -88,7 +88,8 @@ static DEFAULT_AUTH: DefaultAuth =
     DefaultAuth(virConnectAuth { credtype: ptr::null_mut(), ncredtype: 0, cb: None, cbdata: ptr::null_mut() });
 
 #[no_mangle]
-pub static mut virConnectAuthPtrDefault: virConnectAuthPtr = &DEFAULT_AUTH.0 as *const virConnectAuth as virConnectAuthPtr;
+pub static mut virConnectAuthPtrDefault: virConnectAuthPtr =
+    &DEFAULT_AUTH.0 as *const virConnectAuth as virConnectAuthPtr;
 
 /// Drops the caller's reference. Returns 0 once the connection is closed, 1
 /// while references remain (registered callbacks and domain objects hold
@@ -164,27 +165,15 @@ pub extern "C" fn virConnectUnregisterCloseCallback(conn: virConnectPtr, cb: vir
 /// # Safety
 /// `domains` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectListAllDomains(conn: virConnectPtr, domains: *mut *mut virDomainPtr, flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virConnectListAllDomains(
+    conn: virConnectPtr,
+    domains: *mut *mut virDomainPtr,
+    flags: c_uint,
+) -> c_int {
     api("virConnectListAllDomains", -1, |call| {
         let handle = call.connection(conn, "virConnectListAllDomains")?;
         let found = handle.conn.driver.list_all(flags)?;
-        let count = c_int::try_from(found.len()).unwrap_or(c_int::MAX);
-        if domains.is_null() {
-            return Ok(count);
-        }
-        // One extra NULL slot terminates the array, as libvirt's does.
-        let size = std::mem::size_of::<virDomainPtr>() * (found.len() + 1);
-        // SAFETY: plain allocation; checked for NULL below.
-        let array = unsafe { libc::calloc(1, size) } as *mut virDomainPtr;
-        if array.is_null() {
-            return Err(Error::new(crate::error::ErrorCode::VIR_ERR_NO_MEMORY, ErrorDomain::VIR_FROM_NONE, None));
-        }
-        for (i, identity) in found.into_iter().enumerate() {
-            // SAFETY: `i` < found.len(), within the allocation.
-            unsafe { *array.add(i) = DomainHandle::create(handle, identity) };
-        }
-        // SAFETY: non-NULL and writable per the contract.
-        unsafe { *domains = array };
-        Ok(count)
+        // SAFETY: `domains` is NULL or writable per the contract.
+        unsafe { super::export_list(domains, found, |identity| DomainHandle::create(handle, identity)) }
     })
 }

@@ -3,8 +3,8 @@
 use std::os::raw::{c_char, c_int, c_uchar, c_uint};
 use std::ptr;
 
-use super::handles::{ConnHandle, DomainHandle};
-use super::{api, strings, Call};
+use super::handles::DomainHandle;
+use super::{api, check_writable, strings, Call};
 use crate::abi::common::{virConnectPtr, virDomainInfoPtr, virDomainPtr};
 use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
 use crate::driver::metadata::MetadataChange;
@@ -136,20 +136,13 @@ pub unsafe extern "C" fn virDomainLookupByUUIDString(conn: virConnectPtr, uuidst
 fn operate(function: &str, domain: virDomainPtr, op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>) -> c_int {
     api(function, -1, |call| {
         let handle = call.domain(domain, function)?;
-        check_writable(handle.conn(), function)?;
+        check_writable(handle.conn(), function, ErrorDomain::VIR_FROM_DOMAIN)?;
         let driver = handle.conn().conn.driver.as_ref();
         op(driver, &handle.identity)?;
         // A transient domain that stopped is gone: it has no ID any more.
         handle.set_id(driver.refresh(&handle.identity).map_or(-1, |now| now.id));
         Ok(0)
     })
-}
-
-fn check_writable(conn: &ConnHandle, function: &str) -> Result<()> {
-    if conn.conn.read_only {
-        return Err(Error::read_only(ErrorDomain::VIR_FROM_DOMAIN, function));
-    }
-    Ok(())
 }
 
 #[no_mangle]
@@ -203,7 +196,7 @@ fn from_xml(
         let handle = call.connection(conn, function)?;
         // SAFETY: NULL or a C string per the public contract.
         let xml = unsafe { strings::borrow(xml) }.ok_or_else(|| Error::null_arg(function, "xmlDesc"))?;
-        check_writable(handle, function)?;
+        check_writable(handle, function, ErrorDomain::VIR_FROM_DOMAIN)?;
         let identity = make(handle.conn.driver.as_ref(), &xml)?;
         Ok(DomainHandle::create(handle, identity))
     })
@@ -285,7 +278,7 @@ pub unsafe extern "C" fn virDomainSetMetadata(
     const NAME: &str = "virDomainSetMetadata";
     api(NAME, -1, |call| {
         let handle = call.domain(domain, NAME)?;
-        check_writable(handle.conn(), NAME)?;
+        check_writable(handle.conn(), NAME, ErrorDomain::VIR_FROM_DOMAIN)?;
         // SAFETY (all three): NULL or C strings per the public contract.
         let (value, key, uri) = unsafe { (strings::borrow(metadata), strings::borrow(key), strings::borrow(uri)) };
         check_metadata_args(NAME, r#type, value.as_deref(), key.is_some(), uri.is_some())?;

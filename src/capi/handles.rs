@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use once_cell::sync::Lazy;
+use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
 use super::error::ErrorRecord;
@@ -147,6 +147,10 @@ pub(crate) struct ObjectHandle {
     pub identity: ObjectIdentity,
     /// `identity.name` for the accessors that return it.
     pub name: CString,
+    /// A node device's parent once known (from `identity.parent`, or the
+    /// driver's answer to the first `virNodeDeviceGetParent`); it stays as
+    /// long as the handle, as the pointer that function returns must.
+    pub parent: OnceCell<CString>,
     refs: AtomicUsize,
 }
 
@@ -158,6 +162,7 @@ impl ObjectHandle {
             conn: conn as *const ConnHandle,
             class,
             name: super::strings::owned(&identity.name),
+            parent: identity.parent.as_deref().map(super::strings::owned).map_or_else(OnceCell::new, OnceCell::from),
             identity,
             refs: AtomicUsize::new(1),
         }));

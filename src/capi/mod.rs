@@ -12,15 +12,17 @@ pub mod eventloop;
 pub mod events;
 mod handles;
 pub mod object_events;
+pub mod object_ops;
 pub mod objects;
 pub mod qemu;
 mod strings;
 pub mod typed_params;
 
+use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::abi::common::{virConnectPtr, virDomainPtr};
-use crate::error::{Error, ErrorDomain, Result};
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::ObjectClass;
 use handles::{ConnHandle, DomainHandle, ObjectHandle};
 
@@ -86,6 +88,42 @@ pub(crate) fn api<T>(function: &str, fallback: T, body: impl FnOnce(&mut Call) -
     };
     error::raise(failure, call.conn);
     fallback
+}
+
+/// libvirt's refusal of `function`, which changes state, on a read-only
+/// connection; `domain` is the subsystem of the function's class.
+fn check_writable(conn: &ConnHandle, function: &str, domain: ErrorDomain) -> Result<()> {
+    if conn.conn.read_only {
+        return Err(Error::read_only(domain, function));
+    }
+    Ok(())
+}
+
+/// Hands a listing over as the `virConnectListAll*` functions do: with `out`
+/// NULL, only the count; otherwise `*out` gets a `malloc`ed array of one new
+/// handle per item (`make`) and a terminating NULL, for the caller to free
+/// element by element and then with `free()`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+unsafe fn export_list<X, I>(out: *mut *mut *mut X, items: Vec<I>, make: impl Fn(I) -> *mut X) -> Result<c_int> {
+    let count = c_int::try_from(items.len()).unwrap_or(c_int::MAX);
+    if out.is_null() {
+        return Ok(count);
+    }
+    let size = std::mem::size_of::<*mut X>() * (items.len() + 1);
+    // SAFETY: plain zeroed allocation (the NULL terminator); checked below.
+    let array = unsafe { libc::calloc(1, size) } as *mut *mut X;
+    if array.is_null() {
+        return Err(Error::new(ErrorCode::VIR_ERR_NO_MEMORY, ErrorDomain::VIR_FROM_NONE, None));
+    }
+    for (i, item) in items.into_iter().enumerate() {
+        // SAFETY: `i` < the item count, within the allocation.
+        unsafe { *array.add(i) = make(item) };
+    }
+    // SAFETY: non-NULL and writable per this function's contract.
+    unsafe { *out = array };
+    Ok(count)
 }
 
 /// Runs the body of a function that reports no libvirt error (the event-loop

@@ -4,12 +4,14 @@
 pub mod metadata;
 pub mod qemu;
 pub mod test;
+mod test_objects;
 
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::DomainIdentity;
+use crate::event::{DomainIdentity, ObjectClass, ObjectIdentity};
+use crate::uuid::Uuid;
 
 /// `virDomainInfo`, in Rust terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +32,48 @@ pub struct DomainState {
 
 fn unsupported<T>(function: &str) -> Result<T> {
     Err(Error::no_support(ErrorDomain::VIR_FROM_DOMAIN, function))
+}
+
+/// How the public functions of `class` begin (`virNetwork`...).
+fn api_prefix(class: ObjectClass) -> &'static str {
+    match class {
+        ObjectClass::Network => "virNetwork",
+        ObjectClass::StoragePool => "virStoragePool",
+        ObjectClass::NodeDevice => "virNodeDevice",
+        ObjectClass::Secret => "virSecret",
+        ObjectClass::Domain | ObjectClass::QemuMonitor => "virDomain",
+    }
+}
+
+/// `VIR_ERR_NO_SUPPORT` for the public function `<prefix of class><what>`.
+fn unsupported_object<T>(class: ObjectClass, what: &str) -> Result<T> {
+    Err(Error::no_support(ErrorDomain::of_class(class), &format!("{}{what}", api_prefix(class))))
+}
+
+/// How a network or storage pool is looked up.
+#[derive(Clone, Copy, Debug)]
+pub enum Lookup<'a> {
+    Name(&'a str),
+    Uuid(Uuid),
+}
+
+/// The calls that change a network's, storage pool's or node device's
+/// state; each is the public function `vir<Class><Op>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectOp {
+    Create,
+    Destroy,
+    Undefine,
+    Build,
+    Delete,
+    Refresh,
+}
+
+/// What `vir<Class>IsActive` and `vir<Class>IsPersistent` ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectQuery {
+    Active,
+    Persistent,
 }
 
 /// libvirt's check of a driver function's flags: bits outside `allowed` are
@@ -114,6 +158,41 @@ pub trait Driver: Send + Sync {
     }
     fn deregister_qemu_monitor(&self, _connection: ConnectionId, _callback_id: i32) -> Result<()> {
         Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, "virConnectDomainQemuMonitorEventDeregister"))
+    }
+
+    // Networks, storage pools and node devices. `class` says which; the
+    // test driver has all three, the QEMU driver none.
+
+    fn object_lookup(&self, class: ObjectClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
+        unsupported_object(class, if matches!(by, Lookup::Name(_)) { "LookupByName" } else { "LookupByUUID" })
+    }
+    /// The objects of `class` that pass `flags` (`VIR_CONNECT_LIST_*`).
+    fn object_list(&self, class: ObjectClass, _flags: u32) -> Result<Vec<ObjectIdentity>> {
+        let function = match class {
+            ObjectClass::StoragePool => "virConnectListAllStoragePools",
+            ObjectClass::NodeDevice => "virConnectListAllNodeDevices",
+            _ => "virConnectListAllNetworks",
+        };
+        Err(Error::no_support(ErrorDomain::of_class(class), function))
+    }
+    fn object_define_xml(&self, class: ObjectClass, _xml: &str, _flags: u32) -> Result<ObjectIdentity> {
+        unsupported_object(class, "DefineXML")
+    }
+    fn object_create_xml(&self, class: ObjectClass, _xml: &str, _flags: u32) -> Result<ObjectIdentity> {
+        unsupported_object(class, "CreateXML")
+    }
+    fn object_op(&self, class: ObjectClass, _object: &ObjectIdentity, op: ObjectOp, _flags: u32) -> Result<()> {
+        unsupported_object(class, &format!("{op:?}"))
+    }
+    fn object_query(&self, class: ObjectClass, _object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
+        unsupported_object(class, &format!("Is{query:?}"))
+    }
+    fn object_xml_desc(&self, class: ObjectClass, _object: &ObjectIdentity, _flags: u32) -> Result<String> {
+        unsupported_object(class, "GetXMLDesc")
+    }
+    /// The parent a node device's definition names.
+    fn node_device_parent(&self, _name: &str) -> Result<String> {
+        unsupported_object(ObjectClass::NodeDevice, "GetParent")
     }
 }
 

@@ -9,7 +9,8 @@ use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 
 use super::metadata::{self, MetadataChange};
-use super::{check_flags, DomainInfo, DomainState, Driver};
+use super::test_objects::Objects;
+use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, ObjectOp, ObjectQuery};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact,
     virDomainXMLFlags as XmlFlag, virDomainPausedReason as Paused, virDomainRunningReason as Running,
@@ -24,7 +25,7 @@ use crate::abi::domain_event::{
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::EventState;
 use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
-use crate::event::{DomainEvent, DomainIdentity, EventPayload};
+use crate::event::{DomainEvent, DomainIdentity, EventPayload, ObjectClass, ObjectEvent, ObjectIdentity};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
 
@@ -200,13 +201,17 @@ fn not_running() -> Error {
 fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
     let mut def = xml::parse(text).map_err(|e| Error::xml(ErrorDomain::VIR_FROM_DOMAIN, e))?;
     if def.name != "domain" {
-        return Err(Error::xml(ErrorDomain::VIR_FROM_DOMAIN, format!("unexpected root element <{}>, expecting <domain>", def.name)));
+        return Err(Error::xml(
+            ErrorDomain::VIR_FROM_DOMAIN,
+            format!("unexpected root element <{}>, expecting <domain>", def.name),
+        ));
     }
     let name = def.child_text("name").filter(|n| !n.is_empty());
     let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
     let uuid = match def.child_text("uuid") {
-        Some(text) => Uuid::parse(&text)
-            .ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?,
+        Some(text) => {
+            Uuid::parse(&text).ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?
+        }
         None => {
             let uuid = random_uuid();
             def.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
@@ -217,7 +222,7 @@ fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
     Ok((def, name, uuid))
 }
 
-fn random_uuid() -> Uuid {
+pub(super) fn random_uuid() -> Uuid {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
@@ -232,6 +237,8 @@ fn random_uuid() -> Uuid {
 
 pub struct TestDriver {
     domains: Mutex<Domains>,
+    /// Networks, storage pools and node devices.
+    objects: Mutex<Objects>,
     events: Arc<EventState>,
 }
 
@@ -252,7 +259,11 @@ impl TestDriver {
             has_persistent_config: true,
             next_def: None,
         };
-        TestDriver { domains: Mutex::new(Domains { list: vec![test], next_id: 2 }), events: EventState::new() }
+        TestDriver {
+            domains: Mutex::new(Domains { list: vec![test], next_id: 2 }),
+            objects: Mutex::new(Objects::new()),
+            events: EventState::new(),
+        }
     }
 
     /// The instance `test:///default` connections share while any is open.
@@ -294,6 +305,16 @@ impl TestDriver {
         })
     }
 
+    /// Runs `op` on the networks, pools and devices, then queues the event
+    /// it produced.
+    fn with_objects<T>(&self, op: impl FnOnce(&mut Objects) -> Result<(T, Option<ObjectEvent>)>) -> Result<T> {
+        let (value, event) = op(&mut self.objects.lock())?;
+        if let Some(event) = event {
+            self.events.queue(event);
+        }
+        Ok(value)
+    }
+
     fn read<T>(&self, dom: &DomainIdentity, get: impl FnOnce(&TestDomain) -> T) -> Result<T> {
         let mut domains = self.domains.lock();
         domains.find(dom).map(|d| get(d))
@@ -332,7 +353,11 @@ fn passes(domain: &TestDomain, flags: u32) -> bool {
         };
     // The test driver has no managed saves, autostart, snapshots or checkpoints.
     either(ListFlag::VIR_CONNECT_LIST_DOMAINS_ACTIVE, ListFlag::VIR_CONNECT_LIST_DOMAINS_INACTIVE, domain.is_active())
-        && either(ListFlag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT, ListFlag::VIR_CONNECT_LIST_DOMAINS_TRANSIENT, domain.persistent)
+        && either(
+            ListFlag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT,
+            ListFlag::VIR_CONNECT_LIST_DOMAINS_TRANSIENT,
+            domain.persistent,
+        )
         && state_ok
         && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE)
         && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
@@ -454,7 +479,8 @@ impl Driver for TestDriver {
             if !domain.is_active() {
                 return Err(domain.not_in_state("running"));
             }
-            let event = domains.stop(dom, Shutoff::VIR_DOMAIN_SHUTOFF_SHUTDOWN, Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN)?;
+            let event =
+                domains.stop(dom, Shutoff::VIR_DOMAIN_SHUTOFF_SHUTDOWN, Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN)?;
             Ok(((), Some(event)))
         })
     }
@@ -464,7 +490,11 @@ impl Driver for TestDriver {
             if !domains.find(dom)?.is_active() {
                 return Err(not_running());
             }
-            let event = domains.stop(dom, Shutoff::VIR_DOMAIN_SHUTOFF_DESTROYED, Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED)?;
+            let event = domains.stop(
+                dom,
+                Shutoff::VIR_DOMAIN_SHUTOFF_DESTROYED,
+                Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED,
+            )?;
             Ok(((), Some(event)))
         })
     }
@@ -514,7 +544,11 @@ impl Driver for TestDriver {
             if !domain.persistent {
                 return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_TEST, "cannot undefine transient domain"));
             }
-            let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_UNDEFINED, Undefined::VIR_DOMAIN_EVENT_UNDEFINED_REMOVED as i32);
+            let event = lifecycle(
+                domain,
+                Lifecycle::VIR_DOMAIN_EVENT_UNDEFINED,
+                Undefined::VIR_DOMAIN_EVENT_UNDEFINED_REMOVED as i32,
+            );
             if domain.is_active() {
                 domain.persistent = false;
             } else {
@@ -559,6 +593,38 @@ impl Driver for TestDriver {
             let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_DEFINED, detail as i32);
             Ok((domain.identity(), Some(event)))
         })
+    }
+
+    fn object_lookup(&self, class: ObjectClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
+        self.objects.lock().lookup(class, by)
+    }
+
+    fn object_list(&self, class: ObjectClass, flags: u32) -> Result<Vec<ObjectIdentity>> {
+        self.objects.lock().list_all(class, flags)
+    }
+
+    fn object_define_xml(&self, class: ObjectClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
+        self.with_objects(|objects| objects.define_xml(class, xml, flags))
+    }
+
+    fn object_create_xml(&self, class: ObjectClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
+        self.with_objects(|objects| objects.create_xml(class, xml, flags))
+    }
+
+    fn object_op(&self, class: ObjectClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
+        self.with_objects(|objects| objects.operate(class, object, op, flags))
+    }
+
+    fn object_query(&self, class: ObjectClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
+        self.objects.lock().query(class, object, query)
+    }
+
+    fn object_xml_desc(&self, class: ObjectClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
+        self.objects.lock().xml_desc(class, object, flags)
+    }
+
+    fn node_device_parent(&self, name: &str) -> Result<String> {
+        self.objects.lock().device_parent(name)
     }
 
     fn create_xml(&self, xml: &str, _flags: u32) -> Result<DomainIdentity> {

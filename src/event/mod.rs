@@ -274,11 +274,15 @@ pub struct ObjectIdentity {
     pub uuid: Uuid,
     /// A secret's `virSecretUsageType`; 0 for the other classes.
     pub usage_type: i32,
+    /// A node device's parent as its handle reports it without asking the
+    /// driver (libvirt caches it in the handle when a lookup or creation
+    /// knows it); `None` elsewhere.
+    pub parent: Option<String>,
 }
 
 impl ObjectIdentity {
     pub fn named(name: impl Into<String>, uuid: Uuid) -> ObjectIdentity {
-        ObjectIdentity { name: name.into(), uuid, usage_type: 0 }
+        ObjectIdentity { name: name.into(), uuid, usage_type: 0, parent: None }
     }
 }
 
