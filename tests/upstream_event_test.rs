@@ -143,6 +143,13 @@ fn upstream_example_runs_on_the_test_driver() {
             "myDomainEventCallback2 EVENT: Domain test(-1) Stopped Destroyed",
             "myDomainEventCallback1 EVENT: Domain test(",
             "myDomainEventMetadataChangeCallback EVENT: Domain test(",
+            "myNetworkEventCallback EVENT: Network exercised Defined 0",
+            "myNetworkEventCallback EVENT: Network exercised Started 0",
+            "myNetworkEventCallback EVENT: Network exercised Stopped 0",
+            "myNetworkEventCallback EVENT: Network exercised Undefined 0",
+            "myStoragePoolEventRefreshCallback EVENT: Storage pool default-pool refresh",
+            "myNodeDeviceEventCallback EVENT: Node device scsi_host12 Created 0",
+            "myNodeDeviceEventCallback EVENT: Node device scsi_host12 Deleted 0",
         ] {
             watcher.expect(line);
         }

@@ -6,7 +6,9 @@
  *
  * The constructor makes stdout line-buffered (so the test sees the example's
  * lines as they are printed) and starts a thread that waits for one line on
- * the FIFO named by $VIRT_EVENTS_EXERCISE, then drives the test driver.
+ * the FIFO named by $VIRT_EVENTS_EXERCISE, then drives the test driver:
+ * domain lifecycle and metadata, a network's lifecycle, a pool refresh, and
+ * a node device created and destroyed.
  */
 #define _GNU_SOURCE 1
 #include <libvirt/libvirt.h>
@@ -43,6 +45,29 @@ static void *exercise(void *fifo_path)
     check(virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_TITLE, "exercised", NULL, NULL, 0) == 0,
           "virDomainSetMetadata");
     virDomainFree(dom);
+
+    virNetworkPtr net = virNetworkDefineXML(conn, "<network><name>exercised</name></network>");
+    check(net != NULL, "virNetworkDefineXML");
+    if (net) {
+        check(virNetworkCreate(net) == 0, "virNetworkCreate");
+        check(virNetworkDestroy(net) == 0, "virNetworkDestroy");
+        check(virNetworkUndefine(net) == 0, "virNetworkUndefine");
+        virNetworkFree(net);
+    }
+    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, "default-pool");
+    check(pool != NULL && virStoragePoolRefresh(pool, 0) == 0, "virStoragePoolRefresh");
+    if (pool)
+        virStoragePoolFree(pool);
+    virNodeDevicePtr vhba = virNodeDeviceCreateXML(
+        conn,
+        "<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'>"
+        "<wwnn>2000000012345678</wwnn><wwpn>1000000012345678</wwpn></capability></capability></device>",
+        0);
+    check(vhba != NULL, "virNodeDeviceCreateXML");
+    if (vhba) {
+        check(virNodeDeviceDestroy(vhba) == 0, "virNodeDeviceDestroy");
+        virNodeDeviceFree(vhba);
+    }
     virConnectClose(conn);
     printf("exerciser: done\n");
     return NULL;
