@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::{crate_dir, guest_disk, lib_dir, require_qemu, start_demo_qemu, Control, Watcher};
+use common::{compile_c, crate_dir, guest_disk, lib_dir, require_qemu, start_demo_qemu, Control, Watcher};
 
 /// A minimal RFB client: version, security type None, ClientInit, then close.
 fn vnc_session(path: &Path) {
@@ -36,23 +36,11 @@ fn vnc_session(path: &Path) {
 }
 
 fn compile_watcher(out: &Path) {
-    let compiler = cc::Build::new()
-        .cargo_metadata(false)
-        .opt_level(0)
-        .host("x86_64-unknown-linux-gnu")
-        .target("x86_64-unknown-linux-gnu")
-        .get_compiler();
-    let status = compiler
-        .to_command()
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(out)
-        .arg(crate_dir().join("tests/e2e/watch.c"))
-        .arg(format!("-I{}", crate_dir().join("include").display()))
-        .arg(format!("-L{}", lib_dir().display()))
-        .arg("-lvirt")
-        .status()
-        .expect("C compiler");
-    assert!(status.success(), "tests/e2e/watch.c does not compile");
+    let source = crate_dir().join("tests/e2e/watch.c");
+    let include = format!("-I{}", crate_dir().join("include").display());
+    let libs = format!("-L{}", lib_dir().display());
+    let args = ["-std=c11", "-Wall", "-Wextra", "-Werror", source.to_str().unwrap(), &include, &libs, "-lvirt"];
+    compile_c(&args, out, "tests/e2e/watch.c");
 }
 
 #[test]

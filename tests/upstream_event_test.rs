@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::{crate_dir, guest_disk, lib_dir, require_qemu, start_demo_qemu, Control, Watcher};
+use common::{compile_c, crate_dir, guest_disk, lib_dir, require_qemu, start_demo_qemu, Control, Watcher};
 
 const UPSTREAM: &str = "/usr/share/doc/libvirt-doc/examples/c/misc/event-test.c";
 
@@ -36,17 +36,6 @@ fn upstream_source(dir: &Path) -> PathBuf {
     copy
 }
 
-fn compile(args: &[&str], output: &Path, what: &str) {
-    let compiler = cc::Build::new()
-        .cargo_metadata(false)
-        .opt_level(0)
-        .host("x86_64-unknown-linux-gnu")
-        .target("x86_64-unknown-linux-gnu")
-        .get_compiler();
-    let result = compiler.to_command().args(args).arg("-o").arg(output).output().expect("C compiler");
-    assert!(result.status.success(), "{what} does not compile:\n{}", String::from_utf8_lossy(&result.stderr));
-}
-
 /// The two builds of the example: against our headers and library, and
 /// against the system's libvirt-dev.
 fn builds(dir: &Path) -> [(&'static str, PathBuf); 2] {
@@ -55,9 +44,9 @@ fn builds(dir: &Path) -> [(&'static str, PathBuf); 2] {
     let ours = dir.join("event-test-ours");
     let include = format!("-I{}", crate_dir().join("include").display());
     let libs = format!("-L{}", lib_dir().display());
-    compile(&[&include, source, &libs, "-lvirt"], &ours, "event-test.c against our headers");
+    compile_c(&[&include, source, &libs, "-lvirt"], &ours, "event-test.c against our headers");
     let real = dir.join("event-test-real");
-    compile(&[source, "-lvirt"], &real, "event-test.c against libvirt-dev");
+    compile_c(&[source, "-lvirt"], &real, "event-test.c against libvirt-dev");
     [("our headers", ours), ("libvirt-dev", real)]
 }
 
@@ -92,7 +81,7 @@ fn exerciser(dir: &Path) -> PathBuf {
     let source = crate_dir().join("tests/upstream/exerciser.c");
     let args =
         ["-shared", "-fPIC", "-Wall", "-Werror", &include, source.to_str().unwrap(), &libs, "-lvirt", "-lpthread"];
-    compile(&args, &exerciser, "the exerciser");
+    compile_c(&args, &exerciser, "the exerciser");
     exerciser
 }
 

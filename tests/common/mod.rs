@@ -69,6 +69,19 @@ pub fn fake_qemu_handshake(
     (writer, reader)
 }
 
+/// Compiles C with the toolchain cargo would use: `args`, then `-o output`;
+/// fails the test with the compiler's messages.
+pub fn compile_c(args: &[&str], output: &Path, what: &str) {
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .opt_level(0)
+        .host("x86_64-unknown-linux-gnu")
+        .target("x86_64-unknown-linux-gnu")
+        .get_compiler();
+    let result = compiler.to_command().args(args).arg("-o").arg(output).output().expect("C compiler");
+    assert!(result.status.success(), "{what} does not compile:\n{}", String::from_utf8_lossy(&result.stderr));
+}
+
 /// Starts the demo guest's QEMU (TCG, paused: `cont` it through the control
 /// monitor) with its QMP monitor at `monitor`, and a control monitor and a
 /// VNC socket in `side`: `side/control.sock`, `side/vnc.sock`. The disk fails
