@@ -92,10 +92,10 @@ fn deregister_any((function_name, class): (&str, ObjectClass), conn: virConnectP
 
 /// Casts a class's generic callback to the type every callback is stored as.
 fn generic<F: Copy>(cb: Option<F>) -> Option<GenericFn> {
+    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<GenericFn>());
     // SAFETY: `F` is one of the classes' generic callback types, all
     // `unsafe extern "C" fn(virConnectPtr, <object pointer>, *mut c_void)`;
     // only the pointer's type changes, and delivery casts it back.
-    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<GenericFn>());
     cb.map(|f| unsafe { std::mem::transmute_copy::<F, GenericFn>(&f) })
 }
 
