@@ -192,6 +192,14 @@ def test_argument_errors(test_conn):
         assert str(e.value) == f"cb in {function} must not be NULL"
     with pytest.raises(libvirt.libvirtError):
         test_conn.networkEventDeregisterAny(99)
+    # One trampoline per (class, event ID), as for domains: a second
+    # registration with the same filter is a duplicate whatever the callable.
+    cid = test_conn.networkEventRegisterAny(None, 0, Recorder([]), None)
+    with pytest.raises(libvirt.libvirtError) as e:
+        test_conn.networkEventRegisterAny(None, 0, Recorder([]), None)
+    assert "already tracked" in e.value.get_error_message()
+    assert test_conn.networkEventCallbackID == {cid: None}
+    test_conn.networkEventDeregisterAny(cid)
     assert libvirt._core.registered_count() == before
 
 
