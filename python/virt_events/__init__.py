@@ -43,6 +43,10 @@ from ._core import (  # noqa: F401
     virEventUpdateHandle,
     virEventUpdateTimeout,
     virGetLastError,
+    virNetwork,
+    virNodeDevice,
+    virSecret,
+    virStoragePool,
 )
 from ._events import EVENTS  # noqa: F401
 from ._lib import ENV_VAR, LibraryNotFound  # noqa: F401

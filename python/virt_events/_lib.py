@@ -109,7 +109,7 @@ RemoveTimeoutFunc = ctypes.CFUNCTYPE(c_int, c_int)
 ErrorFunc = ctypes.CFUNCTYPE(None, c_void_p, POINTER(_virError))
 CloseFunc = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_void_p)
 
-_P = c_void_p  # virConnectPtr, virDomainPtr: opaque to us
+_P = c_void_p  # virConnectPtr, virDomainPtr, virNetworkPtr...: opaque to us
 
 # name: (restype, argtypes)
 PROTOTYPES = {
@@ -155,6 +155,45 @@ PROTOTYPES = {
     "virConnectDomainEventDeregister": (c_int, [_P, c_void_p]),
     "virConnectDomainEventRegisterAny": (c_int, [_P, _P, c_int, c_void_p, c_void_p, c_void_p]),
     "virConnectDomainEventDeregisterAny": (c_int, [_P, c_int]),
+    # Networks, storage pools, node devices and secrets: the calls the
+    # object classes and their event registration use.
+    "virConnectNetworkEventRegisterAny": (c_int, [_P, _P, c_int, c_void_p, c_void_p, c_void_p]),
+    "virConnectNetworkEventDeregisterAny": (c_int, [_P, c_int]),
+    "virConnectStoragePoolEventRegisterAny": (c_int, [_P, _P, c_int, c_void_p, c_void_p, c_void_p]),
+    "virConnectStoragePoolEventDeregisterAny": (c_int, [_P, c_int]),
+    "virConnectNodeDeviceEventRegisterAny": (c_int, [_P, _P, c_int, c_void_p, c_void_p, c_void_p]),
+    "virConnectNodeDeviceEventDeregisterAny": (c_int, [_P, c_int]),
+    "virConnectSecretEventRegisterAny": (c_int, [_P, _P, c_int, c_void_p, c_void_p, c_void_p]),
+    "virConnectSecretEventDeregisterAny": (c_int, [_P, c_int]),
+    "virNetworkLookupByName": (_P, [_P, c_char_p]),
+    "virNetworkDefineXML": (_P, [_P, c_char_p]),
+    "virNetworkCreate": (c_int, [_P]),
+    "virNetworkDestroy": (c_int, [_P]),
+    "virNetworkUndefine": (c_int, [_P]),
+    "virNetworkGetName": (c_char_p, [_P]),
+    "virNetworkGetUUID": (c_int, [_P, c_void_p]),
+    "virNetworkGetUUIDString": (c_int, [_P, c_char_p]),
+    "virNetworkRef": (c_int, [_P]),
+    "virNetworkFree": (c_int, [_P]),
+    "virStoragePoolLookupByName": (_P, [_P, c_char_p]),
+    "virStoragePoolRefresh": (c_int, [_P, c_uint]),
+    "virStoragePoolGetName": (c_char_p, [_P]),
+    "virStoragePoolGetUUID": (c_int, [_P, c_void_p]),
+    "virStoragePoolGetUUIDString": (c_int, [_P, c_char_p]),
+    "virStoragePoolRef": (c_int, [_P]),
+    "virStoragePoolFree": (c_int, [_P]),
+    "virNodeDeviceLookupByName": (_P, [_P, c_char_p]),
+    "virNodeDeviceCreateXML": (_P, [_P, c_char_p, c_uint]),
+    "virNodeDeviceDestroy": (c_int, [_P]),
+    "virNodeDeviceGetName": (c_char_p, [_P]),
+    "virNodeDeviceRef": (c_int, [_P]),
+    "virNodeDeviceFree": (c_int, [_P]),
+    "virSecretGetUUID": (c_int, [_P, c_void_p]),
+    "virSecretGetUUIDString": (c_int, [_P, c_char_p]),
+    "virSecretGetUsageType": (c_int, [_P]),
+    "virSecretGetUsageID": (c_char_p, [_P]),
+    "virSecretRef": (c_int, [_P]),
+    "virSecretFree": (c_int, [_P]),
     "virEventRegisterImpl": (
         None,
         [AddHandleFunc, UpdateHandleFunc, RemoveHandleFunc, AddTimeoutFunc, UpdateTimeoutFunc, RemoveTimeoutFunc],
