@@ -10,7 +10,7 @@ pub mod connection;
 pub mod driver;
 pub mod error;
 pub mod event;
-pub mod qemu;
 pub mod eventloop;
+pub mod qemu;
 pub mod uuid;
 pub mod xml;

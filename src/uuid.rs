@@ -29,10 +29,7 @@ impl Uuid {
     /// hypervisor reports no UUID of its own).
     pub fn from_name(name: &str) -> Uuid {
         // Two FNV-1a passes with different offsets give 16 well-mixed bytes.
-        let hash = |seed: u64| {
-            name.bytes()
-                .fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-        };
+        let hash = |seed: u64| name.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         let mut bytes = [0u8; UUID_BUFLEN];
         bytes[..8].copy_from_slice(&hash(0xcbf2_9ce4_8422_2325).to_be_bytes());
         bytes[8..].copy_from_slice(&hash(0x6c62_272e_07bb_0142).to_be_bytes());

@@ -48,17 +48,11 @@ fn require_library() -> PathBuf {
 }
 
 fn valgrind_enabled() -> bool {
-    std::env::var("VIRT_EVENTS_VALGRIND")
-        .map(|v| v == "1")
-        .unwrap_or(false)
+    std::env::var("VIRT_EVENTS_VALGRIND").map(|v| v == "1").unwrap_or(false)
 }
 
 fn c_compiler() -> PathBuf {
-    let triple = format!(
-        "{}-unknown-{}-gnu",
-        std::env::consts::ARCH,
-        std::env::consts::OS
-    );
+    let triple = format!("{}-unknown-{}-gnu", std::env::consts::ARCH, std::env::consts::OS);
     cc::Build::new()
         .cargo_metadata(false)
         .target(&triple)
@@ -97,10 +91,7 @@ fn compile(name: &str, flavor: Flavor, lib: &Path) -> PathBuf {
 
 /// `compile`, linking the given libraries (in this order).
 fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> PathBuf {
-    let src = crate_root()
-        .join("tests")
-        .join("c")
-        .join(format!("{name}.c"));
+    let src = crate_root().join("tests").join("c").join(format!("{name}.c"));
     assert!(src.exists(), "missing C source {}", src.display());
     let suffix = match flavor {
         Flavor::Ours => "",
@@ -120,17 +111,8 @@ fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> Pat
     if let Flavor::Ours = flavor {
         cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
     }
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {} failed ({:?}):\n{}",
-        src.display(),
-        cmd,
-        show(&out)
-    );
+    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run the C compiler: {e}"));
+    assert!(out.status.success(), "compiling {} failed ({:?}):\n{}", src.display(), cmd, show(&out));
     exe
 }
 
@@ -153,16 +135,11 @@ fn run(exe: &Path, lib: &Path, extra_env: &[(&str, String)]) -> Output {
     } else {
         Command::new(exe)
     };
-    cmd.env("LD_LIBRARY_PATH", lib)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.env("LD_LIBRARY_PATH", lib).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
 
     // Drain the pipes on helper threads so a chatty child cannot block.
     let mut so = child.stdout.take().unwrap();
@@ -189,11 +166,7 @@ fn run(exe: &Path, lib: &Path, extra_env: &[(&str, String)]) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    Output {
-        status,
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-    }
+    Output { status, stdout: t_out.join().unwrap_or_default(), stderr: t_err.join().unwrap_or_default() }
 }
 
 fn check_program(name: &str) {
@@ -205,11 +178,7 @@ fn check_program(name: &str) {
         out.status.success(),
         "{name} failed with {}{}:\n{}",
         out.status,
-        if valgrind_enabled() {
-            " (under valgrind; 99 = valgrind error)"
-        } else {
-            ""
-        },
+        if valgrind_enabled() { " (under valgrind; 99 = valgrind error)" } else { "" },
         show(&out)
     );
     assert!(
@@ -270,12 +239,8 @@ fn drop_in_binary() {
 
     // ldd must resolve libvirt.so.0 into our directory.
     let lib_real = std::fs::canonicalize(&lib).expect("canonicalize the library directory");
-    let ldd = Command::new("ldd")
-        .arg(&exe)
-        .env("LD_LIBRARY_PATH", &lib)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ldd");
+    let ldd =
+        Command::new("ldd").arg(&exe).env("LD_LIBRARY_PATH", &lib).stdin(Stdio::null()).output().expect("run ldd");
     let ldd_text = String::from_utf8_lossy(&ldd.stdout).into_owned();
     let resolved = ldd_text
         .lines()
@@ -283,10 +248,8 @@ fn drop_in_binary() {
         .and_then(|l| l.split("=>").nth(1))
         .and_then(|rhs| rhs.split_whitespace().next())
         .map(PathBuf::from);
-    let resolved_dir = resolved
-        .as_ref()
-        .and_then(|p| std::fs::canonicalize(p).ok())
-        .and_then(|p| p.parent().map(Path::to_path_buf));
+    let resolved_dir =
+        resolved.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).and_then(|p| p.parent().map(Path::to_path_buf));
     assert_eq!(
         resolved_dir.as_deref(),
         Some(lib_real.as_path()),
@@ -296,11 +259,7 @@ fn drop_in_binary() {
     );
 
     // The program itself checks /proc/self/maps.
-    let out = run(
-        &exe,
-        &lib,
-        &[("VIRT_EVENTS_EXPECT_LIBDIR", lib.display().to_string())],
-    );
+    let out = run(&exe, &lib, &[("VIRT_EVENTS_EXPECT_LIBDIR", lib.display().to_string())]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -330,12 +289,8 @@ fn metadata() {
 /// timestamp and a RESUME.
 fn fake_qemu_events() -> Vec<(&'static str, Vec<String>)> {
     let transcript = crate_root().join("../shared/qmp-transcripts/blockjob_mirror.jsonl");
-    let text = std::fs::read_to_string(&transcript).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (the tests need ../shared beside the checkout)",
-            transcript.display()
-        )
-    });
+    let text = std::fs::read_to_string(&transcript)
+        .unwrap_or_else(|e| panic!("{}: {e} (the tests need ../shared beside the checkout)", transcript.display()));
     let alpha = text
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -345,8 +300,7 @@ fn fake_qemu_events() -> Vec<(&'static str, Vec<String>)> {
         .collect();
     let beta = vec![
         r#"{"event": "X_VENDOR_PING"}"#.to_string(),
-        r#"{"timestamp": {"seconds": 1795276400, "microseconds": 7}, "event": "RESUME"}"#
-            .to_string(),
+        r#"{"timestamp": {"seconds": 1795276400, "microseconds": 7}, "event": "RESUME"}"#.to_string(),
     ];
     vec![("alpha", alpha), ("beta", beta)]
 }
@@ -360,25 +314,18 @@ fn expected_lines(domain: &str, events: &[String]) -> Vec<String> {
         let name = event["event"].as_str().unwrap();
         let seconds = event["timestamp"]["seconds"].as_i64().unwrap_or(-1);
         let micros = event["timestamp"]["microseconds"].as_u64().unwrap_or(0);
-        let details = event
-            .get("data")
-            .map_or("(null)".to_string(), |data| data.to_string());
+        let details = event.get("data").map_or("(null)".to_string(), |data| data.to_string());
         let wanted_by = [
             ("all", true),
             ("exact", name == "SHUTDOWN"),
             ("nocase", name.eq_ignore_ascii_case("resume")),
-            (
-                "regex",
-                name == "BLOCK_JOB_READY" || name == "BLOCK_JOB_COMPLETED",
-            ),
+            ("regex", name == "BLOCK_JOB_READY" || name == "BLOCK_JOB_COMPLETED"),
             ("caseless", name.starts_with("X_VENDOR_")),
             ("dom", domain == "beta"),
         ];
         for (tag, wanted) in wanted_by {
             if wanted {
-                lines.push(format!(
-                    "event {tag} {domain} {name} {seconds} {micros} {details}"
-                ));
+                lines.push(format!("event {tag} {domain} {name} {seconds} {micros} {details}"));
             }
         }
     }
@@ -394,17 +341,8 @@ fn expected_lines(domain: &str, events: &[String]) -> Vec<String> {
 fn qemu_monitor_events() {
     use std::io::Write;
     let lib = require_library();
-    assert!(
-        lib.join("libvirt-qemu.so.0").exists(),
-        "{}/libvirt-qemu.so.0 is missing: run `make`",
-        lib.display()
-    );
-    let exe = compile_linking(
-        "qemu_monitor",
-        Flavor::Ours,
-        &lib,
-        &["-lvirt-qemu", "-lvirt"],
-    );
+    assert!(lib.join("libvirt-qemu.so.0").exists(), "{}/libvirt-qemu.so.0 is missing: run `make`", lib.display());
+    let exe = compile_linking("qemu_monitor", Flavor::Ours, &lib, &["-lvirt-qemu", "-lvirt"]);
     let root = out_dir().join(format!("qemu-monitor-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
@@ -412,8 +350,7 @@ fn qemu_monitor_events() {
     let servers: Vec<_> = scripts
         .iter()
         .map(|(name, events)| {
-            let listener =
-                std::os::unix::net::UnixListener::bind(root.join(format!("{name}.qmp"))).unwrap();
+            let listener = std::os::unix::net::UnixListener::bind(root.join(format!("{name}.qmp"))).unwrap();
             let (root, events) = (root.clone(), events.clone());
             let uuid = format!("00000000-0000-4000-8000-0000000000{:02x}", name.len());
             std::thread::spawn(move || {
@@ -431,11 +368,7 @@ fn qemu_monitor_events() {
             })
         })
         .collect();
-    let out = run(
-        &exe,
-        &lib,
-        &[("VIRT_EVENTS_QMP_ROOT", root.display().to_string())],
-    );
+    let out = run(&exe, &lib, &[("VIRT_EVENTS_QMP_ROOT", root.display().to_string())]);
     for server in servers {
         server.join().expect("a fake QEMU failed");
     }
@@ -453,12 +386,7 @@ fn qemu_monitor_events() {
             .filter(|line| line.starts_with("event ") && line.split(' ').nth(2) == Some(domain))
             .map(str::to_string)
             .collect();
-        assert_eq!(
-            received,
-            expected_lines(domain, events),
-            "deliveries for {domain}:\n{}",
-            show(&out)
-        );
+        assert_eq!(received, expected_lines(domain, events), "deliveries for {domain}:\n{}", show(&out));
     }
 }
 

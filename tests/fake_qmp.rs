@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use virt_events::abi::common::{virConnectPtr, virDomainPtr};
 use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
+use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
 use virt_events::capi::qemu::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
 use virt_events::capi::{connect::*, domain::virDomainGetName, eventloop::*, events::*};
-use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
 use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
 use virt_events::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
 use virt_events::qemu::qmp::{Line, LineReader, Message};
@@ -39,10 +39,7 @@ fn read_transcript(path: &Path) -> Vec<Entry> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            Entry {
-                dir: v["dir"].as_str().unwrap_or_default().to_string(),
-                raw: v["raw"].as_str().map(str::to_string),
-            }
+            Entry { dir: v["dir"].as_str().unwrap_or_default().to_string(), raw: v["raw"].as_str().map(str::to_string) }
         })
         .collect()
 }
@@ -153,7 +150,14 @@ extern "C" fn on_rtc(_: virConnectPtr, _: virDomainPtr, utc_offset: c_longlong, 
 extern "C" fn on_watchdog(_: virConnectPtr, _: virDomainPtr, action: c_int, _: *mut c_void) {
     RECEIVED.lock().unwrap().push(EventPayload::Watchdog { action });
 }
-extern "C" fn on_io_error(_: virConnectPtr, _: virDomainPtr, src: *const c_char, alias: *const c_char, action: c_int, _: *mut c_void) {
+extern "C" fn on_io_error(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    src: *const c_char,
+    alias: *const c_char,
+    action: c_int,
+    _: *mut c_void,
+) {
     RECEIVED.lock().unwrap().push(EventPayload::IoError { src_path: text(src), dev_alias: text(alias), action });
 }
 extern "C" fn on_graphics(
@@ -201,7 +205,14 @@ extern "C" fn on_io_error_reason(
 extern "C" fn on_control_error(_: virConnectPtr, _: virDomainPtr, _: *mut c_void) {
     push(EventPayload::ControlError);
 }
-extern "C" fn on_block_job(_: virConnectPtr, _: virDomainPtr, disk: *const c_char, job_type: c_int, status: c_int, _: *mut c_void) {
+extern "C" fn on_block_job(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    disk: *const c_char,
+    job_type: c_int,
+    status: c_int,
+    _: *mut c_void,
+) {
     push(EventPayload::BlockJob { disk: text(disk), job_type, status });
 }
 extern "C" fn on_disk_change(
@@ -233,7 +244,14 @@ extern "C" fn on_pm_suspend_disk(_: virConnectPtr, _: virDomainPtr, reason: c_in
 extern "C" fn on_device_removed(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
     push(EventPayload::DeviceRemoved { dev_alias: text(alias) });
 }
-extern "C" fn on_block_job_2(_: virConnectPtr, _: virDomainPtr, disk: *const c_char, job_type: c_int, status: c_int, _: *mut c_void) {
+extern "C" fn on_block_job_2(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    disk: *const c_char,
+    job_type: c_int,
+    status: c_int,
+    _: *mut c_void,
+) {
     push(EventPayload::BlockJob2 { disk: text(disk), job_type, status });
 }
 /// The parameters a TUNABLE or JOB_COMPLETED callback receives.
@@ -259,7 +277,13 @@ fn typed_params(params: virTypedParameterPtr, nparams: c_int) -> Vec<TypedParam>
         })
         .collect()
 }
-extern "C" fn on_tunable(_: virConnectPtr, _: virDomainPtr, params: virTypedParameterPtr, nparams: c_int, _: *mut c_void) {
+extern "C" fn on_tunable(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    _: *mut c_void,
+) {
     push(EventPayload::Tunable { params: typed_params(params, nparams) });
 }
 extern "C" fn on_agent_lifecycle(_: virConnectPtr, _: virDomainPtr, state: c_int, reason: c_int, _: *mut c_void) {
@@ -271,13 +295,25 @@ extern "C" fn on_device_added(_: virConnectPtr, _: virDomainPtr, alias: *const c
 extern "C" fn on_migration_iteration(_: virConnectPtr, _: virDomainPtr, iteration: c_int, _: *mut c_void) {
     push(EventPayload::MigrationIteration { iteration });
 }
-extern "C" fn on_job_completed(_: virConnectPtr, _: virDomainPtr, params: virTypedParameterPtr, nparams: c_int, _: *mut c_void) {
+extern "C" fn on_job_completed(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    params: virTypedParameterPtr,
+    nparams: c_int,
+    _: *mut c_void,
+) {
     push(EventPayload::JobCompleted { params: typed_params(params, nparams) });
 }
 extern "C" fn on_device_removal_failed(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
     push(EventPayload::DeviceRemovalFailed { dev_alias: text(alias) });
 }
-extern "C" fn on_metadata_change(_: virConnectPtr, _: virDomainPtr, metadata_type: c_int, nsuri: *const c_char, _: *mut c_void) {
+extern "C" fn on_metadata_change(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    metadata_type: c_int,
+    nsuri: *const c_char,
+    _: *mut c_void,
+) {
     push(EventPayload::MetadataChange { metadata_type, nsuri: text(nsuri) });
 }
 extern "C" fn on_block_threshold(
@@ -291,10 +327,23 @@ extern "C" fn on_block_threshold(
 ) {
     push(EventPayload::BlockThreshold { dev: text(dev), path: text(path), threshold, excess });
 }
-extern "C" fn on_memory_failure(_: virConnectPtr, _: virDomainPtr, recipient: c_int, action: c_int, flags: c_uint, _: *mut c_void) {
+extern "C" fn on_memory_failure(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    recipient: c_int,
+    action: c_int,
+    flags: c_uint,
+    _: *mut c_void,
+) {
     push(EventPayload::MemoryFailure { recipient, action, flags });
 }
-extern "C" fn on_memory_device_size_change(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, size: c_ulonglong, _: *mut c_void) {
+extern "C" fn on_memory_device_size_change(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    alias: *const c_char,
+    size: c_ulonglong,
+    _: *mut c_void,
+) {
     push(EventPayload::MemoryDeviceSizeChange { alias: text(alias), size });
 }
 
@@ -355,8 +404,17 @@ fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
         .iter()
         .map(|&(event_id, function)| {
             // SAFETY: each function has the C type of its event ID; the cast is VIR_DOMAIN_EVENT_CALLBACK's.
-            let generic = unsafe { std::mem::transmute::<usize, extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(function) };
-            virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), event_id, Some(generic), std::ptr::null_mut(), None)
+            let generic = unsafe {
+                std::mem::transmute::<usize, extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(function)
+            };
+            virConnectDomainEventRegisterAny(
+                conn,
+                std::ptr::null_mut(),
+                event_id,
+                Some(generic),
+                std::ptr::null_mut(),
+                None,
+            )
         })
         .collect();
     assert!(ids.iter().all(|id| *id >= 0), "{name}: registration failed");
@@ -455,7 +513,14 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
     let listener = UnixListener::bind(work.join("late.qmp")).unwrap();
     let (go, wait_for_go) = mpsc::channel();
     let server = std::thread::spawn(move || {
-        serve(listener, "00000000-0000-4000-8000-00000000abcd".into(), (prelaunch(), json!([])), vec![], true, wait_for_go)
+        serve(
+            listener,
+            "00000000-0000-4000-8000-00000000abcd".into(),
+            (prelaunch(), json!([])),
+            vec![],
+            true,
+            wait_for_go,
+        )
     });
     go.send(()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -464,7 +529,11 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
     }
     server.join().unwrap();
     // The fake answers query-status with "prelaunch": paused.
-    assert_eq!(*LIFECYCLE.lock().unwrap(), [(2, 0), (3, 0), (5, 5)], "Started Booted, Suspended Paused, Stopped Failed");
+    assert_eq!(
+        *LIFECYCLE.lock().unwrap(),
+        [(2, 0), (3, 0), (5, 5)],
+        "Started Booted, Suspended Paused, Stopped Failed"
+    );
     assert_eq!(virConnectDomainEventDeregister(conn, Some(record)), 0);
     assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
@@ -518,12 +587,27 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
     let conn = unsafe { virConnectOpen(uri.as_ptr()) };
     assert!(!conn.is_null());
     let ids = [
-        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 7, Some(on_control_error), std::ptr::null_mut(), None),
+        virConnectDomainEventRegisterAny(
+            conn,
+            std::ptr::null_mut(),
+            7,
+            Some(on_control_error),
+            std::ptr::null_mut(),
+            None,
+        ),
         virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 1, Some(on_reboot), std::ptr::null_mut(), None),
     ];
     // SAFETY: a NULL event name and a callback of the documented type.
     let raw = unsafe {
-        virtEventsDomainQemuMonitorEventRegister(conn, std::ptr::null_mut(), std::ptr::null(), Some(on_raw), std::ptr::null_mut(), None, 0)
+        virtEventsDomainQemuMonitorEventRegister(
+            conn,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            Some(on_raw),
+            std::ptr::null_mut(),
+            None,
+            0,
+        )
     };
     assert_eq!((ids, raw), ([0, 1], 2));
     // SAFETY: `tick` ignores its opaque.

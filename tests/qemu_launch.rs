@@ -40,7 +40,14 @@ extern "C" fn on_rtc(_: virConnectPtr, _: virDomainPtr, offset: c_longlong, _: *
 extern "C" fn on_watchdog(_: virConnectPtr, _: virDomainPtr, action: c_int, _: *mut c_void) {
     record(format!("watchdog {action}"));
 }
-extern "C" fn on_io_error(_: virConnectPtr, _: virDomainPtr, src: *const c_char, alias: *const c_char, action: c_int, _: *mut c_void) {
+extern "C" fn on_io_error(
+    _: virConnectPtr,
+    _: virDomainPtr,
+    src: *const c_char,
+    alias: *const c_char,
+    action: c_int,
+    _: *mut c_void,
+) {
     record(format!("ioerror {} {} {action}", text(src), text(alias)));
 }
 extern "C" fn tick(_: c_int, _: *mut c_void) {}
@@ -64,7 +71,8 @@ fn last_error() -> (c_int, String) {
 #[test]
 fn launched_domains_report_libvirts_events() {
     require_qemu();
-    let work = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("qemu-launch-{}", std::process::id()));
+    let work =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("qemu-launch-{}", std::process::id()));
     let root = work.join("root");
     std::fs::create_dir_all(&root).unwrap();
     let source = guest_disk(&work);
@@ -84,11 +92,17 @@ fn launched_domains_report_libvirts_events() {
     ];
     for (event_id, function) in callbacks {
         // SAFETY: each function has its event ID's C type; this is VIR_DOMAIN_EVENT_CALLBACK's cast.
-        let generic = unsafe { std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(function) };
-        assert!(virConnectDomainEventRegisterAny(conn, ptr::null_mut(), event_id, Some(generic), ptr::null_mut(), None) >= 0);
+        let generic = unsafe {
+            std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(function)
+        };
+        assert!(
+            virConnectDomainEventRegisterAny(conn, ptr::null_mut(), event_id, Some(generic), ptr::null_mut(), None)
+                >= 0
+        );
     }
 
-    let refused = CString::new("<domain type='qemu'><name>x</name><devices><interface type='user'/></devices></domain>").unwrap();
+    let refused =
+        CString::new("<domain type='qemu'><name>x</name><devices><interface type='user'/></devices></domain>").unwrap();
     assert!(unsafe { virDomainDefineXML(conn, refused.as_ptr()) }.is_null());
     let (code, message) = last_error();
     assert_eq!(code, 67, "VIR_ERR_CONFIG_UNSUPPORTED: {message}");
@@ -142,7 +156,11 @@ fn launched_domains_report_libvirts_events() {
     assert_eq!(virDomainDestroy(dom), 0, "{:?}", last_error());
     wait_for("lifecycle 5");
     let order: Vec<String> = SEEN.lock().unwrap().iter().filter(|l| l.starts_with("lifecycle")).cloned().collect();
-    assert_eq!(order, ["lifecycle 6 2", "lifecycle 5 1"], "Shutdown Finished after host request, then Stopped Destroyed");
+    assert_eq!(
+        order,
+        ["lifecycle 6 2", "lifecycle 5 1"],
+        "Shutdown Finished after host request, then Stopped Destroyed"
+    );
     assert_eq!(virDomainIsActive(dom), 0);
     assert_eq!(virDomainIsPersistent(dom), 1);
 

@@ -79,9 +79,13 @@ fn one_monitor_thread_and_no_cpu_when_idle() {
     }
     // SAFETY: the callback has the lifecycle type; this is VIR_DOMAIN_EVENT_CALLBACK's cast.
     let generic = unsafe {
-        std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(on_lifecycle as *const ())
+        std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(
+            on_lifecycle as *const (),
+        )
     };
-    assert!(virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 0, Some(generic), std::ptr::null_mut(), None) >= 0);
+    assert!(
+        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 0, Some(generic), std::ptr::null_mut(), None) >= 0
+    );
     assert_eq!(monitor_threads(), 1, "one monitor thread for eight monitors");
 
     // The application's loop blocks; nothing should run until something happens.
@@ -135,7 +139,9 @@ fn a_slow_callback_loses_no_event() {
     let generic = unsafe {
         std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(slow_rtc as *const ())
     };
-    assert!(virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 2, Some(generic), std::ptr::null_mut(), None) >= 0);
+    assert!(
+        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 2, Some(generic), std::ptr::null_mut(), None) >= 0
+    );
     // Another test's thread may be running the loop too: never block for long.
     // SAFETY: `tick` ignores its opaque.
     let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };

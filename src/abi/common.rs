@@ -78,9 +78,8 @@ pub struct _virConnectCredential {
 pub type virConnectCredential = _virConnectCredential;
 pub type virConnectCredentialPtr = *mut virConnectCredential;
 
-pub type virConnectAuthCallbackPtr = Option<
-    unsafe extern "C" fn(cred: virConnectCredentialPtr, ncred: c_uint, cbdata: *mut c_void) -> c_int,
->;
+pub type virConnectAuthCallbackPtr =
+    Option<unsafe extern "C" fn(cred: virConnectCredentialPtr, ncred: c_uint, cbdata: *mut c_void) -> c_int>;
 
 #[repr(C)]
 pub struct _virConnectAuth {

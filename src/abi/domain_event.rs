@@ -131,9 +131,8 @@ pub type virConnectDomainEventCallback = Option<
 pub type virConnectDomainEventGenericCallback =
     Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, opaque: *mut c_void)>;
 
-pub type virConnectDomainEventRTCChangeCallback = Option<
-    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, utcoffset: c_longlong, opaque: *mut c_void),
->;
+pub type virConnectDomainEventRTCChangeCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, utcoffset: c_longlong, opaque: *mut c_void)>;
 
 #[repr(C)]
 pub enum virDomainEventWatchdogAction {
@@ -148,9 +147,8 @@ pub enum virDomainEventWatchdogAction {
     VIR_DOMAIN_EVENT_WATCHDOG_LAST = 7,
 }
 
-pub type virConnectDomainEventWatchdogCallback = Option<
-    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, action: c_int, opaque: *mut c_void),
->;
+pub type virConnectDomainEventWatchdogCallback =
+    Option<unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, action: c_int, opaque: *mut c_void)>;
 
 #[repr(C)]
 pub enum virDomainEventIOErrorAction {
@@ -371,7 +369,13 @@ pub enum virDomainEventTrayChangeReason {
 }
 
 pub type virConnectDomainEventTrayChangeCallback = Option<
-    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, devAlias: *const c_char, reason: c_int, opaque: *mut c_void),
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        devAlias: *const c_char,
+        reason: c_int,
+        opaque: *mut c_void,
+    ),
 >;
 
 pub type virConnectDomainEventPMWakeupCallback =
@@ -406,7 +410,13 @@ pub enum virDomainMetadataType {
 }
 
 pub type virConnectDomainEventMetadataChangeCallback = Option<
-    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, r#type: c_int, nsuri: *const c_char, opaque: *mut c_void),
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        r#type: c_int,
+        nsuri: *const c_char,
+        opaque: *mut c_void,
+    ),
 >;
 
 pub type virConnectDomainEventMigrationIterationCallback =
@@ -504,5 +514,11 @@ pub type virConnectDomainEventMemoryFailureCallback = Option<
 
 /// `size` is the memory device's new size in KiB.
 pub type virConnectDomainEventMemoryDeviceSizeChangeCallback = Option<
-    unsafe extern "C" fn(conn: virConnectPtr, dom: virDomainPtr, alias: *const c_char, size: c_ulonglong, opaque: *mut c_void),
+    unsafe extern "C" fn(
+        conn: virConnectPtr,
+        dom: virDomainPtr,
+        alias: *const c_char,
+        size: c_ulonglong,
+        opaque: *mut c_void,
+    ),
 >;

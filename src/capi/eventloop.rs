@@ -224,7 +224,11 @@ pub extern "C" fn virEventRegisterImpl(
 fn default_loop() -> Result<&'static Arc<DefaultLoop>, Error> {
     DEFAULT_LOOP.get_or_try_init(|| {
         DefaultLoop::new().map(Arc::new).map_err(|e| {
-            Error::new(crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_EVENT, Some(format!("Unable to create the event loop: {e}")))
+            Error::new(
+                crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR,
+                ErrorDomain::VIR_FROM_EVENT,
+                Some(format!("Unable to create the event loop: {e}")),
+            )
         })
     })
 }
@@ -245,7 +249,11 @@ pub extern "C" fn virEventRegisterDefaultImpl() -> c_int {
 pub extern "C" fn virEventRunDefaultImpl() -> c_int {
     api("virEventRunDefaultImpl", -1, |_| {
         default_loop()?.run_once().map_err(|e| {
-            Error::new(crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_EVENT, Some(format!("Unable to poll on file handles: {e}")))
+            Error::new(
+                crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR,
+                ErrorDomain::VIR_FROM_EVENT,
+                Some(format!("Unable to poll on file handles: {e}")),
+            )
         })?;
         Ok(0)
     })
@@ -295,7 +303,13 @@ impl CRegistration<CTimeoutFn> {
 /// `cb` will be called with `opaque`, and `ff` (if any) with `opaque` once
 /// the handle is removed: they must accept it.
 #[no_mangle]
-pub unsafe extern "C" fn virEventAddHandle(fd: c_int, events: c_int, cb: virEventHandleCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
+pub unsafe extern "C" fn virEventAddHandle(
+    fd: c_int,
+    events: c_int,
+    cb: virEventHandleCallback,
+    opaque: *mut c_void,
+    ff: virFreeCallback,
+) -> c_int {
     no_unwind("virEventAddHandle", -1, || {
         if let Some(app) = APP_FUNCTIONS.get() {
             // SAFETY: the application's own function, with its own arguments.
@@ -303,11 +317,7 @@ pub unsafe extern "C" fn virEventAddHandle(fd: c_int, events: c_int, cb: virEven
         }
         let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
         let registration = CRegistration::<CHandleFn> { cb, opaque, ff };
-        event_loop.add_handle(
-            fd,
-            events,
-            Box::new(move |watch, fd, events| registration.call(watch, fd, events)),
-        )
+        event_loop.add_handle(fd, events, Box::new(move |watch, fd, events| registration.call(watch, fd, events)))
     })
 }
 
@@ -341,7 +351,12 @@ pub extern "C" fn virEventRemoveHandle(watch: c_int) -> c_int {
 /// `cb` will be called with `opaque`, and `ff` (if any) with `opaque` once
 /// the timer is removed: they must accept it.
 #[no_mangle]
-pub unsafe extern "C" fn virEventAddTimeout(timeout: c_int, cb: virEventTimeoutCallback, opaque: *mut c_void, ff: virFreeCallback) -> c_int {
+pub unsafe extern "C" fn virEventAddTimeout(
+    timeout: c_int,
+    cb: virEventTimeoutCallback,
+    opaque: *mut c_void,
+    ff: virFreeCallback,
+) -> c_int {
     no_unwind("virEventAddTimeout", -1, || {
         if let Some(app) = APP_FUNCTIONS.get() {
             // SAFETY: the application's own function, with its own arguments.
@@ -349,10 +364,7 @@ pub unsafe extern "C" fn virEventAddTimeout(timeout: c_int, cb: virEventTimeoutC
         }
         let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
         let registration = CRegistration::<CTimeoutFn> { cb, opaque, ff };
-        event_loop.add_timeout(
-            timeout,
-            Box::new(move |timer| registration.call(timer)),
-        )
+        event_loop.add_timeout(timeout, Box::new(move |timer| registration.call(timer)))
     })
 }
 

@@ -339,7 +339,8 @@ impl CTypedParams {
             .map(|p| {
                 let mut field = [0 as c_char; VIR_TYPED_PARAM_FIELD_LENGTH];
                 // Names longer than the field are cut, keeping the final NUL.
-                for (dst, &src) in field.iter_mut().zip(p.name.as_bytes().iter().take(VIR_TYPED_PARAM_FIELD_LENGTH - 1)) {
+                for (dst, &src) in field.iter_mut().zip(p.name.as_bytes().iter().take(VIR_TYPED_PARAM_FIELD_LENGTH - 1))
+                {
                     *dst = src as c_char;
                 }
                 let (kind, value) = match &p.value {
@@ -348,7 +349,9 @@ impl CTypedParams {
                     TypedValue::LLong(l) => (Type::VIR_TYPED_PARAM_LLONG, _virTypedParameterValue { l: *l }),
                     TypedValue::ULLong(ul) => (Type::VIR_TYPED_PARAM_ULLONG, _virTypedParameterValue { ul: *ul }),
                     TypedValue::Double(d) => (Type::VIR_TYPED_PARAM_DOUBLE, _virTypedParameterValue { d: *d }),
-                    TypedValue::Boolean(b) => (Type::VIR_TYPED_PARAM_BOOLEAN, _virTypedParameterValue { b: *b as u8 as c_char }),
+                    TypedValue::Boolean(b) => {
+                        (Type::VIR_TYPED_PARAM_BOOLEAN, _virTypedParameterValue { b: *b as u8 as c_char })
+                    }
                     TypedValue::String(s) => {
                         let text = super::strings::owned(s);
                         let value = _virTypedParameterValue { s: text.as_ptr() as *mut c_char };

@@ -84,7 +84,11 @@ fn apply_element(def: &mut Element, change: &MetadataChange, value: Option<&str>
     let new = match value {
         Some(text) => {
             let mut element = xml::parse(text).map_err(|e| {
-                Error::new(ErrorCode::VIR_ERR_XML_DETAIL, ErrorDomain::VIR_FROM_DOMAIN, Some(format!("(metadata_xml): {e}")))
+                Error::new(
+                    ErrorCode::VIR_ERR_XML_DETAIL,
+                    ErrorDomain::VIR_FROM_DOMAIN,
+                    Some(format!("(metadata_xml): {e}")),
+                )
             })?;
             let prefix = change.key.as_deref().unwrap_or_default();
             add_prefix(&mut element, prefix);
@@ -176,7 +180,10 @@ mod tests {
         assert_eq!(read(&def, KIND_TITLE, None).unwrap(), "My title");
         assert_eq!(read(&def, KIND_DESCRIPTION, None).unwrap(), "Desc <&>");
         assert_eq!(read(&def, KIND_ELEMENT, Some("http://example.org/")).unwrap(), "<foo bar=\"1\">text<baz/></foo>");
-        assert_eq!(read(&def, KIND_ELEMENT, Some("http://nope/")).unwrap_err().code, ErrorCode::VIR_ERR_NO_DOMAIN_METADATA);
+        assert_eq!(
+            read(&def, KIND_ELEMENT, Some("http://nope/")).unwrap_err().code,
+            ErrorCode::VIR_ERR_NO_DOMAIN_METADATA
+        );
     }
 
     #[test]
@@ -190,7 +197,10 @@ mod tests {
         apply(&mut def, &change(KIND_TITLE, Some("t"), None, None)).unwrap();
         apply(&mut def, &change(KIND_TITLE, Some(""), None, None)).unwrap();
         assert_eq!(def.to_xml(), "<domain>\n  <name>a</name>\n</domain>\n");
-        assert_eq!(read(&def, KIND_TITLE, None).unwrap_err().message, "metadata not found: Requested metadata element is not present");
+        assert_eq!(
+            read(&def, KIND_TITLE, None).unwrap_err().message,
+            "metadata not found: Requested metadata element is not present"
+        );
     }
 
     #[test]

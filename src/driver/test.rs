@@ -12,10 +12,11 @@ use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
 use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, ObjectOp, ObjectQuery};
 use crate::abi::common::{
-    virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact,
-    virDomainXMLFlags as XmlFlag, virDomainPausedReason as Paused, virDomainRunningReason as Running,
-    virDomainShutoffReason as Shutoff, virDomainState as State,
+    virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
+    virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
+    virDomainXMLFlags as XmlFlag,
 };
+use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
 use crate::abi::domain_event::{
     virDomainEventDefinedDetailType as Defined, virDomainEventResumedDetailType as Resumed,
     virDomainEventStartedDetailType as Started, virDomainEventStoppedDetailType as Stopped,
@@ -24,7 +25,6 @@ use crate::abi::domain_event::{
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::EventState;
-use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
 use crate::event::{DomainEvent, DomainIdentity, EventPayload, ObjectClass, ObjectEvent, ObjectIdentity};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};

@@ -12,14 +12,14 @@ use serde_json::{Map, Value};
 use super::qmp::QmpEvent;
 use crate::abi::domain_event::{
     virConnectDomainEventBlockJobStatus as JobStatus, virDomainBlockJobType as JobType,
-    virDomainEventTrayChangeReason as Tray, virDomainMemoryFailureActionType as MemFailAction,
-    virDomainMemoryFailureFlags as MemFailFlags, virDomainMemoryFailureRecipientType as MemFailRecipient,
     virDomainEventCrashedDetailType as Crashed, virDomainEventGraphicsAddressType as Family,
     virDomainEventGraphicsPhase as Phase, virDomainEventIOErrorAction as IoAction,
     virDomainEventPMSuspendedDetailType as PmSuspended, virDomainEventResumedDetailType as Resumed,
     virDomainEventShutdownDetailType as Shutdown, virDomainEventStartedDetailType as Started,
     virDomainEventStoppedDetailType as Stopped, virDomainEventSuspendedDetailType as Suspended,
-    virDomainEventType as Ev, virDomainEventWatchdogAction as Watchdog,
+    virDomainEventTrayChangeReason as Tray, virDomainEventType as Ev, virDomainEventWatchdogAction as Watchdog,
+    virDomainMemoryFailureActionType as MemFailAction, virDomainMemoryFailureFlags as MemFailFlags,
+    virDomainMemoryFailureRecipientType as MemFailRecipient,
 };
 use crate::event::{EventPayload, GraphicsAddress};
 
@@ -97,10 +97,7 @@ pub struct VariableClock {
 
 impl VariableClock {
     pub fn new(adjustment0: i64) -> VariableClock {
-        VariableClock {
-            adjustment0,
-            adjustment: adjustment0,
-        }
+        VariableClock { adjustment0, adjustment: adjustment0 }
     }
 }
 
@@ -266,9 +263,7 @@ impl DiskTable {
     }
 
     pub fn by_node_name(&self, node_name: &str) -> Option<&DiskInfo> {
-        self.disks
-            .iter()
-            .find(|d| !d.node_name.is_empty() && d.node_name == node_name)
+        self.disks.iter().find(|d| !d.node_name.is_empty() && d.node_name == node_name)
     }
 
     /// The disk any block node belongs to, with the libvirt image index of
@@ -280,10 +275,7 @@ impl DiskTable {
             return Some((disk, index));
         }
         let index = index?;
-        self.disks
-            .iter()
-            .find(|d| libvirt_node_index(&d.node_name) == Some(index))
-            .map(|d| (d, Some(index)))
+        self.disks.iter().find(|d| libvirt_node_index(&d.node_name) == Some(index)).map(|d| (d, Some(index)))
     }
 
     /// The disk a block job concerns: its `device` is a backend name (`-drive`
@@ -380,10 +372,7 @@ pub struct Mapped {
 }
 
 fn lifecycle(event: Ev, detail: i32) -> EventPayload {
-    EventPayload::Lifecycle {
-        event: event as i32,
-        detail,
-    }
+    EventPayload::Lifecycle { event: event as i32, detail }
 }
 
 fn data_str<'a>(ev: &'a QmpEvent, key: &str) -> Option<&'a str> {
@@ -394,8 +383,7 @@ fn data_str<'a>(ev: &'a QmpEvent, key: &str) -> Option<&'a str> {
 pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
     let mut out = Mapped::default();
     if rt.state == DomainState::Shutoff {
-        out.warnings
-            .push(format!("ignoring QMP event {} after the monitor closed", ev.name));
+        out.warnings.push(format!("ignoring QMP event {} after the monitor closed", ev.name));
         return out;
     }
     match ev.name.as_str() {
@@ -404,27 +392,20 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         // finds the domain no longer running and is not reported again.
         "STOP" if rt.state == DomainState::Running => {
             rt.state = DomainState::Paused(PausedReason::Unknown);
-            out.events.push(lifecycle(
-                Ev::VIR_DOMAIN_EVENT_SUSPENDED,
-                Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32,
-            ));
+            out.events
+                .push(lifecycle(Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32));
         }
         "RESUME" if rt.state != DomainState::Running => {
             rt.state = DomainState::Running;
-            out.events.push(lifecycle(
-                Ev::VIR_DOMAIN_EVENT_RESUMED,
-                Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32,
-            ));
+            out.events.push(lifecycle(Ev::VIR_DOMAIN_EVENT_RESUMED, Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32));
         }
         // PMWAKEUP always; only a guest that went to sleep wakes up "started".
         "WAKEUP" => {
             out.events.push(EventPayload::PmWakeup { reason: 0 });
             if rt.state == DomainState::PmSuspended {
                 rt.state = DomainState::Running;
-                out.events.push(lifecycle(
-                    Ev::VIR_DOMAIN_EVENT_STARTED,
-                    Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32,
-                ));
+                out.events
+                    .push(lifecycle(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32));
             }
         }
         "STOP" | "RESUME" | "POWERDOWN" => {}
@@ -436,18 +417,10 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         "VNC_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Vnc, &mut out),
         "VNC_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Vnc, &mut out),
         "SPICE_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Spice, &mut out),
-        "SPICE_INITIALIZED" => map_graphics(
-            ev,
-            Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE,
-            Protocol::Spice,
-            &mut out,
-        ),
-        "SPICE_DISCONNECTED" => map_graphics(
-            ev,
-            Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT,
-            Protocol::Spice,
-            &mut out,
-        ),
+        "SPICE_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Spice, &mut out),
+        "SPICE_DISCONNECTED" => {
+            map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Spice, &mut out)
+        }
         "SUSPEND" => {
             out.events.push(EventPayload::PmSuspend { reason: 0 });
             pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, &mut out);
@@ -458,17 +431,12 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         }
         "GUEST_PANICKED" => {
             rt.state = DomainState::Crashed;
-            out.events.push(lifecycle(
-                Ev::VIR_DOMAIN_EVENT_CRASHED,
-                Crashed::VIR_DOMAIN_EVENT_CRASHED_PANICKED as i32,
-            ));
+            out.events.push(lifecycle(Ev::VIR_DOMAIN_EVENT_CRASHED, Crashed::VIR_DOMAIN_EVENT_CRASHED_PANICKED as i32));
         }
         "GUEST_CRASHLOADED" => {
             // The guest went on running its crash kernel: no state change.
-            out.events.push(lifecycle(
-                Ev::VIR_DOMAIN_EVENT_CRASHED,
-                Crashed::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED as i32,
-            ));
+            out.events
+                .push(lifecycle(Ev::VIR_DOMAIN_EVENT_CRASHED, Crashed::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED as i32));
         }
         "DEVICE_TRAY_MOVED" => map_tray_moved(ev, &mut out),
         "BALLOON_CHANGE" => match ev.fields().get("actual").and_then(Value::as_u64) {
@@ -506,19 +474,18 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         "MEMORY_FAILURE" => map_memory_failure(ev, &mut out),
         "MEMORY_DEVICE_SIZE_CHANGE" => {
             match (data_str(ev, "id").filter(|id| !id.is_empty()), ev.fields().get("size").and_then(Value::as_u64)) {
-                (Some(alias), Some(size)) => out.events.push(EventPayload::MemoryDeviceSizeChange {
-                    alias: alias.to_owned(),
-                    size: size.div_ceil(1024),
-                }),
-                _ => out
-                    .warnings
-                    .push(format!("MEMORY_DEVICE_SIZE_CHANGE without a device id or size: {}", ev.fields())),
+                (Some(alias), Some(size)) => out
+                    .events
+                    .push(EventPayload::MemoryDeviceSizeChange { alias: alias.to_owned(), size: size.div_ceil(1024) }),
+                _ => {
+                    out.warnings.push(format!("MEMORY_DEVICE_SIZE_CHANGE without a device id or size: {}", ev.fields()))
+                }
             }
         }
         "MIGRATION_PASS" => match ev.fields().get("pass").and_then(Value::as_i64) {
-            Some(pass) => out.events.push(EventPayload::MigrationIteration {
-                iteration: i32::try_from(pass).unwrap_or(i32::MAX),
-            }),
+            Some(pass) => {
+                out.events.push(EventPayload::MigrationIteration { iteration: i32::try_from(pass).unwrap_or(i32::MAX) })
+            }
             None => out.warnings.push(format!("MIGRATION_PASS without a pass number: {}", ev.fields())),
         },
         _ => {}
@@ -561,8 +528,7 @@ fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
 fn map_rtc_change(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     // As libvirt does, a missing offset is reported as 0 rather than dropped.
     let mut offset = ev.fields().get("offset").and_then(Value::as_i64).unwrap_or_else(|| {
-        out.warnings
-            .push(format!("RTC_CHANGE without an integer offset: {}", ev.fields()));
+        out.warnings.push(format!("RTC_CHANGE without an integer offset: {}", ev.fields()));
         0
     });
     if let Some(clock) = rt.clock.as_mut() {
@@ -595,10 +561,8 @@ fn map_watchdog(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     out.events.push(EventPayload::Watchdog { action: action as i32 });
     if pause && rt.state == DomainState::Running {
         rt.state = DomainState::Paused(PausedReason::Watchdog);
-        out.events.push(lifecycle(
-            Ev::VIR_DOMAIN_EVENT_SUSPENDED,
-            Suspended::VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG as i32,
-        ));
+        out.events
+            .push(lifecycle(Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG as i32));
     }
 }
 
@@ -629,11 +593,7 @@ fn map_io_error(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     let pause = matches!(action, IoAction::VIR_DOMAIN_EVENT_IO_ERROR_PAUSE);
     let nospace = ev.fields().get("nospace").and_then(Value::as_bool) == Some(true);
     let action = action as i32;
-    out.events.push(EventPayload::IoError {
-        src_path: src_path.clone(),
-        dev_alias: dev_alias.clone(),
-        action,
-    });
+    out.events.push(EventPayload::IoError { src_path: src_path.clone(), dev_alias: dev_alias.clone(), action });
     out.events.push(EventPayload::IoErrorReason {
         src_path,
         dev_alias,
@@ -642,18 +602,15 @@ fn map_io_error(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     });
     if pause && rt.state == DomainState::Running {
         rt.state = DomainState::Paused(PausedReason::IoError);
-        out.events.push(lifecycle(
-            Ev::VIR_DOMAIN_EVENT_SUSPENDED,
-            Suspended::VIR_DOMAIN_EVENT_SUSPENDED_IOERROR as i32,
-        ));
+        out.events
+            .push(lifecycle(Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_IOERROR as i32));
     }
 }
 
 fn pm_suspend(rt: &mut DomainRuntime, detail: PmSuspended, out: &mut Mapped) {
     if rt.state == DomainState::Running {
         rt.state = DomainState::PmSuspended;
-        out.events
-            .push(lifecycle(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, detail as i32));
+        out.events.push(lifecycle(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, detail as i32));
     }
 }
 
@@ -793,17 +750,13 @@ fn graphics_address(
     out: &mut Mapped,
 ) -> Option<(GraphicsAddress, Map<String, Value>)> {
     let Some(obj) = ev.fields().get(end).and_then(Value::as_object) else {
-        out.warnings
-            .push(format!("{} without {end} information: dropped", ev.name));
+        out.warnings.push(format!("{} without {end} information: dropped", ev.name));
         return None;
     };
     let service_key = if protocol == Protocol::Spice { "port" } else { "service" };
     let field = |key: &str| obj.get(key).and_then(Value::as_str);
     let (Some(family), Some(node), Some(service)) = (field("family"), field("host"), field(service_key)) else {
-        out.warnings.push(format!(
-            "{} {end} lacks family, host or {service_key}: dropped",
-            ev.name
-        ));
+        out.warnings.push(format!("{} {end} lacks family, host or {service_key}: dropped", ev.name));
         return None;
     };
     let family = match family {
@@ -811,16 +764,11 @@ fn graphics_address(
         "ipv6" => Family::VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV6,
         "unix" => Family::VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_UNIX,
         other => {
-            out.warnings
-                .push(format!("unknown address family '{other}' in {}: using ipv4", ev.name));
+            out.warnings.push(format!("unknown address family '{other}' in {}: using ipv4", ev.name));
             Family::VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV4
         }
     };
-    let address = GraphicsAddress {
-        family: family as i32,
-        node: node.to_owned(),
-        service: service.to_owned(),
-    };
+    let address = GraphicsAddress { family: family as i32, node: node.to_owned(), service: service.to_owned() };
     Some((address, obj.clone()))
 }
 
@@ -834,11 +782,7 @@ fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out: &mut Mappe
     let text = |obj: &Map<String, Value>, key: &str| obj.get(key).and_then(Value::as_str).map(str::to_owned);
     // SPICE reports the auth scheme only once the channel is initialized.
     let with_auth = protocol == Protocol::Vnc || matches!(phase, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE);
-    let auth_scheme = if with_auth {
-        text(&server, "auth").unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let auth_scheme = if with_auth { text(&server, "auth").unwrap_or_default() } else { String::new() };
     let mut subject = Vec::new();
     if protocol == Protocol::Vnc {
         if let Some(dname) = text(&client, "x509_dname") {
@@ -848,13 +792,7 @@ fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out: &mut Mappe
             subject.push(("saslUsername".to_owned(), user));
         }
     }
-    out.events.push(EventPayload::Graphics {
-        phase: phase as i32,
-        local,
-        remote,
-        auth_scheme,
-        subject,
-    });
+    out.events.push(EventPayload::Graphics { phase: phase as i32, local, remote, auth_scheme, subject });
 }
 
 #[cfg(test)]
@@ -884,14 +822,10 @@ mod tests {
         lifecycle(event, detail)
     }
 
-    const SUSPENDED_PAUSED: (Ev, i32) = (
-        Ev::VIR_DOMAIN_EVENT_SUSPENDED,
-        Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32,
-    );
-    const RESUMED_UNPAUSED: (Ev, i32) = (
-        Ev::VIR_DOMAIN_EVENT_RESUMED,
-        Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32,
-    );
+    const SUSPENDED_PAUSED: (Ev, i32) =
+        (Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32);
+    const RESUMED_UNPAUSED: (Ev, i32) =
+        (Ev::VIR_DOMAIN_EVENT_RESUMED, Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32);
 
     const STOP: &str = r#"{"timestamp": {"seconds": 1795276273, "microseconds": 153109}, "event": "STOP"}"#;
     const RESUME: &str = r#"{"timestamp": {"seconds": 1795276273, "microseconds": 153752}, "event": "RESUME"}"#;
@@ -899,11 +833,7 @@ mod tests {
     #[test]
     fn reset_is_reboot_in_any_live_state() {
         let line = r#"{"timestamp": {"seconds": 1795276273, "microseconds": 154919}, "event": "RESET", "data": {"guest": false, "reason": "host-qmp-system-reset"}}"#;
-        for state in [
-            DomainState::Running,
-            DomainState::Paused(PausedReason::StartingUp),
-            DomainState::Shutdown,
-        ] {
+        for state in [DomainState::Running, DomainState::Paused(PausedReason::StartingUp), DomainState::Shutdown] {
             let mut rt = DomainRuntime::new(state);
             assert_eq!(map(&mut rt, line), vec![EventPayload::Reboot]);
             assert_eq!(rt.state, state);
@@ -935,38 +865,22 @@ mod tests {
                 Shutdown::VIR_DOMAIN_EVENT_SHUTDOWN_HOST,
                 Some(false),
             ),
-            (
-                r#"{"event": "SHUTDOWN"}"#,
-                Shutdown::VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED,
-                None,
-            ),
+            (r#"{"event": "SHUTDOWN"}"#, Shutdown::VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED, None),
         ];
         for (line, detail, guest) in cases {
             let mut rt = running();
-            assert_eq!(
-                map(&mut rt, line),
-                vec![lc(Ev::VIR_DOMAIN_EVENT_SHUTDOWN, detail as i32)]
-            );
-            assert_eq!(
-                (rt.state, rt.shutdown_seen, rt.shutdown_guest),
-                (DomainState::Shutdown, true, guest)
-            );
+            assert_eq!(map(&mut rt, line), vec![lc(Ev::VIR_DOMAIN_EVENT_SHUTDOWN, detail as i32)]);
+            assert_eq!((rt.state, rt.shutdown_seen, rt.shutdown_guest), (DomainState::Shutdown, true, guest));
             // -no-shutdown: the STOP that follows is not a suspend, a second SHUTDOWN is ignored.
             assert_eq!(map(&mut rt, STOP), vec![]);
             assert_eq!(
-                map(
-                    &mut rt,
-                    r#"{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}"#
-                ),
+                map(&mut rt, r#"{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}"#),
                 vec![]
             );
             assert_eq!(rt.shutdown_guest, guest);
             assert_eq!(
                 map_eof(&mut rt),
-                vec![lc(
-                    Ev::VIR_DOMAIN_EVENT_STOPPED,
-                    Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN as i32
-                )]
+                vec![lc(Ev::VIR_DOMAIN_EVENT_STOPPED, Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN as i32)]
             );
             assert_eq!(rt.state, DomainState::Shutoff);
             assert_eq!(map_eof(&mut rt), vec![]);
@@ -978,10 +892,7 @@ mod tests {
         let mut rt = running();
         assert_eq!(
             map_eof(&mut rt),
-            vec![lc(
-                Ev::VIR_DOMAIN_EVENT_STOPPED,
-                Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED as i32
-            )]
+            vec![lc(Ev::VIR_DOMAIN_EVENT_STOPPED, Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED as i32)]
         );
         let mapped = map_event(&mut rt, &event(RESUME));
         assert!(mapped.events.is_empty());
@@ -990,12 +901,17 @@ mod tests {
 
     #[test]
     fn events_without_a_domain_event_map_to_nothing() {
-        for name in ["POWERDOWN", "MIGRATION", "SPICE_MIGRATE_COMPLETED", "DUMP_COMPLETED", "BLOCK_JOB_ERROR", "DEVICE_DELETED", "NO_SUCH_EVENT"] {
+        for name in [
+            "POWERDOWN",
+            "MIGRATION",
+            "SPICE_MIGRATE_COMPLETED",
+            "DUMP_COMPLETED",
+            "BLOCK_JOB_ERROR",
+            "DEVICE_DELETED",
+            "NO_SUCH_EVENT",
+        ] {
             let mut rt = running();
-            let mapped = map_event(
-                &mut rt,
-                &event(&format!(r#"{{"event": "{name}", "data": {{"status": "x"}}}}"#)),
-            );
+            let mapped = map_event(&mut rt, &event(&format!(r#"{{"event": "{name}", "data": {{"status": "x"}}}}"#)));
             assert_eq!(mapped, Mapped::default(), "{name}");
             assert_eq!(rt.state, DomainState::Running);
         }
@@ -1012,7 +928,8 @@ mod tests {
             "MEMORY_FAILURE",
             "MEMORY_DEVICE_SIZE_CHANGE",
         ] {
-            let mapped = map_event(&mut running(), &event(&format!(r#"{{"event": "{name}", "data": {{"status": "x"}}}}"#)));
+            let mapped =
+                map_event(&mut running(), &event(&format!(r#"{{"event": "{name}", "data": {{"status": "x"}}}}"#)));
             assert!(mapped.events.is_empty(), "{name}");
             assert_eq!(mapped.warnings.len(), 1, "{name}: {:?}", mapped.warnings);
         }
@@ -1029,20 +946,9 @@ mod tests {
         let mut rt = running();
         rt.clock = Some(VariableClock::new(3600));
         let mapped = map_event(&mut rt, &event(line));
-        assert_eq!(
-            mapped.events,
-            vec![EventPayload::RtcChange {
-                utc_offset: 98222911 + 3600
-            }]
-        );
+        assert_eq!(mapped.events, vec![EventPayload::RtcChange { utc_offset: 98222911 + 3600 }]);
         assert_eq!(mapped.rtc_adjustment, Some(98222911 + 3600));
-        assert_eq!(
-            rt.clock,
-            Some(VariableClock {
-                adjustment0: 3600,
-                adjustment: 98222911 + 3600
-            })
-        );
+        assert_eq!(rt.clock, Some(VariableClock { adjustment0: 3600, adjustment: 98222911 + 3600 }));
         // Offsets are cumulative from the start: always adjustment0 is added.
         let mapped = map_event(&mut rt, &event(r#"{"event": "RTC_CHANGE", "data": {"offset": -5}}"#));
         assert_eq!(mapped.events, vec![EventPayload::RtcChange { utc_offset: 3595 }]);
@@ -1061,10 +967,7 @@ mod tests {
             let line = format!(r#"{{"event": "WATCHDOG", "data": {{"action": "{action}"}}}}"#);
             assert_eq!(map(&mut rt, &line), vec![EventPayload::Watchdog { action: i as i32 }]);
         }
-        for line in [
-            r#"{"event": "WATCHDOG", "data": {"action": "explode"}}"#,
-            r#"{"event": "WATCHDOG"}"#,
-        ] {
+        for line in [r#"{"event": "WATCHDOG", "data": {"action": "explode"}}"#, r#"{"event": "WATCHDOG"}"#] {
             let mapped = map_event(&mut running(), &event(line));
             assert_eq!(mapped.events, vec![EventPayload::Watchdog { action: 0 }]);
             assert_eq!(mapped.warnings.len(), 1);
@@ -1079,10 +982,7 @@ mod tests {
             map(&mut rt, line),
             vec![
                 EventPayload::Watchdog { action: 1 },
-                lc(
-                    Ev::VIR_DOMAIN_EVENT_SUSPENDED,
-                    Suspended::VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG as i32
-                )
+                lc(Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG as i32)
             ]
         );
         assert_eq!(rt.state, DomainState::Paused(PausedReason::Watchdog));
@@ -1136,11 +1036,8 @@ mod tests {
         let mut out: Vec<EventPayload> = Vec::new();
         for event in events {
             if let EventPayload::IoErrorReason { src_path, dev_alias, action, reason } = &event {
-                let expected = EventPayload::IoError {
-                    src_path: src_path.clone(),
-                    dev_alias: dev_alias.clone(),
-                    action: *action,
-                };
+                let expected =
+                    EventPayload::IoError { src_path: src_path.clone(), dev_alias: dev_alias.clone(), action: *action };
                 assert_eq!(out.last(), Some(&expected));
                 assert_eq!(reason, "");
             } else {
@@ -1182,37 +1079,19 @@ mod tests {
         let report = r##"{"timestamp": {"seconds": 1795276319, "microseconds": 855395}, "event": "BLOCK_IO_ERROR", "data": {"device": "drive-ide0-0-0", "node-name": "#block255", "qom-path": "/machine/peripheral/ide0-0-0", "reason": "Input/output error", "operation": "read", "action": "report"}}"##;
         assert_eq!(
             io_map(&mut rt, report),
-            vec![EventPayload::IoError {
-                src_path: "/img/a.img".into(),
-                dev_alias: "ide0-0-0".into(),
-                action: 2
-            }]
+            vec![EventPayload::IoError { src_path: "/img/a.img".into(), dev_alias: "ide0-0-0".into(), action: 2 }]
         );
         let ignore = report.replace("\"report\"", "\"ignore\"");
         assert_eq!(
             io_map(&mut rt, &ignore),
-            vec![EventPayload::IoError {
-                src_path: "/img/a.img".into(),
-                dev_alias: "ide0-0-0".into(),
-                action: 0
-            }]
+            vec![EventPayload::IoError { src_path: "/img/a.img".into(), dev_alias: "ide0-0-0".into(), action: 0 }]
         );
         // -blockdev: device is empty, found by node name; stop suspends a running domain.
         let stop = r#"{"timestamp": {"seconds": 1795276329, "microseconds": 71783}, "event": "BLOCK_IO_ERROR", "data": {"device": "", "nospace": false, "node-name": "libvirt-1-format", "qom-path": "/machine/peripheral/virtio-disk0/virtio-backend", "reason": "Input/output error", "operation": "read", "action": "stop"}}"#;
-        let io = EventPayload::IoError {
-            src_path: "/img/b.qcow2".into(),
-            dev_alias: "virtio-disk0".into(),
-            action: 1,
-        };
+        let io = EventPayload::IoError { src_path: "/img/b.qcow2".into(), dev_alias: "virtio-disk0".into(), action: 1 };
         assert_eq!(
             io_map(&mut rt, stop),
-            vec![
-                io.clone(),
-                lc(
-                    Ev::VIR_DOMAIN_EVENT_SUSPENDED,
-                    Suspended::VIR_DOMAIN_EVENT_SUSPENDED_IOERROR as i32
-                )
-            ]
+            vec![io.clone(), lc(Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_IOERROR as i32)]
         );
         assert_eq!(rt.state, DomainState::Paused(PausedReason::IoError));
         assert_eq!(io_map(&mut rt, STOP), vec![]);
@@ -1224,21 +1103,13 @@ mod tests {
         let unknown = r#"{"event": "BLOCK_IO_ERROR", "data": {"device": "drive-virtio-disk9", "node-name": "libvirt-1-format", "operation": "write", "action": "report"}}"#;
         assert_eq!(
             io_map(&mut rt, unknown),
-            vec![EventPayload::IoError {
-                src_path: String::new(),
-                dev_alias: String::new(),
-                action: 2
-            }]
+            vec![EventPayload::IoError { src_path: String::new(), dev_alias: String::new(), action: 2 }]
         );
         // Missing action counts as ignore, with a warning; missing device warns too.
         let mapped = map_event(&mut running(), &event(r#"{"event": "BLOCK_IO_ERROR", "data": {}}"#));
         assert_eq!(
             without_reasons(mapped.events.clone()),
-            vec![EventPayload::IoError {
-                src_path: String::new(),
-                dev_alias: String::new(),
-                action: 0
-            }]
+            vec![EventPayload::IoError { src_path: String::new(), dev_alias: String::new(), action: 0 }]
         );
         assert_eq!(mapped.warnings.len(), 2);
         let mapped = map_event(
@@ -1247,21 +1118,13 @@ mod tests {
         );
         assert_eq!(
             without_reasons(mapped.events.clone()),
-            vec![EventPayload::IoError {
-                src_path: String::new(),
-                dev_alias: String::new(),
-                action: 0
-            }]
+            vec![EventPayload::IoError { src_path: String::new(), dev_alias: String::new(), action: 0 }]
         );
         assert_eq!(mapped.warnings.len(), 1);
     }
 
     fn addr(family: i32, node: &str, service: &str) -> GraphicsAddress {
-        GraphicsAddress {
-            family,
-            node: node.into(),
-            service: service.into(),
-        }
+        GraphicsAddress { family, node: node.into(), service: service.into() }
     }
 
     #[test]
@@ -1285,10 +1148,7 @@ mod tests {
                 local: addr(1, "::1", "5900"),
                 remote: addr(1, "::1", "50212"),
                 auth_scheme: "vencrypt+x509+sasl".into(),
-                subject: vec![
-                    ("x509dname".into(), "CN=client".into()),
-                    ("saslUsername".into(), "fred".into())
-                ],
+                subject: vec![("x509dname".into(), "CN=client".into()), ("saslUsername".into(), "fred".into())],
             }]
         );
         // No auth in server: "". Unix family, empty host/service are fine.
@@ -1307,9 +1167,7 @@ mod tests {
         let vsock = r#"{"event": "VNC_CONNECTED", "data": {"server": {"auth": "none", "family": "vsock", "service": "5900", "host": "2"}, "client": {"family": "unknown", "service": "1", "host": "3"}}}"#;
         let mapped = map_event(&mut running(), &event(vsock));
         assert_eq!(mapped.warnings.len(), 2);
-        let [EventPayload::Graphics { local, remote, .. }] = &mapped.events[..] else {
-            panic!("{mapped:?}")
-        };
+        let [EventPayload::Graphics { local, remote, .. }] = &mapped.events[..] else { panic!("{mapped:?}") };
         assert_eq!((local.family, remote.family), (0, 0));
     }
 
@@ -1324,10 +1182,7 @@ mod tests {
             r#"{"server": {"family": "ipv4", "service": "5900", "host": "h"}, "client": {"family": "ipv4", "host": "h"}}"#,
             r#"{"server": {"family": "ipv4", "service": 5900, "host": "h"}, "client": {"family": "ipv4", "service": "1", "host": "h"}}"#,
         ] {
-            let mapped = map_event(
-                &mut running(),
-                &event(&format!(r#"{{"event": "VNC_CONNECTED", "data": {data}}}"#)),
-            );
+            let mapped = map_event(&mut running(), &event(&format!(r#"{{"event": "VNC_CONNECTED", "data": {data}}}"#)));
             assert!(mapped.events.is_empty(), "{data}");
             assert_eq!(mapped.warnings.len(), 1, "{data}");
         }
@@ -1361,8 +1216,10 @@ mod tests {
     #[test]
     fn power_management() {
         // As libvirt: the PM event always, first; the lifecycle event only on a state change.
-        let suspended_memory = lc(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY as i32);
-        let suspended_disk = lc(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK as i32);
+        let suspended_memory =
+            lc(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY as i32);
+        let suspended_disk =
+            lc(Ev::VIR_DOMAIN_EVENT_PMSUSPENDED, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK as i32);
         let wakeup = lc(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32);
         let mut rt = running();
         assert_eq!(
@@ -1371,10 +1228,7 @@ mod tests {
         );
         assert_eq!(rt.state, DomainState::PmSuspended);
         assert_eq!(map(&mut rt, r#"{"event": "SUSPEND"}"#), vec![EventPayload::PmSuspend { reason: 0 }]);
-        assert_eq!(
-            map(&mut rt, r#"{"event": "WAKEUP"}"#),
-            vec![EventPayload::PmWakeup { reason: 0 }, wakeup]
-        );
+        assert_eq!(map(&mut rt, r#"{"event": "WAKEUP"}"#), vec![EventPayload::PmWakeup { reason: 0 }, wakeup]);
         assert_eq!(rt.state, DomainState::Running);
         // A wakeup while running (the guest was not suspended) is no lifecycle event.
         assert_eq!(map(&mut rt, r#"{"event": "WAKEUP"}"#), vec![EventPayload::PmWakeup { reason: 0 }]);
@@ -1383,10 +1237,7 @@ mod tests {
             vec![EventPayload::PmSuspendDisk { reason: 0 }, suspended_disk]
         );
         let mut paused = DomainRuntime::new(DomainState::Paused(PausedReason::User));
-        assert_eq!(
-            map(&mut paused, r#"{"event": "SUSPEND_DISK"}"#),
-            vec![EventPayload::PmSuspendDisk { reason: 0 }]
-        );
+        assert_eq!(map(&mut paused, r#"{"event": "SUSPEND_DISK"}"#), vec![EventPayload::PmSuspendDisk { reason: 0 }]);
     }
 
     #[test]
@@ -1394,11 +1245,17 @@ mod tests {
         let mut rt = running();
         let tray = |alias: &str, reason: i32| EventPayload::TrayChange { dev_alias: alias.into(), reason };
         assert_eq!(
-            map(&mut rt, r#"{"event": "DEVICE_TRAY_MOVED", "data": {"device": "", "tray-open": true, "id": "ide0-1-0"}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "DEVICE_TRAY_MOVED", "data": {"device": "", "tray-open": true, "id": "ide0-1-0"}}"#
+            ),
             vec![tray("ide0-1-0", 0)]
         );
         assert_eq!(
-            map(&mut rt, r#"{"event": "DEVICE_TRAY_MOVED", "data": {"device": "drive-ide0-1-1", "tray-open": false, "id": ""}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "DEVICE_TRAY_MOVED", "data": {"device": "drive-ide0-1-1", "tray-open": false, "id": ""}}"#
+            ),
             vec![tray("ide0-1-1", 1)]
         );
         // Bytes to KiB, rounded up.
@@ -1411,16 +1268,25 @@ mod tests {
             vec![EventPayload::BalloonChange { actual: 32768 }]
         );
         assert_eq!(
-            map(&mut rt, r#"{"event": "DEVICE_DELETED", "data": {"device": "ua-tablet1", "path": "/machine/peripheral/ua-tablet1"}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "DEVICE_DELETED", "data": {"device": "ua-tablet1", "path": "/machine/peripheral/ua-tablet1"}}"#
+            ),
             vec![EventPayload::DeviceRemoved { dev_alias: "ua-tablet1".into() }]
         );
         // A device without an id (a disk's virtio backend) is not libvirt's.
         assert_eq!(
-            map(&mut rt, r#"{"event": "DEVICE_DELETED", "data": {"path": "/machine/peripheral/virtio-disk1/virtio-backend"}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "DEVICE_DELETED", "data": {"path": "/machine/peripheral/virtio-disk1/virtio-backend"}}"#
+            ),
             vec![]
         );
         assert_eq!(
-            map(&mut rt, r#"{"event": "DEVICE_UNPLUG_GUEST_ERROR", "data": {"device": "dimm1", "path": "/machine/peripheral/dimm1"}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "DEVICE_UNPLUG_GUEST_ERROR", "data": {"device": "dimm1", "path": "/machine/peripheral/dimm1"}}"#
+            ),
             vec![EventPayload::DeviceRemovalFailed { dev_alias: "dimm1".into() }]
         );
         assert_eq!(
@@ -1428,15 +1294,24 @@ mod tests {
             vec![EventPayload::MigrationIteration { iteration: 3 }]
         );
         assert_eq!(
-            map(&mut rt, r#"{"event": "MEMORY_DEVICE_SIZE_CHANGE", "data": {"id": "virtiomem0", "size": 1073741824, "qom-path": "/machine/peripheral/virtiomem0"}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "MEMORY_DEVICE_SIZE_CHANGE", "data": {"id": "virtiomem0", "size": 1073741824, "qom-path": "/machine/peripheral/virtiomem0"}}"#
+            ),
             vec![EventPayload::MemoryDeviceSizeChange { alias: "virtiomem0".into(), size: 1048576 }]
         );
         assert_eq!(
-            map(&mut rt, r#"{"event": "MEMORY_FAILURE", "data": {"recipient": "guest", "action": "inject", "flags": {"action-required": true, "recursive": false}}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "MEMORY_FAILURE", "data": {"recipient": "guest", "action": "inject", "flags": {"action-required": true, "recursive": false}}}"#
+            ),
             vec![EventPayload::MemoryFailure { recipient: 1, action: 1, flags: 1 }]
         );
         assert_eq!(
-            map(&mut rt, r#"{"event": "MEMORY_FAILURE", "data": {"recipient": "hypervisor", "action": "reset", "flags": {"action-required": false, "recursive": true}}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "MEMORY_FAILURE", "data": {"recipient": "hypervisor", "action": "reset", "flags": {"action-required": false, "recursive": true}}}"#
+            ),
             vec![EventPayload::MemoryFailure { recipient: 0, action: 3, flags: 2 }]
         );
         assert_eq!(rt.state, DomainState::Running);
@@ -1468,30 +1343,52 @@ mod tests {
         };
         // The disk's own image: the target, then the indexed name.
         assert_eq!(
-            map(&mut rt, r#"{"event": "BLOCK_WRITE_THRESHOLD", "data": {"node-name": "libvirt-1-storage", "write-threshold": 4096, "amount-exceeded": 1024}}"#),
+            map(
+                &mut rt,
+                r#"{"event": "BLOCK_WRITE_THRESHOLD", "data": {"node-name": "libvirt-1-storage", "write-threshold": 4096, "amount-exceeded": 1024}}"#
+            ),
             vec![threshold("vda"), threshold("vda[1]")]
         );
         let mapped = map_event(
             &mut rt,
-            &event(r#"{"event": "BLOCK_WRITE_THRESHOLD", "data": {"node-name": "libvirt-9-storage", "write-threshold": 1, "amount-exceeded": 1}}"#),
+            &event(
+                r#"{"event": "BLOCK_WRITE_THRESHOLD", "data": {"node-name": "libvirt-9-storage", "write-threshold": 1, "amount-exceeded": 1}}"#,
+            ),
         );
         assert_eq!((mapped.events.len(), mapped.warnings.len()), (0, 1));
 
-        let job = |name: &str, kind: &str| format!(r#"{{"event": "{name}", "data": {{"device": "copy-vda-libvirt-1-format", "len": 1, "offset": 1, "speed": 0, "type": "{kind}"}}}}"#);
+        let job = |name: &str, kind: &str| {
+            format!(
+                r#"{{"event": "{name}", "data": {{"device": "copy-vda-libvirt-1-format", "len": 1, "offset": 1, "speed": 0, "type": "{kind}"}}}}"#
+            )
+        };
         let pair = |kind: i32, status: i32| {
             vec![
                 EventPayload::BlockJob { disk: "/img/b.qcow2".into(), job_type: kind, status },
                 EventPayload::BlockJob2 { disk: "vda".into(), job_type: kind, status },
             ]
         };
-        assert_eq!(map(&mut rt, r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "created", "id": "copy-vda-libvirt-1-format"}}"#), vec![]);
+        assert_eq!(
+            map(
+                &mut rt,
+                r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "created", "id": "copy-vda-libvirt-1-format"}}"#
+            ),
+            vec![]
+        );
         assert_eq!(map(&mut rt, &job("BLOCK_JOB_READY", "mirror")), pair(2, 3));
         // Ready again after standby: not reported twice.
         assert_eq!(map(&mut rt, &job("BLOCK_JOB_READY", "mirror")), vec![]);
         assert_eq!(map(&mut rt, &job("BLOCK_JOB_COMPLETED", "mirror")), pair(2, 0));
-        assert_eq!(map(&mut rt, r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "null", "id": "copy-vda-libvirt-1-format"}}"#), vec![]);
+        assert_eq!(
+            map(
+                &mut rt,
+                r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "null", "id": "copy-vda-libvirt-1-format"}}"#
+            ),
+            vec![]
+        );
         assert!(rt.block_jobs.is_empty());
-        let failed = job("BLOCK_JOB_COMPLETED", "stream").replace(r#""speed": 0"#, r#""speed": 0, "error": "Input/output error""#);
+        let failed = job("BLOCK_JOB_COMPLETED", "stream")
+            .replace(r#""speed": 0"#, r#""speed": 0, "error": "Input/output error""#);
         assert_eq!(map(&mut rt, &failed), pair(1, 1));
         assert_eq!(map(&mut rt, &job("BLOCK_JOB_CANCELLED", "commit")), pair(3, 2));
         assert_eq!(map(&mut rt, &job("BLOCK_JOB_COMPLETED", "backup")), pair(5, 0));
@@ -1505,7 +1402,13 @@ mod tests {
             ]
         );
         // Creation jobs (no BLOCK_JOB_* events) report nothing.
-        assert_eq!(map(&mut rt, r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "concluded", "id": "create-libvirt-2-storage"}}"#), vec![]);
+        assert_eq!(
+            map(
+                &mut rt,
+                r#"{"event": "JOB_STATUS_CHANGE", "data": {"status": "concluded", "id": "create-libvirt-2-storage"}}"#
+            ),
+            vec![]
+        );
     }
 
     #[test]
@@ -1513,10 +1416,7 @@ mod tests {
         let mut rt = running();
         assert_eq!(
             map(&mut rt, r#"{"event": "GUEST_PANICKED", "data": {"action": "pause"}}"#),
-            vec![lc(
-                Ev::VIR_DOMAIN_EVENT_CRASHED,
-                Crashed::VIR_DOMAIN_EVENT_CRASHED_PANICKED as i32
-            )]
+            vec![lc(Ev::VIR_DOMAIN_EVENT_CRASHED, Crashed::VIR_DOMAIN_EVENT_CRASHED_PANICKED as i32)]
         );
         assert_eq!(rt.state, DomainState::Crashed);
         // The STOP that QEMU sends next is not reported as a suspend.
@@ -1524,10 +1424,7 @@ mod tests {
         let mut rt = running();
         assert_eq!(
             map(&mut rt, r#"{"event": "GUEST_CRASHLOADED", "data": {"action": "run"}}"#),
-            vec![lc(
-                Ev::VIR_DOMAIN_EVENT_CRASHED,
-                Crashed::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED as i32
-            )]
+            vec![lc(Ev::VIR_DOMAIN_EVENT_CRASHED, Crashed::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED as i32)]
         );
         assert_eq!(rt.state, DomainState::Running);
     }
@@ -1535,41 +1432,17 @@ mod tests {
     #[test]
     fn query_status() {
         let cases = [
-            (
-                json!({"status": "prelaunch", "running": false}),
-                DomainState::Paused(PausedReason::StartingUp),
-            ),
+            (json!({"status": "prelaunch", "running": false}), DomainState::Paused(PausedReason::StartingUp)),
             (json!({"status": "running", "running": true}), DomainState::Running),
-            (
-                json!({"status": "paused", "running": false}),
-                DomainState::Paused(PausedReason::User),
-            ),
-            (
-                json!({"status": "io-error", "running": false}),
-                DomainState::Paused(PausedReason::IoError),
-            ),
-            (
-                json!({"status": "watchdog", "running": false}),
-                DomainState::Paused(PausedReason::Watchdog),
-            ),
-            (
-                json!({"status": "postmigrate", "running": false}),
-                DomainState::Paused(PausedReason::Migration),
-            ),
-            (
-                json!({"status": "suspended", "running": false}),
-                DomainState::PmSuspended,
-            ),
-            (
-                json!({"status": "guest-panicked", "running": false}),
-                DomainState::Crashed,
-            ),
+            (json!({"status": "paused", "running": false}), DomainState::Paused(PausedReason::User)),
+            (json!({"status": "io-error", "running": false}), DomainState::Paused(PausedReason::IoError)),
+            (json!({"status": "watchdog", "running": false}), DomainState::Paused(PausedReason::Watchdog)),
+            (json!({"status": "postmigrate", "running": false}), DomainState::Paused(PausedReason::Migration)),
+            (json!({"status": "suspended", "running": false}), DomainState::PmSuspended),
+            (json!({"status": "guest-panicked", "running": false}), DomainState::Crashed),
             (json!({"status": "shutdown", "running": false}), DomainState::Shutdown),
             (json!({"status": "colo", "running": true}), DomainState::Running),
-            (
-                json!({"status": "debug", "running": false}),
-                DomainState::Paused(PausedReason::Unknown),
-            ),
+            (json!({"status": "debug", "running": false}), DomainState::Paused(PausedReason::Unknown)),
             (json!({"running": true}), DomainState::Running),
         ];
         for (reply, state) in cases {

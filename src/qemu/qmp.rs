@@ -200,10 +200,7 @@ impl Message {
         let value: Value = serde_json::from_slice(line)
             .map_err(|e| ParseError(format!("malformed JSON from QEMU ({e}): {}", excerpt(line))))?;
         let Value::Object(mut obj) = value else {
-            return Err(ParseError(format!(
-                "QMP message is not a JSON object: {}",
-                excerpt(line)
-            )));
+            return Err(ParseError(format!("QMP message is not a JSON object: {}", excerpt(line))));
         };
         if let Some(qmp) = obj.get("QMP") {
             let version = qmp.get("version").and_then(|v| v.get("qemu"));
@@ -227,22 +224,14 @@ impl Message {
             };
             let name = name.to_owned();
             let timestamp = obj.get("timestamp");
-            let seconds = timestamp
-                .and_then(|t| t.get("seconds"))
-                .and_then(Value::as_i64)
-                .unwrap_or(-1);
+            let seconds = timestamp.and_then(|t| t.get("seconds")).and_then(Value::as_i64).unwrap_or(-1);
             let microseconds = timestamp
                 .and_then(|t| t.get("microseconds"))
                 .and_then(Value::as_u64)
                 .and_then(|us| u32::try_from(us).ok())
                 .unwrap_or(0);
             let data = obj.remove("data");
-            return Ok(Message::Event(QmpEvent {
-                name,
-                data,
-                seconds,
-                microseconds,
-            }));
+            return Ok(Message::Event(QmpEvent { name, data, seconds, microseconds }));
         }
         let id = id_of(&obj);
         if let Some(value) = obj.remove("return") {
@@ -250,22 +239,12 @@ impl Message {
         }
         if let Some(error) = obj.get("error") {
             let Some(error) = error.as_object() else {
-                return Err(ParseError(format!(
-                    "QMP error reply is not an object: {}",
-                    excerpt(line)
-                )));
+                return Err(ParseError(format!("QMP error reply is not an object: {}", excerpt(line))));
             };
             let text = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-            return Ok(Message::Error {
-                id,
-                class: text("class"),
-                desc: text("desc"),
-            });
+            return Ok(Message::Error { id, class: text("class"), desc: text("desc") });
         }
-        Err(ParseError(format!(
-            "QMP message is neither greeting, event nor reply: {}",
-            excerpt(line)
-        )))
+        Err(ParseError(format!("QMP message is neither greeting, event nor reply: {}", excerpt(line))))
     }
 }
 
@@ -352,11 +331,7 @@ impl Default for Session {
 
 impl Session {
     pub fn new() -> Session {
-        Session {
-            state: SessionState::AwaitingGreeting,
-            next_id: 1,
-            in_flight: Vec::new(),
-        }
+        Session { state: SessionState::AwaitingGreeting, next_id: 1, in_flight: Vec::new() }
     }
 
     pub fn state(&self) -> SessionState {
@@ -401,22 +376,14 @@ impl Session {
                     self.state = SessionState::Ready;
                     return Ok(Incoming::Ready);
                 }
-                Ok(Incoming::Reply {
-                    id,
-                    execute,
-                    result: Ok(value),
-                })
+                Ok(Incoming::Reply { id, execute, result: Ok(value) })
             }
             Message::Error { id, class, desc } => {
                 let (id, execute) = self.take_in_flight(id, "error reply")?;
                 if self.state == SessionState::Negotiating && execute == "qmp_capabilities" {
                     return Err(ProtocolError(format!("qmp_capabilities failed: {class}: {desc}")));
                 }
-                Ok(Incoming::Reply {
-                    id,
-                    execute,
-                    result: Err(ErrorReply { class, desc }),
-                })
+                Ok(Incoming::Reply { id, execute, result: Err(ErrorReply { class, desc }) })
             }
         }
     }
@@ -487,13 +454,7 @@ mod tests {
         r.push(b"yy\r\n{\"after\": 2}\r\n");
         assert_eq!(
             drain(&mut r),
-            vec![
-                data("{\"first\": 1}"),
-                Line::Oversized {
-                    len: 11 * 1024 * 1024 + 3
-                },
-                data("{\"after\": 2}")
-            ]
+            vec![data("{\"first\": 1}"), Line::Oversized { len: 11 * 1024 * 1024 + 3 }, data("{\"after\": 2}")]
         );
         assert_eq!(r.pending_bytes(), 0);
     }
@@ -523,17 +484,11 @@ mod tests {
     fn greeting() {
         assert_eq!(
             Message::parse(GREETING.as_bytes()),
-            Ok(Message::Greeting {
-                version: (10, 0, 2),
-                capabilities: vec!["oob".into()]
-            })
+            Ok(Message::Greeting { version: (10, 0, 2), capabilities: vec!["oob".into()] })
         );
         assert_eq!(
             Message::parse(br#"{"QMP": {}}"#),
-            Ok(Message::Greeting {
-                version: (0, 0, 0),
-                capabilities: vec![]
-            })
+            Ok(Message::Greeting { version: (0, 0, 0), capabilities: vec![] })
         );
     }
 
@@ -549,16 +504,12 @@ mod tests {
             }))
         );
         let line = br#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESET", "data": {"guest": true, "reason": "guest-reset"}}"#;
-        let Ok(Message::Event(ev)) = Message::parse(line) else {
-            panic!()
-        };
+        let Ok(Message::Event(ev)) = Message::parse(line) else { panic!() };
         assert_eq!(ev.name, "RESET");
         assert_eq!(ev.data, Some(json!({"guest": true, "reason": "guest-reset"})));
         assert_eq!((ev.seconds, ev.microseconds), (1, 2));
         // No timestamp at all is tolerated; a `data` QEMU sent is kept as sent.
-        let Ok(Message::Event(ev)) = Message::parse(br#"{"event": "STOP", "data": null}"#) else {
-            panic!()
-        };
+        let Ok(Message::Event(ev)) = Message::parse(br#"{"event": "STOP", "data": null}"#) else { panic!() };
         assert_eq!((ev.data, ev.seconds, ev.microseconds), (Some(Value::Null), -1, 0));
         assert!(Message::parse(br#"{"event": 5}"#).is_err());
     }
@@ -567,25 +518,13 @@ mod tests {
     fn replies() {
         assert_eq!(
             Message::parse(br#"{"return": {}, "id": "libvirt-1"}"#),
-            Ok(Message::Return {
-                id: Some("libvirt-1".into()),
-                value: json!({})
-            })
+            Ok(Message::Return { id: Some("libvirt-1".into()), value: json!({}) })
         );
         assert_eq!(
             Message::parse(br#"{"return": {"status": "prelaunch", "running": false}, "id": 42}"#),
-            Ok(Message::Return {
-                id: Some("42".into()),
-                value: json!({"status": "prelaunch", "running": false})
-            })
+            Ok(Message::Return { id: Some("42".into()), value: json!({"status": "prelaunch", "running": false}) })
         );
-        assert_eq!(
-            Message::parse(br#"{"return": [1]}"#),
-            Ok(Message::Return {
-                id: None,
-                value: json!([1])
-            })
-        );
+        assert_eq!(Message::parse(br#"{"return": [1]}"#), Ok(Message::Return { id: None, value: json!([1]) }));
         assert_eq!(
             Message::parse(
                 br#"{"error": {"class": "CommandNotFound", "desc": "The command no-such-command has not been found"}}"#
@@ -601,15 +540,7 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_errors() {
-        for bad in [
-            &b"{]}"[..],
-            b"[1, 2]",
-            b"\"QMP\"",
-            b"",
-            b"{\"return\": ",
-            b"{\"foo\": 1}",
-            b"\xff\xfe{}",
-        ] {
+        for bad in [&b"{]}"[..], b"[1, 2]", b"\"QMP\"", b"", b"{\"return\": ", b"{\"foo\": 1}", b"\xff\xfe{}"] {
             let err = Message::parse(bad).unwrap_err();
             assert!(!err.0.is_empty());
         }
@@ -673,51 +604,25 @@ mod tests {
                 result: Ok(json!({"status": "running", "running": true}))
             }
         );
-        let reply = s
-            .on_message(Message::parse(br#"{"return": {}, "id": "libvirt-2"}"#).unwrap())
-            .unwrap();
-        assert_eq!(
-            reply,
-            Incoming::Reply {
-                id,
-                execute: "cont".into(),
-                result: Ok(json!({}))
-            }
-        );
+        let reply = s.on_message(Message::parse(br#"{"return": {}, "id": "libvirt-2"}"#).unwrap()).unwrap();
+        assert_eq!(reply, Incoming::Reply { id, execute: "cont".into(), result: Ok(json!({})) });
 
         let (id, _) = s.command("no-such-command", None);
         let reply = s
-            .on_message(Message::Error {
-                id: Some(id.clone()),
-                class: "CommandNotFound".into(),
-                desc: "nope".into(),
-            })
+            .on_message(Message::Error { id: Some(id.clone()), class: "CommandNotFound".into(), desc: "nope".into() })
             .unwrap();
         assert_eq!(
             reply,
             Incoming::Reply {
                 id,
                 execute: "no-such-command".into(),
-                result: Err(ErrorReply {
-                    class: "CommandNotFound".into(),
-                    desc: "nope".into()
-                })
+                result: Err(ErrorReply { class: "CommandNotFound".into(), desc: "nope".into() })
             }
         );
 
         // Replies nobody asked for, and a second greeting, are protocol errors.
-        assert!(s
-            .on_message(Message::Return {
-                id: Some("libvirt-2".into()),
-                value: json!({})
-            })
-            .is_err());
-        assert!(s
-            .on_message(Message::Return {
-                id: None,
-                value: json!({})
-            })
-            .is_err());
+        assert!(s.on_message(Message::Return { id: Some("libvirt-2".into()), value: json!({}) }).is_err());
+        assert!(s.on_message(Message::Return { id: None, value: json!({}) }).is_err());
         assert!(s.on_message(Message::parse(GREETING.as_bytes()).unwrap()).is_err());
     }
 

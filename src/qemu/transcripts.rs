@@ -58,8 +58,10 @@ const VIRTIO_PAUSE: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/di
 const IDE_REPORT_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 2 reason=";
 const IDE_IGNORE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 0 reason=";
 const IDE_PAUSE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1 reason=";
-const IDE_PAUSE_ENOSPC: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1 reason=enospc";
-const VIRTIO_REPORT_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 2 reason=";
+const IDE_PAUSE_ENOSPC: &str =
+    "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1 reason=enospc";
+const VIRTIO_REPORT_R: &str =
+    "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 2 reason=";
 const VIRTIO_PAUSE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1 reason=";
 const VIRTIO_PAUSE_ENOSPC: &str =
     "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1 reason=enospc";
@@ -166,13 +168,7 @@ const CASES: &[Case] = &[
         file: "guest_s4.jsonl",
         disks_from: None,
         adjustment0: None,
-        expected: &[
-            RESUMED,
-            "pm-suspend-disk 0",
-            "lifecycle PMSuspended Disk",
-            SHUTDOWN_GUEST,
-            STOPPED_SHUTDOWN,
-        ],
+        expected: &[RESUMED, "pm-suspend-disk 0", "lifecycle PMSuspended Disk", SHUTDOWN_GUEST, STOPPED_SHUTDOWN],
     },
     // libvirt_guest_shutdown.txt.
     Case {
@@ -188,15 +184,7 @@ const CASES: &[Case] = &[
         file: "guest_shutdown_noshutdown.jsonl",
         disks_from: None,
         adjustment0: None,
-        expected: &[
-            RESUMED,
-            SHUTDOWN_GUEST,
-            REBOOT,
-            RESUMED,
-            REBOOT,
-            SHUTDOWN_GUEST,
-            STOPPED_SHUTDOWN,
-        ],
+        expected: &[RESUMED, SHUTDOWN_GUEST, REBOOT, RESUMED, REBOOT, SHUTDOWN_GUEST, STOPPED_SHUTDOWN],
     },
     // -blockdev: `device` is "", the disk is found by node name. Like libvirt_ioerr_stop.txt:
     // the second error arrives after its STOP (rate limit), hence Suspended Paused.
@@ -206,11 +194,13 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_PAUSE, IDE_PAUSE_R,
+            IDE_PAUSE,
+            IDE_PAUSE_R,
             SUSPENDED_IOERROR,
             RESUMED,
             SUSPENDED,
-            IDE_PAUSE, IDE_PAUSE_R,
+            IDE_PAUSE,
+            IDE_PAUSE_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -222,9 +212,11 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            VIRTIO_REPORT, VIRTIO_REPORT_R,
+            VIRTIO_REPORT,
+            VIRTIO_REPORT_R,
             SUSPENDED,
-            VIRTIO_PAUSE, VIRTIO_PAUSE_ENOSPC,
+            VIRTIO_PAUSE,
+            VIRTIO_PAUSE_ENOSPC,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -236,11 +228,13 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            VIRTIO_PAUSE, VIRTIO_PAUSE_R,
+            VIRTIO_PAUSE,
+            VIRTIO_PAUSE_R,
             SUSPENDED_IOERROR,
             RESUMED,
             SUSPENDED,
-            VIRTIO_PAUSE, VIRTIO_PAUSE_R,
+            VIRTIO_PAUSE,
+            VIRTIO_PAUSE_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -252,12 +246,15 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_REPORT, IDE_REPORT_R,
+            IDE_REPORT,
+            IDE_REPORT_R,
             SUSPENDED,
-            IDE_PAUSE, IDE_PAUSE_ENOSPC,
+            IDE_PAUSE,
+            IDE_PAUSE_ENOSPC,
             RESUMED,
             SUSPENDED,
-            IDE_PAUSE, IDE_PAUSE_ENOSPC,
+            IDE_PAUSE,
+            IDE_PAUSE_ENOSPC,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -282,10 +279,14 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_REPORT, IDE_REPORT_R,
-            IDE_REPORT, IDE_REPORT_R,
-            IDE_REPORT, IDE_REPORT_R,
-            IDE_REPORT, IDE_REPORT_R,
+            IDE_REPORT,
+            IDE_REPORT_R,
+            IDE_REPORT,
+            IDE_REPORT_R,
+            IDE_REPORT,
+            IDE_REPORT_R,
+            IDE_REPORT,
+            IDE_REPORT_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -297,11 +298,13 @@ const CASES: &[Case] = &[
         adjustment0: None,
         expected: &[
             RESUMED,
-            IDE_PAUSE, IDE_PAUSE_R,
+            IDE_PAUSE,
+            IDE_PAUSE_R,
             SUSPENDED_IOERROR,
             RESUMED,
             SUSPENDED,
-            IDE_PAUSE, IDE_PAUSE_R,
+            IDE_PAUSE,
+            IDE_PAUSE_R,
             SHUTDOWN_HOST,
             STOPPED_SHUTDOWN,
         ],
@@ -311,15 +314,7 @@ const CASES: &[Case] = &[
         file: "lifecycle.jsonl",
         disks_from: None,
         adjustment0: None,
-        expected: &[
-            RESUMED,
-            SUSPENDED,
-            RESUMED,
-            REBOOT,
-            REBOOT,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
+        expected: &[RESUMED, SUSPENDED, RESUMED, REBOOT, REBOOT, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
     },
     // libvirt, running the migration itself, would say Suspended Migrated, and it reports
     // migration-iteration only during a migration job of its own; here every MIGRATION_PASS is
@@ -338,12 +333,7 @@ const CASES: &[Case] = &[
         ],
     },
     // Never continued: only the `quit`.
-    Case {
-        file: "protocol.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
+    Case { file: "protocol.jsonl", disks_from: None, adjustment0: None, expected: &[SHUTDOWN_HOST, STOPPED_SHUTDOWN] },
     // -rtc base=2020-06-01T00:00:00 is what libvirt would pass for a variable clock whose
     // adjustment0 is that date minus the start time (RESUME at 1795276297 s): 1590969600 -
     // 1795276297. The reported offsets then come out as guest RTC - host UTC, close to
@@ -610,18 +600,10 @@ fn describe(payload: &EventPayload) -> String {
         EventPayload::Reboot => "reboot".into(),
         EventPayload::RtcChange { utc_offset } => format!("rtc-change {utc_offset}"),
         EventPayload::Watchdog { action } => format!("watchdog {action}"),
-        EventPayload::IoError {
-            src_path,
-            dev_alias,
-            action,
-        } => format!("io-error {} {} {action}", q(src_path), q(dev_alias)),
-        EventPayload::Graphics {
-            phase,
-            local,
-            remote,
-            auth_scheme,
-            subject,
-        } => {
+        EventPayload::IoError { src_path, dev_alias, action } => {
+            format!("io-error {} {} {action}", q(src_path), q(dev_alias))
+        }
+        EventPayload::Graphics { phase, local, remote, auth_scheme, subject } => {
             let mut text = format!(
                 "graphics {phase} local={}:{}:{} remote={}:{}:{} auth={auth_scheme}",
                 family(local.family),
@@ -636,21 +618,15 @@ fn describe(payload: &EventPayload) -> String {
             }
             text
         }
-        EventPayload::IoErrorReason {
-            src_path,
-            dev_alias,
-            action,
-            reason,
-        } => format!("io-error-reason {} {} {action} reason={reason}", q(src_path), q(dev_alias)),
+        EventPayload::IoErrorReason { src_path, dev_alias, action, reason } => {
+            format!("io-error-reason {} {} {action} reason={reason}", q(src_path), q(dev_alias))
+        }
         EventPayload::ControlError => "control-error".into(),
         EventPayload::BlockJob { disk, job_type, status } => format!("block-job {} {job_type} {status}", q(disk)),
         EventPayload::BlockJob2 { disk, job_type, status } => format!("block-job-2 {} {job_type} {status}", q(disk)),
-        EventPayload::DiskChange {
-            old_src_path,
-            new_src_path,
-            dev_alias,
-            reason,
-        } => format!("disk-change {} {} {} {reason}", q(old_src_path), q(new_src_path), q(dev_alias)),
+        EventPayload::DiskChange { old_src_path, new_src_path, dev_alias, reason } => {
+            format!("disk-change {} {} {} {reason}", q(old_src_path), q(new_src_path), q(dev_alias))
+        }
         EventPayload::TrayChange { dev_alias, reason } => {
             format!("tray-change {} {}", q(dev_alias), if *reason == 0 { "open" } else { "close" })
         }
@@ -665,15 +641,18 @@ fn describe(payload: &EventPayload) -> String {
         EventPayload::JobCompleted { params } => format!("job-completed {params:?}"),
         EventPayload::AgentLifecycle { state, reason } => format!("agent-lifecycle {state} {reason}"),
         EventPayload::MigrationIteration { iteration } => format!("migration-iteration {iteration}"),
-        EventPayload::MetadataChange { metadata_type, nsuri } => format!("metadata-change {metadata_type} {}", q(nsuri)),
-        EventPayload::BlockThreshold {
-            dev,
-            path,
-            threshold,
-            excess,
-        } => format!("block-threshold {} {} {threshold} {excess}", q(dev), q(path)),
-        EventPayload::MemoryFailure { recipient, action, flags } => format!("memory-failure {recipient} {action} {flags}"),
-        EventPayload::MemoryDeviceSizeChange { alias, size } => format!("memory-device-size-change {} {size}", q(alias)),
+        EventPayload::MetadataChange { metadata_type, nsuri } => {
+            format!("metadata-change {metadata_type} {}", q(nsuri))
+        }
+        EventPayload::BlockThreshold { dev, path, threshold, excess } => {
+            format!("block-threshold {} {} {threshold} {excess}", q(dev), q(path))
+        }
+        EventPayload::MemoryFailure { recipient, action, flags } => {
+            format!("memory-failure {recipient} {action} {flags}")
+        }
+        EventPayload::MemoryDeviceSizeChange { alias, size } => {
+            format!("memory-device-size-change {} {size}", q(alias))
+        }
     }
 }
 
@@ -702,12 +681,8 @@ fn entries(path: &Path) -> Vec<Entry> {
         .map(|(n, line)| {
             let entry: Value =
                 serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: bad JSONL: {e}", path.display(), n + 1));
-            let raw = || {
-                entry["raw"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{}:{}: no raw", path.display(), n + 1))
-                    .to_owned()
-            };
+            let raw =
+                || entry["raw"].as_str().unwrap_or_else(|| panic!("{}:{}: no raw", path.display(), n + 1)).to_owned();
             match entry["dir"].as_str() {
                 Some("c2s") => Entry::ToServer(raw()),
                 Some("s2c") => Entry::FromServer(raw()),
@@ -784,9 +759,7 @@ fn replay(dir: &Path, case: &Case) -> Vec<String> {
                 reader.push(&bytes[cut..]);
                 let line = reader.next_line();
                 assert!(reader.next_line().is_none(), "{file}: entry {n} gave several lines");
-                let Some(Line::Data(line)) = line else {
-                    panic!("{file}: entry {n}: {line:?}")
-                };
+                let Some(Line::Data(line)) = line else { panic!("{file}: entry {n}: {line:?}") };
                 assert_eq!(line, raw.as_bytes());
                 match Message::parse(&line) {
                     Err(e) => panic!("{file}: entry {n}: {e}"),
@@ -834,17 +807,10 @@ fn every_transcript_maps_to_the_expected_events() {
 
     let mut failures = Vec::new();
     for case in CASES {
-        assert!(
-            files.iter().any(|f| f == case.file),
-            "{} is listed but missing",
-            case.file
-        );
+        assert!(files.iter().any(|f| f == case.file), "{} is listed but missing", case.file);
         let got = replay(&dir, case);
         if got != case.expected {
-            failures.push(format!(
-                "{}:\n  expected {:#?}\n  got      {:#?}",
-                case.file, case.expected, got
-            ));
+            failures.push(format!("{}:\n  expected {:#?}\n  got      {:#?}", case.file, case.expected, got));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -13,7 +13,9 @@ pub enum Clock {
     Utc,
     Localtime,
     /// Seconds the guest's clock is ahead of UTC when the domain starts.
-    Variable { adjustment: i64 },
+    Variable {
+        adjustment: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,10 +72,9 @@ fn xml_error(what: impl Into<String>) -> Error {
 /// Refuses children of `element` (at `path`) outside `allowed`.
 fn only(element: &Element, path: &str, allowed: &[&str]) -> Result<()> {
     match element.elements().find(|e| !allowed.contains(&e.name.as_str())) {
-        Some(other) => Err(unsupported(format!(
-            "element <{}> in <{path}> is not supported by the QEMU driver",
-            other.name
-        ))),
+        Some(other) => {
+            Err(unsupported(format!("element <{}> in <{path}> is not supported by the QEMU driver", other.name)))
+        }
         None => Ok(()),
     }
 }
@@ -160,7 +161,10 @@ fn parse_vnc(graphics: &Element) -> Result<Vnc> {
     let socket = graphics.child("listen").filter(|l| l.attribute("type") == Some("socket"));
     let listen = match socket {
         Some(listen) => VncListen::Socket(
-            listen.attribute("socket").ok_or_else(|| xml_error("<listen type='socket'> needs socket='...'"))?.to_string(),
+            listen
+                .attribute("socket")
+                .ok_or_else(|| xml_error("<listen type='socket'> needs socket='...'"))?
+                .to_string(),
         ),
         None => {
             let address = graphics
@@ -196,7 +200,21 @@ impl Definition {
         only(
             &xml,
             "domain",
-            &["name", "uuid", "title", "description", "memory", "currentMemory", "vcpu", "os", "clock", "on_poweroff", "on_reboot", "on_crash", "devices"],
+            &[
+                "name",
+                "uuid",
+                "title",
+                "description",
+                "memory",
+                "currentMemory",
+                "vcpu",
+                "os",
+                "clock",
+                "on_poweroff",
+                "on_reboot",
+                "on_crash",
+                "devices",
+            ],
         )?;
         xml.set_attribute("id", None);
         let name = xml.child_text("name").filter(|n| !n.is_empty());
@@ -250,7 +268,9 @@ impl Definition {
                     _ => {
                         attribute_in(clock, "basis", &["utc"], "utc")?;
                         let adjustment = clock.attribute("adjustment").unwrap_or("0");
-                        let adjustment = adjustment.parse().map_err(|_| xml_error(format!("invalid clock adjustment '{adjustment}'")))?;
+                        let adjustment = adjustment
+                            .parse()
+                            .map_err(|_| xml_error(format!("invalid clock adjustment '{adjustment}'")))?;
                         Clock::Variable { adjustment }
                     }
                 }
@@ -345,7 +365,12 @@ impl Definition {
             if disk.readonly {
                 drive.push_str(",readonly=on");
             }
-            args.extend(["-drive".into(), drive, "-device".into(), format!("{},drive=drive-{},id={}", disk.device, disk.alias, disk.alias)]);
+            args.extend([
+                "-drive".into(),
+                drive,
+                "-device".into(),
+                format!("{},drive=drive-{},id={}", disk.device, disk.alias, disk.alias),
+            ]);
         }
         match &self.kernel {
             Some((kernel, initrd, cmdline)) => {
@@ -444,7 +469,10 @@ mod tests {
         assert_eq!(def.watchdog, Some(("ib700".into(), "pause".into())));
         let args = def.qemu_args(Path::new("/r/demo.qmp"), Path::new("/r/demo.pid"), false, 0).join(" ");
         assert!(args.contains("-rtc base=1970-01-01T01:00:00"), "{args}");
-        assert!(args.contains("file=/tmp/disk.img,format=raw,if=none,id=drive-ide0-0-0,werror=stop,rerror=stop"), "{args}");
+        assert!(
+            args.contains("file=/tmp/disk.img,format=raw,if=none,id=drive-ide0-0-0,werror=stop,rerror=stop"),
+            "{args}"
+        );
         assert!(args.contains("-device ide-hd,bus=ide.0,unit=0,drive=drive-ide0-0-0,id=ide0-0-0"), "{args}");
         assert!(args.contains("-vnc 127.0.0.1:0,to=99,password-secret=vncpw"), "{args}");
         assert!(args.contains("-device ib700 -action watchdog=pause"), "{args}");
@@ -457,7 +485,10 @@ mod tests {
             ("<domain><name>a</name><devices><interface type='network'/></devices></domain>", "<interface>"),
             ("<domain><name>a</name><cpu/></domain>", "<cpu>"),
             ("<domain type='xen'><name>a</name></domain>", "type='xen'"),
-            ("<domain><name>a</name><devices><watchdog model='ib700' action='dump'/></devices></domain>", "action='dump'"),
+            (
+                "<domain><name>a</name><devices><watchdog model='ib700' action='dump'/></devices></domain>",
+                "action='dump'",
+            ),
         ];
         for (xml, named) in cases {
             let err = Definition::parse(xml).unwrap_err();

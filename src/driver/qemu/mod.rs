@@ -30,9 +30,9 @@ use crate::abi::domain_event::{
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
 use crate::event::{qemu_monitor, DomainEvent, DomainIdentity};
-use definition::Definition;
 use crate::qemu::mapping::{DomainState, PausedReason};
 use crate::uuid::Uuid;
+use definition::Definition;
 use monitor::{hub, Request};
 
 /// The file-name suffix of monitor sockets in an embed root.
@@ -126,7 +126,10 @@ impl Root {
             if path.extension().is_none_or(|x| x != "xml") {
                 continue;
             }
-            match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| Definition::parse(&t).map_err(|e| e.message)) {
+            match std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| Definition::parse(&t).map_err(|e| e.message))
+            {
                 Ok(def) => {
                     defined.insert(def.name.clone(), Stored { def, persistent: true });
                 }
@@ -181,16 +184,13 @@ impl Root {
 
     /// A domain by UUID: attached, or defined and shut off.
     fn find(&self, dom: &DomainIdentity) -> Result<(DomainIdentity, DomainState)> {
-        self.all()
-            .into_iter()
-            .find(|(identity, _)| identity.uuid == dom.uuid)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::VIR_ERR_NO_DOMAIN,
-                    ErrorDomain::VIR_FROM_QEMU,
-                    Some(format!("no domain with matching uuid '{}' ({})", dom.uuid, dom.name)),
-                )
-            })
+        self.all().into_iter().find(|(identity, _)| identity.uuid == dom.uuid).ok_or_else(|| {
+            Error::new(
+                ErrorCode::VIR_ERR_NO_DOMAIN,
+                ErrorDomain::VIR_FROM_QEMU,
+                Some(format!("no domain with matching uuid '{}' ({})", dom.uuid, dom.name)),
+            )
+        })
     }
 
     fn lookup(&self, matches: impl Fn(&DomainIdentity) -> bool) -> Result<DomainIdentity> {
@@ -300,7 +300,10 @@ impl QemuDriver {
     fn launch(&self, def: Definition, persistent: bool) -> Result<DomainIdentity> {
         let name = def.name.clone();
         if self.root.domains.lock().contains_key(&name) {
-            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, format!("domain '{name}' is already running")));
+            return Err(Error::operation_invalid(
+                ErrorDomain::VIR_FROM_DOMAIN,
+                format!("domain '{name}' is already running"),
+            ));
         }
         let (attached, wait_attached) = mpsc::channel();
         self.root.launching.lock().insert(name.clone(), attached);
@@ -380,7 +383,8 @@ impl Driver for QemuDriver {
     fn list_all(&self, flags: u32) -> Result<Vec<DomainIdentity>> {
         use crate::abi::common::virConnectListAllDomainsFlags as Flag;
         let has = |flag: Flag| flags & flag as u32 != 0;
-        let defined = self.root.defined.lock().iter().filter(|(_, s)| s.persistent).map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let defined =
+            self.root.defined.lock().iter().filter(|(_, s)| s.persistent).map(|(n, _)| n.clone()).collect::<Vec<_>>();
         let either = |a: Flag, b: Flag, value: bool| !(has(a) || has(b)) || if value { has(a) } else { has(b) };
         Ok(self
             .root
@@ -390,7 +394,11 @@ impl Driver for QemuDriver {
                 let active = *state != DomainState::Shutoff;
                 let persistent = defined.contains(&identity.name);
                 either(Flag::VIR_CONNECT_LIST_DOMAINS_ACTIVE, Flag::VIR_CONNECT_LIST_DOMAINS_INACTIVE, active)
-                    && either(Flag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT, Flag::VIR_CONNECT_LIST_DOMAINS_TRANSIENT, persistent)
+                    && either(
+                        Flag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT,
+                        Flag::VIR_CONNECT_LIST_DOMAINS_TRANSIENT,
+                        persistent,
+                    )
             })
             .map(|(identity, _)| identity)
             .collect())
@@ -407,7 +415,13 @@ impl Driver for QemuDriver {
 
     fn info(&self, dom: &DomainIdentity) -> Result<DomainInfo> {
         let (_, state) = self.root.find(dom)?;
-        Ok(DomainInfo { state: api_state(state).state as u8, max_memory_kib: 0, memory_kib: 0, vcpus: 0, cpu_time_ns: 0 })
+        Ok(DomainInfo {
+            state: api_state(state).state as u8,
+            max_memory_kib: 0,
+            memory_kib: 0,
+            vcpus: 0,
+            cpu_time_ns: 0,
+        })
     }
 
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool> {
@@ -511,12 +525,24 @@ impl Driver for QemuDriver {
         self.check_unique(&def)?;
         let name = def.name.clone();
         std::fs::write(self.root.definition_path(&name), def.to_xml(None)).map_err(|e| {
-            Error::new(ErrorCode::VIR_ERR_OPERATION_FAILED, ErrorDomain::VIR_FROM_QEMU, Some(format!("cannot save '{name}': {e}")))
+            Error::new(
+                ErrorCode::VIR_ERR_OPERATION_FAILED,
+                ErrorDomain::VIR_FROM_QEMU,
+                Some(format!("cannot save '{name}': {e}")),
+            )
         })?;
         let previous = self.root.defined.lock().insert(name.clone(), Stored { def: def.clone(), persistent: true });
-        let detail = if previous.is_some_and(|p| p.persistent) { Defined::VIR_DOMAIN_EVENT_DEFINED_UPDATED } else { Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED };
+        let detail = if previous.is_some_and(|p| p.persistent) {
+            Defined::VIR_DOMAIN_EVENT_DEFINED_UPDATED
+        } else {
+            Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED
+        };
         let (identity, _) = self.root.find(&DomainIdentity { name, uuid: def.uuid, id: -1 })?;
-        self.root.events.queue(DomainEvent::lifecycle(identity.clone(), Lifecycle::VIR_DOMAIN_EVENT_DEFINED as i32, detail as i32));
+        self.root.events.queue(DomainEvent::lifecycle(
+            identity.clone(),
+            Lifecycle::VIR_DOMAIN_EVENT_DEFINED as i32,
+            detail as i32,
+        ));
         Ok(identity)
     }
 
@@ -533,7 +559,12 @@ impl Driver for QemuDriver {
                         stored.persistent = false;
                     }
                 }
-                _ => return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "cannot undefine transient domain")),
+                _ => {
+                    return Err(Error::operation_invalid(
+                        ErrorDomain::VIR_FROM_DOMAIN,
+                        "cannot undefine transient domain",
+                    ))
+                }
             }
         }
         self.root.events.queue(DomainEvent::lifecycle(

@@ -67,7 +67,9 @@ static HUB: OnceCell<Arc<Hub>> = OnceCell::new();
 /// The process's monitor thread, started on first use.
 pub(super) fn hub() -> Result<&'static Arc<Hub>> {
     HUB.get_or_try_init(|| {
-        let failed = |e: std::io::Error| Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("cannot start the monitor thread: {e}"));
+        let failed = |e: std::io::Error| {
+            Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("cannot start the monitor thread: {e}"))
+        };
         let epoll = Epoll::new().map_err(failed)?;
         let hub = Arc::new(Hub { wake: EventFd::new().map_err(failed)?, requests: Mutex::new(VecDeque::new()) });
         epoll.add(hub.wake.fd(), WAKE_TOKEN, libc::EPOLLIN as u32).map_err(failed)?;
@@ -206,7 +208,9 @@ impl MonitorThread {
         self.sources
             .values()
             .filter_map(|s| match s {
-                Source::Monitor(m) if matches!(m.phase, Phase::Connecting) => Some(m.deadline.min(Instant::now() + CONNECT_RETRY)),
+                Source::Monitor(m) if matches!(m.phase, Phase::Connecting) => {
+                    Some(m.deadline.min(Instant::now() + CONNECT_RETRY))
+                }
                 Source::Monitor(m) if matches!(m.phase, Phase::Handshake) => Some(m.deadline),
                 _ => None,
             })
@@ -235,7 +239,9 @@ impl MonitorThread {
             Request::Attach(root, name) => self.consider(&root, &format!("{name}{MONITOR_SUFFIX}"), false),
             Request::Execute { root, domain, command, arguments, destroying, reply } => {
                 let found = self.sources.iter_mut().find_map(|(token, s)| match s {
-                    Source::Monitor(m) if m.root.dir == root && m.name == domain && matches!(m.phase, Phase::Attached) => {
+                    Source::Monitor(m)
+                        if m.root.dir == root && m.name == domain && matches!(m.phase, Phase::Attached) =>
+                    {
                         Some((*token, m))
                     }
                     _ => None,
@@ -249,7 +255,8 @@ impl MonitorThread {
                         self.flush(token);
                     }
                     None => {
-                        let _ = reply.send(Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running")));
+                        let _ = reply
+                            .send(Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running")));
                     }
                 }
             }
@@ -283,9 +290,7 @@ impl MonitorThread {
         }
         self.sources.insert(token, Source::Root(RootWatch { root: root.clone(), inotify }));
         let names: Vec<String> = std::fs::read_dir(&root.dir)
-            .map(|entries| {
-                entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect()
-            })
+            .map(|entries| entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
             .unwrap_or_default();
         for name in names {
             self.consider(&root, &name, true);
@@ -296,7 +301,8 @@ impl MonitorThread {
     /// Attaches to `DIR/NAME.qmp` unless a monitor for it exists.
     fn consider(&mut self, root: &Arc<Root>, file: &str, initial: bool) {
         let Some(name) = file.strip_suffix(MONITOR_SUFFIX).filter(|n| !n.is_empty()) else { return };
-        let known = self.sources.values().any(|s| matches!(s, Source::Monitor(m) if m.root.dir == root.dir && m.name == name));
+        let known =
+            self.sources.values().any(|s| matches!(s, Source::Monitor(m) if m.root.dir == root.dir && m.name == name));
         if known {
             return;
         }
@@ -338,9 +344,9 @@ impl MonitorThread {
         let Some(Source::Monitor(monitor)) = self.sources.get_mut(&token) else { return };
         match UnixStream::connect(&monitor.path) {
             Ok(stream) => {
-                let registered = stream.set_nonblocking(true).and_then(|_| {
-                    self.epoll.add(stream.as_raw_fd(), token, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32)
-                });
+                let registered = stream
+                    .set_nonblocking(true)
+                    .and_then(|_| self.epoll.add(stream.as_raw_fd(), token, (libc::EPOLLIN | libc::EPOLLRDHUP) as u32));
                 if let Err(e) = registered {
                     warn(format_args!("cannot watch the monitor {}: {e}", monitor.path.display()));
                     self.drop_monitor(token);
@@ -375,7 +381,11 @@ impl MonitorThread {
                 continue;
             }
             if let Some(Source::Monitor(m)) = self.sources.get(&token) {
-                let what = if matches!(m.phase, Phase::Connecting) { "accept a connection" } else { "answer the QMP handshake" };
+                let what = if matches!(m.phase, Phase::Connecting) {
+                    "accept a connection"
+                } else {
+                    "answer the QMP handshake"
+                };
                 warn(format_args!(
                     "the monitor {} did not {what} within {} s; domain '{}' is not attached",
                     m.path.display(),
@@ -397,7 +407,8 @@ impl MonitorThread {
                         m.root.initial_attach_finished();
                     }
                     if m.launched {
-                        m.root.launch_attached(&m.name, Err(format!("the monitor {} did not attach", m.path.display())));
+                        m.root
+                            .launch_attached(&m.name, Err(format!("the monitor {} did not attach", m.path.display())));
                     }
                 }
             }
@@ -587,7 +598,12 @@ impl Monitor {
         }
     }
 
-    fn take_reply(&mut self, id: &str, execute: &str, result: std::result::Result<Value, crate::qemu::qmp::ErrorReply>) {
+    fn take_reply(
+        &mut self,
+        id: &str,
+        execute: &str,
+        result: std::result::Result<Value, crate::qemu::qmp::ErrorReply>,
+    ) {
         let Some(pending) = self.pending.remove(id) else { return };
         let value = result.as_ref().ok();
         match pending {
@@ -603,7 +619,9 @@ impl Monitor {
                 return;
             }
             Pending::Status => {
-                if let Err(e) = value.map_or(Err("query-status failed".to_string()), |v| self.runtime.apply_query_status(v)) {
+                if let Err(e) =
+                    value.map_or(Err("query-status failed".to_string()), |v| self.runtime.apply_query_status(v))
+                {
                     warn(format_args!("monitor of '{}': {e}", self.name));
                 }
             }
@@ -611,7 +629,9 @@ impl Monitor {
                 self.uuid = value.and_then(|v| v.get("UUID")).and_then(Value::as_str).and_then(Uuid::parse);
             }
             Pending::Block => match value.map(|v| self.runtime.load_query_block(v)) {
-                Some(Ok(warnings)) => warnings.iter().for_each(|w| warn(format_args!("monitor of '{}': {w}", self.name))),
+                Some(Ok(warnings)) => {
+                    warnings.iter().for_each(|w| warn(format_args!("monitor of '{}': {w}", self.name)))
+                }
                 Some(Err(e)) => warn(format_args!("monitor of '{}': {e}", self.name)),
                 None => {}
             },

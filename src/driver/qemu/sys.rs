@@ -126,7 +126,8 @@ impl Inotify {
                 // read_unaligned copes with the byte buffer's alignment.
                 let event: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf.as_ptr().add(offset).cast()) };
                 let name_bytes = &buf[offset + header..(offset + header + event.len as usize).min(n as usize)];
-                let name = String::from_utf8_lossy(name_bytes.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
+                let name =
+                    String::from_utf8_lossy(name_bytes.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
                 if event.mask & (libc::IN_CREATE | libc::IN_MOVED_TO) != 0 {
                     changes.push(DirChange::Appeared(name));
                 } else if event.mask & (libc::IN_DELETE | libc::IN_MOVED_FROM) != 0 {
