@@ -24,16 +24,10 @@ loaded on first use.
 """
 
 from ._constants import *  # noqa: F401,F403  (every VIR_* constant of the headers)
-from ._core import (  # noqa: F401
-    event_loop_kind,
-    getVersion,
-    libvirtError,
-    open,
-    openAuth,
-    openReadOnly,
-    registerErrorHandler,
-    virConnect,
-    virDomain,
+from ._connect import getVersion, open, openAuth, openReadOnly, virConnect  # noqa: F401
+from ._domain import virDomain  # noqa: F401
+from ._errors import libvirtError, registerErrorHandler, virGetLastError  # noqa: F401
+from ._eventloop import (  # noqa: F401
     virEventAddHandle,
     virEventAddTimeout,
     virEventRegisterDefaultImpl,
@@ -42,12 +36,9 @@ from ._core import (  # noqa: F401
     virEventRunDefaultImpl,
     virEventUpdateHandle,
     virEventUpdateTimeout,
-    virGetLastError,
-    virNetwork,
-    virNodeDevice,
-    virSecret,
-    virStoragePool,
 )
+from ._loop_owner import event_loop_kind  # noqa: F401
+from ._objects import virNetwork, virNodeDevice, virSecret, virStoragePool  # noqa: F401
 from ._events import EVENTS  # noqa: F401
 from ._lib import ENV_VAR, LibraryNotFound  # noqa: F401
 from .aio import DomainEvent, DomainEventStream, virEventRegisterAsyncIOImpl  # noqa: F401

@@ -26,7 +26,7 @@ import threading
 from typing import Any, NamedTuple, Tuple
 
 from . import _constants as C
-from . import _core
+from ._exceptions import _report, raise_pending
 from ._lib import (
     AddHandleFunc,
     AddTimeoutFunc,
@@ -40,6 +40,7 @@ from ._lib import (
     keep_forever,
     lib,
 )
+from ._loop_owner import claim_event_loop, event_loop_kind
 
 __all__ = [
     "AsyncIOEventImpl",
@@ -179,7 +180,7 @@ class AsyncIOEventImpl:
             try:
                 ff(opaque)
             except BaseException:
-                _core._report("an event-loop free callback")
+                _report("an event-loop free callback")
             finally:
                 with self._lock:
                     self._pending_frees -= 1
@@ -244,7 +245,7 @@ class AsyncIOEventImpl:
             # Periodic: re-arm unless the callback changed or removed it.
             if t.armed is None and not t.removed and t.timeout >= 0:
                 t.armed = self.loop.call_later(t.timeout / 1000.0, self._fire_timer, t)
-        _core.raise_pending()
+        raise_pending()
 
     # -- handles -------------------------------------------------------------
 
@@ -316,7 +317,7 @@ class AsyncIOEventImpl:
                     continue
                 events = C.VIR_EVENT_HANDLE_WRITABLE
             h.cb(h.watch, h.fd, events, h.opaque)
-        _core.raise_pending()
+        raise_pending()
 
 
 # --------------------------------------------------------------------------
@@ -332,7 +333,7 @@ def _guarded(default, method):
             return getattr(_impl, method)(*args)
         except BaseException:
             try:
-                _core._report(f"the asyncio event loop's {method}")
+                _report(f"the asyncio event loop's {method}")
             except BaseException:
                 pass  # interpreter shutdown
             return default
@@ -360,7 +361,7 @@ def virEventRegisterAsyncIOImpl(loop=None):
         except RuntimeError:
             loop = asyncio.get_event_loop_policy().get_event_loop()
     with _impl_lock:
-        _core.claim_event_loop("asyncio")
+        claim_event_loop("asyncio")
         if _impl is None:
             _impl = AsyncIOEventImpl(loop)
             lib.virEventRegisterImpl(*_C_FUNCS)
@@ -373,7 +374,7 @@ def _ensure_impl(loop):
     """Makes sure events reach `loop`: registers the asyncio implementation
     if no loop is registered yet, and moves it to `loop` if its own loop is
     closed or not running (a previous asyncio.run)."""
-    kind = _core.event_loop_kind()
+    kind = event_loop_kind()
     if kind is None:
         virEventRegisterAsyncIOImpl(loop)
     elif kind == "asyncio":
