@@ -5,11 +5,16 @@ package (for its constants, say) never fails. Where it comes from, first
 match wins:
 
 1. ``$VIRT_EVENTS_LIBRARY``: the full path of the .so (nothing else is tried
-   when it is set);
-2. ``libvirt.so.0`` next to this package (``virt_events/libvirt.so.0``);
-3. the build tree of a source checkout (``<repo>/build/libvirt.so.0``, this
-   file being ``<repo>/python/virt_events/_lib.py``);
-4. the system loader (``libvirt.so.0`` on the usual library path).
+   when it is set); a bare name (``libvirt.so.0``) asks the system loader,
+   which is how the system's libvirt is chosen on purpose;
+2. ``libvirt.so.0`` inside this package (a wheel carries one);
+3. the build tree of the source checkout this package sits in
+   (``<repo>/build/libvirt.so.0``, this file being
+   ``<repo>/python/virt_events/_lib.py``), as with ``pip install -e``.
+
+The system loader is never tried otherwise: on a machine with Debian's
+libvirt0, falling back to it would silently bind to another libvirt.
+``load_library(path)`` (before any other call) chooses a library in code.
 """
 
 import ctypes
@@ -221,16 +226,37 @@ def keep_forever(obj):
     return obj
 
 
+def _checkout():
+    """The virt-events checkout this package sits in (python/virt_events/),
+    or None for an installed package."""
+    repo = os.path.normpath(os.path.join(_HERE, "..", ".."))
+    return repo if os.path.exists(os.path.join(repo, "Cargo.toml")) else None
+
+
 def candidates():
-    """The places the library is looked for, in order (see the module doc)."""
+    """[(where, path)]: the places the library is looked for, in order (see
+    the module doc); path None for a place that does not apply."""
     env = os.environ.get(ENV_VAR)
     if env:
-        return [env]
+        return [(f"${ENV_VAR}", env)]
+    repo = _checkout()
     return [
-        os.path.join(_HERE, SONAME),
-        os.path.normpath(os.path.join(_HERE, "..", "..", "build", SONAME)),
-        SONAME,
+        (f"${ENV_VAR}", None),
+        ("the package's own copy", os.path.join(_HERE, SONAME)),
+        ("a source checkout's build/", None if repo is None else os.path.join(repo, "build", SONAME)),
     ]
+
+
+def _not_found(tried):
+    lines = [f"virt_events found no {SONAME} of virt-events; tried, in order:"]
+    lines += [f"  {i}. {where}: {what}" for i, (where, what) in enumerate(tried, 1)]
+    lines += [
+        f"The system's {SONAME} is never used unless asked for (it is another libvirt). To fix: install the",
+        "wheel built by `pip wheel <checkout>/python` (it carries the library), run `make` in the checkout,",
+        f"or set {ENV_VAR} to the library's full path. To use the system's libvirt on purpose:",
+        f'{ENV_VAR}={SONAME}, or virt_events.load_library("{SONAME}") before any other call.',
+    ]
+    return LibraryNotFound("\n".join(lines))
 
 
 class LibraryNotFound(OSError):
@@ -240,8 +266,9 @@ class LibraryNotFound(OSError):
 class _Library:
     """The loaded library: attributes are its functions, prototyped.
 
-    Loading happens on the first attribute access; afterwards every function
-    is a plain attribute of this object, so calls cost no extra lookup.
+    Loading happens on the first attribute access (or load()); afterwards
+    every function is a plain attribute of this object, so calls cost no
+    extra lookup.
     """
 
     def __init__(self):
@@ -252,34 +279,40 @@ class _Library:
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        self._load()
+        self.load()
         try:
             return self.__dict__[name]
         except KeyError:
             raise AttributeError(f"{self.path} has no function {name}") from None
 
-    def _load(self):
+    def load(self, path=None):
+        """Loads the library from `path` (a bare name such as "libvirt.so.0"
+        asks the system loader), or from the first of candidates(); returns
+        the path loaded. Once loaded, asking for another path is an error."""
         with self._lock:
             if self._dll is not None:
-                return
-            errors = []
-            for path in candidates():
-                if os.sep in path and not os.path.exists(path):
-                    errors.append(f"{path}: no such file")
+                if path is not None and path != self.path:
+                    raise RuntimeError(f"virt_events already loaded {self.path}; it cannot switch to {path}")
+                return self.path
+            places = [("the path asked for", path)] if path is not None else candidates()
+            tried = []
+            for where, place in places:
+                if place is None:
+                    tried.append((where, "not set" if where.startswith("$") else "not inside a virt-events checkout"))
+                    continue
+                if os.sep in place and not os.path.exists(place):
+                    tried.append((where, f"{place}: no such file"))
                     continue
                 try:
-                    dll = ctypes.CDLL(path)
+                    dll = ctypes.CDLL(place)
                 except OSError as e:
-                    errors.append(f"{path}: {e}")
+                    tried.append((where, f"{place}: {e}"))
                     continue
                 self._setup(dll)
-                self.path = path
+                self.path = place
                 self._dll = dll
-                return
-            raise LibraryNotFound(
-                "virt_events cannot load libvirt.so.0 (set %s to the library's full path, "
-                "or build it with `make` in the virt-events tree): %s" % (ENV_VAR, "; ".join(errors))
-            )
+                return place
+            raise _not_found(tried)
 
     def _setup(self, dll):
         for name, (restype, argtypes) in PROTOTYPES.items():
