@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs what the tests use, when missing: real libvirt 9.0 (headers and
 # library, to prove binary compatibility both ways; libvirt-doc for its
-# example event-test.c, built unmodified by the tests), valgrind, and pytest for
-# the Python binding's tests.
+# example event-test.c, built unmodified by the tests), valgrind, pytest for
+# the Python binding's tests, and python3-venv for its wheel check.
 set -eu
 if ! python3 -c 'import pytest' 2>/dev/null; then
     python3 -m pip install --quiet pytest 2>/dev/null \
@@ -14,6 +14,11 @@ missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
+# The Python wheel check builds with pip and installs into a virtual
+# environment: Debian's python3 needs python3-pip and python3-venv for that
+# (a python3 of its own, pyenv say, has both built in).
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
+python3 -m pip --version >/dev/null 2>&1 || missing="$missing python3-pip"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "missing packages:$missing; install them with: sudo apt-get install -y$missing" >&2
