@@ -34,8 +34,10 @@ def check_library_is_the_wheels():
     assert os.path.realpath(PACKAGE).startswith(os.path.realpath(sys.prefix) + os.sep), (PACKAGE, sys.prefix)
     path = libvirt.library_path()
     assert path == os.path.join(PACKAGE, "libvirt.so.0"), path
-    assert mapped_libvirts() == [path], mapped_libvirts()
-    print("library:", path)
+    qemu_path = libvirt.qemu.qemu_lib.load()
+    assert qemu_path == os.path.join(PACKAGE, "libvirt-qemu.so.0"), qemu_path
+    assert mapped_libvirts() == sorted([path, qemu_path]), mapped_libvirts()
+    print("libraries:", path, qemu_path)
 
 
 def native():

@@ -45,7 +45,18 @@ from ._objects import virNetwork, virNodeDevice, virSecret, virStoragePool  # no
 from ._events import EVENTS  # noqa: F401
 from . import _lib
 from ._lib import ENV_VAR, LibraryNotFound  # noqa: F401
-from .aio import DomainEvent, DomainEventStream, virEventRegisterAsyncIOImpl  # noqa: F401
+from . import qemu  # noqa: F401
+from .aio import (  # noqa: F401
+    DomainEvent,
+    DomainEventStream,
+    EventStream,
+    NetworkEvent,
+    NodeDeviceEvent,
+    QemuMonitorEvent,
+    SecretEvent,
+    StoragePoolEvent,
+    virEventRegisterAsyncIOImpl,
+)
 
 __version__ = "0.1.0"
 

@@ -5,6 +5,7 @@ import threading
 from ctypes import POINTER, byref, c_ulong, c_void_p
 
 from . import _constants as C
+from . import aio
 from ._domain import virDomain
 from ._errors import _fail, _local_error, libvirtError, virGetLastError
 from ._events import EVENTS
@@ -23,7 +24,6 @@ from ._objects import (
 )
 from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
 from ._trampolines import _ANY_ADDRS, _C_CLOSE_ADDR, _C_LEGACY_ADDR
-from .aio import DomainEventStream
 
 def _end_close_callback(conn_ptr, token):
     lib.virConnectUnregisterCloseCallback(conn_ptr, _C_CLOSE_ADDR)
@@ -43,6 +43,8 @@ class virConnect:
         # ... and of the other classes' callback IDs
         for kind in _OBJECT_CLASSES:
             setattr(self, kind.ids_attr, {})
+        # ... and of raw QEMU monitor events (virt_events.qemu)
+        self.qemuMonitorEventCallbackID = {}
         self._legacy_lock = threading.Lock()
         self._close_token = None
 
@@ -279,10 +281,38 @@ class virConnect:
     def secretEventDeregisterAny(self, callbackID):
         return _deregister_object_event(self, _SECRET_EVENTS, callbackID)
 
+    # -- async for (see virt_events.aio) -------------------------------------
+
     def events(self, eventID=C.VIR_DOMAIN_EVENT_ID_LIFECYCLE, dom=None):
         """An async iterator of this connection's `eventID` events (of `dom`
         only, unless None), as DomainEvent tuples; see virt_events.aio."""
-        return DomainEventStream(self, eventID, dom)
+        return aio.DomainEventStream(self, eventID, dom)
+
+    def networkEvents(self, eventID=C.VIR_NETWORK_EVENT_ID_LIFECYCLE, net=None):
+        """An async iterator of network events, as NetworkEvent tuples."""
+        return aio.network_events(self, eventID, net)
+
+    def storagePoolEvents(self, eventID=C.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, pool=None):
+        """An async iterator of storage-pool events, as StoragePoolEvent tuples."""
+        return aio.storage_pool_events(self, eventID, pool)
+
+    def nodeDeviceEvents(self, eventID=C.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, dev=None):
+        """An async iterator of node-device events, as NodeDeviceEvent tuples."""
+        return aio.node_device_events(self, eventID, dev)
+
+    def secretEvents(self, eventID=C.VIR_SECRET_EVENT_ID_LIFECYCLE, secret=None):
+        """An async iterator of secret events, as SecretEvent tuples."""
+        return aio.secret_events(self, eventID, secret)
+
+    def qemuMonitorEvents(self, event=None, dom=None, flags=0):
+        """An async iterator of raw QEMU monitor events (named `event`, all
+        when None; of `dom`, all when None), as QemuMonitorEvent tuples; see
+        virt_events.qemu."""
+        return aio.qemu_monitor_events(self, event, dom, flags)
+
+
+# --------------------------------------------------------------------------
+# Opening
 
 
 def open(name=None):

@@ -39,6 +39,7 @@ from ctypes import (
 
 ENV_VAR = "VIRT_EVENTS_LIBRARY"
 SONAME = "libvirt.so.0"
+QEMU_SONAME = "libvirt-qemu.so.0"
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -113,6 +114,8 @@ UpdateTimeoutFunc = ctypes.CFUNCTYPE(None, c_int, c_int)
 RemoveTimeoutFunc = ctypes.CFUNCTYPE(c_int, c_int)
 ErrorFunc = ctypes.CFUNCTYPE(None, c_void_p, POINTER(_virError))
 CloseFunc = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_void_p)
+# conn, dom, event, seconds, micros, details, opaque
+QemuMonitorEventFunc = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_longlong, c_uint, c_char_p, c_void_p)
 
 _P = c_void_p  # virConnectPtr, virDomainPtr, virNetworkPtr...: opaque to us
 
@@ -216,6 +219,12 @@ PROTOTYPES = {
     "virSetErrorFunc": (None, [c_void_p, c_void_p]),
 }
 
+#: libvirt-qemu.so.0's functions
+QEMU_PROTOTYPES = {
+    "virConnectDomainQemuMonitorEventRegister": (c_int, [_P, _P, c_char_p, c_void_p, c_void_p, c_void_p, c_uint]),
+    "virConnectDomainQemuMonitorEventDeregister": (c_int, [_P, c_int]),
+}
+
 
 def keep_forever(obj):
     """Leaks one reference to `obj`: the C function pointers handed to the
@@ -247,8 +256,17 @@ def candidates():
     ]
 
 
-def _not_found(tried):
-    lines = [f"virt_events found no {SONAME} of virt-events; tried, in order:"]
+def _qemu_candidates():
+    """libvirt-qemu.so.0 goes with the libvirt.so.0 loaded: beside it, or
+    from the system loader when that is where libvirt.so.0 came from."""
+    path = lib.load()
+    if os.sep not in path:
+        return [("the system loader (as libvirt.so.0)", QEMU_SONAME)]
+    return [(f"beside {path}", os.path.join(os.path.dirname(path), QEMU_SONAME))]
+
+
+def _not_found(soname, tried):
+    lines = [f"virt_events found no {soname} of virt-events; tried, in order:"]
     lines += [f"  {i}. {where}: {what}" for i, (where, what) in enumerate(tried, 1)]
     lines += [
         f"The system's {SONAME} is never used unless asked for (it is another libvirt). To fix: install the",
@@ -271,7 +289,10 @@ class _Library:
     extra lookup.
     """
 
-    def __init__(self):
+    def __init__(self, soname, prototypes, places):
+        self.soname = soname
+        self._prototypes = prototypes
+        self._places = places
         self._lock = threading.Lock()
         self._dll = None
         self.path = None
@@ -294,7 +315,7 @@ class _Library:
                 if path is not None and path != self.path:
                     raise RuntimeError(f"virt_events already loaded {self.path}; it cannot switch to {path}")
                 return self.path
-            places = [("the path asked for", path)] if path is not None else candidates()
+            places = [("the path asked for", path)] if path is not None else self._places()
             tried = []
             for where, place in places:
                 if place is None:
@@ -312,10 +333,10 @@ class _Library:
                 self.path = place
                 self._dll = dll
                 return place
-            raise _not_found(tried)
+            raise _not_found(self.soname, tried)
 
     def _setup(self, dll):
-        for name, (restype, argtypes) in PROTOTYPES.items():
+        for name, (restype, argtypes) in self._prototypes.items():
             try:
                 func = getattr(dll, name)
             except AttributeError:
@@ -334,7 +355,9 @@ class _Library:
         return self._dll is not None
 
 
-lib = _Library()
+lib = _Library(SONAME, PROTOTYPES, candidates)
+#: libvirt-qemu.so.0, loaded on first use (after libvirt.so.0, whose state it uses)
+qemu_lib = _Library(QEMU_SONAME, QEMU_PROTOTYPES, _qemu_candidates)
 
 
 def take_string(ptr):

@@ -23,9 +23,10 @@ registration wins, so this cannot be combined with
 
 import asyncio
 import threading
-from typing import Any, NamedTuple, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 from . import _constants as C
+from . import qemu
 from ._exceptions import _report, raise_pending
 from ._lib import (
     AddHandleFunc,
@@ -46,6 +47,12 @@ __all__ = [
     "AsyncIOEventImpl",
     "DomainEvent",
     "DomainEventStream",
+    "EventStream",
+    "NetworkEvent",
+    "NodeDeviceEvent",
+    "QemuMonitorEvent",
+    "SecretEvent",
+    "StoragePoolEvent",
     "get_current_impl",
     "virEventRegisterAsyncIOImpl",
 ]
@@ -393,7 +400,7 @@ def get_current_impl():
 
 
 class DomainEvent(NamedTuple):
-    """One event: the callback's arguments, libvirt-python's order."""
+    """One domain event: the callback's arguments, libvirt-python's order."""
 
     conn: Any
     dom: Any
@@ -402,35 +409,92 @@ class DomainEvent(NamedTuple):
     args: Tuple[Any, ...]
 
 
-class DomainEventStream:
-    """``async for event in conn.events(eventID, dom)``: the registration is
-    made when the stream is created (no event after that is missed) and
-    removed by ``aclose()``, by leaving ``async with``, or when the stream
-    is garbage-collected.
+class NetworkEvent(NamedTuple):
+    """One network event: (event, detail) for LIFECYCLE."""
 
-    Must be created on the running asyncio loop. If no event loop is
-    registered yet, the asyncio one is registered on that loop (and moved to
-    it from a loop that is no longer running). With the default loop run by
+    conn: Any
+    net: Any
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class StoragePoolEvent(NamedTuple):
+    """One storage-pool event: (event, detail) for LIFECYCLE, () for REFRESH."""
+
+    conn: Any
+    pool: Any
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class NodeDeviceEvent(NamedTuple):
+    """One node-device event: (event, detail) for LIFECYCLE, () for UPDATE."""
+
+    conn: Any
+    dev: Any
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class SecretEvent(NamedTuple):
+    """One secret event: (event, detail) for LIFECYCLE, () for VALUE_CHANGED."""
+
+    conn: Any
+    secret: Any
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class QemuMonitorEvent(NamedTuple):
+    """One raw QEMU monitor event, as qemuMonitorEventRegister's callback
+    gets it."""
+
+    conn: Any
+    dom: Any
+    event: str
+    seconds: int
+    micros: int
+    #: the event's data as JSON text, or None
+    details: Optional[str]
+
+
+class EventStream:
+    """``async for event in stream``: one registration whose events are
+    queued on the running asyncio loop. The registration is made when the
+    stream is created (no event after that is missed) and removed by
+    ``aclose()``, by leaving ``async with``, or when the stream is
+    garbage-collected.
+
+    Made by ``conn.events()`` (domains), ``conn.networkEvents()``,
+    ``conn.storagePoolEvents()``, ``conn.nodeDeviceEvents()``,
+    ``conn.secretEvents()`` and ``conn.qemuMonitorEvents()``; must be
+    created on the running asyncio loop. If no event loop is registered
+    yet, the asyncio one is registered on that loop (and moved to it from
+    a loop that is no longer running). With the default loop run by
     another thread, events are handed over with call_soon_threadsafe.
+
+    `register(callback)` makes the registration and returns its callback
+    ID; `deregister(callback_id)` removes it; `make_event(*arguments)`
+    turns the callback's arguments (opaque excluded) into the event.
     """
 
-    def __init__(self, conn, eventID, dom=None):
+    def __init__(self, register, deregister, make_event):
         loop = asyncio.get_running_loop()
         _ensure_impl(loop)
-        self._conn = conn
         self._loop = loop
         self._queue = queue = asyncio.Queue()
+        self._deregister = deregister
 
         # Holds no reference to the stream, so that dropping the stream
         # deregisters (its __del__) instead of living in the registry.
-        def deliver(conn, dom, *rest):
-            event = DomainEvent(conn, dom, eventID, tuple(rest[:-1]))
+        def deliver(*arguments):
+            event = make_event(*arguments[:-1])
             if _loop_is_current(loop):
                 queue.put_nowait(event)
             else:
                 loop.call_soon_threadsafe(queue.put_nowait, event)
 
-        self._id = conn.domainEventRegisterAny(dom, eventID, deliver, None)
+        self._id = register(deliver)
 
     @property
     def callback_id(self):
@@ -454,7 +518,7 @@ class DomainEventStream:
     def _close(self):
         callback_id, self._id = self._id, None
         if callback_id is not None:
-            self._conn.domainEventDeregisterAny(callback_id)
+            self._deregister(callback_id)
 
     async def __aenter__(self):
         return self
@@ -467,3 +531,71 @@ class DomainEventStream:
             self._close()
         except Exception:
             pass
+
+
+def _maker(event_type, eventID):
+    """make_event for an object class's callback: (conn, obj, *args)."""
+
+    def make_event(conn, obj, *args):
+        return event_type(conn, obj, eventID, args)
+
+    return make_event
+
+
+class DomainEventStream(EventStream):
+    """``conn.events(eventID, dom)``: `conn`'s `eventID` domain events (of
+    `dom` only, unless None), as DomainEvent tuples."""
+
+    def __init__(self, conn, eventID, dom=None):
+        super().__init__(
+            lambda cb: conn.domainEventRegisterAny(dom, eventID, cb, None),
+            conn.domainEventDeregisterAny,
+            _maker(DomainEvent, eventID),
+        )
+
+
+def network_events(conn, eventID, net=None):
+    """``conn.networkEvents()``: NetworkEvent tuples."""
+    return EventStream(
+        lambda cb: conn.networkEventRegisterAny(net, eventID, cb, None),
+        conn.networkEventDeregisterAny,
+        _maker(NetworkEvent, eventID),
+    )
+
+
+def storage_pool_events(conn, eventID, pool=None):
+    """``conn.storagePoolEvents()``: StoragePoolEvent tuples."""
+    return EventStream(
+        lambda cb: conn.storagePoolEventRegisterAny(pool, eventID, cb, None),
+        conn.storagePoolEventDeregisterAny,
+        _maker(StoragePoolEvent, eventID),
+    )
+
+
+def node_device_events(conn, eventID, dev=None):
+    """``conn.nodeDeviceEvents()``: NodeDeviceEvent tuples."""
+    return EventStream(
+        lambda cb: conn.nodeDeviceEventRegisterAny(dev, eventID, cb, None),
+        conn.nodeDeviceEventDeregisterAny,
+        _maker(NodeDeviceEvent, eventID),
+    )
+
+
+def secret_events(conn, eventID, secret=None):
+    """``conn.secretEvents()``: SecretEvent tuples."""
+    return EventStream(
+        lambda cb: conn.secretEventRegisterAny(secret, eventID, cb, None),
+        conn.secretEventDeregisterAny,
+        _maker(SecretEvent, eventID),
+    )
+
+
+def qemu_monitor_events(conn, event=None, dom=None, flags=0):
+    """``conn.qemuMonitorEvents()``: QemuMonitorEvent tuples of the raw
+    monitor events named `event` (every one when None) of `dom` (every
+    domain when None); `flags` as qemuMonitorEventRegister's."""
+    return EventStream(
+        lambda cb: qemu.qemuMonitorEventRegister(conn, dom, event, cb, None, flags),
+        lambda callback_id: qemu.qemuMonitorEventDeregister(conn, callback_id),
+        QemuMonitorEvent,
+    )
