@@ -1,14 +1,19 @@
 #!/bin/sh
 # Installs what the tests use, when missing: real libvirt 9.0 (headers and
 # library, to prove binary compatibility both ways; libvirt-doc for its
-# example event-test.c, built unmodified by the tests), valgrind, pytest for
-# the Python binding's tests, and python3-venv for its wheel check.
+# example event-test.c, built unmodified by the tests), valgrind, pytest and
+# mypy for the Python binding's tests, and python3-pip / python3-venv for its
+# wheel check.
 set -eu
-if ! python3 -c 'import pytest' 2>/dev/null; then
-    python3 -m pip install --quiet pytest 2>/dev/null \
-        || python3 -m pip install --quiet --break-system-packages pytest 2>/dev/null \
-        || { [ "$(id -u)" = 0 ] && apt-get install -y -qq python3-pytest; }
-fi
+# pytest runs the binding's tests; mypy checks a typed example against the
+# installed wheel's annotations (make python-wheel-check).
+for module in pytest mypy; do
+    if ! python3 -c "import $module" 2>/dev/null; then
+        python3 -m pip install --quiet "$module" 2>/dev/null \
+            || python3 -m pip install --quiet --break-system-packages "$module" 2>/dev/null \
+            || { [ "$(id -u)" = 0 ] && apt-get install -y -qq "python3-$module"; }
+    fi
+done
 packages="libvirt-dev libvirt0 libvirt-doc valgrind pkg-config"
 missing=""
 for p in $packages; do

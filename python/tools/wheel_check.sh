@@ -2,8 +2,9 @@
 # Builds the wheel, installs it into a fresh virtual environment and runs
 # the smoke test (python/tests/wheel_smoke.py) from a folder outside the
 # checkout: the installed package must load its own libraries, deliver
-# events through both loops, and, its libraries removed, fail naming every
-# place tried instead of binding to the system's libvirt.so.0.
+# events through both loops, pass mypy --strict on a typed example, and, its
+# libraries removed, fail naming every place tried instead of binding to the
+# system's libvirt.so.0.
 #
 #   sh python/tools/wheel_check.sh        (make python-wheel-check)
 set -eu
@@ -25,6 +26,14 @@ smoke() {
 }
 smoke native
 smoke asyncio
+# The annotations as an editor or mypy user sees them: a typed example
+# checked with mypy --strict against the installed wheel (py.typed), then run.
+cp "$repo/python/examples/typed.py" "$work/outside/"
+python3 -m mypy --strict --no-incremental --cache-dir "$work/mypy-cache" \
+    --python-executable "$work/venv/bin/python" typed.py
+# ... and the package's own annotations agree with its code.
+python3 -m mypy --no-incremental --cache-dir "$work/mypy-cache" "$repo/python/virt_events"
+env -u VIRT_EVENTS_LIBRARY -u PYTHONPATH "$work/venv/bin/python" typed.py
 package=$("$work/venv/bin/python" -c 'import os, virt_events; print(os.path.dirname(virt_events.__file__))')
 rm "$package/libvirt.so.0" "$package/libvirt-qemu.so.0"
 smoke missing

@@ -23,45 +23,75 @@ one), or a source checkout's build/, loaded on first use; the system's
 libvirt.so.0 only when asked for (see _lib.py). library_path() says which.
 """
 
+from __future__ import annotations
+
 import builtins as _builtins
 import os as _os
+from typing import Optional as _Optional
 
 from ._constants import *  # noqa: F401,F403  (every VIR_* constant of the headers)
-from ._connect import getVersion, open, openAuth, openReadOnly, virConnect  # noqa: F401
-from ._domain import virDomain  # noqa: F401
-from ._errors import libvirtError, registerErrorHandler, virGetLastError  # noqa: F401
-from ._eventloop import (  # noqa: F401
-    virEventAddHandle,
-    virEventAddTimeout,
-    virEventRegisterDefaultImpl,
-    virEventRemoveHandle,
-    virEventRemoveTimeout,
-    virEventRunDefaultImpl,
-    virEventUpdateHandle,
-    virEventUpdateTimeout,
-)
-from ._loop_owner import event_loop_kind  # noqa: F401
-from ._objects import virNetwork, virNodeDevice, virSecret, virStoragePool  # noqa: F401
-from ._events import EVENTS  # noqa: F401
+# `name as name`: the public names, re-exported explicitly for type checkers
+# (mypy --strict re-exports nothing implicitly).
 from . import _lib
-from ._lib import ENV_VAR, LibraryNotFound  # noqa: F401
-from . import qemu  # noqa: F401
-from .aio import (  # noqa: F401
-    DomainEvent,
-    DomainEventStream,
-    EventStream,
-    NetworkEvent,
-    NodeDeviceEvent,
-    QemuMonitorEvent,
-    SecretEvent,
-    StoragePoolEvent,
-    virEventRegisterAsyncIOImpl,
+from . import aio as aio
+from . import qemu as qemu
+from ._connect import (
+    getVersion as getVersion,
+    open as open,
+    openAuth as openAuth,
+    openReadOnly as openReadOnly,
+    virConnect as virConnect,
+)
+from ._domain import (
+    virDomain as virDomain,
+)
+from ._errors import (
+    libvirtError as libvirtError,
+    registerErrorHandler as registerErrorHandler,
+    virGetLastError as virGetLastError,
+)
+from ._eventloop import (
+    virEventAddHandle as virEventAddHandle,
+    virEventAddTimeout as virEventAddTimeout,
+    virEventRegisterDefaultImpl as virEventRegisterDefaultImpl,
+    virEventRemoveHandle as virEventRemoveHandle,
+    virEventRemoveTimeout as virEventRemoveTimeout,
+    virEventRunDefaultImpl as virEventRunDefaultImpl,
+    virEventUpdateHandle as virEventUpdateHandle,
+    virEventUpdateTimeout as virEventUpdateTimeout,
+)
+from ._events import (
+    EVENTS as EVENTS,
+)
+from ._lib import (
+    ENV_VAR as ENV_VAR,
+    LibraryNotFound as LibraryNotFound,
+)
+from ._loop_owner import (
+    event_loop_kind as event_loop_kind,
+)
+from ._objects import (
+    virNetwork as virNetwork,
+    virNodeDevice as virNodeDevice,
+    virSecret as virSecret,
+    virStoragePool as virStoragePool,
+)
+from .aio import (
+    DomainEvent as DomainEvent,
+    DomainEventStream as DomainEventStream,
+    EventStream as EventStream,
+    NetworkEvent as NetworkEvent,
+    NodeDeviceEvent as NodeDeviceEvent,
+    QemuMonitorEvent as QemuMonitorEvent,
+    SecretEvent as SecretEvent,
+    StoragePoolEvent as StoragePoolEvent,
+    virEventRegisterAsyncIOImpl as virEventRegisterAsyncIOImpl,
 )
 
 __version__ = "0.1.0"
 
 
-def load_library(path=None):
+def load_library(path: _Optional[str] = None) -> str:
     """Loads the library now, from `path` if given (a bare name such as
     "libvirt.so.0" asks the system loader: the way to use the system's
     libvirt on purpose), else from the first place of the search order;
@@ -70,7 +100,7 @@ def load_library(path=None):
     return _lib.lib.load(path)
 
 
-def library_path():
+def library_path() -> str:
     """The path of the libvirt.so.0 in use (loading it if needed); for one
     found by the system loader, the file it mapped."""
     path = _lib.lib.load()

@@ -1,8 +1,11 @@
 """Connections, and opening them."""
 
+from __future__ import annotations
+
 import functools
 import threading
 from ctypes import POINTER, byref, c_ulong, c_void_p
+from typing import Any, Callable, Dict, List, Optional, Type, TypeVar
 
 from . import _constants as C
 from . import aio
@@ -17,15 +20,19 @@ from ._objects import (
     _SECRET_EVENTS,
     _STORAGE_POOL_EVENTS,
     _deregister_object_event,
+    _Object,
     _register_object_event,
     virNetwork,
     virNodeDevice,
+    virSecret,
     virStoragePool,
 )
 from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
 from ._trampolines import _ANY_ADDRS, _C_CLOSE_ADDR, _C_LEGACY_ADDR
+_O = TypeVar("_O", bound=_Object)
 
-def _end_close_callback(conn_ptr, token):
+
+def _end_close_callback(conn_ptr: Optional[int], token: int) -> None:
     lib.virConnectUnregisterCloseCallback(conn_ptr, _C_CLOSE_ADDR)
     _registry.pop(token, None)  # the library does not call the free function
 
@@ -34,8 +41,18 @@ class virConnect:
     """A connection (libvirt-python's virConnect, for the calls the library
     supports)."""
 
-    def __init__(self, _obj):
-        self._o = _obj
+    # libvirt-python's bookkeeping: legacy callbacks {cb: opaque}, and the
+    # opaque of every callback ID, per class
+    domainEventCallbacks: Dict[Callable[..., object], Any]
+    domainEventCallbackID: Dict[int, Any]
+    networkEventCallbackID: Dict[int, Any]
+    storagePoolEventCallbackID: Dict[int, Any]
+    nodeDeviceEventCallbackID: Dict[int, Any]
+    secretEventCallbackID: Dict[int, Any]
+    qemuMonitorEventCallbackID: Dict[int, Any]
+
+    def __init__(self, _obj: Optional[int]) -> None:
+        self._o: Optional[int] = _obj
         # libvirt-python's bookkeeping: legacy callbacks {cb: opaque}, and
         # the opaque of every RegisterAny callback ID.
         self.domainEventCallbacks = {}
@@ -48,7 +65,7 @@ class virConnect:
         self._legacy_lock = threading.Lock()
         self._close_token = None
 
-    def __del__(self):
+    def __del__(self) -> None:
         o, self._o = getattr(self, "_o", None), None
         if o:
             try:
@@ -56,20 +73,20 @@ class virConnect:
             except Exception:
                 pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<virConnect {self._o and self.getURI()!r}>"
 
-    def _check(self, ret, function):
+    def _check(self, ret: int, function: str) -> int:
         if ret == -1:
             raise _fail(function, conn=self)
         return ret
 
-    def _domain(self, ptr, function):
+    def _domain(self, ptr: Optional[int], function: str) -> virDomain:
         if not ptr:
             raise _fail(function, conn=self)
         return virDomain(self, ptr)
 
-    def close(self):
+    def close(self) -> int:
         """Drops this object's reference: 0 once the connection is closed, 1
         while registrations or domain objects still hold it."""
         ret = lib.virConnectClose(self._o)
@@ -83,20 +100,20 @@ class virConnect:
             self._close_token = None
         return ret
 
-    def getURI(self):
+    def getURI(self) -> str:
         ptr = lib.virConnectGetURI(self._o)
         if not ptr:
             raise _fail("virConnectGetURI", conn=self)
         return take_string(ptr)
 
-    def isAlive(self):
+    def isAlive(self) -> int:
         return self._check(lib.virConnectIsAlive(self._o), "virConnectIsAlive")
 
-    def setKeepAlive(self, interval, count):
+    def setKeepAlive(self, interval: int, count: int) -> int:
         """0, or 1 when the other side has no keepalive (in-process drivers)."""
         return self._check(lib.virConnectSetKeepAlive(self._o, interval, count), "virConnectSetKeepAlive")
 
-    def registerCloseCallback(self, cb, opaque=None):
+    def registerCloseCallback(self, cb: Callable[[virConnect, int, Any], object], opaque: Any = None) -> int:
         """Registers ``cb(conn, reason, opaque)``, called if the connection
         closes. One per connection: a new one replaces the previous (the
         library accepts both, as libvirt 9.0's in-process drivers do, and
@@ -116,7 +133,7 @@ class virConnect:
             _registry.pop(previous, None)
         return ret
 
-    def unregisterCloseCallback(self):
+    def unregisterCloseCallback(self) -> int:
         """Removes the close callback (and releases its callback and opaque)."""
         ret = lib.virConnectUnregisterCloseCallback(self._o, _C_CLOSE_ADDR)
         if ret == -1:
@@ -128,7 +145,7 @@ class virConnect:
             self._close_token = None
         return ret
 
-    def listAllDomains(self, flags=0):
+    def listAllDomains(self, flags: int = 0) -> List[virDomain]:
         array = POINTER(c_void_p)()
         n = lib.virConnectListAllDomains(self._o, byref(array), flags)
         if n == -1:
@@ -138,24 +155,24 @@ class virConnect:
         finally:
             lib.free(array)
 
-    def lookupByName(self, name):
+    def lookupByName(self, name: str) -> virDomain:
         return self._domain(lib.virDomainLookupByName(self._o, enc(name)), "virDomainLookupByName")
 
-    def lookupByID(self, id):
+    def lookupByID(self, id: int) -> virDomain:
         return self._domain(lib.virDomainLookupByID(self._o, id), "virDomainLookupByID")
 
-    def lookupByUUIDString(self, uuidstr):
+    def lookupByUUIDString(self, uuidstr: str) -> virDomain:
         return self._domain(lib.virDomainLookupByUUIDString(self._o, enc(uuidstr)), "virDomainLookupByUUIDString")
 
-    def createXML(self, xmlDesc, flags=0):
+    def createXML(self, xmlDesc: str, flags: int = 0) -> virDomain:
         return self._domain(lib.virDomainCreateXML(self._o, enc(xmlDesc), flags), "virDomainCreateXML")
 
-    def defineXML(self, xml):
+    def defineXML(self, xml: str) -> virDomain:
         return self._domain(lib.virDomainDefineXML(self._o, enc(xml)), "virDomainDefineXML")
 
     # -- events ------------------------------------------------------------
 
-    def domainEventRegister(self, cb, opaque=None):
+    def domainEventRegister(self, cb: Callable[[virConnect, virDomain, int, int, Any], object], opaque: Any = None) -> None:
         """Adds a legacy lifecycle callback ``cb(conn, dom, event, detail,
         opaque)``. All of a connection's legacy callbacks share one C
         registration, made with the first and removed with the last."""
@@ -176,7 +193,7 @@ class virConnect:
                 raise libvirtError("virConnectDomainEventRegister() failed", conn=self, err=err)
             entry.end = functools.partial(lib.virConnectDomainEventDeregister, self._o, _C_LEGACY_ADDR)
 
-    def domainEventDeregister(self, cb):
+    def domainEventDeregister(self, cb: Callable[..., object]) -> None:
         """Removes a legacy callback (the C registration goes with the last)."""
         with self._legacy_lock:
             if cb not in self.domainEventCallbacks:
@@ -190,7 +207,9 @@ class virConnect:
             if ret == -1:
                 raise _fail("virConnectDomainEventDeregister", conn=self)
 
-    def domainEventRegisterAny(self, dom, eventID, cb, opaque=None):
+    def domainEventRegisterAny(
+        self, dom: Optional[virDomain], eventID: int, cb: Callable[..., object], opaque: Any = None
+    ) -> int:
         """Registers ``cb(conn, dom, *args, opaque)`` for `eventID` events (of
         `dom` only, unless None); returns the callback ID."""
         spec = EVENTS.get(eventID)
@@ -214,7 +233,7 @@ class virConnect:
         self.domainEventCallbackID[ret] = opaque
         return ret
 
-    def domainEventDeregisterAny(self, callbackID):
+    def domainEventDeregisterAny(self, callbackID: int) -> None:
         """Removes the registration `callbackID`."""
         ret = lib.virConnectDomainEventDeregisterAny(self._o, callbackID)
         if ret == -1:
@@ -223,88 +242,106 @@ class virConnect:
 
     # -- networks, storage pools, node devices, secrets --------------------
 
-    def _object(self, cls, ptr, function):
+    def _object(self, cls: Type[_O], ptr: Optional[int], function: str) -> _O:
         if not ptr:
             raise _fail(function, conn=self)
         return cls(self, ptr)
 
-    def networkLookupByName(self, name):
+    def networkLookupByName(self, name: str) -> virNetwork:
         return self._object(virNetwork, lib.virNetworkLookupByName(self._o, enc(name)), "virNetworkLookupByName")
 
-    def networkDefineXML(self, xml):
+    def networkDefineXML(self, xml: str) -> virNetwork:
         return self._object(virNetwork, lib.virNetworkDefineXML(self._o, enc(xml)), "virNetworkDefineXML")
 
-    def storagePoolLookupByName(self, name):
+    def storagePoolLookupByName(self, name: str) -> virStoragePool:
         ptr = lib.virStoragePoolLookupByName(self._o, enc(name))
         return self._object(virStoragePool, ptr, "virStoragePoolLookupByName")
 
-    def nodeDeviceLookupByName(self, name):
+    def nodeDeviceLookupByName(self, name: str) -> virNodeDevice:
         ptr = lib.virNodeDeviceLookupByName(self._o, enc(name))
         return self._object(virNodeDevice, ptr, "virNodeDeviceLookupByName")
 
-    def nodeDeviceCreateXML(self, xmlDesc, flags=0):
+    def nodeDeviceCreateXML(self, xmlDesc: str, flags: int = 0) -> virNodeDevice:
         ptr = lib.virNodeDeviceCreateXML(self._o, enc(xmlDesc), flags)
         return self._object(virNodeDevice, ptr, "virNodeDeviceCreateXML")
 
-    def networkEventRegisterAny(self, net, eventID, cb, opaque=None):
+    def networkEventRegisterAny(
+        self, net: Optional[virNetwork], eventID: int, cb: Callable[..., object], opaque: Any = None
+    ) -> int:
         """Registers ``cb(conn, net, event, detail, opaque)`` for network
         lifecycle events (of `net` only, unless None); returns the callback ID."""
         return _register_object_event(self, _NETWORK_EVENTS, net, eventID, cb, opaque)
 
-    def networkEventDeregisterAny(self, callbackID):
+    def networkEventDeregisterAny(self, callbackID: int) -> None:
         return _deregister_object_event(self, _NETWORK_EVENTS, callbackID)
 
-    def storagePoolEventRegisterAny(self, pool, eventID, cb, opaque=None):
+    def storagePoolEventRegisterAny(
+        self, pool: Optional[virStoragePool], eventID: int, cb: Callable[..., object], opaque: Any = None
+    ) -> int:
         """Registers `cb` for `eventID` events of every pool (or of `pool`):
         LIFECYCLE ``cb(conn, pool, event, detail, opaque)``, REFRESH
         ``cb(conn, pool, opaque)``; returns the callback ID."""
         return _register_object_event(self, _STORAGE_POOL_EVENTS, pool, eventID, cb, opaque)
 
-    def storagePoolEventDeregisterAny(self, callbackID):
+    def storagePoolEventDeregisterAny(self, callbackID: int) -> None:
         return _deregister_object_event(self, _STORAGE_POOL_EVENTS, callbackID)
 
-    def nodeDeviceEventRegisterAny(self, dev, eventID, cb, opaque=None):
+    def nodeDeviceEventRegisterAny(
+        self, dev: Optional[virNodeDevice], eventID: int, cb: Callable[..., object], opaque: Any = None
+    ) -> int:
         """Registers `cb` for `eventID` events of every node device (or of
         `dev`): LIFECYCLE ``cb(conn, dev, event, detail, opaque)``, UPDATE
         ``cb(conn, dev, opaque)``; returns the callback ID."""
         return _register_object_event(self, _NODE_DEVICE_EVENTS, dev, eventID, cb, opaque)
 
-    def nodeDeviceEventDeregisterAny(self, callbackID):
+    def nodeDeviceEventDeregisterAny(self, callbackID: int) -> None:
         return _deregister_object_event(self, _NODE_DEVICE_EVENTS, callbackID)
 
-    def secretEventRegisterAny(self, secret, eventID, cb, opaque=None):
+    def secretEventRegisterAny(
+        self, secret: Optional[virSecret], eventID: int, cb: Callable[..., object], opaque: Any = None
+    ) -> int:
         """Registers `cb` for `eventID` events of every secret (or of
         `secret`): LIFECYCLE ``cb(conn, secret, event, detail, opaque)``,
         VALUE_CHANGED ``cb(conn, secret, opaque)``; returns the callback ID."""
         return _register_object_event(self, _SECRET_EVENTS, secret, eventID, cb, opaque)
 
-    def secretEventDeregisterAny(self, callbackID):
+    def secretEventDeregisterAny(self, callbackID: int) -> None:
         return _deregister_object_event(self, _SECRET_EVENTS, callbackID)
 
     # -- async for (see virt_events.aio) -------------------------------------
 
-    def events(self, eventID=C.VIR_DOMAIN_EVENT_ID_LIFECYCLE, dom=None):
+    def events(self, eventID: int = C.VIR_DOMAIN_EVENT_ID_LIFECYCLE, dom: Optional[virDomain] = None) -> aio.DomainEventStream:
         """An async iterator of this connection's `eventID` events (of `dom`
         only, unless None), as DomainEvent tuples; see virt_events.aio."""
         return aio.DomainEventStream(self, eventID, dom)
 
-    def networkEvents(self, eventID=C.VIR_NETWORK_EVENT_ID_LIFECYCLE, net=None):
+    def networkEvents(
+        self, eventID: int = C.VIR_NETWORK_EVENT_ID_LIFECYCLE, net: Optional[virNetwork] = None
+    ) -> aio.EventStream[aio.NetworkEvent]:
         """An async iterator of network events, as NetworkEvent tuples."""
         return aio.network_events(self, eventID, net)
 
-    def storagePoolEvents(self, eventID=C.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, pool=None):
+    def storagePoolEvents(
+        self, eventID: int = C.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, pool: Optional[virStoragePool] = None
+    ) -> aio.EventStream[aio.StoragePoolEvent]:
         """An async iterator of storage-pool events, as StoragePoolEvent tuples."""
         return aio.storage_pool_events(self, eventID, pool)
 
-    def nodeDeviceEvents(self, eventID=C.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, dev=None):
+    def nodeDeviceEvents(
+        self, eventID: int = C.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, dev: Optional[virNodeDevice] = None
+    ) -> aio.EventStream[aio.NodeDeviceEvent]:
         """An async iterator of node-device events, as NodeDeviceEvent tuples."""
         return aio.node_device_events(self, eventID, dev)
 
-    def secretEvents(self, eventID=C.VIR_SECRET_EVENT_ID_LIFECYCLE, secret=None):
+    def secretEvents(
+        self, eventID: int = C.VIR_SECRET_EVENT_ID_LIFECYCLE, secret: Optional[virSecret] = None
+    ) -> aio.EventStream[aio.SecretEvent]:
         """An async iterator of secret events, as SecretEvent tuples."""
         return aio.secret_events(self, eventID, secret)
 
-    def qemuMonitorEvents(self, event=None, dom=None, flags=0):
+    def qemuMonitorEvents(
+        self, event: Optional[str] = None, dom: Optional[virDomain] = None, flags: int = 0
+    ) -> aio.EventStream[aio.QemuMonitorEvent]:
         """An async iterator of raw QEMU monitor events (named `event`, all
         when None; of `dom`, all when None), as QemuMonitorEvent tuples; see
         virt_events.qemu."""
@@ -315,7 +352,7 @@ class virConnect:
 # Opening
 
 
-def open(name=None):
+def open(name: Optional[str] = None) -> virConnect:
     """Opens a read-write connection (None: the default URI)."""
     ptr = lib.virConnectOpen(enc(name))
     if not ptr:
@@ -323,7 +360,7 @@ def open(name=None):
     return virConnect(ptr)
 
 
-def openReadOnly(name=None):
+def openReadOnly(name: Optional[str] = None) -> virConnect:
     """Opens a read-only connection: events work, domain operations are refused."""
     ptr = lib.virConnectOpenReadOnly(enc(name))
     if not ptr:
@@ -331,7 +368,7 @@ def openReadOnly(name=None):
     return virConnect(ptr)
 
 
-def openAuth(uri, auth=None, flags=0):
+def openAuth(uri: Optional[str], auth: Any = None, flags: int = 0) -> virConnect:
     """Opens a connection with `flags` (VIR_CONNECT_RO...); the in-process
     drivers need no credentials, so `auth` is ignored."""
     ptr = lib.virConnectOpenAuth(enc(uri), None, flags)
@@ -340,7 +377,7 @@ def openAuth(uri, auth=None, flags=0):
     return virConnect(ptr)
 
 
-def getVersion(name=None):
+def getVersion(name: Optional[str] = None) -> int:
     """The library's version (or the driver's, for a driver type name)."""
     lib_ver, type_ver = c_ulong(), c_ulong()
     if name is None:

@@ -1,11 +1,21 @@
 """libvirtError, the thread's last error, and the error handler."""
 
+from __future__ import annotations
+
 import ctypes
 from ctypes import c_void_p
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from . import _constants as C
 from ._exceptions import _report
 from ._lib import ErrorFunc, dec, keep_forever, lib
+
+if TYPE_CHECKING:
+    from ._connect import virConnect
+    from ._domain import virDomain
+
+#: an error record: (code, domain, message, level, str1, str2, str3, int1, int2)
+ErrorTuple = Tuple[int, int, Optional[str], int, Optional[str], Optional[str], Optional[str], int, int]
 
 class libvirtError(Exception):
     """An error reported by the library.
@@ -15,41 +25,47 @@ class libvirtError(Exception):
     the failing call (None when the library reported nothing).
     """
 
-    def __init__(self, defmsg, conn=None, dom=None, err=None):
+    def __init__(
+        self,
+        defmsg: str,
+        conn: Optional[virConnect] = None,
+        dom: Optional[virDomain] = None,
+        err: Optional[ErrorTuple] = None,
+    ) -> None:
         self.err = err
         self.conn = conn
         self.dom = dom
         msg = err[2] if err is not None and err[2] else defmsg
         super().__init__(msg)
 
-    def _field(self, index):
+    def _field(self, index: int) -> Any:
         return None if self.err is None else self.err[index]
 
-    def get_error_code(self):
+    def get_error_code(self) -> Optional[int]:
         return self._field(0)
 
-    def get_error_domain(self):
+    def get_error_domain(self) -> Optional[int]:
         return self._field(1)
 
-    def get_error_message(self):
+    def get_error_message(self) -> Optional[str]:
         return self._field(2)
 
-    def get_error_level(self):
+    def get_error_level(self) -> Optional[int]:
         return self._field(3)
 
-    def get_str1(self):
+    def get_str1(self) -> Optional[str]:
         return self._field(4)
 
-    def get_str2(self):
+    def get_str2(self) -> Optional[str]:
         return self._field(5)
 
-    def get_str3(self):
+    def get_str3(self) -> Optional[str]:
         return self._field(6)
 
-    def get_int1(self):
+    def get_int1(self) -> Optional[int]:
         return self._field(7)
 
-    def get_int2(self):
+    def get_int2(self) -> Optional[int]:
         return self._field(8)
 
 
@@ -62,7 +78,7 @@ def _error_tuple(ptr):
     return (e.code, e.domain, dec(e.message), e.level, dec(e.str1), dec(e.str2), dec(e.str3), e.int1, e.int2)
 
 
-def virGetLastError():
+def virGetLastError() -> Optional[ErrorTuple]:
     """The calling thread's last error as a tuple, or None."""
     return _error_tuple(lib.virGetLastError())
 
@@ -97,7 +113,7 @@ def _on_error(_userdata, err):
 _C_ERROR_HANDLER = keep_forever(ErrorFunc(_on_error))
 
 
-def registerErrorHandler(f, ctx):
+def registerErrorHandler(f: Optional[Callable[[Any, Optional[ErrorTuple]], object]], ctx: Any) -> int:
     """Calls ``f(ctx, error_tuple)`` for every error the library raises,
     instead of the library printing it to stderr; ``f=None`` restores the
     printing. ``f`` runs inside the failing call and must not call the

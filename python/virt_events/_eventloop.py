@@ -1,7 +1,10 @@
 """The library's default event loop, and handles and timers on the
 registered loop."""
 
+from __future__ import annotations
+
 import functools
+from typing import Any, Callable
 
 from ._errors import _fail, libvirtError, virGetLastError
 from ._exceptions import raise_pending
@@ -10,7 +13,7 @@ from ._loop_owner import claim_event_loop
 from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
 from ._trampolines import _C_HANDLE_ADDR, _C_TIMEOUT_ADDR
 
-def virEventRegisterDefaultImpl():
+def virEventRegisterDefaultImpl() -> int:
     """Registers the library's built-in poll loop (run it with
     virEventRunDefaultImpl)."""
     claim_event_loop("default")
@@ -20,7 +23,7 @@ def virEventRegisterDefaultImpl():
     return ret
 
 
-def virEventRunDefaultImpl():
+def virEventRunDefaultImpl() -> int:
     """Runs one iteration of the default loop: waits for the next due timer
     or ready handle and dispatches it; callbacks run on this thread."""
     ret = lib.virEventRunDefaultImpl()
@@ -31,7 +34,7 @@ def virEventRunDefaultImpl():
     return ret
 
 
-def virEventAddTimeout(timeout, cb, opaque=None):
+def virEventAddTimeout(timeout: int, cb: Callable[[int, Any], object], opaque: Any = None) -> int:
     """Adds a timer to the registered loop, calling ``cb(timer, opaque)``
     every `timeout` ms (-1: disabled, 0: every iteration); returns its id."""
     if not callable(cb):
@@ -47,18 +50,18 @@ def virEventAddTimeout(timeout, cb, opaque=None):
     return ret
 
 
-def virEventUpdateTimeout(timer, timeout):
+def virEventUpdateTimeout(timer: int, timeout: int) -> None:
     lib.virEventUpdateTimeout(timer, timeout)
 
 
-def virEventRemoveTimeout(timer):
+def virEventRemoveTimeout(timer: int) -> int:
     ret = lib.virEventRemoveTimeout(timer)
     if ret == -1:
         raise _fail("virEventRemoveTimeout")
     return ret
 
 
-def virEventAddHandle(fd, events, cb, opaque=None):
+def virEventAddHandle(fd: int, events: int, cb: Callable[[int, int, int, Any], object], opaque: Any = None) -> int:
     """Watches `fd` for `events` (VIR_EVENT_HANDLE_* bits) on the registered
     loop, calling ``cb(watch, fd, events, opaque)``; returns the watch id."""
     if not callable(cb):
@@ -74,11 +77,11 @@ def virEventAddHandle(fd, events, cb, opaque=None):
     return ret
 
 
-def virEventUpdateHandle(watch, events):
+def virEventUpdateHandle(watch: int, events: int) -> None:
     lib.virEventUpdateHandle(watch, events)
 
 
-def virEventRemoveHandle(watch):
+def virEventRemoveHandle(watch: int) -> int:
     ret = lib.virEventRemoveHandle(watch)
     if ret == -1:
         raise _fail("virEventRemoveHandle")

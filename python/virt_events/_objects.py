@@ -1,9 +1,11 @@
 """Networks, storage pools, node devices, secrets, and their events."""
 
+from __future__ import annotations
+
 import ctypes
 import functools
 from ctypes import c_int, c_void_p
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from . import _constants as C
 from ._errors import _fail, _local_error, libvirtError, virGetLastError
@@ -11,17 +13,20 @@ from ._exceptions import _report
 from ._lib import dec, keep_forever, lib
 from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
 
+if TYPE_CHECKING:
+    from ._connect import virConnect
+
 class _Object:
     """What virNetwork, virStoragePool, virNodeDevice and virSecret share:
     the C object (one reference, dropped by __del__) and its connection."""
 
-    _FREE = None  # the class's vir*Free
+    _FREE: str  # the class's vir*Free
 
-    def __init__(self, conn, _obj):
+    def __init__(self, conn: virConnect, _obj: int) -> None:
         self._conn = conn
-        self._o = _obj
+        self._o: Optional[int] = _obj
 
-    def __del__(self):
+    def __del__(self) -> None:
         o, self._o = getattr(self, "_o", None), None
         if o:
             try:
@@ -29,34 +34,35 @@ class _Object:
             except Exception:
                 pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         try:
             return f"<{type(self).__name__} {self._label()!r}>"
         except Exception:
             return f"<{type(self).__name__}>"
 
-    def _label(self):
-        return self.name()
+    def _label(self) -> str:
+        # Every class but virSecret (which overrides this) has name().
+        return self.name()  # type: ignore[attr-defined, no-any-return]
 
-    def connect(self):
+    def connect(self) -> virConnect:
         return self._conn
 
-    def _check(self, ret, function):
+    def _check(self, ret: int, function: str) -> int:
         if ret == -1:
             raise _fail(function, conn=self._conn)
         return ret
 
-    def _string(self, value, function):
+    def _string(self, value: Optional[bytes], function: str) -> str:
         if value is None:
             raise _fail(function, conn=self._conn)
         return dec(value)
 
-    def _uuid(self, function):
+    def _uuid(self, function: str) -> bytes:
         buf = ctypes.create_string_buffer(C.VIR_UUID_BUFLEN)
         self._check(getattr(lib, function)(self._o, buf), function)
         return buf.raw
 
-    def _uuid_string(self, function):
+    def _uuid_string(self, function: str) -> str:
         buf = ctypes.create_string_buffer(C.VIR_UUID_STRING_BUFLEN)
         self._check(getattr(lib, function)(self._o, buf), function)
         return dec(buf.value)
@@ -68,22 +74,22 @@ class virNetwork(_Object):
 
     _FREE = "virNetworkFree"
 
-    def name(self):
+    def name(self) -> str:
         return self._string(lib.virNetworkGetName(self._o), "virNetworkGetName")
 
-    def UUID(self):
+    def UUID(self) -> bytes:
         return self._uuid("virNetworkGetUUID")
 
-    def UUIDString(self):
+    def UUIDString(self) -> str:
         return self._uuid_string("virNetworkGetUUIDString")
 
-    def create(self):
+    def create(self) -> int:
         return self._check(lib.virNetworkCreate(self._o), "virNetworkCreate")
 
-    def destroy(self):
+    def destroy(self) -> int:
         return self._check(lib.virNetworkDestroy(self._o), "virNetworkDestroy")
 
-    def undefine(self):
+    def undefine(self) -> int:
         return self._check(lib.virNetworkUndefine(self._o), "virNetworkUndefine")
 
 
@@ -93,16 +99,16 @@ class virStoragePool(_Object):
 
     _FREE = "virStoragePoolFree"
 
-    def name(self):
+    def name(self) -> str:
         return self._string(lib.virStoragePoolGetName(self._o), "virStoragePoolGetName")
 
-    def UUID(self):
+    def UUID(self) -> bytes:
         return self._uuid("virStoragePoolGetUUID")
 
-    def UUIDString(self):
+    def UUIDString(self) -> str:
         return self._uuid_string("virStoragePoolGetUUIDString")
 
-    def refresh(self, flags=0):
+    def refresh(self, flags: int = 0) -> int:
         return self._check(lib.virStoragePoolRefresh(self._o, flags), "virStoragePoolRefresh")
 
 
@@ -112,10 +118,10 @@ class virNodeDevice(_Object):
 
     _FREE = "virNodeDeviceFree"
 
-    def name(self):
+    def name(self) -> str:
         return self._string(lib.virNodeDeviceGetName(self._o), "virNodeDeviceGetName")
 
-    def destroy(self):
+    def destroy(self) -> int:
         return self._check(lib.virNodeDeviceDestroy(self._o), "virNodeDeviceDestroy")
 
 
@@ -125,19 +131,19 @@ class virSecret(_Object):
 
     _FREE = "virSecretFree"
 
-    def _label(self):
+    def _label(self) -> str:
         return self.UUIDString()
 
-    def UUID(self):
+    def UUID(self) -> bytes:
         return self._uuid("virSecretGetUUID")
 
-    def UUIDString(self):
+    def UUIDString(self) -> str:
         return self._uuid_string("virSecretGetUUIDString")
 
-    def usageType(self):
+    def usageType(self) -> int:
         return self._check(lib.virSecretGetUsageType(self._o), "virSecretGetUsageType")
 
-    def usageID(self):
+    def usageID(self) -> str:
         return self._string(lib.virSecretGetUsageID(self._o), "virSecretGetUsageID")
 
 

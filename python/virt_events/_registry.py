@@ -10,17 +10,20 @@ the flush for a deregistration made while events are being dispatched), and
 that removes the entry.
 """
 
+from __future__ import annotations
+
 import atexit
 import ctypes
 import itertools
 import time
 from ctypes import c_void_p
+from typing import Dict
 
 from ._errors import silence_errors
 from ._exceptions import _report
 from ._lib import FreeCallback, keep_forever, lib
 
-_registry = {}
+_registry: Dict[int, _Entry] = {}
 _tokens = itertools.count(1)  # 0 would be a NULL opaque
 
 

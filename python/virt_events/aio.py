@@ -21,9 +21,11 @@ registration wins, so this cannot be combined with
 ``virEventRegisterDefaultImpl`` in one process.
 """
 
+from __future__ import annotations
+
 import asyncio
 import threading
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, NamedTuple, Optional, Tuple, TypeVar
 
 from . import _constants as C
 from . import qemu
@@ -42,6 +44,11 @@ from ._lib import (
     lib,
 )
 from ._loop_owner import claim_event_loop, event_loop_kind
+
+if TYPE_CHECKING:
+    from ._connect import virConnect
+    from ._domain import virDomain
+    from ._objects import virNetwork, virNodeDevice, virSecret, virStoragePool
 
 __all__ = [
     "AsyncIOEventImpl",
@@ -95,30 +102,30 @@ class _Handle:
 class AsyncIOEventImpl:
     """The handles and timers the library keeps on an asyncio loop."""
 
-    def __init__(self, loop):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
-        self._timers = {}
-        self._handles = {}
+        self._timers: Dict[int, _Timer] = {}
+        self._handles: Dict[int, _Handle] = {}
         self._next_timer = 1
         self._next_watch = 1
         # fd -> (reading, writing) as currently registered with the loop
-        self._fd_state = {}
+        self._fd_state: Dict[int, Tuple[bool, bool]] = {}
         self._pending_frees = 0
-        self._drained = None
+        self._drained: Optional[asyncio.Future[None]] = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<AsyncIOEventImpl loop={self.loop!r} timers={len(self._timers)} handles={len(self._handles)}>"
 
     # -- bookkeeping ------------------------------------------------------
 
-    def is_idle(self):
+    def is_idle(self) -> bool:
         """True when the library has no handle or timer here and no free
         callback is pending (e.g. after the last event callback is gone)."""
         with self._lock:
             return not self._timers and not self._handles and self._pending_frees == 0
 
-    async def drain(self):
+    async def drain(self) -> None:
         """Waits until the free callbacks of removed handles and timers ran."""
         while True:
             with self._lock:
@@ -142,7 +149,7 @@ class AsyncIOEventImpl:
             # virEventRegisterAsyncIOImpl(new_loop) resyncs everything.
             pass
 
-    def set_loop(self, loop):
+    def set_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Moves every live handle and timer to `loop`."""
         old = self.loop
         if loop is old:
@@ -358,7 +365,7 @@ _C_FUNCS = keep_forever((
 ))
 
 
-def virEventRegisterAsyncIOImpl(loop=None):
+def virEventRegisterAsyncIOImpl(loop: Optional[asyncio.AbstractEventLoop] = None) -> AsyncIOEventImpl:
     """Makes `loop` (default: the running loop, else the current event loop)
     the library's event loop; returns the AsyncIOEventImpl."""
     global _impl
@@ -390,7 +397,7 @@ def _ensure_impl(loop):
             virEventRegisterAsyncIOImpl(loop)
 
 
-def get_current_impl():
+def get_current_impl() -> Optional[AsyncIOEventImpl]:
     """The registered AsyncIOEventImpl, or None."""
     return _impl
 
@@ -402,8 +409,8 @@ def get_current_impl():
 class DomainEvent(NamedTuple):
     """One domain event: the callback's arguments, libvirt-python's order."""
 
-    conn: Any
-    dom: Any
+    conn: virConnect
+    dom: Optional[virDomain]
     eventID: int
     #: the per-event arguments, e.g. (event, detail) for LIFECYCLE
     args: Tuple[Any, ...]
@@ -412,8 +419,8 @@ class DomainEvent(NamedTuple):
 class NetworkEvent(NamedTuple):
     """One network event: (event, detail) for LIFECYCLE."""
 
-    conn: Any
-    net: Any
+    conn: virConnect
+    net: Optional[virNetwork]
     eventID: int
     args: Tuple[Any, ...]
 
@@ -421,8 +428,8 @@ class NetworkEvent(NamedTuple):
 class StoragePoolEvent(NamedTuple):
     """One storage-pool event: (event, detail) for LIFECYCLE, () for REFRESH."""
 
-    conn: Any
-    pool: Any
+    conn: virConnect
+    pool: Optional[virStoragePool]
     eventID: int
     args: Tuple[Any, ...]
 
@@ -430,8 +437,8 @@ class StoragePoolEvent(NamedTuple):
 class NodeDeviceEvent(NamedTuple):
     """One node-device event: (event, detail) for LIFECYCLE, () for UPDATE."""
 
-    conn: Any
-    dev: Any
+    conn: virConnect
+    dev: Optional[virNodeDevice]
     eventID: int
     args: Tuple[Any, ...]
 
@@ -439,8 +446,8 @@ class NodeDeviceEvent(NamedTuple):
 class SecretEvent(NamedTuple):
     """One secret event: (event, detail) for LIFECYCLE, () for VALUE_CHANGED."""
 
-    conn: Any
-    secret: Any
+    conn: virConnect
+    secret: Optional[virSecret]
     eventID: int
     args: Tuple[Any, ...]
 
@@ -449,8 +456,8 @@ class QemuMonitorEvent(NamedTuple):
     """One raw QEMU monitor event, as qemuMonitorEventRegister's callback
     gets it."""
 
-    conn: Any
-    dom: Any
+    conn: virConnect
+    dom: Optional[virDomain]
     event: str
     seconds: int
     micros: int
@@ -458,7 +465,11 @@ class QemuMonitorEvent(NamedTuple):
     details: Optional[str]
 
 
-class EventStream:
+#: the events a stream yields
+E = TypeVar("E")
+
+
+class EventStream(Generic[E]):
     """``async for event in stream``: one registration whose events are
     queued on the running asyncio loop. The registration is made when the
     stream is created (no event after that is missed) and removed by
@@ -478,75 +489,82 @@ class EventStream:
     turns the callback's arguments (opaque excluded) into the event.
     """
 
-    def __init__(self, register, deregister, make_event):
+    def __init__(
+        self,
+        register: Callable[[Callable[..., None]], int],
+        deregister: Callable[[int], object],
+        make_event: Callable[..., E],
+    ) -> None:
         loop = asyncio.get_running_loop()
         _ensure_impl(loop)
         self._loop = loop
-        self._queue = queue = asyncio.Queue()
+        self._queue: asyncio.Queue[E] = asyncio.Queue()
+        queue = self._queue
         self._deregister = deregister
 
         # Holds no reference to the stream, so that dropping the stream
         # deregisters (its __del__) instead of living in the registry.
-        def deliver(*arguments):
+        def deliver(*arguments: Any) -> None:
             event = make_event(*arguments[:-1])
             if _loop_is_current(loop):
                 queue.put_nowait(event)
             else:
                 loop.call_soon_threadsafe(queue.put_nowait, event)
 
-        self._id = register(deliver)
+        self._id: Optional[int] = register(deliver)
 
     @property
-    def callback_id(self):
+    def callback_id(self) -> Optional[int]:
+        """The registration's callback ID (None once closed)."""
         return self._id
 
-    def __aiter__(self):
+    def __aiter__(self) -> EventStream[E]:
         return self
 
-    async def __anext__(self):
+    async def __anext__(self) -> E:
         if self._id is None and self._queue.empty():
             raise StopAsyncIteration
         return await self._queue.get()
 
-    def get_nowait(self):
+    def get_nowait(self) -> E:
         """The next event if one is queued (asyncio.QueueEmpty otherwise)."""
         return self._queue.get_nowait()
 
-    async def aclose(self):
+    async def aclose(self) -> None:
         self._close()
 
-    def _close(self):
+    def _close(self) -> None:
         callback_id, self._id = self._id, None
         if callback_id is not None:
             self._deregister(callback_id)
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> EventStream[E]:
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
         self._close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self._close()
         except Exception:
             pass
 
 
-def _maker(event_type, eventID):
+def _maker(event_type: Callable[..., E], eventID: int) -> Callable[..., E]:
     """make_event for an object class's callback: (conn, obj, *args)."""
 
-    def make_event(conn, obj, *args):
+    def make_event(conn: virConnect, obj: Any, *args: Any) -> E:
         return event_type(conn, obj, eventID, args)
 
     return make_event
 
 
-class DomainEventStream(EventStream):
+class DomainEventStream(EventStream[DomainEvent]):
     """``conn.events(eventID, dom)``: `conn`'s `eventID` domain events (of
     `dom` only, unless None), as DomainEvent tuples."""
 
-    def __init__(self, conn, eventID, dom=None):
+    def __init__(self, conn: virConnect, eventID: int, dom: Optional[virDomain] = None) -> None:
         super().__init__(
             lambda cb: conn.domainEventRegisterAny(dom, eventID, cb, None),
             conn.domainEventDeregisterAny,
@@ -554,7 +572,7 @@ class DomainEventStream(EventStream):
         )
 
 
-def network_events(conn, eventID, net=None):
+def network_events(conn: virConnect, eventID: int, net: Optional[virNetwork] = None) -> EventStream[NetworkEvent]:
     """``conn.networkEvents()``: NetworkEvent tuples."""
     return EventStream(
         lambda cb: conn.networkEventRegisterAny(net, eventID, cb, None),
@@ -563,7 +581,9 @@ def network_events(conn, eventID, net=None):
     )
 
 
-def storage_pool_events(conn, eventID, pool=None):
+def storage_pool_events(
+    conn: virConnect, eventID: int, pool: Optional[virStoragePool] = None
+) -> EventStream[StoragePoolEvent]:
     """``conn.storagePoolEvents()``: StoragePoolEvent tuples."""
     return EventStream(
         lambda cb: conn.storagePoolEventRegisterAny(pool, eventID, cb, None),
@@ -572,7 +592,9 @@ def storage_pool_events(conn, eventID, pool=None):
     )
 
 
-def node_device_events(conn, eventID, dev=None):
+def node_device_events(
+    conn: virConnect, eventID: int, dev: Optional[virNodeDevice] = None
+) -> EventStream[NodeDeviceEvent]:
     """``conn.nodeDeviceEvents()``: NodeDeviceEvent tuples."""
     return EventStream(
         lambda cb: conn.nodeDeviceEventRegisterAny(dev, eventID, cb, None),
@@ -581,7 +603,7 @@ def node_device_events(conn, eventID, dev=None):
     )
 
 
-def secret_events(conn, eventID, secret=None):
+def secret_events(conn: virConnect, eventID: int, secret: Optional[virSecret] = None) -> EventStream[SecretEvent]:
     """``conn.secretEvents()``: SecretEvent tuples."""
     return EventStream(
         lambda cb: conn.secretEventRegisterAny(secret, eventID, cb, None),
@@ -590,7 +612,9 @@ def secret_events(conn, eventID, secret=None):
     )
 
 
-def qemu_monitor_events(conn, event=None, dom=None, flags=0):
+def qemu_monitor_events(
+    conn: virConnect, event: Optional[str] = None, dom: Optional[virDomain] = None, flags: int = 0
+) -> EventStream[QemuMonitorEvent]:
     """``conn.qemuMonitorEvents()``: QemuMonitorEvent tuples of the raw
     monitor events named `event` (every one when None) of `dom` (every
     domain when None); `flags` as qemuMonitorEventRegister's."""

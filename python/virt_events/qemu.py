@@ -17,9 +17,12 @@ the ``async for`` form. libvirt-qemu.so.0 is loaded on first use, from
 beside the libvirt.so.0 in use.
 """
 
+from __future__ import annotations
+
 import ctypes
 import functools
 from ctypes import c_void_p
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._constants import (  # noqa: F401  (libvirt_qemu's constants)
     VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE,
@@ -30,6 +33,10 @@ from ._exceptions import _report
 from ._lib import QemuMonitorEventFunc, dec, enc, keep_forever, qemu_lib
 from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
 from ._trampolines import _callback_domain
+
+if TYPE_CHECKING:
+    from ._connect import virConnect
+    from ._domain import virDomain
 
 __all__ = [
     "VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE",
@@ -52,7 +59,14 @@ _C_MONITOR = keep_forever(QemuMonitorEventFunc(_monitor_trampoline))
 _C_MONITOR_ADDR = ctypes.cast(_C_MONITOR, c_void_p).value
 
 
-def qemuMonitorEventRegister(conn, dom, event, cb, opaque=None, flags=0):
+def qemuMonitorEventRegister(
+    conn: virConnect,
+    dom: Optional[virDomain],
+    event: Optional[str],
+    cb: Callable[[virConnect, virDomain, str, int, int, Optional[str], Any], object],
+    opaque: Any = None,
+    flags: int = 0,
+) -> int:
     """Registers ``cb(conn, dom, event, seconds, micros, details, opaque)``
     for the raw monitor events named `event` (every event when None) of
     `dom` (every domain when None); returns the callback ID."""
@@ -72,7 +86,7 @@ def qemuMonitorEventRegister(conn, dom, event, cb, opaque=None, flags=0):
     return ret
 
 
-def qemuMonitorEventDeregister(conn, callbackID):
+def qemuMonitorEventDeregister(conn: virConnect, callbackID: int) -> int:
     """Removes the registration `callbackID`."""
     ret = qemu_lib.virConnectDomainQemuMonitorEventDeregister(conn._o, callbackID)
     if ret == -1:
