@@ -37,4 +37,11 @@ env -u VIRT_EVENTS_LIBRARY -u PYTHONPATH "$work/venv/bin/python" typed.py
 package=$("$work/venv/bin/python" -c 'import os, virt_events; print(os.path.dirname(virt_events.__file__))')
 rm "$package/libvirt.so.0" "$package/libvirt-qemu.so.0"
 smoke missing
-echo "wheel-check: $(basename "$wheel") installs, loads its own library, and never falls back"
+
+# pip install -e: the package stays the checkout's and loads its build/.
+python3 -m venv "$work/editable"
+"$work/editable/bin/python" -m pip install --quiet --no-index -e "$repo/python"
+loaded=$(env -u VIRT_EVENTS_LIBRARY -u PYTHONPATH "$work/editable/bin/python" -c 'import virt_events; print(virt_events.library_path())')
+test "$loaded" = "$repo/build/libvirt.so.0" || { echo "pip install -e loads $loaded, not $repo/build/libvirt.so.0" >&2; exit 1; }
+echo "wheel-check: $(basename "$wheel") installs, loads its own library, and never falls back;"
+echo "wheel-check: pip install -e loads the checkout's build/"

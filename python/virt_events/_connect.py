@@ -41,8 +41,8 @@ class virConnect:
     """A connection (libvirt-python's virConnect, for the calls the library
     supports)."""
 
-    # libvirt-python's bookkeeping: legacy callbacks {cb: opaque}, and the
-    # opaque of every callback ID, per class
+    # libvirt-python's bookkeeping (set by __init__): legacy callbacks
+    # {cb: opaque}, and the opaque of every callback ID, per class
     domainEventCallbacks: Dict[Callable[..., object], Any]
     domainEventCallbackID: Dict[int, Any]
     networkEventCallbackID: Dict[int, Any]

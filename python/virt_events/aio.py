@@ -19,6 +19,11 @@ directly when the call comes from that thread, through
 C-level registration is made once; the process's first event-loop
 registration wins, so this cannot be combined with
 ``virEventRegisterDefaultImpl`` in one process.
+
+``EventStream`` is ``async for`` over one registration, whatever its class:
+``conn.events()`` (domains), ``networkEvents()``, ``storagePoolEvents()``,
+``nodeDeviceEvents()``, ``secretEvents()`` and ``qemuMonitorEvents()`` make
+one, yielding DomainEvent, NetworkEvent, ... QemuMonitorEvent tuples.
 """
 
 from __future__ import annotations
