@@ -243,16 +243,21 @@ def _checkout():
 
 
 def candidates():
-    """[(where, path)]: the places the library is looked for, in order (see
-    the module doc); path None for a place that does not apply."""
+    """[(where, path, why not)]: the places the library is looked for, in
+    order (see the module doc); path None, and why not, for a place that
+    does not apply."""
     env = os.environ.get(ENV_VAR)
     if env:
-        return [(f"${ENV_VAR}", env)]
+        return [(f"${ENV_VAR}", env, None)]
     repo = _checkout()
     return [
-        (f"${ENV_VAR}", None),
-        ("the package's own copy", os.path.join(_HERE, SONAME)),
-        ("a source checkout's build/", None if repo is None else os.path.join(repo, "build", SONAME)),
+        (f"${ENV_VAR}", None, "not set"),
+        ("the package's own copy", os.path.join(_HERE, SONAME), None),
+        (
+            "a source checkout's build/",
+            None if repo is None else os.path.join(repo, "build", SONAME),
+            "not inside a virt-events checkout",
+        ),
     ]
 
 
@@ -261,8 +266,8 @@ def _qemu_candidates():
     from the system loader when that is where libvirt.so.0 came from."""
     path = lib.load()
     if os.sep not in path:
-        return [("the system loader (as libvirt.so.0)", QEMU_SONAME)]
-    return [(f"beside {path}", os.path.join(os.path.dirname(path), QEMU_SONAME))]
+        return [("the system loader (as libvirt.so.0)", QEMU_SONAME, None)]
+    return [(f"beside {path}", os.path.join(os.path.dirname(path), QEMU_SONAME), None)]
 
 
 def _not_found(soname, tried):
@@ -315,11 +320,11 @@ class _Library:
                 if path is not None and path != self.path:
                     raise RuntimeError(f"virt_events already loaded {self.path}; it cannot switch to {path}")
                 return self.path
-            places = [("the path asked for", path)] if path is not None else self._places()
+            places = [("the path asked for", path, None)] if path is not None else self._places()
             tried = []
-            for where, place in places:
+            for where, place, why_not in places:
                 if place is None:
-                    tried.append((where, "not set" if where.startswith("$") else "not inside a virt-events checkout"))
+                    tried.append((where, why_not))
                     continue
                 if os.sep in place and not os.path.exists(place):
                     tried.append((where, f"{place}: no such file"))
