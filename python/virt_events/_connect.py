@@ -27,7 +27,7 @@ from ._objects import (
     virSecret,
     virStoragePool,
 )
-from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
+from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry, register
 from ._trampolines import _ANY_ADDRS, _C_CLOSE_ADDR, _C_LEGACY_ADDR
 _O = TypeVar("_O", bound=_Object)
 
@@ -172,7 +172,9 @@ class virConnect:
 
     # -- events ------------------------------------------------------------
 
-    def domainEventRegister(self, cb: Callable[[virConnect, virDomain, int, int, Any], object], opaque: Any = None) -> None:
+    def domainEventRegister(
+        self, cb: Callable[[virConnect, virDomain, int, int, Any], object], opaque: Any = None
+    ) -> None:
         """Adds a legacy lifecycle callback ``cb(conn, dom, event, detail,
         opaque)``. All of a connection's legacy callbacks share one C
         registration, made with the first and removed with the last."""
@@ -222,14 +224,16 @@ class virConnect:
         if not callable(cb):
             raise TypeError("domainEventRegisterAny: cb must be callable")
         dom_ptr = None if dom is None else dom._o
-        entry = _Entry(self, cb, opaque)
-        token = _register_entry(entry)
-        ret = lib.virConnectDomainEventRegisterAny(self._o, dom_ptr, eventID, _ANY_ADDRS[eventID], token, _C_FREE_ADDR)
-        if ret == -1:
-            err = virGetLastError()
-            _registry.pop(token, None)  # the library does not free a failed registration
-            raise libvirtError("virConnectDomainEventRegisterAny() failed", conn=self, err=err)
-        entry.end = functools.partial(lib.virConnectDomainEventDeregisterAny, self._o, ret)
+        ret = register(
+            self,
+            cb,
+            opaque,
+            "virConnectDomainEventRegisterAny",
+            lambda token: lib.virConnectDomainEventRegisterAny(
+                self._o, dom_ptr, eventID, _ANY_ADDRS[eventID], token, _C_FREE_ADDR
+            ),
+            functools.partial(lib.virConnectDomainEventDeregisterAny, self._o),
+        )
         self.domainEventCallbackID[ret] = opaque
         return ret
 
@@ -310,7 +314,9 @@ class virConnect:
 
     # -- async for (see virt_events.aio) -------------------------------------
 
-    def events(self, eventID: int = C.VIR_DOMAIN_EVENT_ID_LIFECYCLE, dom: Optional[virDomain] = None) -> aio.DomainEventStream:
+    def events(
+        self, eventID: int = C.VIR_DOMAIN_EVENT_ID_LIFECYCLE, dom: Optional[virDomain] = None
+    ) -> aio.DomainEventStream:
         """An async iterator of this connection's `eventID` events (of `dom`
         only, unless None), as DomainEvent tuples; see virt_events.aio."""
         return aio.DomainEventStream(self, eventID, dom)
@@ -319,25 +325,33 @@ class virConnect:
         self, eventID: int = C.VIR_NETWORK_EVENT_ID_LIFECYCLE, net: Optional[virNetwork] = None
     ) -> aio.EventStream[aio.NetworkEvent]:
         """An async iterator of network events, as NetworkEvent tuples."""
-        return aio.network_events(self, eventID, net)
+        return aio.object_events(
+            aio.NetworkEvent, self.networkEventRegisterAny, self.networkEventDeregisterAny, eventID, net
+        )
 
     def storagePoolEvents(
         self, eventID: int = C.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, pool: Optional[virStoragePool] = None
     ) -> aio.EventStream[aio.StoragePoolEvent]:
         """An async iterator of storage-pool events, as StoragePoolEvent tuples."""
-        return aio.storage_pool_events(self, eventID, pool)
+        return aio.object_events(
+            aio.StoragePoolEvent, self.storagePoolEventRegisterAny, self.storagePoolEventDeregisterAny, eventID, pool
+        )
 
     def nodeDeviceEvents(
         self, eventID: int = C.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, dev: Optional[virNodeDevice] = None
     ) -> aio.EventStream[aio.NodeDeviceEvent]:
         """An async iterator of node-device events, as NodeDeviceEvent tuples."""
-        return aio.node_device_events(self, eventID, dev)
+        return aio.object_events(
+            aio.NodeDeviceEvent, self.nodeDeviceEventRegisterAny, self.nodeDeviceEventDeregisterAny, eventID, dev
+        )
 
     def secretEvents(
         self, eventID: int = C.VIR_SECRET_EVENT_ID_LIFECYCLE, secret: Optional[virSecret] = None
     ) -> aio.EventStream[aio.SecretEvent]:
         """An async iterator of secret events, as SecretEvent tuples."""
-        return aio.secret_events(self, eventID, secret)
+        return aio.object_events(
+            aio.SecretEvent, self.secretEventRegisterAny, self.secretEventDeregisterAny, eventID, secret
+        )
 
     def qemuMonitorEvents(
         self, event: Optional[str] = None, dom: Optional[virDomain] = None, flags: int = 0

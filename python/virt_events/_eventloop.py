@@ -3,14 +3,13 @@ registered loop."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 from ._errors import _fail, libvirtError, virGetLastError
 from ._exceptions import raise_pending
 from ._lib import lib
 from ._loop_owner import claim_event_loop
-from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
+from ._registry import _C_FREE_ADDR, register
 from ._trampolines import _C_HANDLE_ADDR, _C_TIMEOUT_ADDR
 
 def virEventRegisterDefaultImpl() -> int:
@@ -39,15 +38,14 @@ def virEventAddTimeout(timeout: int, cb: Callable[[int, Any], object], opaque: A
     every `timeout` ms (-1: disabled, 0: every iteration); returns its id."""
     if not callable(cb):
         raise TypeError("virEventAddTimeout: cb must be callable")
-    entry = _Entry(None, cb, opaque)
-    token = _register_entry(entry)
-    ret = lib.virEventAddTimeout(timeout, _C_TIMEOUT_ADDR, token, _C_FREE_ADDR)
-    if ret == -1:
-        err = virGetLastError()
-        _registry.pop(token, None)
-        raise libvirtError("virEventAddTimeout() failed", err=err)
-    entry.end = functools.partial(lib.virEventRemoveTimeout, ret)
-    return ret
+    return register(
+        None,
+        cb,
+        opaque,
+        "virEventAddTimeout",
+        lambda token: lib.virEventAddTimeout(timeout, _C_TIMEOUT_ADDR, token, _C_FREE_ADDR),
+        lib.virEventRemoveTimeout,
+    )
 
 
 def virEventUpdateTimeout(timer: int, timeout: int) -> None:
@@ -66,15 +64,14 @@ def virEventAddHandle(fd: int, events: int, cb: Callable[[int, int, int, Any], o
     loop, calling ``cb(watch, fd, events, opaque)``; returns the watch id."""
     if not callable(cb):
         raise TypeError("virEventAddHandle: cb must be callable")
-    entry = _Entry(None, cb, opaque)
-    token = _register_entry(entry)
-    ret = lib.virEventAddHandle(fd, events, _C_HANDLE_ADDR, token, _C_FREE_ADDR)
-    if ret == -1:
-        err = virGetLastError()
-        _registry.pop(token, None)
-        raise libvirtError("virEventAddHandle() failed", err=err)
-    entry.end = functools.partial(lib.virEventRemoveHandle, ret)
-    return ret
+    return register(
+        None,
+        cb,
+        opaque,
+        "virEventAddHandle",
+        lambda token: lib.virEventAddHandle(fd, events, _C_HANDLE_ADDR, token, _C_FREE_ADDR),
+        lib.virEventRemoveHandle,
+    )
 
 
 def virEventUpdateHandle(watch: int, events: int) -> None:

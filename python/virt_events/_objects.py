@@ -8,10 +8,10 @@ from ctypes import c_int, c_void_p
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from . import _constants as C
-from ._errors import _fail, _local_error, libvirtError, virGetLastError
+from ._errors import _fail, _local_error
 from ._exceptions import _report
 from ._lib import dec, keep_forever, lib
-from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
+from ._registry import _C_FREE_ADDR, _registry, register
 
 if TYPE_CHECKING:
     from ._connect import virConnect
@@ -246,15 +246,15 @@ def _register_object_event(conn, kind, obj, eventID, cb, opaque):
     if not callable(cb):
         raise TypeError(f"{function}: cb must be callable")
     obj_ptr = None if obj is None else obj._o
-    entry = _Entry(conn, cb, opaque)
-    token = _register_entry(entry)
     addr = _OBJECT_ADDRS[(kind.c_name, eventID)]
-    ret = getattr(lib, function)(conn._o, obj_ptr, eventID, addr, token, _C_FREE_ADDR)
-    if ret == -1:
-        err = virGetLastError()
-        _registry.pop(token, None)  # the library does not free a failed registration
-        raise libvirtError(f"{function}() failed", conn=conn, err=err)
-    entry.end = functools.partial(getattr(lib, kind.deregister), conn._o, ret)
+    ret = register(
+        conn,
+        cb,
+        opaque,
+        function,
+        lambda token: getattr(lib, function)(conn._o, obj_ptr, eventID, addr, token, _C_FREE_ADDR),
+        functools.partial(getattr(lib, kind.deregister), conn._o),
+    )
     getattr(conn, kind.ids_attr)[ret] = opaque
     return ret
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import itertools
 import time
 from ctypes import c_void_p
-from typing import Dict
+from typing import Any, Callable, Dict
 
-from ._errors import silence_errors
+from ._errors import libvirtError, silence_errors, virGetLastError
 from ._exceptions import _report
 from ._lib import FreeCallback, keep_forever, lib
 
@@ -42,6 +43,23 @@ def _register_entry(entry):
     token = next(_tokens)
     _registry[token] = entry
     return token
+
+
+def register(
+    conn: Any, cb: Any, opaque: Any, function: str, make: Callable[[int], int], end: Callable[[int], object]
+) -> int:
+    """Makes one registration through the library's `function`: `make(token)`
+    calls it with the token as C opaque and _C_FREE_ADDR, returning the
+    callback (timer, watch) ID or -1; `end(ID)` is how _shutdown ends it."""
+    entry = _Entry(conn, cb, opaque)
+    token = _register_entry(entry)
+    ret = make(token)
+    if ret == -1:
+        err = virGetLastError()
+        _registry.pop(token, None)  # the library does not free a failed registration
+        raise libvirtError(f"{function}() failed", conn=conn, err=err)
+    entry.end = functools.partial(end, ret)
+    return ret
 
 
 def _free(token):

@@ -557,12 +557,26 @@ class EventStream(Generic[E]):
 
 
 def _maker(event_type: Callable[..., E], eventID: int) -> Callable[..., E]:
-    """make_event for an object class's callback: (conn, obj, *args)."""
+    """make_event for a callback (conn, obj, *args, opaque): the tuple
+    event_type(conn, obj, eventID, args)."""
 
     def make_event(conn: virConnect, obj: Any, *args: Any) -> E:
         return event_type(conn, obj, eventID, args)
 
     return make_event
+
+
+def object_events(
+    event_type: Callable[..., E],
+    register: Callable[[Any, int, Callable[..., None], Any], int],
+    deregister: Callable[[int], object],
+    eventID: int,
+    obj: Any,
+) -> EventStream[E]:
+    """The stream of one class's `eventID` events (of `obj` only, unless
+    None), `register` / `deregister` being conn.networkEventRegisterAny /
+    conn.networkEventDeregisterAny or their siblings."""
+    return EventStream(lambda cb: register(obj, eventID, cb, None), deregister, _maker(event_type, eventID))
 
 
 class DomainEventStream(EventStream[DomainEvent]):
@@ -575,46 +589,6 @@ class DomainEventStream(EventStream[DomainEvent]):
             conn.domainEventDeregisterAny,
             _maker(DomainEvent, eventID),
         )
-
-
-def network_events(conn: virConnect, eventID: int, net: Optional[virNetwork] = None) -> EventStream[NetworkEvent]:
-    """``conn.networkEvents()``: NetworkEvent tuples."""
-    return EventStream(
-        lambda cb: conn.networkEventRegisterAny(net, eventID, cb, None),
-        conn.networkEventDeregisterAny,
-        _maker(NetworkEvent, eventID),
-    )
-
-
-def storage_pool_events(
-    conn: virConnect, eventID: int, pool: Optional[virStoragePool] = None
-) -> EventStream[StoragePoolEvent]:
-    """``conn.storagePoolEvents()``: StoragePoolEvent tuples."""
-    return EventStream(
-        lambda cb: conn.storagePoolEventRegisterAny(pool, eventID, cb, None),
-        conn.storagePoolEventDeregisterAny,
-        _maker(StoragePoolEvent, eventID),
-    )
-
-
-def node_device_events(
-    conn: virConnect, eventID: int, dev: Optional[virNodeDevice] = None
-) -> EventStream[NodeDeviceEvent]:
-    """``conn.nodeDeviceEvents()``: NodeDeviceEvent tuples."""
-    return EventStream(
-        lambda cb: conn.nodeDeviceEventRegisterAny(dev, eventID, cb, None),
-        conn.nodeDeviceEventDeregisterAny,
-        _maker(NodeDeviceEvent, eventID),
-    )
-
-
-def secret_events(conn: virConnect, eventID: int, secret: Optional[virSecret] = None) -> EventStream[SecretEvent]:
-    """``conn.secretEvents()``: SecretEvent tuples."""
-    return EventStream(
-        lambda cb: conn.secretEventRegisterAny(secret, eventID, cb, None),
-        conn.secretEventDeregisterAny,
-        _maker(SecretEvent, eventID),
-    )
 
 
 def qemu_monitor_events(

@@ -28,10 +28,10 @@ from ._constants import (  # noqa: F401  (libvirt_qemu's constants)
     VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE,
     VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX,
 )
-from ._errors import _fail, libvirtError, virGetLastError
+from ._errors import _fail
 from ._exceptions import _report
 from ._lib import QemuMonitorEventFunc, dec, enc, keep_forever, qemu_lib
-from ._registry import _C_FREE_ADDR, _Entry, _register_entry, _registry
+from ._registry import _C_FREE_ADDR, _registry, register
 from ._trampolines import _callback_domain
 
 if TYPE_CHECKING:
@@ -73,15 +73,16 @@ def qemuMonitorEventRegister(
     if not callable(cb):
         raise TypeError("qemuMonitorEventRegister: cb must be callable")
     dom_ptr = None if dom is None else dom._o
-    entry = _Entry(conn, cb, opaque)
-    token = _register_entry(entry)
-    register = qemu_lib.virConnectDomainQemuMonitorEventRegister
-    ret = register(conn._o, dom_ptr, enc(event), _C_MONITOR_ADDR, token, _C_FREE_ADDR, flags)
-    if ret == -1:
-        err = virGetLastError()
-        _registry.pop(token, None)  # the library does not free a failed registration
-        raise libvirtError("virConnectDomainQemuMonitorEventRegister() failed", conn=conn, err=err)
-    entry.end = functools.partial(qemu_lib.virConnectDomainQemuMonitorEventDeregister, conn._o, ret)
+    ret = register(
+        conn,
+        cb,
+        opaque,
+        "virConnectDomainQemuMonitorEventRegister",
+        lambda token: qemu_lib.virConnectDomainQemuMonitorEventRegister(
+            conn._o, dom_ptr, enc(event), _C_MONITOR_ADDR, token, _C_FREE_ADDR, flags
+        ),
+        functools.partial(qemu_lib.virConnectDomainQemuMonitorEventDeregister, conn._o),
+    )
     conn.qemuMonitorEventCallbackID[ret] = opaque
     return ret
 
