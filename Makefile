@@ -77,8 +77,15 @@ check: all qemu
 	sh tests/install-deps.sh
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) $(CARGO) test --release
 	VIRT_EVENTS_LIBRARY=$(CURDIR)/$(BUILD)/libvirt.so.0 python3 -m pytest -q python/tests
+	$(MAKE) python-wheel-check
 	$(MAKE) install-check
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
+
+# The Python wheel, built and installed into a fresh venv, smoke-tested from
+# outside the checkout (python/tools/wheel_check.sh).
+.PHONY: python-wheel-check
+python-wheel-check: all
+	sh python/tools/wheel_check.sh
 
 # Installs into a staging tree and builds the example against it with pkg-config.
 STAGE := $(CURDIR)/$(BUILD)/stage

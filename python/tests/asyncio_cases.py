@@ -9,6 +9,7 @@ No thread runs virEventRunDefaultImpl here: asyncio.run drives everything.
 
 import asyncio
 import gc
+import json
 import os
 import shutil
 import tempfile
@@ -289,3 +290,98 @@ def test_handles_and_timers():
             libvirt.virEventRegisterDefaultImpl()
 
     run(main())
+
+
+def test_async_for_networks_pools_node_devices_and_secrets():
+    """conn.networkEvents(), storagePoolEvents(), nodeDeviceEvents() and
+    secretEvents(): one registration each, typed event tuples, removed on
+    close."""
+    fc_host = (
+        "<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'>"
+        "<wwnn>2000000012345678</wwnn><wwpn>1000000012345678</wwpn></capability></capability></device>"
+    )
+
+    async def main():
+        conn = libvirt.open("test:///default")
+        async with conn.networkEvents() as networks:
+            net = conn.networkDefineXML("<network><name>pyn</name></network>")
+            event = await asyncio.wait_for(networks.__anext__(), TIMEOUT)
+            assert isinstance(event, libvirt.NetworkEvent)
+            assert (event.conn, event.net.name(), event.eventID, event.args) == (
+                conn, "pyn", libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                (libvirt.VIR_NETWORK_EVENT_DEFINED, 0),
+            )
+            assert networks.callback_id in conn.networkEventCallbackID
+            net.undefine()
+            event = await asyncio.wait_for(networks.__anext__(), TIMEOUT)
+            assert event.args == (libvirt.VIR_NETWORK_EVENT_UNDEFINED, 0)
+        assert conn.networkEventCallbackID == {}
+
+        pool = conn.storagePoolLookupByName("default-pool")
+        refresh = libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH
+        async with conn.storagePoolEvents(refresh, pool) as pools:
+            pool.refresh()
+            event = await asyncio.wait_for(pools.__anext__(), TIMEOUT)
+            assert isinstance(event, libvirt.StoragePoolEvent)
+            assert (event.pool.name(), event.eventID, event.args) == ("default-pool", refresh, ())
+        assert conn.storagePoolEventCallbackID == {}
+
+        async with conn.nodeDeviceEvents() as devices:
+            dev = conn.nodeDeviceCreateXML(fc_host)
+            event = await asyncio.wait_for(devices.__anext__(), TIMEOUT)
+            assert isinstance(event, libvirt.NodeDeviceEvent)
+            assert (event.dev.name(), event.args) == ("scsi_host12", (libvirt.VIR_NODE_DEVICE_EVENT_CREATED, 0))
+            dev.destroy()
+            event = await asyncio.wait_for(devices.__anext__(), TIMEOUT)
+            assert event.args == (libvirt.VIR_NODE_DEVICE_EVENT_DELETED, 0)
+        assert conn.nodeDeviceEventCallbackID == {}
+
+        # The test driver has no secrets: the registration is made and removed.
+        secrets = conn.secretEvents(libvirt.VIR_SECRET_EVENT_ID_VALUE_CHANGED)
+        assert conn.secretEventCallbackID == {secrets.callback_id: None}
+        await secrets.aclose()
+        assert conn.secretEventCallbackID == {}
+        with pytest.raises(StopAsyncIteration):
+            await secrets.__anext__()
+
+        only_main_thread()
+        del net, pool, dev, event
+        close(conn)
+
+    run(main())
+
+
+def test_async_for_raw_qemu_monitor_events():
+    """conn.qemuMonitorEvents(): raw events from the library's monitor
+    thread, delivered on the asyncio loop as QemuMonitorEvent tuples."""
+    root = tempfile.mkdtemp(prefix="ve-py-aio-")
+    try:
+
+        async def main():
+            fake = FakeQemu(root, "vm1")
+            conn = libvirt.open("qemu:///embed?root=" + root)
+            try:
+                # One C callback serves every registration (as in libvirt-python):
+                # one without a name filter is a duplicate once another exists
+                # for the same domain filter; named ones are always accepted.
+                async with conn.qemuMonitorEvents() as every, conn.qemuMonitorEvents("RTC_CHANGE") as rtc:
+                    fake.send_events([event_line("RTC_CHANGE", {"offset": 42}, seconds=5), event_line("STOP")])
+                    fake.go.set()
+                    event = await asyncio.wait_for(rtc.__anext__(), TIMEOUT)
+                    assert isinstance(event, libvirt.QemuMonitorEvent)
+                    assert (event.conn, event.dom.name(), event.event, event.seconds, event.micros) == (
+                        conn, "vm1", "RTC_CHANGE", 5, 0
+                    )
+                    assert json.loads(event.details) == {"offset": 42}
+                    names = [(await asyncio.wait_for(every.__anext__(), TIMEOUT)).event for _ in range(2)]
+                    assert names == ["RTC_CHANGE", "STOP"]
+                    assert len(conn.qemuMonitorEventCallbackID) == 2
+                assert conn.qemuMonitorEventCallbackID == {}
+                del event
+            finally:
+                fake.close()
+            close(conn)
+
+        run(main())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -8,7 +8,7 @@ import ctypes
 import pytest
 
 import virt_events as libvirt
-from virt_events import _core, _lib
+from virt_events import _lib, _registry, _trampolines
 
 pytestmark = pytest.mark.usefixtures("native_loop")
 
@@ -93,11 +93,11 @@ def test_every_trampoline_passes_libvirt_python_arguments(test_conn):
     for event_id, spec in sorted(libvirt.EVENTS.items()):
         c_args, expected = table[spec.name]
         got = []
-        entry = _core._Entry(test_conn, lambda conn, d, *rest: got.append((conn, d.name(), rest)), "op", spec.name)
-        token = _core._register_entry(entry)
+        entry = _registry._Entry(test_conn, lambda conn, d, *rest: got.append((conn, d.name(), rest)), "op")
+        token = _registry._register_entry(entry)
         try:
-            ret = _core._ANY_TRAMPOLINES[event_id](test_conn._o, dom._o, *c_args, token)
+            ret = _trampolines._ANY_TRAMPOLINES[event_id](test_conn._o, dom._o, *c_args, token)
         finally:
-            _core._registry.pop(token)
+            _registry._registry.pop(token)
         assert got == [(test_conn, "test", tuple(expected) + ("op",))], spec.name
         assert ret == (0 if spec.name == "LIFECYCLE" else None)

@@ -10,7 +10,7 @@ import weakref
 import pytest
 
 import virt_events as libvirt
-from virt_events import _core
+from virt_events import _registry
 
 pytestmark = pytest.mark.usefixtures("native_loop")
 
@@ -39,7 +39,7 @@ def cycle(conn, dom, n):
 
 def test_no_leak_over_100k_cycles(test_conn):
     dom = test_conn.lookupByName("test")
-    before_registry = _core.registered_count()
+    before_registry = _registry.registered_count()
     cycle(test_conn, dom, 2000)  # warm-up: caches, dict sizes, the C side's first allocations
     gc.collect()
     tracemalloc.start()
@@ -53,7 +53,7 @@ def test_no_leak_over_100k_cycles(test_conn):
     growth = end - start
     print(f"{CYCLES} cycles: traced memory grew by {growth} bytes (peak {peak - start})", file=sys.stderr)
     assert growth < LIMIT, f"traced memory grew by {growth} bytes over {CYCLES} cycles"
-    assert _core.registered_count() == before_registry
+    assert _registry.registered_count() == before_registry
     assert test_conn.domainEventCallbackID == {} and test_conn.domainEventCallbacks == {}
 
 

@@ -39,7 +39,7 @@ class Recorder:
 
 def test_network_lifecycle(test_conn):
     calls = []
-    before = libvirt._core.registered_count()
+    before = libvirt._registry.registered_count()
     cid = test_conn.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, Recorder(calls), "op")
     assert test_conn.networkEventCallbackID == {cid: "op"}
     net = test_conn.networkDefineXML(PYN)
@@ -58,7 +58,7 @@ def test_network_lifecycle(test_conn):
     assert [c[2] for c in calls] == [0, 2, 3, 1]
     assert test_conn.networkEventDeregisterAny(cid) is None
     assert test_conn.networkEventCallbackID == {}
-    assert libvirt._core.registered_count() == before
+    assert libvirt._registry.registered_count() == before
 
 
 def test_network_filter_by_object(test_conn):
@@ -141,16 +141,16 @@ def test_deregistration_releases_the_opaque(test_conn):
     class Opaque:
         pass
 
-    before = libvirt._core.registered_count()
+    before = libvirt._registry.registered_count()
     opaque = Opaque()
     ref = weakref.ref(opaque)
     cid = test_conn.nodeDeviceEventRegisterAny(None, libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE, Recorder([]), opaque)
-    assert libvirt._core.registered_count() == before + 1
+    assert libvirt._registry.registered_count() == before + 1
     del opaque
     gc.collect()
     assert ref() is not None
     test_conn.nodeDeviceEventDeregisterAny(cid)
-    assert libvirt._core.registered_count() == before
+    assert libvirt._registry.registered_count() == before
     assert test_conn.nodeDeviceEventCallbackID == {}
     gc.collect()
     assert ref() is None
@@ -177,7 +177,7 @@ def test_argument_errors(test_conn):
         (test_conn.nodeDeviceEventRegisterAny, "virConnectNodeDeviceEventRegisterAny", 2, libvirt.VIR_FROM_NODEDEV),
         (test_conn.secretEventRegisterAny, "virConnectSecretEventRegisterAny", 2, libvirt.VIR_FROM_SECRET),
     ]
-    before = libvirt._core.registered_count()
+    before = libvirt._registry.registered_count()
     for register, function, count, domain in cases:
         with pytest.raises(libvirt.libvirtError) as e:
             register(None, count, Recorder([]), None)
@@ -200,15 +200,15 @@ def test_argument_errors(test_conn):
     assert "already tracked" in e.value.get_error_message()
     assert test_conn.networkEventCallbackID == {cid: None}
     test_conn.networkEventDeregisterAny(cid)
-    assert libvirt._core.registered_count() == before
+    assert libvirt._registry.registered_count() == before
 
 
 def test_the_object_must_be_of_the_class(test_conn):
     pool = test_conn.storagePoolLookupByName("default-pool")
-    before = libvirt._core.registered_count()
+    before = libvirt._registry.registered_count()
     with pytest.raises(libvirt.libvirtError):
         test_conn.networkEventRegisterAny(pool, 0, Recorder([]), None)
-    assert libvirt._core.registered_count() == before
+    assert libvirt._registry.registered_count() == before
 
 
 EXIT_SCRIPT = textwrap.dedent(
@@ -216,7 +216,7 @@ EXIT_SCRIPT = textwrap.dedent(
     import atexit, sys, threading, time
     sys.path.insert(0, %r)
     # Registered before the binding's own handler, so it runs after it.
-    atexit.register(lambda: print("left", sys.modules["virt_events._core"].registered_count()))
+    atexit.register(lambda: print("left", sys.modules["virt_events._registry"].registered_count()))
     import virt_events as libvirt
     libvirt.virEventRegisterDefaultImpl()
     conn = libvirt.open("test:///default")

@@ -235,7 +235,7 @@ def test_legacy_callbacks_share_one_registration(test_conn):
     assert calls[2:] == [("b", "test", 4, 0, 2)]
     test_conn.domainEventDeregister(b)  # the last: the C registration goes
     # ... so the legacy C callback is no longer registered on the connection.
-    assert libvirt._core.lib.virConnectDomainEventDeregister(test_conn._o, libvirt._core._C_LEGACY_ADDR) == -1
+    assert libvirt._lib.lib.virConnectDomainEventDeregister(test_conn._o, libvirt._trampolines._C_LEGACY_ADDR) == -1
     # A new legacy callback registers again (a new callback ID).
     test_conn.domainEventRegister(b, 4)
     assert test_conn.domainEventRegisterAny(None, LIFECYCLE, a, None) == 3
@@ -284,7 +284,7 @@ def test_close_with_registrations(native_loop):
         conn.domainEventDeregisterAny(cid)
     assert e.value.get_error_code() == libvirt.VIR_ERR_INVALID_CONN
     # ...but the C pointer stays valid while the registration holds it.
-    assert libvirt._core.lib.virConnectDomainEventDeregisterAny(raw, cid) == 0
+    assert libvirt._lib.lib.virConnectDomainEventDeregisterAny(raw, cid) == 0
     gc.collect()
     assert other.close() == 0
     # A connection object dropped while holding a registration lives on in

@@ -5,11 +5,16 @@ package (for its constants, say) never fails. Where it comes from, first
 match wins:
 
 1. ``$VIRT_EVENTS_LIBRARY``: the full path of the .so (nothing else is tried
-   when it is set);
-2. ``libvirt.so.0`` next to this package (``virt_events/libvirt.so.0``);
-3. the build tree of a source checkout (``<repo>/build/libvirt.so.0``, this
-   file being ``<repo>/python/virt_events/_lib.py``);
-4. the system loader (``libvirt.so.0`` on the usual library path).
+   when it is set); a bare name (``libvirt.so.0``) asks the system loader,
+   which is how the system's libvirt is chosen on purpose;
+2. ``libvirt.so.0`` inside this package (a wheel carries one);
+3. the build tree of the source checkout this package sits in
+   (``<repo>/build/libvirt.so.0``, this file being
+   ``<repo>/python/virt_events/_lib.py``), as with ``pip install -e``.
+
+The system loader is never tried otherwise: on a machine with Debian's
+libvirt0, falling back to it would silently bind to another libvirt.
+``load_library(path)`` (before any other call) chooses a library in code.
 """
 
 import ctypes
@@ -34,6 +39,7 @@ from ctypes import (
 
 ENV_VAR = "VIRT_EVENTS_LIBRARY"
 SONAME = "libvirt.so.0"
+QEMU_SONAME = "libvirt-qemu.so.0"
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -108,6 +114,8 @@ UpdateTimeoutFunc = ctypes.CFUNCTYPE(None, c_int, c_int)
 RemoveTimeoutFunc = ctypes.CFUNCTYPE(c_int, c_int)
 ErrorFunc = ctypes.CFUNCTYPE(None, c_void_p, POINTER(_virError))
 CloseFunc = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_void_p)
+# conn, dom, event, seconds, micros, details, opaque
+QemuMonitorEventFunc = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_char_p, c_longlong, c_uint, c_char_p, c_void_p)
 
 _P = c_void_p  # virConnectPtr, virDomainPtr, virNetworkPtr...: opaque to us
 
@@ -211,6 +219,12 @@ PROTOTYPES = {
     "virSetErrorFunc": (None, [c_void_p, c_void_p]),
 }
 
+#: libvirt-qemu.so.0's functions
+QEMU_PROTOTYPES = {
+    "virConnectDomainQemuMonitorEventRegister": (c_int, [_P, _P, c_char_p, c_void_p, c_void_p, c_void_p, c_uint]),
+    "virConnectDomainQemuMonitorEventDeregister": (c_int, [_P, c_int]),
+}
+
 
 def keep_forever(obj):
     """Leaks one reference to `obj`: the C function pointers handed to the
@@ -221,16 +235,51 @@ def keep_forever(obj):
     return obj
 
 
+def _checkout():
+    """The virt-events checkout this package sits in (python/virt_events/),
+    or None for an installed package."""
+    repo = os.path.normpath(os.path.join(_HERE, "..", ".."))
+    return repo if os.path.exists(os.path.join(repo, "Cargo.toml")) else None
+
+
 def candidates():
-    """The places the library is looked for, in order (see the module doc)."""
+    """[(where, path, why not)]: the places the library is looked for, in
+    order (see the module doc); path None, and why not, for a place that
+    does not apply."""
     env = os.environ.get(ENV_VAR)
     if env:
-        return [env]
+        return [(f"${ENV_VAR}", env, None)]
+    repo = _checkout()
     return [
-        os.path.join(_HERE, SONAME),
-        os.path.normpath(os.path.join(_HERE, "..", "..", "build", SONAME)),
-        SONAME,
+        (f"${ENV_VAR}", None, "not set"),
+        ("the package's own copy", os.path.join(_HERE, SONAME), None),
+        (
+            "a source checkout's build/",
+            None if repo is None else os.path.join(repo, "build", SONAME),
+            "not inside a virt-events checkout",
+        ),
     ]
+
+
+def _qemu_candidates():
+    """libvirt-qemu.so.0 goes with the libvirt.so.0 loaded: beside it, or
+    from the system loader when that is where libvirt.so.0 came from."""
+    path = lib.load()
+    if os.sep not in path:
+        return [("the system loader (as libvirt.so.0)", QEMU_SONAME, None)]
+    return [(f"beside {path}", os.path.join(os.path.dirname(path), QEMU_SONAME), None)]
+
+
+def _not_found(soname, tried):
+    lines = [f"virt_events found no {soname} of virt-events; tried, in order:"]
+    lines += [f"  {i}. {where}: {what}" for i, (where, what) in enumerate(tried, 1)]
+    lines += [
+        f"The system's {SONAME} is never used unless asked for (it is another libvirt). To fix: install the",
+        "wheel built by `pip wheel <checkout>/python` (it carries the library), run `make` in the checkout,",
+        f"or set {ENV_VAR} to the library's full path. To use the system's libvirt on purpose:",
+        f'{ENV_VAR}={SONAME}, or virt_events.load_library("{SONAME}") before any other call.',
+    ]
+    return LibraryNotFound("\n".join(lines))
 
 
 class LibraryNotFound(OSError):
@@ -240,11 +289,15 @@ class LibraryNotFound(OSError):
 class _Library:
     """The loaded library: attributes are its functions, prototyped.
 
-    Loading happens on the first attribute access; afterwards every function
-    is a plain attribute of this object, so calls cost no extra lookup.
+    Loading happens on the first attribute access (or load()); afterwards
+    every function is a plain attribute of this object, so calls cost no
+    extra lookup.
     """
 
-    def __init__(self):
+    def __init__(self, soname, prototypes, places):
+        self.soname = soname
+        self._prototypes = prototypes
+        self._places = places
         self._lock = threading.Lock()
         self._dll = None
         self.path = None
@@ -252,37 +305,43 @@ class _Library:
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        self._load()
+        self.load()
         try:
             return self.__dict__[name]
         except KeyError:
             raise AttributeError(f"{self.path} has no function {name}") from None
 
-    def _load(self):
+    def load(self, path=None):
+        """Loads the library from `path` (a bare name such as "libvirt.so.0"
+        asks the system loader), or from the first of candidates(); returns
+        the path loaded. Once loaded, asking for another path is an error."""
         with self._lock:
             if self._dll is not None:
-                return
-            errors = []
-            for path in candidates():
-                if os.sep in path and not os.path.exists(path):
-                    errors.append(f"{path}: no such file")
+                if path is not None and path != self.path:
+                    raise RuntimeError(f"virt_events already loaded {self.path}; it cannot switch to {path}")
+                return self.path
+            places = [("the path asked for", path, None)] if path is not None else self._places()
+            tried = []
+            for where, place, why_not in places:
+                if place is None:
+                    tried.append((where, why_not))
+                    continue
+                if os.sep in place and not os.path.exists(place):
+                    tried.append((where, f"{place}: no such file"))
                     continue
                 try:
-                    dll = ctypes.CDLL(path)
+                    dll = ctypes.CDLL(place)
                 except OSError as e:
-                    errors.append(f"{path}: {e}")
+                    tried.append((where, f"{place}: {e}"))
                     continue
                 self._setup(dll)
-                self.path = path
+                self.path = place
                 self._dll = dll
-                return
-            raise LibraryNotFound(
-                "virt_events cannot load libvirt.so.0 (set %s to the library's full path, "
-                "or build it with `make` in the virt-events tree): %s" % (ENV_VAR, "; ".join(errors))
-            )
+                return place
+            raise _not_found(self.soname, tried)
 
     def _setup(self, dll):
-        for name, (restype, argtypes) in PROTOTYPES.items():
+        for name, (restype, argtypes) in self._prototypes.items():
             try:
                 func = getattr(dll, name)
             except AttributeError:
@@ -301,7 +360,9 @@ class _Library:
         return self._dll is not None
 
 
-lib = _Library()
+lib = _Library(SONAME, PROTOTYPES, candidates)
+#: libvirt-qemu.so.0, loaded on first use (after libvirt.so.0, whose state it uses)
+qemu_lib = _Library(QEMU_SONAME, QEMU_PROTOTYPES, _qemu_candidates)
 
 
 def take_string(ptr):

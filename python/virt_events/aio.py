@@ -19,14 +19,22 @@ directly when the call comes from that thread, through
 C-level registration is made once; the process's first event-loop
 registration wins, so this cannot be combined with
 ``virEventRegisterDefaultImpl`` in one process.
+
+``EventStream`` is ``async for`` over one registration, whatever its class:
+``conn.events()`` (domains), ``networkEvents()``, ``storagePoolEvents()``,
+``nodeDeviceEvents()``, ``secretEvents()`` and ``qemuMonitorEvents()`` make
+one, yielding DomainEvent, NetworkEvent, ... QemuMonitorEvent tuples.
 """
+
+from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, NamedTuple, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, NamedTuple, Optional, Tuple, TypeVar
 
 from . import _constants as C
-from . import _core
+from . import qemu
+from ._exceptions import _report, raise_pending
 from ._lib import (
     AddHandleFunc,
     AddTimeoutFunc,
@@ -40,11 +48,23 @@ from ._lib import (
     keep_forever,
     lib,
 )
+from ._loop_owner import claim_event_loop, event_loop_kind
+
+if TYPE_CHECKING:
+    from ._connect import virConnect
+    from ._domain import virDomain
+    from ._objects import virNetwork, virNodeDevice, virSecret, virStoragePool
 
 __all__ = [
     "AsyncIOEventImpl",
     "DomainEvent",
     "DomainEventStream",
+    "EventStream",
+    "NetworkEvent",
+    "NodeDeviceEvent",
+    "QemuMonitorEvent",
+    "SecretEvent",
+    "StoragePoolEvent",
     "get_current_impl",
     "virEventRegisterAsyncIOImpl",
 ]
@@ -87,30 +107,30 @@ class _Handle:
 class AsyncIOEventImpl:
     """The handles and timers the library keeps on an asyncio loop."""
 
-    def __init__(self, loop):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
-        self._timers = {}
-        self._handles = {}
+        self._timers: Dict[int, _Timer] = {}
+        self._handles: Dict[int, _Handle] = {}
         self._next_timer = 1
         self._next_watch = 1
         # fd -> (reading, writing) as currently registered with the loop
-        self._fd_state = {}
+        self._fd_state: Dict[int, Tuple[bool, bool]] = {}
         self._pending_frees = 0
-        self._drained = None
+        self._drained: Optional[asyncio.Future[None]] = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<AsyncIOEventImpl loop={self.loop!r} timers={len(self._timers)} handles={len(self._handles)}>"
 
     # -- bookkeeping ------------------------------------------------------
 
-    def is_idle(self):
+    def is_idle(self) -> bool:
         """True when the library has no handle or timer here and no free
         callback is pending (e.g. after the last event callback is gone)."""
         with self._lock:
             return not self._timers and not self._handles and self._pending_frees == 0
 
-    async def drain(self):
+    async def drain(self) -> None:
         """Waits until the free callbacks of removed handles and timers ran."""
         while True:
             with self._lock:
@@ -134,7 +154,7 @@ class AsyncIOEventImpl:
             # virEventRegisterAsyncIOImpl(new_loop) resyncs everything.
             pass
 
-    def set_loop(self, loop):
+    def set_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Moves every live handle and timer to `loop`."""
         old = self.loop
         if loop is old:
@@ -179,7 +199,7 @@ class AsyncIOEventImpl:
             try:
                 ff(opaque)
             except BaseException:
-                _core._report("an event-loop free callback")
+                _report("an event-loop free callback")
             finally:
                 with self._lock:
                     self._pending_frees -= 1
@@ -244,7 +264,7 @@ class AsyncIOEventImpl:
             # Periodic: re-arm unless the callback changed or removed it.
             if t.armed is None and not t.removed and t.timeout >= 0:
                 t.armed = self.loop.call_later(t.timeout / 1000.0, self._fire_timer, t)
-        _core.raise_pending()
+        raise_pending()
 
     # -- handles -------------------------------------------------------------
 
@@ -316,7 +336,7 @@ class AsyncIOEventImpl:
                     continue
                 events = C.VIR_EVENT_HANDLE_WRITABLE
             h.cb(h.watch, h.fd, events, h.opaque)
-        _core.raise_pending()
+        raise_pending()
 
 
 # --------------------------------------------------------------------------
@@ -332,7 +352,7 @@ def _guarded(default, method):
             return getattr(_impl, method)(*args)
         except BaseException:
             try:
-                _core._report(f"the asyncio event loop's {method}")
+                _report(f"the asyncio event loop's {method}")
             except BaseException:
                 pass  # interpreter shutdown
             return default
@@ -350,7 +370,7 @@ _C_FUNCS = keep_forever((
 ))
 
 
-def virEventRegisterAsyncIOImpl(loop=None):
+def virEventRegisterAsyncIOImpl(loop: Optional[asyncio.AbstractEventLoop] = None) -> AsyncIOEventImpl:
     """Makes `loop` (default: the running loop, else the current event loop)
     the library's event loop; returns the AsyncIOEventImpl."""
     global _impl
@@ -360,7 +380,7 @@ def virEventRegisterAsyncIOImpl(loop=None):
         except RuntimeError:
             loop = asyncio.get_event_loop_policy().get_event_loop()
     with _impl_lock:
-        _core.claim_event_loop("asyncio")
+        claim_event_loop("asyncio")
         if _impl is None:
             _impl = AsyncIOEventImpl(loop)
             lib.virEventRegisterImpl(*_C_FUNCS)
@@ -373,7 +393,7 @@ def _ensure_impl(loop):
     """Makes sure events reach `loop`: registers the asyncio implementation
     if no loop is registered yet, and moves it to `loop` if its own loop is
     closed or not running (a previous asyncio.run)."""
-    kind = _core.event_loop_kind()
+    kind = event_loop_kind()
     if kind is None:
         virEventRegisterAsyncIOImpl(loop)
     elif kind == "asyncio":
@@ -382,7 +402,7 @@ def _ensure_impl(loop):
             virEventRegisterAsyncIOImpl(loop)
 
 
-def get_current_impl():
+def get_current_impl() -> Optional[AsyncIOEventImpl]:
     """The registered AsyncIOEventImpl, or None."""
     return _impl
 
@@ -392,77 +412,193 @@ def get_current_impl():
 
 
 class DomainEvent(NamedTuple):
-    """One event: the callback's arguments, libvirt-python's order."""
+    """One domain event: the callback's arguments, libvirt-python's order."""
 
-    conn: Any
-    dom: Any
+    conn: virConnect
+    dom: Optional[virDomain]
     eventID: int
     #: the per-event arguments, e.g. (event, detail) for LIFECYCLE
     args: Tuple[Any, ...]
 
 
-class DomainEventStream:
-    """``async for event in conn.events(eventID, dom)``: the registration is
-    made when the stream is created (no event after that is missed) and
-    removed by ``aclose()``, by leaving ``async with``, or when the stream
-    is garbage-collected.
+class NetworkEvent(NamedTuple):
+    """One network event: (event, detail) for LIFECYCLE."""
 
-    Must be created on the running asyncio loop. If no event loop is
-    registered yet, the asyncio one is registered on that loop (and moved to
-    it from a loop that is no longer running). With the default loop run by
+    conn: virConnect
+    net: Optional[virNetwork]
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class StoragePoolEvent(NamedTuple):
+    """One storage-pool event: (event, detail) for LIFECYCLE, () for REFRESH."""
+
+    conn: virConnect
+    pool: Optional[virStoragePool]
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class NodeDeviceEvent(NamedTuple):
+    """One node-device event: (event, detail) for LIFECYCLE, () for UPDATE."""
+
+    conn: virConnect
+    dev: Optional[virNodeDevice]
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class SecretEvent(NamedTuple):
+    """One secret event: (event, detail) for LIFECYCLE, () for VALUE_CHANGED."""
+
+    conn: virConnect
+    secret: Optional[virSecret]
+    eventID: int
+    args: Tuple[Any, ...]
+
+
+class QemuMonitorEvent(NamedTuple):
+    """One raw QEMU monitor event, as qemuMonitorEventRegister's callback
+    gets it."""
+
+    conn: virConnect
+    dom: Optional[virDomain]
+    event: str
+    seconds: int
+    micros: int
+    #: the event's data as JSON text, or None
+    details: Optional[str]
+
+
+#: the events a stream yields
+E = TypeVar("E")
+
+
+class EventStream(Generic[E]):
+    """``async for event in stream``: one registration whose events are
+    queued on the running asyncio loop. The registration is made when the
+    stream is created (no event after that is missed) and removed by
+    ``aclose()``, by leaving ``async with``, or when the stream is
+    garbage-collected.
+
+    Made by ``conn.events()`` (domains), ``conn.networkEvents()``,
+    ``conn.storagePoolEvents()``, ``conn.nodeDeviceEvents()``,
+    ``conn.secretEvents()`` and ``conn.qemuMonitorEvents()``; must be
+    created on the running asyncio loop. If no event loop is registered
+    yet, the asyncio one is registered on that loop (and moved to it from
+    a loop that is no longer running). With the default loop run by
     another thread, events are handed over with call_soon_threadsafe.
+
+    `register(callback)` makes the registration and returns its callback
+    ID; `deregister(callback_id)` removes it; `make_event(*arguments)`
+    turns the callback's arguments (opaque excluded) into the event.
     """
 
-    def __init__(self, conn, eventID, dom=None):
+    def __init__(
+        self,
+        register: Callable[[Callable[..., None]], int],
+        deregister: Callable[[int], object],
+        make_event: Callable[..., E],
+    ) -> None:
         loop = asyncio.get_running_loop()
         _ensure_impl(loop)
-        self._conn = conn
         self._loop = loop
-        self._queue = queue = asyncio.Queue()
+        self._queue: asyncio.Queue[E] = asyncio.Queue()
+        queue = self._queue
+        self._deregister = deregister
 
         # Holds no reference to the stream, so that dropping the stream
         # deregisters (its __del__) instead of living in the registry.
-        def deliver(conn, dom, *rest):
-            event = DomainEvent(conn, dom, eventID, tuple(rest[:-1]))
+        def deliver(*arguments: Any) -> None:
+            event = make_event(*arguments[:-1])
             if _loop_is_current(loop):
                 queue.put_nowait(event)
             else:
                 loop.call_soon_threadsafe(queue.put_nowait, event)
 
-        self._id = conn.domainEventRegisterAny(dom, eventID, deliver, None)
+        self._id: Optional[int] = register(deliver)
 
     @property
-    def callback_id(self):
+    def callback_id(self) -> Optional[int]:
+        """The registration's callback ID (None once closed)."""
         return self._id
 
-    def __aiter__(self):
+    def __aiter__(self) -> EventStream[E]:
         return self
 
-    async def __anext__(self):
+    async def __anext__(self) -> E:
         if self._id is None and self._queue.empty():
             raise StopAsyncIteration
         return await self._queue.get()
 
-    def get_nowait(self):
+    def get_nowait(self) -> E:
         """The next event if one is queued (asyncio.QueueEmpty otherwise)."""
         return self._queue.get_nowait()
 
-    async def aclose(self):
+    async def aclose(self) -> None:
         self._close()
 
-    def _close(self):
+    def _close(self) -> None:
         callback_id, self._id = self._id, None
         if callback_id is not None:
-            self._conn.domainEventDeregisterAny(callback_id)
+            self._deregister(callback_id)
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> EventStream[E]:
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
         self._close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self._close()
         except Exception:
             pass
+
+
+def _maker(event_type: Callable[..., E], eventID: int) -> Callable[..., E]:
+    """make_event for a callback (conn, obj, *args, opaque): the tuple
+    event_type(conn, obj, eventID, args)."""
+
+    def make_event(conn: virConnect, obj: Any, *args: Any) -> E:
+        return event_type(conn, obj, eventID, args)
+
+    return make_event
+
+
+def object_events(
+    event_type: Callable[..., E],
+    register: Callable[[Any, int, Callable[..., None], Any], int],
+    deregister: Callable[[int], object],
+    eventID: int,
+    obj: Any,
+) -> EventStream[E]:
+    """The stream of one class's `eventID` events (of `obj` only, unless
+    None), `register` / `deregister` being conn.networkEventRegisterAny /
+    conn.networkEventDeregisterAny or their siblings."""
+    return EventStream(lambda cb: register(obj, eventID, cb, None), deregister, _maker(event_type, eventID))
+
+
+class DomainEventStream(EventStream[DomainEvent]):
+    """``conn.events(eventID, dom)``: `conn`'s `eventID` domain events (of
+    `dom` only, unless None), as DomainEvent tuples."""
+
+    def __init__(self, conn: virConnect, eventID: int, dom: Optional[virDomain] = None) -> None:
+        super().__init__(
+            lambda cb: conn.domainEventRegisterAny(dom, eventID, cb, None),
+            conn.domainEventDeregisterAny,
+            _maker(DomainEvent, eventID),
+        )
+
+
+def qemu_monitor_events(
+    conn: virConnect, event: Optional[str] = None, dom: Optional[virDomain] = None, flags: int = 0
+) -> EventStream[QemuMonitorEvent]:
+    """``conn.qemuMonitorEvents()``: QemuMonitorEvent tuples of the raw
+    monitor events named `event` (every one when None) of `dom` (every
+    domain when None); `flags` as qemuMonitorEventRegister's."""
+    return EventStream(
+        lambda cb: qemu.qemuMonitorEventRegister(conn, dom, event, cb, None, flags),
+        lambda callback_id: qemu.qemuMonitorEventDeregister(conn, callback_id),
+        QemuMonitorEvent,
+    )
