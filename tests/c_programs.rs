@@ -219,6 +219,11 @@ fn testdriver() {
 }
 
 #[test]
+fn hostile_xml() {
+    check_program("hostile_xml");
+}
+
+#[test]
 fn abi() {
     check_program("abi");
 }
