@@ -4,7 +4,7 @@
 #                   (SONAME libvirt-qemu.so.0) and build/event-test
 #   make run        the demo: a tiny guest under QEMU, its events printed live
 #   make run-test   the same watcher on the in-process test:///default driver
-#   make check      every test (Rust unit tests, C programs, valgrind, ABI checks)
+#   make check      every test (Rust unit tests, C programs, valgrind, sanitizers, ABI checks)
 #   make headers    regenerate include/libvirt/*.h from the Rust definitions
 #   make install    PREFIX=/usr/local: libraries, soname links, headers, .pc files
 
@@ -24,7 +24,7 @@ SYMS     := src/capi/libvirt.syms
 QEMU_SYMS := src/capi/libvirt-qemu.syms
 HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h include/libvirt/libvirt-qemu.h
 
-.PHONY: all run run-test qemu check install-check headers install clean FORCE
+.PHONY: all run run-test qemu check check-sanitize install-check headers install clean FORCE
 
 all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test
 
@@ -79,6 +79,12 @@ check: all qemu
 	VIRT_EVENTS_LIBRARY=$(CURDIR)/$(BUILD)/libvirt.so.0 python3 -m pytest -q python/tests
 	$(MAKE) install-check
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
+	$(MAKE) check-sanitize
+
+# The C programs again, built with AddressSanitizer and UBSan (LeakSanitizer
+# included), running against the library.
+check-sanitize: all
+	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_SANITIZE=1 $(CARGO) test --release --test c_programs
 
 # Installs into a staging tree and builds the example against it with pkg-config.
 STAGE := $(CURDIR)/$(BUILD)/stage
