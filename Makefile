@@ -6,6 +6,7 @@
 #   make run-test   the same watcher on the in-process test:///default driver
 #   make check      every test (Rust unit tests, C programs, valgrind, sanitizers, ABI checks)
 #   make headers    regenerate include/libvirt/*.h from the Rust definitions
+#   make fuzz       fuzz every parser with cargo-fuzz (nightly), FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local: libraries, soname links, headers, .pc files
 
 CARGO   ?= cargo
@@ -24,7 +25,7 @@ SYMS     := src/capi/libvirt.syms
 QEMU_SYMS := src/capi/libvirt-qemu.syms
 HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h include/libvirt/libvirt-qemu.h
 
-.PHONY: all run run-test qemu check check-sanitize install-check headers install clean FORCE
+.PHONY: all run run-test qemu check check-sanitize fuzz install-check headers install clean FORCE
 
 all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test
 
@@ -122,3 +123,16 @@ install: all
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
+
+# Coverage-guided fuzzing of every parser (QMP lines, the event mapping, XML)
+# with cargo-fuzz on the nightly toolchain, FUZZ_SECONDS per target, starting
+# from the seeds `make check` replays. Inputs that fail are kept under
+# fuzz/artifacts/; copy one into fuzz/regressions/TARGET/ once fixed.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := qmp_lines qmp_mapping xml
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	VIRT_EVENTS_WRITE_FUZZ_CORPUS=1 $(CARGO) test --release --test fuzz_replay
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+	    $(CARGO) +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
