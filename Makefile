@@ -4,8 +4,9 @@
 #                   (SONAME libvirt-qemu.so.0) and build/event-test
 #   make run        the demo: a tiny guest under QEMU, its events printed live
 #   make run-test   the same watcher on the in-process test:///default driver
-#   make check      every test (Rust unit tests, C programs, valgrind, ABI checks)
+#   make check      every test (Rust unit tests, C programs, valgrind, sanitizers, ABI checks)
 #   make headers    regenerate include/libvirt/*.h from the Rust definitions
+#   make fuzz       fuzz every parser with cargo-fuzz (nightly), FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local: libraries, soname links, headers, .pc files
 
 CARGO   ?= cargo
@@ -24,7 +25,7 @@ SYMS     := src/capi/libvirt.syms
 QEMU_SYMS := src/capi/libvirt-qemu.syms
 HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h include/libvirt/libvirt-qemu.h
 
-.PHONY: all run run-test qemu check install-check headers install clean FORCE
+.PHONY: all run run-test qemu check check-sanitize fuzz install-check headers install clean FORCE
 
 all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test
 
@@ -80,6 +81,12 @@ check: all qemu
 	$(MAKE) python-wheel-check
 	$(MAKE) install-check
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
+	$(MAKE) check-sanitize
+
+# The C programs again, built with AddressSanitizer and UBSan (LeakSanitizer
+# included), running against the library.
+check-sanitize: all
+	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_SANITIZE=1 $(CARGO) test --release --test c_programs
 
 # The Python wheel, built and installed into a fresh venv, smoke-tested from
 # outside the checkout (python/tools/wheel_check.sh).
@@ -123,3 +130,16 @@ install: all
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
+
+# Coverage-guided fuzzing of every parser (QMP lines, the event mapping, XML)
+# with cargo-fuzz on the nightly toolchain, FUZZ_SECONDS per target, starting
+# from the seeds `make check` replays. Inputs that fail are kept under
+# fuzz/artifacts/; copy one into fuzz/regressions/TARGET/ once fixed.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := qmp_lines qmp_mapping xml
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	VIRT_EVENTS_WRITE_FUZZ_CORPUS=1 $(CARGO) test --release --test fuzz_replay
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+	    $(CARGO) +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

@@ -125,6 +125,13 @@ impl Error {
         Error::new(ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED, domain, Some(detail.into()))
     }
 
+    /// `document` (libvirt's name for it, e.g. `domain_definition`) is not
+    /// well-formed XML: libvirt reports libxml2's parser errors as
+    /// `VIR_ERR_XML_DETAIL`, prefixed with the document's name.
+    pub fn xml_syntax(domain: ErrorDomain, document: &str, detail: impl std::fmt::Display) -> Error {
+        Error::new(ErrorCode::VIR_ERR_XML_DETAIL, domain, Some(format!("({document}): {detail}")))
+    }
+
     pub fn xml(domain: ErrorDomain, detail: impl Into<String>) -> Error {
         Error::new(ErrorCode::VIR_ERR_XML_ERROR, domain, Some(detail.into()))
     }

@@ -11,6 +11,8 @@ pub mod driver;
 pub mod error;
 pub mod event;
 pub mod eventloop;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod qemu;
 pub mod uuid;
 pub mod xml;

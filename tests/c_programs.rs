@@ -51,6 +51,16 @@ fn valgrind_enabled() -> bool {
     std::env::var("VIRT_EVENTS_VALGRIND").map(|v| v == "1").unwrap_or(false)
 }
 
+/// With VIRT_EVENTS_SANITIZE=1 the C programs are built with AddressSanitizer
+/// and UndefinedBehaviorSanitizer (LeakSanitizer included): they catch what
+/// the C side does wrong with the memory our library hands it, and every
+/// allocation our library makes through malloc is tracked too.
+fn sanitize_enabled() -> bool {
+    std::env::var("VIRT_EVENTS_SANITIZE").map(|v| v == "1").unwrap_or(false)
+}
+
+const SANITIZER_EXIT: i32 = 98;
+
 fn c_compiler() -> PathBuf {
     let triple = format!("{}-unknown-{}-gnu", std::env::consts::ARCH, std::env::consts::OS);
     cc::Build::new()
@@ -97,9 +107,13 @@ fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> Pat
         Flavor::Ours => "",
         Flavor::System => "-system",
     };
-    let exe = out_dir().join(format!("{name}{suffix}"));
+    let sanitized = if sanitize_enabled() { "-sanitized" } else { "" };
+    let exe = out_dir().join(format!("{name}{suffix}{sanitized}"));
     let mut cmd = Command::new(c_compiler());
     cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"]);
+    if sanitize_enabled() {
+        cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
+    }
     if let Flavor::Ours = flavor {
         cmd.arg(format!("-I{}", crate_root().join("include").display()));
     }
@@ -136,6 +150,10 @@ fn run(exe: &Path, lib: &Path, extra_env: &[(&str, String)]) -> Output {
         Command::new(exe)
     };
     cmd.env("LD_LIBRARY_PATH", lib).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if sanitize_enabled() {
+        cmd.env("ASAN_OPTIONS", format!("detect_leaks=1:exitcode={SANITIZER_EXIT}"));
+        cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    }
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -178,7 +196,13 @@ fn check_program(name: &str) {
         out.status.success(),
         "{name} failed with {}{}:\n{}",
         out.status,
-        if valgrind_enabled() { " (under valgrind; 99 = valgrind error)" } else { "" },
+        if valgrind_enabled() {
+            " (under valgrind; 99 = valgrind error)".to_string()
+        } else if sanitize_enabled() {
+            format!(" (sanitized; {SANITIZER_EXIT} = sanitizer error)")
+        } else {
+            String::new()
+        },
         show(&out)
     );
     assert!(
@@ -216,6 +240,11 @@ fn eventloop() {
 #[test]
 fn testdriver() {
     check_program("testdriver");
+}
+
+#[test]
+fn hostile_xml() {
+    check_program("hostile_xml");
 }
 
 #[test]

@@ -83,13 +83,8 @@ fn apply_element(def: &mut Element, change: &MetadataChange, value: Option<&str>
     let uri = change.uri.as_deref().unwrap_or_default();
     let new = match value {
         Some(text) => {
-            let mut element = xml::parse(text).map_err(|e| {
-                Error::new(
-                    ErrorCode::VIR_ERR_XML_DETAIL,
-                    ErrorDomain::VIR_FROM_DOMAIN,
-                    Some(format!("(metadata_xml): {e}")),
-                )
-            })?;
+            let mut element =
+                xml::parse(text).map_err(|e| Error::xml_syntax(ErrorDomain::VIR_FROM_DOMAIN, "metadata_xml", e))?;
             let prefix = change.key.as_deref().unwrap_or_default();
             add_prefix(&mut element, prefix);
             element.attributes.retain(|(k, _)| k != &format!("xmlns:{prefix}"));

@@ -199,7 +199,8 @@ fn not_running() -> Error {
 /// Reads a definition: `<name>` is required, `<uuid>` optional; everything
 /// else is kept as given.
 fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
-    let mut def = xml::parse(text).map_err(|e| Error::xml(ErrorDomain::VIR_FROM_DOMAIN, e))?;
+    let mut def =
+        xml::parse(text).map_err(|e| Error::xml_syntax(ErrorDomain::VIR_FROM_DOMAIN, "domain_definition", e))?;
     if def.name != "domain" {
         return Err(Error::xml(
             ErrorDomain::VIR_FROM_DOMAIN,

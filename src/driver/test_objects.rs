@@ -185,6 +185,14 @@ impl Kind {
         }
     }
 
+    /// What libvirt calls the document in XML syntax errors.
+    fn document(self) -> &'static str {
+        match self {
+            Kind::Network => "network_definition",
+            Kind::Pool => "storage_pool_definition",
+        }
+    }
+
     /// The test driver's function behind a public one, as flag errors name it.
     fn driver_function(self, what: &str) -> String {
         match self {
@@ -546,7 +554,7 @@ impl Objects {
     fn create_device(&mut self, text: &str, flags: u32) -> Outcome<ObjectIdentity> {
         let validate = virNodeDeviceCreateXMLFlags::VIR_NODE_DEVICE_CREATE_XML_VALIDATE as u32;
         check_flags(flags, validate, "testNodeDeviceCreateXML", ErrorDomain::VIR_FROM_TEST)?;
-        let def = parse_root(text, "device", ErrorDomain::VIR_FROM_NODEDEV)?;
+        let def = parse_root(text, "device", "node_device_definition", ErrorDomain::VIR_FROM_NODEDEV)?;
         let nodedev_error = |detail: String| Error::internal(ErrorDomain::VIR_FROM_NODEDEV, detail);
         let wanted = Device::new(def);
         let fc = wanted.fc_host().ok_or_else(|| nodedev_error("Device is not a fibre channel HBA".into()))?;
@@ -637,8 +645,8 @@ fn set_text(element: &mut Element, child: &str, text: &str) {
 }
 
 /// Parses a document whose root must be `root`, with libvirt's errors.
-fn parse_root(text: &str, root: &str, domain: ErrorDomain) -> Result<Element> {
-    let def = xml::parse(text).map_err(|e| Error::new(ErrorCode::VIR_ERR_XML_DETAIL, domain, Some(e)))?;
+fn parse_root(text: &str, root: &str, document: &str, domain: ErrorDomain) -> Result<Element> {
+    let def = xml::parse(text).map_err(|e| Error::xml_syntax(domain, document, e))?;
     if def.name != root {
         let detail = format!("expecting root element of '{root}', not '{}'", def.name);
         return Err(Error::xml(ErrorDomain::VIR_FROM_XML, detail));
@@ -651,7 +659,7 @@ fn parse_root(text: &str, root: &str, domain: ErrorDomain) -> Result<Element> {
 /// requires (a target path or a source host); a pool also gets the fixed
 /// size the test driver reports. Everything else is kept as given.
 fn parse(kind: Kind, text: &str) -> Result<(Element, String, Uuid)> {
-    let mut def = parse_root(text, kind.root(), kind.domain())?;
+    let mut def = parse_root(text, kind.root(), kind.document(), kind.domain())?;
     let xml_error = |detail: &str| Error::xml(kind.domain(), detail);
     if kind == Kind::Pool {
         let pool_type = def.attribute("type").ok_or_else(|| {

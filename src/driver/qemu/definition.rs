@@ -192,7 +192,8 @@ fn parse_vnc(graphics: &Element) -> Result<Vnc> {
 
 impl Definition {
     pub fn parse(text: &str) -> Result<Definition> {
-        let mut xml = xml::parse(text).map_err(xml_error)?;
+        let mut xml =
+            xml::parse(text).map_err(|e| Error::xml_syntax(ErrorDomain::VIR_FROM_DOMAIN, "domain_definition", e))?;
         if xml.name != "domain" {
             return Err(xml_error(format!("unexpected root element <{}>, expecting <domain>", xml.name)));
         }

@@ -1,0 +1,59 @@
+//! The bodies of the fuzz targets under `fuzz/`, kept in the library so that
+//! `cargo fuzz` and the deterministic corpus replay in `make check`
+//! (`tests/fuzz_replay.rs`) run exactly the same code. Each takes arbitrary
+//! bytes and must neither panic nor hang, whatever they are.
+
+use crate::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, VariableClock};
+use crate::qemu::qmp::{Incoming, Line, LineReader, Message, Session};
+
+/// The QMP input path as the monitor thread drives it: bytes split into
+/// reads of varying sizes (the first byte picks the size), lines, messages,
+/// the session's handshake and command bookkeeping.
+pub fn qmp_lines(data: &[u8]) {
+    let Some((&chunk, stream)) = data.split_first() else { return };
+    let mut reader = LineReader::new();
+    let mut session = Session::new();
+    for piece in stream.chunks(usize::from(chunk) + 1) {
+        reader.push(piece);
+        while let Some(line) = reader.next_line() {
+            let Line::Data(line) = line else { continue };
+            let Ok(message) = Message::parse(&line) else { continue };
+            if let Ok(Incoming::Greeting { .. }) = session.on_message(message) {
+                // What the driver sends once the handshake is done, so that
+                // replies find commands in flight.
+                session.command("query-status", None);
+                session.command("query-block", None);
+            }
+        }
+    }
+}
+
+/// The event mapping: every line that parses as a QMP message is applied to
+/// one domain, replies standing for the driver's `query-status` and
+/// `query-block`, with a variable clock so that RTC changes are adjusted.
+pub fn qmp_mapping(data: &[u8]) {
+    let mut runtime = DomainRuntime::new(DomainState::Running);
+    runtime.clock = Some(VariableClock::new(0));
+    for line in data.split(|&b| b == b'\n') {
+        match Message::parse(line) {
+            Ok(Message::Event(event)) => {
+                map_event(&mut runtime, &event);
+            }
+            Ok(Message::Return { value, .. }) => {
+                let _ = runtime.apply_query_status(&value);
+                let _ = runtime.load_query_block(&value);
+            }
+            _ => {}
+        }
+    }
+    map_eof(&mut runtime);
+}
+
+/// The XML reader, and the writers over whatever it accepted.
+pub fn xml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(document) = crate::xml::parse(text) {
+        let _ = document.to_xml();
+        let _ = document.to_compact_xml();
+    }
+}
