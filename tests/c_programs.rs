@@ -288,9 +288,8 @@ fn metadata() {
 /// recorded block-job session, `beta` an unknown event without data or
 /// timestamp and a RESUME.
 fn fake_qemu_events() -> Vec<(&'static str, Vec<String>)> {
-    let transcript = crate_root().join("../shared/qmp-transcripts/blockjob_mirror.jsonl");
-    let text = std::fs::read_to_string(&transcript)
-        .unwrap_or_else(|e| panic!("{}: {e} (the tests need ../shared beside the checkout)", transcript.display()));
+    let transcript = crate_root().join("tests/data/qmp/blockjob_mirror.jsonl");
+    let text = std::fs::read_to_string(&transcript).unwrap_or_else(|e| panic!("{}: {e}", transcript.display()));
     let alpha = text
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())

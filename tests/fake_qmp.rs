@@ -24,7 +24,7 @@ use virt_events::qemu::qmp::{Line, LineReader, Message};
 
 mod common;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/qmp-transcripts");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/qmp");
 
 /// One recorded line: who sent it and what.
 struct Entry {
@@ -442,7 +442,7 @@ fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
 
 #[test]
 fn every_transcript_over_a_real_socket_delivers_what_the_mapping_gives() {
-    assert!(Path::new(DIR).is_dir(), "{DIR} is missing: the tests need ../shared beside the checkout");
+    assert!(Path::new(DIR).is_dir(), "{DIR} is missing");
     assert_eq!(virEventRegisterDefaultImpl(), 0);
     // A periodic timer keeps each loop iteration short while waiting.
     // SAFETY: `tick` ignores its opaque.

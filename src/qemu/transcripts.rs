@@ -1,6 +1,7 @@
-//! Replays every recorded QMP session in `../shared/qmp-transcripts/` through
+//! Replays every recorded QMP session in `tests/data/qmp/` through
 //! LineReader → Message → map_event (→ map_eof) and checks the libvirt
-//! events that come out.
+//! events that come out against the golden file beside each transcript
+//! (`NAME.expected`, whose format `tests/data/qmp/README.md` describes).
 //!
 //! Each transcript is a QEMU 10.0.2 started with `-S`, driven by a plain QMP
 //! client that sends `cont` first. The runtime therefore starts as
@@ -8,13 +9,12 @@
 //! `query-status` in the recordings confirms), so the RESUME after `cont`
 //! gives `Resumed Unpaused`, as libvirt reports when it starts a domain.
 //!
-//! Where a libvirt-9.0 output (`../shared/reference/libvirt-9.0-outputs/`)
-//! covers the same scenario, the expectations agree with it, except for what
-//! libvirt adds because it launches and destroys the QEMU itself
-//! (`Started Booted`, `Shutdown Host` + `Stopped Destroyed` from `virsh
-//! destroy`), and for the differences each case's comment names (paths of
-//! recordings that never query their disks, what libvirt only reports for jobs
-//! it runs itself).
+//! Where a libvirt-9.0 output covers the same scenario, the expectations agree
+//! with it, except for what libvirt adds because it launches and destroys the
+//! QEMU itself (`Started Booted`, `Shutdown Host` + `Stopped Destroyed` from
+//! `virsh destroy`), and for the differences each golden file's comment names
+//! (paths of recordings that never query their disks, what libvirt only
+//! reports for jobs it runs itself).
 
 use std::path::{Path, PathBuf};
 
@@ -24,527 +24,53 @@ use super::mapping::{map_eof, map_event, DomainRuntime, DomainState, PausedReaso
 use super::qmp::{Line, LineReader, Message};
 use crate::event::EventPayload;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/qmp-transcripts");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/qmp");
 
+/// One transcript and its golden file.
 struct Case {
-    file: &'static str,
+    file: String,
     /// The transcript whose first `query-block` reply stands for the one the
-    /// driver makes on attach (the recordings query only after the first
-    /// error, or not at all; `-drive`/`-blockdev` layouts are the same).
-    disks_from: Option<&'static str>,
-    /// `<clock offset='variable'>`'s adjustment0.
+    /// driver makes on attach (`@disks-from`).
+    disks_from: Option<String>,
+    /// `<clock offset='variable'>`'s adjustment0 (`@adjustment0`).
     adjustment0: Option<i64>,
-    expected: &'static [&'static str],
+    expected: Vec<String>,
 }
 
-const RESUMED: &str = "lifecycle Resumed Unpaused";
-const SUSPENDED: &str = "lifecycle Suspended Paused";
-const SUSPENDED_IOERROR: &str = "lifecycle Suspended IoError";
-const SUSPENDED_WATCHDOG: &str = "lifecycle Suspended Watchdog";
-const SHUTDOWN_HOST: &str = "lifecycle Shutdown Host";
-const SHUTDOWN_GUEST: &str = "lifecycle Shutdown Guest";
-const STOPPED_SHUTDOWN: &str = "lifecycle Stopped Shutdown";
-const STOPPED_FAILED: &str = "lifecycle Stopped Failed";
-const REBOOT: &str = "reboot";
+impl Case {
+    /// Reads `NAME.expected` for the transcript `NAME.jsonl`.
+    fn load(dir: &Path, file: &str) -> Case {
+        let golden = dir.join(file).with_extension("expected");
+        let text = std::fs::read_to_string(&golden).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+        let mut case = Case { file: file.to_owned(), disks_from: None, adjustment0: None, expected: Vec::new() };
+        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            if let Some(source) = line.strip_prefix("@disks-from ") {
+                case.disks_from = Some(source.trim().to_owned());
+            } else if let Some(value) = line.strip_prefix("@adjustment0 ") {
+                let value = value.trim().parse().unwrap_or_else(|e| panic!("{}: {line}: {e}", golden.display()));
+                case.adjustment0 = Some(value);
+            } else if line.starts_with('@') {
+                panic!("{}: unknown directive {line}", golden.display());
+            } else {
+                case.expected.push(line.to_owned());
+            }
+        }
+        case
+    }
+}
 
-// srcPath is query-block's `inserted.file`, i.e. QEMU's blkdebug filename; libvirt
-// (libvirt_ioerr_*.txt) reports the source path of its XML instead.
-const IDE_REPORT: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 2";
-const IDE_IGNORE: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 0";
-const IDE_PAUSE: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1";
-const VIRTIO_REPORT: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 2";
-const VIRTIO_PAUSE: &str = "io-error blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1";
-// Each io-error is followed by its io-error-reason: "enospc" when QEMU says nospace, else "".
-const IDE_REPORT_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 2 reason=";
-const IDE_IGNORE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 0 reason=";
-const IDE_PAUSE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1 reason=";
-const IDE_PAUSE_ENOSPC: &str =
-    "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img ide0-0-0 1 reason=enospc";
-const VIRTIO_REPORT_R: &str =
-    "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 2 reason=";
-const VIRTIO_PAUSE_R: &str = "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1 reason=";
-const VIRTIO_PAUSE_ENOSPC: &str =
-    "io-error-reason blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img virtio-disk0 1 reason=enospc";
-
-const CASES: &[Case] = &[
-    // libvirt_block_threshold.txt: two events, the disk's target (hda) and the image-indexed
-    // name (hda[1], libvirt-1-storage being image 1 of the disk whose top node is
-    // libvirt-1-format), with write-threshold and amount-exceeded. The recording never queries
-    // the disks; ioerr_blockdev_ide_stop.jsonl's query-block stands for it (same -blockdev
-    // layout on ide0-0-0), hence its blkdebug path where libvirt reports its XML source. The
-    // target is derived from the alias (ide0-0-0 -> hda) as libvirt assigns them.
-    Case {
-        file: "block_threshold.jsonl",
-        disks_from: Some("ioerr_blockdev_ide_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "block-threshold hda blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 4096 1024",
-            "block-threshold hda[1] blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 4096 1024",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_blockjob.txt: block-job (source path) then block-job-2 (target) for each of
-    // ready, completed, ready, canceled, type 2 (copy). Differences: libvirt reports the path
-    // after its pivot (the copy), we the disk's path as queried (we do not follow the
-    // client's pivot); libvirt aborts its second copy without `force`, so QEMU completes it and
-    // libvirt reports it canceled, here the client cancels it and QEMU says CANCELLED. Disk
-    // table as for block_threshold; the job ID copy-ide0-0-0 names the disk's alias.
-    Case {
-        file: "blockjob_mirror.jsonl",
-        disks_from: Some("ioerr_blockdev_ide_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 3",
-            "block-job-2 hda 2 3",
-            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 0",
-            "block-job-2 hda 2 0",
-            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 3",
-            "block-job-2 hda 2 3",
-            "block-job blkdebug:$WORKDIR/blkdebug.conf:$WORKDIR/disk.img 2 2",
-            "block-job-2 hda 2 2",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_device_removed.txt: device-removed with the device's id (libvirt's hot-plug also
-    // gives device-added, which it emits itself, not from a QMP event).
-    Case {
-        file: "device_deleted.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, "device-removed input0", SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // QEMU stops and resumes around the dump; DUMP_COMPLETED has no domain event here.
-    Case {
-        file: "dump_guest_memory.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, SUSPENDED, RESUMED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // No -no-shutdown: QEMU powers off after the panic.
-    Case {
-        file: "guest_panic.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, "lifecycle Crashed Panicked", SHUTDOWN_GUEST, STOPPED_SHUTDOWN],
-    },
-    // libvirt_guest_panic_preserve.txt: Crashed Panicked, no Suspended (the STOP after the
-    // panic finds the domain crashed). libvirt_guest_panic_destroy.txt shows `Suspended
-    // Paused` first: libvirt handles the panic in a worker thread, so that order is a race.
-    Case {
-        file: "guest_panic_noshutdown.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, "lifecycle Crashed Panicked", SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // libvirt_guest_reboot.txt: one reboot per RESET.
-    Case {
-        file: "guest_reset.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, REBOOT, REBOOT, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // libvirt_guest_s3.txt: pm-suspend before PMSuspended Memory, pm-wakeup before Started Wakeup.
-    Case {
-        file: "guest_s3.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "pm-suspend 0",
-            "lifecycle PMSuspended Memory",
-            "pm-wakeup 0",
-            "lifecycle Started Wakeup",
-            REBOOT,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_guest_s4.txt: pm-suspend-disk, PMSuspended Disk, Shutdown (guest), Stopped Shutdown.
-    Case {
-        file: "guest_s4.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, "pm-suspend-disk 0", "lifecycle PMSuspended Disk", SHUTDOWN_GUEST, STOPPED_SHUTDOWN],
-    },
-    // libvirt_guest_shutdown.txt.
-    Case {
-        file: "guest_shutdown.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, SHUTDOWN_GUEST, STOPPED_SHUTDOWN],
-    },
-    // libvirt would kill QEMU (or fake-reboot it) after the first SHUTDOWN; here the client
-    // resets and continues it, so the domain runs again and shuts down a second time. The
-    // STOPs after each SHUTDOWN and the final `quit` SHUTDOWN give nothing.
-    Case {
-        file: "guest_shutdown_noshutdown.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, SHUTDOWN_GUEST, REBOOT, RESUMED, REBOOT, SHUTDOWN_GUEST, STOPPED_SHUTDOWN],
-    },
-    // -blockdev: `device` is "", the disk is found by node name. Like libvirt_ioerr_stop.txt:
-    // the second error arrives after its STOP (rate limit), hence Suspended Paused.
-    Case {
-        file: "ioerr_blockdev_ide_stop.jsonl",
-        disks_from: Some("ioerr_blockdev_ide_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            IDE_PAUSE,
-            IDE_PAUSE_R,
-            SUSPENDED_IOERROR,
-            RESUMED,
-            SUSPENDED,
-            IDE_PAUSE,
-            IDE_PAUSE_R,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // Like libvirt_ioerr_enospace.txt: report, Suspended Paused, then the late pause.
-    Case {
-        file: "ioerr_blockdev_virtio_enospc.jsonl",
-        disks_from: Some("ioerr_blockdev_virtio_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            VIRTIO_REPORT,
-            VIRTIO_REPORT_R,
-            SUSPENDED,
-            VIRTIO_PAUSE,
-            VIRTIO_PAUSE_ENOSPC,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // query-block's qdev is a QOM path here; the alias is its /machine/peripheral/ component.
-    Case {
-        file: "ioerr_blockdev_virtio_stop.jsonl",
-        disks_from: Some("ioerr_blockdev_virtio_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            VIRTIO_PAUSE,
-            VIRTIO_PAUSE_R,
-            SUSPENDED_IOERROR,
-            RESUMED,
-            SUSPENDED,
-            VIRTIO_PAUSE,
-            VIRTIO_PAUSE_R,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // -drive: found by device name with "drive-" stripped. libvirt_ioerr_enospace.txt pattern.
-    Case {
-        file: "ioerr_drive_enospc.jsonl",
-        disks_from: Some("ioerr_drive_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            IDE_REPORT,
-            IDE_REPORT_R,
-            SUSPENDED,
-            IDE_PAUSE,
-            IDE_PAUSE_ENOSPC,
-            RESUMED,
-            SUSPENDED,
-            IDE_PAUSE,
-            IDE_PAUSE_ENOSPC,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    Case {
-        file: "ioerr_drive_enospc_eio_write.jsonl",
-        disks_from: Some("ioerr_drive_stop.jsonl"),
-        adjustment0: None,
-        expected: &[RESUMED, IDE_IGNORE, IDE_IGNORE_R, IDE_REPORT, IDE_REPORT_R, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // libvirt_ioerr_ignore.txt: action none (0) for each error.
-    Case {
-        file: "ioerr_drive_ignore.jsonl",
-        disks_from: Some("ioerr_drive_stop.jsonl"),
-        adjustment0: None,
-        expected: &[RESUMED, IDE_IGNORE, IDE_IGNORE_R, IDE_IGNORE, IDE_IGNORE_R, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // libvirt_ioerr_report.txt.
-    Case {
-        file: "ioerr_drive_report.jsonl",
-        disks_from: Some("ioerr_drive_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            IDE_REPORT,
-            IDE_REPORT_R,
-            IDE_REPORT,
-            IDE_REPORT_R,
-            IDE_REPORT,
-            IDE_REPORT_R,
-            IDE_REPORT,
-            IDE_REPORT_R,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_ioerr_stop.txt, event for event.
-    Case {
-        file: "ioerr_drive_stop.jsonl",
-        disks_from: Some("ioerr_drive_stop.jsonl"),
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            IDE_PAUSE,
-            IDE_PAUSE_R,
-            SUSPENDED_IOERROR,
-            RESUMED,
-            SUSPENDED,
-            IDE_PAUSE,
-            IDE_PAUSE_R,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_lifecycle.txt: suspend, resume, one reboot per RESET; POWERDOWN gives nothing.
-    Case {
-        file: "lifecycle.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, SUSPENDED, RESUMED, REBOOT, REBOOT, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // libvirt, running the migration itself, would say Suspended Migrated, and it reports
-    // migration-iteration only during a migration job of its own; here every MIGRATION_PASS is
-    // one. MIGRATION (status changes) has no public event.
-    Case {
-        file: "migration_to_file.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "migration-iteration 1",
-            SUSPENDED,
-            "migration-iteration 2",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // Never continued: only the `quit`.
-    Case { file: "protocol.jsonl", disks_from: None, adjustment0: None, expected: &[SHUTDOWN_HOST, STOPPED_SHUTDOWN] },
-    // -rtc base=2020-06-01T00:00:00 is what libvirt would pass for a variable clock whose
-    // adjustment0 is that date minus the start time (RESUME at 1795276297 s): 1590969600 -
-    // 1795276297. The reported offsets then come out as guest RTC - host UTC, close to
-    // rtc_utc's. (libvirt_rtc_variable.txt: the offsets are QEMU's plus adjustment 3600.)
-    Case {
-        file: "rtc_basedate_vmclock.jsonl",
-        disks_from: None,
-        adjustment0: Some(1590969600 - 1795276297),
-        expected: &[
-            RESUMED,
-            "rtc-change 98222902",
-            "rtc-change 98224941",
-            "rtc-change -814103194",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // <clock offset='localtime'>: raw offsets.
-    Case {
-        file: "rtc_localtime.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "rtc-change 98240907",
-            "rtc-change 98242946",
-            "rtc-change -814085189",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_rtc_utc.txt: raw offsets.
-    Case {
-        file: "rtc_utc.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "rtc-change 98222911",
-            "rtc-change 98224950",
-            "rtc-change -814103185",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_qemu_sigterm.txt.
-    Case {
-        file: "signal_term.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-    // libvirt_tray.txt: tray-change with the guest device's id, open then close. The second
-    // drive (device "" with -blockdev) is found by id just the same.
-    Case {
-        file: "tray.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "tray-change ide0-1-0 open",
-            "tray-change ide0-1-0 close",
-            "tray-change ide0-1-1 open",
-            "tray-change ide0-1-1 close",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    Case {
-        file: "vnc_ipv6.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "graphics 0 local=ipv6:::1:5900 remote=ipv6:::1:50212 auth=none",
-            "graphics 1 local=ipv6:::1:5900 remote=ipv6:::1:50212 auth=none",
-            "graphics 2 local=ipv6:::1:5900 remote=ipv6:::1:50212 auth=none",
-            "graphics 0 local=ipv6:::1:5900 remote=ipv6:::1:50222 auth=none",
-            "graphics 2 local=ipv6:::1:5900 remote=ipv6:::1:50222 auth=none",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_vnc_password.txt: auth "vnc"; a failed password is connect + disconnect.
-    Case {
-        file: "vnc_password.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "graphics 0 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35740 auth=vnc",
-            "graphics 1 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35740 auth=vnc",
-            "graphics 2 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35740 auth=vnc",
-            "graphics 0 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35746 auth=vnc",
-            "graphics 2 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35746 auth=vnc",
-            "graphics 0 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35762 auth=vnc",
-            "graphics 2 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35762 auth=vnc",
-            "graphics 0 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35774 auth=vnc",
-            "graphics 1 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35774 auth=vnc",
-            "graphics 2 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:35774 auth=vnc",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_vnc.txt: full session then an aborted one.
-    Case {
-        file: "vnc_tcp.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "graphics 0 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:57078 auth=none",
-            "graphics 1 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:57078 auth=none",
-            "graphics 2 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:57078 auth=none",
-            "graphics 0 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:57084 auth=none",
-            "graphics 2 local=ipv4:127.0.0.1:5900 remote=ipv4:127.0.0.1:57084 auth=none",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // Family unix: QEMU puts the socket path in the server's service and leaves host empty;
-    // both are passed through as they are.
-    Case {
-        file: "vnc_unix.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "graphics 0 local=unix::$WORKDIR/vnc.sock remote=unix:: auth=none",
-            "graphics 1 local=unix::$WORKDIR/vnc.sock remote=unix:: auth=none",
-            "graphics 2 local=unix::$WORKDIR/vnc.sock remote=unix:: auth=none",
-            "graphics 0 local=unix::$WORKDIR/vnc.sock remote=unix:: auth=none",
-            "graphics 2 local=unix::$WORKDIR/vnc.sock remote=unix:: auth=none",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // libvirt_watchdog_dump.txt pattern: watchdog pause, Suspended Watchdog, Resumed.
-    Case {
-        file: "watchdog_pause_legacyopt.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "watchdog 1",
-            SUSPENDED_WATCHDOG,
-            RESUMED,
-            "watchdog 1",
-            SUSPENDED_WATCHDOG,
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    // QEMU exits without SHUTDOWN: Stopped Failed, as in libvirt_watchdog.txt.
-    Case {
-        file: "watchdog_poweroff.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, "watchdog 3", STOPPED_FAILED],
-    },
-    // libvirt_watchdog.txt: none, debug (5), inject-nmi (6), pause + Suspended Watchdog,
-    // shutdown (POWERDOWN: nothing), reset + reboots, none x5, poweroff, Stopped Failed.
-    Case {
-        file: "watchdog_qmp_actions.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "watchdog 0",
-            "watchdog 5",
-            "watchdog 6",
-            "watchdog 1",
-            SUSPENDED_WATCHDOG,
-            RESUMED,
-            "watchdog 4",
-            "watchdog 2",
-            REBOOT,
-            REBOOT,
-            "watchdog 0",
-            "watchdog 0",
-            "watchdog 0",
-            "watchdog 0",
-            "watchdog 0",
-            "watchdog 3",
-            STOPPED_FAILED,
-        ],
-    },
-    // The second WATCHDOG is rate-limited and arrives after the RESETs it caused.
-    Case {
-        file: "watchdog_reset.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[
-            RESUMED,
-            "watchdog 2",
-            REBOOT,
-            REBOOT,
-            REBOOT,
-            REBOOT,
-            "watchdog 2",
-            SHUTDOWN_HOST,
-            STOPPED_SHUTDOWN,
-        ],
-    },
-    Case {
-        file: "watchdog_shutdown_noshutdown.jsonl",
-        disks_from: None,
-        adjustment0: None,
-        expected: &[RESUMED, "watchdog 4", SHUTDOWN_HOST, STOPPED_SHUTDOWN],
-    },
-];
+/// Every transcript with its golden file; each `.jsonl` must have one.
+fn cases() -> Vec<Case> {
+    let dir = dir();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".jsonl"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no transcripts in {}", dir.display());
+    files.iter().map(|file| Case::load(&dir, file)).collect()
+}
 
 fn dir() -> PathBuf {
     let dir = PathBuf::from(DIR);
@@ -721,11 +247,11 @@ fn first_reply(path: &Path, execute: &str) -> Option<Value> {
 
 /// Replays one transcript; returns the described libvirt events.
 fn replay(dir: &Path, case: &Case) -> Vec<String> {
-    let path = dir.join(case.file);
-    let file = case.file;
+    let path = dir.join(&case.file);
+    let file = &case.file;
     let mut rt = DomainRuntime::new(DomainState::Paused(PausedReason::StartingUp));
     rt.clock = case.adjustment0.map(VariableClock::new);
-    if let Some(source) = case.disks_from {
+    if let Some(source) = &case.disks_from {
         let reply = first_reply(&dir.join(source), "query-block")
             .unwrap_or_else(|| panic!("{source} has no query-block reply"));
         let warnings = rt.load_query_block(&reply).unwrap();
@@ -794,21 +320,17 @@ fn replay(dir: &Path, case: &Case) -> Vec<String> {
 #[test]
 fn every_transcript_maps_to_the_expected_events() {
     let dir = dir();
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
+    let transcripts: Vec<String> = cases().into_iter().map(|c| c.file.replace(".jsonl", ".expected")).collect();
+    let orphans: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".jsonl"))
+        .filter(|name| name.ends_with(".expected") && !transcripts.contains(name))
         .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no transcripts in {}", dir.display());
-    let listed: Vec<&str> = CASES.iter().map(|c| c.file).collect();
-    let unlisted: Vec<&String> = files.iter().filter(|f| !listed.contains(&f.as_str())).collect();
-    assert!(unlisted.is_empty(), "transcripts without expectations: {unlisted:?}");
+    assert!(orphans.is_empty(), "golden files without a transcript: {orphans:?}");
 
     let mut failures = Vec::new();
-    for case in CASES {
-        assert!(files.iter().any(|f| f == case.file), "{} is listed but missing", case.file);
-        let got = replay(&dir, case);
+    for case in cases() {
+        let got = replay(&dir, &case);
         if got != case.expected {
             failures.push(format!("{}:\n  expected {:#?}\n  got      {:#?}", case.file, case.expected, got));
         }
@@ -819,7 +341,7 @@ fn every_transcript_maps_to_the_expected_events() {
 #[test]
 fn variable_clock_keeps_the_last_adjustment() {
     let dir = dir();
-    let case = CASES.iter().find(|c| c.adjustment0.is_some()).unwrap();
+    let case = cases().into_iter().find(|c| c.adjustment0.is_some()).unwrap();
     let mut rt = DomainRuntime::new(DomainState::Running);
     rt.clock = case.adjustment0.map(VariableClock::new);
     let mut last = None;
@@ -839,8 +361,8 @@ fn all_server_lines_survive_any_chunking() {
     let dir = dir();
     let mut stream = Vec::new();
     let mut expected = Vec::new();
-    for case in CASES {
-        for entry in entries(&dir.join(case.file)) {
+    for case in cases() {
+        for entry in entries(&dir.join(&case.file)) {
             if let Entry::FromServer(raw) = entry {
                 stream.extend_from_slice(raw.as_bytes());
                 stream.extend_from_slice(b"\r\n");
