@@ -11,6 +11,5 @@ pub mod driver;
 pub mod error;
 pub mod event;
 pub mod eventloop;
-pub mod qemu;
 pub mod uuid;
 pub mod xml;

@@ -18,9 +18,9 @@ use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEve
 use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
 use virt_events::capi::qemu::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
 use virt_events::capi::{connect::*, domain::virDomainGetName, eventloop::*, events::*};
+use virt_events::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
+use virt_events::driver::qemu::qmp::{Line, LineReader, Message};
 use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
-use virt_events::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
-use virt_events::qemu::qmp::{Line, LineReader, Message};
 
 mod common;
 

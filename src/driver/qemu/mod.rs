@@ -6,7 +6,10 @@
 //! are kept as `ROOT/NAME.xml` and launched by the driver itself.
 
 mod definition;
+mod event_filter;
+pub mod mapping;
 mod monitor;
+pub mod qmp;
 mod sys;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,10 +32,10 @@ use crate::abi::domain_event::{
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::{qemu_monitor, DomainEvent, DomainIdentity};
-use crate::qemu::mapping::{DomainState, PausedReason};
+use crate::event::{DomainEvent, DomainIdentity};
 use crate::uuid::Uuid;
 use definition::Definition;
+use mapping::{DomainState, PausedReason};
 use monitor::{hub, Request};
 
 /// The file-name suffix of monitor sockets in an embed root.
@@ -510,7 +513,7 @@ impl Driver for QemuDriver {
         flags: u32,
         callback: Arc<dyn EventCallback>,
     ) -> Result<i32> {
-        let filter = qemu_monitor::name_filter(event, flags)?;
+        let filter = event_filter::name_filter(event, flags)?;
         self.events().register(Subscription { filter, ..subscription }, callback)
     }
 

@@ -17,6 +17,8 @@ use once_cell::sync::OnceCell;
 use parking_lot::Mutex;
 use serde_json::Value;
 
+use super::mapping::{self, DomainRuntime, DomainState};
+use super::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
 use super::sys::{DirChange, Epoll, EventFd, Inotify};
 use super::{AttachedDomain, Root, MONITOR_SUFFIX};
 use crate::abi::domain_event::{
@@ -25,8 +27,6 @@ use crate::abi::domain_event::{
 };
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
-use crate::qemu::mapping::{self, DomainRuntime, DomainState};
-use crate::qemu::qmp::{Incoming, Line, LineReader, Message, Session, SessionState};
 use crate::uuid::Uuid;
 
 /// How long a monitor may take to greet us and answer the identity queries.
@@ -149,7 +149,7 @@ struct Monitor {
     uuid: Option<Uuid>,
     answers_due: usize,
     /// Events that came before the domain was attached.
-    early_events: Vec<crate::qemu::qmp::QmpEvent>,
+    early_events: Vec<QmpEvent>,
     identity: Option<DomainIdentity>,
     outgoing: Vec<u8>,
     /// Whether epoll watches the socket for writability (unsent output).
@@ -598,12 +598,7 @@ impl Monitor {
         }
     }
 
-    fn take_reply(
-        &mut self,
-        id: &str,
-        execute: &str,
-        result: std::result::Result<Value, crate::qemu::qmp::ErrorReply>,
-    ) {
+    fn take_reply(&mut self, id: &str, execute: &str, result: std::result::Result<Value, ErrorReply>) {
         let Some(pending) = self.pending.remove(id) else { return };
         let value = result.as_ref().ok();
         match pending {
@@ -684,7 +679,7 @@ impl Monitor {
         }
     }
 
-    fn deliver(&mut self, event: &crate::qemu::qmp::QmpEvent) {
+    fn deliver(&mut self, event: &QmpEvent) {
         let Some(identity) = self.identity.clone() else { return };
         // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
         // before what it maps to, as libvirt emits it before running its handler.
