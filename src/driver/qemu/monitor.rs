@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use super::mapping::{self, DomainRuntime, DomainState};
 use super::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
+use super::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use super::sys::{DirChange, Epoll, EventFd, Inotify};
-use super::{AttachedDomain, Root, MONITOR_SUFFIX};
 use crate::abi::domain_event::{
     virDomainEventStartedDetailType as Started, virDomainEventStoppedDetailType as Stopped,
     virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Lifecycle,
@@ -29,8 +29,6 @@ use crate::error::{Error, ErrorDomain, Result};
 use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
 use crate::uuid::Uuid;
 
-/// How long a monitor may take to greet us and answer the identity queries.
-pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a caller waits for a command's reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// A socket can appear (bind) before QEMU listens on it: retry connecting.
@@ -107,10 +105,6 @@ impl Hub {
             ))
         })
     }
-}
-
-pub(super) fn warn(message: std::fmt::Arguments<'_>) {
-    eprintln!("libvirt: QEMU Driver warning : {message}");
 }
 
 /// Where a monitor is in its life.
@@ -640,7 +634,7 @@ impl Monitor {
     /// The identity queries are answered: the domain exists for the API.
     fn attach(&mut self) {
         let uuid = self.uuid.filter(|u| !u.is_nil()).unwrap_or_else(|| Uuid::from_name(&self.name));
-        let id = super::allocate_id();
+        let id = allocate_id();
         let identity = DomainIdentity { name: self.name.clone(), uuid, id };
         self.identity = Some(identity.clone());
         if let Some(def) = self.root.definition(&self.name).filter(|_| self.launched) {
