@@ -18,7 +18,7 @@ use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEve
 use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
 use virt_events::capi::qemu::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
 use virt_events::capi::{connect::*, domain::virDomainGetName, eventloop::*, events::*};
-use virt_events::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
+use virt_events::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, End};
 use virt_events::driver::qemu::qmp::{Line, LineReader, Message};
 use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
 
@@ -88,7 +88,7 @@ fn expected_payloads(events: &[String], status: &Value, block: &Value, eof: bool
         }
     }
     if eof {
-        out.extend(map_eof(&mut runtime));
+        out.extend(map_eof(&mut runtime, End::Exited));
     }
     out
 }

@@ -27,8 +27,8 @@ use crate::abi::common::{
     virDomainState as State,
 };
 use crate::abi::domain_event::{
-    virDomainEventDefinedDetailType as Defined, virDomainEventStartedDetailType as Started,
-    virDomainEventType as Lifecycle, virDomainEventUndefinedDetailType as Undefined,
+    virDomainEventDefinedDetailType as Defined, virDomainEventType as Lifecycle,
+    virDomainEventUndefinedDetailType as Undefined,
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
@@ -119,8 +119,7 @@ impl QemuDriver {
     }
 
     /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
-    /// and reports `Started Booted` after QEMU's `Resumed Unpaused`, as
-    /// libvirt does.
+    /// and reports what the mapping says a launch is (`map_launched`).
     fn launch(&self, def: Definition, persistent: bool) -> Result<DomainIdentity> {
         let name = def.name.clone();
         if self.root.domains.lock().contains_key(&name) {
@@ -164,11 +163,9 @@ impl QemuDriver {
         }
         let (identity, _) = self.root.find(&DomainIdentity { name: name.clone(), uuid: def.uuid, id: -1 })?;
         hub()?.execute(&self.root.dir, &name, "cont", false)?;
-        self.root.events.queue(DomainEvent::lifecycle(
-            identity.clone(),
-            Lifecycle::VIR_DOMAIN_EVENT_STARTED as i32,
-            Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32,
-        ));
+        for payload in mapping::map_launched() {
+            self.root.events.queue(DomainEvent::new(identity.clone(), payload));
+        }
         Ok(identity)
     }
 

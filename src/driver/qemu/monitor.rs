@@ -17,14 +17,10 @@ use once_cell::sync::OnceCell;
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use super::mapping::{self, DomainRuntime, DomainState};
+use super::mapping::{self, Attach, DomainRuntime, DomainState, End};
 use super::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
 use super::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use super::sys::{DirChange, Epoll, EventFd, Inotify};
-use crate::abi::domain_event::{
-    virDomainEventStartedDetailType as Started, virDomainEventStoppedDetailType as Stopped,
-    virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Lifecycle,
-};
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
 use crate::uuid::Uuid;
@@ -517,13 +513,10 @@ impl MonitorThread {
     fn monitor_closed(&mut self, token: u64) {
         let Some(Source::Monitor(monitor)) = self.sources.get_mut(&token) else { return };
         if let Some(identity) = monitor.identity.clone() {
-            for mut payload in mapping::map_eof(&mut monitor.runtime) {
-                if let EventPayload::Lifecycle { event, detail } = &mut payload {
-                    if monitor.destroying && *event == Lifecycle::VIR_DOMAIN_EVENT_STOPPED as i32 {
-                        *detail = Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED as i32;
-                    }
-                }
-                monitor.root.events.queue(DomainEvent::new(DomainIdentity { id: -1, ..identity.clone() }, payload));
+            let end = if monitor.destroying { End::Destroyed } else { End::Exited };
+            for payload in mapping::map_eof(&mut monitor.runtime, end) {
+                let id = mapping::shown_id(&monitor.runtime, identity.id, &payload);
+                monitor.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
             }
         }
         for (_, pending) in monitor.pending.drain() {
@@ -647,25 +640,20 @@ impl Monitor {
         }
         let state = self.runtime.state;
         self.root.attach(AttachedDomain { identity: identity.clone(), state });
-        if self.launched {
-            self.root.launch_attached(&self.name, Ok(()));
-        } else if !self.initial {
-            let started = DomainEvent::lifecycle(
-                identity.clone(),
-                Lifecycle::VIR_DOMAIN_EVENT_STARTED as i32,
-                Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32,
-            );
-            self.root.events.queue(started);
-            if matches!(state, DomainState::Paused(_)) {
-                let paused = DomainEvent::lifecycle(
-                    identity,
-                    Lifecycle::VIR_DOMAIN_EVENT_SUSPENDED as i32,
-                    Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32,
-                );
-                self.root.events.queue(paused);
-            }
+        let how = if self.launched {
+            Attach::Launched
+        } else if self.initial {
+            Attach::AtOpen
         } else {
-            self.root.initial_attach_finished();
+            Attach::Appeared
+        };
+        for payload in mapping::map_attach(&self.runtime, how) {
+            self.root.events.queue(DomainEvent::new(identity.clone(), payload));
+        }
+        match how {
+            Attach::Launched => self.root.launch_attached(&self.name, Ok(())),
+            Attach::AtOpen => self.root.initial_attach_finished(),
+            Attach::Appeared => {}
         }
         self.phase = Phase::Attached;
         for event in std::mem::take(&mut self.early_events) {
@@ -693,11 +681,8 @@ impl Monitor {
         }
         self.root.set_state(&self.name, self.runtime.state);
         for payload in mapped.events {
-            let shown = match &payload {
-                EventPayload::Lifecycle { event, .. } if *event == Lifecycle::VIR_DOMAIN_EVENT_STOPPED as i32 => -1,
-                _ => identity.id,
-            };
-            self.root.events.queue(DomainEvent::new(DomainIdentity { id: shown, ..identity.clone() }, payload));
+            let id = mapping::shown_id(&self.runtime, identity.id, &payload);
+            self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
         }
     }
 }

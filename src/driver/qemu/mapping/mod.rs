@@ -1,9 +1,12 @@
-//! QEMU's QMP events turned into libvirt domain events, the way libvirt 9.0's
-//! QEMU driver reports them.
+//! How QEMU's life is reported: QMP events, a monitor attaching, a launch and
+//! the monitor's end turned into libvirt domain events, the way libvirt 9.0's
+//! QEMU driver reports them. Every such rule lives here, with one test suite
+//! (`tests.rs`, and `transcripts.rs` over every recorded session).
 //!
 //! [`DomainRuntime`] is what the mapping remembers about one domain between
-//! events; [`map_event`] and [`map_eof`] are pure functions of it and of the
-//! event, so they can be tested without a QEMU.
+//! events; [`map_event`], [`map_attach`], [`map_launched`], [`map_eof`] and
+//! [`shown_id`] are pure functions of it and of what happened, so they can be
+//! tested without a QEMU.
 
 use serde_json::Value;
 
@@ -163,17 +166,76 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
     out
 }
 
+/// How a domain's monitor came to be attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// Found when the connection opened: the domain was there before, and
+    /// nothing is reported.
+    AtOpen,
+    /// Launched by the driver, whose start [`map_launched`] reports once it
+    /// lets the domain run.
+    Launched,
+    /// A QEMU that appeared later: it started (and, if it waits paused, was
+    /// suspended).
+    Appeared,
+}
+
+/// The events of a monitor attaching, with `rt` as QEMU reported it.
+pub fn map_attach(rt: &DomainRuntime, how: Attach) -> Vec<EventPayload> {
+    match how {
+        Attach::AtOpen | Attach::Launched => Vec::new(),
+        Attach::Appeared => {
+            let mut events =
+                vec![lifecycle(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32)];
+            if matches!(rt.state, DomainState::Paused(_)) {
+                events.push(lifecycle(
+                    Ev::VIR_DOMAIN_EVENT_SUSPENDED,
+                    Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32,
+                ));
+            }
+            events
+        }
+    }
+}
+
+/// The driver launched a domain paused and let it run: libvirt reports
+/// `Started Booted`, after QEMU's `Resumed Unpaused`.
+pub fn map_launched() -> Vec<EventPayload> {
+    vec![lifecycle(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32)]
+}
+
+/// Why a domain's monitor ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// QEMU went away by itself (or was killed by someone else).
+    Exited,
+    /// QEMU ended on the caller's request (`virDomainDestroy`).
+    Destroyed,
+}
+
 /// The monitor closed: QEMU is gone.
-pub fn map_eof(rt: &mut DomainRuntime) -> Vec<EventPayload> {
+pub fn map_eof(rt: &mut DomainRuntime, end: End) -> Vec<EventPayload> {
     if rt.state == DomainState::Shutoff {
         return Vec::new();
     }
     rt.state = DomainState::Shutoff;
     // Without a SHUTDOWN first, QEMU died (killed, crashed, or a watchdog poweroff).
-    let detail = if rt.shutdown_seen {
-        Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
-    } else {
-        Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED
+    let detail = match end {
+        End::Destroyed => Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED,
+        End::Exited if rt.shutdown_seen => Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN,
+        End::Exited => Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED,
     };
     vec![lifecycle(Ev::VIR_DOMAIN_EVENT_STOPPED, detail as i32)]
+}
+
+/// The domain ID an event shows: the domain's own while its QEMU runs, -1
+/// (an inactive domain's) with `Stopped` and with what its end brings.
+pub fn shown_id(rt: &DomainRuntime, id: i32, payload: &EventPayload) -> i32 {
+    let stopped =
+        matches!(payload, EventPayload::Lifecycle { event, .. } if *event == Ev::VIR_DOMAIN_EVENT_STOPPED as i32);
+    if stopped || rt.state == DomainState::Shutoff {
+        -1
+    } else {
+        id
+    }
 }

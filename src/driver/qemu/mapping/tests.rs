@@ -87,19 +87,61 @@ fn shutdown_details_and_repeats() {
         );
         assert_eq!(rt.shutdown_guest, guest);
         assert_eq!(
-            map_eof(&mut rt),
+            map_eof(&mut rt, End::Exited),
             vec![lc(Ev::VIR_DOMAIN_EVENT_STOPPED, Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN as i32)]
         );
         assert_eq!(rt.state, DomainState::Shutoff);
-        assert_eq!(map_eof(&mut rt), vec![]);
+        assert_eq!(map_eof(&mut rt, End::Exited), vec![]);
     }
+}
+
+#[test]
+fn a_destroyed_domain_stops_destroyed_whatever_came_before() {
+    let destroyed = vec![lc(Ev::VIR_DOMAIN_EVENT_STOPPED, Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED as i32)];
+    let mut rt = running();
+    assert_eq!(map_eof(&mut rt, End::Destroyed), destroyed);
+    // `quit` brings a host SHUTDOWN first; the end is still the destroy's.
+    let mut rt = running();
+    let quit = r#"{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}"#;
+    assert_eq!(
+        map(&mut rt, quit),
+        vec![lc(Ev::VIR_DOMAIN_EVENT_SHUTDOWN, Shutdown::VIR_DOMAIN_EVENT_SHUTDOWN_HOST as i32)]
+    );
+    assert_eq!(map_eof(&mut rt, End::Destroyed), destroyed);
+    assert_eq!(map_eof(&mut rt, End::Destroyed), vec![]);
+}
+
+#[test]
+fn attaching_reports_a_start_only_for_a_qemu_that_appeared() {
+    let started = lc(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32);
+    let (event, detail) = SUSPENDED_PAUSED;
+    let suspended = lc(event, detail);
+    let paused = DomainRuntime::new(DomainState::Paused(PausedReason::StartingUp));
+    assert_eq!(map_attach(&running(), Attach::Appeared), vec![started.clone()]);
+    assert_eq!(map_attach(&paused, Attach::Appeared), vec![started.clone(), suspended]);
+    for how in [Attach::AtOpen, Attach::Launched] {
+        assert_eq!(map_attach(&running(), how), vec![]);
+        assert_eq!(map_attach(&paused, how), vec![]);
+    }
+    assert_eq!(map_launched(), vec![started]);
+}
+
+#[test]
+fn stopped_and_everything_after_the_end_show_no_domain_id() {
+    let mut rt = running();
+    let stopped = lc(Ev::VIR_DOMAIN_EVENT_STOPPED, Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED as i32);
+    assert_eq!(shown_id(&rt, 7, &EventPayload::Reboot), 7);
+    assert_eq!(shown_id(&rt, 7, &stopped), -1);
+    let ended = map_eof(&mut rt, End::Exited);
+    assert_eq!(ended.iter().map(|p| shown_id(&rt, 7, p)).collect::<Vec<_>>(), vec![-1]);
+    assert_eq!(shown_id(&rt, 7, &EventPayload::ControlError), -1);
 }
 
 #[test]
 fn eof_without_shutdown_is_failure() {
     let mut rt = running();
     assert_eq!(
-        map_eof(&mut rt),
+        map_eof(&mut rt, End::Exited),
         vec![lc(Ev::VIR_DOMAIN_EVENT_STOPPED, Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED as i32)]
     );
     let mapped = map_event(&mut rt, &event(RESUME));

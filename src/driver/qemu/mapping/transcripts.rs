@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::super::qmp::{Line, LineReader, Message};
-use super::{map_eof, map_event, DomainRuntime, DomainState, PausedReason, VariableClock};
+use super::{map_eof, map_event, DomainRuntime, DomainState, End, PausedReason, VariableClock};
 use crate::event::EventPayload;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/qmp");
@@ -274,7 +274,7 @@ fn replay(dir: &Path, case: &Case) -> Vec<String> {
             Entry::Eof => {
                 assert!(!closed, "{file}: two EOFs");
                 closed = true;
-                out.extend(map_eof(&mut rt).iter().map(describe));
+                out.extend(map_eof(&mut rt, End::Exited).iter().map(describe));
             }
             Entry::FromServer(raw) => {
                 assert!(!closed, "{file}: data after EOF");
