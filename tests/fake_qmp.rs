@@ -636,3 +636,90 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
     server.join().unwrap();
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// What the panic test's callbacks saw, in delivery order.
+static PANIC_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A panic while the monitor thread handles one monitor (made here by the
+/// test hook on a QMP event name no QEMU sends) drops that monitor alone: its
+/// domain gets a CONTROL_ERROR and is detached, and the other monitors of the
+/// process go on delivering.
+#[test]
+fn a_panic_handling_one_monitor_leaves_the_others_delivering() {
+    extern "C" fn on_control_error(_: virConnectPtr, dom: virDomainPtr, _: *mut c_void) {
+        PANIC_LOG.lock().unwrap().push(format!("control-error {}", text(virDomainGetName(dom))));
+    }
+    extern "C" fn on_reboot(_: virConnectPtr, dom: virDomainPtr, _: *mut c_void) {
+        PANIC_LOG.lock().unwrap().push(format!("reboot {}", text(virDomainGetName(dom))));
+    }
+    const POISON: &str = "VIRT_EVENTS_TEST_PANIC";
+    virt_events::driver::qemu::testing::panic_on_qmp_event(Some(POISON));
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("panic-qmp-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    let reset = r#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESET", "data": {"guest": true}}"#;
+    let mut servers = Vec::new();
+    let mut gos = Vec::new();
+    for (name, lines) in [
+        ("doomed", vec![format!(r#"{{"event": "{POISON}"}}"#), reset.to_string()]),
+        ("healthy", vec![reset.to_string(), reset.to_string()]),
+    ] {
+        let listener = UnixListener::bind(work.join(format!("{name}.qmp"))).unwrap();
+        let (go, wait_for_go) = mpsc::channel();
+        let uuid = format!("00000000-0000-4000-8000-0000000{:05x}", servers.len());
+        servers.push(std::thread::spawn(move || {
+            let running = json!({"running": true, "status": "running"});
+            serve(listener, uuid, (running, json!([])), lines, false, wait_for_go)
+        }));
+        gos.push(go);
+    }
+    let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
+    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null());
+    let ids = [
+        virConnectDomainEventRegisterAny(
+            conn,
+            std::ptr::null_mut(),
+            7,
+            Some(on_control_error),
+            std::ptr::null_mut(),
+            None,
+        ),
+        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 1, Some(on_reboot), std::ptr::null_mut(), None),
+    ];
+    assert!(ids.iter().all(|id| *id >= 0));
+    // SAFETY: `tick` ignores its opaque.
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+    let run_until = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while PANIC_LOG.lock().unwrap().len() < count && Instant::now() < deadline {
+            virEventRunDefaultImpl();
+        }
+    };
+    // The doomed monitor first, so that its panic comes before the healthy one's events.
+    gos[0].send(()).unwrap();
+    run_until(1);
+    gos[1].send(()).unwrap();
+    run_until(3);
+    assert_eq!(*PANIC_LOG.lock().unwrap(), ["control-error doomed", "reboot healthy", "reboot healthy"]);
+    // SAFETY: as above; `domains` receives a malloc'ed array.
+    let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    let count = unsafe { virConnectListAllDomains(conn, &mut domains, 0) };
+    assert_eq!(count, 1, "the doomed domain is detached");
+    // SAFETY: the one domain the library returned, and its malloc'ed array.
+    unsafe {
+        assert_eq!(text(virDomainGetName(*domains)), "healthy");
+        virt_events::capi::domain::virDomainFree(*domains);
+        libc::free(domains.cast());
+    }
+    for id in ids {
+        assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
+    }
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
+    virConnectClose(conn);
+    for server in servers {
+        server.join().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}

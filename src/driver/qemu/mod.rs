@@ -36,6 +36,8 @@ use crate::event::{DomainEvent, DomainIdentity};
 use crate::uuid::Uuid;
 use definition::Definition;
 use mapping::{DomainState, PausedReason};
+#[doc(hidden)]
+pub use monitor::testing;
 use monitor::{hub, Request};
 use root::{Root, Stored, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 

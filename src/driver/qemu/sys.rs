@@ -24,6 +24,12 @@ fn owned(fd: libc::c_int) -> OwnedFd {
 pub struct Epoll(OwnedFd);
 
 impl Epoll {
+    pub const IN: u32 = libc::EPOLLIN as u32;
+    pub const OUT: u32 = libc::EPOLLOUT as u32;
+    pub const RDHUP: u32 = libc::EPOLLRDHUP as u32;
+    pub const HUP: u32 = libc::EPOLLHUP as u32;
+    pub const ERR: u32 = libc::EPOLLERR as u32;
+
     pub fn new() -> io::Result<Epoll> {
         // SAFETY: plain system call.
         check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map(|fd| Epoll(owned(fd)))
