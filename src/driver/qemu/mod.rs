@@ -13,13 +13,12 @@ pub mod qmp;
 mod root;
 mod sys;
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Weak};
 use std::time::Duration;
 
 use once_cell::sync::Lazy;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use super::{DomainInfo, DomainState as ApiState, Driver};
 use crate::abi::common::{
@@ -94,16 +93,7 @@ impl QemuDriver {
         if let Some(driver) = roots.iter().filter_map(Weak::upgrade).find(|d| d.root.dir == dir) {
             return Ok(driver);
         }
-        let root = Arc::new(Root {
-            dir,
-            events: EventState::new(),
-            domains: Mutex::new(BTreeMap::new()),
-            domains_changed: Condvar::new(),
-            defined: Mutex::new(BTreeMap::new()),
-            launching: Mutex::new(HashMap::new()),
-            opening: Mutex::new((0, false)),
-            opened: Condvar::new(),
-        });
+        let root = Arc::new(Root::new(dir));
         root.load_definitions();
         hub()?.send(Request::AddRoot(root.clone()));
         root.wait_opened();
@@ -254,6 +244,8 @@ impl Driver for QemuDriver {
 
     fn xml_desc(&self, dom: &DomainIdentity, _flags: u32) -> Result<String> {
         let (identity, state) = self.root.find(dom)?;
+        // What the caller sees is also what a restart would read.
+        self.root.wait_saved();
         if let Some(def) = self.root.definition(&identity.name) {
             return Ok(def.to_xml((state != DomainState::Shutoff).then_some(identity.id)));
         }
@@ -347,6 +339,7 @@ impl Driver for QemuDriver {
         let def = Definition::parse(xml)?;
         self.check_unique(&def)?;
         let name = def.name.clone();
+        let files = self.root.saves.files.lock();
         std::fs::write(self.root.definition_path(&name), def.to_xml(None)).map_err(|e| {
             Error::new(
                 ErrorCode::VIR_ERR_OPERATION_FAILED,
@@ -355,6 +348,7 @@ impl Driver for QemuDriver {
             )
         })?;
         let previous = self.root.defined.lock().insert(name.clone(), Stored { def: def.clone(), persistent: true });
+        drop(files);
         let detail = if previous.is_some_and(|p| p.persistent) {
             Defined::VIR_DOMAIN_EVENT_DEFINED_UPDATED
         } else {
@@ -372,6 +366,7 @@ impl Driver for QemuDriver {
     fn undefine(&self, dom: &DomainIdentity) -> Result<()> {
         let (identity, state) = self.root.find(dom)?;
         {
+            let _files = self.root.saves.files.lock();
             let mut defined = self.root.defined.lock();
             match defined.get_mut(&identity.name) {
                 Some(stored) if stored.persistent => {

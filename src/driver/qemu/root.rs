@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Weak};
 use std::time::{Duration, Instant};
 
+use once_cell::sync::OnceCell;
 use parking_lot::{Condvar, Mutex};
 
 use super::definition::Definition;
@@ -59,9 +60,69 @@ pub(super) struct Root {
     /// Initial attaches still under way, and whether the directory scan ended.
     pub(super) opening: Mutex<(usize, bool)>,
     pub(super) opened: Condvar,
+    pub(super) saves: Saves,
+}
+
+/// Definition files being written off the monitor thread.
+#[derive(Default)]
+pub(super) struct Saves {
+    /// Saves asked for and not yet done.
+    pending: Mutex<usize>,
+    done: Condvar,
+    /// Held around every write or removal of a definition file, so that
+    /// they reach the disk in the order their changes were made.
+    pub(super) files: Mutex<()>,
+}
+
+/// How long a caller waits for the saver thread.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Has the saver thread (started on first use) write `name`'s definition.
+fn save_later(root: Weak<Root>, name: String) {
+    /// A domain whose definition file is to be written.
+    type Save = (Weak<Root>, String);
+    static SAVER: OnceCell<mpsc::Sender<Save>> = OnceCell::new();
+    let saver = SAVER.get_or_try_init(|| {
+        let (send, receive) = mpsc::channel::<Save>();
+        std::thread::Builder::new()
+            .name("virt-events-save".into())
+            .spawn(move || {
+                for (root, name) in receive {
+                    if let Some(root) = root.upgrade() {
+                        root.save_definition(&name);
+                    }
+                }
+            })
+            .map(|_| send)
+    });
+    match saver {
+        Ok(saver) => {
+            let _ = saver.send((root, name));
+        }
+        Err(e) => {
+            warn(format_args!("cannot start the saver thread: {e}; saving in place"));
+            if let Some(root) = root.upgrade() {
+                root.save_definition(&name);
+            }
+        }
+    }
 }
 
 impl Root {
+    pub(super) fn new(dir: PathBuf) -> Root {
+        Root {
+            dir,
+            events: EventState::new(),
+            domains: Mutex::new(BTreeMap::new()),
+            domains_changed: Condvar::new(),
+            defined: Mutex::new(BTreeMap::new()),
+            launching: Mutex::new(HashMap::new()),
+            opening: Mutex::new((0, false)),
+            opened: Condvar::new(),
+            saves: Saves::default(),
+        }
+    }
+
     pub(super) fn attach(&self, domain: AttachedDomain) {
         self.domains.lock().insert(domain.identity.name.clone(), domain);
         self.domains_changed.notify_all();
@@ -96,13 +157,44 @@ impl Root {
 
     /// Keeps a new RTC adjustment in the live definition and, for a
     /// persistent domain, in its saved XML, so that it survives a restart.
-    pub(super) fn record_adjustment(&self, name: &str, adjustment: i64) {
-        let mut defined = self.defined.lock();
-        let Some(stored) = defined.get_mut(name) else { return };
-        stored.def.set_adjustment(adjustment);
-        if stored.persistent {
-            if let Err(e) = std::fs::write(self.definition_path(name), stored.def.to_xml(None)) {
-                warn(format_args!("cannot save the clock adjustment of '{name}': {e}"));
+    /// The monitor thread calls this: the file is written by the saver
+    /// thread, so that a slow disk stalls no monitor.
+    pub(super) fn record_adjustment(self: &Arc<Self>, name: &str, adjustment: i64) {
+        let persistent = {
+            let mut defined = self.defined.lock();
+            let Some(stored) = defined.get_mut(name) else { return };
+            stored.def.set_adjustment(adjustment);
+            stored.persistent
+        };
+        if persistent {
+            *self.saves.pending.lock() += 1;
+            save_later(Arc::downgrade(self), name.to_owned());
+        }
+    }
+
+    /// Writes the saved XML of `name` from its definition as it is now.
+    fn save_definition(&self, name: &str) {
+        {
+            let _files = self.saves.files.lock();
+            let xml = self.defined.lock().get(name).filter(|s| s.persistent).map(|s| s.def.to_xml(None));
+            if let Some(xml) = xml {
+                if let Err(e) = std::fs::write(self.definition_path(name), xml) {
+                    warn(format_args!("cannot save the clock adjustment of '{name}': {e}"));
+                }
+            }
+        }
+        let mut pending = self.saves.pending.lock();
+        *pending = pending.saturating_sub(1);
+        self.saves.done.notify_all();
+    }
+
+    /// Waits until the definition files reflect every recorded change.
+    pub(super) fn wait_saved(&self) {
+        let deadline = Instant::now() + SAVE_TIMEOUT;
+        let mut pending = self.saves.pending.lock();
+        while *pending > 0 {
+            if self.saves.done.wait_until(&mut pending, deadline).timed_out() {
+                break;
             }
         }
     }
@@ -201,5 +293,36 @@ impl Root {
             }
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The monitor thread records an adjustment without waiting for the
+    /// disk: here a write of the definition files is in progress (the lock
+    /// they are written under is held), and recording returns at once; the
+    /// file has the adjustment once the saver got through.
+    #[test]
+    fn recording_an_adjustment_does_not_wait_for_the_disk() {
+        let dir = std::env::temp_dir().join(format!("virt-events-saver-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = Arc::new(Root::new(dir.clone()));
+        let xml = "<domain type='qemu'><name>clocked</name><clock offset='variable' adjustment='10'/></domain>";
+        let def = Definition::parse(xml).unwrap();
+        root.defined.lock().insert("clocked".into(), Stored { def, persistent: true });
+
+        let slow_disk = root.saves.files.lock();
+        let started = Instant::now();
+        root.record_adjustment("clocked", 4242);
+        assert!(started.elapsed() < Duration::from_secs(1), "recording waited for the disk");
+        assert!(root.definition("clocked").unwrap().to_xml(None).contains("adjustment='4242'"));
+        drop(slow_disk);
+
+        root.wait_saved();
+        let saved = std::fs::read_to_string(root.definition_path("clocked")).unwrap();
+        assert!(saved.contains("adjustment='4242'"), "{saved}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
