@@ -12,13 +12,14 @@
 //! wake-up descriptor, so the blocked thread rebuilds its poll set at once.
 
 use std::io;
-use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::{EventLoop, HandleCallback, TimeoutCallback};
+use crate::sys::{self, Wakeup};
 
 /// `VIR_EVENT_HANDLE_READABLE`.
 pub const EVENT_HANDLE_READABLE: i32 = 1;
@@ -66,78 +67,6 @@ fn from_poll_events(revents: libc::c_short) -> i32 {
         events |= EVENT_HANDLE_HANGUP;
     }
     events
-}
-
-/// The descriptor that interrupts a blocked poll(2): an eventfd where there
-/// is one, a pipe elsewhere. Both ends are non-blocking and close-on-exec.
-struct Wakeup {
-    read: OwnedFd,
-    /// The end to write to when it is not `read` (the pipe variant).
-    write: Option<OwnedFd>,
-}
-
-impl Wakeup {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn new() -> io::Result<Wakeup> {
-        // SAFETY: eventfd takes no pointers; its result is checked below.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened by eventfd and nothing else owns it.
-        let read = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(Wakeup { read, write: None })
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn new() -> io::Result<Wakeup> {
-        let mut fds: [libc::c_int; 2] = [-1; 2];
-        // SAFETY: `fds` is a writable array of the two ints pipe() fills in.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: pipe() succeeded, so both descriptors are open and nothing
-        // else owns them.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        for fd in [read.as_raw_fd(), write.as_raw_fd()] {
-            // SAFETY: fcntl on a descriptor we own, with integer arguments only.
-            let ok = unsafe {
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0
-                    && libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) == 0
-            };
-            if !ok {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        Ok(Wakeup { read, write: Some(write) })
-    }
-
-    fn poll_fd(&self) -> RawFd {
-        self.read.as_raw_fd()
-    }
-
-    /// Makes the descriptor readable. A failure can only be a full counter or
-    /// pipe, which is readable already, so it is ignored.
-    fn notify(&self) {
-        let fd = self.write.as_ref().unwrap_or(&self.read).as_raw_fd();
-        let one: u64 = 1;
-        // SAFETY: writes the 8 bytes of a live local (the size an eventfd
-        // requires) to a descriptor we own; the result is deliberately unused.
-        let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), std::mem::size_of::<u64>()) };
-    }
-
-    /// Empties the descriptor, so that the next poll blocks again.
-    fn drain(&self) {
-        let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: reads at most `buf.len()` bytes into a live local buffer
-            // from a non-blocking descriptor we own.
-            let n = unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-        }
-    }
 }
 
 /// Where a registration's callback is.
@@ -353,7 +282,7 @@ impl DefaultLoop {
             (result, self.pollers.load(Ordering::Relaxed) > 0)
         };
         if wake {
-            self.wakeup.notify();
+            self.wakeup.signal();
         }
         result
     }
@@ -371,11 +300,7 @@ impl DefaultLoop {
     pub fn run_once(&self) -> io::Result<()> {
         loop {
             let (mut fds, watches, timeout) = self.prepare();
-            let nfds = fds.len() as libc::nfds_t;
-            // SAFETY: `fds` is a live, exclusively borrowed array of exactly
-            // `nfds` pollfd structures.
-            let result = unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout) };
-            let error = (result < 0).then(io::Error::last_os_error);
+            let error = sys::poll(&mut fds, timeout).err();
             self.pollers.fetch_sub(1, Ordering::Relaxed);
             #[cfg(test)]
             self.polls.fetch_add(1, Ordering::SeqCst);
@@ -404,7 +329,7 @@ impl DefaultLoop {
         let registrations = self.registrations.lock();
         self.pollers.fetch_add(1, Ordering::Relaxed);
 
-        let mut fds = vec![libc::pollfd { fd: self.wakeup.poll_fd(), events: libc::POLLIN, revents: 0 }];
+        let mut fds = vec![libc::pollfd { fd: self.wakeup.fd(), events: libc::POLLIN, revents: 0 }];
         let mut watches = Vec::new();
         for entry in &registrations.handles.entries {
             if entry.is_parked() && entry.data.events != 0 && !entry.data.invalid {
@@ -568,6 +493,7 @@ impl EventLoop for DefaultLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::io::{AsRawFd, OwnedFd};
     use std::sync::mpsc;
     use std::sync::{Arc, Weak};
     use std::thread;
@@ -580,17 +506,13 @@ mod tests {
     }
 
     fn pipe() -> Pipe {
-        let mut fds: [libc::c_int; 2] = [-1; 2];
-        // SAFETY: `fds` is a writable array of the two ints pipe() fills in.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe: {}", io::Error::last_os_error());
-        // SAFETY: both descriptors were just opened by pipe() and are unowned.
-        unsafe { Pipe { read: OwnedFd::from_raw_fd(fds[0]), write: OwnedFd::from_raw_fd(fds[1]) } }
+        let (read, write) = std::io::pipe().expect("pipe");
+        Pipe { read: read.into(), write: write.into() }
     }
 
     fn write_byte(fd: &OwnedFd) {
-        let byte = 0u8;
-        // SAFETY: writes one byte from a live local to a descriptor we own.
-        assert_eq!(unsafe { libc::write(fd.as_raw_fd(), (&byte as *const u8).cast(), 1) }, 1);
+        let mut file = std::fs::File::from(fd.try_clone().unwrap());
+        std::io::Write::write_all(&mut file, &[0]).unwrap();
     }
 
     /// What the callbacks saw: (name, events for handles / id for timers).
@@ -1210,19 +1132,10 @@ mod tests {
         });
     }
 
-    extern "C" fn ignore_signal(_: libc::c_int) {}
-
     #[test]
     fn a_signal_during_poll_returns_at_once() {
         bounded(|| {
-            // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value;
-            // the handler is an async-signal-safe function that does nothing.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                libc::sigemptyset(&mut action.sa_mask);
-                assert_eq!(libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()), 0);
-            }
+            sys::signal::interrupt_only(libc::SIGUSR2);
             let event_loop = new_loop();
             let log = log();
             let idle = pipe();
@@ -1231,9 +1144,7 @@ mod tests {
             wait_blocked(&event_loop);
             let start = Instant::now();
             let result = loop {
-                use std::os::unix::thread::JoinHandleExt;
-                // SAFETY: the thread has not been joined, so its pthread_t is valid.
-                unsafe { libc::pthread_kill(thread.as_pthread_t(), libc::SIGUSR2) };
+                sys::signal::send_to_thread(&thread, libc::SIGUSR2);
                 match rx.recv_timeout(Duration::from_millis(50)) {
                     Ok(result) => break result,
                     Err(_) => assert!(start.elapsed() < LIMIT, "run_once did not return on a signal"),

@@ -11,7 +11,6 @@ pub mod mapping;
 mod monitor;
 pub mod qmp;
 mod root;
-mod sys;
 
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Weak};
@@ -293,8 +292,8 @@ impl Driver for QemuDriver {
         }
         let pid = std::fs::read_to_string(self.root.dir.join(format!("{}.pid", identity.name)));
         if let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<i32>().ok()) {
-            // SAFETY: kill(2) with a pid read from the pidfile QEMU wrote for this domain.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // The pid QEMU wrote for this domain; if it is gone already, so much the better.
+            let _ = crate::sys::kill(pid, libc::SIGKILL);
         }
         if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
             Ok(())

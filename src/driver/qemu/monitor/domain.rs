@@ -16,9 +16,9 @@ use super::{testing, Action, Next, Notice, Removal, Source};
 use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
-use crate::driver::qemu::sys::Epoll;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
+use crate::sys::Epoll;
 use crate::uuid::Uuid;
 
 /// A socket can appear (bind) before QEMU listens on it: retry connecting.

@@ -26,8 +26,8 @@ use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::root::{warn, Root, MONITOR_SUFFIX};
-use super::sys::{Epoll, EventFd};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::sys::{Epoll, Wakeup};
 use domain::DomainMonitor;
 use root_watch::RootWatch;
 
@@ -61,7 +61,7 @@ pub(super) struct Command {
 }
 
 pub(super) struct Hub {
-    wake: EventFd,
+    wake: Wakeup,
     requests: Mutex<VecDeque<Request>>,
 }
 
@@ -74,7 +74,7 @@ pub(super) fn hub() -> Result<&'static Arc<Hub>> {
             Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("cannot start the monitor thread: {e}"))
         };
         let epoll = Epoll::new().map_err(failed)?;
-        let hub = Arc::new(Hub { wake: EventFd::new().map_err(failed)?, requests: Mutex::new(VecDeque::new()) });
+        let hub = Arc::new(Hub { wake: Wakeup::new().map_err(failed)?, requests: Mutex::new(VecDeque::new()) });
         epoll.add(hub.wake.fd(), WAKE_TOKEN, Epoll::IN).map_err(failed)?;
         let thread_hub = hub.clone();
         std::thread::Builder::new()

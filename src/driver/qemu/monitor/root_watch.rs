@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::{Action, Next, Notice, Removal, Source};
 use crate::driver::qemu::root::Root;
-use crate::driver::qemu::sys::{DirChange, Epoll, Inotify};
+use crate::sys::{DirChange, Epoll, Inotify};
 
 pub(super) struct RootWatch {
     root: Arc<Root>,
