@@ -172,13 +172,9 @@ extern "C" fn on_graphics(
 ) {
     // SAFETY: the library passes a valid subject with `nidentity` entries.
     let subject = unsafe { &*subject };
-    let identities = (0..subject.nidentity as usize)
-        .map(|i| {
-            // SAFETY: i < nidentity.
-            let identity = unsafe { &*subject.identities.add(i) };
-            (text(identity.r#type), text(identity.name))
-        })
-        .collect();
+    // SAFETY: the library passes `nidentity` valid identities.
+    let identities = unsafe { std::slice::from_raw_parts(subject.identities, subject.nidentity as usize) };
+    let identities = identities.iter().map(|identity| (text(identity.r#type), text(identity.name))).collect();
     RECEIVED.lock().unwrap().push(EventPayload::Graphics {
         phase,
         local: address(local),
@@ -256,22 +252,32 @@ extern "C" fn on_block_job_2(
 }
 /// The parameters a TUNABLE or JOB_COMPLETED callback receives.
 fn typed_params(params: virTypedParameterPtr, nparams: c_int) -> Vec<TypedParam> {
-    (0..nparams.max(0) as usize)
-        .map(|i| {
-            // SAFETY: the library passes `nparams` valid parameters for the call.
-            let p = unsafe { &*params.add(i) };
+    if nparams <= 0 {
+        return Vec::new();
+    }
+    // SAFETY: the library passes `nparams` valid parameters for the call.
+    let params = unsafe { std::slice::from_raw_parts(params, nparams as usize) };
+    params
+        .iter()
+        .map(|p| {
             let name = text(p.field.as_ptr());
-            // SAFETY: the member read is the one `type` says is set.
-            let value = unsafe {
-                match p.r#type {
-                    t if t == Type::VIR_TYPED_PARAM_INT as c_int => TypedValue::Int(p.value.i),
-                    t if t == Type::VIR_TYPED_PARAM_UINT as c_int => TypedValue::UInt(p.value.ui),
-                    t if t == Type::VIR_TYPED_PARAM_LLONG as c_int => TypedValue::LLong(p.value.l),
-                    t if t == Type::VIR_TYPED_PARAM_ULLONG as c_int => TypedValue::ULLong(p.value.ul),
-                    t if t == Type::VIR_TYPED_PARAM_DOUBLE as c_int => TypedValue::Double(p.value.d),
-                    t if t == Type::VIR_TYPED_PARAM_BOOLEAN as c_int => TypedValue::Boolean(p.value.b != 0),
-                    _ => TypedValue::String(text(p.value.s)),
-                }
+            let value = p.value;
+            // SAFETY (each arm): the member read is the one `type` says is set.
+            let value = match p.r#type {
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_INT as c_int => TypedValue::Int(unsafe { value.i }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_UINT as c_int => TypedValue::UInt(unsafe { value.ui }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_LLONG as c_int => TypedValue::LLong(unsafe { value.l }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_ULLONG as c_int => TypedValue::ULLong(unsafe { value.ul }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_DOUBLE as c_int => TypedValue::Double(unsafe { value.d }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_BOOLEAN as c_int => TypedValue::Boolean(unsafe { value.b } != 0),
+                // SAFETY: as said for each arm.
+                _ => TypedValue::String(text(unsafe { value.s })),
             };
             TypedParam::new(name, value)
         })
@@ -366,7 +372,7 @@ fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
 
     RECEIVED.lock().unwrap().clear();
     let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
-    // SAFETY (all calls below): C-ABI calls with valid arguments, as a C program makes them.
+    // SAFETY: (all calls below) C-ABI calls with valid arguments, as a C program makes them.
     let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
     if conn.is_null() {
         return Err(format!("{name}: cannot open {uri:?}"));
@@ -478,8 +484,8 @@ fn a_monitor_that_never_greets_times_out() {
     let waited = started.elapsed();
     assert!(!conn.is_null(), "the connection opens without the silent monitor");
     assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(9), "waited {waited:?}");
-    // SAFETY: as above; `domains` receives a malloc'ed array.
     let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    // SAFETY: as above; `domains` receives a malloc'ed array.
     assert_eq!(unsafe { virConnectListAllDomains(conn, &mut domains, 0) }, 0, "nothing attached");
     // SAFETY: the array was allocated by the library with malloc.
     unsafe { libc::free(domains.cast()) };
@@ -497,7 +503,7 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
     std::fs::create_dir_all(&work).unwrap();
     assert_eq!(virEventRegisterDefaultImpl(), 0);
     let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
-    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
     assert!(!conn.is_null());
     static LIFECYCLE: Mutex<Vec<(c_int, c_int)>> = Mutex::new(Vec::new());
@@ -583,7 +589,7 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
         serve(listener, "00000000-0000-4000-8000-00000000bad0".into(), (running, json!([])), lines, false, wait_for_go)
     });
     let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
-    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpen(uri.as_ptr()) };
     assert!(!conn.is_null());
     let ids = [
@@ -674,7 +680,7 @@ fn a_panic_handling_one_monitor_leaves_the_others_delivering() {
         gos.push(go);
     }
     let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
-    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpen(uri.as_ptr()) };
     assert!(!conn.is_null());
     let ids = [
@@ -703,16 +709,16 @@ fn a_panic_handling_one_monitor_leaves_the_others_delivering() {
     gos[1].send(()).unwrap();
     run_until(3);
     assert_eq!(*PANIC_LOG.lock().unwrap(), ["control-error doomed", "reboot healthy", "reboot healthy"]);
-    // SAFETY: as above; `domains` receives a malloc'ed array.
     let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    // SAFETY: as above; `domains` receives a malloc'ed array.
     let count = unsafe { virConnectListAllDomains(conn, &mut domains, 0) };
     assert_eq!(count, 1, "the doomed domain is detached");
-    // SAFETY: the one domain the library returned, and its malloc'ed array.
-    unsafe {
-        assert_eq!(text(virDomainGetName(*domains)), "healthy");
-        virt_events::capi::domain::virDomainFree(*domains);
-        libc::free(domains.cast());
-    }
+    // SAFETY: the array holds the one domain the library returned.
+    let healthy = unsafe { *domains };
+    assert_eq!(text(virDomainGetName(healthy)), "healthy");
+    virt_events::capi::domain::virDomainFree(healthy);
+    // SAFETY: the array was allocated by the library with malloc.
+    unsafe { libc::free(domains.cast()) };
     for id in ids {
         assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
     }

@@ -48,7 +48,7 @@ impl Inotify {
             while offset + header <= n as usize {
                 // SAFETY: the kernel wrote a whole inotify_event at `offset`;
                 // read_unaligned copes with the byte buffer's alignment.
-                let event: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf.as_ptr().add(offset).cast()) };
+                let event: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[offset..].as_ptr().cast()) };
                 let name_bytes = &buf[offset + header..(offset + header + event.len as usize).min(n as usize)];
                 let name =
                     String::from_utf8_lossy(name_bytes.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
