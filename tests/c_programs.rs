@@ -22,46 +22,23 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-
-fn crate_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn libdir() -> PathBuf {
-    match std::env::var_os("VIRT_EVENTS_LIBDIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => crate_root().join("build"),
-    }
-}
+use common::{c_compiler, crate_dir, lib_dir};
 
 /// The library must exist: a missing build is a failure, not a skip.
 fn require_library() -> PathBuf {
-    let dir = libdir();
+    let dir = lib_dir();
     let lib = dir.join("libvirt.so.0");
     assert!(
         lib.exists(),
         "{} not found: run `make` in {} first (or set VIRT_EVENTS_LIBDIR)",
         lib.display(),
-        crate_root().display()
+        crate_dir().display()
     );
     dir
 }
 
 fn valgrind_enabled() -> bool {
     std::env::var("VIRT_EVENTS_VALGRIND").map(|v| v == "1").unwrap_or(false)
-}
-
-fn c_compiler() -> PathBuf {
-    let triple = format!("{}-unknown-{}-gnu", std::env::consts::ARCH, std::env::consts::OS);
-    cc::Build::new()
-        .cargo_metadata(false)
-        .target(&triple)
-        .host(&triple)
-        .opt_level(0)
-        .debug(false)
-        .get_compiler()
-        .path()
-        .to_path_buf()
 }
 
 fn out_dir() -> PathBuf {
@@ -91,7 +68,7 @@ fn compile(name: &str, flavor: Flavor, lib: &Path) -> PathBuf {
 
 /// `compile`, linking the given libraries (in this order).
 fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> PathBuf {
-    let src = crate_root().join("tests").join("c").join(format!("{name}.c"));
+    let src = crate_dir().join("tests").join("c").join(format!("{name}.c"));
     assert!(src.exists(), "missing C source {}", src.display());
     let suffix = match flavor {
         Flavor::Ours => "",
@@ -101,7 +78,7 @@ fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> Pat
     let mut cmd = Command::new(c_compiler());
     cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"]);
     if let Flavor::Ours = flavor {
-        cmd.arg(format!("-I{}", crate_root().join("include").display()));
+        cmd.arg(format!("-I{}", crate_dir().join("include").display()));
     }
     cmd.arg(&src).arg("-o").arg(&exe);
     if let Flavor::Ours = flavor {
@@ -288,7 +265,7 @@ fn metadata() {
 /// recorded block-job session, `beta` an unknown event without data or
 /// timestamp and a RESUME.
 fn fake_qemu_events() -> Vec<(&'static str, Vec<String>)> {
-    let transcript = crate_root().join("tests/data/qmp/blockjob_mirror.jsonl");
+    let transcript = crate_dir().join("tests/data/qmp/blockjob_mirror.jsonl");
     let text = std::fs::read_to_string(&transcript).unwrap_or_else(|e| panic!("{}: {e}", transcript.display()));
     let alpha = text
         .lines()
