@@ -166,8 +166,8 @@ fn check_program(name: &str) {
 }
 
 #[test]
-fn objevent() {
-    check_program("objevent");
+fn domain_dispatch() {
+    check_program("domain_dispatch");
 }
 
 #[test]
@@ -212,7 +212,7 @@ fn drop_in_binary() {
          (apt-get install libvirt-dev; .ci/run does this)",
         sys_header.display()
     );
-    let exe = compile("objevent", Flavor::System, &lib);
+    let exe = compile("domain_dispatch", Flavor::System, &lib);
 
     // ldd must resolve libvirt.so.0 into our directory.
     let lib_real = std::fs::canonicalize(&lib).expect("canonicalize the library directory");
@@ -240,7 +240,7 @@ fn drop_in_binary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "objevent built against the system libvirt failed on our library with {}:\n{}",
+        "domain_dispatch built against the system libvirt failed on our library with {}:\n{}",
         out.status,
         show(&out)
     );
