@@ -1,11 +1,10 @@
-//! One mapper per QMP event that needs more than a line of the dispatcher.
+//! What mapping one QMP event gives ([`Mapped`]), and one mapper per QMP
+//! event that needs more than a line of the dispatcher.
 
 use serde_json::{Map, Value};
 
-use super::super::qmp::QmpEvent;
 use super::disks::{libvirt_node_index, strip_drive_prefix};
 use super::runtime::{BlockJobState, DomainRuntime, DomainState, PausedReason};
-use super::{data_str, lifecycle, Mapped};
 use crate::abi::domain_event::{
     virConnectDomainEventBlockJobStatus as JobStatus, virDomainBlockJobType as JobType,
     virDomainEventGraphicsAddressType as Family, virDomainEventGraphicsPhase as Phase,
@@ -15,7 +14,28 @@ use crate::abi::domain_event::{
     virDomainMemoryFailureActionType as MemFailAction, virDomainMemoryFailureFlags as MemFailFlags,
     virDomainMemoryFailureRecipientType as MemFailRecipient,
 };
+use crate::driver::qemu::qmp::QmpEvent;
 use crate::event::{EventPayload, GraphicsAddress};
+
+/// The result of mapping one QMP event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mapped {
+    /// The libvirt events to queue, in order.
+    pub events: Vec<EventPayload>,
+    /// Problems with the event, for the caller's log.
+    pub warnings: Vec<String>,
+    /// The variable clock's new adjustment, when this event changed it; the
+    /// driver should persist it.
+    pub rtc_adjustment: Option<i64>,
+}
+
+pub(super) fn lifecycle(event: Ev, detail: i32) -> EventPayload {
+    EventPayload::Lifecycle { event: event as i32, detail }
+}
+
+pub(super) fn data_str<'a>(ev: &'a QmpEvent, key: &str) -> Option<&'a str> {
+    ev.fields().get(key).and_then(Value::as_str)
+}
 
 pub(super) fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     let guest = ev.fields().get("guest").and_then(Value::as_bool);

@@ -29,28 +29,9 @@ mod tests;
 mod transcripts;
 
 pub use disks::{DiskInfo, DiskTable};
+pub use events::Mapped;
 use events::*;
 pub use runtime::{BlockJobState, DomainRuntime, DomainState, PausedReason, VariableClock};
-
-/// The result of mapping one QMP event.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Mapped {
-    /// The libvirt events to queue, in order.
-    pub events: Vec<EventPayload>,
-    /// Problems with the event, for the caller's log.
-    pub warnings: Vec<String>,
-    /// The variable clock's new adjustment, when this event changed it; the
-    /// driver should persist it.
-    pub rtc_adjustment: Option<i64>,
-}
-
-fn lifecycle(event: Ev, detail: i32) -> EventPayload {
-    EventPayload::Lifecycle { event: event as i32, detail }
-}
-
-fn data_str<'a>(ev: &'a QmpEvent, key: &str) -> Option<&'a str> {
-    ev.fields().get(key).and_then(Value::as_str)
-}
 
 /// Maps one QMP event, updating `rt`.
 pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {

@@ -1,6 +1,5 @@
 use serde_json::json;
 
-use super::super::qmp::Message;
 use super::*;
 use crate::abi::domain_event::{
     virDomainEventCrashedDetailType as Crashed, virDomainEventPMSuspendedDetailType as PmSuspended,
@@ -8,6 +7,7 @@ use crate::abi::domain_event::{
     virDomainEventStartedDetailType as Started, virDomainEventStoppedDetailType as Stopped,
     virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Ev,
 };
+use crate::driver::qemu::qmp::Message;
 use crate::event::GraphicsAddress;
 
 fn event(line: &str) -> QmpEvent {

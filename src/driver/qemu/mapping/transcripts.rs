@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::super::qmp::{Line, LineReader, Message};
 use super::{map_eof, map_event, DomainRuntime, DomainState, End, PausedReason, VariableClock};
+use crate::driver::qemu::qmp::{Line, LineReader, Message};
 use crate::event::EventPayload;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/qmp");

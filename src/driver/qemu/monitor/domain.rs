@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{testing, Action, Next, Notice, Removal, Source};
+use super::source::{Action, Next, Notice, Removal, Source};
+use super::testing;
 use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};

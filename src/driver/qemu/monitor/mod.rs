@@ -12,6 +12,9 @@
 
 mod domain;
 mod root_watch;
+mod source;
+#[doc(hidden)]
+pub mod testing;
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
@@ -30,6 +33,7 @@ use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::sys::{Epoll, Wakeup};
 use domain::DomainMonitor;
 use root_watch::RootWatch;
+use source::{Action, Command, Next, Notice, Removal, Source};
 
 /// How long a caller waits for a command's reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,16 +52,6 @@ pub(super) enum Request {
         domain: String,
         command: Command,
     },
-}
-
-/// A caller's QMP command for one domain's monitor.
-pub(super) struct Command {
-    execute: String,
-    arguments: Option<Value>,
-    /// The command ends the domain on the caller's request: its end is
-    /// reported as Stopped Destroyed.
-    destroying: bool,
-    reply: mpsc::Sender<Result<Value>>,
 }
 
 pub(super) struct Hub {
@@ -106,71 +100,6 @@ impl Hub {
                 Some(format!("no reply from the monitor of '{domain}' to {command}")),
             ))
         })
-    }
-}
-
-/// One thing the monitor thread waits on.
-trait Source {
-    /// The descriptor to watch and the epoll events of interest, if any yet.
-    fn fd(&self) -> Option<(RawFd, u32)>;
-    /// When [`Source::expired`] must run next, if ever.
-    fn deadline(&self) -> Option<Instant>;
-    /// The descriptor is ready with `events`.
-    fn ready(&mut self, events: u32, then: &mut Vec<Action>) -> Next;
-    /// The deadline came (and once when the source is added, to start it).
-    fn expired(&mut self, now: Instant) -> Next;
-    /// Something addressed to this source by its root and domain name.
-    fn notify(&mut self, notice: Notice) -> Next;
-    /// The root the source serves and, for a domain's monitor, the name.
-    fn owner(&self) -> (&Path, Option<&str>);
-    /// The source leaves the thread: it finished, or it panicked.
-    fn removed(&mut self, why: Removal);
-}
-
-/// What a source wants after being called.
-#[derive(Debug, PartialEq, Eq)]
-enum Next {
-    Keep,
-    Remove,
-}
-
-/// What a source asks the thread to do for others.
-enum Action {
-    /// Attach the monitor socket `file` of `root` unless it is known.
-    Consider { root: Arc<Root>, file: String, initial: bool },
-    /// The monitor socket of the domain `name` went away.
-    SocketGone { root: PathBuf, name: String },
-}
-
-/// Something addressed to one domain's monitor.
-enum Notice {
-    Execute(Command),
-    SocketGone,
-}
-
-/// Why a source leaves the thread.
-enum Removal {
-    Finished,
-    Panicked(String),
-}
-
-/// Test hooks for the integration tests; not part of the library's API.
-#[doc(hidden)]
-pub mod testing {
-    use parking_lot::Mutex;
-
-    static PANIC_ON: Mutex<Option<String>> = Mutex::new(None);
-
-    /// Makes the monitor thread panic while it handles a QMP event named
-    /// `event` (`None`: never), as a bug in an event's handling would.
-    pub fn panic_on_qmp_event(event: Option<&str>) {
-        *PANIC_ON.lock() = event.map(str::to_owned);
-    }
-
-    pub(super) fn check(event: &str) {
-        if PANIC_ON.lock().as_deref() == Some(event) {
-            panic!("test hook: panicking on the QMP event {event}");
-        }
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Action, Next, Notice, Removal, Source};
-use crate::driver::qemu::root::Root;
+use super::source::{Action, Next, Notice, Removal, Source};
+use crate::driver::qemu::root::{Root, MONITOR_SUFFIX};
 use crate::sys::{DirChange, Epoll, Inotify};
 
 pub(super) struct RootWatch {
@@ -39,7 +39,7 @@ impl Source for RootWatch {
         for change in self.inotify.changes() {
             then.push(match change {
                 DirChange::Appeared(file) => Action::Consider { root: self.root.clone(), file, initial: false },
-                DirChange::Vanished(file) => match file.strip_suffix(super::MONITOR_SUFFIX) {
+                DirChange::Vanished(file) => match file.strip_suffix(MONITOR_SUFFIX) {
                     Some(name) => Action::SocketGone { root: self.root.dir.clone(), name: name.to_owned() },
                     None => continue,
                 },
