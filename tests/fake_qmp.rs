@@ -2,7 +2,8 @@
 //! socket, through the monitor thread, the event queue, the default event
 //! loop and C-ABI callbacks. What the callbacks receive must equal what the
 //! mapping gives for the same transcript in-process (whose expectations
-//! `src/qemu/transcripts.rs` pins down), in the same order.
+//! `src/driver/qemu/mapping/transcripts.rs` pins down against the golden
+//! files of `tests/data/qmp/`), in the same order.
 
 use std::ffi::{CStr, CString};
 use std::io::{BufRead, BufReader, Write};
@@ -546,6 +547,38 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// A fake QEMU that is running and stays connected after its `lines`.
+fn serve_running(
+    listener: UnixListener,
+    uuid: String,
+    lines: Vec<String>,
+    go: mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
+    let running = json!({"running": true, "status": "running"});
+    std::thread::spawn(move || serve(listener, uuid, (running, json!([])), lines, false, go))
+}
+
+/// A read-write connection to the embed root `dir`.
+fn open_root(dir: &Path) -> virConnectPtr {
+    let uri = CString::new(format!("qemu:///embed?root={}", dir.display())).unwrap();
+    // SAFETY: a valid C string.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null());
+    conn
+}
+
+/// Registers `on_control_error` (CONTROL_ERROR) and `on_reboot` (REBOOT)
+/// for every domain; returns their callback IDs.
+fn watch_control_errors_and_reboots(
+    conn: virConnectPtr,
+    on_control_error: extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void),
+    on_reboot: extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void),
+) -> [c_int; 2] {
+    let register =
+        |id, cb| virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), id, Some(cb), std::ptr::null_mut(), None);
+    [register(7, on_control_error), register(1, on_reboot)]
+}
+
 /// What the CONTROL_ERROR test's callbacks saw, in delivery order.
 static MONITOR_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -584,25 +617,9 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
         r#"{"return": {}, "id": "libvirt-999"}"#.to_string(),
         r#"{"timestamp": {"seconds": 12, "microseconds": 34}, "event": "RESET", "data": {"guest": true}}"#.to_string(),
     ];
-    let server = std::thread::spawn(move || {
-        let running = json!({"running": true, "status": "running"});
-        serve(listener, "00000000-0000-4000-8000-00000000bad0".into(), (running, json!([])), lines, false, wait_for_go)
-    });
-    let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
-    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
-    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
-    assert!(!conn.is_null());
-    let ids = [
-        virConnectDomainEventRegisterAny(
-            conn,
-            std::ptr::null_mut(),
-            7,
-            Some(on_control_error),
-            std::ptr::null_mut(),
-            None,
-        ),
-        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 1, Some(on_reboot), std::ptr::null_mut(), None),
-    ];
+    let server = serve_running(listener, "00000000-0000-4000-8000-00000000bad0".into(), lines, wait_for_go);
+    let conn = open_root(&work);
+    let ids = watch_control_errors_and_reboots(conn, on_control_error, on_reboot);
     // SAFETY: a NULL event name and a callback of the documented type.
     let raw = unsafe {
         virtEventsDomainQemuMonitorEventRegister(
@@ -673,27 +690,11 @@ fn a_panic_handling_one_monitor_leaves_the_others_delivering() {
         let listener = UnixListener::bind(work.join(format!("{name}.qmp"))).unwrap();
         let (go, wait_for_go) = mpsc::channel();
         let uuid = format!("00000000-0000-4000-8000-0000000{:05x}", servers.len());
-        servers.push(std::thread::spawn(move || {
-            let running = json!({"running": true, "status": "running"});
-            serve(listener, uuid, (running, json!([])), lines, false, wait_for_go)
-        }));
+        servers.push(serve_running(listener, uuid, lines, wait_for_go));
         gos.push(go);
     }
-    let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
-    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
-    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
-    assert!(!conn.is_null());
-    let ids = [
-        virConnectDomainEventRegisterAny(
-            conn,
-            std::ptr::null_mut(),
-            7,
-            Some(on_control_error),
-            std::ptr::null_mut(),
-            None,
-        ),
-        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 1, Some(on_reboot), std::ptr::null_mut(), None),
-    ];
+    let conn = open_root(&work);
+    let ids = watch_control_errors_and_reboots(conn, on_control_error, on_reboot);
     assert!(ids.iter().all(|id| *id >= 0));
     // SAFETY: `tick` ignores its opaque.
     let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
