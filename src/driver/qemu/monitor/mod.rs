@@ -235,7 +235,7 @@ impl MonitorThread {
         }
         for action in then {
             match action {
-                Action::Consider { root, file, initial } => self.consider(&root, &file, initial),
+                Action::Consider { root, file } => self.consider(&root, &file, false),
                 Action::SocketGone { root, name } => {
                     if let Some(token) = self.find(&root, &name) {
                         self.dispatch(token, |source, _| source.notify(Notice::SocketGone));

@@ -38,7 +38,7 @@ impl Source for RootWatch {
     fn ready(&mut self, _events: u32, then: &mut Vec<Action>) -> Next {
         for change in self.inotify.changes() {
             then.push(match change {
-                DirChange::Appeared(file) => Action::Consider { root: self.root.clone(), file, initial: false },
+                DirChange::Appeared(file) => Action::Consider { root: self.root.clone(), file },
                 DirChange::Vanished(file) => match file.strip_suffix(MONITOR_SUFFIX) {
                     Some(name) => Action::SocketGone { root: self.root.dir.clone(), name: name.to_owned() },
                     None => continue,

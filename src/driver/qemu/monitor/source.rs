@@ -39,8 +39,9 @@ pub(super) enum Next {
 
 /// What a source asks the thread to do for others.
 pub(super) enum Action {
-    /// Attach the monitor socket `file` of `root` unless it is known.
-    Consider { root: Arc<Root>, file: String, initial: bool },
+    /// Attach the monitor socket `file` that appeared in `root`, unless it
+    /// is known.
+    Consider { root: Arc<Root>, file: String },
     /// The monitor socket of the domain `name` went away.
     SocketGone { root: PathBuf, name: String },
 }
