@@ -146,7 +146,12 @@ impl MonitorThread {
                 if token == WAKE_TOKEN {
                     self.hub.wake.drain();
                     let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
-                    requests.into_iter().for_each(|r| self.handle_request(r));
+                    for request in requests {
+                        // Sources contain their own panics; this is for the thread's own part.
+                        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle_request(request))) {
+                            warn(format_args!("a panic while handling a request ({})", panic_message(&*panic)));
+                        }
+                    }
                 } else {
                     self.dispatch(token, |source, then| source.ready(events, then));
                 }
