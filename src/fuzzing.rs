@@ -3,8 +3,8 @@
 //! (`tests/fuzz_replay.rs`) run exactly the same code. Each takes arbitrary
 //! bytes and must neither panic nor hang, whatever they are.
 
-use crate::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, VariableClock};
-use crate::qemu::qmp::{Incoming, Line, LineReader, Message, Session};
+use crate::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, End, VariableClock};
+use crate::driver::qemu::qmp::{Incoming, Line, LineReader, Message, Session};
 
 /// The QMP input path as the monitor thread drives it: bytes split into
 /// reads of varying sizes (the first byte picks the size), lines, messages,
@@ -46,7 +46,7 @@ pub fn qmp_mapping(data: &[u8]) {
             _ => {}
         }
     }
-    map_eof(&mut runtime);
+    map_eof(&mut runtime, End::Exited);
 }
 
 /// The XML reader, and the writers over whatever it accepted.

@@ -22,27 +22,17 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-
-fn crate_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn libdir() -> PathBuf {
-    match std::env::var_os("VIRT_EVENTS_LIBDIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => crate_root().join("build"),
-    }
-}
+use common::{c_compiler, crate_dir, lib_dir};
 
 /// The library must exist: a missing build is a failure, not a skip.
 fn require_library() -> PathBuf {
-    let dir = libdir();
+    let dir = lib_dir();
     let lib = dir.join("libvirt.so.0");
     assert!(
         lib.exists(),
         "{} not found: run `make` in {} first (or set VIRT_EVENTS_LIBDIR)",
         lib.display(),
-        crate_root().display()
+        crate_dir().display()
     );
     dir
 }
@@ -60,19 +50,6 @@ fn sanitize_enabled() -> bool {
 }
 
 const SANITIZER_EXIT: i32 = 98;
-
-fn c_compiler() -> PathBuf {
-    let triple = format!("{}-unknown-{}-gnu", std::env::consts::ARCH, std::env::consts::OS);
-    cc::Build::new()
-        .cargo_metadata(false)
-        .target(&triple)
-        .host(&triple)
-        .opt_level(0)
-        .debug(false)
-        .get_compiler()
-        .path()
-        .to_path_buf()
-}
 
 fn out_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_programs");
@@ -101,7 +78,7 @@ fn compile(name: &str, flavor: Flavor, lib: &Path) -> PathBuf {
 
 /// `compile`, linking the given libraries (in this order).
 fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> PathBuf {
-    let src = crate_root().join("tests").join("c").join(format!("{name}.c"));
+    let src = crate_dir().join("tests").join("c").join(format!("{name}.c"));
     assert!(src.exists(), "missing C source {}", src.display());
     let suffix = match flavor {
         Flavor::Ours => "",
@@ -115,7 +92,7 @@ fn compile_linking(name: &str, flavor: Flavor, lib: &Path, libs: &[&str]) -> Pat
         cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
     }
     if let Flavor::Ours = flavor {
-        cmd.arg(format!("-I{}", crate_root().join("include").display()));
+        cmd.arg(format!("-I{}", crate_dir().join("include").display()));
     }
     cmd.arg(&src).arg("-o").arg(&exe);
     if let Flavor::Ours = flavor {
@@ -213,8 +190,8 @@ fn check_program(name: &str) {
 }
 
 #[test]
-fn objevent() {
-    check_program("objevent");
+fn domain_dispatch() {
+    check_program("domain_dispatch");
 }
 
 #[test]
@@ -264,7 +241,7 @@ fn drop_in_binary() {
          (apt-get install libvirt-dev; .ci/run does this)",
         sys_header.display()
     );
-    let exe = compile("objevent", Flavor::System, &lib);
+    let exe = compile("domain_dispatch", Flavor::System, &lib);
 
     // ldd must resolve libvirt.so.0 into our directory.
     let lib_real = std::fs::canonicalize(&lib).expect("canonicalize the library directory");
@@ -292,7 +269,7 @@ fn drop_in_binary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "objevent built against the system libvirt failed on our library with {}:\n{}",
+        "domain_dispatch built against the system libvirt failed on our library with {}:\n{}",
         out.status,
         show(&out)
     );
@@ -317,9 +294,8 @@ fn metadata() {
 /// recorded block-job session, `beta` an unknown event without data or
 /// timestamp and a RESUME.
 fn fake_qemu_events() -> Vec<(&'static str, Vec<String>)> {
-    let transcript = crate_root().join("../shared/qmp-transcripts/blockjob_mirror.jsonl");
-    let text = std::fs::read_to_string(&transcript)
-        .unwrap_or_else(|e| panic!("{}: {e} (the tests need ../shared beside the checkout)", transcript.display()));
+    let transcript = crate_dir().join("tests/data/qmp/blockjob_mirror.jsonl");
+    let text = std::fs::read_to_string(&transcript).unwrap_or_else(|e| panic!("{}: {e}", transcript.display()));
     let alpha = text
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())

@@ -2,7 +2,8 @@
 //! socket, through the monitor thread, the event queue, the default event
 //! loop and C-ABI callbacks. What the callbacks receive must equal what the
 //! mapping gives for the same transcript in-process (whose expectations
-//! `src/qemu/transcripts.rs` pins down), in the same order.
+//! `src/driver/qemu/mapping/transcripts.rs` pins down against the golden
+//! files of `tests/data/qmp/`), in the same order.
 
 use std::ffi::{CStr, CString};
 use std::io::{BufRead, BufReader, Write};
@@ -18,13 +19,13 @@ use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEve
 use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
 use virt_events::capi::qemu::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
 use virt_events::capi::{connect::*, domain::virDomainGetName, eventloop::*, events::*};
+use virt_events::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, End};
+use virt_events::driver::qemu::qmp::{Line, LineReader, Message};
 use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
-use virt_events::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState};
-use virt_events::qemu::qmp::{Line, LineReader, Message};
 
 mod common;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/qmp-transcripts");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/qmp");
 
 /// One recorded line: who sent it and what.
 struct Entry {
@@ -88,7 +89,7 @@ fn expected_payloads(events: &[String], status: &Value, block: &Value, eof: bool
         }
     }
     if eof {
-        out.extend(map_eof(&mut runtime));
+        out.extend(map_eof(&mut runtime, End::Exited));
     }
     out
 }
@@ -172,13 +173,9 @@ extern "C" fn on_graphics(
 ) {
     // SAFETY: the library passes a valid subject with `nidentity` entries.
     let subject = unsafe { &*subject };
-    let identities = (0..subject.nidentity as usize)
-        .map(|i| {
-            // SAFETY: i < nidentity.
-            let identity = unsafe { &*subject.identities.add(i) };
-            (text(identity.r#type), text(identity.name))
-        })
-        .collect();
+    // SAFETY: the library passes `nidentity` valid identities.
+    let identities = unsafe { std::slice::from_raw_parts(subject.identities, subject.nidentity as usize) };
+    let identities = identities.iter().map(|identity| (text(identity.r#type), text(identity.name))).collect();
     RECEIVED.lock().unwrap().push(EventPayload::Graphics {
         phase,
         local: address(local),
@@ -256,22 +253,32 @@ extern "C" fn on_block_job_2(
 }
 /// The parameters a TUNABLE or JOB_COMPLETED callback receives.
 fn typed_params(params: virTypedParameterPtr, nparams: c_int) -> Vec<TypedParam> {
-    (0..nparams.max(0) as usize)
-        .map(|i| {
-            // SAFETY: the library passes `nparams` valid parameters for the call.
-            let p = unsafe { &*params.add(i) };
+    if nparams <= 0 {
+        return Vec::new();
+    }
+    // SAFETY: the library passes `nparams` valid parameters for the call.
+    let params = unsafe { std::slice::from_raw_parts(params, nparams as usize) };
+    params
+        .iter()
+        .map(|p| {
             let name = text(p.field.as_ptr());
-            // SAFETY: the member read is the one `type` says is set.
-            let value = unsafe {
-                match p.r#type {
-                    t if t == Type::VIR_TYPED_PARAM_INT as c_int => TypedValue::Int(p.value.i),
-                    t if t == Type::VIR_TYPED_PARAM_UINT as c_int => TypedValue::UInt(p.value.ui),
-                    t if t == Type::VIR_TYPED_PARAM_LLONG as c_int => TypedValue::LLong(p.value.l),
-                    t if t == Type::VIR_TYPED_PARAM_ULLONG as c_int => TypedValue::ULLong(p.value.ul),
-                    t if t == Type::VIR_TYPED_PARAM_DOUBLE as c_int => TypedValue::Double(p.value.d),
-                    t if t == Type::VIR_TYPED_PARAM_BOOLEAN as c_int => TypedValue::Boolean(p.value.b != 0),
-                    _ => TypedValue::String(text(p.value.s)),
-                }
+            let value = p.value;
+            // SAFETY (each arm): the member read is the one `type` says is set.
+            let value = match p.r#type {
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_INT as c_int => TypedValue::Int(unsafe { value.i }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_UINT as c_int => TypedValue::UInt(unsafe { value.ui }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_LLONG as c_int => TypedValue::LLong(unsafe { value.l }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_ULLONG as c_int => TypedValue::ULLong(unsafe { value.ul }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_DOUBLE as c_int => TypedValue::Double(unsafe { value.d }),
+                // SAFETY: as said for each arm.
+                t if t == Type::VIR_TYPED_PARAM_BOOLEAN as c_int => TypedValue::Boolean(unsafe { value.b } != 0),
+                // SAFETY: as said for each arm.
+                _ => TypedValue::String(text(unsafe { value.s })),
             };
             TypedParam::new(name, value)
         })
@@ -366,7 +373,7 @@ fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
 
     RECEIVED.lock().unwrap().clear();
     let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
-    // SAFETY (all calls below): C-ABI calls with valid arguments, as a C program makes them.
+    // SAFETY: (all calls below) C-ABI calls with valid arguments, as a C program makes them.
     let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
     if conn.is_null() {
         return Err(format!("{name}: cannot open {uri:?}"));
@@ -442,7 +449,7 @@ fn run_transcript(path: &Path, work: &Path) -> Result<(), String> {
 
 #[test]
 fn every_transcript_over_a_real_socket_delivers_what_the_mapping_gives() {
-    assert!(Path::new(DIR).is_dir(), "{DIR} is missing: the tests need ../shared beside the checkout");
+    assert!(Path::new(DIR).is_dir(), "{DIR} is missing");
     assert_eq!(virEventRegisterDefaultImpl(), 0);
     // A periodic timer keeps each loop iteration short while waiting.
     // SAFETY: `tick` ignores its opaque.
@@ -478,8 +485,8 @@ fn a_monitor_that_never_greets_times_out() {
     let waited = started.elapsed();
     assert!(!conn.is_null(), "the connection opens without the silent monitor");
     assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(9), "waited {waited:?}");
-    // SAFETY: as above; `domains` receives a malloc'ed array.
     let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    // SAFETY: as above; `domains` receives a malloc'ed array.
     assert_eq!(unsafe { virConnectListAllDomains(conn, &mut domains, 0) }, 0, "nothing attached");
     // SAFETY: the array was allocated by the library with malloc.
     unsafe { libc::free(domains.cast()) };
@@ -497,7 +504,7 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
     std::fs::create_dir_all(&work).unwrap();
     assert_eq!(virEventRegisterDefaultImpl(), 0);
     let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
-    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
     assert!(!conn.is_null());
     static LIFECYCLE: Mutex<Vec<(c_int, c_int)>> = Mutex::new(Vec::new());
@@ -540,6 +547,38 @@ fn a_monitor_appearing_later_is_started_and_its_end_is_reported() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// A fake QEMU that is running and stays connected after its `lines`.
+fn serve_running(
+    listener: UnixListener,
+    uuid: String,
+    lines: Vec<String>,
+    go: mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
+    let running = json!({"running": true, "status": "running"});
+    std::thread::spawn(move || serve(listener, uuid, (running, json!([])), lines, false, go))
+}
+
+/// A read-write connection to the embed root `dir`.
+fn open_root(dir: &Path) -> virConnectPtr {
+    let uri = CString::new(format!("qemu:///embed?root={}", dir.display())).unwrap();
+    // SAFETY: a valid C string.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null());
+    conn
+}
+
+/// Registers `on_control_error` (CONTROL_ERROR) and `on_reboot` (REBOOT)
+/// for every domain; returns their callback IDs.
+fn watch_control_errors_and_reboots(
+    conn: virConnectPtr,
+    on_control_error: extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void),
+    on_reboot: extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void),
+) -> [c_int; 2] {
+    let register =
+        |id, cb| virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), id, Some(cb), std::ptr::null_mut(), None);
+    [register(7, on_control_error), register(1, on_reboot)]
+}
+
 /// What the CONTROL_ERROR test's callbacks saw, in delivery order.
 static MONITOR_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -578,25 +617,9 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
         r#"{"return": {}, "id": "libvirt-999"}"#.to_string(),
         r#"{"timestamp": {"seconds": 12, "microseconds": 34}, "event": "RESET", "data": {"guest": true}}"#.to_string(),
     ];
-    let server = std::thread::spawn(move || {
-        let running = json!({"running": true, "status": "running"});
-        serve(listener, "00000000-0000-4000-8000-00000000bad0".into(), (running, json!([])), lines, false, wait_for_go)
-    });
-    let uri = CString::new(format!("qemu:///embed?root={}", work.display())).unwrap();
-    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
-    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
-    assert!(!conn.is_null());
-    let ids = [
-        virConnectDomainEventRegisterAny(
-            conn,
-            std::ptr::null_mut(),
-            7,
-            Some(on_control_error),
-            std::ptr::null_mut(),
-            None,
-        ),
-        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 1, Some(on_reboot), std::ptr::null_mut(), None),
-    ];
+    let server = serve_running(listener, "00000000-0000-4000-8000-00000000bad0".into(), lines, wait_for_go);
+    let conn = open_root(&work);
+    let ids = watch_control_errors_and_reboots(conn, on_control_error, on_reboot);
     // SAFETY: a NULL event name and a callback of the documented type.
     let raw = unsafe {
         virtEventsDomainQemuMonitorEventRegister(
@@ -634,5 +657,76 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
     assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
     server.join().unwrap();
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// What the panic test's callbacks saw, in delivery order.
+static PANIC_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A panic while the monitor thread handles one monitor (made here by the
+/// test hook on a QMP event name no QEMU sends) drops that monitor alone: its
+/// domain gets a CONTROL_ERROR and is detached, and the other monitors of the
+/// process go on delivering.
+#[test]
+fn a_panic_handling_one_monitor_leaves_the_others_delivering() {
+    extern "C" fn on_control_error(_: virConnectPtr, dom: virDomainPtr, _: *mut c_void) {
+        PANIC_LOG.lock().unwrap().push(format!("control-error {}", text(virDomainGetName(dom))));
+    }
+    extern "C" fn on_reboot(_: virConnectPtr, dom: virDomainPtr, _: *mut c_void) {
+        PANIC_LOG.lock().unwrap().push(format!("reboot {}", text(virDomainGetName(dom))));
+    }
+    const POISON: &str = "VIRT_EVENTS_TEST_PANIC";
+    virt_events::driver::qemu::testing::panic_on_qmp_event(Some(POISON));
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("panic-qmp-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    let reset = r#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESET", "data": {"guest": true}}"#;
+    let mut servers = Vec::new();
+    let mut gos = Vec::new();
+    for (name, lines) in [
+        ("doomed", vec![format!(r#"{{"event": "{POISON}"}}"#), reset.to_string()]),
+        ("healthy", vec![reset.to_string(), reset.to_string()]),
+    ] {
+        let listener = UnixListener::bind(work.join(format!("{name}.qmp"))).unwrap();
+        let (go, wait_for_go) = mpsc::channel();
+        let uuid = format!("00000000-0000-4000-8000-0000000{:05x}", servers.len());
+        servers.push(serve_running(listener, uuid, lines, wait_for_go));
+        gos.push(go);
+    }
+    let conn = open_root(&work);
+    let ids = watch_control_errors_and_reboots(conn, on_control_error, on_reboot);
+    assert!(ids.iter().all(|id| *id >= 0));
+    // SAFETY: `tick` ignores its opaque.
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+    let run_until = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while PANIC_LOG.lock().unwrap().len() < count && Instant::now() < deadline {
+            virEventRunDefaultImpl();
+        }
+    };
+    // The doomed monitor first, so that its panic comes before the healthy one's events.
+    gos[0].send(()).unwrap();
+    run_until(1);
+    gos[1].send(()).unwrap();
+    run_until(3);
+    assert_eq!(*PANIC_LOG.lock().unwrap(), ["control-error doomed", "reboot healthy", "reboot healthy"]);
+    let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    // SAFETY: as above; `domains` receives a malloc'ed array.
+    let count = unsafe { virConnectListAllDomains(conn, &mut domains, 0) };
+    assert_eq!(count, 1, "the doomed domain is detached");
+    // SAFETY: the array holds the one domain the library returned.
+    let healthy = unsafe { *domains };
+    assert_eq!(text(virDomainGetName(healthy)), "healthy");
+    virt_events::capi::domain::virDomainFree(healthy);
+    // SAFETY: the array was allocated by the library with malloc.
+    unsafe { libc::free(domains.cast()) };
+    for id in ids {
+        assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
+    }
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
+    virConnectClose(conn);
+    for server in servers {
+        server.join().unwrap();
+    }
     let _ = std::fs::remove_dir_all(&work);
 }

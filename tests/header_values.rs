@@ -13,18 +13,8 @@ use std::process::Command;
 
 const REAL_INCLUDE: &str = "/usr/include";
 
-fn c_compiler() -> PathBuf {
-    let triple = format!("{}-unknown-{}-gnu", std::env::consts::ARCH, std::env::consts::OS);
-    cc::Build::new()
-        .cargo_metadata(false)
-        .target(&triple)
-        .host(&triple)
-        .opt_level(0)
-        .debug(false)
-        .get_compiler()
-        .path()
-        .to_path_buf()
-}
+mod common;
+use common::c_compiler;
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'

@@ -27,17 +27,17 @@ fn a_planted_deep_definition_is_skipped() {
     .unwrap();
 
     let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
-    // SAFETY: valid C strings; every handle is released before returning.
-    unsafe {
-        let conn = virConnectOpen(uri.as_ptr());
-        assert!(!conn.is_null(), "the root opens despite the planted definition");
-        let deep = CString::new("deep").unwrap();
-        assert!(virDomainLookupByName(conn, deep.as_ptr()).is_null(), "the deep definition was not loaded");
-        let fine = CString::new("fine").unwrap();
-        let dom = virDomainLookupByName(conn, fine.as_ptr());
-        assert!(!dom.is_null(), "the root's other definition still loads");
-        virDomainFree(dom);
-        virConnectClose(conn);
-    }
+    // SAFETY: a valid C string.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null(), "the root opens despite the planted definition");
+    let deep = CString::new("deep").unwrap();
+    // SAFETY: a live connection and a valid C string.
+    assert!(unsafe { virDomainLookupByName(conn, deep.as_ptr()) }.is_null(), "the deep definition was not loaded");
+    let fine = CString::new("fine").unwrap();
+    // SAFETY: as above.
+    let dom = unsafe { virDomainLookupByName(conn, fine.as_ptr()) };
+    assert!(!dom.is_null(), "the root's other definition still loads");
+    virDomainFree(dom);
+    virConnectClose(conn);
     let _ = std::fs::remove_dir_all(&root);
 }

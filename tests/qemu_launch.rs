@@ -80,7 +80,7 @@ fn launched_domains_report_libvirts_events() {
     // SAFETY: `tick` ignores its opaque.
     assert!(unsafe { virEventAddTimeout(20, Some(tick), ptr::null_mut(), None) } > 0);
     let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
-    // SAFETY (all C-ABI calls here): valid arguments, as a C program passes them.
+    // SAFETY: (all C-ABI calls here) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpen(uri.as_ptr()) };
     assert!(!conn.is_null(), "{:?}", last_error());
     let callbacks: [(c_int, *const ()); 5] = [
@@ -103,6 +103,7 @@ fn launched_domains_report_libvirts_events() {
 
     let refused =
         CString::new("<domain type='qemu'><name>x</name><devices><interface type='user'/></devices></domain>").unwrap();
+    // SAFETY: a valid connection and C string.
     assert!(unsafe { virDomainDefineXML(conn, refused.as_ptr()) }.is_null());
     let (code, message) = last_error();
     assert_eq!(code, 67, "VIR_ERR_CONFIG_UNSUPPORTED: {message}");
@@ -124,6 +125,7 @@ fn launched_domains_report_libvirts_events() {
          </domain>"
     );
     let xml = CString::new(xml).unwrap();
+    // SAFETY: a valid connection and C string.
     let dom = unsafe { virDomainDefineXML(conn, xml.as_ptr()) };
     assert!(!dom.is_null(), "{:?}", last_error());
     assert!(root.join("launched.xml").exists(), "the definition is saved under the root");

@@ -12,11 +12,8 @@ use std::process::Command;
 const REAL_DIR: &str = "/usr/lib/x86_64-linux-gnu";
 const PRIVATE_NODE: &str = "LIBVIRT_PRIVATE_9.0.0";
 
-fn lib_dir() -> PathBuf {
-    std::env::var_os("VIRT_EVENTS_LIBDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("build"))
-}
+mod common;
+use common::lib_dir;
 
 /// The lines of `nm -D --defined-only --with-symbol-versions lib`, as
 /// `(kind, symbol)`.

@@ -28,12 +28,10 @@ fn quiet_monitor(listener: UnixListener) {
 }
 
 fn cpu_time() -> Duration {
-    // SAFETY: getrusage fills the zeroed struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
+    // SAFETY: all-zero bytes are a valid rusage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the live struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
@@ -64,19 +62,18 @@ fn one_monitor_thread_and_no_cpu_when_idle() {
     }
     assert_eq!(virEventRegisterDefaultImpl(), 0);
     let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
-    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
     assert!(!conn.is_null());
-    // SAFETY: `domains` receives a malloc'ed array of 8 references.
     let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    // SAFETY: `domains` receives a malloc'ed array of 8 references.
     assert_eq!(unsafe { virConnectListAllDomains(conn, &mut domains, 0) }, 8, "all monitors attached");
-    // SAFETY: the array and its references came from the library.
-    unsafe {
-        for i in 0..8 {
-            virt_events::capi::domain::virDomainFree(*domains.add(i));
-        }
-        libc::free(domains.cast());
+    // SAFETY: the library returned an array of 8 references.
+    for &domain in unsafe { std::slice::from_raw_parts(domains, 8) } {
+        virt_events::capi::domain::virDomainFree(domain);
     }
+    // SAFETY: the array was allocated by the library with malloc.
+    unsafe { libc::free(domains.cast()) };
     // SAFETY: the callback has the lifecycle type; this is VIR_DOMAIN_EVENT_CALLBACK's cast.
     let generic = unsafe {
         std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(
@@ -132,7 +129,7 @@ fn a_slow_callback_loses_no_event() {
     });
     assert_eq!(virEventRegisterDefaultImpl(), 0);
     let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
-    // SAFETY (C-ABI calls): valid arguments, as a C program passes them.
+    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
     assert!(!conn.is_null());
     // SAFETY: the callback has the RTC-change type; this is VIR_DOMAIN_EVENT_CALLBACK's cast.

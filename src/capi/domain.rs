@@ -279,7 +279,7 @@ pub unsafe extern "C" fn virDomainSetMetadata(
     api(NAME, -1, |call| {
         let handle = call.domain(domain, NAME)?;
         check_writable(handle.conn(), NAME, ErrorDomain::VIR_FROM_DOMAIN)?;
-        // SAFETY (all three): NULL or C strings per the public contract.
+        // SAFETY: all three are NULL or C strings per the public contract.
         let (value, key, uri) = unsafe { (strings::borrow(metadata), strings::borrow(key), strings::borrow(uri)) };
         check_metadata_args(NAME, r#type, value.as_deref(), key.is_some(), uri.is_some())?;
         let change = MetadataChange {

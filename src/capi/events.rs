@@ -62,7 +62,7 @@ impl EventCallback for CCallback {
     fn deliver(&self, event: &Event) {
         // SAFETY: the callback holds a reference on its connection.
         let conn = unsafe { &*self.conn };
-        // SAFETY (all three calls): the application registered, for this
+        // (All three calls below:) the application registered, for this
         // class and event ID, a function of the type libvirt documents for
         // it, cast to the generic type; casting it back to that type is what
         // libvirt does. The object handle and every string passed stay valid
@@ -70,16 +70,19 @@ impl EventCallback for CCallback {
         match event {
             Event::Domain(event) => {
                 let dom = DomainHandle::create(conn, event.domain.clone());
+                // SAFETY: the function type and argument lifetimes said above.
                 unsafe { call(self.function, conn.as_ptr(), dom, &event.payload, self.opaque) };
                 DomainHandle::unref(dom as *const DomainHandle);
             }
             Event::Object(event) => {
                 let object = ObjectHandle::create(conn, event.class, event.object.clone());
+                // SAFETY: the function type and argument lifetimes said above.
                 unsafe { call_object(self.function, conn.as_ptr(), object.cast(), event.payload, self.opaque) };
                 ObjectHandle::unref(object);
             }
             Event::QemuMonitor(event) => {
                 let dom = DomainHandle::create(conn, event.domain.clone());
+                // SAFETY: the function type and argument lifetimes said above.
                 unsafe { call_qemu_monitor(self.function, conn.as_ptr(), dom, event, self.opaque) };
                 DomainHandle::unref(dom as *const DomainHandle);
             }
@@ -163,7 +166,7 @@ unsafe fn call(
         unsafe extern "C" fn(virConnectPtr, virDomainPtr, *const c_char, c_ulonglong, *mut c_void);
 
     let text = strings::owned;
-    // SAFETY (all arms): the caller guarantees `function`'s real type; every
+    // SAFETY: (all arms) the caller guarantees `function`'s real type; every
     // C string and array passed is owned by this frame and outlives the call.
     unsafe {
         match payload {

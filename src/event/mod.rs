@@ -2,7 +2,6 @@
 //! events, raw QEMU monitor events), and the per-driver event state that
 //! queues and dispatches them.
 
-pub mod qemu_monitor;
 pub mod state;
 
 use crate::abi::domain_event as ids;

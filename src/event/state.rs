@@ -10,6 +10,7 @@
 //! callback, whose release runs when the flush ends.
 
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -253,7 +254,11 @@ impl EventState {
                         _ => continue,
                     }
                 };
-                callback.deliver(event);
+                // A panicking callback loses only its own delivery: the rest
+                // of the batch goes out and the flush ends as usual.
+                if catch_unwind(AssertUnwindSafe(|| callback.deliver(event))).is_err() {
+                    eprintln!("libvirt: warning : an event callback panicked; the other deliveries go on");
+                }
             }
         }
         let purged: Vec<Registration> = {

@@ -1,4 +1,5 @@
-//! What the QEMU tests share: the guest they boot and where the library is.
+//! What the integration tests share: where the crate and the built library
+//! are, the C compiler, the guest the QEMU tests boot and fake QEMUs.
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::io::{BufRead, BufReader, Write};
@@ -12,8 +13,25 @@ pub fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The built libraries: `$VIRT_EVENTS_LIBDIR`, else `build/`.
 pub fn lib_dir() -> PathBuf {
-    std::env::var_os("VIRT_EVENTS_LIBDIR").map(PathBuf::from).unwrap_or_else(|| crate_dir().join("build"))
+    match std::env::var_os("VIRT_EVENTS_LIBDIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => crate_dir().join("build"),
+    }
+}
+
+/// The host's C compiler as the `cc` crate finds it, without optimisation.
+fn c_build() -> cc::Build {
+    let triple = format!("{}-unknown-{}-gnu", std::env::consts::ARCH, std::env::consts::OS);
+    let mut build = cc::Build::new();
+    build.cargo_metadata(false).target(&triple).host(&triple).opt_level(0).debug(false);
+    build
+}
+
+/// The C compiler's path.
+pub fn c_compiler() -> PathBuf {
+    c_build().get_compiler().path().to_path_buf()
 }
 
 /// Fails the test unless QEMU is installed.
@@ -72,12 +90,7 @@ pub fn fake_qemu_handshake(
 /// Compiles C with the toolchain cargo would use: `args`, then `-o output`;
 /// fails the test with the compiler's messages.
 pub fn compile_c(args: &[&str], output: &Path, what: &str) {
-    let compiler = cc::Build::new()
-        .cargo_metadata(false)
-        .opt_level(0)
-        .host("x86_64-unknown-linux-gnu")
-        .target("x86_64-unknown-linux-gnu")
-        .get_compiler();
+    let compiler = c_build().get_compiler();
     let result = compiler.to_command().args(args).arg("-o").arg(output).output().expect("C compiler");
     assert!(result.status.success(), "{what} does not compile:\n{}", String::from_utf8_lossy(&result.stderr));
 }

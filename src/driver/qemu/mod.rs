@@ -6,17 +6,18 @@
 //! are kept as `ROOT/NAME.xml` and launched by the driver itself.
 
 mod definition;
+mod event_filter;
+pub mod mapping;
 mod monitor;
-mod sys;
+pub mod qmp;
+mod root;
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use once_cell::sync::Lazy;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use super::{DomainInfo, DomainState as ApiState, Driver};
 use crate::abi::common::{
@@ -24,196 +25,19 @@ use crate::abi::common::{
     virDomainState as State,
 };
 use crate::abi::domain_event::{
-    virDomainEventDefinedDetailType as Defined, virDomainEventStartedDetailType as Started,
-    virDomainEventType as Lifecycle, virDomainEventUndefinedDetailType as Undefined,
+    virDomainEventDefinedDetailType as Defined, virDomainEventType as Lifecycle,
+    virDomainEventUndefinedDetailType as Undefined,
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::{qemu_monitor, DomainEvent, DomainIdentity};
-use crate::qemu::mapping::{DomainState, PausedReason};
+use crate::event::{DomainEvent, DomainIdentity};
 use crate::uuid::Uuid;
 use definition::Definition;
+use mapping::{DomainState, PausedReason};
+#[doc(hidden)]
+pub use monitor::testing;
 use monitor::{hub, Request};
-
-/// The file-name suffix of monitor sockets in an embed root.
-pub const MONITOR_SUFFIX: &str = ".qmp";
-
-/// Domain IDs are unique within the process, across roots.
-static NEXT_ID: AtomicI32 = AtomicI32::new(1);
-
-fn allocate_id() -> i32 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
-}
-
-struct AttachedDomain {
-    identity: DomainIdentity,
-    state: DomainState,
-}
-
-/// A definition the driver knows: persistent ones live in `ROOT/NAME.xml`;
-/// a transient one exists while the domain it launched runs.
-struct Stored {
-    def: Definition,
-    persistent: bool,
-}
-
-/// One embed root, shared by the driver's connections and the monitor thread.
-struct Root {
-    dir: PathBuf,
-    events: Arc<EventState>,
-    domains: Mutex<BTreeMap<String, AttachedDomain>>,
-    /// Signalled whenever a domain attaches or detaches.
-    domains_changed: Condvar,
-    defined: Mutex<BTreeMap<String, Stored>>,
-    /// Domains being launched, with whom to tell once their monitor attached.
-    launching: Mutex<HashMap<String, mpsc::Sender<std::result::Result<(), String>>>>,
-    /// Initial attaches still under way, and whether the directory scan ended.
-    opening: Mutex<(usize, bool)>,
-    opened: Condvar,
-}
-
-impl Root {
-    fn attach(&self, domain: AttachedDomain) {
-        self.domains.lock().insert(domain.identity.name.clone(), domain);
-        self.domains_changed.notify_all();
-    }
-
-    /// The domain's QEMU is gone: a transient definition goes with it.
-    fn detach(&self, name: &str) {
-        if self.domains.lock().remove(name).is_some() {
-            self.defined.lock().retain(|n, stored| n != name || stored.persistent);
-            let _ = std::fs::remove_file(self.dir.join(format!("{name}.pid")));
-        }
-        self.domains_changed.notify_all();
-    }
-
-    fn is_launching(&self, name: &str) -> bool {
-        self.launching.lock().contains_key(name)
-    }
-
-    fn launch_attached(&self, name: &str, outcome: std::result::Result<(), String>) {
-        if let Some(waiter) = self.launching.lock().remove(name) {
-            let _ = waiter.send(outcome);
-        }
-    }
-
-    fn definition(&self, name: &str) -> Option<Definition> {
-        self.defined.lock().get(name).map(|s| s.def.clone())
-    }
-
-    fn definition_path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.xml"))
-    }
-
-    /// Keeps a new RTC adjustment in the live definition and, for a
-    /// persistent domain, in its saved XML, so that it survives a restart.
-    fn record_adjustment(&self, name: &str, adjustment: i64) {
-        let mut defined = self.defined.lock();
-        let Some(stored) = defined.get_mut(name) else { return };
-        stored.def.set_adjustment(adjustment);
-        if stored.persistent {
-            if let Err(e) = std::fs::write(self.definition_path(name), stored.def.to_xml(None)) {
-                monitor::warn(format_args!("cannot save the clock adjustment of '{name}': {e}"));
-            }
-        }
-    }
-
-    /// Reads the persistent definitions saved under the root.
-    fn load_definitions(&self) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
-        let mut defined = self.defined.lock();
-        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
-            if path.extension().is_none_or(|x| x != "xml") {
-                continue;
-            }
-            match std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|t| Definition::parse(&t).map_err(|e| e.message))
-            {
-                Ok(def) => {
-                    defined.insert(def.name.clone(), Stored { def, persistent: true });
-                }
-                Err(e) => monitor::warn(format_args!("ignoring {}: {e}", path.display())),
-            }
-        }
-    }
-
-    /// Waits until the domain `name` is attached (`true`) or detached (`false`).
-    fn wait_attached(&self, name: &str, attached: bool, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut domains = self.domains.lock();
-        while domains.contains_key(name) != attached {
-            if self.domains_changed.wait_until(&mut domains, deadline).timed_out() {
-                return domains.contains_key(name) == attached;
-            }
-        }
-        true
-    }
-
-    fn set_state(&self, name: &str, state: DomainState) {
-        if let Some(domain) = self.domains.lock().get_mut(name) {
-            domain.state = state;
-        }
-    }
-
-    fn initial_attach_started(&self) {
-        self.opening.lock().0 += 1;
-    }
-
-    fn initial_attach_finished(&self) {
-        let mut opening = self.opening.lock();
-        opening.0 = opening.0.saturating_sub(1);
-        self.opened.notify_all();
-    }
-
-    fn initial_scan_done(&self) {
-        self.opening.lock().1 = true;
-        self.opened.notify_all();
-    }
-
-    /// Waits until the sockets present at open are attached or given up on.
-    fn wait_opened(&self) {
-        let deadline = std::time::Instant::now() + monitor::HANDSHAKE_TIMEOUT * 2;
-        let mut opening = self.opening.lock();
-        while !(opening.1 && opening.0 == 0) {
-            if self.opened.wait_until(&mut opening, deadline).timed_out() {
-                break;
-            }
-        }
-    }
-
-    /// A domain by UUID: attached, or defined and shut off.
-    fn find(&self, dom: &DomainIdentity) -> Result<(DomainIdentity, DomainState)> {
-        self.all().into_iter().find(|(identity, _)| identity.uuid == dom.uuid).ok_or_else(|| {
-            Error::new(
-                ErrorCode::VIR_ERR_NO_DOMAIN,
-                ErrorDomain::VIR_FROM_QEMU,
-                Some(format!("no domain with matching uuid '{}' ({})", dom.uuid, dom.name)),
-            )
-        })
-    }
-
-    fn lookup(&self, matches: impl Fn(&DomainIdentity) -> bool) -> Result<DomainIdentity> {
-        self.all()
-            .into_iter()
-            .map(|(identity, _)| identity)
-            .find(|i| matches(i))
-            .ok_or_else(|| Error::no_domain(ErrorDomain::VIR_FROM_QEMU))
-    }
-
-    /// Every domain: the attached ones, then the defined ones not running.
-    fn all(&self) -> Vec<(DomainIdentity, DomainState)> {
-        let domains = self.domains.lock();
-        let mut all: Vec<_> = domains.values().map(|d| (d.identity.clone(), d.state)).collect();
-        for (name, stored) in self.defined.lock().iter() {
-            if !domains.contains_key(name) {
-                let identity = DomainIdentity { name: name.clone(), uuid: stored.def.uuid, id: -1 };
-                all.push((identity, DomainState::Shutoff));
-            }
-        }
-        all
-    }
-}
+use root::{Root, Stored, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 
 /// libvirt's state and reason for a monitor-side state.
 fn api_state(state: DomainState) -> ApiState {
@@ -268,16 +92,7 @@ impl QemuDriver {
         if let Some(driver) = roots.iter().filter_map(Weak::upgrade).find(|d| d.root.dir == dir) {
             return Ok(driver);
         }
-        let root = Arc::new(Root {
-            dir,
-            events: EventState::new(),
-            domains: Mutex::new(BTreeMap::new()),
-            domains_changed: Condvar::new(),
-            defined: Mutex::new(BTreeMap::new()),
-            launching: Mutex::new(HashMap::new()),
-            opening: Mutex::new((0, false)),
-            opened: Condvar::new(),
-        });
+        let root = Arc::new(Root::new(dir));
         root.load_definitions();
         hub()?.send(Request::AddRoot(root.clone()));
         root.wait_opened();
@@ -295,8 +110,7 @@ impl QemuDriver {
     }
 
     /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
-    /// and reports `Started Booted` after QEMU's `Resumed Unpaused`, as
-    /// libvirt does.
+    /// and reports what the mapping says a launch is (`map_launched`).
     fn launch(&self, def: Definition, persistent: bool) -> Result<DomainIdentity> {
         let name = def.name.clone();
         if self.root.domains.lock().contains_key(&name) {
@@ -333,18 +147,16 @@ impl QemuDriver {
             return Err(failed(format!("QEMU failed to start: {}", stderr.trim())));
         }
         hub()?.send(Request::Attach(self.root.clone(), name.clone()));
-        match wait_attached.recv_timeout(monitor::HANDSHAKE_TIMEOUT * 2) {
+        match wait_attached.recv_timeout(HANDSHAKE_TIMEOUT * 2) {
             Ok(Ok(())) => {}
             Ok(Err(detail)) => return Err(failed(detail)),
             Err(_) => return Err(failed(format!("the monitor of '{name}' did not attach"))),
         }
         let (identity, _) = self.root.find(&DomainIdentity { name: name.clone(), uuid: def.uuid, id: -1 })?;
         hub()?.execute(&self.root.dir, &name, "cont", false)?;
-        self.root.events.queue(DomainEvent::lifecycle(
-            identity.clone(),
-            Lifecycle::VIR_DOMAIN_EVENT_STARTED as i32,
-            Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32,
-        ));
+        for payload in mapping::map_launched() {
+            self.root.events.queue(DomainEvent::new(identity.clone(), payload));
+        }
         Ok(identity)
     }
 
@@ -431,6 +243,8 @@ impl Driver for QemuDriver {
 
     fn xml_desc(&self, dom: &DomainIdentity, _flags: u32) -> Result<String> {
         let (identity, state) = self.root.find(dom)?;
+        // What the caller sees is also what a restart would read.
+        self.root.wait_saved();
         if let Some(def) = self.root.definition(&identity.name) {
             return Ok(def.to_xml((state != DomainState::Shutoff).then_some(identity.id)));
         }
@@ -478,8 +292,8 @@ impl Driver for QemuDriver {
         }
         let pid = std::fs::read_to_string(self.root.dir.join(format!("{}.pid", identity.name)));
         if let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<i32>().ok()) {
-            // SAFETY: kill(2) with a pid read from the pidfile QEMU wrote for this domain.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // The pid QEMU wrote for this domain; if it is gone already, so much the better.
+            let _ = crate::sys::kill(pid, libc::SIGKILL);
         }
         if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
             Ok(())
@@ -510,7 +324,7 @@ impl Driver for QemuDriver {
         flags: u32,
         callback: Arc<dyn EventCallback>,
     ) -> Result<i32> {
-        let filter = qemu_monitor::name_filter(event, flags)?;
+        let filter = event_filter::name_filter(event, flags)?;
         self.events().register(Subscription { filter, ..subscription }, callback)
     }
 
@@ -524,6 +338,7 @@ impl Driver for QemuDriver {
         let def = Definition::parse(xml)?;
         self.check_unique(&def)?;
         let name = def.name.clone();
+        let files = self.root.saves.files.lock();
         std::fs::write(self.root.definition_path(&name), def.to_xml(None)).map_err(|e| {
             Error::new(
                 ErrorCode::VIR_ERR_OPERATION_FAILED,
@@ -532,6 +347,7 @@ impl Driver for QemuDriver {
             )
         })?;
         let previous = self.root.defined.lock().insert(name.clone(), Stored { def: def.clone(), persistent: true });
+        drop(files);
         let detail = if previous.is_some_and(|p| p.persistent) {
             Defined::VIR_DOMAIN_EVENT_DEFINED_UPDATED
         } else {
@@ -549,6 +365,7 @@ impl Driver for QemuDriver {
     fn undefine(&self, dom: &DomainIdentity) -> Result<()> {
         let (identity, state) = self.root.find(dom)?;
         {
+            let _files = self.root.saves.files.lock();
             let mut defined = self.root.defined.lock();
             match defined.get_mut(&identity.name) {
                 Some(stored) if stored.persistent => {

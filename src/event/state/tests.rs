@@ -394,3 +394,25 @@ fn an_unfiltered_registration_duplicates_a_filtered_one() {
     state.deregister(1, 0).unwrap();
     state.deregister(1, 1).unwrap();
 }
+
+#[test]
+fn a_panicking_callback_loses_neither_the_batch_nor_the_end_of_the_flush() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let dom = domain("vm", 1);
+    let panicky = Recorder::new("panicky", 1, &journal);
+    *panicky.on_event.lock() = Some(Box::new(|| panic!("a bug in a callback")));
+    let panicky_id = state.register(any(0), panicky).unwrap();
+    let calm_id = state.register(any(0), Recorder::new("calm", 2, &journal)).unwrap();
+    state.queue(lifecycle(&dom, 2));
+    state.queue(lifecycle(&dom, 3));
+    event_loop.iterate();
+    assert_eq!(*journal.lock(), ["panicky vm 2/0", "calm vm 2/0", "panicky vm 3/0", "calm vm 3/0"]);
+    // The flush ended: a deregistration now releases at once instead of
+    // waiting for a flush that is over.
+    state.deregister(1, panicky_id).unwrap();
+    assert_eq!(journal.lock()[4], "free panicky");
+    state.deregister(1, calm_id).unwrap();
+}

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use regex::RegexBuilder;
 
-use super::state::EventFilter;
-use super::Event;
 use crate::abi::qemu::virConnectDomainQemuMonitorEventRegisterFlags as Flags;
 use crate::driver::check_flags;
 use crate::error::{Error, ErrorDomain, Result};
+use crate::event::state::EventFilter;
+use crate::event::Event;
 
 const REGEX: u32 = Flags::VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX as u32;
 const NOCASE: u32 = Flags::VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE as u32;

@@ -1,0 +1,222 @@
+//! How QEMU's life is reported: QMP events, a monitor attaching, a launch and
+//! the monitor's end turned into libvirt domain events, the way libvirt 9.0's
+//! QEMU driver reports them. Every such rule lives here, with one test suite
+//! (`tests.rs`, and `transcripts.rs` over every recorded session).
+//!
+//! [`DomainRuntime`] is what the mapping remembers about one domain between
+//! events; [`map_event`], [`map_attach`], [`map_launched`], [`map_eof`] and
+//! [`shown_id`] are pure functions of it and of what happened, so they can be
+//! tested without a QEMU.
+
+use serde_json::Value;
+
+use super::qmp::QmpEvent;
+use crate::abi::domain_event::{
+    virConnectDomainEventBlockJobStatus as JobStatus, virDomainEventCrashedDetailType as Crashed,
+    virDomainEventGraphicsPhase as Phase, virDomainEventPMSuspendedDetailType as PmSuspended,
+    virDomainEventResumedDetailType as Resumed, virDomainEventStartedDetailType as Started,
+    virDomainEventStoppedDetailType as Stopped, virDomainEventSuspendedDetailType as Suspended,
+    virDomainEventType as Ev,
+};
+use crate::event::EventPayload;
+
+mod disks;
+mod events;
+mod runtime;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod transcripts;
+
+pub use disks::{DiskInfo, DiskTable};
+pub use events::Mapped;
+use events::*;
+pub use runtime::{BlockJobState, DomainRuntime, DomainState, PausedReason, VariableClock};
+
+/// Maps one QMP event, updating `rt`.
+pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
+    let mut out = Mapped::default();
+    if rt.state == DomainState::Shutoff {
+        out.warnings.push(format!("ignoring QMP event {} after the monitor closed", ev.name));
+        return out;
+    }
+    match ev.name.as_str() {
+        "RESET" => out.events.push(EventPayload::Reboot),
+        // A STOP after an IO error or watchdog pause, a guest shutdown or a panic
+        // finds the domain no longer running and is not reported again.
+        "STOP" if rt.state == DomainState::Running => {
+            rt.state = DomainState::Paused(PausedReason::Unknown);
+            out.events
+                .push(lifecycle(Ev::VIR_DOMAIN_EVENT_SUSPENDED, Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32));
+        }
+        "RESUME" if rt.state != DomainState::Running => {
+            rt.state = DomainState::Running;
+            out.events.push(lifecycle(Ev::VIR_DOMAIN_EVENT_RESUMED, Resumed::VIR_DOMAIN_EVENT_RESUMED_UNPAUSED as i32));
+        }
+        // PMWAKEUP always; only a guest that went to sleep wakes up "started".
+        "WAKEUP" => {
+            out.events.push(EventPayload::PmWakeup { reason: 0 });
+            if rt.state == DomainState::PmSuspended {
+                rt.state = DomainState::Running;
+                out.events
+                    .push(lifecycle(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_WAKEUP as i32));
+            }
+        }
+        "STOP" | "RESUME" | "POWERDOWN" => {}
+        "SHUTDOWN" => map_shutdown(rt, ev, &mut out),
+        "RTC_CHANGE" => map_rtc_change(rt, ev, &mut out),
+        "WATCHDOG" => map_watchdog(rt, ev, &mut out),
+        "BLOCK_IO_ERROR" => map_io_error(rt, ev, &mut out),
+        "VNC_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Vnc, &mut out),
+        "VNC_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Vnc, &mut out),
+        "VNC_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Vnc, &mut out),
+        "SPICE_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Spice, &mut out),
+        "SPICE_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Spice, &mut out),
+        "SPICE_DISCONNECTED" => {
+            map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Spice, &mut out)
+        }
+        "SUSPEND" => {
+            out.events.push(EventPayload::PmSuspend { reason: 0 });
+            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, &mut out);
+        }
+        "SUSPEND_DISK" => {
+            out.events.push(EventPayload::PmSuspendDisk { reason: 0 });
+            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK, &mut out);
+        }
+        "GUEST_PANICKED" => {
+            rt.state = DomainState::Crashed;
+            out.events.push(lifecycle(Ev::VIR_DOMAIN_EVENT_CRASHED, Crashed::VIR_DOMAIN_EVENT_CRASHED_PANICKED as i32));
+        }
+        "GUEST_CRASHLOADED" => {
+            // The guest went on running its crash kernel: no state change.
+            out.events
+                .push(lifecycle(Ev::VIR_DOMAIN_EVENT_CRASHED, Crashed::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED as i32));
+        }
+        "DEVICE_TRAY_MOVED" => map_tray_moved(ev, &mut out),
+        "BALLOON_CHANGE" => match ev.fields().get("actual").and_then(Value::as_u64) {
+            // Bytes to KiB, rounded up.
+            Some(actual) => out.events.push(EventPayload::BalloonChange { actual: actual.div_ceil(1024) }),
+            None => out.warnings.push(format!("BALLOON_CHANGE without an actual size: {}", ev.fields())),
+        },
+        // Devices without an ID (a disk's virtio backend, ...) are none of libvirt's.
+        "DEVICE_DELETED" => {
+            if let Some(device) = data_str(ev, "device").filter(|d| !d.is_empty()) {
+                out.events.push(EventPayload::DeviceRemoved { dev_alias: device.to_owned() });
+            }
+        }
+        "DEVICE_UNPLUG_GUEST_ERROR" => {
+            if let Some(device) = data_str(ev, "device").filter(|d| !d.is_empty()) {
+                out.events.push(EventPayload::DeviceRemovalFailed { dev_alias: device.to_owned() });
+            }
+        }
+        "BLOCK_WRITE_THRESHOLD" => map_block_threshold(rt, ev, &mut out),
+        "JOB_STATUS_CHANGE" => map_job_status(rt, ev, &mut out),
+        "BLOCK_JOB_READY" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_READY, &mut out),
+        "BLOCK_JOB_COMPLETED" => {
+            // A job that ends with an error reports it in the completion event.
+            let status = if ev.fields().get("error").is_some() {
+                JobStatus::VIR_DOMAIN_BLOCK_JOB_FAILED
+            } else {
+                JobStatus::VIR_DOMAIN_BLOCK_JOB_COMPLETED
+            };
+            map_block_job(rt, ev, status, &mut out);
+        }
+        "BLOCK_JOB_CANCELLED" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_CANCELED, &mut out),
+        // An I/O error inside a job (its policy decides what follows): BLOCK_IO_ERROR
+        // and the job's end report what an application sees.
+        "BLOCK_JOB_ERROR" => {}
+        "MEMORY_FAILURE" => map_memory_failure(ev, &mut out),
+        "MEMORY_DEVICE_SIZE_CHANGE" => {
+            match (data_str(ev, "id").filter(|id| !id.is_empty()), ev.fields().get("size").and_then(Value::as_u64)) {
+                (Some(alias), Some(size)) => out
+                    .events
+                    .push(EventPayload::MemoryDeviceSizeChange { alias: alias.to_owned(), size: size.div_ceil(1024) }),
+                _ => {
+                    out.warnings.push(format!("MEMORY_DEVICE_SIZE_CHANGE without a device id or size: {}", ev.fields()))
+                }
+            }
+        }
+        "MIGRATION_PASS" => match ev.fields().get("pass").and_then(Value::as_i64) {
+            Some(pass) => {
+                out.events.push(EventPayload::MigrationIteration { iteration: i32::try_from(pass).unwrap_or(i32::MAX) })
+            }
+            None => out.warnings.push(format!("MIGRATION_PASS without a pass number: {}", ev.fields())),
+        },
+        _ => {}
+    }
+    out
+}
+
+/// How a domain's monitor came to be attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// Found when the connection opened: the domain was there before, and
+    /// nothing is reported.
+    AtOpen,
+    /// Launched by the driver, whose start [`map_launched`] reports once it
+    /// lets the domain run.
+    Launched,
+    /// A QEMU that appeared later: it started (and, if it waits paused, was
+    /// suspended).
+    Appeared,
+}
+
+/// The events of a monitor attaching, with `rt` as QEMU reported it.
+pub fn map_attach(rt: &DomainRuntime, how: Attach) -> Vec<EventPayload> {
+    match how {
+        Attach::AtOpen | Attach::Launched => Vec::new(),
+        Attach::Appeared => {
+            let mut events =
+                vec![lifecycle(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32)];
+            if matches!(rt.state, DomainState::Paused(_)) {
+                events.push(lifecycle(
+                    Ev::VIR_DOMAIN_EVENT_SUSPENDED,
+                    Suspended::VIR_DOMAIN_EVENT_SUSPENDED_PAUSED as i32,
+                ));
+            }
+            events
+        }
+    }
+}
+
+/// The driver launched a domain paused and let it run: libvirt reports
+/// `Started Booted`, after QEMU's `Resumed Unpaused`.
+pub fn map_launched() -> Vec<EventPayload> {
+    vec![lifecycle(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32)]
+}
+
+/// Why a domain's monitor ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// QEMU went away by itself (or was killed by someone else).
+    Exited,
+    /// QEMU ended on the caller's request (`virDomainDestroy`).
+    Destroyed,
+}
+
+/// The monitor closed: QEMU is gone.
+pub fn map_eof(rt: &mut DomainRuntime, end: End) -> Vec<EventPayload> {
+    if rt.state == DomainState::Shutoff {
+        return Vec::new();
+    }
+    rt.state = DomainState::Shutoff;
+    // Without a SHUTDOWN first, QEMU died (killed, crashed, or a watchdog poweroff).
+    let detail = match end {
+        End::Destroyed => Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED,
+        End::Exited if rt.shutdown_seen => Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN,
+        End::Exited => Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED,
+    };
+    vec![lifecycle(Ev::VIR_DOMAIN_EVENT_STOPPED, detail as i32)]
+}
+
+/// The domain ID an event shows: the domain's own while its QEMU runs, -1
+/// (an inactive domain's) with `Stopped` and with what its end brings.
+pub fn shown_id(rt: &DomainRuntime, id: i32, payload: &EventPayload) -> i32 {
+    let stopped =
+        matches!(payload, EventPayload::Lifecycle { event, .. } if *event == Ev::VIR_DOMAIN_EVENT_STOPPED as i32);
+    if stopped || rt.state == DomainState::Shutoff {
+        -1
+    } else {
+        id
+    }
+}

@@ -1,0 +1,446 @@
+//! The source for one domain's QMP monitor: connecting (retried until the
+//! handshake deadline), the handshake and identity queries, then QEMU's
+//! events mapped and queued, callers' commands, and the end of the domain.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::source::{Action, Next, Notice, Removal, Source};
+use super::testing;
+use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End};
+use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
+use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
+use crate::sys::Epoll;
+use crate::uuid::Uuid;
+
+/// A socket can appear (bind) before QEMU listens on it: retry connecting.
+const CONNECT_RETRY: Duration = Duration::from_millis(50);
+
+/// Where a monitor is in its life.
+enum Phase {
+    /// Connecting; retried until the deadline.
+    Connecting,
+    /// Greeting, capabilities, then `query-status`/`query-uuid`/`query-block`.
+    Handshake,
+    Attached,
+}
+
+/// What a pending command's reply is for.
+enum Pending {
+    Status,
+    Uuid,
+    Block,
+    Caller(mpsc::Sender<Result<Value>>),
+}
+
+pub(super) struct DomainMonitor {
+    root: Arc<Root>,
+    name: String,
+    path: PathBuf,
+    stream: Option<UnixStream>,
+    phase: Phase,
+    deadline: Instant,
+    /// When connecting is tried next.
+    retry: Instant,
+    /// Attached while the connection was being opened (no "Started" event).
+    initial: bool,
+    /// Launched by the driver, which reports its start itself.
+    launched: bool,
+    destroying: bool,
+    reader: LineReader,
+    session: Session,
+    runtime: DomainRuntime,
+    pending: HashMap<String, Pending>,
+    uuid: Option<Uuid>,
+    answers_due: usize,
+    /// Events that came before the domain was attached.
+    early_events: Vec<QmpEvent>,
+    identity: Option<DomainIdentity>,
+    outgoing: Vec<u8>,
+}
+
+impl Source for DomainMonitor {
+    fn fd(&self) -> Option<(RawFd, u32)> {
+        let stream = self.stream.as_ref()?;
+        let mut interest = Epoll::IN | Epoll::RDHUP;
+        if !self.outgoing.is_empty() {
+            interest |= Epoll::OUT;
+        }
+        Some((stream.as_raw_fd(), interest))
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Connecting => Some(self.deadline.min(self.retry)),
+            Phase::Handshake => Some(self.deadline),
+            Phase::Attached => None,
+        }
+    }
+
+    fn ready(&mut self, events: u32, _then: &mut Vec<Action>) -> Next {
+        if events & Epoll::OUT != 0 {
+            self.flush();
+        }
+        let hung_up = events & (Epoll::HUP | Epoll::RDHUP | Epoll::ERR) != 0;
+        if self.read() || hung_up {
+            self.closed();
+            return Next::Remove;
+        }
+        Next::Keep
+    }
+
+    fn expired(&mut self, now: Instant) -> Next {
+        match self.phase {
+            Phase::Attached => Next::Keep,
+            Phase::Connecting if now < self.deadline => {
+                self.retry = now + CONNECT_RETRY;
+                self.connect()
+            }
+            Phase::Handshake if now < self.deadline => Next::Keep,
+            Phase::Connecting | Phase::Handshake => {
+                let what = if matches!(self.phase, Phase::Connecting) {
+                    "accept a connection"
+                } else {
+                    "answer the QMP handshake"
+                };
+                warn(format_args!(
+                    "the monitor {} did not {what} within {} s; domain '{}' is not attached",
+                    self.path.display(),
+                    HANDSHAKE_TIMEOUT.as_secs(),
+                    self.name
+                ));
+                Next::Remove
+            }
+        }
+    }
+
+    fn notify(&mut self, notice: Notice) -> Next {
+        match notice {
+            Notice::Execute(command) if matches!(self.phase, Phase::Attached) => {
+                self.destroying |= command.destroying;
+                self.send(&command.execute, command.arguments, Pending::Caller(command.reply));
+                self.flush();
+                Next::Keep
+            }
+            Notice::Execute(command) => {
+                let refused = Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running");
+                let _ = command.reply.send(Err(refused));
+                Next::Keep
+            }
+            // If QEMU is still there, the domain is detached without an
+            // event; if it exited, its end of stream is handled.
+            Notice::SocketGone => {
+                if self.read() {
+                    self.closed();
+                } else {
+                    warn(format_args!("the monitor socket of '{}' was removed; the domain is detached", self.name));
+                }
+                Next::Remove
+            }
+        }
+    }
+
+    fn owner(&self) -> (&Path, Option<&str>) {
+        (&self.root.dir, Some(&self.name))
+    }
+
+    /// Forgets a monitor that never attached, whose QEMU is gone, or whose
+    /// handling panicked (reported as CONTROL_ERROR, as a monitor failure).
+    fn removed(&mut self, why: Removal) {
+        if let Removal::Panicked(_) = why {
+            self.control_error();
+        }
+        self.root.detach(&self.name);
+        if !matches!(self.phase, Phase::Attached) {
+            if self.initial {
+                self.root.initial_attach_finished();
+            }
+            if self.launched {
+                self.root
+                    .launch_attached(&self.name, Err(format!("the monitor {} did not attach", self.path.display())));
+            }
+        }
+    }
+}
+
+impl DomainMonitor {
+    pub(super) fn new(root: Arc<Root>, name: &str, initial: bool) -> DomainMonitor {
+        let now = Instant::now();
+        DomainMonitor {
+            path: root.dir.join(format!("{name}{MONITOR_SUFFIX}")),
+            launched: root.is_launching(name),
+            root,
+            name: name.to_string(),
+            stream: None,
+            phase: Phase::Connecting,
+            deadline: now + HANDSHAKE_TIMEOUT,
+            retry: now,
+            initial,
+            destroying: false,
+            reader: LineReader::new(),
+            session: Session::new(),
+            runtime: DomainRuntime::new(DomainState::Running),
+            pending: HashMap::new(),
+            uuid: None,
+            answers_due: 0,
+            early_events: Vec::new(),
+            identity: None,
+            outgoing: Vec::new(),
+        }
+    }
+
+    fn connect(&mut self) -> Next {
+        match UnixStream::connect(&self.path) {
+            Ok(stream) => {
+                if let Err(e) = stream.set_nonblocking(true) {
+                    warn(format_args!("cannot watch the monitor {}: {e}", self.path.display()));
+                    return Next::Remove;
+                }
+                self.stream = Some(stream);
+                self.phase = Phase::Handshake;
+                Next::Keep
+            }
+            // Not listening yet, or a stale socket: retried until the deadline.
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound) => Next::Keep,
+            Err(e) => {
+                warn(format_args!("cannot connect to {}: {e}", self.path.display()));
+                Next::Remove
+            }
+        }
+    }
+
+    /// Reads what the monitor sent and answers it; returns true at end of stream.
+    fn read(&mut self) -> bool {
+        let Some(stream) = self.stream.as_mut() else { return false };
+        let mut buf = [0u8; 65536];
+        let mut eof = false;
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => self.reader.push(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // QEMU exiting with unread input resets the connection: its end.
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+                    eof = true;
+                    break;
+                }
+                Err(e) => {
+                    warn(format_args!("reading the monitor of '{}': {e}", self.name));
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        while let Some(line) = self.reader.next_line() {
+            self.take_line(line);
+        }
+        self.flush();
+        eof
+    }
+
+    /// Writes what it can of the pending output; the thread watches for
+    /// writability while some remains.
+    fn flush(&mut self) {
+        let Some(stream) = self.stream.as_mut() else { return };
+        while !self.outgoing.is_empty() {
+            match stream.write(&self.outgoing) {
+                Ok(n) => {
+                    self.outgoing.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    warn(format_args!("writing to the monitor of '{}': {e}", self.name));
+                    self.outgoing.clear();
+                }
+            }
+        }
+    }
+
+    /// The monitor closed: QEMU is gone.
+    fn closed(&mut self) {
+        if let Some(identity) = self.identity.clone() {
+            let end = if self.destroying { End::Destroyed } else { End::Exited };
+            for payload in mapping::map_eof(&mut self.runtime, end) {
+                let id = mapping::shown_id(&self.runtime, identity.id, &payload);
+                self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
+            }
+        }
+        for (_, pending) in self.pending.drain() {
+            if let Pending::Caller(reply) = pending {
+                let _ = reply.send(Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "the monitor closed")));
+            }
+        }
+    }
+
+    fn send(&mut self, command: &str, arguments: Option<Value>, pending: Pending) {
+        let (id, line) = self.session.command(command, arguments);
+        self.pending.insert(id, pending);
+        self.outgoing.extend_from_slice(line.as_bytes());
+    }
+
+    fn take_line(&mut self, line: Line) {
+        let data = match line {
+            Line::Data(data) => data,
+            Line::Oversized { len } => {
+                warn(format_args!("dropped a {len}-byte line from the monitor of '{}'", self.name));
+                self.control_error();
+                return;
+            }
+        };
+        let message = match Message::parse(&data) {
+            Ok(message) => message,
+            Err(e) => {
+                warn(format_args!("monitor of '{}': {e}", self.name));
+                self.control_error();
+                return;
+            }
+        };
+        match self.session.on_message(message) {
+            Ok(Incoming::Greeting { send, .. }) => self.outgoing.extend_from_slice(send.as_bytes()),
+            Ok(Incoming::Ready) => {
+                self.send("query-status", None, Pending::Status);
+                self.send("query-uuid", None, Pending::Uuid);
+                self.send("query-block", None, Pending::Block);
+                self.answers_due = 3;
+            }
+            Ok(Incoming::Event(event)) => {
+                if self.identity.is_some() {
+                    self.deliver(&event);
+                } else {
+                    self.early_events.push(event);
+                }
+            }
+            Ok(Incoming::Reply { id, result, execute }) => self.take_reply(&id, &execute, result),
+            Err(e) => {
+                warn(format_args!("monitor of '{}': {e}", self.name));
+                self.control_error();
+            }
+        }
+    }
+
+    /// QEMU sent something that is not a QMP message we can take: libvirt
+    /// reports such monitor failures as CONTROL_ERROR. Unlike libvirt, which
+    /// then stops using the monitor, we skip the line and keep reading. A
+    /// domain not attached yet has no identity to report it with.
+    fn control_error(&self) {
+        if let Some(identity) = &self.identity {
+            self.root.events.queue(DomainEvent::new(identity.clone(), EventPayload::ControlError));
+        }
+    }
+
+    fn take_reply(&mut self, id: &str, execute: &str, result: std::result::Result<Value, ErrorReply>) {
+        let Some(pending) = self.pending.remove(id) else { return };
+        let value = result.as_ref().ok();
+        match pending {
+            Pending::Caller(reply) => {
+                let answer = result.map_err(|e| {
+                    Error::new(
+                        ErrorCode::VIR_ERR_OPERATION_FAILED,
+                        ErrorDomain::VIR_FROM_QEMU,
+                        Some(format!("{execute}: {}", e.desc)),
+                    )
+                });
+                let _ = reply.send(answer);
+                return;
+            }
+            Pending::Status => {
+                if let Err(e) =
+                    value.map_or(Err("query-status failed".to_string()), |v| self.runtime.apply_query_status(v))
+                {
+                    warn(format_args!("monitor of '{}': {e}", self.name));
+                }
+            }
+            Pending::Uuid => {
+                self.uuid = value.and_then(|v| v.get("UUID")).and_then(Value::as_str).and_then(Uuid::parse);
+            }
+            Pending::Block => match value.map(|v| self.runtime.load_query_block(v)) {
+                Some(Ok(warnings)) => {
+                    warnings.iter().for_each(|w| warn(format_args!("monitor of '{}': {w}", self.name)))
+                }
+                Some(Err(e)) => warn(format_args!("monitor of '{}': {e}", self.name)),
+                None => {}
+            },
+        }
+        self.answers_due = self.answers_due.saturating_sub(1);
+        if self.answers_due == 0 && self.identity.is_none() && self.session.state() == SessionState::Ready {
+            self.attach();
+        }
+    }
+
+    /// The identity queries are answered: the domain exists for the API.
+    fn attach(&mut self) {
+        let uuid = self.uuid.filter(|u| !u.is_nil()).unwrap_or_else(|| Uuid::from_name(&self.name));
+        let id = allocate_id();
+        let identity = DomainIdentity { name: self.name.clone(), uuid, id };
+        self.identity = Some(identity.clone());
+        if let Some(def) = self.root.definition(&self.name).filter(|_| self.launched) {
+            if let crate::driver::qemu::definition::Clock::Variable { adjustment } = def.clock {
+                self.runtime.clock = Some(mapping::VariableClock::new(adjustment));
+            }
+            for disk in &def.disks {
+                self.runtime.disks.set_source(&disk.alias, &disk.source);
+            }
+        }
+        let state = self.runtime.state;
+        self.root.attach(AttachedDomain { identity: identity.clone(), state });
+        let how = if self.launched {
+            Attach::Launched
+        } else if self.initial {
+            Attach::AtOpen
+        } else {
+            Attach::Appeared
+        };
+        for payload in mapping::map_attach(&self.runtime, how) {
+            self.root.events.queue(DomainEvent::new(identity.clone(), payload));
+        }
+        match how {
+            Attach::Launched => self.root.launch_attached(&self.name, Ok(())),
+            Attach::AtOpen => self.root.initial_attach_finished(),
+            Attach::Appeared => {}
+        }
+        self.phase = Phase::Attached;
+        for event in std::mem::take(&mut self.early_events) {
+            self.deliver(&event);
+        }
+    }
+
+    fn deliver(&mut self, event: &QmpEvent) {
+        testing::check(&event.name);
+        let Some(identity) = self.identity.clone() else { return };
+        // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
+        // before what it maps to, as libvirt emits it before running its handler.
+        self.root.events.queue(QemuMonitorEvent {
+            domain: identity.clone(),
+            name: event.name.clone(),
+            seconds: event.seconds,
+            micros: event.microseconds,
+            details: event.data.as_ref().map(Value::to_string),
+        });
+        let mapped = mapping::map_event(&mut self.runtime, event);
+        for warning in &mapped.warnings {
+            warn(format_args!("monitor of '{}': {warning}", self.name));
+        }
+        if let Some(adjustment) = mapped.rtc_adjustment {
+            self.root.record_adjustment(&self.name, adjustment);
+        }
+        self.root.set_state(&self.name, self.runtime.state);
+        for payload in mapped.events {
+            let id = mapping::shown_id(&self.runtime, identity.id, &payload);
+            self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The monitor thread: one thread, shared by every QEMU monitor and embed
+//! root of the process, waits in epoll on all of them. It attaches to QMP
+//! sockets, performs the handshake and the identity queries, turns QEMU's
+//! events into domain events and queues them on the root's event state. It
+//! never calls application code and never waits on the application: the
+//! event loop delivers what it queues. An idle process sleeps in epoll.
+//!
+//! What the thread waits on are [`Source`]s (a root's directory watch, a
+//! domain's monitor): the thread asks each one which descriptor to watch and
+//! until when, tells it what happened, and does what it answers. A source
+//! that panics is dropped alone; the thread and the other sources go on.
+
+mod domain;
+mod root_watch;
+mod source;
+#[doc(hidden)]
+pub mod testing;
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::os::unix::io::RawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use once_cell::sync::OnceCell;
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use super::root::{warn, Root, MONITOR_SUFFIX};
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::sys::{Epoll, Wakeup};
+use domain::DomainMonitor;
+use root_watch::RootWatch;
+use source::{Action, Command, Next, Notice, Removal, Source};
+
+/// How long a caller waits for a command's reply.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+const WAKE_TOKEN: u64 = 0;
+
+/// Work handed to the monitor thread.
+pub(super) enum Request {
+    AddRoot(Arc<Root>),
+    RemoveRoot(PathBuf),
+    /// Attach `NAME.qmp` now (a domain the driver just launched), without
+    /// waiting for inotify to report its socket.
+    Attach(Arc<Root>, String),
+    Execute {
+        root: PathBuf,
+        domain: String,
+        command: Command,
+    },
+}
+
+pub(super) struct Hub {
+    wake: Wakeup,
+    requests: Mutex<VecDeque<Request>>,
+}
+
+static HUB: OnceCell<Arc<Hub>> = OnceCell::new();
+
+/// The process's monitor thread, started on first use.
+pub(super) fn hub() -> Result<&'static Arc<Hub>> {
+    HUB.get_or_try_init(|| {
+        let failed = |e: std::io::Error| {
+            Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("cannot start the monitor thread: {e}"))
+        };
+        let epoll = Epoll::new().map_err(failed)?;
+        let hub = Arc::new(Hub { wake: Wakeup::new().map_err(failed)?, requests: Mutex::new(VecDeque::new()) });
+        epoll.add(hub.wake.fd(), WAKE_TOKEN, Epoll::IN).map_err(failed)?;
+        let thread_hub = hub.clone();
+        std::thread::Builder::new()
+            .name("virt-events-qmp".into())
+            .spawn(move || MonitorThread::new(epoll, thread_hub).run())
+            .map_err(failed)?;
+        Ok(hub)
+    })
+}
+
+impl Hub {
+    pub(super) fn send(&self, request: Request) {
+        self.requests.lock().push_back(request);
+        self.wake.signal();
+    }
+
+    /// Runs a QMP command on a domain's monitor and waits for its reply.
+    pub(super) fn execute(&self, root: &Path, domain: &str, command: &str, destroying: bool) -> Result<Value> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Request::Execute {
+            root: root.to_path_buf(),
+            domain: domain.to_string(),
+            command: Command { execute: command.to_string(), arguments: None, destroying, reply },
+        });
+        answer.recv_timeout(COMMAND_TIMEOUT).unwrap_or_else(|_| {
+            Err(Error::new(
+                ErrorCode::VIR_ERR_OPERATION_TIMEOUT,
+                ErrorDomain::VIR_FROM_QEMU,
+                Some(format!("no reply from the monitor of '{domain}' to {command}")),
+            ))
+        })
+    }
+}
+
+/// A registered source and what epoll watches for it.
+struct Entry {
+    source: Box<dyn Source + Send>,
+    watched: Option<(RawFd, u32)>,
+}
+
+struct MonitorThread {
+    epoll: Epoll,
+    hub: Arc<Hub>,
+    sources: HashMap<u64, Entry>,
+    next_token: u64,
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
+}
+
+impl MonitorThread {
+    fn new(epoll: Epoll, hub: Arc<Hub>) -> MonitorThread {
+        MonitorThread { epoll, hub, sources: HashMap::new(), next_token: WAKE_TOKEN + 1 }
+    }
+
+    fn run(mut self) {
+        loop {
+            let timeout = self.next_deadline().map_or(-1, |deadline| {
+                deadline.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32
+            });
+            let ready = match self.epoll.wait(timeout) {
+                Ok(ready) => ready,
+                Err(e) => {
+                    warn(format_args!("monitor thread: epoll failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            for (token, events) in ready {
+                if token == WAKE_TOKEN {
+                    self.hub.wake.drain();
+                    let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
+                    for request in requests {
+                        // Sources contain their own panics; this is for the thread's own part.
+                        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle_request(request))) {
+                            warn(format_args!("a panic while handling a request ({})", panic_message(&*panic)));
+                        }
+                    }
+                } else {
+                    self.dispatch(token, |source, then| source.ready(events, then));
+                }
+            }
+            let now = Instant::now();
+            let due: Vec<u64> = self
+                .sources
+                .iter()
+                .filter(|(_, entry)| entry.source.deadline().is_some_and(|d| d <= now))
+                .map(|(token, _)| *token)
+                .collect();
+            for token in due {
+                self.dispatch(token, |source, _| source.expired(now));
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.sources.values().filter_map(|entry| entry.source.deadline()).min()
+    }
+
+    fn handle_request(&mut self, request: Request) {
+        match request {
+            Request::AddRoot(root) => self.add_root(root),
+            Request::RemoveRoot(dir) => {
+                let tokens: Vec<u64> =
+                    self.sources.iter().filter(|(_, e)| e.source.owner().0 == dir).map(|(t, _)| *t).collect();
+                for token in tokens {
+                    if let Some(entry) = self.sources.remove(&token) {
+                        self.retire(entry, Removal::Finished);
+                    }
+                }
+            }
+            Request::Attach(root, name) => self.consider(&root, &format!("{name}{MONITOR_SUFFIX}"), false),
+            Request::Execute { root, domain, command } => match self.find(&root, &domain) {
+                Some(token) => self.dispatch(token, |source, _| source.notify(Notice::Execute(command))),
+                None => {
+                    let refused = Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running");
+                    let _ = command.reply.send(Err(refused));
+                }
+            },
+        }
+    }
+
+    /// The source of the domain `name`'s monitor in the root `dir`.
+    fn find(&self, dir: &Path, name: &str) -> Option<u64> {
+        self.sources.iter().find(|(_, e)| e.source.owner() == (dir, Some(name))).map(|(t, _)| *t)
+    }
+
+    fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    /// Calls one source, with its panic contained: a source that panics is
+    /// removed (it reports its domain's loss itself), the others go on.
+    /// Then brings epoll's interest up to date and does what it asked for.
+    fn dispatch(&mut self, token: u64, call: impl FnOnce(&mut dyn Source, &mut Vec<Action>) -> Next) {
+        let Some(mut entry) = self.sources.remove(&token) else { return };
+        let mut then = Vec::new();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let next = call(&mut *entry.source, &mut then);
+            (next, entry.source.fd())
+        }));
+        self.settle(token, entry, outcome.map_err(|panic| panic_message(&*panic)), then);
+    }
+
+    /// Keeps or retires a source after a call, then does what it asked for.
+    fn settle(
+        &mut self,
+        token: u64,
+        mut entry: Entry,
+        outcome: std::result::Result<(Next, Option<(RawFd, u32)>), String>,
+        then: Vec<Action>,
+    ) {
+        match outcome {
+            Ok((Next::Keep, wanted)) => {
+                if self.watch(token, &mut entry, wanted) {
+                    self.sources.insert(token, entry);
+                } else {
+                    self.retire(entry, Removal::Finished);
+                }
+            }
+            Ok((Next::Remove, _)) => self.retire(entry, Removal::Finished),
+            Err(message) => self.retire(entry, Removal::Panicked(message)),
+        }
+        for action in then {
+            match action {
+                Action::Consider { root, file } => self.consider(&root, &file, false),
+                Action::SocketGone { root, name } => {
+                    if let Some(token) = self.find(&root, &name) {
+                        self.dispatch(token, |source, _| source.notify(Notice::SocketGone));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes epoll watch what the source wants; false if it cannot.
+    fn watch(&self, token: u64, entry: &mut Entry, wanted: Option<(RawFd, u32)>) -> bool {
+        if wanted == entry.watched {
+            return true;
+        }
+        let result = match (entry.watched, wanted) {
+            (Some((old, _)), Some((fd, events))) if old == fd => self.epoll.modify(fd, token, events),
+            (old, Some((fd, events))) => {
+                if let Some((old, _)) = old {
+                    self.epoll.remove(old);
+                }
+                self.epoll.add(fd, token, events)
+            }
+            (Some((old, _)), None) => {
+                self.epoll.remove(old);
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        };
+        entry.watched = wanted;
+        if let Err(e) = result {
+            let (dir, name) = entry.source.owner();
+            warn(format_args!("cannot watch the monitor of '{}' in {}: {e}", name.unwrap_or_default(), dir.display()));
+            entry.watched = None;
+            return false;
+        }
+        true
+    }
+
+    /// Takes a source out of epoll and lets it say goodbye.
+    fn retire(&self, mut entry: Entry, why: Removal) {
+        if let Some((fd, _)) = entry.watched.take() {
+            self.epoll.remove(fd);
+        }
+        if let Removal::Panicked(message) = &why {
+            let (dir, name) = entry.source.owner();
+            let what = name.map_or_else(|| format!("the root {}", dir.display()), |n| format!("the monitor of '{n}'"));
+            warn(format_args!("a panic while handling {what} ({message}); it is dropped"));
+        }
+        if catch_unwind(AssertUnwindSafe(|| entry.source.removed(why))).is_err() {
+            warn(format_args!("a panic while dropping a monitor source"));
+        }
+    }
+
+    fn add_root(&mut self, root: Arc<Root>) {
+        let (watch, files) = match RootWatch::new(root.clone()) {
+            Ok(found) => found,
+            Err(e) => {
+                warn(format_args!("cannot watch {}: {e}; domains started later will not be seen", root.dir.display()));
+                root.initial_scan_done();
+                return;
+            }
+        };
+        let token = self.token();
+        let mut entry = Entry { source: Box::new(watch), watched: None };
+        let wanted = entry.source.fd();
+        if self.watch(token, &mut entry, wanted) {
+            self.sources.insert(token, entry);
+        }
+        for file in files {
+            self.consider(&root, &file, true);
+        }
+        root.initial_scan_done();
+    }
+
+    /// Attaches to `DIR/NAME.qmp` unless a monitor for it exists.
+    fn consider(&mut self, root: &Arc<Root>, file: &str, initial: bool) {
+        let Some(name) = file.strip_suffix(MONITOR_SUFFIX).filter(|n| !n.is_empty()) else { return };
+        if self.find(&root.dir, name).is_some() {
+            return;
+        }
+        if initial {
+            root.initial_attach_started();
+        }
+        let token = self.token();
+        let monitor = DomainMonitor::new(root.clone(), name, initial);
+        self.sources.insert(token, Entry { source: Box::new(monitor), watched: None });
+        self.dispatch(token, |source, _| source.expired(Instant::now()));
+    }
+}

@@ -1,0 +1,328 @@
+//! The state of one embed root that the API side (the driver's connections)
+//! and the monitor thread share: the attached domains, the definitions, the
+//! launches and opens under way, and the process-wide domain IDs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{mpsc, Arc, Weak};
+use std::time::{Duration, Instant};
+
+use once_cell::sync::OnceCell;
+use parking_lot::{Condvar, Mutex};
+
+use super::definition::Definition;
+use super::mapping::DomainState;
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::event::state::EventState;
+use crate::event::DomainIdentity;
+
+/// How long a monitor may take to greet us and answer the identity queries.
+pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Logs a problem of the QEMU driver the way libvirt's log shows warnings.
+pub(super) fn warn(message: std::fmt::Arguments<'_>) {
+    eprintln!("libvirt: QEMU Driver warning : {message}");
+}
+
+/// The file-name suffix of monitor sockets in an embed root.
+pub(super) const MONITOR_SUFFIX: &str = ".qmp";
+
+/// Domain IDs are unique within the process, across roots.
+static NEXT_ID: AtomicI32 = AtomicI32::new(1);
+
+pub(super) fn allocate_id() -> i32 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+pub(super) struct AttachedDomain {
+    pub(super) identity: DomainIdentity,
+    pub(super) state: DomainState,
+}
+
+/// A definition the driver knows: persistent ones live in `ROOT/NAME.xml`;
+/// a transient one exists while the domain it launched runs.
+pub(super) struct Stored {
+    pub(super) def: Definition,
+    pub(super) persistent: bool,
+}
+
+/// One embed root, shared by the driver's connections and the monitor thread.
+pub(super) struct Root {
+    pub(super) dir: PathBuf,
+    pub(super) events: Arc<EventState>,
+    pub(super) domains: Mutex<BTreeMap<String, AttachedDomain>>,
+    /// Signalled whenever a domain attaches or detaches.
+    pub(super) domains_changed: Condvar,
+    pub(super) defined: Mutex<BTreeMap<String, Stored>>,
+    /// Domains being launched, with whom to tell once their monitor attached.
+    pub(super) launching: Mutex<HashMap<String, mpsc::Sender<std::result::Result<(), String>>>>,
+    /// Initial attaches still under way, and whether the directory scan ended.
+    pub(super) opening: Mutex<(usize, bool)>,
+    pub(super) opened: Condvar,
+    pub(super) saves: Saves,
+}
+
+/// Definition files being written off the monitor thread.
+#[derive(Default)]
+pub(super) struct Saves {
+    /// Saves asked for and not yet done.
+    pending: Mutex<usize>,
+    done: Condvar,
+    /// Held around every write or removal of a definition file, so that
+    /// they reach the disk in the order their changes were made.
+    pub(super) files: Mutex<()>,
+}
+
+/// How long a caller waits for the saver thread.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Has the saver thread (started on first use) write `name`'s definition.
+fn save_later(root: Weak<Root>, name: String) {
+    /// A domain whose definition file is to be written.
+    type Save = (Weak<Root>, String);
+    static SAVER: OnceCell<mpsc::Sender<Save>> = OnceCell::new();
+    let saver = SAVER.get_or_try_init(|| {
+        let (send, receive) = mpsc::channel::<Save>();
+        std::thread::Builder::new()
+            .name("virt-events-save".into())
+            .spawn(move || {
+                for (root, name) in receive {
+                    if let Some(root) = root.upgrade() {
+                        root.save_definition(&name);
+                    }
+                }
+            })
+            .map(|_| send)
+    });
+    match saver {
+        Ok(saver) => {
+            let _ = saver.send((root, name));
+        }
+        Err(e) => {
+            warn(format_args!("cannot start the saver thread: {e}; saving in place"));
+            if let Some(root) = root.upgrade() {
+                root.save_definition(&name);
+            }
+        }
+    }
+}
+
+impl Root {
+    pub(super) fn new(dir: PathBuf) -> Root {
+        Root {
+            dir,
+            events: EventState::new(),
+            domains: Mutex::new(BTreeMap::new()),
+            domains_changed: Condvar::new(),
+            defined: Mutex::new(BTreeMap::new()),
+            launching: Mutex::new(HashMap::new()),
+            opening: Mutex::new((0, false)),
+            opened: Condvar::new(),
+            saves: Saves::default(),
+        }
+    }
+
+    pub(super) fn attach(&self, domain: AttachedDomain) {
+        self.domains.lock().insert(domain.identity.name.clone(), domain);
+        self.domains_changed.notify_all();
+    }
+
+    /// The domain's QEMU is gone: a transient definition goes with it.
+    pub(super) fn detach(&self, name: &str) {
+        if self.domains.lock().remove(name).is_some() {
+            self.defined.lock().retain(|n, stored| n != name || stored.persistent);
+            let _ = std::fs::remove_file(self.dir.join(format!("{name}.pid")));
+        }
+        self.domains_changed.notify_all();
+    }
+
+    pub(super) fn is_launching(&self, name: &str) -> bool {
+        self.launching.lock().contains_key(name)
+    }
+
+    pub(super) fn launch_attached(&self, name: &str, outcome: std::result::Result<(), String>) {
+        if let Some(waiter) = self.launching.lock().remove(name) {
+            let _ = waiter.send(outcome);
+        }
+    }
+
+    pub(super) fn definition(&self, name: &str) -> Option<Definition> {
+        self.defined.lock().get(name).map(|s| s.def.clone())
+    }
+
+    pub(super) fn definition_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.xml"))
+    }
+
+    /// Keeps a new RTC adjustment in the live definition and, for a
+    /// persistent domain, in its saved XML, so that it survives a restart.
+    /// The monitor thread calls this: the file is written by the saver
+    /// thread, so that a slow disk stalls no monitor.
+    pub(super) fn record_adjustment(self: &Arc<Self>, name: &str, adjustment: i64) {
+        let persistent = {
+            let mut defined = self.defined.lock();
+            let Some(stored) = defined.get_mut(name) else { return };
+            stored.def.set_adjustment(adjustment);
+            stored.persistent
+        };
+        if persistent {
+            *self.saves.pending.lock() += 1;
+            save_later(Arc::downgrade(self), name.to_owned());
+        }
+    }
+
+    /// Writes the saved XML of `name` from its definition as it is now.
+    fn save_definition(&self, name: &str) {
+        {
+            let _files = self.saves.files.lock();
+            let xml = self.defined.lock().get(name).filter(|s| s.persistent).map(|s| s.def.to_xml(None));
+            if let Some(xml) = xml {
+                if let Err(e) = std::fs::write(self.definition_path(name), xml) {
+                    warn(format_args!("cannot save the clock adjustment of '{name}': {e}"));
+                }
+            }
+        }
+        let mut pending = self.saves.pending.lock();
+        *pending = pending.saturating_sub(1);
+        self.saves.done.notify_all();
+    }
+
+    /// Waits until the definition files reflect every recorded change.
+    pub(super) fn wait_saved(&self) {
+        let deadline = Instant::now() + SAVE_TIMEOUT;
+        let mut pending = self.saves.pending.lock();
+        while *pending > 0 {
+            if self.saves.done.wait_until(&mut pending, deadline).timed_out() {
+                break;
+            }
+        }
+    }
+
+    /// Reads the persistent definitions saved under the root.
+    pub(super) fn load_definitions(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        let mut defined = self.defined.lock();
+        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+            if path.extension().is_none_or(|x| x != "xml") {
+                continue;
+            }
+            match std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| Definition::parse(&t).map_err(|e| e.message))
+            {
+                Ok(def) => {
+                    defined.insert(def.name.clone(), Stored { def, persistent: true });
+                }
+                Err(e) => warn(format_args!("ignoring {}: {e}", path.display())),
+            }
+        }
+    }
+
+    /// Waits until the domain `name` is attached (`true`) or detached (`false`).
+    pub(super) fn wait_attached(&self, name: &str, attached: bool, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut domains = self.domains.lock();
+        while domains.contains_key(name) != attached {
+            if self.domains_changed.wait_until(&mut domains, deadline).timed_out() {
+                return domains.contains_key(name) == attached;
+            }
+        }
+        true
+    }
+
+    pub(super) fn set_state(&self, name: &str, state: DomainState) {
+        if let Some(domain) = self.domains.lock().get_mut(name) {
+            domain.state = state;
+        }
+    }
+
+    pub(super) fn initial_attach_started(&self) {
+        self.opening.lock().0 += 1;
+    }
+
+    pub(super) fn initial_attach_finished(&self) {
+        let mut opening = self.opening.lock();
+        opening.0 = opening.0.saturating_sub(1);
+        self.opened.notify_all();
+    }
+
+    pub(super) fn initial_scan_done(&self) {
+        self.opening.lock().1 = true;
+        self.opened.notify_all();
+    }
+
+    /// Waits until the sockets present at open are attached or given up on.
+    pub(super) fn wait_opened(&self) {
+        let deadline = Instant::now() + HANDSHAKE_TIMEOUT * 2;
+        let mut opening = self.opening.lock();
+        while !(opening.1 && opening.0 == 0) {
+            if self.opened.wait_until(&mut opening, deadline).timed_out() {
+                break;
+            }
+        }
+    }
+
+    /// A domain by UUID: attached, or defined and shut off.
+    pub(super) fn find(&self, dom: &DomainIdentity) -> Result<(DomainIdentity, DomainState)> {
+        self.all().into_iter().find(|(identity, _)| identity.uuid == dom.uuid).ok_or_else(|| {
+            Error::new(
+                ErrorCode::VIR_ERR_NO_DOMAIN,
+                ErrorDomain::VIR_FROM_QEMU,
+                Some(format!("no domain with matching uuid '{}' ({})", dom.uuid, dom.name)),
+            )
+        })
+    }
+
+    pub(super) fn lookup(&self, matches: impl Fn(&DomainIdentity) -> bool) -> Result<DomainIdentity> {
+        self.all()
+            .into_iter()
+            .map(|(identity, _)| identity)
+            .find(|i| matches(i))
+            .ok_or_else(|| Error::no_domain(ErrorDomain::VIR_FROM_QEMU))
+    }
+
+    /// Every domain: the attached ones, then the defined ones not running.
+    pub(super) fn all(&self) -> Vec<(DomainIdentity, DomainState)> {
+        let domains = self.domains.lock();
+        let mut all: Vec<_> = domains.values().map(|d| (d.identity.clone(), d.state)).collect();
+        for (name, stored) in self.defined.lock().iter() {
+            if !domains.contains_key(name) {
+                let identity = DomainIdentity { name: name.clone(), uuid: stored.def.uuid, id: -1 };
+                all.push((identity, DomainState::Shutoff));
+            }
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The monitor thread records an adjustment without waiting for the
+    /// disk: here a write of the definition files is in progress (the lock
+    /// they are written under is held), and recording returns at once; the
+    /// file has the adjustment once the saver got through.
+    #[test]
+    fn recording_an_adjustment_does_not_wait_for_the_disk() {
+        let dir = std::env::temp_dir().join(format!("virt-events-saver-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = Arc::new(Root::new(dir.clone()));
+        let xml = "<domain type='qemu'><name>clocked</name><clock offset='variable' adjustment='10'/></domain>";
+        let def = Definition::parse(xml).unwrap();
+        root.defined.lock().insert("clocked".into(), Stored { def, persistent: true });
+
+        let slow_disk = root.saves.files.lock();
+        let started = Instant::now();
+        root.record_adjustment("clocked", 4242);
+        assert!(started.elapsed() < Duration::from_secs(1), "recording waited for the disk");
+        assert!(root.definition("clocked").unwrap().to_xml(None).contains("adjustment='4242'"));
+        drop(slow_disk);
+
+        root.wait_saved();
+        let saved = std::fs::read_to_string(root.definition_path("clocked")).unwrap();
+        assert!(saved.contains("adjustment='4242'"), "{saved}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,662 @@
+//! The default loop against real descriptors, timers, threads and signals.
+
+use super::*;
+use std::os::unix::io::{AsRawFd, OwnedFd};
+use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+use std::thread;
+
+const LIMIT: Duration = Duration::from_secs(2);
+
+struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+fn pipe() -> Pipe {
+    let (read, write) = std::io::pipe().expect("pipe");
+    Pipe { read: read.into(), write: write.into() }
+}
+
+fn write_byte(fd: &OwnedFd) {
+    let mut file = std::fs::File::from(fd.try_clone().unwrap());
+    std::io::Write::write_all(&mut file, &[0]).unwrap();
+}
+
+/// What the callbacks saw: (name, events for handles / id for timers).
+type Log = Arc<Mutex<Vec<(&'static str, i32)>>>;
+
+fn log() -> Log {
+    Arc::new(Mutex::new(Vec::new()))
+}
+
+fn on_handle(log: &Log, name: &'static str) -> HandleCallback {
+    let log = log.clone();
+    Box::new(move |_watch, _fd, events| log.lock().push((name, events)))
+}
+
+fn on_timer(log: &Log, name: &'static str) -> TimeoutCallback {
+    let log = log.clone();
+    Box::new(move |timer| log.lock().push((name, timer)))
+}
+
+fn seen(log: &Log) -> Vec<(&'static str, i32)> {
+    log.lock().clone()
+}
+
+/// Counts its drops: the free callback of a registration.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counted() -> (Arc<AtomicUsize>, DropCount) {
+    let count = Arc::new(AtomicUsize::new(0));
+    (count.clone(), DropCount(count))
+}
+
+fn new_loop() -> Arc<DefaultLoop> {
+    Arc::new(DefaultLoop::new().expect("event loop"))
+}
+
+/// Runs one `run_once` in another thread; its result arrives on the channel.
+fn spawn_run(event_loop: &Arc<DefaultLoop>) -> (thread::JoinHandle<()>, mpsc::Receiver<io::Result<()>>) {
+    let (tx, rx) = mpsc::channel();
+    let event_loop = event_loop.clone();
+    let thread = thread::spawn(move || {
+        let _ = tx.send(event_loop.run_once());
+    });
+    (thread, rx)
+}
+
+fn finished(rx: &mpsc::Receiver<io::Result<()>>) -> io::Result<()> {
+    rx.recv_timeout(LIMIT).expect("run_once did not return in time")
+}
+
+fn wait_for(what: &str, condition: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits until the loop thread is about to block (or blocked) in poll.
+fn wait_blocked(event_loop: &DefaultLoop) {
+    wait_for("the loop to poll", || event_loop.pollers.load(Ordering::SeqCst) > 0);
+    thread::sleep(Duration::from_millis(20));
+}
+
+/// Runs a test body in its own thread and fails if it takes too long, so
+/// that a deadlock fails the test instead of hanging it.
+fn bounded(body: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    let thread = thread::spawn(move || {
+        body();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(Duration::from_secs(4)) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test did not finish in time"),
+    }
+}
+
+#[test]
+fn poll_bits_convert_both_ways() {
+    bounded(|| {
+        assert_eq!(to_poll_events(0), 0);
+        assert_eq!(to_poll_events(EVENT_HANDLE_READABLE), libc::POLLIN);
+        assert_eq!(to_poll_events(EVENT_HANDLE_WRITABLE), libc::POLLOUT);
+        assert_eq!(to_poll_events(EVENT_HANDLE_ERROR | EVENT_HANDLE_HANGUP), libc::POLLERR | libc::POLLHUP);
+        assert_eq!(from_poll_events(libc::POLLIN | libc::POLLOUT), EVENT_HANDLE_READABLE | EVENT_HANDLE_WRITABLE);
+        assert_eq!(from_poll_events(libc::POLLERR), EVENT_HANDLE_ERROR);
+        assert_eq!(from_poll_events(libc::POLLNVAL), EVENT_HANDLE_ERROR);
+        assert_eq!(from_poll_events(libc::POLLHUP), EVENT_HANDLE_HANGUP);
+    });
+}
+
+#[test]
+fn simple_write_fires_only_that_handle() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let (a, b) = (pipe(), pipe());
+        let wa = event_loop.add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"));
+        let wb = event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "b"));
+        assert!(wa > 0 && wb > wa);
+        write_byte(&b.write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("b", EVENT_HANDLE_READABLE)]);
+    });
+}
+
+#[test]
+fn handle_callback_gets_watch_fd_and_writable() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let p = pipe();
+        let got = Arc::new(Mutex::new(None));
+        let sink = got.clone();
+        let fd = p.write.as_raw_fd();
+        let watch =
+            event_loop.add_handle(fd, EVENT_HANDLE_WRITABLE, Box::new(move |w, f, e| *sink.lock() = Some((w, f, e))));
+        event_loop.run_once().unwrap();
+        assert_eq!(*got.lock(), Some((watch, fd, EVENT_HANDLE_WRITABLE)));
+    });
+}
+
+#[test]
+fn hangup_is_reported_without_being_asked_for() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let Pipe { read, write } = pipe();
+        event_loop.add_handle(read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"));
+        drop(write);
+        event_loop.run_once().unwrap();
+        let events = seen(&log);
+        assert_eq!(events.len(), 1);
+        assert_ne!(events[0].1 & EVENT_HANDLE_HANGUP, 0);
+    });
+}
+
+#[test]
+fn handle_removed_before_poll_does_not_fire() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let (a, b) = (pipe(), pipe());
+        let wa = event_loop.add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"));
+        event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "b"));
+        write_byte(&a.write);
+        write_byte(&b.write);
+        assert_eq!(event_loop.remove_handle(wa), 0);
+        assert_eq!(event_loop.remove_handle(wa), -1);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("b", EVENT_HANDLE_READABLE)]);
+    });
+}
+
+#[test]
+fn removing_a_handle_wakes_the_blocked_loop_and_nothing_fires() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let a = pipe();
+        let (freed, guard) = counted();
+        let sink = log.clone();
+        let wa = event_loop.add_handle(
+            a.read.as_raw_fd(),
+            EVENT_HANDLE_READABLE,
+            Box::new(move |_, _, events| {
+                let _keep = &guard;
+                sink.lock().push(("a", events));
+            }),
+        );
+        let (thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        let polls = event_loop.polls.load(Ordering::SeqCst);
+        // Idle: no periodic wake-ups.
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(event_loop.polls.load(Ordering::SeqCst), polls);
+
+        assert_eq!(event_loop.remove_handle(wa), 0);
+        assert_eq!(freed.load(Ordering::SeqCst), 1);
+        wait_for("the wake-up", || event_loop.polls.load(Ordering::SeqCst) > polls);
+        // The wake-up alone dispatches nothing: run_once polls again.
+        write_byte(&a.write);
+        thread::sleep(Duration::from_millis(20));
+        assert!(rx.try_recv().is_err(), "run_once returned on a bare wake-up");
+        assert!(seen(&log).is_empty());
+
+        event_loop.add_timeout(0, on_timer(&log, "end"));
+        finished(&rx).unwrap();
+        thread.join().unwrap();
+        assert_eq!(seen(&log), [("end", 1)]);
+    });
+}
+
+#[test]
+fn callback_removing_a_later_ready_handle_stops_it() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let (a, b) = (pipe(), pipe());
+        let weak: Weak<DefaultLoop> = Arc::downgrade(&event_loop);
+        let victim = Arc::new(AtomicUsize::new(0));
+        let target = victim.clone();
+        let sink = log.clone();
+        event_loop.add_handle(
+            a.read.as_raw_fd(),
+            EVENT_HANDLE_READABLE,
+            Box::new(move |_, _, events| {
+                sink.lock().push(("a", events));
+                let event_loop = weak.upgrade().unwrap();
+                sink.lock().push(("removed", event_loop.remove_handle(target.load(Ordering::SeqCst) as i32)));
+            }),
+        );
+        let (freed, guard) = counted();
+        let sink = log.clone();
+        let wb = event_loop.add_handle(
+            b.read.as_raw_fd(),
+            EVENT_HANDLE_READABLE,
+            Box::new(move |_, _, events| {
+                let _keep = &guard;
+                sink.lock().push(("b", events));
+            }),
+        );
+        victim.store(wb as usize, Ordering::SeqCst);
+        write_byte(&a.write);
+        write_byte(&b.write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("a", EVENT_HANDLE_READABLE), ("removed", 0)]);
+        assert_eq!(freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn handle_callback_removes_itself() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let a = pipe();
+        let weak = Arc::downgrade(&event_loop);
+        let (freed, guard) = counted();
+        let freed_inside = freed.clone();
+        let sink = log.clone();
+        let wa = event_loop.add_handle(
+            a.read.as_raw_fd(),
+            EVENT_HANDLE_READABLE,
+            Box::new(move |watch, _, _| {
+                let _keep = &guard;
+                let event_loop = weak.upgrade().unwrap();
+                sink.lock().push(("remove", event_loop.remove_handle(watch)));
+                sink.lock().push(("again", event_loop.remove_handle(watch)));
+                // Not freed while it is still running.
+                sink.lock().push(("freed", freed_inside.load(Ordering::SeqCst) as i32));
+                // A removed watch cannot be revived.
+                event_loop.update_handle(watch, EVENT_HANDLE_READABLE);
+            }),
+        );
+        write_byte(&a.write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("remove", 0), ("again", -1), ("freed", 0)]);
+        assert_eq!(freed.load(Ordering::SeqCst), 1);
+        assert_eq!(event_loop.remove_handle(wa), -1);
+
+        // The byte is still there, but the watch is gone.
+        event_loop.add_timeout(10, on_timer(&log, "t"));
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log).last(), Some(&("t", 1)));
+        assert_eq!(seen(&log).len(), 4);
+    });
+}
+
+#[test]
+fn timers_run_before_handles_each_in_id_order() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let (a, b) = (pipe(), pipe());
+        event_loop.add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "ha"));
+        event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "hb"));
+        event_loop.add_timeout(0, on_timer(&log, "t1"));
+        event_loop.add_timeout(0, on_timer(&log, "t2"));
+        write_byte(&b.write);
+        write_byte(&a.write);
+        event_loop.run_once().unwrap();
+        let readable = EVENT_HANDLE_READABLE;
+        assert_eq!(seen(&log), [("t1", 1), ("t2", 2), ("ha", readable), ("hb", readable)]);
+    });
+}
+
+#[test]
+fn timer_fires_after_its_interval_and_repeats() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let start = Instant::now();
+        let timer = event_loop.add_timeout(100, on_timer(&log, "t"));
+        event_loop.run_once().unwrap();
+        let first = start.elapsed();
+        assert_eq!(seen(&log), [("t", timer)]);
+        assert!(first >= Duration::from_millis(100) && first < Duration::from_secs(1), "{first:?}");
+
+        event_loop.update_timeout(timer, 30);
+        let start = Instant::now();
+        event_loop.run_once().unwrap();
+        event_loop.run_once().unwrap();
+        let two = start.elapsed();
+        assert_eq!(seen(&log).len(), 3);
+        assert!(two >= Duration::from_millis(60) && two < Duration::from_secs(1), "{two:?}");
+    });
+}
+
+#[test]
+fn zero_timeout_fires_every_iteration_until_disabled() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let t = event_loop.add_timeout(0, on_timer(&log, "zero"));
+        let end = event_loop.add_timeout(-1, on_timer(&log, "end"));
+        event_loop.run_once().unwrap();
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("zero", t), ("zero", t)]);
+        event_loop.update_timeout(t, -1);
+        event_loop.update_timeout(end, 10);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("zero", t), ("zero", t), ("end", end)]);
+    });
+}
+
+#[test]
+fn timer_removed_before_poll_does_not_fire() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let t1 = event_loop.add_timeout(10, on_timer(&log, "t1"));
+        let t2 = event_loop.add_timeout(10, on_timer(&log, "t2"));
+        assert_eq!(event_loop.remove_timeout(t1), 0);
+        assert_eq!(event_loop.remove_timeout(t1), -1);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("t2", t2)]);
+    });
+}
+
+#[test]
+fn removing_a_timer_wakes_the_blocked_loop() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let (freed, guard) = counted();
+        let sink = log.clone();
+        let t1 = event_loop.add_timeout(
+            10_000,
+            Box::new(move |timer| {
+                let _keep = &guard;
+                sink.lock().push(("t1", timer));
+            }),
+        );
+        let (thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        let polls = event_loop.polls.load(Ordering::SeqCst);
+        assert_eq!(event_loop.remove_timeout(t1), 0);
+        assert_eq!(freed.load(Ordering::SeqCst), 1);
+        wait_for("the wake-up", || event_loop.polls.load(Ordering::SeqCst) > polls);
+        assert!(rx.try_recv().is_err(), "run_once returned on a bare wake-up");
+
+        let t2 = event_loop.add_timeout(0, on_timer(&log, "t2"));
+        finished(&rx).unwrap();
+        thread.join().unwrap();
+        assert_eq!(seen(&log), [("t2", t2)]);
+    });
+}
+
+#[test]
+fn timer_deleted_during_dispatch_does_not_fire() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let weak = Arc::downgrade(&event_loop);
+        let sink = log.clone();
+        // t1 (id 1) removes t2 (id 2); both are due in the same iteration.
+        event_loop.add_timeout(
+            0,
+            Box::new(move |timer| {
+                sink.lock().push(("t1", timer));
+                let event_loop = weak.upgrade().unwrap();
+                sink.lock().push(("removed", event_loop.remove_timeout(2)));
+            }),
+        );
+        let (freed, guard) = counted();
+        let sink = log.clone();
+        let t2 = event_loop.add_timeout(
+            0,
+            Box::new(move |timer| {
+                let _keep = &guard;
+                sink.lock().push(("t2", timer));
+            }),
+        );
+        assert_eq!(t2, 2);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("t1", 1), ("removed", 0)]);
+        assert_eq!(freed.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn timer_callback_removes_itself() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let weak = Arc::downgrade(&event_loop);
+        let (freed, guard) = counted();
+        let freed_inside = freed.clone();
+        let sink = log.clone();
+        let t = event_loop.add_timeout(
+            0,
+            Box::new(move |timer| {
+                let _keep = &guard;
+                let event_loop = weak.upgrade().unwrap();
+                sink.lock().push(("remove", event_loop.remove_timeout(timer)));
+                sink.lock().push(("freed", freed_inside.load(Ordering::SeqCst) as i32));
+                event_loop.update_timeout(timer, 0);
+            }),
+        );
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("remove", 0), ("freed", 0)]);
+        assert_eq!(freed.load(Ordering::SeqCst), 1);
+        assert_eq!(event_loop.remove_timeout(t), -1);
+
+        let end = event_loop.add_timeout(5, on_timer(&log, "end"));
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("remove", 0), ("freed", 0), ("end", end)]);
+    });
+}
+
+#[test]
+fn zero_timeout_from_another_thread_wakes_an_idle_loop() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let (thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        let start = Instant::now();
+        let t = event_loop.add_timeout(0, on_timer(&log, "added"));
+        finished(&rx).unwrap();
+        thread.join().unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(seen(&log), [("added", t)]);
+
+        // Arming a disabled timer works the same way.
+        event_loop.update_timeout(t, -1);
+        let armed = event_loop.add_timeout(-1, on_timer(&log, "armed"));
+        let (thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        let start = Instant::now();
+        event_loop.update_timeout(armed, 0);
+        finished(&rx).unwrap();
+        thread.join().unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(seen(&log), [("added", t), ("armed", armed)]);
+    });
+}
+
+#[test]
+fn same_fd_twice_only_the_matching_mask_fires() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let p = pipe();
+        let fd = p.read.as_raw_fd();
+        let idle = event_loop.add_handle(fd, 0, on_handle(&log, "idle"));
+        let reader = event_loop.add_handle(fd, EVENT_HANDLE_READABLE, on_handle(&log, "reader"));
+        write_byte(&p.write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("reader", EVENT_HANDLE_READABLE)]);
+
+        event_loop.update_handle(idle, EVENT_HANDLE_READABLE);
+        event_loop.update_handle(reader, 0);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("reader", EVENT_HANDLE_READABLE), ("idle", EVENT_HANDLE_READABLE)]);
+    });
+}
+
+#[test]
+fn ids_start_at_one_and_are_never_reused() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let p = pipe();
+        let fd = p.read.as_raw_fd();
+        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})), 1);
+        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})), 2);
+        assert_eq!(event_loop.remove_handle(2), 0);
+        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})), 3);
+        assert_eq!(event_loop.add_handle(-1, EVENT_HANDLE_READABLE, Box::new(|_, _, _| {})), -1);
+
+        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})), 1);
+        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})), 2);
+        assert_eq!(event_loop.remove_timeout(2), 0);
+        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})), 3);
+
+        for bad in [0, -1, 2, 4, i32::MAX, i32::MIN] {
+            assert_eq!(event_loop.remove_handle(bad), -1);
+            assert_eq!(event_loop.remove_timeout(bad), -1);
+            event_loop.update_handle(bad, EVENT_HANDLE_READABLE);
+            event_loop.update_timeout(bad, 0);
+        }
+        // The updates above revived nothing: only the enabled timer fires.
+        let log = log();
+        write_byte(&p.write);
+        let t = event_loop.add_timeout(5, on_timer(&log, "t"));
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("t", t)]);
+    });
+}
+
+#[test]
+fn callbacks_are_dropped_exactly_once() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let p = pipe();
+        let (handle_freed, guard) = counted();
+        let watch = event_loop.add_handle(
+            p.read.as_raw_fd(),
+            0,
+            Box::new(move |_, _, _| {
+                let _keep = &guard;
+            }),
+        );
+        let (timer_freed, guard) = counted();
+        let timer = event_loop.add_timeout(
+            -1,
+            Box::new(move |_| {
+                let _keep = &guard;
+            }),
+        );
+        assert_eq!(handle_freed.load(Ordering::SeqCst), 0);
+        assert_eq!(event_loop.remove_handle(watch), 0);
+        assert_eq!(event_loop.remove_timeout(timer), 0);
+        assert_eq!(handle_freed.load(Ordering::SeqCst), 1);
+        assert_eq!(timer_freed.load(Ordering::SeqCst), 1);
+        assert_eq!(event_loop.remove_handle(watch), -1);
+        assert_eq!(event_loop.remove_timeout(timer), -1);
+        assert_eq!(handle_freed.load(Ordering::SeqCst), 1);
+        assert_eq!(timer_freed.load(Ordering::SeqCst), 1);
+
+        // A failed add does not free (libvirt never frees a failed registration).
+        let (refused, guard) = counted();
+        assert_eq!(
+            event_loop.add_handle(
+                -5,
+                0,
+                Box::new(move |_, _, _| {
+                    let _keep = &guard;
+                })
+            ),
+            -1
+        );
+        assert_eq!(refused.load(Ordering::SeqCst), 0);
+
+        // Registrations still present are freed once with the loop, and a
+        // callback freeing into the loop while it is being changed is fine.
+        let (kept, guard) = counted();
+        event_loop.add_timeout(
+            -1,
+            Box::new(move |_| {
+                let _keep = &guard;
+            }),
+        );
+        let weak = Arc::downgrade(&event_loop);
+        struct AddsOnDrop(Weak<DefaultLoop>);
+        impl Drop for AddsOnDrop {
+            fn drop(&mut self) {
+                if let Some(event_loop) = self.0.upgrade() {
+                    event_loop.add_timeout(-1, Box::new(|_| {}));
+                }
+            }
+        }
+        let reentrant = AddsOnDrop(weak);
+        let t = event_loop.add_timeout(
+            -1,
+            Box::new(move |_| {
+                let _keep = &reentrant;
+            }),
+        );
+        assert_eq!(event_loop.remove_timeout(t), 0);
+        drop(event_loop);
+        assert_eq!(kept.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn an_invalid_descriptor_is_reported_as_an_error_once() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        // Far above any descriptor this process opens.
+        let watch = event_loop.add_handle(1 << 20, EVENT_HANDLE_READABLE, on_handle(&log, "bad"));
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("bad", EVENT_HANDLE_ERROR)]);
+
+        // Not polled again (no spinning) until the watch is updated.
+        let t = event_loop.add_timeout(20, on_timer(&log, "t"));
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("bad", EVENT_HANDLE_ERROR), ("t", t)]);
+        event_loop.update_timeout(t, -1);
+        event_loop.update_handle(watch, EVENT_HANDLE_READABLE);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("bad", EVENT_HANDLE_ERROR), ("t", t), ("bad", EVENT_HANDLE_ERROR)]);
+    });
+}
+
+#[test]
+fn a_signal_during_poll_returns_at_once() {
+    bounded(|| {
+        sys::signal::interrupt_only(libc::SIGUSR2);
+        let event_loop = new_loop();
+        let log = log();
+        let idle = pipe();
+        event_loop.add_handle(idle.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "idle"));
+        let (thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        let start = Instant::now();
+        let result = loop {
+            sys::signal::send_to_thread(&thread, libc::SIGUSR2);
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(result) => break result,
+                Err(_) => assert!(start.elapsed() < LIMIT, "run_once did not return on a signal"),
+            }
+        };
+        thread.join().unwrap();
+        result.unwrap();
+        assert!(seen(&log).is_empty());
+    });
+}

@@ -1,0 +1,51 @@
+//! epoll(7), which the QEMU monitor thread waits in.
+
+use std::io;
+use std::os::unix::io::{AsRawFd, OwnedFd, RawFd};
+
+use super::{check, owned};
+
+/// An epoll instance; tokens are the caller's.
+pub struct Epoll(OwnedFd);
+
+impl Epoll {
+    pub const IN: u32 = libc::EPOLLIN as u32;
+    pub const OUT: u32 = libc::EPOLLOUT as u32;
+    pub const RDHUP: u32 = libc::EPOLLRDHUP as u32;
+    pub const HUP: u32 = libc::EPOLLHUP as u32;
+    pub const ERR: u32 = libc::EPOLLERR as u32;
+
+    pub fn new() -> io::Result<Epoll> {
+        // SAFETY: epoll_create1 takes no pointers; its result is checked.
+        check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map(|fd| Epoll(owned(fd)))
+    }
+
+    pub fn add(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
+        let mut event = libc::epoll_event { events, u64: token };
+        // SAFETY: `event` is a valid epoll_event for the duration of the call.
+        check(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) }).map(drop)
+    }
+
+    pub fn modify(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
+        let mut event = libc::epoll_event { events, u64: token };
+        // SAFETY: `event` is a valid epoll_event for the duration of the call.
+        check(unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_MOD, fd, &mut event) }).map(drop)
+    }
+
+    pub fn remove(&self, fd: RawFd) {
+        // SAFETY: the event argument may be NULL for EPOLL_CTL_DEL.
+        unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+    }
+
+    /// Waits up to `timeout_ms` (-1: forever); returns `(token, events)` pairs.
+    pub fn wait(&self, timeout_ms: i32) -> io::Result<Vec<(u64, u32)>> {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        // SAFETY: the buffer holds `events.len()` entries.
+        let n = unsafe { libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), events.len() as i32, timeout_ms) };
+        match check(n) {
+            Ok(n) => Ok(events[..n as usize].iter().map(|e| (e.u64, e.events)).collect()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+}

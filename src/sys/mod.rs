@@ -1,0 +1,37 @@
+//! The system calls the library makes, behind safe wrappers: epoll and
+//! inotify for the QEMU monitor thread, poll(2) for the default event loop,
+//! the wake-up descriptor both loops are interrupted with, and kill(2).
+//! This module and `capi` are the only places with `unsafe` code; every
+//! block says why it is sound.
+
+mod epoll;
+mod inotify;
+mod poll;
+mod process;
+#[cfg(test)]
+pub mod signal;
+mod wakeup;
+
+use std::io;
+use std::os::unix::io::{FromRawFd, OwnedFd};
+
+pub use epoll::Epoll;
+pub use inotify::{DirChange, Inotify};
+pub use poll::poll;
+pub use process::kill;
+pub use wakeup::Wakeup;
+
+/// A system call's result, with -1 turned into the error it set.
+fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+/// Takes ownership of a descriptor a successful system call returned.
+fn owned(fd: libc::c_int) -> OwnedFd {
+    // SAFETY: callers pass a descriptor just returned to us and owned by no one else.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
