@@ -6,6 +6,7 @@
 #![allow(non_snake_case)] // parameter names are libvirt's, as the headers show them
 
 pub mod connect;
+mod delivery;
 pub mod domain;
 pub mod error;
 pub mod eventloop;

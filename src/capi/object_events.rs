@@ -7,7 +7,7 @@ use std::ptr;
 use std::sync::Arc;
 
 use super::api;
-use super::events::{CCallback, GenericFn};
+use super::delivery::{CCallback, GenericFn};
 use super::handles::ObjectHandle;
 use crate::abi::common::{virConnectPtr, virFreeCallback, virNetworkPtr};
 use crate::abi::object_events::*;

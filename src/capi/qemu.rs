@@ -11,7 +11,7 @@ use std::os::raw::{c_char, c_int, c_uint, c_void};
 use std::ptr;
 use std::sync::Arc;
 
-use super::events::{CCallback, GenericFn};
+use super::delivery::{CCallback, GenericFn};
 use super::handles::DomainHandle;
 use super::{api, strings};
 use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
