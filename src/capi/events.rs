@@ -11,7 +11,7 @@ use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
 use crate::abi::domain_event::*;
 use crate::error::Error;
 use crate::event::state::Subscription;
-use crate::event::{ObjectClass, DOMAIN_EVENT_ID_COUNT};
+use crate::event::{EventClass, TargetKey, DOMAIN_EVENT_ID_COUNT};
 
 /// Registers `cb` for lifecycle events of every domain (the pre-0.8 API).
 /// Returns 0 on success, -1 on failure.
@@ -37,7 +37,7 @@ pub extern "C" fn virConnectDomainEventRegister(
             legacy: true,
             ..Subscription::new(
                 handle.conn.id,
-                ObjectClass::Domain,
+                EventClass::Domain,
                 virDomainEventID::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
             )
         };
@@ -73,7 +73,7 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
     const NAME: &str = "virConnectDomainEventRegisterAny";
     api(NAME, -1, |call| {
         let handle = call.connection(conn, NAME)?;
-        let domain = if dom.is_null() {
+        let target = if dom.is_null() {
             None
         } else {
             let dom = DomainHandle::check(dom, NAME)?;
@@ -84,7 +84,7 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
                     format!("domain '{}' must match connection", dom.identity.name),
                 ));
             }
-            Some(dom.identity.uuid.to_string())
+            Some(TargetKey::Uuid(dom.identity.uuid))
         };
         let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
         // SAFETY: only the pointer's type changes; `call` casts it back.
@@ -101,8 +101,7 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
                 format!("eventID must be less than {DOMAIN_EVENT_ID_COUNT}"),
             ));
         }
-        let subscription =
-            Subscription { object: domain, ..Subscription::new(handle.conn.id, ObjectClass::Domain, eventID) };
+        let subscription = Subscription { target, ..Subscription::new(handle.conn.id, EventClass::Domain, eventID) };
         let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
         handle.conn.driver.events().register(subscription, callback)
     })

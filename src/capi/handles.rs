@@ -15,7 +15,7 @@ use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::abi::error::virErrorFunc;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorDomain, Result};
-use crate::event::{DomainIdentity, ObjectClass, ObjectIdentity};
+use crate::event::{DomainIdentity, EventClass, ObjectIdentity};
 
 static LIVE_CONNECTIONS: Lazy<Mutex<HashSet<usize>>> = Lazy::new(Default::default);
 static LIVE_DOMAINS: Lazy<Mutex<HashSet<usize>>> = Lazy::new(Default::default);
@@ -136,14 +136,13 @@ impl DomainHandle {
     }
 }
 
-static LIVE_OBJECTS: Lazy<Mutex<HashMap<usize, ObjectClass>>> = Lazy::new(Default::default);
+static LIVE_OBJECTS: Lazy<Mutex<HashMap<usize, EventClass>>> = Lazy::new(Default::default);
 
 /// What `virNetworkPtr`, `virStoragePoolPtr`, `virNodeDevicePtr` and
 /// `virSecretPtr` point to: the object's identity when it was looked up,
 /// holding a reference on its connection.
 pub(crate) struct ObjectHandle {
     pub conn: *const ConnHandle,
-    pub class: ObjectClass,
     pub identity: ObjectIdentity,
     /// `identity.name` for the accessors that return it.
     pub name: CString,
@@ -156,11 +155,10 @@ pub(crate) struct ObjectHandle {
 
 impl ObjectHandle {
     /// A new handle with one reference, owned by the caller.
-    pub fn create(conn: &ConnHandle, class: ObjectClass, identity: ObjectIdentity) -> *mut ObjectHandle {
+    pub fn create(conn: &ConnHandle, class: EventClass, identity: ObjectIdentity) -> *mut ObjectHandle {
         conn.add_ref();
         let handle = Box::into_raw(Box::new(ObjectHandle {
             conn: conn as *const ConnHandle,
-            class,
             name: super::strings::owned(&identity.name),
             parent: identity.parent.as_deref().map(super::strings::owned).map_or_else(OnceCell::new, OnceCell::from),
             identity,
@@ -172,9 +170,9 @@ impl ObjectHandle {
 
     /// The live handle of `class` behind `ptr`, or libvirt's invalid-object
     /// error for that class.
-    pub fn check<'a, T>(ptr: *mut T, class: ObjectClass, function: &str) -> Result<&'a ObjectHandle> {
+    pub fn check<'a, T>(ptr: *mut T, class: EventClass, function: &str) -> Result<&'a ObjectHandle> {
         if ptr.is_null() || LIVE_OBJECTS.lock().get(&(ptr as usize)) != Some(&class) {
-            return Err(Error::invalid_object(class, function));
+            return Err(Error::invalid_target(class, function));
         }
         // SAFETY: the registry holds exactly the live handles from `create`,
         // with their class.

@@ -24,7 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::ObjectClass;
+use crate::event::EventClass;
 use handles::{ConnHandle, DomainHandle, ObjectHandle};
 
 /// The connection an API call concerns, once known: failures are dispatched
@@ -37,25 +37,20 @@ pub(crate) struct Call {
 impl Call {
     /// The live connection behind `conn`; failures of this call go to it.
     fn connection<'a>(&mut self, conn: virConnectPtr, function: &str) -> Result<&'a ConnHandle> {
-        self.connection_for(conn, ObjectClass::Domain, function)
+        self.connection_for(conn, EventClass::Domain, function)
     }
 
     /// The live connection behind `conn`, for a function of `class` (whose
     /// errors name that class's subsystem).
-    fn connection_for<'a>(
-        &mut self,
-        conn: virConnectPtr,
-        class: ObjectClass,
-        function: &str,
-    ) -> Result<&'a ConnHandle> {
-        let handle = ConnHandle::check(conn, function, ErrorDomain::of_class(class))?;
+    fn connection_for<'a>(&mut self, conn: virConnectPtr, class: EventClass, function: &str) -> Result<&'a ConnHandle> {
+        let handle = ConnHandle::check(conn, function, class.descriptor().error_domain)?;
         self.conn = Some(handle as *const ConnHandle as *mut ConnHandle);
         Ok(handle)
     }
 
     /// The live network, storage pool, node device or secret behind `ptr`;
     /// failures of this call go to its connection.
-    fn object<'a, T>(&mut self, ptr: *mut T, class: ObjectClass, function: &str) -> Result<&'a ObjectHandle> {
+    fn object<'a, T>(&mut self, ptr: *mut T, class: EventClass, function: &str) -> Result<&'a ObjectHandle> {
         let handle = ObjectHandle::check(ptr, class, function)?;
         self.conn = Some(handle.conn as *mut ConnHandle);
         Ok(handle)

@@ -13,32 +13,12 @@ use crate::abi::common::{virConnectPtr, virFreeCallback, virNetworkPtr};
 use crate::abi::object_events::*;
 use crate::error::Error;
 use crate::event::state::Subscription;
-use crate::event::ObjectClass;
-
-/// How the class's functions refer to one of its objects in messages.
-fn noun(class: ObjectClass) -> &'static str {
-    match class {
-        ObjectClass::Network => "network",
-        ObjectClass::StoragePool => "storage pool",
-        ObjectClass::NodeDevice => "node device",
-        ObjectClass::Secret => "secret",
-        ObjectClass::Domain | ObjectClass::QemuMonitor => "domain",
-    }
-}
-
-/// The key a registration for one object filters on: the name for node
-/// devices, the UUID for the others.
-fn object_key(handle: &ObjectHandle) -> String {
-    match handle.class {
-        ObjectClass::NodeDevice => handle.identity.name.clone(),
-        _ => handle.identity.uuid.to_string(),
-    }
-}
+use crate::event::EventClass;
 
 /// The shared body of `vir*EventRegisterAny`, with the arguments checked in
 /// libvirt's order. `(function_name, class)` say which class's function runs.
 fn register_any<T>(
-    (function_name, class): (&str, ObjectClass),
+    (function_name, class): (&str, EventClass),
     conn: virConnectPtr,
     object: *mut T,
     event_id: c_int,
@@ -48,28 +28,29 @@ fn register_any<T>(
 ) -> c_int {
     api(function_name, -1, |call| {
         let handle = call.connection_for(conn, class, function_name)?;
-        let domain = crate::error::ErrorDomain::of_class(class);
-        let key = if object.is_null() {
+        let descriptor = class.descriptor();
+        let domain = descriptor.error_domain;
+        let target = if object.is_null() {
             None
         } else {
             let object = ObjectHandle::check(object, class, function_name)?;
             if !ptr::eq(object.conn, handle) {
                 let message =
-                    format!("{} '{}' in {function_name} must match connection", noun(class), object.identity.name);
+                    format!("{} '{}' in {function_name} must match connection", descriptor.noun, object.identity.name);
                 return Err(Error::arg_check(function_name, "obj", message).in_domain(domain));
             }
-            Some(object_key(object))
+            Some(class.target_key(object.identity.uuid, &object.identity.name))
         };
         let function = function.ok_or_else(|| Error::null_arg(function_name, "cb").in_domain(domain))?;
         let checked = |message: String| Error::arg_check(function_name, "eventID", message).in_domain(domain);
         if event_id < 0 {
             return Err(checked(format!("eventID in {function_name} must be zero or greater")));
         }
-        let count = class.event_id_count();
+        let count = descriptor.event_id_count;
         if event_id >= count {
             return Err(checked(format!("eventID in {function_name} must be less than {count}")));
         }
-        let subscription = Subscription { object: key, ..Subscription::new(handle.conn.id, class, event_id) };
+        let subscription = Subscription { target, ..Subscription::new(handle.conn.id, class, event_id) };
         let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
         handle.conn.driver.events().register(subscription, callback)
     })
@@ -77,13 +58,14 @@ fn register_any<T>(
 
 /// The shared body of `vir*EventDeregisterAny`. As in libvirt, the ID is
 /// looked up among every class's registrations on the connection.
-fn deregister_any((function_name, class): (&str, ObjectClass), conn: virConnectPtr, callback_id: c_int) -> c_int {
+fn deregister_any((function_name, class): (&str, EventClass), conn: virConnectPtr, callback_id: c_int) -> c_int {
     api(function_name, -1, |call| {
         let handle = call.connection_for(conn, class, function_name)?;
         if callback_id < 0 {
             let message = format!("callbackID in {function_name} must be zero or greater");
-            return Err(Error::arg_check(function_name, "callbackID", message)
-                .in_domain(crate::error::ErrorDomain::of_class(class)));
+            return Err(
+                Error::arg_check(function_name, "callbackID", message).in_domain(class.descriptor().error_domain)
+            );
         }
         handle.conn.driver.events().deregister(handle.conn.id, callback_id)?;
         Ok(0)
@@ -111,7 +93,7 @@ pub extern "C" fn virConnectNetworkEventRegisterAny(
     freecb: virFreeCallback,
 ) -> c_int {
     register_any(
-        ("virConnectNetworkEventRegisterAny", ObjectClass::Network),
+        ("virConnectNetworkEventRegisterAny", EventClass::Network),
         conn,
         net,
         eventID,
@@ -124,7 +106,7 @@ pub extern "C" fn virConnectNetworkEventRegisterAny(
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectNetworkEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectNetworkEventDeregisterAny", ObjectClass::Network), conn, callbackID)
+    deregister_any(("virConnectNetworkEventDeregisterAny", EventClass::Network), conn, callbackID)
 }
 
 /// Registers `cb` for `eventID` events of every storage pool, or of `pool`
@@ -139,13 +121,13 @@ pub extern "C" fn virConnectStoragePoolEventRegisterAny(
     freecb: virFreeCallback,
 ) -> c_int {
     let name = "virConnectStoragePoolEventRegisterAny";
-    register_any((name, ObjectClass::StoragePool), conn, pool, eventID, generic(cb), opaque, freecb)
+    register_any((name, EventClass::StoragePool), conn, pool, eventID, generic(cb), opaque, freecb)
 }
 
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectStoragePoolEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectStoragePoolEventDeregisterAny", ObjectClass::StoragePool), conn, callbackID)
+    deregister_any(("virConnectStoragePoolEventDeregisterAny", EventClass::StoragePool), conn, callbackID)
 }
 
 /// Registers `cb` for `eventID` events of every node device, or of `dev`
@@ -160,13 +142,13 @@ pub extern "C" fn virConnectNodeDeviceEventRegisterAny(
     freecb: virFreeCallback,
 ) -> c_int {
     let name = "virConnectNodeDeviceEventRegisterAny";
-    register_any((name, ObjectClass::NodeDevice), conn, dev, eventID, generic(cb), opaque, freecb)
+    register_any((name, EventClass::NodeDevice), conn, dev, eventID, generic(cb), opaque, freecb)
 }
 
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectNodeDeviceEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectNodeDeviceEventDeregisterAny", ObjectClass::NodeDevice), conn, callbackID)
+    deregister_any(("virConnectNodeDeviceEventDeregisterAny", EventClass::NodeDevice), conn, callbackID)
 }
 
 /// Registers `cb` for `eventID` events of every secret, or of `secret` only.
@@ -181,7 +163,7 @@ pub extern "C" fn virConnectSecretEventRegisterAny(
     freecb: virFreeCallback,
 ) -> c_int {
     register_any(
-        ("virConnectSecretEventRegisterAny", ObjectClass::Secret),
+        ("virConnectSecretEventRegisterAny", EventClass::Secret),
         conn,
         secret,
         eventID,
@@ -194,5 +176,5 @@ pub extern "C" fn virConnectSecretEventRegisterAny(
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectSecretEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectSecretEventDeregisterAny", ObjectClass::Secret), conn, callbackID)
+    deregister_any(("virConnectSecretEventDeregisterAny", EventClass::Secret), conn, callbackID)
 }

@@ -10,23 +10,23 @@ use super::{api, check_writable, export_list, strings};
 use crate::abi::common::{virConnectPtr, virNetworkPtr};
 use crate::abi::object_events::{virNodeDevicePtr, virStoragePoolPtr};
 use crate::driver::{Driver, Lookup, ObjectOp, ObjectQuery};
-use crate::error::{Error, ErrorDomain, Result};
-use crate::event::{ObjectClass, ObjectIdentity};
+use crate::error::{Error, Result};
+use crate::event::{EventClass, ObjectIdentity};
 use crate::uuid::{Uuid, UUID_BUFLEN};
 
 /// Which public function runs, and for which class.
-type Function = (&'static str, ObjectClass);
+type Function = (&'static str, EventClass);
 
-const NETWORK: ObjectClass = ObjectClass::Network;
-const POOL: ObjectClass = ObjectClass::StoragePool;
-const NODE_DEVICE: ObjectClass = ObjectClass::NodeDevice;
+const NETWORK: EventClass = EventClass::Network;
+const POOL: EventClass = EventClass::StoragePool;
+const NODE_DEVICE: EventClass = EventClass::NodeDevice;
 
 fn null_arg((function, class): Function, argument: &str) -> Error {
-    Error::null_arg(function, argument).in_domain(ErrorDomain::of_class(class))
+    Error::null_arg(function, argument).in_domain(class.descriptor().error_domain)
 }
 
 /// A new handle on `identity` for the caller.
-fn wrap<T>(conn: &ConnHandle, class: ObjectClass, identity: ObjectIdentity) -> *mut T {
+fn wrap<T>(conn: &ConnHandle, class: EventClass, identity: ObjectIdentity) -> *mut T {
     ObjectHandle::create(conn, class, identity) as *mut T
 }
 
@@ -72,7 +72,7 @@ unsafe fn lookup_by_uuid_string<T>(f: Function, conn: virConnectPtr, uuidstr: *c
         let text = text.ok_or_else(|| null_arg(f, "uuidstr"))?;
         let uuid = Uuid::parse(&text).ok_or_else(|| {
             let message = format!("uuidstr in {} must be a valid UUID", f.0);
-            Error::arg_check(f.0, "uuidstr", message).in_domain(ErrorDomain::of_class(f.1))
+            Error::arg_check(f.0, "uuidstr", message).in_domain(f.1.descriptor().error_domain)
         })?;
         driver.object_lookup(f.1, Lookup::Uuid(uuid))
     })
@@ -94,7 +94,7 @@ unsafe fn from_xml<T>(
     let xml = unsafe { strings::borrow(xml) };
     api(function, ptr::null_mut(), |call| {
         let handle = call.connection_for(conn, class, function)?;
-        check_writable(handle, function, ErrorDomain::of_class(class))?;
+        check_writable(handle, function, class.descriptor().error_domain)?;
         let xml = xml.ok_or_else(|| null_arg(f, argument))?;
         let driver = handle.conn.driver.as_ref();
         let identity = if define {
@@ -110,7 +110,7 @@ unsafe fn from_xml<T>(
 fn operate<T>((function, class): Function, object: *mut T, op: ObjectOp, flags: c_uint) -> c_int {
     api(function, -1, |call| {
         let handle = call.object(object, class, function)?;
-        check_writable(handle.conn(), function, ErrorDomain::of_class(class))?;
+        check_writable(handle.conn(), function, class.descriptor().error_domain)?;
         handle.conn().conn.driver.object_op(class, &handle.identity, op, flags)?;
         Ok(0)
     })

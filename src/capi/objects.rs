@@ -9,10 +9,9 @@ use super::handles::ObjectHandle;
 use super::{api, strings};
 use crate::abi::common::{virConnectPtr, virNetworkPtr};
 use crate::abi::object_events::{virNodeDevicePtr, virSecretPtr, virStoragePoolPtr};
-use crate::error::ErrorDomain;
-use crate::event::ObjectClass;
+use crate::event::EventClass;
 
-fn get_name<T>(function: &str, class: ObjectClass, object: *mut T) -> *const c_char {
+fn get_name<T>(function: &str, class: EventClass, object: *mut T) -> *const c_char {
     api(function, ptr::null(), |call| Ok(call.object(object, class, function)?.name.as_ptr()))
 }
 
@@ -20,11 +19,11 @@ fn get_name<T>(function: &str, class: ObjectClass, object: *mut T) -> *const c_c
 ///
 /// # Safety
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` writable bytes.
-unsafe fn get_uuid<T>(function: &str, class: ObjectClass, object: *mut T, uuid: *mut c_uchar) -> c_int {
+unsafe fn get_uuid<T>(function: &str, class: EventClass, object: *mut T, uuid: *mut c_uchar) -> c_int {
     api(function, -1, |call| {
         let handle = call.object(object, class, function)?;
         // SAFETY: per this function's contract.
-        unsafe { strings::write_uuid(&handle.identity.uuid, uuid, function, ErrorDomain::of_class(class)) }
+        unsafe { strings::write_uuid(&handle.identity.uuid, uuid, function, class.descriptor().error_domain) }
     })
 }
 
@@ -32,22 +31,22 @@ unsafe fn get_uuid<T>(function: &str, class: ObjectClass, object: *mut T, uuid: 
 ///
 /// # Safety
 /// `buf` must be NULL or point to `VIR_UUID_STRING_BUFLEN` writable bytes.
-unsafe fn get_uuid_string<T>(function: &str, class: ObjectClass, object: *mut T, buf: *mut c_char) -> c_int {
+unsafe fn get_uuid_string<T>(function: &str, class: EventClass, object: *mut T, buf: *mut c_char) -> c_int {
     api(function, -1, |call| {
         let handle = call.object(object, class, function)?;
         // SAFETY: per this function's contract.
-        unsafe { strings::write_uuid_string(&handle.identity.uuid, buf, function, ErrorDomain::of_class(class)) }
+        unsafe { strings::write_uuid_string(&handle.identity.uuid, buf, function, class.descriptor().error_domain) }
     })
 }
 
-fn add_ref<T>(function: &str, class: ObjectClass, object: *mut T) -> c_int {
+fn add_ref<T>(function: &str, class: EventClass, object: *mut T) -> c_int {
     api(function, -1, |call| {
         call.object(object, class, function)?.add_ref();
         Ok(0)
     })
 }
 
-fn free<T>(function: &str, class: ObjectClass, object: *mut T) -> c_int {
+fn free<T>(function: &str, class: EventClass, object: *mut T) -> c_int {
     api(function, -1, |call| {
         let handle = call.object(object, class, function)?;
         call.forget_connection();
@@ -57,14 +56,14 @@ fn free<T>(function: &str, class: ObjectClass, object: *mut T) -> c_int {
 }
 
 /// The connection the object belongs to; no reference is added.
-fn get_connect<T>(function: &str, class: ObjectClass, object: *mut T) -> virConnectPtr {
+fn get_connect<T>(function: &str, class: EventClass, object: *mut T) -> virConnectPtr {
     api(function, ptr::null_mut(), |call| Ok(call.object(object, class, function)?.conn().as_ptr()))
 }
 
-const NETWORK: ObjectClass = ObjectClass::Network;
-const POOL: ObjectClass = ObjectClass::StoragePool;
-const NODE_DEVICE: ObjectClass = ObjectClass::NodeDevice;
-const SECRET: ObjectClass = ObjectClass::Secret;
+const NETWORK: EventClass = EventClass::Network;
+const POOL: EventClass = EventClass::StoragePool;
+const NODE_DEVICE: EventClass = EventClass::NodeDevice;
+const SECRET: EventClass = EventClass::Secret;
 
 #[no_mangle]
 pub extern "C" fn virNetworkGetName(network: virNetworkPtr) -> *const c_char {

@@ -18,7 +18,7 @@ use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
 use crate::abi::qemu::virConnectDomainQemuMonitorEventCallback;
 use crate::error::{Error, ErrorDomain};
 use crate::event::state::Subscription;
-use crate::event::ObjectClass;
+use crate::event::{EventClass, TargetKey};
 
 const REGISTER: &str = "virConnectDomainQemuMonitorEventRegister";
 const DEREGISTER: &str = "virConnectDomainQemuMonitorEventDeregister";
@@ -44,8 +44,8 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
     // SAFETY: NULL or a C string per this function's contract.
     let event = unsafe { strings::borrow(event) };
     api(REGISTER, -1, |call| {
-        let handle = call.connection_for(conn, ObjectClass::QemuMonitor, REGISTER)?;
-        let domain = if dom.is_null() {
+        let handle = call.connection_for(conn, EventClass::QemuMonitor, REGISTER)?;
+        let target = if dom.is_null() {
             None
         } else {
             let dom = DomainHandle::check(dom, REGISTER)?;
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
                 let message = format!("domain '{}' in {REGISTER} must match connection", dom.identity.name);
                 return Err(Error::arg_check(REGISTER, "dom", message).in_domain(SUBSYSTEM));
             }
-            Some(dom.identity.uuid.to_string())
+            Some(TargetKey::Uuid(dom.identity.uuid))
         };
         let cb = cb.ok_or_else(|| Error::null_arg(REGISTER, "cb").in_domain(SUBSYSTEM))?;
         if handle.conn.read_only {
@@ -75,8 +75,7 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
                 GenericFn,
             >(cb)
         };
-        let subscription =
-            Subscription { object: domain, ..Subscription::new(handle.conn.id, ObjectClass::QemuMonitor, 0) };
+        let subscription = Subscription { target, ..Subscription::new(handle.conn.id, EventClass::QemuMonitor, 0) };
         let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
         handle.conn.driver.register_qemu_monitor(subscription, event.as_deref(), flags, callback)
     })
@@ -87,7 +86,7 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
 #[no_mangle]
 pub extern "C" fn virtEventsDomainQemuMonitorEventDeregister(conn: virConnectPtr, callbackID: c_int) -> c_int {
     api(DEREGISTER, -1, |call| {
-        let handle = call.connection_for(conn, ObjectClass::QemuMonitor, DEREGISTER)?;
+        let handle = call.connection_for(conn, EventClass::QemuMonitor, DEREGISTER)?;
         if callbackID < 0 {
             let message = format!("callbackID in {DEREGISTER} must be zero or greater");
             return Err(Error::arg_check(DEREGISTER, "callbackID", message).in_domain(SUBSYSTEM));

@@ -2,10 +2,12 @@
 //! events, raw QEMU monitor events), and the per-driver event state that
 //! queues and dispatches them.
 
+pub mod class;
 pub mod domain_events;
 pub mod qemu_monitor;
 pub mod state;
 
+pub use class::{ClassDescriptor, EventClass, KeyKind, TargetKey};
 pub use domain_events::{EventPayload, DOMAIN_EVENT_CALLBACKS, DOMAIN_EVENT_ID_COUNT};
 
 use crate::uuid::Uuid;
@@ -89,31 +91,6 @@ impl DomainEvent {
     }
 }
 
-/// The kinds of object libvirt reports events about. Each class has its own
-/// event IDs and callback types; one event state serves them all, so callback
-/// IDs are unique across classes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ObjectClass {
-    Domain,
-    Network,
-    StoragePool,
-    NodeDevice,
-    Secret,
-    /// Raw QMP events (`virConnectDomainQemuMonitorEventRegister`).
-    QemuMonitor,
-}
-
-impl ObjectClass {
-    /// How many event IDs the class has (libvirt 9.0's `VIR_*_EVENT_ID_LAST`).
-    pub fn event_id_count(self) -> i32 {
-        match self {
-            ObjectClass::Domain => DOMAIN_EVENT_ID_COUNT,
-            ObjectClass::Network | ObjectClass::QemuMonitor => 1,
-            ObjectClass::StoragePool | ObjectClass::NodeDevice | ObjectClass::Secret => 2,
-        }
-    }
-}
-
 /// A network, storage pool, node device or secret, as a callback sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectIdentity {
@@ -148,13 +125,13 @@ pub enum ObjectPayload {
 /// An event about a network, storage pool, node device or secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectEvent {
-    pub class: ObjectClass,
+    pub class: EventClass,
     pub object: ObjectIdentity,
     pub payload: ObjectPayload,
 }
 
 impl ObjectEvent {
-    pub fn lifecycle(class: ObjectClass, object: ObjectIdentity, event: i32, detail: i32) -> ObjectEvent {
+    pub fn lifecycle(class: EventClass, object: ObjectIdentity, event: i32, detail: i32) -> ObjectEvent {
         ObjectEvent { class, object, payload: ObjectPayload::Lifecycle { event, detail } }
     }
 }
@@ -179,11 +156,11 @@ pub enum Event {
 }
 
 impl Event {
-    pub fn class(&self) -> ObjectClass {
+    pub fn class(&self) -> EventClass {
         match self {
-            Event::Domain(_) => ObjectClass::Domain,
+            Event::Domain(_) => EventClass::Domain,
             Event::Object(event) => event.class,
-            Event::QemuMonitor(_) => ObjectClass::QemuMonitor,
+            Event::QemuMonitor(_) => EventClass::QemuMonitor,
         }
     }
 
@@ -195,16 +172,15 @@ impl Event {
         }
     }
 
-    /// What a registration for one object matches: libvirt keys node devices
-    /// by name and everything else by UUID.
-    pub fn object_key(&self) -> String {
-        match self {
+    /// Whether this event concerns the target `key` names.
+    pub fn concerns(&self, key: &TargetKey) -> bool {
+        let (uuid, name) = match self {
             Event::Domain(DomainEvent { domain, .. }) | Event::QemuMonitor(QemuMonitorEvent { domain, .. }) => {
-                domain.uuid.to_string()
+                (&domain.uuid, domain.name.as_str())
             }
-            Event::Object(ObjectEvent { class: ObjectClass::NodeDevice, object, .. }) => object.name.clone(),
-            Event::Object(ObjectEvent { object, .. }) => object.uuid.to_string(),
-        }
+            Event::Object(ObjectEvent { object, .. }) => (&object.uuid, object.name.as_str()),
+        };
+        key.matches(uuid, name)
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use super::{Event, ObjectClass};
+use super::{Event, EventClass, TargetKey};
 use crate::error::{Error, ErrorDomain, Result};
 use crate::eventloop::{self, EventLoop};
 
@@ -41,11 +41,10 @@ pub type EventFilter = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
 #[derive(Clone)]
 pub struct Subscription {
     pub connection: ConnectionId,
-    pub class: ObjectClass,
+    pub class: EventClass,
     pub event_id: i32,
-    /// Only events of the object with this key (see `Event::object_key`), or
-    /// of every object.
-    pub object: Option<String>,
+    /// Only events of this target, or of every target of the class.
+    pub target: Option<TargetKey>,
     /// Registered through `virConnectDomainEventRegister`.
     pub legacy: bool,
     /// A registration with a filter is never refused as a duplicate.
@@ -54,8 +53,8 @@ pub struct Subscription {
 
 impl Subscription {
     /// A registration for `event_id` events of `class`, of every object.
-    pub fn new(connection: ConnectionId, class: ObjectClass, event_id: i32) -> Subscription {
-        Subscription { connection, class, event_id, object: None, legacy: false, filter: None }
+    pub fn new(connection: ConnectionId, class: EventClass, event_id: i32) -> Subscription {
+        Subscription { connection, class, event_id, target: None, legacy: false, filter: None }
     }
 
     /// Whether a registration of the same function for `other` would be
@@ -66,14 +65,14 @@ impl Subscription {
             && self.connection == other.connection
             && self.class == other.class
             && self.event_id == other.event_id
-            && self.object == other.object
+            && self.target == other.target
             && self.legacy == other.legacy
     }
 
     fn wants(&self, event: &Event) -> bool {
         self.class == event.class()
             && self.event_id == event.event_id()
-            && self.object.as_ref().is_none_or(|key| *key == event.object_key())
+            && self.target.as_ref().is_none_or(|key| event.concerns(key))
             && self.filter.as_ref().is_none_or(|filter| filter(event))
     }
 }

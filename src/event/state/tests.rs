@@ -148,7 +148,7 @@ fn lifecycle(dom: &DomainIdentity, event: i32) -> DomainEvent {
 }
 
 fn any(event_id: i32) -> Subscription {
-    Subscription::new(1, ObjectClass::Domain, event_id)
+    Subscription::new(1, EventClass::Domain, event_id)
 }
 
 #[test]
@@ -180,7 +180,10 @@ fn duplicates_are_rejected_without_releasing() {
     // Same function, other event ID, other domain filter or other API: allowed.
     state.register(any(1), Recorder::new("b", 7, &journal)).unwrap();
     state
-        .register(Subscription { object: Some(Uuid([1; 16]).to_string()), ..any(0) }, Recorder::new("c", 7, &journal))
+        .register(
+            Subscription { target: Some(TargetKey::Uuid(Uuid([1; 16]))), ..any(0) },
+            Recorder::new("c", 7, &journal),
+        )
         .unwrap();
     state.register(Subscription { legacy: true, ..any(0) }, Recorder::new("d", 7, &journal)).unwrap();
     for id in 0..4 {
@@ -216,7 +219,10 @@ fn fifo_events_callbacks_in_registration_order_and_domain_filter_by_uuid() {
     let (a, b) = (domain("a", 1), domain("b", 2));
     state.register(any(0), Recorder::new("all", 1, &journal)).unwrap();
     state
-        .register(Subscription { object: Some(a.uuid.to_string()), ..any(0) }, Recorder::new("only-a", 2, &journal))
+        .register(
+            Subscription { target: Some(TargetKey::Uuid(a.uuid)), ..any(0) },
+            Recorder::new("only-a", 2, &journal),
+        )
         .unwrap();
     state.register(any(1), Recorder::new("reboot", 3, &journal)).unwrap();
     state.queue(lifecycle(&a, 5));
@@ -314,7 +320,7 @@ fn events_queued_from_other_threads_are_delivered_on_the_flushing_thread() {
 }
 
 fn network_started(name: &str, byte: u8) -> ObjectEvent {
-    ObjectEvent::lifecycle(ObjectClass::Network, ObjectIdentity::named(name, Uuid([byte; 16])), 2, 0)
+    ObjectEvent::lifecycle(EventClass::Network, ObjectIdentity::named(name, Uuid([byte; 16])), 2, 0)
 }
 
 #[test]
@@ -325,23 +331,25 @@ fn classes_share_ids_and_only_see_their_own_events() {
     let journal = Journal::default();
     // The same function for two classes is not a duplicate.
     assert_eq!(state.register(any(0), Recorder::new("dom", 7, &journal)).unwrap(), 0);
-    let network = Subscription::new(1, ObjectClass::Network, 0);
+    let network = Subscription::new(1, EventClass::Network, 0);
     assert_eq!(state.register(network.clone(), Recorder::new("net", 7, &journal)).unwrap(), 1);
     assert!(state.register(network, Recorder::new("dup", 7, &journal)).is_err());
-    let pool_refresh = Subscription::new(1, ObjectClass::StoragePool, 1);
+    let pool_refresh = Subscription::new(1, EventClass::StoragePool, 1);
     assert_eq!(state.register(pool_refresh, Recorder::new("refresh", 7, &journal)).unwrap(), 2);
-    let device = Subscription { object: Some("scsi_host1".into()), ..Subscription::new(1, ObjectClass::NodeDevice, 0) };
+    let device = Subscription {
+        target: Some(TargetKey::Name("scsi_host1".into())),
+        ..Subscription::new(1, EventClass::NodeDevice, 0)
+    };
     assert_eq!(state.register(device, Recorder::new("dev", 7, &journal)).unwrap(), 3);
 
     state.queue(network_started("default", 1));
     state.queue(ObjectEvent {
-        class: ObjectClass::StoragePool,
+        class: EventClass::StoragePool,
         object: ObjectIdentity::named("pool", Uuid([2; 16])),
         payload: ObjectPayload::Plain { event_id: 1 },
     });
-    let device = |name: &str| {
-        ObjectEvent::lifecycle(ObjectClass::NodeDevice, ObjectIdentity::named(name, Uuid::default()), 0, 0)
-    };
+    let device =
+        |name: &str| ObjectEvent::lifecycle(EventClass::NodeDevice, ObjectIdentity::named(name, Uuid::default()), 0, 0);
     state.queue(device("scsi_host2"));
     state.queue(device("scsi_host1"));
     state.queue(lifecycle(&domain("vm", 3), 2));
@@ -364,7 +372,7 @@ fn filtered_registrations_are_never_duplicates_and_see_only_what_passes() {
     let journal = Journal::default();
     let named = |wanted: &'static str| Subscription {
         filter: Some(Arc::new(move |event: &Event| matches!(event, Event::Object(e) if e.object.name == wanted))),
-        ..Subscription::new(1, ObjectClass::Network, 0)
+        ..Subscription::new(1, EventClass::Network, 0)
     };
     state.register(named("a"), Recorder::new("first", 7, &journal)).unwrap();
     state.register(named("b"), Recorder::new("second", 7, &journal)).unwrap();
@@ -386,9 +394,9 @@ fn an_unfiltered_registration_duplicates_a_filtered_one() {
     let state = EventState::new();
     let journal = Journal::default();
     let filtered =
-        Subscription { filter: Some(Arc::new(|_: &Event| true)), ..Subscription::new(1, ObjectClass::QemuMonitor, 0) };
+        Subscription { filter: Some(Arc::new(|_: &Event| true)), ..Subscription::new(1, EventClass::QemuMonitor, 0) };
     assert_eq!(state.register(filtered.clone(), Recorder::new("f", 7, &journal)).unwrap(), 0);
-    let err = state.register(Subscription::new(1, ObjectClass::QemuMonitor, 0), Recorder::new("u", 7, &journal));
+    let err = state.register(Subscription::new(1, EventClass::QemuMonitor, 0), Recorder::new("u", 7, &journal));
     assert_eq!(err.unwrap_err().message, "invalid argument: event callback already tracked");
     assert_eq!(state.register(filtered, Recorder::new("g", 7, &journal)).unwrap(), 1);
     state.deregister(1, 0).unwrap();
