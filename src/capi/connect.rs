@@ -43,7 +43,7 @@ fn open(function: &str, name: *const c_char, read_only: bool) -> virConnectPtr {
         // SAFETY: `name` is NULL or a C string per the public contract.
         let uri = unsafe { strings::borrow(name) };
         let conn = Connection::open(uri.as_deref(), read_only)?;
-        Ok(ConnHandle::create(conn) as virConnectPtr)
+        Ok(ConnHandle::new(conn).into_c())
     })
 }
 
@@ -98,14 +98,16 @@ pub static mut virConnectAuthPtrDefault: virConnectAuthPtr =
 pub extern "C" fn virConnectClose(conn: virConnectPtr) -> c_int {
     api("virConnectClose", -1, |_| {
         let handle = ConnHandle::check(conn, "virConnectClose", ErrorDomain::VIR_FROM_NONE)?;
-        Ok(c_int::from(ConnHandle::unref(handle) > 0))
+        // SAFETY: the application gives up the count it got with `conn`.
+        unsafe { handle.release_c_ref() };
+        Ok(c_int::from(handle.other_counts() > 0))
     })
 }
 
 #[no_mangle]
 pub extern "C" fn virConnectRef(conn: virConnectPtr) -> c_int {
     api("virConnectRef", -1, |call| {
-        call.connection(conn, "virConnectRef")?.add_ref();
+        call.connection(conn, "virConnectRef")?.add_c_ref();
         Ok(0)
     })
 }
@@ -174,6 +176,6 @@ pub unsafe extern "C" fn virConnectListAllDomains(
         let handle = call.connection(conn, "virConnectListAllDomains")?;
         let found = handle.conn.driver.list_all(flags)?;
         // SAFETY: `domains` is NULL or writable per the contract.
-        unsafe { super::export_list(domains, found, |identity| DomainHandle::create(handle, identity)) }
+        unsafe { super::export_list(domains, found, |identity| DomainHandle::new(&handle, identity).into_c()) }
     })
 }

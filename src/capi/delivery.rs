@@ -7,7 +7,7 @@ use std::ffi::CString;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr;
 
-use super::handles::{ConnHandle, DomainHandle, ObjectHandle};
+use super::handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
 use super::strings;
 use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
 use crate::abi::domain_event::*;
@@ -27,31 +27,23 @@ pub(crate) struct CCallback {
     function: GenericFn,
     opaque: *mut c_void,
     freecb: virFreeCallback,
-    conn: *const ConnHandle,
+    conn: Handle<ConnHandle>,
 }
 
 // SAFETY: libvirt's contract lets the library call callbacks and free
-// functions from the event-loop thread whatever thread registered them; the
-// connection handle is reference-counted and thread-safe.
+// functions from the event-loop thread whatever thread registered them.
 unsafe impl Send for CCallback {}
 // SAFETY: as above; the record is never mutated after creation.
 unsafe impl Sync for CCallback {}
 
 impl CCallback {
     pub(crate) fn new(
-        conn: &ConnHandle,
+        conn: &Handle<ConnHandle>,
         function: GenericFn,
         opaque: *mut c_void,
         freecb: virFreeCallback,
     ) -> CCallback {
-        conn.add_ref();
-        CCallback { function, opaque, freecb, conn }
-    }
-}
-
-impl Drop for CCallback {
-    fn drop(&mut self) {
-        ConnHandle::unref(self.conn);
+        CCallback { function, opaque, freecb, conn: conn.clone() }
     }
 }
 
@@ -61,8 +53,7 @@ impl EventCallback for CCallback {
     }
 
     fn deliver(&self, event: &Event) {
-        // SAFETY: the callback holds a reference on its connection.
-        let conn = unsafe { &*self.conn };
+        let conn = &self.conn;
         // SAFETY (all three calls): the application registered, for this
         // class and event ID, a function of the type libvirt documents for
         // it, cast to the generic type; casting it back to that type is what
@@ -70,19 +61,18 @@ impl EventCallback for CCallback {
         // for the duration of the call.
         match event {
             Event::Domain(event) => {
-                let dom = DomainHandle::create(conn, event.domain.clone());
-                unsafe { call_domain_callback(self.function, conn.as_ptr(), dom, &event.payload, self.opaque) };
-                DomainHandle::unref(dom as *const DomainHandle);
+                let dom = DomainHandle::new(conn, event.domain.clone());
+                unsafe {
+                    call_domain_callback(self.function, conn.as_ptr(), dom.as_ptr(), &event.payload, self.opaque)
+                };
             }
             Event::Object(event) => {
-                let object = ObjectHandle::create(conn, event.class, event.object.clone());
-                unsafe { call_object(self.function, conn.as_ptr(), object.cast(), event.payload, self.opaque) };
-                ObjectHandle::unref(object);
+                let object = ObjectHandle::new(conn, event.class, event.object.clone());
+                unsafe { call_object(self.function, conn.as_ptr(), object.as_ptr(), event.payload, self.opaque) };
             }
             Event::QemuMonitor(event) => {
-                let dom = DomainHandle::create(conn, event.domain.clone());
-                unsafe { call_qemu_monitor(self.function, conn.as_ptr(), dom, event, self.opaque) };
-                DomainHandle::unref(dom as *const DomainHandle);
+                let dom = DomainHandle::new(conn, event.domain.clone());
+                unsafe { call_qemu_monitor(self.function, conn.as_ptr(), dom.as_ptr(), event, self.opaque) };
             }
         }
     }

@@ -60,7 +60,7 @@ pub unsafe extern "C" fn virDomainGetUUIDString(domain: virDomainPtr, buf: *mut 
 #[no_mangle]
 pub extern "C" fn virDomainRef(domain: virDomainPtr) -> c_int {
     api("virDomainRef", -1, |call| {
-        call.domain(domain, "virDomainRef")?.add_ref();
+        call.domain(domain, "virDomainRef")?.add_c_ref();
         Ok(0)
     })
 }
@@ -69,8 +69,8 @@ pub extern "C" fn virDomainRef(domain: virDomainPtr) -> c_int {
 pub extern "C" fn virDomainFree(domain: virDomainPtr) -> c_int {
     api("virDomainFree", -1, |call| {
         let handle = call.domain(domain, "virDomainFree")?;
-        call.forget_connection();
-        DomainHandle::unref(handle);
+        // SAFETY: the application gives up the count it got with `domain`.
+        unsafe { handle.release_c_ref() };
         Ok(0)
     })
 }
@@ -84,7 +84,7 @@ fn lookup(
     api(function, ptr::null_mut(), |call| {
         let handle = call.connection(conn, function)?;
         let identity = find(handle.conn.driver.as_ref())?;
-        Ok(DomainHandle::create(handle, identity))
+        Ok(DomainHandle::new(&handle, identity).into_c())
     })
 }
 
@@ -196,9 +196,9 @@ fn from_xml(
         let handle = call.connection(conn, function)?;
         // SAFETY: NULL or a C string per the public contract.
         let xml = unsafe { strings::borrow(xml) }.ok_or_else(|| Error::null_arg(function, "xmlDesc"))?;
-        check_writable(handle, function, ErrorDomain::VIR_FROM_DOMAIN)?;
+        check_writable(&handle, function, ErrorDomain::VIR_FROM_DOMAIN)?;
         let identity = make(handle.conn.driver.as_ref(), &xml)?;
-        Ok(DomainHandle::create(handle, identity))
+        Ok(DomainHandle::new(&handle, identity).into_c())
     })
 }
 

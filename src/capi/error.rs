@@ -127,14 +127,12 @@ pub(crate) fn reset_thread_error() {
 
 /// Records `error` as this thread's last error (and the connection's), then
 /// hands it to the connection's handler, else the global one, else prints it.
-pub(crate) fn raise(error: Error, conn: Option<*mut ConnHandle>) {
+pub(crate) fn raise(error: Error, conn: Option<&ConnHandle>) {
     let err_ptr = LAST_ERROR.with(|e| {
         let mut record = e.borrow_mut();
         record.set(&error);
         record.as_ptr()
     });
-    // SAFETY: `Call::conn` is only set to handles validated by the call.
-    let conn = conn.map(|c| unsafe { &*c });
     let conn_handler = conn.and_then(|c| {
         c.last_error.lock().set(&error);
         let (func, data) = *c.error_func.lock();

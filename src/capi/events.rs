@@ -1,7 +1,6 @@
 //! Domain event registration (delivery is `capi::delivery`).
 
 use std::os::raw::{c_int, c_void};
-use std::ptr;
 use std::sync::Arc;
 
 use super::api;
@@ -41,7 +40,7 @@ pub extern "C" fn virConnectDomainEventRegister(
                 virDomainEventID::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
             )
         };
-        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
+        let callback = Arc::new(CCallback::new(&handle, function, opaque, freecb));
         handle.conn.driver.events().register(subscription, callback)?;
         Ok(0)
     })
@@ -77,7 +76,7 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
             None
         } else {
             let dom = DomainHandle::check(dom, NAME)?;
-            if !ptr::eq(dom.conn, handle) {
+            if !dom.conn().ptr_eq(&handle) {
                 return Err(Error::arg_check(
                     NAME,
                     "dom",
@@ -102,7 +101,7 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
             ));
         }
         let subscription = Subscription { target, ..Subscription::new(handle.conn.id, EventClass::Domain, eventID) };
-        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
+        let callback = Arc::new(CCallback::new(&handle, function, opaque, freecb));
         handle.conn.driver.events().register(subscription, callback)
     })
 }

@@ -25,47 +25,42 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::EventClass;
-use handles::{ConnHandle, DomainHandle, ObjectHandle};
+use handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
 
 /// The connection an API call concerns, once known: failures are dispatched
-/// to its error handler and recorded as its last error.
+/// to its error handler and recorded as its last error. The call holds a
+/// count on it, so that it outlives the call whatever the call releases.
 #[derive(Default)]
 pub(crate) struct Call {
-    conn: Option<*mut ConnHandle>,
+    conn: Option<Handle<ConnHandle>>,
 }
 
 impl Call {
     /// The live connection behind `conn`; failures of this call go to it.
-    fn connection<'a>(&mut self, conn: virConnectPtr, function: &str) -> Result<&'a ConnHandle> {
+    fn connection(&mut self, conn: virConnectPtr, function: &str) -> Result<Handle<ConnHandle>> {
         self.connection_for(conn, EventClass::Domain, function)
     }
 
     /// The live connection behind `conn`, for a function of `class` (whose
     /// errors name that class's subsystem).
-    fn connection_for<'a>(&mut self, conn: virConnectPtr, class: EventClass, function: &str) -> Result<&'a ConnHandle> {
+    fn connection_for(&mut self, conn: virConnectPtr, class: EventClass, function: &str) -> Result<Handle<ConnHandle>> {
         let handle = ConnHandle::check(conn, function, class.descriptor().error_domain)?;
-        self.conn = Some(handle as *const ConnHandle as *mut ConnHandle);
+        self.conn = Some(handle.clone());
         Ok(handle)
     }
 
     /// The live network, storage pool, node device or secret behind `ptr`;
     /// failures of this call go to its connection.
-    fn object<'a, T>(&mut self, ptr: *mut T, class: EventClass, function: &str) -> Result<&'a ObjectHandle> {
+    fn object<T>(&mut self, ptr: *mut T, class: EventClass, function: &str) -> Result<Handle<ObjectHandle>> {
         let handle = ObjectHandle::check(ptr, class, function)?;
-        self.conn = Some(handle.conn as *mut ConnHandle);
+        self.conn = Some(handle.conn().clone());
         Ok(handle)
     }
 
-    /// The handle this call found may be freed: report later failures
-    /// without a connection.
-    fn forget_connection(&mut self) {
-        self.conn = None;
-    }
-
     /// The live domain behind `dom`; failures of this call go to its connection.
-    fn domain<'a>(&mut self, dom: virDomainPtr, function: &str) -> Result<&'a DomainHandle> {
+    fn domain(&mut self, dom: virDomainPtr, function: &str) -> Result<Handle<DomainHandle>> {
         let handle = DomainHandle::check(dom, function)?;
-        self.conn = Some(handle.conn as *mut ConnHandle);
+        self.conn = Some(handle.conn().clone());
         Ok(handle)
     }
 }
@@ -82,7 +77,7 @@ pub(crate) fn api<T>(function: &str, fallback: T, body: impl FnOnce(&mut Call) -
         Ok(Err(failure)) => failure,
         Err(_) => Error::internal(ErrorDomain::VIR_FROM_NONE, format!("unexpected failure in {function}")),
     };
-    error::raise(failure, call.conn);
+    error::raise(failure, call.conn.as_deref());
     fallback
 }
 

@@ -3,7 +3,6 @@
 //! only in the object type, and the class and subsystem their errors name.
 
 use std::os::raw::{c_int, c_void};
-use std::ptr;
 use std::sync::Arc;
 
 use super::api;
@@ -34,7 +33,7 @@ fn register_any<T>(
             None
         } else {
             let object = ObjectHandle::check(object, class, function_name)?;
-            if !ptr::eq(object.conn, handle) {
+            if !object.conn().ptr_eq(&handle) {
                 let message =
                     format!("{} '{}' in {function_name} must match connection", descriptor.noun, object.identity.name);
                 return Err(Error::arg_check(function_name, "obj", message).in_domain(domain));
@@ -51,7 +50,7 @@ fn register_any<T>(
             return Err(checked(format!("eventID in {function_name} must be less than {count}")));
         }
         let subscription = Subscription { target, ..Subscription::new(handle.conn.id, class, event_id) };
-        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
+        let callback = Arc::new(CCallback::new(&handle, function, opaque, freecb));
         handle.conn.driver.events().register(subscription, callback)
     })
 }

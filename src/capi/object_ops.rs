@@ -5,7 +5,7 @@
 use std::os::raw::{c_char, c_int, c_uchar, c_uint};
 use std::ptr;
 
-use super::handles::{ConnHandle, ObjectHandle};
+use super::handles::{ConnHandle, Handle, ObjectHandle};
 use super::{api, check_writable, export_list, strings};
 use crate::abi::common::{virConnectPtr, virNetworkPtr};
 use crate::abi::object_events::{virNodeDevicePtr, virStoragePoolPtr};
@@ -26,8 +26,8 @@ fn null_arg((function, class): Function, argument: &str) -> Error {
 }
 
 /// A new handle on `identity` for the caller.
-fn wrap<T>(conn: &ConnHandle, class: EventClass, identity: ObjectIdentity) -> *mut T {
-    ObjectHandle::create(conn, class, identity) as *mut T
+fn wrap<T>(conn: &Handle<ConnHandle>, class: EventClass, identity: ObjectIdentity) -> *mut T {
+    ObjectHandle::new(conn, class, identity).into_c()
 }
 
 /// Finds an object through the connection's driver and wraps it.
@@ -39,7 +39,7 @@ fn lookup<T>(
     api(function, ptr::null_mut(), |call| {
         let handle = call.connection_for(conn, class, function)?;
         let identity = find(handle.conn.driver.as_ref())?;
-        Ok(wrap(handle, class, identity))
+        Ok(wrap(&handle, class, identity))
     })
 }
 
@@ -94,7 +94,7 @@ unsafe fn from_xml<T>(
     let xml = unsafe { strings::borrow(xml) };
     api(function, ptr::null_mut(), |call| {
         let handle = call.connection_for(conn, class, function)?;
-        check_writable(handle, function, class.descriptor().error_domain)?;
+        check_writable(&handle, function, class.descriptor().error_domain)?;
         let xml = xml.ok_or_else(|| null_arg(f, argument))?;
         let driver = handle.conn.driver.as_ref();
         let identity = if define {
@@ -102,7 +102,7 @@ unsafe fn from_xml<T>(
         } else {
             driver.object_create_xml(class, &xml, flags)?
         };
-        Ok(wrap(handle, class, identity))
+        Ok(wrap(&handle, class, identity))
     })
 }
 
@@ -139,7 +139,7 @@ unsafe fn list_all<T>((function, class): Function, conn: virConnectPtr, out: *mu
         let handle = call.connection_for(conn, class, function)?;
         let found = handle.conn.driver.object_list(class, flags)?;
         // SAFETY: `out` is NULL or writable per this function's contract.
-        unsafe { export_list(out, found, |identity| wrap(handle, class, identity)) }
+        unsafe { export_list(out, found, |identity| wrap(&handle, class, identity)) }
     })
 }
 

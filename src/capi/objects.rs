@@ -5,7 +5,6 @@
 use std::os::raw::{c_char, c_int, c_uchar};
 use std::ptr;
 
-use super::handles::ObjectHandle;
 use super::{api, strings};
 use crate::abi::common::{virConnectPtr, virNetworkPtr};
 use crate::abi::object_events::{virNodeDevicePtr, virSecretPtr, virStoragePoolPtr};
@@ -41,7 +40,7 @@ unsafe fn get_uuid_string<T>(function: &str, class: EventClass, object: *mut T, 
 
 fn add_ref<T>(function: &str, class: EventClass, object: *mut T) -> c_int {
     api(function, -1, |call| {
-        call.object(object, class, function)?.add_ref();
+        call.object(object, class, function)?.add_c_ref();
         Ok(0)
     })
 }
@@ -49,8 +48,8 @@ fn add_ref<T>(function: &str, class: EventClass, object: *mut T) -> c_int {
 fn free<T>(function: &str, class: EventClass, object: *mut T) -> c_int {
     api(function, -1, |call| {
         let handle = call.object(object, class, function)?;
-        call.forget_connection();
-        ObjectHandle::unref(handle);
+        // SAFETY: the application gives up the count it got with `object`.
+        unsafe { handle.release_c_ref() };
         Ok(0)
     })
 }

@@ -8,7 +8,6 @@
 //! messages are those of libvirt-qemu.c, which reports no subsystem.
 
 use std::os::raw::{c_char, c_int, c_uint, c_void};
-use std::ptr;
 use std::sync::Arc;
 
 use super::delivery::{CCallback, GenericFn};
@@ -49,7 +48,7 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
             None
         } else {
             let dom = DomainHandle::check(dom, REGISTER)?;
-            if !ptr::eq(dom.conn, handle) {
+            if !dom.conn().ptr_eq(&handle) {
                 let message = format!("domain '{}' in {REGISTER} must match connection", dom.identity.name);
                 return Err(Error::arg_check(REGISTER, "dom", message).in_domain(SUBSYSTEM));
             }
@@ -76,7 +75,7 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
             >(cb)
         };
         let subscription = Subscription { target, ..Subscription::new(handle.conn.id, EventClass::QemuMonitor, 0) };
-        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
+        let callback = Arc::new(CCallback::new(&handle, function, opaque, freecb));
         handle.conn.driver.register_qemu_monitor(subscription, event.as_deref(), flags, callback)
     })
 }
