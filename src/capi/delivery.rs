@@ -5,12 +5,14 @@
 
 use std::ffi::CString;
 use std::os::raw::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use super::handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
-use super::strings;
-use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
+use super::{panic_message, strings};
+use crate::abi::common::{virConnectPtr, virFreeCallback};
 use crate::abi::domain_event::*;
+use crate::abi::object_events::virConnectNetworkEventLifecycleCallback;
 use crate::abi::qemu::virConnectDomainQemuMonitorEventCallback;
 use crate::event::domain_events::for_each_domain_event_id;
 use crate::event::state::EventCallback;
@@ -18,7 +20,7 @@ use crate::event::{Event, EventPayload, ObjectPayload, QemuMonitorEvent};
 
 /// Every class's generic callback type (connection, object, opaque): all
 /// callbacks are stored as this and cast back to their real type to be called.
-pub(crate) type GenericFn = unsafe extern "C" fn(virConnectPtr, *mut c_void, *mut c_void);
+pub(crate) type GenericFn = unsafe extern "C-unwind" fn(virConnectPtr, *mut c_void, *mut c_void);
 
 /// An application's callback: the function (cast to the generic type, as
 /// `VIR_DOMAIN_EVENT_CALLBACK` does), its opaque data and free function, and a
@@ -47,32 +49,47 @@ impl CCallback {
     }
 }
 
+/// A callback call with its arguments, ready to run.
+type PreparedCall = Box<dyn FnOnce()>;
+
+impl CCallback {
+    /// The call of this callback for `event`.
+    fn prepare(&self, event: &Event) -> PreparedCall {
+        let (function, conn, opaque) = (self.function, self.conn.as_ptr(), self.opaque);
+        // SAFETY (all three): the application registered, for this class and
+        // event ID, a function of the type libvirt documents for it, cast to
+        // the generic type; casting it back to that type is what libvirt does.
+        match event {
+            Event::Domain(event) => {
+                let dom = DomainHandle::new(&self.conn, event.domain.clone());
+                unsafe { prepare_domain_call(function, conn, dom, &event.payload, opaque) }
+            }
+            Event::Object(event) => {
+                let object = ObjectHandle::new(&self.conn, event.class, event.object.clone());
+                unsafe { prepare_object_call(function, conn, object, event.payload, opaque) }
+            }
+            Event::QemuMonitor(event) => {
+                let dom = DomainHandle::new(&self.conn, event.domain.clone());
+                unsafe { prepare_qemu_monitor_call(function, conn, dom, event, opaque) }
+            }
+        }
+    }
+}
+
 impl EventCallback for CCallback {
     fn identity(&self) -> usize {
         self.function as usize
     }
 
+    /// Rust panics while the call is prepared are contained here; the call
+    /// itself runs outside any `catch_unwind`, so that a forced unwind out of
+    /// the callback (`pthread_exit`) passes through instead of being caught,
+    /// which would abort the process.
     fn deliver(&self, event: &Event) {
-        let conn = &self.conn;
-        // SAFETY (all three calls): the application registered, for this
-        // class and event ID, a function of the type libvirt documents for
-        // it, cast to the generic type; casting it back to that type is what
-        // libvirt does. The object handle and every string passed stay valid
-        // for the duration of the call.
-        match event {
-            Event::Domain(event) => {
-                let dom = DomainHandle::new(conn, event.domain.clone());
-                unsafe {
-                    call_domain_callback(self.function, conn.as_ptr(), dom.as_ptr(), &event.payload, self.opaque)
-                };
-            }
-            Event::Object(event) => {
-                let object = ObjectHandle::new(conn, event.class, event.object.clone());
-                unsafe { call_object(self.function, conn.as_ptr(), object.as_ptr(), event.payload, self.opaque) };
-            }
-            Event::QemuMonitor(event) => {
-                let dom = DomainHandle::new(conn, event.domain.clone());
-                unsafe { call_qemu_monitor(self.function, conn.as_ptr(), dom.as_ptr(), event, self.opaque) };
+        match catch_unwind(AssertUnwindSafe(|| self.prepare(event))) {
+            Ok(call) => call(),
+            Err(payload) => {
+                eprintln!("libvirt: internal error: preparing a callback panicked: {}", panic_message(payload.as_ref()))
             }
         }
     }
@@ -85,15 +102,60 @@ impl EventCallback for CCallback {
     }
 }
 
-/// `function` as the callback type `F` (an `Option` of a function pointer,
-/// as the typedefs are).
+/// `callback` as the type every callback is stored as (what
+/// `VIR_DOMAIN_EVENT_CALLBACK` and its siblings do in C); delivery casts it
+/// back with `retype`.
+pub(crate) fn to_generic<T: UnwindingCallback + Copy>(callback: T) -> Option<GenericFn> {
+    const { assert!(std::mem::size_of::<T>() == std::mem::size_of::<Option<GenericFn>>()) };
+    // SAFETY: `T` is `Option` of a C function pointer (the only types with
+    // `UnwindingCallback`), as is `Option<GenericFn>`: only the pointer's
+    // type changes.
+    unsafe { std::mem::transmute_copy::<T, Option<GenericFn>>(&callback) }
+}
+
+/// The function pointer type a callback typedef's calls go through: the
+/// typedef's signature with the `"C-unwind"` ABI, so that a forced unwind out
+/// of the application's callback (`pthread_exit`) may pass through the
+/// library's frames, as it does through libvirt's C. The typedefs themselves
+/// keep the `"C"` ABI of their Rust users; the two are the same call.
+pub(crate) trait UnwindingCallback {
+    type Unwinding: Copy;
+}
+
+macro_rules! unwinding_callback {
+    ($($arg:ident),*) => {
+        impl<R, $($arg),*> UnwindingCallback for Option<unsafe extern "C" fn($($arg),*) -> R> {
+            type Unwinding = unsafe extern "C-unwind" fn($($arg),*) -> R;
+        }
+    };
+}
+unwinding_callback!(A);
+unwinding_callback!(A, B);
+unwinding_callback!(A, B, C);
+unwinding_callback!(A, B, C, D);
+unwinding_callback!(A, B, C, D, E);
+unwinding_callback!(A, B, C, D, E, F);
+unwinding_callback!(A, B, C, D, E, F, G);
+unwinding_callback!(A, B, C, D, E, F, G, H);
+
+/// A callback typedef's value in its unwinding form.
+pub(crate) fn unwinding<T: UnwindingCallback + Copy>(callback: T) -> Option<T::Unwinding> {
+    const { assert!(std::mem::size_of::<T>() == std::mem::size_of::<Option<T::Unwinding>>()) };
+    // SAFETY: `T` is `Option` of a C function pointer (the only types with
+    // `UnwindingCallback`); only the ABI string changes, not the
+    // representation.
+    unsafe { std::mem::transmute_copy::<T, Option<T::Unwinding>>(&callback) }
+}
+
+/// `function` as the unwinding form of the callback typedef `T`.
 ///
 /// # Safety
-/// `function` must really have the type inside `F`.
-unsafe fn retype<F: Copy>(function: GenericFn) -> F {
-    const { assert!(std::mem::size_of::<F>() == std::mem::size_of::<GenericFn>()) };
-    // SAFETY: same size (checked above); the caller guarantees the type.
-    unsafe { std::mem::transmute_copy::<GenericFn, F>(&function) }
+/// `function` must really have the signature of `T`.
+unsafe fn retype<T: UnwindingCallback>(function: GenericFn) -> T::Unwinding {
+    const { assert!(std::mem::size_of::<T::Unwinding>() == std::mem::size_of::<GenericFn>()) };
+    // SAFETY: both are function pointers of the same size (checked above);
+    // the caller guarantees the signature.
+    unsafe { std::mem::transmute_copy::<GenericFn, T::Unwinding>(&function) }
 }
 
 /// The C representations the event-ID table names: `hold` makes what an
@@ -208,7 +270,7 @@ macro_rules! call_with_fields {
     };
 }
 
-/// Defines `call_domain_callback` from the event-ID table.
+/// Defines `prepare_domain_call` from the event-ID table.
 macro_rules! define_domain_call {
     ($(
         $(#[$doc:meta])*
@@ -216,28 +278,28 @@ macro_rules! define_domain_call {
             $($(#[$field_doc:meta])* $field:ident : $ty:ty => $repr:ident),* $(,)?
         })? = $id:ident as $callback:ident;
     )*) => {
-        /// Calls `function` with the arguments of `payload`'s event ID.
+        /// The call of `function` with the arguments of `payload`'s event ID.
         ///
         /// # Safety
-        /// `function` must have the callback type of the payload's event ID,
-        /// and `dom` must be a live domain handle.
-        unsafe fn call_domain_callback(
+        /// `function` must have the callback type of the payload's event ID.
+        unsafe fn prepare_domain_call(
             function: GenericFn,
             conn: virConnectPtr,
-            dom: virDomainPtr,
+            dom: Handle<DomainHandle>,
             payload: &EventPayload,
             opaque: *mut c_void,
-        ) {
+        ) -> PreparedCall {
             match payload {
                 $(EventPayload::$variant $({ $($field),* })? => {
                     $($(let mut $field = c_repr::$repr::hold($field);)*)?
-                    // SAFETY: the caller guarantees the type; every argument
-                    // points into this frame, which outlives the call.
-                    unsafe {
-                        if let Some(typed) = retype::<$callback>(function) {
-                            call_with_fields!(typed (conn, dom) [$($($field $repr),*)?] opaque);
+                    Box::new(move || {
+                        // SAFETY: the caller guarantees the type; every
+                        // argument points into what the closure owns.
+                        unsafe {
+                            let typed = retype::<$callback>(function);
+                            call_with_fields!(typed (conn, dom.as_ptr()) [$($($field $repr),*)?] opaque);
                         }
-                    }
+                    })
                 })*
             }
         }
@@ -246,53 +308,58 @@ macro_rules! define_domain_call {
 
 for_each_domain_event_id!(define_domain_call);
 
-/// Calls `function` with the arguments of a network, storage pool, node
-/// device or secret event: every class's lifecycle callback has the same
-/// shape, and the other IDs use the generic callback.
+/// The call of `function` with the arguments of a network, storage pool,
+/// node device or secret event: every class's lifecycle callback has the
+/// same shape, and the other IDs use the generic callback.
 ///
 /// # Safety
 /// `function` must have the C type libvirt documents for the event's class
-/// and ID, and `object` must be a live handle of that class.
-unsafe fn call_object(
+/// and ID.
+unsafe fn prepare_object_call(
     function: GenericFn,
     conn: virConnectPtr,
-    object: *mut c_void,
+    object: Handle<ObjectHandle>,
     payload: ObjectPayload,
     opaque: *mut c_void,
-) {
-    type Lifecycle = unsafe extern "C" fn(virConnectPtr, *mut c_void, c_int, c_int, *mut c_void);
-    // SAFETY: the caller guarantees `function`'s real type.
-    unsafe {
-        match payload {
-            ObjectPayload::Lifecycle { event, detail } => {
-                retype::<Lifecycle>(function)(conn, object, event, detail, opaque);
+) -> PreparedCall {
+    Box::new(move || {
+        // SAFETY: the caller guarantees `function`'s real type; the closure
+        // owns the object handle.
+        unsafe {
+            match payload {
+                ObjectPayload::Lifecycle { event, detail } => {
+                    let typed = retype::<virConnectNetworkEventLifecycleCallback>(function);
+                    typed(conn, object.as_ptr(), event, detail, opaque);
+                }
+                ObjectPayload::Plain { .. } => function(conn, object.as_ptr(), opaque),
             }
-            ObjectPayload::Plain { .. } => function(conn, object, opaque),
         }
-    }
+    })
 }
 
-/// Calls a `virConnectDomainQemuMonitorEventCallback`.
+/// The call of a `virConnectDomainQemuMonitorEventCallback`.
 ///
 /// # Safety
-/// `function` must have that type and `dom` must be a live domain handle.
-unsafe fn call_qemu_monitor(
+/// `function` must have that type.
+unsafe fn prepare_qemu_monitor_call(
     function: GenericFn,
     conn: virConnectPtr,
-    dom: virDomainPtr,
+    dom: Handle<DomainHandle>,
     event: &QemuMonitorEvent,
     opaque: *mut c_void,
-) {
+) -> PreparedCall {
     let name = strings::owned(&event.name);
     let details = event.details.as_deref().map(strings::owned);
-    let details = details.as_ref().map_or(ptr::null(), |d| d.as_ptr());
-    // SAFETY: the caller guarantees `function`'s real type; the strings are
-    // owned by this frame.
-    unsafe {
-        if let Some(typed) = retype::<virConnectDomainQemuMonitorEventCallback>(function) {
-            typed(conn, dom, name.as_ptr(), event.seconds, event.micros, details, opaque);
+    let (seconds, micros) = (event.seconds, event.micros);
+    Box::new(move || {
+        let details = details.as_ref().map_or(ptr::null(), |d| d.as_ptr());
+        // SAFETY: the caller guarantees `function`'s real type; the closure
+        // owns the handle and the strings.
+        unsafe {
+            let typed = retype::<virConnectDomainQemuMonitorEventCallback>(function);
+            typed(conn, dom.as_ptr(), name.as_ptr(), seconds, micros, details, opaque);
         }
-    }
+    })
 }
 
 /// A graphics address argument with the strings it points to.

@@ -3,8 +3,8 @@
 use std::os::raw::{c_int, c_void};
 use std::sync::Arc;
 
-use super::api;
-use super::delivery::{CCallback, GenericFn};
+use super::delivery::{to_generic, CCallback};
+use super::export;
 use super::handles::DomainHandle;
 use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
 use crate::abi::domain_event::*;
@@ -21,17 +21,10 @@ pub extern "C" fn virConnectDomainEventRegister(
     opaque: *mut c_void,
     freecb: virFreeCallback,
 ) -> c_int {
-    const NAME: &str = "virConnectDomainEventRegister";
-    api(NAME, -1, |call| {
-        let handle = call.connection(conn, NAME)?;
-        let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
-        // SAFETY: only the pointer's type changes; `call` casts it back.
-        let function = unsafe {
-            std::mem::transmute::<
-                unsafe extern "C" fn(virConnectPtr, virDomainPtr, c_int, c_int, *mut c_void) -> c_int,
-                GenericFn,
-            >(cb)
-        };
+    export!(|call| {
+        let name = call.function;
+        let handle = call.connection(conn)?;
+        let function = to_generic(cb).ok_or_else(|| Error::null_arg(name, "cb"))?;
         let subscription = Subscription {
             legacy: true,
             ..Subscription::new(
@@ -49,10 +42,10 @@ pub extern "C" fn virConnectDomainEventRegister(
 /// Removes the legacy registration of `cb` on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectDomainEventDeregister(conn: virConnectPtr, cb: virConnectDomainEventCallback) -> c_int {
-    const NAME: &str = "virConnectDomainEventDeregister";
-    api(NAME, -1, |call| {
-        let handle = call.connection(conn, NAME)?;
-        let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
+    export!(|call| {
+        let name = call.function;
+        let handle = call.connection(conn)?;
+        let cb = cb.ok_or_else(|| Error::null_arg(name, "cb"))?;
         handle.conn.driver.events().deregister_legacy(handle.conn.id, cb as usize)?;
         Ok(0)
     })
@@ -69,33 +62,29 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
     opaque: *mut c_void,
     freecb: virFreeCallback,
 ) -> c_int {
-    const NAME: &str = "virConnectDomainEventRegisterAny";
-    api(NAME, -1, |call| {
-        let handle = call.connection(conn, NAME)?;
+    export!(|call| {
+        let name = call.function;
+        let handle = call.connection(conn)?;
         let target = if dom.is_null() {
             None
         } else {
-            let dom = DomainHandle::check(dom, NAME)?;
+            let dom = DomainHandle::check(dom, name)?;
             if !dom.conn().ptr_eq(&handle) {
                 return Err(Error::arg_check(
-                    NAME,
+                    name,
                     "dom",
                     format!("domain '{}' must match connection", dom.identity.name),
                 ));
             }
             Some(TargetKey::Uuid(dom.identity.uuid))
         };
-        let cb = cb.ok_or_else(|| Error::null_arg(NAME, "cb"))?;
-        // SAFETY: only the pointer's type changes; `call` casts it back.
-        let function = unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void), GenericFn>(cb)
-        };
+        let function = to_generic(cb).ok_or_else(|| Error::null_arg(name, "cb"))?;
         if eventID < 0 {
-            return Err(Error::arg_check(NAME, "eventID", format!("eventID in {NAME} must be zero or greater")));
+            return Err(Error::arg_check(name, "eventID", format!("eventID in {name} must be zero or greater")));
         }
         if eventID >= DOMAIN_EVENT_ID_COUNT {
             return Err(Error::arg_check(
-                NAME,
+                name,
                 "eventID",
                 format!("eventID must be less than {DOMAIN_EVENT_ID_COUNT}"),
             ));
@@ -109,11 +98,11 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectDomainEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    const NAME: &str = "virConnectDomainEventDeregisterAny";
-    api(NAME, -1, |call| {
-        let handle = call.connection(conn, NAME)?;
+    export!(|call| {
+        let name = call.function;
+        let handle = call.connection(conn)?;
         if callbackID < 0 {
-            return Err(Error::arg_check(NAME, "callbackID", format!("callbackID in {NAME} must be zero or greater")));
+            return Err(Error::arg_check(name, "callbackID", format!("callbackID in {name} must be zero or greater")));
         }
         handle.conn.driver.events().deregister(handle.conn.id, callbackID)?;
         Ok(0)
