@@ -24,6 +24,10 @@ pub trait EventCallback: Send + Sync {
     /// What makes two registrations "the same callback" (the function address).
     fn identity(&self) -> usize;
     /// Delivers one event; called on the event-loop thread with no lock held.
+    /// It contains its own Rust panics, and a forced unwind out of an
+    /// application's callback (`pthread_exit`) passes through it: callers
+    /// must not wrap it in `catch_unwind`, which would catch that unwind and
+    /// abort the process.
     fn deliver(&self, event: &Event);
     /// The registration is over (its `virFreeCallback`). Never called for a
     /// registration that failed.
