@@ -38,6 +38,9 @@ unsafe impl Send for CCallback {}
 // SAFETY: as above; the record is never mutated after creation.
 unsafe impl Sync for CCallback {}
 
+/// A callback call with its arguments, ready to run.
+type PreparedCall = Box<dyn FnOnce()>;
+
 impl CCallback {
     pub(crate) fn new(
         conn: &Handle<ConnHandle>,
@@ -47,12 +50,7 @@ impl CCallback {
     ) -> CCallback {
         CCallback { function, opaque, freecb, conn: conn.clone() }
     }
-}
 
-/// A callback call with its arguments, ready to run.
-type PreparedCall = Box<dyn FnOnce()>;
-
-impl CCallback {
     /// The call of this callback for `event`.
     fn prepare(&self, event: &Event) -> PreparedCall {
         let (function, conn, opaque) = (self.function, self.conn.as_ptr(), self.opaque);
@@ -159,7 +157,7 @@ unsafe fn retype<T: UnwindingCallback>(function: GenericFn) -> T::Unwinding {
 }
 
 /// The C representations the event-ID table names: `hold` makes what an
-/// argument points into, owned by the calling frame; `arg` is the argument.
+/// argument points into, owned by the prepared call; `arg` is the argument.
 mod c_repr {
     /// Plain numbers, passed as their C type.
     macro_rules! number {

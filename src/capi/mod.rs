@@ -32,7 +32,7 @@ use handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
 
 /// The body of every exported function, around its code:
 ///
-/// ```ignore
+/// ```text
 /// #[no_mangle]
 /// pub extern "C" fn virDomainRef(domain: virDomainPtr) -> c_int {
 ///     export!(|call| { call.domain(domain)?.add_c_ref(); Ok(0) })
