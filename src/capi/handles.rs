@@ -211,3 +211,39 @@ impl ObjectHandle {
         &self.conn
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection() -> Handle<ConnHandle> {
+        ConnHandle::new(Connection::open(Some("test:///default"), false).unwrap())
+    }
+
+    #[test]
+    fn a_pointer_is_live_while_a_count_is_held() {
+        let ptr: *mut ConnHandle = connection().into_c();
+        let guard = Handle::<ConnHandle>::live(ptr).expect("live after into_c");
+        assert_eq!(guard.other_counts(), 1, "the application's count");
+        guard.add_c_ref();
+        // SAFETY (both): the application's two counts, given back.
+        unsafe { guard.release_c_ref() };
+        unsafe { guard.release_c_ref() };
+        assert_eq!(guard.other_counts(), 0);
+        drop(guard);
+        assert!(Handle::<ConnHandle>::live(ptr).is_none(), "freed with its last count");
+    }
+
+    #[test]
+    fn a_pointer_of_another_type_or_class_is_refused() {
+        let conn = connection();
+        let identity = ObjectIdentity::named("default", crate::uuid::Uuid([7; 16]));
+        let network = ObjectHandle::new(&conn, EventClass::Network, identity);
+        assert!(Handle::<DomainHandle>::live(conn.as_ptr::<()>()).is_none());
+        assert!(Handle::<ConnHandle>::live(network.as_ptr::<()>()).is_none());
+        assert!(ObjectHandle::check(network.as_ptr::<()>(), EventClass::Network, "f").is_ok());
+        let wrong_class = ObjectHandle::check(network.as_ptr::<()>(), EventClass::StoragePool, "f");
+        assert_eq!(wrong_class.err().unwrap().message, "invalid storage pool pointer in f");
+        assert!(Handle::<ConnHandle>::live(std::ptr::null_mut::<()>()).is_none());
+    }
+}
