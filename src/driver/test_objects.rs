@@ -197,10 +197,11 @@ impl Kind {
     }
 
     fn not_found(self, how: &str, value: &str) -> Error {
-        let (code, noun) = match self {
-            Kind::Network => (ErrorCode::VIR_ERR_NO_NETWORK, "network"),
-            Kind::Pool => (ErrorCode::VIR_ERR_NO_STORAGE_POOL, "storage pool"),
+        let code = match self {
+            Kind::Network => ErrorCode::VIR_ERR_NO_NETWORK,
+            Kind::Pool => ErrorCode::VIR_ERR_NO_STORAGE_POOL,
         };
+        let noun = self.class().descriptor().noun;
         Error::new(code, ErrorDomain::VIR_FROM_TEST, Some(format!("no {noun} with matching {how} '{value}'")))
     }
 
