@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::event::ObjectClass;
+use crate::event::EventClass;
 
 pub use crate::abi::error::{virErrorDomain as ErrorDomain, virErrorNumber as ErrorCode};
 
@@ -21,21 +21,6 @@ pub struct Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
-
-impl ErrorDomain {
-    /// The subsystem that reports errors of the public functions of `class`.
-    pub fn of_class(class: ObjectClass) -> ErrorDomain {
-        match class {
-            ObjectClass::Domain => ErrorDomain::VIR_FROM_DOMAIN,
-            // libvirt-qemu's functions report no subsystem.
-            ObjectClass::QemuMonitor => ErrorDomain::VIR_FROM_NONE,
-            ObjectClass::Network => ErrorDomain::VIR_FROM_NETWORK,
-            ObjectClass::StoragePool => ErrorDomain::VIR_FROM_STORAGE,
-            ObjectClass::NodeDevice => ErrorDomain::VIR_FROM_NODEDEV,
-            ObjectClass::Secret => ErrorDomain::VIR_FROM_SECRET,
-        }
-    }
-}
 
 /// The fixed text libvirt puts in front of the detail for `code`.
 fn template(code: ErrorCode) -> (&'static str, &'static str) {
@@ -144,16 +129,10 @@ impl Error {
         Error::new(ErrorCode::VIR_ERR_INVALID_DOMAIN, ErrorDomain::VIR_FROM_DOM, Some(function.to_string()))
     }
 
-    /// libvirt's error for a pointer that is not a live object of `class`.
-    pub fn invalid_object(class: ObjectClass, function: &str) -> Error {
-        let code = match class {
-            ObjectClass::Domain | ObjectClass::QemuMonitor => ErrorCode::VIR_ERR_INVALID_DOMAIN,
-            ObjectClass::Network => ErrorCode::VIR_ERR_INVALID_NETWORK,
-            ObjectClass::StoragePool => ErrorCode::VIR_ERR_INVALID_STORAGE_POOL,
-            ObjectClass::NodeDevice => ErrorCode::VIR_ERR_INVALID_NODE_DEVICE,
-            ObjectClass::Secret => ErrorCode::VIR_ERR_INVALID_SECRET,
-        };
-        Error::new(code, ErrorDomain::of_class(class), Some(function.to_string()))
+    /// libvirt's error for a pointer that is not a live target of `class`.
+    pub fn invalid_target(class: EventClass, function: &str) -> Error {
+        let class = class.descriptor();
+        Error::new(class.invalid_target, class.error_domain, Some(function.to_string()))
     }
 
     /// A failed public-API argument check: the message is the whole text, with

@@ -8,9 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod abi;
-// capi's blocks still group several operations under one SAFETY comment;
-// its rewrite into typed handles and one export macro (issue 9) splits them.
-#[allow(unsafe_code, clippy::multiple_unsafe_ops_per_block)]
+#[allow(unsafe_code)]
 pub mod capi;
 pub mod connection;
 pub mod driver;

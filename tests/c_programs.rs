@@ -219,6 +219,14 @@ fn testdriver() {
     check_program("testdriver");
 }
 
+/// A callback that calls `pthread_exit` on the thread running
+/// `virEventRunDefaultImpl` ends that thread only: the process and the
+/// library carry on.
+#[test]
+fn thread_exit() {
+    check_program("thread_exit");
+}
+
 #[test]
 fn hostile_xml() {
     check_program("hostile_xml");

@@ -4,18 +4,18 @@ use std::os::raw::{c_char, c_int, c_uint, c_ulong};
 use std::ptr;
 
 use super::handles::{ConnHandle, DomainHandle};
-use super::{api, strings};
+use super::{export, strings};
 use crate::abi::common::{
     virConnectAuth, virConnectAuthPtr, virConnectCloseFunc, virConnectFlags, virConnectPtr, virDomainPtr,
     virFreeCallback, LIBVIR_VERSION_NUMBER,
 };
 use crate::connection::Connection;
-use crate::error::{Error, ErrorDomain};
+use crate::error::{Error, ErrorDomain, Result};
 
 /// Initialises the library; nothing needs doing, so it always succeeds.
 #[no_mangle]
 pub extern "C" fn virInitialize() -> c_int {
-    0
+    export!(quiet || 0)
 }
 
 /// Reports the library version (and the same number for any driver type).
@@ -24,9 +24,9 @@ pub extern "C" fn virInitialize() -> c_int {
 /// `libVer` and `typeVer` must be NULL or writable; `type` NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn virGetVersion(libVer: *mut c_ulong, r#type: *const c_char, typeVer: *mut c_ulong) -> c_int {
-    api("virGetVersion", -1, |_| {
+    export!(|call| {
         if libVer.is_null() {
-            return Err(Error::null_arg("virGetVersion", "libVer"));
+            return Err(Error::null_arg(call.function, "libVer"));
         }
         // SAFETY: non-NULL and writable per the contract.
         unsafe { *libVer = LIBVIR_VERSION_NUMBER };
@@ -38,13 +38,15 @@ pub unsafe extern "C" fn virGetVersion(libVer: *mut c_ulong, r#type: *const c_ch
     })
 }
 
-fn open(function: &str, name: *const c_char, read_only: bool) -> virConnectPtr {
-    api(function, ptr::null_mut(), |_| {
-        // SAFETY: `name` is NULL or a C string per the public contract.
-        let uri = unsafe { strings::borrow(name) };
-        let conn = Connection::open(uri.as_deref(), read_only)?;
-        Ok(ConnHandle::create(conn) as virConnectPtr)
-    })
+/// Opens `name`, a C string or NULL (the default URI).
+///
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string.
+unsafe fn open(name: *const c_char, read_only: bool) -> Result<virConnectPtr> {
+    // SAFETY: per this function's contract.
+    let uri = unsafe { strings::borrow(name) };
+    let conn = Connection::open(uri.as_deref(), read_only)?;
+    Ok(ConnHandle::new(conn).into_c())
 }
 
 /// Opens a connection to the driver `name` names (NULL: the default URI).
@@ -53,7 +55,8 @@ fn open(function: &str, name: *const c_char, read_only: bool) -> virConnectPtr {
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectOpen(name: *const c_char) -> virConnectPtr {
-    open("virConnectOpen", name, false)
+    // SAFETY: the caller's guarantee is `open`'s.
+    export!(|_call| unsafe { open(name, false) })
 }
 
 /// Opens a read-only connection: domain operations are refused.
@@ -62,7 +65,8 @@ pub unsafe extern "C" fn virConnectOpen(name: *const c_char) -> virConnectPtr {
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectOpenReadOnly(name: *const c_char) -> virConnectPtr {
-    open("virConnectOpenReadOnly", name, true)
+    // SAFETY: the caller's guarantee is `open`'s.
+    export!(|_call| unsafe { open(name, true) })
 }
 
 /// Opens a connection; the in-process drivers need no credentials, so `auth`
@@ -76,8 +80,8 @@ pub unsafe extern "C" fn virConnectOpenAuth(
     _auth: virConnectAuthPtr,
     flags: c_uint,
 ) -> virConnectPtr {
-    let read_only = flags & virConnectFlags::VIR_CONNECT_RO as c_uint != 0;
-    open("virConnectOpenAuth", name, read_only)
+    // SAFETY: the caller's guarantee is `open`'s.
+    export!(|_call| unsafe { open(name, flags & virConnectFlags::VIR_CONNECT_RO as c_uint != 0) })
 }
 
 /// The default authentication callback set: no credential types, no callback.
@@ -96,16 +100,18 @@ pub static mut virConnectAuthPtrDefault: virConnectAuthPtr =
 /// some), as libvirt does, or -1.
 #[no_mangle]
 pub extern "C" fn virConnectClose(conn: virConnectPtr) -> c_int {
-    api("virConnectClose", -1, |_| {
-        let handle = ConnHandle::check(conn, "virConnectClose", ErrorDomain::VIR_FROM_NONE)?;
-        Ok(c_int::from(ConnHandle::unref(handle) > 0))
+    export!(|call| {
+        let handle = ConnHandle::check(conn, call.function, ErrorDomain::VIR_FROM_NONE)?;
+        // SAFETY: the application gives up the count it got with `conn`.
+        unsafe { handle.release_c_ref() };
+        Ok(c_int::from(handle.other_counts() > 0))
     })
 }
 
 #[no_mangle]
 pub extern "C" fn virConnectRef(conn: virConnectPtr) -> c_int {
-    api("virConnectRef", -1, |call| {
-        call.connection(conn, "virConnectRef")?.add_ref();
+    export!(|call| {
+        call.connection(conn)?.add_c_ref();
         Ok(0)
     })
 }
@@ -113,8 +119,8 @@ pub extern "C" fn virConnectRef(conn: virConnectPtr) -> c_int {
 /// The connection's canonical URI, for the caller to `free()`.
 #[no_mangle]
 pub extern "C" fn virConnectGetURI(conn: virConnectPtr) -> *mut c_char {
-    api("virConnectGetURI", ptr::null_mut(), |call| {
-        let handle = call.connection(conn, "virConnectGetURI")?;
+    export!(|call| {
+        let handle = call.connection(conn)?;
         Ok(strings::to_malloced(&handle.conn.uri))
     })
 }
@@ -122,14 +128,14 @@ pub extern "C" fn virConnectGetURI(conn: virConnectPtr) -> *mut c_char {
 /// In-process connections are alive for as long as they are open.
 #[no_mangle]
 pub extern "C" fn virConnectIsAlive(conn: virConnectPtr) -> c_int {
-    api("virConnectIsAlive", -1, |call| call.connection(conn, "virConnectIsAlive").map(|_| 1))
+    export!(|call| call.connection(conn).map(|_| 1))
 }
 
 /// In-process connections have no transport to keep alive: returns 1, the
 /// contract's answer for a peer without keepalive support.
 #[no_mangle]
 pub extern "C" fn virConnectSetKeepAlive(conn: virConnectPtr, _interval: c_int, _count: c_uint) -> c_int {
-    api("virConnectSetKeepAlive", -1, |call| call.connection(conn, "virConnectSetKeepAlive").map(|_| 1))
+    export!(|call| call.connection(conn).map(|_| 1))
 }
 
 /// Accepts a close callback. In-process connections only close through
@@ -142,20 +148,20 @@ pub extern "C" fn virConnectRegisterCloseCallback(
     _opaque: *mut std::os::raw::c_void,
     _freecb: virFreeCallback,
 ) -> c_int {
-    const NAME: &str = "virConnectRegisterCloseCallback";
-    api(NAME, -1, |call| {
-        call.connection(conn, NAME)?;
-        cb.ok_or_else(|| Error::null_arg(NAME, "cb")).map(|_| 0)
+    export!(|call| {
+        let name = call.function;
+        call.connection(conn)?;
+        cb.ok_or_else(|| Error::null_arg(name, "cb")).map(|_| 0)
     })
 }
 
 /// The counterpart of `virConnectRegisterCloseCallback`.
 #[no_mangle]
 pub extern "C" fn virConnectUnregisterCloseCallback(conn: virConnectPtr, cb: virConnectCloseFunc) -> c_int {
-    const NAME: &str = "virConnectUnregisterCloseCallback";
-    api(NAME, -1, |call| {
-        call.connection(conn, NAME)?;
-        cb.ok_or_else(|| Error::null_arg(NAME, "cb")).map(|_| 0)
+    export!(|call| {
+        let name = call.function;
+        call.connection(conn)?;
+        cb.ok_or_else(|| Error::null_arg(name, "cb")).map(|_| 0)
     })
 }
 
@@ -170,10 +176,10 @@ pub unsafe extern "C" fn virConnectListAllDomains(
     domains: *mut *mut virDomainPtr,
     flags: c_uint,
 ) -> c_int {
-    api("virConnectListAllDomains", -1, |call| {
-        let handle = call.connection(conn, "virConnectListAllDomains")?;
+    export!(|call| {
+        let handle = call.connection(conn)?;
         let found = handle.conn.driver.list_all(flags)?;
         // SAFETY: `domains` is NULL or writable per the contract.
-        unsafe { super::export_list(domains, found, |identity| DomainHandle::create(handle, identity)) }
+        unsafe { super::export_list(domains, found, |identity| DomainHandle::new(&handle, identity).into_c()) }
     })
 }

@@ -1,10 +1,9 @@
 //! Domain objects: accessors, lookups and lifecycle operations.
 
 use std::os::raw::{c_char, c_int, c_uchar, c_uint};
-use std::ptr;
 
 use super::handles::DomainHandle;
-use super::{api, check_writable, strings, Call};
+use super::{check_writable, export, strings, Call};
 use crate::abi::common::{virConnectPtr, virDomainInfoPtr, virDomainPtr};
 use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
 use crate::driver::metadata::MetadataChange;
@@ -15,13 +14,13 @@ use crate::uuid::Uuid;
 
 #[no_mangle]
 pub extern "C" fn virDomainGetName(domain: virDomainPtr) -> *const c_char {
-    api("virDomainGetName", ptr::null(), |call| Ok(call.domain(domain, "virDomainGetName")?.name.as_ptr()))
+    export!(|call| Ok(call.domain(domain)?.name.as_ptr()))
 }
 
 /// The domain's ID when it was looked up, or `(unsigned)-1` if inactive.
 #[no_mangle]
 pub extern "C" fn virDomainGetID(domain: virDomainPtr) -> c_uint {
-    api("virDomainGetID", c_uint::MAX, |call| Ok(call.domain(domain, "virDomainGetID")?.id() as c_uint))
+    export!(|call| Ok(call.domain(domain)?.id() as c_uint))
 }
 
 /// Writes the 16 raw bytes of the domain's UUID to `uuid`.
@@ -30,10 +29,10 @@ pub extern "C" fn virDomainGetID(domain: virDomainPtr) -> c_uint {
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetUUID(domain: virDomainPtr, uuid: *mut c_uchar) -> c_int {
-    api("virDomainGetUUID", -1, |call| {
-        let handle = call.domain(domain, "virDomainGetUUID")?;
+    export!(|call| {
+        let handle = call.domain(domain)?;
         // SAFETY: per this function's contract.
-        unsafe { strings::write_uuid(&handle.identity.uuid, uuid, "virDomainGetUUID", ErrorDomain::VIR_FROM_DOMAIN) }
+        unsafe { strings::write_uuid(&handle.identity.uuid, uuid, call.function, ErrorDomain::VIR_FROM_DOMAIN) }
     })
 }
 
@@ -43,49 +42,40 @@ pub unsafe extern "C" fn virDomainGetUUID(domain: virDomainPtr, uuid: *mut c_uch
 /// `buf` must be NULL or point to `VIR_UUID_STRING_BUFLEN` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetUUIDString(domain: virDomainPtr, buf: *mut c_char) -> c_int {
-    api("virDomainGetUUIDString", -1, |call| {
-        let handle = call.domain(domain, "virDomainGetUUIDString")?;
+    export!(|call| {
+        let handle = call.domain(domain)?;
         // SAFETY: per this function's contract.
-        unsafe {
-            strings::write_uuid_string(
-                &handle.identity.uuid,
-                buf,
-                "virDomainGetUUIDString",
-                ErrorDomain::VIR_FROM_DOMAIN,
-            )
-        }
+        unsafe { strings::write_uuid_string(&handle.identity.uuid, buf, call.function, ErrorDomain::VIR_FROM_DOMAIN) }
     })
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainRef(domain: virDomainPtr) -> c_int {
-    api("virDomainRef", -1, |call| {
-        call.domain(domain, "virDomainRef")?.add_ref();
+    export!(|call| {
+        call.domain(domain)?.add_c_ref();
         Ok(0)
     })
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainFree(domain: virDomainPtr) -> c_int {
-    api("virDomainFree", -1, |call| {
-        let handle = call.domain(domain, "virDomainFree")?;
-        call.forget_connection();
-        DomainHandle::unref(handle);
+    export!(|call| {
+        let handle = call.domain(domain)?;
+        // SAFETY: the application gives up the count it got with `domain`.
+        unsafe { handle.release_c_ref() };
         Ok(0)
     })
 }
 
 /// Looks a domain up through the connection's driver and wraps it.
 fn lookup(
-    function: &str,
+    call: &mut Call,
     conn: virConnectPtr,
-    find: impl FnOnce(&dyn Driver) -> Result<DomainIdentity>,
-) -> virDomainPtr {
-    api(function, ptr::null_mut(), |call| {
-        let handle = call.connection(conn, function)?;
-        let identity = find(handle.conn.driver.as_ref())?;
-        Ok(DomainHandle::create(handle, identity))
-    })
+    find: impl FnOnce(&dyn Driver, &str) -> Result<DomainIdentity>,
+) -> Result<virDomainPtr> {
+    let handle = call.connection(conn)?;
+    let identity = find(handle.conn.driver.as_ref(), call.function)?;
+    Ok(DomainHandle::new(&handle, identity).into_c())
 }
 
 /// The domain called `name`, for the caller to free.
@@ -94,26 +84,21 @@ fn lookup(
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainLookupByName(conn: virConnectPtr, name: *const c_char) -> virDomainPtr {
-    // SAFETY: NULL or a C string per the contract.
-    let name = unsafe { strings::borrow(name) };
-    lookup("virDomainLookupByName", conn, |driver| {
-        let name = name.ok_or_else(|| Error::null_arg("virDomainLookupByName", "name"))?;
+    export!(|call| lookup(call, conn, |driver, function| {
+        // SAFETY: NULL or a C string per the contract.
+        let name = unsafe { strings::borrow(name) }.ok_or_else(|| Error::null_arg(function, "name"))?;
         driver.lookup_by_name(&name)
-    })
+    }))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainLookupByID(conn: virConnectPtr, id: c_int) -> virDomainPtr {
-    lookup("virDomainLookupByID", conn, |driver| {
+    export!(|call| lookup(call, conn, |driver, function| {
         if id < 0 {
-            return Err(Error::arg_check(
-                "virDomainLookupByID",
-                "id",
-                "id in virDomainLookupByID must be zero or greater",
-            ));
+            return Err(Error::arg_check(function, "id", format!("id in {function} must be zero or greater")));
         }
         driver.lookup_by_id(id)
-    })
+    }))
 }
 
 /// The domain whose UUID `uuidstr` spells, for the caller to free.
@@ -122,84 +107,86 @@ pub extern "C" fn virDomainLookupByID(conn: virConnectPtr, id: c_int) -> virDoma
 /// `uuidstr` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainLookupByUUIDString(conn: virConnectPtr, uuidstr: *const c_char) -> virDomainPtr {
-    // SAFETY: NULL or a C string per the contract.
-    let text = unsafe { strings::borrow(uuidstr) };
-    lookup("virDomainLookupByUUIDString", conn, |driver| {
-        let text = text.ok_or_else(|| Error::null_arg("virDomainLookupByUUIDString", "uuidstr"))?;
-        let uuid = Uuid::parse(&text)
-            .ok_or_else(|| Error::arg_check("virDomainLookupByUUIDString", "uuidstr", "Invalid UUID"))?;
+    export!(|call| lookup(call, conn, |driver, function| {
+        // SAFETY: NULL or a C string per the contract.
+        let text = unsafe { strings::borrow(uuidstr) }.ok_or_else(|| Error::null_arg(function, "uuidstr"))?;
+        let uuid = Uuid::parse(&text).ok_or_else(|| Error::arg_check(function, "uuidstr", "Invalid UUID"))?;
         driver.lookup_by_uuid(&uuid)
-    })
+    }))
 }
 
 /// Runs a driver operation on a domain, refusing it on read-only connections.
-fn operate(function: &str, domain: virDomainPtr, op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>) -> c_int {
-    api(function, -1, |call| {
-        let handle = call.domain(domain, function)?;
-        check_writable(handle.conn(), function, ErrorDomain::VIR_FROM_DOMAIN)?;
-        let driver = handle.conn().conn.driver.as_ref();
-        op(driver, &handle.identity)?;
-        // A transient domain that stopped is gone: it has no ID any more.
-        handle.set_id(driver.refresh(&handle.identity).map_or(-1, |now| now.id));
-        Ok(0)
-    })
+fn operate(
+    call: &mut Call,
+    domain: virDomainPtr,
+    op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>,
+) -> Result<c_int> {
+    let handle = call.domain(domain)?;
+    check_writable(handle.conn(), call.function, ErrorDomain::VIR_FROM_DOMAIN)?;
+    let driver = handle.conn().conn.driver.as_ref();
+    op(driver, &handle.identity)?;
+    // A transient domain that stopped is gone: it has no ID any more.
+    handle.set_id(driver.refresh(&handle.identity).map_or(-1, |now| now.id));
+    Ok(0)
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainSuspend(domain: virDomainPtr) -> c_int {
-    operate("virDomainSuspend", domain, |d, dom| d.suspend(dom))
+    export!(|call| operate(call, domain, |d, dom| d.suspend(dom)))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainResume(domain: virDomainPtr) -> c_int {
-    operate("virDomainResume", domain, |d, dom| d.resume(dom))
+    export!(|call| operate(call, domain, |d, dom| d.resume(dom)))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainReboot(domain: virDomainPtr, flags: c_uint) -> c_int {
-    operate("virDomainReboot", domain, |d, dom| d.reboot(dom, flags))
+    export!(|call| operate(call, domain, |d, dom| d.reboot(dom, flags)))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainReset(domain: virDomainPtr, flags: c_uint) -> c_int {
-    operate("virDomainReset", domain, |d, dom| d.reset(dom, flags))
+    export!(|call| operate(call, domain, |d, dom| d.reset(dom, flags)))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainShutdown(domain: virDomainPtr) -> c_int {
-    operate("virDomainShutdown", domain, |d, dom| d.shutdown(dom))
+    export!(|call| operate(call, domain, |d, dom| d.shutdown(dom)))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainDestroy(domain: virDomainPtr) -> c_int {
-    operate("virDomainDestroy", domain, |d, dom| d.destroy(dom))
+    export!(|call| operate(call, domain, |d, dom| d.destroy(dom)))
 }
 
 /// Starts a defined domain; the handle's ID is updated to the new one.
 #[no_mangle]
 pub extern "C" fn virDomainCreate(domain: virDomainPtr) -> c_int {
-    operate("virDomainCreate", domain, |d, dom| d.create(dom))
+    export!(|call| operate(call, domain, |d, dom| d.create(dom)))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainUndefine(domain: virDomainPtr) -> c_int {
-    operate("virDomainUndefine", domain, |d, dom| d.undefine(dom))
+    export!(|call| operate(call, domain, |d, dom| d.undefine(dom)))
 }
 
-fn from_xml(
-    function: &str,
+/// Makes a domain from `xml` through the connection's driver and wraps it.
+///
+/// # Safety
+/// `xml` must be NULL or a NUL-terminated string.
+unsafe fn from_xml(
+    call: &mut Call,
     conn: virConnectPtr,
     xml: *const c_char,
     make: impl FnOnce(&dyn Driver, &str) -> Result<DomainIdentity>,
-) -> virDomainPtr {
-    api(function, ptr::null_mut(), |call: &mut Call| {
-        let handle = call.connection(conn, function)?;
-        // SAFETY: NULL or a C string per the public contract.
-        let xml = unsafe { strings::borrow(xml) }.ok_or_else(|| Error::null_arg(function, "xmlDesc"))?;
-        check_writable(handle, function, ErrorDomain::VIR_FROM_DOMAIN)?;
-        let identity = make(handle.conn.driver.as_ref(), &xml)?;
-        Ok(DomainHandle::create(handle, identity))
-    })
+) -> Result<virDomainPtr> {
+    let handle = call.connection(conn)?;
+    // SAFETY: per this function's contract.
+    let xml = unsafe { strings::borrow(xml) }.ok_or_else(|| Error::null_arg(call.function, "xmlDesc"))?;
+    check_writable(&handle, call.function, ErrorDomain::VIR_FROM_DOMAIN)?;
+    let identity = make(handle.conn.driver.as_ref(), &xml)?;
+    Ok(DomainHandle::new(&handle, identity).into_c())
 }
 
 /// Defines (or redefines) a persistent domain from its XML.
@@ -208,7 +195,8 @@ fn from_xml(
 /// `xml` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDefineXML(conn: virConnectPtr, xml: *const c_char) -> virDomainPtr {
-    from_xml("virDomainDefineXML", conn, xml, |d, xml| d.define_xml(xml))
+    // SAFETY: the caller's guarantee is `from_xml`'s.
+    export!(|call| unsafe { from_xml(call, conn, xml, |d, xml| d.define_xml(xml)) })
 }
 
 /// Starts a transient domain from its XML.
@@ -221,14 +209,15 @@ pub unsafe extern "C" fn virDomainCreateXML(
     xmlDesc: *const c_char,
     flags: c_uint,
 ) -> virDomainPtr {
-    from_xml("virDomainCreateXML", conn, xmlDesc, |d, xml| d.create_xml(xml, flags))
+    // SAFETY: the caller's guarantee is `from_xml`'s.
+    export!(|call| unsafe { from_xml(call, conn, xmlDesc, |d, xml| d.create_xml(xml, flags)) })
 }
 
 /// The domain's XML, for the caller to `free()`.
 #[no_mangle]
 pub extern "C" fn virDomainGetXMLDesc(domain: virDomainPtr, flags: c_uint) -> *mut c_char {
-    api("virDomainGetXMLDesc", ptr::null_mut(), |call| {
-        let handle = call.domain(domain, "virDomainGetXMLDesc")?;
+    export!(|call| {
+        let handle = call.domain(domain)?;
         let xml = handle.conn().conn.driver.xml_desc(&handle.identity, flags)?;
         Ok(strings::to_malloced(&xml))
     })
@@ -275,13 +264,17 @@ pub unsafe extern "C" fn virDomainSetMetadata(
     uri: *const c_char,
     flags: c_uint,
 ) -> c_int {
-    const NAME: &str = "virDomainSetMetadata";
-    api(NAME, -1, |call| {
-        let handle = call.domain(domain, NAME)?;
-        check_writable(handle.conn(), NAME, ErrorDomain::VIR_FROM_DOMAIN)?;
-        // SAFETY: all three are NULL or C strings per the public contract.
-        let (value, key, uri) = unsafe { (strings::borrow(metadata), strings::borrow(key), strings::borrow(uri)) };
-        check_metadata_args(NAME, r#type, value.as_deref(), key.is_some(), uri.is_some())?;
+    export!(|call| {
+        let name = call.function;
+        let handle = call.domain(domain)?;
+        check_writable(handle.conn(), name, ErrorDomain::VIR_FROM_DOMAIN)?;
+        // SAFETY: NULL or a C string per the public contract.
+        let value = unsafe { strings::borrow(metadata) };
+        // SAFETY: as above.
+        let key = unsafe { strings::borrow(key) };
+        // SAFETY: as above.
+        let uri = unsafe { strings::borrow(uri) };
+        check_metadata_args(name, r#type, value.as_deref(), key.is_some(), uri.is_some())?;
         let change = MetadataChange {
             kind: r#type,
             value: value.map(String::from),
@@ -305,12 +298,12 @@ pub unsafe extern "C" fn virDomainGetMetadata(
     uri: *const c_char,
     flags: c_uint,
 ) -> *mut c_char {
-    const NAME: &str = "virDomainGetMetadata";
-    api(NAME, ptr::null_mut(), |call| {
-        let handle = call.domain(domain, NAME)?;
+    export!(|call| {
+        let name = call.function;
+        let handle = call.domain(domain)?;
         // SAFETY: NULL or a C string per the public contract.
         let uri = unsafe { strings::borrow(uri) };
-        check_metadata_args(NAME, r#type, None, false, uri.is_some())?;
+        check_metadata_args(name, r#type, None, false, uri.is_some())?;
         let text = handle.conn().conn.driver.metadata(&handle.identity, r#type, uri.as_deref(), flags)?;
         Ok(strings::to_malloced(&text))
     })
@@ -327,18 +320,17 @@ pub unsafe extern "C" fn virDomainGetState(
     reason: *mut c_int,
     flags: c_uint,
 ) -> c_int {
-    api("virDomainGetState", -1, |call| {
-        let handle = call.domain(domain, "virDomainGetState")?;
+    export!(|call| {
+        let handle = call.domain(domain)?;
         if state.is_null() {
-            return Err(Error::null_arg("virDomainGetState", "state"));
+            return Err(Error::null_arg(call.function, "state"));
         }
         let current = handle.conn().conn.driver.state(&handle.identity, flags)?;
         // SAFETY: non-NULL and writable per the contract.
-        unsafe {
-            *state = current.state;
-            if !reason.is_null() {
-                *reason = current.reason;
-            }
+        unsafe { *state = current.state };
+        if !reason.is_null() {
+            // SAFETY: non-NULL, and writable per the contract.
+            unsafe { *reason = current.reason };
         }
         Ok(0)
     })
@@ -350,10 +342,10 @@ pub unsafe extern "C" fn virDomainGetState(
 /// `info` must be NULL or point to a writable `virDomainInfo`.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetInfo(domain: virDomainPtr, info: virDomainInfoPtr) -> c_int {
-    api("virDomainGetInfo", -1, |call| {
-        let handle = call.domain(domain, "virDomainGetInfo")?;
+    export!(|call| {
+        let handle = call.domain(domain)?;
         if info.is_null() {
-            return Err(Error::null_arg("virDomainGetInfo", "info"));
+            return Err(Error::null_arg(call.function, "info"));
         }
         let current = handle.conn().conn.driver.info(&handle.identity)?;
         // SAFETY: non-NULL and writable per the contract.
@@ -369,8 +361,8 @@ pub unsafe extern "C" fn virDomainGetInfo(domain: virDomainPtr, info: virDomainI
 
 #[no_mangle]
 pub extern "C" fn virDomainIsActive(domain: virDomainPtr) -> c_int {
-    api("virDomainIsActive", -1, |call| {
-        let handle = call.domain(domain, "virDomainIsActive")?;
+    export!(|call| {
+        let handle = call.domain(domain)?;
         let state = handle.conn().conn.driver.state(&handle.identity, 0)?;
         Ok(c_int::from(state.state != crate::abi::common::virDomainState::VIR_DOMAIN_SHUTOFF as c_int))
     })
@@ -378,8 +370,8 @@ pub extern "C" fn virDomainIsActive(domain: virDomainPtr) -> c_int {
 
 #[no_mangle]
 pub extern "C" fn virDomainIsPersistent(domain: virDomainPtr) -> c_int {
-    api("virDomainIsPersistent", -1, |call| {
-        let handle = call.domain(domain, "virDomainIsPersistent")?;
+    export!(|call| {
+        let handle = call.domain(domain)?;
         Ok(c_int::from(handle.conn().conn.driver.is_persistent(&handle.identity)?))
     })
 }

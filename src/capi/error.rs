@@ -8,11 +8,12 @@ use std::ptr;
 
 use parking_lot::Mutex;
 
-use super::handles::ConnHandle;
+use super::export;
+use super::handles::{ConnHandle, Handle};
 use super::strings;
 use crate::abi::common::virConnectPtr;
 use crate::abi::error::{virError, virErrorDomain, virErrorFunc, virErrorLevel, virErrorNumber, virErrorPtr};
-use crate::error::{Error, ErrorDomain};
+use crate::error::Error;
 
 /// A `virError` whose strings this library allocated with `malloc`.
 pub(crate) struct ErrorRecord(virError);
@@ -121,20 +122,30 @@ thread_local! {
 
 static GLOBAL_HANDLER: Mutex<(virErrorFunc, usize)> = Mutex::new((None, 0));
 
+/// Runs `body` on this thread's last error; `None` when it is out of reach
+/// (the thread is being torn down, or a handler called back while it is
+/// being written).
+fn with_last_error<T>(body: impl FnOnce(&mut ErrorRecord) -> T) -> Option<T> {
+    LAST_ERROR.try_with(|e| e.try_borrow_mut().ok().map(|mut record| body(&mut record))).ok().flatten()
+}
+
 pub(crate) fn reset_thread_error() {
-    LAST_ERROR.with(|e| e.borrow_mut().reset());
+    with_last_error(ErrorRecord::reset);
 }
 
 /// Records `error` as this thread's last error (and the connection's), then
 /// hands it to the connection's handler, else the global one, else prints it.
-pub(crate) fn raise(error: Error, conn: Option<*mut ConnHandle>) {
-    let err_ptr = LAST_ERROR.with(|e| {
-        let mut record = e.borrow_mut();
+pub(crate) fn raise(error: Error, conn: Option<&ConnHandle>) {
+    // Out of reach, the record is this frame's for the handler's call.
+    let mut local = ErrorRecord::default();
+    let err_ptr = with_last_error(|record| {
         record.set(&error);
         record.as_ptr()
+    })
+    .unwrap_or_else(|| {
+        local.set(&error);
+        local.as_ptr()
     });
-    // SAFETY: `Call::conn` is only set to handles validated by the call.
-    let conn = conn.map(|c| unsafe { &*c });
     let conn_handler = conn.and_then(|c| {
         c.last_error.lock().set(&error);
         let (func, data) = *c.error_func.lock();
@@ -233,35 +244,34 @@ fn domain_name(domain: c_int) -> &'static str {
 /// succeeded. The record stays valid until the next call on this thread.
 #[no_mangle]
 pub extern "C" fn virGetLastError() -> virErrorPtr {
-    LAST_ERROR.with(|e| e.borrow_mut().as_ptr())
+    export!(quiet || with_last_error(|record| record.as_ptr()).unwrap_or(ptr::null_mut()))
 }
 
 /// The message of the thread's last error, or "no error".
 #[no_mangle]
 pub extern "C" fn virGetLastErrorMessage() -> *const c_char {
-    LAST_ERROR.with(|e| {
-        let record = e.borrow();
-        if record.is_set() && !record.0.message.is_null() {
-            record.0.message as *const c_char
-        } else {
-            c"no error".as_ptr()
+    export!(
+        quiet || {
+            with_last_error(|record| (record.is_set() && !record.0.message.is_null()).then_some(record.0.message))
+                .flatten()
+                .map_or(c"no error".as_ptr(), |message| message as *const c_char)
         }
-    })
+    )
 }
 
 #[no_mangle]
 pub extern "C" fn virGetLastErrorCode() -> c_int {
-    LAST_ERROR.with(|e| e.borrow().0.code)
+    export!(quiet || with_last_error(|record| record.0.code).unwrap_or(0))
 }
 
 #[no_mangle]
 pub extern "C" fn virGetLastErrorDomain() -> c_int {
-    LAST_ERROR.with(|e| e.borrow().0.domain)
+    export!(quiet || with_last_error(|record| record.0.domain).unwrap_or(0))
 }
 
 #[no_mangle]
 pub extern "C" fn virResetLastError() {
-    reset_thread_error();
+    export!(quiet || reset_thread_error())
 }
 
 /// Copies the thread's last error into `to`; returns its code (0 if none).
@@ -270,15 +280,19 @@ pub extern "C" fn virResetLastError() {
 /// `to` must be NULL or point to a writable `virError` holding no strings.
 #[no_mangle]
 pub unsafe extern "C" fn virCopyLastError(to: virErrorPtr) -> c_int {
-    if to.is_null() {
-        return -1;
-    }
-    LAST_ERROR.with(|e| {
-        let record = e.borrow();
-        // SAFETY: `to` is non-NULL and writable per the contract.
-        copy(&record.0, unsafe { &mut *to });
-        record.0.code
-    })
+    export!(
+        quiet || {
+            if to.is_null() {
+                return -1;
+            }
+            with_last_error(|record| {
+                // SAFETY: `to` is non-NULL and writable per the contract.
+                copy(&record.0, unsafe { &mut *to });
+                record.0.code
+            })
+            .unwrap_or(-1)
+        }
+    )
 }
 
 /// Frees the strings of `err` and clears it.
@@ -287,10 +301,14 @@ pub unsafe extern "C" fn virCopyLastError(to: virErrorPtr) -> c_int {
 /// `err` must be NULL or a `virError` whose strings were malloc'ed.
 #[no_mangle]
 pub unsafe extern "C" fn virResetError(err: virErrorPtr) {
-    if !err.is_null() {
-        // SAFETY: non-NULL per the check, valid per the contract.
-        clear(unsafe { &mut *err });
-    }
+    export!(
+        quiet || {
+            if !err.is_null() {
+                // SAFETY: non-NULL per the check, valid per the contract.
+                clear(unsafe { &mut *err });
+            }
+        }
+    )
 }
 
 /// Resets and frees a heap-allocated `virError`.
@@ -299,19 +317,22 @@ pub unsafe extern "C" fn virResetError(err: virErrorPtr) {
 /// `err` must be NULL or a malloc'ed `virError`.
 #[no_mangle]
 pub unsafe extern "C" fn virFreeError(err: virErrorPtr) {
-    if !err.is_null() {
-        // SAFETY: per the contract `err` is a live malloc'ed record.
-        unsafe {
-            clear(&mut *err);
-            libc::free(err.cast());
+    export!(
+        quiet || {
+            if !err.is_null() {
+                // SAFETY: per the contract `err` is a live malloc'ed record.
+                clear(unsafe { &mut *err });
+                // SAFETY: the record is malloc'ed and no longer used.
+                unsafe { libc::free(err.cast()) };
+            }
         }
-    }
+    )
 }
 
 /// Installs the handler every error is passed to (NULL restores printing).
 #[no_mangle]
 pub extern "C" fn virSetErrorFunc(userData: *mut c_void, handler: virErrorFunc) {
-    *GLOBAL_HANDLER.lock() = (handler, userData as usize);
+    export!(quiet || *GLOBAL_HANDLER.lock() = (handler, userData as usize))
 }
 
 /// Prints an error the way libvirt does when no handler is installed.
@@ -320,39 +341,50 @@ pub extern "C" fn virSetErrorFunc(userData: *mut c_void, handler: virErrorFunc) 
 /// `err` must be NULL or point to a valid `virError`.
 #[no_mangle]
 pub unsafe extern "C" fn virDefaultErrorFunc(err: virErrorPtr) {
-    if err.is_null() {
-        return;
-    }
-    // SAFETY: non-NULL and valid per the contract.
-    let err = unsafe { &*err };
-    // SAFETY: a non-NULL message is a NUL-terminated string.
-    let Some(message) = (unsafe { strings::borrow(err.message) }) else {
-        return;
-    };
-    let level = if err.level == virErrorLevel::VIR_ERR_WARNING { "warning" } else { "error" };
-    let _ = writeln!(std::io::stderr(), "libvirt: {} {level} : {message}", domain_name(err.domain));
+    export!(
+        quiet || {
+            if err.is_null() {
+                return;
+            }
+            // SAFETY: non-NULL and valid per the contract.
+            let err = unsafe { &*err };
+            // SAFETY: a non-NULL message is a NUL-terminated string.
+            let Some(message) = (unsafe { strings::borrow(err.message) }) else {
+                return;
+            };
+            let level = if err.level == virErrorLevel::VIR_ERR_WARNING { "warning" } else { "error" };
+            let _ = writeln!(std::io::stderr(), "libvirt: {} {level} : {message}", domain_name(err.domain));
+        }
+    )
 }
 
 /// The last error raised on `conn`, or NULL.
 #[no_mangle]
 pub extern "C" fn virConnGetLastError(conn: virConnectPtr) -> virErrorPtr {
-    match ConnHandle::check(conn, "virConnGetLastError", ErrorDomain::VIR_FROM_NONE) {
-        Ok(handle) => handle.last_error.lock().as_ptr(),
-        Err(_) => ptr::null_mut(),
-    }
+    export!(
+        quiet || Handle::<ConnHandle>::live(conn).map_or(ptr::null_mut(), |handle| handle.last_error.lock().as_ptr())
+    )
 }
 
 #[no_mangle]
 pub extern "C" fn virConnResetLastError(conn: virConnectPtr) {
-    if let Ok(handle) = ConnHandle::check(conn, "virConnResetLastError", ErrorDomain::VIR_FROM_NONE) {
-        handle.last_error.lock().reset();
-    }
+    export!(
+        quiet || {
+            if let Some(handle) = Handle::<ConnHandle>::live(conn) {
+                handle.last_error.lock().reset();
+            }
+        }
+    )
 }
 
 /// Installs the handler errors on `conn` are passed to.
 #[no_mangle]
 pub extern "C" fn virConnSetErrorFunc(conn: virConnectPtr, userData: *mut c_void, handler: virErrorFunc) {
-    if let Ok(handle) = ConnHandle::check(conn, "virConnSetErrorFunc", ErrorDomain::VIR_FROM_NONE) {
-        *handle.error_func.lock() = (handler, userData as usize);
-    }
+    export!(
+        quiet || {
+            if let Some(handle) = Handle::<ConnHandle>::live(conn) {
+                *handle.error_func.lock() = (handler, userData as usize);
+            }
+        }
+    )
 }

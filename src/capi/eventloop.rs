@@ -10,7 +10,8 @@ use std::sync::Arc;
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
-use super::{api, contain_panic, no_unwind};
+use super::delivery::{unwinding, UnwindingCallback};
+use super::{export, forward_unwinding};
 use crate::abi::common::virFreeCallback;
 use crate::abi::event_loop::*;
 use crate::error::{Error, ErrorDomain};
@@ -108,17 +109,31 @@ fn run_parked<T>(registry: &Mutex<Registry<T>>, token: usize, run: impl FnOnce(&
     let Some(mut callback) = registry.lock().take_for_run(token) else {
         return;
     };
-    contain_panic("an event-loop callback", || run(&mut callback));
+    // The callback may run application callbacks, which may unwind.
+    forward_unwinding("an event-loop callback", || run(&mut callback));
     let removed = registry.lock().put_back(token, callback);
     drop(removed);
 }
 
-unsafe extern "C" fn handle_trampoline(watch: c_int, fd: c_int, events: c_int, opaque: *mut c_void) {
+/// Called by the application's loop, through its C type: `"C-unwind"` so
+/// that a forced unwind out of an application callback it runs passes.
+unsafe extern "C-unwind" fn handle_trampoline(watch: c_int, fd: c_int, events: c_int, opaque: *mut c_void) {
     run_parked(&HANDLES, opaque as usize, |cb| cb(watch, fd, events));
 }
 
-unsafe extern "C" fn timeout_trampoline(timer: c_int, opaque: *mut c_void) {
+unsafe extern "C-unwind" fn timeout_trampoline(timer: c_int, opaque: *mut c_void) {
     run_parked(&TIMEOUTS, opaque as usize, |cb| cb(timer));
+}
+
+/// The trampolines with the C types of the application's loop functions;
+/// the application calls them as C functions, which they are.
+fn trampolines() -> (virEventHandleCallback, virEventTimeoutCallback) {
+    // SAFETY: only the ABI string changes: a "C-unwind" function is a C
+    // function that may also be unwound through.
+    let handle = unsafe { std::mem::transmute::<CHandleFn, virEventHandleCallback>(handle_trampoline) };
+    // SAFETY: as above.
+    let timeout = unsafe { std::mem::transmute::<CTimeoutFn, virEventTimeoutCallback>(timeout_trampoline) };
+    (handle, timeout)
 }
 
 /// An application's loop, driven through its C functions.
@@ -128,7 +143,7 @@ impl EventLoop for AppLoop {
     fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> i32 {
         let Some(add) = self.0.add_handle else { return -1 };
         // SAFETY: the application's AddHandle function, called per its contract.
-        park_and_add(&HANDLES, cb, |token| unsafe { add(fd, events, Some(handle_trampoline), token, None) })
+        park_and_add(&HANDLES, cb, |token| unsafe { add(fd, events, trampolines().0, token, None) })
     }
 
     fn update_handle(&self, watch: i32, events: i32) {
@@ -147,7 +162,7 @@ impl EventLoop for AppLoop {
     fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32 {
         let Some(add) = self.0.add_timeout else { return -1 };
         // SAFETY: the application's AddTimeout function, called per its contract.
-        park_and_add(&TIMEOUTS, cb, |token| unsafe { add(timeout_ms, Some(timeout_trampoline), token, None) })
+        park_and_add(&TIMEOUTS, cb, |token| unsafe { add(timeout_ms, trampolines().1, token, None) })
     }
 
     fn update_timeout(&self, timer: i32, timeout_ms: i32) {
@@ -206,19 +221,21 @@ pub extern "C" fn virEventRegisterImpl(
     updateTimeout: virEventUpdateTimeoutFunc,
     removeTimeout: virEventRemoveTimeoutFunc,
 ) {
-    contain_panic("virEventRegisterImpl", || {
-        let functions = AppFunctions {
-            add_handle: addHandle,
-            update_handle: updateHandle,
-            remove_handle: removeHandle,
-            add_timeout: addTimeout,
-            update_timeout: updateTimeout,
-            remove_timeout: removeTimeout,
-        };
-        if eventloop::register(Arc::new(AppLoop(functions))) {
-            let _ = APP_FUNCTIONS.set(functions);
+    export!(
+        quiet || {
+            let functions = AppFunctions {
+                add_handle: addHandle,
+                update_handle: updateHandle,
+                remove_handle: removeHandle,
+                add_timeout: addTimeout,
+                update_timeout: updateTimeout,
+                remove_timeout: removeTimeout,
+            };
+            if eventloop::register(Arc::new(AppLoop(functions))) {
+                let _ = APP_FUNCTIONS.set(functions);
+            }
         }
-    });
+    );
 }
 
 fn default_loop() -> Result<&'static Arc<DefaultLoop>, Error> {
@@ -236,7 +253,7 @@ fn default_loop() -> Result<&'static Arc<DefaultLoop>, Error> {
 /// Registers the built-in poll-based loop (unless a loop is registered).
 #[no_mangle]
 pub extern "C" fn virEventRegisterDefaultImpl() -> c_int {
-    api("virEventRegisterDefaultImpl", -1, |_| {
+    export!(|_call| {
         let default = default_loop()?;
         eventloop::register(default.clone());
         Ok(0)
@@ -244,19 +261,22 @@ pub extern "C" fn virEventRegisterDefaultImpl() -> c_int {
 }
 
 /// Runs one iteration of the default loop: waits until something is due,
-/// dispatches it, and returns 0 (or -1 if polling failed).
+/// dispatches it, and returns 0 (or -1 if polling failed). A callback may
+/// leave its thread through it (`pthread_exit`).
 #[no_mangle]
-pub extern "C" fn virEventRunDefaultImpl() -> c_int {
-    api("virEventRunDefaultImpl", -1, |_| {
-        default_loop()?.run_once().map_err(|e| {
-            Error::new(
-                crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR,
-                ErrorDomain::VIR_FROM_EVENT,
-                Some(format!("Unable to poll on file handles: {e}")),
-            )
-        })?;
-        Ok(0)
-    })
+pub extern "C-unwind" fn virEventRunDefaultImpl() -> c_int {
+    export!(
+        unwinding | _call | {
+            default_loop()?.run_once().map_err(|e| {
+                Error::new(
+                    crate::error::ErrorCode::VIR_ERR_SYSTEM_ERROR,
+                    ErrorDomain::VIR_FROM_EVENT,
+                    Some(format!("Unable to poll on file handles: {e}")),
+                )
+            })?;
+            Ok(0)
+        }
+    )
 }
 
 /// A C callback with its opaque and free function, as a boxed Rust callback
@@ -280,8 +300,9 @@ impl<F: Copy> Drop for CRegistration<F> {
     }
 }
 
-type CHandleFn = unsafe extern "C" fn(c_int, c_int, c_int, *mut c_void);
-type CTimeoutFn = unsafe extern "C" fn(c_int, *mut c_void);
+/// The application's callbacks, called so that they may unwind.
+type CHandleFn = <virEventHandleCallback as UnwindingCallback>::Unwinding;
+type CTimeoutFn = <virEventTimeoutCallback as UnwindingCallback>::Unwinding;
 
 impl CRegistration<CHandleFn> {
     fn call(&self, watch: c_int, fd: c_int, events: c_int) {
@@ -310,39 +331,45 @@ pub unsafe extern "C" fn virEventAddHandle(
     opaque: *mut c_void,
     ff: virFreeCallback,
 ) -> c_int {
-    no_unwind("virEventAddHandle", -1, || {
-        if let Some(app) = APP_FUNCTIONS.get() {
-            // SAFETY: the application's own function, with its own arguments.
-            return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
+    export!(
+        quiet || {
+            if let Some(app) = APP_FUNCTIONS.get() {
+                // SAFETY: the application's own function, with its own arguments.
+                return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
+            }
+            let (Some(cb), Some(event_loop)) = (unwinding(cb), eventloop::current()) else { return -1 };
+            let registration = CRegistration::<CHandleFn> { cb, opaque, ff };
+            event_loop.add_handle(fd, events, Box::new(move |watch, fd, events| registration.call(watch, fd, events)))
         }
-        let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
-        let registration = CRegistration::<CHandleFn> { cb, opaque, ff };
-        event_loop.add_handle(fd, events, Box::new(move |watch, fd, events| registration.call(watch, fd, events)))
-    })
+    )
 }
 
 #[no_mangle]
 pub extern "C" fn virEventUpdateHandle(watch: c_int, events: c_int) {
-    no_unwind("virEventUpdateHandle", (), || {
-        if let Some(app) = APP_FUNCTIONS.get() {
-            // SAFETY: the application's own function.
-            return app.update_handle.into_iter().for_each(|update| unsafe { update(watch, events) });
+    export!(
+        quiet || {
+            if let Some(app) = APP_FUNCTIONS.get() {
+                // SAFETY: the application's own function.
+                return app.update_handle.into_iter().for_each(|update| unsafe { update(watch, events) });
+            }
+            if let Some(event_loop) = eventloop::current() {
+                event_loop.update_handle(watch, events);
+            }
         }
-        if let Some(event_loop) = eventloop::current() {
-            event_loop.update_handle(watch, events);
-        }
-    })
+    )
 }
 
 #[no_mangle]
 pub extern "C" fn virEventRemoveHandle(watch: c_int) -> c_int {
-    no_unwind("virEventRemoveHandle", -1, || {
-        if let Some(app) = APP_FUNCTIONS.get() {
-            // SAFETY: the application's own function.
-            return app.remove_handle.map_or(-1, |remove| unsafe { remove(watch) });
+    export!(
+        quiet || {
+            if let Some(app) = APP_FUNCTIONS.get() {
+                // SAFETY: the application's own function.
+                return app.remove_handle.map_or(-1, |remove| unsafe { remove(watch) });
+            }
+            eventloop::current().map_or(-1, |event_loop| event_loop.remove_handle(watch))
         }
-        eventloop::current().map_or(-1, |event_loop| event_loop.remove_handle(watch))
-    })
+    )
 }
 
 /// Adds a timer to the registered loop; returns the timer id or -1.
@@ -357,37 +384,43 @@ pub unsafe extern "C" fn virEventAddTimeout(
     opaque: *mut c_void,
     ff: virFreeCallback,
 ) -> c_int {
-    no_unwind("virEventAddTimeout", -1, || {
-        if let Some(app) = APP_FUNCTIONS.get() {
-            // SAFETY: the application's own function, with its own arguments.
-            return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });
+    export!(
+        quiet || {
+            if let Some(app) = APP_FUNCTIONS.get() {
+                // SAFETY: the application's own function, with its own arguments.
+                return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });
+            }
+            let (Some(cb), Some(event_loop)) = (unwinding(cb), eventloop::current()) else { return -1 };
+            let registration = CRegistration::<CTimeoutFn> { cb, opaque, ff };
+            event_loop.add_timeout(timeout, Box::new(move |timer| registration.call(timer)))
         }
-        let (Some(cb), Some(event_loop)) = (cb, eventloop::current()) else { return -1 };
-        let registration = CRegistration::<CTimeoutFn> { cb, opaque, ff };
-        event_loop.add_timeout(timeout, Box::new(move |timer| registration.call(timer)))
-    })
+    )
 }
 
 #[no_mangle]
 pub extern "C" fn virEventUpdateTimeout(timer: c_int, timeout: c_int) {
-    no_unwind("virEventUpdateTimeout", (), || {
-        if let Some(app) = APP_FUNCTIONS.get() {
-            // SAFETY: the application's own function.
-            return app.update_timeout.into_iter().for_each(|update| unsafe { update(timer, timeout) });
+    export!(
+        quiet || {
+            if let Some(app) = APP_FUNCTIONS.get() {
+                // SAFETY: the application's own function.
+                return app.update_timeout.into_iter().for_each(|update| unsafe { update(timer, timeout) });
+            }
+            if let Some(event_loop) = eventloop::current() {
+                event_loop.update_timeout(timer, timeout);
+            }
         }
-        if let Some(event_loop) = eventloop::current() {
-            event_loop.update_timeout(timer, timeout);
-        }
-    })
+    )
 }
 
 #[no_mangle]
 pub extern "C" fn virEventRemoveTimeout(timer: c_int) -> c_int {
-    no_unwind("virEventRemoveTimeout", -1, || {
-        if let Some(app) = APP_FUNCTIONS.get() {
-            // SAFETY: the application's own function.
-            return app.remove_timeout.map_or(-1, |remove| unsafe { remove(timer) });
+    export!(
+        quiet || {
+            if let Some(app) = APP_FUNCTIONS.get() {
+                // SAFETY: the application's own function.
+                return app.remove_timeout.map_or(-1, |remove| unsafe { remove(timer) });
+            }
+            eventloop::current().map_or(-1, |event_loop| event_loop.remove_timeout(timer))
         }
-        eventloop::current().map_or(-1, |event_loop| event_loop.remove_timeout(timer))
-    })
+    )
 }

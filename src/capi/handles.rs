@@ -1,118 +1,167 @@
 //! The objects behind `virConnectPtr`, `virDomainPtr` and the other object
-//! pointers, with libvirt's reference counting, and the registries that tell
-//! live handles from stale or foreign pointers before anything is
+//! pointers, with libvirt's reference counting, and the one registry that
+//! tells live handles from stale or foreign pointers before anything is
 //! dereferenced.
+//!
+//! A handle is an `Arc`: the C pointer is its data pointer (`Arc::as_ptr`),
+//! each reference the application holds is one strong count, and the library
+//! holds its own counts (a domain on its connection, a callback on its
+//! connection, a call in progress on what it works on). The registry maps
+//! each live pointer to a weak reference, so that a check either yields a
+//! counted `Handle` or fails: it never hands out a handle being freed.
 
-use std::collections::{HashMap, HashSet};
+use std::any::Any;
+use std::collections::HashMap;
 use std::ffi::CString;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Weak};
 
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
 use super::error::ErrorRecord;
-use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::abi::error::virErrorFunc;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorDomain, Result};
-use crate::event::{DomainIdentity, ObjectClass, ObjectIdentity};
+use crate::event::{DomainIdentity, EventClass, ObjectIdentity};
 
-static LIVE_CONNECTIONS: Lazy<Mutex<HashSet<usize>>> = Lazy::new(Default::default);
-static LIVE_DOMAINS: Lazy<Mutex<HashSet<usize>>> = Lazy::new(Default::default);
+type LiveRegistry = HashMap<usize, Weak<dyn Any + Send + Sync>>;
+
+/// Every live handle, by the address the application sees.
+static LIVE: Lazy<Mutex<LiveRegistry>> = Lazy::new(Default::default);
+
+/// What the pointer points to: the value, which leaves the registry when the
+/// last count goes.
+pub(crate) struct Registered<T>(T);
+
+impl<T> Drop for Registered<T> {
+    fn drop(&mut self) {
+        LIVE.lock().remove(&(self as *const Registered<T> as usize));
+    }
+}
+
+/// A counted reference on a live handle of type `T`.
+pub(crate) struct Handle<T: Send + Sync + 'static>(Arc<Registered<T>>);
+
+impl<T: Send + Sync + 'static> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        Handle(self.0.clone())
+    }
+}
+
+impl<T: Send + Sync + 'static> Deref for Handle<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0 .0
+    }
+}
+
+impl<T: Send + Sync + 'static> Handle<T> {
+    /// A new live handle; the application gets a reference with `into_c`.
+    pub fn new(value: T) -> Handle<T> {
+        let handle = Arc::new(Registered(value));
+        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&handle) as Weak<dyn Any + Send + Sync>;
+        LIVE.lock().insert(Arc::as_ptr(&handle) as usize, weak);
+        Handle(handle)
+    }
+
+    /// The live handle of type `T` behind `ptr`, counted for as long as the
+    /// result lives; `None` for NULL, stale or foreign pointers.
+    pub fn live<P>(ptr: *mut P) -> Option<Handle<T>> {
+        if ptr.is_null() {
+            return None;
+        }
+        let found = LIVE.lock().get(&(ptr as usize)).and_then(Weak::upgrade);
+        // A handle of another type (dropped here, outside the lock) is not one.
+        found?.downcast::<Registered<T>>().ok().map(Handle)
+    }
+
+    /// The pointer the application sees; it carries no count of its own.
+    pub fn as_ptr<P>(&self) -> *mut P {
+        Arc::as_ptr(&self.0) as *mut P
+    }
+
+    /// Hands one count over to the application, with the pointer.
+    pub fn into_c<P>(self) -> *mut P {
+        Arc::into_raw(self.0) as *mut P
+    }
+
+    /// One more count for the application (`vir*Ref`).
+    pub fn add_c_ref(&self) {
+        let _ = self.clone().into_c::<()>();
+    }
+
+    /// Takes back one of the application's counts (`vir*Free`,
+    /// `virConnectClose`); the handle goes when no count is left.
+    ///
+    /// # Safety
+    /// The application must own a count on `self` (from `into_c` or
+    /// `add_c_ref`), which it gives up.
+    pub unsafe fn release_c_ref(&self) {
+        // SAFETY: the pointer came from `Arc::into_raw` on this allocation,
+        // and the caller gives up the count that call transferred.
+        unsafe { Arc::decrement_strong_count(Arc::as_ptr(&self.0)) };
+    }
+
+    /// How many counts exist, besides this one.
+    pub fn other_counts(&self) -> usize {
+        Arc::strong_count(&self.0) - 1
+    }
+
+    pub fn ptr_eq(&self, other: &Handle<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// What `virConnectPtr` points to.
 pub(crate) struct ConnHandle {
     pub conn: Connection,
-    refs: AtomicUsize,
     pub last_error: Mutex<ErrorRecord>,
     pub error_func: Mutex<(virErrorFunc, usize)>,
 }
 
 impl ConnHandle {
-    /// A new handle with one reference, owned by the caller.
-    pub fn create(conn: Connection) -> *mut ConnHandle {
-        let handle = Box::into_raw(Box::new(ConnHandle {
+    pub fn new(conn: Connection) -> Handle<ConnHandle> {
+        Handle::new(ConnHandle {
             conn,
-            refs: AtomicUsize::new(1),
             last_error: Mutex::new(ErrorRecord::default()),
             error_func: Mutex::new((None, 0)),
-        }));
-        LIVE_CONNECTIONS.lock().insert(handle as usize);
-        handle
+        })
     }
 
-    /// The live handle behind `ptr`, or libvirt's invalid-connection error.
-    pub fn check<'a>(ptr: virConnectPtr, function: &str, domain: ErrorDomain) -> Result<&'a ConnHandle> {
-        if ptr.is_null() || !LIVE_CONNECTIONS.lock().contains(&(ptr as usize)) {
-            return Err(Error::invalid_conn(domain, function));
-        }
-        // SAFETY: the registry holds exactly the handles created by `create`
-        // and not yet freed by `unref`.
-        Ok(unsafe { &*(ptr as *const ConnHandle) })
-    }
-
-    pub fn as_ptr(&self) -> virConnectPtr {
-        self as *const ConnHandle as virConnectPtr
-    }
-
-    pub fn add_ref(&self) {
-        self.refs.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Drops one reference; frees the handle with the last one. Returns how
-    /// many remain.
-    pub fn unref(ptr: *const ConnHandle) -> usize {
-        // SAFETY: callers hold one of the references, so the handle is live.
-        let previous = unsafe { &*ptr }.refs.fetch_sub(1, Ordering::SeqCst);
-        if previous == 1 {
-            LIVE_CONNECTIONS.lock().remove(&(ptr as usize));
-            // SAFETY: that was the last reference; the box came from `create`.
-            drop(unsafe { Box::from_raw(ptr as *mut ConnHandle) });
-        }
-        previous - 1
+    /// The live connection behind `ptr`, or libvirt's invalid-connection error.
+    pub fn check<P>(ptr: *mut P, function: &str, domain: ErrorDomain) -> Result<Handle<ConnHandle>> {
+        Handle::live(ptr).ok_or_else(|| Error::invalid_conn(domain, function))
     }
 }
 
 /// What `virDomainPtr` points to: the domain's identity when it was looked
-/// up, holding a reference on its connection.
+/// up, holding a count on its connection.
 pub(crate) struct DomainHandle {
-    pub conn: *const ConnHandle,
+    conn: Handle<ConnHandle>,
     pub identity: DomainIdentity,
     /// The ID as last seen: lifecycle calls on this handle update it.
     id: AtomicI32,
     pub name: CString,
-    refs: AtomicUsize,
 }
 
 impl DomainHandle {
-    pub fn create(conn: &ConnHandle, identity: DomainIdentity) -> virDomainPtr {
-        conn.add_ref();
-        let handle = Box::into_raw(Box::new(DomainHandle {
-            conn: conn as *const ConnHandle,
+    pub fn new(conn: &Handle<ConnHandle>, identity: DomainIdentity) -> Handle<DomainHandle> {
+        Handle::new(DomainHandle {
+            conn: conn.clone(),
             name: super::strings::owned(&identity.name),
             id: AtomicI32::new(identity.id),
             identity,
-            refs: AtomicUsize::new(1),
-        }));
-        LIVE_DOMAINS.lock().insert(handle as usize);
-        handle as virDomainPtr
+        })
     }
 
-    pub fn check<'a>(ptr: virDomainPtr, function: &str) -> Result<&'a DomainHandle> {
-        if ptr.is_null() || !LIVE_DOMAINS.lock().contains(&(ptr as usize)) {
-            return Err(Error::invalid_domain(function));
-        }
-        // SAFETY: the registry holds exactly the live handles from `create`.
-        Ok(unsafe { &*(ptr as *const DomainHandle) })
+    pub fn check<P>(ptr: *mut P, function: &str) -> Result<Handle<DomainHandle>> {
+        Handle::live(ptr).ok_or_else(|| Error::invalid_domain(function))
     }
 
-    pub fn conn(&self) -> &ConnHandle {
-        // SAFETY: a domain handle holds a reference on its connection.
-        unsafe { &*self.conn }
-    }
-
-    pub fn add_ref(&self) {
-        self.refs.fetch_add(1, Ordering::SeqCst);
+    pub fn conn(&self) -> &Handle<ConnHandle> {
+        &self.conn
     }
 
     pub fn id(&self) -> i32 {
@@ -122,28 +171,14 @@ impl DomainHandle {
     pub fn set_id(&self, id: i32) {
         self.id.store(id, Ordering::Relaxed);
     }
-
-    pub fn unref(ptr: *const DomainHandle) {
-        // SAFETY: callers hold one of the references.
-        let handle = unsafe { &*ptr };
-        if handle.refs.fetch_sub(1, Ordering::SeqCst) == 1 {
-            LIVE_DOMAINS.lock().remove(&(ptr as usize));
-            let conn = handle.conn;
-            // SAFETY: that was the last reference; the box came from `create`.
-            drop(unsafe { Box::from_raw(ptr as *mut DomainHandle) });
-            ConnHandle::unref(conn);
-        }
-    }
 }
-
-static LIVE_OBJECTS: Lazy<Mutex<HashMap<usize, ObjectClass>>> = Lazy::new(Default::default);
 
 /// What `virNetworkPtr`, `virStoragePoolPtr`, `virNodeDevicePtr` and
 /// `virSecretPtr` point to: the object's identity when it was looked up,
-/// holding a reference on its connection.
+/// holding a count on its connection.
 pub(crate) struct ObjectHandle {
-    pub conn: *const ConnHandle,
-    pub class: ObjectClass,
+    conn: Handle<ConnHandle>,
+    class: EventClass,
     pub identity: ObjectIdentity,
     /// `identity.name` for the accessors that return it.
     pub name: CString,
@@ -151,54 +186,65 @@ pub(crate) struct ObjectHandle {
     /// driver's answer to the first `virNodeDeviceGetParent`); it stays as
     /// long as the handle, as the pointer that function returns must.
     pub parent: OnceCell<CString>,
-    refs: AtomicUsize,
 }
 
 impl ObjectHandle {
-    /// A new handle with one reference, owned by the caller.
-    pub fn create(conn: &ConnHandle, class: ObjectClass, identity: ObjectIdentity) -> *mut ObjectHandle {
-        conn.add_ref();
-        let handle = Box::into_raw(Box::new(ObjectHandle {
-            conn: conn as *const ConnHandle,
+    pub fn new(conn: &Handle<ConnHandle>, class: EventClass, identity: ObjectIdentity) -> Handle<ObjectHandle> {
+        Handle::new(ObjectHandle {
+            conn: conn.clone(),
             class,
             name: super::strings::owned(&identity.name),
             parent: identity.parent.as_deref().map(super::strings::owned).map_or_else(OnceCell::new, OnceCell::from),
             identity,
-            refs: AtomicUsize::new(1),
-        }));
-        LIVE_OBJECTS.lock().insert(handle as usize, class);
-        handle
+        })
     }
 
-    /// The live handle of `class` behind `ptr`, or libvirt's invalid-object
+    /// The live handle of `class` behind `ptr`, or libvirt's invalid-pointer
     /// error for that class.
-    pub fn check<'a, T>(ptr: *mut T, class: ObjectClass, function: &str) -> Result<&'a ObjectHandle> {
-        if ptr.is_null() || LIVE_OBJECTS.lock().get(&(ptr as usize)) != Some(&class) {
-            return Err(Error::invalid_object(class, function));
-        }
-        // SAFETY: the registry holds exactly the live handles from `create`,
-        // with their class.
-        Ok(unsafe { &*(ptr as *const ObjectHandle) })
+    pub fn check<P>(ptr: *mut P, class: EventClass, function: &str) -> Result<Handle<ObjectHandle>> {
+        Handle::<ObjectHandle>::live(ptr)
+            .filter(|handle| handle.class == class)
+            .ok_or_else(|| Error::invalid_target(class, function))
     }
 
-    pub fn conn(&self) -> &ConnHandle {
-        // SAFETY: an object handle holds a reference on its connection.
-        unsafe { &*self.conn }
+    pub fn conn(&self) -> &Handle<ConnHandle> {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection() -> Handle<ConnHandle> {
+        ConnHandle::new(Connection::open(Some("test:///default"), false).unwrap())
     }
 
-    pub fn add_ref(&self) {
-        self.refs.fetch_add(1, Ordering::SeqCst);
+    #[test]
+    fn a_pointer_is_live_while_a_count_is_held() {
+        let ptr: *mut ConnHandle = connection().into_c();
+        let guard = Handle::<ConnHandle>::live(ptr).expect("live after into_c");
+        assert_eq!(guard.other_counts(), 1, "the application's count");
+        guard.add_c_ref();
+        // SAFETY: the application's first count, given back.
+        unsafe { guard.release_c_ref() };
+        // SAFETY: its second count.
+        unsafe { guard.release_c_ref() };
+        assert_eq!(guard.other_counts(), 0);
+        drop(guard);
+        assert!(Handle::<ConnHandle>::live(ptr).is_none(), "freed with its last count");
     }
 
-    pub fn unref(ptr: *const ObjectHandle) {
-        // SAFETY: callers hold one of the references.
-        let handle = unsafe { &*ptr };
-        if handle.refs.fetch_sub(1, Ordering::SeqCst) == 1 {
-            LIVE_OBJECTS.lock().remove(&(ptr as usize));
-            let conn = handle.conn;
-            // SAFETY: that was the last reference; the box came from `create`.
-            drop(unsafe { Box::from_raw(ptr as *mut ObjectHandle) });
-            ConnHandle::unref(conn);
-        }
+    #[test]
+    fn a_pointer_of_another_type_or_class_is_refused() {
+        let conn = connection();
+        let identity = ObjectIdentity::named("default", crate::uuid::Uuid([7; 16]));
+        let network = ObjectHandle::new(&conn, EventClass::Network, identity);
+        assert!(Handle::<DomainHandle>::live(conn.as_ptr::<()>()).is_none());
+        assert!(Handle::<ConnHandle>::live(network.as_ptr::<()>()).is_none());
+        assert!(ObjectHandle::check(network.as_ptr::<()>(), EventClass::Network, "f").is_ok());
+        let wrong_class = ObjectHandle::check(network.as_ptr::<()>(), EventClass::StoragePool, "f");
+        assert_eq!(wrong_class.err().unwrap().message, "invalid storage pool pointer in f");
+        assert!(Handle::<ConnHandle>::live(std::ptr::null_mut::<()>()).is_none());
     }
 }

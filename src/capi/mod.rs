@@ -1,11 +1,15 @@
-//! The C ABI: every exported libvirt function lives here. Each one resets the
-//! calling thread's last error, checks its arguments, calls the safe core, and
-//! on failure records and dispatches a libvirt error; no panic crosses the
-//! boundary. `unsafe` is confined to this layer.
+//! The C ABI: every exported libvirt function lives here. Each body is one
+//! `export!`, which resets the calling thread's last error, contains panics
+//! and turns failures into a recorded and dispatched libvirt error and the
+//! return type's failure value; inside, the function checks its arguments
+//! and calls the safe core. No panic crosses the boundary, and a forced
+//! unwind out of an application callback passes through it. `unsafe` is
+//! confined to this layer.
 
 #![allow(non_snake_case)] // parameter names are libvirt's, as the headers show them
 
 pub mod connect;
+mod delivery;
 pub mod domain;
 pub mod error;
 pub mod eventloop;
@@ -23,71 +27,155 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::ObjectClass;
-use handles::{ConnHandle, DomainHandle, ObjectHandle};
+use crate::event::EventClass;
+use handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
 
-/// The connection an API call concerns, once known: failures are dispatched
-/// to its error handler and recorded as its last error.
-#[derive(Default)]
+/// The body of every exported function, around its code:
+///
+/// ```text
+/// #[no_mangle]
+/// pub extern "C" fn virDomainRef(domain: virDomainPtr) -> c_int {
+///     export!(|call| { call.domain(domain)?.add_c_ref(); Ok(0) })
+/// }
+/// ```
+///
+/// The function's name is written once, in its signature (which cbindgen
+/// reads): the macro recovers it for error messages. `|call| BODY` is a
+/// libvirt API function: the thread's last error is reset first, `BODY`
+/// returns a `Result`, and an `Err` or a panic becomes a reported libvirt
+/// error and the return type's `FailureValue`. `quiet || BODY` is a function
+/// that reports no libvirt error (the error API itself, the event-loop
+/// wrappers, typed-parameter lookups): a panic is logged and becomes the
+/// failure value. `unwinding |call| BODY` is an API function that runs
+/// application callbacks (the default loop's iteration): a forced unwind out
+/// of a callback must pass through it, so it has no `catch_unwind` (see
+/// `run_api_unwinding`). `name = NAME, |call| BODY` is for an export whose
+/// symbol is not its public name (libvirt-qemu.so.0's functions, forwarded).
+macro_rules! export {
+    (unwinding |$call:ident| $body:expr) => {{
+        fn this_function() {}
+        let name = $crate::capi::exported_name(::std::any::type_name_of_val(&this_function));
+        $crate::capi::run_api_unwinding(name, |$call: &mut $crate::capi::Call| $body)
+    }};
+    (name = $name:expr, |$call:ident| $body:expr) => {
+        $crate::capi::run_api($name, |$call: &mut $crate::capi::Call| $body)
+    };
+    (|$call:ident| $body:expr) => {{
+        fn this_function() {}
+        let name = $crate::capi::exported_name(::std::any::type_name_of_val(&this_function));
+        $crate::capi::run_api(name, |$call: &mut $crate::capi::Call| $body)
+    }};
+    (quiet || $body:expr) => {{
+        fn this_function() {}
+        let name = $crate::capi::exported_name(::std::any::type_name_of_val(&this_function));
+        $crate::capi::run_quiet(name, || $body)
+    }};
+}
+pub(crate) use export;
+
+/// The exported function's name from the path of a function item declared
+/// in its body (`virt_events::capi::connect::virConnectRef::this_function`).
+pub(crate) fn exported_name(inner: &'static str) -> &'static str {
+    let outer = inner.rsplit_once("::").map_or(inner, |(outer, _)| outer);
+    outer.rsplit_once("::").map_or(outer, |(_, name)| name)
+}
+
+/// What a public function returns when it fails, by return type: libvirt's
+/// -1, NULL, or `(unsigned)-1` (`virDomainGetID`).
+pub(crate) trait FailureValue {
+    const FAILURE: Self;
+}
+
+impl FailureValue for c_int {
+    const FAILURE: c_int = -1;
+}
+
+impl FailureValue for std::os::raw::c_uint {
+    const FAILURE: std::os::raw::c_uint = std::os::raw::c_uint::MAX;
+}
+
+impl<T> FailureValue for *mut T {
+    const FAILURE: *mut T = std::ptr::null_mut();
+}
+
+impl<T> FailureValue for *const T {
+    const FAILURE: *const T = std::ptr::null();
+}
+
+impl FailureValue for () {
+    const FAILURE: () = ();
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// An API call in progress: the public function running, and the connection
+/// it concerns once known, to which failures are dispatched (its error
+/// handler, its last error). The call holds a count on that connection, so
+/// that it outlives the call whatever the call releases.
 pub(crate) struct Call {
-    conn: Option<*mut ConnHandle>,
+    pub function: &'static str,
+    conn: Option<Handle<ConnHandle>>,
 }
 
 impl Call {
     /// The live connection behind `conn`; failures of this call go to it.
-    fn connection<'a>(&mut self, conn: virConnectPtr, function: &str) -> Result<&'a ConnHandle> {
-        self.connection_for(conn, ObjectClass::Domain, function)
+    fn connection(&mut self, conn: virConnectPtr) -> Result<Handle<ConnHandle>> {
+        self.connection_for(conn, EventClass::Domain)
     }
 
     /// The live connection behind `conn`, for a function of `class` (whose
     /// errors name that class's subsystem).
-    fn connection_for<'a>(
-        &mut self,
-        conn: virConnectPtr,
-        class: ObjectClass,
-        function: &str,
-    ) -> Result<&'a ConnHandle> {
-        let handle = ConnHandle::check(conn, function, ErrorDomain::of_class(class))?;
-        self.conn = Some(handle as *const ConnHandle as *mut ConnHandle);
+    fn connection_for(&mut self, conn: virConnectPtr, class: EventClass) -> Result<Handle<ConnHandle>> {
+        let handle = ConnHandle::check(conn, self.function, class.descriptor().error_domain)?;
+        self.conn = Some(handle.clone());
         Ok(handle)
     }
 
     /// The live network, storage pool, node device or secret behind `ptr`;
     /// failures of this call go to its connection.
-    fn object<'a, T>(&mut self, ptr: *mut T, class: ObjectClass, function: &str) -> Result<&'a ObjectHandle> {
-        let handle = ObjectHandle::check(ptr, class, function)?;
-        self.conn = Some(handle.conn as *mut ConnHandle);
+    fn object<T>(&mut self, ptr: *mut T, class: EventClass) -> Result<Handle<ObjectHandle>> {
+        let handle = ObjectHandle::check(ptr, class, self.function)?;
+        self.conn = Some(handle.conn().clone());
         Ok(handle)
     }
 
-    /// The handle this call found may be freed: report later failures
-    /// without a connection.
-    fn forget_connection(&mut self) {
-        self.conn = None;
-    }
-
     /// The live domain behind `dom`; failures of this call go to its connection.
-    fn domain<'a>(&mut self, dom: virDomainPtr, function: &str) -> Result<&'a DomainHandle> {
-        let handle = DomainHandle::check(dom, function)?;
-        self.conn = Some(handle.conn as *mut ConnHandle);
+    fn domain(&mut self, dom: virDomainPtr) -> Result<Handle<DomainHandle>> {
+        let handle = DomainHandle::check(dom, self.function)?;
+        self.conn = Some(handle.conn().clone());
         Ok(handle)
     }
 }
 
-/// Runs the body of the public function `function`: resets the thread's last
-/// error, contains panics, and turns an `Err` into a reported libvirt error and
-/// `fallback`.
-pub(crate) fn api<T>(function: &str, fallback: T, body: impl FnOnce(&mut Call) -> Result<T>) -> T {
+/// Runs the body of the libvirt API function `function` (see `export!`).
+pub(crate) fn run_api<T: FailureValue>(function: &'static str, body: impl FnOnce(&mut Call) -> Result<T>) -> T {
     error::reset_thread_error();
-    let mut call = Call::default();
-    let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut call)));
-    let failure = match outcome {
+    let mut call = Call { function, conn: None };
+    let failure = match catch_unwind(AssertUnwindSafe(|| body(&mut call))) {
         Ok(Ok(value)) => return value,
         Ok(Err(failure)) => failure,
-        Err(_) => Error::internal(ErrorDomain::VIR_FROM_NONE, format!("unexpected failure in {function}")),
+        Err(payload) => Error::internal(
+            ErrorDomain::VIR_FROM_NONE,
+            format!("{function} panicked: {}", panic_message(payload.as_ref())),
+        ),
     };
-    error::raise(failure, call.conn);
-    fallback
+    error::raise(failure, call.conn.as_deref());
+    T::FAILURE
+}
+
+/// Runs the body of `function`, which reports no libvirt error (see `export!`).
+pub(crate) fn run_quiet<T: FailureValue>(function: &'static str, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        eprintln!("libvirt: internal error: {function} panicked: {}", panic_message(payload.as_ref()));
+        T::FAILURE
+    })
 }
 
 /// libvirt's refusal of `function`, which changes state, on a read-only
@@ -119,25 +207,81 @@ unsafe fn export_list<X, I>(out: *mut *mut *mut X, items: Vec<I>, make: impl Fn(
     }
     for (i, item) in items.into_iter().enumerate() {
         // SAFETY: `i` < the item count, within the allocation.
-        unsafe { *array.add(i) = make(item) };
+        unsafe { *array.wrapping_add(i) = make(item) };
     }
     // SAFETY: non-NULL and writable per this function's contract.
     unsafe { *out = array };
     Ok(count)
 }
 
-/// Runs the body of a function that reports no libvirt error (the event-loop
-/// wrappers), turning a panic into `fallback`.
-pub(crate) fn no_unwind<T>(what: &str, fallback: T, body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
-        eprintln!("libvirt: internal error: panic contained in {what}");
-        fallback
-    })
+/// Runs the body of the libvirt API function `function`, which runs
+/// application callbacks (see `export!`): as `run_api`, but without
+/// `catch_unwind`, which would catch a forced unwind (`pthread_exit` in a
+/// callback) and so abort the process; the unwind passes through instead.
+pub(crate) fn run_api_unwinding<T: FailureValue>(
+    function: &'static str,
+    body: impl FnOnce(&mut Call) -> Result<T>,
+) -> T {
+    error::reset_thread_error();
+    let mut call = Call { function, conn: None };
+    match forward_unwinding(function, || body(&mut call)) {
+        Ok(value) => value,
+        Err(failure) => {
+            error::raise(failure, call.conn.as_deref());
+            T::FAILURE
+        }
+    }
 }
 
-/// Runs a callback from an event loop (C or Rust) with panics contained.
-pub(crate) fn contain_panic(what: &str, body: impl FnOnce()) {
-    if catch_unwind(AssertUnwindSafe(body)).is_err() {
-        eprintln!("libvirt: internal error: panic contained in {what}");
+/// Runs `body`, through which application callbacks may unwind. A forced
+/// unwind passes through; a Rust panic, which must not reach C, aborts the
+/// process instead (the parts of `body` that can be contained contain their
+/// own panics, as event delivery does).
+pub(crate) fn forward_unwinding<T>(what: &'static str, body: impl FnOnce() -> T) -> T {
+    /// Tells a Rust panic from a forced unwind as the stack unwinds past it.
+    struct AbortOnPanic(&'static str);
+    impl Drop for AbortOnPanic {
+        fn drop(&mut self) {
+            // Only a Rust panic sets `panicking()`; a forced unwind does not.
+            if std::thread::panicking() {
+                eprintln!("libvirt: internal error: a panic reached {}; aborting", self.0);
+                std::process::abort();
+            }
+        }
+    }
+    let _no_panic_escapes = AbortOnPanic(what);
+    body()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+
+    use super::*;
+
+    fn last_error_message() -> String {
+        // SAFETY: the accessor returns a C string valid until the next call.
+        unsafe { CStr::from_ptr(error::virGetLastErrorMessage()) }.to_string_lossy().into_owned()
+    }
+
+    fn virExampleNullArgument() -> c_int {
+        export!(|call| Err(Error::null_arg(call.function, "cb")))
+    }
+
+    fn virExamplePanic() -> *mut c_int {
+        export!(|_call| panic!("boom"))
+    }
+
+    #[test]
+    fn exports_know_their_name_and_failure_value() {
+        assert_eq!(exported_name("virt_events::capi::connect::virConnectRef::this_function"), "virConnectRef");
+        assert_eq!(virExampleNullArgument(), -1);
+        assert_eq!(last_error_message(), "cb in virExampleNullArgument must not be NULL");
+    }
+
+    #[test]
+    fn a_panic_is_reported_with_its_message() {
+        assert!(virExamplePanic().is_null());
+        assert_eq!(last_error_message(), "internal error: virExamplePanic panicked: boom");
     }
 }

@@ -3,100 +3,66 @@
 //! only in the object type, and the class and subsystem their errors name.
 
 use std::os::raw::{c_int, c_void};
-use std::ptr;
 use std::sync::Arc;
 
-use super::api;
-use super::events::{CCallback, GenericFn};
+use super::delivery::{to_generic, CCallback, GenericFn};
 use super::handles::ObjectHandle;
+use super::{export, Call};
 use crate::abi::common::{virConnectPtr, virFreeCallback, virNetworkPtr};
 use crate::abi::object_events::*;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::event::state::Subscription;
-use crate::event::ObjectClass;
-
-/// How the class's functions refer to one of its objects in messages.
-fn noun(class: ObjectClass) -> &'static str {
-    match class {
-        ObjectClass::Network => "network",
-        ObjectClass::StoragePool => "storage pool",
-        ObjectClass::NodeDevice => "node device",
-        ObjectClass::Secret => "secret",
-        ObjectClass::Domain | ObjectClass::QemuMonitor => "domain",
-    }
-}
-
-/// The key a registration for one object filters on: the name for node
-/// devices, the UUID for the others.
-fn object_key(handle: &ObjectHandle) -> String {
-    match handle.class {
-        ObjectClass::NodeDevice => handle.identity.name.clone(),
-        _ => handle.identity.uuid.to_string(),
-    }
-}
+use crate::event::EventClass;
 
 /// The shared body of `vir*EventRegisterAny`, with the arguments checked in
-/// libvirt's order. `(function_name, class)` say which class's function runs.
+/// libvirt's order.
 fn register_any<T>(
-    (function_name, class): (&str, ObjectClass),
+    call: &mut Call,
+    class: EventClass,
     conn: virConnectPtr,
     object: *mut T,
     event_id: c_int,
-    function: Option<GenericFn>,
-    opaque: *mut c_void,
-    freecb: virFreeCallback,
-) -> c_int {
-    api(function_name, -1, |call| {
-        let handle = call.connection_for(conn, class, function_name)?;
-        let domain = crate::error::ErrorDomain::of_class(class);
-        let key = if object.is_null() {
-            None
-        } else {
-            let object = ObjectHandle::check(object, class, function_name)?;
-            if !ptr::eq(object.conn, handle) {
-                let message =
-                    format!("{} '{}' in {function_name} must match connection", noun(class), object.identity.name);
-                return Err(Error::arg_check(function_name, "obj", message).in_domain(domain));
-            }
-            Some(object_key(object))
-        };
-        let function = function.ok_or_else(|| Error::null_arg(function_name, "cb").in_domain(domain))?;
-        let checked = |message: String| Error::arg_check(function_name, "eventID", message).in_domain(domain);
-        if event_id < 0 {
-            return Err(checked(format!("eventID in {function_name} must be zero or greater")));
+    (callback, opaque, freecb): (Option<GenericFn>, *mut c_void, virFreeCallback),
+) -> Result<c_int> {
+    let function = call.function;
+    let handle = call.connection_for(conn, class)?;
+    let descriptor = class.descriptor();
+    let domain = descriptor.error_domain;
+    let target = if object.is_null() {
+        None
+    } else {
+        let object = ObjectHandle::check(object, class, function)?;
+        if !object.conn().ptr_eq(&handle) {
+            let message = format!("{} '{}' in {function} must match connection", descriptor.noun, object.identity.name);
+            return Err(Error::arg_check(function, "obj", message).in_domain(domain));
         }
-        let count = class.event_id_count();
-        if event_id >= count {
-            return Err(checked(format!("eventID in {function_name} must be less than {count}")));
-        }
-        let subscription = Subscription { object: key, ..Subscription::new(handle.conn.id, class, event_id) };
-        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
-        handle.conn.driver.events().register(subscription, callback)
-    })
+        Some(class.target_key(object.identity.uuid, &object.identity.name))
+    };
+    let callback = callback.ok_or_else(|| Error::null_arg(function, "cb").in_domain(domain))?;
+    let checked = |message: String| Error::arg_check(function, "eventID", message).in_domain(domain);
+    if event_id < 0 {
+        return Err(checked(format!("eventID in {function} must be zero or greater")));
+    }
+    let count = descriptor.event_id_count;
+    if event_id >= count {
+        return Err(checked(format!("eventID in {function} must be less than {count}")));
+    }
+    let subscription = Subscription { target, ..Subscription::new(handle.conn.id, class, event_id) };
+    let callback = Arc::new(CCallback::new(&handle, callback, opaque, freecb));
+    handle.conn.driver.events().register(subscription, callback)
 }
 
 /// The shared body of `vir*EventDeregisterAny`. As in libvirt, the ID is
 /// looked up among every class's registrations on the connection.
-fn deregister_any((function_name, class): (&str, ObjectClass), conn: virConnectPtr, callback_id: c_int) -> c_int {
-    api(function_name, -1, |call| {
-        let handle = call.connection_for(conn, class, function_name)?;
-        if callback_id < 0 {
-            let message = format!("callbackID in {function_name} must be zero or greater");
-            return Err(Error::arg_check(function_name, "callbackID", message)
-                .in_domain(crate::error::ErrorDomain::of_class(class)));
-        }
-        handle.conn.driver.events().deregister(handle.conn.id, callback_id)?;
-        Ok(0)
-    })
-}
-
-/// Casts a class's generic callback to the type every callback is stored as.
-fn generic<F: Copy>(cb: Option<F>) -> Option<GenericFn> {
-    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<GenericFn>());
-    // SAFETY: `F` is one of the classes' generic callback types, all
-    // `unsafe extern "C" fn(virConnectPtr, <object pointer>, *mut c_void)`;
-    // only the pointer's type changes, and delivery casts it back.
-    cb.map(|f| unsafe { std::mem::transmute_copy::<F, GenericFn>(&f) })
+fn deregister_any(call: &mut Call, class: EventClass, conn: virConnectPtr, callback_id: c_int) -> Result<c_int> {
+    let function = call.function;
+    let handle = call.connection_for(conn, class)?;
+    if callback_id < 0 {
+        let message = format!("callbackID in {function} must be zero or greater");
+        return Err(Error::arg_check(function, "callbackID", message).in_domain(class.descriptor().error_domain));
+    }
+    handle.conn.driver.events().deregister(handle.conn.id, callback_id)?;
+    Ok(0)
 }
 
 /// Registers `cb` for `eventID` events of every network, or of `net` only.
@@ -110,21 +76,13 @@ pub extern "C" fn virConnectNetworkEventRegisterAny(
     opaque: *mut c_void,
     freecb: virFreeCallback,
 ) -> c_int {
-    register_any(
-        ("virConnectNetworkEventRegisterAny", ObjectClass::Network),
-        conn,
-        net,
-        eventID,
-        generic(cb),
-        opaque,
-        freecb,
-    )
+    export!(|call| register_any(call, EventClass::Network, conn, net, eventID, (to_generic(cb), opaque, freecb)))
 }
 
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectNetworkEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectNetworkEventDeregisterAny", ObjectClass::Network), conn, callbackID)
+    export!(|call| deregister_any(call, EventClass::Network, conn, callbackID))
 }
 
 /// Registers `cb` for `eventID` events of every storage pool, or of `pool`
@@ -138,14 +96,13 @@ pub extern "C" fn virConnectStoragePoolEventRegisterAny(
     opaque: *mut c_void,
     freecb: virFreeCallback,
 ) -> c_int {
-    let name = "virConnectStoragePoolEventRegisterAny";
-    register_any((name, ObjectClass::StoragePool), conn, pool, eventID, generic(cb), opaque, freecb)
+    export!(|call| register_any(call, EventClass::StoragePool, conn, pool, eventID, (to_generic(cb), opaque, freecb)))
 }
 
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectStoragePoolEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectStoragePoolEventDeregisterAny", ObjectClass::StoragePool), conn, callbackID)
+    export!(|call| deregister_any(call, EventClass::StoragePool, conn, callbackID))
 }
 
 /// Registers `cb` for `eventID` events of every node device, or of `dev`
@@ -159,14 +116,13 @@ pub extern "C" fn virConnectNodeDeviceEventRegisterAny(
     opaque: *mut c_void,
     freecb: virFreeCallback,
 ) -> c_int {
-    let name = "virConnectNodeDeviceEventRegisterAny";
-    register_any((name, ObjectClass::NodeDevice), conn, dev, eventID, generic(cb), opaque, freecb)
+    export!(|call| register_any(call, EventClass::NodeDevice, conn, dev, eventID, (to_generic(cb), opaque, freecb)))
 }
 
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectNodeDeviceEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectNodeDeviceEventDeregisterAny", ObjectClass::NodeDevice), conn, callbackID)
+    export!(|call| deregister_any(call, EventClass::NodeDevice, conn, callbackID))
 }
 
 /// Registers `cb` for `eventID` events of every secret, or of `secret` only.
@@ -180,19 +136,11 @@ pub extern "C" fn virConnectSecretEventRegisterAny(
     opaque: *mut c_void,
     freecb: virFreeCallback,
 ) -> c_int {
-    register_any(
-        ("virConnectSecretEventRegisterAny", ObjectClass::Secret),
-        conn,
-        secret,
-        eventID,
-        generic(cb),
-        opaque,
-        freecb,
-    )
+    export!(|call| register_any(call, EventClass::Secret, conn, secret, eventID, (to_generic(cb), opaque, freecb)))
 }
 
 /// Removes the registration `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virConnectSecretEventDeregisterAny(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    deregister_any(("virConnectSecretEventDeregisterAny", ObjectClass::Secret), conn, callbackID)
+    export!(|call| deregister_any(call, EventClass::Secret, conn, callbackID))
 }

@@ -3,72 +3,62 @@
 //! are one-line wrappers around a shared body.
 
 use std::os::raw::{c_char, c_int, c_uchar};
-use std::ptr;
 
-use super::handles::ObjectHandle;
-use super::{api, strings};
+use super::{export, strings, Call};
 use crate::abi::common::{virConnectPtr, virNetworkPtr};
 use crate::abi::object_events::{virNodeDevicePtr, virSecretPtr, virStoragePoolPtr};
-use crate::error::ErrorDomain;
-use crate::event::ObjectClass;
+use crate::error::Result;
+use crate::event::EventClass;
 
-fn get_name<T>(function: &str, class: ObjectClass, object: *mut T) -> *const c_char {
-    api(function, ptr::null(), |call| Ok(call.object(object, class, function)?.name.as_ptr()))
+fn get_name<T>(call: &mut Call, class: EventClass, object: *mut T) -> Result<*const c_char> {
+    Ok(call.object(object, class)?.name.as_ptr())
 }
 
 /// Writes the object's 16 raw UUID bytes to `uuid`.
 ///
 /// # Safety
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` writable bytes.
-unsafe fn get_uuid<T>(function: &str, class: ObjectClass, object: *mut T, uuid: *mut c_uchar) -> c_int {
-    api(function, -1, |call| {
-        let handle = call.object(object, class, function)?;
-        // SAFETY: per this function's contract.
-        unsafe { strings::write_uuid(&handle.identity.uuid, uuid, function, ErrorDomain::of_class(class)) }
-    })
+unsafe fn get_uuid<T>(call: &mut Call, class: EventClass, object: *mut T, uuid: *mut c_uchar) -> Result<c_int> {
+    let handle = call.object(object, class)?;
+    // SAFETY: per this function's contract.
+    unsafe { strings::write_uuid(&handle.identity.uuid, uuid, call.function, class.descriptor().error_domain) }
 }
 
 /// Writes the object's UUID as text to `buf`.
 ///
 /// # Safety
 /// `buf` must be NULL or point to `VIR_UUID_STRING_BUFLEN` writable bytes.
-unsafe fn get_uuid_string<T>(function: &str, class: ObjectClass, object: *mut T, buf: *mut c_char) -> c_int {
-    api(function, -1, |call| {
-        let handle = call.object(object, class, function)?;
-        // SAFETY: per this function's contract.
-        unsafe { strings::write_uuid_string(&handle.identity.uuid, buf, function, ErrorDomain::of_class(class)) }
-    })
+unsafe fn get_uuid_string<T>(call: &mut Call, class: EventClass, object: *mut T, buf: *mut c_char) -> Result<c_int> {
+    let handle = call.object(object, class)?;
+    // SAFETY: per this function's contract.
+    unsafe { strings::write_uuid_string(&handle.identity.uuid, buf, call.function, class.descriptor().error_domain) }
 }
 
-fn add_ref<T>(function: &str, class: ObjectClass, object: *mut T) -> c_int {
-    api(function, -1, |call| {
-        call.object(object, class, function)?.add_ref();
-        Ok(0)
-    })
+fn add_ref<T>(call: &mut Call, class: EventClass, object: *mut T) -> Result<c_int> {
+    call.object(object, class)?.add_c_ref();
+    Ok(0)
 }
 
-fn free<T>(function: &str, class: ObjectClass, object: *mut T) -> c_int {
-    api(function, -1, |call| {
-        let handle = call.object(object, class, function)?;
-        call.forget_connection();
-        ObjectHandle::unref(handle);
-        Ok(0)
-    })
+fn free<T>(call: &mut Call, class: EventClass, object: *mut T) -> Result<c_int> {
+    let handle = call.object(object, class)?;
+    // SAFETY: the application gives up the count it got with `object`.
+    unsafe { handle.release_c_ref() };
+    Ok(0)
 }
 
 /// The connection the object belongs to; no reference is added.
-fn get_connect<T>(function: &str, class: ObjectClass, object: *mut T) -> virConnectPtr {
-    api(function, ptr::null_mut(), |call| Ok(call.object(object, class, function)?.conn().as_ptr()))
+fn get_connect<T>(call: &mut Call, class: EventClass, object: *mut T) -> Result<virConnectPtr> {
+    Ok(call.object(object, class)?.conn().as_ptr())
 }
 
-const NETWORK: ObjectClass = ObjectClass::Network;
-const POOL: ObjectClass = ObjectClass::StoragePool;
-const NODE_DEVICE: ObjectClass = ObjectClass::NodeDevice;
-const SECRET: ObjectClass = ObjectClass::Secret;
+const NETWORK: EventClass = EventClass::Network;
+const POOL: EventClass = EventClass::StoragePool;
+const NODE_DEVICE: EventClass = EventClass::NodeDevice;
+const SECRET: EventClass = EventClass::Secret;
 
 #[no_mangle]
 pub extern "C" fn virNetworkGetName(network: virNetworkPtr) -> *const c_char {
-    get_name("virNetworkGetName", NETWORK, network)
+    export!(|call| get_name(call, NETWORK, network))
 }
 
 /// # Safety
@@ -76,7 +66,7 @@ pub extern "C" fn virNetworkGetName(network: virNetworkPtr) -> *const c_char {
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkGetUUID(network: virNetworkPtr, uuid: *mut c_uchar) -> c_int {
     // SAFETY: the caller's contract is this function's.
-    unsafe { get_uuid("virNetworkGetUUID", NETWORK, network, uuid) }
+    export!(|call| unsafe { get_uuid(call, NETWORK, network, uuid) })
 }
 
 /// # Safety
@@ -84,27 +74,27 @@ pub unsafe extern "C" fn virNetworkGetUUID(network: virNetworkPtr, uuid: *mut c_
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkGetUUIDString(network: virNetworkPtr, buf: *mut c_char) -> c_int {
     // SAFETY: the caller's contract is this function's.
-    unsafe { get_uuid_string("virNetworkGetUUIDString", NETWORK, network, buf) }
+    export!(|call| unsafe { get_uuid_string(call, NETWORK, network, buf) })
 }
 
 #[no_mangle]
 pub extern "C" fn virNetworkRef(network: virNetworkPtr) -> c_int {
-    add_ref("virNetworkRef", NETWORK, network)
+    export!(|call| add_ref(call, NETWORK, network))
 }
 
 #[no_mangle]
 pub extern "C" fn virNetworkFree(network: virNetworkPtr) -> c_int {
-    free("virNetworkFree", NETWORK, network)
+    export!(|call| free(call, NETWORK, network))
 }
 
 #[no_mangle]
 pub extern "C" fn virNetworkGetConnect(net: virNetworkPtr) -> virConnectPtr {
-    get_connect("virNetworkGetConnect", NETWORK, net)
+    export!(|call| get_connect(call, NETWORK, net))
 }
 
 #[no_mangle]
 pub extern "C" fn virStoragePoolGetName(pool: virStoragePoolPtr) -> *const c_char {
-    get_name("virStoragePoolGetName", POOL, pool)
+    export!(|call| get_name(call, POOL, pool))
 }
 
 /// # Safety
@@ -112,7 +102,7 @@ pub extern "C" fn virStoragePoolGetName(pool: virStoragePoolPtr) -> *const c_cha
 #[no_mangle]
 pub unsafe extern "C" fn virStoragePoolGetUUID(pool: virStoragePoolPtr, uuid: *mut c_uchar) -> c_int {
     // SAFETY: the caller's contract is this function's.
-    unsafe { get_uuid("virStoragePoolGetUUID", POOL, pool, uuid) }
+    export!(|call| unsafe { get_uuid(call, POOL, pool, uuid) })
 }
 
 /// # Safety
@@ -120,37 +110,37 @@ pub unsafe extern "C" fn virStoragePoolGetUUID(pool: virStoragePoolPtr, uuid: *m
 #[no_mangle]
 pub unsafe extern "C" fn virStoragePoolGetUUIDString(pool: virStoragePoolPtr, buf: *mut c_char) -> c_int {
     // SAFETY: the caller's contract is this function's.
-    unsafe { get_uuid_string("virStoragePoolGetUUIDString", POOL, pool, buf) }
+    export!(|call| unsafe { get_uuid_string(call, POOL, pool, buf) })
 }
 
 #[no_mangle]
 pub extern "C" fn virStoragePoolRef(pool: virStoragePoolPtr) -> c_int {
-    add_ref("virStoragePoolRef", POOL, pool)
+    export!(|call| add_ref(call, POOL, pool))
 }
 
 #[no_mangle]
 pub extern "C" fn virStoragePoolFree(pool: virStoragePoolPtr) -> c_int {
-    free("virStoragePoolFree", POOL, pool)
+    export!(|call| free(call, POOL, pool))
 }
 
 #[no_mangle]
 pub extern "C" fn virStoragePoolGetConnect(pool: virStoragePoolPtr) -> virConnectPtr {
-    get_connect("virStoragePoolGetConnect", POOL, pool)
+    export!(|call| get_connect(call, POOL, pool))
 }
 
 #[no_mangle]
 pub extern "C" fn virNodeDeviceGetName(dev: virNodeDevicePtr) -> *const c_char {
-    get_name("virNodeDeviceGetName", NODE_DEVICE, dev)
+    export!(|call| get_name(call, NODE_DEVICE, dev))
 }
 
 #[no_mangle]
 pub extern "C" fn virNodeDeviceRef(dev: virNodeDevicePtr) -> c_int {
-    add_ref("virNodeDeviceRef", NODE_DEVICE, dev)
+    export!(|call| add_ref(call, NODE_DEVICE, dev))
 }
 
 #[no_mangle]
 pub extern "C" fn virNodeDeviceFree(dev: virNodeDevicePtr) -> c_int {
-    free("virNodeDeviceFree", NODE_DEVICE, dev)
+    export!(|call| free(call, NODE_DEVICE, dev))
 }
 
 /// # Safety
@@ -158,7 +148,7 @@ pub extern "C" fn virNodeDeviceFree(dev: virNodeDevicePtr) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn virSecretGetUUID(secret: virSecretPtr, uuid: *mut c_uchar) -> c_int {
     // SAFETY: the caller's contract is this function's.
-    unsafe { get_uuid("virSecretGetUUID", SECRET, secret, uuid) }
+    export!(|call| unsafe { get_uuid(call, SECRET, secret, uuid) })
 }
 
 /// # Safety
@@ -166,34 +156,32 @@ pub unsafe extern "C" fn virSecretGetUUID(secret: virSecretPtr, uuid: *mut c_uch
 #[no_mangle]
 pub unsafe extern "C" fn virSecretGetUUIDString(secret: virSecretPtr, buf: *mut c_char) -> c_int {
     // SAFETY: the caller's contract is this function's.
-    unsafe { get_uuid_string("virSecretGetUUIDString", SECRET, secret, buf) }
+    export!(|call| unsafe { get_uuid_string(call, SECRET, secret, buf) })
 }
 
 /// The secret's `virSecretUsageType`.
 #[no_mangle]
 pub extern "C" fn virSecretGetUsageType(secret: virSecretPtr) -> c_int {
-    api("virSecretGetUsageType", -1, |call| {
-        Ok(call.object(secret, SECRET, "virSecretGetUsageType")?.identity.usage_type)
-    })
+    export!(|call| { Ok(call.object(secret, SECRET)?.identity.usage_type) })
 }
 
 /// What the secret is for (a volume path, a Ceph user...).
 #[no_mangle]
 pub extern "C" fn virSecretGetUsageID(secret: virSecretPtr) -> *const c_char {
-    get_name("virSecretGetUsageID", SECRET, secret)
+    export!(|call| get_name(call, SECRET, secret))
 }
 
 #[no_mangle]
 pub extern "C" fn virSecretRef(secret: virSecretPtr) -> c_int {
-    add_ref("virSecretRef", SECRET, secret)
+    export!(|call| add_ref(call, SECRET, secret))
 }
 
 #[no_mangle]
 pub extern "C" fn virSecretFree(secret: virSecretPtr) -> c_int {
-    free("virSecretFree", SECRET, secret)
+    export!(|call| free(call, SECRET, secret))
 }
 
 #[no_mangle]
 pub extern "C" fn virSecretGetConnect(secret: virSecretPtr) -> virConnectPtr {
-    get_connect("virSecretGetConnect", SECRET, secret)
+    export!(|call| get_connect(call, SECRET, secret))
 }

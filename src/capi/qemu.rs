@@ -8,17 +8,16 @@
 //! messages are those of libvirt-qemu.c, which reports no subsystem.
 
 use std::os::raw::{c_char, c_int, c_uint, c_void};
-use std::ptr;
 use std::sync::Arc;
 
-use super::events::{CCallback, GenericFn};
+use super::delivery::{to_generic, CCallback};
 use super::handles::DomainHandle;
-use super::{api, strings};
+use super::{export, strings};
 use crate::abi::common::{virConnectPtr, virDomainPtr, virFreeCallback};
 use crate::abi::qemu::virConnectDomainQemuMonitorEventCallback;
 use crate::error::{Error, ErrorDomain};
 use crate::event::state::Subscription;
-use crate::event::ObjectClass;
+use crate::event::{EventClass, TargetKey};
 
 const REGISTER: &str = "virConnectDomainQemuMonitorEventRegister";
 const DEREGISTER: &str = "virConnectDomainQemuMonitorEventDeregister";
@@ -41,43 +40,26 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
     freecb: virFreeCallback,
     flags: c_uint,
 ) -> c_int {
-    // SAFETY: NULL or a C string per this function's contract.
-    let event = unsafe { strings::borrow(event) };
-    api(REGISTER, -1, |call| {
-        let handle = call.connection_for(conn, ObjectClass::QemuMonitor, REGISTER)?;
-        let domain = if dom.is_null() {
+    export!(name = REGISTER, |call| {
+        let handle = call.connection_for(conn, EventClass::QemuMonitor)?;
+        let target = if dom.is_null() {
             None
         } else {
             let dom = DomainHandle::check(dom, REGISTER)?;
-            if !ptr::eq(dom.conn, handle) {
+            if !dom.conn().ptr_eq(&handle) {
                 let message = format!("domain '{}' in {REGISTER} must match connection", dom.identity.name);
                 return Err(Error::arg_check(REGISTER, "dom", message).in_domain(SUBSYSTEM));
             }
-            Some(dom.identity.uuid.to_string())
+            Some(TargetKey::Uuid(dom.identity.uuid))
         };
-        let cb = cb.ok_or_else(|| Error::null_arg(REGISTER, "cb").in_domain(SUBSYSTEM))?;
+        let function = to_generic(cb).ok_or_else(|| Error::null_arg(REGISTER, "cb").in_domain(SUBSYSTEM))?;
         if handle.conn.read_only {
             return Err(Error::read_only(SUBSYSTEM, REGISTER));
         }
-        // SAFETY: only the pointer's type changes; delivery of a monitor
-        // event casts it back.
-        let function = unsafe {
-            std::mem::transmute::<
-                unsafe extern "C" fn(
-                    virConnectPtr,
-                    virDomainPtr,
-                    *const c_char,
-                    i64,
-                    c_uint,
-                    *const c_char,
-                    *mut c_void,
-                ),
-                GenericFn,
-            >(cb)
-        };
-        let subscription =
-            Subscription { object: domain, ..Subscription::new(handle.conn.id, ObjectClass::QemuMonitor, 0) };
-        let callback = Arc::new(CCallback::new(handle, function, opaque, freecb));
+        // SAFETY: NULL or a C string per this function's contract.
+        let event = unsafe { strings::borrow(event) };
+        let subscription = Subscription { target, ..Subscription::new(handle.conn.id, EventClass::QemuMonitor, 0) };
+        let callback = Arc::new(CCallback::new(&handle, function, opaque, freecb));
         handle.conn.driver.register_qemu_monitor(subscription, event.as_deref(), flags, callback)
     })
 }
@@ -86,8 +68,8 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
 /// `callbackID` made on `conn`.
 #[no_mangle]
 pub extern "C" fn virtEventsDomainQemuMonitorEventDeregister(conn: virConnectPtr, callbackID: c_int) -> c_int {
-    api(DEREGISTER, -1, |call| {
-        let handle = call.connection_for(conn, ObjectClass::QemuMonitor, DEREGISTER)?;
+    export!(name = DEREGISTER, |call| {
+        let handle = call.connection_for(conn, EventClass::QemuMonitor)?;
         if callbackID < 0 {
             let message = format!("callbackID in {DEREGISTER} must be zero or greater");
             return Err(Error::arg_check(DEREGISTER, "callbackID", message).in_domain(SUBSYSTEM));

@@ -5,12 +5,12 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_double, c_int, c_longlong, c_uint, c_ulonglong};
 use std::ptr;
 
-use super::{api, no_unwind};
+use super::export;
 use crate::abi::typed_params::{
     _virTypedParameterValue, virTypedParameter, virTypedParameterPtr, virTypedParameterType as Type,
     VIR_TYPED_PARAM_FIELD_LENGTH,
 };
-use crate::error::{Error, ErrorDomain};
+use crate::error::{Error, ErrorDomain, Result};
 use crate::event::{TypedParam, TypedValue};
 
 /// libvirt's name for a parameter type, as its error messages show it.
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn virTypedParamsGet(
     name: *const c_char,
 ) -> virTypedParameterPtr {
     // SAFETY: the caller's guarantees are `find`'s.
-    no_unwind("virTypedParamsGet", ptr::null_mut(), || unsafe { find(params, nparams, name) })
+    export!(quiet || unsafe { find(params, nparams, name) })
 }
 
 /// The common body of the typed getters: 1 and the value through `store` when
@@ -78,36 +78,52 @@ pub unsafe extern "C" fn virTypedParamsGet(
 /// # Safety
 /// As `virTypedParamsGet`.
 unsafe fn get(
-    function: &str,
     params: virTypedParameterPtr,
     nparams: c_int,
     name: *const c_char,
     kind: Type,
     store: impl FnOnce(&_virTypedParameterValue),
-) -> c_int {
-    api(function, -1, |_| {
-        // SAFETY: the caller's guarantees are `find`'s.
-        let param = unsafe { find(params, nparams, name) };
-        if param.is_null() {
-            return Ok(0);
-        }
-        // SAFETY: `find` returned an element of the caller's array.
-        let param = unsafe { &*param };
-        if param.r#type != kind as c_int {
-            // SAFETY: `find` only succeeds with a non-NULL C string `name`.
-            let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
-            return Err(Error::invalid_arg(
-                ErrorDomain::VIR_FROM_NONE,
-                format!(
-                    "Invalid type '{}' requested for parameter '{name}', actual type is '{}'",
-                    type_name(kind as c_int),
-                    type_name(param.r#type)
-                ),
-            ));
-        }
-        store(&param.value);
-        Ok(1)
-    })
+) -> Result<c_int> {
+    // SAFETY: the caller's guarantees are `find`'s.
+    let param = unsafe { find(params, nparams, name) };
+    if param.is_null() {
+        return Ok(0);
+    }
+    // SAFETY: `find` returned an element of the caller's array.
+    let param = unsafe { &*param };
+    if param.r#type != kind as c_int {
+        // SAFETY: `find` only succeeds with a non-NULL C string `name`.
+        let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
+        return Err(Error::invalid_arg(
+            ErrorDomain::VIR_FROM_NONE,
+            format!(
+                "Invalid type '{}' requested for parameter '{name}', actual type is '{}'",
+                type_name(kind as c_int),
+                type_name(param.r#type)
+            ),
+        ));
+    }
+    store(&param.value);
+    Ok(1)
+}
+
+/// The body of the typed getter of `$kind` parameters: `$read` is the value
+/// of the union `$union`, stored through `$value` unless it is NULL.
+macro_rules! typed_getter {
+    ($params:ident, $nparams:ident, $name:ident, $value:ident, $kind:ident, |$union:ident| $read:expr) => {
+        export!(|_call| {
+            // SAFETY: the caller's guarantees are `get`'s; the union member
+            // read is the one the parameter's type says is set; `value` is
+            // writable when not NULL.
+            unsafe {
+                get($params, $nparams, $name, Type::$kind, |$union| {
+                    if !$value.is_null() {
+                        *$value = $read;
+                    }
+                })
+            }
+        })
+    };
 }
 
 /// The value of the `VIR_TYPED_PARAM_INT` parameter `name`.
@@ -124,15 +140,7 @@ pub unsafe extern "C" fn virTypedParamsGetInt(
     name: *const c_char,
     value: *mut c_int,
 ) -> c_int {
-    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
-    // one the parameter's type says is set; `value` is writable when not NULL.
-    unsafe {
-        get("virTypedParamsGetInt", params, nparams, name, Type::VIR_TYPED_PARAM_INT, |v| {
-            if !value.is_null() {
-                *value = v.i;
-            }
-        })
-    }
+    typed_getter!(params, nparams, name, value, VIR_TYPED_PARAM_INT, |v| v.i)
 }
 
 /// The value of the `VIR_TYPED_PARAM_UINT` parameter `name`.
@@ -149,15 +157,7 @@ pub unsafe extern "C" fn virTypedParamsGetUInt(
     name: *const c_char,
     value: *mut c_uint,
 ) -> c_int {
-    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
-    // one the parameter's type says is set; `value` is writable when not NULL.
-    unsafe {
-        get("virTypedParamsGetUInt", params, nparams, name, Type::VIR_TYPED_PARAM_UINT, |v| {
-            if !value.is_null() {
-                *value = v.ui;
-            }
-        })
-    }
+    typed_getter!(params, nparams, name, value, VIR_TYPED_PARAM_UINT, |v| v.ui)
 }
 
 /// The value of the `VIR_TYPED_PARAM_LLONG` parameter `name`.
@@ -174,15 +174,7 @@ pub unsafe extern "C" fn virTypedParamsGetLLong(
     name: *const c_char,
     value: *mut c_longlong,
 ) -> c_int {
-    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
-    // one the parameter's type says is set; `value` is writable when not NULL.
-    unsafe {
-        get("virTypedParamsGetLLong", params, nparams, name, Type::VIR_TYPED_PARAM_LLONG, |v| {
-            if !value.is_null() {
-                *value = v.l;
-            }
-        })
-    }
+    typed_getter!(params, nparams, name, value, VIR_TYPED_PARAM_LLONG, |v| v.l)
 }
 
 /// The value of the `VIR_TYPED_PARAM_ULLONG` parameter `name`.
@@ -199,15 +191,7 @@ pub unsafe extern "C" fn virTypedParamsGetULLong(
     name: *const c_char,
     value: *mut c_ulonglong,
 ) -> c_int {
-    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
-    // one the parameter's type says is set; `value` is writable when not NULL.
-    unsafe {
-        get("virTypedParamsGetULLong", params, nparams, name, Type::VIR_TYPED_PARAM_ULLONG, |v| {
-            if !value.is_null() {
-                *value = v.ul;
-            }
-        })
-    }
+    typed_getter!(params, nparams, name, value, VIR_TYPED_PARAM_ULLONG, |v| v.ul)
 }
 
 /// The value of the `VIR_TYPED_PARAM_DOUBLE` parameter `name`.
@@ -224,15 +208,7 @@ pub unsafe extern "C" fn virTypedParamsGetDouble(
     name: *const c_char,
     value: *mut c_double,
 ) -> c_int {
-    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
-    // one the parameter's type says is set; `value` is writable when not NULL.
-    unsafe {
-        get("virTypedParamsGetDouble", params, nparams, name, Type::VIR_TYPED_PARAM_DOUBLE, |v| {
-            if !value.is_null() {
-                *value = v.d;
-            }
-        })
-    }
+    typed_getter!(params, nparams, name, value, VIR_TYPED_PARAM_DOUBLE, |v| v.d)
 }
 
 /// The value (0 or 1) of the `VIR_TYPED_PARAM_BOOLEAN` parameter `name`.
@@ -249,15 +225,7 @@ pub unsafe extern "C" fn virTypedParamsGetBoolean(
     name: *const c_char,
     value: *mut c_int,
 ) -> c_int {
-    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
-    // one the parameter's type says is set; `value` is writable when not NULL.
-    unsafe {
-        get("virTypedParamsGetBoolean", params, nparams, name, Type::VIR_TYPED_PARAM_BOOLEAN, |v| {
-            if !value.is_null() {
-                *value = c_int::from(v.b != 0);
-            }
-        })
-    }
+    typed_getter!(params, nparams, name, value, VIR_TYPED_PARAM_BOOLEAN, |v| c_int::from(v.b != 0))
 }
 
 /// The value of the `VIR_TYPED_PARAM_STRING` parameter `name`: a pointer into
@@ -275,15 +243,7 @@ pub unsafe extern "C" fn virTypedParamsGetString(
     name: *const c_char,
     value: *mut *const c_char,
 ) -> c_int {
-    // SAFETY: the caller's guarantees are `get`'s; the union member read is the
-    // one the parameter's type says is set; `value` is writable when not NULL.
-    unsafe {
-        get("virTypedParamsGetString", params, nparams, name, Type::VIR_TYPED_PARAM_STRING, |v| {
-            if !value.is_null() {
-                *value = v.s as *const c_char;
-            }
-        })
-    }
+    typed_getter!(params, nparams, name, value, VIR_TYPED_PARAM_STRING, |v| v.s as *const c_char)
 }
 
 /// Frees the strings of the string parameters (leaving NULL in their place);
@@ -294,22 +254,24 @@ pub unsafe extern "C" fn virTypedParamsGetString(
 /// allocated with `malloc`.
 #[no_mangle]
 pub unsafe extern "C" fn virTypedParamsClear(params: virTypedParameterPtr, nparams: c_int) {
-    no_unwind("virTypedParamsClear", (), || {
-        if params.is_null() {
-            return;
-        }
-        for i in 0..usize::try_from(nparams).unwrap_or(0) {
-            // SAFETY: `i < nparams`, within the caller's array.
-            let param = unsafe { &mut *params.add(i) };
-            if param.r#type == Type::VIR_TYPED_PARAM_STRING as c_int {
-                // SAFETY: string parameters own a malloc'ed string (or NULL).
-                unsafe {
-                    libc::free(param.value.s as *mut libc::c_void);
+    export!(
+        quiet || {
+            if params.is_null() {
+                return;
+            }
+            for i in 0..usize::try_from(nparams).unwrap_or(0) {
+                // SAFETY: `i < nparams`, within the caller's array.
+                let param = unsafe { &mut *params.wrapping_add(i) };
+                if param.r#type == Type::VIR_TYPED_PARAM_STRING as c_int {
+                    // SAFETY: the type says the union holds the string.
+                    let string = unsafe { param.value.s };
+                    // SAFETY: string parameters own a malloc'ed string (or NULL).
+                    unsafe { libc::free(string as *mut libc::c_void) };
                     param.value.s = ptr::null_mut();
                 }
             }
         }
-    })
+    )
 }
 
 /// Clears the parameters, then frees the (malloc'ed) array.
@@ -318,10 +280,14 @@ pub unsafe extern "C" fn virTypedParamsClear(params: virTypedParameterPtr, npara
 /// As `virTypedParamsClear`; the array itself must come from `malloc`.
 #[no_mangle]
 pub unsafe extern "C" fn virTypedParamsFree(params: virTypedParameterPtr, nparams: c_int) {
-    // SAFETY: the caller's guarantees are `virTypedParamsClear`'s.
-    unsafe { virTypedParamsClear(params, nparams) };
-    // SAFETY: the caller allocated the array with malloc (free(NULL) is fine).
-    unsafe { libc::free(params as *mut libc::c_void) };
+    export!(
+        quiet || {
+            // SAFETY: the caller's guarantees are `virTypedParamsClear`'s.
+            unsafe { virTypedParamsClear(params, nparams) };
+            // SAFETY: the caller allocated the array with malloc (free(NULL) is fine).
+            unsafe { libc::free(params as *mut libc::c_void) };
+        }
+    )
 }
 
 /// A C array of typed parameters built from an event's, with the strings it
@@ -389,17 +355,24 @@ mod tests {
         assert_eq!(n, 4);
         let name = |s: &str| CString::new(s).unwrap();
         let (mut ul, mut b, mut s, mut d, mut i) = (0u64, 0, ptr::null(), 0.0, 0);
-        // SAFETY: `ptr` holds `n` parameters; the names are C strings; the outputs are writable.
-        unsafe {
-            assert_eq!(virTypedParamsGetULLong(ptr, n, name("cpu_shares").as_ptr(), &mut ul), 1);
-            assert_eq!(virTypedParamsGetBoolean(ptr, n, name("ok").as_ptr(), &mut b), 1);
-            assert_eq!(virTypedParamsGetString(ptr, n, name("name").as_ptr(), &mut s), 1);
-            assert_eq!(virTypedParamsGetDouble(ptr, n, name("ratio").as_ptr(), &mut d), 1);
-            assert_eq!(virTypedParamsGetInt(ptr, n, name("missing").as_ptr(), &mut i), 0);
-            assert_eq!(virTypedParamsGetInt(ptr, -1, name("ok").as_ptr(), &mut i), 0);
-            assert!(virTypedParamsGet(ptr, n, ptr::null()).is_null());
-            assert_eq!(CStr::from_ptr(s).to_str(), Ok("vda"));
-        }
+        // In each call: `ptr` holds `n` parameters; the names are C strings;
+        // the outputs are writable.
+        // SAFETY: as said above.
+        assert_eq!(unsafe { virTypedParamsGetULLong(ptr, n, name("cpu_shares").as_ptr(), &mut ul) }, 1);
+        // SAFETY: as said above.
+        assert_eq!(unsafe { virTypedParamsGetBoolean(ptr, n, name("ok").as_ptr(), &mut b) }, 1);
+        // SAFETY: as said above.
+        assert_eq!(unsafe { virTypedParamsGetString(ptr, n, name("name").as_ptr(), &mut s) }, 1);
+        // SAFETY: as said above.
+        assert_eq!(unsafe { virTypedParamsGetDouble(ptr, n, name("ratio").as_ptr(), &mut d) }, 1);
+        // SAFETY: as said above.
+        assert_eq!(unsafe { virTypedParamsGetInt(ptr, n, name("missing").as_ptr(), &mut i) }, 0);
+        // SAFETY: as said above.
+        assert_eq!(unsafe { virTypedParamsGetInt(ptr, -1, name("ok").as_ptr(), &mut i) }, 0);
+        // SAFETY: as said above.
+        assert!(unsafe { virTypedParamsGet(ptr, n, ptr::null()) }.is_null());
+        // SAFETY: the string parameter's value, owned by the array.
+        assert_eq!(unsafe { CStr::from_ptr(s) }.to_str(), Ok("vda"));
         assert_eq!((ul, b, d), (1024, 1, 0.5));
         assert_eq!(type_name(0), "unknown");
         assert_eq!(type_name(42), "(null)");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::{DomainIdentity, ObjectClass, ObjectIdentity};
+use crate::event::{DomainIdentity, EventClass, ObjectIdentity};
 use crate::uuid::Uuid;
 
 /// `virDomainInfo`, in Rust terms.
@@ -34,20 +34,9 @@ fn unsupported<T>(function: &str) -> Result<T> {
     Err(Error::no_support(ErrorDomain::VIR_FROM_DOMAIN, function))
 }
 
-/// How the public functions of `class` begin (`virNetwork`...).
-fn api_prefix(class: ObjectClass) -> &'static str {
-    match class {
-        ObjectClass::Network => "virNetwork",
-        ObjectClass::StoragePool => "virStoragePool",
-        ObjectClass::NodeDevice => "virNodeDevice",
-        ObjectClass::Secret => "virSecret",
-        ObjectClass::Domain | ObjectClass::QemuMonitor => "virDomain",
-    }
-}
-
 /// `VIR_ERR_NO_SUPPORT` for the public function `<prefix of class><what>`.
-fn unsupported_object<T>(class: ObjectClass, what: &str) -> Result<T> {
-    Err(Error::no_support(ErrorDomain::of_class(class), &format!("{}{what}", api_prefix(class))))
+fn unsupported_object<T>(class: EventClass, what: &str) -> Result<T> {
+    Err(Error::no_support(class.descriptor().error_domain, &format!("{}{what}", class.descriptor().api_prefix)))
 }
 
 /// How a network or storage pool is looked up.
@@ -69,11 +58,35 @@ pub enum ObjectOp {
     Refresh,
 }
 
+impl ObjectOp {
+    /// The operation's part of the public function's name.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ObjectOp::Create => "Create",
+            ObjectOp::Destroy => "Destroy",
+            ObjectOp::Undefine => "Undefine",
+            ObjectOp::Build => "Build",
+            ObjectOp::Delete => "Delete",
+            ObjectOp::Refresh => "Refresh",
+        }
+    }
+}
+
 /// What `vir<Class>IsActive` and `vir<Class>IsPersistent` ask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ObjectQuery {
     Active,
     Persistent,
+}
+
+impl ObjectQuery {
+    /// The query's part of the public function's name.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ObjectQuery::Active => "IsActive",
+            ObjectQuery::Persistent => "IsPersistent",
+        }
+    }
 }
 
 /// libvirt's check of a driver function's flags: bits outside `allowed` are
@@ -163,36 +176,32 @@ pub trait Driver: Send + Sync {
     // Networks, storage pools and node devices. `class` says which; the
     // test driver has all three, the QEMU driver none.
 
-    fn object_lookup(&self, class: ObjectClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
+    fn object_lookup(&self, class: EventClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
         unsupported_object(class, if matches!(by, Lookup::Name(_)) { "LookupByName" } else { "LookupByUUID" })
     }
     /// The objects of `class` that pass `flags` (`VIR_CONNECT_LIST_*`).
-    fn object_list(&self, class: ObjectClass, _flags: u32) -> Result<Vec<ObjectIdentity>> {
-        let function = match class {
-            ObjectClass::StoragePool => "virConnectListAllStoragePools",
-            ObjectClass::NodeDevice => "virConnectListAllNodeDevices",
-            _ => "virConnectListAllNetworks",
-        };
-        Err(Error::no_support(ErrorDomain::of_class(class), function))
+    fn object_list(&self, class: EventClass, _flags: u32) -> Result<Vec<ObjectIdentity>> {
+        let class = class.descriptor();
+        Err(Error::no_support(class.error_domain, class.list_function))
     }
-    fn object_define_xml(&self, class: ObjectClass, _xml: &str, _flags: u32) -> Result<ObjectIdentity> {
+    fn object_define_xml(&self, class: EventClass, _xml: &str, _flags: u32) -> Result<ObjectIdentity> {
         unsupported_object(class, "DefineXML")
     }
-    fn object_create_xml(&self, class: ObjectClass, _xml: &str, _flags: u32) -> Result<ObjectIdentity> {
+    fn object_create_xml(&self, class: EventClass, _xml: &str, _flags: u32) -> Result<ObjectIdentity> {
         unsupported_object(class, "CreateXML")
     }
-    fn object_op(&self, class: ObjectClass, _object: &ObjectIdentity, op: ObjectOp, _flags: u32) -> Result<()> {
-        unsupported_object(class, &format!("{op:?}"))
+    fn object_op(&self, class: EventClass, _object: &ObjectIdentity, op: ObjectOp, _flags: u32) -> Result<()> {
+        unsupported_object(class, op.api_name())
     }
-    fn object_query(&self, class: ObjectClass, _object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
-        unsupported_object(class, &format!("Is{query:?}"))
+    fn object_query(&self, class: EventClass, _object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
+        unsupported_object(class, query.api_name())
     }
-    fn object_xml_desc(&self, class: ObjectClass, _object: &ObjectIdentity, _flags: u32) -> Result<String> {
+    fn object_xml_desc(&self, class: EventClass, _object: &ObjectIdentity, _flags: u32) -> Result<String> {
         unsupported_object(class, "GetXMLDesc")
     }
     /// The parent a node device's definition names.
     fn node_device_parent(&self, _name: &str) -> Result<String> {
-        unsupported_object(ObjectClass::NodeDevice, "GetParent")
+        unsupported_object(EventClass::NodeDevice, "GetParent")
     }
 }
 

@@ -25,7 +25,7 @@ use crate::abi::domain_event::{
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::EventState;
-use crate::event::{DomainEvent, DomainIdentity, EventPayload, ObjectClass, ObjectEvent, ObjectIdentity};
+use crate::event::{DomainEvent, DomainIdentity, EventClass, EventPayload, ObjectEvent, ObjectIdentity};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
 
@@ -596,31 +596,31 @@ impl Driver for TestDriver {
         })
     }
 
-    fn object_lookup(&self, class: ObjectClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
+    fn object_lookup(&self, class: EventClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
         self.objects.lock().lookup(class, by)
     }
 
-    fn object_list(&self, class: ObjectClass, flags: u32) -> Result<Vec<ObjectIdentity>> {
+    fn object_list(&self, class: EventClass, flags: u32) -> Result<Vec<ObjectIdentity>> {
         self.objects.lock().list_all(class, flags)
     }
 
-    fn object_define_xml(&self, class: ObjectClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
+    fn object_define_xml(&self, class: EventClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
         self.with_objects(|objects| objects.define_xml(class, xml, flags))
     }
 
-    fn object_create_xml(&self, class: ObjectClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
+    fn object_create_xml(&self, class: EventClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
         self.with_objects(|objects| objects.create_xml(class, xml, flags))
     }
 
-    fn object_op(&self, class: ObjectClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
+    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
         self.with_objects(|objects| objects.operate(class, object, op, flags))
     }
 
-    fn object_query(&self, class: ObjectClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
+    fn object_query(&self, class: EventClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
         self.objects.lock().query(class, object, query)
     }
 
-    fn object_xml_desc(&self, class: ObjectClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
+    fn object_xml_desc(&self, class: EventClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
         self.objects.lock().xml_desc(class, object, flags)
     }
 

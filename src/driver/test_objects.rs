@@ -19,7 +19,7 @@ const POOL_TYPE_FILTERS: u32 = POOL_FILTERS & !0x3f;
 const DEVICE_FILTERS: u32 = 0x3f_ffff;
 use crate::driver::{check_flags, Lookup, ObjectOp, ObjectQuery};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::{ObjectClass, ObjectEvent, ObjectIdentity, ObjectPayload};
+use crate::event::{EventClass, ObjectEvent, ObjectIdentity, ObjectPayload};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element, Node};
 
@@ -159,23 +159,26 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(class: ObjectClass) -> Result<Kind> {
+    fn of(class: EventClass) -> Result<Kind> {
         match class {
-            ObjectClass::Network => Ok(Kind::Network),
-            ObjectClass::StoragePool => Ok(Kind::Pool),
-            other => Err(Error::internal(ErrorDomain::VIR_FROM_TEST, format!("no {other:?} in this store"))),
+            EventClass::Network => Ok(Kind::Network),
+            EventClass::StoragePool => Ok(Kind::Pool),
+            other => Err(Error::internal(
+                ErrorDomain::VIR_FROM_TEST,
+                format!("no {} in this store", other.descriptor().noun),
+            )),
         }
     }
 
-    fn class(self) -> ObjectClass {
+    fn class(self) -> EventClass {
         match self {
-            Kind::Network => ObjectClass::Network,
-            Kind::Pool => ObjectClass::StoragePool,
+            Kind::Network => EventClass::Network,
+            Kind::Pool => EventClass::StoragePool,
         }
     }
 
     fn domain(self) -> ErrorDomain {
-        ErrorDomain::of_class(self.class())
+        self.class().descriptor().error_domain
     }
 
     fn root(self) -> &'static str {
@@ -202,10 +205,11 @@ impl Kind {
     }
 
     fn not_found(self, how: &str, value: &str) -> Error {
-        let (code, noun) = match self {
-            Kind::Network => (ErrorCode::VIR_ERR_NO_NETWORK, "network"),
-            Kind::Pool => (ErrorCode::VIR_ERR_NO_STORAGE_POOL, "storage pool"),
+        let code = match self {
+            Kind::Network => ErrorCode::VIR_ERR_NO_NETWORK,
+            Kind::Pool => ErrorCode::VIR_ERR_NO_STORAGE_POOL,
         };
+        let noun = self.class().descriptor().noun;
         Error::new(code, ErrorDomain::VIR_FROM_TEST, Some(format!("no {noun} with matching {how} '{value}'")))
     }
 
@@ -268,7 +272,7 @@ impl Device {
 
     fn event(&self, event: DevEvent) -> ObjectEvent {
         ObjectEvent::lifecycle(
-            ObjectClass::NodeDevice,
+            EventClass::NodeDevice,
             ObjectIdentity::named(&self.name, Uuid::default()),
             event as i32,
             0,
@@ -358,8 +362,8 @@ impl Objects {
         })
     }
 
-    pub fn lookup(&self, class: ObjectClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
-        if class == ObjectClass::NodeDevice {
+    pub fn lookup(&self, class: EventClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
+        if class == EventClass::NodeDevice {
             return match by {
                 Lookup::Name(name) => self.device(name).map(Device::identity),
                 Lookup::Uuid(_) => Err(Error::no_support(ErrorDomain::VIR_FROM_NODEDEV, "virNodeDeviceLookupByUUID")),
@@ -372,8 +376,8 @@ impl Objects {
         }
     }
 
-    pub fn list_all(&self, class: ObjectClass, flags: u32) -> Result<Vec<ObjectIdentity>> {
-        if class == ObjectClass::NodeDevice {
+    pub fn list_all(&self, class: EventClass, flags: u32) -> Result<Vec<ObjectIdentity>> {
+        if class == EventClass::NodeDevice {
             check_flags(flags, DEVICE_FILTERS, "testConnectListAllNodeDevices", ErrorDomain::VIR_FROM_TEST)?;
             return Ok(self.devices.iter().filter(|d| device_passes(d, flags)).map(Device::identity).collect());
         }
@@ -386,7 +390,7 @@ impl Objects {
         Ok(self.list(kind).iter().filter(|e| entry_passes(kind, e, flags)).map(Entry::identity).collect())
     }
 
-    pub fn query(&self, class: ObjectClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
+    pub fn query(&self, class: EventClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
         let entry = self.by_uuid(Kind::of(class)?, &object.uuid)?;
         Ok(match query {
             ObjectQuery::Active => entry.active,
@@ -394,8 +398,8 @@ impl Objects {
         })
     }
 
-    pub fn xml_desc(&self, class: ObjectClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
-        if class == ObjectClass::NodeDevice {
+    pub fn xml_desc(&self, class: EventClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
+        if class == EventClass::NodeDevice {
             check_flags(flags, 0, "testNodeDeviceGetXMLDesc", ErrorDomain::VIR_FROM_TEST)?;
             return self.device(&object.name).map(|d| d.def.to_xml());
         }
@@ -414,7 +418,7 @@ impl Objects {
 
     /// `virNetworkDefineXML`, `virStoragePoolDefineXML`. Redefining a running
     /// object keeps the definition it runs with, as the test driver shows it.
-    pub fn define_xml(&mut self, class: ObjectClass, text: &str, flags: u32) -> Outcome<ObjectIdentity> {
+    pub fn define_xml(&mut self, class: EventClass, text: &str, flags: u32) -> Outcome<ObjectIdentity> {
         let kind = Kind::of(class)?;
         let allowed =
             if kind == Kind::Pool { virStoragePoolDefineFlags::VIR_STORAGE_POOL_DEFINE_VALIDATE as u32 } else { 0 };
@@ -434,8 +438,8 @@ impl Objects {
     /// `virNetworkCreateXML`, `virStoragePoolCreateXML`: starts the object
     /// the XML defines. A pool that was defined becomes transient, as in the
     /// test driver.
-    pub fn create_xml(&mut self, class: ObjectClass, text: &str, flags: u32) -> Outcome<ObjectIdentity> {
-        if class == ObjectClass::NodeDevice {
+    pub fn create_xml(&mut self, class: EventClass, text: &str, flags: u32) -> Outcome<ObjectIdentity> {
+        if class == EventClass::NodeDevice {
             return self.create_device(text, flags);
         }
         let kind = Kind::of(class)?;
@@ -502,13 +506,13 @@ impl Objects {
 
     /// Create, destroy, undefine, build, delete or refresh a network or pool,
     /// or destroy a node device.
-    pub fn operate(&mut self, class: ObjectClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Outcome<()> {
-        if class == ObjectClass::NodeDevice && op == ObjectOp::Destroy {
+    pub fn operate(&mut self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Outcome<()> {
+        if class == EventClass::NodeDevice && op == ObjectOp::Destroy {
             return self.destroy_device(&object.name);
         }
         let kind = Kind::of(class)?;
         if kind == Kind::Pool && op != ObjectOp::Destroy && op != ObjectOp::Undefine {
-            check_flags(flags, 0, &kind.driver_function(&format!("{op:?}")), ErrorDomain::VIR_FROM_TEST)?;
+            check_flags(flags, 0, &kind.driver_function(op.api_name()), ErrorDomain::VIR_FROM_TEST)?;
         }
         let index = self.index_by_name(kind, &object.name)?;
         let entry = &mut self.list_mut(kind)[index];

@@ -2,9 +2,13 @@
 //! events, raw QEMU monitor events), and the per-driver event state that
 //! queues and dispatches them.
 
+pub mod class;
+pub mod domain_events;
 pub mod state;
 
-use crate::abi::domain_event as ids;
+pub use class::{ClassDescriptor, EventClass, KeyKind, TargetKey};
+pub use domain_events::{EventPayload, DOMAIN_EVENT_CALLBACKS, DOMAIN_EVENT_ID_COUNT};
+
 use crate::uuid::Uuid;
 
 /// What a callback is told about the domain an event concerns: a snapshot
@@ -69,156 +73,6 @@ impl TypedParam {
     }
 }
 
-/// The payload of a domain event; each variant is one `VIR_DOMAIN_EVENT_ID_*`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EventPayload {
-    Lifecycle {
-        event: i32,
-        detail: i32,
-    },
-    Reboot,
-    RtcChange {
-        utc_offset: i64,
-    },
-    Watchdog {
-        action: i32,
-    },
-    IoError {
-        src_path: String,
-        dev_alias: String,
-        action: i32,
-    },
-    Graphics {
-        phase: i32,
-        local: GraphicsAddress,
-        remote: GraphicsAddress,
-        auth_scheme: String,
-        /// `(type, name)` pairs: `x509dname` then `saslUsername` when present.
-        subject: Vec<(String, String)>,
-    },
-    /// `reason` is `"enospc"` when the host ran out of space, else `""`.
-    IoErrorReason {
-        src_path: String,
-        dev_alias: String,
-        action: i32,
-        reason: String,
-    },
-    ControlError,
-    /// `disk` is the disk's source path.
-    BlockJob {
-        disk: String,
-        job_type: i32,
-        status: i32,
-    },
-    DiskChange {
-        old_src_path: String,
-        new_src_path: String,
-        dev_alias: String,
-        reason: i32,
-    },
-    TrayChange {
-        dev_alias: String,
-        reason: i32,
-    },
-    PmWakeup {
-        reason: i32,
-    },
-    PmSuspend {
-        reason: i32,
-    },
-    /// `actual` in KiB.
-    BalloonChange {
-        actual: u64,
-    },
-    PmSuspendDisk {
-        reason: i32,
-    },
-    DeviceRemoved {
-        dev_alias: String,
-    },
-    /// `disk` is the disk's target name (e.g. `vda`).
-    BlockJob2 {
-        disk: String,
-        job_type: i32,
-        status: i32,
-    },
-    Tunable {
-        params: Vec<TypedParam>,
-    },
-    AgentLifecycle {
-        state: i32,
-        reason: i32,
-    },
-    DeviceAdded {
-        dev_alias: String,
-    },
-    MigrationIteration {
-        iteration: i32,
-    },
-    JobCompleted {
-        params: Vec<TypedParam>,
-    },
-    DeviceRemovalFailed {
-        dev_alias: String,
-    },
-    MetadataChange {
-        metadata_type: i32,
-        nsuri: String,
-    },
-    BlockThreshold {
-        dev: String,
-        path: String,
-        threshold: u64,
-        excess: u64,
-    },
-    MemoryFailure {
-        recipient: i32,
-        action: i32,
-        flags: u32,
-    },
-    /// `size` in KiB.
-    MemoryDeviceSizeChange {
-        alias: String,
-        size: u64,
-    },
-}
-
-impl EventPayload {
-    /// The `VIR_DOMAIN_EVENT_ID_*` this payload is delivered under.
-    pub fn event_id(&self) -> i32 {
-        use ids::virDomainEventID as Id;
-        (match self {
-            EventPayload::Lifecycle { .. } => Id::VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-            EventPayload::Reboot => Id::VIR_DOMAIN_EVENT_ID_REBOOT,
-            EventPayload::RtcChange { .. } => Id::VIR_DOMAIN_EVENT_ID_RTC_CHANGE,
-            EventPayload::Watchdog { .. } => Id::VIR_DOMAIN_EVENT_ID_WATCHDOG,
-            EventPayload::IoError { .. } => Id::VIR_DOMAIN_EVENT_ID_IO_ERROR,
-            EventPayload::Graphics { .. } => Id::VIR_DOMAIN_EVENT_ID_GRAPHICS,
-            EventPayload::IoErrorReason { .. } => Id::VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON,
-            EventPayload::ControlError => Id::VIR_DOMAIN_EVENT_ID_CONTROL_ERROR,
-            EventPayload::BlockJob { .. } => Id::VIR_DOMAIN_EVENT_ID_BLOCK_JOB,
-            EventPayload::DiskChange { .. } => Id::VIR_DOMAIN_EVENT_ID_DISK_CHANGE,
-            EventPayload::TrayChange { .. } => Id::VIR_DOMAIN_EVENT_ID_TRAY_CHANGE,
-            EventPayload::PmWakeup { .. } => Id::VIR_DOMAIN_EVENT_ID_PMWAKEUP,
-            EventPayload::PmSuspend { .. } => Id::VIR_DOMAIN_EVENT_ID_PMSUSPEND,
-            EventPayload::BalloonChange { .. } => Id::VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
-            EventPayload::PmSuspendDisk { .. } => Id::VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK,
-            EventPayload::DeviceRemoved { .. } => Id::VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-            EventPayload::BlockJob2 { .. } => Id::VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2,
-            EventPayload::Tunable { .. } => Id::VIR_DOMAIN_EVENT_ID_TUNABLE,
-            EventPayload::AgentLifecycle { .. } => Id::VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
-            EventPayload::DeviceAdded { .. } => Id::VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-            EventPayload::MigrationIteration { .. } => Id::VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
-            EventPayload::JobCompleted { .. } => Id::VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
-            EventPayload::DeviceRemovalFailed { .. } => Id::VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
-            EventPayload::MetadataChange { .. } => Id::VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-            EventPayload::BlockThreshold { .. } => Id::VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD,
-            EventPayload::MemoryFailure { .. } => Id::VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE,
-            EventPayload::MemoryDeviceSizeChange { .. } => Id::VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE,
-        }) as i32
-    }
-}
-
 /// A domain event waiting in a queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainEvent {
@@ -233,34 +87,6 @@ impl DomainEvent {
 
     pub fn lifecycle(domain: DomainIdentity, event: i32, detail: i32) -> DomainEvent {
         DomainEvent::new(domain, EventPayload::Lifecycle { event, detail })
-    }
-}
-
-/// How many domain event IDs exist (`VIR_DOMAIN_EVENT_ID_LAST`).
-pub const DOMAIN_EVENT_ID_COUNT: i32 = 27;
-
-/// The kinds of object libvirt reports events about. Each class has its own
-/// event IDs and callback types; one event state serves them all, so callback
-/// IDs are unique across classes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ObjectClass {
-    Domain,
-    Network,
-    StoragePool,
-    NodeDevice,
-    Secret,
-    /// Raw QMP events (`virConnectDomainQemuMonitorEventRegister`).
-    QemuMonitor,
-}
-
-impl ObjectClass {
-    /// How many event IDs the class has (libvirt 9.0's `VIR_*_EVENT_ID_LAST`).
-    pub fn event_id_count(self) -> i32 {
-        match self {
-            ObjectClass::Domain => DOMAIN_EVENT_ID_COUNT,
-            ObjectClass::Network | ObjectClass::QemuMonitor => 1,
-            ObjectClass::StoragePool | ObjectClass::NodeDevice | ObjectClass::Secret => 2,
-        }
     }
 }
 
@@ -298,13 +124,13 @@ pub enum ObjectPayload {
 /// An event about a network, storage pool, node device or secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectEvent {
-    pub class: ObjectClass,
+    pub class: EventClass,
     pub object: ObjectIdentity,
     pub payload: ObjectPayload,
 }
 
 impl ObjectEvent {
-    pub fn lifecycle(class: ObjectClass, object: ObjectIdentity, event: i32, detail: i32) -> ObjectEvent {
+    pub fn lifecycle(class: EventClass, object: ObjectIdentity, event: i32, detail: i32) -> ObjectEvent {
         ObjectEvent { class, object, payload: ObjectPayload::Lifecycle { event, detail } }
     }
 }
@@ -329,11 +155,11 @@ pub enum Event {
 }
 
 impl Event {
-    pub fn class(&self) -> ObjectClass {
+    pub fn class(&self) -> EventClass {
         match self {
-            Event::Domain(_) => ObjectClass::Domain,
+            Event::Domain(_) => EventClass::Domain,
             Event::Object(event) => event.class,
-            Event::QemuMonitor(_) => ObjectClass::QemuMonitor,
+            Event::QemuMonitor(_) => EventClass::QemuMonitor,
         }
     }
 
@@ -345,16 +171,15 @@ impl Event {
         }
     }
 
-    /// What a registration for one object matches: libvirt keys node devices
-    /// by name and everything else by UUID.
-    pub fn object_key(&self) -> String {
-        match self {
+    /// Whether this event concerns the target `key` names.
+    pub fn concerns(&self, key: &TargetKey) -> bool {
+        let (uuid, name) = match self {
             Event::Domain(DomainEvent { domain, .. }) | Event::QemuMonitor(QemuMonitorEvent { domain, .. }) => {
-                domain.uuid.to_string()
+                (&domain.uuid, domain.name.as_str())
             }
-            Event::Object(ObjectEvent { class: ObjectClass::NodeDevice, object, .. }) => object.name.clone(),
-            Event::Object(ObjectEvent { object, .. }) => object.uuid.to_string(),
-        }
+            Event::Object(ObjectEvent { object, .. }) => (&object.uuid, object.name.as_str()),
+        };
+        key.matches(uuid, name)
     }
 }
 

@@ -10,12 +10,11 @@
 //! callback, whose release runs when the flush ends.
 
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use super::{Event, ObjectClass};
+use super::{Event, EventClass, TargetKey};
 use crate::error::{Error, ErrorDomain, Result};
 use crate::eventloop::{self, EventLoop};
 
@@ -25,6 +24,10 @@ pub trait EventCallback: Send + Sync {
     /// What makes two registrations "the same callback" (the function address).
     fn identity(&self) -> usize;
     /// Delivers one event; called on the event-loop thread with no lock held.
+    /// It contains its own Rust panics, and a forced unwind out of an
+    /// application's callback (`pthread_exit`) passes through it: callers
+    /// must not wrap it in `catch_unwind`, which would catch that unwind and
+    /// abort the process.
     fn deliver(&self, event: &Event);
     /// The registration is over (its `virFreeCallback`). Never called for a
     /// registration that failed.
@@ -42,11 +45,10 @@ pub type EventFilter = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
 #[derive(Clone)]
 pub struct Subscription {
     pub connection: ConnectionId,
-    pub class: ObjectClass,
+    pub class: EventClass,
     pub event_id: i32,
-    /// Only events of the object with this key (see `Event::object_key`), or
-    /// of every object.
-    pub object: Option<String>,
+    /// Only events of this target, or of every target of the class.
+    pub target: Option<TargetKey>,
     /// Registered through `virConnectDomainEventRegister`.
     pub legacy: bool,
     /// A registration with a filter is never refused as a duplicate.
@@ -55,8 +57,8 @@ pub struct Subscription {
 
 impl Subscription {
     /// A registration for `event_id` events of `class`, of every object.
-    pub fn new(connection: ConnectionId, class: ObjectClass, event_id: i32) -> Subscription {
-        Subscription { connection, class, event_id, object: None, legacy: false, filter: None }
+    pub fn new(connection: ConnectionId, class: EventClass, event_id: i32) -> Subscription {
+        Subscription { connection, class, event_id, target: None, legacy: false, filter: None }
     }
 
     /// Whether a registration of the same function for `other` would be
@@ -67,14 +69,14 @@ impl Subscription {
             && self.connection == other.connection
             && self.class == other.class
             && self.event_id == other.event_id
-            && self.object == other.object
+            && self.target == other.target
             && self.legacy == other.legacy
     }
 
     fn wants(&self, event: &Event) -> bool {
         self.class == event.class()
             && self.event_id == event.event_id()
-            && self.object.as_ref().is_none_or(|key| *key == event.object_key())
+            && self.target.as_ref().is_none_or(|key| event.concerns(key))
             && self.filter.as_ref().is_none_or(|filter| filter(event))
     }
 }
@@ -233,15 +235,15 @@ impl EventState {
     /// Delivers every queued event; run by the flush timer.
     pub fn flush(&self) {
         let _one_flush_at_a_time = self.flush_lock.lock();
-        let events = {
+        let mut flush = {
             let mut inner = self.inner.lock();
             inner.dispatching = true;
             if let Some((event_loop, timer)) = &inner.timer {
                 event_loop.update_timeout(*timer, -1);
             }
-            std::mem::take(&mut inner.queue)
+            FlushInProgress { state: self, undelivered: std::mem::take(&mut inner.queue) }
         };
-        for event in &events {
+        while let Some(event) = flush.undelivered.pop_front() {
             // Registrations added while this event is being delivered wait
             // for the next one; indices stay valid because removals during a
             // flush only mark.
@@ -250,22 +252,18 @@ impl EventState {
                 let callback = {
                     let inner = self.inner.lock();
                     match inner.registrations.get(index) {
-                        Some(r) if r.wants(event) => r.callback.clone(),
+                        Some(r) if r.wants(&event) => r.callback.clone(),
                         _ => continue,
                     }
                 };
-                // A panicking callback loses only its own delivery: the rest
-                // of the batch goes out and the flush ends as usual.
-                if catch_unwind(AssertUnwindSafe(|| callback.deliver(event))).is_err() {
-                    eprintln!("libvirt: warning : an event callback panicked; the other deliveries go on");
-                }
+                callback.deliver(&event);
             }
         }
+        drop(flush);
         let purged: Vec<Registration> = {
             let mut inner = self.inner.lock();
             let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.deleted);
             inner.registrations = kept;
-            inner.dispatching = false;
             purged
         };
         if !purged.is_empty() {
@@ -273,6 +271,34 @@ impl EventState {
                 registration.callback.release();
             }
             self.drop_timer_if_unused();
+        }
+    }
+}
+
+/// A flush under way, ended however the flush is left. Deliveries contain
+/// their own panics, but an application's callback may leave by unwinding
+/// (`pthread_exit` is a forced unwind, which must pass through): then the
+/// events not yet delivered go back to the head of the queue for the next
+/// flush instead of being lost, and the state stops "dispatching", so that
+/// registrations and deregistrations act at once again. (The event being
+/// delivered is not repeated: some callbacks have had it.)
+struct FlushInProgress<'a> {
+    state: &'a EventState,
+    undelivered: VecDeque<Event>,
+}
+
+impl Drop for FlushInProgress<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.state.inner.lock();
+        inner.dispatching = false;
+        if self.undelivered.is_empty() {
+            return;
+        }
+        while let Some(event) = self.undelivered.pop_back() {
+            inner.queue.push_front(event);
+        }
+        if let Some((event_loop, timer)) = &inner.timer {
+            event_loop.update_timeout(*timer, 0);
         }
     }
 }

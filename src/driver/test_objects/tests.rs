@@ -3,9 +3,9 @@
 
 use super::*;
 
-const NET: ObjectClass = ObjectClass::Network;
-const POOL: ObjectClass = ObjectClass::StoragePool;
-const DEV: ObjectClass = ObjectClass::NodeDevice;
+const NET: EventClass = EventClass::Network;
+const POOL: EventClass = EventClass::StoragePool;
+const DEV: EventClass = EventClass::NodeDevice;
 
 fn lifecycle(outcome: &Option<ObjectEvent>) -> (String, i32) {
     match outcome {

@@ -26,9 +26,13 @@ impl ManualLoop {
             timers.iter_mut().filter(|t| t.1 >= 0).filter_map(|t| t.2.take().map(|cb| (t.0, cb))).collect()
         };
         for (id, mut cb) in due {
-            cb(id);
+            // A callback that unwinds stays armed, as in a real loop.
+            let fired = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(id)));
             if let Some(slot) = self.timers.lock().iter_mut().find(|t| t.0 == id) {
                 slot.2 = Some(cb);
+            }
+            if let Err(unwind) = fired {
+                std::panic::resume_unwind(unwind);
             }
         }
     }
@@ -148,7 +152,7 @@ fn lifecycle(dom: &DomainIdentity, event: i32) -> DomainEvent {
 }
 
 fn any(event_id: i32) -> Subscription {
-    Subscription::new(1, ObjectClass::Domain, event_id)
+    Subscription::new(1, EventClass::Domain, event_id)
 }
 
 #[test]
@@ -180,7 +184,10 @@ fn duplicates_are_rejected_without_releasing() {
     // Same function, other event ID, other domain filter or other API: allowed.
     state.register(any(1), Recorder::new("b", 7, &journal)).unwrap();
     state
-        .register(Subscription { object: Some(Uuid([1; 16]).to_string()), ..any(0) }, Recorder::new("c", 7, &journal))
+        .register(
+            Subscription { target: Some(TargetKey::Uuid(Uuid([1; 16]))), ..any(0) },
+            Recorder::new("c", 7, &journal),
+        )
         .unwrap();
     state.register(Subscription { legacy: true, ..any(0) }, Recorder::new("d", 7, &journal)).unwrap();
     for id in 0..4 {
@@ -216,7 +223,10 @@ fn fifo_events_callbacks_in_registration_order_and_domain_filter_by_uuid() {
     let (a, b) = (domain("a", 1), domain("b", 2));
     state.register(any(0), Recorder::new("all", 1, &journal)).unwrap();
     state
-        .register(Subscription { object: Some(a.uuid.to_string()), ..any(0) }, Recorder::new("only-a", 2, &journal))
+        .register(
+            Subscription { target: Some(TargetKey::Uuid(a.uuid)), ..any(0) },
+            Recorder::new("only-a", 2, &journal),
+        )
         .unwrap();
     state.register(any(1), Recorder::new("reboot", 3, &journal)).unwrap();
     state.queue(lifecycle(&a, 5));
@@ -314,7 +324,7 @@ fn events_queued_from_other_threads_are_delivered_on_the_flushing_thread() {
 }
 
 fn network_started(name: &str, byte: u8) -> ObjectEvent {
-    ObjectEvent::lifecycle(ObjectClass::Network, ObjectIdentity::named(name, Uuid([byte; 16])), 2, 0)
+    ObjectEvent::lifecycle(EventClass::Network, ObjectIdentity::named(name, Uuid([byte; 16])), 2, 0)
 }
 
 #[test]
@@ -325,23 +335,25 @@ fn classes_share_ids_and_only_see_their_own_events() {
     let journal = Journal::default();
     // The same function for two classes is not a duplicate.
     assert_eq!(state.register(any(0), Recorder::new("dom", 7, &journal)).unwrap(), 0);
-    let network = Subscription::new(1, ObjectClass::Network, 0);
+    let network = Subscription::new(1, EventClass::Network, 0);
     assert_eq!(state.register(network.clone(), Recorder::new("net", 7, &journal)).unwrap(), 1);
     assert!(state.register(network, Recorder::new("dup", 7, &journal)).is_err());
-    let pool_refresh = Subscription::new(1, ObjectClass::StoragePool, 1);
+    let pool_refresh = Subscription::new(1, EventClass::StoragePool, 1);
     assert_eq!(state.register(pool_refresh, Recorder::new("refresh", 7, &journal)).unwrap(), 2);
-    let device = Subscription { object: Some("scsi_host1".into()), ..Subscription::new(1, ObjectClass::NodeDevice, 0) };
+    let device = Subscription {
+        target: Some(TargetKey::Name("scsi_host1".into())),
+        ..Subscription::new(1, EventClass::NodeDevice, 0)
+    };
     assert_eq!(state.register(device, Recorder::new("dev", 7, &journal)).unwrap(), 3);
 
     state.queue(network_started("default", 1));
     state.queue(ObjectEvent {
-        class: ObjectClass::StoragePool,
+        class: EventClass::StoragePool,
         object: ObjectIdentity::named("pool", Uuid([2; 16])),
         payload: ObjectPayload::Plain { event_id: 1 },
     });
-    let device = |name: &str| {
-        ObjectEvent::lifecycle(ObjectClass::NodeDevice, ObjectIdentity::named(name, Uuid::default()), 0, 0)
-    };
+    let device =
+        |name: &str| ObjectEvent::lifecycle(EventClass::NodeDevice, ObjectIdentity::named(name, Uuid::default()), 0, 0);
     state.queue(device("scsi_host2"));
     state.queue(device("scsi_host1"));
     state.queue(lifecycle(&domain("vm", 3), 2));
@@ -364,7 +376,7 @@ fn filtered_registrations_are_never_duplicates_and_see_only_what_passes() {
     let journal = Journal::default();
     let named = |wanted: &'static str| Subscription {
         filter: Some(Arc::new(move |event: &Event| matches!(event, Event::Object(e) if e.object.name == wanted))),
-        ..Subscription::new(1, ObjectClass::Network, 0)
+        ..Subscription::new(1, EventClass::Network, 0)
     };
     state.register(named("a"), Recorder::new("first", 7, &journal)).unwrap();
     state.register(named("b"), Recorder::new("second", 7, &journal)).unwrap();
@@ -386,9 +398,9 @@ fn an_unfiltered_registration_duplicates_a_filtered_one() {
     let state = EventState::new();
     let journal = Journal::default();
     let filtered =
-        Subscription { filter: Some(Arc::new(|_: &Event| true)), ..Subscription::new(1, ObjectClass::QemuMonitor, 0) };
+        Subscription { filter: Some(Arc::new(|_: &Event| true)), ..Subscription::new(1, EventClass::QemuMonitor, 0) };
     assert_eq!(state.register(filtered.clone(), Recorder::new("f", 7, &journal)).unwrap(), 0);
-    let err = state.register(Subscription::new(1, ObjectClass::QemuMonitor, 0), Recorder::new("u", 7, &journal));
+    let err = state.register(Subscription::new(1, EventClass::QemuMonitor, 0), Recorder::new("u", 7, &journal));
     assert_eq!(err.unwrap_err().message, "invalid argument: event callback already tracked");
     assert_eq!(state.register(filtered, Recorder::new("g", 7, &journal)).unwrap(), 1);
     state.deregister(1, 0).unwrap();
@@ -396,23 +408,29 @@ fn an_unfiltered_registration_duplicates_a_filtered_one() {
 }
 
 #[test]
-fn a_panicking_callback_loses_neither_the_batch_nor_the_end_of_the_flush() {
+fn a_callback_that_unwinds_loses_neither_the_rest_of_the_batch_nor_the_end_of_the_flush() {
     let _serial = SERIAL.lock();
     let event_loop = manual_loop();
     let state = EventState::new();
     let journal = Journal::default();
     let dom = domain("vm", 1);
-    let panicky = Recorder::new("panicky", 1, &journal);
-    *panicky.on_event.lock() = Some(Box::new(|| panic!("a bug in a callback")));
-    let panicky_id = state.register(any(0), panicky).unwrap();
+    // Stands for an application's callback that leaves by unwinding (a
+    // thread calling pthread_exit): the unwind passes through the flush.
+    let unwinding = Recorder::new("unwinding", 1, &journal);
+    *unwinding.on_event.lock() = Some(Box::new(|| panic!("leaving the callback by unwinding")));
+    let unwinding_id = state.register(any(0), unwinding).unwrap();
     let calm_id = state.register(any(0), Recorder::new("calm", 2, &journal)).unwrap();
     state.queue(lifecycle(&dom, 2));
     state.queue(lifecycle(&dom, 3));
-    event_loop.iterate();
-    assert_eq!(*journal.lock(), ["panicky vm 2/0", "calm vm 2/0", "panicky vm 3/0", "calm vm 3/0"]);
+    let left = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| event_loop.iterate()));
+    assert!(left.is_err(), "the unwind passes through the flush");
+    assert_eq!(*journal.lock(), ["unwinding vm 2/0"]);
     // The flush ended: a deregistration now releases at once instead of
-    // waiting for a flush that is over.
-    state.deregister(1, panicky_id).unwrap();
-    assert_eq!(journal.lock()[4], "free panicky");
+    // waiting for a flush that is over ...
+    state.deregister(1, unwinding_id).unwrap();
+    assert_eq!(journal.lock()[1..], ["free unwinding", "(timers: 1)"]);
+    // ... and the rest of the batch is delivered by the next one.
+    event_loop.iterate();
+    assert_eq!(journal.lock()[3..], ["calm vm 3/0"]);
     state.deregister(1, calm_id).unwrap();
 }
