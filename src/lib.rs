@@ -12,5 +12,6 @@ pub mod error;
 pub mod event;
 pub mod eventloop;
 pub mod qemu;
+pub mod rpc;
 pub mod uuid;
 pub mod xml;

@@ -1,0 +1,6 @@
+//! libvirt's RPC protocol: the XDR encoding, packet framing and the message
+//! definitions virt-events speaks (`virt-eventsd` serves them).
+
+pub mod packet;
+pub mod protocol;
+pub mod xdr;
