@@ -13,5 +13,6 @@ pub mod event;
 pub mod eventloop;
 pub mod qemu;
 pub mod rpc;
+pub mod sys;
 pub mod uuid;
 pub mod xml;

@@ -298,6 +298,13 @@ pub struct Procedure {
     pub ret: BodyDecoder,
 }
 
+impl Procedure {
+    /// Whether this is an event the server sends rather than a call.
+    pub fn is_event_message(&self) -> bool {
+        self.name.contains("EVENT") && !self.name.contains("REGISTER")
+    }
+}
+
 /// Declares the procedure numbers (one module of constants per program)
 /// and the table of their bodies.
 macro_rules! procedures {
