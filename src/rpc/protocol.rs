@@ -94,6 +94,8 @@ xdr_structs! {
     /// only a domain.
     pub struct DomainArg { dom: NonnullDomain }
     pub struct DomainFlagsArgs { dom: NonnullDomain, flags: u32 }
+    pub struct DefineXmlArgs { xml: String }
+    pub struct CreateXmlArgs { xml_desc: String, flags: u32 }
     pub struct ListAllDomainsArgs { need_results: i32, flags: u32 }
     pub struct ListAllDomainsRet { domains: Array<NonnullDomain, DOMAIN_LIST_MAX>, ret: u32 }
     /// `state` is an `unsigned char` and `nr_virt_cpu` an `unsigned short`,
@@ -333,6 +335,8 @@ procedures! {
         CONNECT_CLOSE = 2: () => (),
         NODE_GET_INFO = 6: () => NodeGetInfoRet,
         DOMAIN_CREATE = 9: DomainArg => (),
+        DOMAIN_CREATE_XML = 10: CreateXmlArgs => DomainArg,
+        DOMAIN_DEFINE_XML = 11: DefineXmlArgs => DomainArg,
         DOMAIN_DESTROY = 12: DomainArg => (),
         DOMAIN_GET_XML_DESC = 14: DomainFlagsArgs => DomainGetXmlDescRet,
         DOMAIN_GET_INFO = 16: DomainArg => DomainGetInfoRet,

@@ -822,6 +822,17 @@ impl Server {
                     _ => driver.undefine(&dom),
                 }))
             }
+            DOMAIN_DEFINE_XML => {
+                let xml = args!(DefineXmlArgs).xml;
+                let defined = modify(session, "virDomainDefineXML").and_then(|()| driver.define_xml(&xml));
+                reply(defined.map(|d| boxed(DomainArg { dom: nonnull_domain(&d) })))
+            }
+            DOMAIN_CREATE_XML => {
+                let args = args!(CreateXmlArgs);
+                let created =
+                    modify(session, "virDomainCreateXML").and_then(|()| driver.create_xml(&args.xml_desc, args.flags));
+                reply(created.map(|d| boxed(DomainArg { dom: nonnull_domain(&d) })))
+            }
             DOMAIN_REBOOT => {
                 let args = args!(DomainFlagsArgs);
                 unit(modify(session, "virDomainReboot").and_then(|()| driver.reboot(&dom_of(&args.dom), args.flags)))

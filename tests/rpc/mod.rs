@@ -20,7 +20,8 @@ pub struct Daemon {
     pub socket_ro: PathBuf,
     /// The TCP port, when asked for.
     pub port: Option<u16>,
-    stderr: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<()>>,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Daemon {
@@ -50,16 +51,29 @@ impl Daemon {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let mut stderr = child.stderr.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
         let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
         });
         let ready = rx.recv_timeout(Duration::from_secs(20)).expect("a ready line");
         assert!(ready.starts_with("virt-eventsd: serving "), "ready line: {ready:?}");
         let port = ready.split("tcp 127.0.0.1:").nth(1).map(|p| p.trim().parse().unwrap());
-        Daemon { child, dir, socket, socket_ro, port, stderr: Some(stderr) }
+        Daemon { child, dir, socket, socket_ro, port, stderr: Some(stderr), log }
+    }
+
+    /// Waits until the daemon has logged `needle` at least `count` times.
+    pub fn wait_for_log(&self, needle: &str, count: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.log.lock().unwrap().matches(needle).count() < count {
+            assert!(std::time::Instant::now() < deadline, "no {needle:?} in the log:\n{}", self.log.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn uri(&self) -> String {
@@ -87,7 +101,10 @@ impl Daemon {
             let _ = self.child.kill();
             self.child.wait().unwrap()
         });
-        let log = self.stderr.take().map(|h| h.join().unwrap()).unwrap_or_default();
+        if let Some(reader) = self.stderr.take() {
+            reader.join().unwrap();
+        }
+        let log = self.log.lock().unwrap().clone();
         (status, log)
     }
 }
