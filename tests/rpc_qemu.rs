@@ -1,0 +1,163 @@
+//! virt-eventsd serving a `qemu:///embed` root with a real QEMU (TCG): the
+//! real virsh, over the unix socket and over TCP, prints the seed events
+//! (lifecycle, RTC change, I/O error, watchdog, graphics), and
+//! `virsh qemu-monitor-event` the raw QMP events.
+
+mod common;
+mod rpc;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{guest_disk, require_qemu, start_demo_qemu, Control};
+use rpc::{wait_timeout, Daemon};
+
+struct Watcher {
+    child: Child,
+    output: std::path::PathBuf,
+}
+
+impl Watcher {
+    fn start(uri: &str, args: &[&str], output: std::path::PathBuf) -> Watcher {
+        let file = std::fs::File::create(&output).unwrap();
+        let child = Command::new("virsh")
+            .arg("-c")
+            .arg(uri)
+            .args(args)
+            .env("LIBVIRT_AUTOSTART", "0")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("virsh runs (tests/install-deps.sh installs libvirt-clients)");
+        Watcher { child, output }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.text().contains(needle) {
+            assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn interrupt(mut self) -> String {
+        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        if wait_timeout(&mut self.child, Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        self.text()
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A minimal RFB client: version, security type None, ClientInit, leave.
+fn vnc_session(socket: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut vnc = loop {
+        match UnixStream::connect(socket) {
+            Ok(stream) => break stream,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no VNC socket: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    vnc.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 64];
+    vnc.read_exact(&mut buf[..12]).unwrap();
+    vnc.write_all(b"RFB 003.008\n").unwrap();
+    vnc.read_exact(&mut buf[..1]).unwrap();
+    let types = buf[0] as usize;
+    vnc.read_exact(&mut buf[..types]).unwrap();
+    vnc.write_all(&[1]).unwrap();
+    vnc.read_exact(&mut buf[..4]).unwrap();
+    vnc.write_all(&[1]).unwrap();
+    let _ = vnc.read(&mut buf[..24]).unwrap();
+}
+
+#[test]
+fn virsh_watches_a_real_qemu_through_the_daemon() {
+    require_qemu();
+    let dir = std::env::temp_dir().join(format!("virt-eventsd-guest-{}", std::process::id()));
+    let (root, side) = (dir.join("root"), dir.join("side"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&side).unwrap();
+    let uri = format!("qemu:///embed?root={}", root.display());
+    let daemon = Daemon::start("qemu", &["--uri", &uri, "--listen", "127.0.0.1:0"]);
+    let tcp = format!("qemu+tcp://127.0.0.1:{}/session", daemon.port.unwrap());
+    let over_unix = Watcher::start(&daemon.uri(), &["event", "--all", "--loop"], dir.join("unix.out"));
+    daemon.wait_for_log(" opened ", 1);
+    let over_tcp = Watcher::start(&tcp, &["event", "--all", "--loop"], dir.join("tcp.out"));
+    daemon.wait_for_log(" opened ", 2);
+    let raw = Watcher::start(&daemon.uri(), &["qemu-monitor-event", "--loop"], dir.join("qme.out"));
+    daemon.wait_for_log(" opened ", 3);
+    // Their registrations follow the open within milliseconds.
+    std::thread::sleep(Duration::from_millis(700));
+
+    let source = guest_disk(&side);
+    let mut qemu = start_demo_qemu(&root.join("vm.qmp"), &side, &source);
+    let mut control = Control::connect(&side.join("control.sock"));
+    over_unix.wait_for("event 'lifecycle' for domain 'vm'");
+    control.execute("cont");
+    vnc_session(&side.join("vnc.sock"));
+    for needle in [
+        "event 'rtc-change' for domain 'vm'",
+        "event 'io-error' for domain 'vm'",
+        "event 'io-error-reason' for domain 'vm'",
+        "event 'watchdog' for domain 'vm'",
+        "event 'graphics' for domain 'vm'",
+    ] {
+        over_unix.wait_for(needle);
+    }
+    control.execute("quit");
+    let _ = qemu.wait();
+    over_unix.wait_for("Stopped");
+    over_tcp.wait_for("Stopped");
+    raw.wait_for("SHUTDOWN");
+    let (unix_text, tcp_text, raw_text) = (over_unix.interrupt(), over_tcp.interrupt(), raw.interrupt());
+    assert_eq!(unix_text, tcp_text, "the same events over TCP");
+    let vnc = side.join("vnc.sock");
+    let graphics = |phase: &str| {
+        format!("event 'graphics' for domain 'vm': {phase} local[unix  {}] remote[unix  ] none", vnc.display())
+    };
+    for line in [
+        "event 'lifecycle' for domain 'vm': Started Booted".to_string(),
+        "event 'lifecycle' for domain 'vm': Resumed Unpaused".into(),
+        graphics("connect"),
+        graphics("initialize"),
+        graphics("disconnect"),
+        format!("event 'io-error' for domain 'vm': {source} (ide0-0-0) report"),
+        // libvirt 9.0 passes no reason on for an EIO.
+        format!("event 'io-error-reason' for domain 'vm': {source} (ide0-0-0) report due to "),
+        "event 'watchdog' for domain 'vm': pause".into(),
+        "event 'lifecycle' for domain 'vm': Suspended Watchdog".into(),
+        "event 'lifecycle' for domain 'vm': Stopped Shutdown".into(),
+    ] {
+        assert!(unix_text.lines().any(|l| l == line), "no {line:?} in:\n{unix_text}");
+    }
+    let rtc = unix_text.lines().find_map(|l| l.strip_prefix("event 'rtc-change' for domain 'vm': "));
+    assert!(rtc.is_some_and(|offset| offset.parse::<i64>().is_ok()), "{unix_text}");
+    for event in ["RESUME", "RTC_CHANGE", "BLOCK_IO_ERROR", "WATCHDOG", "VNC_CONNECTED", "SHUTDOWN"] {
+        assert!(raw_text.contains(&format!("event {event} ")), "no raw {event} in:\n{raw_text}");
+    }
+    let (status, log) = daemon.stop();
+    assert!(status.success(), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
