@@ -283,3 +283,80 @@ fn sigterm_closes_clients_removes_sockets_and_exits_0() {
     assert!(!socket.exists() && !socket_ro.exists());
     assert!(log.contains("terminating: closing 1 client(s)"), "{log}");
 }
+
+#[test]
+fn legacy_registrations_get_legacy_messages() {
+    let daemon = Daemon::start("legacy", TEST);
+    let mut watcher = RawClient::connect(&daemon.socket);
+    watcher.open(None, 0);
+    let registered: protocol::LegacyRegisteredRet =
+        watcher.call(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_REGISTER, &()).unwrap();
+    assert_eq!(registered.cb_registered, 1);
+    let lifecycle = protocol::LegacyRegisterAnyArgs { event_id: 0 };
+    watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_REGISTER_ANY, &lifecycle).unwrap();
+    // The legacy messages exist for IDs 0-15 only.
+    let too_new = protocol::LegacyRegisterAnyArgs { event_id: 16 };
+    let refused = watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_REGISTER_ANY, &too_new);
+    assert_eq!(refused.unwrap_err().message.as_deref(), Some("internal error: unsupported event ID 16"));
+    let mut actor = RawClient::connect(&daemon.socket);
+    actor.open(None, 0);
+    flip(&mut actor, 1);
+    let mut seen = vec![];
+    while seen.len() < 4 {
+        let packet = watcher.next_packet().expect("a legacy message");
+        assert_eq!(packet.header.procedure, remote::DOMAIN_EVENT_LIFECYCLE, "only legacy messages");
+        let msg: LifecycleMsg = decode_all(&packet.body).unwrap();
+        assert_eq!(msg.dom.name, "test");
+        seen.push((msg.event, msg.detail));
+    }
+    // One message per registration, in order.
+    assert_eq!(seen, [(3, 0), (3, 0), (4, 0), (4, 0)]);
+    let deregistered: protocol::LegacyRegisteredRet =
+        watcher.call(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_DEREGISTER, &()).unwrap();
+    assert_eq!(deregistered.cb_registered, 0);
+    watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &lifecycle).unwrap();
+    flip(&mut actor, 1);
+    watcher.stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(watcher.next_packet().is_none());
+}
+
+#[test]
+fn each_client_gets_the_uri_it_opens_or_the_first() {
+    let root = std::env::temp_dir().join(format!("virt-eventsd-root-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let embed = format!("qemu:///embed?root={}", root.display());
+    let daemon = Daemon::start("uris", &["--uri", "test:///default", "--uri", &embed]);
+    for (name, served) in [
+        (Some(embed.as_str()), embed.as_str()),
+        (Some("qemu:///session"), "test:///default"),
+        (Some(""), "test:///default"),
+        (None, "test:///default"),
+    ] {
+        let mut client = RawClient::connect(&daemon.socket);
+        client.open(name, 0);
+        let uri: protocol::GetUriRet = client.call(REMOTE_PROGRAM, remote::CONNECT_GET_URI, &()).unwrap();
+        assert_eq!(uri.uri, served, "opened {name:?}");
+        // Raw monitor events exist only where QMP is spoken.
+        let args = protocol::QemuMonitorRegisterArgs { dom: None, event: None, flags: 0 };
+        let registered = client.call::<protocol::CallbackIdArg>(
+            protocol::QEMU_PROGRAM,
+            protocol::qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER,
+            &args,
+        );
+        match registered {
+            Ok(ret) => {
+                assert_eq!(served, embed);
+                let args = protocol::CallbackIdArg { callback_id: ret.callback_id };
+                client
+                    .call::<()>(protocol::QEMU_PROGRAM, protocol::qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, &args)
+                    .unwrap();
+            }
+            Err(e) => {
+                assert_eq!(served, "test:///default");
+                assert_eq!(e.code, 3, "{e:?}"); // VIR_ERR_NO_SUPPORT
+            }
+        }
+    }
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -298,3 +298,117 @@ fn qemu_monitor_packet(event: &QemuMonitorEvent, callback_id: i32) -> Vec<u8> {
     };
     message(QEMU_PROGRAM, qemu::DOMAIN_MONITOR_EVENT, &body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::GraphicsAddress as Address;
+    use crate::rpc::packet::{decode_packet, Direction};
+    use crate::uuid::Uuid;
+
+    fn one_of_each() -> Vec<EventPayload> {
+        let address = || Address { family: 0, node: "127.0.0.1".into(), service: "5900".into() };
+        let params = || vec![CoreParam::new("cpu_shares", TypedValue::ULLong(1024))];
+        vec![
+            EventPayload::Lifecycle { event: 2, detail: 0 },
+            EventPayload::Reboot,
+            EventPayload::RtcChange { utc_offset: -5 },
+            EventPayload::Watchdog { action: 1 },
+            EventPayload::IoError { src_path: "/img".into(), dev_alias: "ide0".into(), action: 2 },
+            EventPayload::Graphics {
+                phase: 0,
+                local: address(),
+                remote: address(),
+                auth_scheme: "none".into(),
+                subject: vec![("x509dname".into(), "CN=me".into())],
+            },
+            EventPayload::IoErrorReason {
+                src_path: "/img".into(),
+                dev_alias: "ide0".into(),
+                action: 2,
+                reason: "".into(),
+            },
+            EventPayload::ControlError,
+            EventPayload::BlockJob { disk: "/img".into(), job_type: 1, status: 0 },
+            EventPayload::DiskChange {
+                old_src_path: "".into(),
+                new_src_path: "/b".into(),
+                dev_alias: "d".into(),
+                reason: 0,
+            },
+            EventPayload::TrayChange { dev_alias: "cd".into(), reason: 1 },
+            EventPayload::PmWakeup { reason: 0 },
+            EventPayload::PmSuspend { reason: 0 },
+            EventPayload::BalloonChange { actual: 4096 },
+            EventPayload::PmSuspendDisk { reason: 0 },
+            EventPayload::DeviceRemoved { dev_alias: "net0".into() },
+            EventPayload::BlockJob2 { disk: "vda".into(), job_type: 1, status: 0 },
+            EventPayload::Tunable { params: params() },
+            EventPayload::AgentLifecycle { state: 1, reason: 2 },
+            EventPayload::DeviceAdded { dev_alias: "net1".into() },
+            EventPayload::MigrationIteration { iteration: 3 },
+            EventPayload::JobCompleted { params: params() },
+            EventPayload::DeviceRemovalFailed { dev_alias: "net2".into() },
+            EventPayload::MetadataChange { metadata_type: 0, nsuri: "".into() },
+            EventPayload::BlockThreshold { dev: "vda".into(), path: "/img".into(), threshold: 1, excess: 2 },
+            EventPayload::MemoryFailure { recipient: 0, action: 1, flags: 2 },
+            EventPayload::MemoryDeviceSizeChange { alias: "dimm0".into(), size: 8 },
+        ]
+    }
+
+    const CALLBACK_PROCS: [i32; 27] = [
+        318, 319, 320, 321, 322, 323, 324, 325, 326, 327, 328, 329, 330, 331, 332, 333, 339, 346, 348, 354, 359, 363,
+        367, 379, 385, 423, 438,
+    ];
+    const LEGACY_PROCS: [i32; 16] = [107, 169, 170, 171, 172, 173, 195, 224, 241, 248, 268, 269, 270, 276, 292, 311];
+
+    /// Every domain event ID becomes libvirt 9.0's message for it, which
+    /// the procedure table decodes back with nothing left over.
+    #[test]
+    fn every_domain_event_has_its_message() {
+        let dom = DomainIdentity { name: "vm".into(), uuid: Uuid::from_name("vm"), id: 3 };
+        for (index, payload) in one_of_each().into_iter().enumerate() {
+            assert_eq!(payload.event_id(), index as i32);
+            let event = Event::Domain(DomainEvent::new(dom.clone(), payload));
+            let packet = event_packet(&event, 42, false).unwrap();
+            let (decoded, body) = decode_packet(&packet, Direction::ToClient).unwrap();
+            assert_eq!(decoded.header.procedure, CALLBACK_PROCS[index]);
+            assert_eq!((decoded.header.kind, decoded.header.serial), (2, 1));
+            assert!(format!("{body:?}").contains("callback_id: 42"), "{body:?}");
+            match LEGACY_PROCS.get(index) {
+                Some(legacy) => {
+                    let packet = event_packet(&event, 42, true).unwrap();
+                    let (decoded, body) = decode_packet(&packet, Direction::ToClient).unwrap();
+                    assert_eq!(decoded.header.procedure, *legacy);
+                    assert!(!format!("{body:?}").contains("callback_id"), "{body:?}");
+                }
+                None => assert!(event_packet(&event, 42, true).is_none()),
+            }
+        }
+    }
+
+    #[test]
+    fn object_and_monitor_events_have_their_messages() {
+        let object = ObjectIdentity::named("net", Uuid::from_name("net"));
+        let cases = [
+            (ObjectClass::Network, ObjectPayload::Lifecycle { event: 0, detail: 0 }, 315),
+            (ObjectClass::StoragePool, ObjectPayload::Lifecycle { event: 2, detail: 0 }, 370),
+            (ObjectClass::StoragePool, ObjectPayload::Plain { event_id: 1 }, 373),
+            (ObjectClass::NodeDevice, ObjectPayload::Lifecycle { event: 0, detail: 0 }, 376),
+            (ObjectClass::NodeDevice, ObjectPayload::Plain { event_id: 1 }, 377),
+            (ObjectClass::Secret, ObjectPayload::Lifecycle { event: 0, detail: 0 }, 382),
+            (ObjectClass::Secret, ObjectPayload::Plain { event_id: 1 }, 383),
+        ];
+        for (class, payload, procedure) in cases {
+            let event = Event::Object(ObjectEvent { class, object: object.clone(), payload });
+            let (decoded, _) = decode_packet(&event_packet(&event, 7, false).unwrap(), Direction::ToClient).unwrap();
+            assert_eq!(decoded.header.procedure, procedure);
+        }
+        let dom = DomainIdentity { name: "vm".into(), uuid: Uuid::from_name("vm"), id: 1 };
+        let raw = QemuMonitorEvent { domain: dom, name: "STOP".into(), seconds: 1, micros: 2, details: None };
+        let (decoded, body) =
+            decode_packet(&event_packet(&Event::QemuMonitor(raw), 9, false).unwrap(), Direction::ToClient).unwrap();
+        assert_eq!((decoded.header.program, decoded.header.procedure), (QEMU_PROGRAM, 6));
+        assert!(format!("{body:?}").contains("event: \"STOP\""));
+    }
+}
