@@ -272,6 +272,23 @@ fn a_hundred_clients_at_once() {
 }
 
 #[test]
+fn socket_modes_and_group() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let daemon = Daemon::start("modes", TEST);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&daemon.socket), mode(&daemon.socket_ro)), (0o600, 0o666));
+    drop(daemon);
+    let daemon = Daemon::start("group", &["--uri", "test:///default", "--socket-group", "daemon"]);
+    assert_eq!(mode(&daemon.socket), 0o660);
+    let daemon_gid = std::fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("daemon:x:").and_then(|rest| rest.split(':').next()?.parse::<u32>().ok()))
+        .unwrap();
+    assert_eq!(std::fs::metadata(&daemon.socket).unwrap().gid(), daemon_gid);
+}
+
+#[test]
 fn sigterm_closes_clients_removes_sockets_and_exits_0() {
     let daemon = Daemon::start("sigterm", TEST);
     let mut client = RawClient::connect(&daemon.socket);

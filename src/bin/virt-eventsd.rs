@@ -29,6 +29,8 @@ Options:
   --socket PATH             the read-write unix socket (mode 0600). Default:
                             $XDG_RUNTIME_DIR/virt-events/libvirt-sock
                             (/run/virt-events/libvirt-sock as root)
+  --socket-group GROUP      give GROUP (a name or number) access to the
+                            read-write socket (mode 0660)
   --socket-ro PATH          a read-only unix socket (mode 0666)
   --listen ADDR:PORT        also accept TCP clients in clear text with no
                             authentication (like libvirtd's auth_tcp=none):
@@ -57,6 +59,24 @@ fn default_socket() -> PathBuf {
     }
 }
 
+/// A group's number, from its number or its name in /etc/group.
+fn group_id(group: &str) -> Result<u32, String> {
+    if let Ok(gid) = group.parse() {
+        return Ok(gid);
+    }
+    let groups = std::fs::read_to_string("/etc/group").map_err(|e| format!("cannot read /etc/group: {e}"))?;
+    groups
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let gid = fields.nth(1)?.parse().ok()?;
+            (name == group).then_some(gid)
+        })
+        .next()
+        .ok_or_else(|| format!("no group {group}"))
+}
+
 fn parse(args: &[String]) -> Result<Option<ServerConfig>, String> {
     let mut config = ServerConfig::new(vec![], default_socket());
     let mut explicit_socket = false;
@@ -70,6 +90,7 @@ fn parse(args: &[String]) -> Result<Option<ServerConfig>, String> {
                 config.socket = PathBuf::from(value("--socket")?);
                 explicit_socket = true;
             }
+            "--socket-group" => config.socket_group = Some(group_id(&value("--socket-group")?)?),
             "--socket-ro" => config.socket_ro = Some(PathBuf::from(value("--socket-ro")?)),
             "--listen" => {
                 let addr = value("--listen")?;

@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub uris: Vec<String>,
     pub socket: PathBuf,
     pub socket_ro: Option<PathBuf>,
+    /// A group given access to the read-write socket (mode 0660).
+    pub socket_group: Option<u32>,
     pub listen: Option<SocketAddr>,
     /// libvirtd's `keepalive_interval` and `keepalive_count`.
     pub keepalive_interval: Duration,
@@ -57,6 +59,7 @@ impl ServerConfig {
             uris,
             socket,
             socket_ro: None,
+            socket_group: None,
             listen: None,
             keepalive_interval: Duration::from_secs(5),
             keepalive_count: 5,
@@ -306,9 +309,9 @@ impl Server {
                 crate::driver::open(Some(uri)).map_err(|e| format!("cannot open {uri}: {}", e.message))?;
             served.push(Served { uri, driver });
         }
-        let mut listeners = vec![bind_unix(&config.socket, false)?];
+        let mut listeners = vec![bind_unix(&config.socket, false, config.socket_group)?];
         if let Some(path) = &config.socket_ro {
-            listeners.push(bind_unix(path, true)?);
+            listeners.push(bind_unix(path, true, None)?);
         }
         if let Some(addr) = config.listen {
             let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -1054,8 +1057,9 @@ fn unsupported_event_id(class: &str, event_id: i32) -> Outcome {
     rpc_error(ErrorCode::VIR_ERR_INTERNAL_ERROR, format!("unsupported {class}event ID {event_id}")).into()
 }
 
-/// Binds a unix socket, replacing a stale one but never a live one.
-fn bind_unix(path: &PathBuf, read_only: bool) -> Result<Listener, String> {
+/// Binds a unix socket, replacing a stale one but never a live one. The
+/// read-write socket is the owner's only, or also `group`'s.
+fn bind_unix(path: &PathBuf, read_only: bool, group: Option<u32>) -> Result<Listener, String> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             return Err(format!("{} exists and is not a socket", path.display()));
@@ -1066,8 +1070,16 @@ fn bind_unix(path: &PathBuf, read_only: bool) -> Result<Listener, String> {
         std::fs::remove_file(path).map_err(|e| format!("cannot remove stale {}: {e}", path.display()))?;
     }
     let listener = UnixListener::bind(path).map_err(|e| format!("cannot bind {}: {e}", path.display()))?;
-    // Read-write for the owner only; the read-only socket for everyone.
-    let mode = if read_only { 0o666 } else { 0o600 };
+    if let Some(gid) = group {
+        std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| format!("cannot chown {}: {e}", path.display()))?;
+    }
+    // Read-write for the owner (and the group given) only; the read-only
+    // socket for everyone.
+    let mode = match (read_only, group) {
+        (true, _) => 0o666,
+        (false, Some(_)) => 0o660,
+        (false, None) => 0o600,
+    };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     Ok(Listener::Unix { listener, path: path.clone(), read_only })
