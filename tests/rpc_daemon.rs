@@ -116,6 +116,18 @@ fn read_only_clients_cannot_modify() {
         let denied = denied.unwrap_err();
         assert_eq!(denied.code, 29); // VIR_ERR_OPERATION_DENIED
         assert_eq!(denied.message.as_deref(), Some("operation forbidden: read only access prevents virDomainSuspend"));
+        let net: protocol::NetworkArg = client
+            .call(
+                REMOTE_PROGRAM,
+                remote::NETWORK_LOOKUP_BY_NAME,
+                &protocol::LookupByNameArgs { name: "default".into() },
+            )
+            .unwrap();
+        let denied = client.call::<()>(REMOTE_PROGRAM, remote::NETWORK_DESTROY, &net).unwrap_err();
+        assert_eq!(
+            (denied.code, denied.domain, denied.message.as_deref()),
+            (29, 19, Some("operation forbidden: read only access prevents virNetworkDestroy")) // VIR_FROM_NETWORK
+        );
         // Watching is allowed.
         client.register_domain_event(0);
     }

@@ -176,7 +176,12 @@ fn python_matches_in_process(loop_kind: &str) {
     assert!(in_process.status.success(), "{}", String::from_utf8_lossy(&in_process.stderr));
     assert_eq!(remote_text, String::from_utf8_lossy(&in_process.stdout));
     assert!(remote_text.contains("legacy lifecycle test 3 0\nlifecycle test [3, 0]\n"), "{remote_text}");
-    assert!(remote_text.ends_with("lifecycle test [2, 0]\nclosed\n"), "{remote_text}");
+    assert!(
+        remote_text.ends_with(
+            "lifecycle test [2, 0]\nnetwork default [3, 0]\nnetwork default [2, 0]\npool default-pool []\nclosed\n"
+        ),
+        "{remote_text}"
+    );
     let (status, log) = daemon.stop();
     assert!(status.success());
     // Both connections closed cleanly, dropping their registrations.

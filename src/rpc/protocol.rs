@@ -104,6 +104,11 @@ xdr_structs! {
     pub struct DomainGetStateRet { state: i32, reason: i32 }
     pub struct DomainGetXmlDescRet { xml: String }
 
+    // Networks and storage pools, enough to operate them.
+    pub struct NetworkArg { net: NonnullNetwork }
+    pub struct StoragePoolArg { pool: NonnullStoragePool }
+    pub struct StoragePoolFlagsArgs { pool: NonnullStoragePool, flags: u32 }
+
     // Event registrations.
     pub struct DomainEventCallbackRegisterArgs { event_id: i32, dom: Option<NonnullDomain> }
     pub struct NetworkEventRegisterArgs { event_id: i32, net: Option<NonnullNetwork> }
@@ -348,8 +353,13 @@ procedures! {
         DOMAIN_SHUTDOWN = 33: DomainArg => (),
         DOMAIN_SUSPEND = 34: DomainArg => (),
         DOMAIN_UNDEFINE = 35: DomainArg => (),
+        NETWORK_CREATE = 39: NetworkArg => (),
+        NETWORK_DESTROY = 42: NetworkArg => (),
+        NETWORK_LOOKUP_BY_NAME = 46: LookupByNameArgs => NetworkArg,
         CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
         AUTH_LIST = 66: () => AuthListRet,
+        STORAGE_POOL_REFRESH = 83: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_LOOKUP_BY_NAME = 84: LookupByNameArgs => StoragePoolArg,
         CONNECT_DOMAIN_EVENT_REGISTER = 105: () => LegacyRegisteredRet,
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),

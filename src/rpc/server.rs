@@ -28,10 +28,10 @@ use super::convert::{self, domain_identity, nonnull_domain};
 use super::packet::{self, encode_packet, kind, status, FrameReader, Header, Packet};
 use super::protocol::*;
 use super::xdr::{decode_all, Array};
-use crate::driver::Driver;
+use crate::driver::{Driver, Lookup, ObjectOp};
 use crate::error::{Error, ErrorCode, ErrorDomain};
 use crate::event::state::{ConnectionId, EventCallback, Subscription};
-use crate::event::{Event, ObjectClass, DOMAIN_EVENT_ID_COUNT};
+use crate::event::{Event, ObjectClass, ObjectIdentity, DOMAIN_EVENT_ID_COUNT};
 use crate::sys::rpc_io::{self, PollFd, POLLERR_HUP, POLLIN, POLLOUT};
 
 /// What a daemon serves and how.
@@ -736,12 +736,13 @@ impl Server {
         let served = &self.served[session.served];
         let driver = &served.driver;
         let dom_of = |dom: &NonnullDomain| domain_identity(dom);
-        let modify = |session: &Session, function: &str| -> Result<(), Error> {
+        let modify_object = |session: &Session, class: ObjectClass, function: &str| -> Result<(), Error> {
             if session.read_only {
-                return Err(Error::read_only(ErrorDomain::VIR_FROM_DOMAIN, function));
+                return Err(Error::read_only(ErrorDomain::of_class(class), function));
             }
             Ok(())
         };
+        let modify = |session: &Session, function: &str| modify_object(session, ObjectClass::Domain, function);
         let reply = |result: crate::error::Result<Box<dyn Body>>| match result {
             Ok(ret) => Outcome::Reply(ret),
             Err(e) => Outcome::Error(e),
@@ -835,6 +836,34 @@ impl Server {
                 let created =
                     modify(session, "virDomainCreateXML").and_then(|()| driver.create_xml(&args.xml_desc, args.flags));
                 reply(created.map(|d| boxed(DomainArg { dom: nonnull_domain(&d) })))
+            }
+            NETWORK_LOOKUP_BY_NAME => {
+                let name = args!(LookupByNameArgs).name;
+                let found = driver.object_lookup(ObjectClass::Network, Lookup::Name(&name));
+                reply(found.map(|n| boxed(NetworkArg { net: NonnullNetwork { name: n.name, uuid: n.uuid } })))
+            }
+            STORAGE_POOL_LOOKUP_BY_NAME => {
+                let name = args!(LookupByNameArgs).name;
+                let found = driver.object_lookup(ObjectClass::StoragePool, Lookup::Name(&name));
+                reply(found.map(|p| boxed(StoragePoolArg { pool: NonnullStoragePool { name: p.name, uuid: p.uuid } })))
+            }
+            NETWORK_CREATE | NETWORK_DESTROY => {
+                let net = args!(NetworkArg).net;
+                let (op, function) = match header.procedure {
+                    NETWORK_CREATE => (ObjectOp::Create, "virNetworkCreate"),
+                    _ => (ObjectOp::Destroy, "virNetworkDestroy"),
+                };
+                let object = ObjectIdentity::named(net.name, net.uuid);
+                let allowed = modify_object(session, ObjectClass::Network, function);
+                unit(allowed.and_then(|()| driver.object_op(ObjectClass::Network, &object, op, 0)))
+            }
+            STORAGE_POOL_REFRESH => {
+                let args = args!(StoragePoolFlagsArgs);
+                let object = ObjectIdentity::named(args.pool.name, args.pool.uuid);
+                let allowed = modify_object(session, ObjectClass::StoragePool, "virStoragePoolRefresh");
+                let refreshed = allowed
+                    .and_then(|()| driver.object_op(ObjectClass::StoragePool, &object, ObjectOp::Refresh, args.flags));
+                unit(refreshed)
             }
             DOMAIN_REBOOT => {
                 let args = args!(DomainFlagsArgs);

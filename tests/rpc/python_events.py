@@ -19,9 +19,10 @@ else:
 uri, loop_kind = sys.argv[1], sys.argv[2]
 lines = []
 done = threading.Event()
-# Each operation below produces one lifecycle event, seen twice (legacy and
-# lifecycle registrations).
-EXPECTED = 2 * 4
+# Each domain operation below produces one lifecycle event, seen twice
+# (legacy and lifecycle registrations); the network and pool operations one
+# event each.
+EXPECTED = 2 * 4 + 3
 
 DOMAIN_IDS = [name for name in dir(libvirt) if name.startswith("VIR_DOMAIN_EVENT_ID_") and name != "VIR_DOMAIN_EVENT_ID_LAST"]
 
@@ -70,6 +71,10 @@ def scenario():
     dom.resume()
     dom.destroy()
     dom.create()
+    net = rw.networkLookupByName("default")
+    net.destroy()
+    net.create()
+    rw.storagePoolLookupByName("default-pool").refresh(0)
     if not done.wait(15):
         print("timed out", flush=True)
     for line in lines:
