@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use common::{guest_disk, require_qemu, start_demo_qemu, Control};
 use rpc::{wait_timeout, Daemon};
 
+/// A watcher: its process and the file its output goes to.
 struct Watcher {
     child: Child,
     output: std::path::PathBuf,
@@ -22,18 +23,28 @@ struct Watcher {
 
 impl Watcher {
     fn start(uri: &str, args: &[&str], output: std::path::PathBuf) -> Watcher {
+        let mut virsh = Command::new("virsh");
+        virsh.arg("-c").arg(uri).args(args);
+        Watcher::spawn(&mut virsh, output)
+    }
+
+    fn spawn(command: &mut Command, output: std::path::PathBuf) -> Watcher {
         let file = std::fs::File::create(&output).unwrap();
-        let child = Command::new("virsh")
-            .arg("-c")
-            .arg(uri)
-            .args(args)
+        let child = command
             .env("LIBVIRT_AUTOSTART", "0")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
-            .expect("virsh runs (tests/install-deps.sh installs libvirt-clients)");
+            .expect("the watcher runs (tests/install-deps.sh installs virsh and python3-libvirt)");
         Watcher { child, output }
+    }
+
+    /// Waits for the watcher to exit by itself; its output.
+    fn finish(mut self) -> String {
+        let status = wait_timeout(&mut self.child, Duration::from_secs(60));
+        assert!(status.is_some_and(|s| s.success()), "{status:?}:\n{}", self.text());
+        self.text()
     }
 
     fn text(&self) -> String {
@@ -111,23 +122,16 @@ fn virsh_watches_a_real_qemu_through_the_daemon() {
     // Their registrations follow the open within milliseconds.
     std::thread::sleep(Duration::from_millis(700));
 
-    let source = guest_disk(&side);
-    let mut qemu = start_demo_qemu(&root.join("vm.qmp"), &side, &source);
-    let mut control = Control::connect(&side.join("control.sock"));
-    over_unix.wait_for("event 'lifecycle' for domain 'vm'");
-    control.execute("cont");
-    vnc_session(&side.join("vnc.sock"));
-    for needle in [
-        "event 'rtc-change' for domain 'vm'",
-        "event 'io-error' for domain 'vm'",
-        "event 'io-error-reason' for domain 'vm'",
-        "event 'watchdog' for domain 'vm'",
-        "event 'graphics' for domain 'vm'",
-    ] {
-        over_unix.wait_for(needle);
-    }
-    control.execute("quit");
-    let _ = qemu.wait();
+    let source = run_guest(
+        &root,
+        &side,
+        &over_unix,
+        GuestSteps {
+            attached: "event 'lifecycle' for domain 'vm': Suspended Paused",
+            vnc_gone: "event 'graphics' for domain 'vm': disconnect",
+            watchdog: "event 'watchdog' for domain 'vm'",
+        },
+    );
     over_unix.wait_for("Stopped");
     over_tcp.wait_for("Stopped");
     raw.wait_for("SHUTDOWN");
@@ -160,4 +164,105 @@ fn virsh_watches_a_real_qemu_through_the_daemon() {
     let (status, log) = daemon.stop();
     assert!(status.success(), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What a watcher prints when the guest is attached (paused), when the VNC
+/// client has left, and when the watchdog fired.
+struct GuestSteps {
+    attached: &'static str,
+    vnc_gone: &'static str,
+    watchdog: &'static str,
+}
+
+/// Runs the demo guest in `root` (its side files in `side`) while `watcher`
+/// watches: attach (paused), a VNC session, `cont`, RTC change, I/O error,
+/// watchdog, then `quit`; each step waits for the previous one's events, so
+/// that their order does not depend on QEMU's timing. Returns the disk source.
+fn run_guest(root: &Path, side: &Path, watcher: &Watcher, steps: GuestSteps) -> String {
+    let source = guest_disk(side);
+    let mut qemu = start_demo_qemu(&root.join("vm.qmp"), side, &source);
+    let mut control = Control::connect(&side.join("control.sock"));
+    watcher.wait_for(steps.attached);
+    vnc_session(&side.join("vnc.sock"));
+    watcher.wait_for(steps.vnc_gone);
+    control.execute("cont");
+    watcher.wait_for(steps.watchdog);
+    control.execute("quit");
+    let _ = qemu.wait();
+    source
+}
+
+/// The same guest run watched by the real python3-libvirt through the daemon
+/// and by our own binding in-process prints the same events, values and all.
+#[test]
+fn python3_libvirt_through_the_daemon_matches_in_process() {
+    require_qemu();
+    let python = "/usr/bin/python3";
+    let script = common::crate_dir().join("tests/rpc/python_watch.py");
+    let dir = std::env::temp_dir().join(format!("virt-eventsd-pyguest-{}", std::process::id()));
+    let (root, side) = (dir.join("root"), dir.join("side"));
+    let mut outputs = vec![];
+    for through_daemon in [true, false] {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&side).unwrap();
+        let uri = format!("qemu:///embed?root={}", root.display());
+        let mut command = Command::new(python);
+        command.arg(&script);
+        let daemon = through_daemon.then(|| Daemon::start("pyguest", &["--uri", &uri]));
+        match &daemon {
+            Some(daemon) => command.arg(daemon.uri()),
+            None => command
+                .arg(&uri)
+                .env("VIRT_EVENTS_BINDING", "1")
+                .env("PYTHONPATH", common::crate_dir().join("python"))
+                .env("VIRT_EVENTS_LIBRARY", common::lib_dir().join("libvirt.so.0")),
+        };
+        let watcher = Watcher::spawn(
+            &mut command,
+            std::env::temp_dir().join(format!("pywatch-{}-{through_daemon}", std::process::id())),
+        );
+        watcher.wait_for("ready");
+        // The daemon's registrations are done when "ready" is printed.
+        let steps =
+            GuestSteps { attached: "lifecycle vm [3, 0]", vnc_gone: "graphics vm [2, ", watchdog: "watchdog vm" };
+        run_guest(&root, &side, &watcher, steps);
+        outputs.push(watcher.finish());
+        drop(daemon);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    // The guest sets its RTC to a fixed date: the offset from the host's
+    // clock depends on when, within a second, that happens.
+    let (daemon_text, daemon_rtc) = without_rtc_offset(&outputs[0]);
+    let (local_text, local_rtc) = without_rtc_offset(&outputs[1]);
+    assert_eq!(daemon_text, local_text, "through the daemon vs in-process");
+    assert!((daemon_rtc - local_rtc).abs() <= 1, "{daemon_rtc} vs {local_rtc}");
+    for needle in [
+        "lifecycle vm [2, 0]",
+        "rtc_change vm",
+        "io_error vm",
+        "io_error_reason vm",
+        "graphics vm",
+        "watchdog vm [1]",
+        "lifecycle vm [5, ",
+    ] {
+        assert!(outputs[0].contains(needle), "no {needle:?} in:\n{}", outputs[0]);
+    }
+}
+
+/// The output with the RTC offset masked, and the offset.
+fn without_rtc_offset(text: &str) -> (String, i64) {
+    let mut offset = None;
+    let masked = text
+        .lines()
+        .map(|line| match line.strip_prefix("rtc_change vm [").and_then(|rest| rest.strip_suffix(']')) {
+            Some(value) => {
+                offset = value.parse().ok();
+                "rtc_change vm [OFFSET]"
+            }
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (masked, offset.expect("an RTC change"))
 }

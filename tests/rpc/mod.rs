@@ -28,7 +28,7 @@ impl Daemon {
     /// Starts `virt-eventsd` on a fresh temporary directory with `extra`
     /// options, and waits for its ready line.
     pub fn start(name: &str, extra: &[&str]) -> Daemon {
-        let dir = std::env::temp_dir().join(format!("virt-eventsd-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("virt-eventsd-daemon-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("sock");
