@@ -9,73 +9,17 @@ mod rpc;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{guest_disk, require_qemu, start_demo_qemu, Control};
-use rpc::{wait_timeout, Daemon};
+use rpc::{Background, Daemon};
 
-/// A watcher: its process and the file its output goes to.
-struct Watcher {
-    child: Child,
-    output: std::path::PathBuf,
-}
-
-impl Watcher {
-    fn start(uri: &str, args: &[&str], output: std::path::PathBuf) -> Watcher {
-        let mut virsh = Command::new("virsh");
-        virsh.arg("-c").arg(uri).args(args);
-        Watcher::spawn(&mut virsh, output)
-    }
-
-    fn spawn(command: &mut Command, output: std::path::PathBuf) -> Watcher {
-        let file = std::fs::File::create(&output).unwrap();
-        let child = command
-            .env("LIBVIRT_AUTOSTART", "0")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .expect("the watcher runs (tests/install-deps.sh installs virsh and python3-libvirt)");
-        Watcher { child, output }
-    }
-
-    /// Waits for the watcher to exit by itself; its output.
-    fn finish(mut self) -> String {
-        let status = wait_timeout(&mut self.child, Duration::from_secs(60));
-        assert!(status.is_some_and(|s| s.success()), "{status:?}:\n{}", self.text());
-        self.text()
-    }
-
-    fn text(&self) -> String {
-        std::fs::read_to_string(&self.output).unwrap_or_default()
-    }
-
-    fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.text().contains(needle) {
-            assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.text());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn interrupt(mut self) -> String {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
-        if wait_timeout(&mut self.child, Duration::from_secs(10)).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        self.text()
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// `virsh -c URI ARGS...` running in the background, its output in `output`.
+fn virsh(uri: &str, args: &[&str], output: std::path::PathBuf) -> Background {
+    let mut command = Command::new("virsh");
+    command.arg("-c").arg(uri).args(args);
+    Background::start(&mut command, output)
 }
 
 /// A minimal RFB client: version, security type None, ClientInit, leave.
@@ -113,11 +57,11 @@ fn virsh_watches_a_real_qemu_through_the_daemon() {
     let uri = format!("qemu:///embed?root={}", root.display());
     let daemon = Daemon::start("qemu", &["--uri", &uri, "--listen", "127.0.0.1:0"]);
     let tcp = format!("qemu+tcp://127.0.0.1:{}/session", daemon.port.unwrap());
-    let over_unix = Watcher::start(&daemon.uri(), &["event", "--all", "--loop"], dir.join("unix.out"));
+    let over_unix = virsh(&daemon.uri(), &["event", "--all", "--loop"], dir.join("unix.out"));
     daemon.wait_for_log(" opened ", 1);
-    let over_tcp = Watcher::start(&tcp, &["event", "--all", "--loop"], dir.join("tcp.out"));
+    let over_tcp = virsh(&tcp, &["event", "--all", "--loop"], dir.join("tcp.out"));
     daemon.wait_for_log(" opened ", 2);
-    let raw = Watcher::start(&daemon.uri(), &["qemu-monitor-event", "--loop"], dir.join("qme.out"));
+    let raw = virsh(&daemon.uri(), &["qemu-monitor-event", "--loop"], dir.join("qme.out"));
     daemon.wait_for_log(" opened ", 3);
     // Their registrations follow the open within milliseconds.
     std::thread::sleep(Duration::from_millis(700));
@@ -132,10 +76,10 @@ fn virsh_watches_a_real_qemu_through_the_daemon() {
             watchdog: "event 'watchdog' for domain 'vm'",
         },
     );
-    over_unix.wait_for("Stopped");
-    over_tcp.wait_for("Stopped");
-    raw.wait_for("SHUTDOWN");
-    let (unix_text, tcp_text, raw_text) = (over_unix.interrupt(), over_tcp.interrupt(), raw.interrupt());
+    over_unix.wait_for("Stopped", 1);
+    over_tcp.wait_for("Stopped", 1);
+    raw.wait_for("SHUTDOWN", 1);
+    let (unix_text, tcp_text, raw_text) = (over_unix.interrupt().1, over_tcp.interrupt().1, raw.interrupt().1);
     assert_eq!(unix_text, tcp_text, "the same events over TCP");
     let vnc = side.join("vnc.sock");
     let graphics = |phase: &str| {
@@ -178,15 +122,15 @@ struct GuestSteps {
 /// watches: attach (paused), a VNC session, `cont`, RTC change, I/O error,
 /// watchdog, then `quit`; each step waits for the previous one's events, so
 /// that their order does not depend on QEMU's timing. Returns the disk source.
-fn run_guest(root: &Path, side: &Path, watcher: &Watcher, steps: GuestSteps) -> String {
+fn run_guest(root: &Path, side: &Path, watcher: &Background, steps: GuestSteps) -> String {
     let source = guest_disk(side);
     let mut qemu = start_demo_qemu(&root.join("vm.qmp"), side, &source);
     let mut control = Control::connect(&side.join("control.sock"));
-    watcher.wait_for(steps.attached);
+    watcher.wait_for(steps.attached, 1);
     vnc_session(&side.join("vnc.sock"));
-    watcher.wait_for(steps.vnc_gone);
+    watcher.wait_for(steps.vnc_gone, 1);
     control.execute("cont");
-    watcher.wait_for(steps.watchdog);
+    watcher.wait_for(steps.watchdog, 1);
     control.execute("quit");
     let _ = qemu.wait();
     source
@@ -218,11 +162,8 @@ fn python3_libvirt_through_the_daemon_matches_in_process() {
                 .env("PYTHONPATH", common::crate_dir().join("python"))
                 .env("VIRT_EVENTS_LIBRARY", common::lib_dir().join("libvirt.so.0")),
         };
-        let watcher = Watcher::spawn(
-            &mut command,
-            std::env::temp_dir().join(format!("pywatch-{}-{through_daemon}", std::process::id())),
-        );
-        watcher.wait_for("ready");
+        let watcher = Background::start(&mut command, dir.with_extension(format!("{through_daemon}.out")));
+        watcher.wait_for("ready", 1);
         // The daemon's registrations are done when "ready" is printed.
         let steps =
             GuestSteps { attached: "lifecycle vm [3, 0]", vnc_gone: "graphics vm [2, ", watchdog: "watchdog vm" };
@@ -231,6 +172,9 @@ fn python3_libvirt_through_the_daemon_matches_in_process() {
         drop(daemon);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    for through_daemon in [true, false] {
+        let _ = std::fs::remove_file(dir.with_extension(format!("{through_daemon}.out")));
+    }
     // The guest sets its RTC to a fixed date: the offset from the host's
     // clock depends on when, within a second, that happens.
     let (daemon_text, daemon_rtc) = without_rtc_offset(&outputs[0]);

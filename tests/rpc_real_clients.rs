@@ -6,10 +6,10 @@ mod common;
 mod rpc;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
-use rpc::{wait_timeout, Daemon};
+use rpc::{Background, Daemon};
 
 const TEST: &[&str] = &["--uri", "test:///default"];
 
@@ -26,57 +26,6 @@ fn virsh(uri: &str, args: &[&str]) -> Output {
 fn virsh_ok(uri: &str, args: &[&str]) {
     let output = virsh(uri, args);
     assert!(output.status.success(), "virsh {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-/// A client running in the background, its output in a file.
-struct Background {
-    child: Child,
-    output: PathBuf,
-}
-
-impl Background {
-    fn start(command: &mut Command, output: PathBuf) -> Background {
-        let file = std::fs::File::create(&output).unwrap();
-        let child = command
-            .env("LIBVIRT_AUTOSTART", "0")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .expect("client starts");
-        Background { child, output }
-    }
-
-    fn text(&self) -> String {
-        std::fs::read_to_string(&self.output).unwrap_or_default()
-    }
-
-    fn wait_for(&self, needle: &str, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.text().matches(needle).count() < count {
-            assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.text());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGINT by PID, then its whole output.
-    fn interrupt(mut self) -> (i32, String) {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
-        let status = wait_timeout(&mut self.child, Duration::from_secs(10)).unwrap_or_else(|| {
-            let _ = self.child.kill();
-            self.child.wait().unwrap()
-        });
-        (status.code().unwrap_or(-1), self.text())
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// Starts a watcher and waits until the daemon saw it open its connection

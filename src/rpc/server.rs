@@ -31,7 +31,7 @@ use super::xdr::{decode_all, Array};
 use crate::driver::{Driver, Lookup, ObjectOp};
 use crate::error::{Error, ErrorCode, ErrorDomain};
 use crate::event::state::{ConnectionId, EventCallback, Subscription};
-use crate::event::{Event, ObjectClass, ObjectIdentity, DOMAIN_EVENT_ID_COUNT};
+use crate::event::{Event, ObjectClass, ObjectIdentity};
 use crate::sys::rpc_io::{self, PollFd, POLLERR_HUP, POLLIN, POLLOUT};
 
 /// What a daemon serves and how.
@@ -869,33 +869,38 @@ impl Server {
                 let args = args!(DomainFlagsArgs);
                 unit(modify(session, "virDomainReboot").and_then(|()| driver.reboot(&dom_of(&args.dom), args.flags)))
             }
-            CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
-                let args = args!(DomainEventCallbackRegisterArgs);
-                if !(0..DOMAIN_EVENT_ID_COUNT).contains(&args.event_id) {
-                    return Some(unsupported_event_id("", args.event_id));
+            CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY
+            | CONNECT_NETWORK_EVENT_REGISTER_ANY
+            | CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY
+            | CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY
+            | CONNECT_SECRET_EVENT_REGISTER_ANY => {
+                // libvirt keys node devices by name, everything else by UUID.
+                let (class, event_id, key) = match header.procedure {
+                    CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
+                        let args = args!(DomainEventCallbackRegisterArgs);
+                        (ObjectClass::Domain, args.event_id, args.dom.map(|d| d.uuid.to_string()))
+                    }
+                    CONNECT_NETWORK_EVENT_REGISTER_ANY => {
+                        let args = args!(NetworkEventRegisterArgs);
+                        (ObjectClass::Network, args.event_id, args.net.map(|n| n.uuid.to_string()))
+                    }
+                    CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY => {
+                        let args = args!(StoragePoolEventRegisterArgs);
+                        (ObjectClass::StoragePool, args.event_id, args.pool.map(|p| p.uuid.to_string()))
+                    }
+                    CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY => {
+                        let args = args!(NodeDeviceEventRegisterArgs);
+                        (ObjectClass::NodeDevice, args.event_id, args.dev.map(|d| d.name))
+                    }
+                    _ => {
+                        let args = args!(SecretEventRegisterArgs);
+                        (ObjectClass::Secret, args.event_id, args.secret.map(|s| s.uuid.to_string()))
+                    }
+                };
+                match refuse_event_id(class, event_id) {
+                    Some(refused) => refused,
+                    None => self.register(client.id, session, class, event_id, key, RegistrationKind::Callback),
                 }
-                let key = args.dom.map(|d| d.uuid.to_string());
-                self.register(client.id, session, ObjectClass::Domain, args.event_id, key, RegistrationKind::Callback)
-            }
-            CONNECT_NETWORK_EVENT_REGISTER_ANY => {
-                let args = args!(NetworkEventRegisterArgs);
-                let key = args.net.map(|n| n.uuid.to_string());
-                self.register_object(client.id, session, ObjectClass::Network, args.event_id, key)
-            }
-            CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY => {
-                let args = args!(StoragePoolEventRegisterArgs);
-                let key = args.pool.map(|p| p.uuid.to_string());
-                self.register_object(client.id, session, ObjectClass::StoragePool, args.event_id, key)
-            }
-            CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY => {
-                let args = args!(NodeDeviceEventRegisterArgs);
-                let key = args.dev.map(|d| d.name);
-                self.register_object(client.id, session, ObjectClass::NodeDevice, args.event_id, key)
-            }
-            CONNECT_SECRET_EVENT_REGISTER_ANY => {
-                let args = args!(SecretEventRegisterArgs);
-                let key = args.secret.map(|s| s.uuid.to_string());
-                self.register_object(client.id, session, ObjectClass::Secret, args.event_id, key)
             }
             CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY
             | CONNECT_NETWORK_EVENT_DEREGISTER_ANY
@@ -1016,26 +1021,6 @@ impl Server {
         Arc::new(Forwarder { client, legacy, callback_id: Mutex::new(-1), outbox: self.outbox.clone() })
     }
 
-    fn register_object(
-        &self,
-        client: u64,
-        session: &mut Session,
-        class: ObjectClass,
-        event_id: i32,
-        key: Option<String>,
-    ) -> Outcome {
-        if !(0..class.event_id_count()).contains(&event_id) {
-            let what = match class {
-                ObjectClass::Network => "network ",
-                ObjectClass::StoragePool => "storage pool ",
-                ObjectClass::NodeDevice => "node device ",
-                _ => "secret ",
-            };
-            return unsupported_event_id(what, event_id);
-        }
-        self.register(client, session, class, event_id, key, RegistrationKind::Callback)
-    }
-
     fn register(
         &self,
         client: u64,
@@ -1084,6 +1069,21 @@ fn not_open() -> Outcome {
 
 fn unsupported_event_id(class: &str, event_id: i32) -> Outcome {
     rpc_error(ErrorCode::VIR_ERR_INTERNAL_ERROR, format!("unsupported {class}event ID {event_id}")).into()
+}
+
+/// libvirtd's refusal of an event ID `class` does not have.
+fn refuse_event_id(class: ObjectClass, event_id: i32) -> Option<Outcome> {
+    if (0..class.event_id_count()).contains(&event_id) {
+        return None;
+    }
+    let what = match class {
+        ObjectClass::Network => "network ",
+        ObjectClass::StoragePool => "storage pool ",
+        ObjectClass::NodeDevice => "node device ",
+        ObjectClass::Secret => "secret ",
+        ObjectClass::Domain | ObjectClass::QemuMonitor => "",
+    };
+    Some(unsupported_event_id(what, event_id))
 }
 
 /// Binds a unix socket, replacing a stale one but never a live one. The

@@ -201,42 +201,26 @@ impl Xdr for () {
     }
 }
 
-impl Xdr for u32 {
-    fn encode(&self, e: &mut Encoder) {
-        e.u32(*self)
-    }
-    fn decode(d: &mut Decoder<'_>) -> XdrResult<u32> {
-        d.u32()
-    }
+/// The integers: one 4- or 8-byte big-endian word.
+macro_rules! xdr_integers {
+    ($($ty:ty: $size:expr, $method:ident;)*) => {$(
+        impl Xdr for $ty {
+            const MIN_SIZE: usize = $size;
+            fn encode(&self, e: &mut Encoder) {
+                e.$method(*self)
+            }
+            fn decode(d: &mut Decoder<'_>) -> XdrResult<$ty> {
+                d.$method()
+            }
+        }
+    )*};
 }
 
-impl Xdr for i32 {
-    fn encode(&self, e: &mut Encoder) {
-        e.i32(*self)
-    }
-    fn decode(d: &mut Decoder<'_>) -> XdrResult<i32> {
-        d.i32()
-    }
-}
-
-impl Xdr for u64 {
-    const MIN_SIZE: usize = 8;
-    fn encode(&self, e: &mut Encoder) {
-        e.u64(*self)
-    }
-    fn decode(d: &mut Decoder<'_>) -> XdrResult<u64> {
-        d.u64()
-    }
-}
-
-impl Xdr for i64 {
-    const MIN_SIZE: usize = 8;
-    fn encode(&self, e: &mut Encoder) {
-        e.i64(*self)
-    }
-    fn decode(d: &mut Decoder<'_>) -> XdrResult<i64> {
-        d.i64()
-    }
+xdr_integers! {
+    u32: 4, u32;
+    i32: 4, i32;
+    u64: 8, u64;
+    i64: 8, i64;
 }
 
 impl Xdr for f64 {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use std::time::Instant;
 
 use virt_events::rpc::packet::{encode_packet, kind, status, FrameReader, Header, Packet};
 use virt_events::rpc::protocol::{self, Body, RemoteError, REMOTE_PROGRAM};
@@ -214,6 +215,64 @@ impl RawClient {
                 Ok(_) => continue,
                 Err(e) => return e.kind() == std::io::ErrorKind::ConnectionReset,
             }
+        }
+    }
+}
+
+/// A client running in the background, its output in a file.
+pub struct Background {
+    child: Child,
+    output: PathBuf,
+}
+
+impl Background {
+    pub fn start(command: &mut Command, output: PathBuf) -> Background {
+        let file = std::fs::File::create(&output).unwrap();
+        let child = command
+            .env("LIBVIRT_AUTOSTART", "0")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("client starts");
+        Background { child, output }
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
+    pub fn wait_for(&self, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.text().matches(needle).count() < count {
+            assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for it to exit by itself, successfully; its whole output.
+    pub fn finish(mut self) -> String {
+        let status = wait_timeout(&mut self.child, Duration::from_secs(60));
+        assert!(status.is_some_and(|s| s.success()), "{status:?}:\n{}", self.text());
+        self.text()
+    }
+
+    /// SIGINT by PID, then its whole output.
+    pub fn interrupt(mut self) -> (i32, String) {
+        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        let status = wait_timeout(&mut self.child, Duration::from_secs(10)).unwrap_or_else(|| {
+            let _ = self.child.kill();
+            self.child.wait().unwrap()
+        });
+        (status.code().unwrap_or(-1), self.text())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
