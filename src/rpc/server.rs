@@ -19,7 +19,7 @@ use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -218,6 +218,8 @@ enum Outcome {
     Error(Error),
     /// The client broke the protocol: disconnect it, saying why.
     Drop(String),
+    /// The worker thread will post the reply.
+    Deferred,
 }
 
 impl From<Error> for Outcome {
@@ -290,7 +292,11 @@ pub struct Server {
     next_client: u64,
     outbox: Arc<Outbox>,
     wake: UnixStream,
+    /// Runs the calls that may wait for a hypervisor, in order.
+    worker: mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Connection IDs of the daemon's clients, far from those the library
 /// hands out to in-process connections.
@@ -322,7 +328,12 @@ impl Server {
         wake.set_nonblocking(true).map_err(|e| e.to_string())?;
         wake_write.set_nonblocking(true).map_err(|e| e.to_string())?;
         let outbox = Arc::new(Outbox { queue: Mutex::new(vec![]), wake: wake_write });
-        Ok(Server { config, served, listeners, clients: BTreeMap::new(), next_client: 1, outbox, wake })
+        let (worker, jobs) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("rpc-worker".into())
+            .spawn(move || jobs.into_iter().for_each(|job| job()))
+            .map_err(|e| format!("cannot start the worker thread: {e}"))?;
+        Ok(Server { config, served, listeners, clients: BTreeMap::new(), next_client: 1, outbox, wake, worker })
     }
 
     /// What the daemon listens on, for its ready line.
@@ -507,6 +518,7 @@ impl Server {
                         Ok(())
                     }
                     Outcome::Drop(reason) => Err(reason),
+                    Outcome::Deferred => Ok(()),
                 };
                 self.clients.insert(id, client);
                 result
@@ -747,7 +759,6 @@ impl Server {
             Ok(ret) => Outcome::Reply(ret),
             Err(e) => Outcome::Error(e),
         };
-        let unit = |result: crate::error::Result<()>| reply(result.map(|()| Box::new(()) as Box<dyn Body>));
         let outcome = match header.procedure {
             CONNECT_CLOSE => {
                 args!(());
@@ -813,29 +824,54 @@ impl Server {
                 }
                 reply(driver.xml_desc(&dom_of(&args.dom), args.flags).map(|xml| boxed(DomainGetXmlDescRet { xml })))
             }
+            // What changes the driver may wait for QEMU (a launch, a
+            // shutdown): it runs on the worker thread, whose reply follows.
             DOMAIN_SUSPEND | DOMAIN_RESUME | DOMAIN_CREATE | DOMAIN_DESTROY | DOMAIN_SHUTDOWN | DOMAIN_UNDEFINE => {
                 let dom = dom_of(&args!(DomainArg).dom);
                 let name =
                     procedure(REMOTE_PROGRAM, header.procedure).map(|p| function_name(p.name)).unwrap_or_default();
-                unit(modify(session, &name).and_then(|()| match header.procedure {
-                    DOMAIN_SUSPEND => driver.suspend(&dom),
-                    DOMAIN_RESUME => driver.resume(&dom),
-                    DOMAIN_CREATE => driver.create(&dom),
-                    DOMAIN_DESTROY => driver.destroy(&dom),
-                    DOMAIN_SHUTDOWN => driver.shutdown(&dom),
-                    _ => driver.undefine(&dom),
-                }))
+                if let Err(e) = modify(session, &name) {
+                    return Some(e.into());
+                }
+                let (driver, procedure) = (driver.clone(), header.procedure);
+                self.defer(client.id, header, move || {
+                    match procedure {
+                        DOMAIN_SUSPEND => driver.suspend(&dom),
+                        DOMAIN_RESUME => driver.resume(&dom),
+                        DOMAIN_CREATE => driver.create(&dom),
+                        DOMAIN_DESTROY => driver.destroy(&dom),
+                        DOMAIN_SHUTDOWN => driver.shutdown(&dom),
+                        _ => driver.undefine(&dom),
+                    }
+                    .map(|()| boxed(()))
+                })
             }
-            DOMAIN_DEFINE_XML => {
-                let xml = args!(DefineXmlArgs).xml;
-                let defined = modify(session, "virDomainDefineXML").and_then(|()| driver.define_xml(&xml));
-                reply(defined.map(|d| boxed(DomainArg { dom: nonnull_domain(&d) })))
+            DOMAIN_REBOOT => {
+                let args = args!(DomainFlagsArgs);
+                if let Err(e) = modify(session, "virDomainReboot") {
+                    return Some(e.into());
+                }
+                let driver = driver.clone();
+                self.defer(client.id, header, move || driver.reboot(&dom_of(&args.dom), args.flags).map(|()| boxed(())))
             }
-            DOMAIN_CREATE_XML => {
-                let args = args!(CreateXmlArgs);
-                let created =
-                    modify(session, "virDomainCreateXML").and_then(|()| driver.create_xml(&args.xml_desc, args.flags));
-                reply(created.map(|d| boxed(DomainArg { dom: nonnull_domain(&d) })))
+            DOMAIN_DEFINE_XML | DOMAIN_CREATE_XML => {
+                let (function, xml, flags) = if header.procedure == DOMAIN_DEFINE_XML {
+                    ("virDomainDefineXML", args!(DefineXmlArgs).xml, None)
+                } else {
+                    let args = args!(CreateXmlArgs);
+                    ("virDomainCreateXML", args.xml_desc, Some(args.flags))
+                };
+                if let Err(e) = modify(session, function) {
+                    return Some(e.into());
+                }
+                let driver = driver.clone();
+                self.defer(client.id, header, move || {
+                    let dom = match flags {
+                        None => driver.define_xml(&xml),
+                        Some(flags) => driver.create_xml(&xml, flags),
+                    };
+                    dom.map(|d| boxed(DomainArg { dom: nonnull_domain(&d) }))
+                })
             }
             NETWORK_LOOKUP_BY_NAME => {
                 let name = args!(LookupByNameArgs).name;
@@ -847,27 +883,27 @@ impl Server {
                 let found = driver.object_lookup(ObjectClass::StoragePool, Lookup::Name(&name));
                 reply(found.map(|p| boxed(StoragePoolArg { pool: NonnullStoragePool { name: p.name, uuid: p.uuid } })))
             }
-            NETWORK_CREATE | NETWORK_DESTROY => {
-                let net = args!(NetworkArg).net;
-                let (op, function) = match header.procedure {
-                    NETWORK_CREATE => (ObjectOp::Create, "virNetworkCreate"),
-                    _ => (ObjectOp::Destroy, "virNetworkDestroy"),
+            NETWORK_CREATE | NETWORK_DESTROY | STORAGE_POOL_REFRESH => {
+                let (class, object, op, flags, function) = match header.procedure {
+                    STORAGE_POOL_REFRESH => {
+                        let args = args!(StoragePoolFlagsArgs);
+                        let pool = ObjectIdentity::named(args.pool.name, args.pool.uuid);
+                        (ObjectClass::StoragePool, pool, ObjectOp::Refresh, args.flags, "virStoragePoolRefresh")
+                    }
+                    procedure => {
+                        let net = args!(NetworkArg).net;
+                        let (op, function) = match procedure {
+                            NETWORK_CREATE => (ObjectOp::Create, "virNetworkCreate"),
+                            _ => (ObjectOp::Destroy, "virNetworkDestroy"),
+                        };
+                        (ObjectClass::Network, ObjectIdentity::named(net.name, net.uuid), op, 0, function)
+                    }
                 };
-                let object = ObjectIdentity::named(net.name, net.uuid);
-                let allowed = modify_object(session, ObjectClass::Network, function);
-                unit(allowed.and_then(|()| driver.object_op(ObjectClass::Network, &object, op, 0)))
-            }
-            STORAGE_POOL_REFRESH => {
-                let args = args!(StoragePoolFlagsArgs);
-                let object = ObjectIdentity::named(args.pool.name, args.pool.uuid);
-                let allowed = modify_object(session, ObjectClass::StoragePool, "virStoragePoolRefresh");
-                let refreshed = allowed
-                    .and_then(|()| driver.object_op(ObjectClass::StoragePool, &object, ObjectOp::Refresh, args.flags));
-                unit(refreshed)
-            }
-            DOMAIN_REBOOT => {
-                let args = args!(DomainFlagsArgs);
-                unit(modify(session, "virDomainReboot").and_then(|()| driver.reboot(&dom_of(&args.dom), args.flags)))
+                if let Err(e) = modify_object(session, class, function) {
+                    return Some(e.into());
+                }
+                let driver = driver.clone();
+                self.defer(client.id, header, move || driver.object_op(class, &object, op, flags).map(|()| boxed(())))
             }
             CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY
             | CONNECT_NETWORK_EVENT_REGISTER_ANY
@@ -1015,6 +1051,28 @@ impl Server {
             }
             Err(e) => e.into(),
         })
+    }
+
+    /// Runs `call` on the worker thread; its reply reaches the client
+    /// through the outbox, so the I/O thread never waits for a driver.
+    fn defer(
+        &self,
+        client: u64,
+        header: &Header,
+        call: impl FnOnce() -> crate::error::Result<Box<dyn Body>> + Send + 'static,
+    ) -> Outcome {
+        let (outbox, header) = (self.outbox.clone(), *header);
+        let job = Box::new(move || {
+            let packet = match call() {
+                Ok(ret) => encode_packet(&header.reply(status::OK), ret.as_ref()),
+                Err(e) => packet::encode_error_reply(&header, &remote_error(&e)),
+            };
+            outbox.post(client, packet);
+        });
+        match self.worker.send(job) {
+            Ok(()) => Outcome::Deferred,
+            Err(_) => rpc_error(ErrorCode::VIR_ERR_INTERNAL_ERROR, "the worker thread is gone".into()).into(),
+        }
     }
 
     fn forwarder(&self, client: u64, legacy: bool) -> Arc<Forwarder> {
