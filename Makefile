@@ -1,7 +1,7 @@
 # virt-events: build libvirt.so.0, its headers and examples; run the demo and the tests.
 #
 #   make            build build/libvirt.so (SONAME libvirt.so.0), build/libvirt-qemu.so
-#                   (SONAME libvirt-qemu.so.0) and build/event-test
+#                   (SONAME libvirt-qemu.so.0), build/event-test and build/virt-eventsd
 #   make run        the demo: a tiny guest under QEMU, its events printed live
 #   make run-test   the same watcher on the in-process test:///default driver
 #   make check      every test (Rust unit tests, C programs, valgrind, sanitizers, ABI checks)
@@ -15,6 +15,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   := build
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror
@@ -27,11 +28,17 @@ HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h include/libvir
 
 .PHONY: all run run-test qemu check check-sanitize fuzz install-check headers install clean FORCE
 
-all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test
+all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test $(BUILD)/virt-eventsd
 
 # cargo decides whether anything changed; the link below is cheap.
 $(RUST_LIB): FORCE
 	$(CARGO) build --release --lib
+
+# The daemon serving our drivers' events over libvirt's RPC protocol.
+$(BUILD)/virt-eventsd: FORCE
+	$(CARGO) build --release --bin virt-eventsd
+	@mkdir -p $(BUILD)
+	cp -f target/release/virt-eventsd $@
 
 $(BUILD)/libvirt.so: $(RUST_LIB) $(SYMS)
 	@mkdir -p $(BUILD)
@@ -100,6 +107,8 @@ install-check: all
 	rm -rf $(STAGE)
 	$(MAKE) install DESTDIR=$(STAGE) PREFIX=/usr/local
 	test "$$(readlink $(STAGE)/usr/local/lib/libvirt.so.0)" = libvirt.so.0.9000.0
+	$(STAGE)/usr/local/sbin/virt-eventsd --help | grep -q -- '--socket-ro'
+	grep -q 'ExecStart=/usr/local/sbin/virt-eventsd' $(STAGE)/usr/local/lib/systemd/system/virt-eventsd.service
 	readelf -d $(STAGE)/usr/local/lib/libvirt.so.0 | grep -q 'SONAME.*libvirt.so.0'
 	test "$$(readlink $(STAGE)/usr/local/lib/libvirt-qemu.so.0)" = libvirt-qemu.so.0.9000.0
 	readelf -d $(STAGE)/usr/local/lib/libvirt-qemu.so.0 | grep -q 'SONAME.*libvirt-qemu.so.0'
@@ -112,6 +121,9 @@ install-check: all
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/libvirt
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/virt-eventsd $(DESTDIR)$(PREFIX)/sbin/virt-eventsd
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' contrib/virt-eventsd.service.in > $(DESTDIR)$(UNITDIR)/virt-eventsd.service
 	install -m 755 $(BUILD)/libvirt.so $(DESTDIR)$(LIBDIR)/libvirt.so.0.9000.0
 	ln -sf libvirt.so.0.9000.0 $(DESTDIR)$(LIBDIR)/libvirt.so.0
 	ln -sf libvirt.so.0 $(DESTDIR)$(LIBDIR)/libvirt.so

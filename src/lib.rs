@@ -17,6 +17,7 @@ pub mod event;
 pub mod eventloop;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod rpc;
 #[allow(unsafe_code)]
 mod sys;
 pub mod uuid;

@@ -2,8 +2,9 @@
 # Installs what the tests use, when missing: real libvirt 9.0 (headers and
 # library, to prove binary compatibility both ways; libvirt-doc for its
 # example event-test.c, built unmodified by the tests), valgrind, pytest and
-# mypy for the Python binding's tests, and python3-pip / python3-venv for its
-# wheel check.
+# mypy for the Python binding's tests, python3-pip / python3-venv for its
+# wheel check, and virsh (libvirt-clients) and python3-libvirt, the real
+# clients virt-eventsd is tested with.
 set -eu
 # pytest runs the binding's tests; mypy checks a typed example against the
 # installed wheel's annotations (make python-wheel-check).
@@ -14,7 +15,7 @@ for module in pytest mypy; do
             || { [ "$(id -u)" = 0 ] && apt-get install -y -qq "python3-$module"; }
     fi
 done
-packages="libvirt-dev libvirt0 libvirt-doc valgrind pkg-config"
+packages="libvirt-dev libvirt0 libvirt-doc libvirt-clients python3-libvirt valgrind pkg-config"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -1,0 +1,452 @@
+//! The messages of libvirt 9.0's RPC programs that virt-events speaks,
+//! declared once: each struct below lists its fields in wire order, and the
+//! procedure table names, for every procedure, the body of its call (or of
+//! its event message) and of its successful reply.
+
+use std::fmt;
+
+use super::xdr::{Array, CharArray, Decoder, Encoder, Xdr, XdrError, XdrResult};
+use crate::uuid::Uuid;
+
+pub const REMOTE_PROGRAM: u32 = 0x2000_8086;
+pub const QEMU_PROGRAM: u32 = 0x2000_8087;
+pub const KEEPALIVE_PROGRAM: u32 = 0x6b65_6570;
+/// Every program is at version 1.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// `REMOTE_AUTH_TYPE_LIST_MAX`.
+pub const AUTH_TYPE_LIST_MAX: u32 = 20;
+/// `REMOTE_DOMAIN_LIST_MAX`.
+pub const DOMAIN_LIST_MAX: u32 = 16384;
+/// `REMOTE_DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX`.
+pub const GRAPHICS_IDENTITY_MAX: u32 = 20;
+/// `REMOTE_DOMAIN_EVENT_TUNABLE_MAX`.
+pub const TUNABLE_MAX: u32 = 2048;
+/// `REMOTE_DOMAIN_JOB_STATS_MAX`.
+pub const JOB_STATS_MAX: u32 = 64;
+
+/// Declares structs whose XDR form is their fields in order.
+macro_rules! xdr_structs {
+    ($( $(#[$meta:meta])* pub struct $name:ident { $( $field:ident : $ty:ty ),* $(,)? } )*) => {$(
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name { $( pub $field: $ty ),* }
+
+        impl Xdr for $name {
+            fn encode(&self, _e: &mut Encoder) {
+                $( self.$field.encode(_e); )*
+            }
+            fn decode(_d: &mut Decoder<'_>) -> XdrResult<$name> {
+                Ok($name { $( $field: Xdr::decode(_d)? ),* })
+            }
+        }
+    )*};
+}
+
+xdr_structs! {
+    /// `remote_nonnull_domain`; `id` is -1 when the domain is not running.
+    pub struct NonnullDomain { name: String, uuid: Uuid, id: i32 }
+    pub struct NonnullNetwork { name: String, uuid: Uuid }
+    pub struct NonnullStoragePool { name: String, uuid: Uuid }
+    pub struct NonnullNodeDevice { name: String }
+    pub struct NonnullSecret { uuid: Uuid, usage_type: i32, usage_id: String }
+
+    /// `remote_error`: the fields of `virError`.
+    pub struct RemoteError {
+        code: i32,
+        domain: i32,
+        message: Option<String>,
+        level: i32,
+        dom: Option<NonnullDomain>,
+        str1: Option<String>,
+        str2: Option<String>,
+        str3: Option<String>,
+        int1: i32,
+        int2: i32,
+        net: Option<NonnullNetwork>,
+    }
+
+    pub struct TypedParam { field: String, value: TypedParamValue }
+
+    // Connection calls.
+    pub struct AuthListRet { types: Array<i32, AUTH_TYPE_LIST_MAX> }
+    /// `name` is NULL or `""` when the client wants the server's default.
+    pub struct ConnectOpenArgs { name: Option<String>, flags: u32 }
+    pub struct SupportsFeatureArgs { feature: i32 }
+    pub struct SupportsFeatureRet { supported: i32 }
+    pub struct GetUriRet { uri: String }
+    pub struct NodeGetInfoRet {
+        model: CharArray<32>,
+        memory: u64,
+        cpus: i32,
+        mhz: i32,
+        nodes: i32,
+        sockets: i32,
+        cores: i32,
+        threads: i32,
+    }
+
+    // Domains.
+    pub struct LookupByNameArgs { name: String }
+    pub struct LookupByIdArgs { id: i32 }
+    pub struct LookupByUuidArgs { uuid: Uuid }
+    /// The reply of every lookup, and the argument of the calls that take
+    /// only a domain.
+    pub struct DomainArg { dom: NonnullDomain }
+    pub struct DomainFlagsArgs { dom: NonnullDomain, flags: u32 }
+    pub struct DefineXmlArgs { xml: String }
+    pub struct CreateXmlArgs { xml_desc: String, flags: u32 }
+    pub struct ListAllDomainsArgs { need_results: i32, flags: u32 }
+    pub struct ListAllDomainsRet { domains: Array<NonnullDomain, DOMAIN_LIST_MAX>, ret: u32 }
+    /// `state` is an `unsigned char` and `nr_virt_cpu` an `unsigned short`,
+    /// both a full word on the wire.
+    pub struct DomainGetInfoRet { state: u32, max_mem: u64, memory: u64, nr_virt_cpu: u32, cpu_time: u64 }
+    pub struct DomainGetStateRet { state: i32, reason: i32 }
+    pub struct DomainGetXmlDescRet { xml: String }
+
+    // Networks and storage pools, enough to operate them.
+    pub struct NetworkArg { net: NonnullNetwork }
+    pub struct StoragePoolArg { pool: NonnullStoragePool }
+    pub struct StoragePoolFlagsArgs { pool: NonnullStoragePool, flags: u32 }
+
+    // Event registrations.
+    pub struct DomainEventCallbackRegisterArgs { event_id: i32, dom: Option<NonnullDomain> }
+    pub struct NetworkEventRegisterArgs { event_id: i32, net: Option<NonnullNetwork> }
+    pub struct StoragePoolEventRegisterArgs { event_id: i32, pool: Option<NonnullStoragePool> }
+    pub struct NodeDeviceEventRegisterArgs { event_id: i32, dev: Option<NonnullNodeDevice> }
+    pub struct SecretEventRegisterArgs { event_id: i32, secret: Option<NonnullSecret> }
+    pub struct CallbackIdArg { callback_id: i32 }
+    /// `virConnectDomainEventRegisterAny` without callback IDs (167/168).
+    pub struct LegacyRegisterAnyArgs { event_id: i32 }
+    /// `virConnectDomainEventRegister`/`Deregister` (105/106).
+    pub struct LegacyRegisteredRet { cb_registered: i32 }
+    pub struct QemuMonitorRegisterArgs { dom: Option<NonnullDomain>, event: Option<String>, flags: u32 }
+
+    // The legacy domain event bodies; the callback-style messages of IDs
+    // 0-15 wrap them.
+    pub struct LifecycleMsg { dom: NonnullDomain, event: i32, detail: i32 }
+    pub struct DomainOnlyMsg { dom: NonnullDomain }
+    pub struct RtcChangeMsg { dom: NonnullDomain, offset: i64 }
+    pub struct WatchdogMsg { dom: NonnullDomain, action: i32 }
+    pub struct IoErrorMsg { dom: NonnullDomain, src_path: String, dev_alias: String, action: i32 }
+    pub struct GraphicsAddress { family: i32, node: String, service: String }
+    pub struct GraphicsIdentity { kind: String, name: String }
+    pub struct GraphicsMsg {
+        dom: NonnullDomain,
+        phase: i32,
+        local: GraphicsAddress,
+        remote: GraphicsAddress,
+        auth_scheme: String,
+        subject: Array<GraphicsIdentity, GRAPHICS_IDENTITY_MAX>,
+    }
+    pub struct IoErrorReasonMsg { dom: NonnullDomain, src_path: String, dev_alias: String, action: i32, reason: String }
+    pub struct BlockJobMsg { dom: NonnullDomain, path: String, kind: i32, status: i32 }
+    pub struct DiskChangeMsg {
+        dom: NonnullDomain,
+        old_src_path: Option<String>,
+        new_src_path: Option<String>,
+        dev_alias: String,
+        reason: i32,
+    }
+    pub struct TrayChangeMsg { dom: NonnullDomain, dev_alias: String, reason: i32 }
+    pub struct BalloonChangeMsg { dom: NonnullDomain, actual: u64 }
+    pub struct DeviceAliasMsg { dom: NonnullDomain, dev_alias: String }
+
+    // Callback-only domain event bodies (IDs 16-26) and the object classes'.
+    pub struct BlockJob2Msg { callback_id: i32, dom: NonnullDomain, dst: String, kind: i32, status: i32 }
+    pub struct TunableMsg { callback_id: i32, dom: NonnullDomain, params: Array<TypedParam, TUNABLE_MAX> }
+    pub struct AgentLifecycleMsg { callback_id: i32, dom: NonnullDomain, state: i32, reason: i32 }
+    /// DEVICE_ADDED and DEVICE_REMOVAL_FAILED.
+    pub struct CallbackDeviceMsg { callback_id: i32, dom: NonnullDomain, dev_alias: String }
+    pub struct MigrationIterationMsg { callback_id: i32, dom: NonnullDomain, iteration: i32 }
+    pub struct JobCompletedMsg { callback_id: i32, dom: NonnullDomain, params: Array<TypedParam, JOB_STATS_MAX> }
+    pub struct MetadataChangeMsg { callback_id: i32, dom: NonnullDomain, kind: i32, nsuri: Option<String> }
+    pub struct BlockThresholdMsg {
+        callback_id: i32,
+        dom: NonnullDomain,
+        dev: String,
+        path: Option<String>,
+        threshold: u64,
+        excess: u64,
+    }
+    pub struct MemoryFailureMsg { callback_id: i32, dom: NonnullDomain, recipient: i32, action: i32, flags: u32 }
+    pub struct MemoryDeviceSizeChangeMsg { callback_id: i32, dom: NonnullDomain, alias: String, size: u64 }
+    pub struct NetworkLifecycleMsg { callback_id: i32, net: NonnullNetwork, event: i32, detail: i32 }
+    pub struct StoragePoolLifecycleMsg { callback_id: i32, pool: NonnullStoragePool, event: i32, detail: i32 }
+    pub struct StoragePoolRefreshMsg { callback_id: i32, pool: NonnullStoragePool }
+    pub struct NodeDeviceLifecycleMsg { callback_id: i32, dev: NonnullNodeDevice, event: i32, detail: i32 }
+    pub struct NodeDeviceUpdateMsg { callback_id: i32, dev: NonnullNodeDevice }
+    pub struct SecretLifecycleMsg { callback_id: i32, secret: NonnullSecret, event: i32, detail: i32 }
+    pub struct SecretValueChangedMsg { callback_id: i32, secret: NonnullSecret }
+    pub struct ConnectionClosedMsg { reason: i32 }
+    pub struct QemuMonitorEventMsg {
+        callback_id: i32,
+        dom: NonnullDomain,
+        event: String,
+        seconds: i64,
+        micros: u32,
+        details: Option<String>,
+    }
+}
+
+/// A callback-style domain event message of IDs 0-15 except the PM ones:
+/// the server's callback ID, then the legacy body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Callback<M> {
+    pub callback_id: i32,
+    pub msg: M,
+}
+
+impl<M: Xdr> Xdr for Callback<M> {
+    fn encode(&self, e: &mut Encoder) {
+        self.callback_id.encode(e);
+        self.msg.encode(e);
+    }
+    fn decode(d: &mut Decoder<'_>) -> XdrResult<Callback<M>> {
+        Ok(Callback { callback_id: d.i32()?, msg: M::decode(d)? })
+    }
+}
+
+/// The PMWAKEUP, PMSUSPEND and PMSUSPEND_DISK callback messages, which
+/// carry a reason between the callback ID and the legacy body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallbackWithReason<M> {
+    pub callback_id: i32,
+    pub reason: i32,
+    pub msg: M,
+}
+
+impl<M: Xdr> Xdr for CallbackWithReason<M> {
+    fn encode(&self, e: &mut Encoder) {
+        self.callback_id.encode(e);
+        self.reason.encode(e);
+        self.msg.encode(e);
+    }
+    fn decode(d: &mut Decoder<'_>) -> XdrResult<CallbackWithReason<M>> {
+        Ok(CallbackWithReason { callback_id: d.i32()?, reason: d.i32()?, msg: M::decode(d)? })
+    }
+}
+
+/// `remote_typed_param_value`: a union on `virTypedParameterType`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypedParamValue {
+    Int(i32),
+    UInt(u32),
+    LLong(i64),
+    ULLong(u64),
+    Double(f64),
+    Boolean(i32),
+    String(String),
+}
+
+impl Xdr for TypedParamValue {
+    const MIN_SIZE: usize = 8;
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            TypedParamValue::Int(v) => (1, v).encode_arm(e),
+            TypedParamValue::UInt(v) => (2, v).encode_arm(e),
+            TypedParamValue::LLong(v) => (3, v).encode_arm(e),
+            TypedParamValue::ULLong(v) => (4, v).encode_arm(e),
+            TypedParamValue::Double(v) => (5, v).encode_arm(e),
+            TypedParamValue::Boolean(v) => (6, v).encode_arm(e),
+            TypedParamValue::String(v) => (7, v).encode_arm(e),
+        }
+    }
+    fn decode(d: &mut Decoder<'_>) -> XdrResult<TypedParamValue> {
+        Ok(match d.i32()? {
+            1 => TypedParamValue::Int(Xdr::decode(d)?),
+            2 => TypedParamValue::UInt(Xdr::decode(d)?),
+            3 => TypedParamValue::LLong(Xdr::decode(d)?),
+            4 => TypedParamValue::ULLong(Xdr::decode(d)?),
+            5 => TypedParamValue::Double(Xdr::decode(d)?),
+            6 => TypedParamValue::Boolean(Xdr::decode(d)?),
+            7 => TypedParamValue::String(Xdr::decode(d)?),
+            other => return Err(XdrError::BadDiscriminant(other)),
+        })
+    }
+}
+
+/// A union arm: its discriminant, then its value.
+trait UnionArm {
+    fn encode_arm(self, e: &mut Encoder);
+}
+
+impl<T: Xdr> UnionArm for (i32, &T) {
+    fn encode_arm(self, e: &mut Encoder) {
+        e.i32(self.0);
+        self.1.encode(e);
+    }
+}
+
+/// Any decoded body, for diagnostics and the golden tests.
+pub trait Body: fmt::Debug {
+    fn encode_body(&self, e: &mut Encoder);
+}
+
+impl<T: Xdr + fmt::Debug> Body for T {
+    fn encode_body(&self, e: &mut Encoder) {
+        self.encode(e)
+    }
+}
+
+pub type BodyDecoder = fn(&[u8]) -> XdrResult<Box<dyn Body>>;
+
+fn decode_boxed<T: Xdr + fmt::Debug + 'static>(bytes: &[u8]) -> XdrResult<Box<dyn Body>> {
+    super::xdr::decode_all::<T>(bytes).map(|body| Box::new(body) as Box<dyn Body>)
+}
+
+/// One procedure: for a call, the bodies of its call and of its successful
+/// reply; for an event message, `args` is the message's body.
+pub struct Procedure {
+    pub program: u32,
+    pub number: i32,
+    pub name: &'static str,
+    pub args: BodyDecoder,
+    pub ret: BodyDecoder,
+}
+
+impl Procedure {
+    /// Whether this is an event the server sends rather than a call.
+    pub fn is_event_message(&self) -> bool {
+        self.name.contains("EVENT") && !self.name.contains("REGISTER")
+    }
+}
+
+/// Declares the procedure numbers (one module of constants per program)
+/// and the table of their bodies.
+macro_rules! procedures {
+    ($( $module:ident ($program:expr) { $( $name:ident = $number:literal : $args:ty => $ret:ty ),* $(,)? } )*) => {
+        $(
+            #[allow(missing_docs)]
+            pub mod $module {
+                $( pub const $name: i32 = $number; )*
+            }
+        )*
+        pub static PROCEDURES: &[Procedure] = &[$($(
+            Procedure {
+                program: $program,
+                number: $number,
+                name: stringify!($name),
+                args: decode_boxed::<$args>,
+                ret: decode_boxed::<$ret>,
+            },
+        )*)*];
+    };
+}
+
+procedures! {
+    remote (REMOTE_PROGRAM) {
+        CONNECT_OPEN = 1: ConnectOpenArgs => (),
+        CONNECT_CLOSE = 2: () => (),
+        NODE_GET_INFO = 6: () => NodeGetInfoRet,
+        DOMAIN_CREATE = 9: DomainArg => (),
+        DOMAIN_CREATE_XML = 10: CreateXmlArgs => DomainArg,
+        DOMAIN_DEFINE_XML = 11: DefineXmlArgs => DomainArg,
+        DOMAIN_DESTROY = 12: DomainArg => (),
+        DOMAIN_GET_XML_DESC = 14: DomainFlagsArgs => DomainGetXmlDescRet,
+        DOMAIN_GET_INFO = 16: DomainArg => DomainGetInfoRet,
+        DOMAIN_LOOKUP_BY_ID = 22: LookupByIdArgs => DomainArg,
+        DOMAIN_LOOKUP_BY_NAME = 23: LookupByNameArgs => DomainArg,
+        DOMAIN_LOOKUP_BY_UUID = 24: LookupByUuidArgs => DomainArg,
+        DOMAIN_REBOOT = 27: DomainFlagsArgs => (),
+        DOMAIN_RESUME = 28: DomainArg => (),
+        DOMAIN_SHUTDOWN = 33: DomainArg => (),
+        DOMAIN_SUSPEND = 34: DomainArg => (),
+        DOMAIN_UNDEFINE = 35: DomainArg => (),
+        NETWORK_CREATE = 39: NetworkArg => (),
+        NETWORK_DESTROY = 42: NetworkArg => (),
+        NETWORK_LOOKUP_BY_NAME = 46: LookupByNameArgs => NetworkArg,
+        CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
+        AUTH_LIST = 66: () => AuthListRet,
+        STORAGE_POOL_REFRESH = 83: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_LOOKUP_BY_NAME = 84: LookupByNameArgs => StoragePoolArg,
+        CONNECT_DOMAIN_EVENT_REGISTER = 105: () => LegacyRegisteredRet,
+        CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
+        DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
+        CONNECT_GET_URI = 110: () => GetUriRet,
+        CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167: LegacyRegisterAnyArgs => (),
+        CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168: LegacyRegisterAnyArgs => (),
+        DOMAIN_EVENT_REBOOT = 169: DomainOnlyMsg => (),
+        DOMAIN_EVENT_RTC_CHANGE = 170: RtcChangeMsg => (),
+        DOMAIN_EVENT_WATCHDOG = 171: WatchdogMsg => (),
+        DOMAIN_EVENT_IO_ERROR = 172: IoErrorMsg => (),
+        DOMAIN_EVENT_GRAPHICS = 173: GraphicsMsg => (),
+        DOMAIN_EVENT_IO_ERROR_REASON = 195: IoErrorReasonMsg => (),
+        DOMAIN_GET_STATE = 212: DomainFlagsArgs => DomainGetStateRet,
+        DOMAIN_EVENT_CONTROL_ERROR = 224: DomainOnlyMsg => (),
+        DOMAIN_EVENT_BLOCK_JOB = 241: BlockJobMsg => (),
+        DOMAIN_EVENT_DISK_CHANGE = 248: DiskChangeMsg => (),
+        DOMAIN_EVENT_TRAY_CHANGE = 268: TrayChangeMsg => (),
+        DOMAIN_EVENT_PMWAKEUP = 269: DomainOnlyMsg => (),
+        DOMAIN_EVENT_PMSUSPEND = 270: DomainOnlyMsg => (),
+        CONNECT_LIST_ALL_DOMAINS = 273: ListAllDomainsArgs => ListAllDomainsRet,
+        DOMAIN_EVENT_BALLOON_CHANGE = 276: BalloonChangeMsg => (),
+        DOMAIN_EVENT_PMSUSPEND_DISK = 292: DomainOnlyMsg => (),
+        DOMAIN_EVENT_DEVICE_REMOVED = 311: DeviceAliasMsg => (),
+        CONNECT_NETWORK_EVENT_REGISTER_ANY = 313: NetworkEventRegisterArgs => CallbackIdArg,
+        CONNECT_NETWORK_EVENT_DEREGISTER_ANY = 314: CallbackIdArg => (),
+        NETWORK_EVENT_LIFECYCLE = 315: NetworkLifecycleMsg => (),
+        CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316: DomainEventCallbackRegisterArgs => CallbackIdArg,
+        CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = 317: CallbackIdArg => (),
+        DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318: Callback<LifecycleMsg> => (),
+        DOMAIN_EVENT_CALLBACK_REBOOT = 319: Callback<DomainOnlyMsg> => (),
+        DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320: Callback<RtcChangeMsg> => (),
+        DOMAIN_EVENT_CALLBACK_WATCHDOG = 321: Callback<WatchdogMsg> => (),
+        DOMAIN_EVENT_CALLBACK_IO_ERROR = 322: Callback<IoErrorMsg> => (),
+        DOMAIN_EVENT_CALLBACK_GRAPHICS = 323: Callback<GraphicsMsg> => (),
+        DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324: Callback<IoErrorReasonMsg> => (),
+        DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325: Callback<DomainOnlyMsg> => (),
+        DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326: Callback<BlockJobMsg> => (),
+        DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327: Callback<DiskChangeMsg> => (),
+        DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328: Callback<TrayChangeMsg> => (),
+        DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329: CallbackWithReason<DomainOnlyMsg> => (),
+        DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330: CallbackWithReason<DomainOnlyMsg> => (),
+        DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331: Callback<BalloonChangeMsg> => (),
+        DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332: CallbackWithReason<DomainOnlyMsg> => (),
+        DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333: Callback<DeviceAliasMsg> => (),
+        DOMAIN_EVENT_BLOCK_JOB_2 = 339: BlockJob2Msg => (),
+        DOMAIN_EVENT_CALLBACK_TUNABLE = 346: TunableMsg => (),
+        DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348: AgentLifecycleMsg => (),
+        DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354: CallbackDeviceMsg => (),
+        DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359: MigrationIterationMsg => (),
+        CONNECT_REGISTER_CLOSE_CALLBACK = 360: () => (),
+        CONNECT_UNREGISTER_CLOSE_CALLBACK = 361: () => (),
+        CONNECT_EVENT_CONNECTION_CLOSED = 362: ConnectionClosedMsg => (),
+        DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363: JobCompletedMsg => (),
+        DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367: CallbackDeviceMsg => (),
+        CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY = 368: StoragePoolEventRegisterArgs => CallbackIdArg,
+        CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY = 369: CallbackIdArg => (),
+        STORAGE_POOL_EVENT_LIFECYCLE = 370: StoragePoolLifecycleMsg => (),
+        STORAGE_POOL_EVENT_REFRESH = 373: StoragePoolRefreshMsg => (),
+        CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY = 374: NodeDeviceEventRegisterArgs => CallbackIdArg,
+        CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY = 375: CallbackIdArg => (),
+        NODE_DEVICE_EVENT_LIFECYCLE = 376: NodeDeviceLifecycleMsg => (),
+        NODE_DEVICE_EVENT_UPDATE = 377: NodeDeviceUpdateMsg => (),
+        DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379: MetadataChangeMsg => (),
+        CONNECT_SECRET_EVENT_REGISTER_ANY = 380: SecretEventRegisterArgs => CallbackIdArg,
+        CONNECT_SECRET_EVENT_DEREGISTER_ANY = 381: CallbackIdArg => (),
+        SECRET_EVENT_LIFECYCLE = 382: SecretLifecycleMsg => (),
+        SECRET_EVENT_VALUE_CHANGED = 383: SecretValueChangedMsg => (),
+        DOMAIN_EVENT_BLOCK_THRESHOLD = 385: BlockThresholdMsg => (),
+        DOMAIN_EVENT_MEMORY_FAILURE = 423: MemoryFailureMsg => (),
+        DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438: MemoryDeviceSizeChangeMsg => (),
+    }
+    qemu (QEMU_PROGRAM) {
+        CONNECT_DOMAIN_MONITOR_EVENT_REGISTER = 4: QemuMonitorRegisterArgs => CallbackIdArg,
+        CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER = 5: CallbackIdArg => (),
+        DOMAIN_MONITOR_EVENT = 6: QemuMonitorEventMsg => (),
+    }
+    keepalive (KEEPALIVE_PROGRAM) {
+        PING = 1: () => (),
+        PONG = 2: () => (),
+    }
+}
+
+/// The number of the last procedure of libvirt 9.0's remote program
+/// (DOMAIN_FD_ASSOCIATE); numbers up to it are libvirt's, above it unknown.
+pub const REMOTE_PROCEDURE_LAST: i32 = 443;
+
+/// The procedure `number` of `program`, if this table declares it.
+pub fn procedure(program: u32, number: i32) -> Option<&'static Procedure> {
+    PROCEDURES.iter().find(|p| p.program == program && p.number == number)
+}

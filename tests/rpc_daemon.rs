@@ -1,0 +1,391 @@
+//! virt-eventsd's protocol semantics and its resistance to faulty clients,
+//! with hand-driven clients over its unix socket (`test:///default`).
+
+mod rpc;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use rpc::{Daemon, RawClient};
+use virt_events::rpc::packet::{encode_packet, kind, status, Header};
+use virt_events::rpc::protocol::{self, remote, Callback, LifecycleMsg, REMOTE_PROGRAM};
+use virt_events::rpc::xdr::decode_all;
+
+const TEST: &[&str] = &["--uri", "test:///default"];
+
+/// Suspends and resumes the test domain through the daemon, `times` times.
+fn flip(client: &mut RawClient, times: usize) {
+    let dom = client.lookup("test");
+    for _ in 0..times {
+        let args = protocol::DomainArg { dom: dom.clone() };
+        client.call::<()>(REMOTE_PROGRAM, remote::DOMAIN_SUSPEND, &args).unwrap();
+        client.call::<()>(REMOTE_PROGRAM, remote::DOMAIN_RESUME, &args).unwrap();
+    }
+}
+
+/// The next lifecycle event (event, detail) a client receives.
+fn next_lifecycle(client: &mut RawClient) -> Option<(i32, i32, i32)> {
+    loop {
+        let packet = client.next_packet()?;
+        if packet.header.procedure == remote::DOMAIN_EVENT_CALLBACK_LIFECYCLE && packet.header.kind == kind::MESSAGE {
+            assert_eq!(packet.header.serial, 1, "events go out with serial 1, as libvirtd sends them");
+            let msg: Callback<LifecycleMsg> = decode_all(&packet.body).unwrap();
+            return Some((msg.callback_id, msg.msg.event, msg.msg.detail));
+        }
+    }
+}
+
+#[test]
+fn events_follow_the_registration_reply_in_order_and_only_registered_ones() {
+    let daemon = Daemon::start("order", TEST);
+    let mut watcher = RawClient::connect(&daemon.socket);
+    watcher.open(Some("qemu:///session"), 6);
+    let reboot_id = watcher.register_domain_event(1);
+    let lifecycle_id = watcher.register_domain_event(0);
+    assert_ne!(reboot_id, lifecycle_id);
+    let mut actor = RawClient::connect(&daemon.socket);
+    actor.open(None, 0);
+    flip(&mut actor, 3);
+    // VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED.
+    for _ in 0..3 {
+        assert_eq!(next_lifecycle(&mut watcher), Some((lifecycle_id, 3, 0)));
+        assert_eq!(next_lifecycle(&mut watcher), Some((lifecycle_id, 4, 0)));
+    }
+    // The actor registered nothing and got nothing but its replies.
+    actor.stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(actor.next_packet().is_none());
+    // After deregistration, nothing more arrives.
+    let args = protocol::CallbackIdArg { callback_id: lifecycle_id };
+    watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, &args).unwrap();
+    let again = watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, &args);
+    let expected = format!("domain event callback {lifecycle_id} not registered");
+    assert_eq!(again.unwrap_err().message, Some(expected));
+    flip(&mut actor, 1);
+    watcher.stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert_eq!(next_lifecycle(&mut watcher), None);
+}
+
+#[test]
+fn errors_are_libvirtds() {
+    let daemon = Daemon::start("errors", TEST);
+    let mut client = RawClient::connect(&daemon.socket);
+    // Before CONNECT_OPEN only the handshake is served.
+    let early = client.call::<protocol::DomainArg>(
+        REMOTE_PROGRAM,
+        remote::DOMAIN_LOOKUP_BY_NAME,
+        &protocol::LookupByNameArgs { name: "test".into() },
+    );
+    assert_eq!(early.unwrap_err().message.as_deref(), Some("internal error: connection not open"));
+    client.open(Some("test:///default"), 0);
+    let twice =
+        client.call::<()>(REMOTE_PROGRAM, remote::CONNECT_OPEN, &protocol::ConnectOpenArgs { name: None, flags: 0 });
+    assert_eq!(twice.unwrap_err().message.as_deref(), Some("internal error: connection already open"));
+    let unknown = client.call::<()>(REMOTE_PROGRAM, 9999, &()).unwrap_err();
+    assert_eq!((unknown.code, unknown.domain), (39, 7)); // VIR_ERR_RPC, VIR_FROM_RPC
+    assert_eq!(unknown.message.as_deref(), Some("unknown procedure: 9999"));
+    let unserved = client.call::<protocol::NodeGetInfoRet>(REMOTE_PROGRAM, remote::NODE_GET_INFO, &()).unwrap_err();
+    assert_eq!(unserved.code, 3); // VIR_ERR_NO_SUPPORT
+    assert_eq!(
+        unserved.message.as_deref(),
+        Some("this function is not supported by the connection driver: virNodeGetInfo")
+    );
+    let bad_id = client.call::<protocol::CallbackIdArg>(
+        REMOTE_PROGRAM,
+        remote::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
+        &protocol::DomainEventCallbackRegisterArgs { event_id: 27, dom: None },
+    );
+    assert_eq!(bad_id.unwrap_err().message.as_deref(), Some("internal error: unsupported event ID 27"));
+    let missing = client.call::<protocol::DomainArg>(
+        REMOTE_PROGRAM,
+        remote::DOMAIN_LOOKUP_BY_NAME,
+        &protocol::LookupByNameArgs { name: "nosuch".into() },
+    );
+    assert_eq!(missing.unwrap_err().code, 42); // VIR_ERR_NO_DOMAIN
+    let uri: protocol::GetUriRet = client.call(REMOTE_PROGRAM, remote::CONNECT_GET_URI, &()).unwrap();
+    assert_eq!(uri.uri, "test:///default");
+}
+
+#[test]
+fn read_only_clients_cannot_modify() {
+    let daemon = Daemon::start("readonly", TEST);
+    for (socket, flags) in [(&daemon.socket_ro, 0), (&daemon.socket, 1)] {
+        let mut client = RawClient::connect(socket);
+        client.open(None, flags);
+        let dom = client.lookup("test");
+        let denied = client.call::<()>(REMOTE_PROGRAM, remote::DOMAIN_SUSPEND, &protocol::DomainArg { dom });
+        let denied = denied.unwrap_err();
+        assert_eq!(denied.code, 29); // VIR_ERR_OPERATION_DENIED
+        assert_eq!(denied.message.as_deref(), Some("operation forbidden: read only access prevents virDomainSuspend"));
+        let net: protocol::NetworkArg = client
+            .call(
+                REMOTE_PROGRAM,
+                remote::NETWORK_LOOKUP_BY_NAME,
+                &protocol::LookupByNameArgs { name: "default".into() },
+            )
+            .unwrap();
+        let denied = client.call::<()>(REMOTE_PROGRAM, remote::NETWORK_DESTROY, &net).unwrap_err();
+        assert_eq!(
+            (denied.code, denied.domain, denied.message.as_deref()),
+            (29, 19, Some("operation forbidden: read only access prevents virNetworkDestroy")) // VIR_FROM_NETWORK
+        );
+        // Watching is allowed.
+        client.register_domain_event(0);
+    }
+}
+
+fn call_packet(procedure: i32, body: &[u8]) -> Vec<u8> {
+    let header =
+        Header { program: REMOTE_PROGRAM, version: 1, procedure, kind: kind::CALL, serial: 7, status: status::OK };
+    let mut bytes = encode_packet(&header, &());
+    bytes.extend_from_slice(body);
+    let len = bytes.len() as u32;
+    bytes[..4].copy_from_slice(&len.to_be_bytes());
+    bytes
+}
+
+#[test]
+fn malformed_and_oversize_packets_close_only_that_client() {
+    let mut daemon = Daemon::start("malformed", TEST);
+    let mut bystander = RawClient::connect(&daemon.socket);
+    bystander.open(None, 0);
+    let id = bystander.register_domain_event(0);
+    let oversize = (32u32 << 20) + 5;
+    let cases: Vec<Vec<u8>> = vec![
+        // A length beyond 32 MiB + 4.
+        oversize.to_be_bytes().to_vec(),
+        // A length smaller than a header.
+        [0, 0, 0, 8, 0, 0, 0, 0].to_vec(),
+        // An unknown program.
+        {
+            let mut p = call_packet(1, &[]);
+            p[4..8].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+            p
+        },
+        // CONNECT_OPEN whose name claims more bytes than the packet holds.
+        call_packet(remote::CONNECT_OPEN, &[0, 0, 0, 1, 0, 0, 0x10, 0]),
+        // A string longer than 4 MiB (refused before it is read).
+        call_packet(remote::DOMAIN_LOOKUP_BY_NAME, &(4_194_305u32).to_be_bytes()),
+        // Trailing garbage after the arguments.
+        call_packet(remote::CONNECT_SUPPORTS_FEATURE, &[0, 0, 0, 10, 1]),
+    ];
+    for (index, bytes) in cases.iter().enumerate() {
+        let mut client = RawClient::connect(&daemon.socket);
+        client.stream.write_all(bytes).unwrap();
+        assert!(client.closed_by_server(Duration::from_secs(5)), "case {index} left the client connected");
+    }
+    // Killed mid-message: half a packet, then gone.
+    let mut half = RawClient::connect(&daemon.socket);
+    half.stream.write_all(&call_packet(remote::AUTH_LIST, &[])[..10]).unwrap();
+    drop(half);
+    // The bystander still gets its events.
+    let mut actor = RawClient::connect(&daemon.socket);
+    actor.open(None, 0);
+    flip(&mut actor, 1);
+    assert_eq!(next_lifecycle(&mut bystander), Some((id, 3, 0)));
+    assert!(daemon.alive());
+    let (status, log) = daemon.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(log.contains("malformed packet: packet length 33554437 exceeds the maximum 33554436"), "{log}");
+    assert!(log.contains("length 4194305 exceeds the maximum 4194304"), "{log}");
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_and_others_keep_receiving() {
+    let mut daemon = Daemon::start("slow", &["--uri", "test:///default", "--max-queue", "65536"]);
+    let mut stalled = RawClient::connect(&daemon.socket);
+    stalled.open(None, 0);
+    stalled.register_domain_event(0);
+    let mut reader = RawClient::connect(&daemon.socket);
+    reader.open(None, 0);
+    let id = reader.register_domain_event(0);
+    let mut actor = RawClient::connect(&daemon.socket);
+    actor.open(None, 0);
+    // Each round is two 72-byte events: enough to fill the socket buffers
+    // of the stalled client and then its 64 KiB queue.
+    let rounds = 4000;
+    let reading = std::thread::spawn(move || {
+        let mut count = 0;
+        while count < 2 * rounds {
+            match next_lifecycle(&mut reader) {
+                Some((callback, _, _)) if callback == id => count += 1,
+                _ => break,
+            }
+        }
+        count
+    });
+    flip(&mut actor, rounds);
+    assert_eq!(reading.join().unwrap(), 2 * rounds, "the reading client lost events");
+    assert!(daemon.alive());
+    let (status, log) = daemon.stop();
+    assert!(status.success());
+    assert!(log.contains("client is not reading"), "{log}");
+    drop(stalled);
+}
+
+#[test]
+fn keepalive_pings_only_clients_that_asked_and_drops_silent_ones() {
+    let daemon = Daemon::start(
+        "keepalive",
+        &["--uri", "test:///default", "--keepalive-interval", "0.2", "--keepalive-count", "2"],
+    );
+    // go-libvirt's way: no SUPPORTS_FEATURE, never answers: never pinged, kept.
+    let mut quiet = RawClient::connect(&daemon.socket);
+    quiet.open(None, 0);
+    // A libvirt client that asked feature 10 and then answers nothing.
+    let mut asked = RawClient::connect(&daemon.socket);
+    let feature: protocol::SupportsFeatureRet = asked
+        .call(REMOTE_PROGRAM, remote::CONNECT_SUPPORTS_FEATURE, &protocol::SupportsFeatureArgs { feature: 10 })
+        .unwrap();
+    assert_eq!(feature.supported, 1);
+    let start = Instant::now();
+    let mut pings = 0;
+    while let Some(packet) = asked.next_packet() {
+        assert_eq!((packet.header.program, packet.header.procedure), (protocol::KEEPALIVE_PROGRAM, 1));
+        assert_eq!((packet.header.kind, packet.header.serial), (kind::MESSAGE, 0));
+        pings += 1;
+    }
+    let elapsed = start.elapsed();
+    // Dropped after interval x (count + 1) = 0.6 s of silence, pinged before.
+    assert!(
+        pings >= 2 && elapsed >= Duration::from_millis(550) && elapsed < Duration::from_secs(3),
+        "{pings} {elapsed:?}"
+    );
+    // Answering keeps a client alive: PING from the client gets a PONG.
+    let ping = encode_packet(&Header::message(protocol::KEEPALIVE_PROGRAM, 1, 0), &());
+    quiet.stream.write_all(&ping).unwrap();
+    let pong = quiet.next_packet().unwrap();
+    assert_eq!(
+        (pong.header.program, pong.header.procedure, pong.header.kind),
+        (protocol::KEEPALIVE_PROGRAM, 2, kind::MESSAGE)
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    let uri: protocol::GetUriRet = quiet.call(REMOTE_PROGRAM, remote::CONNECT_GET_URI, &()).unwrap();
+    assert_eq!(uri.uri, "test:///default");
+}
+
+#[test]
+fn a_hundred_clients_at_once() {
+    let daemon = Daemon::start("hundred", TEST);
+    let mut clients: Vec<(RawClient, i32)> = (0..100)
+        .map(|_| {
+            let mut client = RawClient::connect(&daemon.socket);
+            client.open(None, 0);
+            let id = client.register_domain_event(0);
+            (client, id)
+        })
+        .collect();
+    let mut actor = RawClient::connect(&daemon.socket);
+    actor.open(None, 0);
+    flip(&mut actor, 1);
+    for (client, id) in &mut clients {
+        assert_eq!(next_lifecycle(client), Some((*id, 3, 0)));
+        assert_eq!(next_lifecycle(client), Some((*id, 4, 0)));
+    }
+}
+
+#[test]
+fn socket_modes_and_group() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let daemon = Daemon::start("modes", TEST);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&daemon.socket), mode(&daemon.socket_ro)), (0o600, 0o666));
+    drop(daemon);
+    let daemon = Daemon::start("group", &["--uri", "test:///default", "--socket-group", "daemon"]);
+    assert_eq!(mode(&daemon.socket), 0o660);
+    let daemon_gid = std::fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("daemon:x:").and_then(|rest| rest.split(':').next()?.parse::<u32>().ok()))
+        .unwrap();
+    assert_eq!(std::fs::metadata(&daemon.socket).unwrap().gid(), daemon_gid);
+}
+
+#[test]
+fn sigterm_closes_clients_removes_sockets_and_exits_0() {
+    let daemon = Daemon::start("sigterm", TEST);
+    let mut client = RawClient::connect(&daemon.socket);
+    client.open(None, 0);
+    let (socket, socket_ro) = (daemon.socket.clone(), daemon.socket_ro.clone());
+    let (status, log) = daemon.stop();
+    assert!(status.success(), "{status:?}: {log}");
+    assert!(client.closed_by_server(Duration::from_secs(5)));
+    assert!(!socket.exists() && !socket_ro.exists());
+    assert!(log.contains("terminating: closing 1 client(s)"), "{log}");
+}
+
+#[test]
+fn legacy_registrations_get_legacy_messages() {
+    let daemon = Daemon::start("legacy", TEST);
+    let mut watcher = RawClient::connect(&daemon.socket);
+    watcher.open(None, 0);
+    let registered: protocol::LegacyRegisteredRet =
+        watcher.call(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_REGISTER, &()).unwrap();
+    assert_eq!(registered.cb_registered, 1);
+    let lifecycle = protocol::LegacyRegisterAnyArgs { event_id: 0 };
+    watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_REGISTER_ANY, &lifecycle).unwrap();
+    // The legacy messages exist for IDs 0-15 only.
+    let too_new = protocol::LegacyRegisterAnyArgs { event_id: 16 };
+    let refused = watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_REGISTER_ANY, &too_new);
+    assert_eq!(refused.unwrap_err().message.as_deref(), Some("internal error: unsupported event ID 16"));
+    let mut actor = RawClient::connect(&daemon.socket);
+    actor.open(None, 0);
+    flip(&mut actor, 1);
+    let mut seen = vec![];
+    while seen.len() < 4 {
+        let packet = watcher.next_packet().expect("a legacy message");
+        assert_eq!(packet.header.procedure, remote::DOMAIN_EVENT_LIFECYCLE, "only legacy messages");
+        let msg: LifecycleMsg = decode_all(&packet.body).unwrap();
+        assert_eq!(msg.dom.name, "test");
+        seen.push((msg.event, msg.detail));
+    }
+    // One message per registration, in order.
+    assert_eq!(seen, [(3, 0), (3, 0), (4, 0), (4, 0)]);
+    let deregistered: protocol::LegacyRegisteredRet =
+        watcher.call(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_DEREGISTER, &()).unwrap();
+    assert_eq!(deregistered.cb_registered, 0);
+    watcher.call::<()>(REMOTE_PROGRAM, remote::CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &lifecycle).unwrap();
+    flip(&mut actor, 1);
+    watcher.stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(watcher.next_packet().is_none());
+}
+
+#[test]
+fn each_client_gets_the_uri_it_opens_or_the_first() {
+    let root = std::env::temp_dir().join(format!("virt-eventsd-root-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let embed = format!("qemu:///embed?root={}", root.display());
+    let daemon = Daemon::start("uris", &["--uri", "test:///default", "--uri", &embed]);
+    for (name, served) in [
+        (Some(embed.as_str()), embed.as_str()),
+        (Some("qemu:///session"), "test:///default"),
+        (Some(""), "test:///default"),
+        (None, "test:///default"),
+    ] {
+        let mut client = RawClient::connect(&daemon.socket);
+        client.open(name, 0);
+        let uri: protocol::GetUriRet = client.call(REMOTE_PROGRAM, remote::CONNECT_GET_URI, &()).unwrap();
+        assert_eq!(uri.uri, served, "opened {name:?}");
+        // Raw monitor events exist only where QMP is spoken.
+        let args = protocol::QemuMonitorRegisterArgs { dom: None, event: None, flags: 0 };
+        let registered = client.call::<protocol::CallbackIdArg>(
+            protocol::QEMU_PROGRAM,
+            protocol::qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER,
+            &args,
+        );
+        match registered {
+            Ok(ret) => {
+                assert_eq!(served, embed);
+                let args = protocol::CallbackIdArg { callback_id: ret.callback_id };
+                client
+                    .call::<()>(protocol::QEMU_PROGRAM, protocol::qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, &args)
+                    .unwrap();
+            }
+            Err(e) => {
+                assert_eq!(served, "test:///default");
+                assert_eq!(e.code, 3, "{e:?}"); // VIR_ERR_NO_SUPPORT
+            }
+        }
+    }
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(&root);
+}

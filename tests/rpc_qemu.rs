@@ -1,0 +1,212 @@
+//! virt-eventsd serving a `qemu:///embed` root with a real QEMU (TCG): the
+//! real virsh, over the unix socket and over TCP, prints the seed events
+//! (lifecycle, RTC change, I/O error, watchdog, graphics), and
+//! `virsh qemu-monitor-event` the raw QMP events.
+
+mod common;
+mod rpc;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{guest_disk, require_qemu, start_demo_qemu, Control};
+use rpc::{Background, Daemon};
+
+/// `virsh -c URI ARGS...` running in the background, its output in `output`.
+fn virsh(uri: &str, args: &[&str], output: std::path::PathBuf) -> Background {
+    let mut command = Command::new("virsh");
+    command.arg("-c").arg(uri).args(args);
+    Background::start(&mut command, output)
+}
+
+/// A minimal RFB client: version, security type None, ClientInit, leave.
+fn vnc_session(socket: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut vnc = loop {
+        match UnixStream::connect(socket) {
+            Ok(stream) => break stream,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no VNC socket: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    vnc.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 64];
+    vnc.read_exact(&mut buf[..12]).unwrap();
+    vnc.write_all(b"RFB 003.008\n").unwrap();
+    vnc.read_exact(&mut buf[..1]).unwrap();
+    let types = buf[0] as usize;
+    vnc.read_exact(&mut buf[..types]).unwrap();
+    vnc.write_all(&[1]).unwrap();
+    vnc.read_exact(&mut buf[..4]).unwrap();
+    vnc.write_all(&[1]).unwrap();
+    let _ = vnc.read(&mut buf[..24]).unwrap();
+}
+
+#[test]
+fn virsh_watches_a_real_qemu_through_the_daemon() {
+    require_qemu();
+    let dir = std::env::temp_dir().join(format!("virt-eventsd-guest-{}", std::process::id()));
+    let (root, side) = (dir.join("root"), dir.join("side"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&side).unwrap();
+    let uri = format!("qemu:///embed?root={}", root.display());
+    let daemon = Daemon::start("qemu", &["--uri", &uri, "--listen", "127.0.0.1:0"]);
+    let tcp = format!("qemu+tcp://127.0.0.1:{}/session", daemon.port.unwrap());
+    let over_unix = virsh(&daemon.uri(), &["event", "--all", "--loop"], dir.join("unix.out"));
+    daemon.wait_for_log(" opened ", 1);
+    let over_tcp = virsh(&tcp, &["event", "--all", "--loop"], dir.join("tcp.out"));
+    daemon.wait_for_log(" opened ", 2);
+    let raw = virsh(&daemon.uri(), &["qemu-monitor-event", "--loop"], dir.join("qme.out"));
+    daemon.wait_for_log(" opened ", 3);
+    // Their registrations follow the open within milliseconds.
+    std::thread::sleep(Duration::from_millis(700));
+
+    let source = run_guest(
+        &root,
+        &side,
+        &over_unix,
+        GuestSteps {
+            attached: "event 'lifecycle' for domain 'vm': Suspended Paused",
+            vnc_gone: "event 'graphics' for domain 'vm': disconnect",
+            watchdog: "event 'watchdog' for domain 'vm'",
+        },
+    );
+    over_unix.wait_for("Stopped", 1);
+    over_tcp.wait_for("Stopped", 1);
+    raw.wait_for("SHUTDOWN", 1);
+    let (unix_text, tcp_text, raw_text) = (over_unix.interrupt().1, over_tcp.interrupt().1, raw.interrupt().1);
+    assert_eq!(unix_text, tcp_text, "the same events over TCP");
+    let vnc = side.join("vnc.sock");
+    let graphics = |phase: &str| {
+        format!("event 'graphics' for domain 'vm': {phase} local[unix  {}] remote[unix  ] none", vnc.display())
+    };
+    for line in [
+        "event 'lifecycle' for domain 'vm': Started Booted".to_string(),
+        "event 'lifecycle' for domain 'vm': Resumed Unpaused".into(),
+        graphics("connect"),
+        graphics("initialize"),
+        graphics("disconnect"),
+        format!("event 'io-error' for domain 'vm': {source} (ide0-0-0) report"),
+        // libvirt 9.0 passes no reason on for an EIO.
+        format!("event 'io-error-reason' for domain 'vm': {source} (ide0-0-0) report due to "),
+        "event 'watchdog' for domain 'vm': pause".into(),
+        "event 'lifecycle' for domain 'vm': Suspended Watchdog".into(),
+        "event 'lifecycle' for domain 'vm': Stopped Shutdown".into(),
+    ] {
+        assert!(unix_text.lines().any(|l| l == line), "no {line:?} in:\n{unix_text}");
+    }
+    let rtc = unix_text.lines().find_map(|l| l.strip_prefix("event 'rtc-change' for domain 'vm': "));
+    assert!(rtc.is_some_and(|offset| offset.parse::<i64>().is_ok()), "{unix_text}");
+    for event in ["RESUME", "RTC_CHANGE", "BLOCK_IO_ERROR", "WATCHDOG", "VNC_CONNECTED", "SHUTDOWN"] {
+        assert!(raw_text.contains(&format!("event {event} ")), "no raw {event} in:\n{raw_text}");
+    }
+    let (status, log) = daemon.stop();
+    assert!(status.success(), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What a watcher prints when the guest is attached (paused), when the VNC
+/// client has left, and when the watchdog fired.
+struct GuestSteps {
+    attached: &'static str,
+    vnc_gone: &'static str,
+    watchdog: &'static str,
+}
+
+/// Runs the demo guest in `root` (its side files in `side`) while `watcher`
+/// watches: attach (paused), a VNC session, `cont`, RTC change, I/O error,
+/// watchdog, then `quit`; each step waits for the previous one's events, so
+/// that their order does not depend on QEMU's timing. Returns the disk source.
+fn run_guest(root: &Path, side: &Path, watcher: &Background, steps: GuestSteps) -> String {
+    let source = guest_disk(side);
+    let mut qemu = start_demo_qemu(&root.join("vm.qmp"), side, &source);
+    let mut control = Control::connect(&side.join("control.sock"));
+    watcher.wait_for(steps.attached, 1);
+    vnc_session(&side.join("vnc.sock"));
+    watcher.wait_for(steps.vnc_gone, 1);
+    control.execute("cont");
+    watcher.wait_for(steps.watchdog, 1);
+    control.execute("quit");
+    let _ = qemu.wait();
+    source
+}
+
+/// The same guest run watched by the real python3-libvirt through the daemon
+/// and by our own binding in-process prints the same events, values and all.
+#[test]
+fn python3_libvirt_through_the_daemon_matches_in_process() {
+    require_qemu();
+    let python = "/usr/bin/python3";
+    let script = common::crate_dir().join("tests/rpc/python_watch.py");
+    let dir = std::env::temp_dir().join(format!("virt-eventsd-pyguest-{}", std::process::id()));
+    let (root, side) = (dir.join("root"), dir.join("side"));
+    let mut outputs = vec![];
+    for through_daemon in [true, false] {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&side).unwrap();
+        let uri = format!("qemu:///embed?root={}", root.display());
+        let mut command = Command::new(python);
+        command.arg(&script);
+        let daemon = through_daemon.then(|| Daemon::start("pyguest", &["--uri", &uri]));
+        match &daemon {
+            Some(daemon) => command.arg(daemon.uri()),
+            None => command
+                .arg(&uri)
+                .env("VIRT_EVENTS_BINDING", "1")
+                .env("PYTHONPATH", common::crate_dir().join("python"))
+                .env("VIRT_EVENTS_LIBRARY", common::lib_dir().join("libvirt.so.0")),
+        };
+        let watcher = Background::start(&mut command, dir.with_extension(format!("{through_daemon}.out")));
+        watcher.wait_for("ready", 1);
+        // The daemon's registrations are done when "ready" is printed.
+        let steps =
+            GuestSteps { attached: "lifecycle vm [3, 0]", vnc_gone: "graphics vm [2, ", watchdog: "watchdog vm" };
+        run_guest(&root, &side, &watcher, steps);
+        outputs.push(watcher.finish());
+        drop(daemon);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    for through_daemon in [true, false] {
+        let _ = std::fs::remove_file(dir.with_extension(format!("{through_daemon}.out")));
+    }
+    // The guest sets its RTC to a fixed date: the offset from the host's
+    // clock depends on when, within a second, that happens.
+    let (daemon_text, daemon_rtc) = without_rtc_offset(&outputs[0]);
+    let (local_text, local_rtc) = without_rtc_offset(&outputs[1]);
+    assert_eq!(daemon_text, local_text, "through the daemon vs in-process");
+    assert!((daemon_rtc - local_rtc).abs() <= 1, "{daemon_rtc} vs {local_rtc}");
+    for needle in [
+        "lifecycle vm [2, 0]",
+        "rtc_change vm",
+        "io_error vm",
+        "io_error_reason vm",
+        "graphics vm",
+        "watchdog vm [1]",
+        "lifecycle vm [5, ",
+    ] {
+        assert!(outputs[0].contains(needle), "no {needle:?} in:\n{}", outputs[0]);
+    }
+}
+
+/// The output with the RTC offset masked, and the offset.
+fn without_rtc_offset(text: &str) -> (String, i64) {
+    let mut offset = None;
+    let masked = text
+        .lines()
+        .map(|line| match line.strip_prefix("rtc_change vm [").and_then(|rest| rest.strip_suffix(']')) {
+            Some(value) => {
+                offset = value.parse().ok();
+                "rtc_change vm [OFFSET]"
+            }
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (masked, offset.expect("an RTC change"))
+}
