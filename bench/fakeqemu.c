@@ -4,10 +4,10 @@
  *   fakeqemu EVENTS DIR COUNT
  *
  * Listens on DIR/vm0.qmp ... DIR/vm{COUNT-1}.qmp (one epoll loop for all),
- * greets every client as QEMU 10 does and answers its commands
- * (qmp_capabilities, query-status, query-uuid, query-block; anything else
- * gets an empty return). Prints "listening" once the sockets exist, then
- * obeys commands read from stdin, answering each with "ok M" (M = the
+ * greets every client as QEMU 10 does and answers its commands (JSON
+ * objects, newline or not: qmp_capabilities, query-status, query-uuid,
+ * query-block; anything else gets an empty return). Prints "listening" once
+ * the sockets exist, then obeys commands read from stdin, answering each with "ok M" (M = the
  * monitors that received it):
  *
  *   burst N       every negotiated monitor sends N events of the mix, in the
@@ -58,7 +58,8 @@ typedef struct {
     char *out;
     size_t out_head, out_len, out_cap;
     char in[8192];
-    size_t in_len;
+    size_t in_len, scanned;
+    int depth, in_string, escaped; /* where the scan of a command stands */
     int want_out;       /* EPOLLOUT registered */
 } conn_t;
 
@@ -282,17 +283,33 @@ static void on_readable(conn_t *c)
             break;
         }
         c->in_len += (size_t)n;
-        c->in[c->in_len] = 0;
-        char *start = c->in, *nl;
-        while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
-            *nl = 0;
-            answer(c, start);
-            start = nl + 1;
+        /* Commands are JSON objects, not lines (qemu.qmp sends no newline):
+         * each ends where its braces balance. */
+        size_t start = 0;
+        for (size_t i = c->scanned; i < c->in_len; i++) {
+            char ch = c->in[i];
+            if (c->escaped)
+                c->escaped = 0;
+            else if (c->in_string)
+                c->escaped = ch == '\\', c->in_string = ch != '"';
+            else if (ch == '"')
+                c->in_string = 1;
+            else if (ch == '{')
+                c->depth++;
+            else if (ch == '}' && c->depth > 0 && --c->depth == 0) {
+                char saved = c->in[i + 1];
+                c->in[i + 1] = 0;
+                answer(c, c->in + start);
+                c->in[i + 1] = saved;
+                start = i + 1;
+            } else if (c->depth == 0 && (ch == '\n' || ch == '\r' || ch == ' '))
+                start = i + 1;
         }
-        c->in_len -= (size_t)(start - c->in);
-        memmove(c->in, start, c->in_len);
+        c->in_len -= start;
+        memmove(c->in, c->in + start, c->in_len);
+        c->scanned = c->in_len;
         if (c->in_len == sizeof(c->in) - 1)
-            c->in_len = 0; /* an absurdly long command: forget it */
+            c->in_len = c->scanned = 0, c->depth = 0; /* an absurdly long command: forget it */
     }
     if (flush_out(c) < 0)
         drop(c);
