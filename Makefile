@@ -4,7 +4,7 @@
 #                   (SONAME libvirt-qemu.so.0) and build/event-test
 #   make run        the demo: a tiny guest under QEMU, its events printed live
 #   make run-test   the same watcher on the in-process test:///default driver
-#   make check      every test (Rust unit tests, C programs, valgrind, ABI checks)
+#   make check      every test (Rust unit tests, C programs, valgrind, ABI checks, bench-smoke)
 #   make headers    regenerate include/libvirt/*.h from the Rust definitions
 #   make install    PREFIX=/usr/local: libraries, soname links, headers, .pc files
 #   make bench      the performance benchmarks of bench/ (a few minutes; sizes from BENCH_*
@@ -82,6 +82,7 @@ check: all qemu
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) $(CARGO) test --release
 	VIRT_EVENTS_LIBRARY=$(CURDIR)/$(BUILD)/libvirt.so.0 python3 -m pytest -q python/tests
 	$(MAKE) install-check
+	$(MAKE) bench-smoke
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
 
 # Installs into a staging tree and builds the example against it with pkg-config.
