@@ -150,6 +150,12 @@ def median(runs, key):
     return statistics.median(values) if values else float("nan")
 
 
+def per_run(ours, reference, key, digits):
+    """The ratio of each run pair, to show how much the machine's load moved it."""
+    pairs = zip((r.get(key) for r in ours), (r.get(key) for r in reference))
+    return " ".join(f"{a / b:.{digits}f}" for a, b in pairs if a and b)
+
+
 def percentile(samples, q):
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -202,7 +208,10 @@ class Bench:
         self.say(f"1. burst: one monitor, {n} events of the QEMU 10 mix (VNC x3, RTC, watchdog, reset)")
         self.say(f"   ours (callbacks, all delivered in order)  {fmt_rate(ours):>12}")
         self.say(f"   raw C reader (memchr lines)               {fmt_rate(raw):>12}")
-        self.say(f"   ratio ours/raw                            {ours / raw:12.4f}   goal {GOALS['burst']}")
+        self.say(
+            f"   ratio ours/raw                            {ours / raw:12.4f}   goal {GOALS['burst']}"
+            f"   (per run: {per_run(sides['ours'], sides['raw'], 'rate', 4)})"
+        )
         if sides["qemu.qmp"]:
             qmp = median(sides["qemu.qmp"], "rate")
             label = f"qemu.qmp (Python client, {nq} events)"
@@ -236,7 +245,8 @@ class Bench:
         for key in ("p50", "p99", "p99.9"):
             ours, raw = median(sides["ours"], key), median(sides["raw"], key)
             goal = GOALS.get(key, "")
-            self.say(f"   {key:8}{ours:10.1f}{raw:10.1f}{ours / raw:10.2f}   {goal}")
+            spread = per_run(sides["ours"], sides["raw"], key, 2)
+            self.say(f"   {key:8}{ours:10.1f}{raw:10.1f}{ours / raw:10.2f}   {goal:8} (per run: {spread})")
             self.results["summary"][f"latency_{key}_ratio"] = ours / raw
             self.results["summary"][f"latency_{key}_us"] = {"ours": ours, "raw": raw}
 
@@ -321,7 +331,8 @@ class Bench:
         if have_real:
             real = median(sides["libvirt"], "rate")
             self.say(f"   ours {fmt_rate(ours)}, real libvirt {self.real_version()} {fmt_rate(real)} lifecycle events")
-            self.say(f"   ratio ours/real {ours / real:.2f}   goal {GOALS['lifecycle']}")
+            spread = per_run(sides["ours"], sides["libvirt"], "rate", 2)
+            self.say(f"   ratio ours/real {ours / real:.2f}   goal {GOALS['lifecycle']}   (per run: {spread})")
             self.results["summary"]["lifecycle_ratio"] = ours / real
         else:
             self.say(f"   ours {fmt_rate(ours)}; real libvirt: no libvirt-dev on this machine, skipped")
