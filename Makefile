@@ -124,11 +124,11 @@ install: all
 BENCH := $(BUILD)/bench
 BENCH_PROGRAMS := $(BENCH)/fakeqemu $(BENCH)/rawreader $(BENCH)/consumer $(BENCH)/lifecycle
 
-$(BENCH)/fakeqemu $(BENCH)/rawreader: $(BENCH)/%: bench/%.c
+$(BENCH)/fakeqemu $(BENCH)/rawreader: $(BENCH)/%: bench/%.c bench/common.h
 	@mkdir -p $(BENCH)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@ $<
 
-$(BENCH)/consumer $(BENCH)/lifecycle: $(BENCH)/%: bench/%.c $(HEADERS) $(BUILD)/libvirt.so.0
+$(BENCH)/consumer $(BENCH)/lifecycle: $(BENCH)/%: bench/%.c bench/common.h $(HEADERS) $(BUILD)/libvirt.so.0
 	@mkdir -p $(BENCH)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -o $@ $< -L$(BUILD) -lvirt -lpthread -Wl,-rpath,'$$ORIGIN/..'
 

@@ -18,7 +18,9 @@
  *          growth from before virConnectOpen, over DOMAINS), threads, idle_cpu_ms and
  *          idle_wakeups (over IDLE_SECONDS, when > 0), events, rate
  *          (events/s from the first callback to the last), order_errors,
- *          hwm_kib (peak RSS).
+ *          hwm_kib (peak RSS), and cpu_ns_per_event.THREAD: each thread's
+ *          CPU time over the delivery, by thread name, per event (this
+ *          program's loop thread is "app-event-loop").
  *   paced: every RTC change is stamped by the fake QEMU with CLOCK_MONOTONIC
  *          at send; the latency (ns) of each callback is written, one per
  *          line, to SAMPLES_FILE.
@@ -38,6 +40,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "common.h"
+
 #define MIX 6
 #define RTC_KIND 3
 #define RTC_BASE 1000000000LL
@@ -54,27 +58,6 @@ static int paced;
 static long long *samples;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
-
-static long long mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static long status_kib(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long value = -1;
-    size_t len = strlen(key);
-    while (f && fgets(line, sizeof(line), f))
-        if (strncmp(line, key, len) == 0 && line[len] == ':')
-            value = strtol(line + len + 1, NULL, 10);
-    if (f)
-        fclose(f);
-    return value;
-}
 
 static domain_state_t *state_of(virDomainPtr dom)
 {
@@ -154,6 +137,7 @@ static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
 static void *run_loop(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "app-event-loop");
     for (;;)
         virEventRunDefaultImpl();
     return NULL;
@@ -177,7 +161,6 @@ int main(int argc, char **argv)
     char uri[4096];
     const char *samples_file = NULL;
     double idle_seconds = 0;
-    struct rlimit lim;
     pthread_t loop;
 
     if (argc == 6 && strcmp(argv[1], "burst") == 0) {
@@ -197,11 +180,7 @@ int main(int argc, char **argv)
     domains = calloc((size_t)ndomains, sizeof(*domains));
     if (!domains || (paced && !samples) || expected_total <= 0)
         return 2;
-    /* A monitor is a file descriptor. */
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
-    }
+    raise_fd_limit();
     snprintf(uri, sizeof(uri), "qemu:///embed?root=%s", argv[2]);
     if (virEventRegisterDefaultImpl() < 0)
         return 1;
@@ -249,6 +228,8 @@ int main(int argc, char **argv)
         /* Context switches of every thread, less the sleep's own. */
         printf("idle_wakeups %ld\n", after.ru_nvcsw + after.ru_nivcsw - before.ru_nvcsw - before.ru_nivcsw - 1);
     }
+    thread_cpu_t cpu_before, cpu_after;
+    thread_cpu_snapshot(&cpu_before);
     printf("ready\n");
     fflush(stdout);
 
@@ -269,6 +250,8 @@ int main(int argc, char **argv)
     printf("order_errors %lld\n", late_errors);
     if (got > 1)
         printf("rate %.1f\n", (got - 1) / ((last_ns - first_ns) / 1e9));
+    thread_cpu_snapshot(&cpu_after);
+    print_thread_cpu(&cpu_before, &cpu_after, got);
     printf("hwm_kib %ld\n", status_kib("VmHWM"));
     if (samples_file) {
         FILE *f = fopen(samples_file, "w");

@@ -27,16 +27,16 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common.h"
 
 #define MIX 6
 #define RTC_KIND 3
@@ -379,13 +379,6 @@ static int flush_blocking(conn_t *c)
     return 0;
 }
 
-static long long mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 static void pace(long long n, double rate)
 {
     long long period = (long long)(1e9 / rate), next = mono_ns();
@@ -445,11 +438,7 @@ int main(int argc, char **argv)
     }
     load_events(argv[1]);
     int count = atoi(argv[3]);
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
-    }
+    raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)

@@ -10,7 +10,7 @@
  * qmp_capabilities, prints "ready" and counts lines until DOMAINS * EVENTS
  * have arrived; one monitor is read with blocking reads, several through
  * epoll. Prints "key value" lines like bench/consumer: events, rate (lines/s
- * from the first line to the last), hwm_kib. In paced mode each line's RTC
+ * from the first line to the last), hwm_kib, cpu_ns_per_event.rawreader. In paced mode each line's RTC
  * offset (the fake QEMU's CLOCK_MONOTONIC at send) gives its latency in ns,
  * written one per line to SAMPLES_FILE.
  */
@@ -20,11 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common.h"
 
 #define BUF_SIZE (64 * 1024)
 
@@ -36,27 +37,6 @@ typedef struct {
 
 static long long expected, lines, first_ns, last_ns;
 static long long *samples;
-
-static long long mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static long status_kib(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long value = -1;
-    size_t len = strlen(key);
-    while (f && fgets(line, sizeof(line), f))
-        if (strncmp(line, key, len) == 0 && line[len] == ':')
-            value = strtol(line + len + 1, NULL, 10);
-    if (f)
-        fclose(f);
-    return value;
-}
 
 /* Reads into r->buf; returns the byte count, 0 at end of stream. */
 static ssize_t fill(reader_t *r)
@@ -140,16 +120,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: rawreader burst ROOT DOMAINS EVENTS | paced ROOT EVENTS SAMPLES_FILE\n");
         return 2;
     }
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
-    }
+    raise_fd_limit();
     reader_t *readers = calloc((size_t)ndomains, sizeof(*readers));
     if (!readers)
         return 2;
     for (int i = 0; i < ndomains; i++)
         open_monitor(&readers[i], argv[2], i);
+    thread_cpu_t cpu_before, cpu_after;
+    thread_cpu_snapshot(&cpu_before);
     printf("ready\n");
     fflush(stdout);
 
@@ -192,6 +170,8 @@ int main(int argc, char **argv)
     printf("order_errors 0\n");
     if (lines > 1)
         printf("rate %.1f\n", (lines - 1) / ((last_ns - first_ns) / 1e9));
+    thread_cpu_snapshot(&cpu_after);
+    print_thread_cpu(&cpu_before, &cpu_after, lines);
     printf("hwm_kib %ld\n", status_kib("VmHWM"));
     if (samples_file) {
         FILE *f = fopen(samples_file, "w");

@@ -156,6 +156,16 @@ def per_run(ours, reference, key, digits):
     return " ".join(f"{a / b:.{digits}f}" for a, b in pairs if a and b)
 
 
+def thread_cpu(runs):
+    """Median CPU time per event of each thread name (the cpu_ns_per_event.NAME figures)."""
+    names = sorted({k for r in runs for k in r if k.startswith("cpu_ns_per_event.")})
+    return {n.partition(".")[2]: median(runs, n) for n in names}
+
+
+def fmt_thread_cpu(per_thread):
+    return ", ".join(f"{name} {ns:.0f}" for name, ns in sorted(per_thread.items(), key=lambda kv: -kv[1]))
+
+
 def percentile(samples, q):
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -212,6 +222,9 @@ class Bench:
             f"   ratio ours/raw                            {ours / raw:12.4f}   goal {GOALS['burst']}"
             f"   (per run: {per_run(sides['ours'], sides['raw'], 'rate', 4)})"
         )
+        ours_cpu, raw_cpu = thread_cpu(sides["ours"]), thread_cpu(sides["raw"])
+        self.say(f"   CPU ns per event by thread: ours {fmt_thread_cpu(ours_cpu)}; raw {fmt_thread_cpu(raw_cpu)}")
+        self.results["summary"]["burst_cpu_ns_per_event"] = {"ours": ours_cpu, "raw": raw_cpu}
         if sides["qemu.qmp"]:
             qmp = median(sides["qemu.qmp"], "rate")
             label = f"qemu.qmp (Python client, {nq} events)"
