@@ -47,14 +47,16 @@ static inline void raise_fd_limit(void)
 
 #define MAX_THREADS 64
 
-/* CPU time of each thread of this process, by thread name, from the
- * scheduler's nanosecond counters. Names, not IDs: they say whose work it is
- * (the library's monitor thread, the application's loop, ...). */
+/* CPU time of each thread of this process, and time it spent runnable but
+ * waiting for a CPU (on this shared machine, other builds'), by thread name,
+ * from the scheduler's nanosecond counters. Names, not IDs: they say whose
+ * work it is (the library's monitor thread, the application's loop, ...). */
 typedef struct {
     int count;
     int tid[MAX_THREADS];
     char name[MAX_THREADS][32];
     long long cpu_ns[MAX_THREADS];
+    long long wait_ns[MAX_THREADS];
 } thread_cpu_t;
 
 static inline void thread_cpu_snapshot(thread_cpu_t *snap)
@@ -82,7 +84,7 @@ static inline void thread_cpu_snapshot(thread_cpu_t *snap)
         snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", entry->d_name);
         if (!(f = fopen(path, "r")))
             continue;
-        if (fscanf(f, "%lld", &snap->cpu_ns[i]) == 1)
+        if (fscanf(f, "%lld %lld", &snap->cpu_ns[i], &snap->wait_ns[i]) == 2)
             snap->count++;
         fclose(f);
     }
@@ -90,16 +92,21 @@ static inline void thread_cpu_snapshot(thread_cpu_t *snap)
         closedir(dir);
 }
 
-static inline long long thread_cpu_spent(const thread_cpu_t *before, const thread_cpu_t *after, int i)
+/* Thread i of `after`, less what it had at `before`: CPU time, or with
+ * `waiting`, time spent waiting for a CPU. */
+static inline long long thread_cpu_spent(const thread_cpu_t *before, const thread_cpu_t *after, int i, int waiting)
 {
+    const long long *now = waiting ? after->wait_ns : after->cpu_ns;
+    const long long *then = waiting ? before->wait_ns : before->cpu_ns;
     for (int j = 0; j < before->count; j++)
         if (before->tid[j] == after->tid[i])
-            return after->cpu_ns[i] - before->cpu_ns[j];
-    return after->cpu_ns[i];
+            return now[i] - then[j];
+    return now[i];
 }
 
-/* Prints "cpu_ns_per_event.NAME N" for the threads of each name that worked
- * between the snapshots (threads sharing a name are summed). */
+/* Prints "cpu_ns_per_event.NAME N" and "wait_ns_per_event.NAME N" for the
+ * threads of each name that worked between the snapshots (threads sharing a
+ * name are summed). */
 static inline void print_thread_cpu(const thread_cpu_t *before, const thread_cpu_t *after, long long events)
 {
     for (int i = 0; i < after->count && events > 0; i++) {
@@ -108,12 +115,16 @@ static inline void print_thread_cpu(const thread_cpu_t *before, const thread_cpu
             seen |= strcmp(after->name[k], after->name[i]) == 0;
         if (seen)
             continue;
-        long long spent = 0;
+        long long spent = 0, waited = 0;
         for (int j = i; j < after->count; j++)
-            if (strcmp(after->name[j], after->name[i]) == 0)
-                spent += thread_cpu_spent(before, after, j);
-        if (spent > 0)
+            if (strcmp(after->name[j], after->name[i]) == 0) {
+                spent += thread_cpu_spent(before, after, j, 0);
+                waited += thread_cpu_spent(before, after, j, 1);
+            }
+        if (spent > 0) {
             printf("cpu_ns_per_event.%s %.1f\n", after->name[i], (double)spent / events);
+            printf("wait_ns_per_event.%s %.1f\n", after->name[i], (double)waited / events);
+        }
     }
 }
 

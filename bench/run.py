@@ -157,13 +157,15 @@ def per_run(ours, reference, key, digits):
 
 
 def thread_cpu(runs):
-    """Median CPU time per event of each thread name (the cpu_ns_per_event.NAME figures)."""
-    names = sorted({k for r in runs for k in r if k.startswith("cpu_ns_per_event.")})
-    return {n.partition(".")[2]: median(runs, n) for n in names}
+    """Median CPU time and time waiting for a CPU, per event, of each thread name
+    (the cpu_ns_per_event.NAME and wait_ns_per_event.NAME figures)."""
+    names = sorted({k.partition(".")[2] for r in runs for k in r if k.startswith("cpu_ns_per_event.")})
+    return {n: (median(runs, f"cpu_ns_per_event.{n}"), median(runs, f"wait_ns_per_event.{n}")) for n in names}
 
 
 def fmt_thread_cpu(per_thread):
-    return ", ".join(f"{name} {ns:.0f}" for name, ns in sorted(per_thread.items(), key=lambda kv: -kv[1]))
+    ordered = sorted(per_thread.items(), key=lambda kv: -kv[1][0])
+    return ", ".join(f"{name} {cpu:.0f} (+{wait:.0f} waiting)" for name, (cpu, wait) in ordered)
 
 
 def percentile(samples, q):
@@ -223,7 +225,9 @@ class Bench:
             f"   (per run: {per_run(sides['ours'], sides['raw'], 'rate', 4)})"
         )
         ours_cpu, raw_cpu = thread_cpu(sides["ours"]), thread_cpu(sides["raw"])
-        self.say(f"   CPU ns per event by thread: ours {fmt_thread_cpu(ours_cpu)}; raw {fmt_thread_cpu(raw_cpu)}")
+        self.say("   CPU ns per event by thread (+ ns runnable but waiting for a CPU):")
+        self.say(f"     ours {fmt_thread_cpu(ours_cpu)}")
+        self.say(f"     raw  {fmt_thread_cpu(raw_cpu)}")
         self.results["summary"]["burst_cpu_ns_per_event"] = {"ours": ours_cpu, "raw": raw_cpu}
         if sides["qemu.qmp"]:
             qmp = median(sides["qemu.qmp"], "rate")
