@@ -258,13 +258,19 @@ class Bench:
         self.results["paced"] = sides
         self.samples = samples
         self.say(f"2. paced latency: {n} RTC changes at {rate}/s, send (CLOCK_MONOTONIC) to callback / line")
-        self.say(f"   {'':8}{'ours us':>10}{'raw us':>10}{'ours/raw':>10}   goal")
-        for key in ("p50", "p99", "p99.9"):
+        # The tail of one run is mostly the machine's: all runs' samples pooled
+        # give the second view (p99 of 3 x 5000 events is 150 samples, not 50).
+        self.say(f"   {'':8}{'ours us':>10}{'raw us':>10}{'ours/raw':>10}   {'goal':8} {'pooled':>8}")
+        for q, key in ((0.5, "p50"), (0.99, "p99"), (0.999, "p99.9")):
             ours, raw = median(sides["ours"], key), median(sides["raw"], key)
+            pooled = percentile(samples["ours"], q) / percentile(samples["raw"], q)
             goal = GOALS.get(key, "")
             spread = per_run(sides["ours"], sides["raw"], key, 2)
-            self.say(f"   {key:8}{ours:10.1f}{raw:10.1f}{ours / raw:10.2f}   {goal:8} (per run: {spread})")
+            self.say(
+                f"   {key:8}{ours:10.1f}{raw:10.1f}{ours / raw:10.2f}   {goal:8} {pooled:8.2f}   (per run: {spread})"
+            )
             self.results["summary"][f"latency_{key}_ratio"] = ours / raw
+            self.results["summary"][f"latency_{key}_pooled_ratio"] = pooled
             self.results["summary"][f"latency_{key}_us"] = {"ours": ours, "raw": raw}
 
     def memory(self):
