@@ -4,10 +4,15 @@
 #                   (SONAME libvirt-qemu.so.0), build/event-test and build/virt-eventsd
 #   make run        the demo: a tiny guest under QEMU, its events printed live
 #   make run-test   the same watcher on the in-process test:///default driver
-#   make check      every test (Rust unit tests, C programs, valgrind, sanitizers, ABI checks)
+#   make check      every test (Rust unit tests, C programs, valgrind, sanitizers, ABI checks,
+#                   bench-smoke)
 #   make headers    regenerate include/libvirt/*.h from the Rust definitions
 #   make fuzz       fuzz every parser with cargo-fuzz (nightly), FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local: libraries, soname links, headers, .pc files
+#   make bench      the performance benchmarks of bench/ (a few minutes; sizes from BENCH_*
+#                   variables, see bench/run.py); figures in build/bench/results.txt, plot
+#                   build/bench/bench.png
+#   make bench-smoke  every benchmark at a tiny size (seconds): the harness still works
 
 CARGO   ?= cargo
 RUSTC   ?= rustc
@@ -26,7 +31,7 @@ SYMS     := src/capi/libvirt.syms
 QEMU_SYMS := src/capi/libvirt-qemu.syms
 HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h include/libvirt/libvirt-qemu.h
 
-.PHONY: all run run-test qemu check check-sanitize fuzz install-check headers install clean FORCE
+.PHONY: all run run-test qemu check lint check-sanitize fuzz install-check headers install clean bench bench-smoke bench-programs FORCE
 
 all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test $(BUILD)/virt-eventsd
 
@@ -81,14 +86,20 @@ qemu:
 headers:
 	VIRT_EVENTS_WRITE_HEADERS=1 $(CARGO) build --release --lib
 
-check: all qemu
+check: all qemu lint
 	sh tests/install-deps.sh
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) $(CARGO) test --release
 	VIRT_EVENTS_LIBRARY=$(CURDIR)/$(BUILD)/libvirt.so.0 python3 -m pytest -q python/tests
 	$(MAKE) python-wheel-check
 	$(MAKE) install-check
+	$(MAKE) bench-smoke
 	VIRT_EVENTS_LIBDIR=$(CURDIR)/$(BUILD) VIRT_EVENTS_VALGRIND=1 $(CARGO) test --release --test c_programs
 	$(MAKE) check-sanitize
+
+# Formatting (rustfmt.toml) and clippy with every warning an error.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
 
 # The C programs again, built with AddressSanitizer and UBSan (LeakSanitizer
 # included), running against the library.
@@ -138,6 +149,37 @@ install: all
 	    'Name: libvirt-qemu' "Description: virt-events, libvirt's QEMU monitor-event API" 'Version: $(VERSION)' \
 	    'Requires: libvirt' 'Libs: -L$${libdir} -lvirt-qemu' 'Cflags: -I$${includedir}' \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/libvirt-qemu.pc
+
+# The benchmarks' programs. consumer and lifecycle use only the public C API;
+# lifecycle-libvirt is the same source built against the system's real
+# libvirt, when its development files are installed.
+BENCH := $(BUILD)/bench
+BENCH_PROGRAMS := $(BENCH)/fakeqemu $(BENCH)/rawreader $(BENCH)/consumer $(BENCH)/lifecycle
+
+$(BENCH)/fakeqemu $(BENCH)/rawreader: $(BENCH)/%: bench/%.c bench/common.h
+	@mkdir -p $(BENCH)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@ $<
+
+$(BENCH)/consumer $(BENCH)/lifecycle: $(BENCH)/%: bench/%.c bench/common.h $(HEADERS) $(BUILD)/libvirt.so.0
+	@mkdir -p $(BENCH)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -o $@ $< -L$(BUILD) -lvirt -lpthread -Wl,-rpath,'$$ORIGIN/..'
+
+bench-programs: all $(BENCH_PROGRAMS)
+	@if pkg-config --exists libvirt 2>/dev/null; then \
+	    echo "$(CC) ... -o $(BENCH)/lifecycle-libvirt bench/lifecycle.c (system libvirt)"; \
+	    $(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $(BENCH)/lifecycle-libvirt bench/lifecycle.c \
+	        $$(pkg-config --cflags --libs libvirt); \
+	else rm -f $(BENCH)/lifecycle-libvirt; echo "no libvirt-dev: the lifecycle comparison is skipped"; fi
+
+bench: bench-programs
+	sh bench/install-deps.sh
+	python3 bench/run.py $(BENCH)
+
+# Tiny sizes, no plot: proves every benchmark still runs and delivers every event.
+bench-smoke: bench-programs
+	BENCH_RUNS=1 BENCH_BURST_EVENTS=6000 BENCH_QMP_EVENTS=600 BENCH_PACED_EVENTS=300 \
+	    BENCH_MEMORY_EVENTS=30000 BENCH_MONITORS=50 BENCH_MONITOR_EVENTS=12 BENCH_IDLE_SECONDS=0.2 \
+	    BENCH_LIFECYCLE_SECONDS=0.2 BENCH_PLOT=0 python3 bench/run.py $(BENCH)
 
 clean:
 	$(CARGO) clean
