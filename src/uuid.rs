@@ -38,6 +38,21 @@ impl Uuid {
         Uuid(bytes)
     }
 
+    /// A random (version 4) UUID, for definitions that come without one; a
+    /// time-derived one if the system has no randomness to give.
+    pub fn random() -> Uuid {
+        use std::io::Read;
+        let mut bytes = [0u8; UUID_BUFLEN];
+        let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+        if random.is_err() {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            return Uuid::from_name(&format!("{now:?}-{}", std::process::id()));
+        }
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        Uuid(bytes)
+    }
+
     pub fn is_nil(&self) -> bool {
         self.0.iter().all(|b| *b == 0)
     }
