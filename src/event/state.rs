@@ -85,6 +85,10 @@ struct Registration {
     id: i32,
     subscription: Subscription,
     callback: Arc<dyn EventCallback>,
+    /// Deregistered during a flush. libvirt's rule is flush-wide, not the
+    /// per-callback one of the event loops (`eventloop::parked`): whichever
+    /// registration is removed while any callback runs, its release waits
+    /// for the end of the flush.
     deleted: bool,
 }
 
