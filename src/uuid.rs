@@ -3,7 +3,6 @@
 use std::fmt;
 
 pub const UUID_BUFLEN: usize = 16;
-pub const UUID_STRING_BUFLEN: usize = 37;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Uuid(pub [u8; UUID_BUFLEN]);

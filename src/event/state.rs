@@ -231,11 +231,6 @@ impl EventState {
         }
     }
 
-    /// Whether any registration is live (the flush timer exists).
-    pub fn has_callbacks(&self) -> bool {
-        self.inner.lock().timer.is_some()
-    }
-
     /// Delivers every queued event; run by the flush timer.
     pub fn flush(&self) {
         let _one_flush_at_a_time = self.flush_lock.lock();
