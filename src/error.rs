@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use crate::event::EventClass;
-
 pub use crate::abi::error::{virErrorDomain as ErrorDomain, virErrorNumber as ErrorCode};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,12 +125,6 @@ impl Error {
 
     pub fn invalid_domain(function: &str) -> Error {
         Error::new(ErrorCode::VIR_ERR_INVALID_DOMAIN, ErrorDomain::VIR_FROM_DOM, Some(function.to_string()))
-    }
-
-    /// libvirt's error for a pointer that is not a live target of `class`.
-    pub fn invalid_target(class: EventClass, function: &str) -> Error {
-        let class = class.descriptor();
-        Error::new(class.invalid_target, class.error_domain, Some(function.to_string()))
     }
 
     /// A failed public-API argument check: the message is the whole text, with

@@ -3,7 +3,6 @@
 use std::fmt;
 
 pub const UUID_BUFLEN: usize = 16;
-pub const UUID_STRING_BUFLEN: usize = 37;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Uuid(pub [u8; UUID_BUFLEN]);
@@ -35,6 +34,21 @@ impl Uuid {
         bytes[8..].copy_from_slice(&hash(0x6c62_272e_07bb_0142).to_be_bytes());
         bytes[6] = (bytes[6] & 0x0f) | 0x50; // version 5 style: name-based
         bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+        Uuid(bytes)
+    }
+
+    /// A random (version 4) UUID, for definitions that come without one; a
+    /// time-derived one if the system has no randomness to give.
+    pub fn random() -> Uuid {
+        use std::io::Read;
+        let mut bytes = [0u8; UUID_BUFLEN];
+        let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+        if random.is_err() {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            return Uuid::from_name(&format!("{now:?}-{}", std::process::id()));
+        }
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
         Uuid(bytes)
     }
 

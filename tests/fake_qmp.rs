@@ -14,14 +14,14 @@ use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use virt_events::abi::common::{virConnectPtr, virDomainPtr};
-use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
-use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
-use virt_events::capi::qemu::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
-use virt_events::capi::{connect::*, domain::virDomainGetName, eventloop::*, events::*};
-use virt_events::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, End};
-use virt_events::driver::qemu::qmp::{Line, LineReader, Message};
-use virt_events::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
+use virt_events::testing::mapping::{map_eof, map_event, DomainRuntime, DomainState, End};
+use virt_events::testing::qmp::{Line, LineReader, Message};
+use virt_events::testing::*;
+use virt_events::testing::{virConnectPtr, virDomainPtr};
+use virt_events::testing::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
+use virt_events::testing::{virTypedParameterPtr, virTypedParameterType as Type};
+use virt_events::testing::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
+use virt_events::testing::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
 
 mod common;
 
@@ -676,7 +676,7 @@ fn a_panic_handling_one_monitor_leaves_the_others_delivering() {
         PANIC_LOG.lock().unwrap().push(format!("reboot {}", text(virDomainGetName(dom))));
     }
     const POISON: &str = "VIRT_EVENTS_TEST_PANIC";
-    virt_events::driver::qemu::testing::panic_on_qmp_event(Some(POISON));
+    virt_events::testing::panic_on_qmp_event(Some(POISON));
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("panic-qmp-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     assert_eq!(virEventRegisterDefaultImpl(), 0);
@@ -717,7 +717,7 @@ fn a_panic_handling_one_monitor_leaves_the_others_delivering() {
     // SAFETY: the array holds the one domain the library returned.
     let healthy = unsafe { *domains };
     assert_eq!(text(virDomainGetName(healthy)), "healthy");
-    virt_events::capi::domain::virDomainFree(healthy);
+    virt_events::testing::virDomainFree(healthy);
     // SAFETY: the array was allocated by the library with malloc.
     unsafe { libc::free(domains.cast()) };
     for id in ids {

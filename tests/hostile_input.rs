@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::path::PathBuf;
 
-use virt_events::capi::{connect::*, domain::*};
+use virt_events::testing::*;
 
 /// A definition nested 100,000 levels deep, planted in an embed root, is
 /// skipped with a warning; the root's other definitions still load.

@@ -13,8 +13,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{guest_disk, require_qemu};
-use virt_events::abi::common::{virConnectPtr, virDomainPtr};
-use virt_events::capi::{connect::*, domain::*, error::*, eventloop::*, events::*};
+use virt_events::testing::*;
+use virt_events::testing::{virConnectPtr, virDomainPtr};
 
 static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 

@@ -7,9 +7,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use rpc::{Daemon, RawClient};
-use virt_events::rpc::packet::{encode_packet, kind, status, Header};
-use virt_events::rpc::protocol::{self, remote, Callback, LifecycleMsg, REMOTE_PROGRAM};
-use virt_events::rpc::xdr::decode_all;
+use virt_events::testing::packet::{encode_packet, kind, status, Header};
+use virt_events::testing::protocol::{self, remote, Callback, LifecycleMsg, REMOTE_PROGRAM};
+use virt_events::testing::xdr::decode_all;
 
 const TEST: &[&str] = &["--uri", "test:///default"];
 

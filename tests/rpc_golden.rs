@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use virt_events::rpc::packet::{decode_body, encode_packet, Direction, FrameReader, Packet};
+use virt_events::testing::packet::{decode_body, encode_packet, Direction, FrameReader, Packet};
 
 const CAPTURES: &[&str] = &[
     "c_event_test",
@@ -92,7 +92,7 @@ fn every_captured_packet_decodes_and_server_packets_reencode_exactly() {
             let mut names = vec![];
             for (packet, raw) in &packets {
                 let procedure =
-                    virt_events::rpc::protocol::procedure(packet.header.program, packet.header.procedure).unwrap();
+                    virt_events::testing::protocol::procedure(packet.header.program, packet.header.procedure).unwrap();
                 names.push(procedure.name.to_string());
                 let body = decode_body(packet, direction)
                     .unwrap_or_else(|e| panic!("{capture}: {} serial {}: {e}", procedure.name, packet.header.serial));

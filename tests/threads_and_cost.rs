@@ -9,8 +9,8 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use virt_events::abi::common::{virConnectPtr, virDomainPtr};
-use virt_events::capi::{connect::*, eventloop::*, events::*};
+use virt_events::testing::*;
+use virt_events::testing::{virConnectPtr, virDomainPtr};
 
 mod common;
 
@@ -70,7 +70,7 @@ fn one_monitor_thread_and_no_cpu_when_idle() {
     assert_eq!(unsafe { virConnectListAllDomains(conn, &mut domains, 0) }, 8, "all monitors attached");
     // SAFETY: the library returned an array of 8 references.
     for &domain in unsafe { std::slice::from_raw_parts(domains, 8) } {
-        virt_events::capi::domain::virDomainFree(domain);
+        virt_events::testing::virDomainFree(domain);
     }
     // SAFETY: the array was allocated by the library with malloc.
     unsafe { libc::free(domains.cast()) };

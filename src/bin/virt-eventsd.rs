@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use virt_events::eventloop::{self, default_loop::DefaultLoop};
-use virt_events::rpc::server::{Server, ServerConfig};
+use virt_events::daemon::{register_event_loop, termination_signals, DefaultLoop, Server, ServerConfig};
 
 const USAGE: &str = "\
 Usage: virt-eventsd [OPTIONS]
@@ -125,11 +124,11 @@ fn run(args: &[String]) -> Result<(), String> {
         print!("{USAGE}");
         return Ok(());
     };
-    let stop = virt_events::rpc::termination_signals().map_err(|e| format!("cannot watch signals: {e}"))?;
+    let stop = termination_signals().map_err(|e| format!("cannot watch signals: {e}"))?;
     // The drivers flush their events from this loop, which this thread
     // runs; the server's own thread only moves bytes.
     let event_loop = Arc::new(DefaultLoop::new().map_err(|e| format!("cannot create the event loop: {e}"))?);
-    eventloop::register(event_loop.clone());
+    register_event_loop(event_loop.clone());
     std::thread::Builder::new()
         .name("event-loop".into())
         .spawn(move || loop {

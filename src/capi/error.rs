@@ -8,113 +8,13 @@ use std::ptr;
 
 use parking_lot::Mutex;
 
+use super::error_record::{clear, copy, ErrorRecord};
 use super::export;
 use super::handles::{ConnHandle, Handle};
 use super::strings;
 use crate::abi::common::virConnectPtr;
-use crate::abi::error::{virError, virErrorDomain, virErrorFunc, virErrorLevel, virErrorNumber, virErrorPtr};
+use crate::abi::error::{virErrorDomain, virErrorFunc, virErrorLevel, virErrorPtr};
 use crate::error::Error;
-
-/// A `virError` whose strings this library allocated with `malloc`.
-pub(crate) struct ErrorRecord(virError);
-
-// SAFETY: the record's pointers are either NULL or strings it owns; the
-// connection and domain pointers are always NULL.
-unsafe impl Send for ErrorRecord {}
-
-impl Default for ErrorRecord {
-    fn default() -> Self {
-        ErrorRecord(empty_error())
-    }
-}
-
-impl ErrorRecord {
-    fn set(&mut self, error: &Error) {
-        clear(&mut self.0);
-        let dup = |s: &Option<String>| s.as_deref().map_or(ptr::null_mut(), strings::to_malloced);
-        self.0.code = error.code as c_int;
-        self.0.domain = error.domain as c_int;
-        self.0.message = strings::to_malloced(&error.message);
-        self.0.level = virErrorLevel::VIR_ERR_ERROR;
-        self.0.str1 = dup(&error.str1);
-        self.0.str2 = dup(&error.str2);
-        self.0.int1 = error.int1;
-        // libvirt's reporting paths fill both integers alike (-1, or 0 for
-        // argument checks).
-        self.0.int2 = error.int1;
-    }
-
-    fn is_set(&self) -> bool {
-        self.0.code != virErrorNumber::VIR_ERR_OK as c_int
-    }
-
-    fn as_ptr(&mut self) -> virErrorPtr {
-        if self.is_set() {
-            &mut self.0
-        } else {
-            ptr::null_mut()
-        }
-    }
-
-    fn reset(&mut self) {
-        clear(&mut self.0);
-    }
-}
-
-impl Drop for ErrorRecord {
-    fn drop(&mut self) {
-        clear(&mut self.0);
-    }
-}
-
-fn empty_error() -> virError {
-    virError {
-        code: 0,
-        domain: 0,
-        message: ptr::null_mut(),
-        level: virErrorLevel::VIR_ERR_NONE,
-        conn: ptr::null_mut(),
-        dom: ptr::null_mut(),
-        str1: ptr::null_mut(),
-        str2: ptr::null_mut(),
-        str3: ptr::null_mut(),
-        int1: 0,
-        int2: 0,
-        net: ptr::null_mut(),
-    }
-}
-
-/// Frees the strings of `err` and zeroes it.
-fn clear(err: &mut virError) {
-    for s in [err.message, err.str1, err.str2, err.str3] {
-        // SAFETY: these strings were allocated with malloc (by this library,
-        // or by an application following libvirt's rules), or are NULL.
-        unsafe { libc::free(s.cast()) };
-    }
-    *err = empty_error();
-}
-
-/// Deep-copies `from` into `to` (which must hold no strings of its own).
-fn copy(from: &virError, to: &mut virError) {
-    let dup = |s: *mut c_char| {
-        if s.is_null() {
-            ptr::null_mut()
-        } else {
-            // SAFETY: non-NULL error strings are NUL-terminated.
-            unsafe { libc::strdup(s) }
-        }
-    };
-    *to = virError {
-        message: dup(from.message),
-        str1: dup(from.str1),
-        str2: dup(from.str2),
-        str3: dup(from.str3),
-        conn: ptr::null_mut(),
-        dom: ptr::null_mut(),
-        net: ptr::null_mut(),
-        ..*from
-    };
-}
 
 thread_local! {
     static LAST_ERROR: RefCell<ErrorRecord> = RefCell::new(ErrorRecord::default());

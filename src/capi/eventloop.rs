@@ -16,6 +16,7 @@ use crate::abi::common::virFreeCallback;
 use crate::abi::event_loop::*;
 use crate::error::{Error, ErrorDomain};
 use crate::eventloop::default_loop::DefaultLoop;
+use crate::eventloop::parked::{Parked, Removal};
 use crate::eventloop::{self, EventLoop, HandleCallback, TimeoutCallback};
 
 /// The six functions of an application's loop.
@@ -29,16 +30,10 @@ struct AppFunctions {
     remove_timeout: virEventRemoveTimeoutFunc,
 }
 
-/// A library callback parked while the application's loop holds a token
-/// for it. The loop never owns Rust data: it gets the token as its opaque and
+/// The application's loop holds a token for each library callback, parked
+/// here. The loop never owns Rust data: it gets the token as its opaque and
 /// no free function, so a loop that calls a callback after removing it (as
 /// libvirt's 2010 example loop can) finds nothing and nothing is freed twice.
-enum Parked<T> {
-    Idle(T),
-    Running,
-    RemovedWhileRunning,
-}
-
 struct Registry<T> {
     next_token: usize,
     by_token: HashMap<usize, Parked<T>>,
@@ -67,37 +62,25 @@ impl<T> Registry<T> {
     }
 
     fn forget_token(&mut self, token: usize) -> Option<T> {
-        match self.by_token.remove(&token)? {
-            Parked::Idle(callback) => Some(callback),
-            Parked::Running | Parked::RemovedWhileRunning => {
-                self.by_token.insert(token, Parked::RemovedWhileRunning);
-                None
+        match self.by_token.get_mut(&token)?.remove() {
+            Removal::Now(callback) => {
+                self.by_token.remove(&token);
+                Some(callback)
             }
+            Removal::Deferred | Removal::AlreadyRemoved => None,
         }
     }
 
     fn take_for_run(&mut self, token: usize) -> Option<T> {
-        match self.by_token.get_mut(&token)? {
-            slot @ Parked::Idle(_) => match std::mem::replace(slot, Parked::Running) {
-                Parked::Idle(callback) => Some(callback),
-                _ => None,
-            },
-            _ => None,
-        }
+        self.by_token.get_mut(&token)?.take()
     }
 
     /// Puts a callback back after it ran; returns it if it was removed meanwhile.
     fn put_back(&mut self, token: usize, callback: T) -> Option<T> {
-        match self.by_token.get_mut(&token) {
-            Some(slot @ Parked::Running) => {
-                *slot = Parked::Idle(callback);
-                None
-            }
-            _ => {
-                self.by_token.remove(&token);
-                Some(callback)
-            }
-        }
+        let Some(slot) = self.by_token.get_mut(&token) else { return Some(callback) };
+        let removed = slot.put_back(callback)?;
+        self.by_token.remove(&token);
+        Some(removed)
     }
 }
 
@@ -206,8 +189,14 @@ fn remove_and_forget<T>(registry: &Mutex<Registry<T>>, id: c_int, remove: impl F
     result
 }
 
-/// The application functions, when the application's loop is the registered one.
-static APP_FUNCTIONS: OnceCell<AppFunctions> = OnceCell::new();
+/// The application's functions, when its loop is the registered one: the
+/// registration itself says so (there is no second record of it).
+fn app_functions() -> Option<AppFunctions> {
+    let registered = eventloop::current()?;
+    let registered: &dyn std::any::Any = registered.as_ref();
+    registered.downcast_ref::<AppLoop>().map(|app| app.0)
+}
+
 static DEFAULT_LOOP: OnceCell<Arc<DefaultLoop>> = OnceCell::new();
 
 /// Registers the application's event loop. The first registration wins, as in
@@ -231,9 +220,7 @@ pub extern "C" fn virEventRegisterImpl(
                 update_timeout: updateTimeout,
                 remove_timeout: removeTimeout,
             };
-            if eventloop::register(Arc::new(AppLoop(functions))) {
-                let _ = APP_FUNCTIONS.set(functions);
-            }
+            eventloop::register(Arc::new(AppLoop(functions)));
         }
     );
 }
@@ -333,7 +320,7 @@ pub unsafe extern "C" fn virEventAddHandle(
 ) -> c_int {
     export!(
         quiet || {
-            if let Some(app) = APP_FUNCTIONS.get() {
+            if let Some(app) = app_functions() {
                 // SAFETY: the application's own function, with its own arguments.
                 return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
             }
@@ -348,7 +335,7 @@ pub unsafe extern "C" fn virEventAddHandle(
 pub extern "C" fn virEventUpdateHandle(watch: c_int, events: c_int) {
     export!(
         quiet || {
-            if let Some(app) = APP_FUNCTIONS.get() {
+            if let Some(app) = app_functions() {
                 // SAFETY: the application's own function.
                 return app.update_handle.into_iter().for_each(|update| unsafe { update(watch, events) });
             }
@@ -363,7 +350,7 @@ pub extern "C" fn virEventUpdateHandle(watch: c_int, events: c_int) {
 pub extern "C" fn virEventRemoveHandle(watch: c_int) -> c_int {
     export!(
         quiet || {
-            if let Some(app) = APP_FUNCTIONS.get() {
+            if let Some(app) = app_functions() {
                 // SAFETY: the application's own function.
                 return app.remove_handle.map_or(-1, |remove| unsafe { remove(watch) });
             }
@@ -386,7 +373,7 @@ pub unsafe extern "C" fn virEventAddTimeout(
 ) -> c_int {
     export!(
         quiet || {
-            if let Some(app) = APP_FUNCTIONS.get() {
+            if let Some(app) = app_functions() {
                 // SAFETY: the application's own function, with its own arguments.
                 return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });
             }
@@ -401,7 +388,7 @@ pub unsafe extern "C" fn virEventAddTimeout(
 pub extern "C" fn virEventUpdateTimeout(timer: c_int, timeout: c_int) {
     export!(
         quiet || {
-            if let Some(app) = APP_FUNCTIONS.get() {
+            if let Some(app) = app_functions() {
                 // SAFETY: the application's own function.
                 return app.update_timeout.into_iter().for_each(|update| unsafe { update(timer, timeout) });
             }
@@ -416,7 +403,7 @@ pub extern "C" fn virEventUpdateTimeout(timer: c_int, timeout: c_int) {
 pub extern "C" fn virEventRemoveTimeout(timer: c_int) -> c_int {
     export!(
         quiet || {
-            if let Some(app) = APP_FUNCTIONS.get() {
+            if let Some(app) = app_functions() {
                 // SAFETY: the application's own function.
                 return app.remove_timeout.map_or(-1, |remove| unsafe { remove(timer) });
             }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Weak};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
-use super::error::ErrorRecord;
+use super::error_record::ErrorRecord;
 use crate::abi::error::virErrorFunc;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorDomain, Result};
@@ -204,7 +204,7 @@ impl ObjectHandle {
     pub fn check<P>(ptr: *mut P, class: EventClass, function: &str) -> Result<Handle<ObjectHandle>> {
         Handle::<ObjectHandle>::live(ptr)
             .filter(|handle| handle.class == class)
-            .ok_or_else(|| Error::invalid_target(class, function))
+            .ok_or_else(|| class.invalid_target(function))
     }
 
     pub fn conn(&self) -> &Handle<ConnHandle> {

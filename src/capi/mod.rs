@@ -12,6 +12,7 @@ pub mod connect;
 mod delivery;
 pub mod domain;
 pub mod error;
+mod error_record;
 pub mod eventloop;
 pub mod events;
 mod handles;

@@ -214,26 +214,13 @@ fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
             Uuid::parse(&text).ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?
         }
         None => {
-            let uuid = random_uuid();
+            let uuid = Uuid::random();
             def.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
             uuid
         }
     };
     def.set_attribute("id", None);
     Ok((def, name, uuid))
-}
-
-pub(super) fn random_uuid() -> Uuid {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if random.is_err() {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        return Uuid::from_name(&format!("{now:?}-{}", std::process::id()));
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Uuid(bytes)
 }
 
 pub struct TestDriver {

@@ -700,7 +700,7 @@ fn parse(kind: Kind, text: &str) -> Result<(Element, String, Uuid)> {
             Kind::Pool => xml_error("malformed uuid element"),
         })?,
         None => {
-            let uuid = super::test::random_uuid();
+            let uuid = Uuid::random();
             insert_after(&mut def, "name", text_element("uuid", &uuid.to_string()));
             uuid
         }

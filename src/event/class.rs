@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::domain_events::DOMAIN_EVENT_ID_COUNT;
 use crate::abi::error::{virErrorDomain as ErrorDomain, virErrorNumber as ErrorCode};
+use crate::error::Error;
 use crate::uuid::Uuid;
 
 /// The kinds of target libvirt reports events about. Each class has its own
@@ -65,6 +66,12 @@ const DOMAIN: ClassDescriptor = ClassDescriptor {
 };
 
 impl EventClass {
+    /// libvirt's error for a pointer that is not a live target of the class.
+    pub fn invalid_target(self, function: &str) -> Error {
+        let class = self.descriptor();
+        Error::new(class.invalid_target, class.error_domain, Some(function.to_string()))
+    }
+
     pub const fn descriptor(self) -> &'static ClassDescriptor {
         match self {
             EventClass::Domain => &DOMAIN,

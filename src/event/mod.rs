@@ -6,8 +6,8 @@ pub mod class;
 pub mod domain_events;
 pub mod state;
 
-pub use class::{ClassDescriptor, EventClass, KeyKind, TargetKey};
-pub use domain_events::{EventPayload, DOMAIN_EVENT_CALLBACKS, DOMAIN_EVENT_ID_COUNT};
+pub use class::{EventClass, TargetKey};
+pub use domain_events::{EventPayload, DOMAIN_EVENT_ID_COUNT};
 
 use crate::uuid::Uuid;
 

@@ -85,6 +85,10 @@ struct Registration {
     id: i32,
     subscription: Subscription,
     callback: Arc<dyn EventCallback>,
+    /// Deregistered during a flush. libvirt's rule is flush-wide, not the
+    /// per-callback one of the event loops (`eventloop::parked`): whichever
+    /// registration is removed while any callback runs, its release waits
+    /// for the end of the flush.
     deleted: bool,
 }
 
@@ -225,11 +229,6 @@ impl EventState {
         if inner.queue.len() == 1 {
             event_loop.update_timeout(timer, 0);
         }
-    }
-
-    /// Whether any registration is live (the flush timer exists).
-    pub fn has_callbacks(&self) -> bool {
-        self.inner.lock().timer.is_some()
     }
 
     /// Delivers every queued event; run by the flush timer.

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::parked::{Parked, Removal};
 use super::{EventLoop, HandleCallback, TimeoutCallback};
 use crate::sys::{self, Wakeup};
 
@@ -69,37 +70,20 @@ fn from_poll_events(revents: libc::c_short) -> i32 {
     events
 }
 
-/// Where a registration's callback is.
-enum Slot<C> {
-    /// In the table, ready to be called.
-    Parked(C),
-    /// Taken out by a dispatching thread and currently executing.
-    Running,
-    /// Removed while executing: the dispatching thread deletes the entry and
-    /// drops the callback when it returns.
-    Removed,
-}
-
 struct Entry<C, D> {
     id: i32,
-    slot: Slot<C>,
+    slot: Parked<C>,
     data: D,
 }
 
 impl<C, D> Entry<C, D> {
     fn is_parked(&self) -> bool {
-        matches!(self.slot, Slot::Parked(_))
+        self.slot.is_idle()
     }
 
     /// Takes the callback out to run it, if it is parked.
     fn start(&mut self) -> Option<C> {
-        match std::mem::replace(&mut self.slot, Slot::Running) {
-            Slot::Parked(callback) => Some(callback),
-            other => {
-                self.slot = other;
-                None
-            }
-        }
+        self.slot.take()
     }
 }
 
@@ -122,7 +106,7 @@ impl<C, D> Table<C, D> {
     fn insert(&mut self, data: D, callback: C) -> Result<i32, C> {
         let Some(id) = self.last_id.checked_add(1) else { return Err(callback) };
         self.last_id = id;
-        self.entries.push(Entry { id, slot: Slot::Parked(callback), data });
+        self.entries.push(Entry { id, slot: Parked::Idle(callback), data });
         Ok(id)
     }
 
@@ -130,7 +114,7 @@ impl<C, D> Table<C, D> {
     fn live_mut(&mut self, id: i32) -> Option<&mut Entry<C, D>> {
         let index = self.position(id)?;
         let entry = &mut self.entries[index];
-        (!matches!(entry.slot, Slot::Removed)).then_some(entry)
+        (!entry.slot.is_removed()).then_some(entry)
     }
 
     /// Removes registration `id`: `Err` if unknown or already removed, else
@@ -138,13 +122,13 @@ impl<C, D> Table<C, D> {
     /// it drops it when it returns).
     fn remove(&mut self, id: i32) -> Result<Option<C>, ()> {
         let index = self.position(id).ok_or(())?;
-        match std::mem::replace(&mut self.entries[index].slot, Slot::Removed) {
-            Slot::Parked(callback) => {
+        match self.entries[index].slot.remove() {
+            Removal::Now(callback) => {
                 self.entries.remove(index);
                 Ok(Some(callback))
             }
-            Slot::Running => Ok(None),
-            Slot::Removed => Err(()),
+            Removal::Deferred => Ok(None),
+            Removal::AlreadyRemoved => Err(()),
         }
     }
 
@@ -152,18 +136,9 @@ impl<C, D> Table<C, D> {
     /// its registration was removed meanwhile.
     fn restore(&mut self, id: i32, callback: C) -> Option<C> {
         let Some(index) = self.position(id) else { return Some(callback) };
-        match self.entries[index].slot {
-            Slot::Running => {
-                self.entries[index].slot = Slot::Parked(callback);
-                None
-            }
-            Slot::Removed => {
-                self.entries.remove(index);
-                Some(callback)
-            }
-            // Not reachable: only the thread holding the callback restores it.
-            Slot::Parked(_) => Some(callback),
-        }
+        let removed = self.entries[index].slot.put_back(callback)?;
+        self.entries.remove(index);
+        Some(removed)
     }
 }
 

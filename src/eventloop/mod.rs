@@ -6,6 +6,7 @@
 //! handles and timeouts on it. This module holds that registration.
 
 pub mod default_loop;
+pub mod parked;
 
 use std::os::unix::io::RawFd;
 use std::sync::Arc;
@@ -25,8 +26,9 @@ pub type TimeoutCallback = Box<dyn FnMut(i32) + Send>;
 /// ids are returned by the add functions (-1 on failure), a timeout of -1 is
 /// disabled and 0 fires on every iteration, `events` is a mask of
 /// `virEventHandleType` bits, and a removed registration's callback is dropped
-/// once it can no longer run.
-pub trait EventLoop: Send + Sync {
+/// once it can no longer run. `Any`, so that the C layer can tell an
+/// application's loop from the built-in one by looking at what is registered.
+pub trait EventLoop: std::any::Any + Send + Sync {
     fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> i32;
     fn update_handle(&self, watch: i32, events: i32);
     fn remove_handle(&self, watch: i32) -> i32;

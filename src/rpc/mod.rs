@@ -6,6 +6,3 @@ pub mod packet;
 pub mod protocol;
 pub mod server;
 pub mod xdr;
-
-/// For the daemon's main loop: SIGTERM and SIGINT as a readable socket.
-pub use crate::sys::termination_signals;

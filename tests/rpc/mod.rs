@@ -10,9 +10,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 use std::time::Instant;
 
-use virt_events::rpc::packet::{encode_packet, kind, status, FrameReader, Header, Packet};
-use virt_events::rpc::protocol::{self, Body, RemoteError, REMOTE_PROGRAM};
-use virt_events::rpc::xdr::{decode_all, Xdr};
+use virt_events::testing::packet::{encode_packet, kind, status, FrameReader, Header, Packet};
+use virt_events::testing::protocol::{self, Body, RemoteError, REMOTE_PROGRAM};
+use virt_events::testing::xdr::{decode_all, Xdr};
 
 pub struct Daemon {
     pub child: Child,
