@@ -185,12 +185,13 @@ clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
 
-# Coverage-guided fuzzing of every parser (QMP lines, the event mapping, XML)
+# Coverage-guided fuzzing of every parser (QMP lines, the event mapping, XML,
+# libvirt RPC packets)
 # with cargo-fuzz on the nightly toolchain, FUZZ_SECONDS per target, starting
 # from the seeds `make check` replays. Inputs that fail are kept under
 # fuzz/artifacts/; copy one into fuzz/regressions/TARGET/ once fixed.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := qmp_lines qmp_mapping xml
+FUZZ_TARGETS := qmp_lines qmp_mapping xml rpc_packets
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	VIRT_EVENTS_WRITE_FUZZ_CORPUS=1 $(CARGO) test --release --test fuzz_replay

@@ -5,6 +5,7 @@
 
 use crate::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, End, VariableClock};
 use crate::driver::qemu::qmp::{Incoming, Line, LineReader, Message, Session};
+use crate::rpc::packet::{decode_body, Direction, FrameReader};
 
 /// The QMP input path as the monitor thread drives it: bytes split into
 /// reads of varying sizes (the first byte picks the size), lines, messages,
@@ -55,5 +56,27 @@ pub fn xml(data: &[u8]) {
     if let Ok(document) = crate::xml::parse(text) {
         let _ = document.to_xml();
         let _ = document.to_compact_xml();
+    }
+}
+
+/// libvirt's RPC input path as virt-eventsd drives it: bytes from a peer
+/// (the first byte picks the read size and which side sent them) framed into
+/// packets, each body decoded by the procedure table, until the framing
+/// fails as it would close the connection.
+pub fn rpc_packets(data: &[u8]) {
+    let Some((&control, stream)) = data.split_first() else { return };
+    let direction = if control & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
+    let mut reader = FrameReader::new();
+    for piece in stream.chunks(usize::from(control & 0x7f) + 1) {
+        reader.push(piece);
+        loop {
+            match reader.next_packet() {
+                Ok(Some(packet)) => {
+                    let _ = decode_body(&packet, direction);
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
     }
 }

@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use virt_events::fuzzing;
+use common::crate_dir;
 
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+
+use virt_events::fuzzing;
 
 fn files_in(dir: &Path, extension: Option<&str>) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
@@ -112,6 +112,25 @@ fn qmp_lines() {
 #[test]
 fn qmp_mapping() {
     replay("qmp_mapping", fuzzing::qmp_mapping, qmp_seeds());
+}
+
+/// Both directions of every captured RPC conversation, with the control
+/// byte (read size, and which side sent them) in front.
+fn rpc_seeds() -> Vec<Vec<u8>> {
+    let mut seeds = Vec::new();
+    for capture in common::RPC_CAPTURES {
+        let (to_server, to_client, _) = common::capture_streams(&common::rpc_capture(&format!("{capture}.socat")));
+        for size in [0u8, 3, 127] {
+            seeds.push([&[size][..], &to_server].concat());
+            seeds.push([&[0x80 | size][..], &to_client].concat());
+        }
+    }
+    seeds
+}
+
+#[test]
+fn rpc_packets() {
+    replay("rpc_packets", fuzzing::rpc_packets, rpc_seeds());
 }
 
 #[test]

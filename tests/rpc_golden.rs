@@ -3,54 +3,10 @@
 //! libvirt-doc's event-test.c decodes with no byte left over, and every
 //! packet the daemon sent re-encodes byte for byte.
 
-use std::path::Path;
+mod common;
 
+use common::{capture_streams as streams, rpc_capture as data, RPC_CAPTURES as CAPTURES};
 use virt_events::testing::packet::{decode_body, encode_packet, Direction, FrameReader, Packet};
-
-const CAPTURES: &[&str] = &[
-    "c_event_test",
-    "py_event_test",
-    "virsh_event_loop",
-    "virsh_event_nosuch",
-    "virsh_event_timeout",
-    "virsh_nodeinfo",
-    "virsh_nulluri",
-    "virsh_qme",
-];
-
-fn data(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rpc").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The bytes of a `socat -x -v` dump, one stream per direction, and how
-/// many reads carried them.
-fn streams(dump: &str) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
-    let (mut to_server, mut to_client) = (vec![], vec![]);
-    let mut block: Option<(Direction, usize)> = None;
-    let mut client_reads = vec![];
-    for line in dump.lines() {
-        if line.starts_with("> ") || line.starts_with("< ") {
-            let length = line.split("length=").nth(1).and_then(|rest| rest.split_whitespace().next());
-            let length: usize = length.expect("a length").parse().unwrap();
-            let direction = if line.starts_with('>') { Direction::ToServer } else { Direction::ToClient };
-            block = Some((direction, length));
-            if direction == Direction::ToClient {
-                client_reads.push(length);
-            }
-        } else if line == "--" {
-            assert_eq!(block.take().map(|(_, left)| left), Some(0), "a block's bytes match its length");
-        } else if let Some((direction, left)) = block.as_mut() {
-            // 16 hex bytes in 48 columns after one space, then the ASCII column.
-            let target = if *direction == Direction::ToServer { &mut to_server } else { &mut to_client };
-            for token in line[..line.len().min(49)].split_whitespace() {
-                target.push(u8::from_str_radix(token, 16).unwrap());
-                *left -= 1;
-            }
-        }
-    }
-    (to_server, to_client, client_reads)
-}
 
 fn packets(stream: &[u8]) -> Vec<(Packet, Vec<u8>)> {
     let mut reader = FrameReader::new();

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use virt_events::testing::packet::Direction;
+
 pub fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -220,4 +222,51 @@ impl Drop for Watcher {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The captures of `tests/data/rpc/` (`NAME.socat`, `NAME.decoded.txt`).
+pub const RPC_CAPTURES: &[&str] = &[
+    "c_event_test",
+    "py_event_test",
+    "virsh_event_loop",
+    "virsh_event_nosuch",
+    "virsh_event_timeout",
+    "virsh_nodeinfo",
+    "virsh_nulluri",
+    "virsh_qme",
+];
+
+/// A file of `tests/data/rpc/`: real traffic between real libvirtd 9.0 and its clients.
+pub fn rpc_capture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rpc").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The bytes of a `socat -x -v` dump, one stream per direction, and how
+/// many reads carried them.
+pub fn capture_streams(dump: &str) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
+    let (mut to_server, mut to_client) = (vec![], vec![]);
+    let mut block: Option<(Direction, usize)> = None;
+    let mut client_reads = vec![];
+    for line in dump.lines() {
+        if line.starts_with("> ") || line.starts_with("< ") {
+            let length = line.split("length=").nth(1).and_then(|rest| rest.split_whitespace().next());
+            let length: usize = length.expect("a length").parse().unwrap();
+            let direction = if line.starts_with('>') { Direction::ToServer } else { Direction::ToClient };
+            block = Some((direction, length));
+            if direction == Direction::ToClient {
+                client_reads.push(length);
+            }
+        } else if line == "--" {
+            assert_eq!(block.take().map(|(_, left)| left), Some(0), "a block's bytes match its length");
+        } else if let Some((direction, left)) = block.as_mut() {
+            // 16 hex bytes in 48 columns after one space, then the ASCII column.
+            let target = if *direction == Direction::ToServer { &mut to_server } else { &mut to_client };
+            for token in line[..line.len().min(49)].split_whitespace() {
+                target.push(u8::from_str_radix(token, 16).unwrap());
+                *left -= 1;
+            }
+        }
+    }
+    (to_server, to_client, client_reads)
 }
