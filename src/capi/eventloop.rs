@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::os::raw::{c_int, c_void};
 use std::os::unix::io::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use once_cell::sync::{Lazy, OnceCell};
@@ -123,8 +124,8 @@ fn trampolines() -> (virEventHandleCallback, virEventTimeoutCallback) {
 struct AppLoop(AppFunctions);
 
 impl EventLoop for AppLoop {
-    fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> i32 {
-        let Some(add) = self.0.add_handle else { return -1 };
+    fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> Result<i32, HandleCallback> {
+        let Some(add) = self.0.add_handle else { return Err(cb) };
         // SAFETY: the application's AddHandle function, called per its contract.
         park_and_add(&HANDLES, cb, |token| unsafe { add(fd, events, trampolines().0, token, None) })
     }
@@ -142,8 +143,8 @@ impl EventLoop for AppLoop {
         remove_and_forget(&HANDLES, watch, || unsafe { remove(watch) })
     }
 
-    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32 {
-        let Some(add) = self.0.add_timeout else { return -1 };
+    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> Result<i32, TimeoutCallback> {
+        let Some(add) = self.0.add_timeout else { return Err(cb) };
         // SAFETY: the application's AddTimeout function, called per its contract.
         park_and_add(&TIMEOUTS, cb, |token| unsafe { add(timeout_ms, trampolines().1, token, None) })
     }
@@ -163,21 +164,22 @@ impl EventLoop for AppLoop {
 }
 
 /// Parks `callback` under a fresh token and registers the token (as the
-/// opaque, with no free function) through the application's `add`.
-fn park_and_add<T>(registry: &Mutex<Registry<T>>, callback: T, add: impl FnOnce(*mut c_void) -> c_int) -> c_int {
+/// opaque, with no free function) through the application's `add`; gives the
+/// callback back if the application refused it.
+fn park_and_add<T>(
+    registry: &Mutex<Registry<T>>,
+    callback: T,
+    add: impl FnOnce(*mut c_void) -> c_int,
+) -> Result<c_int, T> {
     let token = registry.lock().park(callback);
     let id = add(token as *mut c_void);
-    let failed = {
-        let mut registry = registry.lock();
-        if id < 0 {
-            registry.forget_token(token)
-        } else {
-            registry.by_id.insert(id, token);
-            None
-        }
-    };
-    drop(failed);
-    id
+    let mut registry = registry.lock();
+    if id < 0 {
+        // Parked and never run: removing it now gives it back.
+        return registry.forget_token(token).map_or(Ok(-1), Err);
+    }
+    registry.by_id.insert(id, token);
+    Ok(id)
 }
 
 /// Removes `id` through the application's `remove`, then drops its callback
@@ -267,11 +269,31 @@ pub extern "C-unwind" fn virEventRunDefaultImpl() -> c_int {
 }
 
 /// A C callback with its opaque and free function, as a boxed Rust callback
-/// whose drop is the free function.
+/// whose drop is the free function, once the loop has accepted it.
 struct CRegistration<F: Copy> {
     cb: F,
     opaque: *mut c_void,
     ff: virFreeCallback,
+    /// Cleared when the loop refuses the registration: libvirt never calls
+    /// the free function of a registration that failed.
+    accepted: Arc<AtomicBool>,
+}
+
+impl<F: Copy> CRegistration<F> {
+    fn new(cb: F, opaque: *mut c_void, ff: virFreeCallback) -> Self {
+        CRegistration { cb, opaque, ff, accepted: Arc::new(AtomicBool::new(true)) }
+    }
+
+    /// Adds the registration, wrapped as the loop takes it, through `add`;
+    /// returns its id, or -1 with the refused registration released unfreed.
+    fn add_with<C>(self, wrap: impl FnOnce(Self) -> C, add: impl FnOnce(C) -> Result<c_int, C>) -> c_int {
+        let accepted = self.accepted.clone();
+        add(wrap(self)).unwrap_or_else(|refused| {
+            accepted.store(false, Ordering::SeqCst);
+            drop(refused);
+            -1
+        })
+    }
 }
 
 // SAFETY: libvirt's contract: the loop may call and free registrations from
@@ -280,6 +302,9 @@ unsafe impl<F: Copy> Send for CRegistration<F> {}
 
 impl<F: Copy> Drop for CRegistration<F> {
     fn drop(&mut self) {
+        if !self.accepted.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(ff) = self.ff {
             // SAFETY: the application gave `ff` to free `opaque` on removal.
             unsafe { ff(self.opaque) };
@@ -325,8 +350,12 @@ pub unsafe extern "C" fn virEventAddHandle(
                 return app.add_handle.map_or(-1, |add| unsafe { add(fd, events, cb, opaque, ff) });
             }
             let (Some(cb), Some(event_loop)) = (unwinding(cb), eventloop::current()) else { return -1 };
-            let registration = CRegistration::<CHandleFn> { cb, opaque, ff };
-            event_loop.add_handle(fd, events, Box::new(move |watch, fd, events| registration.call(watch, fd, events)))
+            CRegistration::<CHandleFn>::new(cb, opaque, ff).add_with(
+                |registration| -> HandleCallback {
+                    Box::new(move |watch, fd, events| registration.call(watch, fd, events))
+                },
+                |callback| event_loop.add_handle(fd, events, callback),
+            )
         }
     )
 }
@@ -378,8 +407,10 @@ pub unsafe extern "C" fn virEventAddTimeout(
                 return app.add_timeout.map_or(-1, |add| unsafe { add(timeout, cb, opaque, ff) });
             }
             let (Some(cb), Some(event_loop)) = (unwinding(cb), eventloop::current()) else { return -1 };
-            let registration = CRegistration::<CTimeoutFn> { cb, opaque, ff };
-            event_loop.add_timeout(timeout, Box::new(move |timer| registration.call(timer)))
+            CRegistration::<CTimeoutFn>::new(cb, opaque, ff).add_with(
+                |registration| -> TimeoutCallback { Box::new(move |timer| registration.call(timer)) },
+                |callback| event_loop.add_timeout(timeout, callback),
+            )
         }
     )
 }

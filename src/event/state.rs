@@ -148,17 +148,13 @@ impl EventState {
         let timer_error = || Error::internal(ErrorDomain::VIR_FROM_NONE, "could not initialize domain event timer");
         let event_loop = eventloop::current().ok_or_else(timer_error)?;
         let state = self.this.clone();
-        let timer = event_loop.add_timeout(
-            -1,
-            Box::new(move |_timer| {
-                if let Some(state) = state.upgrade() {
-                    state.flush();
-                }
-            }),
-        );
-        if timer < 0 {
-            return Err(timer_error());
-        }
+        let flush = Box::new(move |_timer| {
+            if let Some(state) = state.upgrade() {
+                state.flush();
+            }
+        });
+        // A refused timer's callback owns nothing but a weak reference.
+        let timer = event_loop.add_timeout(-1, flush).map_err(|_refused| timer_error())?;
         Ok((event_loop, timer))
     }
 

@@ -196,10 +196,8 @@ fn timers(registrations: &mut Registrations) -> &mut Table<TimeoutCallback, Time
 /// and after releasing the internal lock, unless the callback is executing
 /// at that moment (it removed itself, or another thread is running it); then
 /// the thread running it drops it as soon as it returns, again with no lock
-/// held. A failed `add_*` (negative descriptor, ids exhausted) creates no
-/// registration, so it does not drop the callback either: as libvirt never
-/// calls the free function of a registration that failed, the box is leaked
-/// and whatever it owns is left to its creator.
+/// held. A failed `add_*` (its ids exhausted) creates no registration and
+/// gives the callback back to its creator.
 pub struct DefaultLoop {
     registrations: Mutex<Registrations>,
     /// Threads between building a poll set and leaving poll(2). Raised under
@@ -400,22 +398,12 @@ impl DefaultLoop {
     }
 }
 
-/// Refuses a registration: see "Freeing" on [`DefaultLoop`].
-fn refuse<C>(callback: C) -> i32 {
-    std::mem::forget(callback);
-    -1
-}
-
 impl EventLoop for DefaultLoop {
-    fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> i32 {
-        if fd < 0 {
-            return refuse(cb);
-        }
+    /// A negative descriptor is accepted and never reported ready, as by
+    /// libvirt's loop: poll(2) ignores it.
+    fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> Result<i32, HandleCallback> {
         let data = HandleData { fd, events: events & ALL_EVENTS, invalid: false };
-        match self.change(|registrations| registrations.handles.insert(data, cb)) {
-            Ok(watch) => watch,
-            Err(cb) => refuse(cb),
-        }
+        self.change(|registrations| registrations.handles.insert(data, cb))
     }
 
     fn update_handle(&self, watch: i32, events: i32) {
@@ -437,12 +425,9 @@ impl EventLoop for DefaultLoop {
         }
     }
 
-    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32 {
+    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> Result<i32, TimeoutCallback> {
         let data = TimerData { interval: timeout_ms, due: next_due(timeout_ms, Instant::now()) };
-        match self.change(|registrations| registrations.timers.insert(data, cb)) {
-            Ok(timer) => timer,
-            Err(cb) => refuse(cb),
-        }
+        self.change(|registrations| registrations.timers.insert(data, cb))
     }
 
     fn update_timeout(&self, timer: i32, timeout_ms: i32) {

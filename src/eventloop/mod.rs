@@ -23,16 +23,18 @@ pub type HandleCallback = Box<dyn FnMut(i32, RawFd, i32) + Send>;
 pub type TimeoutCallback = Box<dyn FnMut(i32) + Send>;
 
 /// One event-loop implementation, with libvirt's `virEvent*Func` contract:
-/// ids are returned by the add functions (-1 on failure), a timeout of -1 is
-/// disabled and 0 fires on every iteration, `events` is a mask of
-/// `virEventHandleType` bits, and a removed registration's callback is dropped
-/// once it can no longer run. `Any`, so that the C layer can tell an
+/// ids are returned by the add functions, a timeout of -1 is disabled and 0
+/// fires on every iteration, `events` is a mask of `virEventHandleType` bits,
+/// and a removed registration's callback is dropped once it can no longer
+/// run. A refused add gives its callback back undropped: a failed
+/// registration is never freed through its free function, as in libvirt, so
+/// its creator decides what dropping it means. `Any`, so that the C layer can tell an
 /// application's loop from the built-in one by looking at what is registered.
 pub trait EventLoop: std::any::Any + Send + Sync {
-    fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> i32;
+    fn add_handle(&self, fd: RawFd, events: i32, cb: HandleCallback) -> Result<i32, HandleCallback>;
     fn update_handle(&self, watch: i32, events: i32);
     fn remove_handle(&self, watch: i32) -> i32;
-    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32;
+    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> Result<i32, TimeoutCallback>;
     fn update_timeout(&self, timer: i32, timeout_ms: i32);
     fn remove_timeout(&self, timer: i32) -> i32;
 }

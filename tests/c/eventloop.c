@@ -257,6 +257,17 @@ int main(void)
        "total callback counts", "t1 %d t2 %d t3 %d h1 %d h2 %d h3 %d", t1.calls, t2.calls,
        t3.calls, h1.calls, h2.calls, h3.calls);
 
+    /* A negative descriptor is accepted and never fires (poll ignores it);
+     * its free function runs once, on removal (valgrind: nothing leaks). */
+    hrec hn = {"hn", 0, 0, 0, 0, 0, 0, 0, 0};
+    int wn = virEventAddHandle(-1, VIR_EVENT_HANDLE_READABLE, hcb, &hn, hff);
+    ok(wn > 0, "a handle on fd -1 is accepted", "got %d", wn);
+    run_guarded(50);
+    ok(hn.calls == 0 && hn.frees == 0, "it never fires", "calls %d frees %d", hn.calls, hn.frees);
+    ok_int(virEventRemoveHandle(wn), 0, "remove it");
+    settle();
+    ok_int(hn.frees, 1, "its ff ran once");
+
     close(p1[0]); close(p1[1]); close(p2[0]); close(p2[1]);
     close(p3[0]); close(p3[1]); close(p4[0]); close(p4[1]);
     return tap_done();

@@ -43,19 +43,19 @@ impl ManualLoop {
 }
 
 impl EventLoop for ManualLoop {
-    fn add_handle(&self, _fd: i32, _events: i32, _cb: HandleCallback) -> i32 {
-        -1
+    fn add_handle(&self, _fd: i32, _events: i32, cb: HandleCallback) -> std::result::Result<i32, HandleCallback> {
+        Err(cb)
     }
     fn update_handle(&self, _watch: i32, _events: i32) {}
     fn remove_handle(&self, _watch: i32) -> i32 {
         -1
     }
-    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> i32 {
+    fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> std::result::Result<i32, TimeoutCallback> {
         let mut timers = self.timers.lock();
         let id = timers.len() as i32 + 1;
         timers.push((id, timeout_ms, Some(cb)));
         self.log.lock().push(format!("add {timeout_ms}"));
-        id
+        Ok(id)
     }
     fn update_timeout(&self, timer: i32, timeout_ms: i32) {
         if let Some(t) = self.timers.lock().iter_mut().find(|t| t.0 == timer) {

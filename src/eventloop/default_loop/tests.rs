@@ -128,8 +128,14 @@ fn simple_write_fires_only_that_handle() {
         let event_loop = new_loop();
         let log = log();
         let (a, b) = (pipe(), pipe());
-        let wa = event_loop.add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"));
-        let wb = event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "b"));
+        let wa = event_loop
+            .add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"))
+            .map_err(drop)
+            .unwrap();
+        let wb = event_loop
+            .add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "b"))
+            .map_err(drop)
+            .unwrap();
         assert!(wa > 0 && wb > wa);
         write_byte(&b.write);
         event_loop.run_once().unwrap();
@@ -145,8 +151,10 @@ fn handle_callback_gets_watch_fd_and_writable() {
         let got = Arc::new(Mutex::new(None));
         let sink = got.clone();
         let fd = p.write.as_raw_fd();
-        let watch =
-            event_loop.add_handle(fd, EVENT_HANDLE_WRITABLE, Box::new(move |w, f, e| *sink.lock() = Some((w, f, e))));
+        let watch = event_loop
+            .add_handle(fd, EVENT_HANDLE_WRITABLE, Box::new(move |w, f, e| *sink.lock() = Some((w, f, e))))
+            .map_err(drop)
+            .unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(*got.lock(), Some((watch, fd, EVENT_HANDLE_WRITABLE)));
     });
@@ -158,7 +166,7 @@ fn hangup_is_reported_without_being_asked_for() {
         let event_loop = new_loop();
         let log = log();
         let Pipe { read, write } = pipe();
-        event_loop.add_handle(read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"));
+        event_loop.add_handle(read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a")).map_err(drop).unwrap();
         drop(write);
         event_loop.run_once().unwrap();
         let events = seen(&log);
@@ -173,8 +181,11 @@ fn handle_removed_before_poll_does_not_fire() {
         let event_loop = new_loop();
         let log = log();
         let (a, b) = (pipe(), pipe());
-        let wa = event_loop.add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"));
-        event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "b"));
+        let wa = event_loop
+            .add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "a"))
+            .map_err(drop)
+            .unwrap();
+        event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "b")).map_err(drop).unwrap();
         write_byte(&a.write);
         write_byte(&b.write);
         assert_eq!(event_loop.remove_handle(wa), 0);
@@ -192,14 +203,17 @@ fn removing_a_handle_wakes_the_blocked_loop_and_nothing_fires() {
         let a = pipe();
         let (freed, guard) = counted();
         let sink = log.clone();
-        let wa = event_loop.add_handle(
-            a.read.as_raw_fd(),
-            EVENT_HANDLE_READABLE,
-            Box::new(move |_, _, events| {
-                let _keep = &guard;
-                sink.lock().push(("a", events));
-            }),
-        );
+        let wa = event_loop
+            .add_handle(
+                a.read.as_raw_fd(),
+                EVENT_HANDLE_READABLE,
+                Box::new(move |_, _, events| {
+                    let _keep = &guard;
+                    sink.lock().push(("a", events));
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         let (thread, rx) = spawn_run(&event_loop);
         wait_blocked(&event_loop);
         let polls = event_loop.polls.load(Ordering::SeqCst);
@@ -216,7 +230,7 @@ fn removing_a_handle_wakes_the_blocked_loop_and_nothing_fires() {
         assert!(rx.try_recv().is_err(), "run_once returned on a bare wake-up");
         assert!(seen(&log).is_empty());
 
-        event_loop.add_timeout(0, on_timer(&log, "end"));
+        event_loop.add_timeout(0, on_timer(&log, "end")).map_err(drop).unwrap();
         finished(&rx).unwrap();
         thread.join().unwrap();
         assert_eq!(seen(&log), [("end", 1)]);
@@ -233,25 +247,31 @@ fn callback_removing_a_later_ready_handle_stops_it() {
         let victim = Arc::new(AtomicUsize::new(0));
         let target = victim.clone();
         let sink = log.clone();
-        event_loop.add_handle(
-            a.read.as_raw_fd(),
-            EVENT_HANDLE_READABLE,
-            Box::new(move |_, _, events| {
-                sink.lock().push(("a", events));
-                let event_loop = weak.upgrade().unwrap();
-                sink.lock().push(("removed", event_loop.remove_handle(target.load(Ordering::SeqCst) as i32)));
-            }),
-        );
+        event_loop
+            .add_handle(
+                a.read.as_raw_fd(),
+                EVENT_HANDLE_READABLE,
+                Box::new(move |_, _, events| {
+                    sink.lock().push(("a", events));
+                    let event_loop = weak.upgrade().unwrap();
+                    sink.lock().push(("removed", event_loop.remove_handle(target.load(Ordering::SeqCst) as i32)));
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         let (freed, guard) = counted();
         let sink = log.clone();
-        let wb = event_loop.add_handle(
-            b.read.as_raw_fd(),
-            EVENT_HANDLE_READABLE,
-            Box::new(move |_, _, events| {
-                let _keep = &guard;
-                sink.lock().push(("b", events));
-            }),
-        );
+        let wb = event_loop
+            .add_handle(
+                b.read.as_raw_fd(),
+                EVENT_HANDLE_READABLE,
+                Box::new(move |_, _, events| {
+                    let _keep = &guard;
+                    sink.lock().push(("b", events));
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         victim.store(wb as usize, Ordering::SeqCst);
         write_byte(&a.write);
         write_byte(&b.write);
@@ -271,20 +291,23 @@ fn handle_callback_removes_itself() {
         let (freed, guard) = counted();
         let freed_inside = freed.clone();
         let sink = log.clone();
-        let wa = event_loop.add_handle(
-            a.read.as_raw_fd(),
-            EVENT_HANDLE_READABLE,
-            Box::new(move |watch, _, _| {
-                let _keep = &guard;
-                let event_loop = weak.upgrade().unwrap();
-                sink.lock().push(("remove", event_loop.remove_handle(watch)));
-                sink.lock().push(("again", event_loop.remove_handle(watch)));
-                // Not freed while it is still running.
-                sink.lock().push(("freed", freed_inside.load(Ordering::SeqCst) as i32));
-                // A removed watch cannot be revived.
-                event_loop.update_handle(watch, EVENT_HANDLE_READABLE);
-            }),
-        );
+        let wa = event_loop
+            .add_handle(
+                a.read.as_raw_fd(),
+                EVENT_HANDLE_READABLE,
+                Box::new(move |watch, _, _| {
+                    let _keep = &guard;
+                    let event_loop = weak.upgrade().unwrap();
+                    sink.lock().push(("remove", event_loop.remove_handle(watch)));
+                    sink.lock().push(("again", event_loop.remove_handle(watch)));
+                    // Not freed while it is still running.
+                    sink.lock().push(("freed", freed_inside.load(Ordering::SeqCst) as i32));
+                    // A removed watch cannot be revived.
+                    event_loop.update_handle(watch, EVENT_HANDLE_READABLE);
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         write_byte(&a.write);
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("remove", 0), ("again", -1), ("freed", 0)]);
@@ -292,7 +315,7 @@ fn handle_callback_removes_itself() {
         assert_eq!(event_loop.remove_handle(wa), -1);
 
         // The byte is still there, but the watch is gone.
-        event_loop.add_timeout(10, on_timer(&log, "t"));
+        event_loop.add_timeout(10, on_timer(&log, "t")).map_err(drop).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log).last(), Some(&("t", 1)));
         assert_eq!(seen(&log).len(), 4);
@@ -305,10 +328,10 @@ fn timers_run_before_handles_each_in_id_order() {
         let event_loop = new_loop();
         let log = log();
         let (a, b) = (pipe(), pipe());
-        event_loop.add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "ha"));
-        event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "hb"));
-        event_loop.add_timeout(0, on_timer(&log, "t1"));
-        event_loop.add_timeout(0, on_timer(&log, "t2"));
+        event_loop.add_handle(a.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "ha")).map_err(drop).unwrap();
+        event_loop.add_handle(b.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "hb")).map_err(drop).unwrap();
+        event_loop.add_timeout(0, on_timer(&log, "t1")).map_err(drop).unwrap();
+        event_loop.add_timeout(0, on_timer(&log, "t2")).map_err(drop).unwrap();
         write_byte(&b.write);
         write_byte(&a.write);
         event_loop.run_once().unwrap();
@@ -323,7 +346,7 @@ fn timer_fires_after_its_interval_and_repeats() {
         let event_loop = new_loop();
         let log = log();
         let start = Instant::now();
-        let timer = event_loop.add_timeout(100, on_timer(&log, "t"));
+        let timer = event_loop.add_timeout(100, on_timer(&log, "t")).map_err(drop).unwrap();
         event_loop.run_once().unwrap();
         let first = start.elapsed();
         assert_eq!(seen(&log), [("t", timer)]);
@@ -344,8 +367,8 @@ fn zero_timeout_fires_every_iteration_until_disabled() {
     bounded(|| {
         let event_loop = new_loop();
         let log = log();
-        let t = event_loop.add_timeout(0, on_timer(&log, "zero"));
-        let end = event_loop.add_timeout(-1, on_timer(&log, "end"));
+        let t = event_loop.add_timeout(0, on_timer(&log, "zero")).map_err(drop).unwrap();
+        let end = event_loop.add_timeout(-1, on_timer(&log, "end")).map_err(drop).unwrap();
         event_loop.run_once().unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("zero", t), ("zero", t)]);
@@ -361,8 +384,8 @@ fn timer_removed_before_poll_does_not_fire() {
     bounded(|| {
         let event_loop = new_loop();
         let log = log();
-        let t1 = event_loop.add_timeout(10, on_timer(&log, "t1"));
-        let t2 = event_loop.add_timeout(10, on_timer(&log, "t2"));
+        let t1 = event_loop.add_timeout(10, on_timer(&log, "t1")).map_err(drop).unwrap();
+        let t2 = event_loop.add_timeout(10, on_timer(&log, "t2")).map_err(drop).unwrap();
         assert_eq!(event_loop.remove_timeout(t1), 0);
         assert_eq!(event_loop.remove_timeout(t1), -1);
         event_loop.run_once().unwrap();
@@ -377,13 +400,16 @@ fn removing_a_timer_wakes_the_blocked_loop() {
         let log = log();
         let (freed, guard) = counted();
         let sink = log.clone();
-        let t1 = event_loop.add_timeout(
-            10_000,
-            Box::new(move |timer| {
-                let _keep = &guard;
-                sink.lock().push(("t1", timer));
-            }),
-        );
+        let t1 = event_loop
+            .add_timeout(
+                10_000,
+                Box::new(move |timer| {
+                    let _keep = &guard;
+                    sink.lock().push(("t1", timer));
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         let (thread, rx) = spawn_run(&event_loop);
         wait_blocked(&event_loop);
         let polls = event_loop.polls.load(Ordering::SeqCst);
@@ -392,7 +418,7 @@ fn removing_a_timer_wakes_the_blocked_loop() {
         wait_for("the wake-up", || event_loop.polls.load(Ordering::SeqCst) > polls);
         assert!(rx.try_recv().is_err(), "run_once returned on a bare wake-up");
 
-        let t2 = event_loop.add_timeout(0, on_timer(&log, "t2"));
+        let t2 = event_loop.add_timeout(0, on_timer(&log, "t2")).map_err(drop).unwrap();
         finished(&rx).unwrap();
         thread.join().unwrap();
         assert_eq!(seen(&log), [("t2", t2)]);
@@ -407,23 +433,29 @@ fn timer_deleted_during_dispatch_does_not_fire() {
         let weak = Arc::downgrade(&event_loop);
         let sink = log.clone();
         // t1 (id 1) removes t2 (id 2); both are due in the same iteration.
-        event_loop.add_timeout(
-            0,
-            Box::new(move |timer| {
-                sink.lock().push(("t1", timer));
-                let event_loop = weak.upgrade().unwrap();
-                sink.lock().push(("removed", event_loop.remove_timeout(2)));
-            }),
-        );
+        event_loop
+            .add_timeout(
+                0,
+                Box::new(move |timer| {
+                    sink.lock().push(("t1", timer));
+                    let event_loop = weak.upgrade().unwrap();
+                    sink.lock().push(("removed", event_loop.remove_timeout(2)));
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         let (freed, guard) = counted();
         let sink = log.clone();
-        let t2 = event_loop.add_timeout(
-            0,
-            Box::new(move |timer| {
-                let _keep = &guard;
-                sink.lock().push(("t2", timer));
-            }),
-        );
+        let t2 = event_loop
+            .add_timeout(
+                0,
+                Box::new(move |timer| {
+                    let _keep = &guard;
+                    sink.lock().push(("t2", timer));
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         assert_eq!(t2, 2);
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("t1", 1), ("removed", 0)]);
@@ -440,22 +472,25 @@ fn timer_callback_removes_itself() {
         let (freed, guard) = counted();
         let freed_inside = freed.clone();
         let sink = log.clone();
-        let t = event_loop.add_timeout(
-            0,
-            Box::new(move |timer| {
-                let _keep = &guard;
-                let event_loop = weak.upgrade().unwrap();
-                sink.lock().push(("remove", event_loop.remove_timeout(timer)));
-                sink.lock().push(("freed", freed_inside.load(Ordering::SeqCst) as i32));
-                event_loop.update_timeout(timer, 0);
-            }),
-        );
+        let t = event_loop
+            .add_timeout(
+                0,
+                Box::new(move |timer| {
+                    let _keep = &guard;
+                    let event_loop = weak.upgrade().unwrap();
+                    sink.lock().push(("remove", event_loop.remove_timeout(timer)));
+                    sink.lock().push(("freed", freed_inside.load(Ordering::SeqCst) as i32));
+                    event_loop.update_timeout(timer, 0);
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("remove", 0), ("freed", 0)]);
         assert_eq!(freed.load(Ordering::SeqCst), 1);
         assert_eq!(event_loop.remove_timeout(t), -1);
 
-        let end = event_loop.add_timeout(5, on_timer(&log, "end"));
+        let end = event_loop.add_timeout(5, on_timer(&log, "end")).map_err(drop).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("remove", 0), ("freed", 0), ("end", end)]);
     });
@@ -469,7 +504,7 @@ fn zero_timeout_from_another_thread_wakes_an_idle_loop() {
         let (thread, rx) = spawn_run(&event_loop);
         wait_blocked(&event_loop);
         let start = Instant::now();
-        let t = event_loop.add_timeout(0, on_timer(&log, "added"));
+        let t = event_loop.add_timeout(0, on_timer(&log, "added")).map_err(drop).unwrap();
         finished(&rx).unwrap();
         thread.join().unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
@@ -477,7 +512,7 @@ fn zero_timeout_from_another_thread_wakes_an_idle_loop() {
 
         // Arming a disabled timer works the same way.
         event_loop.update_timeout(t, -1);
-        let armed = event_loop.add_timeout(-1, on_timer(&log, "armed"));
+        let armed = event_loop.add_timeout(-1, on_timer(&log, "armed")).map_err(drop).unwrap();
         let (thread, rx) = spawn_run(&event_loop);
         wait_blocked(&event_loop);
         let start = Instant::now();
@@ -496,8 +531,8 @@ fn same_fd_twice_only_the_matching_mask_fires() {
         let log = log();
         let p = pipe();
         let fd = p.read.as_raw_fd();
-        let idle = event_loop.add_handle(fd, 0, on_handle(&log, "idle"));
-        let reader = event_loop.add_handle(fd, EVENT_HANDLE_READABLE, on_handle(&log, "reader"));
+        let idle = event_loop.add_handle(fd, 0, on_handle(&log, "idle")).map_err(drop).unwrap();
+        let reader = event_loop.add_handle(fd, EVENT_HANDLE_READABLE, on_handle(&log, "reader")).map_err(drop).unwrap();
         write_byte(&p.write);
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("reader", EVENT_HANDLE_READABLE)]);
@@ -515,18 +550,19 @@ fn ids_start_at_one_and_are_never_reused() {
         let event_loop = new_loop();
         let p = pipe();
         let fd = p.read.as_raw_fd();
-        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})), 1);
-        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})), 2);
+        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})).map_err(drop).unwrap(), 1);
+        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})).map_err(drop).unwrap(), 2);
         assert_eq!(event_loop.remove_handle(2), 0);
-        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})), 3);
-        assert_eq!(event_loop.add_handle(-1, EVENT_HANDLE_READABLE, Box::new(|_, _, _| {})), -1);
+        assert_eq!(event_loop.add_handle(fd, 0, Box::new(|_, _, _| {})).map_err(drop).unwrap(), 3);
+        // A negative descriptor is accepted (and never polled), as libvirt's loop does.
+        assert_eq!(event_loop.add_handle(-1, EVENT_HANDLE_READABLE, Box::new(|_, _, _| {})).map_err(drop).unwrap(), 4);
 
-        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})), 1);
-        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})), 2);
+        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})).map_err(drop).unwrap(), 1);
+        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})).map_err(drop).unwrap(), 2);
         assert_eq!(event_loop.remove_timeout(2), 0);
-        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})), 3);
+        assert_eq!(event_loop.add_timeout(-1, Box::new(|_| {})).map_err(drop).unwrap(), 3);
 
-        for bad in [0, -1, 2, 4, i32::MAX, i32::MIN] {
+        for bad in [0, -1, 2, 5, i32::MAX, i32::MIN] {
             assert_eq!(event_loop.remove_handle(bad), -1);
             assert_eq!(event_loop.remove_timeout(bad), -1);
             event_loop.update_handle(bad, EVENT_HANDLE_READABLE);
@@ -535,7 +571,7 @@ fn ids_start_at_one_and_are_never_reused() {
         // The updates above revived nothing: only the enabled timer fires.
         let log = log();
         write_byte(&p.write);
-        let t = event_loop.add_timeout(5, on_timer(&log, "t"));
+        let t = event_loop.add_timeout(5, on_timer(&log, "t")).map_err(drop).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("t", t)]);
     });
@@ -547,20 +583,26 @@ fn callbacks_are_dropped_exactly_once() {
         let event_loop = new_loop();
         let p = pipe();
         let (handle_freed, guard) = counted();
-        let watch = event_loop.add_handle(
-            p.read.as_raw_fd(),
-            0,
-            Box::new(move |_, _, _| {
-                let _keep = &guard;
-            }),
-        );
+        let watch = event_loop
+            .add_handle(
+                p.read.as_raw_fd(),
+                0,
+                Box::new(move |_, _, _| {
+                    let _keep = &guard;
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         let (timer_freed, guard) = counted();
-        let timer = event_loop.add_timeout(
-            -1,
-            Box::new(move |_| {
-                let _keep = &guard;
-            }),
-        );
+        let timer = event_loop
+            .add_timeout(
+                -1,
+                Box::new(move |_| {
+                    let _keep = &guard;
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         assert_eq!(handle_freed.load(Ordering::SeqCst), 0);
         assert_eq!(event_loop.remove_handle(watch), 0);
         assert_eq!(event_loop.remove_timeout(timer), 0);
@@ -571,45 +613,53 @@ fn callbacks_are_dropped_exactly_once() {
         assert_eq!(handle_freed.load(Ordering::SeqCst), 1);
         assert_eq!(timer_freed.load(Ordering::SeqCst), 1);
 
-        // A failed add does not free (libvirt never frees a failed registration).
+        // A failed add gives the callback back unfreed: its creator decides
+        // (libvirt never calls the free function of a failed registration).
         let (refused, guard) = counted();
-        assert_eq!(
-            event_loop.add_handle(
-                -5,
-                0,
-                Box::new(move |_, _, _| {
-                    let _keep = &guard;
-                })
-            ),
-            -1
+        event_loop.registrations.lock().handles.last_id = i32::MAX;
+        let given_back = event_loop.add_handle(
+            0,
+            0,
+            Box::new(move |_, _, _| {
+                let _keep = &guard;
+            }),
         );
+        let Err(callback) = given_back else { panic!("no id is left") };
         assert_eq!(refused.load(Ordering::SeqCst), 0);
+        drop(callback);
+        assert_eq!(refused.load(Ordering::SeqCst), 1);
 
         // Registrations still present are freed once with the loop, and a
         // callback freeing into the loop while it is being changed is fine.
         let (kept, guard) = counted();
-        event_loop.add_timeout(
-            -1,
-            Box::new(move |_| {
-                let _keep = &guard;
-            }),
-        );
+        event_loop
+            .add_timeout(
+                -1,
+                Box::new(move |_| {
+                    let _keep = &guard;
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         let weak = Arc::downgrade(&event_loop);
         struct AddsOnDrop(Weak<DefaultLoop>);
         impl Drop for AddsOnDrop {
             fn drop(&mut self) {
                 if let Some(event_loop) = self.0.upgrade() {
-                    event_loop.add_timeout(-1, Box::new(|_| {}));
+                    event_loop.add_timeout(-1, Box::new(|_| {})).map_err(drop).unwrap();
                 }
             }
         }
         let reentrant = AddsOnDrop(weak);
-        let t = event_loop.add_timeout(
-            -1,
-            Box::new(move |_| {
-                let _keep = &reentrant;
-            }),
-        );
+        let t = event_loop
+            .add_timeout(
+                -1,
+                Box::new(move |_| {
+                    let _keep = &reentrant;
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
         assert_eq!(event_loop.remove_timeout(t), 0);
         drop(event_loop);
         assert_eq!(kept.load(Ordering::SeqCst), 1);
@@ -622,12 +672,13 @@ fn an_invalid_descriptor_is_reported_as_an_error_once() {
         let event_loop = new_loop();
         let log = log();
         // Far above any descriptor this process opens.
-        let watch = event_loop.add_handle(1 << 20, EVENT_HANDLE_READABLE, on_handle(&log, "bad"));
+        let watch =
+            event_loop.add_handle(1 << 20, EVENT_HANDLE_READABLE, on_handle(&log, "bad")).map_err(drop).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("bad", EVENT_HANDLE_ERROR)]);
 
         // Not polled again (no spinning) until the watch is updated.
-        let t = event_loop.add_timeout(20, on_timer(&log, "t"));
+        let t = event_loop.add_timeout(20, on_timer(&log, "t")).map_err(drop).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("bad", EVENT_HANDLE_ERROR), ("t", t)]);
         event_loop.update_timeout(t, -1);
@@ -644,7 +695,10 @@ fn a_signal_during_poll_returns_at_once() {
         let event_loop = new_loop();
         let log = log();
         let idle = pipe();
-        event_loop.add_handle(idle.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "idle"));
+        event_loop
+            .add_handle(idle.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "idle"))
+            .map_err(drop)
+            .unwrap();
         let (thread, rx) = spawn_run(&event_loop);
         wait_blocked(&event_loop);
         let start = Instant::now();
