@@ -96,6 +96,8 @@ struct State {
     keepalive: Option<Keepalive>,
     /// The owner closes the connection.
     stop: bool,
+    /// The owner said goodbye (CONNECT_CLOSE): the server's EOF is expected.
+    closing: bool,
 }
 
 struct Shared {
@@ -138,6 +140,7 @@ impl Client {
                 closed: None,
                 keepalive: None,
                 stop: false,
+                closing: false,
             }),
             wakeup,
             handler: Mutex::new(None),
@@ -215,6 +218,12 @@ impl Client {
         self.shared.state.lock().closed.is_none()
     }
 
+    /// The connection is about to be closed by the owner: the server
+    /// closing its end is no news.
+    pub fn expect_close(&self) {
+        self.shared.state.lock().closing = true;
+    }
+
     /// Stops the I/O thread and closes the socket; the handler is not told.
     pub fn close(&self) {
         self.shared.state.lock().stop = true;
@@ -275,6 +284,7 @@ impl IoThread {
 
     fn run(mut self) {
         let reason = self.serve();
+        let reason = if self.shared.state.lock().closing { None } else { reason };
         let error = match reason {
             None => closed_error(),
             Some((_, ref error)) => error.clone(),

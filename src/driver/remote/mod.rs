@@ -189,6 +189,7 @@ pub struct RemoteDriver {
 impl Drop for RemoteDriver {
     fn drop(&mut self) {
         if self.client.is_alive() {
+            self.client.expect_close();
             let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
         }
         self.client.close();
