@@ -149,3 +149,63 @@ fn a_stopped_daemon_is_dropped_by_keepalive() {
     assert!(then.contains("keepalive"), "{then}");
     assert_eq!(watcher.stop(0), 0);
 }
+
+/// A session runtime folder whose `libvirt/libvirt-sock` is the daemon's;
+/// a fake `ssh` that runs its remote command here, with an `nc` on PATH
+/// (tests/rpc/nc.py) and the environment of a remote host (real libvirt,
+/// not our library); and an ext helper that is `nc` on the daemon's socket.
+fn session_dir(daemon: &Daemon) -> (PathBuf, PathBuf) {
+    let run = daemon.dir.join("run");
+    std::fs::create_dir_all(run.join("libvirt")).unwrap();
+    std::os::unix::fs::symlink(&daemon.socket, run.join("libvirt/libvirt-sock")).unwrap();
+    let bin = daemon.dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake_ssh =
+        "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift 2\nexec env -u LD_LIBRARY_PATH sh -c \"$*\"\n";
+    let nc = format!("#!/bin/sh\nexec python3 {} \"$@\"\n", crate_dir().join("tests/rpc/nc.py").display());
+    let helper = format!("#!/bin/sh\nexec nc -U {}\n", daemon.socket.display());
+    for (name, text) in [("ssh", fake_ssh.to_string()), ("nc", nc), ("helper", helper)] {
+        std::fs::write(bin.join(name), text).unwrap();
+        std::fs::set_permissions(bin.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    (run, bin)
+}
+
+fn lookup(binary: &Path, uri: &str, run: &Path, bin: &Path, routing: &str) -> String {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let output = Command::new(binary)
+        .args([uri, "lookup"])
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .env("XDG_RUNTIME_DIR", run)
+        .env("LIBVIRT_AUTOSTART", "0")
+        .env("VIRT_EVENTS_REMOTE", routing)
+        .env("PATH", path)
+        .env_remove("LIBVIRT_DEFAULT_URI")
+        .output()
+        .expect("runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{uri}:\n{text}");
+    text
+}
+
+/// `qemu:///session` (and NULL) go to the daemon listening at libvirt's
+/// session socket unless VIRT_EVENTS_REMOTE=never; `qemu+ext` and
+/// `qemu+ssh` reach it through a helper program (ssh running `nc -U` there).
+#[test]
+fn session_routing_ext_and_ssh() {
+    let daemon = Daemon::start("client-routing", TEST);
+    let binary = remote_client(&daemon.dir);
+    let (run, bin) = session_dir(&daemon);
+    let routed = lookup(&binary, "qemu:///session", &run, &bin, "auto");
+    assert!(routed.contains("uri qemu:///session, domain test found"), "{routed}");
+    // NULL: the server names the URI (GET_URI).
+    let default = lookup(&binary, "-", &run, &bin, "auto");
+    assert!(default.contains("uri test:///default, domain test found"), "{default}");
+    let in_process = lookup(&binary, "qemu:///session", &run, &bin, "never");
+    assert!(in_process.contains("uri qemu:///session, domain test missing"), "{in_process}");
+    let ext = format!("qemu+ext:///session?command={}", bin.join("helper").display());
+    assert!(lookup(&binary, &ext, &run, &bin, "auto").contains("domain test found"));
+    let ssh = format!("qemu+ssh://me@localhost/session?socket={}", daemon.socket.display());
+    assert!(lookup(&binary, &ssh, &run, &bin, "auto").contains("domain test found"));
+    daemon.wait_for_log("opened test:///default", 4);
+}

@@ -2,6 +2,8 @@
  *
  *   remote_client URI api        the domain API over the wire, remote
  *                                errors, and the events of our own calls
+ *   remote_client URI lookup     opens URI ("-": NULL), prints its URI and
+ *                                whether the domain "test" exists
  *   remote_client URI close N M  prints "ready", then runs the default loop
  *                                until the close callback reports why the
  *                                connection ended; keepalive N seconds x M
@@ -154,6 +156,23 @@ static int watch_close(const char *uri, int interval, int count)
     return failures != 0;
 }
 
+static int lookup(const char *uri)
+{
+    virConnectPtr conn = virConnectOpen(strcmp(uri, "-") == 0 ? NULL : uri);
+    if (!conn) {
+        printf("open failed\n");
+        return 1;
+    }
+    char *got = virConnectGetURI(conn);
+    virDomainPtr dom = virDomainLookupByName(conn, "test");
+    printf("uri %s, domain test %s\n", got ? got : "(null)", dom ? "found" : "missing");
+    free(got);
+    if (dom)
+        virDomainFree(dom);
+    virConnectClose(conn);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -162,6 +181,8 @@ int main(int argc, char **argv)
         return 2;
     if (strcmp(argv[2], "api") == 0)
         return api(argv[1]);
+    if (strcmp(argv[2], "lookup") == 0)
+        return lookup(argv[1]);
     if (strcmp(argv[2], "close") == 0 && argc == 5)
         return watch_close(argv[1], atoi(argv[3]), atoi(argv[4]));
     return 2;

@@ -8,7 +8,9 @@ mod events;
 pub mod uri;
 
 use std::net::TcpStream;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -184,6 +186,8 @@ pub struct RemoteDriver {
     /// Domains this connection has seen, to name a registration's domain
     /// filter on the wire as libvirt's client does.
     seen: Mutex<Vec<NonnullDomain>>,
+    /// The program at the other end of an `ext` or `ssh` connection.
+    helper: Mutex<Option<Child>>,
 }
 
 impl Drop for RemoteDriver {
@@ -193,6 +197,9 @@ impl Drop for RemoteDriver {
             let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
         }
         self.client.close();
+        if let Some(helper) = self.helper.lock().take() {
+            reap(helper);
+        }
     }
 }
 
@@ -204,23 +211,73 @@ fn connect_error(what: &str, e: std::io::Error) -> Error {
     )
 }
 
+/// A connected transport: the stream, and the program at its other end
+/// for `ext` and `ssh`.
+pub struct Connected {
+    stream: Stream,
+    helper: Option<Child>,
+}
+
 /// Connects to `endpoint`.
-pub fn connect(endpoint: &uri::Endpoint) -> Result<Stream> {
-    match endpoint {
+pub fn connect(endpoint: &uri::Endpoint) -> Result<Connected> {
+    let stream = match endpoint {
         uri::Endpoint::Unix(path) => {
-            UnixStream::connect(path).map(Stream::Unix).map_err(|e| connect_error(&path.display().to_string(), e))
+            UnixStream::connect(path).map(Stream::Unix).map_err(|e| connect_error(&path.display().to_string(), e))?
         }
         uri::Endpoint::Tcp { host, port } => TcpStream::connect((host.as_str(), *port))
             .map(Stream::Tcp)
-            .map_err(|e| connect_error(&format!("{host}:{port}"), e)),
+            .map_err(|e| connect_error(&format!("{host}:{port}"), e))?,
+        uri::Endpoint::Command(argv) => return spawn(argv),
+    };
+    Ok(Connected { stream, helper: None })
+}
+
+/// Runs `argv` with one end of a socket pair as its standard input and
+/// output; its standard error stays the application's.
+fn spawn(argv: &[String]) -> Result<Connected> {
+    let failed = |e: std::io::Error| {
+        Error::new(
+            ErrorCode::VIR_ERR_SYSTEM_ERROR,
+            ErrorDomain::VIR_FROM_RPC,
+            Some(format!("cannot run '{}': {e}", argv.join(" "))),
+        )
+    };
+    let (ours, theirs) = UnixStream::pair().map_err(failed)?;
+    let input: OwnedFd = theirs.try_clone().map_err(failed)?.into();
+    let output: OwnedFd = theirs.into();
+    let helper = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::from(input))
+        .stdout(Stdio::from(output))
+        .spawn()
+        .map_err(failed)?;
+    Ok(Connected { stream: Stream::Unix(ours), helper: Some(helper) })
+}
+
+/// Waits a moment for the helper program to leave once its stream closed,
+/// then ends it.
+fn reap(mut helper: Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        if !matches!(helper.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    let _ = helper.kill();
+    let _ = helper.wait();
 }
 
 impl RemoteDriver {
     /// Opens a connection over `stream`; `name` is the URI to ask the server
     /// for (`None`: its default). Returns the driver and the URI the server
     /// named when `name` was `None`.
-    pub fn open(stream: Stream, name: Option<&str>, read_only: bool) -> Result<(Arc<RemoteDriver>, Option<String>)> {
+    pub fn open(
+        connected: Connected,
+        name: Option<&str>,
+        read_only: bool,
+    ) -> Result<(Arc<RemoteDriver>, Option<String>)> {
+        let Connected { stream, helper } = connected;
         let client = Client::start(stream)?;
         let receiver = Arc::new(Receiver {
             events: EventState::new(),
@@ -235,6 +292,7 @@ impl RemoteDriver {
             callback_events: false,
             keepalive_supported: false,
             seen: Mutex::new(Vec::new()),
+            helper: Mutex::new(helper),
         };
         driver.authenticate()?;
         // libvirt's client asks for keepalive only when an event loop can
@@ -653,9 +711,9 @@ pub fn open(requested: Option<&str>, read_only: bool) -> Result<Option<(String, 
     let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok().filter(|u| !u.is_empty());
     let resolved = requested.map(str::to_string).or(env_uri);
     if let Some(given) = &resolved {
-        if let Some(target) = uri::explicit(given)? {
-            let stream = connect(&target.endpoint)?;
-            let (driver, _) = RemoteDriver::open(stream, target.name.as_deref(), read_only)?;
+        if let Some(target) = uri::explicit(given, read_only)? {
+            let connected = connect(&target.endpoint)?;
+            let (driver, _) = RemoteDriver::open(connected, target.name.as_deref(), read_only)?;
             return Ok(Some((given.clone(), driver)));
         }
     }
@@ -668,8 +726,8 @@ pub fn open(requested: Option<&str>, read_only: bool) -> Result<Option<(String, 
     let mut last_error = None;
     for socket in &sockets {
         match connect(&uri::Endpoint::Unix(socket.clone())) {
-            Ok(stream) => {
-                let (driver, server_uri) = RemoteDriver::open(stream, resolved.as_deref(), read_only)?;
+            Ok(connected) => {
+                let (driver, server_uri) = RemoteDriver::open(connected, resolved.as_deref(), read_only)?;
                 let uri = server_uri.unwrap_or(effective);
                 return Ok(Some((uri, driver)));
             }

@@ -13,7 +13,13 @@ const DEFAULT_TCP_PORT: u16 = 16509;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Unix(PathBuf),
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    /// A program whose standard input and output are the connection
+    /// (`ext`, and `ssh` running a proxy on the host).
+    Command(Vec<String>),
 }
 
 /// A URI routed to a daemon.
@@ -50,6 +56,7 @@ fn bad_uri(uri: &str, why: &str) -> Error {
 /// The parts of `scheme://[user@]host[:port]/path[?query]`.
 struct Parts<'a> {
     scheme: &'a str,
+    user: Option<&'a str>,
     host: &'a str,
     port: Option<&'a str>,
     path: &'a str,
@@ -63,7 +70,10 @@ fn split(uri: &str) -> Option<Parts<'_>> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (user, host_port) = match authority.rsplit_once('@') {
+        Some((user, host)) => (Some(user), host),
+        None => (None, authority),
+    };
     let (host, port) = match host_port.strip_prefix('[') {
         Some(v6) => {
             let (host, after) = v6.split_once(']')?;
@@ -75,12 +85,12 @@ fn split(uri: &str) -> Option<Parts<'_>> {
         },
     };
     let query = query.split('&').filter(|kv| !kv.is_empty()).map(|kv| kv.split_once('=').unwrap_or((kv, ""))).collect();
-    Some(Parts { scheme, host, port, path, query })
+    Some(Parts { scheme, user, host, port, path, query })
 }
 
 /// The daemon `uri` names explicitly (`DRIVER+unix://` or `DRIVER+tcp://`),
 /// `None` for a URI of another form.
-pub fn explicit(uri: &str) -> Result<Option<Target>> {
+pub fn explicit(uri: &str, read_only: bool) -> Result<Option<Target>> {
     let Some(parts) = split(uri) else { return Ok(None) };
     let Some((driver, transport)) = parts.scheme.split_once('+') else { return Ok(None) };
     if !matches!(driver, "qemu" | "test") {
@@ -94,6 +104,7 @@ pub fn explicit(uri: &str) -> Result<Option<Target>> {
         name = format!("{name}?{}", kept.join("&"));
     }
     let name = Some(param("name").map_or(name, str::to_string));
+    let name = &name;
     let endpoint = match transport {
         "unix" => {
             if !parts.host.is_empty() {
@@ -113,6 +124,38 @@ pub fn explicit(uri: &str) -> Result<Option<Target>> {
             let host = if parts.host.is_empty() { "localhost" } else { parts.host };
             Endpoint::Tcp { host: host.to_string(), port }
         }
+        "ext" => Endpoint::Command(vec![param("command")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| bad_uri(uri, "no command parameter"))?
+            .to_string()]),
+        "ssh" => {
+            if parts.host.is_empty() {
+                return Err(bad_uri(uri, "no host"));
+            }
+            let mut command = vec!["ssh".to_string()];
+            if let Some(port) = parts.port.filter(|p| !p.is_empty()) {
+                command.extend(["-p".to_string(), port.to_string()]);
+            }
+            if let Some(user) = parts.user {
+                command.extend(["-l".to_string(), user.to_string()]);
+            }
+            if let Some(keyfile) = param("keyfile") {
+                command.extend(["-i".to_string(), keyfile.to_string()]);
+            }
+            command.extend(["-T", "-e", "none"].map(str::to_string));
+            if param("no_tty").is_some_and(|v| v != "0") {
+                command.extend(["-o", "BatchMode=yes"].map(str::to_string));
+            }
+            command.extend(["--".to_string(), parts.host.to_string()]);
+            command.push(proxy_script(
+                name.as_deref().unwrap_or_default(),
+                param("socket").map(str::to_string),
+                driver,
+                parts.path,
+                read_only,
+            ));
+            Endpoint::Command(command)
+        }
         _ => {
             return Err(Error::new(
                 ErrorCode::VIR_ERR_INVALID_ARG,
@@ -123,7 +166,32 @@ pub fn explicit(uri: &str) -> Result<Option<Target>> {
             ))
         }
     };
-    Ok(Some(Target { endpoint, name }))
+    Ok(Some(Target { endpoint, name: name.clone() }))
+}
+
+/// Quotes `text` for a POSIX shell.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// What ssh runs on the host: libvirt's `virt-ssh-helper` for the URI when
+/// the host has it (and no socket was named), else `nc` on the daemon's
+/// socket there.
+fn proxy_script(name: &str, socket: Option<String>, driver: &str, path: &str, read_only: bool) -> String {
+    let socket_path = socket.clone().unwrap_or_else(|| {
+        let ro = if read_only && path == "/system" { "-ro" } else { "" };
+        format!("/var/run/libvirt/libvirt-sock{ro}")
+    });
+    let netcat = format!("exec nc -U {}", quoted(&socket_path));
+    if socket.is_some() || driver.is_empty() {
+        return format!("sh -c {}", quoted(&netcat));
+    }
+    let script = format!(
+        "if command -v virt-ssh-helper >/dev/null 2>&1; then exec virt-ssh-helper {}{}; else {netcat}; fi",
+        if read_only { "-r " } else { "" },
+        quoted(name)
+    );
+    format!("sh -c {}", quoted(&script))
 }
 
 /// The directory of a session daemon's sockets.
@@ -196,19 +264,32 @@ pub fn local_daemon_sockets(uri: &str, read_only: bool) -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
+    fn explicit_rw(uri: &str) -> Result<Option<Target>> {
+        explicit(uri, false)
+    }
+
     #[test]
     fn remote_forms() {
-        let t = explicit("qemu+unix:///session?socket=/tmp/s").unwrap().unwrap();
+        let t = explicit_rw("qemu+unix:///session?socket=/tmp/s").unwrap().unwrap();
         assert_eq!(t, Target { endpoint: Endpoint::Unix("/tmp/s".into()), name: Some("qemu:///session".into()) });
-        let t = explicit("test+tcp://127.0.0.1:1234/default").unwrap().unwrap();
+        let t = explicit_rw("test+tcp://127.0.0.1:1234/default").unwrap().unwrap();
         assert_eq!(t.endpoint, Endpoint::Tcp { host: "127.0.0.1".into(), port: 1234 });
         assert_eq!(t.name.as_deref(), Some("test:///default"));
-        let t = explicit("qemu+tcp://[::1]/system?keep=1&socket=x").unwrap().unwrap();
+        let t = explicit_rw("qemu+tcp://[::1]/system?keep=1&socket=x").unwrap().unwrap();
         assert_eq!(t.endpoint, Endpoint::Tcp { host: "::1".into(), port: 16509 });
         assert_eq!(t.name.as_deref(), Some("qemu:///system?keep=1"));
-        assert_eq!(explicit("qemu:///session").unwrap(), None);
-        assert_eq!(explicit("xen+tcp://h/").unwrap(), None);
-        assert!(explicit("qemu+tls://h/system").is_err());
+        assert_eq!(explicit_rw("qemu:///session").unwrap(), None);
+        assert_eq!(explicit_rw("xen+tcp://h/").unwrap(), None);
+        assert!(explicit_rw("qemu+tls://h/system").is_err());
+        let t = explicit_rw("qemu+ext:///session?command=/bin/helper").unwrap().unwrap();
+        assert_eq!(t.endpoint, Endpoint::Command(vec!["/bin/helper".into()]));
+        assert_eq!(t.name.as_deref(), Some("qemu:///session"));
+        let t = explicit_rw("qemu+ssh://me@host:2222/system").unwrap().unwrap();
+        let Endpoint::Command(args) = t.endpoint else { panic!() };
+        assert_eq!(args[..9], ["ssh", "-p", "2222", "-l", "me", "-T", "-e", "none", "--"]);
+        assert_eq!(args[9], "host");
+        assert!(args[10].contains("virt-ssh-helper 'qemu:///system'"), "{}", args[10]);
+        assert!(args[10].contains("nc -U '\\''/var/run/libvirt/libvirt-sock'\\''"), "{}", args[10]);
         let system = local_daemon_sockets("qemu:///system", true);
         assert_eq!(system[0], PathBuf::from("/var/run/libvirt/virtqemud-sock-ro"));
         assert_eq!(system[1], PathBuf::from("/var/run/libvirt/libvirt-sock-ro"));
