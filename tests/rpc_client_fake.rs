@@ -292,3 +292,36 @@ fn a_server_that_never_answers_times_out() {
     // The connection itself is fine.
     assert!(conn.driver.is_alive());
 }
+
+/// Network and raw QEMU monitor events come through their own server
+/// registrations (the remote program's 313, the QEMU program's 4).
+#[test]
+fn network_and_monitor_events() {
+    event_loop();
+    let script: Script = Box::new(|header, _| match (header.program, header.procedure) {
+        (REMOTE_PROGRAM, remote::CONNECT_NETWORK_EVENT_REGISTER_ANY) => Some(encode(&CallbackIdArg { callback_id: 1 })),
+        (QEMU_PROGRAM, qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER) => Some(encode(&CallbackIdArg { callback_id: 1 })),
+        _ => Some(Vec::new()),
+    });
+    let server = FakeServer::start("objects", true, script);
+    let conn = Connection::open(Some(&server.uri()), false).unwrap();
+    let (networks, monitor) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+    conn.driver.register_events(Subscription::new(conn.id, EventClass::Network, 0), networks.clone()).unwrap();
+    let raw = Subscription::new(conn.id, EventClass::QemuMonitor, 0);
+    conn.driver.register_qemu_monitor(raw, Some("STOP"), 0, monitor.clone()).unwrap();
+    let mut stream = server.stream.recv().unwrap();
+    let net = NonnullNetwork { name: "default".into(), uuid: Uuid::from_name("default") };
+    let started = NetworkLifecycleMsg { callback_id: 1, net, event: 2, detail: 0 };
+    stream
+        .write_all(&encode_packet(&Header::message(REMOTE_PROGRAM, remote::NETWORK_EVENT_LIFECYCLE, 1), &started))
+        .unwrap();
+    let stop =
+        QemuMonitorEventMsg { callback_id: 1, dom: dom(), event: "STOP".into(), seconds: 1, micros: 2, details: None };
+    stream.write_all(&encode_packet(&Header::message(QEMU_PROGRAM, qemu::DOMAIN_MONITOR_EVENT, 1), &stop)).unwrap();
+    let networks = networks.wait_for(1);
+    assert_eq!(networks.len(), 1);
+    assert!(format!("{networks:?}").contains("name: \"default\""), "{networks:?}");
+    let monitor = monitor.wait_for(1);
+    assert_eq!(monitor.len(), 1);
+    assert!(format!("{monitor:?}").contains("name: \"STOP\""), "{monitor:?}");
+}

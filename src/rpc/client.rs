@@ -379,6 +379,8 @@ impl IoThread {
         self.shared.state.lock().outbox.extend(encode_packet(&header, &()));
     }
 
+    /// Reads what the socket has, handling each chunk's whole packets
+    /// before reading more, so that only one partial packet is buffered.
     fn read(&mut self, buf: &mut [u8]) -> Option<(CloseReason, Error)> {
         loop {
             match self.stream.read(buf) {
@@ -390,22 +392,22 @@ impl IoThread {
                     return Some((CloseReason::VIR_CONNECT_CLOSE_REASON_EOF, error));
                 }
                 Ok(n) => self.frames.push(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Some(io_failure(e)),
             }
-        }
-        loop {
-            match self.frames.next_packet() {
-                Ok(Some(packet)) => {
-                    self.last_received = Instant::now();
-                    self.unanswered = 0;
-                    if let Some(closed) = self.dispatch(packet) {
-                        return Some(closed);
+            loop {
+                match self.frames.next_packet() {
+                    Ok(Some(packet)) => {
+                        self.last_received = Instant::now();
+                        self.unanswered = 0;
+                        if let Some(closed) = self.dispatch(packet) {
+                            return Some(closed);
+                        }
                     }
+                    Ok(None) => break,
+                    Err(e) => return Some(malformed(format!("{e}"))),
                 }
-                Ok(None) => return None,
-                Err(e) => return Some(malformed(format!("{e}"))),
             }
         }
     }

@@ -288,7 +288,7 @@ mod tests {
         let Endpoint::Command(args) = t.endpoint else { panic!() };
         assert_eq!(args[..9], ["ssh", "-p", "2222", "-l", "me", "-T", "-e", "none", "--"]);
         assert_eq!(args[9], "host");
-        assert!(args[10].contains("virt-ssh-helper 'qemu:///system'"), "{}", args[10]);
+        assert!(args[10].contains("virt-ssh-helper '\\''qemu:///system'\\''"), "{}", args[10]);
         assert!(args[10].contains("nc -U '\\''/var/run/libvirt/libvirt-sock'\\''"), "{}", args[10]);
         let system = local_daemon_sockets("qemu:///system", true);
         assert_eq!(system[0], PathBuf::from("/var/run/libvirt/virtqemud-sock-ro"));
