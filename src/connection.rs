@@ -19,7 +19,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl Connection {
     /// Opens `uri` (`None`: libvirt's default URI).
     pub fn open(uri: Option<&str>, read_only: bool) -> Result<Connection> {
-        let (uri, driver) = driver::open(uri)?;
+        let (uri, driver) = match driver::remote::open(uri, read_only)? {
+            Some(remote) => remote,
+            None => driver::open(uri)?,
+        };
         Ok(Connection { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), uri, read_only, driver })
     }
 }

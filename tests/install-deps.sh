@@ -15,7 +15,7 @@ for module in pytest mypy; do
             || { [ "$(id -u)" = 0 ] && apt-get install -y -qq "python3-$module"; }
     fi
 done
-packages="libvirt-dev libvirt0 libvirt-doc libvirt-clients python3-libvirt valgrind pkg-config"
+packages="libvirt-dev libvirt0 libvirt-doc libvirt-clients libvirt-daemon python3-libvirt valgrind pkg-config"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

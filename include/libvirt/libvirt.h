@@ -1056,19 +1056,19 @@ int virConnectRef(virConnectPtr conn);
 char *virConnectGetURI(virConnectPtr conn);
 
 /**
- * In-process connections are alive for as long as they are open.
+ * 1 while the connection is usable: in-process connections until they are
  */
 int virConnectIsAlive(virConnectPtr conn);
 
 /**
- * In-process connections have no transport to keep alive: returns 1, the
+ * Starts keepalive on a remote connection (0), or reports that the peer
  */
-int virConnectSetKeepAlive(virConnectPtr conn, int _interval, unsigned int _count);
+int virConnectSetKeepAlive(virConnectPtr conn, int interval, unsigned int count);
 
 /**
- * Accepts a close callback. In-process connections only close through
+ * Registers the connection's close callback. A remote connection calls it
  */
-int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, void *_opaque, virFreeCallback _freecb);
+int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, void *opaque, virFreeCallback freecb);
 
 /**
  * The counterpart of `virConnectRegisterCloseCallback`.

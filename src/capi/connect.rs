@@ -1,15 +1,17 @@
 //! Library and connection functions.
 
-use std::os::raw::{c_char, c_int, c_uint, c_ulong};
+use std::os::raw::{c_char, c_int, c_uint, c_ulong, c_void};
 use std::ptr;
+use std::sync::Arc;
 
-use super::handles::{ConnHandle, DomainHandle};
+use super::handles::{ConnHandle, DomainHandle, Handle};
 use super::{export, strings};
 use crate::abi::common::{
     virConnectAuth, virConnectAuthPtr, virConnectCloseFunc, virConnectFlags, virConnectPtr, virDomainPtr,
     virFreeCallback, LIBVIR_VERSION_NUMBER,
 };
 use crate::connection::Connection;
+use crate::driver::remote::CloseCallback;
 use crate::error::{Error, ErrorDomain, Result};
 
 /// Initialises the library; nothing needs doing, so it always succeeds.
@@ -125,33 +127,74 @@ pub extern "C" fn virConnectGetURI(conn: virConnectPtr) -> *mut c_char {
     })
 }
 
-/// In-process connections are alive for as long as they are open.
+/// 1 while the connection is usable: in-process connections until they are
+/// closed, remote ones until their daemon goes away.
 #[no_mangle]
 pub extern "C" fn virConnectIsAlive(conn: virConnectPtr) -> c_int {
-    export!(|call| call.connection(conn).map(|_| 1))
+    export!(|call| call.connection(conn).map(|handle| c_int::from(handle.conn.driver.is_alive())))
 }
 
-/// In-process connections have no transport to keep alive: returns 1, the
-/// contract's answer for a peer without keepalive support.
+/// Starts keepalive on a remote connection (0), or reports that the peer
+/// has none (1: in-process connections, servers without it).
 #[no_mangle]
-pub extern "C" fn virConnectSetKeepAlive(conn: virConnectPtr, _interval: c_int, _count: c_uint) -> c_int {
-    export!(|call| call.connection(conn).map(|_| 1))
+pub extern "C" fn virConnectSetKeepAlive(conn: virConnectPtr, interval: c_int, count: c_uint) -> c_int {
+    export!(|call| call.connection(conn)?.conn.driver.set_keepalive(interval, count))
 }
 
-/// Accepts a close callback. In-process connections only close through
-/// `virConnectClose`, so, as with libvirt's in-process drivers, it is never
-/// called (nor its `freecb`).
+/// An application's close callback, with a reference on its connection
+/// while it is registered.
+struct CCloseCallback {
+    function: unsafe extern "C" fn(virConnectPtr, c_int, *mut c_void),
+    opaque: *mut c_void,
+    freecb: virFreeCallback,
+    conn: Handle<ConnHandle>,
+}
+
+// SAFETY: libvirt's contract lets the library call the close callback and
+// its free function from the event-loop thread whatever thread registered it.
+unsafe impl Send for CCloseCallback {}
+// SAFETY: as above; the record is never mutated after creation.
+unsafe impl Sync for CCloseCallback {}
+
+impl CloseCallback for CCloseCallback {
+    fn identity(&self) -> usize {
+        self.function as usize
+    }
+
+    fn closed(&self, reason: c_int) {
+        // SAFETY: the application registered this function for this connection and opaque.
+        unsafe { (self.function)(self.conn.as_ptr(), reason, self.opaque) }
+    }
+}
+
+impl Drop for CCloseCallback {
+    fn drop(&mut self) {
+        if let Some(free) = self.freecb {
+            // SAFETY: the application gave this function to free this opaque.
+            unsafe { free(self.opaque) };
+        }
+    }
+}
+
+/// Registers the connection's close callback. A remote connection calls it
+/// (from the event loop) when its daemon goes away; in-process connections
+/// only close through `virConnectClose`, so, as with libvirt's in-process
+/// drivers, it is never called (nor its `freecb`).
 #[no_mangle]
 pub extern "C" fn virConnectRegisterCloseCallback(
     conn: virConnectPtr,
     cb: virConnectCloseFunc,
-    _opaque: *mut std::os::raw::c_void,
-    _freecb: virFreeCallback,
+    opaque: *mut c_void,
+    freecb: virFreeCallback,
 ) -> c_int {
     export!(|call| {
         let name = call.function;
-        call.connection(conn)?;
-        cb.ok_or_else(|| Error::null_arg(name, "cb")).map(|_| 0)
+        let handle = call.connection(conn)?;
+        let function = cb.ok_or_else(|| Error::null_arg(name, "cb"))?;
+        if let Some(notifier) = handle.conn.driver.close_notifier() {
+            notifier.register(Arc::new(CCloseCallback { function, opaque, freecb, conn: handle.clone() }))?;
+        }
+        Ok(0)
     })
 }
 
@@ -160,8 +203,12 @@ pub extern "C" fn virConnectRegisterCloseCallback(
 pub extern "C" fn virConnectUnregisterCloseCallback(conn: virConnectPtr, cb: virConnectCloseFunc) -> c_int {
     export!(|call| {
         let name = call.function;
-        call.connection(conn)?;
-        cb.ok_or_else(|| Error::null_arg(name, "cb")).map(|_| 0)
+        let handle = call.connection(conn)?;
+        let function = cb.ok_or_else(|| Error::null_arg(name, "cb"))?;
+        if let Some(notifier) = handle.conn.driver.close_notifier() {
+            notifier.unregister(function as usize)?;
+        }
+        Ok(0)
     })
 }
 

@@ -34,7 +34,7 @@ pub extern "C" fn virConnectDomainEventRegister(
             )
         };
         let callback = Arc::new(CCallback::new(&handle, function, opaque, freecb));
-        handle.conn.driver.events().register(subscription, callback)?;
+        handle.conn.driver.register_events(subscription, callback)?;
         Ok(0)
     })
 }
@@ -46,7 +46,7 @@ pub extern "C" fn virConnectDomainEventDeregister(conn: virConnectPtr, cb: virCo
         let name = call.function;
         let handle = call.connection(conn)?;
         let cb = cb.ok_or_else(|| Error::null_arg(name, "cb"))?;
-        handle.conn.driver.events().deregister_legacy(handle.conn.id, cb as usize)?;
+        handle.conn.driver.deregister_legacy_events(handle.conn.id, cb as usize)?;
         Ok(0)
     })
 }
@@ -91,7 +91,7 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
         }
         let subscription = Subscription { target, ..Subscription::new(handle.conn.id, EventClass::Domain, eventID) };
         let callback = Arc::new(CCallback::new(&handle, function, opaque, freecb));
-        handle.conn.driver.events().register(subscription, callback)
+        handle.conn.driver.register_events(subscription, callback)
     })
 }
 
@@ -104,7 +104,7 @@ pub extern "C" fn virConnectDomainEventDeregisterAny(conn: virConnectPtr, callba
         if callbackID < 0 {
             return Err(Error::arg_check(name, "callbackID", format!("callbackID in {name} must be zero or greater")));
         }
-        handle.conn.driver.events().deregister(handle.conn.id, callbackID)?;
+        handle.conn.driver.deregister_events(handle.conn.id, callbackID)?;
         Ok(0)
     })
 }

@@ -49,7 +49,7 @@ fn register_any<T>(
     }
     let subscription = Subscription { target, ..Subscription::new(handle.conn.id, class, event_id) };
     let callback = Arc::new(CCallback::new(&handle, callback, opaque, freecb));
-    handle.conn.driver.events().register(subscription, callback)
+    handle.conn.driver.register_events(subscription, callback)
 }
 
 /// The shared body of `vir*EventDeregisterAny`. As in libvirt, the ID is
@@ -61,7 +61,7 @@ fn deregister_any(call: &mut Call, class: EventClass, conn: virConnectPtr, callb
         let message = format!("callbackID in {function} must be zero or greater");
         return Err(Error::arg_check(function, "callbackID", message).in_domain(class.descriptor().error_domain));
     }
-    handle.conn.driver.events().deregister(handle.conn.id, callback_id)?;
+    handle.conn.driver.deregister_events(handle.conn.id, callback_id)?;
     Ok(0)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod metadata;
 pub mod qemu;
+pub mod remote;
 pub mod test;
 mod test_objects;
 
@@ -104,6 +105,34 @@ pub fn check_flags(flags: u32, allowed: u32, function: &str, domain: ErrorDomain
 /// `VIR_ERR_NO_SUPPORT` naming the public function, as libvirt does.
 pub trait Driver: Send + Sync {
     fn events(&self) -> &Arc<EventState>;
+
+    /// Adds an event registration (the C API's `*EventRegister*`); a remote
+    /// connection also registers with its server.
+    fn register_events(&self, subscription: Subscription, callback: Arc<dyn EventCallback>) -> Result<i32> {
+        self.events().register(subscription, callback)
+    }
+    fn deregister_events(&self, connection: ConnectionId, callback_id: i32) -> Result<()> {
+        self.events().deregister(connection, callback_id)
+    }
+    /// Removes a `virConnectDomainEventRegister` registration of `identity`.
+    fn deregister_legacy_events(&self, connection: ConnectionId, identity: usize) -> Result<()> {
+        self.events().deregister_legacy(connection, identity)
+    }
+
+    /// `virConnectIsAlive`: in-process connections live until closed.
+    fn is_alive(&self) -> bool {
+        true
+    }
+    /// `virConnectSetKeepAlive`: 0 when started, 1 when the peer has no
+    /// keepalive (in-process connections have no peer).
+    fn set_keepalive(&self, _interval: i32, _count: u32) -> Result<i32> {
+        Ok(1)
+    }
+    /// Where a connection that can close by itself keeps its close
+    /// callback; in-process connections never close by themselves.
+    fn close_notifier(&self) -> Option<&remote::CloseNotifier> {
+        None
+    }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity>;
     fn lookup_by_id(&self, id: i32) -> Result<DomainIdentity>;

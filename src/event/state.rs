@@ -90,11 +90,16 @@ struct Registration {
     /// registration is removed while any callback runs, its release waits
     /// for the end of the flush.
     deleted: bool,
+    /// The server's callback ID this registration listens through, for a
+    /// remote connection's state.
+    remote_id: Option<i32>,
 }
 
 impl Registration {
-    fn wants(&self, event: &Event) -> bool {
-        !self.deleted && self.subscription.wants(event)
+    /// An event queued from a server's message reaches only the
+    /// registrations made through the server registration it names.
+    fn wants(&self, event: &Event, remote_id: Option<i32>) -> bool {
+        !self.deleted && (remote_id.is_none() || remote_id == self.remote_id) && self.subscription.wants(event)
     }
 }
 
@@ -102,7 +107,7 @@ impl Registration {
 struct Inner {
     registrations: Vec<Registration>,
     next_id: i32,
-    queue: VecDeque<Event>,
+    queue: VecDeque<(Event, Option<i32>)>,
     /// The flush timer and the loop it lives on, while any callback exists.
     timer: Option<(Arc<dyn EventLoop>, i32)>,
     dispatching: bool,
@@ -126,6 +131,17 @@ impl EventState {
 
     /// Adds a registration and returns its callback ID.
     pub fn register(&self, subscription: Subscription, callback: Arc<dyn EventCallback>) -> Result<i32> {
+        self.register_remote(subscription, callback, None)
+    }
+
+    /// Adds a registration that receives the events queued for the
+    /// server's callback `remote_id` (and those queued without one).
+    pub fn register_remote(
+        &self,
+        subscription: Subscription,
+        callback: Arc<dyn EventCallback>,
+        remote_id: Option<i32>,
+    ) -> Result<i32> {
         let mut inner = self.inner.lock();
         let identity = callback.identity();
         let duplicate = inner
@@ -140,7 +156,7 @@ impl EventState {
         }
         let id = inner.next_id;
         inner.next_id += 1;
-        inner.registrations.push(Registration { id, subscription, callback, deleted: false });
+        inner.registrations.push(Registration { id, subscription, callback, deleted: false, remote_id });
         Ok(id)
     }
 
@@ -216,7 +232,12 @@ impl EventState {
     /// Queues an event for delivery from the event loop. With no callback
     /// registered there is nobody to tell, and the event is dropped.
     pub fn queue(&self, event: impl Into<Event>) {
-        let event = event.into();
+        self.queue_remote(event, None)
+    }
+
+    /// Queues an event a server sent for its callback `remote_id`.
+    pub fn queue_remote(&self, event: impl Into<Event>, remote_id: Option<i32>) {
+        let event = (event.into(), remote_id);
         let mut inner = self.inner.lock();
         let Some((event_loop, timer)) = inner.timer.clone() else {
             return;
@@ -238,7 +259,7 @@ impl EventState {
             }
             FlushInProgress { state: self, undelivered: std::mem::take(&mut inner.queue) }
         };
-        while let Some(event) = flush.undelivered.pop_front() {
+        while let Some((event, remote_id)) = flush.undelivered.pop_front() {
             // Registrations added while this event is being delivered wait
             // for the next one; indices stay valid because removals during a
             // flush only mark.
@@ -247,7 +268,7 @@ impl EventState {
                 let callback = {
                     let inner = self.inner.lock();
                     match inner.registrations.get(index) {
-                        Some(r) if r.wants(&event) => r.callback.clone(),
+                        Some(r) if r.wants(&event, remote_id) => r.callback.clone(),
                         _ => continue,
                     }
                 };
@@ -279,7 +300,7 @@ impl EventState {
 /// delivered is not repeated: some callbacks have had it.)
 struct FlushInProgress<'a> {
     state: &'a EventState,
-    undelivered: VecDeque<Event>,
+    undelivered: VecDeque<(Event, Option<i32>)>,
 }
 
 impl Drop for FlushInProgress<'_> {

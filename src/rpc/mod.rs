@@ -1,6 +1,8 @@
 //! libvirt's RPC protocol: the XDR encoding, packet framing and the message
 //! definitions virt-events speaks (`virt-eventsd` serves them).
 
+pub mod client;
+mod client_errors;
 pub mod convert;
 pub mod packet;
 pub mod protocol;

@@ -103,6 +103,8 @@ xdr_structs! {
     pub struct DomainGetInfoRet { state: u32, max_mem: u64, memory: u64, nr_virt_cpu: u32, cpu_time: u64 }
     pub struct DomainGetStateRet { state: i32, reason: i32 }
     pub struct DomainGetXmlDescRet { xml: String }
+    pub struct DomainIsPersistentRet { persistent: i32 }
+    pub struct AuthPolkitRet { complete: i32 }
 
     // Networks and storage pools, enough to operate them.
     pub struct NetworkArg { net: NonnullNetwork }
@@ -358,12 +360,14 @@ procedures! {
         NETWORK_LOOKUP_BY_NAME = 46: LookupByNameArgs => NetworkArg,
         CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
         AUTH_LIST = 66: () => AuthListRet,
+        AUTH_POLKIT = 70: () => AuthPolkitRet,
         STORAGE_POOL_REFRESH = 83: StoragePoolFlagsArgs => (),
         STORAGE_POOL_LOOKUP_BY_NAME = 84: LookupByNameArgs => StoragePoolArg,
         CONNECT_DOMAIN_EVENT_REGISTER = 105: () => LegacyRegisteredRet,
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
         CONNECT_GET_URI = 110: () => GetUriRet,
+        DOMAIN_IS_PERSISTENT = 151: DomainArg => DomainIsPersistentRet,
         CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167: LegacyRegisterAnyArgs => (),
         CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168: LegacyRegisterAnyArgs => (),
         DOMAIN_EVENT_REBOOT = 169: DomainOnlyMsg => (),
@@ -375,6 +379,7 @@ procedures! {
         DOMAIN_GET_STATE = 212: DomainFlagsArgs => DomainGetStateRet,
         DOMAIN_EVENT_CONTROL_ERROR = 224: DomainOnlyMsg => (),
         DOMAIN_EVENT_BLOCK_JOB = 241: BlockJobMsg => (),
+        DOMAIN_RESET = 245: DomainFlagsArgs => (),
         DOMAIN_EVENT_DISK_CHANGE = 248: DiskChangeMsg => (),
         DOMAIN_EVENT_TRAY_CHANGE = 268: TrayChangeMsg => (),
         DOMAIN_EVENT_PMWAKEUP = 269: DomainOnlyMsg => (),

@@ -1,0 +1,746 @@
+//! The remote driver: a connection to a libvirt daemon (a real libvirtd or
+//! `virt-eventsd`) over libvirt's RPC protocol, as libvirt's own remote
+//! driver speaks it. Calls go over the wire; the server's event messages are
+//! queued on this connection's event state, so that they are dispatched
+//! exactly as the in-process drivers' events are.
+
+mod events;
+pub mod uri;
+
+use std::net::TcpStream;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use crate::abi::common::virConnectCloseReason as CloseReason;
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
+use crate::event::{DomainIdentity, EventClass, TargetKey};
+use crate::eventloop;
+use crate::rpc::client::{Client, ClientHandler, Stream};
+use crate::rpc::convert::{domain_identity, nonnull_domain};
+use crate::rpc::packet::Packet;
+use crate::rpc::protocol::*;
+use crate::uuid::Uuid;
+
+use super::{DomainInfo, DomainState, Driver};
+
+/// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
+const FEATURE_KEEPALIVE: i32 = 10;
+/// `VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK`.
+const FEATURE_EVENT_CALLBACK: i32 = 14;
+/// `VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK`.
+const FEATURE_CLOSE_CALLBACK: i32 = 15;
+/// CONNECT_OPEN's flags as libvirt's client sends them: read-only, and
+/// "non-root user" (the daemon honours only read-only).
+const OPEN_READ_ONLY: u32 = 1;
+const OPEN_USER: u32 = 2;
+/// `REMOTE_AUTH_*`.
+const AUTH_NONE: i32 = 0;
+const AUTH_SASL: i32 = 1;
+const AUTH_POLKIT: i32 = 2;
+/// The remote ID of registrations made without callback IDs (legacy
+/// procedures), and of the messages they receive.
+const LEGACY_REMOTE_ID: i32 = -1;
+
+/// The application's close callback, as the driver sees it.
+pub trait CloseCallback: Send + Sync {
+    /// What makes two registrations "the same callback" (the function address).
+    fn identity(&self) -> usize;
+    /// The connection closed for `reason` (`virConnectCloseReason`); run on
+    /// the application's event loop.
+    fn closed(&self, reason: i32);
+}
+
+/// A remote connection's single close callback.
+#[derive(Default)]
+pub struct CloseNotifier {
+    callback: Mutex<Option<Arc<dyn CloseCallback>>>,
+}
+
+impl CloseNotifier {
+    pub fn register(&self, callback: Arc<dyn CloseCallback>) -> Result<()> {
+        let mut slot = self.callback.lock();
+        if slot.is_some() {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A close callback is already registered"));
+        }
+        *slot = Some(callback);
+        Ok(())
+    }
+
+    pub fn unregister(&self, identity: usize) -> Result<()> {
+        let mut slot = self.callback.lock();
+        if slot.as_ref().map(|c| c.identity()) != Some(identity) {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A different callback was requested"));
+        }
+        let callback = slot.take();
+        drop(slot);
+        drop(callback);
+        Ok(())
+    }
+
+    /// Runs the callback for `reason` from the application's event loop (it
+    /// is application code: never on the I/O thread).
+    fn fire(&self, reason: CloseReason) {
+        let Some(callback) = self.callback.lock().clone() else { return };
+        let Some(event_loop) = eventloop::current() else {
+            eprintln!("libvirt: RPC warning : no event loop to run the close callback on");
+            return;
+        };
+        let remover = event_loop.clone();
+        let reason = reason as i32;
+        let mut pending = Some(callback);
+        event_loop.add_timeout(
+            0,
+            Box::new(move |timer| {
+                if let Some(callback) = pending.take() {
+                    remover.remove_timeout(timer);
+                    callback.closed(reason);
+                }
+            }),
+        );
+    }
+}
+
+/// What local registrations share one server registration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Key {
+    class: EventClass,
+    event_id: i32,
+    target: Option<TargetKey>,
+    /// Raw monitor registrations are never shared: the server filters them
+    /// by event name; this is the local callback ID.
+    unshared: Option<i32>,
+}
+
+struct ServerRegistration {
+    key: Key,
+    remote_id: i32,
+    locals: usize,
+}
+
+struct LocalRegistration {
+    id: i32,
+    key: Key,
+    /// The function of a `virConnectDomainEventRegister` registration.
+    legacy_identity: Option<usize>,
+}
+
+#[derive(Default)]
+struct Registrations {
+    server: Vec<ServerRegistration>,
+    local: Vec<LocalRegistration>,
+}
+
+/// What the I/O thread hands messages and the connection's end to.
+struct Receiver {
+    events: Arc<EventState>,
+    registrations: Mutex<Registrations>,
+    close: CloseNotifier,
+}
+
+impl ClientHandler for Receiver {
+    fn message(&self, packet: Packet) {
+        let (program, procedure) = (packet.header.program, packet.header.procedure);
+        match events::decode(&packet) {
+            Ok((remote_id, event)) => {
+                let remote_id = remote_id.unwrap_or(LEGACY_REMOTE_ID);
+                let class = event.class();
+                let known =
+                    self.registrations.lock().server.iter().any(|r| {
+                        r.remote_id == remote_id && r.key.class == class && r.key.event_id == event.event_id()
+                    });
+                if known {
+                    self.events.queue_remote(event, Some(remote_id));
+                } else {
+                    eprintln!("libvirt: RPC warning : event {procedure} for unknown callback ID {remote_id} dropped");
+                }
+            }
+            Err(events::NotAnEvent::UnknownProcedure) => {
+                eprintln!(
+                    "libvirt: RPC error : No event expected with procedure {procedure:#x} of program {program:#x}"
+                )
+            }
+            Err(events::NotAnEvent::Body(e)) => {
+                eprintln!("libvirt: RPC warning : event {procedure} with a malformed body dropped: {e}")
+            }
+        }
+    }
+
+    fn closed(&self, reason: CloseReason) {
+        self.close.fire(reason);
+    }
+}
+
+pub struct RemoteDriver {
+    client: Arc<Client>,
+    receiver: Arc<Receiver>,
+    /// Serialises registrations, whose server calls must match the local
+    /// counts (held across the call; the I/O thread never takes it).
+    registering: Mutex<()>,
+    callback_events: bool,
+    keepalive_supported: bool,
+    /// Domains this connection has seen, to name a registration's domain
+    /// filter on the wire as libvirt's client does.
+    seen: Mutex<Vec<NonnullDomain>>,
+    /// The program at the other end of an `ext` or `ssh` connection.
+    helper: Mutex<Option<Child>>,
+}
+
+impl Drop for RemoteDriver {
+    fn drop(&mut self) {
+        if self.client.is_alive() {
+            self.client.expect_close();
+            let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
+        }
+        self.client.close();
+        if let Some(helper) = self.helper.lock().take() {
+            reap(helper);
+        }
+    }
+}
+
+fn connect_error(what: &str, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorCode::VIR_ERR_SYSTEM_ERROR,
+        ErrorDomain::VIR_FROM_RPC,
+        Some(format!("Failed to connect socket to '{what}': {e}")),
+    )
+}
+
+/// A connected transport: the stream, and the program at its other end
+/// for `ext` and `ssh`.
+pub struct Connected {
+    stream: Stream,
+    helper: Option<Child>,
+}
+
+/// Connects to `endpoint`.
+pub fn connect(endpoint: &uri::Endpoint) -> Result<Connected> {
+    let stream = match endpoint {
+        uri::Endpoint::Unix(path) => {
+            UnixStream::connect(path).map(Stream::Unix).map_err(|e| connect_error(&path.display().to_string(), e))?
+        }
+        uri::Endpoint::Tcp { host, port } => TcpStream::connect((host.as_str(), *port))
+            .map(Stream::Tcp)
+            .map_err(|e| connect_error(&format!("{host}:{port}"), e))?,
+        uri::Endpoint::Command(argv) => return spawn(argv),
+    };
+    Ok(Connected { stream, helper: None })
+}
+
+/// Runs `argv` with one end of a socket pair as its standard input and
+/// output; its standard error stays the application's.
+fn spawn(argv: &[String]) -> Result<Connected> {
+    let failed = |e: std::io::Error| {
+        Error::new(
+            ErrorCode::VIR_ERR_SYSTEM_ERROR,
+            ErrorDomain::VIR_FROM_RPC,
+            Some(format!("cannot run '{}': {e}", argv.join(" "))),
+        )
+    };
+    let (ours, theirs) = UnixStream::pair().map_err(failed)?;
+    let input: OwnedFd = theirs.try_clone().map_err(failed)?.into();
+    let output: OwnedFd = theirs.into();
+    let helper = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::from(input))
+        .stdout(Stdio::from(output))
+        .spawn()
+        .map_err(failed)?;
+    Ok(Connected { stream: Stream::Unix(ours), helper: Some(helper) })
+}
+
+/// Waits a moment for the helper program to leave once its stream closed,
+/// then ends it.
+fn reap(mut helper: Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        if !matches!(helper.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = helper.kill();
+    let _ = helper.wait();
+}
+
+impl RemoteDriver {
+    /// Opens a connection over `stream`; `name` is the URI to ask the server
+    /// for (`None`: its default). Returns the driver and the URI the server
+    /// named when `name` was `None`.
+    pub fn open(
+        connected: Connected,
+        name: Option<&str>,
+        read_only: bool,
+    ) -> Result<(Arc<RemoteDriver>, Option<String>)> {
+        let Connected { stream, helper } = connected;
+        let client = Client::start(stream)?;
+        let receiver = Arc::new(Receiver {
+            events: EventState::new(),
+            registrations: Mutex::new(Registrations::default()),
+            close: CloseNotifier::default(),
+        });
+        client.set_handler(Arc::downgrade(&receiver) as Weak<dyn ClientHandler>);
+        let mut driver = RemoteDriver {
+            client,
+            receiver,
+            registering: Mutex::new(()),
+            callback_events: false,
+            keepalive_supported: false,
+            seen: Mutex::new(Vec::new()),
+            helper: Mutex::new(helper),
+        };
+        driver.authenticate()?;
+        // libvirt's client asks for keepalive only when an event loop can
+        // drive it.
+        if eventloop::current().is_some() {
+            driver.keepalive_supported = driver.supports(FEATURE_KEEPALIVE)?;
+        }
+        let user = if is_root() { 0 } else { OPEN_USER };
+        let flags = user | if read_only { OPEN_READ_ONLY } else { 0 };
+        let open = ConnectOpenArgs { name: Some(name.unwrap_or("").to_string()), flags };
+        driver.call::<_, ()>(remote::CONNECT_OPEN, &open)?;
+        let uri = match name {
+            None => Some(driver.call::<_, GetUriRet>(remote::CONNECT_GET_URI, &())?.uri),
+            Some(_) => None,
+        };
+        driver.callback_events = driver.supports(FEATURE_EVENT_CALLBACK)?;
+        if driver.supports(FEATURE_CLOSE_CALLBACK)? {
+            driver.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
+        }
+        Ok((Arc::new(driver), uri))
+    }
+
+    fn call<A: crate::rpc::xdr::Xdr + std::fmt::Debug, R: crate::rpc::xdr::Xdr>(
+        &self,
+        procedure: i32,
+        args: &A,
+    ) -> Result<R> {
+        self.client.call(REMOTE_PROGRAM, procedure, args)
+    }
+
+    fn supports(&self, feature: i32) -> Result<bool> {
+        let ret: SupportsFeatureRet = self.call(remote::CONNECT_SUPPORTS_FEATURE, &SupportsFeatureArgs { feature })?;
+        Ok(ret.supported != 0)
+    }
+
+    fn authenticate(&self) -> Result<()> {
+        let types = match self.call::<_, AuthListRet>(remote::AUTH_LIST, &()) {
+            Ok(list) => list.types.0,
+            // An old server without authentication.
+            Err(e) if e.code == ErrorCode::VIR_ERR_NO_SUPPORT => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        match types.first().copied() {
+            None | Some(AUTH_NONE) => Ok(()),
+            Some(AUTH_POLKIT) => {
+                self.call::<_, AuthPolkitRet>(remote::AUTH_POLKIT, &())?;
+                Ok(())
+            }
+            Some(AUTH_SASL) => Err(Error::new(
+                ErrorCode::VIR_ERR_AUTH_UNAVAILABLE,
+                ErrorDomain::VIR_FROM_REMOTE,
+                Some("the server requires SASL authentication, which this client does not implement".into()),
+            )),
+            Some(other) => Err(Error::new(
+                ErrorCode::VIR_ERR_AUTH_FAILED,
+                ErrorDomain::VIR_FROM_REMOTE,
+                Some(format!("unsupported authentication type {other}")),
+            )),
+        }
+    }
+
+    pub fn close_notifier(&self) -> &CloseNotifier {
+        &self.receiver.close
+    }
+
+    /// The wire form of a domain.
+    fn wire(&self, dom: &DomainIdentity) -> NonnullDomain {
+        nonnull_domain(dom)
+    }
+
+    fn remember(&self, dom: NonnullDomain) -> DomainIdentity {
+        let identity = domain_identity(&dom);
+        let mut seen = self.seen.lock();
+        match seen.iter_mut().find(|d| d.uuid == dom.uuid) {
+            Some(known) => *known = dom,
+            None => seen.push(dom),
+        }
+        identity
+    }
+
+    fn lookup(&self, procedure: i32, args: &dyn LookupArgs) -> Result<DomainIdentity> {
+        let ret: DomainArg = args.call(self, procedure)?;
+        Ok(self.remember(ret.dom))
+    }
+
+    fn domain_call(&self, procedure: i32, dom: &DomainIdentity) -> Result<()> {
+        self.call(procedure, &DomainArg { dom: self.wire(dom) })
+    }
+
+    /// The server's form of a registration's target, if it has one.
+    fn target_domain(&self, target: &Option<TargetKey>) -> Result<Option<NonnullDomain>> {
+        let Some(key) = target else { return Ok(None) };
+        let known = self.seen.lock().iter().find(|d| key.matches(&d.uuid, &d.name)).cloned();
+        if let Some(dom) = known {
+            return Ok(Some(dom));
+        }
+        let dom = match key {
+            TargetKey::Uuid(uuid) => self.lookup_by_uuid(uuid)?,
+            TargetKey::Name(name) => self.lookup_by_name(name)?,
+        };
+        Ok(Some(nonnull_domain(&dom)))
+    }
+
+    /// Registers `key` with the server; returns the server's callback ID.
+    fn server_register(&self, key: &Key, qemu_event: Option<(&str, u32)>) -> Result<i32> {
+        use remote::*;
+        let callback = |ret: CallbackIdArg| ret.callback_id;
+        let event_id = key.event_id;
+        match key.class {
+            EventClass::Domain if !self.callback_events => {
+                self.call::<_, ()>(CONNECT_DOMAIN_EVENT_REGISTER_ANY, &LegacyRegisterAnyArgs { event_id })?;
+                Ok(LEGACY_REMOTE_ID)
+            }
+            EventClass::Domain => {
+                let dom = self.target_domain(&key.target)?;
+                self.call(
+                    CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
+                    &DomainEventCallbackRegisterArgs { event_id, dom },
+                )
+                .map(callback)
+            }
+            EventClass::QemuMonitor => {
+                let dom = self.target_domain(&key.target)?;
+                let (event, flags) = qemu_event.map_or((None, 0), |(e, f)| (Some(e.to_string()), f));
+                let args = QemuMonitorRegisterArgs { dom, event: event.filter(|e| !e.is_empty()), flags };
+                self.client.call(QEMU_PROGRAM, qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, &args).map(callback)
+            }
+            // Object filters need the object's lookup, which this driver
+            // does not offer; registrations for every object need none.
+            EventClass::Network => self
+                .call(CONNECT_NETWORK_EVENT_REGISTER_ANY, &NetworkEventRegisterArgs { event_id, net: None })
+                .map(callback),
+            EventClass::StoragePool => self
+                .call(CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, &StoragePoolEventRegisterArgs { event_id, pool: None })
+                .map(callback),
+            EventClass::NodeDevice => self
+                .call(CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, &NodeDeviceEventRegisterArgs { event_id, dev: None })
+                .map(callback),
+            EventClass::Secret => self
+                .call(CONNECT_SECRET_EVENT_REGISTER_ANY, &SecretEventRegisterArgs { event_id, secret: None })
+                .map(callback),
+        }
+    }
+
+    fn server_deregister(&self, key: &Key, remote_id: i32) -> Result<()> {
+        use remote::*;
+        let callback_id = CallbackIdArg { callback_id: remote_id };
+        match key.class {
+            EventClass::Domain if remote_id == LEGACY_REMOTE_ID => {
+                self.call(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &LegacyRegisterAnyArgs { event_id: key.event_id })
+            }
+            EventClass::Domain => self.call(CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, &callback_id),
+            EventClass::QemuMonitor => {
+                self.client.call(QEMU_PROGRAM, qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, &callback_id)
+            }
+            EventClass::Network => self.call(CONNECT_NETWORK_EVENT_DEREGISTER_ANY, &callback_id),
+            EventClass::StoragePool => self.call(CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, &callback_id),
+            EventClass::NodeDevice => self.call(CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, &callback_id),
+            EventClass::Secret => self.call(CONNECT_SECRET_EVENT_DEREGISTER_ANY, &callback_id),
+        }
+    }
+
+    /// Adds a local registration, registering its key with the server when
+    /// it is the key's first.
+    fn register(
+        &self,
+        subscription: Subscription,
+        callback: Arc<dyn EventCallback>,
+        qemu_event: Option<(&str, u32)>,
+    ) -> Result<i32> {
+        let object_class = !matches!(subscription.class, EventClass::Domain | EventClass::QemuMonitor);
+        if object_class && subscription.target.is_some() {
+            return Err(Error::no_support(
+                ErrorDomain::VIR_FROM_REMOTE,
+                "event registrations for one network, pool, device or secret",
+            ));
+        }
+        let _serialised = self.registering.lock();
+        let legacy_identity = subscription.legacy.then(|| callback.identity());
+        let mut key = Key {
+            class: subscription.class,
+            event_id: subscription.event_id,
+            // Legacy registrations filter by domain locally.
+            target: if self.callback_events { subscription.target.clone() } else { None },
+            unshared: None,
+        };
+        if key.class == EventClass::QemuMonitor {
+            key.unshared = Some(-1);
+        }
+        let existing = self
+            .receiver
+            .registrations
+            .lock()
+            .server
+            .iter()
+            .find(|r| r.key == key && r.key.unshared.is_none())
+            .map(|r| r.remote_id);
+        let (remote_id, new) = match existing {
+            Some(id) => (id, false),
+            None => (self.server_register(&key, qemu_event)?, true),
+        };
+        let local = match self.receiver.events.register_remote(subscription, callback, Some(remote_id)) {
+            Ok(local) => local,
+            Err(e) => {
+                if new {
+                    let _ = self.server_deregister(&key, remote_id);
+                }
+                return Err(e);
+            }
+        };
+        if key.unshared.is_some() {
+            key.unshared = Some(local);
+        }
+        let mut registrations = self.receiver.registrations.lock();
+        if new {
+            registrations.server.push(ServerRegistration { key: key.clone(), remote_id, locals: 0 });
+        }
+        if let Some(server) = registrations.server.iter_mut().find(|r| r.key == key && r.remote_id == remote_id) {
+            server.locals += 1;
+        }
+        registrations.local.push(LocalRegistration { id: local, key, legacy_identity });
+        Ok(local)
+    }
+
+    /// Forgets the local registration `which` picks after the event state
+    /// removed it; the key's last one is deregistered from the server.
+    fn forget(&self, which: impl Fn(&LocalRegistration) -> bool) -> Result<()> {
+        let last = {
+            let mut registrations = self.receiver.registrations.lock();
+            let Some(index) = registrations.local.iter().position(which) else { return Ok(()) };
+            let local = registrations.local.remove(index);
+            let Some(server_index) = registrations.server.iter().position(|r| r.key == local.key) else {
+                return Ok(());
+            };
+            let server = &mut registrations.server[server_index];
+            server.locals -= 1;
+            if server.locals > 0 {
+                return Ok(());
+            }
+            registrations.server.remove(server_index)
+        };
+        self.server_deregister(&last.key, last.remote_id)
+    }
+
+    /// `virConnectIsAlive`.
+    pub fn alive(&self) -> bool {
+        self.client.is_alive()
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+}
+
+/// A lookup's arguments, whatever the lookup.
+trait LookupArgs {
+    fn call(&self, driver: &RemoteDriver, procedure: i32) -> Result<DomainArg>;
+}
+
+impl<T: crate::rpc::xdr::Xdr + std::fmt::Debug> LookupArgs for T {
+    fn call(&self, driver: &RemoteDriver, procedure: i32) -> Result<DomainArg> {
+        driver.call(procedure, self)
+    }
+}
+
+impl Driver for RemoteDriver {
+    fn events(&self) -> &Arc<EventState> {
+        &self.receiver.events
+    }
+
+    fn register_events(&self, subscription: Subscription, callback: Arc<dyn EventCallback>) -> Result<i32> {
+        self.register(subscription, callback, None)
+    }
+
+    fn deregister_events(&self, connection: ConnectionId, callback_id: i32) -> Result<()> {
+        let _serialised = self.registering.lock();
+        self.receiver.events.deregister(connection, callback_id)?;
+        self.forget(|r| r.id == callback_id)
+    }
+
+    fn deregister_legacy_events(&self, connection: ConnectionId, identity: usize) -> Result<()> {
+        let _serialised = self.registering.lock();
+        self.receiver.events.deregister_legacy(connection, identity)?;
+        self.forget(|r| r.legacy_identity == Some(identity))
+    }
+
+    fn register_qemu_monitor(
+        &self,
+        subscription: Subscription,
+        event: Option<&str>,
+        flags: u32,
+        callback: Arc<dyn EventCallback>,
+    ) -> Result<i32> {
+        self.register(subscription, callback, Some((event.unwrap_or(""), flags)))
+    }
+
+    fn deregister_qemu_monitor(&self, connection: ConnectionId, callback_id: i32) -> Result<()> {
+        self.deregister_events(connection, callback_id)
+    }
+
+    fn is_alive(&self) -> bool {
+        self.alive()
+    }
+
+    fn set_keepalive(&self, interval: i32, count: u32) -> Result<i32> {
+        if eventloop::current().is_none() {
+            return Err(Error::internal(ErrorDomain::VIR_FROM_RPC, "keepalive support requires an event loop"));
+        }
+        if !self.keepalive_supported {
+            return Ok(1);
+        }
+        self.client.set_keepalive(interval, count);
+        Ok(0)
+    }
+
+    fn close_notifier(&self) -> Option<&CloseNotifier> {
+        Some(&self.receiver.close)
+    }
+
+    fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
+        self.lookup(remote::DOMAIN_LOOKUP_BY_NAME, &LookupByNameArgs { name: name.to_string() })
+    }
+
+    fn lookup_by_id(&self, id: i32) -> Result<DomainIdentity> {
+        self.lookup(remote::DOMAIN_LOOKUP_BY_ID, &LookupByIdArgs { id })
+    }
+
+    fn lookup_by_uuid(&self, uuid: &Uuid) -> Result<DomainIdentity> {
+        self.lookup(remote::DOMAIN_LOOKUP_BY_UUID, &LookupByUuidArgs { uuid: *uuid })
+    }
+
+    fn list_all(&self, flags: u32) -> Result<Vec<DomainIdentity>> {
+        let ret: ListAllDomainsRet =
+            self.call(remote::CONNECT_LIST_ALL_DOMAINS, &ListAllDomainsArgs { need_results: 1, flags })?;
+        Ok(ret.domains.0.into_iter().map(|d| self.remember(d)).collect())
+    }
+
+    fn refresh(&self, dom: &DomainIdentity) -> Result<DomainIdentity> {
+        self.lookup_by_uuid(&dom.uuid)
+    }
+
+    fn state(&self, dom: &DomainIdentity, flags: u32) -> Result<DomainState> {
+        let ret: DomainGetStateRet =
+            self.call(remote::DOMAIN_GET_STATE, &DomainFlagsArgs { dom: self.wire(dom), flags })?;
+        Ok(DomainState { state: ret.state, reason: ret.reason })
+    }
+
+    fn info(&self, dom: &DomainIdentity) -> Result<DomainInfo> {
+        let ret: DomainGetInfoRet = self.call(remote::DOMAIN_GET_INFO, &DomainArg { dom: self.wire(dom) })?;
+        Ok(DomainInfo {
+            state: ret.state as u8,
+            max_memory_kib: ret.max_mem,
+            memory_kib: ret.memory,
+            vcpus: ret.nr_virt_cpu as u16,
+            cpu_time_ns: ret.cpu_time,
+        })
+    }
+
+    fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool> {
+        let ret: DomainIsPersistentRet = self.call(remote::DOMAIN_IS_PERSISTENT, &DomainArg { dom: self.wire(dom) })?;
+        Ok(ret.persistent != 0)
+    }
+
+    fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
+        let ret: DomainGetXmlDescRet =
+            self.call(remote::DOMAIN_GET_XML_DESC, &DomainFlagsArgs { dom: self.wire(dom), flags })?;
+        Ok(ret.xml)
+    }
+
+    fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
+        self.domain_call(remote::DOMAIN_SUSPEND, dom)
+    }
+
+    fn resume(&self, dom: &DomainIdentity) -> Result<()> {
+        self.domain_call(remote::DOMAIN_RESUME, dom)
+    }
+
+    fn reboot(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_REBOOT, &DomainFlagsArgs { dom: self.wire(dom), flags })
+    }
+
+    fn reset(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_RESET, &DomainFlagsArgs { dom: self.wire(dom), flags })
+    }
+
+    fn shutdown(&self, dom: &DomainIdentity) -> Result<()> {
+        self.domain_call(remote::DOMAIN_SHUTDOWN, dom)
+    }
+
+    fn destroy(&self, dom: &DomainIdentity) -> Result<()> {
+        self.domain_call(remote::DOMAIN_DESTROY, dom)
+    }
+
+    fn create(&self, dom: &DomainIdentity) -> Result<()> {
+        self.domain_call(remote::DOMAIN_CREATE, dom)
+    }
+
+    fn undefine(&self, dom: &DomainIdentity) -> Result<()> {
+        self.domain_call(remote::DOMAIN_UNDEFINE, dom)
+    }
+
+    fn define_xml(&self, xml: &str) -> Result<DomainIdentity> {
+        self.lookup(remote::DOMAIN_DEFINE_XML, &DefineXmlArgs { xml: xml.to_string() })
+    }
+
+    fn create_xml(&self, xml: &str, flags: u32) -> Result<DomainIdentity> {
+        self.lookup(remote::DOMAIN_CREATE_XML, &CreateXmlArgs { xml_desc: xml.to_string(), flags })
+    }
+}
+
+/// Opens `uri` on a daemon when it names one, or when it is
+/// `qemu:///system|session` (or NULL, meaning the default) and a daemon
+/// listens at libvirt's sockets for it (see [`uri::routing`]). `None`: the
+/// URI is for an in-process driver. Never starts a daemon.
+pub fn open(requested: Option<&str>, read_only: bool) -> Result<Option<(String, Arc<dyn Driver>)>> {
+    let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok().filter(|u| !u.is_empty());
+    let resolved = requested.map(str::to_string).or(env_uri);
+    if let Some(given) = &resolved {
+        if let Some(target) = uri::explicit(given, read_only)? {
+            let connected = connect(&target.endpoint)?;
+            let (driver, _) = RemoteDriver::open(connected, target.name.as_deref(), read_only)?;
+            return Ok(Some((given.clone(), driver)));
+        }
+    }
+    let routing = uri::routing()?;
+    if routing == uri::Routing::Never {
+        return Ok(None);
+    }
+    let effective = resolved.clone().unwrap_or_else(|| "qemu:///session".to_string());
+    let sockets = uri::local_daemon_sockets(&effective, read_only);
+    let mut last_error = None;
+    for socket in &sockets {
+        match connect(&uri::Endpoint::Unix(socket.clone())) {
+            Ok(connected) => {
+                let (driver, server_uri) = RemoteDriver::open(connected, resolved.as_deref(), read_only)?;
+                let uri = server_uri.unwrap_or(effective);
+                return Ok(Some((uri, driver)));
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    match (routing, last_error) {
+        (uri::Routing::Always, Some(e)) => Err(e),
+        (uri::Routing::Always, None) => Err(Error::new(
+            ErrorCode::VIR_ERR_NO_CONNECT,
+            ErrorDomain::VIR_FROM_NONE,
+            Some(format!("{effective} (VIRT_EVENTS_REMOTE=always, and no daemon socket is known for it)")),
+        )),
+        _ => Ok(None),
+    }
+}

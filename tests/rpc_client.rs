@@ -1,0 +1,211 @@
+//! Our library as a client of libvirt's RPC protocol, against our own
+//! virt-eventsd (serving `test:///default`) over unix and over TCP on
+//! 127.0.0.1: libvirt-doc's event-test.c built against our headers, our C
+//! program of API calls (tests/c/remote_client.c), and the close callback
+//! when the daemon exits (EOF) or stops answering (keepalive).
+
+mod common;
+mod rpc;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{compile_c, crate_dir, lib_dir, Watcher};
+use rpc::Daemon;
+
+const TEST: &[&str] = &["--uri", "test:///default", "--listen", "127.0.0.1:0"];
+const UPSTREAM: &str = "/usr/share/doc/libvirt-doc/examples/c/misc/event-test.c";
+
+fn ours(source: &Path, binary: &Path, what: &str) {
+    let include = format!("-I{}", crate_dir().join("include").display());
+    let libs = format!("-L{}", lib_dir().display());
+    compile_c(&[&include, source.to_str().unwrap(), &libs, "-lvirt"], binary, what);
+}
+
+fn remote_client(dir: &Path) -> PathBuf {
+    let binary = dir.join("remote_client");
+    ours(&crate_dir().join("tests/c/remote_client.c"), &binary, "tests/c/remote_client.c");
+    binary
+}
+
+fn tcp_uri(daemon: &Daemon) -> String {
+    format!("test+tcp://127.0.0.1:{}/default", daemon.port.expect("a TCP port"))
+}
+
+fn run(binary: &Path, args: &[&str]) -> String {
+    let output = Command::new(binary).args(args).env("LD_LIBRARY_PATH", lib_dir()).output().expect("runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{binary:?} {args:?}:\n{text}");
+    text
+}
+
+#[test]
+fn api_and_errors_over_unix_and_tcp() {
+    assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
+    let daemon = Daemon::start("client-api", TEST);
+    let binary = remote_client(&daemon.dir);
+    for uri in [format!("test+unix:///default?socket={}", daemon.socket.display()), tcp_uri(&daemon)] {
+        let text = run(&binary, &[&uri, "api"]);
+        assert!(text.contains("api done, 0 failures"), "{uri}:\n{text}");
+        assert!(text.contains("remote error: 42 12 Domain not found"), "{uri}:\n{text}");
+        for line in ["lifecycle test 3 0", "lifecycle test 4 0", "lifecycle test 5 1", "lifecycle test 2 0"] {
+            assert!(text.contains(line), "{uri}: no {line:?}:\n{text}");
+        }
+    }
+}
+
+/// libvirt-doc's event-test.c, built against our headers and run on our
+/// library, watches the daemon's test domain while the real virsh operates
+/// it through the same daemon.
+#[test]
+fn upstream_event_test_over_unix_and_tcp() {
+    let daemon = Daemon::start("client-event-test", TEST);
+    let source = daemon.dir.join("event-test.c");
+    match std::fs::copy(UPSTREAM, &source) {
+        Ok(_) => {}
+        Err(_) => {
+            let text = Command::new("zcat").arg(format!("{UPSTREAM}.gz")).output().expect("zcat");
+            assert!(text.status.success(), "{UPSTREAM} is missing: install libvirt-doc");
+            std::fs::write(&source, text.stdout).unwrap();
+        }
+    }
+    let binary = daemon.dir.join("event-test-ours");
+    ours(&source, &binary, "event-test.c against our headers");
+    for uri in [daemon.uri(), tcp_uri(&daemon)] {
+        // Its stdout is a pipe: line-buffered, lines arrive as printed.
+        let mut command = Command::new("stdbuf");
+        command.arg("-oL").arg(&binary).arg(&uri).env("LD_LIBRARY_PATH", lib_dir()).stderr(Stdio::null());
+        let mut watcher = Watcher::start(command);
+        watcher.expect("Registering event callbacks");
+        std::thread::sleep(Duration::from_millis(500));
+        for action in ["suspend", "resume"] {
+            let status = Command::new("virsh")
+                .args(["-c", &daemon.uri(), action, "test"])
+                .env("LIBVIRT_AUTOSTART", "0")
+                .stdout(Stdio::null())
+                .status()
+                .expect("virsh");
+            assert!(status.success(), "virsh {action}");
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        let (code, lines) = watcher.finish(libc::SIGINT);
+        let text = lines.join("\n");
+        assert_eq!(code, 0, "{uri}:\n{text}");
+        for line in [
+            "myDomainEventCallback1 EVENT: Domain test(1) Suspended Paused",
+            "myDomainEventCallback2 EVENT: Domain test(1) Suspended Paused",
+            "myDomainEventCallback1 EVENT: Domain test(1) Resumed Unpaused",
+            "myDomainEventCallback2 EVENT: Domain test(1) Resumed Unpaused",
+            "Closing connection: done",
+        ] {
+            assert!(lines.iter().any(|l| l == line), "{uri}: no {line:?}:\n{text}");
+        }
+        assert!(!text.contains("Failed to register"), "{uri}:\n{text}");
+    }
+}
+
+/// Starts the close watcher on `uri`; returns it once connected.
+fn close_watcher(binary: &Path, uri: &str, interval: &str, count: &str) -> Watcher {
+    let mut command = Command::new(binary);
+    command.args([uri, "close", interval, count]).env("LD_LIBRARY_PATH", lib_dir());
+    let mut watcher = Watcher::start(command);
+    watcher.expect("ready");
+    watcher
+}
+
+#[test]
+fn daemon_exit_is_eof_for_the_close_callback() {
+    let daemon = Daemon::start("client-eof", TEST);
+    let binary = remote_client(&daemon.dir);
+    let mut watcher = close_watcher(&binary, &daemon.uri(), "0", "0");
+    let _ = daemon.stop();
+    // VIR_CONNECT_CLOSE_REASON_EOF
+    let line = watcher.expect("closed reason");
+    assert!(line.starts_with("closed reason 1 after "), "{line}");
+    assert!(line.ends_with("alive 0"), "{line}");
+    watcher.expect("then: ");
+    assert_eq!(watcher.stop(0), 0);
+}
+
+#[test]
+fn a_stopped_daemon_is_dropped_by_keepalive() {
+    let daemon = Daemon::start("client-keepalive", TEST);
+    let binary = remote_client(&daemon.dir);
+    let mut watcher = close_watcher(&binary, &daemon.uri(), "1", "2");
+    let pid = daemon.child.id() as i32;
+    // SAFETY: kill(2) on the daemon this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let stopped = Instant::now();
+    let line = watcher.expect("closed reason");
+    let waited = stopped.elapsed();
+    // SAFETY: as above, so that the daemon can be terminated.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    // VIR_CONNECT_CLOSE_REASON_KEEPALIVE, after interval x (count + 1) of silence.
+    assert!(line.starts_with("closed reason 2 after "), "{line}");
+    assert!(line.ends_with("alive 0"), "{line}");
+    assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(6), "{waited:?}");
+    let then = watcher.expect("then: ");
+    assert!(then.contains("keepalive"), "{then}");
+    assert_eq!(watcher.stop(0), 0);
+}
+
+/// A session runtime folder whose `libvirt/libvirt-sock` is the daemon's;
+/// a fake `ssh` that runs its remote command here, with an `nc` on PATH
+/// (tests/rpc/nc.py) and the environment of a remote host (real libvirt,
+/// not our library); and an ext helper that is `nc` on the daemon's socket.
+fn session_dir(daemon: &Daemon) -> (PathBuf, PathBuf) {
+    let run = daemon.dir.join("run");
+    std::fs::create_dir_all(run.join("libvirt")).unwrap();
+    std::os::unix::fs::symlink(&daemon.socket, run.join("libvirt/libvirt-sock")).unwrap();
+    let bin = daemon.dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake_ssh =
+        "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift 2\nexec env -u LD_LIBRARY_PATH sh -c \"$*\"\n";
+    let nc = format!("#!/bin/sh\nexec python3 {} \"$@\"\n", crate_dir().join("tests/rpc/nc.py").display());
+    let helper = format!("#!/bin/sh\nexec nc -U {}\n", daemon.socket.display());
+    for (name, text) in [("ssh", fake_ssh.to_string()), ("nc", nc), ("helper", helper)] {
+        std::fs::write(bin.join(name), text).unwrap();
+        std::fs::set_permissions(bin.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    (run, bin)
+}
+
+fn lookup(binary: &Path, uri: &str, run: &Path, bin: &Path, routing: &str) -> String {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let output = Command::new(binary)
+        .args([uri, "lookup"])
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .env("XDG_RUNTIME_DIR", run)
+        .env("LIBVIRT_AUTOSTART", "0")
+        .env("VIRT_EVENTS_REMOTE", routing)
+        .env("PATH", path)
+        .env_remove("LIBVIRT_DEFAULT_URI")
+        .output()
+        .expect("runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{uri}:\n{text}");
+    text
+}
+
+/// `qemu:///session` (and NULL) go to the daemon listening at libvirt's
+/// session socket unless VIRT_EVENTS_REMOTE=never; `qemu+ext` and
+/// `qemu+ssh` reach it through a helper program (ssh running `nc -U` there).
+#[test]
+fn session_routing_ext_and_ssh() {
+    let daemon = Daemon::start("client-routing", TEST);
+    let binary = remote_client(&daemon.dir);
+    let (run, bin) = session_dir(&daemon);
+    let routed = lookup(&binary, "qemu:///session", &run, &bin, "auto");
+    assert!(routed.contains("uri qemu:///session, domain test found"), "{routed}");
+    // NULL: the server names the URI (GET_URI).
+    let default = lookup(&binary, "-", &run, &bin, "auto");
+    assert!(default.contains("uri test:///default, domain test found"), "{default}");
+    let in_process = lookup(&binary, "qemu:///session", &run, &bin, "never");
+    assert!(in_process.contains("uri qemu:///session, domain test missing"), "{in_process}");
+    let ext = format!("qemu+ext:///session?command={}", bin.join("helper").display());
+    assert!(lookup(&binary, &ext, &run, &bin, "auto").contains("domain test found"));
+    let ssh = format!("qemu+ssh://me@localhost/session?socket={}", daemon.socket.display());
+    assert!(lookup(&binary, &ssh, &run, &bin, "auto").contains("domain test found"));
+    daemon.wait_for_log("opened test:///default", 4);
+}

@@ -1,0 +1,238 @@
+//! Our library as a client of a real libvirtd 9.0 (Debian's libvirt-daemon)
+//! in session mode, started by the test as an unprivileged user with its
+//! state in a temporary folder: libvirt-doc's event-test.c, linked once
+//! with real libvirt's library and once with ours, watches the daemon's
+//! `qemu:///session` while the real virsh runs a TCG guest there (define,
+//! start, suspend, resume, reset, a VNC visit, destroy, undefine); both
+//! print the same lines. Our C API program runs against its
+//! `test:///default`.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{compile_c, crate_dir, lib_dir, Watcher};
+
+const LIBVIRTD: &str = "/usr/sbin/libvirtd";
+const UPSTREAM: &str = "/usr/share/doc/libvirt-doc/examples/c/misc/event-test.c";
+
+/// A session libvirtd, stopped by PID when dropped.
+struct Libvirtd {
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl Libvirtd {
+    fn start(name: &str) -> Libvirtd {
+        assert!(
+            Path::new(LIBVIRTD).exists(),
+            "{LIBVIRTD} is missing: install libvirt-daemon (tests/install-deps.sh does)"
+        );
+        let dir = std::env::temp_dir().join(format!("virt-events-libvirtd-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (run, home) = (dir.join("run"), dir.join("home"));
+        for d in [&run, &home] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let mut command = if is_root() {
+            // Unprivileged: the session daemon of the user nobody.
+            for d in [&dir, &run, &home] {
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+                let status = Command::new("chown").args(["nobody:nogroup"]).arg(d).status().unwrap();
+                assert!(status.success());
+            }
+            let mut command = Command::new("setpriv");
+            command.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", LIBVIRTD]);
+            command
+        } else {
+            Command::new(LIBVIRTD)
+        };
+        command
+            .env_clear()
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &run)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("libvirtd.log")).unwrap());
+        let child = command.current_dir(&dir).spawn().expect("libvirtd starts");
+        let socket = run.join("libvirt/libvirt-sock");
+        let daemon = Libvirtd { child, dir, socket };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !daemon.socket.exists() {
+            assert!(Instant::now() < deadline, "no libvirtd socket; its log:\n{}", daemon.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
+    }
+
+    fn uri(&self) -> String {
+        format!("test+unix:///default?socket={}", self.socket.display())
+    }
+}
+
+impl Drop for Libvirtd {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the daemon this test started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: getuid(2) cannot fail and takes no arguments.
+    unsafe { libc::getuid() == 0 }
+}
+
+fn virsh(uri: &str, args: &[&str]) {
+    let status = Command::new("virsh")
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .env("LIBVIRT_AUTOSTART", "0")
+        .stdout(Stdio::null())
+        .status()
+        .expect("virsh runs");
+    assert!(status.success(), "virsh {args:?}");
+}
+
+/// event-test.c built against libvirt-dev (real libvirt's headers and
+/// library) and against ours.
+fn event_tests(dir: &Path) -> (PathBuf, PathBuf) {
+    let source = dir.join("event-test.c");
+    if std::fs::copy(UPSTREAM, &source).is_err() {
+        let text = Command::new("zcat").arg(format!("{UPSTREAM}.gz")).output().expect("zcat");
+        assert!(text.status.success(), "{UPSTREAM} is missing: install libvirt-doc");
+        std::fs::write(&source, text.stdout).unwrap();
+    }
+    let source = source.to_str().unwrap();
+    let real = dir.join("event-test-real");
+    compile_c(&[source, "-lvirt"], &real, "event-test.c against libvirt-dev");
+    let ours = dir.join("event-test-ours");
+    let include = format!("-I{}", crate_dir().join("include").display());
+    let libs = format!("-L{}", lib_dir().display());
+    compile_c(&[&include, source, &libs, "-lvirt"], &ours, "event-test.c against our headers");
+    (real, ours)
+}
+
+fn watcher(binary: &Path, uri: &str, our_library: bool) -> Watcher {
+    // Their stdout is a pipe: line-buffered, lines arrive as printed.
+    let mut command = Command::new("stdbuf");
+    command.arg("-oL").arg(binary).arg(uri).env("LIBVIRT_AUTOSTART", "0").stderr(Stdio::null());
+    if our_library {
+        command.env("LD_LIBRARY_PATH", lib_dir());
+    }
+    let mut watcher = Watcher::start(command);
+    watcher.expect("Registering event callbacks");
+    watcher
+}
+
+/// A small TCG guest with no disk (it sits in the firmware), ACPI on (libvirt
+/// 9.0 would pass QEMU 10 the removed `-no-acpi` otherwise) and a VNC
+/// server on a unix socket.
+fn guest_xml(dir: &Path) -> String {
+    format!(
+        "<domain type='qemu'><name>remote1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>\
+         <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>\
+         <devices><emulator>{}</emulator><graphics type='vnc' socket='{}'/></devices></domain>",
+        emulator(),
+        dir.join("vnc.sock").display()
+    )
+}
+
+/// The QEMU on PATH (tests/install-qemu.sh installs one).
+fn emulator() -> String {
+    let found = Command::new("sh").args(["-c", "command -v qemu-system-x86_64"]).output().unwrap();
+    String::from_utf8(found.stdout).unwrap().trim().to_string()
+}
+
+/// A VNC client that connects, reads the server's greeting and leaves: a
+/// graphics connect and disconnect.
+fn vnc_visit(socket: &Path) {
+    use std::io::Read;
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("the guest's VNC socket");
+    let mut greeting = [0u8; 12];
+    stream.read_exact(&mut greeting).unwrap();
+    assert!(greeting.starts_with(b"RFB "), "{greeting:?}");
+}
+
+#[test]
+fn event_test_prints_the_same_lines_with_our_library_and_real_libvirts() {
+    assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
+    common::require_qemu();
+    let daemon = Libvirtd::start("event-test");
+    let (real, ours) = event_tests(&daemon.dir);
+    let uri = format!("qemu+unix:///session?socket={}", daemon.socket.display());
+    let xml = daemon.dir.join("remote1.xml");
+    std::fs::write(&xml, guest_xml(&daemon.dir)).unwrap();
+    let with_real = watcher(&real, &uri, false);
+    let with_ours = watcher(&ours, &uri, true);
+    std::thread::sleep(Duration::from_millis(700));
+    virsh(&uri, &["define", xml.to_str().unwrap()]);
+    virsh(&uri, &["start", "remote1"]);
+    for action in ["suspend", "resume", "reset"] {
+        std::thread::sleep(Duration::from_millis(300));
+        virsh(&uri, &[action, "remote1"]);
+    }
+    vnc_visit(&daemon.dir.join("vnc.sock"));
+    std::thread::sleep(Duration::from_millis(500));
+    virsh(&uri, &["destroy", "remote1"]);
+    virsh(&uri, &["undefine", "remote1"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    let output = |watcher: Watcher| -> Vec<String> {
+        let (code, lines) = watcher.finish(libc::SIGINT);
+        assert_eq!(code, 0, "{}", lines.join("\n"));
+        assert!(lines.iter().any(|l| l == "Closing connection: done"), "{}", lines.join("\n"));
+        lines
+    };
+    let (real_lines, our_lines) = (output(with_real), output(with_ours));
+    for line in [
+        "myDomainEventCallback1 EVENT: Domain remote1(-1) Defined Added",
+        "myDomainEventCallback2 EVENT: Domain remote1(-1) Stopped Destroyed",
+        "myDomainEventCallback1 EVENT: Domain remote1(-1) Undefined Removed",
+    ] {
+        assert!(real_lines.iter().any(|l| l == line), "no {line:?} with real libvirt:\n{}", real_lines.join("\n"));
+    }
+    for prefix in
+        ["myDomainEventRebootCallback EVENT: Domain remote1(", "myDomainEventGraphicsCallback EVENT: Domain remote1("]
+    {
+        assert!(real_lines.iter().any(|l| l.starts_with(prefix)), "no {prefix:?}:\n{}", real_lines.join("\n"));
+    }
+    assert_eq!(our_lines, real_lines, "libvirtd's log:\n{}", daemon.log());
+}
+
+#[test]
+fn api_over_the_wire_of_a_real_libvirtd() {
+    assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
+    let daemon = Libvirtd::start("api");
+    let binary = daemon.dir.join("remote_client");
+    let include = format!("-I{}", crate_dir().join("include").display());
+    let libs = format!("-L{}", lib_dir().display());
+    let source = crate_dir().join("tests/c/remote_client.c");
+    compile_c(&[&include, source.to_str().unwrap(), &libs, "-lvirt"], &binary, "tests/c/remote_client.c");
+    let output =
+        Command::new(&binary).args([&daemon.uri(), "api"]).env("LD_LIBRARY_PATH", lib_dir()).output().expect("runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{text}");
+    // libvirtd's test driver reports the error from VIR_FROM_TEST.
+    assert!(text.contains("remote error: 42 12 Domain not found"), "{text}");
+    assert!(text.contains("api done, 0 failures"), "{text}");
+}
