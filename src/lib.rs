@@ -55,8 +55,16 @@ pub mod testing {
     pub use crate::capi::eventloop::*;
     pub use crate::capi::events::*;
     pub use crate::capi::qemu::*;
+    pub use crate::connection::Connection;
     pub use crate::driver::qemu::testing::panic_on_qmp_event;
     pub use crate::driver::qemu::{mapping, qmp};
+    pub use crate::driver::remote::CloseCallback;
+    pub use crate::error::ErrorCode;
+    pub use crate::event::state::{EventCallback, Subscription};
+    pub use crate::event::{Event, EventClass};
     pub use crate::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
+    pub use crate::eventloop::default_loop::DefaultLoop;
+    pub use crate::eventloop::register as register_event_loop;
     pub use crate::rpc::{packet, protocol, xdr};
+    pub use crate::uuid::Uuid;
 }

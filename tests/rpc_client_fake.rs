@@ -8,15 +8,15 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use virt_events::connection::Connection;
-use virt_events::driver::remote::CloseCallback;
-use virt_events::error::ErrorCode;
-use virt_events::event::state::{EventCallback, Subscription};
-use virt_events::event::{Event, EventClass};
-use virt_events::eventloop::{self, default_loop::DefaultLoop};
-use virt_events::rpc::packet::{encode_packet, kind, status, FrameReader, Header, Packet};
-use virt_events::rpc::protocol::*;
-use virt_events::uuid::Uuid;
+use virt_events::testing::packet::{encode_packet, kind, status, FrameReader, Header, Packet};
+use virt_events::testing::protocol::*;
+use virt_events::testing::CloseCallback;
+use virt_events::testing::Connection;
+use virt_events::testing::ErrorCode;
+use virt_events::testing::Uuid;
+use virt_events::testing::{register_event_loop, DefaultLoop};
+use virt_events::testing::{Event, EventClass};
+use virt_events::testing::{EventCallback, Subscription};
 
 /// A default event loop run by a thread of its own, for the whole binary.
 fn event_loop() {
@@ -25,7 +25,7 @@ fn event_loop() {
         // Calls the fake servers leave unanswered fail after 1 s.
         std::env::set_var("VIRT_EVENTS_RPC_TIMEOUT", "1");
         let default = Arc::new(DefaultLoop::new().unwrap());
-        assert!(eventloop::register(default.clone()));
+        assert!(register_event_loop(default.clone()));
         std::thread::spawn(move || loop {
             default.run_once().unwrap();
         });
@@ -43,8 +43,8 @@ struct FakeServer {
     calls: Arc<Mutex<Vec<i32>>>,
 }
 
-fn encode<T: virt_events::rpc::xdr::Xdr>(value: &T) -> Vec<u8> {
-    virt_events::rpc::xdr::encode_to_vec(value)
+fn encode<T: virt_events::testing::xdr::Xdr>(value: &T) -> Vec<u8> {
+    virt_events::testing::xdr::encode_to_vec(value)
 }
 
 impl FakeServer {
@@ -76,10 +76,10 @@ impl FakeServer {
                     seen.lock().unwrap().push(header.procedure);
                     let reply = match (header.program, header.procedure) {
                         (REMOTE_PROGRAM, remote::AUTH_LIST) => {
-                            Some(encode(&AuthListRet { types: virt_events::rpc::xdr::Array(vec![0]) }))
+                            Some(encode(&AuthListRet { types: virt_events::testing::xdr::Array(vec![0]) }))
                         }
                         (REMOTE_PROGRAM, remote::CONNECT_SUPPORTS_FEATURE) => {
-                            let feature: SupportsFeatureArgs = virt_events::rpc::xdr::decode_all(&body).unwrap();
+                            let feature: SupportsFeatureArgs = virt_events::testing::xdr::decode_all(&body).unwrap();
                             let supported = i32::from(feature.feature != 14 || callback_events);
                             Some(encode(&SupportsFeatureRet { supported }))
                         }

@@ -93,15 +93,15 @@ impl CloseNotifier {
         let remover = event_loop.clone();
         let reason = reason as i32;
         let mut pending = Some(callback);
-        event_loop.add_timeout(
-            0,
-            Box::new(move |timer| {
-                if let Some(callback) = pending.take() {
-                    remover.remove_timeout(timer);
-                    callback.closed(reason);
-                }
-            }),
-        );
+        let once = Box::new(move |timer| {
+            if let Some(callback) = pending.take() {
+                remover.remove_timeout(timer);
+                callback.closed(reason);
+            }
+        });
+        if event_loop.add_timeout(0, once).is_err() {
+            eprintln!("libvirt: RPC warning : the event loop refused the close callback's timer");
+        }
     }
 }
 
@@ -352,10 +352,6 @@ impl RemoteDriver {
                 Some(format!("unsupported authentication type {other}")),
             )),
         }
-    }
-
-    pub fn close_notifier(&self) -> &CloseNotifier {
-        &self.receiver.close
     }
 
     /// The wire form of a domain.
