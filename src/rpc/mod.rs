@@ -2,6 +2,7 @@
 //! definitions virt-events speaks (`virt-eventsd` serves them).
 
 pub mod convert;
+mod functions;
 pub mod packet;
 pub mod protocol;
 pub mod server;
