@@ -31,6 +31,7 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
             "this function is not supported by the connection driver",
             "this function is not supported by the connection driver: %s",
         ),
+        VIR_ERR_AUTH_FAILED => ("authentication failed", "authentication failed: %s"),
         VIR_ERR_NO_CONNECT => ("no connection driver available", "no connection driver available for %s"),
         VIR_ERR_INVALID_CONN => ("invalid connection pointer in", "invalid connection pointer in %s"),
         VIR_ERR_INVALID_DOMAIN => ("invalid domain pointer in", "invalid domain pointer in %s"),
@@ -102,6 +103,11 @@ impl Error {
 
     pub fn no_support(domain: ErrorDomain, function: &str) -> Error {
         Error::new(ErrorCode::VIR_ERR_NO_SUPPORT, domain, Some(function.to_string()))
+    }
+
+    /// libvirtd's answer to an authentication step it did not offer.
+    pub fn auth_failed() -> Error {
+        Error::new(ErrorCode::VIR_ERR_AUTH_FAILED, ErrorDomain::VIR_FROM_RPC, Some("authentication failed".into()))
     }
 
     pub fn config_unsupported(domain: ErrorDomain, detail: impl Into<String>) -> Error {

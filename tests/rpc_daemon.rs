@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use rpc::{Daemon, RawClient};
 use virt_events::testing::packet::{encode_packet, kind, status, Header};
-use virt_events::testing::protocol::{self, remote, Callback, LifecycleMsg, REMOTE_PROGRAM};
-use virt_events::testing::xdr::decode_all;
+use virt_events::testing::protocol::{self, remote, Body, Callback, LifecycleMsg, QEMU_PROGRAM, REMOTE_PROGRAM};
+use virt_events::testing::xdr::{decode_all, Decoder, Encoder, Xdr, XdrResult};
 
 const TEST: &[&str] = &["--uri", "test:///default"];
 
@@ -103,6 +103,69 @@ fn errors_are_libvirtds() {
     assert_eq!(missing.unwrap_err().code, 42); // VIR_ERR_NO_DOMAIN
     let uri: protocol::GetUriRet = client.call(REMOTE_PROGRAM, remote::CONNECT_GET_URI, &()).unwrap();
     assert_eq!(uri.uri, "test:///default");
+}
+
+/// `qemu_domain_monitor_command_args`: what virsh's qemu-monitor-command sends.
+#[derive(Debug)]
+struct MonitorCommandArgs {
+    dom: protocol::NonnullDomain,
+    cmd: String,
+    flags: u32,
+}
+
+impl Xdr for MonitorCommandArgs {
+    fn encode(&self, e: &mut Encoder) {
+        self.dom.encode(e);
+        self.cmd.encode(e);
+        self.flags.encode(e);
+    }
+    fn decode(d: &mut Decoder<'_>) -> XdrResult<MonitorCommandArgs> {
+        Ok(MonitorCommandArgs { dom: Xdr::decode(d)?, cmd: Xdr::decode(d)?, flags: Xdr::decode(d)? })
+    }
+}
+
+#[test]
+fn unserved_procedures_name_libvirts_function() {
+    let daemon = Daemon::start("unserved", TEST);
+    let mut client = RawClient::connect(&daemon.socket);
+    client.open(Some("test:///default"), 0);
+    let not_supported = |client: &mut RawClient, program, procedure, args: &dyn Body| {
+        let e = client.call::<()>(program, procedure, args).unwrap_err();
+        assert_eq!(e.code, 3, "{procedure}: {e:?}"); // VIR_ERR_NO_SUPPORT
+        e.message
+            .unwrap()
+            .strip_prefix("this function is not supported by the connection driver: ")
+            .unwrap()
+            .to_string()
+    };
+    // Spelled as libvirt's API spells them, internal migration steps included.
+    for (procedure, function) in [
+        (6, "virNodeGetInfo"),
+        (51, "virConnectNumOfDomains"),
+        (135, "virConnectDomainXMLFromNative"),
+        (158, "virConnectCompareCPU"),
+        (214, "virDomainMigratePrepare3"),
+        (297, "virNodeDeviceLookupSCSIHostByWWN"),
+        (443, "virDomainFDAssociate"),
+    ] {
+        assert_eq!(not_supported(&mut client, REMOTE_PROGRAM, procedure, &()), function);
+    }
+    let dom = client.lookup("test");
+    let args = MonitorCommandArgs { dom, cmd: "{\"execute\":\"query-status\"}".into(), flags: 0 };
+    assert_eq!(not_supported(&mut client, QEMU_PROGRAM, 1, &args), "virDomainQemuMonitorCommand");
+    assert_eq!(not_supported(&mut client, QEMU_PROGRAM, 7, &args), "virDomainQemuMonitorCommandWithFiles");
+    // Numbers libvirt 9.0 does not have, and messages only servers send.
+    for (program, procedure) in
+        [(REMOTE_PROGRAM, 444), (REMOTE_PROGRAM, 100000), (REMOTE_PROGRAM, 107), (QEMU_PROGRAM, 6)]
+    {
+        let e = client.call::<()>(program, procedure, &()).unwrap_err();
+        assert_eq!((e.code, e.domain), (39, 7), "{procedure}"); // VIR_ERR_RPC, VIR_FROM_RPC
+        assert_eq!(e.message, Some(format!("unknown procedure: {procedure}")));
+    }
+    // An authentication step the daemon did not offer (it offers none).
+    let e = client.call::<()>(REMOTE_PROGRAM, 70, &()).unwrap_err();
+    assert_eq!((e.code, e.domain), (45, 7)); // VIR_ERR_AUTH_FAILED, VIR_FROM_RPC
+    assert_eq!(e.message.as_deref(), Some("authentication failed: authentication failed"));
 }
 
 #[test]

@@ -100,6 +100,14 @@ fn virsh_event_domain_filters_and_timeout() {
     // The read-only socket watches but does not modify.
     let denied = virsh(&daemon.uri_ro(), &["suspend", "other"]);
     assert!(String::from_utf8_lossy(&denied.stderr).contains("read only access prevents virDomainSuspend"));
+    // What the daemon does not serve, virsh reports as against libvirtd
+    // whose driver lacks it: the public function, by name.
+    let nodeinfo = virsh(&daemon.uri(), &["nodeinfo"]);
+    assert_eq!(
+        String::from_utf8_lossy(&nodeinfo.stderr),
+        "error: failed to get node information\n\
+         error: this function is not supported by the connection driver: virNodeGetInfo\n"
+    );
 }
 
 /// The same scenario script on the real python3-libvirt through the daemon

@@ -4,6 +4,7 @@
 pub mod client;
 mod client_errors;
 pub mod convert;
+mod functions;
 pub mod packet;
 pub mod protocol;
 pub mod server;

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use super::functions;
 use super::xdr::{Array, CharArray, Decoder, Encoder, Xdr, XdrError, XdrResult};
 use crate::uuid::Uuid;
 
@@ -447,9 +448,26 @@ procedures! {
     }
 }
 
-/// The number of the last procedure of libvirt 9.0's remote program
-/// (DOMAIN_FD_ASSOCIATE); numbers up to it are libvirt's, above it unknown.
-pub const REMOTE_PROCEDURE_LAST: i32 = 443;
+/// The libvirt function procedure `number` of `program` stands for, as
+/// libvirtd's errors name it: `virNodeGetInfo` for the remote program's 6.
+/// `None` for numbers libvirt 9.0 does not have (above DOMAIN_FD_ASSOCIATE,
+/// 443, in the remote program), for messages only servers send and for the
+/// authentication steps, which no function stands for.
+pub fn function_name(program: u32, number: i32) -> Option<&'static str> {
+    let table: &[&str] = match program {
+        REMOTE_PROGRAM => &functions::REMOTE,
+        QEMU_PROGRAM => &functions::QEMU,
+        _ => return None,
+    };
+    let index = usize::try_from(number).ok()?.checked_sub(1)?;
+    table.get(index).copied().filter(|name| !name.is_empty())
+}
+
+/// The remote program's steps of the SASL and polkit handshakes
+/// (AUTH_SASL_INIT, AUTH_SASL_START, AUTH_SASL_STEP, AUTH_POLKIT).
+pub fn is_auth_step(number: i32) -> bool {
+    (67..=70).contains(&number)
+}
 
 /// The procedure `number` of `program`, if this table declares it.
 pub fn procedure(program: u32, number: i32) -> Option<&'static Procedure> {

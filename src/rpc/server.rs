@@ -270,25 +270,6 @@ fn remote_error(error: &Error) -> RemoteError {
     }
 }
 
-/// `REMOTE_PROC_DOMAIN_SUSPEND` → `virDomainSuspend`: the public function
-/// a procedure stands for, named as libvirt's errors name it.
-fn function_name(procedure: &str) -> String {
-    let mut name = String::from("vir");
-    for word in procedure.split('_') {
-        match word {
-            "XML" | "UUID" | "ID" | "URI" => name.push_str(word),
-            _ => {
-                let mut chars = word.chars();
-                if let Some(first) = chars.next() {
-                    name.push(first);
-                    name.extend(chars.map(|c| c.to_ascii_lowercase()));
-                }
-            }
-        }
-    }
-    name
-}
-
 pub struct Server {
     config: ServerConfig,
     served: Vec<Served>,
@@ -673,23 +654,19 @@ impl Server {
         if let Err(e) = (procedure.args)(body) {
             return Outcome::Drop(format!("malformed arguments of {}: {e}", procedure.name));
         }
-        match self.dispatch_known(client, header, body) {
-            Some(outcome) => outcome,
-            None => Error::no_support(ErrorDomain::VIR_FROM_NONE, &function_name(procedure.name)).into(),
-        }
+        self.dispatch_known(client, header, body).unwrap_or_else(|| self.unserved(header))
     }
 
-    /// A procedure this table does not declare: libvirt's own calls are
-    /// "not supported", any other number is unknown.
+    /// A procedure the daemon does not serve: libvirt's own calls are "not
+    /// supported" by the function they stand for, an authentication step
+    /// the connection was not offered fails, and anything else (a number
+    /// libvirt 9.0 does not have, a message only servers send) is unknown.
     fn unserved(&self, header: &Header) -> Outcome {
-        let libvirts = match header.program {
-            REMOTE_PROGRAM => (1..=REMOTE_PROCEDURE_LAST).contains(&header.procedure),
-            _ => matches!(header.procedure, 1..=3 | 7),
-        };
-        if libvirts && procedure(header.program, header.procedure).is_none() {
-            let program = if header.program == REMOTE_PROGRAM { "remote" } else { "qemu" };
-            let what = format!("{program} procedure {}", header.procedure);
-            return Error::no_support(ErrorDomain::VIR_FROM_NONE, &what).into();
+        if let Some(function) = function_name(header.program, header.procedure) {
+            return Error::no_support(ErrorDomain::VIR_FROM_NONE, function).into();
+        }
+        if header.program == REMOTE_PROGRAM && is_auth_step(header.procedure) {
+            return Error::auth_failed().into();
         }
         rpc_error(ErrorCode::VIR_ERR_RPC, format!("unknown procedure: {}", header.procedure)).into()
     }
@@ -839,9 +816,8 @@ impl Server {
             // shutdown): it runs on the worker thread, whose reply follows.
             DOMAIN_SUSPEND | DOMAIN_RESUME | DOMAIN_CREATE | DOMAIN_DESTROY | DOMAIN_SHUTDOWN | DOMAIN_UNDEFINE => {
                 let dom = dom_of(&args!(DomainArg).dom);
-                let name =
-                    procedure(REMOTE_PROGRAM, header.procedure).map(|p| function_name(p.name)).unwrap_or_default();
-                if let Err(e) = modify(session, &name) {
+                let name = function_name(REMOTE_PROGRAM, header.procedure).unwrap_or_default();
+                if let Err(e) = modify(session, name) {
                     return Some(e.into());
                 }
                 let (driver, procedure) = (driver.clone(), header.procedure);
