@@ -1,10 +1,68 @@
 //! Hostile input that a root directory can hold: the library warns and
 //! carries on, never crashes.
 
-use std::ffi::CString;
-use std::path::PathBuf;
+use std::ffi::{CStr, CString};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
-use virt_events::capi::{connect::*, domain::*};
+use virt_events::abi::common::virConnectPtr;
+use virt_events::capi::{connect::*, domain::*, error::virGetLastErrorMessage};
+
+/// The user every test that needs a stranger uses.
+const NOBODY: u32 = 65534;
+
+/// A fresh directory for one test, under cargo's temporary directory.
+fn fresh_dir(what: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Opens `qemu:///embed?root=DIR`: the connection, or the error message.
+fn open_root(dir: &Path) -> Result<virConnectPtr, String> {
+    let uri = CString::new(format!("qemu:///embed?root={}", dir.display())).unwrap();
+    // SAFETY: a valid C string.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    if conn.is_null() {
+        // SAFETY: the library returns a NUL-terminated message valid until the next call.
+        Err(unsafe { CStr::from_ptr(virGetLastErrorMessage()) }.to_string_lossy().into_owned())
+    } else {
+        Ok(conn)
+    }
+}
+
+/// A root that another user owns, or that its group or others can write
+/// into, is refused with an error that names the directory and the fix;
+/// a missing root is created private (0700).
+#[test]
+fn only_a_private_root_of_ones_own_is_used() {
+    let foreign = fresh_dir("foreign-root");
+    std::fs::create_dir_all(&foreign).unwrap();
+    let me = std::fs::metadata(&foreign).unwrap().uid();
+    assert_eq!(me, 0, "this test gives a directory away: run it as root (CI does)");
+    std::os::unix::fs::chown(&foreign, Some(NOBODY), Some(NOBODY)).unwrap();
+    let refused = open_root(&foreign).unwrap_err();
+    assert!(refused.contains(&foreign.display().to_string()), "{refused}");
+    assert!(refused.contains("owned by uid 65534") && refused.contains("chown 0"), "{refused}");
+
+    let shared = fresh_dir("shared-root");
+    std::fs::create_dir_all(&shared).unwrap();
+    for mode in [0o777, 0o770, 0o1777] {
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(mode)).unwrap();
+        let refused = open_root(&shared).unwrap_err();
+        assert!(refused.contains(&shared.display().to_string()), "{refused}");
+        assert!(refused.contains("chmod 0700"), "{refused}");
+    }
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    virConnectClose(open_root(&shared).expect("a root only its owner can write into is fine"));
+
+    let missing = fresh_dir("new-root").join("nested");
+    virConnectClose(open_root(&missing).unwrap());
+    assert_eq!(std::fs::metadata(&missing).unwrap().mode() & 0o777, 0o700);
+    for dir in [foreign, shared, missing.parent().unwrap().to_path_buf()] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
 
 /// A definition nested 100,000 levels deep, planted in an embed root, is
 /// skipped with a warning; the root's other definitions still load.
@@ -38,6 +96,173 @@ fn a_planted_deep_definition_is_skipped() {
     let dom = unsafe { virDomainLookupByName(conn, fine.as_ptr()) };
     assert!(!dom.is_null(), "the root's other definition still loads");
     virDomainFree(dom);
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A fake QEMU in a process of its own (`tests/helpers/fake_qemu.py`),
+/// stopped by its PID when dropped.
+struct FakeQemu {
+    child: std::process::Child,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl FakeQemu {
+    /// Serves the monitor socket `path` with `uuid`; as `nobody` if
+    /// `stranger`. Returns once it listens.
+    fn start(path: &Path, uuid: &str, stranger: bool) -> FakeQemu {
+        // The script goes on the command line: `nobody` may not be able to
+        // read the checkout. The system's Python is one every user can run.
+        let script = include_str!("helpers/fake_qemu.py");
+        let mut command = if stranger {
+            let mut setpriv = std::process::Command::new("setpriv");
+            setpriv.args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3"]);
+            setpriv
+        } else {
+            std::process::Command::new("/usr/bin/python3")
+        };
+        let mut child = command
+            .arg("-c")
+            .arg(script)
+            .arg(path)
+            .arg(uuid)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 (and setpriv) run the fake QEMU");
+        let output = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut fake = FakeQemu { child, output };
+        fake.expect("ready");
+        fake
+    }
+
+    /// Waits for the helper to print `line`.
+    fn expect(&mut self, line: &str) {
+        use std::io::BufRead;
+        let mut got = String::new();
+        self.output.read_line(&mut got).unwrap();
+        assert_eq!(got.trim(), line, "the fake QEMU said something else");
+    }
+}
+
+impl Drop for FakeQemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn has_domain(conn: virConnectPtr, name: &str) -> bool {
+    let name = CString::new(name).unwrap();
+    // SAFETY: a live connection and a valid C string.
+    let dom = unsafe { virDomainLookupByName(conn, name.as_ptr()) };
+    if !dom.is_null() {
+        virDomainFree(dom);
+    }
+    !dom.is_null()
+}
+
+/// A directory under /tmp (the fake QEMU run as `nobody` must reach it; a
+/// socket moves between two of them, which needs one file system).
+fn fresh_tmp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("virt-events-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A monitor served by a process of another user (not root) is refused:
+/// the peer credentials of the socket say who listens on it. The same
+/// fake QEMU run by this user attaches.
+#[test]
+fn a_monitor_served_by_another_user_is_refused() {
+    let root = fresh_tmp_dir("peer-root");
+    let side = fresh_tmp_dir("peer-side");
+    std::os::unix::fs::chown(&side, Some(NOBODY), Some(NOBODY)).unwrap();
+    // nobody cannot create anything in the root: it listens in its own
+    // directory, and the socket is moved into the root, as a root-writable
+    // mistake would let it be.
+    let _stranger = FakeQemu::start(&side.join("stranger.qmp"), "00000000-0000-4000-8000-00000000face", true);
+    std::fs::rename(side.join("stranger.qmp"), root.join("stranger.qmp")).unwrap();
+    let _own = FakeQemu::start(&root.join("own.qmp"), "00000000-0000-4000-8000-00000000c0de", false);
+    let conn = open_root(&root).unwrap();
+    assert!(has_domain(conn, "own"), "a monitor of this user attaches");
+    assert!(!has_domain(conn, "stranger"), "a monitor of another user is refused");
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&side);
+}
+
+/// Symlinks in the root are not followed: neither a `.qmp` pointing at a
+/// socket elsewhere nor a `.xml` pointing at a definition elsewhere is
+/// used, and defining a domain does not write through a `NAME.xml` symlink.
+#[test]
+fn symlinks_in_the_root_are_not_followed() {
+    let root = fresh_dir("symlink-root");
+    let elsewhere = fresh_dir("symlink-elsewhere");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let _fake = FakeQemu::start(&elsewhere.join("real.qmp"), "00000000-0000-4000-8000-0000000011ad", false);
+    std::os::unix::fs::symlink(elsewhere.join("real.qmp"), root.join("linked.qmp")).unwrap();
+    let definition = "<domain type='qemu'><name>linkeddef</name><memory>16384</memory></domain>";
+    std::fs::write(elsewhere.join("def.xml"), definition).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("def.xml"), root.join("linkeddef.xml")).unwrap();
+    let target = elsewhere.join("precious");
+    std::fs::write(&target, "untouched").unwrap();
+    std::os::unix::fs::symlink(&target, root.join("planted.xml")).unwrap();
+
+    let conn = open_root(&root).unwrap();
+    assert!(!has_domain(conn, "linked"), "a symlinked monitor is not connected to");
+    assert!(!has_domain(conn, "linkeddef"), "a symlinked definition is not read");
+    let xml = CString::new("<domain type='qemu'><name>planted</name><memory>16384</memory></domain>").unwrap();
+    // SAFETY: a live connection and a valid C string.
+    let dom = unsafe { virDomainDefineXML(conn, xml.as_ptr()) };
+    assert!(dom.is_null(), "defining through a symlinked NAME.xml fails");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}
+
+/// `virDomainDestroy` of a QEMU that ignores `quit` kills the process that
+/// serves its monitor, never the PID written in `ROOT/NAME.pid`.
+#[test]
+fn destroy_kills_the_monitors_peer_not_the_pid_file() {
+    let root = fresh_dir("destroy-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let mut fake = FakeQemu::start(&root.join("stubborn.qmp"), "00000000-0000-4000-8000-0000000057b0", false);
+    let mut bystander = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    std::fs::write(root.join("stubborn.pid"), bystander.id().to_string()).unwrap();
+    let conn = open_root(&root).unwrap();
+    let name = CString::new("stubborn").unwrap();
+    // SAFETY: a live connection and a valid C string.
+    let dom = unsafe { virDomainLookupByName(conn, name.as_ptr()) };
+    assert!(!dom.is_null());
+    assert_eq!(virDomainDestroy(dom), 0, "the fake QEMU is killed after ignoring quit");
+    virDomainFree(dom);
+    assert!(bystander.try_wait().unwrap().is_none(), "the PID in the pid file was not signalled");
+    let status = fake.child.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A monitor that claims the UUID of a domain already attached is refused
+/// (disconnected, with a warning); the first domain keeps it.
+#[test]
+fn a_second_monitor_claiming_an_attached_uuid_is_refused() {
+    let root = fresh_dir("uuid-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let uuid = "00000000-0000-4000-8000-00000000d0d0";
+    let _first = FakeQemu::start(&root.join("first.qmp"), uuid, false);
+    let conn = open_root(&root).unwrap();
+    assert!(has_domain(conn, "first"));
+    let mut impostor = FakeQemu::start(&root.join("impostor.qmp"), uuid, false);
+    impostor.expect("closed");
+    assert!(!has_domain(conn, "impostor"), "the impostor is not attached");
+    assert!(has_domain(conn, "first"), "the first domain keeps its UUID");
     virConnectClose(conn);
     let _ = std::fs::remove_dir_all(&root);
 }

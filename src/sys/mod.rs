@@ -1,6 +1,8 @@
 //! The system calls the library makes, behind safe wrappers: epoll and
 //! inotify for the QEMU monitor thread, poll(2) for the default event loop,
-//! the wake-up descriptor both loops are interrupted with, and kill(2).
+//! the wake-up descriptor both loops are interrupted with, kill(2), the
+//! process's user ID, and the Unix-socket calls std lacks (a non-blocking
+//! connect, the peer's credentials).
 //! This module and `capi` are the only places with `unsafe` code; every
 //! block says why it is sound.
 
@@ -10,6 +12,7 @@ mod poll;
 mod process;
 #[cfg(test)]
 pub mod signal;
+mod socket;
 mod wakeup;
 
 use std::io;
@@ -18,7 +21,8 @@ use std::os::unix::io::{FromRawFd, OwnedFd};
 pub use epoll::Epoll;
 pub use inotify::{DirChange, Inotify};
 pub use poll::poll;
-pub use process::kill;
+pub use process::{effective_uid, kill};
+pub use socket::{connect_unix_nonblocking, peer_credentials};
 pub use wakeup::Wakeup;
 
 /// A system call's result, with -1 turned into the error it set.

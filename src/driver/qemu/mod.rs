@@ -80,13 +80,7 @@ impl Drop for QemuDriver {
 impl QemuDriver {
     /// The driver for the embed root `dir`, attaching the monitors found there.
     pub fn open_root(dir: &Path) -> Result<Arc<QemuDriver>> {
-        let dir = std::fs::canonicalize(dir).map_err(|e| {
-            Error::new(
-                ErrorCode::VIR_ERR_OPERATION_INVALID,
-                ErrorDomain::VIR_FROM_QEMU,
-                Some(format!("cannot use '{}' as the embed root: {e}", dir.display())),
-            )
-        })?;
+        let dir = root::prepare_dir(dir)?;
         let mut roots = ROOTS.lock();
         roots.retain(|d| d.strong_count() > 0);
         if let Some(driver) = roots.iter().filter_map(Weak::upgrade).find(|d| d.root.dir == dir) {
@@ -133,7 +127,10 @@ impl QemuDriver {
         };
         let monitor = self.root.dir.join(format!("{name}{MONITOR_SUFFIX}"));
         let pidfile = self.root.dir.join(format!("{name}.pid"));
+        // Whatever is in their place goes, a symlink planted there included
+        // (unlinking does not follow it), so QEMU writes through none.
         let _ = std::fs::remove_file(&monitor);
+        let _ = std::fs::remove_file(&pidfile);
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let kvm = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
         // With -daemonize, QEMU's first process exits once the monitor listens.
@@ -290,9 +287,10 @@ impl Driver for QemuDriver {
         if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
             return Ok(());
         }
-        let pid = std::fs::read_to_string(self.root.dir.join(format!("{}.pid", identity.name)));
-        if let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<i32>().ok()) {
-            // The pid QEMU wrote for this domain; if it is gone already, so much the better.
+        // The process at the other end of the monitor (never a pid file,
+        // which anyone who could write into the root might have written);
+        // if it is gone already, so much the better.
+        if let Some(pid) = self.root.pid(&identity.name).filter(|pid| *pid > 0) {
             let _ = crate::sys::kill(pid, libc::SIGKILL);
         }
         if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
@@ -339,7 +337,7 @@ impl Driver for QemuDriver {
         self.check_unique(&def)?;
         let name = def.name.clone();
         let files = self.root.saves.files.lock();
-        std::fs::write(self.root.definition_path(&name), def.to_xml(None)).map_err(|e| {
+        root::write_private(&self.root.definition_path(&name), &def.to_xml(None)).map_err(|e| {
             Error::new(
                 ErrorCode::VIR_ERR_OPERATION_FAILED,
                 ErrorDomain::VIR_FROM_QEMU,
@@ -399,12 +397,22 @@ pub fn embed_root(uri: &str) -> Option<PathBuf> {
     query.split('&').find_map(|pair| pair.strip_prefix("root=")).filter(|r| !r.is_empty()).map(PathBuf::from)
 }
 
-/// The per-user root of `qemu:///session`.
-pub fn session_root() -> PathBuf {
+/// The per-user root of `qemu:///session`. Without `XDG_RUNTIME_DIR` or
+/// `HOME` there is none: a shared fallback such as `/tmp` could belong to
+/// another user.
+pub fn session_root() -> Result<PathBuf> {
     std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
         .map(|d| PathBuf::from(d).join("virt-events/qemu"))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/virt-events/qemu")))
-        .unwrap_or_else(|| PathBuf::from("/tmp/virt-events-qemu"))
+        .or_else(|| {
+            std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".cache/virt-events/qemu"))
+        })
+        .ok_or_else(|| {
+            Error::operation_invalid(
+                ErrorDomain::VIR_FROM_QEMU,
+                "qemu:///session has no root: set XDG_RUNTIME_DIR or HOME, or use qemu:///embed?root=DIR",
+            )
+        })
 }
 
 /// The root of `qemu:///system`.

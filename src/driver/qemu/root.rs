@@ -3,7 +3,8 @@
 //! launches and opens under way, and the process-wide domain IDs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, Weak};
 use std::time::{Duration, Instant};
@@ -28,6 +29,78 @@ pub(super) fn warn(message: std::fmt::Arguments<'_>) {
 /// The file-name suffix of monitor sockets in an embed root.
 pub(super) const MONITOR_SUFFIX: &str = ".qmp";
 
+/// The root directory `dir`, created private (0700) if missing, as a
+/// canonical path, once it is known to be safe to trust: a directory owned
+/// by the calling user that no one else can write into. Whoever can write
+/// into a root can plant monitors and definitions, so anything else is
+/// refused with an error naming the directory and the fix.
+pub(super) fn prepare_dir(dir: &Path) -> Result<PathBuf> {
+    let refuse = |why: String| {
+        Error::new(
+            ErrorCode::VIR_ERR_OPERATION_INVALID,
+            ErrorDomain::VIR_FROM_QEMU,
+            Some(format!("cannot use '{}' as the embed root: {why}", dir.display())),
+        )
+    };
+    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        return Err(refuse(format!("cannot create it: {e}")));
+    }
+    let canonical = std::fs::canonicalize(dir).map_err(|e| refuse(e.to_string()))?;
+    let meta = std::fs::metadata(&canonical).map_err(|e| refuse(e.to_string()))?;
+    let me = crate::sys::effective_uid();
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory".into()));
+    }
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "it is owned by uid {}, not by this user (uid {me}); use a directory of your own, \
+             or give it to this user: chown {me} '{}'",
+            meta.uid(),
+            canonical.display()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(refuse(format!(
+            "it is writable by {} (mode {:04o}); make it private: chmod 0700 '{}'",
+            match meta.mode() & 0o022 {
+                0o022 => "its group and others",
+                0o020 => "its group",
+                _ => "others",
+            },
+            meta.mode() & 0o7777,
+            canonical.display()
+        )));
+    }
+    Ok(canonical)
+}
+
+/// Writes a file of the root, readable by its owner only (a definition
+/// holds secrets such as a VNC password); a symlink in its place is not
+/// followed but refused (ELOOP).
+pub(super) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    // A file written before by an older version may have a wider mode.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(contents.as_bytes())
+}
+
+/// Reads a file of the root without following a symlink in its place.
+fn read_no_follow(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut text = String::new();
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)?.read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Domain IDs are unique within the process, across roots.
 static NEXT_ID: AtomicI32 = AtomicI32::new(1);
 
@@ -38,6 +111,9 @@ pub(super) fn allocate_id() -> i32 {
 pub(super) struct AttachedDomain {
     pub(super) identity: DomainIdentity,
     pub(super) state: DomainState,
+    /// The process that listens on the monitor socket (its peer
+    /// credentials): the one `virDomainDestroy` may kill.
+    pub(super) pid: libc::pid_t,
 }
 
 /// A definition the driver knows: persistent ones live in `ROOT/NAME.xml`;
@@ -178,7 +254,7 @@ impl Root {
             let _files = self.saves.files.lock();
             let xml = self.defined.lock().get(name).filter(|s| s.persistent).map(|s| s.def.to_xml(None));
             if let Some(xml) = xml {
-                if let Err(e) = std::fs::write(self.definition_path(name), xml) {
+                if let Err(e) = write_private(&self.definition_path(name), &xml) {
                     warn(format_args!("cannot save the clock adjustment of '{name}': {e}"));
                 }
             }
@@ -207,7 +283,7 @@ impl Root {
             if path.extension().is_none_or(|x| x != "xml") {
                 continue;
             }
-            match std::fs::read_to_string(&path)
+            match read_no_follow(&path)
                 .map_err(|e| e.to_string())
                 .and_then(|t| Definition::parse(&t).map_err(|e| e.message))
             {
@@ -229,6 +305,12 @@ impl Root {
             }
         }
         true
+    }
+
+    /// The QEMU process of an attached domain, as its monitor connection
+    /// tells it.
+    pub(super) fn pid(&self, name: &str) -> Option<libc::pid_t> {
+        self.domains.lock().get(name).map(|d| d.pid)
     }
 
     pub(super) fn set_state(&self, name: &str, state: DomainState) {
