@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use virt_events::abi::common::virConnectPtr;
 use virt_events::capi::{connect::*, domain::*, error::virGetLastErrorMessage};
 
+mod common;
+
 /// The user every test that needs a stranger uses.
 const NOBODY: u32 = 65534;
 
@@ -264,5 +266,106 @@ fn a_second_monitor_claiming_an_attached_uuid_is_refused() {
     assert!(!has_domain(conn, "impostor"), "the impostor is not attached");
     assert!(has_domain(conn, "first"), "the first domain keeps its UUID");
     virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A listener with a full backlog: listen(2) with a backlog of 0, filled by
+/// connections nobody accepts. Prints "ready" once full.
+const JAMMED_MONITOR: &str = "
+import socket, sys, time
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(sys.argv[1])
+listener.listen(0)
+pending = []
+while True:
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.setblocking(False)
+    try:
+        client.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    pending.append(client)
+print('ready', flush=True)
+time.sleep(600)
+";
+
+/// When each REBOOT event reached its callback.
+static REBOOTS: std::sync::Mutex<Vec<std::time::Instant>> = std::sync::Mutex::new(Vec::new());
+
+/// A monitor whose listen backlog is full (its QEMU serves someone else)
+/// blocks neither `virConnectOpen` (under 1 s) nor the other monitors:
+/// another domain's events arrive within 100 ms.
+#[test]
+fn a_monitor_with_a_full_backlog_stalls_nothing() {
+    use std::io::{BufRead, Write};
+    use std::time::{Duration, Instant};
+    use virt_events::capi::{eventloop::*, events::*};
+    extern "C" fn on_reboot(_: virConnectPtr, _: virt_events::abi::common::virDomainPtr, _: *mut libc::c_void) {
+        REBOOTS.lock().unwrap().push(Instant::now());
+    }
+    extern "C" fn tick(_: libc::c_int, _: *mut libc::c_void) {}
+
+    let root = fresh_dir("backlog-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let mut jammed = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(JAMMED_MONITOR)
+        .arg(root.join("jammed.qmp"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(jammed.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let listener = std::os::unix::net::UnixListener::bind(root.join("lively.qmp")).unwrap();
+    let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let running = serde_json::json!({"running": true, "status": "running"});
+        let (mut writer, _reader) = common::fake_qemu_handshake(
+            &listener,
+            running,
+            "00000000-0000-4000-8000-0000000011fe",
+            serde_json::json!([]),
+        );
+        let mut sent = Vec::new();
+        while wait_for_go.recv().is_ok() {
+            sent.push(Instant::now());
+            writer.write_all(b"{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"RESET\", \"data\": {\"guest\": true}}\r\n").unwrap();
+        }
+        sent
+    });
+
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    let started = Instant::now();
+    let conn = open_root(&root).unwrap();
+    let opening = started.elapsed();
+    assert!(opening < Duration::from_secs(1), "virConnectOpen took {opening:?}");
+    assert!(has_domain(conn, "lively"));
+    assert!(!has_domain(conn, "jammed"));
+    let id =
+        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 1, Some(on_reboot), std::ptr::null_mut(), None);
+    assert!(id >= 0);
+    // SAFETY: `tick` ignores its opaque.
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+    for round in 1..=5 {
+        go.send(()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while REBOOTS.lock().unwrap().len() < round && Instant::now() < deadline {
+            virEventRunDefaultImpl();
+        }
+    }
+    drop(go);
+    let sent = server.join().unwrap();
+    let received = REBOOTS.lock().unwrap().clone();
+    assert_eq!(received.len(), sent.len(), "every event arrived");
+    for (sent, received) in sent.iter().zip(&received) {
+        let latency = received.duration_since(*sent);
+        assert!(latency < Duration::from_millis(100), "an event took {latency:?}");
+    }
+    assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
+    virConnectClose(conn);
+    let _ = jammed.kill();
+    let _ = jammed.wait();
     let _ = std::fs::remove_dir_all(&root);
 }
