@@ -72,7 +72,7 @@ pub struct QemuDriver {
 impl Drop for QemuDriver {
     fn drop(&mut self) {
         if let Ok(hub) = hub() {
-            hub.send(Request::RemoveRoot(self.root.dir.clone()));
+            hub.send(Request::RemoveRoot(self.root.clone()));
         }
     }
 }
@@ -100,7 +100,7 @@ impl QemuDriver {
         if state == DomainState::Shutoff {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
         }
-        hub()?.execute(&self.root.dir, &identity.name, command, false).map(drop)
+        hub()?.execute(&self.root, &identity.name, command, false).map(drop)
     }
 
     /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
@@ -150,7 +150,7 @@ impl QemuDriver {
             Err(_) => return Err(failed(format!("the monitor of '{name}' did not attach"))),
         }
         let (identity, _) = self.root.find(&DomainIdentity { name: name.clone(), uuid: def.uuid, id: -1 })?;
-        hub()?.execute(&self.root.dir, &name, "cont", false)?;
+        hub()?.execute(&self.root, &name, "cont", false)?;
         for payload in mapping::map_launched() {
             self.root.events.queue(DomainEvent::new(identity.clone(), payload));
         }
@@ -283,7 +283,7 @@ impl Driver for QemuDriver {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
         }
         // The monitor may close before it answers `quit`: its end is what counts.
-        let _ = hub()?.execute(&self.root.dir, &identity.name, "quit", true);
+        let _ = hub()?.execute(&self.root, &identity.name, "quit", true);
         if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
             return Ok(());
         }

@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -154,8 +154,8 @@ impl Source for DomainMonitor {
         }
     }
 
-    fn owner(&self) -> (&Path, Option<&str>) {
-        (&self.root.dir, Some(&self.name))
+    fn owner(&self) -> (&Arc<Root>, Option<&str>) {
+        (&self.root, Some(&self.name))
     }
 
     /// Forgets a monitor that never attached, whose QEMU is gone, or whose
