@@ -369,3 +369,50 @@ fn a_monitor_with_a_full_backlog_stalls_nothing() {
     let _ = jammed.wait();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The variable that makes `open_from_another_process` run, naming a root.
+const SECOND_OPEN: &str = "VIRT_EVENTS_TEST_SECOND_OPEN";
+
+/// Not a test of its own: run by `a_second_process_on_one_root_fails_clearly`
+/// in a process of its own (this test binary again), it opens the root
+/// `$VIRT_EVENTS_TEST_SECOND_OPEN` and prints what happened.
+#[test]
+fn open_from_another_process() {
+    let Some(dir) = std::env::var_os(SECOND_OPEN) else { return };
+    match open_root(Path::new(&dir)) {
+        Ok(conn) => {
+            // On a line of its own: libtest's "test NAME ... " has no newline.
+            println!("\nOPENED");
+            virConnectClose(conn);
+        }
+        Err(message) => println!("\nREFUSED {message}"),
+    }
+}
+
+/// Two processes on one root: the second fails at open with an error that
+/// names the root and what to do, while the first has a connection open;
+/// once it closes, the root is free.
+#[test]
+fn a_second_process_on_one_root_fails_clearly() {
+    let root = fresh_dir("locked-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let second_open = || {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "open_from_another_process", "--nocapture", "--test-threads=1"])
+            .env(SECOND_OPEN, &root)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        stdout.lines().find(|l| l.starts_with("OPENED") || l.starts_with("REFUSED")).unwrap_or(&stdout).to_string()
+    };
+    let first = open_root(&root).unwrap();
+    let second = open_root(&root).expect("connections of one process share the root");
+    let refused = second_open();
+    assert!(refused.starts_with("REFUSED"), "{refused}");
+    assert!(refused.contains(&root.display().to_string()) && refused.contains("another process"), "{refused}");
+    virConnectClose(second);
+    assert!(second_open().starts_with("REFUSED"), "the lock is held while a connection is open");
+    virConnectClose(first);
+    assert_eq!(second_open(), "OPENED");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -67,6 +67,8 @@ static ROOTS: Lazy<Mutex<Vec<Weak<QemuDriver>>>> = Lazy::new(Default::default);
 
 pub struct QemuDriver {
     root: Arc<Root>,
+    /// Dropped after `drop` told the monitor thread the root is gone.
+    _lock: root::RootLock,
 }
 
 impl Drop for QemuDriver {
@@ -86,11 +88,12 @@ impl QemuDriver {
         if let Some(driver) = roots.iter().filter_map(Weak::upgrade).find(|d| d.root.dir == dir) {
             return Ok(driver);
         }
+        let lock = root::RootLock::acquire(&dir)?;
         let root = Arc::new(Root::new(dir));
         root.load_definitions();
         hub()?.send(Request::AddRoot(root.clone()));
         root.wait_opened();
-        let driver = Arc::new(QemuDriver { root });
+        let driver = Arc::new(QemuDriver { root, _lock: lock });
         roots.push(Arc::downgrade(&driver));
         Ok(driver)
     }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, Weak};
 use std::time::{Duration, Instant};
 
-use once_cell::sync::OnceCell;
+use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Condvar, Mutex};
 
 use super::definition::Definition;
@@ -72,6 +72,62 @@ pub(super) fn prepare_dir(dir: &Path) -> Result<PathBuf> {
         )));
     }
     Ok(canonical)
+}
+
+/// The advisory locks (flock(2) on the directory) this process holds on
+/// roots, with how many drivers share each. One process per root, as
+/// libvirt's embedded driver: a second process could attach nothing (QEMU
+/// serves one client per monitor). Counted per process because a flock
+/// conflicts with every other open of the directory, ours included, and a
+/// closing connection may overlap one opening the same root.
+static LOCKS: Lazy<Mutex<HashMap<PathBuf, (std::fs::File, usize)>>> = Lazy::new(Default::default);
+
+/// This process's hold on a root's lock, released when the last goes.
+pub(super) struct RootLock(PathBuf);
+
+impl RootLock {
+    /// Takes the lock of the root `dir` (canonical), or fails naming the
+    /// directory and what to do if another process holds it.
+    pub(super) fn acquire(dir: &Path) -> Result<RootLock> {
+        let mut locks = LOCKS.lock();
+        if let Some((_, holders)) = locks.get_mut(dir) {
+            *holders += 1;
+            return Ok(RootLock(dir.to_path_buf()));
+        }
+        let failed = |why: String| {
+            Error::new(
+                ErrorCode::VIR_ERR_OPERATION_FAILED,
+                ErrorDomain::VIR_FROM_QEMU,
+                Some(format!("cannot use '{}' as the embed root: {why}", dir.display())),
+            )
+        };
+        let file = std::fs::File::open(dir).map_err(|e| failed(e.to_string()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(failed(
+                    "another process has it open (one process per root, as libvirt's embedded driver); \
+                     close that process's connections, or give each process a root of its own"
+                        .into(),
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed(format!("cannot lock it: {e}"))),
+        }
+        locks.insert(dir.to_path_buf(), (file, 1));
+        Ok(RootLock(dir.to_path_buf()))
+    }
+}
+
+impl Drop for RootLock {
+    fn drop(&mut self) {
+        let mut locks = LOCKS.lock();
+        if let Some((_, holders)) = locks.get_mut(&self.0) {
+            *holders -= 1;
+            if *holders == 0 {
+                locks.remove(&self.0);
+            }
+        }
+    }
 }
 
 /// Writes a file of the root, readable by its owner only (a definition
