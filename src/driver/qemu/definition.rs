@@ -2,7 +2,7 @@
 //! command line it becomes. An element outside the subset is refused with
 //! `VIR_ERR_CONFIG_UNSUPPORTED` naming it, never ignored.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::uuid::Uuid;
@@ -326,7 +326,11 @@ impl Definition {
 
     /// The command line that starts this domain paused, with its monitor at
     /// `monitor` and its pid written to `pidfile`; QEMU daemonizes once ready.
-    pub fn qemu_args(&self, monitor: &Path, pidfile: &Path, kvm: bool, now_utc: i64) -> Vec<String> {
+    /// Secrets are never on it (every user can read a command line): QEMU
+    /// reads the VNC password from `files.vnc_password`, which the caller
+    /// writes (`vnc_password()`) and removes once QEMU has started.
+    pub fn qemu_args(&self, files: &LaunchFiles, kvm: bool, now_utc: i64) -> Vec<String> {
+        let LaunchFiles { monitor, pidfile, vnc_password } = files;
         let mut args: Vec<String> = vec![
             "-name".into(),
             format!("guest={}", self.name),
@@ -408,8 +412,12 @@ impl Definition {
                     }
                 }
             };
-            if let Some(password) = &vnc.password {
-                args.extend(["-object".into(), format!("secret,id=vncpw,data={}", password.replace(',', ",,"))]);
+            if vnc.password.is_some() {
+                let secret = format!(
+                    "secret,id=vncpw,format=raw,file={}",
+                    vnc_password.display().to_string().replace(',', ",,")
+                );
+                args.extend(["-object".into(), secret]);
                 display.push_str(",password-secret=vncpw");
             }
             args.extend(["-device".into(), "VGA".into(), "-vnc".into(), display]);
@@ -419,6 +427,14 @@ impl Definition {
         }
         args
     }
+}
+
+/// Where a launched QEMU finds and leaves its files.
+pub struct LaunchFiles {
+    pub monitor: PathBuf,
+    pub pidfile: PathBuf,
+    /// Holds the VNC password while QEMU starts (it reads it as a `secret`).
+    pub vnc_password: PathBuf,
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` (UTC) for seconds since the epoch.
@@ -455,7 +471,7 @@ mod tests {
           <source file='/tmp/disk.img'/>
           <target dev='hda' bus='ide'/>
         </disk>
-        <graphics type='vnc' autoport='yes' listen='127.0.0.1' passwd='secret'/>
+        <graphics type='vnc' autoport='yes' listen='127.0.0.1' passwd='hunter2'/>
         <watchdog model='ib700' action='pause'/>
       </devices>
     </domain>";
@@ -468,7 +484,14 @@ mod tests {
         assert_eq!(def.clock, Clock::Variable { adjustment: 3600 });
         assert_eq!(def.disks[0].alias, "ide0-0-0");
         assert_eq!(def.watchdog, Some(("ib700".into(), "pause".into())));
-        let args = def.qemu_args(Path::new("/r/demo.qmp"), Path::new("/r/demo.pid"), false, 0).join(" ");
+        let files = LaunchFiles {
+            monitor: "/r/demo.qmp".into(),
+            pidfile: "/r/demo.pid".into(),
+            vnc_password: "/r/demo.vnc-password".into(),
+        };
+        let args = def.qemu_args(&files, false, 0).join(" ");
+        assert!(!args.contains("hunter2"), "the password is not on the command line: {args}");
+        assert!(args.contains("-object secret,id=vncpw,format=raw,file=/r/demo.vnc-password"), "{args}");
         assert!(args.contains("-rtc base=1970-01-01T01:00:00"), "{args}");
         assert!(
             args.contains("file=/tmp/disk.img,format=raw,if=none,id=drive-ide0-0-0,werror=stop,rerror=stop"),

@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
 use crate::event::{DomainEvent, DomainIdentity};
 use crate::uuid::Uuid;
-use definition::Definition;
+use definition::{Definition, LaunchFiles};
 use mapping::{DomainState, PausedReason};
 #[doc(hidden)]
 pub use monitor::testing;
@@ -128,20 +128,30 @@ impl QemuDriver {
             self.root.defined.lock().retain(|n, s| n != &name || s.persistent);
             Error::internal(ErrorDomain::VIR_FROM_QEMU, detail)
         };
-        let monitor = self.root.dir.join(format!("{name}{MONITOR_SUFFIX}"));
-        let pidfile = self.root.dir.join(format!("{name}.pid"));
+        let files = LaunchFiles {
+            monitor: self.root.dir.join(format!("{name}{MONITOR_SUFFIX}")),
+            pidfile: self.root.dir.join(format!("{name}.pid")),
+            vnc_password: self.root.dir.join(format!("{name}.vnc-password")),
+        };
         // Whatever is in their place goes, a symlink planted there included
         // (unlinking does not follow it), so QEMU writes through none.
-        let _ = std::fs::remove_file(&monitor);
-        let _ = std::fs::remove_file(&pidfile);
+        for file in [&files.monitor, &files.pidfile, &files.vnc_password] {
+            let _ = std::fs::remove_file(file);
+        }
+        if let Some(password) = def.vnc.as_ref().and_then(|v| v.password.as_ref()) {
+            root::write_private(&files.vnc_password, password)
+                .map_err(|e| failed(format!("cannot write the VNC password for QEMU: {e}")))?;
+        }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let kvm = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
         // With -daemonize, QEMU's first process exits once the monitor listens.
         let output = std::process::Command::new("qemu-system-x86_64")
-            .args(def.qemu_args(&monitor, &pidfile, kvm, now))
+            .args(def.qemu_args(&files, kvm, now))
             .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
+            .output();
+        // QEMU has read its secrets by the time it daemonized (or failed).
+        let _ = std::fs::remove_file(&files.vnc_password);
+        let output = output.map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(failed(format!("QEMU failed to start: {}", stderr.trim())));
