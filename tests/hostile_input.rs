@@ -416,3 +416,87 @@ fn a_second_process_on_one_root_fails_clearly() {
     assert_eq!(second_open(), "OPENED");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// What the NUL test's callbacks saw, in order.
+static NUL_LOG: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A QMP event with an escaped NUL (`\u0000`) in a string cannot reach a C
+/// callback whole: it is dropped with a warning, not silently cut; the
+/// next event arrives as usual.
+#[test]
+fn an_event_with_a_nul_in_a_string_is_dropped_not_cut() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    use virt_events::capi::eventloop::*;
+    use virt_events::capi::qemu::{
+        virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister,
+    };
+    extern "C" fn on_raw(
+        _: virConnectPtr,
+        _: virt_events::abi::common::virDomainPtr,
+        event: *const libc::c_char,
+        _: libc::c_longlong,
+        _: libc::c_uint,
+        details: *const libc::c_char,
+        _: *mut libc::c_void,
+    ) {
+        // SAFETY: the library passes NUL-terminated strings valid for the call.
+        let text = |p: *const libc::c_char| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+        NUL_LOG.lock().unwrap().push(format!("raw {} {}", text(event), text(details)));
+    }
+    extern "C" fn tick(_: libc::c_int, _: *mut libc::c_void) {}
+
+    let root = fresh_dir("nul-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(root.join("nul.qmp")).unwrap();
+    let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let running = serde_json::json!({"running": true, "status": "running"});
+        let (mut writer, _reader) = common::fake_qemu_handshake(
+            &listener,
+            running,
+            "00000000-0000-4000-8000-000000000000",
+            serde_json::json!([]),
+        );
+        wait_for_go.recv().unwrap();
+        writer
+            .write_all(b"{\"event\": \"RESET\", \"data\": {\"guest\": true, \"reason\": \"cut\\u0000here\"}}\r\n")
+            .unwrap();
+        writer.write_all(b"{\"event\": \"RESET\", \"data\": {\"guest\": true, \"reason\": \"whole\"}}\r\n").unwrap();
+        wait_for_go.recv().unwrap();
+    });
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    let conn = open_root(&root).unwrap();
+    // SAFETY: a NULL event name and a callback of the documented type.
+    let raw = unsafe {
+        virtEventsDomainQemuMonitorEventRegister(
+            conn,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            Some(on_raw),
+            std::ptr::null_mut(),
+            None,
+            0,
+        )
+    };
+    assert!(raw >= 0);
+    // SAFETY: `tick` ignores its opaque.
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+    go.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while NUL_LOG.lock().unwrap().is_empty() && Instant::now() < deadline {
+        virEventRunDefaultImpl();
+    }
+    // Anything that would follow the second event has had time to arrive.
+    let settle = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < settle {
+        virEventRunDefaultImpl();
+    }
+    assert_eq!(*NUL_LOG.lock().unwrap(), ["raw RESET {\"guest\":true,\"reason\":\"whole\"}"]);
+    go.send(()).unwrap();
+    server.join().unwrap();
+    assert_eq!(virtEventsDomainQemuMonitorEventDeregister(conn, raw), 0);
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -222,7 +222,9 @@ fn vnc_login(socket: &std::path::Path, password: &str) -> bool {
 
 /// A VNC password reaches QEMU through a 0600 file (a `secret` object), never
 /// its command line; the file is gone once QEMU runs, the saved definition
-/// is 0600, and QEMU asks VNC clients for exactly that password.
+/// is 0600, and QEMU asks VNC clients for exactly that password. The name
+/// has a comma, which QEMU's options get doubled (the monitor, pid and
+/// secret files are named after it), or the launch would fail.
 #[test]
 fn the_vnc_password_is_applied_but_never_on_a_command_line() {
     use std::os::unix::fs::MetadataExt;
@@ -237,7 +239,7 @@ fn the_vnc_password_is_applied_but_never_on_a_command_line() {
     let conn = unsafe { virConnectOpen(uri.as_ptr()) };
     assert!(!conn.is_null(), "{:?}", last_error());
     let xml = format!(
-        "<domain type='qemu'><name>locked</name><memory unit='MiB'>32</memory><devices>
+        "<domain type='qemu'><name>locked,vnc</name><memory unit='MiB'>32</memory><devices>
            <graphics type='vnc' passwd='{password}'><listen type='socket' socket='{}'/></graphics>
          </devices></domain>",
         socket.display()
@@ -246,7 +248,7 @@ fn the_vnc_password_is_applied_but_never_on_a_command_line() {
     // SAFETY: a valid connection and C string.
     let dom = unsafe { virDomainDefineXML(conn, xml.as_ptr()) };
     assert!(!dom.is_null(), "{:?}", last_error());
-    let saved = root.join("locked.xml");
+    let saved = root.join("locked,vnc.xml");
     assert_eq!(std::fs::metadata(&saved).unwrap().mode() & 0o777, 0o600, "the definition is private");
     assert_eq!(virDomainCreate(dom), 0, "{:?}", last_error());
 

@@ -333,7 +333,7 @@ impl Definition {
         let LaunchFiles { monitor, pidfile, vnc_password } = files;
         let mut args: Vec<String> = vec![
             "-name".into(),
-            format!("guest={}", self.name),
+            format!("guest={}", option_value(&self.name)),
             "-uuid".into(),
             self.uuid.to_string(),
             "-machine".into(),
@@ -350,7 +350,7 @@ impl Definition {
             "-pidfile".into(),
             pidfile.display().to_string(),
             "-qmp".into(),
-            format!("unix:{},server=on,wait=off", monitor.display()),
+            format!("unix:{},server=on,wait=off", option_value(&monitor.display().to_string())),
             "-rtc".into(),
         ];
         args.push(match self.clock {
@@ -361,8 +361,8 @@ impl Definition {
         for disk in &self.disks {
             let mut drive = format!(
                 "file={},format={},if=none,id=drive-{},werror={},rerror={}",
-                disk.source.replace(',', ",,"),
-                disk.format,
+                option_value(&disk.source),
+                option_value(&disk.format),
                 disk.alias,
                 disk.werror,
                 disk.rerror
@@ -403,9 +403,10 @@ impl Definition {
         }
         if let Some(vnc) = &self.vnc {
             let mut display = match &vnc.listen {
-                VncListen::Socket(path) => format!("unix:{path}"),
+                VncListen::Socket(path) => format!("unix:{}", option_value(path)),
                 VncListen::Address { address, port } => {
-                    let host = if address.contains(':') { format!("[{address}]") } else { address.clone() };
+                    let address = option_value(address);
+                    let host = if address.contains(':') { format!("[{address}]") } else { address };
                     match port {
                         Some(port) => format!("{host}:{}", port - 5900),
                         None => format!("{host}:0,to=99"),
@@ -413,10 +414,8 @@ impl Definition {
                 }
             };
             if vnc.password.is_some() {
-                let secret = format!(
-                    "secret,id=vncpw,format=raw,file={}",
-                    vnc_password.display().to_string().replace(',', ",,")
-                );
+                let secret =
+                    format!("secret,id=vncpw,format=raw,file={}", option_value(&vnc_password.display().to_string()));
                 args.extend(["-object".into(), secret]);
                 display.push_str(",password-secret=vncpw");
             }
@@ -427,6 +426,13 @@ impl Definition {
         }
         args
     }
+}
+
+/// `value` as a value in a QEMU option list (`key=value,key=value`): its
+/// commas doubled, so that a name, path or address cannot end the value
+/// and add options of its own.
+fn option_value(value: &str) -> String {
+    value.replace(',', ",,")
 }
 
 /// Where a launched QEMU finds and leaves its files.
@@ -501,6 +507,28 @@ mod tests {
         assert!(args.contains("-vnc 127.0.0.1:0,to=99,password-secret=vncpw"), "{args}");
         assert!(args.contains("-device ib700 -action watchdog=pause"), "{args}");
         assert!(args.contains("-qmp unix:/r/demo.qmp,server=on,wait=off"), "{args}");
+    }
+
+    /// A comma in anything that becomes an option value is doubled, as
+    /// QEMU reads it: no option can be injected through a name or a path.
+    #[test]
+    fn commas_cannot_inject_options() {
+        let xml = "<domain><name>evil,debug-threads=on</name><devices>
+            <disk type='file'><driver type='raw,file.locking=off'/><source file='/d,snapshot=on'/>
+              <target dev='vda'/></disk>
+            <graphics type='vnc'><listen type='socket' socket='/v,password=off'/></graphics>
+          </devices></domain>";
+        let def = Definition::parse(xml).unwrap();
+        let files = LaunchFiles {
+            monitor: "/r,x/evil,debug-threads=on.qmp".into(),
+            pidfile: "/r,x/evil,debug-threads=on.pid".into(),
+            vnc_password: "/r,x/p".into(),
+        };
+        let args = def.qemu_args(&files, false, 0);
+        assert!(args.contains(&"guest=evil,,debug-threads=on".to_string()), "{args:?}");
+        assert!(args.contains(&"unix:/r,,x/evil,,debug-threads=on.qmp,server=on,wait=off".to_string()), "{args:?}");
+        assert!(args.iter().any(|a| a.starts_with("file=/d,,snapshot=on,format=raw,,file.locking=off,")), "{args:?}");
+        assert!(args.contains(&"unix:/v,,password=off".to_string()), "{args:?}");
     }
 
     #[test]

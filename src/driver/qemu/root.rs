@@ -22,8 +22,15 @@ use crate::event::DomainIdentity;
 pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Logs a problem of the QEMU driver the way libvirt's log shows warnings.
+/// Control characters (ESC, CR, newlines...) are escaped: warnings quote
+/// what monitors and files said, which must not drive the terminal.
 pub(super) fn warn(message: std::fmt::Arguments<'_>) {
-    eprintln!("libvirt: QEMU Driver warning : {message}");
+    eprintln!("libvirt: QEMU Driver warning : {}", escape_controls(&message.to_string()));
+}
+
+/// `text` with each control character written as a Rust escape (`\u{1b}`, `\r`).
+fn escape_controls(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// The file-name suffix of monitor sockets in an embed root.
@@ -437,6 +444,11 @@ impl Root {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings_escape_control_characters() {
+        assert_eq!(escape_controls("a\u{1b}[2Jb\rc\nd\u{7f}\u{9b}é"), "a\\u{1b}[2Jb\\rc\\nd\\u{7f}\\u{9b}é");
+    }
 
     /// The monitor thread records an adjustment without waiting for the
     /// disk: here a write of the definition files is in progress (the lock

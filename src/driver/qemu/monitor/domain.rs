@@ -474,6 +474,15 @@ impl DomainMonitor {
     fn deliver(&mut self, event: &QmpEvent) {
         testing::check(&event.name);
         let Some(identity) = self.identity.clone() else { return };
+        // A C string ends at its first NUL: such an event would reach the
+        // callbacks silently cut, so it is dropped, and said so.
+        if event.name.contains('\0') || event.data.as_ref().is_some_and(holds_nul) {
+            warn(format_args!(
+                "monitor of '{}': dropped the event {:?}: a string in it holds a NUL character (\\u0000)",
+                self.name, event.name
+            ));
+            return;
+        }
         // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
         // before what it maps to, as libvirt emits it before running its handler.
         self.root.events.queue(QemuMonitorEvent {
@@ -495,5 +504,15 @@ impl DomainMonitor {
             let id = mapping::shown_id(&self.runtime, identity.id, &payload);
             self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
         }
+    }
+}
+
+/// Whether a string anywhere in `value` (keys included) holds a NUL.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(members) => members.iter().any(|(key, item)| key.contains('\0') || holds_nul(item)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
