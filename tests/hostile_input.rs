@@ -1,5 +1,7 @@
-//! Hostile input that a root directory can hold: the library warns and
-//! carries on, never crashes.
+//! Hostile input and hostile neighbours: what a root directory can hold,
+//! monitors of other users, impostors and stalled QEMUs, a second process
+//! on one root, odd environments. The library refuses, warns and carries
+//! on; it never crashes, stalls or trusts what it should not.
 
 use std::ffi::{CStr, CString};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -370,16 +372,25 @@ fn a_monitor_with_a_full_backlog_stalls_nothing() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// The variable that makes `open_from_another_process` run, naming a root.
+/// The variable that makes `open_from_another_process` run, naming a URI.
 const SECOND_OPEN: &str = "VIRT_EVENTS_TEST_SECOND_OPEN";
 
-/// Not a test of its own: run by `a_second_process_on_one_root_fails_clearly`
-/// in a process of its own (this test binary again), it opens the root
-/// `$VIRT_EVENTS_TEST_SECOND_OPEN` and prints what happened.
+/// Not a test of its own: run by other tests in a process of its own (this
+/// test binary again), it opens the URI `$VIRT_EVENTS_TEST_SECOND_OPEN` and
+/// prints what happened.
 #[test]
 fn open_from_another_process() {
-    let Some(dir) = std::env::var_os(SECOND_OPEN) else { return };
-    match open_root(Path::new(&dir)) {
+    let Some(uri) = std::env::var(SECOND_OPEN).ok() else { return };
+    let uri = CString::new(uri).unwrap();
+    // SAFETY: a valid C string.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    let opened = if conn.is_null() {
+        // SAFETY: the library returns a NUL-terminated message valid until the next call.
+        Err(unsafe { CStr::from_ptr(virGetLastErrorMessage()) }.to_string_lossy().into_owned())
+    } else {
+        Ok(conn)
+    };
+    match opened {
         Ok(conn) => {
             // On a line of its own: libtest's "test NAME ... " has no newline.
             println!("\nOPENED");
@@ -389,6 +400,28 @@ fn open_from_another_process() {
     }
 }
 
+/// What `open_from_another_process` printed for `uri`, run with the
+/// environment variables `unset` removed.
+fn open_in_another_process(uri: &str, unset: &[&str]) -> String {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args(["--exact", "open_from_another_process", "--nocapture", "--test-threads=1"]).env(SECOND_OPEN, uri);
+    for name in unset {
+        command.env_remove(name);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    stdout.lines().find(|l| l.starts_with("OPENED") || l.starts_with("REFUSED")).unwrap_or(&stdout).to_string()
+}
+
+/// Without `XDG_RUNTIME_DIR` and `HOME`, `qemu:///session` has no root: it
+/// fails clearly instead of falling back on a shared directory such as
+/// /tmp, which another user could own.
+#[test]
+fn the_session_uri_has_no_shared_fallback() {
+    let refused = open_in_another_process("qemu:///session", &["XDG_RUNTIME_DIR", "HOME"]);
+    assert!(refused.starts_with("REFUSED") && refused.contains("set XDG_RUNTIME_DIR or HOME"), "{refused}");
+}
+
 /// Two processes on one root: the second fails at open with an error that
 /// names the root and what to do, while the first has a connection open;
 /// once it closes, the root is free.
@@ -396,15 +429,7 @@ fn open_from_another_process() {
 fn a_second_process_on_one_root_fails_clearly() {
     let root = fresh_dir("locked-root");
     std::fs::create_dir_all(&root).unwrap();
-    let second_open = || {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "open_from_another_process", "--nocapture", "--test-threads=1"])
-            .env(SECOND_OPEN, &root)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        stdout.lines().find(|l| l.starts_with("OPENED") || l.starts_with("REFUSED")).unwrap_or(&stdout).to_string()
-    };
+    let second_open = || open_in_another_process(&format!("qemu:///embed?root={}", root.display()), &[]);
     let first = open_root(&root).unwrap();
     let second = open_root(&root).expect("connections of one process share the root");
     let refused = second_open();
