@@ -104,6 +104,16 @@ fn a_planted_deep_definition_is_skipped() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// A helper process, stopped by its PID when dropped (a failing test too).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A fake QEMU in a process of its own (`tests/helpers/fake_qemu.py`),
 /// stopped by its PID when dropped.
 struct FakeQemu {
@@ -235,8 +245,8 @@ fn destroy_kills_the_monitors_peer_not_the_pid_file() {
     let root = fresh_dir("destroy-root");
     std::fs::create_dir_all(&root).unwrap();
     let mut fake = FakeQemu::start(&root.join("stubborn.qmp"), "00000000-0000-4000-8000-0000000057b0", false);
-    let mut bystander = std::process::Command::new("sleep").arg("60").spawn().unwrap();
-    std::fs::write(root.join("stubborn.pid"), bystander.id().to_string()).unwrap();
+    let mut bystander = KillOnDrop(std::process::Command::new("sleep").arg("60").spawn().unwrap());
+    std::fs::write(root.join("stubborn.pid"), bystander.0.id().to_string()).unwrap();
     let conn = open_root(&root).unwrap();
     let name = CString::new("stubborn").unwrap();
     // SAFETY: a live connection and a valid C string.
@@ -244,11 +254,9 @@ fn destroy_kills_the_monitors_peer_not_the_pid_file() {
     assert!(!dom.is_null());
     assert_eq!(virDomainDestroy(dom), 0, "the fake QEMU is killed after ignoring quit");
     virDomainFree(dom);
-    assert!(bystander.try_wait().unwrap().is_none(), "the PID in the pid file was not signalled");
+    assert!(bystander.0.try_wait().unwrap().is_none(), "the PID in the pid file was not signalled");
     let status = fake.child.wait().unwrap();
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
-    let _ = bystander.kill();
-    let _ = bystander.wait();
     virConnectClose(conn);
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -319,6 +327,7 @@ fn a_monitor_with_a_full_backlog_stalls_nothing() {
     let mut ready = String::new();
     std::io::BufReader::new(jammed.stdout.take().unwrap()).read_line(&mut ready).unwrap();
     assert_eq!(ready.trim(), "ready");
+    let _jammed = KillOnDrop(jammed);
     let listener = std::os::unix::net::UnixListener::bind(root.join("lively.qmp")).unwrap();
     let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
     let server = std::thread::spawn(move || {
@@ -367,8 +376,6 @@ fn a_monitor_with_a_full_backlog_stalls_nothing() {
     assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
     assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
-    let _ = jammed.kill();
-    let _ = jammed.wait();
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -353,6 +353,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("virt-events-twin-roots-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        /// Stops the fake QEMU even if the test fails.
+        struct Stop(std::process::Child);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
         let mut fake = std::process::Command::new("/usr/bin/python3")
             .arg("-c")
             .arg(include_str!("../../../../tests/helpers/fake_qemu.py"))
@@ -363,6 +371,7 @@ mod tests {
             .unwrap();
         // Kept open: the fake reports each client's end on it.
         let mut said = std::io::BufReader::new(fake.stdout.take().unwrap());
+        let _fake = Stop(fake);
         let mut ready = String::new();
         std::io::BufRead::read_line(&mut said, &mut ready).unwrap();
         assert_eq!(ready.trim(), "ready");
@@ -379,8 +388,6 @@ mod tests {
         // accepted once the old one's is gone.
         assert!(new.wait_attached("twin", true, Duration::from_secs(10)), "the reopened root lost the domain");
         hub.send(Request::RemoveRoot(new));
-        let _ = fake.kill();
-        let _ = fake.wait();
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
