@@ -222,7 +222,8 @@ fn vnc_login(socket: &std::path::Path, password: &str) -> bool {
 
 /// A VNC password reaches QEMU through a 0600 file (a `secret` object), never
 /// its command line; the file is gone once QEMU runs, the saved definition
-/// is 0600, and QEMU asks VNC clients for exactly that password. The name
+/// is 0600, `virDomainGetXMLDesc` shows it only with `VIR_DOMAIN_XML_SECURE`,
+/// and QEMU asks VNC clients for exactly that password. The name
 /// has a comma, which QEMU's options get doubled (the monitor, pid and
 /// secret files are named after it), or the launch would fail.
 #[test]
@@ -267,6 +268,13 @@ fn the_vnc_password_is_applied_but_never_on_a_command_line() {
             let content = std::fs::read(entry.path()).unwrap();
             assert!(!String::from_utf8_lossy(&content).contains(password), "{} keeps it", entry.path().display());
         }
+    }
+    for (flags, shown) in [(0, false), (1, true)] {
+        let desc = virDomainGetXMLDesc(dom, flags);
+        let desc_text = text(desc);
+        // SAFETY: the caller frees the returned string.
+        unsafe { libc::free(desc.cast()) };
+        assert_eq!(desc_text.contains(password), shown, "only VIR_DOMAIN_XML_SECURE shows it: {desc_text}");
     }
     assert!(!vnc_login(&socket, "wrong"), "a wrong password is refused");
     assert!(vnc_login(&socket, password), "the password from the XML is QEMU's");

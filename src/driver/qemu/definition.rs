@@ -324,6 +324,22 @@ impl Definition {
         xml.to_xml()
     }
 
+    /// The XML without its secrets (a VNC `passwd`), as libvirt shows it
+    /// unless asked for `VIR_DOMAIN_XML_SECURE`.
+    pub fn to_public_xml(&self, id: Option<i32>) -> String {
+        let mut public = self.clone();
+        if let Some(devices) = public.xml.child_mut("devices") {
+            for node in &mut devices.children {
+                if let xml::Node::Element(graphics) = node {
+                    if graphics.name == "graphics" {
+                        graphics.set_attribute("passwd", None);
+                    }
+                }
+            }
+        }
+        public.to_xml(id)
+    }
+
     /// The command line that starts this domain paused, with its monitor at
     /// `monitor` and its pid written to `pidfile`; QEMU daemonizes once ready.
     /// Secrets are never on it (every user can read a command line): QEMU
@@ -555,6 +571,8 @@ mod tests {
         def.set_adjustment(7200);
         assert!(def.to_xml(Some(3)).contains("<clock offset='variable' adjustment='7200'/>"));
         assert!(def.to_xml(Some(3)).starts_with("<domain type='qemu' id='3'>"));
+        assert!(def.to_xml(None).contains("passwd='hunter2'"), "saved with its password");
+        assert!(!def.to_public_xml(None).contains("hunter2"), "shown without it");
     }
 
     #[test]

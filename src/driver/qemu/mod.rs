@@ -251,12 +251,14 @@ impl Driver for QemuDriver {
         Ok(self.root.defined.lock().get(&identity.name).is_some_and(|s| s.persistent))
     }
 
-    fn xml_desc(&self, dom: &DomainIdentity, _flags: u32) -> Result<String> {
+    fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
         let (identity, state) = self.root.find(dom)?;
         // What the caller sees is also what a restart would read.
         self.root.wait_saved();
         if let Some(def) = self.root.definition(&identity.name) {
-            return Ok(def.to_xml((state != DomainState::Shutoff).then_some(identity.id)));
+            let id = (state != DomainState::Shutoff).then_some(identity.id);
+            let secure = flags & crate::abi::common::virDomainXMLFlags::VIR_DOMAIN_XML_SECURE as u32 != 0;
+            return Ok(if secure { def.to_xml(id) } else { def.to_public_xml(id) });
         }
         let mut xml = crate::xml::Element::new("domain");
         xml.attributes = vec![("type".into(), "qemu".into()), ("id".into(), identity.id.to_string())];
