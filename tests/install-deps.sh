@@ -15,7 +15,8 @@ for module in pytest mypy; do
             || { [ "$(id -u)" = 0 ] && apt-get install -y -qq "python3-$module"; }
     fi
 done
-packages="libvirt-dev libvirt0 libvirt-doc libvirt-clients libvirt-daemon python3-libvirt valgrind pkg-config"
+# openssl: the VNC-password test answers QEMU's DES challenge with it.
+packages="libvirt-dev libvirt0 libvirt-doc libvirt-clients libvirt-daemon python3-libvirt valgrind pkg-config openssl"
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -174,3 +174,114 @@ fn launched_domains_report_libvirts_events() {
     virConnectClose(conn);
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// The answer to a VNC authentication challenge: the challenge encrypted
+/// with DES under the password (8 bytes, zero-padded, each byte's bits
+/// reversed, as RFB specifies), by the openssl command (DES is in its
+/// legacy provider).
+fn vnc_auth_response(password: &str, challenge: &[u8; 16]) -> Vec<u8> {
+    use std::io::Write;
+    let mut key = [0u8; 8];
+    for (k, b) in key.iter_mut().zip(password.bytes()) {
+        *k = b.reverse_bits();
+    }
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let mut openssl = std::process::Command::new("openssl")
+        .args(["enc", "-des-ecb", "-nopad", "-K", &hex, "-provider", "legacy", "-provider", "default"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl (tests/install-deps.sh installs it)");
+    openssl.stdin.take().unwrap().write_all(challenge).unwrap();
+    let output = openssl.wait_with_output().unwrap();
+    assert!(output.status.success() && output.stdout.len() == 16, "openssl des-ecb failed");
+    output.stdout
+}
+
+/// Authenticates to a VNC server with `password`; true if it accepted.
+fn vnc_login(socket: &std::path::Path, password: &str) -> bool {
+    use std::io::{Read, Write};
+    let mut vnc = std::os::unix::net::UnixStream::connect(socket).expect("VNC socket");
+    vnc.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut version = [0u8; 12];
+    vnc.read_exact(&mut version).unwrap();
+    vnc.write_all(b"RFB 003.008\n").unwrap();
+    let mut count = [0u8; 1];
+    vnc.read_exact(&mut count).unwrap();
+    let mut types = vec![0u8; count[0] as usize];
+    vnc.read_exact(&mut types).unwrap();
+    assert_eq!(types, [2], "only VNC authentication is offered");
+    vnc.write_all(&[2]).unwrap();
+    let mut challenge = [0u8; 16];
+    vnc.read_exact(&mut challenge).unwrap();
+    vnc.write_all(&vnc_auth_response(password, &challenge)).unwrap();
+    let mut result = [0u8; 4];
+    vnc.read_exact(&mut result).unwrap();
+    u32::from_be_bytes(result) == 0
+}
+
+/// A VNC password reaches QEMU through a 0600 file (a `secret` object), never
+/// its command line; the file is gone once QEMU runs, the saved definition
+/// is 0600, `virDomainGetXMLDesc` shows it only with `VIR_DOMAIN_XML_SECURE`,
+/// and QEMU asks VNC clients for exactly that password. The name
+/// has a comma, which QEMU's options get doubled (the monitor, pid and
+/// secret files are named after it), or the launch would fail.
+#[test]
+fn the_vnc_password_is_applied_but_never_on_a_command_line() {
+    use std::os::unix::fs::MetadataExt;
+    require_qemu();
+    let work = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("qemu-vnc-{}", std::process::id()));
+    let root = work.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let socket = work.join("vnc.sock");
+    let password = "Pw3x,y!z";
+    let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
+    // SAFETY: (all C-ABI calls here) valid arguments, as a C program passes them.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null(), "{:?}", last_error());
+    let xml = format!(
+        "<domain type='qemu'><name>locked,vnc</name><memory unit='MiB'>32</memory><devices>
+           <graphics type='vnc' passwd='{password}'><listen type='socket' socket='{}'/></graphics>
+         </devices></domain>",
+        socket.display()
+    );
+    let xml = CString::new(xml).unwrap();
+    // SAFETY: a valid connection and C string.
+    let dom = unsafe { virDomainDefineXML(conn, xml.as_ptr()) };
+    assert!(!dom.is_null(), "{:?}", last_error());
+    let saved = root.join("locked,vnc.xml");
+    assert_eq!(std::fs::metadata(&saved).unwrap().mode() & 0o777, 0o600, "the definition is private");
+    assert_eq!(virDomainCreate(dom), 0, "{:?}", last_error());
+
+    let mut qemu_seen = false;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(&root.display().to_string()) {
+            qemu_seen |= cmdline.contains("qemu-system");
+            assert!(!cmdline.contains(password), "the password is on a command line: {cmdline}");
+        }
+    }
+    assert!(qemu_seen, "QEMU's command line was found");
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        if entry.path() != saved && entry.file_type().unwrap().is_file() {
+            let content = std::fs::read(entry.path()).unwrap();
+            assert!(!String::from_utf8_lossy(&content).contains(password), "{} keeps it", entry.path().display());
+        }
+    }
+    for (flags, shown) in [(0, false), (1, true)] {
+        let desc = virDomainGetXMLDesc(dom, flags);
+        let desc_text = text(desc);
+        // SAFETY: the caller frees the returned string.
+        unsafe { libc::free(desc.cast()) };
+        assert_eq!(desc_text.contains(password), shown, "only VIR_DOMAIN_XML_SECURE shows it: {desc_text}");
+    }
+    assert!(!vnc_login(&socket, "wrong"), "a wrong password is refused");
+    assert!(vnc_login(&socket, password), "the password from the XML is QEMU's");
+
+    assert_eq!(virDomainDestroy(dom), 0, "{:?}", last_error());
+    assert_eq!(virDomainUndefine(dom), 0, "{:?}", last_error());
+    virDomainFree(dom);
+    virConnectClose(conn);
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -240,19 +240,10 @@ pub trait Driver: Send + Sync {
 pub fn open(uri: Option<&str>) -> Result<(String, Arc<dyn Driver>)> {
     let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok().filter(|u| !u.is_empty());
     let uri = uri.map(str::to_string).or(env_uri).unwrap_or_else(|| "qemu:///session".to_string());
-    let qemu_root = |root: std::path::PathBuf| -> Result<Arc<dyn Driver>> {
-        std::fs::create_dir_all(&root).map_err(|e| {
-            Error::new(
-                ErrorCode::VIR_ERR_OPERATION_FAILED,
-                ErrorDomain::VIR_FROM_QEMU,
-                Some(format!("cannot create the root '{}': {e}", root.display())),
-            )
-        })?;
-        Ok(qemu::QemuDriver::open_root(&root)?)
-    };
+    let qemu_root = |root: std::path::PathBuf| -> Result<Arc<dyn Driver>> { Ok(qemu::QemuDriver::open_root(&root)?) };
     match uri.as_str() {
         "test:///default" => Ok((uri, test::TestDriver::shared_default())),
-        "qemu:///session" => Ok((uri, qemu_root(qemu::session_root())?)),
+        "qemu:///session" => Ok((uri, qemu_root(qemu::session_root()?)?)),
         "qemu:///system" => Ok((uri, qemu_root(qemu::SYSTEM_ROOT.into())?)),
         _ => match qemu::embed_root(&uri) {
             Some(root) => Ok((uri, qemu_root(root)?)),

@@ -1,28 +1,30 @@
 //! The system calls the library makes, behind safe wrappers: epoll and
 //! inotify for the QEMU monitor thread, poll(2) for the default event loop
 //! and virt-eventsd, the wake-up descriptor both loops are interrupted with,
-//! kill(2), a unix peer's credentials, and termination signals made readable.
+//! kill(2), the process's user ID, the Unix-socket calls std lacks (a
+//! non-blocking connect, the peer's credentials), and termination signals
+//! made readable.
 //! This module and `capi` are the only places with `unsafe` code; every
 //! block says why it is sound.
 
-mod credentials;
 mod epoll;
 mod inotify;
 mod poll;
 mod process;
 #[cfg(test)]
 pub mod signal;
+mod socket;
 mod termination;
 mod wakeup;
 
 use std::io;
 use std::os::unix::io::{FromRawFd, OwnedFd};
 
-pub use credentials::peer_credentials;
 pub use epoll::Epoll;
 pub use inotify::{DirChange, Inotify};
 pub use poll::poll;
-pub use process::kill;
+pub use process::{effective_uid, kill};
+pub use socket::{connect_unix_nonblocking, peer_credentials};
 pub use termination::termination_signals;
 pub use wakeup::Wakeup;
 

@@ -2,7 +2,7 @@
 //! command line it becomes. An element outside the subset is refused with
 //! `VIR_ERR_CONFIG_UNSUPPORTED` naming it, never ignored.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::uuid::Uuid;
@@ -324,12 +324,32 @@ impl Definition {
         xml.to_xml()
     }
 
+    /// The XML without its secrets (a VNC `passwd`), as libvirt shows it
+    /// unless asked for `VIR_DOMAIN_XML_SECURE`.
+    pub fn to_public_xml(&self, id: Option<i32>) -> String {
+        let mut public = self.clone();
+        if let Some(devices) = public.xml.child_mut("devices") {
+            for node in &mut devices.children {
+                if let xml::Node::Element(graphics) = node {
+                    if graphics.name == "graphics" {
+                        graphics.set_attribute("passwd", None);
+                    }
+                }
+            }
+        }
+        public.to_xml(id)
+    }
+
     /// The command line that starts this domain paused, with its monitor at
     /// `monitor` and its pid written to `pidfile`; QEMU daemonizes once ready.
-    pub fn qemu_args(&self, monitor: &Path, pidfile: &Path, kvm: bool, now_utc: i64) -> Vec<String> {
+    /// Secrets are never on it (every user can read a command line): QEMU
+    /// reads the VNC password from `files.vnc_password`, which the caller
+    /// writes (`vnc_password()`) and removes once QEMU has started.
+    pub fn qemu_args(&self, files: &LaunchFiles, kvm: bool, now_utc: i64) -> Vec<String> {
+        let LaunchFiles { monitor, pidfile, vnc_password } = files;
         let mut args: Vec<String> = vec![
             "-name".into(),
-            format!("guest={}", self.name),
+            format!("guest={}", option_value(&self.name)),
             "-uuid".into(),
             self.uuid.to_string(),
             "-machine".into(),
@@ -346,7 +366,7 @@ impl Definition {
             "-pidfile".into(),
             pidfile.display().to_string(),
             "-qmp".into(),
-            format!("unix:{},server=on,wait=off", monitor.display()),
+            format!("unix:{},server=on,wait=off", option_value(&monitor.display().to_string())),
             "-rtc".into(),
         ];
         args.push(match self.clock {
@@ -357,8 +377,8 @@ impl Definition {
         for disk in &self.disks {
             let mut drive = format!(
                 "file={},format={},if=none,id=drive-{},werror={},rerror={}",
-                disk.source.replace(',', ",,"),
-                disk.format,
+                option_value(&disk.source),
+                option_value(&disk.format),
                 disk.alias,
                 disk.werror,
                 disk.rerror
@@ -399,17 +419,20 @@ impl Definition {
         }
         if let Some(vnc) = &self.vnc {
             let mut display = match &vnc.listen {
-                VncListen::Socket(path) => format!("unix:{path}"),
+                VncListen::Socket(path) => format!("unix:{}", option_value(path)),
                 VncListen::Address { address, port } => {
-                    let host = if address.contains(':') { format!("[{address}]") } else { address.clone() };
+                    let address = option_value(address);
+                    let host = if address.contains(':') { format!("[{address}]") } else { address };
                     match port {
                         Some(port) => format!("{host}:{}", port - 5900),
                         None => format!("{host}:0,to=99"),
                     }
                 }
             };
-            if let Some(password) = &vnc.password {
-                args.extend(["-object".into(), format!("secret,id=vncpw,data={}", password.replace(',', ",,"))]);
+            if vnc.password.is_some() {
+                let secret =
+                    format!("secret,id=vncpw,format=raw,file={}", option_value(&vnc_password.display().to_string()));
+                args.extend(["-object".into(), secret]);
                 display.push_str(",password-secret=vncpw");
             }
             args.extend(["-device".into(), "VGA".into(), "-vnc".into(), display]);
@@ -419,6 +442,21 @@ impl Definition {
         }
         args
     }
+}
+
+/// `value` as a value in a QEMU option list (`key=value,key=value`): its
+/// commas doubled, so that a name, path or address cannot end the value
+/// and add options of its own.
+fn option_value(value: &str) -> String {
+    value.replace(',', ",,")
+}
+
+/// Where a launched QEMU finds and leaves its files.
+pub struct LaunchFiles {
+    pub monitor: PathBuf,
+    pub pidfile: PathBuf,
+    /// Holds the VNC password while QEMU starts (it reads it as a `secret`).
+    pub vnc_password: PathBuf,
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` (UTC) for seconds since the epoch.
@@ -455,7 +493,7 @@ mod tests {
           <source file='/tmp/disk.img'/>
           <target dev='hda' bus='ide'/>
         </disk>
-        <graphics type='vnc' autoport='yes' listen='127.0.0.1' passwd='secret'/>
+        <graphics type='vnc' autoport='yes' listen='127.0.0.1' passwd='hunter2'/>
         <watchdog model='ib700' action='pause'/>
       </devices>
     </domain>";
@@ -468,7 +506,14 @@ mod tests {
         assert_eq!(def.clock, Clock::Variable { adjustment: 3600 });
         assert_eq!(def.disks[0].alias, "ide0-0-0");
         assert_eq!(def.watchdog, Some(("ib700".into(), "pause".into())));
-        let args = def.qemu_args(Path::new("/r/demo.qmp"), Path::new("/r/demo.pid"), false, 0).join(" ");
+        let files = LaunchFiles {
+            monitor: "/r/demo.qmp".into(),
+            pidfile: "/r/demo.pid".into(),
+            vnc_password: "/r/demo.vnc-password".into(),
+        };
+        let args = def.qemu_args(&files, false, 0).join(" ");
+        assert!(!args.contains("hunter2"), "the password is not on the command line: {args}");
+        assert!(args.contains("-object secret,id=vncpw,format=raw,file=/r/demo.vnc-password"), "{args}");
         assert!(args.contains("-rtc base=1970-01-01T01:00:00"), "{args}");
         assert!(
             args.contains("file=/tmp/disk.img,format=raw,if=none,id=drive-ide0-0-0,werror=stop,rerror=stop"),
@@ -478,6 +523,28 @@ mod tests {
         assert!(args.contains("-vnc 127.0.0.1:0,to=99,password-secret=vncpw"), "{args}");
         assert!(args.contains("-device ib700 -action watchdog=pause"), "{args}");
         assert!(args.contains("-qmp unix:/r/demo.qmp,server=on,wait=off"), "{args}");
+    }
+
+    /// A comma in anything that becomes an option value is doubled, as
+    /// QEMU reads it: no option can be injected through a name or a path.
+    #[test]
+    fn commas_cannot_inject_options() {
+        let xml = "<domain><name>evil,debug-threads=on</name><devices>
+            <disk type='file'><driver type='raw,file.locking=off'/><source file='/d,snapshot=on'/>
+              <target dev='vda'/></disk>
+            <graphics type='vnc'><listen type='socket' socket='/v,password=off'/></graphics>
+          </devices></domain>";
+        let def = Definition::parse(xml).unwrap();
+        let files = LaunchFiles {
+            monitor: "/r,x/evil,debug-threads=on.qmp".into(),
+            pidfile: "/r,x/evil,debug-threads=on.pid".into(),
+            vnc_password: "/r,x/p".into(),
+        };
+        let args = def.qemu_args(&files, false, 0);
+        assert!(args.contains(&"guest=evil,,debug-threads=on".to_string()), "{args:?}");
+        assert!(args.contains(&"unix:/r,,x/evil,,debug-threads=on.qmp,server=on,wait=off".to_string()), "{args:?}");
+        assert!(args.iter().any(|a| a.starts_with("file=/d,,snapshot=on,format=raw,,file.locking=off,")), "{args:?}");
+        assert!(args.contains(&"unix:/v,,password=off".to_string()), "{args:?}");
     }
 
     #[test]
@@ -504,6 +571,8 @@ mod tests {
         def.set_adjustment(7200);
         assert!(def.to_xml(Some(3)).contains("<clock offset='variable' adjustment='7200'/>"));
         assert!(def.to_xml(Some(3)).starts_with("<domain type='qemu' id='3'>"));
+        assert!(def.to_xml(None).contains("passwd='hunter2'"), "saved with its password");
+        assert!(!def.to_public_xml(None).contains("hunter2"), "shown without it");
     }
 
     #[test]

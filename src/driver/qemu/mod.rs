@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
 use crate::event::{DomainEvent, DomainIdentity};
 use crate::uuid::Uuid;
-use definition::Definition;
+use definition::{Definition, LaunchFiles};
 use mapping::{DomainState, PausedReason};
 #[doc(hidden)]
 pub use monitor::testing;
@@ -67,12 +67,14 @@ static ROOTS: Lazy<Mutex<Vec<Weak<QemuDriver>>>> = Lazy::new(Default::default);
 
 pub struct QemuDriver {
     root: Arc<Root>,
+    /// Dropped after `drop` told the monitor thread the root is gone.
+    _lock: root::RootLock,
 }
 
 impl Drop for QemuDriver {
     fn drop(&mut self) {
         if let Ok(hub) = hub() {
-            hub.send(Request::RemoveRoot(self.root.dir.clone()));
+            hub.send(Request::RemoveRoot(self.root.clone()));
         }
     }
 }
@@ -80,23 +82,18 @@ impl Drop for QemuDriver {
 impl QemuDriver {
     /// The driver for the embed root `dir`, attaching the monitors found there.
     pub fn open_root(dir: &Path) -> Result<Arc<QemuDriver>> {
-        let dir = std::fs::canonicalize(dir).map_err(|e| {
-            Error::new(
-                ErrorCode::VIR_ERR_OPERATION_INVALID,
-                ErrorDomain::VIR_FROM_QEMU,
-                Some(format!("cannot use '{}' as the embed root: {e}", dir.display())),
-            )
-        })?;
+        let dir = root::prepare_dir(dir)?;
         let mut roots = ROOTS.lock();
         roots.retain(|d| d.strong_count() > 0);
         if let Some(driver) = roots.iter().filter_map(Weak::upgrade).find(|d| d.root.dir == dir) {
             return Ok(driver);
         }
+        let lock = root::RootLock::acquire(&dir)?;
         let root = Arc::new(Root::new(dir));
         root.load_definitions();
         hub()?.send(Request::AddRoot(root.clone()));
         root.wait_opened();
-        let driver = Arc::new(QemuDriver { root });
+        let driver = Arc::new(QemuDriver { root, _lock: lock });
         roots.push(Arc::downgrade(&driver));
         Ok(driver)
     }
@@ -106,7 +103,7 @@ impl QemuDriver {
         if state == DomainState::Shutoff {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
         }
-        hub()?.execute(&self.root.dir, &identity.name, command, false).map(drop)
+        hub()?.execute(&self.root, &identity.name, command, false).map(drop)
     }
 
     /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
@@ -131,17 +128,30 @@ impl QemuDriver {
             self.root.defined.lock().retain(|n, s| n != &name || s.persistent);
             Error::internal(ErrorDomain::VIR_FROM_QEMU, detail)
         };
-        let monitor = self.root.dir.join(format!("{name}{MONITOR_SUFFIX}"));
-        let pidfile = self.root.dir.join(format!("{name}.pid"));
-        let _ = std::fs::remove_file(&monitor);
+        let files = LaunchFiles {
+            monitor: self.root.dir.join(format!("{name}{MONITOR_SUFFIX}")),
+            pidfile: self.root.dir.join(format!("{name}.pid")),
+            vnc_password: self.root.dir.join(format!("{name}.vnc-password")),
+        };
+        // Whatever is in their place goes, a symlink planted there included
+        // (unlinking does not follow it), so QEMU writes through none.
+        for file in [&files.monitor, &files.pidfile, &files.vnc_password] {
+            let _ = std::fs::remove_file(file);
+        }
+        if let Some(password) = def.vnc.as_ref().and_then(|v| v.password.as_ref()) {
+            root::write_private(&files.vnc_password, password)
+                .map_err(|e| failed(format!("cannot write the VNC password for QEMU: {e}")))?;
+        }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let kvm = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
         // With -daemonize, QEMU's first process exits once the monitor listens.
         let output = std::process::Command::new("qemu-system-x86_64")
-            .args(def.qemu_args(&monitor, &pidfile, kvm, now))
+            .args(def.qemu_args(&files, kvm, now))
             .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
+            .output();
+        // QEMU has read its secrets by the time it daemonized (or failed).
+        let _ = std::fs::remove_file(&files.vnc_password);
+        let output = output.map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(failed(format!("QEMU failed to start: {}", stderr.trim())));
@@ -153,7 +163,7 @@ impl QemuDriver {
             Err(_) => return Err(failed(format!("the monitor of '{name}' did not attach"))),
         }
         let (identity, _) = self.root.find(&DomainIdentity { name: name.clone(), uuid: def.uuid, id: -1 })?;
-        hub()?.execute(&self.root.dir, &name, "cont", false)?;
+        hub()?.execute(&self.root, &name, "cont", false)?;
         for payload in mapping::map_launched() {
             self.root.events.queue(DomainEvent::new(identity.clone(), payload));
         }
@@ -241,12 +251,14 @@ impl Driver for QemuDriver {
         Ok(self.root.defined.lock().get(&identity.name).is_some_and(|s| s.persistent))
     }
 
-    fn xml_desc(&self, dom: &DomainIdentity, _flags: u32) -> Result<String> {
+    fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
         let (identity, state) = self.root.find(dom)?;
         // What the caller sees is also what a restart would read.
         self.root.wait_saved();
         if let Some(def) = self.root.definition(&identity.name) {
-            return Ok(def.to_xml((state != DomainState::Shutoff).then_some(identity.id)));
+            let id = (state != DomainState::Shutoff).then_some(identity.id);
+            let secure = flags & crate::abi::common::virDomainXMLFlags::VIR_DOMAIN_XML_SECURE as u32 != 0;
+            return Ok(if secure { def.to_xml(id) } else { def.to_public_xml(id) });
         }
         let mut xml = crate::xml::Element::new("domain");
         xml.attributes = vec![("type".into(), "qemu".into()), ("id".into(), identity.id.to_string())];
@@ -286,13 +298,14 @@ impl Driver for QemuDriver {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
         }
         // The monitor may close before it answers `quit`: its end is what counts.
-        let _ = hub()?.execute(&self.root.dir, &identity.name, "quit", true);
+        let _ = hub()?.execute(&self.root, &identity.name, "quit", true);
         if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
             return Ok(());
         }
-        let pid = std::fs::read_to_string(self.root.dir.join(format!("{}.pid", identity.name)));
-        if let Some(pid) = pid.ok().and_then(|p| p.trim().parse::<i32>().ok()) {
-            // The pid QEMU wrote for this domain; if it is gone already, so much the better.
+        // The process at the other end of the monitor (never a pid file,
+        // which anyone who could write into the root might have written);
+        // if it is gone already, so much the better.
+        if let Some(pid) = self.root.pid(&identity.name).filter(|pid| *pid > 0) {
             let _ = crate::sys::kill(pid, libc::SIGKILL);
         }
         if self.root.wait_attached(&identity.name, false, Duration::from_secs(10)) {
@@ -339,7 +352,7 @@ impl Driver for QemuDriver {
         self.check_unique(&def)?;
         let name = def.name.clone();
         let files = self.root.saves.files.lock();
-        std::fs::write(self.root.definition_path(&name), def.to_xml(None)).map_err(|e| {
+        root::write_private(&self.root.definition_path(&name), &def.to_xml(None)).map_err(|e| {
             Error::new(
                 ErrorCode::VIR_ERR_OPERATION_FAILED,
                 ErrorDomain::VIR_FROM_QEMU,
@@ -399,12 +412,22 @@ pub fn embed_root(uri: &str) -> Option<PathBuf> {
     query.split('&').find_map(|pair| pair.strip_prefix("root=")).filter(|r| !r.is_empty()).map(PathBuf::from)
 }
 
-/// The per-user root of `qemu:///session`.
-pub fn session_root() -> PathBuf {
+/// The per-user root of `qemu:///session`. Without `XDG_RUNTIME_DIR` or
+/// `HOME` there is none: a shared fallback such as `/tmp` could belong to
+/// another user.
+pub fn session_root() -> Result<PathBuf> {
     std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
         .map(|d| PathBuf::from(d).join("virt-events/qemu"))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/virt-events/qemu")))
-        .unwrap_or_else(|| PathBuf::from("/tmp/virt-events-qemu"))
+        .or_else(|| {
+            std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".cache/virt-events/qemu"))
+        })
+        .ok_or_else(|| {
+            Error::operation_invalid(
+                ErrorDomain::VIR_FROM_QEMU,
+                "qemu:///session has no root: set XDG_RUNTIME_DIR or HOME, or use qemu:///embed?root=DIR",
+            )
+        })
 }
 
 /// The root of `qemu:///system`.

@@ -3,12 +3,13 @@
 //! launches and opens under way, and the process-wide domain IDs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, Weak};
 use std::time::{Duration, Instant};
 
-use once_cell::sync::OnceCell;
+use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Condvar, Mutex};
 
 use super::definition::Definition;
@@ -21,12 +22,147 @@ use crate::event::DomainIdentity;
 pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Logs a problem of the QEMU driver the way libvirt's log shows warnings.
+/// Control characters (ESC, CR, newlines...) are escaped: warnings quote
+/// what monitors and files said, which must not drive the terminal.
 pub(super) fn warn(message: std::fmt::Arguments<'_>) {
-    eprintln!("libvirt: QEMU Driver warning : {message}");
+    eprintln!("libvirt: QEMU Driver warning : {}", escape_controls(&message.to_string()));
+}
+
+/// `text` with each control character written as a Rust escape (`\u{1b}`, `\r`).
+fn escape_controls(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// The file-name suffix of monitor sockets in an embed root.
 pub(super) const MONITOR_SUFFIX: &str = ".qmp";
+
+/// The root directory `dir`, created private (0700) if missing, as a
+/// canonical path, once it is known to be safe to trust: a directory owned
+/// by the calling user that no one else can write into. Whoever can write
+/// into a root can plant monitors and definitions, so anything else is
+/// refused with an error naming the directory and the fix.
+pub(super) fn prepare_dir(dir: &Path) -> Result<PathBuf> {
+    let refuse = |why: String| {
+        Error::new(
+            ErrorCode::VIR_ERR_OPERATION_INVALID,
+            ErrorDomain::VIR_FROM_QEMU,
+            Some(format!("cannot use '{}' as the embed root: {why}", dir.display())),
+        )
+    };
+    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        return Err(refuse(format!("cannot create it: {e}")));
+    }
+    let canonical = std::fs::canonicalize(dir).map_err(|e| refuse(e.to_string()))?;
+    let meta = std::fs::metadata(&canonical).map_err(|e| refuse(e.to_string()))?;
+    let me = crate::sys::effective_uid();
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory".into()));
+    }
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "it is owned by uid {}, not by this user (uid {me}); use a directory of your own, \
+             or give it to this user: chown {me} '{}'",
+            meta.uid(),
+            canonical.display()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(refuse(format!(
+            "it is writable by {} (mode {:04o}); make it private: chmod 0700 '{}'",
+            match meta.mode() & 0o022 {
+                0o022 => "its group and others",
+                0o020 => "its group",
+                _ => "others",
+            },
+            meta.mode() & 0o7777,
+            canonical.display()
+        )));
+    }
+    Ok(canonical)
+}
+
+/// The advisory locks (flock(2) on the directory) this process holds on
+/// roots, with how many drivers share each. One process per root, as
+/// libvirt's embedded driver: a second process could attach nothing (QEMU
+/// serves one client per monitor). Counted per process because a flock
+/// conflicts with every other open of the directory, ours included, and a
+/// closing connection may overlap one opening the same root.
+static LOCKS: Lazy<Mutex<HashMap<PathBuf, (std::fs::File, usize)>>> = Lazy::new(Default::default);
+
+/// This process's hold on a root's lock, released when the last goes.
+pub(super) struct RootLock(PathBuf);
+
+impl RootLock {
+    /// Takes the lock of the root `dir` (canonical), or fails naming the
+    /// directory and what to do if another process holds it.
+    pub(super) fn acquire(dir: &Path) -> Result<RootLock> {
+        let mut locks = LOCKS.lock();
+        if let Some((_, holders)) = locks.get_mut(dir) {
+            *holders += 1;
+            return Ok(RootLock(dir.to_path_buf()));
+        }
+        let failed = |why: String| {
+            Error::new(
+                ErrorCode::VIR_ERR_OPERATION_FAILED,
+                ErrorDomain::VIR_FROM_QEMU,
+                Some(format!("cannot use '{}' as the embed root: {why}", dir.display())),
+            )
+        };
+        let file = std::fs::File::open(dir).map_err(|e| failed(e.to_string()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(failed(
+                    "another process has it open (one process per root, as libvirt's embedded driver); \
+                     close that process's connections, or give each process a root of its own"
+                        .into(),
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed(format!("cannot lock it: {e}"))),
+        }
+        locks.insert(dir.to_path_buf(), (file, 1));
+        Ok(RootLock(dir.to_path_buf()))
+    }
+}
+
+impl Drop for RootLock {
+    fn drop(&mut self) {
+        let mut locks = LOCKS.lock();
+        if let Some((_, holders)) = locks.get_mut(&self.0) {
+            *holders -= 1;
+            if *holders == 0 {
+                locks.remove(&self.0);
+            }
+        }
+    }
+}
+
+/// Writes a file of the root, readable by its owner only (a definition
+/// holds secrets such as a VNC password); a symlink in its place is not
+/// followed but refused (ELOOP).
+pub(super) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    // A file written before by an older version may have a wider mode.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(contents.as_bytes())
+}
+
+/// Reads a file of the root without following a symlink in its place.
+fn read_no_follow(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut text = String::new();
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)?.read_to_string(&mut text)?;
+    Ok(text)
+}
 
 /// Domain IDs are unique within the process, across roots.
 static NEXT_ID: AtomicI32 = AtomicI32::new(1);
@@ -38,6 +174,9 @@ pub(super) fn allocate_id() -> i32 {
 pub(super) struct AttachedDomain {
     pub(super) identity: DomainIdentity,
     pub(super) state: DomainState,
+    /// The process that listens on the monitor socket (its peer
+    /// credentials): the one `virDomainDestroy` may kill.
+    pub(super) pid: libc::pid_t,
 }
 
 /// A definition the driver knows: persistent ones live in `ROOT/NAME.xml`;
@@ -178,7 +317,7 @@ impl Root {
             let _files = self.saves.files.lock();
             let xml = self.defined.lock().get(name).filter(|s| s.persistent).map(|s| s.def.to_xml(None));
             if let Some(xml) = xml {
-                if let Err(e) = std::fs::write(self.definition_path(name), xml) {
+                if let Err(e) = write_private(&self.definition_path(name), &xml) {
                     warn(format_args!("cannot save the clock adjustment of '{name}': {e}"));
                 }
             }
@@ -207,7 +346,7 @@ impl Root {
             if path.extension().is_none_or(|x| x != "xml") {
                 continue;
             }
-            match std::fs::read_to_string(&path)
+            match read_no_follow(&path)
                 .map_err(|e| e.to_string())
                 .and_then(|t| Definition::parse(&t).map_err(|e| e.message))
             {
@@ -229,6 +368,12 @@ impl Root {
             }
         }
         true
+    }
+
+    /// The QEMU process of an attached domain, as its monitor connection
+    /// tells it.
+    pub(super) fn pid(&self, name: &str) -> Option<libc::pid_t> {
+        self.domains.lock().get(name).map(|d| d.pid)
     }
 
     pub(super) fn set_state(&self, name: &str, state: DomainState) {
@@ -299,6 +444,11 @@ impl Root {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings_escape_control_characters() {
+        assert_eq!(escape_controls("a\u{1b}[2Jb\rc\nd\u{7f}\u{9b}é"), "a\\u{1b}[2Jb\\rc\\nd\\u{7f}\\u{9b}é");
+    }
 
     /// The monitor thread records an adjustment without waiting for the
     /// disk: here a write of the definition files is in progress (the lock

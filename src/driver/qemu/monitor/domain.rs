@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,10 @@ pub(super) struct DomainMonitor {
     early_events: Vec<QmpEvent>,
     identity: Option<DomainIdentity>,
     outgoing: Vec<u8>,
+    /// The process serving the monitor (the socket's peer credentials).
+    pid: libc::pid_t,
+    /// The monitor may not attach (it claims another domain's UUID).
+    refused: bool,
 }
 
 impl Source for DomainMonitor {
@@ -91,7 +96,7 @@ impl Source for DomainMonitor {
             self.flush();
         }
         let hung_up = events & (Epoll::HUP | Epoll::RDHUP | Epoll::ERR) != 0;
-        if self.read() || hung_up {
+        if self.read() || hung_up || self.refused {
             self.closed();
             return Next::Remove;
         }
@@ -149,8 +154,8 @@ impl Source for DomainMonitor {
         }
     }
 
-    fn owner(&self) -> (&Path, Option<&str>) {
-        (&self.root.dir, Some(&self.name))
+    fn owner(&self) -> (&Arc<Root>, Option<&str>) {
+        (&self.root, Some(&self.name))
     }
 
     /// Forgets a monitor that never attached, whose QEMU is gone, or whose
@@ -161,9 +166,7 @@ impl Source for DomainMonitor {
         }
         self.root.detach(&self.name);
         if !matches!(self.phase, Phase::Attached) {
-            if self.initial {
-                self.root.initial_attach_finished();
-            }
+            self.release_open();
             if self.launched {
                 self.root
                     .launch_attached(&self.name, Err(format!("the monitor {} did not attach", self.path.display())));
@@ -195,18 +198,52 @@ impl DomainMonitor {
             early_events: Vec::new(),
             identity: None,
             outgoing: Vec::new(),
+            pid: 0,
+            refused: false,
         }
     }
 
+    /// Tries to connect, without ever blocking the thread: a socket whose
+    /// listen backlog is full is retried like one not listening yet. Only a
+    /// socket in the root itself is connected to (no symlink), and only to a
+    /// QEMU of this user or of root, as its peer credentials tell.
     fn connect(&mut self) -> Next {
-        match UnixStream::connect(&self.path) {
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) if !meta.file_type().is_socket() => {
+                warn(format_args!("{} is not a socket (a symlink?); it is not connected to", self.path.display()));
+                return Next::Remove;
+            }
+            _ => {}
+        }
+        match crate::sys::connect_unix_nonblocking(&self.path) {
             Ok(stream) => {
-                if let Err(e) = stream.set_nonblocking(true) {
-                    warn(format_args!("cannot watch the monitor {}: {e}", self.path.display()));
+                let peer = match crate::sys::peer_credentials(&stream) {
+                    Ok(peer) => peer,
+                    Err(e) => {
+                        warn(format_args!("cannot tell who serves the monitor {}: {e}", self.path.display()));
+                        return Next::Remove;
+                    }
+                };
+                let me = crate::sys::effective_uid();
+                if peer.uid != me && peer.uid != 0 {
+                    warn(format_args!(
+                        "refusing the monitor {}: it is served by uid {} (pid {}), neither this user (uid {me}) nor root",
+                        self.path.display(),
+                        peer.uid,
+                        peer.pid
+                    ));
                     return Next::Remove;
                 }
+                self.pid = peer.pid;
                 self.stream = Some(stream);
                 self.phase = Phase::Handshake;
+                Next::Keep
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                // The backlog is full (another client holds QEMU's one
+                // connection): opening the root does not wait for it; it
+                // attaches later, as a domain appearing, if it frees up.
+                self.release_open();
                 Next::Keep
             }
             // Not listening yet, or a stale socket: retried until the deadline.
@@ -215,6 +252,13 @@ impl DomainMonitor {
                 warn(format_args!("cannot connect to {}: {e}", self.path.display()));
                 Next::Remove
             }
+        }
+    }
+
+    /// Stops holding up `virConnectOpen` for this monitor.
+    fn release_open(&mut self) {
+        if std::mem::take(&mut self.initial) {
+            self.root.initial_attach_finished();
         }
     }
 
@@ -384,6 +428,15 @@ impl DomainMonitor {
     /// The identity queries are answered: the domain exists for the API.
     fn attach(&mut self) {
         let uuid = self.uuid.filter(|u| !u.is_nil()).unwrap_or_else(|| Uuid::from_name(&self.name));
+        if let Some((other, _)) = self.root.all().into_iter().find(|(d, _)| d.uuid == uuid && d.name != self.name) {
+            warn(format_args!(
+                "refusing the monitor {}: it claims the UUID {uuid} of the domain '{}'",
+                self.path.display(),
+                other.name
+            ));
+            self.refused = true;
+            return;
+        }
         let id = allocate_id();
         let identity = DomainIdentity { name: self.name.clone(), uuid, id };
         self.identity = Some(identity.clone());
@@ -396,7 +449,7 @@ impl DomainMonitor {
             }
         }
         let state = self.runtime.state;
-        self.root.attach(AttachedDomain { identity: identity.clone(), state });
+        self.root.attach(AttachedDomain { identity: identity.clone(), state, pid: self.pid });
         let how = if self.launched {
             Attach::Launched
         } else if self.initial {
@@ -421,6 +474,15 @@ impl DomainMonitor {
     fn deliver(&mut self, event: &QmpEvent) {
         testing::check(&event.name);
         let Some(identity) = self.identity.clone() else { return };
+        // A C string ends at its first NUL: such an event would reach the
+        // callbacks silently cut, so it is dropped, and said so.
+        if event.name.contains('\0') || event.data.as_ref().is_some_and(holds_nul) {
+            warn(format_args!(
+                "monitor of '{}': dropped the event {:?}: a string in it holds a NUL character (\\u0000)",
+                self.name, event.name
+            ));
+            return;
+        }
         // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
         // before what it maps to, as libvirt emits it before running its handler.
         self.root.events.queue(QemuMonitorEvent {
@@ -442,5 +504,15 @@ impl DomainMonitor {
             let id = mapping::shown_id(&self.runtime, identity.id, &payload);
             self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
         }
+    }
+}
+
+/// Whether a string anywhere in `value` (keys included) holds a NUL.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(members) => members.iter().any(|(key, item)| key.contains('\0') || holds_nul(item)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }

@@ -20,7 +20,6 @@ use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -43,12 +42,12 @@ const WAKE_TOKEN: u64 = 0;
 /// Work handed to the monitor thread.
 pub(super) enum Request {
     AddRoot(Arc<Root>),
-    RemoveRoot(PathBuf),
+    RemoveRoot(Arc<Root>),
     /// Attach `NAME.qmp` now (a domain the driver just launched), without
     /// waiting for inotify to report its socket.
     Attach(Arc<Root>, String),
     Execute {
-        root: PathBuf,
+        root: Arc<Root>,
         domain: String,
         command: Command,
     },
@@ -86,10 +85,10 @@ impl Hub {
     }
 
     /// Runs a QMP command on a domain's monitor and waits for its reply.
-    pub(super) fn execute(&self, root: &Path, domain: &str, command: &str, destroying: bool) -> Result<Value> {
+    pub(super) fn execute(&self, root: &Arc<Root>, domain: &str, command: &str, destroying: bool) -> Result<Value> {
         let (reply, answer) = mpsc::channel();
         self.send(Request::Execute {
-            root: root.to_path_buf(),
+            root: root.clone(),
             domain: domain.to_string(),
             command: Command { execute: command.to_string(), arguments: None, destroying, reply },
         });
@@ -176,9 +175,13 @@ impl MonitorThread {
     fn handle_request(&mut self, request: Request) {
         match request {
             Request::AddRoot(root) => self.add_root(root),
-            Request::RemoveRoot(dir) => {
-                let tokens: Vec<u64> =
-                    self.sources.iter().filter(|(_, e)| e.source.owner().0 == dir).map(|(t, _)| *t).collect();
+            Request::RemoveRoot(root) => {
+                let tokens: Vec<u64> = self
+                    .sources
+                    .iter()
+                    .filter(|(_, e)| Arc::ptr_eq(e.source.owner().0, &root))
+                    .map(|(t, _)| *t)
+                    .collect();
                 for token in tokens {
                     if let Some(entry) = self.sources.remove(&token) {
                         self.retire(entry, Removal::Finished);
@@ -196,9 +199,12 @@ impl MonitorThread {
         }
     }
 
-    /// The source of the domain `name`'s monitor in the root `dir`.
-    fn find(&self, dir: &Path, name: &str) -> Option<u64> {
-        self.sources.iter().find(|(_, e)| e.source.owner() == (dir, Some(name))).map(|(t, _)| *t)
+    /// The source of the domain `name`'s monitor in `root`.
+    fn find(&self, root: &Arc<Root>, name: &str) -> Option<u64> {
+        self.sources
+            .iter()
+            .find(|(_, e)| matches!(e.source.owner(), (r, Some(n)) if Arc::ptr_eq(r, root) && n == name))
+            .map(|(t, _)| *t)
     }
 
     fn token(&mut self) -> u64 {
@@ -271,7 +277,8 @@ impl MonitorThread {
         };
         entry.watched = wanted;
         if let Err(e) = result {
-            let (dir, name) = entry.source.owner();
+            let (root, name) = entry.source.owner();
+            let dir = &root.dir;
             warn(format_args!("cannot watch the monitor of '{}' in {}: {e}", name.unwrap_or_default(), dir.display()));
             entry.watched = None;
             return false;
@@ -285,7 +292,8 @@ impl MonitorThread {
             self.epoll.remove(fd);
         }
         if let Removal::Panicked(message) = &why {
-            let (dir, name) = entry.source.owner();
+            let (root, name) = entry.source.owner();
+            let dir = &root.dir;
             let what = name.map_or_else(|| format!("the root {}", dir.display()), |n| format!("the monitor of '{n}'"));
             warn(format_args!("a panic while handling {what} ({message}); it is dropped"));
         }
@@ -318,7 +326,7 @@ impl MonitorThread {
     /// Attaches to `DIR/NAME.qmp` unless a monitor for it exists.
     fn consider(&mut self, root: &Arc<Root>, file: &str, initial: bool) {
         let Some(name) = file.strip_suffix(MONITOR_SUFFIX).filter(|n| !n.is_empty()) else { return };
-        if self.find(&root.dir, name).is_some() {
+        if self.find(root, name).is_some() {
             return;
         }
         if initial {
@@ -328,5 +336,58 @@ impl MonitorThread {
         let monitor = DomainMonitor::new(root.clone(), name, initial);
         self.sources.insert(token, Entry { source: Box::new(monitor), watched: None });
         self.dispatch(token, |source, _| source.expired(Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection closing while another opens the same directory gives
+    /// two roots of one directory for a moment: the closing one's removal
+    /// must not take the new one's watch and monitors with it, nor may the
+    /// old one's monitor keep the new one from attaching the domain (both
+    /// happened when roots were told apart by directory).
+    #[test]
+    fn a_closing_root_leaves_a_reopened_one_of_the_same_directory_whole() {
+        let dir = std::env::temp_dir().join(format!("virt-events-twin-roots-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        /// Stops the fake QEMU even if the test fails.
+        struct Stop(std::process::Child);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let mut fake = std::process::Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(include_str!("../../../../tests/helpers/fake_qemu.py"))
+            .arg(dir.join("twin.qmp"))
+            .arg("00000000-0000-4000-8000-00000000a1a1")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Kept open: the fake reports each client's end on it.
+        let mut said = std::io::BufReader::new(fake.stdout.take().unwrap());
+        let _fake = Stop(fake);
+        let mut ready = String::new();
+        std::io::BufRead::read_line(&mut said, &mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready");
+
+        let hub = hub().unwrap();
+        let old = Arc::new(Root::new(dir.clone()));
+        hub.send(Request::AddRoot(old.clone()));
+        old.wait_opened();
+        assert!(old.wait_attached("twin", true, Duration::from_secs(5)));
+        let new = Arc::new(Root::new(dir.clone()));
+        hub.send(Request::AddRoot(new.clone()));
+        hub.send(Request::RemoveRoot(old));
+        // The fake serves one client at a time: the new root's monitor is
+        // accepted once the old one's is gone.
+        assert!(new.wait_attached("twin", true, Duration::from_secs(10)), "the reopened root lost the domain");
+        hub.send(Request::RemoveRoot(new));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -2,7 +2,6 @@
 //! going away.
 
 use std::os::unix::io::RawFd;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,7 +39,7 @@ impl Source for RootWatch {
             then.push(match change {
                 DirChange::Appeared(file) => Action::Consider { root: self.root.clone(), file },
                 DirChange::Vanished(file) => match file.strip_suffix(MONITOR_SUFFIX) {
-                    Some(name) => Action::SocketGone { root: self.root.dir.clone(), name: name.to_owned() },
+                    Some(name) => Action::SocketGone { root: self.root.clone(), name: name.to_owned() },
                     None => continue,
                 },
             });
@@ -56,8 +55,8 @@ impl Source for RootWatch {
         Next::Keep
     }
 
-    fn owner(&self) -> (&Path, Option<&str>) {
-        (&self.root.dir, None)
+    fn owner(&self) -> (&Arc<Root>, Option<&str>) {
+        (&self.root, None)
     }
 
     fn removed(&mut self, _why: Removal) {}

@@ -3,7 +3,6 @@
 //! next), and the requests and removals that go with it.
 
 use std::os::unix::io::RawFd;
-use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
@@ -25,7 +24,9 @@ pub(super) trait Source {
     /// Something addressed to this source by its root and domain name.
     fn notify(&mut self, notice: Notice) -> Next;
     /// The root the source serves and, for a domain's monitor, the name.
-    fn owner(&self) -> (&Path, Option<&str>);
+    /// Roots are told apart by identity, not by directory: a connection
+    /// closing and another opening the same directory may overlap.
+    fn owner(&self) -> (&Arc<Root>, Option<&str>);
     /// The source leaves the thread: it finished, or it panicked.
     fn removed(&mut self, why: Removal);
 }
@@ -43,7 +44,7 @@ pub(super) enum Action {
     /// is known.
     Consider { root: Arc<Root>, file: String },
     /// The monitor socket of the domain `name` went away.
-    SocketGone { root: PathBuf, name: String },
+    SocketGone { root: Arc<Root>, name: String },
 }
 
 /// Something addressed to one domain's monitor.
