@@ -18,7 +18,7 @@ use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
+use crate::event::{DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
 use crate::sys::Epoll;
 use crate::uuid::Uuid;
 
@@ -66,6 +66,10 @@ pub(super) struct DomainMonitor {
     early_events: Vec<QmpEvent>,
     identity: Option<DomainIdentity>,
     outgoing: Vec<u8>,
+    /// The events of the current read, queued together by `commit`.
+    batch: Vec<Event>,
+    /// The domain state the root was last told.
+    published_state: DomainState,
 }
 
 impl Source for DomainMonitor {
@@ -91,11 +95,14 @@ impl Source for DomainMonitor {
             self.flush();
         }
         let hung_up = events & (Epoll::HUP | Epoll::RDHUP | Epoll::ERR) != 0;
-        if self.read() || hung_up {
+        let next = if self.read() || hung_up {
             self.closed();
-            return Next::Remove;
-        }
-        Next::Keep
+            Next::Remove
+        } else {
+            Next::Keep
+        };
+        self.commit();
+        next
     }
 
     fn expired(&mut self, now: Instant) -> Next {
@@ -144,6 +151,7 @@ impl Source for DomainMonitor {
                 } else {
                     warn(format_args!("the monitor socket of '{}' was removed; the domain is detached", self.name));
                 }
+                self.commit();
                 Next::Remove
             }
         }
@@ -157,7 +165,9 @@ impl Source for DomainMonitor {
     /// handling panicked (reported as CONTROL_ERROR, as a monitor failure).
     fn removed(&mut self, why: Removal) {
         if let Removal::Panicked(_) = why {
+            self.batch.clear();
             self.control_error();
+            self.commit();
         }
         self.root.detach(&self.name);
         if !matches!(self.phase, Phase::Attached) {
@@ -195,6 +205,8 @@ impl DomainMonitor {
             early_events: Vec::new(),
             identity: None,
             outgoing: Vec::new(),
+            batch: Vec::new(),
+            published_state: DomainState::Running,
         }
     }
 
@@ -276,7 +288,7 @@ impl DomainMonitor {
             let end = if self.destroying { End::Destroyed } else { End::Exited };
             for payload in mapping::map_eof(&mut self.runtime, end) {
                 let id = mapping::shown_id(&self.runtime, identity.id, &payload);
-                self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
+                self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
             }
         }
         for (_, pending) in self.pending.drain() {
@@ -336,9 +348,10 @@ impl DomainMonitor {
     /// reports such monitor failures as CONTROL_ERROR. Unlike libvirt, which
     /// then stops using the monitor, we skip the line and keep reading. A
     /// domain not attached yet has no identity to report it with.
-    fn control_error(&self) {
+    fn control_error(&mut self) {
         if let Some(identity) = &self.identity {
-            self.root.events.queue(DomainEvent::new(identity.clone(), EventPayload::ControlError));
+            let event = DomainEvent::new(identity.clone(), EventPayload::ControlError);
+            self.batch.push(event.into());
         }
     }
 
@@ -397,6 +410,7 @@ impl DomainMonitor {
         }
         let state = self.runtime.state;
         self.root.attach(AttachedDomain { identity: identity.clone(), state });
+        self.published_state = state;
         let how = if self.launched {
             Attach::Launched
         } else if self.initial {
@@ -405,7 +419,7 @@ impl DomainMonitor {
             Attach::Appeared
         };
         for payload in mapping::map_attach(&self.runtime, how) {
-            self.root.events.queue(DomainEvent::new(identity.clone(), payload));
+            self.batch.push(DomainEvent::new(identity.clone(), payload).into());
         }
         match how {
             Attach::Launched => self.root.launch_attached(&self.name, Ok(())),
@@ -422,14 +436,20 @@ impl DomainMonitor {
         testing::check(&event.name);
         let Some(identity) = self.identity.clone() else { return };
         // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
-        // before what it maps to, as libvirt emits it before running its handler.
-        self.root.events.queue(QemuMonitorEvent {
-            domain: identity.clone(),
-            name: event.name.clone(),
-            seconds: event.seconds,
-            micros: event.microseconds,
-            details: event.data.as_ref().map(Value::to_string),
-        });
+        // before what it maps to, as libvirt emits it before running its
+        // handler; only made while someone listens.
+        if self.root.events.listens(EventClass::QemuMonitor) {
+            self.batch.push(
+                QemuMonitorEvent {
+                    domain: identity.clone(),
+                    name: event.name.clone(),
+                    seconds: event.seconds,
+                    micros: event.microseconds,
+                    details: event.data.as_ref().map(Value::to_string),
+                }
+                .into(),
+            );
+        }
         let mapped = mapping::map_event(&mut self.runtime, event);
         for warning in &mapped.warnings {
             warn(format_args!("monitor of '{}': {warning}", self.name));
@@ -437,10 +457,21 @@ impl DomainMonitor {
         if let Some(adjustment) = mapped.rtc_adjustment {
             self.root.record_adjustment(&self.name, adjustment);
         }
-        self.root.set_state(&self.name, self.runtime.state);
         for payload in mapped.events {
             let id = mapping::shown_id(&self.runtime, identity.id, &payload);
-            self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
+            self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
+        }
+    }
+
+    /// Queues the events of what was just handled in one batch, and tells
+    /// the root the domain's state if it changed.
+    fn commit(&mut self) {
+        if self.identity.is_some() && self.runtime.state != self.published_state {
+            self.published_state = self.runtime.state;
+            self.root.set_state(&self.name, self.runtime.state);
+        }
+        if !self.batch.is_empty() {
+            self.root.events.queue_batch(self.batch.drain(..), None);
         }
     }
 }
