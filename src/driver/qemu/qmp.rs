@@ -14,27 +14,42 @@ use serde_json::{Map, Value};
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
 
 /// What [`LineReader::next_line`] hands out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Line {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line<'a> {
     /// One complete line, without its `\r\n` (or bare `\n`).
-    Data(Vec<u8>),
+    Data(&'a [u8]),
     /// A line longer than [`MAX_LINE`] was dropped unread; `len` is the
     /// number of bytes dropped (the final `\n` not counted). The caller
     /// should log a warning; reading continues with the next line.
     Oversized { len: usize },
 }
 
+/// A complete line waiting in [`LineReader::lines`].
+#[derive(Debug)]
+enum Ready {
+    Data(std::ops::Range<usize>),
+    Oversized { len: usize },
+}
+
+/// Buffers larger than this are given back once they are empty, so that
+/// one long line does not keep its memory for the life of the monitor.
+const KEPT_CAPACITY: usize = 256 * 1024;
+
 /// Splits a byte stream into lines.
 ///
 /// Lines end in `\r\n`; a bare `\n` is accepted too. Empty lines are skipped.
-/// Memory stays bounded: at most [`MAX_LINE`] + 1 bytes of an unfinished line
-/// are buffered, and the rest of an oversized line is counted, not kept.
+/// The complete lines of one [`push`](LineReader::push) are kept end to end
+/// in one reused buffer and handed out as slices of it, so that cutting a
+/// read into lines allocates nothing. Memory stays bounded: at most
+/// [`MAX_LINE`] + 1 bytes of an unfinished line are buffered, and the rest of
+/// an oversized line is counted, not kept.
 #[derive(Debug, Default)]
 pub struct LineReader {
     partial: Vec<u8>,
     /// While dropping an oversized line: how many bytes were dropped so far.
     skipping: Option<usize>,
-    ready: VecDeque<Line>,
+    lines: Vec<u8>,
+    ready: VecDeque<Ready>,
 }
 
 impl LineReader {
@@ -42,10 +57,18 @@ impl LineReader {
         LineReader::default()
     }
 
-    /// Feeds bytes read from the monitor; any number, split anywhere.
+    /// Feeds bytes read from the monitor; any number, split anywhere. The
+    /// lines of the previous push should have been taken first: they are
+    /// kept until then.
     pub fn push(&mut self, mut data: &[u8]) {
+        if self.ready.is_empty() {
+            self.lines.clear();
+            if self.lines.capacity() > KEPT_CAPACITY {
+                self.lines = Vec::new();
+            }
+        }
         while !data.is_empty() {
-            let (chunk, complete) = match data.iter().position(|&b| b == b'\n') {
+            let (chunk, complete) = match memchr::memchr(b'\n', data) {
                 Some(i) => {
                     let chunk = &data[..i];
                     data = &data[i + 1..];
@@ -69,7 +92,7 @@ impl LineReader {
             if complete {
                 let len = *dropped;
                 self.skipping = None;
-                self.ready.push_back(Line::Oversized { len });
+                self.ready.push_back(Ready::Oversized { len });
             }
             return;
         }
@@ -78,10 +101,14 @@ impl LineReader {
         if len > MAX_LINE + 1 {
             self.partial = Vec::new();
             if complete {
-                self.ready.push_back(Line::Oversized { len });
+                self.ready.push_back(Ready::Oversized { len });
             } else {
                 self.skipping = Some(len);
             }
+            return;
+        }
+        if complete && self.partial.is_empty() {
+            self.finish(chunk);
             return;
         }
         if self.partial.capacity() < len {
@@ -93,26 +120,49 @@ impl LineReader {
         if !complete {
             return;
         }
-        let mut line = std::mem::take(&mut self.partial);
-        if line.last() == Some(&b'\r') {
-            line.pop();
+        let line = std::mem::take(&mut self.partial);
+        self.finish(&line);
+        self.partial = line;
+        self.partial.clear();
+        if self.partial.capacity() > KEPT_CAPACITY {
+            self.partial = Vec::new();
         }
+    }
+
+    /// Queues a complete line, `\r` included if it had one.
+    fn finish(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > MAX_LINE {
-            self.ready.push_back(Line::Oversized { len: line.len() });
+            self.ready.push_back(Ready::Oversized { len: line.len() });
         } else if !line.is_empty() {
-            self.ready.push_back(Line::Data(line));
+            let start = self.lines.len();
+            self.lines.extend_from_slice(line);
+            self.ready.push_back(Ready::Data(start..self.lines.len()));
         }
     }
 
     /// The next complete line, if any.
-    pub fn next_line(&mut self) -> Option<Line> {
-        self.ready.pop_front()
+    pub fn next_line(&mut self) -> Option<Line<'_>> {
+        Some(match self.ready.pop_front()? {
+            Ready::Data(range) => Line::Data(&self.lines[range]),
+            Ready::Oversized { len } => Line::Oversized { len },
+        })
     }
 
     /// Bytes of an unfinished line (buffered or being dropped). Non-zero at
     /// end of stream means the peer closed in the middle of a line.
     pub fn pending_bytes(&self) -> usize {
         self.skipping.unwrap_or(self.partial.len())
+    }
+}
+
+/// `line` with its bytes copied, for tests that keep lines past the next
+/// `next_line` (the copy is leaked).
+#[cfg(test)]
+pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
+    match line {
+        Line::Data(data) => Line::Data(Box::leak(data.to_vec().into_boxed_slice())),
+        Line::Oversized { len } => Line::Oversized { len },
     }
 }
 
@@ -397,12 +447,12 @@ mod tests {
     const GREETING: &str = r#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1"}, "capabilities": ["oob"]}}"#;
     const RESUME: &str = r#"{"timestamp": {"seconds": 1795276272, "microseconds": 151277}, "event": "RESUME"}"#;
 
-    fn drain(reader: &mut LineReader) -> Vec<Line> {
-        std::iter::from_fn(|| reader.next_line()).collect()
+    fn drain(reader: &mut LineReader) -> Vec<Line<'static>> {
+        std::iter::from_fn(|| reader.next_line().map(kept)).collect()
     }
 
-    fn data(s: &str) -> Line {
-        Line::Data(s.as_bytes().to_vec())
+    fn data(s: &'static str) -> Line<'static> {
+        Line::Data(s.as_bytes())
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub(super) enum Request {
         domain: String,
         command: Command,
     },
+    /// Read the monitor of `domain` again (its backlog was drained).
+    Resume {
+        root: PathBuf,
+        domain: String,
+    },
 }
 
 pub(super) struct Hub {
@@ -186,6 +191,11 @@ impl MonitorThread {
                 }
             }
             Request::Attach(root, name) => self.consider(&root, &format!("{name}{MONITOR_SUFFIX}"), false),
+            Request::Resume { root, domain } => {
+                if let Some(token) = self.find(&root, &domain) {
+                    self.dispatch(token, |source, _| source.notify(Notice::Resume));
+                }
+            }
             Request::Execute { root, domain, command } => match self.find(&root, &domain) {
                 Some(token) => self.dispatch(token, |source, _| source.notify(Notice::Execute(command))),
                 None => {
