@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::raw_json::Raw;
+
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
 
@@ -167,22 +169,135 @@ pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
 }
 
 /// A QMP event: `{"event": NAME, "data": {...}, "timestamp": {...}}`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct QmpEvent {
     pub name: String,
     /// The event's `data` member as QEMU sent it; `None` when it sent none
     /// (raw monitor-event callbacks then get NULL details, as libvirt's do).
-    pub data: Option<Value>,
+    data: Option<Data>,
     /// -1 when QEMU gave no timestamp, as libvirt reports it.
     pub seconds: i64,
     pub microseconds: u32,
 }
 
+/// An event's `data`: QEMU's text when the fast path read the line (made a
+/// `Value` only if a mapper asks for one), else the general parser's value.
+#[derive(Clone, Debug)]
+enum Data {
+    Text { text: String, parsed: once_cell::unsync::OnceCell<Value> },
+    Parsed(Value),
+}
+
+/// One member of an event's `data`, read without building a `Value` when the
+/// fast path read the event.
+#[derive(Clone, Copy, Debug)]
+pub enum Field<'a> {
+    Raw(Raw<'a>),
+    Value(&'a Value),
+}
+
+impl<'a> Field<'a> {
+    pub fn get(&self, key: &str) -> Option<Field<'a>> {
+        match self {
+            Field::Raw(raw) => raw.get(key).map(Field::Raw),
+            Field::Value(value) => value.get(key).map(Field::Value),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Field::Raw(raw) => raw.as_str(),
+            Field::Value(value) => value.as_str(),
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Field::Raw(raw) => raw.as_i64(),
+            Field::Value(value) => value.as_i64(),
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        match self {
+            Field::Raw(raw) => raw.is_object(),
+            Field::Value(value) => value.is_object(),
+        }
+    }
+}
+
+static NO_DATA: Value = Value::Null;
+
 impl QmpEvent {
+    pub fn new(name: impl Into<String>, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent {
+        QmpEvent { name: name.into(), data: data.map(Data::Parsed), seconds, microseconds }
+    }
+
+    /// The event's `data`, if QEMU sent one.
+    pub fn data(&self) -> Option<&Value> {
+        match self.data.as_ref()? {
+            // The fast path checked the text: the general parser reads it.
+            Data::Text { text, parsed } => Some(parsed.get_or_init(|| serde_json::from_str(text).unwrap_or_default())),
+            Data::Parsed(value) => Some(value),
+        }
+    }
+
     /// The members of `data`, for the mapping: `Null` when there is none,
     /// which answers every lookup with "absent".
     pub fn fields(&self) -> &Value {
-        self.data.as_ref().unwrap_or(&Value::Null)
+        self.data().unwrap_or(&NO_DATA)
+    }
+
+    /// The member `key` of `data`.
+    pub fn field(&self, key: &str) -> Option<Field<'_>> {
+        match self.data.as_ref()? {
+            Data::Text { text, .. } => Raw::trusted(text).get(key).map(Field::Raw),
+            Data::Parsed(value) => value.get(key).map(Field::Value),
+        }
+    }
+
+    /// `data` as compact JSON in QEMU's member order, for raw monitor-event
+    /// callbacks: QEMU's own text less its whitespace when the fast path read
+    /// it, which is what writing the parsed value gives.
+    pub fn details(&self) -> Option<String> {
+        match self.data.as_ref()? {
+            Data::Text { text, .. } => Some(Raw::trusted(text).compact()),
+            Data::Parsed(value) => Some(value.to_string()),
+        }
+    }
+
+    /// The event, read by the fast path, or `None` if `line` is anything
+    /// but a plain event (which the general parser then reads).
+    fn read_plain(line: &[u8]) -> Option<QmpEvent> {
+        let message = Raw::check(line)?;
+        let (mut name, mut timestamp, mut data) = (None, None, None);
+        for (key, value) in message.members() {
+            match key {
+                "event" => name = Some(value.as_str()?),
+                "timestamp" => timestamp = Some(value),
+                "data" => data = Some(value),
+                // A greeting or a reply, whatever else it has.
+                "QMP" | "return" | "error" => return None,
+                _ => {}
+            }
+        }
+        let member = |key: &str| timestamp.and_then(|t| t.get(key));
+        Some(QmpEvent {
+            name: name?.to_owned(),
+            data: data.map(|d| Data::Text { text: d.text().to_owned(), parsed: Default::default() }),
+            seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
+            microseconds: member("microseconds")
+                .and_then(|us| us.as_u64())
+                .and_then(|us| u32::try_from(us).ok())
+                .unwrap_or(0),
+        })
+    }
+}
+
+impl PartialEq for QmpEvent {
+    fn eq(&self, other: &QmpEvent) -> bool {
+        (&self.name, self.data(), self.seconds, self.microseconds)
+            == (&other.name, other.data(), other.seconds, other.microseconds)
     }
 }
 
@@ -247,6 +362,9 @@ fn version_part(version: Option<&Value>, key: &str) -> u64 {
 impl Message {
     /// Classifies one line (without its line ending).
     pub fn parse(line: &[u8]) -> Result<Message, ParseError> {
+        if let Some(event) = QmpEvent::read_plain(line) {
+            return Ok(Message::Event(event));
+        }
         let value: Value = serde_json::from_slice(line)
             .map_err(|e| ParseError(format!("malformed JSON from QEMU ({e}): {}", excerpt(line))))?;
         let Value::Object(mut obj) = value else {
@@ -281,7 +399,7 @@ impl Message {
                 .and_then(|us| u32::try_from(us).ok())
                 .unwrap_or(0);
             let data = obj.remove("data");
-            return Ok(Message::Event(QmpEvent { name, data, seconds, microseconds }));
+            return Ok(Message::Event(QmpEvent::new(name, data, seconds, microseconds)));
         }
         let id = id_of(&obj);
         if let Some(value) = obj.remove("return") {
@@ -546,21 +664,22 @@ mod tests {
     fn events() {
         assert_eq!(
             Message::parse(RESUME.as_bytes()),
-            Ok(Message::Event(QmpEvent {
-                name: "RESUME".into(),
-                data: None,
-                seconds: 1795276272,
-                microseconds: 151277,
-            }))
+            Ok(Message::Event(QmpEvent::new("RESUME", None, 1795276272, 151277)))
         );
         let line = br#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESET", "data": {"guest": true, "reason": "guest-reset"}}"#;
         let Ok(Message::Event(ev)) = Message::parse(line) else { panic!() };
         assert_eq!(ev.name, "RESET");
-        assert_eq!(ev.data, Some(json!({"guest": true, "reason": "guest-reset"})));
+        assert_eq!(ev.data(), Some(&json!({"guest": true, "reason": "guest-reset"})));
+        assert_eq!(ev.details().as_deref(), Some(r#"{"guest":true,"reason":"guest-reset"}"#));
         assert_eq!((ev.seconds, ev.microseconds), (1, 2));
         // No timestamp at all is tolerated; a `data` QEMU sent is kept as sent.
         let Ok(Message::Event(ev)) = Message::parse(br#"{"event": "STOP", "data": null}"#) else { panic!() };
-        assert_eq!((ev.data, ev.seconds, ev.microseconds), (Some(Value::Null), -1, 0));
+        assert_eq!((ev.data(), ev.seconds, ev.microseconds), (Some(&Value::Null), -1, 0));
+        // What the fast path leaves to the general parser reads the same.
+        let line = br#"{"event": "X", "data": {"a": 1.5, "b": "q\"uote", "a": 2}, "timestamp": {"seconds": 3}}"#;
+        let Ok(Message::Event(ev)) = Message::parse(line) else { panic!() };
+        assert_eq!((ev.data(), ev.seconds), (Some(&json!({"a": 2, "b": "q\"uote"})), 3));
+        assert_eq!(ev.details().as_deref(), Some(r#"{"a":2,"b":"q\"uote"}"#));
         assert!(Message::parse(br#"{"event": 5}"#).is_err());
     }
 

@@ -1,7 +1,7 @@
 //! What mapping one QMP event gives ([`Mapped`]), and one mapper per QMP
 //! event that needs more than a line of the dispatcher.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::disks::{libvirt_node_index, strip_drive_prefix};
 use super::runtime::{BlockJobState, DomainRuntime, DomainState, PausedReason};
@@ -14,7 +14,7 @@ use crate::abi::domain_event::{
     virDomainMemoryFailureActionType as MemFailAction, virDomainMemoryFailureFlags as MemFailFlags,
     virDomainMemoryFailureRecipientType as MemFailRecipient,
 };
-use crate::driver::qemu::qmp::QmpEvent;
+use crate::driver::qemu::qmp::{Field, QmpEvent};
 use crate::event::{EventPayload, GraphicsAddress};
 
 /// The result of mapping one QMP event.
@@ -34,7 +34,7 @@ pub(super) fn lifecycle(event: Ev, detail: i32) -> EventPayload {
 }
 
 pub(super) fn data_str<'a>(ev: &'a QmpEvent, key: &str) -> Option<&'a str> {
-    ev.fields().get(key).and_then(Value::as_str)
+    ev.field(key).and_then(|field| field.as_str())
 }
 
 pub(super) fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
@@ -56,7 +56,7 @@ pub(super) fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapp
 
 pub(super) fn map_rtc_change(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     // As libvirt does, a missing offset is reported as 0 rather than dropped.
-    let mut offset = ev.fields().get("offset").and_then(Value::as_i64).unwrap_or_else(|| {
+    let mut offset = ev.field("offset").and_then(|field| field.as_i64()).unwrap_or_else(|| {
         out.warnings.push(format!("RTC_CHANGE without an integer offset: {}", ev.fields()));
         0
     });
@@ -272,18 +272,18 @@ pub(super) enum Protocol {
 
 /// One end of a graphics connection from `server` or `client`; the service
 /// is `service` for VNC and `port` for SPICE.
-fn graphics_address(
-    ev: &QmpEvent,
+fn graphics_address<'a>(
+    ev: &'a QmpEvent,
     end: &str,
     protocol: Protocol,
     out: &mut Mapped,
-) -> Option<(GraphicsAddress, Map<String, Value>)> {
-    let Some(obj) = ev.fields().get(end).and_then(Value::as_object) else {
+) -> Option<(GraphicsAddress, Field<'a>)> {
+    let Some(obj) = ev.field(end).filter(Field::is_object) else {
         out.warnings.push(format!("{} without {end} information: dropped", ev.name));
         return None;
     };
     let service_key = if protocol == Protocol::Spice { "port" } else { "service" };
-    let field = |key: &str| obj.get(key).and_then(Value::as_str);
+    let field = |key: &str| obj.get(key).and_then(|value| value.as_str());
     let (Some(family), Some(node), Some(service)) = (field("family"), field("host"), field(service_key)) else {
         out.warnings.push(format!("{} {end} lacks family, host or {service_key}: dropped", ev.name));
         return None;
@@ -298,7 +298,7 @@ fn graphics_address(
         }
     };
     let address = GraphicsAddress { family: family as i32, node: node.to_owned(), service: service.to_owned() };
-    Some((address, obj.clone()))
+    Some((address, obj))
 }
 
 pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out: &mut Mapped) {
@@ -308,7 +308,7 @@ pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out:
     let Some((remote, client)) = graphics_address(ev, "client", protocol, out) else {
         return;
     };
-    let text = |obj: &Map<String, Value>, key: &str| obj.get(key).and_then(Value::as_str).map(str::to_owned);
+    let text = |obj: &Field, key: &str| obj.get(key).and_then(|value| value.as_str()).map(str::to_owned);
     // SPICE reports the auth scheme only once the channel is initialized.
     let with_auth = protocol == Protocol::Vnc || matches!(phase, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE);
     let auth_scheme = if with_auth { text(&server, "auth").unwrap_or_default() } else { String::new() };

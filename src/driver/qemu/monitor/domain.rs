@@ -551,7 +551,7 @@ impl DomainMonitor {
                     name: event.name.clone(),
                     seconds: event.seconds,
                     micros: event.microseconds,
-                    details: event.data.as_ref().map(Value::to_string),
+                    details: event.details(),
                 }
                 .into(),
             );
