@@ -204,6 +204,26 @@ impl<'a> Field<'a> {
         }
     }
 
+    /// The members `keys` of an object, looked up in one pass.
+    pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Field<'a>>; N] {
+        let mut found = [None; N];
+        match self {
+            Field::Raw(raw) => {
+                for (key, value) in raw.members() {
+                    if let Some(index) = keys.iter().position(|wanted| *wanted == key) {
+                        found[index] = Some(Field::Raw(value));
+                    }
+                }
+            }
+            Field::Value(value) => {
+                for (slot, key) in found.iter_mut().zip(keys) {
+                    *slot = value.get(key).map(Field::Value);
+                }
+            }
+        }
+        found
+    }
+
     pub fn as_str(&self) -> Option<&'a str> {
         match self {
             Field::Raw(raw) => raw.as_str(),
@@ -248,12 +268,17 @@ impl QmpEvent {
         self.data().unwrap_or(&NO_DATA)
     }
 
+    /// `data`, if QEMU sent one, to read members from.
+    pub fn data_field(&self) -> Option<Field<'_>> {
+        Some(match self.data.as_ref()? {
+            Data::Text { text, .. } => Field::Raw(Raw::trusted(text)),
+            Data::Parsed(value) => Field::Value(value),
+        })
+    }
+
     /// The member `key` of `data`.
     pub fn field(&self, key: &str) -> Option<Field<'_>> {
-        match self.data.as_ref()? {
-            Data::Text { text, .. } => Raw::trusted(text).get(key).map(Field::Raw),
-            Data::Parsed(value) => value.get(key).map(Field::Value),
-        }
+        self.data_field()?.get(key)
     }
 
     /// `data` as compact JSON in QEMU's member order, for raw monitor-event

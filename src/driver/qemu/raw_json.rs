@@ -23,15 +23,14 @@ pub struct Raw<'a>(&'a str);
 impl<'a> Raw<'a> {
     /// `text` if it is one plain JSON value (whitespace around it allowed).
     pub fn check(text: &'a [u8]) -> Option<Raw<'a>> {
-        let mut scanner = Scanner { text, at: 0, depth: 0 };
+        let text = std::str::from_utf8(text).ok()?;
+        let mut scanner = Scanner { text: text.as_bytes(), at: 0, depth: 0, checking: true };
         scanner.space();
         let start = scanner.at;
         scanner.value()?;
         let end = scanner.at;
         scanner.space();
-        (scanner.at == text.len()).then_some(())?;
-        // Every byte outside strings is ASCII and strings were checked as UTF-8.
-        std::str::from_utf8(&text[start..end]).ok().map(Raw)
+        (scanner.at == text.len()).then_some(Raw(&text[start..end]))
     }
 
     /// A text [`Raw::check`] accepted (and trimmed) before.
@@ -46,9 +45,9 @@ impl<'a> Raw<'a> {
     /// The members of an object, in order; empty for any other value.
     pub fn members(&self) -> Members<'a> {
         let text = self.0.as_bytes();
-        let mut scanner = Scanner { text, at: 0, depth: 0 };
+        let mut scanner = Scanner { text, at: 0, depth: 0, checking: false };
         let object = scanner.take(b'{');
-        Members { scanner, done: !object }
+        Members { source: self.0, scanner, done: !object }
     }
 
     /// The value of member `key` of an object.
@@ -99,6 +98,7 @@ impl<'a> Raw<'a> {
 
 /// The members of a checked object.
 pub struct Members<'a> {
+    source: &'a str,
     scanner: Scanner<'a>,
     done: bool,
 }
@@ -116,24 +116,30 @@ impl<'a> Iterator for Members<'a> {
             self.done = true;
             return None;
         }
-        // The text was checked: these steps cannot fail.
-        let key = s.string()?;
+        // The text was checked: these steps cannot fail, and the slices
+        // are cut at ASCII delimiters.
+        let key_start = s.at;
+        s.string()?;
+        let key = &self.source[key_start + 1..s.at - 1];
         s.space();
         s.take(b':');
         s.space();
         let start = s.at;
         s.value()?;
-        let value = std::str::from_utf8(&s.text[start..s.at]).ok()?;
+        let value = &self.source[start..s.at];
         s.space();
         s.take(b',');
-        Some((std::str::from_utf8(key).ok()?, Raw(value)))
+        Some((key, Raw(value)))
     }
 }
 
+/// Reads JSON text; `checking` it (as [`Raw::check`] does, on UTF-8 text),
+/// or skipping through text checked before, which needs none of the checks.
 struct Scanner<'a> {
     text: &'a [u8],
     at: usize,
     depth: u32,
+    checking: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -154,6 +160,9 @@ impl<'a> Scanner<'a> {
     }
 
     fn value(&mut self) -> Option<()> {
+        if !self.checking {
+            return self.skip();
+        }
         match self.peek()? {
             b'{' => self.object(),
             b'[' => self.array(),
@@ -166,17 +175,45 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string's contents, without escapes or control characters.
+    /// Skips a value of checked text: a flat scan, as its strings hold no
+    /// quotes or brackets of their own but within quotes.
+    fn skip(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        while let Some(byte) = self.peek() {
+            match byte {
+                b'"' => {
+                    self.string()?;
+                    if depth == 0 {
+                        return Some(());
+                    }
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth == 0 => return Some(()),
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.at += 1;
+                        return Some(());
+                    }
+                }
+                b',' | b' ' | b'\t' | b'\r' | b'\n' if depth == 0 => return Some(()),
+                _ => {}
+            }
+            self.at += 1;
+        }
+        Some(())
+    }
+
+    /// A string's contents, without escapes or control characters. Strings
+    /// are short: a byte loop beats a vectorised search's set-up here.
     fn string(&mut self) -> Option<&'a [u8]> {
         self.take(b'"').then_some(())?;
         let start = self.at;
-        let end = start + memchr::memchr2(b'"', b'\\', &self.text[start..])?;
-        (self.text[end] == b'"').then_some(())?;
-        let contents = &self.text[start..end];
-        contents.iter().all(|&b| b >= 0x20).then_some(())?;
-        std::str::from_utf8(contents).ok()?;
-        self.at = end + 1;
-        Some(contents)
+        let len = self.text[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        (self.text[start + len] == b'"').then_some(())?;
+        self.at = start + len + 1;
+        Some(&self.text[start..start + len])
     }
 
     fn integer(&mut self) -> Option<()> {
@@ -186,6 +223,9 @@ impl<'a> Scanner<'a> {
             self.at += 1;
         }
         let digits = &self.text[start..self.at];
+        if !self.checking {
+            return Some(());
+        }
         let plain = match digits {
             [] => false,
             [b'0'] => !negative,
@@ -203,7 +243,7 @@ impl<'a> Scanner<'a> {
 
     fn nested(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self, usize) -> Option<()>) -> Option<()> {
         self.depth += 1;
-        (self.depth <= MAX_DEPTH).then_some(())?;
+        (self.depth <= MAX_DEPTH || !self.checking).then_some(())?;
         self.take(open);
         self.space();
         if !self.take(close) {
@@ -232,8 +272,10 @@ impl<'a> Scanner<'a> {
         self.nested(b'{', b'}', |s, index| {
             (index < MAX_MEMBERS).then_some(())?;
             let key = s.string()?;
-            keys[..index].iter().all(|k| *k != key).then_some(())?;
-            keys[index] = key;
+            if s.checking {
+                keys[..index].iter().all(|k| *k != key).then_some(())?;
+                keys[index] = key;
+            }
             s.space();
             s.take(b':').then_some(())?;
             s.space();

@@ -270,21 +270,25 @@ pub(super) enum Protocol {
     Spice,
 }
 
-/// One end of a graphics connection from `server` or `client`; the service
-/// is `service` for VNC and `port` for SPICE.
+/// One end of a graphics connection: `obj`, the event's `server` or
+/// `client`; the service is `service` for VNC and `port` for SPICE. Returns
+/// the address, with the end's `auth`, `x509_dname` and `sasl_username`.
 fn graphics_address<'a>(
-    ev: &'a QmpEvent,
+    ev: &QmpEvent,
     end: &str,
+    obj: Option<Field<'a>>,
     protocol: Protocol,
     out: &mut Mapped,
-) -> Option<(GraphicsAddress, Field<'a>)> {
-    let Some(obj) = ev.field(end).filter(Field::is_object) else {
+) -> Option<(GraphicsAddress, [Option<&'a str>; 3])> {
+    let Some(obj) = obj.filter(Field::is_object) else {
         out.warnings.push(format!("{} without {end} information: dropped", ev.name));
         return None;
     };
     let service_key = if protocol == Protocol::Spice { "port" } else { "service" };
-    let field = |key: &str| obj.get(key).and_then(|value| value.as_str());
-    let (Some(family), Some(node), Some(service)) = (field("family"), field("host"), field(service_key)) else {
+    let [family, node, service, auth, dname, user] = obj
+        .get_all(["family", "host", service_key, "auth", "x509_dname", "sasl_username"])
+        .map(|field| field.and_then(|value| value.as_str()));
+    let (Some(family), Some(node), Some(service)) = (family, node, service) else {
         out.warnings.push(format!("{} {end} lacks family, host or {service_key}: dropped", ev.name));
         return None;
     };
@@ -298,27 +302,27 @@ fn graphics_address<'a>(
         }
     };
     let address = GraphicsAddress { family: family as i32, node: node.to_owned(), service: service.to_owned() };
-    Some((address, obj))
+    Some((address, [auth, dname, user]))
 }
 
 pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out: &mut Mapped) {
-    let Some((local, server)) = graphics_address(ev, "server", protocol, out) else {
+    let [server, client] = ev.data_field().map_or([None, None], |data| data.get_all(["server", "client"]));
+    let Some((local, [auth, ..])) = graphics_address(ev, "server", server, protocol, out) else {
         return;
     };
-    let Some((remote, client)) = graphics_address(ev, "client", protocol, out) else {
+    let Some((remote, [_, dname, user])) = graphics_address(ev, "client", client, protocol, out) else {
         return;
     };
-    let text = |obj: &Field, key: &str| obj.get(key).and_then(|value| value.as_str()).map(str::to_owned);
     // SPICE reports the auth scheme only once the channel is initialized.
     let with_auth = protocol == Protocol::Vnc || matches!(phase, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE);
-    let auth_scheme = if with_auth { text(&server, "auth").unwrap_or_default() } else { String::new() };
+    let auth_scheme = if with_auth { auth.unwrap_or_default().to_owned() } else { String::new() };
     let mut subject = Vec::new();
     if protocol == Protocol::Vnc {
-        if let Some(dname) = text(&client, "x509_dname") {
-            subject.push(("x509dname".to_owned(), dname));
+        if let Some(dname) = dname {
+            subject.push(("x509dname".to_owned(), dname.to_owned()));
         }
-        if let Some(user) = text(&client, "sasl_username") {
-            subject.push(("saslUsername".to_owned(), user));
+        if let Some(user) = user {
+            subject.push(("saslUsername".to_owned(), user.to_owned()));
         }
     }
     out.events.push(EventPayload::Graphics { phase: phase as i32, local, remote, auth_scheme, subject });
