@@ -18,7 +18,7 @@ pub fn qmp_lines(data: &[u8]) {
         reader.push(piece);
         while let Some(line) = reader.next_line() {
             let Line::Data(line) = line else { continue };
-            let Ok(message) = Message::parse(&line) else { continue };
+            let Ok(message) = Message::parse(line) else { continue };
             if let Ok(Incoming::Greeting { .. }) = session.on_message(message) {
                 // What the driver sends once the handshake is done, so that
                 // replies find commands in flight.

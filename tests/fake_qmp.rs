@@ -84,7 +84,7 @@ fn expected_payloads(events: &[String], status: &Value, block: &Value, eof: bool
         reader.push(b"\r\n");
     }
     while let Some(Line::Data(data)) = reader.next_line() {
-        if let Ok(Message::Event(event)) = Message::parse(&data) {
+        if let Ok(Message::Event(event)) = Message::parse(data) {
             out.extend(map_event(&mut runtime, &event).events);
         }
     }

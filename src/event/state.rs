@@ -8,8 +8,15 @@
 //! FIFO order to the matching callbacks in registration order, with no lock
 //! held while a callback runs; deregistrations during a flush only mark the
 //! callback, whose release runs when the flush ends.
+//!
+//! Unlike libvirt, a flush delivers at most [`FLUSH_BATCH`] events and leaves
+//! the timer armed for the rest, so that a long queue cannot starve the
+//! application's own loop; a producer may queue a batch under one lock and
+//! one timer update ([`EventState::queue_batch`]), and bound its share of the
+//! queue with a [`Backlog`].
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -81,42 +88,129 @@ impl Subscription {
     }
 }
 
+/// The most events one flush delivers; the timer stays armed for the rest.
+pub const FLUSH_BATCH: usize = 512;
+
 struct Registration {
     id: i32,
     subscription: Subscription,
     callback: Arc<dyn EventCallback>,
-    /// Deregistered during a flush. libvirt's rule is flush-wide, not the
-    /// per-callback one of the event loops (`eventloop::parked`): whichever
-    /// registration is removed while any callback runs, its release waits
-    /// for the end of the flush.
-    deleted: bool,
+    /// Set by a deregistration during a flush, which holds a snapshot of the
+    /// registrations and reads this before each delivery. libvirt's rule is
+    /// flush-wide, not the per-callback one of the event loops
+    /// (`eventloop::parked`): whichever registration is removed while any
+    /// callback runs, its release waits for the end of the flush.
+    deleted: AtomicBool,
     /// The server's callback ID this registration listens through, for a
     /// remote connection's state.
     remote_id: Option<i32>,
 }
 
 impl Registration {
-    /// An event queued from a server's message reaches only the
-    /// registrations made through the server registration it names.
+    fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
+    }
+
+    /// An event queued from a server's message (`remote_id`) reaches only
+    /// the registrations made through the server registration it names.
     fn wants(&self, event: &Event, remote_id: Option<i32>) -> bool {
-        !self.deleted && (remote_id.is_none() || remote_id == self.remote_id) && self.subscription.wants(event)
+        !self.is_deleted() && (remote_id.is_none() || remote_id == self.remote_id) && self.subscription.wants(event)
+    }
+}
+
+/// A producer's share of the queue (one QEMU monitor's): how many of its
+/// events wait, whether it stopped producing because they reached its
+/// high-water mark, and how to tell it to go on once the application has
+/// drained them to its low-water mark.
+pub struct Backlog {
+    queued: AtomicUsize,
+    paused: AtomicBool,
+    low: usize,
+    resume: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Backlog {
+    pub fn new(low: usize, resume: impl Fn() + Send + Sync + 'static) -> Arc<Backlog> {
+        Arc::new(Backlog { queued: AtomicUsize::new(0), paused: AtomicBool::new(false), low, resume: Box::new(resume) })
+    }
+
+    /// How many of the producer's events wait for delivery.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Called by the producer after queuing: true when it must stop until
+    /// resumed (`high` or more events wait). The re-check after pausing
+    /// covers a flush that drained the backlog in between, which saw no pause
+    /// to lift.
+    pub fn pause_at(&self, high: usize) -> bool {
+        if self.queued() < high {
+            return false;
+        }
+        self.paused.store(true, Ordering::SeqCst);
+        !(self.queued() <= self.low && self.paused.swap(false, Ordering::SeqCst))
+    }
+
+    fn delivered(&self) {
+        let left = self.queued.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left <= self.low && self.paused.load(Ordering::SeqCst) && self.paused.swap(false, Ordering::SeqCst) {
+            (self.resume)();
+        }
+    }
+}
+
+/// An event in the queue, counted in its producer's backlog until it is
+/// delivered or dropped.
+struct Queued {
+    event: Event,
+    /// The server's callback ID a remote connection's event came for.
+    remote_id: Option<i32>,
+    backlog: Option<Arc<Backlog>>,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        if let Some(backlog) = &self.backlog {
+            backlog.delivered();
+        }
     }
 }
 
 #[derive(Default)]
 struct Inner {
-    registrations: Vec<Registration>,
+    registrations: Vec<Arc<Registration>>,
     next_id: i32,
-    queue: VecDeque<(Event, Option<i32>)>,
+    queue: VecDeque<Queued>,
     /// The flush timer and the loop it lives on, while any callback exists.
     timer: Option<(Arc<dyn EventLoop>, i32)>,
     dispatching: bool,
+}
+
+impl Inner {
+    /// The classes some live registration listens to, one bit each.
+    fn listening(&self) -> u32 {
+        self.registrations.iter().filter(|r| !r.is_deleted()).fold(0, |bits, r| bits | class_bit(r.subscription.class))
+    }
+}
+
+fn class_bit(class: EventClass) -> u32 {
+    1 << class as u32
 }
 
 pub struct EventState {
     inner: Mutex<Inner>,
     /// Serialises flushes, so that `dispatching` describes the only one.
     flush_lock: Mutex<()>,
+    /// Bumped whenever a registration is added or removed, so that a flush
+    /// knows when its snapshot of the registrations is stale.
+    generation: AtomicU64,
+    /// `Inner::listening`, readable without the lock by producers that skip
+    /// building events nobody listens to.
+    listening: AtomicU32,
     this: Weak<EventState>,
 }
 
@@ -125,8 +219,21 @@ impl EventState {
         Arc::new_cyclic(|this| EventState {
             inner: Mutex::new(Inner::default()),
             flush_lock: Mutex::new(()),
+            generation: AtomicU64::new(0),
+            listening: AtomicU32::new(0),
             this: this.clone(),
         })
+    }
+
+    /// Whether any live registration listens to events of `class`.
+    pub fn listens(&self, class: EventClass) -> bool {
+        self.listening.load(Ordering::Acquire) & class_bit(class) != 0
+    }
+
+    /// Records a change of the registrations (under the lock).
+    fn registrations_changed(&self, inner: &Inner) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.listening.store(inner.listening(), Ordering::Release);
     }
 
     /// Adds a registration and returns its callback ID.
@@ -147,7 +254,7 @@ impl EventState {
         let duplicate = inner
             .registrations
             .iter()
-            .any(|r| !r.deleted && r.subscription.duplicates(&subscription) && r.callback.identity() == identity);
+            .any(|r| !r.is_deleted() && r.subscription.duplicates(&subscription) && r.callback.identity() == identity);
         if duplicate {
             return Err(Error::invalid_arg(ErrorDomain::VIR_FROM_NONE, "event callback already tracked"));
         }
@@ -156,7 +263,14 @@ impl EventState {
         }
         let id = inner.next_id;
         inner.next_id += 1;
-        inner.registrations.push(Registration { id, subscription, callback, deleted: false, remote_id });
+        inner.registrations.push(Arc::new(Registration {
+            id,
+            subscription,
+            callback,
+            deleted: AtomicBool::new(false),
+            remote_id,
+        }));
+        self.registrations_changed(&inner);
         Ok(id)
     }
 
@@ -201,12 +315,15 @@ impl EventState {
     fn remove_where(&self, matches: impl Fn(&Registration) -> bool) -> Option<()> {
         let removed = {
             let mut inner = self.inner.lock();
-            let index = inner.registrations.iter().position(|r| !r.deleted && matches(r))?;
+            let index = inner.registrations.iter().position(|r| !r.is_deleted() && matches(r))?;
             if inner.dispatching {
-                inner.registrations[index].deleted = true;
+                inner.registrations[index].deleted.store(true, Ordering::Release);
+                self.registrations_changed(&inner);
                 return Some(());
             }
-            inner.registrations.remove(index)
+            let removed = inner.registrations.remove(index);
+            self.registrations_changed(&inner);
+            removed
         };
         removed.callback.release();
         self.drop_timer_if_unused();
@@ -232,53 +349,74 @@ impl EventState {
     /// Queues an event for delivery from the event loop. With no callback
     /// registered there is nobody to tell, and the event is dropped.
     pub fn queue(&self, event: impl Into<Event>) {
-        self.queue_remote(event, None)
+        self.queue_batch(std::iter::once(event.into()), None);
     }
 
     /// Queues an event a server sent for its callback `remote_id`.
     pub fn queue_remote(&self, event: impl Into<Event>, remote_id: Option<i32>) {
-        let event = (event.into(), remote_id);
+        self.push(std::iter::once((event.into(), remote_id)), None);
+    }
+
+    /// Queues `events` in order under one lock, arming the flush timer at
+    /// most once; each is counted in `backlog` until it is delivered.
+    pub fn queue_batch(&self, events: impl IntoIterator<Item = Event>, backlog: Option<&Arc<Backlog>>) {
+        self.push(events.into_iter().map(|event| (event, None)), backlog);
+    }
+
+    fn push(&self, events: impl Iterator<Item = (Event, Option<i32>)>, backlog: Option<&Arc<Backlog>>) {
         let mut inner = self.inner.lock();
         let Some((event_loop, timer)) = inner.timer.clone() else {
             return;
         };
-        inner.queue.push_back(event);
-        if inner.queue.len() == 1 {
+        let was_empty = inner.queue.is_empty();
+        for (event, remote_id) in events {
+            if let Some(backlog) = backlog {
+                backlog.queued.fetch_add(1, Ordering::SeqCst);
+            }
+            inner.queue.push_back(Queued { event, remote_id, backlog: backlog.cloned() });
+        }
+        if was_empty && !inner.queue.is_empty() {
             event_loop.update_timeout(timer, 0);
         }
     }
 
-    /// Delivers every queued event; run by the flush timer.
+    /// Delivers the queued events, at most [`FLUSH_BATCH`] of them; run by
+    /// the flush timer, which stays armed while more wait.
     pub fn flush(&self) {
         let _one_flush_at_a_time = self.flush_lock.lock();
-        let mut flush = {
+        let (mut flush, mut registrations, mut generation) = {
             let mut inner = self.inner.lock();
             inner.dispatching = true;
-            if let Some((event_loop, timer)) = &inner.timer {
-                event_loop.update_timeout(*timer, -1);
+            let batch = inner.queue.len().min(FLUSH_BATCH);
+            if batch == inner.queue.len() {
+                if let Some((event_loop, timer)) = &inner.timer {
+                    event_loop.update_timeout(*timer, -1);
+                }
             }
-            FlushInProgress { state: self, undelivered: std::mem::take(&mut inner.queue) }
+            let undelivered = inner.queue.drain(..batch).collect();
+            let generation = self.generation.load(Ordering::Acquire);
+            (FlushInProgress { state: self, undelivered }, inner.registrations.clone(), generation)
         };
-        while let Some((event, remote_id)) = flush.undelivered.pop_front() {
-            // Registrations added while this event is being delivered wait
-            // for the next one; indices stay valid because removals during a
-            // flush only mark.
-            let count = self.inner.lock().registrations.len();
-            for index in 0..count {
-                let callback = {
-                    let inner = self.inner.lock();
-                    match inner.registrations.get(index) {
-                        Some(r) if r.wants(&event, remote_id) => r.callback.clone(),
-                        _ => continue,
-                    }
-                };
-                callback.deliver(&event);
+        while let Some(queued) = flush.undelivered.pop_front() {
+            // Registrations added while an event is being delivered wait for
+            // the next one; removals during a flush only mark, which each
+            // delivery reads.
+            if self.generation.load(Ordering::Acquire) != generation {
+                let inner = self.inner.lock();
+                generation = self.generation.load(Ordering::Acquire);
+                registrations = inner.registrations.clone();
+            }
+            for registration in &registrations {
+                if registration.wants(&queued.event, queued.remote_id) {
+                    registration.callback.deliver(&queued.event);
+                }
             }
         }
+        drop(registrations);
         drop(flush);
-        let purged: Vec<Registration> = {
+        let purged: Vec<Arc<Registration>> = {
             let mut inner = self.inner.lock();
-            let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.deleted);
+            let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.is_deleted());
             inner.registrations = kept;
             purged
         };
@@ -300,7 +438,7 @@ impl EventState {
 /// delivered is not repeated: some callbacks have had it.)
 struct FlushInProgress<'a> {
     state: &'a EventState,
-    undelivered: VecDeque<(Event, Option<i32>)>,
+    undelivered: VecDeque<Queued>,
 }
 
 impl Drop for FlushInProgress<'_> {
@@ -310,8 +448,8 @@ impl Drop for FlushInProgress<'_> {
         if self.undelivered.is_empty() {
             return;
         }
-        while let Some(event) = self.undelivered.pop_back() {
-            inner.queue.push_front(event);
+        while let Some(queued) = self.undelivered.pop_back() {
+            inner.queue.push_front(queued);
         }
         if let Some((event_loop, timer)) = &inner.timer {
             event_loop.update_timeout(*timer, 0);

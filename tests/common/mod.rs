@@ -64,6 +64,18 @@ pub fn fake_qemu_handshake(
     uuid: &str,
     block: serde_json::Value,
 ) -> (std::os::unix::net::UnixStream, std::io::BufReader<std::os::unix::net::UnixStream>) {
+    fake_qemu_handshake_after_greeting(listener, status, uuid, block, |_| {})
+}
+
+/// [`fake_qemu_handshake`], with `after_greeting` writing what a hostile
+/// QEMU sends between its greeting and reading the first command.
+pub fn fake_qemu_handshake_after_greeting(
+    listener: &std::os::unix::net::UnixListener,
+    status: serde_json::Value,
+    uuid: &str,
+    block: serde_json::Value,
+    after_greeting: impl FnOnce(&mut std::os::unix::net::UnixStream),
+) -> (std::os::unix::net::UnixStream, std::io::BufReader<std::os::unix::net::UnixStream>) {
     use std::io::{BufRead, Write};
     let (stream, _) = listener.accept().unwrap();
     let mut writer = stream.try_clone().unwrap();
@@ -71,6 +83,7 @@ pub fn fake_qemu_handshake(
     writer
         .write_all(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \"package\": \"\"}, \"capabilities\": []}}\r\n")
         .unwrap();
+    after_greeting(&mut writer);
     let mut line = String::new();
     for _ in 0..4 {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {

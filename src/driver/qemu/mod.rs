@@ -10,6 +10,7 @@ mod event_filter;
 pub mod mapping;
 mod monitor;
 pub mod qmp;
+pub mod raw_json;
 mod root;
 
 use std::path::{Path, PathBuf};

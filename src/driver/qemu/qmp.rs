@@ -10,31 +10,48 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::raw_json::Raw;
+
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
 
 /// What [`LineReader::next_line`] hands out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Line {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line<'a> {
     /// One complete line, without its `\r\n` (or bare `\n`).
-    Data(Vec<u8>),
+    Data(&'a [u8]),
     /// A line longer than [`MAX_LINE`] was dropped unread; `len` is the
     /// number of bytes dropped (the final `\n` not counted). The caller
     /// should log a warning; reading continues with the next line.
     Oversized { len: usize },
 }
 
+/// A complete line waiting in [`LineReader::lines`].
+#[derive(Debug)]
+enum Ready {
+    Data(std::ops::Range<usize>),
+    Oversized { len: usize },
+}
+
+/// Buffers larger than this are given back once they are empty, so that
+/// one long line does not keep its memory for the life of the monitor.
+const KEPT_CAPACITY: usize = 256 * 1024;
+
 /// Splits a byte stream into lines.
 ///
 /// Lines end in `\r\n`; a bare `\n` is accepted too. Empty lines are skipped.
-/// Memory stays bounded: at most [`MAX_LINE`] + 1 bytes of an unfinished line
-/// are buffered, and the rest of an oversized line is counted, not kept.
+/// The complete lines of one [`push`](LineReader::push) are kept end to end
+/// in one reused buffer and handed out as slices of it, so that cutting a
+/// read into lines allocates nothing. Memory stays bounded: at most
+/// [`MAX_LINE`] + 1 bytes of an unfinished line are buffered, and the rest of
+/// an oversized line is counted, not kept.
 #[derive(Debug, Default)]
 pub struct LineReader {
     partial: Vec<u8>,
     /// While dropping an oversized line: how many bytes were dropped so far.
     skipping: Option<usize>,
-    ready: VecDeque<Line>,
+    lines: Vec<u8>,
+    ready: VecDeque<Ready>,
 }
 
 impl LineReader {
@@ -42,10 +59,18 @@ impl LineReader {
         LineReader::default()
     }
 
-    /// Feeds bytes read from the monitor; any number, split anywhere.
+    /// Feeds bytes read from the monitor; any number, split anywhere. The
+    /// lines of the previous push should have been taken first: they are
+    /// kept until then.
     pub fn push(&mut self, mut data: &[u8]) {
+        if self.ready.is_empty() {
+            self.lines.clear();
+            if self.lines.capacity() > KEPT_CAPACITY {
+                self.lines = Vec::new();
+            }
+        }
         while !data.is_empty() {
-            let (chunk, complete) = match data.iter().position(|&b| b == b'\n') {
+            let (chunk, complete) = match memchr::memchr(b'\n', data) {
                 Some(i) => {
                     let chunk = &data[..i];
                     data = &data[i + 1..];
@@ -69,7 +94,7 @@ impl LineReader {
             if complete {
                 let len = *dropped;
                 self.skipping = None;
-                self.ready.push_back(Line::Oversized { len });
+                self.ready.push_back(Ready::Oversized { len });
             }
             return;
         }
@@ -78,10 +103,14 @@ impl LineReader {
         if len > MAX_LINE + 1 {
             self.partial = Vec::new();
             if complete {
-                self.ready.push_back(Line::Oversized { len });
+                self.ready.push_back(Ready::Oversized { len });
             } else {
                 self.skipping = Some(len);
             }
+            return;
+        }
+        if complete && self.partial.is_empty() {
+            self.finish(chunk);
             return;
         }
         if self.partial.capacity() < len {
@@ -93,20 +122,33 @@ impl LineReader {
         if !complete {
             return;
         }
-        let mut line = std::mem::take(&mut self.partial);
-        if line.last() == Some(&b'\r') {
-            line.pop();
+        let line = std::mem::take(&mut self.partial);
+        self.finish(&line);
+        self.partial = line;
+        self.partial.clear();
+        if self.partial.capacity() > KEPT_CAPACITY {
+            self.partial = Vec::new();
         }
+    }
+
+    /// Queues a complete line, `\r` included if it had one.
+    fn finish(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > MAX_LINE {
-            self.ready.push_back(Line::Oversized { len: line.len() });
+            self.ready.push_back(Ready::Oversized { len: line.len() });
         } else if !line.is_empty() {
-            self.ready.push_back(Line::Data(line));
+            let start = self.lines.len();
+            self.lines.extend_from_slice(line);
+            self.ready.push_back(Ready::Data(start..self.lines.len()));
         }
     }
 
     /// The next complete line, if any.
-    pub fn next_line(&mut self) -> Option<Line> {
-        self.ready.pop_front()
+    pub fn next_line(&mut self) -> Option<Line<'_>> {
+        Some(match self.ready.pop_front()? {
+            Ready::Data(range) => Line::Data(&self.lines[range]),
+            Ready::Oversized { len } => Line::Oversized { len },
+        })
     }
 
     /// Bytes of an unfinished line (buffered or being dropped). Non-zero at
@@ -116,23 +158,192 @@ impl LineReader {
     }
 }
 
+/// `line` with its bytes copied, for tests that keep lines past the next
+/// `next_line` (the copy is leaked).
+#[cfg(test)]
+pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
+    match line {
+        Line::Data(data) => Line::Data(Box::leak(data.to_vec().into_boxed_slice())),
+        Line::Oversized { len } => Line::Oversized { len },
+    }
+}
+
 /// A QMP event: `{"event": NAME, "data": {...}, "timestamp": {...}}`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct QmpEvent {
     pub name: String,
     /// The event's `data` member as QEMU sent it; `None` when it sent none
     /// (raw monitor-event callbacks then get NULL details, as libvirt's do).
-    pub data: Option<Value>,
+    data: Option<Data>,
     /// -1 when QEMU gave no timestamp, as libvirt reports it.
     pub seconds: i64,
     pub microseconds: u32,
 }
 
+/// An event's `data`: QEMU's text when the fast path read the line (made a
+/// `Value` only if a mapper asks for one), else the general parser's value.
+#[derive(Clone, Debug)]
+enum Data {
+    Text { text: String, parsed: once_cell::unsync::OnceCell<Value> },
+    Parsed(Value),
+}
+
+/// One member of an event's `data`, read without building a `Value` when the
+/// fast path read the event.
+#[derive(Clone, Copy, Debug)]
+pub enum Field<'a> {
+    Raw(Raw<'a>),
+    Value(&'a Value),
+}
+
+impl<'a> Field<'a> {
+    pub fn get(&self, key: &str) -> Option<Field<'a>> {
+        match self {
+            Field::Raw(raw) => raw.get(key).map(Field::Raw),
+            Field::Value(value) => value.get(key).map(Field::Value),
+        }
+    }
+
+    /// The members `keys` of an object, looked up in one pass.
+    pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Field<'a>>; N] {
+        let mut found = [None; N];
+        match self {
+            Field::Raw(raw) => {
+                for (key, value) in raw.members() {
+                    if let Some(index) = keys.iter().position(|wanted| *wanted == key) {
+                        found[index] = Some(Field::Raw(value));
+                    }
+                }
+            }
+            Field::Value(value) => {
+                for (slot, key) in found.iter_mut().zip(keys) {
+                    *slot = value.get(key).map(Field::Value);
+                }
+            }
+        }
+        found
+    }
+
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Field::Raw(raw) => raw.as_str(),
+            Field::Value(value) => value.as_str(),
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Field::Raw(raw) => raw.as_i64(),
+            Field::Value(value) => value.as_i64(),
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        match self {
+            Field::Raw(raw) => raw.is_object(),
+            Field::Value(value) => value.is_object(),
+        }
+    }
+}
+
+static NO_DATA: Value = Value::Null;
+
 impl QmpEvent {
+    pub fn new(name: impl Into<String>, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent {
+        QmpEvent { name: name.into(), data: data.map(Data::Parsed), seconds, microseconds }
+    }
+
+    /// The event's `data`, if QEMU sent one.
+    pub fn data(&self) -> Option<&Value> {
+        match self.data.as_ref()? {
+            // The fast path checked the text: the general parser reads it.
+            Data::Text { text, parsed } => Some(parsed.get_or_init(|| serde_json::from_str(text).unwrap_or_default())),
+            Data::Parsed(value) => Some(value),
+        }
+    }
+
+    /// Whether a string of the event (its name, or a key or value of its
+    /// data) holds a NUL character, which a C string would silently cut.
+    /// Text the fast path kept has no escapes, so only a raw NUL byte counts
+    /// there; parsed data is searched.
+    pub fn holds_nul(&self) -> bool {
+        fn in_value(value: &Value) -> bool {
+            match value {
+                Value::String(text) => text.contains('\0'),
+                Value::Array(items) => items.iter().any(in_value),
+                Value::Object(members) => members.iter().any(|(key, item)| key.contains('\0') || in_value(item)),
+                Value::Null | Value::Bool(_) | Value::Number(_) => false,
+            }
+        }
+        self.name.contains('\0')
+            || match &self.data {
+                None => false,
+                Some(Data::Text { text, .. }) => text.contains('\0'),
+                Some(Data::Parsed(value)) => in_value(value),
+            }
+    }
+
     /// The members of `data`, for the mapping: `Null` when there is none,
     /// which answers every lookup with "absent".
     pub fn fields(&self) -> &Value {
-        self.data.as_ref().unwrap_or(&Value::Null)
+        self.data().unwrap_or(&NO_DATA)
+    }
+
+    /// `data`, if QEMU sent one, to read members from.
+    pub fn data_field(&self) -> Option<Field<'_>> {
+        Some(match self.data.as_ref()? {
+            Data::Text { text, .. } => Field::Raw(Raw::trusted(text)),
+            Data::Parsed(value) => Field::Value(value),
+        })
+    }
+
+    /// The member `key` of `data`.
+    pub fn field(&self, key: &str) -> Option<Field<'_>> {
+        self.data_field()?.get(key)
+    }
+
+    /// `data` as compact JSON in QEMU's member order, for raw monitor-event
+    /// callbacks: QEMU's own text less its whitespace when the fast path read
+    /// it, which is what writing the parsed value gives.
+    pub fn details(&self) -> Option<String> {
+        match self.data.as_ref()? {
+            Data::Text { text, .. } => Some(Raw::trusted(text).compact()),
+            Data::Parsed(value) => Some(value.to_string()),
+        }
+    }
+
+    /// The event, read by the fast path, or `None` if `line` is anything
+    /// but a plain event (which the general parser then reads).
+    fn read_plain(line: &[u8]) -> Option<QmpEvent> {
+        let message = Raw::check(line)?;
+        let (mut name, mut timestamp, mut data) = (None, None, None);
+        for (key, value) in message.members() {
+            match key {
+                "event" => name = Some(value.as_str()?),
+                "timestamp" => timestamp = Some(value),
+                "data" => data = Some(value),
+                // A greeting or a reply, whatever else it has.
+                "QMP" | "return" | "error" => return None,
+                _ => {}
+            }
+        }
+        let member = |key: &str| timestamp.and_then(|t| t.get(key));
+        Some(QmpEvent {
+            name: name?.to_owned(),
+            data: data.map(|d| Data::Text { text: d.text().to_owned(), parsed: Default::default() }),
+            seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
+            microseconds: member("microseconds")
+                .and_then(|us| us.as_u64())
+                .and_then(|us| u32::try_from(us).ok())
+                .unwrap_or(0),
+        })
+    }
+}
+
+impl PartialEq for QmpEvent {
+    fn eq(&self, other: &QmpEvent) -> bool {
+        (&self.name, self.data(), self.seconds, self.microseconds)
+            == (&other.name, other.data(), other.seconds, other.microseconds)
     }
 }
 
@@ -197,6 +408,9 @@ fn version_part(version: Option<&Value>, key: &str) -> u64 {
 impl Message {
     /// Classifies one line (without its line ending).
     pub fn parse(line: &[u8]) -> Result<Message, ParseError> {
+        if let Some(event) = QmpEvent::read_plain(line) {
+            return Ok(Message::Event(event));
+        }
         let value: Value = serde_json::from_slice(line)
             .map_err(|e| ParseError(format!("malformed JSON from QEMU ({e}): {}", excerpt(line))))?;
         let Value::Object(mut obj) = value else {
@@ -231,7 +445,7 @@ impl Message {
                 .and_then(|us| u32::try_from(us).ok())
                 .unwrap_or(0);
             let data = obj.remove("data");
-            return Ok(Message::Event(QmpEvent { name, data, seconds, microseconds }));
+            return Ok(Message::Event(QmpEvent::new(name, data, seconds, microseconds)));
         }
         let id = id_of(&obj);
         if let Some(value) = obj.remove("return") {
@@ -397,12 +611,12 @@ mod tests {
     const GREETING: &str = r#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1"}, "capabilities": ["oob"]}}"#;
     const RESUME: &str = r#"{"timestamp": {"seconds": 1795276272, "microseconds": 151277}, "event": "RESUME"}"#;
 
-    fn drain(reader: &mut LineReader) -> Vec<Line> {
-        std::iter::from_fn(|| reader.next_line()).collect()
+    fn drain(reader: &mut LineReader) -> Vec<Line<'static>> {
+        std::iter::from_fn(|| reader.next_line().map(kept)).collect()
     }
 
-    fn data(s: &str) -> Line {
-        Line::Data(s.as_bytes().to_vec())
+    fn data(s: &'static str) -> Line<'static> {
+        Line::Data(s.as_bytes())
     }
 
     #[test]
@@ -496,21 +710,22 @@ mod tests {
     fn events() {
         assert_eq!(
             Message::parse(RESUME.as_bytes()),
-            Ok(Message::Event(QmpEvent {
-                name: "RESUME".into(),
-                data: None,
-                seconds: 1795276272,
-                microseconds: 151277,
-            }))
+            Ok(Message::Event(QmpEvent::new("RESUME", None, 1795276272, 151277)))
         );
         let line = br#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESET", "data": {"guest": true, "reason": "guest-reset"}}"#;
         let Ok(Message::Event(ev)) = Message::parse(line) else { panic!() };
         assert_eq!(ev.name, "RESET");
-        assert_eq!(ev.data, Some(json!({"guest": true, "reason": "guest-reset"})));
+        assert_eq!(ev.data(), Some(&json!({"guest": true, "reason": "guest-reset"})));
+        assert_eq!(ev.details().as_deref(), Some(r#"{"guest":true,"reason":"guest-reset"}"#));
         assert_eq!((ev.seconds, ev.microseconds), (1, 2));
         // No timestamp at all is tolerated; a `data` QEMU sent is kept as sent.
         let Ok(Message::Event(ev)) = Message::parse(br#"{"event": "STOP", "data": null}"#) else { panic!() };
-        assert_eq!((ev.data, ev.seconds, ev.microseconds), (Some(Value::Null), -1, 0));
+        assert_eq!((ev.data(), ev.seconds, ev.microseconds), (Some(&Value::Null), -1, 0));
+        // What the fast path leaves to the general parser reads the same.
+        let line = br#"{"event": "X", "data": {"a": 1.5, "b": "q\"uote", "a": 2}, "timestamp": {"seconds": 3}}"#;
+        let Ok(Message::Event(ev)) = Message::parse(line) else { panic!() };
+        assert_eq!((ev.data(), ev.seconds), (Some(&json!({"a": 2, "b": "q\"uote"})), 3));
+        assert_eq!(ev.details().as_deref(), Some(r#"{"a":2,"b":"q\"uote"}"#));
         assert!(Message::parse(br#"{"event": 5}"#).is_err());
     }
 

@@ -434,3 +434,36 @@ fn a_callback_that_unwinds_loses_neither_the_rest_of_the_batch_nor_the_end_of_th
     assert_eq!(journal.lock()[3..], ["calm vm 3/0"]);
     state.deregister(1, calm_id).unwrap();
 }
+
+#[test]
+fn a_backlog_pauses_at_its_high_mark_and_resumes_once_drained_to_its_low_mark() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let dom = domain("vm", 1);
+    let id = state.register(any(0), Recorder::new("r", 1, &journal)).unwrap();
+    let resumed = Arc::new(AtomicUsize::new(0));
+    let backlog = {
+        let resumed = resumed.clone();
+        Backlog::new(2, move || {
+            resumed.fetch_add(1, Ordering::SeqCst);
+        })
+    };
+    state.queue_batch((0..FLUSH_BATCH as i32 + 3).map(|n| Event::from(lifecycle(&dom, n))), Some(&backlog));
+    assert_eq!(backlog.queued(), FLUSH_BATCH + 3);
+    assert!(!backlog.pause_at(FLUSH_BATCH + 4), "under the high mark");
+    assert!(backlog.pause_at(FLUSH_BATCH + 3));
+    assert!(backlog.is_paused());
+    // One flush delivers a bounded batch and stays armed for the rest.
+    event_loop.iterate();
+    assert_eq!(backlog.queued(), 3);
+    assert_eq!(resumed.load(Ordering::SeqCst), 0, "not yet at the low mark");
+    event_loop.iterate();
+    assert_eq!(backlog.queued(), 0);
+    assert_eq!(resumed.load(Ordering::SeqCst), 1, "resumed once, at the low mark");
+    assert!(!backlog.is_paused());
+    let delivered = journal.lock().iter().filter(|line| line.starts_with("r vm")).count();
+    assert_eq!(delivered, FLUSH_BATCH + 3, "nothing lost");
+    state.deregister(1, id).unwrap();
+}

@@ -1,7 +1,7 @@
 //! What mapping one QMP event gives ([`Mapped`]), and one mapper per QMP
 //! event that needs more than a line of the dispatcher.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::disks::{libvirt_node_index, strip_drive_prefix};
 use super::runtime::{BlockJobState, DomainRuntime, DomainState, PausedReason};
@@ -14,7 +14,7 @@ use crate::abi::domain_event::{
     virDomainMemoryFailureActionType as MemFailAction, virDomainMemoryFailureFlags as MemFailFlags,
     virDomainMemoryFailureRecipientType as MemFailRecipient,
 };
-use crate::driver::qemu::qmp::QmpEvent;
+use crate::driver::qemu::qmp::{Field, QmpEvent};
 use crate::event::{EventPayload, GraphicsAddress};
 
 /// The result of mapping one QMP event.
@@ -34,7 +34,7 @@ pub(super) fn lifecycle(event: Ev, detail: i32) -> EventPayload {
 }
 
 pub(super) fn data_str<'a>(ev: &'a QmpEvent, key: &str) -> Option<&'a str> {
-    ev.fields().get(key).and_then(Value::as_str)
+    ev.field(key).and_then(|field| field.as_str())
 }
 
 pub(super) fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
@@ -56,7 +56,7 @@ pub(super) fn map_shutdown(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapp
 
 pub(super) fn map_rtc_change(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
     // As libvirt does, a missing offset is reported as 0 rather than dropped.
-    let mut offset = ev.fields().get("offset").and_then(Value::as_i64).unwrap_or_else(|| {
+    let mut offset = ev.field("offset").and_then(|field| field.as_i64()).unwrap_or_else(|| {
         out.warnings.push(format!("RTC_CHANGE without an integer offset: {}", ev.fields()));
         0
     });
@@ -270,21 +270,25 @@ pub(super) enum Protocol {
     Spice,
 }
 
-/// One end of a graphics connection from `server` or `client`; the service
-/// is `service` for VNC and `port` for SPICE.
-fn graphics_address(
+/// One end of a graphics connection: `obj`, the event's `server` or
+/// `client`; the service is `service` for VNC and `port` for SPICE. Returns
+/// the address, with the end's `auth`, `x509_dname` and `sasl_username`.
+fn graphics_address<'a>(
     ev: &QmpEvent,
     end: &str,
+    obj: Option<Field<'a>>,
     protocol: Protocol,
     out: &mut Mapped,
-) -> Option<(GraphicsAddress, Map<String, Value>)> {
-    let Some(obj) = ev.fields().get(end).and_then(Value::as_object) else {
+) -> Option<(GraphicsAddress, [Option<&'a str>; 3])> {
+    let Some(obj) = obj.filter(Field::is_object) else {
         out.warnings.push(format!("{} without {end} information: dropped", ev.name));
         return None;
     };
     let service_key = if protocol == Protocol::Spice { "port" } else { "service" };
-    let field = |key: &str| obj.get(key).and_then(Value::as_str);
-    let (Some(family), Some(node), Some(service)) = (field("family"), field("host"), field(service_key)) else {
+    let [family, node, service, auth, dname, user] = obj
+        .get_all(["family", "host", service_key, "auth", "x509_dname", "sasl_username"])
+        .map(|field| field.and_then(|value| value.as_str()));
+    let (Some(family), Some(node), Some(service)) = (family, node, service) else {
         out.warnings.push(format!("{} {end} lacks family, host or {service_key}: dropped", ev.name));
         return None;
     };
@@ -298,27 +302,27 @@ fn graphics_address(
         }
     };
     let address = GraphicsAddress { family: family as i32, node: node.to_owned(), service: service.to_owned() };
-    Some((address, obj.clone()))
+    Some((address, [auth, dname, user]))
 }
 
 pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out: &mut Mapped) {
-    let Some((local, server)) = graphics_address(ev, "server", protocol, out) else {
+    let [server, client] = ev.data_field().map_or([None, None], |data| data.get_all(["server", "client"]));
+    let Some((local, [auth, ..])) = graphics_address(ev, "server", server, protocol, out) else {
         return;
     };
-    let Some((remote, client)) = graphics_address(ev, "client", protocol, out) else {
+    let Some((remote, [_, dname, user])) = graphics_address(ev, "client", client, protocol, out) else {
         return;
     };
-    let text = |obj: &Map<String, Value>, key: &str| obj.get(key).and_then(Value::as_str).map(str::to_owned);
     // SPICE reports the auth scheme only once the channel is initialized.
     let with_auth = protocol == Protocol::Vnc || matches!(phase, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE);
-    let auth_scheme = if with_auth { text(&server, "auth").unwrap_or_default() } else { String::new() };
+    let auth_scheme = if with_auth { auth.unwrap_or_default().to_owned() } else { String::new() };
     let mut subject = Vec::new();
     if protocol == Protocol::Vnc {
-        if let Some(dname) = text(&client, "x509_dname") {
-            subject.push(("x509dname".to_owned(), dname));
+        if let Some(dname) = dname {
+            subject.push(("x509dname".to_owned(), dname.to_owned()));
         }
-        if let Some(user) = text(&client, "sasl_username") {
-            subject.push(("saslUsername".to_owned(), user));
+        if let Some(user) = user {
+            subject.push(("saslUsername".to_owned(), user.to_owned()));
         }
     }
     out.events.push(EventPayload::Graphics { phase: phase as i32, local, remote, auth_scheme, subject });

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{map_eof, map_event, DomainRuntime, DomainState, End, PausedReason, VariableClock};
-use crate::driver::qemu::qmp::{Line, LineReader, Message};
+use crate::driver::qemu::qmp::{kept, Line, LineReader, Message};
 use crate::event::EventPayload;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/qmp");
@@ -283,11 +283,11 @@ fn replay(dir: &Path, case: &Case) -> Vec<String> {
                 let cut = (n * 7) % (bytes.len() + 1);
                 reader.push(&bytes[..cut]);
                 reader.push(&bytes[cut..]);
-                let line = reader.next_line();
+                let line = reader.next_line().map(kept);
                 assert!(reader.next_line().is_none(), "{file}: entry {n} gave several lines");
                 let Some(Line::Data(line)) = line else { panic!("{file}: entry {n}: {line:?}") };
                 assert_eq!(line, raw.as_bytes());
-                match Message::parse(&line) {
+                match Message::parse(line) {
                     Err(e) => panic!("{file}: entry {n}: {e}"),
                     Ok(Message::Event(ev)) => {
                         let mapped = map_event(&mut rt, &ev);
@@ -366,7 +366,7 @@ fn all_server_lines_survive_any_chunking() {
             if let Entry::FromServer(raw) = entry {
                 stream.extend_from_slice(raw.as_bytes());
                 stream.extend_from_slice(b"\r\n");
-                expected.push(Line::Data(raw.into_bytes()));
+                expected.push(kept(Line::Data(raw.as_bytes())));
             }
         }
     }
@@ -375,7 +375,7 @@ fn all_server_lines_survive_any_chunking() {
         let mut got = Vec::new();
         for piece in stream.chunks(chunk) {
             reader.push(piece);
-            got.extend(std::iter::from_fn(|| reader.next_line()));
+            got.extend(std::iter::from_fn(|| reader.next_line().map(kept)));
         }
         assert!(got == expected, "chunk size {chunk}");
         assert_eq!(reader.pending_bytes(), 0);

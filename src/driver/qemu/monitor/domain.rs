@@ -19,12 +19,73 @@ use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::{DomainEvent, DomainIdentity, EventPayload, QemuMonitorEvent};
+use crate::event::state::Backlog;
+use crate::event::{DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
 use crate::sys::Epoll;
 use crate::uuid::Uuid;
 
 /// A socket can appear (bind) before QEMU listens on it: retry connecting.
 const CONNECT_RETRY: Duration = Duration::from_millis(50);
+
+/// What one `read(2)` takes, and what a monitor may read per round of the
+/// monitor thread (so that one flooding monitor cannot starve the others).
+const READ_SIZE: usize = 64 * 1024;
+
+/// The environment variable that sets the queue marks, `HIGH` or `HIGH:LOW`.
+pub const QUEUE_MARKS_VARIABLE: &str = "VIRT_EVENTS_MONITOR_QUEUE";
+
+/// How many of one monitor's events may wait for the application before the
+/// thread stops reading that monitor (`high`), and how few must be left
+/// before it reads again (`low`). Set by [`QUEUE_MARKS_VARIABLE`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueMarks {
+    pub high: usize,
+    pub low: usize,
+}
+
+impl QueueMarks {
+    pub const DEFAULT: QueueMarks = QueueMarks { high: 4096, low: 1024 };
+
+    /// `HIGH` or `HIGH:LOW` (LOW defaults to a quarter of HIGH); `None` for
+    /// anything else, or a LOW not under HIGH.
+    pub fn parse(text: &str) -> Option<QueueMarks> {
+        let (high, low) = match text.trim().split_once(':') {
+            Some((high, low)) => (high.trim().parse().ok()?, Some(low.trim().parse().ok()?)),
+            None => (text.trim().parse().ok()?, None),
+        };
+        let high: usize = high;
+        let low = low.unwrap_or(high / 4);
+        (high > 0 && low < high).then_some(QueueMarks { high, low })
+    }
+
+    /// The marks in force: the environment's, read once, else the defaults.
+    fn current() -> QueueMarks {
+        static MARKS: once_cell::sync::Lazy<QueueMarks> = once_cell::sync::Lazy::new(|| {
+            let Ok(text) = std::env::var(QUEUE_MARKS_VARIABLE) else { return QueueMarks::DEFAULT };
+            QueueMarks::parse(&text).unwrap_or_else(|| {
+                warn(format_args!(
+                    "ignoring {QUEUE_MARKS_VARIABLE}={text:?}: expected HIGH or HIGH:LOW event counts, LOW under HIGH"
+                ));
+                QueueMarks::DEFAULT
+            })
+        });
+        *MARKS
+    }
+}
+
+/// How a read round ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadEnd {
+    /// The peer closed (or the connection failed).
+    Eof,
+    /// Nothing more to read for now.
+    Drained,
+    /// The round's share was read; more may wait.
+    Budget,
+    /// The application has `high` of this monitor's events to take: reading
+    /// stops until it has drained them to `low`.
+    Paused,
+}
 
 /// Where a monitor is in its life.
 enum Phase {
@@ -65,17 +126,33 @@ pub(super) struct DomainMonitor {
     answers_due: usize,
     /// Events that came before the domain was attached.
     early_events: Vec<QmpEvent>,
+    /// Events dropped because they came before the handshake completed, or
+    /// past the limit of `early_events`.
+    early_dropped: usize,
+    /// This monitor's events in the root's queue, and the pause of reading
+    /// when they reach the high-water mark.
+    backlog: Arc<Backlog>,
+    marks: QueueMarks,
     identity: Option<DomainIdentity>,
     outgoing: Vec<u8>,
     /// The process serving the monitor (the socket's peer credentials).
     pid: libc::pid_t,
     /// The monitor may not attach (it claims another domain's UUID).
     refused: bool,
+    /// The events of the current read, queued together by `commit`.
+    batch: Vec<Event>,
+    /// The domain state the root was last told.
+    published_state: DomainState,
 }
 
 impl Source for DomainMonitor {
     fn fd(&self) -> Option<(RawFd, u32)> {
         let stream = self.stream.as_ref()?;
+        // Paused, the monitor is not watched at all: its end is found when
+        // reading resumes, after the events before it.
+        if self.backlog.is_paused() {
+            return None;
+        }
         let mut interest = Epoll::IN | Epoll::RDHUP;
         if !self.outgoing.is_empty() {
             interest |= Epoll::OUT;
@@ -96,11 +173,17 @@ impl Source for DomainMonitor {
             self.flush();
         }
         let hung_up = events & (Epoll::HUP | Epoll::RDHUP | Epoll::ERR) != 0;
-        if self.read() || hung_up || self.refused {
+        let next = match self.read(1) {
+            _ if self.refused => Next::Remove,
+            ReadEnd::Eof => Next::Remove,
+            ReadEnd::Drained if hung_up => Next::Remove,
+            ReadEnd::Drained | ReadEnd::Budget | ReadEnd::Paused => Next::Keep,
+        };
+        if next == Next::Remove {
             self.closed();
-            return Next::Remove;
         }
-        Next::Keep
+        self.commit();
+        next
     }
 
     fn expired(&mut self, now: Instant) -> Next {
@@ -144,13 +227,17 @@ impl Source for DomainMonitor {
             // If QEMU is still there, the domain is detached without an
             // event; if it exited, its end of stream is handled.
             Notice::SocketGone => {
-                if self.read() {
+                if self.read(usize::MAX) == ReadEnd::Eof {
                     self.closed();
                 } else {
                     warn(format_args!("the monitor socket of '{}' was removed; the domain is detached", self.name));
                 }
+                self.commit();
                 Next::Remove
             }
+            // The application drained this monitor's events: watching again
+            // (with the new interest `fd` gives) resumes reading.
+            Notice::Resume => Next::Keep,
         }
     }
 
@@ -162,7 +249,9 @@ impl Source for DomainMonitor {
     /// handling panicked (reported as CONTROL_ERROR, as a monitor failure).
     fn removed(&mut self, why: Removal) {
         if let Removal::Panicked(_) = why {
+            self.batch.clear();
             self.control_error();
+            self.commit();
         }
         self.root.detach(&self.name);
         if !matches!(self.phase, Phase::Attached) {
@@ -178,6 +267,8 @@ impl Source for DomainMonitor {
 impl DomainMonitor {
     pub(super) fn new(root: Arc<Root>, name: &str, initial: bool) -> DomainMonitor {
         let now = Instant::now();
+        let marks = QueueMarks::current();
+        let backlog = resumable_backlog(&root, name, marks.low);
         DomainMonitor {
             path: root.dir.join(format!("{name}{MONITOR_SUFFIX}")),
             launched: root.is_launching(name),
@@ -196,10 +287,15 @@ impl DomainMonitor {
             uuid: None,
             answers_due: 0,
             early_events: Vec::new(),
+            early_dropped: 0,
+            backlog,
+            marks,
             identity: None,
             outgoing: Vec::new(),
             pid: 0,
             refused: false,
+            batch: Vec::new(),
+            published_state: DomainState::Running,
         }
     }
 
@@ -262,37 +358,38 @@ impl DomainMonitor {
         }
     }
 
-    /// Reads what the monitor sent and answers it; returns true at end of stream.
-    fn read(&mut self) -> bool {
-        let Some(stream) = self.stream.as_mut() else { return false };
-        let mut buf = [0u8; 65536];
-        let mut eof = false;
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => self.reader.push(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+    /// Reads what the monitor sent, at most `reads` reads of [`READ_SIZE`],
+    /// queues the events and answers the commands; stops early when this
+    /// monitor's events reach the high-water mark of the queue.
+    fn read(&mut self, reads: usize) -> ReadEnd {
+        let mut buf = [0u8; READ_SIZE];
+        for _ in 0..reads {
+            let Some(stream) = self.stream.as_mut() else { return ReadEnd::Drained };
+            let n = match stream.read(&mut buf) {
+                Ok(0) => return ReadEnd::Eof,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadEnd::Drained,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // QEMU exiting with unread input resets the connection: its end.
-                Err(e) if e.kind() == ErrorKind::ConnectionReset => {
-                    eof = true;
-                    break;
-                }
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return ReadEnd::Eof,
                 Err(e) => {
                     warn(format_args!("reading the monitor of '{}': {e}", self.name));
-                    eof = true;
-                    break;
+                    return ReadEnd::Eof;
                 }
+            };
+            let mut reader = std::mem::take(&mut self.reader);
+            reader.push(&buf[..n]);
+            while let Some(line) = reader.next_line() {
+                self.take_line(line);
+            }
+            self.reader = reader;
+            self.flush();
+            self.commit();
+            if self.identity.is_some() && self.backlog.pause_at(self.marks.high) {
+                return ReadEnd::Paused;
             }
         }
-        while let Some(line) = self.reader.next_line() {
-            self.take_line(line);
-        }
-        self.flush();
-        eof
+        ReadEnd::Budget
     }
 
     /// Writes what it can of the pending output; the thread watches for
@@ -320,7 +417,7 @@ impl DomainMonitor {
             let end = if self.destroying { End::Destroyed } else { End::Exited };
             for payload in mapping::map_eof(&mut self.runtime, end) {
                 let id = mapping::shown_id(&self.runtime, identity.id, &payload);
-                self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
+                self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
             }
         }
         for (_, pending) in self.pending.drain() {
@@ -336,7 +433,7 @@ impl DomainMonitor {
         self.outgoing.extend_from_slice(line.as_bytes());
     }
 
-    fn take_line(&mut self, line: Line) {
+    fn take_line(&mut self, line: Line<'_>) {
         let data = match line {
             Line::Data(data) => data,
             Line::Oversized { len } => {
@@ -345,7 +442,7 @@ impl DomainMonitor {
                 return;
             }
         };
-        let message = match Message::parse(&data) {
+        let message = match Message::parse(data) {
             Ok(message) => message,
             Err(e) => {
                 warn(format_args!("monitor of '{}': {e}", self.name));
@@ -365,7 +462,7 @@ impl DomainMonitor {
                 if self.identity.is_some() {
                     self.deliver(&event);
                 } else {
-                    self.early_events.push(event);
+                    self.keep_early(event);
                 }
             }
             Ok(Incoming::Reply { id, result, execute }) => self.take_reply(&id, &execute, result),
@@ -376,13 +473,36 @@ impl DomainMonitor {
         }
     }
 
+    /// An event before the domain is attached: kept for after the attach
+    /// when QEMU sent it after the handshake (as QEMU does: a monitor in
+    /// capabilities negotiation gets no events), up to the high-water mark
+    /// of the queue; dropped with a warning otherwise, so that a monitor
+    /// flooding before it is attached cannot make the process buffer without
+    /// limit (the handshake deadline bounds the time).
+    fn keep_early(&mut self, event: QmpEvent) {
+        if self.session.state() == SessionState::Ready && self.early_events.len() < self.marks.high {
+            self.early_events.push(event);
+            return;
+        }
+        if self.early_dropped == 0 {
+            let why = if self.session.state() == SessionState::Ready {
+                format!("more than {} events before the domain was attached", self.marks.high)
+            } else {
+                "events before the QMP handshake completed".to_owned()
+            };
+            warn(format_args!("monitor of '{}': {why}; dropping them", self.name));
+        }
+        self.early_dropped += 1;
+    }
+
     /// QEMU sent something that is not a QMP message we can take: libvirt
     /// reports such monitor failures as CONTROL_ERROR. Unlike libvirt, which
     /// then stops using the monitor, we skip the line and keep reading. A
     /// domain not attached yet has no identity to report it with.
-    fn control_error(&self) {
+    fn control_error(&mut self) {
         if let Some(identity) = &self.identity {
-            self.root.events.queue(DomainEvent::new(identity.clone(), EventPayload::ControlError));
+            let event = DomainEvent::new(identity.clone(), EventPayload::ControlError);
+            self.batch.push(event.into());
         }
     }
 
@@ -450,6 +570,7 @@ impl DomainMonitor {
         }
         let state = self.runtime.state;
         self.root.attach(AttachedDomain { identity: identity.clone(), state, pid: self.pid });
+        self.published_state = state;
         let how = if self.launched {
             Attach::Launched
         } else if self.initial {
@@ -458,7 +579,7 @@ impl DomainMonitor {
             Attach::Appeared
         };
         for payload in mapping::map_attach(&self.runtime, how) {
-            self.root.events.queue(DomainEvent::new(identity.clone(), payload));
+            self.batch.push(DomainEvent::new(identity.clone(), payload).into());
         }
         match how {
             Attach::Launched => self.root.launch_attached(&self.name, Ok(())),
@@ -476,7 +597,7 @@ impl DomainMonitor {
         let Some(identity) = self.identity.clone() else { return };
         // A C string ends at its first NUL: such an event would reach the
         // callbacks silently cut, so it is dropped, and said so.
-        if event.name.contains('\0') || event.data.as_ref().is_some_and(holds_nul) {
+        if event.holds_nul() {
             warn(format_args!(
                 "monitor of '{}': dropped the event {:?}: a string in it holds a NUL character (\\u0000)",
                 self.name, event.name
@@ -484,14 +605,20 @@ impl DomainMonitor {
             return;
         }
         // Every event also goes out raw (virConnectDomainQemuMonitorEventRegister),
-        // before what it maps to, as libvirt emits it before running its handler.
-        self.root.events.queue(QemuMonitorEvent {
-            domain: identity.clone(),
-            name: event.name.clone(),
-            seconds: event.seconds,
-            micros: event.microseconds,
-            details: event.data.as_ref().map(Value::to_string),
-        });
+        // before what it maps to, as libvirt emits it before running its
+        // handler; only made while someone listens.
+        if self.root.events.listens(EventClass::QemuMonitor) {
+            self.batch.push(
+                QemuMonitorEvent {
+                    domain: identity.clone(),
+                    name: event.name.clone(),
+                    seconds: event.seconds,
+                    micros: event.microseconds,
+                    details: event.details(),
+                }
+                .into(),
+            );
+        }
         let mapped = mapping::map_event(&mut self.runtime, event);
         for warning in &mapped.warnings {
             warn(format_args!("monitor of '{}': {warning}", self.name));
@@ -499,20 +626,47 @@ impl DomainMonitor {
         if let Some(adjustment) = mapped.rtc_adjustment {
             self.root.record_adjustment(&self.name, adjustment);
         }
-        self.root.set_state(&self.name, self.runtime.state);
         for payload in mapped.events {
             let id = mapping::shown_id(&self.runtime, identity.id, &payload);
-            self.root.events.queue(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
+            self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
+        }
+    }
+
+    /// Queues the events of what was just handled in one batch, and tells
+    /// the root the domain's state if it changed.
+    fn commit(&mut self) {
+        if self.identity.is_some() && self.runtime.state != self.published_state {
+            self.published_state = self.runtime.state;
+            self.root.set_state(&self.name, self.runtime.state);
+        }
+        if !self.batch.is_empty() {
+            self.root.events.queue_batch(self.batch.drain(..), Some(&self.backlog));
         }
     }
 }
 
-/// Whether a string anywhere in `value` (keys included) holds a NUL.
-fn holds_nul(value: &Value) -> bool {
-    match value {
-        Value::String(text) => text.contains('\0'),
-        Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(members) => members.iter().any(|(key, item)| key.contains('\0') || holds_nul(item)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+/// The backlog of the monitor of `name` in `root`, whose resumption asks the
+/// monitor thread to watch it again.
+fn resumable_backlog(root: &Arc<Root>, name: &str, low: usize) -> Arc<Backlog> {
+    let (root, domain) = (Arc::downgrade(root), name.to_owned());
+    Backlog::new(low, move || {
+        if let Ok(hub) = super::hub() {
+            hub.send(super::Request::Resume { root: root.clone(), domain: domain.clone() });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueueMarks;
+
+    #[test]
+    fn queue_marks_parse_high_and_optional_low() {
+        assert_eq!(QueueMarks::parse("4096"), Some(QueueMarks { high: 4096, low: 1024 }));
+        assert_eq!(QueueMarks::parse(" 100 : 10 "), Some(QueueMarks { high: 100, low: 10 }));
+        assert_eq!(QueueMarks::parse("1"), Some(QueueMarks { high: 1, low: 0 }));
+        for bad in ["", "0", "10:10", "10:20", "x", "10:", "-5", "10:5:1"] {
+            assert_eq!(QueueMarks::parse(bad), None, "{bad:?}");
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Weak};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::OnceCell;
@@ -50,6 +50,12 @@ pub(super) enum Request {
         root: Arc<Root>,
         domain: String,
         command: Command,
+    },
+    /// Read the monitor of `domain` again (its backlog was drained). Weak:
+    /// the backlog lives in the root's own event queue.
+    Resume {
+        root: Weak<Root>,
+        domain: String,
     },
 }
 
@@ -189,6 +195,11 @@ impl MonitorThread {
                 }
             }
             Request::Attach(root, name) => self.consider(&root, &format!("{name}{MONITOR_SUFFIX}"), false),
+            Request::Resume { root, domain } => {
+                if let Some(token) = root.upgrade().and_then(|root| self.find(&root, &domain)) {
+                    self.dispatch(token, |source, _| source.notify(Notice::Resume));
+                }
+            }
             Request::Execute { root, domain, command } => match self.find(&root, &domain) {
                 Some(token) => self.dispatch(token, |source, _| source.notify(Notice::Execute(command))),
                 None => {

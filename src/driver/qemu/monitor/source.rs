@@ -51,6 +51,9 @@ pub(super) enum Action {
 pub(super) enum Notice {
     Execute(Command),
     SocketGone,
+    /// The application drained the monitor's events below the low-water
+    /// mark: it may be read again.
+    Resume,
 }
 
 /// Why a source leaves the thread.
