@@ -32,8 +32,9 @@ fn event_loop() {
     });
 }
 
-/// What the fake server does with a call: its reply body, or nothing.
-type Script = Box<dyn FnMut(&Header, &[u8]) -> Option<Vec<u8>> + Send>;
+/// What the fake server does with a call: its reply body, or nothing; it
+/// may write to the connection first.
+type Script = Box<dyn FnMut(&Header, &[u8], &mut UnixStream) -> Option<Vec<u8>> + Send>;
 
 struct FakeServer {
     dir: PathBuf,
@@ -86,7 +87,7 @@ impl FakeServer {
                         (REMOTE_PROGRAM, remote::CONNECT_OPEN | remote::CONNECT_REGISTER_CLOSE_CALLBACK) => {
                             Some(Vec::new())
                         }
-                        _ => script(&header, &body),
+                        _ => script(&header, &body, &mut socket),
                     };
                     if let Some(reply) = reply {
                         let mut packet = encode_packet(&header.reply(status::OK), &());
@@ -163,7 +164,7 @@ fn lifecycle(callback_id: Option<i32>, event: i32) -> Vec<u8> {
 /// Answers the callback registrations with IDs from 7 up.
 fn registrations() -> Script {
     let mut next = 7;
-    Box::new(move |header, _| match header.procedure {
+    Box::new(move |header, _, _| match header.procedure {
         remote::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
             next += 1;
             Some(encode(&CallbackIdArg { callback_id: next - 1 }))
@@ -298,7 +299,7 @@ fn a_server_that_never_answers_times_out() {
 #[test]
 fn network_and_monitor_events() {
     event_loop();
-    let script: Script = Box::new(|header, _| match (header.program, header.procedure) {
+    let script: Script = Box::new(|header, _, _| match (header.program, header.procedure) {
         (REMOTE_PROGRAM, remote::CONNECT_NETWORK_EVENT_REGISTER_ANY) => Some(encode(&CallbackIdArg { callback_id: 1 })),
         (QEMU_PROGRAM, qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER) => Some(encode(&CallbackIdArg { callback_id: 1 })),
         _ => Some(Vec::new()),
@@ -324,4 +325,23 @@ fn network_and_monitor_events() {
     let monitor = monitor.wait_for(1);
     assert_eq!(monitor.len(), 1);
     assert!(format!("{monitor:?}").contains("name: \"STOP\""), "{monitor:?}");
+}
+
+/// libvirtd may send a registration's first event before its reply is
+/// read: it is held until the registration is recorded, not dropped.
+#[test]
+fn an_event_ahead_of_its_registration_reply_is_delivered() {
+    event_loop();
+    let script: Script = Box::new(|header, _, socket| match header.procedure {
+        remote::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
+            socket.write_all(&lifecycle(Some(5), 2)).unwrap();
+            Some(encode(&CallbackIdArg { callback_id: 5 }))
+        }
+        _ => Some(Vec::new()),
+    });
+    let server = FakeServer::start("ahead", true, script);
+    let conn = Connection::open(Some(&server.uri()), false).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    conn.driver.register_events(Subscription::new(conn.id, EventClass::Domain, 0), recorder.clone()).unwrap();
+    assert_eq!(recorder.wait_for(1).len(), 1);
 }

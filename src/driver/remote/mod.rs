@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use crate::abi::common::virConnectCloseReason as CloseReason;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::{DomainIdentity, EventClass, TargetKey};
+use crate::event::{DomainIdentity, Event, EventClass, TargetKey};
 use crate::eventloop;
 use crate::rpc::client::{Client, ClientHandler, Stream};
 use crate::rpc::convert::{domain_identity, nonnull_domain};
@@ -133,6 +133,40 @@ struct LocalRegistration {
 struct Registrations {
     server: Vec<ServerRegistration>,
     local: Vec<LocalRegistration>,
+    /// A server registration is being made: its first events may arrive
+    /// before its reply is recorded.
+    registering: bool,
+    /// Events for callback IDs not known yet, while `registering`.
+    held: Vec<(i32, Event)>,
+}
+
+impl Registrations {
+    fn knows(&self, remote_id: i32, event: &Event) -> bool {
+        self.server
+            .iter()
+            .any(|r| r.remote_id == remote_id && r.key.class == event.class() && r.key.event_id == event.event_id())
+    }
+
+    /// Ends a registration: the held events it was for are queued, the
+    /// others dropped.
+    fn registered(&mut self, events: &EventState) {
+        self.registering = false;
+        for (remote_id, event) in std::mem::take(&mut self.held) {
+            if self.knows(remote_id, &event) {
+                events.queue_remote(event, Some(remote_id));
+            } else {
+                unknown_callback(remote_id, &event);
+            }
+        }
+    }
+}
+
+fn unknown_callback(remote_id: i32, event: &Event) {
+    eprintln!(
+        "libvirt: RPC warning : event ID {} of class {:?} for unknown callback ID {remote_id} dropped",
+        event.event_id(),
+        event.class()
+    );
 }
 
 /// What the I/O thread hands messages and the connection's end to.
@@ -148,15 +182,13 @@ impl ClientHandler for Receiver {
         match events::decode(&packet) {
             Ok((remote_id, event)) => {
                 let remote_id = remote_id.unwrap_or(LEGACY_REMOTE_ID);
-                let class = event.class();
-                let known =
-                    self.registrations.lock().server.iter().any(|r| {
-                        r.remote_id == remote_id && r.key.class == class && r.key.event_id == event.event_id()
-                    });
-                if known {
+                let mut registrations = self.registrations.lock();
+                if registrations.knows(remote_id, &event) {
                     self.events.queue_remote(event, Some(remote_id));
+                } else if registrations.registering {
+                    registrations.held.push((remote_id, event));
                 } else {
-                    eprintln!("libvirt: RPC warning : event {procedure} for unknown callback ID {remote_id} dropped");
+                    unknown_callback(remote_id, &event);
                 }
             }
             Err(events::NotAnEvent::UnknownProcedure) => {
@@ -492,12 +524,22 @@ impl RemoteDriver {
             .map(|r| r.remote_id);
         let (remote_id, new) = match existing {
             Some(id) => (id, false),
-            None => (self.server_register(&key, qemu_event)?, true),
+            None => {
+                self.receiver.registrations.lock().registering = true;
+                match self.server_register(&key, qemu_event) {
+                    Ok(remote_id) => (remote_id, true),
+                    Err(e) => {
+                        self.receiver.registrations.lock().registered(&self.receiver.events);
+                        return Err(e);
+                    }
+                }
+            }
         };
         let local = match self.receiver.events.register_remote(subscription, callback, Some(remote_id)) {
             Ok(local) => local,
             Err(e) => {
                 if new {
+                    self.receiver.registrations.lock().registered(&self.receiver.events);
                     let _ = self.server_deregister(&key, remote_id);
                 }
                 return Err(e);
@@ -514,6 +556,9 @@ impl RemoteDriver {
             server.locals += 1;
         }
         registrations.local.push(LocalRegistration { id: local, key, legacy_identity });
+        if new {
+            registrations.registered(&self.receiver.events);
+        }
         Ok(local)
     }
 
@@ -599,7 +644,10 @@ impl Driver for RemoteDriver {
 
     fn set_keepalive(&self, interval: i32, count: u32) -> Result<i32> {
         if eventloop::current().is_none() {
-            return Err(Error::internal(ErrorDomain::VIR_FROM_RPC, "keepalive support requires an event loop"));
+            return Err(Error::internal(
+                ErrorDomain::VIR_FROM_RPC,
+                "the caller doesn't support keepalive protocol; perhaps it's missing event loop implementation",
+            ));
         }
         if !self.keepalive_supported {
             return Ok(1);
