@@ -84,9 +84,12 @@ impl FakeServer {
                             let supported = i32::from(feature.feature != 14 || callback_events);
                             Some(encode(&SupportsFeatureRet { supported }))
                         }
-                        (REMOTE_PROGRAM, remote::CONNECT_OPEN | remote::CONNECT_REGISTER_CLOSE_CALLBACK) => {
-                            Some(Vec::new())
-                        }
+                        (
+                            REMOTE_PROGRAM,
+                            remote::CONNECT_OPEN
+                            | remote::CONNECT_REGISTER_CLOSE_CALLBACK
+                            | remote::CONNECT_UNREGISTER_CLOSE_CALLBACK,
+                        ) => Some(Vec::new()),
                         _ => script(&header, &body, &mut socket),
                     };
                     if let Some(reply) = reply {
@@ -344,4 +347,24 @@ fn an_event_ahead_of_its_registration_reply_is_delivered() {
     let recorder = Arc::new(Recorder::default());
     conn.driver.register_events(Subscription::new(conn.id, EventClass::Domain, 0), recorder.clone()).unwrap();
     assert_eq!(recorder.wait_for(1).len(), 1);
+}
+
+/// Opening and closing say what libvirt's client says, in its order.
+#[test]
+fn handshake_and_goodbye_as_libvirt() {
+    event_loop();
+    let server = FakeServer::start("handshake", true, registrations());
+    drop(Connection::open(Some(&server.uri()), true).unwrap());
+    use remote::*;
+    let expected = [
+        AUTH_LIST,
+        CONNECT_SUPPORTS_FEATURE,
+        CONNECT_OPEN,
+        CONNECT_SUPPORTS_FEATURE,
+        CONNECT_SUPPORTS_FEATURE,
+        CONNECT_REGISTER_CLOSE_CALLBACK,
+        CONNECT_UNREGISTER_CLOSE_CALLBACK,
+        CONNECT_CLOSE,
+    ];
+    assert_eq!(*server.calls.lock().unwrap(), expected);
 }

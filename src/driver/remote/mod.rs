@@ -220,11 +220,16 @@ pub struct RemoteDriver {
     seen: Mutex<Vec<NonnullDomain>>,
     /// The program at the other end of an `ext` or `ssh` connection.
     helper: Mutex<Option<Child>>,
+    /// The server tells this connection when it closes (feature 15).
+    server_close_callback: bool,
 }
 
 impl Drop for RemoteDriver {
     fn drop(&mut self) {
         if self.client.is_alive() {
+            if self.server_close_callback {
+                let _ = self.call::<_, ()>(remote::CONNECT_UNREGISTER_CLOSE_CALLBACK, &());
+            }
             self.client.expect_close();
             let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
         }
@@ -325,6 +330,7 @@ impl RemoteDriver {
             keepalive_supported: false,
             seen: Mutex::new(Vec::new()),
             helper: Mutex::new(helper),
+            server_close_callback: false,
         };
         driver.authenticate()?;
         // libvirt's client asks for keepalive only when an event loop can
@@ -332,7 +338,9 @@ impl RemoteDriver {
         if eventloop::current().is_some() {
             driver.keepalive_supported = driver.supports(FEATURE_KEEPALIVE)?;
         }
-        let user = if is_root() { 0 } else { OPEN_USER };
+        // "A user's own daemon": NULL or a session URI, opened by non-root.
+        let session = name.is_none_or(|n| n.split('?').next().is_some_and(|u| u.ends_with(":///session")));
+        let user = if session && !is_root() { OPEN_USER } else { 0 };
         let flags = user | if read_only { OPEN_READ_ONLY } else { 0 };
         let open = ConnectOpenArgs { name: Some(name.unwrap_or("").to_string()), flags };
         driver.call::<_, ()>(remote::CONNECT_OPEN, &open)?;
@@ -343,6 +351,7 @@ impl RemoteDriver {
         driver.callback_events = driver.supports(FEATURE_EVENT_CALLBACK)?;
         if driver.supports(FEATURE_CLOSE_CALLBACK)? {
             driver.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
+            driver.server_close_callback = true;
         }
         Ok((Arc::new(driver), uri))
     }
