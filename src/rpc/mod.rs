@@ -7,6 +7,7 @@ pub mod convert;
 pub mod packet;
 pub mod protocol;
 pub mod server;
+mod stream;
 pub mod xdr;
 
 /// For the daemon's main loop: SIGTERM and SIGINT as a readable socket.
