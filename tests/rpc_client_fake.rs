@@ -32,8 +32,9 @@ fn event_loop() {
     });
 }
 
-/// What the fake server does with a call: its reply body, or nothing.
-type Script = Box<dyn FnMut(&Header, &[u8]) -> Option<Vec<u8>> + Send>;
+/// What the fake server does with a call: its reply body, or nothing; it
+/// may write to the connection first.
+type Script = Box<dyn FnMut(&Header, &[u8], &mut UnixStream) -> Option<Vec<u8>> + Send>;
 
 struct FakeServer {
     dir: PathBuf,
@@ -83,10 +84,13 @@ impl FakeServer {
                             let supported = i32::from(feature.feature != 14 || callback_events);
                             Some(encode(&SupportsFeatureRet { supported }))
                         }
-                        (REMOTE_PROGRAM, remote::CONNECT_OPEN | remote::CONNECT_REGISTER_CLOSE_CALLBACK) => {
-                            Some(Vec::new())
-                        }
-                        _ => script(&header, &body),
+                        (
+                            REMOTE_PROGRAM,
+                            remote::CONNECT_OPEN
+                            | remote::CONNECT_REGISTER_CLOSE_CALLBACK
+                            | remote::CONNECT_UNREGISTER_CLOSE_CALLBACK,
+                        ) => Some(Vec::new()),
+                        _ => script(&header, &body, &mut socket),
                     };
                     if let Some(reply) = reply {
                         let mut packet = encode_packet(&header.reply(status::OK), &());
@@ -163,7 +167,7 @@ fn lifecycle(callback_id: Option<i32>, event: i32) -> Vec<u8> {
 /// Answers the callback registrations with IDs from 7 up.
 fn registrations() -> Script {
     let mut next = 7;
-    Box::new(move |header, _| match header.procedure {
+    Box::new(move |header, _, _| match header.procedure {
         remote::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
             next += 1;
             Some(encode(&CallbackIdArg { callback_id: next - 1 }))
@@ -298,7 +302,7 @@ fn a_server_that_never_answers_times_out() {
 #[test]
 fn network_and_monitor_events() {
     event_loop();
-    let script: Script = Box::new(|header, _| match (header.program, header.procedure) {
+    let script: Script = Box::new(|header, _, _| match (header.program, header.procedure) {
         (REMOTE_PROGRAM, remote::CONNECT_NETWORK_EVENT_REGISTER_ANY) => Some(encode(&CallbackIdArg { callback_id: 1 })),
         (QEMU_PROGRAM, qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER) => Some(encode(&CallbackIdArg { callback_id: 1 })),
         _ => Some(Vec::new()),
@@ -324,4 +328,43 @@ fn network_and_monitor_events() {
     let monitor = monitor.wait_for(1);
     assert_eq!(monitor.len(), 1);
     assert!(format!("{monitor:?}").contains("name: \"STOP\""), "{monitor:?}");
+}
+
+/// libvirtd may send a registration's first event before its reply is
+/// read: it is held until the registration is recorded, not dropped.
+#[test]
+fn an_event_ahead_of_its_registration_reply_is_delivered() {
+    event_loop();
+    let script: Script = Box::new(|header, _, socket| match header.procedure {
+        remote::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
+            socket.write_all(&lifecycle(Some(5), 2)).unwrap();
+            Some(encode(&CallbackIdArg { callback_id: 5 }))
+        }
+        _ => Some(Vec::new()),
+    });
+    let server = FakeServer::start("ahead", true, script);
+    let conn = Connection::open(Some(&server.uri()), false).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    conn.driver.register_events(Subscription::new(conn.id, EventClass::Domain, 0), recorder.clone()).unwrap();
+    assert_eq!(recorder.wait_for(1).len(), 1);
+}
+
+/// Opening and closing say what libvirt's client says, in its order.
+#[test]
+fn handshake_and_goodbye_as_libvirt() {
+    event_loop();
+    let server = FakeServer::start("handshake", true, registrations());
+    drop(Connection::open(Some(&server.uri()), true).unwrap());
+    use remote::*;
+    let expected = [
+        AUTH_LIST,
+        CONNECT_SUPPORTS_FEATURE,
+        CONNECT_OPEN,
+        CONNECT_SUPPORTS_FEATURE,
+        CONNECT_SUPPORTS_FEATURE,
+        CONNECT_REGISTER_CLOSE_CALLBACK,
+        CONNECT_UNREGISTER_CLOSE_CALLBACK,
+        CONNECT_CLOSE,
+    ];
+    assert_eq!(*server.calls.lock().unwrap(), expected);
 }

@@ -2,9 +2,10 @@
 //! in session mode, started by the test as an unprivileged user with its
 //! state in a temporary folder: libvirt-doc's event-test.c, linked once
 //! with real libvirt's library and once with ours, watches the daemon's
-//! `qemu:///session` while the real virsh runs a TCG guest there (define,
-//! start, suspend, resume, reset, a VNC visit, destroy, undefine); both
-//! print the same lines. Our C API program runs against its
+//! `qemu:///session` while the real virsh runs the demo TCG guest there
+//! (define, start; the guest's RTC change, I/O errors and watchdog; a VNC
+//! visit, resume, suspend, reset, destroy, undefine); both print the same
+//! lines. Our C API program runs against its
 //! `test:///default`.
 
 mod common;
@@ -82,7 +83,15 @@ impl Libvirtd {
 }
 
 impl Drop for Libvirtd {
+    /// A transient or running guest would outlive the daemon: destroyed first.
     fn drop(&mut self) {
+        let uri = format!("qemu+unix:///session?socket={}", self.socket.display());
+        let _ = Command::new("virsh")
+            .args(["-c", &uri, "destroy", "remote1"])
+            .env("LIBVIRT_AUTOSTART", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         // SAFETY: kill(2) on the daemon this test started.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -145,14 +154,27 @@ fn watcher(binary: &Path, uri: &str, our_library: bool) -> Watcher {
     watcher
 }
 
-/// A small TCG guest with no disk (it sits in the firmware), ACPI on (libvirt
-/// 9.0 would pass QEMU 10 the removed `-no-acpi` otherwise) and a VNC
-/// server on a unix socket.
+/// The demo guest (tests/common: a TCG guest that changes its RTC, reads a
+/// sector blkdebug fails and arms its ib700) as a libvirt domain: ACPI on
+/// (libvirt 9.0 would pass QEMU 10 the removed `-no-acpi` otherwise), the
+/// watchdog pausing it, VNC on a unix socket, and its blkdebug disk passed
+/// to QEMU as it is (libvirt's XML has no blkdebug source).
 fn guest_xml(dir: &Path) -> String {
+    let source = common::guest_disk(dir);
+    for file in ["disk.img", "blkdebug.conf"] {
+        // QEMU runs as the daemon's user.
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
     format!(
-        "<domain type='qemu'><name>remote1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>\
+        "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\
+         <name>remote1</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>\
          <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>\
-         <devices><emulator>{}</emulator><graphics type='vnc' socket='{}'/></devices></domain>",
+         <devices><emulator>{}</emulator><watchdog model='ib700' action='pause'/>\
+         <graphics type='vnc' socket='{}'/><video><model type='vga'/></video></devices>\
+         <qemu:commandline><qemu:arg value='-drive'/>\
+         <qemu:arg value='file={source},format=raw,if=none,id=drive-ide0-0-0,rerror=report,werror=report'/>\
+         <qemu:arg value='-device'/><qemu:arg value='ide-hd,drive=drive-ide0-0-0,id=ide0-0-0,bootindex=1'/>\
+         </qemu:commandline></domain>",
         emulator(),
         dir.join("vnc.sock").display()
     )
@@ -183,20 +205,21 @@ fn event_test_prints_the_same_lines_with_our_library_and_real_libvirts() {
     let uri = format!("qemu+unix:///session?socket={}", daemon.socket.display());
     let xml = daemon.dir.join("remote1.xml");
     std::fs::write(&xml, guest_xml(&daemon.dir)).unwrap();
-    let with_real = watcher(&real, &uri, false);
-    let with_ours = watcher(&ours, &uri, true);
+    let mut with_real = watcher(&real, &uri, false);
+    let mut with_ours = watcher(&ours, &uri, true);
     std::thread::sleep(Duration::from_millis(700));
     virsh(&uri, &["define", xml.to_str().unwrap()]);
     virsh(&uri, &["start", "remote1"]);
-    for action in ["suspend", "resume", "reset"] {
-        std::thread::sleep(Duration::from_millis(300));
-        virsh(&uri, &[action, "remote1"]);
-    }
+    // The guest's own events: RTC change, I/O errors, then the watchdog.
+    with_real.expect("myDomainEventWatchdogCallback EVENT: Domain remote1(");
+    with_ours.expect("myDomainEventWatchdogCallback EVENT: Domain remote1(");
     vnc_visit(&daemon.dir.join("vnc.sock"));
     std::thread::sleep(Duration::from_millis(500));
-    virsh(&uri, &["destroy", "remote1"]);
-    virsh(&uri, &["undefine", "remote1"]);
-    std::thread::sleep(Duration::from_millis(1000));
+    for action in ["resume", "suspend", "reset", "destroy", "undefine"] {
+        virsh(&uri, &[action, "remote1"]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(800));
     let output = |watcher: Watcher| -> Vec<String> {
         let (code, lines) = watcher.finish(libc::SIGINT);
         assert_eq!(code, 0, "{}", lines.join("\n"));

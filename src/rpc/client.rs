@@ -9,10 +9,7 @@
 //! instead of hanging on a stalled daemon.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::os::unix::io::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
+use std::io;
 use std::sync::{mpsc, Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -23,6 +20,7 @@ use super::packet::{encode_packet, kind, status, FrameReader, Header, Packet};
 use super::protocol::{
     keepalive, Body, RemoteError, KEEPALIVE_PROGRAM, PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM,
 };
+pub use super::stream::Stream;
 use super::xdr::{decode_all, Xdr};
 use crate::abi::common::virConnectCloseReason as CloseReason;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
@@ -31,42 +29,6 @@ use crate::sys::{poll, Wakeup};
 /// How long a call waits for its reply unless `VIRT_EVENTS_RPC_TIMEOUT`
 /// (seconds) says otherwise.
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The byte stream to the daemon.
-pub enum Stream {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
-impl Stream {
-    fn set_nonblocking(&self) -> io::Result<()> {
-        match self {
-            Stream::Unix(s) => s.set_nonblocking(true),
-            Stream::Tcp(s) => s.set_nonblocking(true),
-        }
-    }
-
-    fn fd(&self) -> RawFd {
-        match self {
-            Stream::Unix(s) => s.as_raw_fd(),
-            Stream::Tcp(s) => s.as_raw_fd(),
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.read(buf),
-            Stream::Tcp(s) => s.read(buf),
-        }
-    }
-
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.write(buf),
-            Stream::Tcp(s) => s.write(buf),
-        }
-    }
-}
 
 /// What the connection's owner is told by the I/O thread.
 pub trait ClientHandler: Send + Sync {

@@ -8,4 +8,5 @@ mod functions;
 pub mod packet;
 pub mod protocol;
 pub mod server;
+mod stream;
 pub mod xdr;

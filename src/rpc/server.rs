@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use super::convert::{self, domain_identity, nonnull_domain};
 use super::packet::{self, encode_packet, kind, status, FrameReader, Header, Packet};
 use super::protocol::*;
+use super::stream::Stream;
 use super::xdr::{decode_all, Array};
 use crate::driver::{Driver, Lookup, ObjectOp};
 use crate::error::{Error, ErrorCode, ErrorDomain};
@@ -150,34 +151,6 @@ struct Session {
     connection: ConnectionId,
     read_only: bool,
     registrations: Vec<Registration>,
-}
-
-enum Stream {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
-impl Stream {
-    fn fd(&self) -> RawFd {
-        match self {
-            Stream::Unix(s) => s.as_raw_fd(),
-            Stream::Tcp(s) => s.as_raw_fd(),
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.read(buf),
-            Stream::Tcp(s) => s.read(buf),
-        }
-    }
-
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.write(buf),
-            Stream::Tcp(s) => s.write(buf),
-        }
-    }
 }
 
 struct Client {

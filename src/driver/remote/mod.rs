@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use crate::abi::common::virConnectCloseReason as CloseReason;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::{DomainIdentity, EventClass, TargetKey};
+use crate::event::{DomainIdentity, Event, EventClass, TargetKey};
 use crate::eventloop;
 use crate::rpc::client::{Client, ClientHandler, Stream};
 use crate::rpc::convert::{domain_identity, nonnull_domain};
@@ -133,6 +133,40 @@ struct LocalRegistration {
 struct Registrations {
     server: Vec<ServerRegistration>,
     local: Vec<LocalRegistration>,
+    /// A server registration is being made: its first events may arrive
+    /// before its reply is recorded.
+    registering: bool,
+    /// Events for callback IDs not known yet, while `registering`.
+    held: Vec<(i32, Event)>,
+}
+
+impl Registrations {
+    fn knows(&self, remote_id: i32, event: &Event) -> bool {
+        self.server
+            .iter()
+            .any(|r| r.remote_id == remote_id && r.key.class == event.class() && r.key.event_id == event.event_id())
+    }
+
+    /// Ends a registration: the held events it was for are queued, the
+    /// others dropped.
+    fn registered(&mut self, events: &EventState) {
+        self.registering = false;
+        for (remote_id, event) in std::mem::take(&mut self.held) {
+            if self.knows(remote_id, &event) {
+                events.queue_remote(event, Some(remote_id));
+            } else {
+                unknown_callback(remote_id, &event);
+            }
+        }
+    }
+}
+
+fn unknown_callback(remote_id: i32, event: &Event) {
+    eprintln!(
+        "libvirt: RPC warning : event ID {} of class {:?} for unknown callback ID {remote_id} dropped",
+        event.event_id(),
+        event.class()
+    );
 }
 
 /// What the I/O thread hands messages and the connection's end to.
@@ -148,15 +182,13 @@ impl ClientHandler for Receiver {
         match events::decode(&packet) {
             Ok((remote_id, event)) => {
                 let remote_id = remote_id.unwrap_or(LEGACY_REMOTE_ID);
-                let class = event.class();
-                let known =
-                    self.registrations.lock().server.iter().any(|r| {
-                        r.remote_id == remote_id && r.key.class == class && r.key.event_id == event.event_id()
-                    });
-                if known {
+                let mut registrations = self.registrations.lock();
+                if registrations.knows(remote_id, &event) {
                     self.events.queue_remote(event, Some(remote_id));
+                } else if registrations.registering {
+                    registrations.held.push((remote_id, event));
                 } else {
-                    eprintln!("libvirt: RPC warning : event {procedure} for unknown callback ID {remote_id} dropped");
+                    unknown_callback(remote_id, &event);
                 }
             }
             Err(events::NotAnEvent::UnknownProcedure) => {
@@ -188,11 +220,16 @@ pub struct RemoteDriver {
     seen: Mutex<Vec<NonnullDomain>>,
     /// The program at the other end of an `ext` or `ssh` connection.
     helper: Mutex<Option<Child>>,
+    /// The server tells this connection when it closes (feature 15).
+    server_close_callback: bool,
 }
 
 impl Drop for RemoteDriver {
     fn drop(&mut self) {
         if self.client.is_alive() {
+            if self.server_close_callback {
+                let _ = self.call::<_, ()>(remote::CONNECT_UNREGISTER_CLOSE_CALLBACK, &());
+            }
             self.client.expect_close();
             let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
         }
@@ -293,6 +330,7 @@ impl RemoteDriver {
             keepalive_supported: false,
             seen: Mutex::new(Vec::new()),
             helper: Mutex::new(helper),
+            server_close_callback: false,
         };
         driver.authenticate()?;
         // libvirt's client asks for keepalive only when an event loop can
@@ -300,7 +338,9 @@ impl RemoteDriver {
         if eventloop::current().is_some() {
             driver.keepalive_supported = driver.supports(FEATURE_KEEPALIVE)?;
         }
-        let user = if is_root() { 0 } else { OPEN_USER };
+        // "A user's own daemon": NULL or a session URI, opened by non-root.
+        let session = name.is_none_or(|n| n.split('?').next().is_some_and(|u| u.ends_with(":///session")));
+        let user = if session && !is_root() { OPEN_USER } else { 0 };
         let flags = user | if read_only { OPEN_READ_ONLY } else { 0 };
         let open = ConnectOpenArgs { name: Some(name.unwrap_or("").to_string()), flags };
         driver.call::<_, ()>(remote::CONNECT_OPEN, &open)?;
@@ -311,6 +351,7 @@ impl RemoteDriver {
         driver.callback_events = driver.supports(FEATURE_EVENT_CALLBACK)?;
         if driver.supports(FEATURE_CLOSE_CALLBACK)? {
             driver.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
+            driver.server_close_callback = true;
         }
         Ok((Arc::new(driver), uri))
     }
@@ -488,12 +529,22 @@ impl RemoteDriver {
             .map(|r| r.remote_id);
         let (remote_id, new) = match existing {
             Some(id) => (id, false),
-            None => (self.server_register(&key, qemu_event)?, true),
+            None => {
+                self.receiver.registrations.lock().registering = true;
+                match self.server_register(&key, qemu_event) {
+                    Ok(remote_id) => (remote_id, true),
+                    Err(e) => {
+                        self.receiver.registrations.lock().registered(&self.receiver.events);
+                        return Err(e);
+                    }
+                }
+            }
         };
         let local = match self.receiver.events.register_remote(subscription, callback, Some(remote_id)) {
             Ok(local) => local,
             Err(e) => {
                 if new {
+                    self.receiver.registrations.lock().registered(&self.receiver.events);
                     let _ = self.server_deregister(&key, remote_id);
                 }
                 return Err(e);
@@ -510,6 +561,9 @@ impl RemoteDriver {
             server.locals += 1;
         }
         registrations.local.push(LocalRegistration { id: local, key, legacy_identity });
+        if new {
+            registrations.registered(&self.receiver.events);
+        }
         Ok(local)
     }
 
@@ -595,7 +649,10 @@ impl Driver for RemoteDriver {
 
     fn set_keepalive(&self, interval: i32, count: u32) -> Result<i32> {
         if eventloop::current().is_none() {
-            return Err(Error::internal(ErrorDomain::VIR_FROM_RPC, "keepalive support requires an event loop"));
+            return Err(Error::internal(
+                ErrorDomain::VIR_FROM_RPC,
+                "the caller doesn't support keepalive protocol; perhaps it's missing event loop implementation",
+            ));
         }
         if !self.keepalive_supported {
             return Ok(1);
