@@ -84,7 +84,7 @@ struct TestDomain {
 
 impl TestDomain {
     fn identity(&self) -> DomainIdentity {
-        DomainIdentity { name: self.name.clone(), uuid: self.uuid, id: self.id }
+        DomainIdentity { name: self.name.as_str().into(), uuid: self.uuid, id: self.id }
     }
 
     fn is_active(&self) -> bool {
@@ -577,7 +577,7 @@ impl Driver for TestDriver {
                     Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED
                 }
             };
-            let domain = domains.find(&DomainIdentity { name: String::new(), uuid, id: -1 })?;
+            let domain = domains.find(&DomainIdentity { name: "".into(), uuid, id: -1 })?;
             let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_DEFINED, detail as i32);
             Ok((domain.identity(), Some(event)))
         })

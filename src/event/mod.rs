@@ -15,7 +15,9 @@ use crate::uuid::Uuid;
 /// taken when the event was produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainIdentity {
-    pub name: String,
+    /// Shared: every queued event of a domain holds its name, and a monitor
+    /// produces them by the million (a reference count, not a copy each).
+    pub name: std::sync::Arc<str>,
     pub uuid: Uuid,
     /// -1 when the domain is not running.
     pub id: i32,
@@ -175,7 +177,7 @@ impl Event {
     pub fn concerns(&self, key: &TargetKey) -> bool {
         let (uuid, name) = match self {
             Event::Domain(DomainEvent { domain, .. }) | Event::QemuMonitor(QemuMonitorEvent { domain, .. }) => {
-                (&domain.uuid, domain.name.as_str())
+                (&domain.uuid, &*domain.name)
             }
             Event::Object(ObjectEvent { object, .. }) => (&object.uuid, object.name.as_str()),
         };

@@ -12,11 +12,11 @@ use crate::event::{
 const EVENT_SERIAL: u32 = 1;
 
 pub fn nonnull_domain(dom: &DomainIdentity) -> NonnullDomain {
-    NonnullDomain { name: dom.name.clone(), uuid: dom.uuid, id: dom.id }
+    NonnullDomain { name: dom.name.to_string(), uuid: dom.uuid, id: dom.id }
 }
 
 pub fn domain_identity(dom: &NonnullDomain) -> DomainIdentity {
-    DomainIdentity { name: dom.name.clone(), uuid: dom.uuid, id: dom.id }
+    DomainIdentity { name: dom.name.as_str().into(), uuid: dom.uuid, id: dom.id }
 }
 
 fn nonempty(text: &str) -> Option<String> {

@@ -163,7 +163,7 @@ impl QemuDriver {
             Ok(Err(detail)) => return Err(failed(detail)),
             Err(_) => return Err(failed(format!("the monitor of '{name}' did not attach"))),
         }
-        let (identity, _) = self.root.find(&DomainIdentity { name: name.clone(), uuid: def.uuid, id: -1 })?;
+        let (identity, _) = self.root.find(&DomainIdentity { name: name.as_str().into(), uuid: def.uuid, id: -1 })?;
         hub()?.execute(&self.root, &name, "cont", false)?;
         for payload in mapping::map_launched() {
             self.root.events.queue(DomainEvent::new(identity.clone(), payload));
@@ -174,7 +174,7 @@ impl QemuDriver {
     /// Refuses a definition whose name or UUID belongs to another domain.
     fn check_unique(&self, def: &Definition) -> Result<()> {
         for (identity, _) in self.root.all() {
-            if (identity.name == def.name) != (identity.uuid == def.uuid) {
+            if (*identity.name == *def.name) != (identity.uuid == def.uuid) {
                 return Err(Error::new(
                     ErrorCode::VIR_ERR_OPERATION_FAILED,
                     ErrorDomain::VIR_FROM_DOMAIN,
@@ -192,7 +192,7 @@ impl Driver for QemuDriver {
     }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
-        self.root.lookup(|d| d.name == name)
+        self.root.lookup(|d| *d.name == *name)
     }
 
     fn lookup_by_id(&self, id: i32) -> Result<DomainIdentity> {
@@ -215,7 +215,7 @@ impl Driver for QemuDriver {
             .into_iter()
             .filter(|(identity, state)| {
                 let active = *state != DomainState::Shutoff;
-                let persistent = defined.contains(&identity.name);
+                let persistent = defined.iter().any(|n| **n == *identity.name);
                 either(Flag::VIR_CONNECT_LIST_DOMAINS_ACTIVE, Flag::VIR_CONNECT_LIST_DOMAINS_INACTIVE, active)
                     && either(
                         Flag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT,
@@ -249,7 +249,7 @@ impl Driver for QemuDriver {
 
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool> {
         let (identity, _) = self.root.find(dom)?;
-        Ok(self.root.defined.lock().get(&identity.name).is_some_and(|s| s.persistent))
+        Ok(self.root.defined.lock().get(&*identity.name).is_some_and(|s| s.persistent))
     }
 
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
@@ -263,7 +263,7 @@ impl Driver for QemuDriver {
         }
         let mut xml = crate::xml::Element::new("domain");
         xml.attributes = vec![("type".into(), "qemu".into()), ("id".into(), identity.id.to_string())];
-        for (name, text) in [("name", identity.name), ("uuid", identity.uuid.to_string())] {
+        for (name, text) in [("name", identity.name.to_string()), ("uuid", identity.uuid.to_string())] {
             let mut child = crate::xml::Element::new(name);
             child.children.push(crate::xml::Node::Text(text));
             xml.children.push(crate::xml::Node::Element(child));
@@ -367,7 +367,7 @@ impl Driver for QemuDriver {
         } else {
             Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED
         };
-        let (identity, _) = self.root.find(&DomainIdentity { name, uuid: def.uuid, id: -1 })?;
+        let (identity, _) = self.root.find(&DomainIdentity { name: name.into(), uuid: def.uuid, id: -1 })?;
         self.root.events.queue(DomainEvent::lifecycle(
             identity.clone(),
             Lifecycle::VIR_DOMAIN_EVENT_DEFINED as i32,
@@ -381,11 +381,11 @@ impl Driver for QemuDriver {
         {
             let _files = self.root.saves.files.lock();
             let mut defined = self.root.defined.lock();
-            match defined.get_mut(&identity.name) {
+            match defined.get_mut(&*identity.name) {
                 Some(stored) if stored.persistent => {
                     let _ = std::fs::remove_file(self.root.definition_path(&identity.name));
                     if state == DomainState::Shutoff {
-                        defined.remove(&identity.name);
+                        defined.remove(&*identity.name);
                     } else {
                         stored.persistent = false;
                     }

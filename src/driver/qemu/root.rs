@@ -263,7 +263,7 @@ impl Root {
     }
 
     pub(super) fn attach(&self, domain: AttachedDomain) {
-        self.domains.lock().insert(domain.identity.name.clone(), domain);
+        self.domains.lock().insert(domain.identity.name.to_string(), domain);
         self.domains_changed.notify_all();
     }
 
@@ -433,7 +433,7 @@ impl Root {
         let mut all: Vec<_> = domains.values().map(|d| (d.identity.clone(), d.state)).collect();
         for (name, stored) in self.defined.lock().iter() {
             if !domains.contains_key(name) {
-                let identity = DomainIdentity { name: name.clone(), uuid: stored.def.uuid, id: -1 };
+                let identity = DomainIdentity { name: name.as_str().into(), uuid: stored.def.uuid, id: -1 };
                 all.push((identity, DomainState::Shutoff));
             }
         }

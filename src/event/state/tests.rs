@@ -144,7 +144,7 @@ impl EventCallback for Recorder {
 }
 
 fn domain(name: &str, byte: u8) -> DomainIdentity {
-    DomainIdentity { name: name.to_string(), uuid: Uuid([byte; 16]), id: 1 }
+    DomainIdentity { name: name.into(), uuid: Uuid([byte; 16]), id: 1 }
 }
 
 fn lifecycle(dom: &DomainIdentity, event: i32) -> DomainEvent {

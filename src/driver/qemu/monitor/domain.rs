@@ -548,7 +548,7 @@ impl DomainMonitor {
     /// The identity queries are answered: the domain exists for the API.
     fn attach(&mut self) {
         let uuid = self.uuid.filter(|u| !u.is_nil()).unwrap_or_else(|| Uuid::from_name(&self.name));
-        if let Some((other, _)) = self.root.all().into_iter().find(|(d, _)| d.uuid == uuid && d.name != self.name) {
+        if let Some((other, _)) = self.root.all().into_iter().find(|(d, _)| d.uuid == uuid && *d.name != *self.name) {
             warn(format_args!(
                 "refusing the monitor {}: it claims the UUID {uuid} of the domain '{}'",
                 self.path.display(),
@@ -558,7 +558,7 @@ impl DomainMonitor {
             return;
         }
         let id = allocate_id();
-        let identity = DomainIdentity { name: self.name.clone(), uuid, id };
+        let identity = DomainIdentity { name: self.name.as_str().into(), uuid, id };
         self.identity = Some(identity.clone());
         if let Some(def) = self.root.definition(&self.name).filter(|_| self.launched) {
             if let crate::driver::qemu::definition::Clock::Variable { adjustment } = def.clock {
