@@ -17,7 +17,9 @@ use serde_json::{json, Value};
 use virt_events::abi::common::{virConnectPtr, virDomainPtr};
 use virt_events::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
 use virt_events::abi::typed_params::{virTypedParameterPtr, virTypedParameterType as Type};
-use virt_events::capi::qemu::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
+use virt_events::capi::qemu::{
+    virtEventsConnectDomainQemuMonitorEventDeregister, virtEventsConnectDomainQemuMonitorEventRegister,
+};
 use virt_events::capi::{connect::*, domain::virDomainGetName, eventloop::*, events::*};
 use virt_events::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, End};
 use virt_events::driver::qemu::qmp::{Line, LineReader, Message};
@@ -622,7 +624,7 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
     let ids = watch_control_errors_and_reboots(conn, on_control_error, on_reboot);
     // SAFETY: a NULL event name and a callback of the documented type.
     let raw = unsafe {
-        virtEventsDomainQemuMonitorEventRegister(
+        virtEventsConnectDomainQemuMonitorEventRegister(
             conn,
             std::ptr::null_mut(),
             std::ptr::null(),
@@ -653,7 +655,7 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
     for id in ids {
         assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
     }
-    assert_eq!(virtEventsDomainQemuMonitorEventDeregister(conn, raw), 0);
+    assert_eq!(virtEventsConnectDomainQemuMonitorEventDeregister(conn, raw), 0);
     assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
     server.join().unwrap();
