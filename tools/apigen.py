@@ -168,7 +168,8 @@ def hand_written_exports():
         if not entry.endswith(".rs") or entry == "unsupported.rs":
             continue
         with open(os.path.join(capi, entry)) as f:
-            names.update(re.findall(r'extern "C(?:-unwind)?" fn (vir\w+)\(', f.read()))
+            text = f.read()
+        names.update(re.findall(r'extern "C(?:-unwind)?" fn (vir\w+)\(', text))
     return names
 
 

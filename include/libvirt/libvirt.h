@@ -1061,7 +1061,7 @@ char *virConnectGetURI(virConnectPtr conn);
 int virConnectIsAlive(virConnectPtr conn);
 
 /**
- * In-process connections have no transport to keep alive: returns 1, the
+ * In-process connections have no transport to keep alive: as libvirt's
  */
 int virConnectSetKeepAlive(virConnectPtr conn, int _interval, unsigned int _count);
 
@@ -1521,6 +1521,51 @@ void virTypedParamsClear(virTypedParameterPtr params, int nparams);
  * Clears the parameters, then frees the (malloc'ed) array.
  */
 void virTypedParamsFree(virTypedParameterPtr params, int nparams);
+
+/**
+ * Appends an `int` parameter.
+ */
+int virTypedParamsAddInt(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, int value);
+
+/**
+ * Appends an `unsigned int` parameter.
+ */
+int virTypedParamsAddUInt(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, unsigned int value);
+
+/**
+ * Appends a `long long` parameter.
+ */
+int virTypedParamsAddLLong(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, long long value);
+
+/**
+ * Appends an `unsigned long long` parameter.
+ */
+int virTypedParamsAddULLong(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, unsigned long long value);
+
+/**
+ * Appends a `double` parameter.
+ */
+int virTypedParamsAddDouble(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, double value);
+
+/**
+ * Appends a boolean parameter; any non-zero `value` is stored as 1.
+ */
+int virTypedParamsAddBoolean(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, int value);
+
+/**
+ * Appends a string parameter holding a copy of `value`, which may be NULL.
+ */
+int virTypedParamsAddString(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, const char *value);
+
+/**
+ * Appends a string parameter `name` per string of the NULL-terminated `values`.
+ */
+int virTypedParamsAddStringList(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, const char **values);
+
+/**
+ * Appends a parameter of type `type` whose value the text `value` spells.
+ */
+int virTypedParamsAddFromString(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, int type, const char *value);
 
 #endif  /* VIR_EVENTS_LIBVIRT_H */
 

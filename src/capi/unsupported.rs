@@ -12,16 +12,6 @@ use super::export;
 use super::refusal::{refuse, release_foreign, AnyFunction, Check, ForeignClass, Target};
 use crate::error::ErrorDomain;
 
-/// `virConnCopyLastError` (libvirt 0.1.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnCopyLastError(conn: *mut c_void, _to: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
 /// `virConnectBaselineCPU` (libvirt 0.7.7): not supported.
 ///
 /// # Safety
@@ -4563,16 +4553,6 @@ pub unsafe extern "C" fn virNodeSuspendForDuration(
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
-/// `virSaveLastError` (libvirt 0.6.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virSaveLastError() -> *mut c_void {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
 /// `virSecretDefineXML` (libvirt 0.7.1): not supported.
 ///
 /// # Safety
@@ -5212,151 +5192,6 @@ pub unsafe extern "C" fn virStreamSparseSendAll(
     _opaque: *mut c_void,
 ) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
-}
-
-/// `virTypedParamsAddBoolean` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddBoolean(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _value: c_int,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddDouble` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddDouble(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _value: f64,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddFromString` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddFromString(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _type: c_int,
-    _value: *const c_char,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddInt` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddInt(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _value: c_int,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddLLong` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddLLong(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _value: c_longlong,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddString` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddString(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _value: *const c_char,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddStringList` (libvirt 1.2.17): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddStringList(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _values: *const c_void,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddUInt` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddUInt(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _value: c_uint,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
-}
-
-/// `virTypedParamsAddULLong` (libvirt 1.0.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virTypedParamsAddULLong(
-    _params: *mut c_void,
-    _nparams: *mut c_void,
-    _maxparams: *mut c_void,
-    _name: *const c_char,
-    _value: c_ulonglong,
-) -> c_int {
-    export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
 }
 
 /// `virDomainQemuAgentCommand` (libvirt 0.10.0): not supported.
