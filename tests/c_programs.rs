@@ -213,6 +213,11 @@ fn errors() {
 }
 
 #[test]
+fn legacy() {
+    check_program("legacy");
+}
+
+#[test]
 fn typed_params_add() {
     check_program("typed_params_add");
 }

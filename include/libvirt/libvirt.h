@@ -1225,6 +1225,61 @@ void virEventUpdateTimeout(int timer, int timeout);
 int virEventRemoveTimeout(int timer);
 
 /**
+ * The number of running domains.
+ */
+int virConnectNumOfDomains(virConnectPtr conn);
+
+/**
+ * The number of defined domains that are not running.
+ */
+int virConnectNumOfDefinedDomains(virConnectPtr conn);
+
+/**
+ * Writes the IDs of up to `maxids` running domains to `ids`; returns how
+ */
+int virConnectListDomains(virConnectPtr conn, int *ids, int maxids);
+
+/**
+ * Writes the names of up to `maxnames` defined, inactive domains to
+ */
+int virConnectListDefinedDomains(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` active networks to `names`.
+ */
+int virConnectListNetworks(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` inactive networks to `names`.
+ */
+int virConnectListDefinedNetworks(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` active storage pools to `names`.
+ */
+int virConnectListStoragePools(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` inactive storage pools to `names`.
+ */
+int virConnectListDefinedStoragePools(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * The domain whose raw UUID is the 16 bytes at `uuid`, for the caller to
+ */
+virDomainPtr virDomainLookupByUUID(virConnectPtr conn, const unsigned char *uuid);
+
+/**
+ * The domain's connection; the caller gets no reference of its own.
+ */
+virConnectPtr virDomainGetConnect(virDomainPtr dom);
+
+/**
+ * The domain's maximum memory in KiB; 0 on failure, as libvirt.
+ */
+unsigned long virDomainGetMaxMemory(virDomainPtr domain);
+
+/**
  * Registers `cb` for `eventID` events of every network, or of `net` only.
  */
 int virConnectNetworkEventRegisterAny(virConnectPtr conn, virNetworkPtr net, int eventID, virConnectNetworkEventGenericCallback cb, void *opaque, virFreeCallback freecb);

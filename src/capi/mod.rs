@@ -15,6 +15,7 @@ pub mod error;
 pub mod eventloop;
 pub mod events;
 mod handles;
+pub mod legacy;
 pub mod object_events;
 pub mod object_ops;
 pub mod objects;

@@ -365,20 +365,6 @@ pub unsafe extern "C" fn virConnectListAllSecrets(conn: *mut c_void, _secrets: *
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
-/// `virConnectListDefinedDomains` (libvirt 0.1.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectListDefinedDomains(
-    conn: *mut c_void,
-    _names: *mut c_void,
-    _maxnames: c_int,
-) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virConnectListDefinedInterfaces` (libvirt 0.7.0): not supported.
 ///
 /// # Safety
@@ -391,44 +377,6 @@ pub unsafe extern "C" fn virConnectListDefinedInterfaces(
     _maxnames: c_int,
 ) -> c_int {
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[]))
-}
-
-/// `virConnectListDefinedNetworks` (libvirt 0.2.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectListDefinedNetworks(
-    conn: *mut c_void,
-    _names: *mut c_void,
-    _maxnames: c_int,
-) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NETWORK, &[]))
-}
-
-/// `virConnectListDefinedStoragePools` (libvirt 0.4.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectListDefinedStoragePools(
-    conn: *mut c_void,
-    _names: *mut c_void,
-    _maxnames: c_int,
-) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_STORAGE, &[]))
-}
-
-/// `virConnectListDomains` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectListDomains(conn: *mut c_void, _ids: *mut c_void, _maxids: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectListInterfaces` (libvirt 0.6.4): not supported.
@@ -451,16 +399,6 @@ pub unsafe extern "C" fn virConnectListNWFilters(conn: *mut c_void, _names: *mut
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
-/// `virConnectListNetworks` (libvirt 0.2.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectListNetworks(conn: *mut c_void, _names: *mut c_void, _maxnames: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NETWORK, &[]))
-}
-
 /// `virConnectListSecrets` (libvirt 0.7.1): not supported.
 ///
 /// # Safety
@@ -471,26 +409,6 @@ pub unsafe extern "C" fn virConnectListSecrets(conn: *mut c_void, _uuids: *mut c
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
-/// `virConnectListStoragePools` (libvirt 0.4.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectListStoragePools(conn: *mut c_void, _names: *mut c_void, _maxnames: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_STORAGE, &[]))
-}
-
-/// `virConnectNumOfDefinedDomains` (libvirt 0.1.5): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectNumOfDefinedDomains(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virConnectNumOfDefinedInterfaces` (libvirt 0.7.0): not supported.
 ///
 /// # Safety
@@ -499,16 +417,6 @@ pub unsafe extern "C" fn virConnectNumOfDefinedDomains(conn: *mut c_void) -> c_i
 #[no_mangle]
 pub unsafe extern "C" fn virConnectNumOfDefinedInterfaces(conn: *mut c_void) -> c_int {
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[]))
-}
-
-/// `virConnectNumOfDomains` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectNumOfDomains(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectNumOfInterfaces` (libvirt 0.6.4): not supported.
@@ -1444,16 +1352,6 @@ pub unsafe extern "C" fn virDomainGetCPUStats(
     export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
-/// `virDomainGetConnect` (libvirt 0.3.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetConnect(dom: *mut c_void) -> *mut c_void {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainGetControlInfo` (libvirt 0.9.3): not supported.
 ///
 /// # Safety
@@ -1660,16 +1558,6 @@ pub unsafe extern "C" fn virDomainGetLaunchSecurityInfo(
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("params", params.is_null())]
     ))
-}
-
-/// `virDomainGetMaxMemory` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetMaxMemory(domain: *mut c_void) -> c_ulong {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetMaxVcpus` (libvirt 0.2.1): not supported.
@@ -2045,21 +1933,6 @@ pub unsafe extern "C" fn virDomainListGetStats(
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_DOMAIN, &[Check::NonNull("doms", doms.is_null())]))
-}
-
-/// `virDomainLookupByUUID` (libvirt 0.0.5): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainLookupByUUID(conn: *mut c_void, uuid: *const c_void) -> *mut c_void {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("uuid", uuid.is_null())]
-    ))
 }
 
 /// `virDomainManagedSave` (libvirt 0.8.0): not supported.
