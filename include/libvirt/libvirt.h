@@ -1280,6 +1280,21 @@ virConnectPtr virDomainGetConnect(virDomainPtr dom);
 unsigned long virDomainGetMaxMemory(virDomainPtr domain);
 
 /**
+ * The library's version, 9000000 (libvirt 9.0.0's), written to `libVer`.
+ */
+int virConnectGetLibVersion(virConnectPtr conn, unsigned long *libVer);
+
+/**
+ * 0: an in-process connection has no channel to encrypt, as libvirt's
+ */
+int virConnectIsEncrypted(virConnectPtr conn);
+
+/**
+ * 1: an in-process connection cannot be eavesdropped, as libvirt's
+ */
+int virConnectIsSecure(virConnectPtr conn);
+
+/**
  * Registers `cb` for `eventID` events of every network, or of `net` only.
  */
 int virConnectNetworkEventRegisterAny(virConnectPtr conn, virNetworkPtr net, int eventID, virConnectNetworkEventGenericCallback cb, void *opaque, virFreeCallback freecb);

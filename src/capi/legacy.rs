@@ -217,3 +217,34 @@ pub extern "C" fn virDomainGetMaxMemory(domain: virDomainPtr) -> c_ulong {
         Ok(handle.conn().conn.driver.info(&handle.identity)?.max_memory_kib)
     })
 }
+
+/// The library's version, 9000000 (libvirt 9.0.0's), written to `libVer`.
+///
+/// # Safety
+/// `libVer` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectGetLibVersion(conn: virConnectPtr, libVer: *mut c_ulong) -> c_int {
+    export!(|call| {
+        call.connection(conn)?;
+        if libVer.is_null() {
+            return Err(Error::null_arg(call.function, "libVer"));
+        }
+        // SAFETY: non-NULL (checked) and writable per the contract.
+        unsafe { *libVer = crate::abi::common::LIBVIR_VERSION_NUMBER };
+        Ok(0)
+    })
+}
+
+/// 0: an in-process connection has no channel to encrypt, as libvirt's
+/// in-process drivers answer.
+#[no_mangle]
+pub extern "C" fn virConnectIsEncrypted(conn: virConnectPtr) -> c_int {
+    export!(|call| call.connection(conn).map(|_| 0))
+}
+
+/// 1: an in-process connection cannot be eavesdropped, as libvirt's
+/// in-process drivers answer.
+#[no_mangle]
+pub extern "C" fn virConnectIsSecure(conn: virConnectPtr) -> c_int {
+    export!(|call| call.connection(conn).map(|_| 1))
+}

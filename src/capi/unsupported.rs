@@ -231,21 +231,6 @@ pub unsafe extern "C" fn virConnectGetHostname(conn: *mut c_void) -> *mut c_char
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
-/// `virConnectGetLibVersion` (libvirt 0.7.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetLibVersion(conn: *mut c_void, libVer: *mut c_void) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("libVer", libVer.is_null())]
-    ))
-}
-
 /// `virConnectGetMaxVcpus` (libvirt 0.2.1): not supported.
 ///
 /// # Safety
@@ -299,26 +284,6 @@ pub unsafe extern "C" fn virConnectGetVersion(conn: *mut c_void, hvVer: *mut c_v
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("hvVer", hvVer.is_null())]
     ))
-}
-
-/// `virConnectIsEncrypted` (libvirt 0.7.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectIsEncrypted(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virConnectIsSecure` (libvirt 0.7.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectIsSecure(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectListAllInterfaces` (libvirt 0.10.2): not supported.

@@ -62,6 +62,16 @@ int main(void)
     ok(virDomainLookupByUUID(conn, NULL) == NULL, "a NULL UUID", "%s", "found");
     ok_error("NULL UUID", VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, "uuid in virDomainLookupByUUID must not be NULL");
     virDomainFree(dom);
+
+    unsigned long version = 0;
+    ok_int(virConnectGetLibVersion(conn, &version), 0, "GetLibVersion");
+    ok(version == 9000000, "libvirt 9.0.0's number", "%lu", version);
+    ok_int(virConnectGetLibVersion(conn, NULL), -1, "GetLibVersion into NULL");
+    ok_error("libVer NULL", VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, "libVer in virConnectGetLibVersion must not be NULL");
+    ok_int(virConnectIsEncrypted(conn), 0, "not encrypted");
+    ok_int(virConnectIsSecure(conn), 1, "secure");
+    ok_int(virConnectIsSecure(NULL), -1, "IsSecure(NULL)");
+    ok_error("IsSecure(NULL)", VIR_ERR_INVALID_CONN, VIR_FROM_DOMAIN, "invalid connection pointer in virConnectIsSecure");
     ok_int(virConnectClose(conn), 0, "closed");
     return tap_failures != 0;
 }
