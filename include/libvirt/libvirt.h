@@ -1061,7 +1061,7 @@ char *virConnectGetURI(virConnectPtr conn);
 int virConnectIsAlive(virConnectPtr conn);
 
 /**
- * In-process connections have no transport to keep alive: as libvirt's
+ * In-process connections have no transport to keep alive: returns 1, the
  */
 int virConnectSetKeepAlive(virConnectPtr conn, int _interval, unsigned int _count);
 
