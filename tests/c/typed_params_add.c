@@ -34,13 +34,15 @@ int main(void)
     ok_int(virTypedParamsAddStringList(&params, &n, &max, "list", list), 0, "AddStringList");
     ok_int(virTypedParamsAddStringList(&params, &n, &max, "none", NULL), 0, "AddStringList of NULL");
 
-    int i;
-    unsigned int ui;
-    long long l;
-    unsigned long long ul;
-    double d;
-    int b;
-    const char *s;
+    /* Initialised: ok()'s message arguments may be evaluated before the
+     * getter in its condition runs. */
+    int i = 0;
+    unsigned int ui = 0;
+    long long l = 0;
+    unsigned long long ul = 0;
+    double d = 0;
+    int b = 0;
+    const char *s = NULL;
     ok(virTypedParamsGetInt(params, n, "a", &i) == 1 && i == -7, "the first 'a'", "%d", i);
     ok(virTypedParamsGetUInt(params, n, "u", &ui) == 1 && ui == 4000000000u, "u", "%u", ui);
     ok(virTypedParamsGetLLong(params, n, "l", &l) == 1 && l == -5000000000LL, "l", "%lld", l);
