@@ -29,11 +29,12 @@ VERSION := 9.0.0
 RUST_LIB := target/release/libvirt_events.a
 SYMS     := src/capi/libvirt.syms
 QEMU_SYMS := src/capi/libvirt-qemu.syms
+LXC_SYMS := src/capi/libvirt-lxc.syms
 HEADERS  := include/libvirt/libvirt.h include/libvirt/virterror.h include/libvirt/libvirt-qemu.h
 
 .PHONY: all run run-test qemu check lint check-sanitize fuzz install-check headers install clean bench bench-smoke bench-programs FORCE
 
-all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/event-test $(BUILD)/virt-eventsd
+all: $(BUILD)/libvirt.so.0 $(BUILD)/libvirt-qemu.so.0 $(BUILD)/libvirt-lxc.so.0 $(BUILD)/event-test $(BUILD)/virt-eventsd
 
 # cargo decides whether anything changed; the link below is cheap.
 $(RUST_LIB): FORCE
@@ -69,6 +70,20 @@ $(BUILD)/libvirt-qemu.so: $(BUILD)/qemu_shim.o $(QEMU_SYMS) $(BUILD)/libvirt.so.
 
 $(BUILD)/libvirt-qemu.so.0: $(BUILD)/libvirt-qemu.so
 	ln -sf libvirt-qemu.so $@
+
+# libvirt-lxc.so.0 the same way (src/lxc_shim.rs), so that programs such as
+# python3-libvirt's libvirt_lxc load ours rather than the system's.
+$(BUILD)/lxc_shim.o: src/lxc_shim.rs
+	@mkdir -p $(BUILD)
+	$(RUSTC) --edition 2021 --crate-type lib --emit obj -C panic=abort -C opt-level=2 \
+	    -C codegen-units=1 -C relocation-model=pic -o $@ $<
+
+$(BUILD)/libvirt-lxc.so: $(BUILD)/lxc_shim.o $(LXC_SYMS) $(BUILD)/libvirt.so.0
+	$(CC) -shared -o $@ -Wl,-soname,libvirt-lxc.so.0 -Wl,--version-script=$(LXC_SYMS) \
+	    $(BUILD)/lxc_shim.o -Wl,-z,defs -L$(BUILD) -lvirt
+
+$(BUILD)/libvirt-lxc.so.0: $(BUILD)/libvirt-lxc.so
+	ln -sf libvirt-lxc.so $@
 
 $(BUILD)/event-test: examples-c/event-test.c $(HEADERS) $(BUILD)/libvirt.so.0
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -o $@ $< -L$(BUILD) -lvirt -lpthread -Wl,-rpath,'$$ORIGIN'
@@ -141,6 +156,9 @@ install: all
 	install -m 755 $(BUILD)/libvirt-qemu.so $(DESTDIR)$(LIBDIR)/libvirt-qemu.so.0.9000.0
 	ln -sf libvirt-qemu.so.0.9000.0 $(DESTDIR)$(LIBDIR)/libvirt-qemu.so.0
 	ln -sf libvirt-qemu.so.0 $(DESTDIR)$(LIBDIR)/libvirt-qemu.so
+	install -m 755 $(BUILD)/libvirt-lxc.so $(DESTDIR)$(LIBDIR)/libvirt-lxc.so.0.9000.0
+	ln -sf libvirt-lxc.so.0.9000.0 $(DESTDIR)$(LIBDIR)/libvirt-lxc.so.0
+	ln -sf libvirt-lxc.so.0 $(DESTDIR)$(LIBDIR)/libvirt-lxc.so
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCDIR)/libvirt/
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
 	    'Name: libvirt' "Description: virt-events, libvirt's domain-event API" 'Version: $(VERSION)' \

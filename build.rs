@@ -18,6 +18,7 @@ const LIBVIRT_SOURCES: &[&str] = &[
     "src/capi/domain.rs",
     "src/capi/events.rs",
     "src/capi/eventloop.rs",
+    "src/capi/legacy.rs",
     "src/capi/object_events.rs",
     "src/capi/object_ops.rs",
     "src/capi/objects.rs",

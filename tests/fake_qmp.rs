@@ -20,7 +20,9 @@ use virt_events::testing::*;
 use virt_events::testing::{virConnectPtr, virDomainPtr};
 use virt_events::testing::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
 use virt_events::testing::{virTypedParameterPtr, virTypedParameterType as Type};
-use virt_events::testing::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
+use virt_events::testing::{
+    virtEventsConnectDomainQemuMonitorEventDeregister, virtEventsConnectDomainQemuMonitorEventRegister,
+};
 use virt_events::testing::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
 
 mod common;
@@ -622,7 +624,7 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
     let ids = watch_control_errors_and_reboots(conn, on_control_error, on_reboot);
     // SAFETY: a NULL event name and a callback of the documented type.
     let raw = unsafe {
-        virtEventsDomainQemuMonitorEventRegister(
+        virtEventsConnectDomainQemuMonitorEventRegister(
             conn,
             std::ptr::null_mut(),
             std::ptr::null(),
@@ -653,7 +655,7 @@ fn malformed_monitor_data_is_a_control_error_and_later_events_still_arrive() {
     for id in ids {
         assert_eq!(virConnectDomainEventDeregisterAny(conn, id), 0);
     }
-    assert_eq!(virtEventsDomainQemuMonitorEventDeregister(conn, raw), 0);
+    assert_eq!(virtEventsConnectDomainQemuMonitorEventDeregister(conn, raw), 0);
     assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
     server.join().unwrap();

@@ -459,7 +459,9 @@ fn an_event_with_a_nul_in_a_string_is_dropped_not_cut() {
     use std::io::Write;
     use std::time::{Duration, Instant};
     use virt_events::testing::*;
-    use virt_events::testing::{virtEventsDomainQemuMonitorEventDeregister, virtEventsDomainQemuMonitorEventRegister};
+    use virt_events::testing::{
+        virtEventsConnectDomainQemuMonitorEventDeregister, virtEventsConnectDomainQemuMonitorEventRegister,
+    };
     extern "C" fn on_raw(
         _: virConnectPtr,
         _: virt_events::testing::virDomainPtr,
@@ -498,7 +500,7 @@ fn an_event_with_a_nul_in_a_string_is_dropped_not_cut() {
     let conn = open_root(&root).unwrap();
     // SAFETY: a NULL event name and a callback of the documented type.
     let raw = unsafe {
-        virtEventsDomainQemuMonitorEventRegister(
+        virtEventsConnectDomainQemuMonitorEventRegister(
             conn,
             std::ptr::null_mut(),
             std::ptr::null(),
@@ -524,7 +526,7 @@ fn an_event_with_a_nul_in_a_string_is_dropped_not_cut() {
     assert_eq!(*NUL_LOG.lock().unwrap(), ["raw RESET {\"guest\":true,\"reason\":\"whole\"}"]);
     go.send(()).unwrap();
     server.join().unwrap();
-    assert_eq!(virtEventsDomainQemuMonitorEventDeregister(conn, raw), 0);
+    assert_eq!(virtEventsConnectDomainQemuMonitorEventDeregister(conn, raw), 0);
     assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
     let _ = std::fs::remove_dir_all(&root);

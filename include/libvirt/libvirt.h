@@ -1225,6 +1225,76 @@ void virEventUpdateTimeout(int timer, int timeout);
 int virEventRemoveTimeout(int timer);
 
 /**
+ * The number of running domains.
+ */
+int virConnectNumOfDomains(virConnectPtr conn);
+
+/**
+ * The number of defined domains that are not running.
+ */
+int virConnectNumOfDefinedDomains(virConnectPtr conn);
+
+/**
+ * Writes the IDs of up to `maxids` running domains to `ids`; returns how
+ */
+int virConnectListDomains(virConnectPtr conn, int *ids, int maxids);
+
+/**
+ * Writes the names of up to `maxnames` defined, inactive domains to
+ */
+int virConnectListDefinedDomains(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` active networks to `names`.
+ */
+int virConnectListNetworks(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` inactive networks to `names`.
+ */
+int virConnectListDefinedNetworks(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` active storage pools to `names`.
+ */
+int virConnectListStoragePools(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * Writes the names of up to `maxnames` inactive storage pools to `names`.
+ */
+int virConnectListDefinedStoragePools(virConnectPtr conn, char **names, int maxnames);
+
+/**
+ * The domain whose raw UUID is the 16 bytes at `uuid`, for the caller to
+ */
+virDomainPtr virDomainLookupByUUID(virConnectPtr conn, const unsigned char *uuid);
+
+/**
+ * The domain's connection; the caller gets no reference of its own.
+ */
+virConnectPtr virDomainGetConnect(virDomainPtr dom);
+
+/**
+ * The domain's maximum memory in KiB; 0 on failure, as libvirt.
+ */
+unsigned long virDomainGetMaxMemory(virDomainPtr domain);
+
+/**
+ * The library's version, 9000000 (libvirt 9.0.0's), written to `libVer`.
+ */
+int virConnectGetLibVersion(virConnectPtr conn, unsigned long *libVer);
+
+/**
+ * 0: an in-process connection has no channel to encrypt, as libvirt's
+ */
+int virConnectIsEncrypted(virConnectPtr conn);
+
+/**
+ * 1: an in-process connection cannot be eavesdropped, as libvirt's
+ */
+int virConnectIsSecure(virConnectPtr conn);
+
+/**
  * Registers `cb` for `eventID` events of every network, or of `net` only.
  */
 int virConnectNetworkEventRegisterAny(virConnectPtr conn, virNetworkPtr net, int eventID, virConnectNetworkEventGenericCallback cb, void *opaque, virFreeCallback freecb);
@@ -1521,6 +1591,51 @@ void virTypedParamsClear(virTypedParameterPtr params, int nparams);
  * Clears the parameters, then frees the (malloc'ed) array.
  */
 void virTypedParamsFree(virTypedParameterPtr params, int nparams);
+
+/**
+ * Appends an `int` parameter.
+ */
+int virTypedParamsAddInt(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, int value);
+
+/**
+ * Appends an `unsigned int` parameter.
+ */
+int virTypedParamsAddUInt(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, unsigned int value);
+
+/**
+ * Appends a `long long` parameter.
+ */
+int virTypedParamsAddLLong(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, long long value);
+
+/**
+ * Appends an `unsigned long long` parameter.
+ */
+int virTypedParamsAddULLong(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, unsigned long long value);
+
+/**
+ * Appends a `double` parameter.
+ */
+int virTypedParamsAddDouble(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, double value);
+
+/**
+ * Appends a boolean parameter; any non-zero `value` is stored as 1.
+ */
+int virTypedParamsAddBoolean(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, int value);
+
+/**
+ * Appends a string parameter holding a copy of `value`, which may be NULL.
+ */
+int virTypedParamsAddString(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, const char *value);
+
+/**
+ * Appends a string parameter `name` per string of the NULL-terminated `values`.
+ */
+int virTypedParamsAddStringList(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, const char **values);
+
+/**
+ * Appends a parameter of type `type` whose value the text `value` spells.
+ */
+int virTypedParamsAddFromString(virTypedParameterPtr *params, int *nparams, int *maxparams, const char *name, int type, const char *value);
 
 #endif  /* VIR_EVENTS_LIBVIRT_H */
 

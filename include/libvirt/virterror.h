@@ -278,6 +278,16 @@ void virResetLastError(void);
 int virCopyLastError(virErrorPtr to);
 
 /**
+ * A `malloc`ed copy of the thread's last error, for `virFreeError`.
+ */
+virErrorPtr virSaveLastError(void);
+
+/**
+ * Copies the last error raised on `conn` into `to`; returns its code.
+ */
+int virConnCopyLastError(virConnectPtr conn, virErrorPtr to);
+
+/**
  * Frees the strings of `err` and clears it.
  */
 void virResetError(virErrorPtr err);

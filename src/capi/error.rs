@@ -13,7 +13,7 @@ use super::export;
 use super::handles::{ConnHandle, Handle};
 use super::strings;
 use crate::abi::common::virConnectPtr;
-use crate::abi::error::{virErrorDomain, virErrorFunc, virErrorLevel, virErrorPtr};
+use crate::abi::error::{virError, virErrorDomain, virErrorFunc, virErrorLevel, virErrorPtr};
 use crate::error::Error;
 
 thread_local! {
@@ -191,6 +191,49 @@ pub unsafe extern "C" fn virCopyLastError(to: virErrorPtr) -> c_int {
                 record.0.code
             })
             .unwrap_or(-1)
+        }
+    )
+}
+
+/// A `malloc`ed copy of the thread's last error, for `virFreeError`.
+///
+/// Its code is 0 when there is no error; NULL when out of memory.
+#[no_mangle]
+pub extern "C" fn virSaveLastError() -> virErrorPtr {
+    export!(
+        quiet || {
+            // SAFETY: plain zeroed allocation, checked below.
+            let saved = unsafe { libc::calloc(1, std::mem::size_of::<virError>()) } as virErrorPtr;
+            if !saved.is_null() {
+                with_last_error(|record| {
+                    // SAFETY: `saved` is a fresh, zeroed (string-free) record.
+                    copy(&record.0, unsafe { &mut *saved })
+                });
+            }
+            saved
+        }
+    )
+}
+
+/// Copies the last error raised on `conn` into `to`; returns its code.
+///
+/// `to` is cleared when there is none; -1 for a connection or record that is
+/// not one.
+///
+/// # Safety
+/// `to` must be NULL or point to a writable `virError` holding no strings.
+#[no_mangle]
+pub unsafe extern "C" fn virConnCopyLastError(conn: virConnectPtr, to: virErrorPtr) -> c_int {
+    export!(
+        quiet || {
+            let Some(handle) = Handle::<ConnHandle>::live(conn) else { return -1 };
+            if to.is_null() {
+                return -1;
+            }
+            let record = handle.last_error.lock();
+            // SAFETY: `to` is non-NULL and writable per the contract.
+            copy(&record.0, unsafe { &mut *to });
+            record.0.code
         }
     )
 }

@@ -16,12 +16,15 @@ mod error_record;
 pub mod eventloop;
 pub mod events;
 mod handles;
+pub mod legacy;
 pub mod object_events;
 pub mod object_ops;
 pub mod objects;
 pub mod qemu;
+mod refusal;
 mod strings;
 pub mod typed_params;
+pub mod unsupported;
 
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -93,6 +96,13 @@ impl FailureValue for c_int {
 
 impl FailureValue for std::os::raw::c_uint {
     const FAILURE: std::os::raw::c_uint = std::os::raw::c_uint::MAX;
+}
+
+/// `unsigned long` and `unsigned long long` (the same type here): the two
+/// functions returning one, `virDomainGetMaxMemory` and
+/// `virNodeGetFreeMemory`, answer 0 on failure.
+impl FailureValue for u64 {
+    const FAILURE: u64 = 0;
 }
 
 impl<T> FailureValue for *mut T {

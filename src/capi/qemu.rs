@@ -31,7 +31,7 @@ const SUBSYSTEM: ErrorDomain = ErrorDomain::VIR_FROM_NONE;
 /// # Safety
 /// `event` must be NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
+pub unsafe extern "C" fn virtEventsConnectDomainQemuMonitorEventRegister(
     conn: virConnectPtr,
     dom: virDomainPtr,
     event: *const c_char,
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorEventRegister(
 /// `virConnectDomainQemuMonitorEventDeregister`: removes the registration
 /// `callbackID` made on `conn`.
 #[no_mangle]
-pub extern "C" fn virtEventsDomainQemuMonitorEventDeregister(conn: virConnectPtr, callbackID: c_int) -> c_int {
+pub extern "C" fn virtEventsConnectDomainQemuMonitorEventDeregister(conn: virConnectPtr, callbackID: c_int) -> c_int {
     export!(name = DEREGISTER, |call| {
         let handle = call.connection_for(conn, EventClass::QemuMonitor)?;
         if callbackID < 0 {

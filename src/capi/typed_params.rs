@@ -1,4 +1,4 @@
-//! Typed-parameter accessors (`virTypedParamsGet*`, `...Clear`, `...Free`), and
+//! Typed-parameter accessors (`virTypedParamsGet*`, `...Add*`, `...Clear`, `...Free`), and
 //! the C arrays that TUNABLE and JOB_COMPLETED callbacks receive.
 
 use std::ffi::{CStr, CString};
@@ -288,6 +288,347 @@ pub unsafe extern "C" fn virTypedParamsFree(params: virTypedParameterPtr, nparam
             unsafe { libc::free(params as *mut libc::c_void) };
         }
     )
+}
+
+/// Appends the parameter `name` of type `kind` to the caller's array, as the
+/// `virTypedParamsAdd*` functions do: `*params` (of `*maxparams` elements,
+/// `*nparams` used) grows with `realloc` when full; the value is made once
+/// the name is known to fit (`value` may fail, as parsing does). libvirt
+/// allows a name more than once.
+///
+/// # Safety
+/// `params`, `nparams` and `maxparams` must be NULL or writable, `*params` NULL
+/// or a `malloc`ed array of `*maxparams` parameters; `name` NULL or a C string.
+unsafe fn add(
+    call: &mut super::Call,
+    (params, nparams, maxparams): (*mut virTypedParameterPtr, *mut c_int, *mut c_int),
+    name: *const c_char,
+    kind: Type,
+    value: impl FnOnce() -> Result<_virTypedParameterValue>,
+) -> Result<c_int> {
+    for (argument, missing) in
+        [("params", params.is_null()), ("nparams", nparams.is_null()), ("maxparams", maxparams.is_null())]
+    {
+        if missing {
+            return Err(Error::null_arg(call.function, argument).in_domain(ErrorDomain::VIR_FROM_NONE));
+        }
+    }
+    // SAFETY: NULL or a C string per the contract.
+    let field = unsafe { super::strings::borrow(name) }
+        .ok_or_else(|| Error::null_arg(call.function, "name").in_domain(ErrorDomain::VIR_FROM_NONE))?;
+    if field.len() >= VIR_TYPED_PARAM_FIELD_LENGTH {
+        return Err(Error::internal(ErrorDomain::VIR_FROM_NONE, format!("Field name '{field}' too long")));
+    }
+    let value = value()?;
+    // SAFETY: non-NULL (checked) and readable per the contract.
+    let used = usize::try_from(unsafe { *nparams }).unwrap_or(0);
+    // SAFETY: as above.
+    let room = usize::try_from(unsafe { *maxparams }).unwrap_or(0);
+    // SAFETY: as above.
+    let mut array = unsafe { *params };
+    if used + 1 > room {
+        let size = std::mem::size_of::<virTypedParameter>() * (used + 1);
+        // SAFETY: `array` is NULL or a malloc'ed array, per the contract.
+        array = unsafe { libc::realloc(array.cast(), size) } as virTypedParameterPtr;
+        if array.is_null() {
+            return Err(Error::new(crate::error::ErrorCode::VIR_ERR_NO_MEMORY, ErrorDomain::VIR_FROM_NONE, None));
+        }
+        // SAFETY: writable per the contract; the old array now lives in `array`.
+        unsafe { *params = array };
+        // SAFETY: as above.
+        unsafe { *maxparams = c_int::try_from(used + 1).unwrap_or(c_int::MAX) };
+    }
+    let mut param = virTypedParameter { field: [0; VIR_TYPED_PARAM_FIELD_LENGTH], r#type: kind as c_int, value };
+    for (to, from) in param.field.iter_mut().zip(field.bytes()) {
+        *to = from as c_char;
+    }
+    // SAFETY: the array has room for `used + 1` elements (grown above).
+    unsafe { array.wrapping_add(used).write(param) };
+    // SAFETY: writable per the contract.
+    unsafe { *nparams += 1 };
+    Ok(0)
+}
+
+/// A `malloc`ed copy of `value`, owned by the parameter; libvirt stores an
+/// empty string for NULL.
+///
+/// # Safety
+/// `value` must be NULL or a C string.
+unsafe fn owned_string(value: *const c_char) -> _virTypedParameterValue {
+    let value = if value.is_null() { c"".as_ptr() } else { value };
+    // SAFETY: a C string per the contract (or the empty literal).
+    _virTypedParameterValue { s: unsafe { libc::strdup(value) } }
+}
+
+/// Appends an `int` parameter.
+///
+/// # Safety
+/// `params`, `nparams` and `maxparams` must be NULL or writable, `*params`
+/// NULL or a `malloc`ed array of `*maxparams` parameters; `name` NULL or a C
+/// string.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddInt(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    value: c_int,
+) -> c_int {
+    let value = _virTypedParameterValue { i: value };
+    // SAFETY: the caller's guarantees are `add`'s.
+    export!(|call| unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_INT, || Ok(value)) })
+}
+
+/// Appends an `unsigned int` parameter.
+///
+/// # Safety
+/// As `virTypedParamsAddInt`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddUInt(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    value: c_uint,
+) -> c_int {
+    let value = _virTypedParameterValue { ui: value };
+    // SAFETY: the caller's guarantees are `add`'s.
+    export!(|call| unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_UINT, || Ok(value)) })
+}
+
+/// Appends a `long long` parameter.
+///
+/// # Safety
+/// As `virTypedParamsAddInt`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddLLong(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    value: c_longlong,
+) -> c_int {
+    let value = _virTypedParameterValue { l: value };
+    // SAFETY: the caller's guarantees are `add`'s.
+    export!(|call| unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_LLONG, || Ok(value)) })
+}
+
+/// Appends an `unsigned long long` parameter.
+///
+/// # Safety
+/// As `virTypedParamsAddInt`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddULLong(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    value: c_ulonglong,
+) -> c_int {
+    let value = _virTypedParameterValue { ul: value };
+    // SAFETY: the caller's guarantees are `add`'s.
+    export!(|call| unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_ULLONG, || Ok(value)) })
+}
+
+/// Appends a `double` parameter.
+///
+/// # Safety
+/// As `virTypedParamsAddInt`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddDouble(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    value: c_double,
+) -> c_int {
+    let value = _virTypedParameterValue { d: value };
+    // SAFETY: the caller's guarantees are `add`'s.
+    export!(|call| unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_DOUBLE, || Ok(value)) })
+}
+
+/// Appends a boolean parameter; any non-zero `value` is stored as 1.
+///
+/// # Safety
+/// As `virTypedParamsAddInt`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddBoolean(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    value: c_int,
+) -> c_int {
+    export!(|call| {
+        let value = || Ok(_virTypedParameterValue { b: c_char::from(value != 0) });
+        // SAFETY: the caller's guarantees are `add`'s.
+        unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_BOOLEAN, value) }
+    })
+}
+
+/// Appends a string parameter holding a copy of `value`, which may be NULL.
+///
+/// # Safety
+/// As `virTypedParamsAddInt`; `value` must be NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddString(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    export!(|call| {
+        // SAFETY: NULL or a C string per the contract.
+        let value = || Ok(unsafe { owned_string(value) });
+        // SAFETY: the caller's guarantees are `add`'s.
+        unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_STRING, value) }
+    })
+}
+
+/// Appends a string parameter `name` per string of the NULL-terminated `values`.
+///
+/// None when `values` is NULL.
+///
+/// # Safety
+/// As `virTypedParamsAddString`; `values` must be NULL or a NULL-terminated
+/// array of C strings.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddStringList(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    values: *mut *const c_char,
+) -> c_int {
+    export!(|call| {
+        let mut next = values;
+        // SAFETY: NULL, or a NULL-terminated array per the contract.
+        while !next.is_null() && !unsafe { *next }.is_null() {
+            // SAFETY: an element of the array, before its terminator.
+            let string = unsafe { *next };
+            // SAFETY: a C string of the array.
+            let value = || Ok(unsafe { owned_string(string) });
+            // SAFETY: the caller's guarantees are `add`'s.
+            unsafe { add(call, (params, nparams, maxparams), name, Type::VIR_TYPED_PARAM_STRING, value) }?;
+            next = next.wrapping_add(1);
+        }
+        Ok(0)
+    })
+}
+
+/// Appends a parameter of type `type` whose value the text `value` spells.
+///
+/// Parsed as libvirt does: base-10 integers (leading blanks and a sign allowed, nothing
+/// after, within the type's range; a negative unsigned wraps as `strtoul`
+/// does), `strtod`'s doubles, booleans `1`, `0`, `true`, `false` (any case),
+/// strings as they are.
+///
+/// # Safety
+/// As `virTypedParamsAddString`.
+#[no_mangle]
+pub unsafe extern "C" fn virTypedParamsAddFromString(
+    params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
+    maxparams: *mut c_int,
+    name: *const c_char,
+    r#type: c_int,
+    value: *const c_char,
+) -> c_int {
+    export!(|call| {
+        // SAFETY: NULL or a C string per the contract.
+        let field = unsafe { super::strings::borrow(name) }.unwrap_or_default().into_owned();
+        let kind = [
+            Type::VIR_TYPED_PARAM_INT,
+            Type::VIR_TYPED_PARAM_UINT,
+            Type::VIR_TYPED_PARAM_LLONG,
+            Type::VIR_TYPED_PARAM_ULLONG,
+            Type::VIR_TYPED_PARAM_DOUBLE,
+            Type::VIR_TYPED_PARAM_BOOLEAN,
+            Type::VIR_TYPED_PARAM_STRING,
+        ]
+        .into_iter()
+        .find(|kind| *kind as c_int == r#type)
+        .ok_or_else(|| {
+            Error::internal(ErrorDomain::VIR_FROM_NONE, format!("unexpected type {type} for field {field}"))
+        })?;
+        let parse = || {
+            if kind == Type::VIR_TYPED_PARAM_STRING {
+                // SAFETY: NULL or a C string per the contract.
+                return Ok(unsafe { owned_string(value) });
+            }
+            // SAFETY: NULL or a C string per the contract.
+            let text = unsafe { super::strings::borrow(value) }.unwrap_or_default();
+            parse_value(kind, &text).ok_or_else(|| {
+                let detail = match kind {
+                    Type::VIR_TYPED_PARAM_BOOLEAN => format!("Invalid boolean value for field '{field}'"),
+                    _ => format!("Invalid value for field '{field}': expected {}", expected_name(kind)),
+                };
+                Error::invalid_arg(ErrorDomain::VIR_FROM_NONE, detail)
+            })
+        };
+        // SAFETY: the caller's guarantees are `add`'s.
+        unsafe { add(call, (params, nparams, maxparams), name, kind, parse) }
+    })
+}
+
+/// How libvirt's parse errors name a type.
+fn expected_name(kind: Type) -> &'static str {
+    match kind {
+        Type::VIR_TYPED_PARAM_INT => "int",
+        Type::VIR_TYPED_PARAM_UINT => "unsigned int",
+        Type::VIR_TYPED_PARAM_LLONG => "long long",
+        Type::VIR_TYPED_PARAM_ULLONG => "unsigned long long",
+        _ => "double",
+    }
+}
+
+/// `text` as a value of `kind` (not a string), as libvirt parses it.
+fn parse_value(kind: Type, text: &str) -> Option<_virTypedParameterValue> {
+    // strtol and friends skip leading white space.
+    let number = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    Some(match kind {
+        Type::VIR_TYPED_PARAM_INT => _virTypedParameterValue { i: number.parse().ok()? },
+        Type::VIR_TYPED_PARAM_UINT => {
+            let value = match number.strip_prefix('-') {
+                Some(magnitude) => 0u32.wrapping_sub(magnitude.parse::<u32>().ok()?),
+                None => number.parse().ok()?,
+            };
+            _virTypedParameterValue { ui: value }
+        }
+        Type::VIR_TYPED_PARAM_LLONG => _virTypedParameterValue { l: number.parse().ok()? },
+        Type::VIR_TYPED_PARAM_ULLONG => {
+            let value = match number.strip_prefix('-') {
+                Some(magnitude) => 0u64.wrapping_sub(magnitude.parse::<u64>().ok()?),
+                None => number.parse().ok()?,
+            };
+            _virTypedParameterValue { ul: value }
+        }
+        Type::VIR_TYPED_PARAM_DOUBLE => _virTypedParameterValue { d: parse_double(text)? },
+        Type::VIR_TYPED_PARAM_BOOLEAN => {
+            let value = match text {
+                "1" => true,
+                "0" => false,
+                _ if text.eq_ignore_ascii_case("true") => true,
+                _ if text.eq_ignore_ascii_case("false") => false,
+                _ => return None,
+            };
+            _virTypedParameterValue { b: c_char::from(value) }
+        }
+        Type::VIR_TYPED_PARAM_STRING => return None,
+    })
+}
+
+/// `text` as `strtod` reads it (hexadecimal, `inf` and `nan` included),
+/// when it is all a number.
+fn parse_double(text: &str) -> Option<f64> {
+    let text = CString::new(text).ok()?;
+    let mut end: *mut c_char = ptr::null_mut();
+    // SAFETY: a C string, and a place for the end pointer.
+    let value = unsafe { libc::strtod(text.as_ptr(), &mut end) };
+    let consumed = (end as usize).wrapping_sub(text.as_ptr() as usize);
+    let all = text.as_bytes().len();
+    (consumed == all && all > 0 && value.is_finite()).then_some(value)
 }
 
 /// A C array of typed parameters built from an event's, with the strings it

@@ -1,0 +1,250 @@
+//! libvirt's older enumeration functions (counts, and arrays of IDs or names
+//! the caller provides), over the same driver listings as the
+//! `virConnectListAll*` functions; and the domain lookups and accessors that
+//! need nothing new of the drivers.
+
+use std::os::raw::{c_char, c_int, c_uchar, c_ulong};
+
+use super::handles::DomainHandle;
+use super::{export, strings, Call};
+use crate::abi::common::{virConnectPtr, virDomainPtr};
+use crate::error::{Error, Result};
+use crate::event::EventClass;
+use crate::uuid::{Uuid, UUID_BUFLEN};
+
+/// `VIR_CONNECT_LIST_DOMAINS_ACTIVE` and `..._INACTIVE`.
+const DOMAINS_ACTIVE: u32 = 1;
+const DOMAINS_INACTIVE: u32 = 2;
+/// `VIR_CONNECT_LIST_NETWORKS_*` and `VIR_CONNECT_LIST_STORAGE_POOLS_*`.
+const OBJECTS_INACTIVE: u32 = 1;
+const OBJECTS_ACTIVE: u32 = 2;
+
+fn count(items: usize) -> c_int {
+    c_int::try_from(items).unwrap_or(c_int::MAX)
+}
+
+/// libvirt's checks of a caller's array and its size: `array` may be NULL
+/// only when `size` is 0, and `size` is not negative.
+fn check_array<T>(function: &str, (array, array_name): (*mut T, &str), (size, size_name): (c_int, &str)) -> Result<()> {
+    if array.is_null() && size > 0 {
+        return Err(Error::null_arg(function, array_name));
+    }
+    if size < 0 {
+        return Err(Error::arg_check(
+            function,
+            size_name,
+            format!("{size_name} in {function} must be zero or greater"),
+        ));
+    }
+    Ok(())
+}
+
+/// Fills the caller's array of `max` names with `malloc`ed copies of the
+/// first `max` of `names`; returns how many it wrote.
+///
+/// # Safety
+/// `out` must point to `max` writable pointers (checked by `check_array`).
+unsafe fn fill_names(out: *mut *mut c_char, max: c_int, names: impl Iterator<Item = String>) -> c_int {
+    let mut written = 0;
+    for (i, name) in names.take(usize::try_from(max).unwrap_or(0)).enumerate() {
+        // SAFETY: `i < max`, within the caller's array.
+        unsafe { *out.wrapping_add(i) = strings::to_malloced(&name) };
+        written += 1;
+    }
+    written
+}
+
+/// The number of running domains.
+#[no_mangle]
+pub extern "C" fn virConnectNumOfDomains(conn: virConnectPtr) -> c_int {
+    export!(|call| Ok(count(call.connection(conn)?.conn.driver.list_all(DOMAINS_ACTIVE)?.len())))
+}
+
+/// The number of defined domains that are not running.
+#[no_mangle]
+pub extern "C" fn virConnectNumOfDefinedDomains(conn: virConnectPtr) -> c_int {
+    export!(|call| Ok(count(call.connection(conn)?.conn.driver.list_all(DOMAINS_INACTIVE)?.len())))
+}
+
+/// Writes the IDs of up to `maxids` running domains to `ids`; returns how
+/// many it wrote.
+///
+/// # Safety
+/// `ids` must be NULL or point to `maxids` writable integers.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectListDomains(conn: virConnectPtr, ids: *mut c_int, maxids: c_int) -> c_int {
+    export!(|call| {
+        let handle = call.connection(conn)?;
+        check_array(call.function, (ids, "ids"), (maxids, "maxids"))?;
+        let domains = handle.conn.driver.list_all(DOMAINS_ACTIVE)?;
+        let mut written = 0;
+        for (i, domain) in domains.iter().take(usize::try_from(maxids).unwrap_or(0)).enumerate() {
+            // SAFETY: `i < maxids`, within the caller's array.
+            unsafe { *ids.wrapping_add(i) = domain.id };
+            written += 1;
+        }
+        Ok(written)
+    })
+}
+
+/// Writes the names of up to `maxnames` defined, inactive domains to
+/// `names`, each for the caller to `free()`; returns how many it wrote.
+///
+/// # Safety
+/// `names` must be NULL or point to `maxnames` writable pointers.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectListDefinedDomains(
+    conn: virConnectPtr,
+    names: *mut *mut c_char,
+    maxnames: c_int,
+) -> c_int {
+    export!(|call| {
+        let handle = call.connection(conn)?;
+        check_array(call.function, (names, "names"), (maxnames, "maxnames"))?;
+        let domains = handle.conn.driver.list_all(DOMAINS_INACTIVE)?;
+        // SAFETY: checked above, writable per the contract.
+        Ok(unsafe { fill_names(names, maxnames, domains.into_iter().map(|domain| domain.name.to_string())) })
+    })
+}
+
+/// The common body of the network and pool listings.
+///
+/// # Safety
+/// `names` must be NULL or point to `maxnames` writable pointers.
+unsafe fn list_object_names(
+    call: &mut Call,
+    (conn, class, filter): (virConnectPtr, EventClass, u32),
+    names: *mut *mut c_char,
+    maxnames: c_int,
+) -> Result<c_int> {
+    let handle = call.connection_for(conn, class)?;
+    check_array(call.function, (names, "names"), (maxnames, "maxnames"))
+        .map_err(|e| e.in_domain(class.descriptor().error_domain))?;
+    let objects = handle.conn.driver.object_list(class, filter)?;
+    // SAFETY: checked above, writable per the contract.
+    Ok(unsafe { fill_names(names, maxnames, objects.into_iter().map(|object| object.name)) })
+}
+
+/// Writes the names of up to `maxnames` active networks to `names`.
+///
+/// # Safety
+/// `names` must be NULL or point to `maxnames` writable pointers.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectListNetworks(
+    conn: virConnectPtr,
+    names: *mut *mut c_char,
+    maxnames: c_int,
+) -> c_int {
+    // SAFETY: the caller's contract is `list_object_names`'.
+    export!(|call| unsafe { list_object_names(call, (conn, EventClass::Network, OBJECTS_ACTIVE), names, maxnames) })
+}
+
+/// Writes the names of up to `maxnames` inactive networks to `names`.
+///
+/// # Safety
+/// As `virConnectListNetworks`.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectListDefinedNetworks(
+    conn: virConnectPtr,
+    names: *mut *mut c_char,
+    maxnames: c_int,
+) -> c_int {
+    // SAFETY: the caller's contract is `list_object_names`'.
+    export!(|call| unsafe { list_object_names(call, (conn, EventClass::Network, OBJECTS_INACTIVE), names, maxnames) })
+}
+
+/// Writes the names of up to `maxnames` active storage pools to `names`.
+///
+/// # Safety
+/// As `virConnectListNetworks`.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectListStoragePools(
+    conn: virConnectPtr,
+    names: *mut *mut c_char,
+    maxnames: c_int,
+) -> c_int {
+    // SAFETY: the caller's contract is `list_object_names`'.
+    export!(|call| unsafe { list_object_names(call, (conn, EventClass::StoragePool, OBJECTS_ACTIVE), names, maxnames) })
+}
+
+/// Writes the names of up to `maxnames` inactive storage pools to `names`.
+///
+/// # Safety
+/// As `virConnectListNetworks`.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectListDefinedStoragePools(
+    conn: virConnectPtr,
+    names: *mut *mut c_char,
+    maxnames: c_int,
+) -> c_int {
+    // SAFETY: the caller's contract is `list_object_names`'.
+    export!(|call| unsafe {
+        list_object_names(call, (conn, EventClass::StoragePool, OBJECTS_INACTIVE), names, maxnames)
+    })
+}
+
+/// The domain whose raw UUID is the 16 bytes at `uuid`, for the caller to
+/// free.
+///
+/// # Safety
+/// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainLookupByUUID(conn: virConnectPtr, uuid: *const c_uchar) -> virDomainPtr {
+    export!(|call| {
+        let handle = call.connection(conn)?;
+        if uuid.is_null() {
+            return Err(Error::null_arg(call.function, "uuid"));
+        }
+        let mut bytes = [0u8; UUID_BUFLEN];
+        // SAFETY: `VIR_UUID_BUFLEN` readable bytes per the contract.
+        bytes.copy_from_slice(unsafe { std::slice::from_raw_parts(uuid, UUID_BUFLEN) });
+        let identity = handle.conn.driver.lookup_by_uuid(&Uuid(bytes))?;
+        Ok(DomainHandle::new(&handle, identity).into_c())
+    })
+}
+
+/// The domain's connection; the caller gets no reference of its own.
+#[no_mangle]
+pub extern "C" fn virDomainGetConnect(dom: virDomainPtr) -> virConnectPtr {
+    export!(|call| Ok(call.domain(dom)?.conn().as_ptr()))
+}
+
+/// The domain's maximum memory in KiB; 0 on failure, as libvirt.
+#[no_mangle]
+pub extern "C" fn virDomainGetMaxMemory(domain: virDomainPtr) -> c_ulong {
+    export!(|call| {
+        let handle = call.domain(domain)?;
+        Ok(handle.conn().conn.driver.info(&handle.identity)?.max_memory_kib)
+    })
+}
+
+/// The library's version, 9000000 (libvirt 9.0.0's), written to `libVer`.
+///
+/// # Safety
+/// `libVer` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectGetLibVersion(conn: virConnectPtr, libVer: *mut c_ulong) -> c_int {
+    export!(|call| {
+        call.connection(conn)?;
+        if libVer.is_null() {
+            return Err(Error::null_arg(call.function, "libVer"));
+        }
+        // SAFETY: non-NULL (checked) and writable per the contract.
+        unsafe { *libVer = crate::abi::common::LIBVIR_VERSION_NUMBER };
+        Ok(0)
+    })
+}
+
+/// 0: an in-process connection has no channel to encrypt, as libvirt's
+/// in-process drivers answer.
+#[no_mangle]
+pub extern "C" fn virConnectIsEncrypted(conn: virConnectPtr) -> c_int {
+    export!(|call| call.connection(conn).map(|_| 0))
+}
+
+/// 1: an in-process connection cannot be eavesdropped, as libvirt's
+/// in-process drivers answer.
+#[no_mangle]
+pub extern "C" fn virConnectIsSecure(conn: virConnectPtr) -> c_int {
+    export!(|call| call.connection(conn).map(|_| 1))
+}
