@@ -454,13 +454,19 @@ procedures! {
 /// 443, in the remote program), for messages only servers send and for the
 /// authentication steps, which no function stands for.
 pub fn function_name(program: u32, number: i32) -> Option<&'static str> {
-    let table: &[&str] = match program {
+    function_of(program, number).map(|(name, _)| name)
+}
+
+/// [`function_name`] with the error domain that function's errors are
+/// reported in (its family's: `VIR_FROM_NETWORK` for `virNetwork*`...).
+pub fn function_of(program: u32, number: i32) -> Option<(&'static str, crate::error::ErrorDomain)> {
+    let table: &[Option<(&str, crate::error::ErrorDomain)>] = match program {
         REMOTE_PROGRAM => &functions::REMOTE,
         QEMU_PROGRAM => &functions::QEMU,
         _ => return None,
     };
     let index = usize::try_from(number).ok()?.checked_sub(1)?;
-    table.get(index).copied().filter(|name| !name.is_empty())
+    *table.get(index)?
 }
 
 /// The remote program's steps of the SASL and polkit handshakes

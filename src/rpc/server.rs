@@ -635,8 +635,8 @@ impl Server {
     /// the connection was not offered fails, and anything else (a number
     /// libvirt 9.0 does not have, a message only servers send) is unknown.
     fn unserved(&self, header: &Header) -> Outcome {
-        if let Some(function) = function_name(header.program, header.procedure) {
-            return Error::no_support(ErrorDomain::VIR_FROM_NONE, function).into();
+        if let Some((function, domain)) = function_of(header.program, header.procedure) {
+            return Error::no_support(domain, function).into();
         }
         if header.program == REMOTE_PROGRAM && is_auth_step(header.procedure) {
             return Error::auth_failed().into();
