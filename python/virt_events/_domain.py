@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import ctypes
 from ctypes import byref, c_int
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, List
 
 from . import _constants as C
 from ._errors import _fail
+from ._handle import _Handle
 from ._lib import _virDomainInfo, dec, lib, take_string
 
 if TYPE_CHECKING:
     from ._connect import virConnect
 
-class virDomain:
+class virDomain(_Handle):
     """A domain of a connection (libvirt-python's virDomain, for the calls
     the library supports)."""
 
-    def __init__(self, conn: virConnect, _obj: int) -> None:
-        self._conn = conn
-        self._o: Optional[int] = _obj
-
-    def __del__(self) -> None:
-        o, self._o = getattr(self, "_o", None), None
-        if o:
-            try:
-                lib.virDomainFree(o)
-            except Exception:
-                pass
+    _FREE = "virDomainFree"
 
     def __repr__(self) -> str:
         try:

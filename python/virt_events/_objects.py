@@ -10,29 +10,16 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 from . import _constants as C
 from ._errors import _fail, _local_error
 from ._exceptions import _report
+from ._handle import _Handle
 from ._lib import dec, keep_forever, lib
 from ._registry import _C_FREE_ADDR, _registry, register
 
 if TYPE_CHECKING:
     from ._connect import virConnect
 
-class _Object:
-    """What virNetwork, virStoragePool, virNodeDevice and virSecret share:
-    the C object (one reference, dropped by __del__) and its connection."""
-
-    _FREE: str  # the class's vir*Free
-
-    def __init__(self, conn: virConnect, _obj: int) -> None:
-        self._conn = conn
-        self._o: Optional[int] = _obj
-
-    def __del__(self) -> None:
-        o, self._o = getattr(self, "_o", None), None
-        if o:
-            try:
-                getattr(lib, self._FREE)(o)
-            except Exception:
-                pass
+class _Object(_Handle):
+    """What virNetwork, virStoragePool, virNodeDevice and virSecret share
+    beyond the handle: how they show and name themselves."""
 
     def __repr__(self) -> str:
         try:
