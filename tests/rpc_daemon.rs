@@ -197,6 +197,18 @@ fn read_only_clients_cannot_modify() {
             (denied.code, denied.domain, denied.message.as_deref()),
             (29, 19, Some("operation forbidden: read only access prevents virNetworkDestroy")) // VIR_FROM_NETWORK
         );
+        // Secrets stay in: libvirt refuses the secure and the migratable
+        // forms of the XML to read-only clients, and answers the plain one.
+        for flags in [1, 8] {
+            let args = protocol::DomainFlagsArgs { dom: client.lookup("test"), flags };
+            let denied = client.call::<()>(REMOTE_PROGRAM, remote::DOMAIN_GET_XML_DESC, &args).unwrap_err();
+            assert_eq!(
+                (denied.code, denied.domain, denied.message.as_deref()),
+                (29, 20, Some("operation forbidden: virDomainGetXMLDesc with secure flag")) // VIR_FROM_DOMAIN
+            );
+        }
+        let args = protocol::DomainFlagsArgs { dom: client.lookup("test"), flags: 0 };
+        client.call::<protocol::DomainGetXmlDescRet>(REMOTE_PROGRAM, remote::DOMAIN_GET_XML_DESC, &args).unwrap();
         // Watching is allowed.
         client.register_domain_event(0);
     }

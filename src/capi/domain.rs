@@ -218,7 +218,9 @@ pub unsafe extern "C" fn virDomainCreateXML(
 pub extern "C" fn virDomainGetXMLDesc(domain: virDomainPtr, flags: c_uint) -> *mut c_char {
     export!(|call| {
         let handle = call.domain(domain)?;
-        let xml = handle.conn().conn.driver.xml_desc(&handle.identity, flags)?;
+        let conn = &handle.conn().conn;
+        crate::driver::check_xml_desc_access(conn.read_only, flags)?;
+        let xml = conn.driver.xml_desc(&handle.identity, flags)?;
         Ok(strings::to_malloced(&xml))
     })
 }

@@ -101,6 +101,21 @@ pub fn check_flags(flags: u32, allowed: u32, function: &str, domain: ErrorDomain
         .in_domain(domain))
 }
 
+/// libvirt's public check of `virDomainGetXMLDesc`: a read-only connection
+/// may not ask for the secrets (`VIR_DOMAIN_XML_SECURE`) nor for the
+/// migratable form, which carries them too.
+pub fn check_xml_desc_access(read_only: bool, flags: u32) -> Result<()> {
+    use crate::abi::common::virDomainXMLFlags::{VIR_DOMAIN_XML_MIGRATABLE, VIR_DOMAIN_XML_SECURE};
+    if read_only && flags & (VIR_DOMAIN_XML_SECURE as u32 | VIR_DOMAIN_XML_MIGRATABLE as u32) != 0 {
+        return Err(Error::new(
+            ErrorCode::VIR_ERR_OPERATION_DENIED,
+            ErrorDomain::VIR_FROM_DOMAIN,
+            Some("virDomainGetXMLDesc with secure flag".into()),
+        ));
+    }
+    Ok(())
+}
+
 /// What a hypervisor driver offers. Operations a driver does not have report
 /// `VIR_ERR_NO_SUPPORT` naming the public function, as libvirt does.
 pub trait Driver: Send + Sync {

@@ -777,11 +777,8 @@ impl Server {
             }
             DOMAIN_GET_XML_DESC => {
                 let args = args!(DomainFlagsArgs);
-                // VIR_DOMAIN_XML_SECURE is refused to read-only clients.
-                if session.read_only && args.flags & 1 != 0 {
-                    return Some(
-                        Error::read_only(ErrorDomain::VIR_FROM_DOMAIN, "virDomainGetXMLDesc with secure flag").into(),
-                    );
+                if let Err(e) = crate::driver::check_xml_desc_access(session.read_only, args.flags) {
+                    return Some(e.into());
                 }
                 reply(driver.xml_desc(&dom_of(&args.dom), args.flags).map(|xml| boxed(DomainGetXmlDescRet { xml })))
             }

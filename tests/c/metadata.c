@@ -76,6 +76,13 @@ int main(void)
     ok_int(virDomainSetMetadata(rodom, VIR_DOMAIN_METADATA_TITLE, "x", NULL, NULL, 0), -1, "read-only connection");
     ok_error("read-only", VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN,
              "operation forbidden: read only access prevents virDomainSetMetadata");
+    /* The secure and the migratable XML carry secrets: refused read-only. */
+    ok(virDomainGetXMLDesc(rodom, VIR_DOMAIN_XML_SECURE) == NULL, "secure XML read-only", "%s", "XML returned");
+    ok_error("secure XML", VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN,
+             "operation forbidden: virDomainGetXMLDesc with secure flag");
+    ok(virDomainGetXMLDesc(rodom, VIR_DOMAIN_XML_MIGRATABLE) == NULL, "migratable XML read-only", "%s", "XML returned");
+    ok_error("migratable XML", VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN,
+             "operation forbidden: virDomainGetXMLDesc with secure flag");
     virDomainFree(rodom);
     virConnectClose(ro);
 
