@@ -10,8 +10,12 @@ writes, checked in:
       in version order, each inheriting the previous one, as libvirt's;
   src/capi/unsupported.rs
       an export for every function src/capi does not implement by hand,
-      refusing as libvirt's drivers do when they lack the operation
-      (src/capi/refusal.rs does the checks);
+      with libvirt's exact C types, refusing as libvirt's drivers do when
+      they lack the operation (src/capi/refusal.rs does the checks);
+  src/abi/libvirt_api.rs, src/abi/headers.txt
+      the Rust definitions of every item of libvirt's public headers that
+      src/abi does not write by hand, and the header each item belongs to,
+      from which build.rs has cbindgen write include/libvirt/*.h;
   src/qemu_shim.rs, src/lxc_shim.rs
       libvirt-qemu.so.0 and libvirt-lxc.so.0, which forward each function
       to libvirt.so.0's private node;
