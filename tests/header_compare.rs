@@ -94,6 +94,7 @@ fn read_api() -> Api {
     let mut api = Api::default();
     let element = Regex::new(r"(?s)<(enum|macro|struct|typedef|functype|function|variable)\s[^>]*>").unwrap();
     let field = Regex::new(r"<field\s[^>]*>").unwrap();
+    let union = Regex::new(r"(?s)<union>.*?</union>").unwrap();
     for file in API_FILES {
         let text = std::fs::read_to_string(Path::new(API_DIR).join(file)).unwrap();
         let symbols = &text[text.find("<symbols>").expect("a <symbols> section")..];
@@ -120,7 +121,7 @@ fn read_api() -> Api {
                         &symbols[start..start + symbols[start..].find("</struct>").unwrap()]
                     };
                     // Only the struct's own members, not those of a union inside.
-                    let outer = Regex::new(r"(?s)<union>.*?</union>").unwrap().replace_all(body, "");
+                    let outer = union.replace_all(body, "");
                     let members = field.find_iter(&outer).map(|f| attribute(f.as_str(), "name").unwrap()).collect();
                     api.structs.insert(name, (struct_tag, members));
                 }
@@ -149,7 +150,7 @@ fn macro_probes(name: &str) -> Option<Vec<String>> {
         "VIR_CPU_USABLE" => &["!!VIR_CPU_USABLE(map, 2, 1, 0)", "!!VIR_CPU_USABLE(map, 2, 1, 1)"],
         // The casts of event callbacks to their class's generic type.
         _ if name.ends_with("_EVENT_CALLBACK") => {
-            return Some(vec![format!("(void (*)(void)){name}(callback) == (void (*)(void))callback")])
+            return Some(vec![format!("(void (*)(void)){name}(callback) == same_callback")])
         }
         // `#define _virBlkioParameter _virTypedParameter` and the like.
         _ if name.starts_with("_vir") => return Some(vec![format!("sizeof(struct {name})")]),
@@ -209,7 +210,8 @@ fn values_program(api: &Api) -> String {
          \x20   virNodeInfo nodeinfo = {{ .nodes = 2, .sockets = 3, .cores = 5, .threads = 7 }};\n\
          \x20   unsigned char map[8] = {{ 0x08, 0x04, 0x21, 0x00, 0x00, 0xff }};\n\
          \x20   unsigned char copy[2] = {{ 0, 0 }};\n\
-         \x20   (void)nodeinfo; (void)map; (void)copy; (void)callback;\n\
+         \x20   void (*volatile same_callback)(void) = callback;\n\
+         \x20   (void)nodeinfo; (void)map; (void)copy; (void)same_callback;\n\
          {main}    return 0;\n}}\n"
     )
 }

@@ -653,7 +653,8 @@ def rust_fields(struct):
         array = re.fullmatch(r"char \w+\[(\w+)\]", c_type)
         if array:
             length = array.group(1)
-            rust = f"[c_char; {length}]" if length.isdigit() else f"[c_char; {length} as usize]"
+            # Array lengths are `usize` constants (see macro_rust).
+            rust = f"[c_char; {length}]"
         else:
             rust = exact_rust_type(c_type)
         fields.append(f"    pub {rust_name(field.get('name'))}: {rust},")
@@ -733,7 +734,9 @@ def abi_rs(api):
             else:
                 seen.add(value)
                 variants += sentinel + [f"    {name} = {value},"]
-        out += ["#[repr(C)]", f"pub enum {enum} {{"] + variants + ["}"] + aliases + [""]
+        wide = any(api.value(n) > 2**31 - 1 for n in names)
+        allow = ["#[allow(clippy::enum_clike_unportable_variant)] // libvirt's flag 1 << 31, as C has it"] if wide else []
+        out += allow + ["#[repr(C)]", f"pub enum {enum} {{"] + variants + ["}"] + aliases + [""]
     # Structs: opaque object types and records.
     for struct in api.structs:
         name = struct.get("name")

@@ -273,6 +273,7 @@ pub enum virConnectCompareCPUFlags {
     VIR_CONNECT_COMPARE_CPU_VALIDATE_XML = 2,
 }
 
+#[allow(clippy::enum_clike_unportable_variant)] // libvirt's flag 1 << 31, as C has it
 #[repr(C)]
 pub enum virConnectGetAllDomainStatsFlags {
     VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE = 1,
@@ -1435,7 +1436,7 @@ pub type virNetworkPort = _virNetworkPort;
 
 #[repr(C)]
 pub struct _virNodeCPUStats {
-    pub field: [c_char; VIR_NODE_CPU_STATS_FIELD_LENGTH as usize],
+    pub field: [c_char; VIR_NODE_CPU_STATS_FIELD_LENGTH],
     pub value: c_ulonglong,
 }
 pub type virNodeCPUStats = _virNodeCPUStats;
@@ -1455,7 +1456,7 @@ pub type virNodeInfo = _virNodeInfo;
 
 #[repr(C)]
 pub struct _virNodeMemoryStats {
-    pub field: [c_char; VIR_NODE_MEMORY_STATS_FIELD_LENGTH as usize],
+    pub field: [c_char; VIR_NODE_MEMORY_STATS_FIELD_LENGTH],
     pub value: c_ulonglong,
 }
 pub type virNodeMemoryStats = _virNodeMemoryStats;
@@ -1464,15 +1465,15 @@ pub type virSchedParameter = _virTypedParameter;
 
 #[repr(C)]
 pub struct _virSecurityLabel {
-    pub label: [c_char; VIR_SECURITY_LABEL_BUFLEN as usize],
+    pub label: [c_char; VIR_SECURITY_LABEL_BUFLEN],
     pub enforcing: c_int,
 }
 pub type virSecurityLabel = _virSecurityLabel;
 
 #[repr(C)]
 pub struct _virSecurityModel {
-    pub model: [c_char; VIR_SECURITY_MODEL_BUFLEN as usize],
-    pub doi: [c_char; VIR_SECURITY_DOI_BUFLEN as usize],
+    pub model: [c_char; VIR_SECURITY_MODEL_BUFLEN],
+    pub doi: [c_char; VIR_SECURITY_DOI_BUFLEN],
 }
 pub type virSecurityModel = _virSecurityModel;
 

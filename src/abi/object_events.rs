@@ -198,6 +198,7 @@ pub enum virConnectListAllStoragePoolsFlags {
 /// The capability filters; libvirt's `..._INACTIVE` (1 << 30) and
 /// `..._ACTIVE` (1U << 31) are left out: the test driver refuses them, and
 /// the second does not fit a C enum constant of type int.
+#[allow(clippy::enum_clike_unportable_variant)] // libvirt's flag 1 << 31, as C has it
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub enum virConnectListAllNodeDeviceFlags {
