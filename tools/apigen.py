@@ -559,9 +559,6 @@ def every_function_c(functions):
 
 ABI_FILE = "src/abi/libvirt_api.rs"
 HEADER_TABLE = "src/abi/headers.txt"
-# Hand-written items (their own module in src/abi) the generator leaves out.
-HAND_WRITTEN_ABI = ["common.rs", "domain_event.rs", "error.rs", "event_loop.rs", "object_events.rs", "qemu.rs",
-                    "typed_params.rs"]
 # Items of ours that the XML does not name, and their header.
 EXTRA_ITEMS = {"_virTypedParameterValue": "libvirt-common"}
 # The array lengths of struct fields: these macros are `usize` in Rust.
@@ -600,9 +597,12 @@ def exact_rust_type(c_type):
 
 
 def hand_written_abi_names():
-    """Every item name and enumerator the hand-written src/abi files define."""
+    """Every item name and enumerator the hand-written src/abi files (all
+    but the generated one) define: the generator leaves those out."""
     names = set()
-    for entry in HAND_WRITTEN_ABI:
+    for entry in sorted(os.listdir(os.path.join(ROOT, "src/abi"))):
+        if not entry.endswith(".rs") or os.path.join("src/abi", entry) == ABI_FILE:
+            continue
         with open(os.path.join(ROOT, "src/abi", entry)) as f:
             text = f.read()
         names.update(re.findall(r"\bpub (?:const|static|enum|struct|union|type|fn) (\w+)", text))
