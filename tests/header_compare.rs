@@ -275,6 +275,21 @@ fn values_and_layouts_match() {
     let differing: Vec<String> =
         real.iter().zip(&ours).filter(|(r, o)| r != o).map(|(r, o)| format!("libvirt: {r}\n   ours: {o}")).collect();
     assert!(differing.is_empty(), "{} lines differ:\n{}", differing.len(), differing.join("\n"));
+    // Without VIR_ENUM_SENTINELS, the same `*_LAST` names are visible (the
+    // sentinels are hidden, an enumerator that only ends in _LAST is not).
+    let visible_last = |include: &Path| {
+        let source = work_dir().join("no_sentinels.c");
+        std::fs::write(&source, INCLUDES).unwrap();
+        let out =
+            Command::new(c_compiler()).args(["-std=gnu11", "-E", "-I"]).arg(include).arg(&source).output().unwrap();
+        assert!(out.status.success(), "preprocessing against {} failed", include.display());
+        let last = Regex::new(r"\bVIR_\w+_LAST\b").unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        last.find_iter(&text).map(|m| m.as_str().to_owned()).collect::<std::collections::BTreeSet<_>>()
+    };
+    let real_last = visible_last(Path::new(REAL_INCLUDE));
+    assert!(real_last.contains("VIR_NETWORK_UPDATE_COMMAND_ADD_LAST"), "{real_last:?}");
+    assert_eq!(visible_last(&our_include()), real_last, "*_LAST names visible without VIR_ENUM_SENTINELS");
     // Spot checks that the program saw what it must.
     for expected in [
         "VIR_DOMAIN_EVENT_ID_LAST 27",

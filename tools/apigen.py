@@ -726,9 +726,13 @@ def abi_rs(api):
         names = sorted(names, key=lambda n: (api.value(n), not re.fullmatch(r"-?\d+", api.values[n]), n))
         seen = set()
         variants, aliases = [], []
+        highest = max(api.value(n) for n in names)
         for name in names:
             value = api.value(name)
-            sentinel = ['    #[cfg(feature = "enum_sentinels")]'] if name.endswith("_LAST") else []
+            # The sentinel counts the enum's values (VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
+            # is a command, not a sentinel).
+            is_sentinel = name.endswith("_LAST") and value == highest
+            sentinel = ['    #[cfg(feature = "enum_sentinels")]'] if is_sentinel else []
             if value in seen:
                 aliases += [line.strip() for line in sentinel] + [f"pub const {name}: c_int = {value};"]
             else:

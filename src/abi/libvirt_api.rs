@@ -1055,7 +1055,6 @@ pub enum virNetworkUpdateCommand {
     VIR_NETWORK_UPDATE_COMMAND_NONE = 0,
     VIR_NETWORK_UPDATE_COMMAND_MODIFY = 1,
     VIR_NETWORK_UPDATE_COMMAND_DELETE = 2,
-    #[cfg(feature = "enum_sentinels")]
     VIR_NETWORK_UPDATE_COMMAND_ADD_LAST = 3,
     VIR_NETWORK_UPDATE_COMMAND_ADD_FIRST = 4,
     #[cfg(feature = "enum_sentinels")]
