@@ -10,8 +10,12 @@ writes, checked in:
       in version order, each inheriting the previous one, as libvirt's;
   src/capi/unsupported.rs
       an export for every function src/capi does not implement by hand,
-      refusing as libvirt's drivers do when they lack the operation
-      (src/capi/refusal.rs does the checks);
+      with libvirt's exact C types, refusing as libvirt's drivers do when
+      they lack the operation (src/capi/refusal.rs does the checks);
+  src/abi/libvirt_api.rs, src/abi/headers.txt
+      the Rust definitions of every item of libvirt's public headers that
+      src/abi does not write by hand, and the header each item belongs to,
+      from which build.rs has cbindgen write include/libvirt/*.h;
   src/qemu_shim.rs, src/lxc_shim.rs
       libvirt-qemu.so.0 and libvirt-lxc.so.0, which forward each function
       to libvirt.so.0's private node;
@@ -278,14 +282,17 @@ def unsupported_rs(functions, implemented, null_probe, ro_probe, rw_probe):
     out = [f"//! {GENERATED}", "//!",
            "//! Every public function of libvirt 9.0 that src/capi does not implement by",
            "//! hand: each refuses as libvirt's drivers do when they lack the operation",
-           "//! (see `refusal::refuse`). tools/apigen.py regenerates this file.",
+           "//! (see `refusal::refuse`). tools/apigen.py regenerates this file. The",
+           "//! signatures are libvirt's, type for type: cbindgen writes the headers'",
+           "//! prototypes from them.",
            "",
            "#![allow(clippy::too_many_arguments)] // libvirt's signatures",
            "",
-           "use std::os::raw::{c_char, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void};",
+           "use std::os::raw::{c_char, c_int, c_longlong, c_uchar, c_uint, c_ulong, c_ulonglong, c_void};",
            "",
            "use super::export;",
-           "use super::refusal::{refuse, release_foreign, AnyFunction, Check, ForeignClass, Target};",
+           "use super::refusal::{refuse, release_foreign, Check, ForeignClass, Target};",
+           "use crate::abi::all::*;",
            "use crate::error::ErrorDomain;",
            ""]
     for function in functions:
@@ -294,18 +301,18 @@ def unsupported_rs(functions, implemented, null_probe, ro_probe, rw_probe):
         out.append(unsupported_fn(function, null_probe, ro_probe, rw_probe))
     text = "\n".join(out)
     # Only import what is used.
-    for name in ["c_char", "c_int", "c_longlong", "c_uint", "c_ulong", "c_ulonglong", "c_void"]:
-        if not re.search(rf"\b{name}\b", text.split("use super::export;", 1)[1]):
+    body = text.split("use crate::error::ErrorDomain;", 1)[1]
+    for name in ["c_char", "c_int", "c_longlong", "c_uchar", "c_uint", "c_ulong", "c_ulonglong", "c_void"]:
+        if not re.search(rf"\b{name}\b", body):
             text = text.replace(f" {name},", "").replace(f", {name}}}", "}")
-    for name in ["AnyFunction", "ForeignClass"]:
-        if not re.search(rf"\b{name}\b", text.split("use crate::error::ErrorDomain;", 1)[1]):
+    for name in ["ForeignClass"]:
+        if not re.search(rf"\b{name}\b", body):
             text = text.replace(f" {name},", "")
     return text
 
 
 def unsupported_fn(function, null_probe, ro_probe, rw_probe):
-    params = ", ".join(f"{rust_name(n)}: {rust_type(t)}" for n, t in function.args)
-    ret = rust_type(function.ret)
+    ret = exact_rust_type(function.ret)
     ret_text = "" if ret == "()" else f" -> {ret}"
     first = function.first_class()
     domain = FILE_DOMAINS[function.file]
@@ -322,7 +329,7 @@ def unsupported_fn(function, null_probe, ro_probe, rw_probe):
             target = f"Target::{cls}"
         else:
             used.add(function.args[0][0])
-            target = f"Target::{cls}({arg})"
+            target = f"Target::{cls}({arg}.cast())"
     else:
         target = "Target::None"
     steps = []
@@ -341,16 +348,19 @@ def unsupported_fn(function, null_probe, ro_probe, rw_probe):
         body = f"release_foreign(call, {rust_name(function.args[0][0])}.cast())"
     else:
         body = f"refuse(call, {target}, ErrorDomain::{domain}, &[{', '.join(steps)}])"
-    params = ", ".join(f"{rust_name(n) if n in used else '_' + n}: {rust_type(t)}" for n, t in function.args)
-    if function.public_name != function.name:
-        body = f'name = "{function.public_name}", |call| {body}'
-    else:
-        body = f"|call| {body}"
+    params = ", ".join(f"{rust_name(n) if n in used else '_' + n}: {exact_rust_type(t)}" for n, t in function.args)
     lines = [f"/// `{function.public_name}` (libvirt {function.node}): not supported.",
              "///",
              "/// # Safety",
              "/// Any arguments: only the object pointer, looked up among the live handles,",
              "/// and the NULL-ness of the checked pointers are looked at."]
+    if function.public_name != function.name:
+        body = f'name = "{function.public_name}", |call| {body}'
+        # Exported under a private name: libvirt-qemu.h or libvirt-lxc.h
+        # declares the public one.
+        lines.append("/// cbindgen:ignore")
+    else:
+        body = f"|call| {body}"
     lines.append("#[no_mangle]")
     lines.append(f"pub unsafe extern \"C\" fn {function.name}({params}){ret_text} {{")
     lines.append(f"    export!({body})")
@@ -542,6 +552,251 @@ def every_function_c(functions):
     return "\n".join(out)
 
 
+# ---------------------------------------------------------------------------
+# The Rust definitions of libvirt's public headers (src/abi/libvirt_api.rs)
+# and the header of every item (src/abi/headers.txt), from which build.rs
+# has cbindgen write include/libvirt/*.h.
+
+ABI_FILE = "src/abi/libvirt_api.rs"
+HEADER_TABLE = "src/abi/headers.txt"
+# Items of ours that the XML does not name, and their header.
+EXTRA_ITEMS = {"_virTypedParameterValue": "libvirt-common"}
+# The array lengths of struct fields: these macros are `usize` in Rust.
+C_BASE_TYPES = {
+    "char": "c_char",
+    "unsigned char": "c_uchar",
+    "unsigned short": "c_ushort",
+    "int": "c_int",
+    "unsigned int": "c_uint",
+    "long long": "c_longlong",
+    "long long int": "c_longlong",
+    "unsigned long": "c_ulong",
+    "unsigned long long": "c_ulonglong",
+    "unsigned long long int": "c_ulonglong",
+    "size_t": "usize",
+    "double": "f64",
+    "void": "c_void",
+}
+
+
+def exact_rust_type(c_type):
+    """The Rust spelling of a C type of libvirt's API, such that cbindgen
+    writes it back as the same C type."""
+    text = re.sub(r"\s*\bconst\s*$", "", c_type.strip())  # a top-level const does not change the type
+    stars = text.count("*")
+    base = text.replace("*", " ").split()
+    is_const = base and base[0] == "const"
+    if is_const:
+        base = base[1:]
+    base = " ".join(base)
+    rust = C_BASE_TYPES.get(base, base)
+    if stars == 0:
+        return "()" if rust == "c_void" else rust
+    rust = ("*const " if is_const else "*mut ") + rust
+    return "*mut " * (stars - 1) + rust
+
+
+def hand_written_abi_names():
+    """Every item name and enumerator the hand-written src/abi files (all
+    but the generated one) define: the generator leaves those out."""
+    names = set()
+    for entry in sorted(os.listdir(os.path.join(ROOT, "src/abi"))):
+        if not entry.endswith(".rs") or os.path.join("src/abi", entry) == ABI_FILE:
+            continue
+        with open(os.path.join(ROOT, "src/abi", entry)) as f:
+            text = f.read()
+        names.update(re.findall(r"\bpub (?:const|static|enum|struct|union|type|fn) (\w+)", text))
+        names.update(re.findall(r"^\s+(VIR_\w+) =", text, re.M))
+    return names
+
+
+class Api:
+    """Everything libvirt's three API descriptions declare, by kind."""
+
+    def __init__(self, api_dir):
+        self.roots = [ET.parse(os.path.join(api_dir, xml_name)).getroot() for xml_name, _, _ in LIBRARIES]
+        self.header = {}
+
+        def symbols(tag):
+            return [e for root in self.roots for e in root.find("symbols").iter(tag)]
+
+        self.functions = [(e, library) for (xml_name, library, _), root in zip(LIBRARIES, self.roots)
+                          for e in root.find("symbols").iter("function")]
+        self.enumerators = symbols("enum")
+        self.macros = symbols("macro")
+        self.structs = symbols("struct")
+        self.typedefs = symbols("typedef")
+        self.functypes = symbols("functype")
+        self.variables = symbols("variable")
+        for element in self.enumerators + self.macros + self.structs + self.typedefs + self.functypes + \
+                self.variables:
+            self.header.setdefault(element.get("name"), element.get("file"))
+        for element, library in self.functions:
+            self.header[element.get("name")] = element.get("file") or library
+        for element in self.structs:
+            tag = element.get("type").split()[1]
+            if tag == "_" + element.get("name") or tag not in self.header:
+                self.header[tag] = element.get("file")
+        self.header.update(EXTRA_ITEMS)
+        self.values = {e.get("name"): e.get("value") for e in self.enumerators}
+
+    def value(self, name):
+        """An enumerator's value as a number (some are another's name)."""
+        value = self.values[name]
+        return int(value) if re.fullmatch(r"-?\d+", value) else self.value(value)
+
+
+def rust_fields(struct):
+    fields = []
+    for field in struct.findall("field"):
+        c_type = field.get("type")
+        array = re.fullmatch(r"char \w+\[(\w+)\]", c_type)
+        if array:
+            length = array.group(1)
+            # Array lengths are `usize` constants (see macro_rust).
+            rust = f"[c_char; {length}]"
+        else:
+            rust = exact_rust_type(c_type)
+        fields.append(f"    pub {rust_name(field.get('name'))}: {rust},")
+    return fields
+
+
+def functype_rust(element):
+    params = ", ".join(f"{rust_name(a.get('name'))}: {exact_rust_type(a.get('type'))}"
+                       for a in element.findall("arg"))
+    ret = exact_rust_type(element.find("return").get("type"))
+    ret_text = "" if ret == "()" else f" -> {ret}"
+    return f'Option<unsafe extern "C" fn({params}){ret_text}>'
+
+
+def macro_rust(macro, api):
+    """A `pub const` for a macro with a value (function-like macros and
+    struct-tag aliases are written in build.rs's header text)."""
+    name = macro.get("name")
+    if macro.get("params") is not None:
+        return None
+    if macro.get("string") is not None:
+        value = macro.get("string").replace("\\", "\\\\").replace('"', '\\"')
+        return f'pub const {name}: &str = "{value}";'
+    raw = re.sub(r"/\*.*?\*/", "", macro.get("raw")).strip()
+    if raw.startswith("_vir"):
+        return None
+    if raw in api.values:
+        return f"pub const {name}: c_int = {api.value(raw)};"
+    if re.fullmatch(r"\w+", raw) and not raw[0].isdigit():
+        return f"pub const {name}: usize = {raw};"
+    number = eval(raw.rstrip("L"), {})  # arithmetic of integer literals only: "(36+1)", "9007199254740991LL"
+    if number > 2**31 - 1:
+        return f"pub const {name}: c_longlong = {number};"
+    return f"pub const {name}: usize = {number};"
+
+
+def abi_rs(api):
+    hand = hand_written_abi_names()
+    out = [f"//! {GENERATED}", "//!",
+           "//! The items of libvirt 9.0's public headers that src/abi does not define by",
+           "//! hand: enums, constants, structs, object types, typedefs, callback types and",
+           "//! the prototypes of libvirt-qemu.so.0 and libvirt-lxc.so.0. src/abi/headers.txt",
+           "//! says which header each belongs to; build.rs has cbindgen write them there.",
+           "//! String macros are `&str` constants, which build.rs writes into the headers",
+           "//! itself (cbindgen has no string constants).",
+           "",
+           "#![allow(clippy::too_many_arguments)] // libvirt's signatures",
+           "",
+           "use std::os::raw::{c_char, c_int, c_longlong, c_uchar, c_uint, c_ulong, c_ulonglong, c_ushort, c_void};",
+           "",
+           "use super::all::*;",
+           ""]
+    # Macros with a value.
+    for macro in api.macros:
+        if macro.get("name") in hand:
+            continue
+        line = macro_rust(macro, api)
+        if line:
+            out.append(line)
+    out.append("")
+    # Enums, by type, in value order; an enumerator repeating another's value
+    # in the same enum is a constant (Rust enums have distinct values).
+    by_type = {}
+    for enumerator in api.enumerators:
+        by_type.setdefault(enumerator.get("type"), []).append(enumerator.get("name"))
+    for enum, names in by_type.items():
+        if enum in hand:
+            continue
+        names = sorted(names, key=lambda n: (api.value(n), not re.fullmatch(r"-?\d+", api.values[n]), n))
+        seen = set()
+        variants, aliases = [], []
+        highest = max(api.value(n) for n in names)
+        for name in names:
+            value = api.value(name)
+            # The sentinel counts the enum's values (VIR_NETWORK_UPDATE_COMMAND_ADD_LAST
+            # is a command, not a sentinel).
+            is_sentinel = name.endswith("_LAST") and value == highest
+            sentinel = ['    #[cfg(feature = "enum_sentinels")]'] if is_sentinel else []
+            if value in seen:
+                aliases += [line.strip() for line in sentinel] + [f"pub const {name}: c_int = {value};"]
+            else:
+                seen.add(value)
+                variants += sentinel + [f"    {name} = {value},"]
+        wide = any(api.value(n) > 2**31 - 1 for n in names)
+        allow = ["#[allow(clippy::enum_clike_unportable_variant)] // libvirt's flag 1 << 31, as C has it"] if wide else []
+        out += allow + ["#[repr(C)]", f"pub enum {enum} {{"] + variants + ["}"] + aliases + [""]
+    # Structs: opaque object types and records.
+    for struct in api.structs:
+        name = struct.get("name")
+        tag = struct.get("type").split()[1]
+        if tag not in hand:
+            fields = rust_fields(struct)
+            if fields:
+                out += ["#[repr(C)]", f"pub struct {tag} {{"] + fields + ["}"]
+            else:
+                out += [f"pub struct {tag} {{", "    _private: [u8; 0],", "}"]
+            hand.add(tag)
+        if name not in hand:
+            out.append(f"pub type {name} = {tag};")
+        out.append("")
+    for typedef in api.typedefs:
+        name = typedef.get("name")
+        if name in hand or typedef.get("type") == "enum":
+            continue
+        out.append(f"pub type {name} = {exact_rust_type(typedef.get('type'))};")
+    out.append("")
+    for functype in api.functypes:
+        if functype.get("name") not in hand:
+            out += [f"pub type {functype.get('name')} = {functype_rust(functype)};", ""]
+    # The forwarding libraries' prototypes, for their headers.
+    declarations = []
+    for element, library in api.functions:
+        name = element.get("name")
+        if library == "libvirt" or name in hand:
+            continue
+        params = ", ".join(f"{rust_name(a.get('name'))}: {exact_rust_type(a.get('type'))}"
+                           for a in element.findall("arg"))
+        ret = exact_rust_type(element.find("return").get("type"))
+        ret_text = "" if ret == "()" else f" -> {ret}"
+        declarations.append(f"    pub fn {name}({params}){ret_text};")
+    if declarations:
+        out += ["// libvirt-qemu.so.0's and libvirt-lxc.so.0's functions, declared for their",
+                "// headers: the shims define them (src/qemu_shim.rs, src/lxc_shim.rs), this",
+                "// crate implements them under private names and never calls these.",
+                "#[allow(improper_ctypes)]", 'extern "C" {'] + declarations + ["}", ""]
+    text = "\n".join(out)
+    used = text.split("use super::all::*;", 1)[1]
+    for name in ["c_char", "c_int", "c_longlong", "c_uchar", "c_uint", "c_ulong", "c_ulonglong", "c_ushort",
+                 "c_void"]:
+        if not re.search(rf"\b{name}\b", used):
+            text = text.replace(f" {name},", "").replace(f", {name}}}", "}")
+    return text
+
+
+def header_table(api):
+    lines = [f"# {GENERATED}",
+             "# Every item of libvirt 9.0's public headers and the header it is declared in:",
+             "# build.rs gives cbindgen each header's items.", ""]
+    lines += [f"{name}\t{header}" for name, header in sorted(api.header.items())]
+    return "\n".join(lines) + "\n"
+
+
 SUPPORT_BEGIN = "<!-- support table: generated by tools/apigen.py -->"
 SUPPORT_END = "<!-- end of support table -->"
 
@@ -571,6 +826,7 @@ def readme(functions, implemented):
 
 def outputs(api_dir):
     functions, variables = read_api(api_dir)
+    api = Api(api_dir)
     implemented = hand_written_exports()
     null_probe = read_probe("real-null.txt")
     ro_probe = read_probe("real-ro.txt")
@@ -589,6 +845,8 @@ def outputs(api_dir):
         "src/lxc_shim.rs": shim("libvirt-lxc", by_library["libvirt-lxc"], "include/libvirt/libvirt-lxc.h"),
         "tests/c/every_function.c": every_function_c(functions),
         "README.md": readme(functions, implemented),
+        ABI_FILE: abi_rs(api),
+        HEADER_TABLE: header_table(api),
     }
     return files
 

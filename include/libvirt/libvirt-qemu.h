@@ -1,6 +1,5 @@
 /*
- * libvirt-qemu.h: the QEMU-specific API of virt-events (libvirt-qemu.so.0),
- * with libvirt 9.0's names and values.
+ * libvirt-qemu.h: the QEMU-specific API (libvirt-qemu.so.0).
  */
 
 #ifndef VIR_EVENTS_LIBVIRT_QEMU_H
@@ -10,6 +9,8 @@
 
 
 #include <libvirt/libvirt.h>
+
+#define VIR_DOMAIN_QEMU_AGENT_COMMAND_MIN -2
 
 /**
  * How `virConnectDomainQemuMonitorEventRegister` matches `event`.
@@ -25,6 +26,18 @@ typedef enum virConnectDomainQemuMonitorEventRegisterFlags {
   VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE = 2,
 } virConnectDomainQemuMonitorEventRegisterFlags;
 
+typedef enum virDomainQemuAgentCommandTimeoutValues {
+  VIR_DOMAIN_QEMU_AGENT_COMMAND_BLOCK = -2,
+  VIR_DOMAIN_QEMU_AGENT_COMMAND_DEFAULT = -1,
+  VIR_DOMAIN_QEMU_AGENT_COMMAND_NOWAIT = 0,
+  VIR_DOMAIN_QEMU_AGENT_COMMAND_SHUTDOWN = 60,
+} virDomainQemuAgentCommandTimeoutValues;
+
+typedef enum virDomainQemuMonitorCommandFlags {
+  VIR_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT = 0,
+  VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP = 1,
+} virDomainQemuMonitorCommandFlags;
+
 /**
  * Receives one QEMU monitor event: name, timestamp and `data` as JSON.
  */
@@ -33,6 +46,14 @@ typedef void (*virConnectDomainQemuMonitorEventCallback)(virConnectPtr conn, vir
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+extern char *virDomainQemuAgentCommand(virDomainPtr domain, const char *cmd, int timeout, unsigned int flags);
+
+extern virDomainPtr virDomainQemuAttach(virConnectPtr conn, unsigned int pid_value, unsigned int flags);
+
+extern int virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, char **result, unsigned int flags);
+
+extern int virDomainQemuMonitorCommandWithFiles(virDomainPtr domain, const char *cmd, unsigned int ninfiles, int *infiles, unsigned int *noutfiles, int **outfiles, char **result, unsigned int flags);
 
 /**
  * Registers `cb` for QEMU monitor events; returns its callback ID or -1.

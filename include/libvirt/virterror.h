@@ -1,6 +1,5 @@
 /*
- * virterror.h: error handling of virt-events, with libvirt 9.0's error codes,
- * domains and record layout.
+ * virterror.h: error handling: libvirt 9.0's error codes, domains and record layout.
  */
 
 #ifndef VIR_EVENTS_VIRTERROR_H
@@ -10,10 +9,6 @@
 
 
 #include <libvirt/libvirt.h>
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 
 typedef enum virErrorLevel {
   VIR_ERR_NONE = 0,
@@ -256,6 +251,10 @@ typedef virError *virErrorPtr;
  */
 typedef void (*virErrorFunc)(void *userData, virErrorPtr error);
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
 /**
  * Returns the calling thread's last error, or NULL if the last call
  */
@@ -319,9 +318,8 @@ void virConnResetLastError(virConnectPtr conn);
  */
 void virConnSetErrorFunc(virConnectPtr conn, void *userData, virErrorFunc handler);
 
-#endif  /* VIR_EVENTS_VIRTERROR_H */
-
-
 #ifdef __cplusplus
-}
-#endif
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* VIR_EVENTS_VIRTERROR_H */

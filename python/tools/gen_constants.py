@@ -3,8 +3,8 @@
 
     python3 python/tools/gen_constants.py [include/libvirt]
 
-Every enumerator of every ``typedef enum`` in libvirt.h, virterror.h and
-libvirt-qemu.h becomes a module-level constant with the same name and value
+Every enumerator of every ``typedef enum`` in the parts of libvirt.h (in its
+include order), virterror.h and libvirt-qemu.h becomes a module-level constant with the same name and value
 (the *_LAST sentinels included), and so do the numeric #defines. tests/test_constants.py
 fails when the checked-in module and the headers disagree.
 """
@@ -14,7 +14,10 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_INCLUDE = os.path.join(HERE, "..", "..", "include", "libvirt")
-HEADERS = ("libvirt.h", "virterror.h", "libvirt-qemu.h")
+HEADERS = ("libvirt-common.h", "libvirt-host.h", "libvirt-domain.h", "libvirt-domain-checkpoint.h",
+           "libvirt-domain-snapshot.h", "libvirt-event.h", "libvirt-interface.h", "libvirt-network.h",
+           "libvirt-nodedev.h", "libvirt-nwfilter.h", "libvirt-secret.h", "libvirt-storage.h",
+           "libvirt-stream.h", "virterror.h", "libvirt-qemu.h")
 
 _ENUM = re.compile(r"typedef\s+enum\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", re.S)
 _ITEM = re.compile(r"^\s*(\w+)\s*=\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*,?\s*$", re.M)

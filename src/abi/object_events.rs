@@ -198,6 +198,7 @@ pub enum virConnectListAllStoragePoolsFlags {
 /// The capability filters; libvirt's `..._INACTIVE` (1 << 30) and
 /// `..._ACTIVE` (1U << 31) are left out: the test driver refuses them, and
 /// the second does not fit a C enum constant of type int.
+#[allow(clippy::enum_clike_unportable_variant)] // libvirt's flag 1 << 31, as C has it
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub enum virConnectListAllNodeDeviceFlags {
@@ -223,6 +224,8 @@ pub enum virConnectListAllNodeDeviceFlags {
     VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_QUEUE = 524288,
     VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_MATRIX = 1048576,
     VIR_CONNECT_LIST_NODE_DEVICES_CAP_VPD = 2097152,
+    VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE = 1073741824,
+    VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE = 2147483648,
 }
 
 #[repr(C)]

@@ -20,9 +20,6 @@ use crate::abi::error::virErrorNumber as ErrorCode;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::EventClass;
 
-/// Any C function pointer, passed to a function that does not use it.
-pub(crate) type AnyFunction = Option<unsafe extern "C" fn()>;
-
 /// The object classes of libvirt the library never creates.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum ForeignClass {

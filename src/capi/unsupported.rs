@@ -2,14 +2,17 @@
 //!
 //! Every public function of libvirt 9.0 that src/capi does not implement by
 //! hand: each refuses as libvirt's drivers do when they lack the operation
-//! (see `refusal::refuse`). tools/apigen.py regenerates this file.
+//! (see `refusal::refuse`). tools/apigen.py regenerates this file. The
+//! signatures are libvirt's, type for type: cbindgen writes the headers'
+//! prototypes from them.
 
 #![allow(clippy::too_many_arguments)] // libvirt's signatures
 
-use std::os::raw::{c_char, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void};
+use std::os::raw::{c_char, c_int, c_longlong, c_uchar, c_uint, c_ulong, c_ulonglong, c_void};
 
 use super::export;
-use super::refusal::{refuse, release_foreign, AnyFunction, Check, ForeignClass, Target};
+use super::refusal::{refuse, release_foreign, Check, ForeignClass, Target};
+use crate::abi::all::*;
 use crate::error::ErrorDomain;
 
 /// `virConnectBaselineCPU` (libvirt 0.7.7): not supported.
@@ -19,14 +22,14 @@ use crate::error::ErrorDomain;
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectBaselineCPU(
-    conn: *mut c_void,
-    xmlCPUs: *const c_void,
+    conn: virConnectPtr,
+    xmlCPUs: *mut *const c_char,
     _ncpus: c_uint,
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xmlCPUs", xmlCPUs.is_null())]
     ))
@@ -39,18 +42,18 @@ pub unsafe extern "C" fn virConnectBaselineCPU(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectBaselineHypervisorCPU(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _emulator: *const c_char,
     _arch: *const c_char,
     _machine: *const c_char,
     _virttype: *const c_char,
-    xmlCPUs: *const c_void,
+    xmlCPUs: *mut *const c_char,
     _ncpus: c_uint,
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xmlCPUs", xmlCPUs.is_null())]
     ))
@@ -62,10 +65,10 @@ pub unsafe extern "C" fn virConnectBaselineHypervisorCPU(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectCompareCPU(conn: *mut c_void, xmlDesc: *const c_char, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virConnectCompareCPU(conn: virConnectPtr, xmlDesc: *const c_char, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -78,7 +81,7 @@ pub unsafe extern "C" fn virConnectCompareCPU(conn: *mut c_void, xmlDesc: *const
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectCompareHypervisorCPU(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _emulator: *const c_char,
     _arch: *const c_char,
     _machine: *const c_char,
@@ -88,7 +91,7 @@ pub unsafe extern "C" fn virConnectCompareHypervisorCPU(
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xmlCPU", xmlCPU.is_null())]
     ))
@@ -101,14 +104,14 @@ pub unsafe extern "C" fn virConnectCompareHypervisorCPU(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectDomainXMLFromNative(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     nativeFormat: *const c_char,
     _nativeConfig: *const c_char,
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("nativeFormat", nativeFormat.is_null())]
     ))
@@ -121,14 +124,14 @@ pub unsafe extern "C" fn virConnectDomainXMLFromNative(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectDomainXMLToNative(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     nativeFormat: *const c_char,
     _domainXml: *const c_char,
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("nativeFormat", nativeFormat.is_null())]
     ))
@@ -141,14 +144,14 @@ pub unsafe extern "C" fn virConnectDomainXMLToNative(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectFindStoragePoolSources(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     r#type: *const c_char,
     _srcSpec: *const c_char,
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("type", r#type.is_null())]
     ))
@@ -161,14 +164,14 @@ pub unsafe extern "C" fn virConnectFindStoragePoolSources(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectGetAllDomainStats(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _stats: c_uint,
-    retStats: *mut c_void,
+    retStats: *mut *mut virDomainStatsRecordPtr,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("retStats", retStats.is_null())]
     ))
@@ -181,14 +184,14 @@ pub unsafe extern "C" fn virConnectGetAllDomainStats(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectGetCPUModelNames(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     arch: *const c_char,
-    _models: *mut c_void,
+    _models: *mut *mut *mut c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("arch", arch.is_null())]
     ))
@@ -200,8 +203,8 @@ pub unsafe extern "C" fn virConnectGetCPUModelNames(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectGetCapabilities(conn: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virConnectGetCapabilities(conn: virConnectPtr) -> *mut c_char {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectGetDomainCapabilities` (libvirt 1.2.7): not supported.
@@ -211,14 +214,14 @@ pub unsafe extern "C" fn virConnectGetCapabilities(conn: *mut c_void) -> *mut c_
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectGetDomainCapabilities(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _emulatorbin: *const c_char,
     _arch: *const c_char,
     _machine: *const c_char,
     _virttype: *const c_char,
     _flags: c_uint,
 ) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virConnectGetHostname` (libvirt 0.3.0): not supported.
@@ -227,8 +230,8 @@ pub unsafe extern "C" fn virConnectGetDomainCapabilities(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectGetHostname(conn: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virConnectGetHostname(conn: virConnectPtr) -> *mut c_char {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectGetMaxVcpus` (libvirt 0.2.1): not supported.
@@ -237,8 +240,8 @@ pub unsafe extern "C" fn virConnectGetHostname(conn: *mut c_void) -> *mut c_char
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectGetMaxVcpus(conn: *mut c_void, _type: *const c_char) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virConnectGetMaxVcpus(conn: virConnectPtr, _type: *const c_char) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectGetStoragePoolCapabilities` (libvirt 5.2.0): not supported.
@@ -247,8 +250,8 @@ pub unsafe extern "C" fn virConnectGetMaxVcpus(conn: *mut c_void, _type: *const 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectGetStoragePoolCapabilities(conn: *mut c_void, _flags: c_uint) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_STORAGE, &[]))
+pub unsafe extern "C" fn virConnectGetStoragePoolCapabilities(conn: virConnectPtr, _flags: c_uint) -> *mut c_char {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
 /// `virConnectGetSysinfo` (libvirt 0.8.8): not supported.
@@ -257,8 +260,8 @@ pub unsafe extern "C" fn virConnectGetStoragePoolCapabilities(conn: *mut c_void,
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectGetSysinfo(conn: *mut c_void, _flags: c_uint) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virConnectGetSysinfo(conn: virConnectPtr, _flags: c_uint) -> *mut c_char {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectGetType` (libvirt 0.0.3): not supported.
@@ -267,8 +270,8 @@ pub unsafe extern "C" fn virConnectGetSysinfo(conn: *mut c_void, _flags: c_uint)
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectGetType(conn: *mut c_void) -> *const c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virConnectGetType(conn: virConnectPtr) -> *const c_char {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectGetVersion` (libvirt 0.0.3): not supported.
@@ -277,10 +280,10 @@ pub unsafe extern "C" fn virConnectGetType(conn: *mut c_void) -> *const c_char {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectGetVersion(conn: *mut c_void, hvVer: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virConnectGetVersion(conn: virConnectPtr, hvVer: *mut c_ulong) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("hvVer", hvVer.is_null())]
     ))
@@ -292,8 +295,12 @@ pub unsafe extern "C" fn virConnectGetVersion(conn: *mut c_void, hvVer: *mut c_v
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectListAllInterfaces(conn: *mut c_void, _ifaces: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[]))
+pub unsafe extern "C" fn virConnectListAllInterfaces(
+    conn: virConnectPtr,
+    _ifaces: *mut *mut virInterfacePtr,
+    _flags: c_uint,
+) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
 /// `virConnectListAllNWFilterBindings` (libvirt 4.5.0): not supported.
@@ -303,11 +310,11 @@ pub unsafe extern "C" fn virConnectListAllInterfaces(conn: *mut c_void, _ifaces:
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectListAllNWFilterBindings(
-    conn: *mut c_void,
-    _bindings: *mut c_void,
+    conn: virConnectPtr,
+    _bindings: *mut *mut virNWFilterBindingPtr,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NWFILTER, &[]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
 /// `virConnectListAllNWFilters` (libvirt 0.10.2): not supported.
@@ -316,8 +323,12 @@ pub unsafe extern "C" fn virConnectListAllNWFilterBindings(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectListAllNWFilters(conn: *mut c_void, _filters: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NWFILTER, &[]))
+pub unsafe extern "C" fn virConnectListAllNWFilters(
+    conn: virConnectPtr,
+    _filters: *mut *mut virNWFilterPtr,
+    _flags: c_uint,
+) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
 /// `virConnectListAllSecrets` (libvirt 0.10.2): not supported.
@@ -326,8 +337,12 @@ pub unsafe extern "C" fn virConnectListAllNWFilters(conn: *mut c_void, _filters:
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectListAllSecrets(conn: *mut c_void, _secrets: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_SECRET, &[]))
+pub unsafe extern "C" fn virConnectListAllSecrets(
+    conn: virConnectPtr,
+    _secrets: *mut *mut virSecretPtr,
+    _flags: c_uint,
+) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
 /// `virConnectListDefinedInterfaces` (libvirt 0.7.0): not supported.
@@ -337,11 +352,11 @@ pub unsafe extern "C" fn virConnectListAllSecrets(conn: *mut c_void, _secrets: *
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectListDefinedInterfaces(
-    conn: *mut c_void,
-    _names: *mut c_void,
+    conn: virConnectPtr,
+    _names: *mut *mut c_char,
     _maxnames: c_int,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
 /// `virConnectListInterfaces` (libvirt 0.6.4): not supported.
@@ -350,8 +365,12 @@ pub unsafe extern "C" fn virConnectListDefinedInterfaces(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectListInterfaces(conn: *mut c_void, _names: *mut c_void, _maxnames: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[]))
+pub unsafe extern "C" fn virConnectListInterfaces(
+    conn: virConnectPtr,
+    _names: *mut *mut c_char,
+    _maxnames: c_int,
+) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
 /// `virConnectListNWFilters` (libvirt 0.8.0): not supported.
@@ -360,8 +379,12 @@ pub unsafe extern "C" fn virConnectListInterfaces(conn: *mut c_void, _names: *mu
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectListNWFilters(conn: *mut c_void, _names: *mut c_void, _maxnames: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NWFILTER, &[]))
+pub unsafe extern "C" fn virConnectListNWFilters(
+    conn: virConnectPtr,
+    _names: *mut *mut c_char,
+    _maxnames: c_int,
+) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
 /// `virConnectListSecrets` (libvirt 0.7.1): not supported.
@@ -370,8 +393,12 @@ pub unsafe extern "C" fn virConnectListNWFilters(conn: *mut c_void, _names: *mut
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectListSecrets(conn: *mut c_void, _uuids: *mut c_void, _maxuuids: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_SECRET, &[]))
+pub unsafe extern "C" fn virConnectListSecrets(
+    conn: virConnectPtr,
+    _uuids: *mut *mut c_char,
+    _maxuuids: c_int,
+) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
 /// `virConnectNumOfDefinedInterfaces` (libvirt 0.7.0): not supported.
@@ -380,8 +407,8 @@ pub unsafe extern "C" fn virConnectListSecrets(conn: *mut c_void, _uuids: *mut c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectNumOfDefinedInterfaces(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[]))
+pub unsafe extern "C" fn virConnectNumOfDefinedInterfaces(conn: virConnectPtr) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
 /// `virConnectNumOfInterfaces` (libvirt 0.6.4): not supported.
@@ -390,8 +417,8 @@ pub unsafe extern "C" fn virConnectNumOfDefinedInterfaces(conn: *mut c_void) -> 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectNumOfInterfaces(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[]))
+pub unsafe extern "C" fn virConnectNumOfInterfaces(conn: virConnectPtr) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
 /// `virConnectNumOfNWFilters` (libvirt 0.8.0): not supported.
@@ -400,8 +427,8 @@ pub unsafe extern "C" fn virConnectNumOfInterfaces(conn: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectNumOfNWFilters(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NWFILTER, &[]))
+pub unsafe extern "C" fn virConnectNumOfNWFilters(conn: virConnectPtr) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
 /// `virConnectNumOfSecrets` (libvirt 0.7.1): not supported.
@@ -410,8 +437,8 @@ pub unsafe extern "C" fn virConnectNumOfNWFilters(conn: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virConnectNumOfSecrets(conn: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_SECRET, &[]))
+pub unsafe extern "C" fn virConnectNumOfSecrets(conn: virConnectPtr) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
 /// `virConnectSetIdentity` (libvirt 5.8.0): not supported.
@@ -421,12 +448,12 @@ pub unsafe extern "C" fn virConnectNumOfSecrets(conn: *mut c_void) -> c_int {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virConnectSetIdentity(
-    conn: *mut c_void,
-    _params: *mut c_void,
+    conn: virConnectPtr,
+    _params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainAbortJob` (libvirt 0.7.7): not supported.
@@ -435,8 +462,8 @@ pub unsafe extern "C" fn virConnectSetIdentity(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainAbortJob(domain: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainAbortJob(domain: virDomainPtr) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainAbortJobFlags` (libvirt 8.5.0): not supported.
@@ -445,8 +472,8 @@ pub unsafe extern "C" fn virDomainAbortJob(domain: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainAbortJobFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainAbortJobFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainAddIOThread` (libvirt 1.2.15): not supported.
@@ -455,8 +482,8 @@ pub unsafe extern "C" fn virDomainAbortJobFlags(domain: *mut c_void, _flags: c_u
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainAddIOThread(domain: *mut c_void, _iothread_id: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainAddIOThread(domain: virDomainPtr, _iothread_id: c_uint, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainAgentSetResponseTimeout` (libvirt 5.10.0): not supported.
@@ -466,11 +493,11 @@ pub unsafe extern "C" fn virDomainAddIOThread(domain: *mut c_void, _iothread_id:
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainAgentSetResponseTimeout(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _timeout: c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainAttachDevice` (libvirt 0.1.9): not supported.
@@ -479,10 +506,10 @@ pub unsafe extern "C" fn virDomainAgentSetResponseTimeout(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainAttachDevice(domain: *mut c_void, xml: *const c_char) -> c_int {
+pub unsafe extern "C" fn virDomainAttachDevice(domain: virDomainPtr, xml: *const c_char) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xml", xml.is_null())]
     ))
@@ -494,10 +521,10 @@ pub unsafe extern "C" fn virDomainAttachDevice(domain: *mut c_void, xml: *const 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainAttachDeviceFlags(domain: *mut c_void, xml: *const c_char, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainAttachDeviceFlags(domain: virDomainPtr, xml: *const c_char, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xml", xml.is_null())]
     ))
@@ -510,14 +537,14 @@ pub unsafe extern "C" fn virDomainAttachDeviceFlags(domain: *mut c_void, xml: *c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainAuthorizedSSHKeysGet(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     user: *const c_char,
-    _keys: *mut c_void,
+    _keys: *mut *mut *mut c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("user", user.is_null())]
     ))
@@ -530,15 +557,15 @@ pub unsafe extern "C" fn virDomainAuthorizedSSHKeysGet(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainAuthorizedSSHKeysSet(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     user: *const c_char,
-    _keys: *const c_void,
+    _keys: *mut *const c_char,
     _nkeys: c_uint,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("user", user.is_null())]
     ))
@@ -551,14 +578,14 @@ pub unsafe extern "C" fn virDomainAuthorizedSSHKeysSet(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBackupBegin(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     backupXML: *const c_char,
     _checkpointXML: *const c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("backupXML", backupXML.is_null())]
     ))
@@ -570,8 +597,8 @@ pub unsafe extern "C" fn virDomainBackupBegin(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainBackupGetXMLDesc(domain: *mut c_void, _flags: c_uint) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainBackupGetXMLDesc(domain: virDomainPtr, _flags: c_uint) -> *mut c_char {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainBlockCommit` (libvirt 0.10.2): not supported.
@@ -581,7 +608,7 @@ pub unsafe extern "C" fn virDomainBackupGetXMLDesc(domain: *mut c_void, _flags: 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockCommit(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
     _base: *const c_char,
     _top: *const c_char,
@@ -590,7 +617,7 @@ pub unsafe extern "C" fn virDomainBlockCommit(
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -603,16 +630,16 @@ pub unsafe extern "C" fn virDomainBlockCommit(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockCopy(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
     _destxml: *const c_char,
-    _params: *mut c_void,
+    _params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -624,10 +651,10 @@ pub unsafe extern "C" fn virDomainBlockCopy(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainBlockJobAbort(dom: *mut c_void, disk: *const c_char, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainBlockJobAbort(dom: virDomainPtr, disk: *const c_char, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -640,14 +667,14 @@ pub unsafe extern "C" fn virDomainBlockJobAbort(dom: *mut c_void, disk: *const c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockJobSetSpeed(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
     _bandwidth: c_ulong,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -660,7 +687,7 @@ pub unsafe extern "C" fn virDomainBlockJobSetSpeed(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockPeek(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
     _offset: c_ulonglong,
     _size: usize,
@@ -669,7 +696,7 @@ pub unsafe extern "C" fn virDomainBlockPeek(
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -682,14 +709,14 @@ pub unsafe extern "C" fn virDomainBlockPeek(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockPull(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
     _bandwidth: c_ulong,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -702,7 +729,7 @@ pub unsafe extern "C" fn virDomainBlockPull(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockRebase(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
     _base: *const c_char,
     _bandwidth: c_ulong,
@@ -710,7 +737,7 @@ pub unsafe extern "C" fn virDomainBlockRebase(
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -723,14 +750,14 @@ pub unsafe extern "C" fn virDomainBlockRebase(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockResize(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
     _size: c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -743,14 +770,14 @@ pub unsafe extern "C" fn virDomainBlockResize(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockStats(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
-    _stats: *mut c_void,
+    _stats: virDomainBlockStatsPtr,
     _size: usize,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("disk", disk.is_null())]
     ))
@@ -763,15 +790,15 @@ pub unsafe extern "C" fn virDomainBlockStats(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainBlockStatsFlags(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
-    _params: *mut c_void,
-    _nparams: *mut c_void,
+    _params: virTypedParameterPtr,
+    _nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("disk", disk.is_null())]
     ))
@@ -784,13 +811,13 @@ pub unsafe extern "C" fn virDomainBlockStatsFlags(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainCheckpointCreateXML(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     xmlDesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virDomainCheckpointPtr {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN_CHECKPOINT,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -802,7 +829,7 @@ pub unsafe extern "C" fn virDomainCheckpointCreateXML(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointDelete(_checkpoint: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainCheckpointDelete(_checkpoint: virDomainCheckpointPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -817,7 +844,7 @@ pub unsafe extern "C" fn virDomainCheckpointDelete(_checkpoint: *mut c_void, _fl
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointFree(_checkpoint: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainCheckpointFree(_checkpoint: virDomainCheckpointPtr) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -832,7 +859,7 @@ pub unsafe extern "C" fn virDomainCheckpointFree(_checkpoint: *mut c_void) -> c_
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointGetConnect(_checkpoint: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virDomainCheckpointGetConnect(_checkpoint: virDomainCheckpointPtr) -> virConnectPtr {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -847,7 +874,7 @@ pub unsafe extern "C" fn virDomainCheckpointGetConnect(_checkpoint: *mut c_void)
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointGetDomain(_checkpoint: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virDomainCheckpointGetDomain(_checkpoint: virDomainCheckpointPtr) -> virDomainPtr {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -862,7 +889,7 @@ pub unsafe extern "C" fn virDomainCheckpointGetDomain(_checkpoint: *mut c_void) 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointGetName(_checkpoint: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virDomainCheckpointGetName(_checkpoint: virDomainCheckpointPtr) -> *const c_char {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -877,7 +904,10 @@ pub unsafe extern "C" fn virDomainCheckpointGetName(_checkpoint: *mut c_void) ->
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointGetParent(_checkpoint: *mut c_void, _flags: c_uint) -> *mut c_void {
+pub unsafe extern "C" fn virDomainCheckpointGetParent(
+    _checkpoint: virDomainCheckpointPtr,
+    _flags: c_uint,
+) -> virDomainCheckpointPtr {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -892,7 +922,10 @@ pub unsafe extern "C" fn virDomainCheckpointGetParent(_checkpoint: *mut c_void, 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointGetXMLDesc(_checkpoint: *mut c_void, _flags: c_uint) -> *mut c_char {
+pub unsafe extern "C" fn virDomainCheckpointGetXMLDesc(
+    _checkpoint: virDomainCheckpointPtr,
+    _flags: c_uint,
+) -> *mut c_char {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -908,8 +941,8 @@ pub unsafe extern "C" fn virDomainCheckpointGetXMLDesc(_checkpoint: *mut c_void,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainCheckpointListAllChildren(
-    _checkpoint: *mut c_void,
-    _children: *mut c_void,
+    _checkpoint: virDomainCheckpointPtr,
+    _children: *mut *mut virDomainCheckpointPtr,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
@@ -927,13 +960,13 @@ pub unsafe extern "C" fn virDomainCheckpointListAllChildren(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainCheckpointLookupByName(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     name: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virDomainCheckpointPtr {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN_CHECKPOINT,
         &[Check::NonNull("name", name.is_null())]
     ))
@@ -945,7 +978,7 @@ pub unsafe extern "C" fn virDomainCheckpointLookupByName(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCheckpointRef(_checkpoint: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainCheckpointRef(_checkpoint: virDomainCheckpointPtr) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainCheckpoint),
@@ -960,10 +993,10 @@ pub unsafe extern "C" fn virDomainCheckpointRef(_checkpoint: *mut c_void) -> c_i
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCoreDump(domain: *mut c_void, to: *const c_char, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainCoreDump(domain: virDomainPtr, to: *const c_char, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
     ))
@@ -976,14 +1009,14 @@ pub unsafe extern "C" fn virDomainCoreDump(domain: *mut c_void, to: *const c_cha
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainCoreDumpWithFormat(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     to: *const c_char,
     _dumpformat: c_uint,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
     ))
@@ -996,11 +1029,11 @@ pub unsafe extern "C" fn virDomainCoreDumpWithFormat(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainCreateLinux(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _xmlDesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+) -> virDomainPtr {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainCreateWithFiles` (libvirt 1.1.1): not supported.
@@ -1010,12 +1043,12 @@ pub unsafe extern "C" fn virDomainCreateLinux(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainCreateWithFiles(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _nfiles: c_uint,
-    _files: *mut c_void,
+    _files: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainCreateWithFlags` (libvirt 0.8.2): not supported.
@@ -1024,8 +1057,8 @@ pub unsafe extern "C" fn virDomainCreateWithFiles(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainCreateWithFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainCreateWithFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainCreateXMLWithFiles` (libvirt 1.1.1): not supported.
@@ -1035,15 +1068,15 @@ pub unsafe extern "C" fn virDomainCreateWithFlags(domain: *mut c_void, _flags: c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainCreateXMLWithFiles(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     xmlDesc: *const c_char,
     _nfiles: c_uint,
-    _files: *mut c_void,
+    _files: *mut c_int,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virDomainPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -1055,10 +1088,14 @@ pub unsafe extern "C" fn virDomainCreateXMLWithFiles(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainDefineXMLFlags(conn: *mut c_void, xml: *const c_char, _flags: c_uint) -> *mut c_void {
+pub unsafe extern "C" fn virDomainDefineXMLFlags(
+    conn: virConnectPtr,
+    xml: *const c_char,
+    _flags: c_uint,
+) -> virDomainPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
     ))
@@ -1070,8 +1107,8 @@ pub unsafe extern "C" fn virDomainDefineXMLFlags(conn: *mut c_void, xml: *const 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainDelIOThread(domain: *mut c_void, _iothread_id: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainDelIOThread(domain: virDomainPtr, _iothread_id: c_uint, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainDestroyFlags` (libvirt 0.9.4): not supported.
@@ -1080,8 +1117,8 @@ pub unsafe extern "C" fn virDomainDelIOThread(domain: *mut c_void, _iothread_id:
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainDestroyFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainDestroyFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainDetachDevice` (libvirt 0.1.9): not supported.
@@ -1090,10 +1127,10 @@ pub unsafe extern "C" fn virDomainDestroyFlags(domain: *mut c_void, _flags: c_ui
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainDetachDevice(domain: *mut c_void, xml: *const c_char) -> c_int {
+pub unsafe extern "C" fn virDomainDetachDevice(domain: virDomainPtr, xml: *const c_char) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xml", xml.is_null())]
     ))
@@ -1106,13 +1143,13 @@ pub unsafe extern "C" fn virDomainDetachDevice(domain: *mut c_void, xml: *const 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDetachDeviceAlias(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     alias: *const c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("alias", alias.is_null())]
     ))
@@ -1124,10 +1161,10 @@ pub unsafe extern "C" fn virDomainDetachDeviceAlias(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainDetachDeviceFlags(domain: *mut c_void, xml: *const c_char, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainDetachDeviceFlags(domain: virDomainPtr, xml: *const c_char, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xml", xml.is_null())]
     ))
@@ -1140,13 +1177,13 @@ pub unsafe extern "C" fn virDomainDetachDeviceFlags(domain: *mut c_void, xml: *c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainFDAssociate(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _name: *const c_char,
     _nfds: c_uint,
-    _fds: *mut c_void,
+    _fds: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainFSFreeze` (libvirt 1.2.5): not supported.
@@ -1156,12 +1193,12 @@ pub unsafe extern "C" fn virDomainFDAssociate(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainFSFreeze(
-    dom: *mut c_void,
-    _mountpoints: *const c_void,
+    dom: virDomainPtr,
+    _mountpoints: *mut *const c_char,
     _nmountpoints: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainFSInfoFree` (libvirt 1.2.11): not supported.
@@ -1170,7 +1207,7 @@ pub unsafe extern "C" fn virDomainFSFreeze(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainFSInfoFree(info: *mut c_void) {
+pub unsafe extern "C" fn virDomainFSInfoFree(info: virDomainFSInfoPtr) {
     export!(|call| release_foreign(call, info.cast()))
 }
 
@@ -1181,12 +1218,12 @@ pub unsafe extern "C" fn virDomainFSInfoFree(info: *mut c_void) {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainFSThaw(
-    dom: *mut c_void,
-    _mountpoints: *const c_void,
+    dom: virDomainPtr,
+    _mountpoints: *mut *const c_char,
     _nmountpoints: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainFSTrim` (libvirt 1.0.1): not supported.
@@ -1196,12 +1233,12 @@ pub unsafe extern "C" fn virDomainFSThaw(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainFSTrim(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     _mountPoint: *const c_char,
     _minimum: c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainGetAutostart` (libvirt 0.2.1): not supported.
@@ -1210,10 +1247,10 @@ pub unsafe extern "C" fn virDomainFSTrim(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetAutostart(domain: *mut c_void, autostart: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainGetAutostart(domain: virDomainPtr, autostart: *mut c_int) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("autostart", autostart.is_null())]
     ))
@@ -1226,14 +1263,14 @@ pub unsafe extern "C" fn virDomainGetAutostart(domain: *mut c_void, autostart: *
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetBlkioParameters(
-    domain: *mut c_void,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    domain: virDomainPtr,
+    _params: virTypedParameterPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -1246,14 +1283,14 @@ pub unsafe extern "C" fn virDomainGetBlkioParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetBlockInfo(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     disk: *const c_char,
-    _info: *mut c_void,
+    _info: virDomainBlockInfoPtr,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("disk", disk.is_null())]
     ))
@@ -1266,15 +1303,15 @@ pub unsafe extern "C" fn virDomainGetBlockInfo(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetBlockIoTune(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     _disk: *const c_char,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    _params: virTypedParameterPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -1287,14 +1324,14 @@ pub unsafe extern "C" fn virDomainGetBlockIoTune(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetBlockJobInfo(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
-    _info: *mut c_void,
+    _info: virDomainBlockJobInfoPtr,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("disk", disk.is_null())]
     ))
@@ -1307,14 +1344,14 @@ pub unsafe extern "C" fn virDomainGetBlockJobInfo(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetCPUStats(
-    domain: *mut c_void,
-    _params: *mut c_void,
+    domain: virDomainPtr,
+    _params: virTypedParameterPtr,
     _nparams: c_uint,
     _start_cpu: c_int,
     _ncpus: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetControlInfo` (libvirt 0.9.3): not supported.
@@ -1323,10 +1360,14 @@ pub unsafe extern "C" fn virDomainGetCPUStats(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetControlInfo(domain: *mut c_void, info: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainGetControlInfo(
+    domain: virDomainPtr,
+    info: virDomainControlInfoPtr,
+    _flags: c_uint,
+) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("info", info.is_null())]
     ))
@@ -1339,12 +1380,12 @@ pub unsafe extern "C" fn virDomainGetControlInfo(domain: *mut c_void, info: *mut
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetDiskErrors(
-    dom: *mut c_void,
-    _errors: *mut c_void,
+    dom: virDomainPtr,
+    _errors: virDomainDiskErrorPtr,
     _maxerrors: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetEmulatorPinInfo` (libvirt 0.10.0): not supported.
@@ -1354,14 +1395,14 @@ pub unsafe extern "C" fn virDomainGetDiskErrors(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetEmulatorPinInfo(
-    domain: *mut c_void,
-    cpumap: *mut c_void,
+    domain: virDomainPtr,
+    cpumap: *mut c_uchar,
     _maplen: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("cpumap", cpumap.is_null())]
     ))
@@ -1373,10 +1414,14 @@ pub unsafe extern "C" fn virDomainGetEmulatorPinInfo(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetFSInfo(dom: *mut c_void, info: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainGetFSInfo(
+    dom: virDomainPtr,
+    info: *mut *mut virDomainFSInfoPtr,
+    _flags: c_uint,
+) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("info", info.is_null())]
     ))
@@ -1389,15 +1434,15 @@ pub unsafe extern "C" fn virDomainGetFSInfo(dom: *mut c_void, info: *mut c_void,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetGuestInfo(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _types: c_uint,
-    params: *mut c_void,
-    _nparams: *mut c_void,
+    params: *mut virTypedParameterPtr,
+    _nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -1410,14 +1455,14 @@ pub unsafe extern "C" fn virDomainGetGuestInfo(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetGuestVcpus(
-    domain: *mut c_void,
-    params: *mut c_void,
-    _nparams: *mut c_void,
+    domain: virDomainPtr,
+    params: *mut virTypedParameterPtr,
+    _nparams: *mut c_uint,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -1429,8 +1474,8 @@ pub unsafe extern "C" fn virDomainGetGuestVcpus(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetHostname(domain: *mut c_void, _flags: c_uint) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainGetHostname(domain: virDomainPtr, _flags: c_uint) -> *mut c_char {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainGetIOThreadInfo` (libvirt 1.2.14): not supported.
@@ -1439,10 +1484,14 @@ pub unsafe extern "C" fn virDomainGetHostname(domain: *mut c_void, _flags: c_uin
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetIOThreadInfo(dom: *mut c_void, info: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainGetIOThreadInfo(
+    dom: virDomainPtr,
+    info: *mut *mut virDomainIOThreadInfoPtr,
+    _flags: c_uint,
+) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("info", info.is_null())]
     ))
@@ -1455,15 +1504,15 @@ pub unsafe extern "C" fn virDomainGetIOThreadInfo(dom: *mut c_void, info: *mut c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetInterfaceParameters(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _device: *const c_char,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    _params: virTypedParameterPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -1475,10 +1524,10 @@ pub unsafe extern "C" fn virDomainGetInterfaceParameters(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetJobInfo(domain: *mut c_void, info: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainGetJobInfo(domain: virDomainPtr, info: virDomainJobInfoPtr) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("info", info.is_null())]
     ))
@@ -1491,15 +1540,15 @@ pub unsafe extern "C" fn virDomainGetJobInfo(domain: *mut c_void, info: *mut c_v
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetJobStats(
-    domain: *mut c_void,
-    r#type: *mut c_void,
-    _params: *mut c_void,
-    _nparams: *mut c_void,
+    domain: virDomainPtr,
+    r#type: *mut c_int,
+    _params: *mut virTypedParameterPtr,
+    _nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("type", r#type.is_null())]
     ))
@@ -1512,14 +1561,14 @@ pub unsafe extern "C" fn virDomainGetJobStats(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetLaunchSecurityInfo(
-    domain: *mut c_void,
-    params: *mut c_void,
-    _nparams: *mut c_void,
+    domain: virDomainPtr,
+    params: *mut virTypedParameterPtr,
+    _nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("params", params.is_null())]
     ))
@@ -1531,8 +1580,8 @@ pub unsafe extern "C" fn virDomainGetLaunchSecurityInfo(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetMaxVcpus(domain: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainGetMaxVcpus(domain: virDomainPtr) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetMemoryParameters` (libvirt 0.8.5): not supported.
@@ -1542,14 +1591,14 @@ pub unsafe extern "C" fn virDomainGetMaxVcpus(domain: *mut c_void) -> c_int {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetMemoryParameters(
-    domain: *mut c_void,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    domain: virDomainPtr,
+    _params: virTypedParameterPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -1561,10 +1610,14 @@ pub unsafe extern "C" fn virDomainGetMemoryParameters(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetMessages(domain: *mut c_void, msgs: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainGetMessages(
+    domain: virDomainPtr,
+    msgs: *mut *mut *mut c_char,
+    _flags: c_uint,
+) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("msgs", msgs.is_null())]
     ))
@@ -1577,14 +1630,14 @@ pub unsafe extern "C" fn virDomainGetMessages(domain: *mut c_void, msgs: *mut c_
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetNumaParameters(
-    domain: *mut c_void,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    domain: virDomainPtr,
+    _params: virTypedParameterPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -1596,8 +1649,8 @@ pub unsafe extern "C" fn virDomainGetNumaParameters(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetOSType(domain: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainGetOSType(domain: virDomainPtr) -> *mut c_char {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetPerfEvents` (libvirt 1.3.3): not supported.
@@ -1607,14 +1660,14 @@ pub unsafe extern "C" fn virDomainGetOSType(domain: *mut c_void) -> *mut c_char 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetPerfEvents(
-    domain: *mut c_void,
-    params: *mut c_void,
-    _nparams: *mut c_void,
+    domain: virDomainPtr,
+    params: *mut virTypedParameterPtr,
+    _nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("params", params.is_null())]
     ))
@@ -1627,13 +1680,13 @@ pub unsafe extern "C" fn virDomainGetPerfEvents(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetSchedulerParameters(
-    domain: *mut c_void,
-    params: *mut c_void,
-    _nparams: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
+    _nparams: *mut c_int,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("params", params.is_null())]
     ))
@@ -1646,14 +1699,14 @@ pub unsafe extern "C" fn virDomainGetSchedulerParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetSchedulerParametersFlags(
-    domain: *mut c_void,
-    params: *mut c_void,
-    _nparams: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
+    _nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("params", params.is_null())]
     ))
@@ -1665,8 +1718,8 @@ pub unsafe extern "C" fn virDomainGetSchedulerParametersFlags(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetSchedulerType(domain: *mut c_void, _nparams: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainGetSchedulerType(domain: virDomainPtr, _nparams: *mut c_int) -> *mut c_char {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetSecurityLabel` (libvirt 0.6.1): not supported.
@@ -1675,10 +1728,10 @@ pub unsafe extern "C" fn virDomainGetSchedulerType(domain: *mut c_void, _nparams
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetSecurityLabel(domain: *mut c_void, seclabel: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainGetSecurityLabel(domain: virDomainPtr, seclabel: virSecurityLabelPtr) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("seclabel", seclabel.is_null())]
     ))
@@ -1690,10 +1743,13 @@ pub unsafe extern "C" fn virDomainGetSecurityLabel(domain: *mut c_void, seclabel
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetSecurityLabelList(domain: *mut c_void, seclabels: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainGetSecurityLabelList(
+    domain: virDomainPtr,
+    seclabels: *mut virSecurityLabelPtr,
+) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("seclabels", seclabels.is_null())]
     ))
@@ -1706,12 +1762,12 @@ pub unsafe extern "C" fn virDomainGetSecurityLabelList(domain: *mut c_void, secl
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetTime(
-    dom: *mut c_void,
-    _seconds: *mut c_void,
-    _nseconds: *mut c_void,
+    dom: virDomainPtr,
+    _seconds: *mut c_longlong,
+    _nseconds: *mut c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainGetVcpuPinInfo` (libvirt 0.9.3): not supported.
@@ -1721,13 +1777,13 @@ pub unsafe extern "C" fn virDomainGetTime(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetVcpuPinInfo(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _ncpumaps: c_int,
-    _cpumaps: *mut c_void,
+    _cpumaps: *mut c_uchar,
     _maplen: c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetVcpus` (libvirt 0.1.4): not supported.
@@ -1737,15 +1793,15 @@ pub unsafe extern "C" fn virDomainGetVcpuPinInfo(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainGetVcpus(
-    domain: *mut c_void,
-    info: *mut c_void,
+    domain: virDomainPtr,
+    info: virVcpuInfoPtr,
     _maxinfo: c_int,
-    _cpumaps: *mut c_void,
+    _cpumaps: *mut c_uchar,
     _maplen: c_int,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("info", info.is_null())]
     ))
@@ -1757,8 +1813,8 @@ pub unsafe extern "C" fn virDomainGetVcpus(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainGetVcpusFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainGetVcpusFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainHasCurrentSnapshot` (libvirt 0.8.0): not supported.
@@ -1767,8 +1823,8 @@ pub unsafe extern "C" fn virDomainGetVcpusFlags(domain: *mut c_void, _flags: c_u
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainHasCurrentSnapshot(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
+pub unsafe extern "C" fn virDomainHasCurrentSnapshot(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
 }
 
 /// `virDomainHasManagedSaveImage` (libvirt 0.8.0): not supported.
@@ -1777,8 +1833,8 @@ pub unsafe extern "C" fn virDomainHasCurrentSnapshot(domain: *mut c_void, _flags
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainHasManagedSaveImage(dom: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainHasManagedSaveImage(dom: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainIOThreadInfoFree` (libvirt 1.2.14): not supported.
@@ -1787,7 +1843,7 @@ pub unsafe extern "C" fn virDomainHasManagedSaveImage(dom: *mut c_void, _flags: 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainIOThreadInfoFree(info: *mut c_void) {
+pub unsafe extern "C" fn virDomainIOThreadInfoFree(info: virDomainIOThreadInfoPtr) {
     export!(|call| release_foreign(call, info.cast()))
 }
 
@@ -1797,8 +1853,8 @@ pub unsafe extern "C" fn virDomainIOThreadInfoFree(info: *mut c_void) {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainInjectNMI(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainInjectNMI(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainInterfaceAddresses` (libvirt 1.2.14): not supported.
@@ -1808,14 +1864,14 @@ pub unsafe extern "C" fn virDomainInjectNMI(domain: *mut c_void, _flags: c_uint)
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainInterfaceAddresses(
-    dom: *mut c_void,
-    ifaces: *mut c_void,
+    dom: virDomainPtr,
+    ifaces: *mut *mut virDomainInterfacePtr,
     _source: c_uint,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("ifaces", ifaces.is_null())]
     ))
@@ -1827,7 +1883,7 @@ pub unsafe extern "C" fn virDomainInterfaceAddresses(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainInterfaceFree(iface: *mut c_void) {
+pub unsafe extern "C" fn virDomainInterfaceFree(iface: virDomainInterfacePtr) {
     export!(|call| release_foreign(call, iface.cast()))
 }
 
@@ -1838,14 +1894,14 @@ pub unsafe extern "C" fn virDomainInterfaceFree(iface: *mut c_void) {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainInterfaceStats(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     device: *const c_char,
-    _stats: *mut c_void,
+    _stats: virDomainInterfaceStatsPtr,
     _size: usize,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("device", device.is_null())]
     ))
@@ -1857,8 +1913,8 @@ pub unsafe extern "C" fn virDomainInterfaceStats(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainIsUpdated(dom: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainIsUpdated(dom: virDomainPtr) -> c_int {
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainListAllCheckpoints` (libvirt 5.6.0): not supported.
@@ -1868,11 +1924,11 @@ pub unsafe extern "C" fn virDomainIsUpdated(dom: *mut c_void) -> c_int {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainListAllCheckpoints(
-    domain: *mut c_void,
-    _checkpoints: *mut c_void,
+    domain: virDomainPtr,
+    _checkpoints: *mut *mut virDomainCheckpointPtr,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN_CHECKPOINT, &[]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN_CHECKPOINT, &[]))
 }
 
 /// `virDomainListAllSnapshots` (libvirt 0.9.13): not supported.
@@ -1881,8 +1937,12 @@ pub unsafe extern "C" fn virDomainListAllCheckpoints(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainListAllSnapshots(domain: *mut c_void, _snaps: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
+pub unsafe extern "C" fn virDomainListAllSnapshots(
+    domain: virDomainPtr,
+    _snaps: *mut *mut virDomainSnapshotPtr,
+    _flags: c_uint,
+) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
 }
 
 /// `virDomainListGetStats` (libvirt 1.2.8): not supported.
@@ -1892,9 +1952,9 @@ pub unsafe extern "C" fn virDomainListAllSnapshots(domain: *mut c_void, _snaps: 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainListGetStats(
-    doms: *mut c_void,
+    doms: *mut virDomainPtr,
     _stats: c_uint,
-    _retStats: *mut c_void,
+    _retStats: *mut *mut virDomainStatsRecordPtr,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_DOMAIN, &[Check::NonNull("doms", doms.is_null())]))
@@ -1906,8 +1966,8 @@ pub unsafe extern "C" fn virDomainListGetStats(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainManagedSave(dom: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainManagedSave(dom: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainManagedSaveDefineXML` (libvirt 3.7.0): not supported.
@@ -1917,11 +1977,11 @@ pub unsafe extern "C" fn virDomainManagedSave(dom: *mut c_void, _flags: c_uint) 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainManagedSaveDefineXML(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _dxml: *const c_char,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainManagedSaveGetXMLDesc` (libvirt 3.7.0): not supported.
@@ -1930,8 +1990,8 @@ pub unsafe extern "C" fn virDomainManagedSaveDefineXML(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainManagedSaveGetXMLDesc(domain: *mut c_void, _flags: c_uint) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainManagedSaveGetXMLDesc(domain: virDomainPtr, _flags: c_uint) -> *mut c_char {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainManagedSaveRemove` (libvirt 0.8.0): not supported.
@@ -1940,8 +2000,8 @@ pub unsafe extern "C" fn virDomainManagedSaveGetXMLDesc(domain: *mut c_void, _fl
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainManagedSaveRemove(dom: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainManagedSaveRemove(dom: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMemoryPeek` (libvirt 0.4.2): not supported.
@@ -1951,13 +2011,13 @@ pub unsafe extern "C" fn virDomainManagedSaveRemove(dom: *mut c_void, _flags: c_
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMemoryPeek(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     _start: c_ulonglong,
     _size: usize,
     _buffer: *mut c_void,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMemoryStats` (libvirt 0.7.5): not supported.
@@ -1967,12 +2027,12 @@ pub unsafe extern "C" fn virDomainMemoryPeek(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMemoryStats(
-    dom: *mut c_void,
-    _stats: *mut c_void,
+    dom: virDomainPtr,
+    _stats: virDomainMemoryStatPtr,
     _nr_stats: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainMigrate` (libvirt 0.3.2): not supported.
@@ -1982,14 +2042,14 @@ pub unsafe extern "C" fn virDomainMemoryStats(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrate(
-    domain: *mut c_void,
-    _dconn: *mut c_void,
+    domain: virDomainPtr,
+    _dconn: virConnectPtr,
     _flags: c_ulong,
     _dname: *const c_char,
     _uri: *const c_char,
     _bandwidth: c_ulong,
-) -> *mut c_void {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+) -> virDomainPtr {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrate2` (libvirt 0.9.2): not supported.
@@ -1999,15 +2059,15 @@ pub unsafe extern "C" fn virDomainMigrate(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrate2(
-    domain: *mut c_void,
-    _dconn: *mut c_void,
+    domain: virDomainPtr,
+    _dconn: virConnectPtr,
     _dxml: *const c_char,
     _flags: c_ulong,
     _dname: *const c_char,
     _uri: *const c_char,
     _bandwidth: c_ulong,
-) -> *mut c_void {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+) -> virDomainPtr {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrate3` (libvirt 1.1.0): not supported.
@@ -2017,13 +2077,13 @@ pub unsafe extern "C" fn virDomainMigrate2(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrate3(
-    domain: *mut c_void,
-    _dconn: *mut c_void,
-    _params: *mut c_void,
+    domain: virDomainPtr,
+    _dconn: virConnectPtr,
+    _params: virTypedParameterPtr,
     _nparams: c_uint,
     _flags: c_uint,
-) -> *mut c_void {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+) -> virDomainPtr {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrateGetCompressionCache` (libvirt 1.0.3): not supported.
@@ -2033,13 +2093,13 @@ pub unsafe extern "C" fn virDomainMigrate3(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateGetCompressionCache(
-    domain: *mut c_void,
-    cacheSize: *mut c_void,
+    domain: virDomainPtr,
+    cacheSize: *mut c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("cacheSize", cacheSize.is_null())]
     ))
@@ -2052,13 +2112,13 @@ pub unsafe extern "C" fn virDomainMigrateGetCompressionCache(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateGetMaxDowntime(
-    domain: *mut c_void,
-    downtime: *mut c_void,
+    domain: virDomainPtr,
+    downtime: *mut c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("downtime", downtime.is_null())]
     ))
@@ -2071,13 +2131,13 @@ pub unsafe extern "C" fn virDomainMigrateGetMaxDowntime(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateGetMaxSpeed(
-    domain: *mut c_void,
-    bandwidth: *mut c_void,
+    domain: virDomainPtr,
+    bandwidth: *mut c_ulong,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("bandwidth", bandwidth.is_null())]
     ))
@@ -2090,11 +2150,11 @@ pub unsafe extern "C" fn virDomainMigrateGetMaxSpeed(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateSetCompressionCache(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _cacheSize: c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrateSetMaxDowntime` (libvirt 0.8.0): not supported.
@@ -2104,11 +2164,11 @@ pub unsafe extern "C" fn virDomainMigrateSetCompressionCache(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateSetMaxDowntime(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _downtime: c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrateSetMaxSpeed` (libvirt 0.9.0): not supported.
@@ -2118,11 +2178,11 @@ pub unsafe extern "C" fn virDomainMigrateSetMaxDowntime(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateSetMaxSpeed(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _bandwidth: c_ulong,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrateStartPostCopy` (libvirt 1.3.3): not supported.
@@ -2131,8 +2191,8 @@ pub unsafe extern "C" fn virDomainMigrateSetMaxSpeed(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainMigrateStartPostCopy(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainMigrateStartPostCopy(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrateToURI` (libvirt 0.7.2): not supported.
@@ -2142,7 +2202,7 @@ pub unsafe extern "C" fn virDomainMigrateStartPostCopy(domain: *mut c_void, _fla
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateToURI(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     duri: *const c_char,
     _flags: c_ulong,
     _dname: *const c_char,
@@ -2150,7 +2210,7 @@ pub unsafe extern "C" fn virDomainMigrateToURI(
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("duri", duri.is_null())]
     ))
@@ -2163,7 +2223,7 @@ pub unsafe extern "C" fn virDomainMigrateToURI(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateToURI2(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _dconnuri: *const c_char,
     _miguri: *const c_char,
     _dxml: *const c_char,
@@ -2171,7 +2231,7 @@ pub unsafe extern "C" fn virDomainMigrateToURI2(
     _dname: *const c_char,
     _bandwidth: c_ulong,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMigrateToURI3` (libvirt 1.1.0): not supported.
@@ -2181,13 +2241,13 @@ pub unsafe extern "C" fn virDomainMigrateToURI2(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainMigrateToURI3(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _dconnuri: *const c_char,
-    _params: *mut c_void,
+    _params: virTypedParameterPtr,
     _nparams: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainOpenChannel` (libvirt 1.0.2): not supported.
@@ -2197,12 +2257,12 @@ pub unsafe extern "C" fn virDomainMigrateToURI3(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainOpenChannel(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     _name: *const c_char,
-    _st: *mut c_void,
+    _st: virStreamPtr,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainOpenConsole` (libvirt 0.8.6): not supported.
@@ -2212,12 +2272,12 @@ pub unsafe extern "C" fn virDomainOpenChannel(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainOpenConsole(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     _dev_name: *const c_char,
-    _st: *mut c_void,
+    _st: virStreamPtr,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainOpenGraphics` (libvirt 0.9.7): not supported.
@@ -2226,8 +2286,8 @@ pub unsafe extern "C" fn virDomainOpenConsole(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainOpenGraphics(dom: *mut c_void, _idx: c_uint, _fd: c_int, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virDomainOpenGraphics(dom: virDomainPtr, _idx: c_uint, _fd: c_int, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainOpenGraphicsFD` (libvirt 1.2.8): not supported.
@@ -2236,8 +2296,8 @@ pub unsafe extern "C" fn virDomainOpenGraphics(dom: *mut c_void, _idx: c_uint, _
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainOpenGraphicsFD(dom: *mut c_void, _idx: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainOpenGraphicsFD(dom: virDomainPtr, _idx: c_uint, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainPMSuspendForDuration` (libvirt 0.9.10): not supported.
@@ -2247,12 +2307,12 @@ pub unsafe extern "C" fn virDomainOpenGraphicsFD(dom: *mut c_void, _idx: c_uint,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainPMSuspendForDuration(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     _target: c_uint,
     _duration: c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainPMWakeup` (libvirt 0.9.11): not supported.
@@ -2261,8 +2321,8 @@ pub unsafe extern "C" fn virDomainPMSuspendForDuration(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainPMWakeup(dom: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainPMWakeup(dom: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainPinEmulator` (libvirt 0.10.0): not supported.
@@ -2272,14 +2332,14 @@ pub unsafe extern "C" fn virDomainPMWakeup(dom: *mut c_void, _flags: c_uint) -> 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainPinEmulator(
-    domain: *mut c_void,
-    cpumap: *mut c_void,
+    domain: virDomainPtr,
+    cpumap: *mut c_uchar,
     _maplen: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("cpumap", cpumap.is_null())]
     ))
@@ -2292,15 +2352,15 @@ pub unsafe extern "C" fn virDomainPinEmulator(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainPinIOThread(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _iothread_id: c_uint,
-    cpumap: *mut c_void,
+    cpumap: *mut c_uchar,
     _maplen: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("cpumap", cpumap.is_null())]
     ))
@@ -2313,14 +2373,14 @@ pub unsafe extern "C" fn virDomainPinIOThread(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainPinVcpu(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _vcpu: c_uint,
-    cpumap: *mut c_void,
+    cpumap: *mut c_uchar,
     _maplen: c_int,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("cpumap", cpumap.is_null())]
     ))
@@ -2333,15 +2393,15 @@ pub unsafe extern "C" fn virDomainPinVcpu(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainPinVcpuFlags(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _vcpu: c_uint,
-    cpumap: *mut c_void,
+    cpumap: *mut c_uchar,
     _maplen: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("cpumap", cpumap.is_null())]
     ))
@@ -2353,10 +2413,10 @@ pub unsafe extern "C" fn virDomainPinVcpuFlags(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainRename(dom: *mut c_void, new_name: *const c_char, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainRename(dom: virDomainPtr, new_name: *const c_char, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("new_name", new_name.is_null())]
     ))
@@ -2368,10 +2428,10 @@ pub unsafe extern "C" fn virDomainRename(dom: *mut c_void, new_name: *const c_ch
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainRestore(conn: *mut c_void, from: *const c_char) -> c_int {
+pub unsafe extern "C" fn virDomainRestore(conn: virConnectPtr, from: *const c_char) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("from", from.is_null())]
     ))
@@ -2384,14 +2444,14 @@ pub unsafe extern "C" fn virDomainRestore(conn: *mut c_void, from: *const c_char
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainRestoreFlags(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     from: *const c_char,
     _dxml: *const c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("from", from.is_null())]
     ))
@@ -2404,12 +2464,12 @@ pub unsafe extern "C" fn virDomainRestoreFlags(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainRestoreParams(
-    conn: *mut c_void,
-    _params: *mut c_void,
+    conn: virConnectPtr,
+    _params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainRevertToSnapshot` (libvirt 0.8.0): not supported.
@@ -2418,7 +2478,7 @@ pub unsafe extern "C" fn virDomainRestoreParams(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainRevertToSnapshot(_snapshot: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainRevertToSnapshot(_snapshot: virDomainSnapshotPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -2433,10 +2493,10 @@ pub unsafe extern "C" fn virDomainRevertToSnapshot(_snapshot: *mut c_void, _flag
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSave(domain: *mut c_void, to: *const c_char) -> c_int {
+pub unsafe extern "C" fn virDomainSave(domain: virDomainPtr, to: *const c_char) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
     ))
@@ -2449,14 +2509,14 @@ pub unsafe extern "C" fn virDomainSave(domain: *mut c_void, to: *const c_char) -
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSaveFlags(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     to: *const c_char,
     _dxml: *const c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
     ))
@@ -2469,14 +2529,14 @@ pub unsafe extern "C" fn virDomainSaveFlags(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSaveImageDefineXML(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     file: *const c_char,
     _dxml: *const c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("file", file.is_null())]
     ))
@@ -2489,13 +2549,13 @@ pub unsafe extern "C" fn virDomainSaveImageDefineXML(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSaveImageGetXMLDesc(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     file: *const c_char,
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("file", file.is_null())]
     ))
@@ -2508,12 +2568,12 @@ pub unsafe extern "C" fn virDomainSaveImageGetXMLDesc(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSaveParams(
-    domain: *mut c_void,
-    _params: *mut c_void,
+    domain: virDomainPtr,
+    _params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainScreenshot` (libvirt 0.9.2): not supported.
@@ -2523,12 +2583,12 @@ pub unsafe extern "C" fn virDomainSaveParams(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainScreenshot(
-    domain: *mut c_void,
-    _stream: *mut c_void,
+    domain: virDomainPtr,
+    _stream: virStreamPtr,
     _screen: c_uint,
     _flags: c_uint,
 ) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainSendKey` (libvirt 0.9.3): not supported.
@@ -2538,16 +2598,16 @@ pub unsafe extern "C" fn virDomainScreenshot(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSendKey(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _codeset: c_uint,
     _holdtime: c_uint,
-    keycodes: *mut c_void,
+    keycodes: *mut c_uint,
     _nkeycodes: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("keycodes", keycodes.is_null())]
     ))
@@ -2560,12 +2620,12 @@ pub unsafe extern "C" fn virDomainSendKey(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSendProcessSignal(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _pid_value: c_longlong,
     _signum: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainSetAutostart` (libvirt 0.2.1): not supported.
@@ -2574,8 +2634,8 @@ pub unsafe extern "C" fn virDomainSendProcessSignal(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSetAutostart(domain: *mut c_void, _autostart: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainSetAutostart(domain: virDomainPtr, _autostart: c_int) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetBlkioParameters` (libvirt 0.9.0): not supported.
@@ -2585,14 +2645,14 @@ pub unsafe extern "C" fn virDomainSetAutostart(domain: *mut c_void, _autostart: 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetBlkioParameters(
-    domain: *mut c_void,
-    params: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2605,15 +2665,15 @@ pub unsafe extern "C" fn virDomainSetBlkioParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetBlockIoTune(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     disk: *const c_char,
-    _params: *mut c_void,
+    _params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("disk", disk.is_null())]
     ))
@@ -2626,14 +2686,14 @@ pub unsafe extern "C" fn virDomainSetBlockIoTune(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetBlockThreshold(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     dev: *const c_char,
     _threshold: c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("dev", dev.is_null())]
     ))
@@ -2646,14 +2706,14 @@ pub unsafe extern "C" fn virDomainSetBlockThreshold(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetGuestVcpus(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     cpumap: *const c_char,
     _state: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("cpumap", cpumap.is_null())]
     ))
@@ -2666,15 +2726,15 @@ pub unsafe extern "C" fn virDomainSetGuestVcpus(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetIOThreadParams(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _iothread_id: c_uint,
-    params: *mut c_void,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2687,15 +2747,15 @@ pub unsafe extern "C" fn virDomainSetIOThreadParams(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetInterfaceParameters(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _device: *const c_char,
-    params: *mut c_void,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2708,14 +2768,14 @@ pub unsafe extern "C" fn virDomainSetInterfaceParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetLaunchSecurityState(
-    domain: *mut c_void,
-    params: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("params", params.is_null())]
     ))
@@ -2728,12 +2788,12 @@ pub unsafe extern "C" fn virDomainSetLaunchSecurityState(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetLifecycleAction(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _type: c_uint,
     _action: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetMaxMemory` (libvirt 0.0.3): not supported.
@@ -2742,8 +2802,8 @@ pub unsafe extern "C" fn virDomainSetLifecycleAction(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSetMaxMemory(domain: *mut c_void, _memory: c_ulong) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainSetMaxMemory(domain: virDomainPtr, _memory: c_ulong) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetMemory` (libvirt 0.1.1): not supported.
@@ -2752,8 +2812,8 @@ pub unsafe extern "C" fn virDomainSetMaxMemory(domain: *mut c_void, _memory: c_u
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSetMemory(domain: *mut c_void, _memory: c_ulong) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainSetMemory(domain: virDomainPtr, _memory: c_ulong) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetMemoryFlags` (libvirt 0.9.0): not supported.
@@ -2762,8 +2822,8 @@ pub unsafe extern "C" fn virDomainSetMemory(domain: *mut c_void, _memory: c_ulon
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSetMemoryFlags(domain: *mut c_void, _memory: c_ulong, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainSetMemoryFlags(domain: virDomainPtr, _memory: c_ulong, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetMemoryParameters` (libvirt 0.8.5): not supported.
@@ -2773,14 +2833,14 @@ pub unsafe extern "C" fn virDomainSetMemoryFlags(domain: *mut c_void, _memory: c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetMemoryParameters(
-    domain: *mut c_void,
-    params: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2792,8 +2852,8 @@ pub unsafe extern "C" fn virDomainSetMemoryParameters(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSetMemoryStatsPeriod(domain: *mut c_void, _period: c_int, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainSetMemoryStatsPeriod(domain: virDomainPtr, _period: c_int, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetNumaParameters` (libvirt 0.9.9): not supported.
@@ -2803,14 +2863,14 @@ pub unsafe extern "C" fn virDomainSetMemoryStatsPeriod(domain: *mut c_void, _per
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetNumaParameters(
-    domain: *mut c_void,
-    params: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2823,14 +2883,14 @@ pub unsafe extern "C" fn virDomainSetNumaParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetPerfEvents(
-    domain: *mut c_void,
-    params: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2843,13 +2903,13 @@ pub unsafe extern "C" fn virDomainSetPerfEvents(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetSchedulerParameters(
-    domain: *mut c_void,
-    params: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2862,14 +2922,14 @@ pub unsafe extern "C" fn virDomainSetSchedulerParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetSchedulerParametersFlags(
-    domain: *mut c_void,
-    params: *mut c_void,
+    domain: virDomainPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -2882,12 +2942,12 @@ pub unsafe extern "C" fn virDomainSetSchedulerParametersFlags(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetTime(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     _seconds: c_longlong,
     _nseconds: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetUserPassword` (libvirt 1.2.16): not supported.
@@ -2897,14 +2957,14 @@ pub unsafe extern "C" fn virDomainSetTime(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetUserPassword(
-    dom: *mut c_void,
+    dom: virDomainPtr,
     user: *const c_char,
     _password: *const c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(dom),
+        Target::Domain(dom.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("user", user.is_null())]
     ))
@@ -2917,14 +2977,14 @@ pub unsafe extern "C" fn virDomainSetUserPassword(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetVcpu(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     vcpumap: *const c_char,
     _state: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("vcpumap", vcpumap.is_null())]
     ))
@@ -2936,8 +2996,8 @@ pub unsafe extern "C" fn virDomainSetVcpu(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSetVcpus(domain: *mut c_void, _nvcpus: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainSetVcpus(domain: virDomainPtr, _nvcpus: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSetVcpusFlags` (libvirt 0.8.5): not supported.
@@ -2946,8 +3006,8 @@ pub unsafe extern "C" fn virDomainSetVcpus(domain: *mut c_void, _nvcpus: c_uint)
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSetVcpusFlags(domain: *mut c_void, _nvcpus: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainSetVcpusFlags(domain: virDomainPtr, _nvcpus: c_uint, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainShutdownFlags` (libvirt 0.9.10): not supported.
@@ -2956,8 +3016,8 @@ pub unsafe extern "C" fn virDomainSetVcpusFlags(domain: *mut c_void, _nvcpus: c_
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainShutdownFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainShutdownFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSnapshotCreateXML` (libvirt 0.8.0): not supported.
@@ -2967,13 +3027,13 @@ pub unsafe extern "C" fn virDomainShutdownFlags(domain: *mut c_void, _flags: c_u
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSnapshotCreateXML(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     xmlDesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virDomainSnapshotPtr {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -2985,8 +3045,8 @@ pub unsafe extern "C" fn virDomainSnapshotCreateXML(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotCurrent(domain: *mut c_void, _flags: c_uint) -> *mut c_void {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
+pub unsafe extern "C" fn virDomainSnapshotCurrent(domain: virDomainPtr, _flags: c_uint) -> virDomainSnapshotPtr {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
 }
 
 /// `virDomainSnapshotDelete` (libvirt 0.8.0): not supported.
@@ -2995,7 +3055,7 @@ pub unsafe extern "C" fn virDomainSnapshotCurrent(domain: *mut c_void, _flags: c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotDelete(_snapshot: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainSnapshotDelete(_snapshot: virDomainSnapshotPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3010,7 +3070,7 @@ pub unsafe extern "C" fn virDomainSnapshotDelete(_snapshot: *mut c_void, _flags:
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotFree(_snapshot: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainSnapshotFree(_snapshot: virDomainSnapshotPtr) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3025,7 +3085,7 @@ pub unsafe extern "C" fn virDomainSnapshotFree(_snapshot: *mut c_void) -> c_int 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotGetConnect(_snapshot: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virDomainSnapshotGetConnect(_snapshot: virDomainSnapshotPtr) -> virConnectPtr {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3040,7 +3100,7 @@ pub unsafe extern "C" fn virDomainSnapshotGetConnect(_snapshot: *mut c_void) -> 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotGetDomain(_snapshot: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virDomainSnapshotGetDomain(_snapshot: virDomainSnapshotPtr) -> virDomainPtr {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3055,7 +3115,7 @@ pub unsafe extern "C" fn virDomainSnapshotGetDomain(_snapshot: *mut c_void) -> *
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotGetName(_snapshot: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virDomainSnapshotGetName(_snapshot: virDomainSnapshotPtr) -> *const c_char {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3070,7 +3130,10 @@ pub unsafe extern "C" fn virDomainSnapshotGetName(_snapshot: *mut c_void) -> *co
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotGetParent(_snapshot: *mut c_void, _flags: c_uint) -> *mut c_void {
+pub unsafe extern "C" fn virDomainSnapshotGetParent(
+    _snapshot: virDomainSnapshotPtr,
+    _flags: c_uint,
+) -> virDomainSnapshotPtr {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3085,7 +3148,7 @@ pub unsafe extern "C" fn virDomainSnapshotGetParent(_snapshot: *mut c_void, _fla
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotGetXMLDesc(_snapshot: *mut c_void, _flags: c_uint) -> *mut c_char {
+pub unsafe extern "C" fn virDomainSnapshotGetXMLDesc(_snapshot: virDomainSnapshotPtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3100,7 +3163,7 @@ pub unsafe extern "C" fn virDomainSnapshotGetXMLDesc(_snapshot: *mut c_void, _fl
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotHasMetadata(_snapshot: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainSnapshotHasMetadata(_snapshot: virDomainSnapshotPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3115,7 +3178,7 @@ pub unsafe extern "C" fn virDomainSnapshotHasMetadata(_snapshot: *mut c_void, _f
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotIsCurrent(_snapshot: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainSnapshotIsCurrent(_snapshot: virDomainSnapshotPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3131,8 +3194,8 @@ pub unsafe extern "C" fn virDomainSnapshotIsCurrent(_snapshot: *mut c_void, _fla
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSnapshotListAllChildren(
-    _snapshot: *mut c_void,
-    _snaps: *mut c_void,
+    _snapshot: virDomainSnapshotPtr,
+    _snaps: *mut *mut virDomainSnapshotPtr,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
@@ -3150,8 +3213,8 @@ pub unsafe extern "C" fn virDomainSnapshotListAllChildren(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSnapshotListChildrenNames(
-    _snapshot: *mut c_void,
-    _names: *mut c_void,
+    _snapshot: virDomainSnapshotPtr,
+    _names: *mut *mut c_char,
     _nameslen: c_int,
     _flags: c_uint,
 ) -> c_int {
@@ -3170,12 +3233,12 @@ pub unsafe extern "C" fn virDomainSnapshotListChildrenNames(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSnapshotListNames(
-    domain: *mut c_void,
-    _names: *mut c_void,
+    domain: virDomainPtr,
+    _names: *mut *mut c_char,
     _nameslen: c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
 }
 
 /// `virDomainSnapshotLookupByName` (libvirt 0.8.0): not supported.
@@ -3185,13 +3248,13 @@ pub unsafe extern "C" fn virDomainSnapshotListNames(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSnapshotLookupByName(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     name: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virDomainSnapshotPtr {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT,
         &[Check::NonNull("name", name.is_null())]
     ))
@@ -3203,8 +3266,8 @@ pub unsafe extern "C" fn virDomainSnapshotLookupByName(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotNum(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
+pub unsafe extern "C" fn virDomainSnapshotNum(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
 }
 
 /// `virDomainSnapshotNumChildren` (libvirt 0.9.7): not supported.
@@ -3213,7 +3276,7 @@ pub unsafe extern "C" fn virDomainSnapshotNum(domain: *mut c_void, _flags: c_uin
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotNumChildren(_snapshot: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainSnapshotNumChildren(_snapshot: virDomainSnapshotPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3228,7 +3291,7 @@ pub unsafe extern "C" fn virDomainSnapshotNumChildren(_snapshot: *mut c_void, _f
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainSnapshotRef(_snapshot: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virDomainSnapshotRef(_snapshot: virDomainSnapshotPtr) -> c_int {
     export!(|call| refuse(
         call,
         Target::Foreign(ForeignClass::DomainSnapshot),
@@ -3243,8 +3306,8 @@ pub unsafe extern "C" fn virDomainSnapshotRef(_snapshot: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainStartDirtyRateCalc(domain: *mut c_void, _seconds: c_int, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainStartDirtyRateCalc(domain: virDomainPtr, _seconds: c_int, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainStatsRecordListFree` (libvirt 1.2.8): not supported.
@@ -3253,7 +3316,7 @@ pub unsafe extern "C" fn virDomainStartDirtyRateCalc(domain: *mut c_void, _secon
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainStatsRecordListFree(stats: *mut c_void) {
+pub unsafe extern "C" fn virDomainStatsRecordListFree(stats: *mut virDomainStatsRecordPtr) {
     export!(|call| release_foreign(call, stats.cast()))
 }
 
@@ -3263,8 +3326,8 @@ pub unsafe extern "C" fn virDomainStatsRecordListFree(stats: *mut c_void) {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainUndefineFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virDomainUndefineFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainUpdateDeviceFlags` (libvirt 0.8.0): not supported.
@@ -3273,10 +3336,10 @@ pub unsafe extern "C" fn virDomainUndefineFlags(domain: *mut c_void, _flags: c_u
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virDomainUpdateDeviceFlags(domain: *mut c_void, xml: *const c_char, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virDomainUpdateDeviceFlags(domain: virDomainPtr, xml: *const c_char, _flags: c_uint) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("xml", xml.is_null())]
     ))
@@ -3288,8 +3351,8 @@ pub unsafe extern "C" fn virDomainUpdateDeviceFlags(domain: *mut c_void, xml: *c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceChangeBegin(conn: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virInterfaceChangeBegin(conn: virConnectPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[Check::ReadOnly]))
 }
 
 /// `virInterfaceChangeCommit` (libvirt 0.9.2): not supported.
@@ -3298,8 +3361,8 @@ pub unsafe extern "C" fn virInterfaceChangeBegin(conn: *mut c_void, _flags: c_ui
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceChangeCommit(conn: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virInterfaceChangeCommit(conn: virConnectPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[Check::ReadOnly]))
 }
 
 /// `virInterfaceChangeRollback` (libvirt 0.9.2): not supported.
@@ -3308,8 +3371,8 @@ pub unsafe extern "C" fn virInterfaceChangeCommit(conn: *mut c_void, _flags: c_u
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceChangeRollback(conn: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_INTERFACE, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virInterfaceChangeRollback(conn: virConnectPtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_INTERFACE, &[Check::ReadOnly]))
 }
 
 /// `virInterfaceCreate` (libvirt 0.6.4): not supported.
@@ -3318,7 +3381,7 @@ pub unsafe extern "C" fn virInterfaceChangeRollback(conn: *mut c_void, _flags: c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceCreate(_iface: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virInterfaceCreate(_iface: virInterfacePtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3328,10 +3391,14 @@ pub unsafe extern "C" fn virInterfaceCreate(_iface: *mut c_void, _flags: c_uint)
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceDefineXML(conn: *mut c_void, xml: *const c_char, _flags: c_uint) -> *mut c_void {
+pub unsafe extern "C" fn virInterfaceDefineXML(
+    conn: virConnectPtr,
+    xml: *const c_char,
+    _flags: c_uint,
+) -> virInterfacePtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_INTERFACE,
         &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
     ))
@@ -3343,7 +3410,7 @@ pub unsafe extern "C" fn virInterfaceDefineXML(conn: *mut c_void, xml: *const c_
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceDestroy(_iface: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virInterfaceDestroy(_iface: virInterfacePtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3353,7 +3420,7 @@ pub unsafe extern "C" fn virInterfaceDestroy(_iface: *mut c_void, _flags: c_uint
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceFree(_iface: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virInterfaceFree(_iface: virInterfacePtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3363,7 +3430,7 @@ pub unsafe extern "C" fn virInterfaceFree(_iface: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceGetConnect(_iface: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virInterfaceGetConnect(_iface: virInterfacePtr) -> virConnectPtr {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3373,7 +3440,7 @@ pub unsafe extern "C" fn virInterfaceGetConnect(_iface: *mut c_void) -> *mut c_v
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceGetMACString(_iface: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virInterfaceGetMACString(_iface: virInterfacePtr) -> *const c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3383,7 +3450,7 @@ pub unsafe extern "C" fn virInterfaceGetMACString(_iface: *mut c_void) -> *const
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceGetName(_iface: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virInterfaceGetName(_iface: virInterfacePtr) -> *const c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3393,7 +3460,7 @@ pub unsafe extern "C" fn virInterfaceGetName(_iface: *mut c_void) -> *const c_ch
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceGetXMLDesc(_iface: *mut c_void, _flags: c_uint) -> *mut c_char {
+pub unsafe extern "C" fn virInterfaceGetXMLDesc(_iface: virInterfacePtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3403,7 +3470,7 @@ pub unsafe extern "C" fn virInterfaceGetXMLDesc(_iface: *mut c_void, _flags: c_u
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceIsActive(_iface: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virInterfaceIsActive(_iface: virInterfacePtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3413,10 +3480,10 @@ pub unsafe extern "C" fn virInterfaceIsActive(_iface: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceLookupByMACString(conn: *mut c_void, macstr: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virInterfaceLookupByMACString(conn: virConnectPtr, macstr: *const c_char) -> virInterfacePtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_INTERFACE,
         &[Check::NonNull("macstr", macstr.is_null())]
     ))
@@ -3428,10 +3495,10 @@ pub unsafe extern "C" fn virInterfaceLookupByMACString(conn: *mut c_void, macstr
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceLookupByName(conn: *mut c_void, name: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virInterfaceLookupByName(conn: virConnectPtr, name: *const c_char) -> virInterfacePtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_INTERFACE,
         &[Check::NonNull("name", name.is_null())]
     ))
@@ -3443,7 +3510,7 @@ pub unsafe extern "C" fn virInterfaceLookupByName(conn: *mut c_void, name: *cons
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceRef(_iface: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virInterfaceRef(_iface: virInterfacePtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3453,7 +3520,7 @@ pub unsafe extern "C" fn virInterfaceRef(_iface: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virInterfaceUndefine(_iface: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virInterfaceUndefine(_iface: virInterfacePtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Interface), ErrorDomain::VIR_FROM_INTERFACE, &[]))
 }
 
@@ -3464,13 +3531,13 @@ pub unsafe extern "C" fn virInterfaceUndefine(_iface: *mut c_void) -> c_int {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNWFilterBindingCreateXML(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     xml: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virNWFilterBindingPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NWFILTER,
         &[Check::NonNull("xml", xml.is_null())]
     ))
@@ -3482,7 +3549,7 @@ pub unsafe extern "C" fn virNWFilterBindingCreateXML(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterBindingDelete(_binding: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNWFilterBindingDelete(_binding: virNWFilterBindingPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilterBinding), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3492,7 +3559,7 @@ pub unsafe extern "C" fn virNWFilterBindingDelete(_binding: *mut c_void) -> c_in
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterBindingFree(_binding: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNWFilterBindingFree(_binding: virNWFilterBindingPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilterBinding), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3502,7 +3569,7 @@ pub unsafe extern "C" fn virNWFilterBindingFree(_binding: *mut c_void) -> c_int 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterBindingGetFilterName(_binding: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virNWFilterBindingGetFilterName(_binding: virNWFilterBindingPtr) -> *const c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilterBinding), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3512,7 +3579,7 @@ pub unsafe extern "C" fn virNWFilterBindingGetFilterName(_binding: *mut c_void) 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterBindingGetPortDev(_binding: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virNWFilterBindingGetPortDev(_binding: virNWFilterBindingPtr) -> *const c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilterBinding), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3522,7 +3589,7 @@ pub unsafe extern "C" fn virNWFilterBindingGetPortDev(_binding: *mut c_void) -> 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterBindingGetXMLDesc(_binding: *mut c_void, _flags: c_uint) -> *mut c_char {
+pub unsafe extern "C" fn virNWFilterBindingGetXMLDesc(_binding: virNWFilterBindingPtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilterBinding), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3532,10 +3599,13 @@ pub unsafe extern "C" fn virNWFilterBindingGetXMLDesc(_binding: *mut c_void, _fl
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterBindingLookupByPortDev(conn: *mut c_void, portdev: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virNWFilterBindingLookupByPortDev(
+    conn: virConnectPtr,
+    portdev: *const c_char,
+) -> virNWFilterBindingPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NWFILTER,
         &[Check::NonNull("portdev", portdev.is_null())]
     ))
@@ -3547,7 +3617,7 @@ pub unsafe extern "C" fn virNWFilterBindingLookupByPortDev(conn: *mut c_void, po
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterBindingRef(_binding: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNWFilterBindingRef(_binding: virNWFilterBindingPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilterBinding), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3557,10 +3627,10 @@ pub unsafe extern "C" fn virNWFilterBindingRef(_binding: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterDefineXML(conn: *mut c_void, xmlDesc: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virNWFilterDefineXML(conn: virConnectPtr, xmlDesc: *const c_char) -> virNWFilterPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NWFILTER,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -3573,13 +3643,13 @@ pub unsafe extern "C" fn virNWFilterDefineXML(conn: *mut c_void, xmlDesc: *const
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNWFilterDefineXMLFlags(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     xmlDesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virNWFilterPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NWFILTER,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -3591,7 +3661,7 @@ pub unsafe extern "C" fn virNWFilterDefineXMLFlags(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterFree(_nwfilter: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNWFilterFree(_nwfilter: virNWFilterPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3601,7 +3671,7 @@ pub unsafe extern "C" fn virNWFilterFree(_nwfilter: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterGetName(_nwfilter: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virNWFilterGetName(_nwfilter: virNWFilterPtr) -> *const c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3611,7 +3681,7 @@ pub unsafe extern "C" fn virNWFilterGetName(_nwfilter: *mut c_void) -> *const c_
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterGetUUID(_nwfilter: *mut c_void, _uuid: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNWFilterGetUUID(_nwfilter: virNWFilterPtr, _uuid: *mut c_uchar) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3621,7 +3691,7 @@ pub unsafe extern "C" fn virNWFilterGetUUID(_nwfilter: *mut c_void, _uuid: *mut 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterGetUUIDString(_nwfilter: *mut c_void, _buf: *mut c_char) -> c_int {
+pub unsafe extern "C" fn virNWFilterGetUUIDString(_nwfilter: virNWFilterPtr, _buf: *mut c_char) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3631,7 +3701,7 @@ pub unsafe extern "C" fn virNWFilterGetUUIDString(_nwfilter: *mut c_void, _buf: 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterGetXMLDesc(_nwfilter: *mut c_void, _flags: c_uint) -> *mut c_char {
+pub unsafe extern "C" fn virNWFilterGetXMLDesc(_nwfilter: virNWFilterPtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3641,10 +3711,10 @@ pub unsafe extern "C" fn virNWFilterGetXMLDesc(_nwfilter: *mut c_void, _flags: c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterLookupByName(conn: *mut c_void, name: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virNWFilterLookupByName(conn: virConnectPtr, name: *const c_char) -> virNWFilterPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NWFILTER,
         &[Check::NonNull("name", name.is_null())]
     ))
@@ -3656,10 +3726,10 @@ pub unsafe extern "C" fn virNWFilterLookupByName(conn: *mut c_void, name: *const
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterLookupByUUID(conn: *mut c_void, uuid: *const c_void) -> *mut c_void {
+pub unsafe extern "C" fn virNWFilterLookupByUUID(conn: virConnectPtr, uuid: *const c_uchar) -> virNWFilterPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NWFILTER,
         &[Check::NonNull("uuid", uuid.is_null())]
     ))
@@ -3671,10 +3741,10 @@ pub unsafe extern "C" fn virNWFilterLookupByUUID(conn: *mut c_void, uuid: *const
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterLookupByUUIDString(conn: *mut c_void, uuidstr: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virNWFilterLookupByUUIDString(conn: virConnectPtr, uuidstr: *const c_char) -> virNWFilterPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NWFILTER,
         &[Check::NonNull("uuidstr", uuidstr.is_null())]
     ))
@@ -3686,7 +3756,7 @@ pub unsafe extern "C" fn virNWFilterLookupByUUIDString(conn: *mut c_void, uuidst
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterRef(_nwfilter: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNWFilterRef(_nwfilter: virNWFilterPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3696,7 +3766,7 @@ pub unsafe extern "C" fn virNWFilterRef(_nwfilter: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNWFilterUndefine(_nwfilter: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNWFilterUndefine(_nwfilter: virNWFilterPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
@@ -3707,13 +3777,13 @@ pub unsafe extern "C" fn virNWFilterUndefine(_nwfilter: *mut c_void) -> c_int {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkCreateXMLFlags(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     xmlDesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virNetworkPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NETWORK,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -3725,7 +3795,7 @@ pub unsafe extern "C" fn virNetworkCreateXMLFlags(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkDHCPLeaseFree(lease: *mut c_void) {
+pub unsafe extern "C" fn virNetworkDHCPLeaseFree(lease: virNetworkDHCPLeasePtr) {
     export!(|call| release_foreign(call, lease.cast()))
 }
 
@@ -3736,13 +3806,13 @@ pub unsafe extern "C" fn virNetworkDHCPLeaseFree(lease: *mut c_void) {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkDefineXMLFlags(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     xml: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virNetworkPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NETWORK,
         &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
     ))
@@ -3754,10 +3824,10 @@ pub unsafe extern "C" fn virNetworkDefineXMLFlags(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkGetAutostart(network: *mut c_void, autostart: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNetworkGetAutostart(network: virNetworkPtr, autostart: *mut c_int) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Network(network),
+        Target::Network(network.cast()),
         ErrorDomain::VIR_FROM_NETWORK,
         &[Check::NonNull("autostart", autostart.is_null())]
     ))
@@ -3769,8 +3839,8 @@ pub unsafe extern "C" fn virNetworkGetAutostart(network: *mut c_void, autostart:
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkGetBridgeName(network: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Network(network), ErrorDomain::VIR_FROM_NETWORK, &[]))
+pub unsafe extern "C" fn virNetworkGetBridgeName(network: virNetworkPtr) -> *mut c_char {
+    export!(|call| refuse(call, Target::Network(network.cast()), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
 /// `virNetworkGetDHCPLeases` (libvirt 1.2.6): not supported.
@@ -3780,12 +3850,12 @@ pub unsafe extern "C" fn virNetworkGetBridgeName(network: *mut c_void) -> *mut c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkGetDHCPLeases(
-    network: *mut c_void,
+    network: virNetworkPtr,
     _mac: *const c_char,
-    _leases: *mut c_void,
+    _leases: *mut *mut virNetworkDHCPLeasePtr,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Network(network), ErrorDomain::VIR_FROM_NETWORK, &[]))
+    export!(|call| refuse(call, Target::Network(network.cast()), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
 /// `virNetworkListAllPorts` (libvirt 5.5.0): not supported.
@@ -3794,8 +3864,12 @@ pub unsafe extern "C" fn virNetworkGetDHCPLeases(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkListAllPorts(network: *mut c_void, _ports: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Network(network), ErrorDomain::VIR_FROM_NETWORK, &[]))
+pub unsafe extern "C" fn virNetworkListAllPorts(
+    network: virNetworkPtr,
+    _ports: *mut *mut virNetworkPortPtr,
+    _flags: c_uint,
+) -> c_int {
+    export!(|call| refuse(call, Target::Network(network.cast()), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
 /// `virNetworkPortCreateXML` (libvirt 5.5.0): not supported.
@@ -3805,13 +3879,13 @@ pub unsafe extern "C" fn virNetworkListAllPorts(network: *mut c_void, _ports: *m
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkPortCreateXML(
-    net: *mut c_void,
+    net: virNetworkPtr,
     xmldesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virNetworkPortPtr {
     export!(|call| refuse(
         call,
-        Target::Network(net),
+        Target::Network(net.cast()),
         ErrorDomain::VIR_FROM_NETWORK,
         &[Check::NonNull("xmldesc", xmldesc.is_null())]
     ))
@@ -3823,7 +3897,7 @@ pub unsafe extern "C" fn virNetworkPortCreateXML(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortDelete(_port: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virNetworkPortDelete(_port: virNetworkPortPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
@@ -3833,7 +3907,7 @@ pub unsafe extern "C" fn virNetworkPortDelete(_port: *mut c_void, _flags: c_uint
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortFree(_port: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNetworkPortFree(_port: virNetworkPortPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
@@ -3843,7 +3917,7 @@ pub unsafe extern "C" fn virNetworkPortFree(_port: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortGetNetwork(_port: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virNetworkPortGetNetwork(_port: virNetworkPortPtr) -> virNetworkPtr {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
@@ -3854,9 +3928,9 @@ pub unsafe extern "C" fn virNetworkPortGetNetwork(_port: *mut c_void) -> *mut c_
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkPortGetParameters(
-    _port: *mut c_void,
-    _params: *mut c_void,
-    _nparams: *mut c_void,
+    _port: virNetworkPortPtr,
+    _params: *mut virTypedParameterPtr,
+    _nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
@@ -3868,7 +3942,7 @@ pub unsafe extern "C" fn virNetworkPortGetParameters(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortGetUUID(_port: *mut c_void, _uuid: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNetworkPortGetUUID(_port: virNetworkPortPtr, _uuid: *mut c_uchar) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
@@ -3878,7 +3952,7 @@ pub unsafe extern "C" fn virNetworkPortGetUUID(_port: *mut c_void, _uuid: *mut c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortGetUUIDString(_port: *mut c_void, _buf: *mut c_char) -> c_int {
+pub unsafe extern "C" fn virNetworkPortGetUUIDString(_port: virNetworkPortPtr, _buf: *mut c_char) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
@@ -3888,7 +3962,7 @@ pub unsafe extern "C" fn virNetworkPortGetUUIDString(_port: *mut c_void, _buf: *
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortGetXMLDesc(_port: *mut c_void, _flags: c_uint) -> *mut c_char {
+pub unsafe extern "C" fn virNetworkPortGetXMLDesc(_port: virNetworkPortPtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
@@ -3898,10 +3972,10 @@ pub unsafe extern "C" fn virNetworkPortGetXMLDesc(_port: *mut c_void, _flags: c_
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortLookupByUUID(net: *mut c_void, uuid: *const c_void) -> *mut c_void {
+pub unsafe extern "C" fn virNetworkPortLookupByUUID(net: virNetworkPtr, uuid: *const c_uchar) -> virNetworkPortPtr {
     export!(|call| refuse(
         call,
-        Target::Network(net),
+        Target::Network(net.cast()),
         ErrorDomain::VIR_FROM_NETWORK,
         &[Check::NonNull("uuid", uuid.is_null())]
     ))
@@ -3913,10 +3987,13 @@ pub unsafe extern "C" fn virNetworkPortLookupByUUID(net: *mut c_void, uuid: *con
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortLookupByUUIDString(net: *mut c_void, uuidstr: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virNetworkPortLookupByUUIDString(
+    net: virNetworkPtr,
+    uuidstr: *const c_char,
+) -> virNetworkPortPtr {
     export!(|call| refuse(
         call,
-        Target::Network(net),
+        Target::Network(net.cast()),
         ErrorDomain::VIR_FROM_NETWORK,
         &[Check::NonNull("uuidstr", uuidstr.is_null())]
     ))
@@ -3928,7 +4005,7 @@ pub unsafe extern "C" fn virNetworkPortLookupByUUIDString(net: *mut c_void, uuid
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkPortRef(_port: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNetworkPortRef(_port: virNetworkPortPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NetworkPort), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
@@ -3939,8 +4016,8 @@ pub unsafe extern "C" fn virNetworkPortRef(_port: *mut c_void) -> c_int {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkPortSetParameters(
-    _port: *mut c_void,
-    _params: *mut c_void,
+    _port: virNetworkPortPtr,
+    _params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
@@ -3953,8 +4030,8 @@ pub unsafe extern "C" fn virNetworkPortSetParameters(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNetworkSetAutostart(network: *mut c_void, _autostart: c_int) -> c_int {
-    export!(|call| refuse(call, Target::Network(network), ErrorDomain::VIR_FROM_NETWORK, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNetworkSetAutostart(network: virNetworkPtr, _autostart: c_int) -> c_int {
+    export!(|call| refuse(call, Target::Network(network.cast()), ErrorDomain::VIR_FROM_NETWORK, &[Check::ReadOnly]))
 }
 
 /// `virNetworkUpdate` (libvirt 0.10.2): not supported.
@@ -3964,7 +4041,7 @@ pub unsafe extern "C" fn virNetworkSetAutostart(network: *mut c_void, _autostart
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkUpdate(
-    network: *mut c_void,
+    network: virNetworkPtr,
     _command: c_uint,
     _section: c_uint,
     _parentIndex: c_int,
@@ -3973,7 +4050,7 @@ pub unsafe extern "C" fn virNetworkUpdate(
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Network(network),
+        Target::Network(network.cast()),
         ErrorDomain::VIR_FROM_NETWORK,
         &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
     ))
@@ -3986,15 +4063,15 @@ pub unsafe extern "C" fn virNetworkUpdate(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeAllocPages(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _npages: c_uint,
-    _pageSizes: *mut c_void,
-    _pageCounts: *mut c_void,
+    _pageSizes: *mut c_uint,
+    _pageCounts: *mut c_ulonglong,
     _startCell: c_int,
     _cellCount: c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceCreate` (libvirt 7.3.0): not supported.
@@ -4003,8 +4080,8 @@ pub unsafe extern "C" fn virNodeAllocPages(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceCreate(dev: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNodeDeviceCreate(dev: virNodeDevicePtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceDefineXML` (libvirt 7.3.0): not supported.
@@ -4014,13 +4091,13 @@ pub unsafe extern "C" fn virNodeDeviceCreate(dev: *mut c_void, _flags: c_uint) -
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeDeviceDefineXML(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     xmlDesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virNodeDevicePtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NODEDEV,
         &[Check::ReadOnly, Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -4033,11 +4110,11 @@ pub unsafe extern "C" fn virNodeDeviceDefineXML(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeDeviceDetachFlags(
-    dev: *mut c_void,
+    dev: virNodeDevicePtr,
     _driverName: *const c_char,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceDettach` (libvirt 0.6.1): not supported.
@@ -4046,8 +4123,8 @@ pub unsafe extern "C" fn virNodeDeviceDetachFlags(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceDettach(dev: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNodeDeviceDettach(dev: virNodeDevicePtr) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceGetAutostart` (libvirt 7.8.0): not supported.
@@ -4056,8 +4133,8 @@ pub unsafe extern "C" fn virNodeDeviceDettach(dev: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceGetAutostart(dev: *mut c_void, _autostart: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNodeDeviceGetAutostart(dev: virNodeDevicePtr, _autostart: *mut c_int) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceIsActive` (libvirt 7.8.0): not supported.
@@ -4066,8 +4143,8 @@ pub unsafe extern "C" fn virNodeDeviceGetAutostart(dev: *mut c_void, _autostart:
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceIsActive(dev: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[]))
+pub unsafe extern "C" fn virNodeDeviceIsActive(dev: virNodeDevicePtr) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeDeviceIsPersistent` (libvirt 7.8.0): not supported.
@@ -4076,8 +4153,8 @@ pub unsafe extern "C" fn virNodeDeviceIsActive(dev: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceIsPersistent(dev: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[]))
+pub unsafe extern "C" fn virNodeDeviceIsPersistent(dev: virNodeDevicePtr) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeDeviceListCaps` (libvirt 0.5.0): not supported.
@@ -4086,8 +4163,12 @@ pub unsafe extern "C" fn virNodeDeviceIsPersistent(dev: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceListCaps(dev: *mut c_void, _names: *mut c_void, _maxnames: c_int) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[]))
+pub unsafe extern "C" fn virNodeDeviceListCaps(
+    dev: virNodeDevicePtr,
+    _names: *mut *mut c_char,
+    _maxnames: c_int,
+) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeDeviceLookupSCSIHostByWWN` (libvirt 1.0.3): not supported.
@@ -4097,14 +4178,14 @@ pub unsafe extern "C" fn virNodeDeviceListCaps(dev: *mut c_void, _names: *mut c_
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeDeviceLookupSCSIHostByWWN(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     wwnn: *const c_char,
     _wwpn: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virNodeDevicePtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NODEDEV,
         &[Check::NonNull("wwnn", wwnn.is_null())]
     ))
@@ -4116,8 +4197,8 @@ pub unsafe extern "C" fn virNodeDeviceLookupSCSIHostByWWN(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceNumOfCaps(dev: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[]))
+pub unsafe extern "C" fn virNodeDeviceNumOfCaps(dev: virNodeDevicePtr) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeDeviceReAttach` (libvirt 0.6.1): not supported.
@@ -4126,8 +4207,8 @@ pub unsafe extern "C" fn virNodeDeviceNumOfCaps(dev: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceReAttach(dev: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNodeDeviceReAttach(dev: virNodeDevicePtr) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceReset` (libvirt 0.6.1): not supported.
@@ -4136,8 +4217,8 @@ pub unsafe extern "C" fn virNodeDeviceReAttach(dev: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceReset(dev: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNodeDeviceReset(dev: virNodeDevicePtr) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceSetAutostart` (libvirt 7.8.0): not supported.
@@ -4146,8 +4227,8 @@ pub unsafe extern "C" fn virNodeDeviceReset(dev: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceSetAutostart(dev: *mut c_void, _autostart: c_int) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNodeDeviceSetAutostart(dev: virNodeDevicePtr, _autostart: c_int) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeDeviceUndefine` (libvirt 7.3.0): not supported.
@@ -4156,8 +4237,8 @@ pub unsafe extern "C" fn virNodeDeviceSetAutostart(dev: *mut c_void, _autostart:
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceUndefine(dev: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virNodeDeviceUndefine(dev: virNodeDevicePtr, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[Check::ReadOnly]))
 }
 
 /// `virNodeGetCPUMap` (libvirt 1.0.0): not supported.
@@ -4167,12 +4248,12 @@ pub unsafe extern "C" fn virNodeDeviceUndefine(dev: *mut c_void, _flags: c_uint)
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeGetCPUMap(
-    conn: *mut c_void,
-    _cpumap: *mut c_void,
-    _online: *mut c_void,
+    conn: virConnectPtr,
+    _cpumap: *mut *mut c_uchar,
+    _online: *mut c_uint,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virNodeGetCPUStats` (libvirt 0.9.3): not supported.
@@ -4182,15 +4263,15 @@ pub unsafe extern "C" fn virNodeGetCPUMap(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeGetCPUStats(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _cpuNum: c_int,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    _params: virNodeCPUStatsPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -4203,12 +4284,12 @@ pub unsafe extern "C" fn virNodeGetCPUStats(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeGetCellsFreeMemory(
-    conn: *mut c_void,
-    _freeMems: *mut c_void,
+    conn: virConnectPtr,
+    _freeMems: *mut c_ulonglong,
     _startCell: c_int,
     _maxCells: c_int,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virNodeGetFreeMemory` (libvirt 0.3.3): not supported.
@@ -4217,8 +4298,8 @@ pub unsafe extern "C" fn virNodeGetCellsFreeMemory(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeGetFreeMemory(conn: *mut c_void) -> c_ulonglong {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+pub unsafe extern "C" fn virNodeGetFreeMemory(conn: virConnectPtr) -> c_ulonglong {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virNodeGetFreePages` (libvirt 1.2.6): not supported.
@@ -4228,15 +4309,15 @@ pub unsafe extern "C" fn virNodeGetFreeMemory(conn: *mut c_void) -> c_ulonglong 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeGetFreePages(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _npages: c_uint,
-    _pages: *mut c_void,
+    _pages: *mut c_uint,
     _startCell: c_int,
     _cellCount: c_uint,
-    _counts: *mut c_void,
+    _counts: *mut c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virNodeGetInfo` (libvirt 0.1.0): not supported.
@@ -4245,10 +4326,10 @@ pub unsafe extern "C" fn virNodeGetFreePages(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeGetInfo(conn: *mut c_void, info: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNodeGetInfo(conn: virConnectPtr, info: virNodeInfoPtr) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("info", info.is_null())]
     ))
@@ -4261,14 +4342,14 @@ pub unsafe extern "C" fn virNodeGetInfo(conn: *mut c_void, info: *mut c_void) ->
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeGetMemoryParameters(
-    conn: *mut c_void,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    conn: virConnectPtr,
+    _params: virTypedParameterPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -4281,15 +4362,15 @@ pub unsafe extern "C" fn virNodeGetMemoryParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeGetMemoryStats(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _cellNum: c_int,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    _params: virNodeMemoryStatsPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -4302,14 +4383,14 @@ pub unsafe extern "C" fn virNodeGetMemoryStats(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeGetSEVInfo(
-    conn: *mut c_void,
-    _params: *mut c_void,
-    nparams: *mut c_void,
+    conn: virConnectPtr,
+    _params: *mut virTypedParameterPtr,
+    nparams: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
@@ -4321,10 +4402,10 @@ pub unsafe extern "C" fn virNodeGetSEVInfo(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeGetSecurityModel(conn: *mut c_void, secmodel: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virNodeGetSecurityModel(conn: virConnectPtr, secmodel: virSecurityModelPtr) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("secmodel", secmodel.is_null())]
     ))
@@ -4337,13 +4418,13 @@ pub unsafe extern "C" fn virNodeGetSecurityModel(conn: *mut c_void, secmodel: *m
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeListDevices(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _cap: *const c_char,
-    _names: *mut c_void,
+    _names: *mut *mut c_char,
     _maxnames: c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NODEDEV, &[]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeNumOfDevices` (libvirt 0.5.0): not supported.
@@ -4352,8 +4433,8 @@ pub unsafe extern "C" fn virNodeListDevices(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virNodeNumOfDevices(conn: *mut c_void, _cap: *const c_char, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NODEDEV, &[]))
+pub unsafe extern "C" fn virNodeNumOfDevices(conn: virConnectPtr, _cap: *const c_char, _flags: c_uint) -> c_int {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeSetMemoryParameters` (libvirt 0.10.2): not supported.
@@ -4363,14 +4444,14 @@ pub unsafe extern "C" fn virNodeNumOfDevices(conn: *mut c_void, _cap: *const c_c
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeSetMemoryParameters(
-    conn: *mut c_void,
-    params: *mut c_void,
+    conn: virConnectPtr,
+    params: virTypedParameterPtr,
     _nparams: c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
     ))
@@ -4383,12 +4464,12 @@ pub unsafe extern "C" fn virNodeSetMemoryParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeSuspendForDuration(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _target: c_uint,
     _duration: c_ulonglong,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virSecretDefineXML` (libvirt 0.7.1): not supported.
@@ -4397,10 +4478,10 @@ pub unsafe extern "C" fn virNodeSuspendForDuration(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virSecretDefineXML(conn: *mut c_void, xml: *const c_char, _flags: c_uint) -> *mut c_void {
+pub unsafe extern "C" fn virSecretDefineXML(conn: virConnectPtr, xml: *const c_char, _flags: c_uint) -> virSecretPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_SECRET,
         &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
     ))
@@ -4413,11 +4494,11 @@ pub unsafe extern "C" fn virSecretDefineXML(conn: *mut c_void, xml: *const c_cha
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virSecretGetValue(
-    secret: *mut c_void,
-    _value_size: *mut c_void,
+    secret: virSecretPtr,
+    _value_size: *mut usize,
     _flags: c_uint,
-) -> *mut c_void {
-    export!(|call| refuse(call, Target::Secret(secret), ErrorDomain::VIR_FROM_SECRET, &[]))
+) -> *mut c_uchar {
+    export!(|call| refuse(call, Target::Secret(secret.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
 /// `virSecretGetXMLDesc` (libvirt 0.7.1): not supported.
@@ -4426,8 +4507,8 @@ pub unsafe extern "C" fn virSecretGetValue(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virSecretGetXMLDesc(secret: *mut c_void, _flags: c_uint) -> *mut c_char {
-    export!(|call| refuse(call, Target::Secret(secret), ErrorDomain::VIR_FROM_SECRET, &[]))
+pub unsafe extern "C" fn virSecretGetXMLDesc(secret: virSecretPtr, _flags: c_uint) -> *mut c_char {
+    export!(|call| refuse(call, Target::Secret(secret.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
 /// `virSecretLookupByUUID` (libvirt 0.7.1): not supported.
@@ -4436,10 +4517,10 @@ pub unsafe extern "C" fn virSecretGetXMLDesc(secret: *mut c_void, _flags: c_uint
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virSecretLookupByUUID(conn: *mut c_void, uuid: *const c_void) -> *mut c_void {
+pub unsafe extern "C" fn virSecretLookupByUUID(conn: virConnectPtr, uuid: *const c_uchar) -> virSecretPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_SECRET,
         &[Check::NonNull("uuid", uuid.is_null())]
     ))
@@ -4451,10 +4532,10 @@ pub unsafe extern "C" fn virSecretLookupByUUID(conn: *mut c_void, uuid: *const c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virSecretLookupByUUIDString(conn: *mut c_void, uuidstr: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virSecretLookupByUUIDString(conn: virConnectPtr, uuidstr: *const c_char) -> virSecretPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_SECRET,
         &[Check::NonNull("uuidstr", uuidstr.is_null())]
     ))
@@ -4467,13 +4548,13 @@ pub unsafe extern "C" fn virSecretLookupByUUIDString(conn: *mut c_void, uuidstr:
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virSecretLookupByUsage(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _usageType: c_int,
     usageID: *const c_char,
-) -> *mut c_void {
+) -> virSecretPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_SECRET,
         &[Check::NonNull("usageID", usageID.is_null())]
     ))
@@ -4486,12 +4567,12 @@ pub unsafe extern "C" fn virSecretLookupByUsage(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virSecretSetValue(
-    secret: *mut c_void,
-    _value: *const c_void,
+    secret: virSecretPtr,
+    _value: *const c_uchar,
     _value_size: usize,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Secret(secret), ErrorDomain::VIR_FROM_SECRET, &[]))
+    export!(|call| refuse(call, Target::Secret(secret.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
 /// `virSecretUndefine` (libvirt 0.7.1): not supported.
@@ -4500,8 +4581,8 @@ pub unsafe extern "C" fn virSecretSetValue(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virSecretUndefine(secret: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Secret(secret), ErrorDomain::VIR_FROM_SECRET, &[]))
+pub unsafe extern "C" fn virSecretUndefine(secret: virSecretPtr) -> c_int {
+    export!(|call| refuse(call, Target::Secret(secret.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
 }
 
 /// `virStoragePoolGetAutostart` (libvirt 0.4.1): not supported.
@@ -4510,10 +4591,10 @@ pub unsafe extern "C" fn virSecretUndefine(secret: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolGetAutostart(pool: *mut c_void, autostart: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStoragePoolGetAutostart(pool: virStoragePoolPtr, autostart: *mut c_int) -> c_int {
     export!(|call| refuse(
         call,
-        Target::StoragePool(pool),
+        Target::StoragePool(pool.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("autostart", autostart.is_null())]
     ))
@@ -4525,10 +4606,10 @@ pub unsafe extern "C" fn virStoragePoolGetAutostart(pool: *mut c_void, autostart
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolGetInfo(pool: *mut c_void, info: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStoragePoolGetInfo(pool: virStoragePoolPtr, info: virStoragePoolInfoPtr) -> c_int {
     export!(|call| refuse(
         call,
-        Target::StoragePool(pool),
+        Target::StoragePool(pool.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("info", info.is_null())]
     ))
@@ -4540,8 +4621,12 @@ pub unsafe extern "C" fn virStoragePoolGetInfo(pool: *mut c_void, info: *mut c_v
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolListAllVolumes(pool: *mut c_void, _vols: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::StoragePool(pool), ErrorDomain::VIR_FROM_STORAGE, &[]))
+pub unsafe extern "C" fn virStoragePoolListAllVolumes(
+    pool: virStoragePoolPtr,
+    _vols: *mut *mut virStorageVolPtr,
+    _flags: c_uint,
+) -> c_int {
+    export!(|call| refuse(call, Target::StoragePool(pool.cast()), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
 /// `virStoragePoolListVolumes` (libvirt 0.4.1): not supported.
@@ -4550,8 +4635,12 @@ pub unsafe extern "C" fn virStoragePoolListAllVolumes(pool: *mut c_void, _vols: 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolListVolumes(pool: *mut c_void, _names: *mut c_void, _maxnames: c_int) -> c_int {
-    export!(|call| refuse(call, Target::StoragePool(pool), ErrorDomain::VIR_FROM_STORAGE, &[]))
+pub unsafe extern "C" fn virStoragePoolListVolumes(
+    pool: virStoragePoolPtr,
+    _names: *mut *mut c_char,
+    _maxnames: c_int,
+) -> c_int {
+    export!(|call| refuse(call, Target::StoragePool(pool.cast()), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
 /// `virStoragePoolLookupByTargetPath` (libvirt 4.1.0): not supported.
@@ -4560,10 +4649,13 @@ pub unsafe extern "C" fn virStoragePoolListVolumes(pool: *mut c_void, _names: *m
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolLookupByTargetPath(conn: *mut c_void, path: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virStoragePoolLookupByTargetPath(
+    conn: virConnectPtr,
+    path: *const c_char,
+) -> virStoragePoolPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("path", path.is_null())]
     ))
@@ -4575,7 +4667,7 @@ pub unsafe extern "C" fn virStoragePoolLookupByTargetPath(conn: *mut c_void, pat
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolLookupByVolume(_vol: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virStoragePoolLookupByVolume(_vol: virStorageVolPtr) -> virStoragePoolPtr {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4585,8 +4677,8 @@ pub unsafe extern "C" fn virStoragePoolLookupByVolume(_vol: *mut c_void) -> *mut
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolNumOfVolumes(pool: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::StoragePool(pool), ErrorDomain::VIR_FROM_STORAGE, &[]))
+pub unsafe extern "C" fn virStoragePoolNumOfVolumes(pool: virStoragePoolPtr) -> c_int {
+    export!(|call| refuse(call, Target::StoragePool(pool.cast()), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
 /// `virStoragePoolSetAutostart` (libvirt 0.4.1): not supported.
@@ -4595,8 +4687,8 @@ pub unsafe extern "C" fn virStoragePoolNumOfVolumes(pool: *mut c_void) -> c_int 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStoragePoolSetAutostart(pool: *mut c_void, _autostart: c_int) -> c_int {
-    export!(|call| refuse(call, Target::StoragePool(pool), ErrorDomain::VIR_FROM_STORAGE, &[Check::ReadOnly]))
+pub unsafe extern "C" fn virStoragePoolSetAutostart(pool: virStoragePoolPtr, _autostart: c_int) -> c_int {
+    export!(|call| refuse(call, Target::StoragePool(pool.cast()), ErrorDomain::VIR_FROM_STORAGE, &[Check::ReadOnly]))
 }
 
 /// `virStorageVolCreateXML` (libvirt 0.4.1): not supported.
@@ -4606,13 +4698,13 @@ pub unsafe extern "C" fn virStoragePoolSetAutostart(pool: *mut c_void, _autostar
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStorageVolCreateXML(
-    pool: *mut c_void,
+    pool: virStoragePoolPtr,
     xmlDesc: *const c_char,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virStorageVolPtr {
     export!(|call| refuse(
         call,
-        Target::StoragePool(pool),
+        Target::StoragePool(pool.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
     ))
@@ -4625,12 +4717,12 @@ pub unsafe extern "C" fn virStorageVolCreateXML(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStorageVolCreateXMLFrom(
-    pool: *mut c_void,
+    pool: virStoragePoolPtr,
     _xmlDesc: *const c_char,
-    _clonevol: *mut c_void,
+    _clonevol: virStorageVolPtr,
     _flags: c_uint,
-) -> *mut c_void {
-    export!(|call| refuse(call, Target::StoragePool(pool), ErrorDomain::VIR_FROM_STORAGE, &[]))
+) -> virStorageVolPtr {
+    export!(|call| refuse(call, Target::StoragePool(pool.cast()), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
 /// `virStorageVolDelete` (libvirt 0.4.1): not supported.
@@ -4639,7 +4731,7 @@ pub unsafe extern "C" fn virStorageVolCreateXMLFrom(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolDelete(_vol: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virStorageVolDelete(_vol: virStorageVolPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4650,8 +4742,8 @@ pub unsafe extern "C" fn virStorageVolDelete(_vol: *mut c_void, _flags: c_uint) 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStorageVolDownload(
-    _vol: *mut c_void,
-    _stream: *mut c_void,
+    _vol: virStorageVolPtr,
+    _stream: virStreamPtr,
     _offset: c_ulonglong,
     _length: c_ulonglong,
     _flags: c_uint,
@@ -4665,7 +4757,7 @@ pub unsafe extern "C" fn virStorageVolDownload(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolFree(_vol: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStorageVolFree(_vol: virStorageVolPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4675,7 +4767,7 @@ pub unsafe extern "C" fn virStorageVolFree(_vol: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolGetConnect(_vol: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn virStorageVolGetConnect(_vol: virStorageVolPtr) -> virConnectPtr {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4685,7 +4777,7 @@ pub unsafe extern "C" fn virStorageVolGetConnect(_vol: *mut c_void) -> *mut c_vo
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolGetInfo(_vol: *mut c_void, _info: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStorageVolGetInfo(_vol: virStorageVolPtr, _info: virStorageVolInfoPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4695,7 +4787,11 @@ pub unsafe extern "C" fn virStorageVolGetInfo(_vol: *mut c_void, _info: *mut c_v
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolGetInfoFlags(_vol: *mut c_void, _info: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virStorageVolGetInfoFlags(
+    _vol: virStorageVolPtr,
+    _info: virStorageVolInfoPtr,
+    _flags: c_uint,
+) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4705,7 +4801,7 @@ pub unsafe extern "C" fn virStorageVolGetInfoFlags(_vol: *mut c_void, _info: *mu
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolGetKey(_vol: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virStorageVolGetKey(_vol: virStorageVolPtr) -> *const c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4715,7 +4811,7 @@ pub unsafe extern "C" fn virStorageVolGetKey(_vol: *mut c_void) -> *const c_char
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolGetName(_vol: *mut c_void) -> *const c_char {
+pub unsafe extern "C" fn virStorageVolGetName(_vol: virStorageVolPtr) -> *const c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4725,7 +4821,7 @@ pub unsafe extern "C" fn virStorageVolGetName(_vol: *mut c_void) -> *const c_cha
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolGetPath(_vol: *mut c_void) -> *mut c_char {
+pub unsafe extern "C" fn virStorageVolGetPath(_vol: virStorageVolPtr) -> *mut c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4735,7 +4831,7 @@ pub unsafe extern "C" fn virStorageVolGetPath(_vol: *mut c_void) -> *mut c_char 
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolGetXMLDesc(_vol: *mut c_void, _flags: c_uint) -> *mut c_char {
+pub unsafe extern "C" fn virStorageVolGetXMLDesc(_vol: virStorageVolPtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4745,10 +4841,10 @@ pub unsafe extern "C" fn virStorageVolGetXMLDesc(_vol: *mut c_void, _flags: c_ui
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolLookupByKey(conn: *mut c_void, key: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virStorageVolLookupByKey(conn: virConnectPtr, key: *const c_char) -> virStorageVolPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("key", key.is_null())]
     ))
@@ -4760,10 +4856,10 @@ pub unsafe extern "C" fn virStorageVolLookupByKey(conn: *mut c_void, key: *const
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolLookupByName(pool: *mut c_void, name: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virStorageVolLookupByName(pool: virStoragePoolPtr, name: *const c_char) -> virStorageVolPtr {
     export!(|call| refuse(
         call,
-        Target::StoragePool(pool),
+        Target::StoragePool(pool.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("name", name.is_null())]
     ))
@@ -4775,10 +4871,10 @@ pub unsafe extern "C" fn virStorageVolLookupByName(pool: *mut c_void, name: *con
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolLookupByPath(conn: *mut c_void, path: *const c_char) -> *mut c_void {
+pub unsafe extern "C" fn virStorageVolLookupByPath(conn: virConnectPtr, path: *const c_char) -> virStorageVolPtr {
     export!(|call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_STORAGE,
         &[Check::NonNull("path", path.is_null())]
     ))
@@ -4790,7 +4886,7 @@ pub unsafe extern "C" fn virStorageVolLookupByPath(conn: *mut c_void, path: *con
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolRef(_vol: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStorageVolRef(_vol: virStorageVolPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4800,7 +4896,7 @@ pub unsafe extern "C" fn virStorageVolRef(_vol: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolResize(_vol: *mut c_void, _capacity: c_ulonglong, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virStorageVolResize(_vol: virStorageVolPtr, _capacity: c_ulonglong, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4811,8 +4907,8 @@ pub unsafe extern "C" fn virStorageVolResize(_vol: *mut c_void, _capacity: c_ulo
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStorageVolUpload(
-    _vol: *mut c_void,
-    _stream: *mut c_void,
+    _vol: virStorageVolPtr,
+    _stream: virStreamPtr,
     _offset: c_ulonglong,
     _length: c_ulonglong,
     _flags: c_uint,
@@ -4826,7 +4922,7 @@ pub unsafe extern "C" fn virStorageVolUpload(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolWipe(_vol: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virStorageVolWipe(_vol: virStorageVolPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4836,7 +4932,7 @@ pub unsafe extern "C" fn virStorageVolWipe(_vol: *mut c_void, _flags: c_uint) ->
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStorageVolWipePattern(_vol: *mut c_void, _algorithm: c_uint, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virStorageVolWipePattern(_vol: virStorageVolPtr, _algorithm: c_uint, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::StorageVol), ErrorDomain::VIR_FROM_STORAGE, &[]))
 }
 
@@ -4846,7 +4942,7 @@ pub unsafe extern "C" fn virStorageVolWipePattern(_vol: *mut c_void, _algorithm:
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamAbort(_stream: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStreamAbort(_stream: virStreamPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4857,11 +4953,11 @@ pub unsafe extern "C" fn virStreamAbort(_stream: *mut c_void) -> c_int {
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStreamEventAddCallback(
-    _stream: *mut c_void,
+    _stream: virStreamPtr,
     _events: c_int,
-    _cb: AnyFunction,
+    _cb: virStreamEventCallback,
     _opaque: *mut c_void,
-    _ff: AnyFunction,
+    _ff: virFreeCallback,
 ) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
@@ -4872,7 +4968,7 @@ pub unsafe extern "C" fn virStreamEventAddCallback(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamEventRemoveCallback(_stream: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStreamEventRemoveCallback(_stream: virStreamPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4882,7 +4978,7 @@ pub unsafe extern "C" fn virStreamEventRemoveCallback(_stream: *mut c_void) -> c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamEventUpdateCallback(_stream: *mut c_void, _events: c_int) -> c_int {
+pub unsafe extern "C" fn virStreamEventUpdateCallback(_stream: virStreamPtr, _events: c_int) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4892,7 +4988,7 @@ pub unsafe extern "C" fn virStreamEventUpdateCallback(_stream: *mut c_void, _eve
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamFinish(_stream: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStreamFinish(_stream: virStreamPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4902,7 +4998,7 @@ pub unsafe extern "C" fn virStreamFinish(_stream: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamFree(_stream: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStreamFree(_stream: virStreamPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4912,8 +5008,8 @@ pub unsafe extern "C" fn virStreamFree(_stream: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamNew(conn: *mut c_void, _flags: c_uint) -> *mut c_void {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_STREAMS, &[]))
+pub unsafe extern "C" fn virStreamNew(conn: virConnectPtr, _flags: c_uint) -> virStreamPtr {
+    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
 /// `virStreamRecv` (libvirt 0.7.2): not supported.
@@ -4922,7 +5018,7 @@ pub unsafe extern "C" fn virStreamNew(conn: *mut c_void, _flags: c_uint) -> *mut
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamRecv(_stream: *mut c_void, _data: *mut c_char, _nbytes: usize) -> c_int {
+pub unsafe extern "C" fn virStreamRecv(_stream: virStreamPtr, _data: *mut c_char, _nbytes: usize) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4932,7 +5028,11 @@ pub unsafe extern "C" fn virStreamRecv(_stream: *mut c_void, _data: *mut c_char,
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamRecvAll(_stream: *mut c_void, _handler: AnyFunction, _opaque: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStreamRecvAll(
+    _stream: virStreamPtr,
+    _handler: virStreamSinkFunc,
+    _opaque: *mut c_void,
+) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4943,7 +5043,7 @@ pub unsafe extern "C" fn virStreamRecvAll(_stream: *mut c_void, _handler: AnyFun
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStreamRecvFlags(
-    _stream: *mut c_void,
+    _stream: virStreamPtr,
     _data: *mut c_char,
     _nbytes: usize,
     _flags: c_uint,
@@ -4957,7 +5057,7 @@ pub unsafe extern "C" fn virStreamRecvFlags(
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamRecvHole(_stream: *mut c_void, _length: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virStreamRecvHole(_stream: virStreamPtr, _length: *mut c_longlong, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4967,7 +5067,7 @@ pub unsafe extern "C" fn virStreamRecvHole(_stream: *mut c_void, _length: *mut c
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamRef(_stream: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStreamRef(_stream: virStreamPtr) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4977,7 +5077,7 @@ pub unsafe extern "C" fn virStreamRef(_stream: *mut c_void) -> c_int {
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamSend(_stream: *mut c_void, _data: *const c_char, _nbytes: usize) -> c_int {
+pub unsafe extern "C" fn virStreamSend(_stream: virStreamPtr, _data: *const c_char, _nbytes: usize) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4987,7 +5087,11 @@ pub unsafe extern "C" fn virStreamSend(_stream: *mut c_void, _data: *const c_cha
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamSendAll(_stream: *mut c_void, _handler: AnyFunction, _opaque: *mut c_void) -> c_int {
+pub unsafe extern "C" fn virStreamSendAll(
+    _stream: virStreamPtr,
+    _handler: virStreamSourceFunc,
+    _opaque: *mut c_void,
+) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -4997,7 +5101,7 @@ pub unsafe extern "C" fn virStreamSendAll(_stream: *mut c_void, _handler: AnyFun
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
-pub unsafe extern "C" fn virStreamSendHole(_stream: *mut c_void, _length: c_longlong, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virStreamSendHole(_stream: virStreamPtr, _length: c_longlong, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
 }
 
@@ -5008,9 +5112,9 @@ pub unsafe extern "C" fn virStreamSendHole(_stream: *mut c_void, _length: c_long
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStreamSparseRecvAll(
-    _stream: *mut c_void,
-    _handler: AnyFunction,
-    _holeHandler: AnyFunction,
+    _stream: virStreamPtr,
+    _handler: virStreamSinkFunc,
+    _holeHandler: virStreamSinkHoleFunc,
     _opaque: *mut c_void,
 ) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
@@ -5023,10 +5127,10 @@ pub unsafe extern "C" fn virStreamSparseRecvAll(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virStreamSparseSendAll(
-    _stream: *mut c_void,
-    _handler: AnyFunction,
-    _holeHandler: AnyFunction,
-    _skipHandler: AnyFunction,
+    _stream: virStreamPtr,
+    _handler: virStreamSourceFunc,
+    _holeHandler: virStreamSourceHoleFunc,
+    _skipHandler: virStreamSourceSkipFunc,
     _opaque: *mut c_void,
 ) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::Stream), ErrorDomain::VIR_FROM_STREAMS, &[]))
@@ -5037,16 +5141,17 @@ pub unsafe extern "C" fn virStreamSparseSendAll(
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn virtEventsDomainQemuAgentCommand(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _cmd: *const c_char,
     _timeout: c_int,
     _flags: c_uint,
 ) -> *mut c_char {
     export!(name = "virDomainQemuAgentCommand", |call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_NONE,
         &[]
     ))
@@ -5057,15 +5162,16 @@ pub unsafe extern "C" fn virtEventsDomainQemuAgentCommand(
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn virtEventsDomainQemuAttach(
-    conn: *mut c_void,
+    conn: virConnectPtr,
     _pid_value: c_uint,
     _flags: c_uint,
-) -> *mut c_void {
+) -> virDomainPtr {
     export!(name = "virDomainQemuAttach", |call| refuse(
         call,
-        Target::Connection(conn),
+        Target::Connection(conn.cast()),
         ErrorDomain::VIR_FROM_NONE,
         &[]
     ))
@@ -5076,16 +5182,17 @@ pub unsafe extern "C" fn virtEventsDomainQemuAttach(
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn virtEventsDomainQemuMonitorCommand(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _cmd: *const c_char,
-    _result: *mut c_void,
+    _result: *mut *mut c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(name = "virDomainQemuMonitorCommand", |call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_NONE,
         &[]
     ))
@@ -5096,20 +5203,21 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorCommand(
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn virtEventsDomainQemuMonitorCommandWithFiles(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _cmd: *const c_char,
     _ninfiles: c_uint,
-    _infiles: *mut c_void,
-    _noutfiles: *mut c_void,
-    _outfiles: *mut c_void,
-    _result: *mut c_void,
+    _infiles: *mut c_int,
+    _noutfiles: *mut c_uint,
+    _outfiles: *mut *mut c_int,
+    _result: *mut *mut c_char,
     _flags: c_uint,
 ) -> c_int {
     export!(name = "virDomainQemuMonitorCommandWithFiles", |call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_NONE,
         &[]
     ))
@@ -5120,11 +5228,12 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorCommandWithFiles(
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
-pub unsafe extern "C" fn virtEventsDomainLxcEnterCGroup(domain: *mut c_void, _flags: c_uint) -> c_int {
+pub unsafe extern "C" fn virtEventsDomainLxcEnterCGroup(domain: virDomainPtr, _flags: c_uint) -> c_int {
     export!(name = "virDomainLxcEnterCGroup", |call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_NONE,
         &[]
     ))
@@ -5135,18 +5244,19 @@ pub unsafe extern "C" fn virtEventsDomainLxcEnterCGroup(domain: *mut c_void, _fl
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn virtEventsDomainLxcEnterNamespace(
-    domain: *mut c_void,
+    domain: virDomainPtr,
     _nfdlist: c_uint,
-    _fdlist: *mut c_void,
-    _noldfdlist: *mut c_void,
-    _oldfdlist: *mut c_void,
+    _fdlist: *mut c_int,
+    _noldfdlist: *mut c_uint,
+    _oldfdlist: *mut *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(name = "virDomainLxcEnterNamespace", |call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_NONE,
         &[]
     ))
@@ -5157,11 +5267,12 @@ pub unsafe extern "C" fn virtEventsDomainLxcEnterNamespace(
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn virtEventsDomainLxcEnterSecurityLabel(
-    _model: *mut c_void,
-    _label: *mut c_void,
-    _oldlabel: *mut c_void,
+    _model: virSecurityModelPtr,
+    _label: virSecurityLabelPtr,
+    _oldlabel: virSecurityLabelPtr,
     _flags: c_uint,
 ) -> c_int {
     export!(name = "virDomainLxcEnterSecurityLabel", |call| refuse(call, Target::None, ErrorDomain::VIR_FROM_NONE, &[]))
@@ -5172,15 +5283,16 @@ pub unsafe extern "C" fn virtEventsDomainLxcEnterSecurityLabel(
 /// # Safety
 /// Any arguments: only the object pointer, looked up among the live handles,
 /// and the NULL-ness of the checked pointers are looked at.
+/// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn virtEventsDomainLxcOpenNamespace(
-    domain: *mut c_void,
-    _fdlist: *mut c_void,
+    domain: virDomainPtr,
+    _fdlist: *mut *mut c_int,
     _flags: c_uint,
 ) -> c_int {
     export!(name = "virDomainLxcOpenNamespace", |call| refuse(
         call,
-        Target::Domain(domain),
+        Target::Domain(domain.cast()),
         ErrorDomain::VIR_FROM_NONE,
         &[]
     ))
