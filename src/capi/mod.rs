@@ -11,6 +11,7 @@
 pub mod connect;
 mod delivery;
 pub mod domain;
+pub mod domain_ops;
 pub mod error;
 mod error_record;
 pub mod eventloop;

@@ -989,20 +989,6 @@ pub unsafe extern "C" fn virDomainCoreDumpWithFormat(
     ))
 }
 
-/// `virDomainCreateLinux` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainCreateLinux(
-    conn: *mut c_void,
-    _xmlDesc: *const c_char,
-    _flags: c_uint,
-) -> *mut c_void {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainCreateWithFiles` (libvirt 1.1.1): not supported.
 ///
 /// # Safety
@@ -1015,16 +1001,6 @@ pub unsafe extern "C" fn virDomainCreateWithFiles(
     _files: *mut c_void,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainCreateWithFlags` (libvirt 0.8.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainCreateWithFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
@@ -1049,21 +1025,6 @@ pub unsafe extern "C" fn virDomainCreateXMLWithFiles(
     ))
 }
 
-/// `virDomainDefineXMLFlags` (libvirt 1.2.12): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainDefineXMLFlags(conn: *mut c_void, xml: *const c_char, _flags: c_uint) -> *mut c_void {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
-    ))
-}
-
 /// `virDomainDelIOThread` (libvirt 1.2.15): not supported.
 ///
 /// # Safety
@@ -1071,16 +1032,6 @@ pub unsafe extern "C" fn virDomainDefineXMLFlags(conn: *mut c_void, xml: *const 
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDelIOThread(domain: *mut c_void, _iothread_id: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainDestroyFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainDestroyFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
@@ -1202,21 +1153,6 @@ pub unsafe extern "C" fn virDomainFSTrim(
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainGetAutostart` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetAutostart(domain: *mut c_void, autostart: *mut c_void) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("autostart", autostart.is_null())]
-    ))
 }
 
 /// `virDomainGetBlkioParameters` (libvirt 0.9.0): not supported.
@@ -1525,16 +1461,6 @@ pub unsafe extern "C" fn virDomainGetLaunchSecurityInfo(
     ))
 }
 
-/// `virDomainGetMaxVcpus` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetMaxVcpus(domain: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainGetMemoryParameters` (libvirt 0.8.5): not supported.
 ///
 /// # Safety
@@ -1588,16 +1514,6 @@ pub unsafe extern "C" fn virDomainGetNumaParameters(
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
-}
-
-/// `virDomainGetOSType` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetOSType(domain: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetPerfEvents` (libvirt 1.3.3): not supported.
@@ -1751,16 +1667,6 @@ pub unsafe extern "C" fn virDomainGetVcpus(
     ))
 }
 
-/// `virDomainGetVcpusFlags` (libvirt 0.8.5): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetVcpusFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainHasCurrentSnapshot` (libvirt 0.8.0): not supported.
 ///
 /// # Safety
@@ -1769,16 +1675,6 @@ pub unsafe extern "C" fn virDomainGetVcpusFlags(domain: *mut c_void, _flags: c_u
 #[no_mangle]
 pub unsafe extern "C" fn virDomainHasCurrentSnapshot(domain: *mut c_void, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
-}
-
-/// `virDomainHasManagedSaveImage` (libvirt 0.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainHasManagedSaveImage(dom: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainIOThreadInfoFree` (libvirt 1.2.14): not supported.
@@ -1900,16 +1796,6 @@ pub unsafe extern "C" fn virDomainListGetStats(
     export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_DOMAIN, &[Check::NonNull("doms", doms.is_null())]))
 }
 
-/// `virDomainManagedSave` (libvirt 0.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainManagedSave(dom: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
 /// `virDomainManagedSaveDefineXML` (libvirt 3.7.0): not supported.
 ///
 /// # Safety
@@ -1932,16 +1818,6 @@ pub unsafe extern "C" fn virDomainManagedSaveDefineXML(
 #[no_mangle]
 pub unsafe extern "C" fn virDomainManagedSaveGetXMLDesc(domain: *mut c_void, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virDomainManagedSaveRemove` (libvirt 0.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainManagedSaveRemove(dom: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMemoryPeek` (libvirt 0.4.2): not supported.
@@ -2362,41 +2238,6 @@ pub unsafe extern "C" fn virDomainRename(dom: *mut c_void, new_name: *const c_ch
     ))
 }
 
-/// `virDomainRestore` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainRestore(conn: *mut c_void, from: *const c_char) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("from", from.is_null())]
-    ))
-}
-
-/// `virDomainRestoreFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainRestoreFlags(
-    conn: *mut c_void,
-    from: *const c_char,
-    _dxml: *const c_char,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("from", from.is_null())]
-    ))
-}
-
 /// `virDomainRestoreParams` (libvirt 8.4.0): not supported.
 ///
 /// # Safety
@@ -2424,41 +2265,6 @@ pub unsafe extern "C" fn virDomainRevertToSnapshot(_snapshot: *mut c_void, _flag
         Target::Foreign(ForeignClass::DomainSnapshot),
         ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT,
         &[]
-    ))
-}
-
-/// `virDomainSave` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSave(domain: *mut c_void, to: *const c_char) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
-    ))
-}
-
-/// `virDomainSaveFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSaveFlags(
-    domain: *mut c_void,
-    to: *const c_char,
-    _dxml: *const c_char,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
     ))
 }
 
@@ -2736,36 +2542,6 @@ pub unsafe extern "C" fn virDomainSetLifecycleAction(
     export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
-/// `virDomainSetMaxMemory` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetMaxMemory(domain: *mut c_void, _memory: c_ulong) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainSetMemory` (libvirt 0.1.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetMemory(domain: *mut c_void, _memory: c_ulong) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainSetMemoryFlags` (libvirt 0.9.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetMemoryFlags(domain: *mut c_void, _memory: c_ulong, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
 /// `virDomainSetMemoryParameters` (libvirt 0.8.5): not supported.
 ///
 /// # Safety
@@ -2928,36 +2704,6 @@ pub unsafe extern "C" fn virDomainSetVcpu(
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("vcpumap", vcpumap.is_null())]
     ))
-}
-
-/// `virDomainSetVcpus` (libvirt 0.1.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetVcpus(domain: *mut c_void, _nvcpus: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainSetVcpusFlags` (libvirt 0.8.5): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetVcpusFlags(domain: *mut c_void, _nvcpus: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainShutdownFlags` (libvirt 0.9.10): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainShutdownFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSnapshotCreateXML` (libvirt 0.8.0): not supported.
@@ -3255,16 +3001,6 @@ pub unsafe extern "C" fn virDomainStartDirtyRateCalc(domain: *mut c_void, _secon
 #[no_mangle]
 pub unsafe extern "C" fn virDomainStatsRecordListFree(stats: *mut c_void) {
     export!(|call| release_foreign(call, stats.cast()))
-}
-
-/// `virDomainUndefineFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainUndefineFlags(domain: *mut c_void, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainUpdateDeviceFlags` (libvirt 0.8.0): not supported.
