@@ -503,3 +503,29 @@ fn every_function() {
         assert!(expected, "{name} with a stale object answered {answer}:\n{}", show(&out));
     }
 }
+
+/// The demo of saving, restoring, managed save, PM suspend/wakeup, memory
+/// and vCPU counts and block thresholds on `test:///default`
+/// (`tests/c/save_restore_demo.c`, built against the system's libvirt
+/// headers) prints on our library exactly what it prints on real libvirt
+/// 9.0: every event, return value, error code, domain and message.
+#[test]
+fn save_restore_demo_prints_what_real_libvirt_prints() {
+    let lib = require_library();
+    let exe = compile("save_restore_demo", Flavor::System, &lib);
+    let ours = run(&exe, &lib, &[]);
+    assert!(ours.status.success(), "the demo failed on our library:\n{}", show(&ours));
+    let real = Command::new(&exe)
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("LD_PRELOAD")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the demo on real libvirt");
+    assert!(real.status.success(), "the demo failed on real libvirt:\n{}", show(&real));
+    let (ours, real) = (String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&real.stdout));
+    assert!(real.contains("lifecycle domain 'test' (id -1): stopped (event=5 detail=4)"), "{real}");
+    for (i, (a, b)) in real.lines().zip(ours.lines()).enumerate() {
+        assert_eq!(a, b, "line {} differs (real libvirt first)\n--- real ---\n{real}\n--- ours ---\n{ours}", i + 1);
+    }
+    assert_eq!(real.lines().count(), ours.lines().count(), "--- real ---\n{real}\n--- ours ---\n{ours}");
+}

@@ -17,6 +17,7 @@ mod error_record;
 pub mod eventloop;
 pub mod events;
 mod handles;
+pub mod host;
 pub mod legacy;
 pub mod object_events;
 pub mod object_ops;

@@ -194,16 +194,6 @@ pub unsafe extern "C" fn virConnectGetCPUModelNames(
     ))
 }
 
-/// `virConnectGetCapabilities` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetCapabilities(conn: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virConnectGetDomainCapabilities` (libvirt 1.2.7): not supported.
 ///
 /// # Safety
@@ -219,16 +209,6 @@ pub unsafe extern "C" fn virConnectGetDomainCapabilities(
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virConnectGetHostname` (libvirt 0.3.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetHostname(conn: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectGetMaxVcpus` (libvirt 0.2.1): not supported.
@@ -259,31 +239,6 @@ pub unsafe extern "C" fn virConnectGetStoragePoolCapabilities(conn: *mut c_void,
 #[no_mangle]
 pub unsafe extern "C" fn virConnectGetSysinfo(conn: *mut c_void, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virConnectGetType` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetType(conn: *mut c_void) -> *const c_char {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virConnectGetVersion` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetVersion(conn: *mut c_void, hvVer: *mut c_void) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("hvVer", hvVer.is_null())]
-    ))
 }
 
 /// `virConnectListAllInterfaces` (libvirt 0.10.2): not supported.
@@ -3973,21 +3928,6 @@ pub unsafe extern "C" fn virNodeGetFreePages(
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virNodeGetInfo` (libvirt 0.1.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeGetInfo(conn: *mut c_void, info: *mut c_void) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("info", info.is_null())]
-    ))
 }
 
 /// `virNodeGetMemoryParameters` (libvirt 0.10.2): not supported.
