@@ -20,6 +20,7 @@ mod handles;
 pub mod host;
 pub mod legacy;
 pub mod object_events;
+pub mod object_info;
 pub mod object_ops;
 pub mod objects;
 pub mod qemu;

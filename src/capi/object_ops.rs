@@ -18,7 +18,7 @@ const NETWORK: EventClass = EventClass::Network;
 const POOL: EventClass = EventClass::StoragePool;
 const NODE_DEVICE: EventClass = EventClass::NodeDevice;
 
-fn null_arg(call: &Call, class: EventClass, argument: &str) -> Error {
+pub(super) fn null_arg(call: &Call, class: EventClass, argument: &str) -> Error {
     Error::null_arg(call.function, argument).in_domain(class.descriptor().error_domain)
 }
 
@@ -90,7 +90,7 @@ unsafe fn lookup_by_uuid_string<T>(
 ///
 /// # Safety
 /// `xml` must be NULL or a NUL-terminated string.
-unsafe fn from_xml<T>(
+pub(super) unsafe fn from_xml<T>(
     call: &mut Call,
     (class, argument, define): (EventClass, &str, bool),
     conn: virConnectPtr,

@@ -3391,25 +3391,6 @@ pub unsafe extern "C" fn virNWFilterUndefine(_nwfilter: *mut c_void) -> c_int {
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
-/// `virNetworkCreateXMLFlags` (libvirt 7.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkCreateXMLFlags(
-    conn: *mut c_void,
-    xmlDesc: *const c_char,
-    _flags: c_uint,
-) -> *mut c_void {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_NETWORK,
-        &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
-    ))
-}
-
 /// `virNetworkDHCPLeaseFree` (libvirt 1.2.6): not supported.
 ///
 /// # Safety
@@ -3418,50 +3399,6 @@ pub unsafe extern "C" fn virNetworkCreateXMLFlags(
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkDHCPLeaseFree(lease: *mut c_void) {
     export!(|call| release_foreign(call, lease.cast()))
-}
-
-/// `virNetworkDefineXMLFlags` (libvirt 7.7.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkDefineXMLFlags(
-    conn: *mut c_void,
-    xml: *const c_char,
-    _flags: c_uint,
-) -> *mut c_void {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn),
-        ErrorDomain::VIR_FROM_NETWORK,
-        &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
-    ))
-}
-
-/// `virNetworkGetAutostart` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkGetAutostart(network: *mut c_void, autostart: *mut c_void) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Network(network),
-        ErrorDomain::VIR_FROM_NETWORK,
-        &[Check::NonNull("autostart", autostart.is_null())]
-    ))
-}
-
-/// `virNetworkGetBridgeName` (libvirt 0.2.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkGetBridgeName(network: *mut c_void) -> *mut c_char {
-    export!(|call| refuse(call, Target::Network(network), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
 /// `virNetworkGetDHCPLeases` (libvirt 1.2.6): not supported.
@@ -3771,16 +3708,6 @@ pub unsafe extern "C" fn virNodeDeviceIsPersistent(dev: *mut c_void) -> c_int {
     export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
-/// `virNodeDeviceListCaps` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceListCaps(dev: *mut c_void, _names: *mut c_void, _maxnames: c_int) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[]))
-}
-
 /// `virNodeDeviceLookupSCSIHostByWWN` (libvirt 1.0.3): not supported.
 ///
 /// # Safety
@@ -3799,16 +3726,6 @@ pub unsafe extern "C" fn virNodeDeviceLookupSCSIHostByWWN(
         ErrorDomain::VIR_FROM_NODEDEV,
         &[Check::NonNull("wwnn", wwnn.is_null())]
     ))
-}
-
-/// `virNodeDeviceNumOfCaps` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceNumOfCaps(dev: *mut c_void) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeDeviceReAttach` (libvirt 0.6.1): not supported.
@@ -4006,32 +3923,6 @@ pub unsafe extern "C" fn virNodeGetSecurityModel(conn: *mut c_void, secmodel: *m
     ))
 }
 
-/// `virNodeListDevices` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeListDevices(
-    conn: *mut c_void,
-    _cap: *const c_char,
-    _names: *mut c_void,
-    _maxnames: c_int,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NODEDEV, &[]))
-}
-
-/// `virNodeNumOfDevices` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeNumOfDevices(conn: *mut c_void, _cap: *const c_char, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn), ErrorDomain::VIR_FROM_NODEDEV, &[]))
-}
-
 /// `virNodeSetMemoryParameters` (libvirt 0.10.2): not supported.
 ///
 /// # Safety
@@ -4178,36 +4069,6 @@ pub unsafe extern "C" fn virSecretSetValue(
 #[no_mangle]
 pub unsafe extern "C" fn virSecretUndefine(secret: *mut c_void) -> c_int {
     export!(|call| refuse(call, Target::Secret(secret), ErrorDomain::VIR_FROM_SECRET, &[]))
-}
-
-/// `virStoragePoolGetAutostart` (libvirt 0.4.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virStoragePoolGetAutostart(pool: *mut c_void, autostart: *mut c_void) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::StoragePool(pool),
-        ErrorDomain::VIR_FROM_STORAGE,
-        &[Check::NonNull("autostart", autostart.is_null())]
-    ))
-}
-
-/// `virStoragePoolGetInfo` (libvirt 0.4.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virStoragePoolGetInfo(pool: *mut c_void, info: *mut c_void) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::StoragePool(pool),
-        ErrorDomain::VIR_FROM_STORAGE,
-        &[Check::NonNull("info", info.is_null())]
-    ))
 }
 
 /// `virStoragePoolListAllVolumes` (libvirt 0.10.2): not supported.

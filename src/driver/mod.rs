@@ -37,6 +37,15 @@ pub struct NodeInfo {
     pub threads: u32,
 }
 
+/// `virStoragePoolInfo`, in Rust terms: sizes in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolInfo {
+    pub running: bool,
+    pub capacity: u64,
+    pub allocation: u64,
+    pub available: u64,
+}
+
 /// The name of the host the library runs on (an in-process driver's host).
 fn local_hostname() -> Result<String> {
     crate::sys::hostname().map_err(|e| {
@@ -335,6 +344,26 @@ pub trait Driver: Send + Sync {
     }
     fn object_xml_desc(&self, class: EventClass, _object: &ObjectIdentity, _flags: u32) -> Result<String> {
         unsupported_object(class, "GetXMLDesc")
+    }
+    /// `vir<Class>GetAutostart` of a network or storage pool.
+    fn object_autostart(&self, class: EventClass, _object: &ObjectIdentity) -> Result<bool> {
+        unsupported_object(class, "GetAutostart")
+    }
+    fn network_bridge(&self, _object: &ObjectIdentity) -> Result<String> {
+        unsupported_object(EventClass::Network, "GetBridgeName")
+    }
+    fn pool_info(&self, _object: &ObjectIdentity) -> Result<PoolInfo> {
+        unsupported_object(EventClass::StoragePool, "GetInfo")
+    }
+    /// The names of the node devices with capability `cap` (all without),
+    /// for `function` (`virNodeNumOfDevices`, `virNodeListDevices`).
+    fn node_device_names(&self, _cap: Option<&str>, _flags: u32, function: &str) -> Result<Vec<String>> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NODEDEV, function))
+    }
+    /// The capability types of node device `name`, for `function`
+    /// (`virNodeDeviceNumOfCaps`, `virNodeDeviceListCaps`).
+    fn node_device_caps(&self, _name: &str, function: &str) -> Result<Vec<String>> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NODEDEV, function))
     }
     /// The parent a node device's definition names.
     fn node_device_parent(&self, _name: &str) -> Result<String> {

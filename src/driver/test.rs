@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
-use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery};
+use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
     virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
@@ -1034,6 +1034,27 @@ impl Driver for TestDriver {
 
     fn object_xml_desc(&self, class: EventClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
         self.objects.lock().xml_desc(class, object, flags)
+    }
+
+    fn object_autostart(&self, class: EventClass, object: &ObjectIdentity) -> Result<bool> {
+        self.objects.lock().autostart(class, object)
+    }
+
+    fn network_bridge(&self, object: &ObjectIdentity) -> Result<String> {
+        self.objects.lock().bridge(object)
+    }
+
+    fn pool_info(&self, object: &ObjectIdentity) -> Result<PoolInfo> {
+        self.objects.lock().pool_info(object)
+    }
+
+    fn node_device_names(&self, cap: Option<&str>, flags: u32, _function: &str) -> Result<Vec<String>> {
+        check_flags(flags, 0, "testNodeNumOfDevices", ErrorDomain::VIR_FROM_TEST)?;
+        self.objects.lock().device_names(cap)
+    }
+
+    fn node_device_caps(&self, name: &str, _function: &str) -> Result<Vec<String>> {
+        self.objects.lock().device_caps(name)
     }
 
     fn node_device_parent(&self, name: &str) -> Result<String> {
