@@ -48,13 +48,12 @@ fn canonical_name(host: &CString) -> Option<String> {
     if unsafe { libc::getaddrinfo(host.as_ptr(), ptr::null(), &hints, &mut list) } != 0 || list.is_null() {
         return None;
     }
-    // SAFETY: a successful getaddrinfo returns a valid list; `ai_canonname`
-    // is NULL or NUL-terminated, and is copied before the list is freed.
-    let name = unsafe {
-        let canon = (*list).ai_canonname;
-        let name = (!canon.is_null()).then(|| CStr::from_ptr(canon).to_string_lossy().into_owned());
-        libc::freeaddrinfo(list);
-        name
-    };
+    // SAFETY: a successful getaddrinfo returns a valid list, freed only below.
+    let canon = unsafe { (*list).ai_canonname };
+    // SAFETY: `ai_canonname` is NULL or NUL-terminated, and copied before
+    // the list is freed.
+    let name = (!canon.is_null()).then(|| unsafe { CStr::from_ptr(canon) }.to_string_lossy().into_owned());
+    // SAFETY: the list getaddrinfo returned, freed once.
+    unsafe { libc::freeaddrinfo(list) };
     name
 }
