@@ -22,6 +22,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+mod rpc;
 use common::{c_compiler, crate_dir, lib_dir};
 
 /// The library must exist: a missing build is a failure, not a skip.
@@ -508,24 +509,49 @@ fn every_function() {
 /// and vCPU counts and block thresholds on `test:///default`
 /// (`tests/c/save_restore_demo.c`, built against the system's libvirt
 /// headers) prints on our library exactly what it prints on real libvirt
-/// 9.0: every event, return value, error code, domain and message.
+/// 9.0: every event, return value, error code, domain and message. Through
+/// virt-eventsd serving `test:///default` it prints the same again, with
+/// real libvirt's client and with ours.
 #[test]
 fn save_restore_demo_prints_what_real_libvirt_prints() {
     let lib = require_library();
     let exe = compile("save_restore_demo", Flavor::System, &lib);
-    let ours = run(&exe, &lib, &[]);
-    assert!(ours.status.success(), "the demo failed on our library:\n{}", show(&ours));
-    let real = Command::new(&exe)
-        .env_remove("LD_LIBRARY_PATH")
-        .env_remove("LD_PRELOAD")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the demo on real libvirt");
-    assert!(real.status.success(), "the demo failed on real libvirt:\n{}", show(&real));
-    let (ours, real) = (String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&real.stdout));
+    let on_real_libvirt = |args: &[&str]| {
+        let out = Command::new(&exe)
+            .args(args)
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("LD_PRELOAD")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the demo on real libvirt");
+        assert!(out.status.success(), "the demo failed on real libvirt {args:?}:\n{}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let on_ours = |args: &[&str]| {
+        let out = run_with(&exe, args, &lib, &[], LeakCheck::Full);
+        assert!(out.status.success(), "the demo failed on our library {args:?}:\n{}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let real = on_real_libvirt(&[]);
     assert!(real.contains("lifecycle domain 'test' (id -1): stopped (event=5 detail=4)"), "{real}");
-    for (i, (a, b)) in real.lines().zip(ours.lines()).enumerate() {
-        assert_eq!(a, b, "line {} differs (real libvirt first)\n--- real ---\n{real}\n--- ours ---\n{ours}", i + 1);
+    let same = |what: &str, ours: String| {
+        for (i, (a, b)) in real.lines().zip(ours.lines()).enumerate() {
+            assert_eq!(
+                a,
+                b,
+                "{what}: line {} differs (real libvirt first)\n--- real ---\n{real}\n--- ours ---\n{ours}",
+                i + 1
+            );
+        }
+        assert_eq!(real.lines().count(), ours.lines().count(), "{what}\n--- real ---\n{real}\n--- ours ---\n{ours}");
+    };
+    same("in-process", on_ours(&[]));
+    for client in ["real libvirt's client", "our client"] {
+        let daemon = rpc::Daemon::start("demo", &["--uri", "test:///default"]);
+        let uri = format!("test+unix:///default?socket={}", daemon.socket.display());
+        let output = if client == "our client" { on_ours(&[&uri]) } else { on_real_libvirt(&[&uri]) };
+        let (status, log) = daemon.stop();
+        assert!(status.success(), "virt-eventsd: {status}\n{log}");
+        same(&format!("through virt-eventsd, {client}"), output);
     }
-    assert_eq!(real.lines().count(), ours.lines().count(), "--- real ---\n{real}\n--- ours ---\n{ours}");
 }

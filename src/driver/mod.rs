@@ -27,7 +27,7 @@ pub struct DomainInfo {
 /// `virNodeInfo`, in Rust terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeInfo {
-    pub model: &'static str,
+    pub model: String,
     pub memory_kib: u64,
     pub cpus: u32,
     pub mhz: u32,

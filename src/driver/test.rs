@@ -563,7 +563,7 @@ impl Driver for TestDriver {
     /// libvirt's fixed host of the test driver.
     fn node_info(&self) -> Result<NodeInfo> {
         Ok(NodeInfo {
-            model: "i686",
+            model: "i686".into(),
             memory_kib: 3 * 1024 * 1024,
             cpus: 16,
             mhz: 1400,

@@ -3,7 +3,8 @@
  * domains, with the lifecycle events each emits, printed so that the output
  * of this program on real libvirt 9.0 and on ours can be compared line for
  * line (tests/c_programs.rs does). Built against the system's libvirt
- * headers: it is what a libvirt program does.
+ * headers: it is what a libvirt program does. The URI is the first argument
+ * (test:///default without one).
  */
 #define _DEFAULT_SOURCE /* gethostname */
 #include <libvirt/libvirt.h>
@@ -82,13 +83,14 @@ static void show_string(const char *what, char *text)
     free(text);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *uri = argc > 1 ? argv[1] : "test:///default";
     char image[64];
     snprintf(image, sizeof(image), "/tmp/virt-events-demo-%ld.img", (long)getpid());
     virSetErrorFunc(NULL, NULL);
     virEventRegisterDefaultImpl();
-    virConnectPtr conn = virConnectOpen("test:///default");
+    virConnectPtr conn = virConnectOpen(uri);
     if (!conn)
         return 1;
     virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
