@@ -111,6 +111,12 @@ fn virsh_event_domain_filters_and_timeout() {
     // What it serves, virsh shows as on libvirt's own test driver.
     let nodeinfo = virsh(&daemon.uri(), &["nodeinfo"]);
     assert_eq!(nodeinfo.stdout, virsh("test:///default", &["nodeinfo"]).stdout, "{nodeinfo:?}");
+    // virsh dominfo's questions (security labels aside, which the daemon
+    // does not serve) are answered.
+    let dominfo = String::from_utf8_lossy(&virsh(&daemon.uri(), &["dominfo", "test"]).stdout).into_owned();
+    for line in ["OS Type:        linux", "Persistent:     yes", "Autostart:      disable", "Managed save:   no"] {
+        assert!(dominfo.contains(line), "{line}: {dominfo}");
+    }
 }
 
 /// The same scenario script on the real python3-libvirt through the daemon

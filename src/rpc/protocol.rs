@@ -394,6 +394,7 @@ procedures! {
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
         CONNECT_GET_URI = 110: () => GetUriRet,
+        DOMAIN_IS_ACTIVE = 150: DomainArg => IntRet,
         DOMAIN_IS_PERSISTENT = 151: DomainArg => DomainIsPersistentRet,
         CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167: LegacyRegisterAnyArgs => (),
         CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168: LegacyRegisterAnyArgs => (),

@@ -1,8 +1,8 @@
-//! The daemon's procedures for the host answers, saving and restoring,
-//! managed save, memory and vCPU counts and the domain flag variants: each
-//! runs the driver call of the libvirt function it stands for. Changes are
-//! refused to read-only clients and run on the worker thread, as the other
-//! domain changes are.
+//! The daemon's procedures for the host answers, whether a domain is active
+//! or persistent, saving and restoring, managed save, memory and vCPU counts
+//! and the domain flag variants: each runs the driver call of the libvirt
+//! function it stands for. Changes are refused to read-only clients and run
+//! on the worker thread, as the other domain changes are.
 
 use super::*;
 use crate::rpc::xdr::CharArray;
@@ -96,6 +96,15 @@ impl Server {
                     (args.dom, args.flags)
                 };
                 read(driver.vcpus(&domain_identity(&dom), flags, function).map(|value| boxed(IntRet { value })))
+            }
+            DOMAIN_IS_ACTIVE => {
+                let state = driver.state(&domain_identity(&args!(DomainArg).dom), 0);
+                let shutoff = crate::abi::common::virDomainState::VIR_DOMAIN_SHUTOFF as i32;
+                read(state.map(|s| boxed(IntRet { value: i32::from(s.state != shutoff) })))
+            }
+            DOMAIN_IS_PERSISTENT => {
+                let persistent = driver.is_persistent(&domain_identity(&args!(DomainArg).dom));
+                read(persistent.map(|p| boxed(DomainIsPersistentRet { persistent: i32::from(p) })))
             }
             DOMAIN_HAS_MANAGED_SAVE_IMAGE => {
                 let args = args!(DomainFlagsArgs);
