@@ -827,6 +827,10 @@ typedef void (*virEventUpdateTimeoutFunc)(int timer, int timeout);
 
 typedef int (*virEventRemoveTimeoutFunc)(int timer);
 
+typedef struct _virNodeDevice virNodeDevice;
+
+typedef virNodeDevice *virNodeDevicePtr;
+
 typedef struct _virNetwork virNetwork;
 
 typedef virNetwork *virNetworkPtr;
@@ -844,10 +848,6 @@ typedef virStoragePool *virStoragePoolPtr;
  * The type every storage pool event callback is cast to at registration.
  */
 typedef void (*virConnectStoragePoolEventGenericCallback)(virConnectPtr conn, virStoragePoolPtr pool, void *opaque);
-
-typedef struct _virNodeDevice virNodeDevice;
-
-typedef virNodeDevice *virNodeDevicePtr;
 
 /**
  * The type every node device event callback is cast to at registration.
@@ -1293,6 +1293,23 @@ int virConnectIsEncrypted(virConnectPtr conn);
  * 1: an in-process connection cannot be eavesdropped, as libvirt's
  */
 int virConnectIsSecure(virConnectPtr conn);
+
+/**
+ * The number of node devices with capability `cap` (NULL: all).
+ */
+int virNodeNumOfDevices(virConnectPtr conn, const char *cap, unsigned int flags);
+
+/**
+ * Fills `names` with names of node devices with capability `cap` (NULL: all).
+ */
+int virNodeListDevices(virConnectPtr conn, const char *cap, char **names, int maxnames, unsigned int flags);
+
+int virNodeDeviceNumOfCaps(virNodeDevicePtr dev);
+
+/**
+ * Fills `names` with the device's capability types.
+ */
+int virNodeDeviceListCaps(virNodeDevicePtr dev, char **names, int maxnames);
 
 /**
  * Registers `cb` for `eventID` events of every network, or of `net` only.

@@ -271,8 +271,9 @@ pub unsafe extern "C" fn virNodeNumOfDevices(conn: virConnectPtr, cap: *const c_
     export!(|call| Ok(count(unsafe { device_names(call, conn, cap, flags) }?.len())))
 }
 
-/// Fills `names` with up to `maxnames` names of node devices with
-/// capability `cap` (NULL: all), each for the caller to `free()`.
+/// Fills `names` with names of node devices with capability `cap` (NULL: all).
+///
+/// At most `maxnames`, each for the caller to `free()`.
 ///
 /// # Safety
 /// `cap` must be NULL or a C string; `names` NULL or `maxnames` writable pointers.
@@ -309,8 +310,9 @@ pub extern "C" fn virNodeDeviceNumOfCaps(dev: virNodeDevicePtr) -> c_int {
     export!(|call| Ok(count(device_caps(call, dev)?.len())))
 }
 
-/// Fills `names` with up to `maxnames` of the device's capability types,
-/// each for the caller to `free()`.
+/// Fills `names` with the device's capability types.
+///
+/// At most `maxnames`, each for the caller to `free()`.
 ///
 /// # Safety
 /// `names` must be NULL or point to `maxnames` writable pointers.

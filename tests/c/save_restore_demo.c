@@ -166,6 +166,22 @@ int main(int argc, char **argv)
     }
     INT_CALL("virDomainRestore(garbage)", virDomainRestore(conn, image));
     unlink(image);
+    /* Images whose length is out of range, at a fixed path, which the
+     * messages show. (A short image's message ends in whatever errno real
+     * libvirt has lying around, so it is not compared.) */
+    const char *broken = "/tmp/virt-events-demo-broken.img";
+    static const char *const lengths[] = {"\0\0\0\0", "\xff\x7f\0\0"};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(broken, "w");
+        if (f) {
+            fwrite("TestGuestMagic", 1, 15, f);
+            fwrite(lengths[i], 1, 4, f);
+            fclose(f);
+        }
+        INT_CALL(i ? "virDomainRestore(32 KiB of metadata)" : "virDomainRestore(no metadata)",
+                 virDomainRestore(conn, broken));
+    }
+    unlink(broken);
 
     /* Managed save. */
     INT_CALL("virDomainHasManagedSaveImage(test)", virDomainHasManagedSaveImage(dom, 0));
