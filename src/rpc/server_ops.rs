@@ -7,6 +7,9 @@
 use super::*;
 use crate::rpc::xdr::CharArray;
 
+/// A change a procedure asks of the driver, run on the worker thread.
+type Change = Box<dyn FnOnce(&dyn Driver) -> crate::error::Result<Box<dyn Body>> + Send>;
+
 impl Server {
     /// `None` for a procedure not among these.
     pub(super) fn dispatch_domain_ops(
@@ -36,7 +39,7 @@ impl Server {
             Ok(ret) => Outcome::Reply(ret),
             Err(e) => Outcome::Error(e),
         };
-        let change = |call: Box<dyn FnOnce(&dyn Driver) -> crate::error::Result<Box<dyn Body>> + Send>| {
+        let change = |call: Change| {
             if read_only {
                 return Error::read_only(ErrorDomain::VIR_FROM_DOMAIN, function).into();
             }
