@@ -16,6 +16,7 @@ const LIBVIRT_SOURCES: &[&str] = &[
     "src/abi/typed_params.rs",
     "src/capi/connect.rs",
     "src/capi/domain.rs",
+    "src/capi/domain_ops.rs",
     "src/capi/events.rs",
     "src/capi/eventloop.rs",
     "src/capi/legacy.rs",

@@ -1171,6 +1171,80 @@ int virDomainIsActive(virDomainPtr domain);
 
 int virDomainIsPersistent(virDomainPtr domain);
 
+int virDomainCreateWithFlags(virDomainPtr domain, unsigned int flags);
+
+int virDomainDestroyFlags(virDomainPtr domain, unsigned int flags);
+
+int virDomainShutdownFlags(virDomainPtr domain, unsigned int flags);
+
+int virDomainUndefineFlags(virDomainPtr domain, unsigned int flags);
+
+/**
+ * # Safety
+ */
+virDomainPtr virDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags);
+
+/**
+ * libvirt's old name of `virDomainCreateXML`, which it calls.
+ */
+virDomainPtr virDomainCreateLinux(virConnectPtr conn, const char *xmlDesc, unsigned int flags);
+
+/**
+ * Saves a running domain's state to `to` and stops it.
+ */
+int virDomainSave(virDomainPtr domain, const char *to);
+
+/**
+ * # Safety
+ */
+int virDomainSaveFlags(virDomainPtr domain, const char *to, const char *dxml, unsigned int flags);
+
+/**
+ * Starts the domain a save image holds.
+ */
+int virDomainRestore(virConnectPtr conn, const char *from);
+
+/**
+ * # Safety
+ */
+int virDomainRestoreFlags(virConnectPtr conn, const char *from, const char *dxml, unsigned int flags);
+
+int virDomainManagedSave(virDomainPtr domain, unsigned int flags);
+
+int virDomainHasManagedSaveImage(virDomainPtr domain, unsigned int flags);
+
+int virDomainManagedSaveRemove(virDomainPtr domain, unsigned int flags);
+
+/**
+ * The running domain's balloon target, in KiB.
+ */
+int virDomainSetMemory(virDomainPtr domain, unsigned long memory);
+
+int virDomainSetMaxMemory(virDomainPtr domain, unsigned long memory);
+
+int virDomainSetMemoryFlags(virDomainPtr domain, unsigned long memory, unsigned int flags);
+
+int virDomainSetVcpus(virDomainPtr domain, unsigned int nvcpus);
+
+int virDomainSetVcpusFlags(virDomainPtr domain, unsigned int nvcpus, unsigned int flags);
+
+int virDomainGetVcpusFlags(virDomainPtr domain, unsigned int flags);
+
+/**
+ * The most vCPUs the running domain may have.
+ */
+int virDomainGetMaxVcpus(virDomainPtr domain);
+
+/**
+ * The guest's operating system type, for the caller to `free()`.
+ */
+char *virDomainGetOSType(virDomainPtr domain);
+
+/**
+ * # Safety
+ */
+int virDomainGetAutostart(virDomainPtr domain, int *autostart);
+
 /**
  * Registers `cb` for lifecycle events of every domain (the pre-0.8 API).
  */
