@@ -48,6 +48,7 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_INVALID_NETWORK_PORT => ("Invalid network port pointer", "Invalid network port pointer: %s"),
         VIR_ERR_INVALID_STREAM => ("invalid stream pointer in", "invalid stream pointer in %s"),
         VIR_ERR_INVALID_ARG => ("invalid argument", "invalid argument: %s"),
+        VIR_ERR_ARGUMENT_UNSUPPORTED => ("argument unsupported", "argument unsupported: %s"),
         VIR_ERR_OPERATION_FAILED => ("operation failed", "operation failed: %s"),
         VIR_ERR_XML_ERROR => ("XML description is invalid or not well formed", "XML error: %s"),
         VIR_ERR_NO_NAME => ("missing name information", "missing name information in %s"),

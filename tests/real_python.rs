@@ -78,3 +78,40 @@ fn python_poll_loop() {
 fn libvirtaio() {
     same_lines_as_real_libvirt("asyncio");
 }
+
+/// What the test driver answers without events (host, node devices, network
+/// and pool accessors, the capabilities XML) and the network flag variants
+/// with their events, asked through the real binding
+/// (tests/python/test_driver_queries.py): the same lines on ours as on real
+/// libvirt 9.0.
+#[test]
+fn test_driver_queries_answer_as_real_libvirt() {
+    let script = crate_dir().join("tests/python/test_driver_queries.py");
+    let run = |ours: bool| {
+        let mut command = Command::new(PYTHON);
+        command.arg(&script).env_remove("LD_LIBRARY_PATH").env_remove("LIBVIRT_DEFAULT_URI");
+        if ours {
+            command.env("LD_LIBRARY_PATH", lib_dir());
+        }
+        let output = command.output().expect("python3 runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "ours: {ours}\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+    let (ours, real) = (run(true), run(false));
+    // The last line names the libvirt.so the process loaded.
+    let split = |text: &str| {
+        let (answers, library) = text.trim_end().rsplit_once('\n').unwrap_or_else(|| panic!("{text}"));
+        (answers.to_string(), library.to_string())
+    };
+    let ((ours, our_library), (real, real_library)) = (split(&ours), split(&real));
+    let build = std::fs::canonicalize(lib_dir()).unwrap();
+    let loaded = |library: &str| {
+        let path = library.strip_prefix("library: ").unwrap_or_else(|| panic!("{library}"));
+        std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    assert!(loaded(&our_library).starts_with(&build), "{our_library}");
+    assert!(!loaded(&real_library).starts_with(&build), "{real_library}");
+    assert!(real.contains("<capabilities>") && real.contains("network event n4 2 0"), "{real}");
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}

@@ -83,11 +83,12 @@ fn errors_are_libvirtds() {
     let unknown = client.call::<()>(REMOTE_PROGRAM, 9999, &()).unwrap_err();
     assert_eq!((unknown.code, unknown.domain), (39, 7)); // VIR_ERR_RPC, VIR_FROM_RPC
     assert_eq!(unknown.message.as_deref(), Some("unknown procedure: 9999"));
-    let unserved = client.call::<protocol::NodeGetInfoRet>(REMOTE_PROGRAM, remote::NODE_GET_INFO, &()).unwrap_err();
+    // CONNECT_GET_SYSINFO (203), which the daemon does not serve.
+    let unserved = client.call::<()>(REMOTE_PROGRAM, 203, &()).unwrap_err();
     assert_eq!((unserved.code, unserved.domain), (3, 20)); // VIR_ERR_NO_SUPPORT, VIR_FROM_DOMAIN
     assert_eq!(
         unserved.message.as_deref(),
-        Some("this function is not supported by the connection driver: virNodeGetInfo")
+        Some("this function is not supported by the connection driver: virConnectGetSysinfo")
     );
     let bad_id = client.call::<protocol::CallbackIdArg>(
         REMOTE_PROGRAM,
@@ -140,7 +141,7 @@ fn unserved_procedures_name_libvirts_function() {
     };
     // Spelled as libvirt's API spells them, internal migration steps included.
     for (procedure, function) in [
-        (6, "virNodeGetInfo"),
+        (5, "virConnectGetMaxVcpus"),
         (51, "virConnectNumOfDomains"),
         (135, "virConnectDomainXMLFromNative"),
         (158, "virConnectCompareCPU"),

@@ -102,12 +102,21 @@ fn virsh_event_domain_filters_and_timeout() {
     assert!(String::from_utf8_lossy(&denied.stderr).contains("read only access prevents virDomainSuspend"));
     // What the daemon does not serve, virsh reports as against libvirtd
     // whose driver lacks it: the public function, by name.
-    let nodeinfo = virsh(&daemon.uri(), &["nodeinfo"]);
+    let sysinfo = virsh(&daemon.uri(), &["sysinfo"]);
     assert_eq!(
-        String::from_utf8_lossy(&nodeinfo.stderr),
-        "error: failed to get node information\n\
-         error: this function is not supported by the connection driver: virNodeGetInfo\n"
+        String::from_utf8_lossy(&sysinfo.stderr),
+        "error: failed to get sysinfo\n\
+         error: this function is not supported by the connection driver: virConnectGetSysinfo\n"
     );
+    // What it serves, virsh shows as on libvirt's own test driver.
+    let nodeinfo = virsh(&daemon.uri(), &["nodeinfo"]);
+    assert_eq!(nodeinfo.stdout, virsh("test:///default", &["nodeinfo"]).stdout, "{nodeinfo:?}");
+    // virsh dominfo's questions (security labels aside, which the daemon
+    // does not serve) are answered.
+    let dominfo = String::from_utf8_lossy(&virsh(&daemon.uri(), &["dominfo", "test"]).stdout).into_owned();
+    for line in ["OS Type:        linux", "Persistent:     yes", "Autostart:      disable", "Managed save:   no"] {
+        assert!(dominfo.contains(line), "{line}: {dominfo}");
+    }
 }
 
 /// The same scenario script on the real python3-libvirt through the daemon

@@ -1471,6 +1471,80 @@ int virDomainIsActive(virDomainPtr domain);
 
 int virDomainIsPersistent(virDomainPtr domain);
 
+int virDomainCreateWithFlags(virDomainPtr domain, unsigned int flags);
+
+int virDomainDestroyFlags(virDomainPtr domain, unsigned int flags);
+
+int virDomainShutdownFlags(virDomainPtr domain, unsigned int flags);
+
+int virDomainUndefineFlags(virDomainPtr domain, unsigned int flags);
+
+/**
+ * Defines (or redefines) a persistent domain from its XML, with `virDomainDefineFlags`.
+ */
+virDomainPtr virDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags);
+
+/**
+ * libvirt's old name of `virDomainCreateXML`, which it calls.
+ */
+virDomainPtr virDomainCreateLinux(virConnectPtr conn, const char *xmlDesc, unsigned int flags);
+
+/**
+ * Saves a running domain's state to `to` and stops it.
+ */
+int virDomainSave(virDomainPtr domain, const char *to);
+
+/**
+ * Saves a running domain's state to `to` and stops it, with `virDomainSaveRestoreFlags`.
+ */
+int virDomainSaveFlags(virDomainPtr domain, const char *to, const char *dxml, unsigned int flags);
+
+/**
+ * Starts the domain a save image holds.
+ */
+int virDomainRestore(virConnectPtr conn, const char *from);
+
+/**
+ * Starts the domain a save image holds, with `virDomainSaveRestoreFlags`.
+ */
+int virDomainRestoreFlags(virConnectPtr conn, const char *from, const char *dxml, unsigned int flags);
+
+int virDomainManagedSave(virDomainPtr domain, unsigned int flags);
+
+int virDomainHasManagedSaveImage(virDomainPtr domain, unsigned int flags);
+
+int virDomainManagedSaveRemove(virDomainPtr domain, unsigned int flags);
+
+/**
+ * The running domain's balloon target, in KiB.
+ */
+int virDomainSetMemory(virDomainPtr domain, unsigned long memory);
+
+int virDomainSetMaxMemory(virDomainPtr domain, unsigned long memory);
+
+int virDomainSetMemoryFlags(virDomainPtr domain, unsigned long memory, unsigned int flags);
+
+int virDomainSetVcpus(virDomainPtr domain, unsigned int nvcpus);
+
+int virDomainSetVcpusFlags(virDomainPtr domain, unsigned int nvcpus, unsigned int flags);
+
+int virDomainGetVcpusFlags(virDomainPtr domain, unsigned int flags);
+
+/**
+ * The most vCPUs the running domain may have.
+ */
+int virDomainGetMaxVcpus(virDomainPtr domain);
+
+/**
+ * The guest's operating system type, for the caller to `free()`.
+ */
+char *virDomainGetOSType(virDomainPtr domain);
+
+/**
+ * Whether the domain starts with its host.
+ */
+int virDomainGetAutostart(virDomainPtr domain, int *autostart);
+
 /**
  * Registers `cb` for lifecycle events of every domain (the pre-0.8 API).
  */
@@ -1657,19 +1731,9 @@ int virDomainCoreDump(virDomainPtr domain, const char *to, unsigned int _flags);
 int virDomainCoreDumpWithFormat(virDomainPtr domain, const char *to, unsigned int _dumpformat, unsigned int _flags);
 
 /**
- * `virDomainCreateLinux` (libvirt 0.0.3): not supported.
- */
-virDomainPtr virDomainCreateLinux(virConnectPtr conn, const char *_xmlDesc, unsigned int _flags);
-
-/**
  * `virDomainCreateWithFiles` (libvirt 1.1.1): not supported.
  */
 int virDomainCreateWithFiles(virDomainPtr domain, unsigned int _nfiles, int *_files, unsigned int _flags);
-
-/**
- * `virDomainCreateWithFlags` (libvirt 0.8.2): not supported.
- */
-int virDomainCreateWithFlags(virDomainPtr domain, unsigned int _flags);
 
 /**
  * `virDomainCreateXMLWithFiles` (libvirt 1.1.1): not supported.
@@ -1677,19 +1741,9 @@ int virDomainCreateWithFlags(virDomainPtr domain, unsigned int _flags);
 virDomainPtr virDomainCreateXMLWithFiles(virConnectPtr conn, const char *xmlDesc, unsigned int _nfiles, int *_files, unsigned int _flags);
 
 /**
- * `virDomainDefineXMLFlags` (libvirt 1.2.12): not supported.
- */
-virDomainPtr virDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int _flags);
-
-/**
  * `virDomainDelIOThread` (libvirt 1.2.15): not supported.
  */
 int virDomainDelIOThread(virDomainPtr domain, unsigned int _iothread_id, unsigned int _flags);
-
-/**
- * `virDomainDestroyFlags` (libvirt 0.9.4): not supported.
- */
-int virDomainDestroyFlags(virDomainPtr domain, unsigned int _flags);
 
 /**
  * `virDomainDetachDevice` (libvirt 0.1.9): not supported.
@@ -1730,11 +1784,6 @@ int virDomainFSThaw(virDomainPtr dom, const char **_mountpoints, unsigned int _n
  * `virDomainFSTrim` (libvirt 1.0.1): not supported.
  */
 int virDomainFSTrim(virDomainPtr dom, const char *_mountPoint, unsigned long long _minimum, unsigned int _flags);
-
-/**
- * `virDomainGetAutostart` (libvirt 0.2.1): not supported.
- */
-int virDomainGetAutostart(virDomainPtr domain, int *autostart);
 
 /**
  * `virDomainGetBlkioParameters` (libvirt 0.9.0): not supported.
@@ -1822,11 +1871,6 @@ int virDomainGetJobStats(virDomainPtr domain, int *type, virTypedParameterPtr *_
 int virDomainGetLaunchSecurityInfo(virDomainPtr domain, virTypedParameterPtr *params, int *_nparams, unsigned int _flags);
 
 /**
- * `virDomainGetMaxVcpus` (libvirt 0.2.1): not supported.
- */
-int virDomainGetMaxVcpus(virDomainPtr domain);
-
-/**
  * `virDomainGetMemoryParameters` (libvirt 0.8.5): not supported.
  */
 int virDomainGetMemoryParameters(virDomainPtr domain, virTypedParameterPtr _params, int *nparams, unsigned int _flags);
@@ -1840,11 +1884,6 @@ int virDomainGetMessages(virDomainPtr domain, char ***msgs, unsigned int _flags)
  * `virDomainGetNumaParameters` (libvirt 0.9.9): not supported.
  */
 int virDomainGetNumaParameters(virDomainPtr domain, virTypedParameterPtr _params, int *nparams, unsigned int _flags);
-
-/**
- * `virDomainGetOSType` (libvirt 0.0.3): not supported.
- */
-char *virDomainGetOSType(virDomainPtr domain);
 
 /**
  * `virDomainGetPerfEvents` (libvirt 1.3.3): not supported.
@@ -1892,16 +1931,6 @@ int virDomainGetVcpuPinInfo(virDomainPtr domain, int _ncpumaps, unsigned char *_
 int virDomainGetVcpus(virDomainPtr domain, virVcpuInfoPtr info, int _maxinfo, unsigned char *_cpumaps, int _maplen);
 
 /**
- * `virDomainGetVcpusFlags` (libvirt 0.8.5): not supported.
- */
-int virDomainGetVcpusFlags(virDomainPtr domain, unsigned int _flags);
-
-/**
- * `virDomainHasManagedSaveImage` (libvirt 0.8.0): not supported.
- */
-int virDomainHasManagedSaveImage(virDomainPtr dom, unsigned int _flags);
-
-/**
  * `virDomainIOThreadInfoFree` (libvirt 1.2.14): not supported.
  */
 void virDomainIOThreadInfoFree(virDomainIOThreadInfoPtr info);
@@ -1937,11 +1966,6 @@ int virDomainIsUpdated(virDomainPtr dom);
 int virDomainListGetStats(virDomainPtr *doms, unsigned int _stats, virDomainStatsRecordPtr **_retStats, unsigned int _flags);
 
 /**
- * `virDomainManagedSave` (libvirt 0.8.0): not supported.
- */
-int virDomainManagedSave(virDomainPtr dom, unsigned int _flags);
-
-/**
  * `virDomainManagedSaveDefineXML` (libvirt 3.7.0): not supported.
  */
 int virDomainManagedSaveDefineXML(virDomainPtr domain, const char *_dxml, unsigned int _flags);
@@ -1950,11 +1974,6 @@ int virDomainManagedSaveDefineXML(virDomainPtr domain, const char *_dxml, unsign
  * `virDomainManagedSaveGetXMLDesc` (libvirt 3.7.0): not supported.
  */
 char *virDomainManagedSaveGetXMLDesc(virDomainPtr domain, unsigned int _flags);
-
-/**
- * `virDomainManagedSaveRemove` (libvirt 0.8.0): not supported.
- */
-int virDomainManagedSaveRemove(virDomainPtr dom, unsigned int _flags);
 
 /**
  * `virDomainMemoryPeek` (libvirt 0.4.2): not supported.
@@ -2087,29 +2106,9 @@ int virDomainPinVcpuFlags(virDomainPtr domain, unsigned int _vcpu, unsigned char
 int virDomainRename(virDomainPtr dom, const char *new_name, unsigned int _flags);
 
 /**
- * `virDomainRestore` (libvirt 0.0.3): not supported.
- */
-int virDomainRestore(virConnectPtr conn, const char *from);
-
-/**
- * `virDomainRestoreFlags` (libvirt 0.9.4): not supported.
- */
-int virDomainRestoreFlags(virConnectPtr conn, const char *from, const char *_dxml, unsigned int _flags);
-
-/**
  * `virDomainRestoreParams` (libvirt 8.4.0): not supported.
  */
 int virDomainRestoreParams(virConnectPtr conn, virTypedParameterPtr _params, int _nparams, unsigned int _flags);
-
-/**
- * `virDomainSave` (libvirt 0.0.3): not supported.
- */
-int virDomainSave(virDomainPtr domain, const char *to);
-
-/**
- * `virDomainSaveFlags` (libvirt 0.9.4): not supported.
- */
-int virDomainSaveFlags(virDomainPtr domain, const char *to, const char *_dxml, unsigned int _flags);
 
 /**
  * `virDomainSaveImageDefineXML` (libvirt 0.9.4): not supported.
@@ -2187,21 +2186,6 @@ int virDomainSetLaunchSecurityState(virDomainPtr domain, virTypedParameterPtr pa
 int virDomainSetLifecycleAction(virDomainPtr domain, unsigned int _type, unsigned int _action, unsigned int _flags);
 
 /**
- * `virDomainSetMaxMemory` (libvirt 0.0.3): not supported.
- */
-int virDomainSetMaxMemory(virDomainPtr domain, unsigned long _memory);
-
-/**
- * `virDomainSetMemory` (libvirt 0.1.1): not supported.
- */
-int virDomainSetMemory(virDomainPtr domain, unsigned long _memory);
-
-/**
- * `virDomainSetMemoryFlags` (libvirt 0.9.0): not supported.
- */
-int virDomainSetMemoryFlags(virDomainPtr domain, unsigned long _memory, unsigned int _flags);
-
-/**
  * `virDomainSetMemoryParameters` (libvirt 0.8.5): not supported.
  */
 int virDomainSetMemoryParameters(virDomainPtr domain, virTypedParameterPtr params, int _nparams, unsigned int _flags);
@@ -2247,21 +2231,6 @@ int virDomainSetUserPassword(virDomainPtr dom, const char *user, const char *_pa
 int virDomainSetVcpu(virDomainPtr domain, const char *vcpumap, int _state, unsigned int _flags);
 
 /**
- * `virDomainSetVcpus` (libvirt 0.1.4): not supported.
- */
-int virDomainSetVcpus(virDomainPtr domain, unsigned int _nvcpus);
-
-/**
- * `virDomainSetVcpusFlags` (libvirt 0.8.5): not supported.
- */
-int virDomainSetVcpusFlags(virDomainPtr domain, unsigned int _nvcpus, unsigned int _flags);
-
-/**
- * `virDomainShutdownFlags` (libvirt 0.9.10): not supported.
- */
-int virDomainShutdownFlags(virDomainPtr domain, unsigned int _flags);
-
-/**
  * `virDomainStartDirtyRateCalc` (libvirt 7.2.0): not supported.
  */
 int virDomainStartDirtyRateCalc(virDomainPtr domain, int _seconds, unsigned int _flags);
@@ -2270,11 +2239,6 @@ int virDomainStartDirtyRateCalc(virDomainPtr domain, int _seconds, unsigned int 
  * `virDomainStatsRecordListFree` (libvirt 1.2.8): not supported.
  */
 void virDomainStatsRecordListFree(virDomainStatsRecordPtr *stats);
-
-/**
- * `virDomainUndefineFlags` (libvirt 0.9.4): not supported.
- */
-int virDomainUndefineFlags(virDomainPtr domain, unsigned int _flags);
 
 /**
  * `virDomainUpdateDeviceFlags` (libvirt 0.8.0): not supported.

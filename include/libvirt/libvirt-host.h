@@ -130,15 +130,6 @@ typedef virConnectAuth *virConnectAuthPtr;
  */
 typedef void (*virConnectCloseFunc)(virConnectPtr conn, int reason, void *opaque);
 
-typedef struct _virNodeCPUStats {
-  char field[VIR_NODE_CPU_STATS_FIELD_LENGTH];
-  unsigned long long value;
-} _virNodeCPUStats;
-
-typedef struct _virNodeCPUStats virNodeCPUStats;
-
-typedef virNodeCPUStats *virNodeCPUStatsPtr;
-
 typedef struct _virNodeInfo {
   char model[32];
   unsigned long memory;
@@ -153,6 +144,15 @@ typedef struct _virNodeInfo {
 typedef struct _virNodeInfo virNodeInfo;
 
 typedef virNodeInfo *virNodeInfoPtr;
+
+typedef struct _virNodeCPUStats {
+  char field[VIR_NODE_CPU_STATS_FIELD_LENGTH];
+  unsigned long long value;
+} _virNodeCPUStats;
+
+typedef struct _virNodeCPUStats virNodeCPUStats;
+
+typedef virNodeCPUStats *virNodeCPUStatsPtr;
 
 typedef struct _virNodeMemoryStats {
   char field[VIR_NODE_MEMORY_STATS_FIELD_LENGTH];
@@ -245,6 +245,31 @@ int virConnectRegisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb, 
 int virConnectUnregisterCloseCallback(virConnectPtr conn, virConnectCloseFunc cb);
 
 /**
+ * The hypervisor's name (`TEST`, `QEMU`), owned by the library.
+ */
+const char *virConnectGetType(virConnectPtr conn);
+
+/**
+ * The hypervisor's version, as major * 1,000,000 + minor * 1,000 + release.
+ */
+int virConnectGetVersion(virConnectPtr conn, unsigned long *hvVer);
+
+/**
+ * The host's name, for the caller to `free()`.
+ */
+char *virConnectGetHostname(virConnectPtr conn);
+
+/**
+ * The capabilities XML, for the caller to `free()`.
+ */
+char *virConnectGetCapabilities(virConnectPtr conn);
+
+/**
+ * Fills the caller's `virNodeInfo`.
+ */
+int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info);
+
+/**
  * The library's version, 9000000 (libvirt 9.0.0's), written to `libVer`.
  */
 int virConnectGetLibVersion(virConnectPtr conn, unsigned long *libVer);
@@ -285,16 +310,6 @@ int virConnectCompareHypervisorCPU(virConnectPtr conn, const char *_emulator, co
 int virConnectGetCPUModelNames(virConnectPtr conn, const char *arch, char ***_models, unsigned int _flags);
 
 /**
- * `virConnectGetCapabilities` (libvirt 0.2.1): not supported.
- */
-char *virConnectGetCapabilities(virConnectPtr conn);
-
-/**
- * `virConnectGetHostname` (libvirt 0.3.0): not supported.
- */
-char *virConnectGetHostname(virConnectPtr conn);
-
-/**
  * `virConnectGetMaxVcpus` (libvirt 0.2.1): not supported.
  */
 int virConnectGetMaxVcpus(virConnectPtr conn, const char *_type);
@@ -303,16 +318,6 @@ int virConnectGetMaxVcpus(virConnectPtr conn, const char *_type);
  * `virConnectGetSysinfo` (libvirt 0.8.8): not supported.
  */
 char *virConnectGetSysinfo(virConnectPtr conn, unsigned int _flags);
-
-/**
- * `virConnectGetType` (libvirt 0.0.3): not supported.
- */
-const char *virConnectGetType(virConnectPtr conn);
-
-/**
- * `virConnectGetVersion` (libvirt 0.0.3): not supported.
- */
-int virConnectGetVersion(virConnectPtr conn, unsigned long *hvVer);
 
 /**
  * `virConnectSetIdentity` (libvirt 5.8.0): not supported.
@@ -348,11 +353,6 @@ unsigned long long virNodeGetFreeMemory(virConnectPtr conn);
  * `virNodeGetFreePages` (libvirt 1.2.6): not supported.
  */
 int virNodeGetFreePages(virConnectPtr conn, unsigned int _npages, unsigned int *_pages, int _startCell, unsigned int _cellCount, unsigned long long *_counts, unsigned int _flags);
-
-/**
- * `virNodeGetInfo` (libvirt 0.1.0): not supported.
- */
-int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info);
 
 /**
  * `virNodeGetMemoryParameters` (libvirt 0.10.2): not supported.

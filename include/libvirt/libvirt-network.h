@@ -161,17 +161,37 @@ int virConnectNetworkEventRegisterAny(virConnectPtr conn, virNetworkPtr net, int
 int virConnectNetworkEventDeregisterAny(virConnectPtr conn, int callbackID);
 
 /**
+ * Starts a network from its XML, with `virNetworkCreateFlags`.
+ */
+virNetworkPtr virNetworkCreateXMLFlags(virConnectPtr conn, const char *xmlDesc, unsigned int flags);
+
+/**
+ * Defines a network from its XML, with `virNetworkDefineFlags`.
+ */
+virNetworkPtr virNetworkDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags);
+
+/**
+ * Whether the network starts with its host.
+ */
+int virNetworkGetAutostart(virNetworkPtr network, int *autostart);
+
+/**
+ * The network's bridge device, for the caller to `free()`.
+ */
+char *virNetworkGetBridgeName(virNetworkPtr network);
+
+/**
  * The network called `name`, for the caller to free.
  */
 virNetworkPtr virNetworkLookupByName(virConnectPtr conn, const char *name);
 
 /**
- * # Safety
+ * Finds a network by its 16-byte UUID.
  */
 virNetworkPtr virNetworkLookupByUUID(virConnectPtr conn, const unsigned char *uuid);
 
 /**
- * # Safety
+ * Finds a network by its UUID in text.
  */
 virNetworkPtr virNetworkLookupByUUIDString(virConnectPtr conn, const char *uuidstr);
 
@@ -212,12 +232,12 @@ int virConnectNumOfDefinedNetworks(virConnectPtr conn);
 const char *virNetworkGetName(virNetworkPtr network);
 
 /**
- * # Safety
+ * Copies the network's 16-byte UUID into `uuid`.
  */
 int virNetworkGetUUID(virNetworkPtr network, unsigned char *uuid);
 
 /**
- * # Safety
+ * Writes the network's UUID as text into `buf`.
  */
 int virNetworkGetUUIDString(virNetworkPtr network, char *buf);
 
@@ -228,29 +248,9 @@ int virNetworkFree(virNetworkPtr network);
 virConnectPtr virNetworkGetConnect(virNetworkPtr net);
 
 /**
- * `virNetworkCreateXMLFlags` (libvirt 7.8.0): not supported.
- */
-virNetworkPtr virNetworkCreateXMLFlags(virConnectPtr conn, const char *xmlDesc, unsigned int _flags);
-
-/**
  * `virNetworkDHCPLeaseFree` (libvirt 1.2.6): not supported.
  */
 void virNetworkDHCPLeaseFree(virNetworkDHCPLeasePtr lease);
-
-/**
- * `virNetworkDefineXMLFlags` (libvirt 7.7.0): not supported.
- */
-virNetworkPtr virNetworkDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int _flags);
-
-/**
- * `virNetworkGetAutostart` (libvirt 0.2.1): not supported.
- */
-int virNetworkGetAutostart(virNetworkPtr network, int *autostart);
-
-/**
- * `virNetworkGetBridgeName` (libvirt 0.2.0): not supported.
- */
-char *virNetworkGetBridgeName(virNetworkPtr network);
 
 /**
  * `virNetworkGetDHCPLeases` (libvirt 1.2.6): not supported.

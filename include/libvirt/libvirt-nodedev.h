@@ -94,6 +94,23 @@ typedef void (*virConnectNodeDeviceEventGenericCallback)(virConnectPtr conn, vir
 typedef void (*virConnectNodeDeviceEventLifecycleCallback)(virConnectPtr conn, virNodeDevicePtr dev, int event, int detail, void *opaque);
 
 /**
+ * The number of node devices with capability `cap` (NULL: all).
+ */
+int virNodeNumOfDevices(virConnectPtr conn, const char *cap, unsigned int flags);
+
+/**
+ * Fills `names` with names of node devices with capability `cap` (NULL: all).
+ */
+int virNodeListDevices(virConnectPtr conn, const char *cap, char **names, int maxnames, unsigned int flags);
+
+int virNodeDeviceNumOfCaps(virNodeDevicePtr dev);
+
+/**
+ * Fills `names` with the device's capability types.
+ */
+int virNodeDeviceListCaps(virNodeDevicePtr dev, char **names, int maxnames);
+
+/**
  * Registers `cb` for `eventID` events of every node device, or of `dev`
  */
 int virConnectNodeDeviceEventRegisterAny(virConnectPtr conn, virNodeDevicePtr dev, int eventID, virConnectNodeDeviceEventGenericCallback cb, void *opaque, virFreeCallback freecb);
@@ -172,19 +189,9 @@ int virNodeDeviceIsActive(virNodeDevicePtr dev);
 int virNodeDeviceIsPersistent(virNodeDevicePtr dev);
 
 /**
- * `virNodeDeviceListCaps` (libvirt 0.5.0): not supported.
- */
-int virNodeDeviceListCaps(virNodeDevicePtr dev, char **_names, int _maxnames);
-
-/**
  * `virNodeDeviceLookupSCSIHostByWWN` (libvirt 1.0.3): not supported.
  */
 virNodeDevicePtr virNodeDeviceLookupSCSIHostByWWN(virConnectPtr conn, const char *wwnn, const char *_wwpn, unsigned int _flags);
-
-/**
- * `virNodeDeviceNumOfCaps` (libvirt 0.5.0): not supported.
- */
-int virNodeDeviceNumOfCaps(virNodeDevicePtr dev);
 
 /**
  * `virNodeDeviceReAttach` (libvirt 0.6.1): not supported.
@@ -205,16 +212,6 @@ int virNodeDeviceSetAutostart(virNodeDevicePtr dev, int _autostart);
  * `virNodeDeviceUndefine` (libvirt 7.3.0): not supported.
  */
 int virNodeDeviceUndefine(virNodeDevicePtr dev, unsigned int _flags);
-
-/**
- * `virNodeListDevices` (libvirt 0.5.0): not supported.
- */
-int virNodeListDevices(virConnectPtr conn, const char *_cap, char **_names, int _maxnames, unsigned int _flags);
-
-/**
- * `virNodeNumOfDevices` (libvirt 0.5.0): not supported.
- */
-int virNodeNumOfDevices(virConnectPtr conn, const char *_cap, unsigned int _flags);
 
 #endif  /* VIR_EVENTS_LIBVIRT_NODEDEV_H */
 

@@ -84,12 +84,12 @@ int virConnectSecretEventRegisterAny(virConnectPtr conn, virSecretPtr secret, in
 int virConnectSecretEventDeregisterAny(virConnectPtr conn, int callbackID);
 
 /**
- * # Safety
+ * Copies the secret's 16-byte UUID into `uuid`.
  */
 int virSecretGetUUID(virSecretPtr secret, unsigned char *uuid);
 
 /**
- * # Safety
+ * Writes the secret's UUID as text into `buf`.
  */
 int virSecretGetUUIDString(virSecretPtr secret, char *buf);
 

@@ -226,17 +226,27 @@ int virConnectStoragePoolEventRegisterAny(virConnectPtr conn, virStoragePoolPtr 
 int virConnectStoragePoolEventDeregisterAny(virConnectPtr conn, int callbackID);
 
 /**
+ * Whether the pool starts with its host.
+ */
+int virStoragePoolGetAutostart(virStoragePoolPtr pool, int *autostart);
+
+/**
+ * Fills the caller's `virStoragePoolInfo`.
+ */
+int virStoragePoolGetInfo(virStoragePoolPtr pool, virStoragePoolInfoPtr info);
+
+/**
  * The storage pool called `name`, for the caller to free.
  */
 virStoragePoolPtr virStoragePoolLookupByName(virConnectPtr conn, const char *name);
 
 /**
- * # Safety
+ * Finds a storage pool by its 16-byte UUID.
  */
 virStoragePoolPtr virStoragePoolLookupByUUID(virConnectPtr conn, const unsigned char *uuid);
 
 /**
- * # Safety
+ * Finds a storage pool by its UUID in text.
  */
 virStoragePoolPtr virStoragePoolLookupByUUIDString(virConnectPtr conn, const char *uuidstr);
 
@@ -292,12 +302,12 @@ int virConnectNumOfDefinedStoragePools(virConnectPtr conn);
 const char *virStoragePoolGetName(virStoragePoolPtr pool);
 
 /**
- * # Safety
+ * Copies the pool's 16-byte UUID into `uuid`.
  */
 int virStoragePoolGetUUID(virStoragePoolPtr pool, unsigned char *uuid);
 
 /**
- * # Safety
+ * Writes the pool's UUID as text into `buf`.
  */
 int virStoragePoolGetUUIDString(virStoragePoolPtr pool, char *buf);
 
@@ -316,16 +326,6 @@ char *virConnectFindStoragePoolSources(virConnectPtr conn, const char *type, con
  * `virConnectGetStoragePoolCapabilities` (libvirt 5.2.0): not supported.
  */
 char *virConnectGetStoragePoolCapabilities(virConnectPtr conn, unsigned int _flags);
-
-/**
- * `virStoragePoolGetAutostart` (libvirt 0.4.1): not supported.
- */
-int virStoragePoolGetAutostart(virStoragePoolPtr pool, int *autostart);
-
-/**
- * `virStoragePoolGetInfo` (libvirt 0.4.1): not supported.
- */
-int virStoragePoolGetInfo(virStoragePoolPtr pool, virStoragePoolInfoPtr info);
 
 /**
  * `virStoragePoolListAllVolumes` (libvirt 0.10.2): not supported.

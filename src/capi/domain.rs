@@ -116,7 +116,7 @@ pub unsafe extern "C" fn virDomainLookupByUUIDString(conn: virConnectPtr, uuidst
 }
 
 /// Runs a driver operation on a domain, refusing it on read-only connections.
-fn operate(
+pub(super) fn operate(
     call: &mut Call,
     domain: virDomainPtr,
     op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>,
@@ -175,7 +175,7 @@ pub extern "C" fn virDomainUndefine(domain: virDomainPtr) -> c_int {
 ///
 /// # Safety
 /// `xml` must be NULL or a NUL-terminated string.
-unsafe fn from_xml(
+pub(super) unsafe fn from_xml(
     call: &mut Call,
     conn: virConnectPtr,
     xml: *const c_char,

@@ -3,11 +3,12 @@
 //! `virConnectListAll*` functions; and the domain lookups and accessors that
 //! need nothing new of the drivers.
 
-use std::os::raw::{c_char, c_int, c_uchar, c_ulong};
+use std::os::raw::{c_char, c_int, c_uchar, c_uint, c_ulong};
 
 use super::handles::DomainHandle;
 use super::{export, strings, Call};
 use crate::abi::common::{virConnectPtr, virDomainPtr};
+use crate::abi::object_events::virNodeDevicePtr;
 use crate::error::{Error, Result};
 use crate::event::EventClass;
 use crate::uuid::{Uuid, UUID_BUFLEN};
@@ -247,4 +248,85 @@ pub extern "C" fn virConnectIsEncrypted(conn: virConnectPtr) -> c_int {
 #[no_mangle]
 pub extern "C" fn virConnectIsSecure(conn: virConnectPtr) -> c_int {
     export!(|call| call.connection(conn).map(|_| 1))
+}
+
+/// The node devices with capability `cap` (NULL: all), for `function`.
+///
+/// # Safety
+/// `cap` must be NULL or a NUL-terminated string.
+unsafe fn device_names(call: &mut Call, conn: virConnectPtr, cap: *const c_char, flags: c_uint) -> Result<Vec<String>> {
+    let handle = call.connection_for(conn, EventClass::NodeDevice)?;
+    // SAFETY: per this function's contract.
+    let cap = unsafe { strings::borrow(cap) };
+    handle.conn.driver.node_device_names(cap.as_deref(), flags, call.function)
+}
+
+/// The number of node devices with capability `cap` (NULL: all).
+///
+/// # Safety
+/// `cap` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virNodeNumOfDevices(conn: virConnectPtr, cap: *const c_char, flags: c_uint) -> c_int {
+    // SAFETY: the caller's guarantee is `device_names`'s.
+    export!(|call| Ok(count(unsafe { device_names(call, conn, cap, flags) }?.len())))
+}
+
+/// Fills `names` with names of node devices with capability `cap` (NULL: all).
+///
+/// At most `maxnames`, each for the caller to `free()`.
+///
+/// # Safety
+/// `cap` must be NULL or a C string; `names` NULL or `maxnames` writable pointers.
+#[no_mangle]
+pub unsafe extern "C" fn virNodeListDevices(
+    conn: virConnectPtr,
+    cap: *const c_char,
+    names: *mut *mut c_char,
+    maxnames: c_int,
+    flags: c_uint,
+) -> c_int {
+    export!(|call| {
+        call.connection_for(conn, EventClass::NodeDevice)?;
+        check_array(call.function, (names, "names"), (maxnames, "maxnames")).map_err(in_nodedev)?;
+        // SAFETY: the caller's guarantee is `device_names`'s.
+        let devices = unsafe { device_names(call, conn, cap, flags) }?;
+        // SAFETY: `names` holds `maxnames` pointers (checked above).
+        Ok(unsafe { fill_names(names, maxnames, devices.into_iter()) })
+    })
+}
+
+fn in_nodedev(error: Error) -> Error {
+    error.in_domain(EventClass::NodeDevice.descriptor().error_domain)
+}
+
+/// The capability types of the node device `dev`.
+fn device_caps(call: &mut Call, dev: virNodeDevicePtr) -> Result<Vec<String>> {
+    let handle = call.object(dev, EventClass::NodeDevice)?;
+    handle.conn().conn.driver.node_device_caps(&handle.identity.name, call.function)
+}
+
+#[no_mangle]
+pub extern "C" fn virNodeDeviceNumOfCaps(dev: virNodeDevicePtr) -> c_int {
+    export!(|call| Ok(count(device_caps(call, dev)?.len())))
+}
+
+/// Fills `names` with the device's capability types.
+///
+/// At most `maxnames`, each for the caller to `free()`.
+///
+/// # Safety
+/// `names` must be NULL or point to `maxnames` writable pointers.
+#[no_mangle]
+pub unsafe extern "C" fn virNodeDeviceListCaps(
+    dev: virNodeDevicePtr,
+    names: *mut *mut c_char,
+    maxnames: c_int,
+) -> c_int {
+    export!(|call| {
+        call.object(dev, EventClass::NodeDevice)?;
+        check_array(call.function, (names, "names"), (maxnames, "maxnames")).map_err(in_nodedev)?;
+        let caps = device_caps(call, dev)?;
+        // SAFETY: `names` holds `maxnames` pointers (checked above).
+        Ok(unsafe { fill_names(names, maxnames, caps.into_iter()) })
+    })
 }

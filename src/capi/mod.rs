@@ -11,13 +11,16 @@
 pub mod connect;
 mod delivery;
 pub mod domain;
+pub mod domain_ops;
 pub mod error;
 mod error_record;
 pub mod eventloop;
 pub mod events;
 mod handles;
+pub mod host;
 pub mod legacy;
 pub mod object_events;
+pub mod object_info;
 pub mod object_ops;
 pub mod objects;
 pub mod qemu;

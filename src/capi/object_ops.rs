@@ -18,7 +18,7 @@ const NETWORK: EventClass = EventClass::Network;
 const POOL: EventClass = EventClass::StoragePool;
 const NODE_DEVICE: EventClass = EventClass::NodeDevice;
 
-fn null_arg(call: &Call, class: EventClass, argument: &str) -> Error {
+pub(super) fn null_arg(call: &Call, class: EventClass, argument: &str) -> Error {
     Error::null_arg(call.function, argument).in_domain(class.descriptor().error_domain)
 }
 
@@ -90,7 +90,7 @@ unsafe fn lookup_by_uuid_string<T>(
 ///
 /// # Safety
 /// `xml` must be NULL or a NUL-terminated string.
-unsafe fn from_xml<T>(
+pub(super) unsafe fn from_xml<T>(
     call: &mut Call,
     (class, argument, define): (EventClass, &str, bool),
     conn: virConnectPtr,
@@ -155,6 +155,8 @@ pub unsafe extern "C" fn virNetworkLookupByName(conn: virConnectPtr, name: *cons
     export!(|call| unsafe { lookup_by_name(call, NETWORK, conn, name) })
 }
 
+/// Finds a network by its 16-byte UUID.
+///
 /// # Safety
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` readable bytes.
 #[no_mangle]
@@ -163,6 +165,8 @@ pub unsafe extern "C" fn virNetworkLookupByUUID(conn: virConnectPtr, uuid: *cons
     export!(|call| unsafe { lookup_by_uuid(call, NETWORK, conn, uuid) })
 }
 
+/// Finds a network by its UUID in text.
+///
 /// # Safety
 /// `uuidstr` must be NULL or a NUL-terminated string.
 #[no_mangle]
@@ -247,6 +251,8 @@ pub unsafe extern "C" fn virStoragePoolLookupByName(conn: virConnectPtr, name: *
     export!(|call| unsafe { lookup_by_name(call, POOL, conn, name) })
 }
 
+/// Finds a storage pool by its 16-byte UUID.
+///
 /// # Safety
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` readable bytes.
 #[no_mangle]
@@ -255,6 +261,8 @@ pub unsafe extern "C" fn virStoragePoolLookupByUUID(conn: virConnectPtr, uuid: *
     export!(|call| unsafe { lookup_by_uuid(call, POOL, conn, uuid) })
 }
 
+/// Finds a storage pool by its UUID in text.
+///
 /// # Safety
 /// `uuidstr` must be NULL or a NUL-terminated string.
 #[no_mangle]

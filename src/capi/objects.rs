@@ -61,6 +61,8 @@ pub extern "C" fn virNetworkGetName(network: virNetworkPtr) -> *const c_char {
     export!(|call| get_name(call, NETWORK, network))
 }
 
+/// Copies the network's 16-byte UUID into `uuid`.
+///
 /// # Safety
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` writable bytes.
 #[no_mangle]
@@ -69,6 +71,8 @@ pub unsafe extern "C" fn virNetworkGetUUID(network: virNetworkPtr, uuid: *mut c_
     export!(|call| unsafe { get_uuid(call, NETWORK, network, uuid) })
 }
 
+/// Writes the network's UUID as text into `buf`.
+///
 /// # Safety
 /// `buf` must be NULL or point to `VIR_UUID_STRING_BUFLEN` writable bytes.
 #[no_mangle]
@@ -97,6 +101,8 @@ pub extern "C" fn virStoragePoolGetName(pool: virStoragePoolPtr) -> *const c_cha
     export!(|call| get_name(call, POOL, pool))
 }
 
+/// Copies the pool's 16-byte UUID into `uuid`.
+///
 /// # Safety
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` writable bytes.
 #[no_mangle]
@@ -105,6 +111,8 @@ pub unsafe extern "C" fn virStoragePoolGetUUID(pool: virStoragePoolPtr, uuid: *m
     export!(|call| unsafe { get_uuid(call, POOL, pool, uuid) })
 }
 
+/// Writes the pool's UUID as text into `buf`.
+///
 /// # Safety
 /// `buf` must be NULL or point to `VIR_UUID_STRING_BUFLEN` writable bytes.
 #[no_mangle]
@@ -143,6 +151,8 @@ pub extern "C" fn virNodeDeviceFree(dev: virNodeDevicePtr) -> c_int {
     export!(|call| free(call, NODE_DEVICE, dev))
 }
 
+/// Copies the secret's 16-byte UUID into `uuid`.
+///
 /// # Safety
 /// `uuid` must be NULL or point to `VIR_UUID_BUFLEN` writable bytes.
 #[no_mangle]
@@ -151,6 +161,8 @@ pub unsafe extern "C" fn virSecretGetUUID(secret: virSecretPtr, uuid: *mut c_uch
     export!(|call| unsafe { get_uuid(call, SECRET, secret, uuid) })
 }
 
+/// Writes the secret's UUID as text into `buf`.
+///
 /// # Safety
 /// `buf` must be NULL or point to `VIR_UUID_STRING_BUFLEN` writable bytes.
 #[no_mangle]

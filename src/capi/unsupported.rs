@@ -197,16 +197,6 @@ pub unsafe extern "C" fn virConnectGetCPUModelNames(
     ))
 }
 
-/// `virConnectGetCapabilities` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetCapabilities(conn: virConnectPtr) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virConnectGetDomainCapabilities` (libvirt 1.2.7): not supported.
 ///
 /// # Safety
@@ -222,16 +212,6 @@ pub unsafe extern "C" fn virConnectGetDomainCapabilities(
     _flags: c_uint,
 ) -> *mut c_char {
     export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virConnectGetHostname` (libvirt 0.3.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetHostname(conn: virConnectPtr) -> *mut c_char {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virConnectGetMaxVcpus` (libvirt 0.2.1): not supported.
@@ -262,31 +242,6 @@ pub unsafe extern "C" fn virConnectGetStoragePoolCapabilities(conn: virConnectPt
 #[no_mangle]
 pub unsafe extern "C" fn virConnectGetSysinfo(conn: virConnectPtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virConnectGetType` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetType(conn: virConnectPtr) -> *const c_char {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virConnectGetVersion` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetVersion(conn: virConnectPtr, hvVer: *mut c_ulong) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("hvVer", hvVer.is_null())]
-    ))
 }
 
 /// `virConnectListAllInterfaces` (libvirt 0.10.2): not supported.
@@ -1022,20 +977,6 @@ pub unsafe extern "C" fn virDomainCoreDumpWithFormat(
     ))
 }
 
-/// `virDomainCreateLinux` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainCreateLinux(
-    conn: virConnectPtr,
-    _xmlDesc: *const c_char,
-    _flags: c_uint,
-) -> virDomainPtr {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainCreateWithFiles` (libvirt 1.1.1): not supported.
 ///
 /// # Safety
@@ -1048,16 +989,6 @@ pub unsafe extern "C" fn virDomainCreateWithFiles(
     _files: *mut c_int,
     _flags: c_uint,
 ) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainCreateWithFlags` (libvirt 0.8.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainCreateWithFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
@@ -1082,25 +1013,6 @@ pub unsafe extern "C" fn virDomainCreateXMLWithFiles(
     ))
 }
 
-/// `virDomainDefineXMLFlags` (libvirt 1.2.12): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainDefineXMLFlags(
-    conn: virConnectPtr,
-    xml: *const c_char,
-    _flags: c_uint,
-) -> virDomainPtr {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
-    ))
-}
-
 /// `virDomainDelIOThread` (libvirt 1.2.15): not supported.
 ///
 /// # Safety
@@ -1108,16 +1020,6 @@ pub unsafe extern "C" fn virDomainDefineXMLFlags(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDelIOThread(domain: virDomainPtr, _iothread_id: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainDestroyFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainDestroyFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
@@ -1239,21 +1141,6 @@ pub unsafe extern "C" fn virDomainFSTrim(
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainGetAutostart` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetAutostart(domain: virDomainPtr, autostart: *mut c_int) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("autostart", autostart.is_null())]
-    ))
 }
 
 /// `virDomainGetBlkioParameters` (libvirt 0.9.0): not supported.
@@ -1574,16 +1461,6 @@ pub unsafe extern "C" fn virDomainGetLaunchSecurityInfo(
     ))
 }
 
-/// `virDomainGetMaxVcpus` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetMaxVcpus(domain: virDomainPtr) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainGetMemoryParameters` (libvirt 0.8.5): not supported.
 ///
 /// # Safety
@@ -1641,16 +1518,6 @@ pub unsafe extern "C" fn virDomainGetNumaParameters(
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
-}
-
-/// `virDomainGetOSType` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetOSType(domain: virDomainPtr) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainGetPerfEvents` (libvirt 1.3.3): not supported.
@@ -1807,16 +1674,6 @@ pub unsafe extern "C" fn virDomainGetVcpus(
     ))
 }
 
-/// `virDomainGetVcpusFlags` (libvirt 0.8.5): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetVcpusFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainHasCurrentSnapshot` (libvirt 0.8.0): not supported.
 ///
 /// # Safety
@@ -1825,16 +1682,6 @@ pub unsafe extern "C" fn virDomainGetVcpusFlags(domain: virDomainPtr, _flags: c_
 #[no_mangle]
 pub unsafe extern "C" fn virDomainHasCurrentSnapshot(domain: virDomainPtr, _flags: c_uint) -> c_int {
     export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, &[]))
-}
-
-/// `virDomainHasManagedSaveImage` (libvirt 0.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainHasManagedSaveImage(dom: virDomainPtr, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainIOThreadInfoFree` (libvirt 1.2.14): not supported.
@@ -1960,16 +1807,6 @@ pub unsafe extern "C" fn virDomainListGetStats(
     export!(|call| refuse(call, Target::None, ErrorDomain::VIR_FROM_DOMAIN, &[Check::NonNull("doms", doms.is_null())]))
 }
 
-/// `virDomainManagedSave` (libvirt 0.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainManagedSave(dom: virDomainPtr, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
 /// `virDomainManagedSaveDefineXML` (libvirt 3.7.0): not supported.
 ///
 /// # Safety
@@ -1992,16 +1829,6 @@ pub unsafe extern "C" fn virDomainManagedSaveDefineXML(
 #[no_mangle]
 pub unsafe extern "C" fn virDomainManagedSaveGetXMLDesc(domain: virDomainPtr, _flags: c_uint) -> *mut c_char {
     export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virDomainManagedSaveRemove` (libvirt 0.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainManagedSaveRemove(dom: virDomainPtr, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainMemoryPeek` (libvirt 0.4.2): not supported.
@@ -2422,41 +2249,6 @@ pub unsafe extern "C" fn virDomainRename(dom: virDomainPtr, new_name: *const c_c
     ))
 }
 
-/// `virDomainRestore` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainRestore(conn: virConnectPtr, from: *const c_char) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("from", from.is_null())]
-    ))
-}
-
-/// `virDomainRestoreFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainRestoreFlags(
-    conn: virConnectPtr,
-    from: *const c_char,
-    _dxml: *const c_char,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("from", from.is_null())]
-    ))
-}
-
 /// `virDomainRestoreParams` (libvirt 8.4.0): not supported.
 ///
 /// # Safety
@@ -2484,41 +2276,6 @@ pub unsafe extern "C" fn virDomainRevertToSnapshot(_snapshot: virDomainSnapshotP
         Target::Foreign(ForeignClass::DomainSnapshot),
         ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT,
         &[]
-    ))
-}
-
-/// `virDomainSave` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSave(domain: virDomainPtr, to: *const c_char) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
-    ))
-}
-
-/// `virDomainSaveFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSaveFlags(
-    domain: virDomainPtr,
-    to: *const c_char,
-    _dxml: *const c_char,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("to", to.is_null())]
     ))
 }
 
@@ -2796,36 +2553,6 @@ pub unsafe extern "C" fn virDomainSetLifecycleAction(
     export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
-/// `virDomainSetMaxMemory` (libvirt 0.0.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetMaxMemory(domain: virDomainPtr, _memory: c_ulong) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainSetMemory` (libvirt 0.1.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetMemory(domain: virDomainPtr, _memory: c_ulong) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainSetMemoryFlags` (libvirt 0.9.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetMemoryFlags(domain: virDomainPtr, _memory: c_ulong, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
 /// `virDomainSetMemoryParameters` (libvirt 0.8.5): not supported.
 ///
 /// # Safety
@@ -2988,36 +2715,6 @@ pub unsafe extern "C" fn virDomainSetVcpu(
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::ReadOnly, Check::NonNull("vcpumap", vcpumap.is_null())]
     ))
-}
-
-/// `virDomainSetVcpus` (libvirt 0.1.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetVcpus(domain: virDomainPtr, _nvcpus: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainSetVcpusFlags` (libvirt 0.8.5): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetVcpusFlags(domain: virDomainPtr, _nvcpus: c_uint, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainShutdownFlags` (libvirt 0.9.10): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainShutdownFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainSnapshotCreateXML` (libvirt 0.8.0): not supported.
@@ -3318,16 +3015,6 @@ pub unsafe extern "C" fn virDomainStartDirtyRateCalc(domain: virDomainPtr, _seco
 #[no_mangle]
 pub unsafe extern "C" fn virDomainStatsRecordListFree(stats: *mut virDomainStatsRecordPtr) {
     export!(|call| release_foreign(call, stats.cast()))
-}
-
-/// `virDomainUndefineFlags` (libvirt 0.9.4): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainUndefineFlags(domain: virDomainPtr, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
 /// `virDomainUpdateDeviceFlags` (libvirt 0.8.0): not supported.
@@ -3770,25 +3457,6 @@ pub unsafe extern "C" fn virNWFilterUndefine(_nwfilter: virNWFilterPtr) -> c_int
     export!(|call| refuse(call, Target::Foreign(ForeignClass::NWFilter), ErrorDomain::VIR_FROM_NWFILTER, &[]))
 }
 
-/// `virNetworkCreateXMLFlags` (libvirt 7.8.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkCreateXMLFlags(
-    conn: virConnectPtr,
-    xmlDesc: *const c_char,
-    _flags: c_uint,
-) -> virNetworkPtr {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn.cast()),
-        ErrorDomain::VIR_FROM_NETWORK,
-        &[Check::NonNull("xmlDesc", xmlDesc.is_null())]
-    ))
-}
-
 /// `virNetworkDHCPLeaseFree` (libvirt 1.2.6): not supported.
 ///
 /// # Safety
@@ -3797,50 +3465,6 @@ pub unsafe extern "C" fn virNetworkCreateXMLFlags(
 #[no_mangle]
 pub unsafe extern "C" fn virNetworkDHCPLeaseFree(lease: virNetworkDHCPLeasePtr) {
     export!(|call| release_foreign(call, lease.cast()))
-}
-
-/// `virNetworkDefineXMLFlags` (libvirt 7.7.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkDefineXMLFlags(
-    conn: virConnectPtr,
-    xml: *const c_char,
-    _flags: c_uint,
-) -> virNetworkPtr {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn.cast()),
-        ErrorDomain::VIR_FROM_NETWORK,
-        &[Check::ReadOnly, Check::NonNull("xml", xml.is_null())]
-    ))
-}
-
-/// `virNetworkGetAutostart` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkGetAutostart(network: virNetworkPtr, autostart: *mut c_int) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Network(network.cast()),
-        ErrorDomain::VIR_FROM_NETWORK,
-        &[Check::NonNull("autostart", autostart.is_null())]
-    ))
-}
-
-/// `virNetworkGetBridgeName` (libvirt 0.2.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNetworkGetBridgeName(network: virNetworkPtr) -> *mut c_char {
-    export!(|call| refuse(call, Target::Network(network.cast()), ErrorDomain::VIR_FROM_NETWORK, &[]))
 }
 
 /// `virNetworkGetDHCPLeases` (libvirt 1.2.6): not supported.
@@ -4157,20 +3781,6 @@ pub unsafe extern "C" fn virNodeDeviceIsPersistent(dev: virNodeDevicePtr) -> c_i
     export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
-/// `virNodeDeviceListCaps` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceListCaps(
-    dev: virNodeDevicePtr,
-    _names: *mut *mut c_char,
-    _maxnames: c_int,
-) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
-}
-
 /// `virNodeDeviceLookupSCSIHostByWWN` (libvirt 1.0.3): not supported.
 ///
 /// # Safety
@@ -4189,16 +3799,6 @@ pub unsafe extern "C" fn virNodeDeviceLookupSCSIHostByWWN(
         ErrorDomain::VIR_FROM_NODEDEV,
         &[Check::NonNull("wwnn", wwnn.is_null())]
     ))
-}
-
-/// `virNodeDeviceNumOfCaps` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeDeviceNumOfCaps(dev: virNodeDevicePtr) -> c_int {
-    export!(|call| refuse(call, Target::NodeDevice(dev.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeDeviceReAttach` (libvirt 0.6.1): not supported.
@@ -4320,21 +3920,6 @@ pub unsafe extern "C" fn virNodeGetFreePages(
     export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
-/// `virNodeGetInfo` (libvirt 0.1.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeGetInfo(conn: virConnectPtr, info: virNodeInfoPtr) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Connection(conn.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("info", info.is_null())]
-    ))
-}
-
 /// `virNodeGetMemoryParameters` (libvirt 0.10.2): not supported.
 ///
 /// # Safety
@@ -4409,32 +3994,6 @@ pub unsafe extern "C" fn virNodeGetSecurityModel(conn: virConnectPtr, secmodel: 
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("secmodel", secmodel.is_null())]
     ))
-}
-
-/// `virNodeListDevices` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeListDevices(
-    conn: virConnectPtr,
-    _cap: *const c_char,
-    _names: *mut *mut c_char,
-    _maxnames: c_int,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
-}
-
-/// `virNodeNumOfDevices` (libvirt 0.5.0): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeNumOfDevices(conn: virConnectPtr, _cap: *const c_char, _flags: c_uint) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_NODEDEV, &[]))
 }
 
 /// `virNodeSetMemoryParameters` (libvirt 0.10.2): not supported.
@@ -4583,36 +4142,6 @@ pub unsafe extern "C" fn virSecretSetValue(
 #[no_mangle]
 pub unsafe extern "C" fn virSecretUndefine(secret: virSecretPtr) -> c_int {
     export!(|call| refuse(call, Target::Secret(secret.cast()), ErrorDomain::VIR_FROM_SECRET, &[]))
-}
-
-/// `virStoragePoolGetAutostart` (libvirt 0.4.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virStoragePoolGetAutostart(pool: virStoragePoolPtr, autostart: *mut c_int) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::StoragePool(pool.cast()),
-        ErrorDomain::VIR_FROM_STORAGE,
-        &[Check::NonNull("autostart", autostart.is_null())]
-    ))
-}
-
-/// `virStoragePoolGetInfo` (libvirt 0.4.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virStoragePoolGetInfo(pool: virStoragePoolPtr, info: virStoragePoolInfoPtr) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::StoragePool(pool.cast()),
-        ErrorDomain::VIR_FROM_STORAGE,
-        &[Check::NonNull("info", info.is_null())]
-    ))
 }
 
 /// `virStoragePoolListAllVolumes` (libvirt 0.10.2): not supported.

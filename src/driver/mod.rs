@@ -24,6 +24,39 @@ pub struct DomainInfo {
     pub cpu_time_ns: u64,
 }
 
+/// `virNodeInfo`, in Rust terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub model: String,
+    pub memory_kib: u64,
+    pub cpus: u32,
+    pub mhz: u32,
+    pub nodes: u32,
+    pub sockets: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+/// `virStoragePoolInfo`, in Rust terms: sizes in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolInfo {
+    pub running: bool,
+    pub capacity: u64,
+    pub allocation: u64,
+    pub available: u64,
+}
+
+/// The name of the host the library runs on (an in-process driver's host).
+fn local_hostname() -> Result<String> {
+    crate::sys::hostname().map_err(|e| {
+        Error::new(
+            ErrorCode::VIR_ERR_SYSTEM_ERROR,
+            ErrorDomain::VIR_FROM_NONE,
+            Some(format!("failed to determine host name: {}", crate::sys::error_text(e.raw_os_error().unwrap_or(0)))),
+        )
+    })
+}
+
 /// A domain's state and the reason for it (`virDomainGetState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DomainState {
@@ -38,6 +71,15 @@ fn unsupported<T>(function: &str) -> Result<T> {
 /// `VIR_ERR_NO_SUPPORT` for the public function `<prefix of class><what>`.
 fn unsupported_object<T>(class: EventClass, what: &str) -> Result<T> {
     Err(Error::no_support(class.descriptor().error_domain, &format!("{}{what}", class.descriptor().api_prefix)))
+}
+
+/// A flag variant's answer in a driver that has only the plain call.
+fn without_flags<T>(flags: u32, function: &str, plain: impl FnOnce() -> Result<T>) -> Result<T> {
+    if flags == 0 {
+        plain()
+    } else {
+        unsupported(function)
+    }
 }
 
 /// How a network or storage pool is looked up.
@@ -149,6 +191,24 @@ pub trait Driver: Send + Sync {
         None
     }
 
+    /// `virConnectGetType`: the hypervisor's name.
+    fn hypervisor_type(&self) -> Result<String> {
+        unsupported("virConnectGetType")
+    }
+    /// `virConnectGetVersion`: the hypervisor's version number.
+    fn hypervisor_version(&self) -> Result<u64> {
+        unsupported("virConnectGetVersion")
+    }
+    fn hostname(&self) -> Result<String> {
+        unsupported("virConnectGetHostname")
+    }
+    fn node_info(&self) -> Result<NodeInfo> {
+        unsupported("virNodeGetInfo")
+    }
+    fn capabilities(&self) -> Result<String> {
+        unsupported("virConnectGetCapabilities")
+    }
+
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity>;
     fn lookup_by_id(&self, id: i32) -> Result<DomainIdentity>;
     fn lookup_by_uuid(&self, uuid: &crate::uuid::Uuid) -> Result<DomainIdentity>;
@@ -193,6 +253,63 @@ pub trait Driver: Send + Sync {
     fn create_xml(&self, _xml: &str, _flags: u32) -> Result<DomainIdentity> {
         unsupported("virDomainCreateXML")
     }
+    // The flag variants: without flags each is its plain call; a driver
+    // that knows flags overrides them.
+    fn create_with_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        without_flags(flags, "virDomainCreateWithFlags", || self.create(dom))
+    }
+    fn destroy_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        without_flags(flags, "virDomainDestroyFlags", || self.destroy(dom))
+    }
+    fn shutdown_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        without_flags(flags, "virDomainShutdownFlags", || self.shutdown(dom))
+    }
+    fn undefine_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        without_flags(flags, "virDomainUndefineFlags", || self.undefine(dom))
+    }
+    fn define_xml_flags(&self, xml: &str, flags: u32) -> Result<DomainIdentity> {
+        without_flags(flags, "virDomainDefineXMLFlags", || self.define_xml(xml))
+    }
+
+    // Saving and restoring, memory and vCPUs: `function` is the public
+    // function called, which a driver without the operation names.
+
+    /// `virDomainSaveFlags` to the absolute `path`.
+    fn save(&self, _dom: &DomainIdentity, _path: &str, _dxml: Option<&str>, _flags: u32, function: &str) -> Result<()> {
+        unsupported(function)
+    }
+    /// `virDomainRestoreFlags` from the absolute `path`.
+    fn restore(&self, _path: &str, _dxml: Option<&str>, _flags: u32, function: &str) -> Result<()> {
+        unsupported(function)
+    }
+    fn managed_save(&self, _dom: &DomainIdentity, _flags: u32) -> Result<()> {
+        unsupported("virDomainManagedSave")
+    }
+    fn has_managed_save(&self, _dom: &DomainIdentity, _flags: u32) -> Result<bool> {
+        unsupported("virDomainHasManagedSaveImage")
+    }
+    fn managed_save_remove(&self, _dom: &DomainIdentity, _flags: u32) -> Result<()> {
+        unsupported("virDomainManagedSaveRemove")
+    }
+    /// `virDomainSetMemoryFlags`: `memory_kib` with `virDomainMemoryModFlags`.
+    fn set_memory(&self, _dom: &DomainIdentity, _memory_kib: u64, _flags: u32, function: &str) -> Result<()> {
+        unsupported(function)
+    }
+    /// `virDomainSetVcpusFlags` with `virDomainVcpuFlags`.
+    fn set_vcpus(&self, _dom: &DomainIdentity, _count: u32, _flags: u32, function: &str) -> Result<()> {
+        unsupported(function)
+    }
+    /// `virDomainGetVcpusFlags` with `virDomainVcpuFlags`.
+    fn vcpus(&self, _dom: &DomainIdentity, _flags: u32, function: &str) -> Result<i32> {
+        unsupported(function)
+    }
+    fn os_type(&self, _dom: &DomainIdentity) -> Result<String> {
+        unsupported("virDomainGetOSType")
+    }
+    fn autostart(&self, _dom: &DomainIdentity) -> Result<bool> {
+        unsupported("virDomainGetAutostart")
+    }
+
     /// `flags` are `virDomainModificationImpact`.
     fn set_metadata(&self, _dom: &DomainIdentity, _change: &metadata::MetadataChange, _flags: u32) -> Result<()> {
         unsupported("virDomainSetMetadata")
@@ -242,6 +359,26 @@ pub trait Driver: Send + Sync {
     }
     fn object_xml_desc(&self, class: EventClass, _object: &ObjectIdentity, _flags: u32) -> Result<String> {
         unsupported_object(class, "GetXMLDesc")
+    }
+    /// `vir<Class>GetAutostart` of a network or storage pool.
+    fn object_autostart(&self, class: EventClass, _object: &ObjectIdentity) -> Result<bool> {
+        unsupported_object(class, "GetAutostart")
+    }
+    fn network_bridge(&self, _object: &ObjectIdentity) -> Result<String> {
+        unsupported_object(EventClass::Network, "GetBridgeName")
+    }
+    fn pool_info(&self, _object: &ObjectIdentity) -> Result<PoolInfo> {
+        unsupported_object(EventClass::StoragePool, "GetInfo")
+    }
+    /// The names of the node devices with capability `cap` (all without),
+    /// for `function` (`virNodeNumOfDevices`, `virNodeListDevices`).
+    fn node_device_names(&self, _cap: Option<&str>, _flags: u32, function: &str) -> Result<Vec<String>> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NODEDEV, function))
+    }
+    /// The capability types of node device `name`, for `function`
+    /// (`virNodeDeviceNumOfCaps`, `virNodeDeviceListCaps`).
+    fn node_device_caps(&self, _name: &str, function: &str) -> Result<Vec<String>> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NODEDEV, function))
     }
     /// The parent a node device's definition names.
     fn node_device_parent(&self, _name: &str) -> Result<String> {

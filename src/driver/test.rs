@@ -3,6 +3,8 @@
 //! process while any is open, and each operation emits the lifecycle events
 //! libvirt 9.0's test driver emits.
 
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::{Arc, Weak};
 
 use once_cell::sync::Lazy;
@@ -10,7 +12,7 @@ use parking_lot::Mutex;
 
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
-use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, ObjectOp, ObjectQuery};
+use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
     virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
@@ -29,8 +31,26 @@ use crate::event::{DomainEvent, DomainIdentity, EventClass, EventPayload, Object
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
 
+/// The capabilities libvirt 9.0's test driver reports.
+const CAPABILITIES: &str = include_str!("test_capabilities.xml");
+
 const AFFECT_LIVE: u32 = Impact::VIR_DOMAIN_AFFECT_LIVE as u32;
 const AFFECT_CONFIG: u32 = Impact::VIR_DOMAIN_AFFECT_CONFIG as u32;
+const DESTROY_GRACEFUL: u32 = 1; // VIR_DOMAIN_DESTROY_GRACEFUL
+const UNDEFINE_MANAGED_SAVE: u32 = 1; // VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+const UNDEFINE_SNAPSHOTS_METADATA: u32 = 2; // VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+const DEFINE_VALIDATE: u32 = 1; // VIR_DOMAIN_DEFINE_VALIDATE
+const START_VALIDATE: u32 = 16; // VIR_DOMAIN_START_VALIDATE
+/// VIR_DOMAIN_SAVE_BYPASS_CACHE, _RUNNING and _PAUSED.
+const MANAGED_SAVE_FLAGS: u32 = 1 | 2 | 4;
+const MEM_MAXIMUM: u32 = 4; // VIR_DOMAIN_MEM_MAXIMUM
+const VCPU_MAXIMUM: u32 = 4; // VIR_DOMAIN_VCPU_MAXIMUM
+/// What `virConnectGetMaxVcpus` answers on the test driver.
+const MAX_VCPUS: u32 = 32;
+/// The header of libvirt's test-driver save images, NUL included.
+const SAVE_MAGIC: &[u8; 15] = b"TestGuestMagic\0";
+/// The longest definition a save image may hold.
+const SAVE_XML_MAX: usize = 8192;
 
 const DEFAULT_DOMAIN_XML: &str = "<domain type='test'>
   <name>test</name>
@@ -80,9 +100,27 @@ struct TestDomain {
     /// Started from a persistent definition: it keeps that configuration
     /// (even if undefined meanwhile), which is what a stop returns it to.
     has_persistent_config: bool,
+    /// Stopped by `virDomainManagedSave`; the next start resumes from it.
+    managed_save: bool,
 }
 
 impl TestDomain {
+    /// A domain that is defined (`persistent`) or about to start (transient).
+    fn inactive(def: Element, name: String, uuid: Uuid, persistent: bool) -> TestDomain {
+        TestDomain {
+            def,
+            name,
+            uuid,
+            id: -1,
+            state: State::VIR_DOMAIN_SHUTOFF,
+            reason: Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32,
+            persistent,
+            has_persistent_config: persistent,
+            next_def: None,
+            managed_save: false,
+        }
+    }
+
     fn identity(&self) -> DomainIdentity {
         DomainIdentity { name: self.name.as_str().into(), uuid: self.uuid, id: self.id }
     }
@@ -96,14 +134,31 @@ impl TestDomain {
         self.reason = reason;
     }
 
+    /// The definition as `virDomainGetXMLDesc` shows it: with `inactive`,
+    /// the configuration that takes effect at the next start.
+    fn formatted(&self, inactive: bool) -> String {
+        let persistent = self.next_def.as_ref().filter(|_| inactive);
+        let mut def = metadata::displayed(persistent.unwrap_or(&self.def));
+        if self.is_active() && persistent.is_none() {
+            let type_attr = def.attribute("type").map(str::to_string);
+            def.attributes.retain(|(k, _)| k != "type");
+            def.attributes.insert(0, ("id".to_string(), self.id.to_string()));
+            if let Some(t) = type_attr {
+                def.attributes.insert(0, ("type".to_string(), t));
+            }
+        }
+        def.to_xml()
+    }
+
     fn not_in_state(&self, what: &str) -> Error {
         Error::internal(ErrorDomain::VIR_FROM_TEST, format!("domain '{}' not {what}", self.name))
     }
 
-    /// The definitions `virDomainModificationImpact` flags name, live first:
-    /// CURRENT means live while running and the configuration otherwise;
-    /// live changes need a running domain, config changes a persistent one.
-    fn affected_defs(&mut self, flags: u32) -> Result<Vec<&mut Element>> {
+    /// The live and the persistent definition `virDomainModificationImpact`
+    /// flags name: CURRENT means live while running and the configuration
+    /// otherwise; live changes need a running domain, config changes a
+    /// persistent one.
+    fn impact(&mut self, flags: u32) -> Result<(Option<&mut Element>, Option<&mut Element>)> {
         let active = self.is_active();
         let (live, config) = match flags & (AFFECT_LIVE | AFFECT_CONFIG) {
             0 => (active, !active),
@@ -118,28 +173,89 @@ impl TestDomain {
                 "transient domains do not have any persistent config",
             ));
         }
-        Ok(match (live, config, active) {
-            (true, true, _) => {
-                let next = self.next_def.get_or_insert_with(|| self.def.clone());
-                vec![&mut self.def, next]
-            }
-            (true, false, _) | (false, true, false) => vec![&mut self.def],
-            (false, true, true) => vec![self.next_def.get_or_insert_with(|| self.def.clone())],
-            (false, false, _) => vec![],
-        })
+        let persistent = match (config, active) {
+            (false, _) => None,
+            (true, false) => return Ok((None, Some(&mut self.def))),
+            (true, true) => Some(self.next_def.get_or_insert_with(|| self.def.clone())),
+        };
+        Ok((live.then_some(&mut self.def), persistent))
     }
 
-    fn memory_kib(&self, element: &str) -> Option<u64> {
-        let node = self.def.child(element)?;
-        let value: u64 = node.text().parse().ok()?;
-        let scale = match node.attribute("unit").unwrap_or("KiB") {
-            "b" | "bytes" => return Some(value / 1024),
-            "k" | "K" | "KiB" => 1,
-            "M" | "MiB" => 1024,
-            "G" | "GiB" => 1024 * 1024,
-            _ => return None,
-        };
-        Some(value * scale)
+    /// The definitions `flags` name, live first.
+    fn affected_defs(&mut self, flags: u32) -> Result<Vec<&mut Element>> {
+        let (live, persistent) = self.impact(flags)?;
+        Ok(live.into_iter().chain(persistent).collect())
+    }
+
+    /// The one definition `flags` name (LIVE and CONFIG together are
+    /// refused), and whether it is the live one.
+    fn one_def(&mut self, flags: u32) -> Result<(&mut Element, bool)> {
+        if flags & AFFECT_LIVE != 0 && flags & AFFECT_CONFIG != 0 {
+            return Err(Error::arg_check(
+                "virDomainObjGetOneDefState",
+                "flags",
+                "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
+            ));
+        }
+        match self.impact(flags)? {
+            (Some(live), _) => Ok((live, true)),
+            (None, Some(persistent)) => Ok((persistent, false)),
+            (None, None) => Err(not_running()),
+        }
+    }
+}
+
+/// The size in KiB that the definition's `element` (`memory`,
+/// `currentMemory`, `maxMemory`) gives.
+fn memory_kib(def: &Element, element: &str) -> Option<u64> {
+    let node = def.child(element)?;
+    let value: u64 = node.text().parse().ok()?;
+    let scale = match node.attribute("unit").unwrap_or("KiB") {
+        "b" | "bytes" => return Some(value / 1024),
+        "k" | "K" | "KiB" => 1,
+        "M" | "MiB" => 1024,
+        "G" | "GiB" => 1024 * 1024,
+        _ => return None,
+    };
+    Some(value * scale)
+}
+
+/// The guest's memory and its balloon's current size, in KiB.
+fn memory_sizes(def: &Element) -> (u64, u64) {
+    let total = memory_kib(def, "memory").unwrap_or(0);
+    (total, memory_kib(def, "currentMemory").unwrap_or(total))
+}
+
+/// Writes the definition's `element` as `kib` KiB, in libvirt's element order.
+fn set_memory_kib(def: &mut Element, element: &str, kib: u64) {
+    let value =
+        Element { attributes: vec![("unit".into(), "KiB".into())], ..Element::with_text(element, &kib.to_string()) };
+    match def.child_mut(element) {
+        Some(existing) => *existing = value,
+        None => def
+            .insert_after(&["name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory"], value),
+    }
+}
+
+/// The guest's maximum and current vCPU counts (`<vcpu current='N'>MAX</vcpu>`).
+fn vcpu_counts(def: &Element) -> (u32, u32) {
+    let vcpu = def.child("vcpu");
+    let max = vcpu.and_then(|v| v.text().parse().ok()).unwrap_or(1);
+    (max, vcpu.and_then(|v| v.attribute("current")?.parse().ok()).unwrap_or(max))
+}
+
+/// Writes the vCPU counts; `current` is shown only when below the maximum.
+fn set_vcpu_counts(def: &mut Element, max: u32, current: u32) {
+    if def.child("vcpu").is_none() {
+        let vcpu = Element { attributes: vec![("placement".into(), "static".into())], ..Element::new("vcpu") };
+        def.insert_after(
+            &["name", "uuid", "title", "description", "metadata", "maxMemory", "memory", "currentMemory"],
+            vcpu,
+        );
+    }
+    if let Some(vcpu) = def.child_mut("vcpu") {
+        vcpu.children = vec![xml::Node::Text(max.to_string())];
+        vcpu.set_attribute("current", (current < max).then(|| current.to_string()));
     }
 }
 
@@ -159,14 +275,15 @@ impl Domains {
         })
     }
 
-    fn start(&mut self, index: usize, detail: i32) -> DomainEvent {
+    fn start(&mut self, index: usize, reason: Running, detail: Started) -> DomainEvent {
         let id = self.next_id;
         self.next_id += 1;
         let domain = &mut self.list[index];
         domain.id = id;
         domain.has_persistent_config = domain.persistent;
-        domain.set_state(State::VIR_DOMAIN_RUNNING, Running::VIR_DOMAIN_RUNNING_BOOTED as i32);
-        lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_STARTED, detail)
+        domain.managed_save = false;
+        domain.set_state(State::VIR_DOMAIN_RUNNING, reason as i32);
+        lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_STARTED, detail as i32)
     }
 
     /// Stops the domain and forgets it if it was transient. The event shows
@@ -190,6 +307,83 @@ impl Domains {
 
 fn lifecycle(domain: &TestDomain, event: Lifecycle, detail: i32) -> DomainEvent {
     DomainEvent::lifecycle(domain.identity(), event as i32, detail)
+}
+
+fn already_active(name: &str) -> Error {
+    Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, format!("domain '{name}' is already active"))
+}
+
+fn refuse_xml_modification(dxml: Option<&str>) -> Result<()> {
+    match dxml {
+        Some(_) => Err(Error::new(
+            ErrorCode::VIR_ERR_ARGUMENT_UNSUPPORTED,
+            ErrorDomain::VIR_FROM_TEST,
+            Some("xml modification unsupported".into()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// libvirt's system error: `what`, then the text of the failed call's errno
+/// ("Success" when a short read left none).
+fn system_error(what: String, error: Option<&io::Error>) -> Error {
+    let errno = error.and_then(io::Error::raw_os_error).unwrap_or(0);
+    Error::new(
+        ErrorCode::VIR_ERR_SYSTEM_ERROR,
+        ErrorDomain::VIR_FROM_TEST,
+        Some(format!("{what}: {}", crate::sys::error_text(errno))),
+    )
+}
+
+/// Writes a save image in libvirt's test-driver format: the magic, the
+/// definition's length as a native `int`, the definition. A failed write
+/// removes the file.
+fn write_save_image(path: &str, name: &str, xml: &str) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| system_error(format!("saving domain '{name}' to '{path}': open failed"), Some(&e)))?;
+    let length = i32::try_from(xml.len()).unwrap_or(i32::MAX);
+    let written = file
+        .write_all(SAVE_MAGIC)
+        .and_then(|()| file.write_all(&length.to_ne_bytes()))
+        .and_then(|()| file.write_all(xml.as_bytes()))
+        .and_then(|()| file.sync_all());
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(path);
+        system_error(format!("saving domain '{name}' to '{path}': write failed"), Some(&e))
+    })
+}
+
+/// The definition a save image holds, checked as libvirt checks it.
+fn read_save_image(path: &str) -> Result<String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| system_error(format!("cannot read domain image '{path}'"), Some(&e)))?;
+    let mut contents = Vec::new();
+    let limit = (SAVE_MAGIC.len() + 4 + SAVE_XML_MAX) as u64;
+    file.take(limit)
+        .read_to_end(&mut contents)
+        .map_err(|e| system_error(format!("incomplete save header in '{path}'"), Some(&e)))?;
+    let (magic, rest) = contents.split_at(contents.len().min(SAVE_MAGIC.len()));
+    if magic.len() < SAVE_MAGIC.len() {
+        return Err(system_error(format!("incomplete save header in '{path}'"), None));
+    }
+    if magic != SAVE_MAGIC {
+        return Err(Error::internal(ErrorDomain::VIR_FROM_TEST, "mismatched header magic"));
+    }
+    let (length, xml) = rest.split_at(rest.len().min(4));
+    let length: [u8; 4] =
+        length.try_into().map_err(|_| system_error(format!("failed to read metadata length in '{path}'"), None))?;
+    let length = i32::from_ne_bytes(length);
+    if !(1..=SAVE_XML_MAX as i32).contains(&length) {
+        return Err(Error::internal(ErrorDomain::VIR_FROM_TEST, "length of metadata out of range"));
+    }
+    let xml =
+        xml.get(..length as usize).ok_or_else(|| system_error(format!("incomplete metadata in '{path}'"), None))?;
+    Ok(String::from_utf8_lossy(xml).into_owned())
 }
 
 fn not_running() -> Error {
@@ -236,17 +430,9 @@ impl TestDriver {
     /// A fresh driver with libvirt's default configuration.
     pub fn new() -> TestDriver {
         let (def, name, uuid) = parse_definition(DEFAULT_DOMAIN_XML).expect("the built-in definition parses");
-        let test = TestDomain {
-            def,
-            name,
-            uuid,
-            id: 1,
-            state: State::VIR_DOMAIN_RUNNING,
-            reason: Running::VIR_DOMAIN_RUNNING_UNKNOWN as i32,
-            persistent: true,
-            has_persistent_config: true,
-            next_def: None,
-        };
+        let mut test = TestDomain::inactive(def, name, uuid, true);
+        test.id = 1;
+        test.set_state(State::VIR_DOMAIN_RUNNING, Running::VIR_DOMAIN_RUNNING_UNKNOWN as i32);
         TestDriver {
             domains: Mutex::new(Domains { list: vec![test], next_id: 2 }),
             objects: Mutex::new(Objects::new()),
@@ -339,7 +525,7 @@ fn passes(domain: &TestDomain, flags: u32) -> bool {
             State::VIR_DOMAIN_SHUTOFF => has(ListFlag::VIR_CONNECT_LIST_DOMAINS_SHUTOFF),
             _ => has(ListFlag::VIR_CONNECT_LIST_DOMAINS_OTHER),
         };
-    // The test driver has no managed saves, autostart, snapshots or checkpoints.
+    // The test driver has no autostart, snapshots or checkpoints.
     either(ListFlag::VIR_CONNECT_LIST_DOMAINS_ACTIVE, ListFlag::VIR_CONNECT_LIST_DOMAINS_INACTIVE, domain.is_active())
         && either(
             ListFlag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT,
@@ -347,7 +533,11 @@ fn passes(domain: &TestDomain, flags: u32) -> bool {
             domain.persistent,
         )
         && state_ok
-        && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE)
+        && either(
+            ListFlag::VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE,
+            ListFlag::VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE,
+            domain.managed_save,
+        )
         && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
         && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT)
         && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT)
@@ -356,6 +546,215 @@ fn passes(domain: &TestDomain, flags: u32) -> bool {
 impl Driver for TestDriver {
     fn events(&self) -> &Arc<EventState> {
         &self.events
+    }
+
+    fn hypervisor_type(&self) -> Result<String> {
+        Ok("TEST".to_string())
+    }
+
+    fn hypervisor_version(&self) -> Result<u64> {
+        Ok(2)
+    }
+
+    fn hostname(&self) -> Result<String> {
+        super::local_hostname()
+    }
+
+    /// libvirt's fixed host of the test driver.
+    fn node_info(&self) -> Result<NodeInfo> {
+        Ok(NodeInfo {
+            model: "i686".into(),
+            memory_kib: 3 * 1024 * 1024,
+            cpus: 16,
+            mhz: 1400,
+            nodes: 2,
+            sockets: 2,
+            cores: 2,
+            threads: 2,
+        })
+    }
+
+    fn capabilities(&self) -> Result<String> {
+        Ok(CAPABILITIES.to_string())
+    }
+
+    fn save(&self, dom: &DomainIdentity, path: &str, dxml: Option<&str>, flags: u32, _function: &str) -> Result<()> {
+        check_flags(flags, 0, "testDomainSaveFlags", ErrorDomain::VIR_FROM_TEST)?;
+        refuse_xml_modification(dxml)?;
+        self.with_domains(|domains| {
+            let domain = domains.find(dom)?;
+            if !domain.is_active() {
+                return Err(not_running());
+            }
+            write_save_image(path, &domain.name, &domain.formatted(false))?;
+            let event =
+                domains.stop(dom, Shutoff::VIR_DOMAIN_SHUTOFF_SAVED, Stopped::VIR_DOMAIN_EVENT_STOPPED_SAVED)?;
+            Ok(((), Some(event)))
+        })
+    }
+
+    /// Starts the domain a save image holds: a new transient domain, or
+    /// the inactive one of that name and UUID running the saved definition
+    /// until it stops.
+    fn restore(&self, path: &str, dxml: Option<&str>, flags: u32, _function: &str) -> Result<()> {
+        check_flags(flags, 0, "testDomainRestoreFlags", ErrorDomain::VIR_FROM_TEST)?;
+        refuse_xml_modification(dxml)?;
+        let (def, name, uuid) = parse_definition(&read_save_image(path)?)?;
+        self.with_domains(|domains| {
+            check_unique(domains, &name, &uuid)?;
+            let index = match domains.list.iter().position(|d| d.uuid == uuid) {
+                Some(index) if domains.list[index].is_active() => return Err(already_active(&name)),
+                Some(index) => {
+                    let domain = &mut domains.list[index];
+                    let persistent_def = std::mem::replace(&mut domain.def, def);
+                    domain.next_def = domain.persistent.then_some(persistent_def);
+                    index
+                }
+                None => {
+                    domains.list.push(TestDomain::inactive(def, name, uuid, false));
+                    domains.list.len() - 1
+                }
+            };
+            let event =
+                domains.start(index, Running::VIR_DOMAIN_RUNNING_RESTORED, Started::VIR_DOMAIN_EVENT_STARTED_RESTORED);
+            Ok(((), Some(event)))
+        })
+    }
+
+    fn managed_save(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        check_flags(flags, MANAGED_SAVE_FLAGS, "testDomainManagedSave", ErrorDomain::VIR_FROM_TEST)?;
+        self.with_domains(|domains| {
+            let domain = domains.find(dom)?;
+            if !domain.is_active() {
+                return Err(not_running());
+            }
+            if !domain.persistent {
+                return Err(Error::operation_invalid(
+                    ErrorDomain::VIR_FROM_TEST,
+                    "cannot do managed save for transient domain",
+                ));
+            }
+            domain.managed_save = true;
+            let event =
+                domains.stop(dom, Shutoff::VIR_DOMAIN_SHUTOFF_SAVED, Stopped::VIR_DOMAIN_EVENT_STOPPED_SAVED)?;
+            Ok(((), Some(event)))
+        })
+    }
+
+    fn has_managed_save(&self, dom: &DomainIdentity, flags: u32) -> Result<bool> {
+        check_flags(flags, 0, "testDomainHasManagedSaveImage", ErrorDomain::VIR_FROM_TEST)?;
+        self.read(dom, |d| d.managed_save)
+    }
+
+    fn managed_save_remove(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        check_flags(flags, 0, "testDomainManagedSaveRemove", ErrorDomain::VIR_FROM_TEST)?;
+        self.domains.lock().find(dom)?.managed_save = false;
+        Ok(())
+    }
+
+    /// Sets the balloon's size or, with `VIR_DOMAIN_MEM_MAXIMUM`, the
+    /// memory of an inactive definition; no event, as libvirt's test driver.
+    fn set_memory(&self, dom: &DomainIdentity, size_kib: u64, flags: u32, _function: &str) -> Result<()> {
+        check_flags(
+            flags,
+            AFFECT_LIVE | AFFECT_CONFIG | MEM_MAXIMUM,
+            "testDomainSetMemoryFlags",
+            ErrorDomain::VIR_FROM_TEST,
+        )?;
+        let mut domains = self.domains.lock();
+        let (def, live) = domains.find(dom)?.one_def(flags)?;
+        let (total, current) = memory_sizes(def);
+        if flags & MEM_MAXIMUM == 0 {
+            if size_kib > total {
+                return Err(Error::invalid_arg(ErrorDomain::VIR_FROM_TEST, "cannot set memory higher than max memory"));
+            }
+            set_memory_kib(def, "currentMemory", size_kib);
+            return Ok(());
+        }
+        if live {
+            return Err(Error::operation_invalid(
+                ErrorDomain::VIR_FROM_TEST,
+                "cannot resize the maximum memory on an active domain",
+            ));
+        }
+        if memory_kib(def, "maxMemory").is_some_and(|max| max < size_kib) {
+            return Err(Error::operation_invalid(
+                ErrorDomain::VIR_FROM_TEST,
+                "cannot set initial memory size greater than the maximum memory size",
+            ));
+        }
+        set_memory_kib(def, "memory", size_kib);
+        set_memory_kib(def, "currentMemory", current.min(size_kib));
+        Ok(())
+    }
+
+    /// Sets the running or configured vCPU count or, with
+    /// `VIR_DOMAIN_VCPU_MAXIMUM`, the configured maximum; no event.
+    fn set_vcpus(&self, dom: &DomainIdentity, count: u32, flags: u32, _function: &str) -> Result<()> {
+        check_flags(
+            flags,
+            AFFECT_LIVE | AFFECT_CONFIG | VCPU_MAXIMUM,
+            "testDomainSetVcpusFlags",
+            ErrorDomain::VIR_FROM_TEST,
+        )?;
+        if count > MAX_VCPUS {
+            return Err(Error::invalid_arg(
+                ErrorDomain::VIR_FROM_TEST,
+                format!("requested cpu amount exceeds maximum supported amount ({count} > {MAX_VCPUS})"),
+            ));
+        }
+        let maximum = flags & VCPU_MAXIMUM != 0;
+        let mut domains = self.domains.lock();
+        let (live, persistent) = domains.find(dom)?.impact(flags)?;
+        let over_max = |def: &Element| {
+            let (max, _) = vcpu_counts(def);
+            (max < count).then(|| {
+                Error::invalid_arg(
+                    ErrorDomain::VIR_FROM_TEST,
+                    format!("requested cpu amount exceeds maximum ({count} > {max})"),
+                )
+            })
+        };
+        let checked =
+            [live.as_deref().and_then(over_max), persistent.as_deref().filter(|_| !maximum).and_then(over_max)];
+        if let Some(error) = checked.into_iter().flatten().next() {
+            return Err(error);
+        }
+        if let Some(def) = live {
+            set_vcpu_counts(def, vcpu_counts(def).0, count);
+        }
+        if let Some(def) = persistent {
+            let (max, current) = vcpu_counts(def);
+            match maximum {
+                true => set_vcpu_counts(def, count, current.min(count)),
+                false => set_vcpu_counts(def, max, count),
+            }
+        }
+        Ok(())
+    }
+
+    fn vcpus(&self, dom: &DomainIdentity, flags: u32, _function: &str) -> Result<i32> {
+        check_flags(
+            flags,
+            AFFECT_LIVE | AFFECT_CONFIG | VCPU_MAXIMUM,
+            "testDomainGetVcpusFlags",
+            ErrorDomain::VIR_FROM_TEST,
+        )?;
+        let mut domains = self.domains.lock();
+        let (def, _) = domains.find(dom)?.one_def(flags)?;
+        let (max, current) = vcpu_counts(def);
+        Ok(if flags & VCPU_MAXIMUM != 0 { max } else { current } as i32)
+    }
+
+    /// libvirt's test driver calls every guest's OS `linux`.
+    fn os_type(&self, dom: &DomainIdentity) -> Result<String> {
+        self.read(dom, |_| "linux".to_string())
+    }
+
+    /// Autostart cannot be set here (`virDomainSetAutostart` is not
+    /// supported), so it is off.
+    fn autostart(&self, dom: &DomainIdentity) -> Result<bool> {
+        self.read(dom, |_| false)
     }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
@@ -387,15 +786,15 @@ impl Driver for TestDriver {
     fn info(&self, dom: &DomainIdentity) -> Result<DomainInfo> {
         let cpu_time_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|t| t.as_nanos() as u64)
+            .map(|t| t.as_micros() as u64 * 1000)
             .unwrap_or(0);
         self.read(dom, |d| {
-            let max_memory_kib = d.memory_kib("memory").unwrap_or(0);
+            let (max_memory_kib, memory_kib) = memory_sizes(&d.def);
             DomainInfo {
                 state: d.state as u8,
                 max_memory_kib,
-                memory_kib: d.memory_kib("currentMemory").unwrap_or(max_memory_kib),
-                vcpus: d.def.child_text("vcpu").and_then(|v| v.parse().ok()).unwrap_or(1),
+                memory_kib,
+                vcpus: vcpu_counts(&d.def).1 as u16,
                 cpu_time_ns,
             }
         })
@@ -407,19 +806,7 @@ impl Driver for TestDriver {
 
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
         let inactive = flags & XmlFlag::VIR_DOMAIN_XML_INACTIVE as u32 != 0;
-        self.read(dom, |d| {
-            let persistent = d.next_def.as_ref().filter(|_| inactive);
-            let mut def = metadata::displayed(persistent.unwrap_or(&d.def));
-            if d.is_active() && persistent.is_none() {
-                let type_attr = def.attribute("type").map(str::to_string);
-                def.attributes.retain(|(k, _)| k != "type");
-                def.attributes.insert(0, ("id".to_string(), d.id.to_string()));
-                if let Some(t) = type_attr {
-                    def.attributes.insert(0, ("type".to_string(), t));
-                }
-            }
-            def.to_xml()
-        })
+        self.read(dom, |d| d.formatted(inactive))
     }
 
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
@@ -462,6 +849,11 @@ impl Driver for TestDriver {
     }
 
     fn shutdown(&self, dom: &DomainIdentity) -> Result<()> {
+        self.shutdown_flags(dom, 0)
+    }
+
+    fn shutdown_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        check_flags(flags, 0, "testDomainShutdownFlags", ErrorDomain::VIR_FROM_TEST)?;
         self.with_domains(|domains| {
             let domain = domains.find(dom)?;
             if !domain.is_active() {
@@ -474,6 +866,11 @@ impl Driver for TestDriver {
     }
 
     fn destroy(&self, dom: &DomainIdentity) -> Result<()> {
+        self.destroy_flags(dom, 0)
+    }
+
+    fn destroy_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        check_flags(flags, DESTROY_GRACEFUL, "testDomainDestroyFlags", ErrorDomain::VIR_FROM_TEST)?;
         self.with_domains(|domains| {
             if !domains.find(dom)?.is_active() {
                 return Err(not_running());
@@ -488,6 +885,12 @@ impl Driver for TestDriver {
     }
 
     fn create(&self, dom: &DomainIdentity) -> Result<()> {
+        self.create_with_flags(dom, 0)
+    }
+
+    /// A domain with a managed save image starts from it, reported as a boot.
+    fn create_with_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        check_flags(flags, 0, "testDomainCreateWithFlags", ErrorDomain::VIR_FROM_TEST)?;
         self.with_domains(|domains| {
             let domain = domains.find(dom)?;
             if domain.is_active() {
@@ -497,7 +900,14 @@ impl Driver for TestDriver {
                 ));
             }
             let index = domains.list.iter().position(|d| d.uuid == dom.uuid).unwrap_or_default();
-            Ok(((), Some(domains.start(index, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32))))
+            Ok((
+                (),
+                Some(domains.start(
+                    index,
+                    Running::VIR_DOMAIN_RUNNING_BOOTED,
+                    Started::VIR_DOMAIN_EVENT_STARTED_BOOTED,
+                )),
+            ))
         })
     }
 
@@ -527,11 +937,29 @@ impl Driver for TestDriver {
     }
 
     fn undefine(&self, dom: &DomainIdentity) -> Result<()> {
+        self.undefine_flags(dom, 0)
+    }
+
+    fn undefine_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        let keep_image = flags & UNDEFINE_MANAGED_SAVE == 0;
+        check_flags(
+            flags,
+            UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA,
+            "testDomainUndefineFlags",
+            ErrorDomain::VIR_FROM_TEST,
+        )?;
         self.with_domains(|domains| {
             let domain = domains.find(dom)?;
             if !domain.persistent {
                 return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_TEST, "cannot undefine transient domain"));
             }
+            if domain.managed_save && keep_image {
+                return Err(Error::operation_invalid(
+                    ErrorDomain::VIR_FROM_TEST,
+                    "Refusing to undefine while domain managed save image exists",
+                ));
+            }
+            domain.managed_save = false;
             let event = lifecycle(
                 domain,
                 Lifecycle::VIR_DOMAIN_EVENT_UNDEFINED,
@@ -548,6 +976,13 @@ impl Driver for TestDriver {
     }
 
     fn define_xml(&self, xml: &str) -> Result<DomainIdentity> {
+        self.define_xml_flags(xml, 0)
+    }
+
+    /// Validation against libvirt's schema (`VIR_DOMAIN_DEFINE_VALIDATE`) is
+    /// accepted, not performed.
+    fn define_xml_flags(&self, xml: &str, flags: u32) -> Result<DomainIdentity> {
+        check_flags(flags, DEFINE_VALIDATE, "testDomainDefineXMLFlags", ErrorDomain::VIR_FROM_TEST)?;
         let (def, name, uuid) = parse_definition(xml)?;
         self.with_domains(|domains| {
             check_unique(domains, &name, &uuid)?;
@@ -563,17 +998,7 @@ impl Driver for TestDriver {
                     Defined::VIR_DOMAIN_EVENT_DEFINED_UPDATED
                 }
                 None => {
-                    domains.list.push(TestDomain {
-                        def,
-                        name,
-                        uuid,
-                        id: -1,
-                        state: State::VIR_DOMAIN_SHUTOFF,
-                        reason: Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32,
-                        persistent: true,
-                        has_persistent_config: true,
-                        next_def: None,
-                    });
+                    domains.list.push(TestDomain::inactive(def, name, uuid, true));
                     Defined::VIR_DOMAIN_EVENT_DEFINED_ADDED
                 }
             };
@@ -611,41 +1036,51 @@ impl Driver for TestDriver {
         self.objects.lock().xml_desc(class, object, flags)
     }
 
+    fn object_autostart(&self, class: EventClass, object: &ObjectIdentity) -> Result<bool> {
+        self.objects.lock().autostart(class, object)
+    }
+
+    fn network_bridge(&self, object: &ObjectIdentity) -> Result<String> {
+        self.objects.lock().bridge(object)
+    }
+
+    fn pool_info(&self, object: &ObjectIdentity) -> Result<PoolInfo> {
+        self.objects.lock().pool_info(object)
+    }
+
+    fn node_device_names(&self, cap: Option<&str>, flags: u32, _function: &str) -> Result<Vec<String>> {
+        check_flags(flags, 0, "testNodeNumOfDevices", ErrorDomain::VIR_FROM_TEST)?;
+        self.objects.lock().device_names(cap)
+    }
+
+    fn node_device_caps(&self, name: &str, _function: &str) -> Result<Vec<String>> {
+        self.objects.lock().device_caps(name)
+    }
+
     fn node_device_parent(&self, name: &str) -> Result<String> {
         self.objects.lock().device_parent(name)
     }
 
-    fn create_xml(&self, xml: &str, _flags: u32) -> Result<DomainIdentity> {
+    /// Validation against libvirt's schema (`VIR_DOMAIN_START_VALIDATE`) is
+    /// accepted, not performed.
+    fn create_xml(&self, xml: &str, flags: u32) -> Result<DomainIdentity> {
+        check_flags(flags, START_VALIDATE, "testDomainCreateXML", ErrorDomain::VIR_FROM_TEST)?;
         let (def, name, uuid) = parse_definition(xml)?;
         self.with_domains(|domains| {
             check_unique(domains, &name, &uuid)?;
             let index = match domains.list.iter().position(|d| d.uuid == uuid) {
-                Some(index) if domains.list[index].is_active() => {
-                    return Err(Error::operation_invalid(
-                        ErrorDomain::VIR_FROM_DOMAIN,
-                        format!("domain '{name}' is already active"),
-                    ));
-                }
+                Some(index) if domains.list[index].is_active() => return Err(already_active(&name)),
                 Some(index) => {
                     domains.list[index].def = def;
                     index
                 }
                 None => {
-                    domains.list.push(TestDomain {
-                        def,
-                        name,
-                        uuid,
-                        id: -1,
-                        state: State::VIR_DOMAIN_SHUTOFF,
-                        reason: Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32,
-                        persistent: false,
-                        has_persistent_config: false,
-                        next_def: None,
-                    });
+                    domains.list.push(TestDomain::inactive(def, name, uuid, false));
                     domains.list.len() - 1
                 }
             };
-            let event = domains.start(index, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32);
+            let event =
+                domains.start(index, Running::VIR_DOMAIN_RUNNING_BOOTED, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED);
             Ok((domains.list[index].identity(), Some(event)))
         })
     }

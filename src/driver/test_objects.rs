@@ -17,7 +17,7 @@ const NETWORK_FILTERS: u32 = 0x3f;
 const POOL_FILTERS: u32 = 0xf_ffff;
 const POOL_TYPE_FILTERS: u32 = POOL_FILTERS & !0x3f;
 const DEVICE_FILTERS: u32 = 0x3f_ffff;
-use crate::driver::{check_flags, Lookup, ObjectOp, ObjectQuery};
+use crate::driver::{check_flags, Lookup, ObjectOp, ObjectQuery, PoolInfo};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::{EventClass, ObjectEvent, ObjectIdentity, ObjectPayload};
 use crate::uuid::Uuid;
@@ -126,7 +126,7 @@ const VHBA_MODEL: &str = "scsi_host11";
 const VHBA_NAME: &str = "scsi_host12";
 
 /// What libvirt reports a pool's size as; the test driver has no storage.
-const POOL_CAPACITY: &str = "107374182400";
+const POOL_CAPACITY: u64 = 107_374_182_400;
 
 /// libvirt's storage pool types, in the order of their
 /// `VIR_CONNECT_LIST_STORAGE_POOLS_*` bits (from `..._DIR`, 1 << 6).
@@ -409,6 +409,51 @@ impl Objects {
         Ok(self.list(kind)[index].def.to_xml())
     }
 
+    /// Autostart cannot be set here (`vir<Class>SetAutostart` is not
+    /// supported), so it is off for every object that exists.
+    pub fn autostart(&self, class: EventClass, object: &ObjectIdentity) -> Result<bool> {
+        self.by_uuid(Kind::of(class)?, &object.uuid).map(|_| false)
+    }
+
+    /// The bridge device a network's definition names.
+    pub fn bridge(&self, object: &ObjectIdentity) -> Result<String> {
+        let network = self.by_uuid(Kind::Network, &object.uuid)?;
+        network.def.child("bridge").and_then(|b| b.attribute("name")).map(str::to_string).ok_or_else(|| {
+            Error::internal(
+                ErrorDomain::VIR_FROM_TEST,
+                format!("network '{}' does not have a bridge name.", network.name),
+            )
+        })
+    }
+
+    /// A pool's state and sizes (`POOL_CAPACITY`, none of it allocated:
+    /// there are no volumes here).
+    pub fn pool_info(&self, object: &ObjectIdentity) -> Result<PoolInfo> {
+        let pool = self.by_uuid(Kind::Pool, &object.uuid)?;
+        Ok(PoolInfo { running: pool.active, capacity: POOL_CAPACITY, allocation: 0, available: POOL_CAPACITY })
+    }
+
+    /// The devices with capability `cap` (by libvirt's name), or all;
+    /// no device has a capability of a name libvirt does not know.
+    pub fn device_names(&self, cap: Option<&str>) -> Result<Vec<String>> {
+        let filter = match cap {
+            None => 0,
+            Some(cap) => match DEVICE_CAPABILITY_NAMES.iter().position(|known| *known == cap) {
+                Some(bit) => 1 << bit,
+                None => return Ok(Vec::new()),
+            },
+        };
+        Ok(self.devices.iter().filter(|d| device_passes(d, filter)).map(|d| d.name.clone()).collect())
+    }
+
+    /// The types of the device's own capabilities (those nested in them,
+    /// such as `fc_host`, are not listed, as in libvirt's test driver).
+    pub fn device_caps(&self, name: &str) -> Result<Vec<String>> {
+        let device = self.device(name)?;
+        let caps = device.def.elements().filter(|e| e.name == "capability").filter_map(|e| e.attribute("type"));
+        Ok(caps.map(str::to_string).collect())
+    }
+
     pub fn device_parent(&self, name: &str) -> Result<String> {
         self.device(name)?
             .parent
@@ -420,9 +465,13 @@ impl Objects {
     /// object keeps the definition it runs with, as the test driver shows it.
     pub fn define_xml(&mut self, class: EventClass, text: &str, flags: u32) -> Outcome<ObjectIdentity> {
         let kind = Kind::of(class)?;
-        let allowed =
-            if kind == Kind::Pool { virStoragePoolDefineFlags::VIR_STORAGE_POOL_DEFINE_VALIDATE as u32 } else { 0 };
-        check_flags(flags, allowed, &kind.driver_function("DefineXML"), ErrorDomain::VIR_FROM_TEST)?;
+        let (allowed, function) = match kind {
+            Kind::Pool => {
+                (virStoragePoolDefineFlags::VIR_STORAGE_POOL_DEFINE_VALIDATE as u32, "testStoragePoolDefineXML")
+            }
+            Kind::Network => (NETWORK_VALIDATE, "testNetworkDefineXMLFlags"),
+        };
+        check_flags(flags, allowed, function, ErrorDomain::VIR_FROM_TEST)?;
         let (def, name, uuid) = parse(kind, text)?;
         let index = self.place(kind, def, name, uuid, |existing, def| {
             if !existing.active {
@@ -443,7 +492,11 @@ impl Objects {
             return self.create_device(text, flags);
         }
         let kind = Kind::of(class)?;
-        check_flags(flags, 0, &kind.driver_function("CreateXML"), ErrorDomain::VIR_FROM_TEST)?;
+        let (allowed, function) = match kind {
+            Kind::Pool => (0, "testStoragePoolCreateXML"),
+            Kind::Network => (NETWORK_VALIDATE, "testNetworkCreateXMLFlags"),
+        };
+        check_flags(flags, allowed, function, ErrorDomain::VIR_FROM_TEST)?;
         let (def, name, uuid) = parse(kind, text)?;
         let index = self.place(kind, def, name, uuid, |existing, def| {
             if existing.active {
@@ -709,9 +762,9 @@ fn parse(kind: Kind, text: &str) -> Result<(Element, String, Uuid)> {
         def.children.retain(
             |n| !matches!(n, Node::Element(e) if ["capacity", "allocation", "available"].contains(&e.name.as_str())),
         );
-        let sizes = [("available", POOL_CAPACITY), ("allocation", "0"), ("capacity", POOL_CAPACITY)];
+        let sizes = [("available", POOL_CAPACITY), ("allocation", 0), ("capacity", POOL_CAPACITY)];
         for (element, value) in sizes {
-            let mut size = text_element(element, value);
+            let mut size = text_element(element, &value.to_string());
             size.set_attribute("unit", Some("bytes".into()));
             insert_after(&mut def, "uuid", size);
         }
@@ -779,6 +832,37 @@ fn entry_passes(kind: Kind, entry: &Entry, flags: u32) -> bool {
     };
     active && persistent && autostart && type_ok
 }
+
+/// `VIR_NETWORK_CREATE_VALIDATE` and `VIR_NETWORK_DEFINE_VALIDATE`: accepted,
+/// not performed (there is no schema here).
+const NETWORK_VALIDATE: u32 = 1;
+
+/// libvirt's node device capability names, in the order of the
+/// `VIR_CONNECT_LIST_NODE_DEVICES_CAP_*` flag bits.
+const DEVICE_CAPABILITY_NAMES: [&str; 22] = [
+    "system",
+    "pci",
+    "usb_device",
+    "usb",
+    "net",
+    "scsi_host",
+    "scsi_target",
+    "scsi",
+    "storage",
+    "fc_host",
+    "vports",
+    "scsi_generic",
+    "drm",
+    "mdev_types",
+    "mdev",
+    "ccw",
+    "css",
+    "vdpa",
+    "ap_card",
+    "ap_queue",
+    "ap_matrix",
+    "vpd",
+];
 
 /// Whether a node device has one of the capabilities `flags` asks for (all
 /// devices when it asks for none).

@@ -107,6 +107,20 @@ xdr_structs! {
     pub struct DomainIsPersistentRet { persistent: i32 }
     pub struct AuthPolkitRet { complete: i32 }
 
+    // Host answers, saving, memory and vCPUs. One field of a kind is the
+    // same on the wire whatever libvirt names it.
+    pub struct StringRet { value: String }
+    pub struct IntRet { value: i32 }
+    pub struct HyperRet { value: u64 }
+    pub struct DomainSaveArgs { dom: NonnullDomain, to: String }
+    pub struct DomainSaveFlagsArgs { dom: NonnullDomain, to: String, dxml: Option<String>, flags: u32 }
+    pub struct DomainRestoreArgs { from: String }
+    pub struct DomainRestoreFlagsArgs { from: String, dxml: Option<String>, flags: u32 }
+    pub struct DomainMemoryArgs { dom: NonnullDomain, memory: u64 }
+    pub struct DomainMemoryFlagsArgs { dom: NonnullDomain, memory: u64, flags: u32 }
+    pub struct DomainVcpusArgs { dom: NonnullDomain, nvcpus: u32 }
+    pub struct DomainVcpusFlagsArgs { dom: NonnullDomain, nvcpus: u32, flags: u32 }
+
     // Networks and storage pools, enough to operate them.
     pub struct NetworkArg { net: NonnullNetwork }
     pub struct StoragePoolArg { pool: NonnullStoragePool }
@@ -341,24 +355,36 @@ procedures! {
     remote (REMOTE_PROGRAM) {
         CONNECT_OPEN = 1: ConnectOpenArgs => (),
         CONNECT_CLOSE = 2: () => (),
+        CONNECT_GET_TYPE = 3: () => StringRet,
+        CONNECT_GET_VERSION = 4: () => HyperRet,
         NODE_GET_INFO = 6: () => NodeGetInfoRet,
+        CONNECT_GET_CAPABILITIES = 7: () => StringRet,
         DOMAIN_CREATE = 9: DomainArg => (),
         DOMAIN_CREATE_XML = 10: CreateXmlArgs => DomainArg,
         DOMAIN_DEFINE_XML = 11: DefineXmlArgs => DomainArg,
         DOMAIN_DESTROY = 12: DomainArg => (),
         DOMAIN_GET_XML_DESC = 14: DomainFlagsArgs => DomainGetXmlDescRet,
+        DOMAIN_GET_AUTOSTART = 15: DomainArg => IntRet,
         DOMAIN_GET_INFO = 16: DomainArg => DomainGetInfoRet,
+        DOMAIN_GET_MAX_VCPUS = 18: DomainArg => IntRet,
+        DOMAIN_GET_OS_TYPE = 19: DomainArg => StringRet,
         DOMAIN_LOOKUP_BY_ID = 22: LookupByIdArgs => DomainArg,
         DOMAIN_LOOKUP_BY_NAME = 23: LookupByNameArgs => DomainArg,
         DOMAIN_LOOKUP_BY_UUID = 24: LookupByUuidArgs => DomainArg,
         DOMAIN_REBOOT = 27: DomainFlagsArgs => (),
         DOMAIN_RESUME = 28: DomainArg => (),
+        DOMAIN_SET_MAX_MEMORY = 30: DomainMemoryArgs => (),
+        DOMAIN_SET_MEMORY = 31: DomainMemoryArgs => (),
+        DOMAIN_SET_VCPUS = 32: DomainVcpusArgs => (),
         DOMAIN_SHUTDOWN = 33: DomainArg => (),
         DOMAIN_SUSPEND = 34: DomainArg => (),
         DOMAIN_UNDEFINE = 35: DomainArg => (),
         NETWORK_CREATE = 39: NetworkArg => (),
         NETWORK_DESTROY = 42: NetworkArg => (),
         NETWORK_LOOKUP_BY_NAME = 46: LookupByNameArgs => NetworkArg,
+        DOMAIN_RESTORE = 54: DomainRestoreArgs => (),
+        DOMAIN_SAVE = 55: DomainSaveArgs => (),
+        CONNECT_GET_HOSTNAME = 59: () => StringRet,
         CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
         AUTH_LIST = 66: () => AuthListRet,
         AUTH_POLKIT = 70: () => AuthPolkitRet,
@@ -368,6 +394,7 @@ procedures! {
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
         CONNECT_GET_URI = 110: () => GetUriRet,
+        DOMAIN_IS_ACTIVE = 150: DomainArg => IntRet,
         DOMAIN_IS_PERSISTENT = 151: DomainArg => DomainIsPersistentRet,
         CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167: LegacyRegisterAnyArgs => (),
         CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168: LegacyRegisterAnyArgs => (),
@@ -376,12 +403,24 @@ procedures! {
         DOMAIN_EVENT_WATCHDOG = 171: WatchdogMsg => (),
         DOMAIN_EVENT_IO_ERROR = 172: IoErrorMsg => (),
         DOMAIN_EVENT_GRAPHICS = 173: GraphicsMsg => (),
+        DOMAIN_MANAGED_SAVE = 182: DomainFlagsArgs => (),
+        DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183: DomainFlagsArgs => IntRet,
+        DOMAIN_MANAGED_SAVE_REMOVE = 184: DomainFlagsArgs => (),
         DOMAIN_EVENT_IO_ERROR_REASON = 195: IoErrorReasonMsg => (),
+        DOMAIN_CREATE_WITH_FLAGS = 196: DomainFlagsArgs => DomainArg,
+        DOMAIN_SET_VCPUS_FLAGS = 199: DomainVcpusFlagsArgs => (),
+        DOMAIN_GET_VCPUS_FLAGS = 200: DomainFlagsArgs => IntRet,
+        DOMAIN_SET_MEMORY_FLAGS = 204: DomainMemoryFlagsArgs => (),
         DOMAIN_GET_STATE = 212: DomainFlagsArgs => DomainGetStateRet,
         DOMAIN_EVENT_CONTROL_ERROR = 224: DomainOnlyMsg => (),
+        DOMAIN_UNDEFINE_FLAGS = 231: DomainFlagsArgs => (),
+        DOMAIN_SAVE_FLAGS = 232: DomainSaveFlagsArgs => (),
+        DOMAIN_RESTORE_FLAGS = 233: DomainRestoreFlagsArgs => (),
+        DOMAIN_DESTROY_FLAGS = 234: DomainFlagsArgs => (),
         DOMAIN_EVENT_BLOCK_JOB = 241: BlockJobMsg => (),
         DOMAIN_RESET = 245: DomainFlagsArgs => (),
         DOMAIN_EVENT_DISK_CHANGE = 248: DiskChangeMsg => (),
+        DOMAIN_SHUTDOWN_FLAGS = 258: DomainFlagsArgs => (),
         DOMAIN_EVENT_TRAY_CHANGE = 268: TrayChangeMsg => (),
         DOMAIN_EVENT_PMWAKEUP = 269: DomainOnlyMsg => (),
         DOMAIN_EVENT_PMSUSPEND = 270: DomainOnlyMsg => (),
@@ -413,6 +452,7 @@ procedures! {
         DOMAIN_EVENT_BLOCK_JOB_2 = 339: BlockJob2Msg => (),
         DOMAIN_EVENT_CALLBACK_TUNABLE = 346: TunableMsg => (),
         DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348: AgentLifecycleMsg => (),
+        DOMAIN_DEFINE_XML_FLAGS = 350: CreateXmlArgs => DomainArg,
         DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354: CallbackDeviceMsg => (),
         DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359: MigrationIterationMsg => (),
         CONNECT_REGISTER_CLOSE_CALLBACK = 360: () => (),

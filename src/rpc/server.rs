@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+#[path = "server_ops.rs"]
+mod ops;
+
 use super::convert::{self, domain_identity, nonnull_domain};
 use super::packet::{self, encode_packet, kind, status, FrameReader, Header, Packet};
 use super::protocol::*;
@@ -948,7 +951,7 @@ impl Server {
                 let found = |r: &Registration| r.kind == RegistrationKind::LegacyAny(event_id);
                 self.deregister(session, found, format!("domain event {event_id} not registered"))
             }
-            _ => return None,
+            _ => return self.dispatch_domain_ops(client.id, header, body, session.read_only, driver),
         };
         Some(outcome)
     }

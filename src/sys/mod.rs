@@ -1,13 +1,14 @@
 //! The system calls the library makes, behind safe wrappers: epoll and
 //! inotify for the QEMU monitor thread, poll(2) for the default event loop
 //! and virt-eventsd, the wake-up descriptor both loops are interrupted with,
-//! kill(2), the process's user ID, the Unix-socket calls std lacks (a
+//! kill(2), the process's user ID, the host's name, error numbers' texts, the Unix-socket calls std lacks (a
 //! non-blocking connect, the peer's credentials), and termination signals
 //! made readable.
 //! This module and `capi` are the only places with `unsafe` code; every
 //! block says why it is sound.
 
 mod epoll;
+mod host;
 mod inotify;
 mod poll;
 mod process;
@@ -21,6 +22,7 @@ use std::io;
 use std::os::unix::io::{FromRawFd, OwnedFd};
 
 pub use epoll::Epoll;
+pub use host::{error_text, hostname};
 pub use inotify::{DirChange, Inotify};
 pub use poll::poll;
 pub use process::{effective_uid, kill};

@@ -191,6 +191,14 @@ impl Driver for QemuDriver {
         &self.root.events
     }
 
+    fn hypervisor_type(&self) -> Result<String> {
+        Ok("QEMU".to_string())
+    }
+
+    fn hostname(&self) -> Result<String> {
+        super::local_hostname()
+    }
+
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
         self.root.lookup(|d| *d.name == *name)
     }

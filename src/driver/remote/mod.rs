@@ -26,7 +26,7 @@ use crate::rpc::packet::Packet;
 use crate::rpc::protocol::*;
 use crate::uuid::Uuid;
 
-use super::{DomainInfo, DomainState, Driver};
+use super::{DomainInfo, DomainState, Driver, NodeInfo};
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
 const FEATURE_KEEPALIVE: i32 = 10;
@@ -713,6 +713,126 @@ impl Driver for RemoteDriver {
         let ret: DomainGetXmlDescRet =
             self.call(remote::DOMAIN_GET_XML_DESC, &DomainFlagsArgs { dom: self.wire(dom), flags })?;
         Ok(ret.xml)
+    }
+
+    fn hypervisor_type(&self) -> Result<String> {
+        self.call(remote::CONNECT_GET_TYPE, &()).map(|ret: StringRet| ret.value)
+    }
+
+    fn hypervisor_version(&self) -> Result<u64> {
+        self.call(remote::CONNECT_GET_VERSION, &()).map(|ret: HyperRet| ret.value)
+    }
+
+    fn hostname(&self) -> Result<String> {
+        self.call(remote::CONNECT_GET_HOSTNAME, &()).map(|ret: StringRet| ret.value)
+    }
+
+    fn capabilities(&self) -> Result<String> {
+        self.call(remote::CONNECT_GET_CAPABILITIES, &()).map(|ret: StringRet| ret.value)
+    }
+
+    fn node_info(&self) -> Result<NodeInfo> {
+        let ret: NodeGetInfoRet = self.call(remote::NODE_GET_INFO, &())?;
+        let model = ret.model.0.split(|b| *b == 0).next().unwrap_or_default();
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        Ok(NodeInfo {
+            model: String::from_utf8_lossy(model).into_owned(),
+            memory_kib: ret.memory,
+            cpus: count(ret.cpus),
+            mhz: count(ret.mhz),
+            nodes: count(ret.nodes),
+            sockets: count(ret.sockets),
+            cores: count(ret.cores),
+            threads: count(ret.threads),
+        })
+    }
+
+    fn os_type(&self, dom: &DomainIdentity) -> Result<String> {
+        self.call(remote::DOMAIN_GET_OS_TYPE, &DomainArg { dom: self.wire(dom) }).map(|ret: StringRet| ret.value)
+    }
+
+    fn autostart(&self, dom: &DomainIdentity) -> Result<bool> {
+        self.call(remote::DOMAIN_GET_AUTOSTART, &DomainArg { dom: self.wire(dom) }).map(|ret: IntRet| ret.value != 0)
+    }
+
+    fn vcpus(&self, dom: &DomainIdentity, flags: u32, function: &str) -> Result<i32> {
+        let ret: IntRet = match function {
+            "virDomainGetMaxVcpus" => self.call(remote::DOMAIN_GET_MAX_VCPUS, &DomainArg { dom: self.wire(dom) })?,
+            _ => self.call(remote::DOMAIN_GET_VCPUS_FLAGS, &DomainFlagsArgs { dom: self.wire(dom), flags })?,
+        };
+        Ok(ret.value)
+    }
+
+    fn save(&self, dom: &DomainIdentity, path: &str, dxml: Option<&str>, flags: u32, function: &str) -> Result<()> {
+        let (dom, to) = (self.wire(dom), path.to_string());
+        match function {
+            "virDomainSave" => self.call(remote::DOMAIN_SAVE, &DomainSaveArgs { dom, to }),
+            _ => {
+                let dxml = dxml.map(str::to_string);
+                self.call(remote::DOMAIN_SAVE_FLAGS, &DomainSaveFlagsArgs { dom, to, dxml, flags })
+            }
+        }
+    }
+
+    fn restore(&self, path: &str, dxml: Option<&str>, flags: u32, function: &str) -> Result<()> {
+        let from = path.to_string();
+        match function {
+            "virDomainRestore" => self.call(remote::DOMAIN_RESTORE, &DomainRestoreArgs { from }),
+            _ => {
+                let dxml = dxml.map(str::to_string);
+                self.call(remote::DOMAIN_RESTORE_FLAGS, &DomainRestoreFlagsArgs { from, dxml, flags })
+            }
+        }
+    }
+
+    fn managed_save(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_MANAGED_SAVE, &DomainFlagsArgs { dom: self.wire(dom), flags })
+    }
+
+    fn has_managed_save(&self, dom: &DomainIdentity, flags: u32) -> Result<bool> {
+        let args = DomainFlagsArgs { dom: self.wire(dom), flags };
+        self.call(remote::DOMAIN_HAS_MANAGED_SAVE_IMAGE, &args).map(|ret: IntRet| ret.value != 0)
+    }
+
+    fn managed_save_remove(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_MANAGED_SAVE_REMOVE, &DomainFlagsArgs { dom: self.wire(dom), flags })
+    }
+
+    fn set_memory(&self, dom: &DomainIdentity, memory_kib: u64, flags: u32, function: &str) -> Result<()> {
+        let (dom, memory) = (self.wire(dom), memory_kib);
+        match function {
+            "virDomainSetMemory" => self.call(remote::DOMAIN_SET_MEMORY, &DomainMemoryArgs { dom, memory }),
+            "virDomainSetMaxMemory" => self.call(remote::DOMAIN_SET_MAX_MEMORY, &DomainMemoryArgs { dom, memory }),
+            _ => self.call(remote::DOMAIN_SET_MEMORY_FLAGS, &DomainMemoryFlagsArgs { dom, memory, flags }),
+        }
+    }
+
+    fn set_vcpus(&self, dom: &DomainIdentity, nvcpus: u32, flags: u32, function: &str) -> Result<()> {
+        let dom = self.wire(dom);
+        match function {
+            "virDomainSetVcpus" => self.call(remote::DOMAIN_SET_VCPUS, &DomainVcpusArgs { dom, nvcpus }),
+            _ => self.call(remote::DOMAIN_SET_VCPUS_FLAGS, &DomainVcpusFlagsArgs { dom, nvcpus, flags }),
+        }
+    }
+
+    fn create_with_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.lookup(remote::DOMAIN_CREATE_WITH_FLAGS, &DomainFlagsArgs { dom: self.wire(dom), flags }).map(drop)
+    }
+
+    fn destroy_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_DESTROY_FLAGS, &DomainFlagsArgs { dom: self.wire(dom), flags })
+    }
+
+    fn shutdown_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_SHUTDOWN_FLAGS, &DomainFlagsArgs { dom: self.wire(dom), flags })
+    }
+
+    fn undefine_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_UNDEFINE_FLAGS, &DomainFlagsArgs { dom: self.wire(dom), flags })
+    }
+
+    fn define_xml_flags(&self, xml: &str, flags: u32) -> Result<DomainIdentity> {
+        self.lookup(remote::DOMAIN_DEFINE_XML_FLAGS, &CreateXmlArgs { xml_desc: xml.to_string(), flags })
     }
 
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {

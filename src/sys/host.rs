@@ -1,0 +1,59 @@
+//! The host's name and the text of system error numbers, as libvirt reports
+//! them.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::ptr;
+
+/// The text strerror(3) gives for `errno` ("No such file or directory"),
+/// which libvirt appends to its system errors.
+pub fn error_text(errno: i32) -> String {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: the buffer is writable for its length; the XSI strerror_r libc
+    // exposes NUL-terminates what it writes, and the buffer starts zeroed.
+    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {errno}");
+    }
+    // SAFETY: NUL-terminated within the buffer (see above).
+    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+/// The host's name as libvirt's `virGetHostname` gives it: the name
+/// gethostname(2) returns when it has a dot, else the canonical name the
+/// resolver gives for it, unless that is missing or `localhost`.
+pub fn hostname() -> io::Result<String> {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: the buffer is writable for one byte less than its length, so
+    // a truncated name stays NUL-terminated by the zeroed last byte.
+    super::check(unsafe { libc::gethostname(buf.as_mut_ptr(), buf.len() - 1) })?;
+    // SAFETY: NUL-terminated within the buffer (see above).
+    let short = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_owned();
+    let name = short.to_string_lossy().into_owned();
+    if name.contains('.') {
+        return Ok(name);
+    }
+    Ok(canonical_name(&short).filter(|n| !n.starts_with("localhost")).unwrap_or(name))
+}
+
+/// getaddrinfo(3)'s canonical name for `host`, if the resolver knows it.
+fn canonical_name(host: &CString) -> Option<String> {
+    // SAFETY: all-zero is a valid addrinfo (null pointers, zero numbers).
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_CANONNAME;
+    hints.ai_family = libc::AF_UNSPEC;
+    let mut list: *mut libc::addrinfo = ptr::null_mut();
+    // SAFETY: `host` is NUL-terminated, `hints` initialised, `list` writable;
+    // a successful call's list is freed below.
+    if unsafe { libc::getaddrinfo(host.as_ptr(), ptr::null(), &hints, &mut list) } != 0 || list.is_null() {
+        return None;
+    }
+    // SAFETY: a successful getaddrinfo returns a valid list, freed only below.
+    let canon = unsafe { (*list).ai_canonname };
+    // SAFETY: `ai_canonname` is NULL or NUL-terminated, and copied before
+    // the list is freed.
+    let name = (!canon.is_null()).then(|| unsafe { CStr::from_ptr(canon) }.to_string_lossy().into_owned());
+    // SAFETY: the list getaddrinfo returned, freed once.
+    unsafe { libc::freeaddrinfo(list) };
+    name
+}
