@@ -110,21 +110,11 @@ fn launched_domains_report_libvirts_events() {
     assert_eq!(code, 67, "VIR_ERR_CONFIG_UNSUPPORTED: {message}");
     assert!(message.contains("<interface>"), "names the element: {message}");
 
-    let xml = format!(
-        "<domain type='qemu'>
-           <name>launched</name>
-           <memory unit='MiB'>32</memory>
-           <clock offset='variable' adjustment='3600'/>
-           <devices>
-             <disk type='file' device='disk'>
-               <driver name='qemu' type='raw' error_policy='report'/>
-               <source file='{source}'/>
-               <target dev='hda' bus='ide'/>
-             </disk>
-             <watchdog model='ib700' action='reset'/>
-           </devices>
-         </domain>"
-    );
+    // The demo guest (tests/data/guest/launched.xml, which the Python test
+    // launches too); its VNC socket goes unused here.
+    let xml = include_str!("data/guest/launched.xml")
+        .replace("{disk}", &source)
+        .replace("{vnc}", &work.join("vnc.sock").display().to_string());
     let xml = CString::new(xml).unwrap();
     // SAFETY: a valid connection and C string.
     let dom = unsafe { virDomainDefineXML(conn, xml.as_ptr()) };

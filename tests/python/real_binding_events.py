@@ -235,22 +235,11 @@ def scenario():
     print("closed", flush=True)
 
 
-# What the demo guest does by itself once launched (RTC change, failed disk
-# read, the ib700 watchdog resetting it), and the raw QMP events behind it.
-GUEST_XML = """<domain type='qemu'>
-  <name>launched</name>
-  <memory unit='MiB'>32</memory>
-  <clock offset='variable' adjustment='3600'/>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' error_policy='report'/>
-      <source file='{disk}'/>
-      <target dev='hda' bus='ide'/>
-    </disk>
-    <watchdog model='ib700' action='reset'/>
-    <graphics type='vnc'><listen type='socket' socket='{vnc}'/></graphics>
-  </devices>
-</domain>"""
+# The demo guest, as tests/qemu_launch.rs launches it.
+GUEST_XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../data/guest/launched.xml")
+# What it does by itself once launched (RTC change, failed disk read, the
+# ib700 watchdog resetting it), what the script's VNC client causes, and the
+# raw QMP events behind them.
 SEED_EVENTS = ["lifecycle launched [2, 0]", "rtc_change launched [", "io_error launched [", "watchdog launched [2]",
                "reboot launched []", "graphics launched [0, ", "qemu-monitor launched RTC_CHANGE",
                "qemu-monitor launched WATCHDOG", "qemu-monitor launched RESET"]
@@ -318,7 +307,8 @@ def embed_scenario(disk, workdir):
     result = {}
 
     def operate():
-        dom = rw.defineXML(GUEST_XML.format(disk=disk, vnc=vnc))
+        with open(GUEST_XML) as template:
+            dom = rw.defineXML(template.read().replace("{disk}", disk).replace("{vnc}", vnc))
         dom.create()
         viewer = socket.socket(socket.AF_UNIX)
         viewer.connect(vnc)
