@@ -715,6 +715,19 @@ impl Driver for RemoteDriver {
         Ok(ret.xml)
     }
 
+    /// The QEMU program's procedure of `function` (no descriptors are sent
+    /// with `...WithFiles`: the C API refuses them before).
+    fn qemu_monitor_command(&self, dom: &DomainIdentity, cmd: &str, flags: u32, function: &str) -> Result<String> {
+        let procedure = if function == "virDomainQemuMonitorCommandWithFiles" {
+            qemu::DOMAIN_MONITOR_COMMAND_WITH_FILES
+        } else {
+            qemu::DOMAIN_MONITOR_COMMAND
+        };
+        let args = QemuMonitorCommandArgs { dom: self.wire(dom), cmd: cmd.to_owned(), flags };
+        let ret: QemuMonitorCommandRet = self.client.call(QEMU_PROGRAM, procedure, &args)?;
+        Ok(ret.result)
+    }
+
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
         self.domain_call(remote::DOMAIN_SUSPEND, dom)
     }
