@@ -260,13 +260,13 @@ fn monitor_commands_through_the_daemon() {
     let dom = unsafe { virDomainLookupByName(conn, name.as_ptr()) };
     assert!(!dom.is_null());
     let mut result = std::ptr::null_mut();
-    // SAFETY: as above; the result is ours to free.
-    unsafe {
-        assert_eq!(virtEventsDomainQemuMonitorCommand(dom, cmd.as_ptr(), &mut result, 0), 0);
-        let reply = CStr::from_ptr(result).to_string_lossy().into_owned();
-        assert!(reply.starts_with(r#"{"return":{"name":"mon"},"id":"libvirt-"#), "{reply}");
-        libc::free(result.cast());
-    }
+    // SAFETY: as above.
+    assert_eq!(unsafe { virtEventsDomainQemuMonitorCommand(dom, cmd.as_ptr(), &mut result, 0) }, 0);
+    // SAFETY: the call succeeded: a C string.
+    let reply = unsafe { CStr::from_ptr(result) }.to_string_lossy().into_owned();
+    assert!(reply.starts_with(r#"{"return":{"name":"mon"},"id":"libvirt-"#), "{reply}");
+    // SAFETY: the result is ours to free.
+    unsafe { libc::free(result.cast()) };
     virDomainFree(dom);
     virConnectClose(conn);
 
