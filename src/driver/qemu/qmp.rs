@@ -477,8 +477,6 @@ pub fn command(execute: &str, arguments: Option<Value>, id: &str) -> String {
     out
 }
 
-const ERROR_REPLY: &str = "error reply";
-
 /// Where a [`Session`] is in the capabilities handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionState {
@@ -592,11 +590,12 @@ impl Session {
     /// ours, answers the oldest command: QEMU answers in order (no
     /// out-of-band execution is negotiated), and leaves the id out (or
     /// echoes the caller's) when it refuses a raw command's form.
-    fn take_in_flight(&mut self, id: Option<String>, what: &str) -> Result<(String, String), ProtocolError> {
+    fn take_in_flight(&mut self, id: Option<String>, error_reply: bool) -> Result<(String, String), ProtocolError> {
         let position = id.as_ref().and_then(|id| self.in_flight.iter().position(|(pending, _)| pending == id));
+        let what = if error_reply { "error reply" } else { "reply" };
         match (position, &id) {
             (Some(i), _) => Ok(self.in_flight.remove(i)),
-            (None, _) if what == ERROR_REPLY && !self.in_flight.is_empty() => Ok(self.in_flight.remove(0)),
+            (None, _) if error_reply && !self.in_flight.is_empty() => Ok(self.in_flight.remove(0)),
             (None, None) => Err(ProtocolError(format!("{what} without an id"))),
             (None, Some(id)) => Err(ProtocolError(format!("{what} to unknown command id '{id}'"))),
         }
@@ -615,7 +614,7 @@ impl Session {
             }
             Message::Event(event) => Ok(Incoming::Event(event)),
             Message::Return { id, value } => {
-                let (id, execute) = self.take_in_flight(id, "reply")?;
+                let (id, execute) = self.take_in_flight(id, false)?;
                 if self.state == SessionState::Negotiating && execute == "qmp_capabilities" {
                     self.state = SessionState::Ready;
                     return Ok(Incoming::Ready);
@@ -623,7 +622,7 @@ impl Session {
                 Ok(Incoming::Reply { id, execute, result: Ok(value) })
             }
             Message::Error { id, class, desc } => {
-                let (id, execute) = self.take_in_flight(id, ERROR_REPLY)?;
+                let (id, execute) = self.take_in_flight(id, true)?;
                 if self.state == SessionState::Negotiating && execute == "qmp_capabilities" {
                     return Err(ProtocolError(format!("qmp_capabilities failed: {class}: {desc}")));
                 }
