@@ -384,7 +384,8 @@ fn monitor_commands_reach_qemu() {
     );
 
     let ping = CString::new(r#"{"execute":"guest-ping"}"#).unwrap();
-    assert!(virtEventsDomainQemuAgentCommand(dom, ping.as_ptr(), -1, 0).is_null());
+    // SAFETY: a live domain and a C string.
+    assert!(unsafe { virtEventsDomainQemuAgentCommand(dom, ping.as_ptr(), -1, 0) }.is_null());
     assert_eq!(last_error(), (74, "argument unsupported: QEMU guest agent is not configured".into()));
     assert!(virtEventsDomainQemuAttach(conn, 0, 0).is_null());
     assert_eq!(last_error(), (8, "pid_value in virDomainQemuAttach must not be zero".into()));

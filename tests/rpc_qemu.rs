@@ -222,7 +222,8 @@ fn virsh_run(uri: &str, args: &[&str]) -> (bool, String, String) {
 /// `virDomainQemuMonitorCommand` through the daemon (the QEMU program's
 /// procedure 1): the real `virsh qemu-monitor-command` gets QEMU's reply
 /// (JSON, its error replies, HMP), the read-only socket refuses it, and our
-/// own remote driver gets the same as in-process.
+/// own remote driver gets the same as in-process; `qemu-agent-command`
+/// (procedure 3) fails as in-process.
 #[test]
 fn monitor_commands_through_the_daemon() {
     require_qemu();
@@ -247,6 +248,9 @@ fn monitor_commands_through_the_daemon() {
     assert!(ok && out.starts_with("VM status: running"), "{out}{err}");
     let (ok, out, err) = virsh_run(&daemon.uri_ro(), &["qemu-monitor-command", "mon", query]);
     assert!(!ok && err.contains("read only access prevents virDomainQemuMonitorCommand"), "{out}{err}");
+    // The daemon launched no guest agent: libvirt's answer for such a domain.
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["qemu-agent-command", "mon", r#"{"execute":"guest-ping"}"#]);
+    assert!(!ok && err.contains("argument unsupported: QEMU guest agent is not configured"), "{out}{err}");
 
     // Our remote driver, in this process.
     use std::ffi::{CStr, CString};
@@ -267,6 +271,9 @@ fn monitor_commands_through_the_daemon() {
     assert!(reply.starts_with(r#"{"return":{"name":"mon"},"id":"libvirt-"#), "{reply}");
     // SAFETY: the result is ours to free.
     unsafe { libc::free(result.cast()) };
+    // SAFETY: as above.
+    assert!(unsafe { virtEventsDomainQemuAgentCommand(dom, cmd.as_ptr(), -1, 0) }.is_null());
+    assert_eq!(virGetLastErrorCode(), 74, "VIR_ERR_ARGUMENT_UNSUPPORTED, from the daemon");
     virDomainFree(dom);
     virConnectClose(conn);
 

@@ -176,18 +176,23 @@ pub unsafe extern "C" fn virtEventsDomainQemuMonitorCommandWithFiles(
 
 /// `virDomainQemuAgentCommand`: the library never gives QEMU a guest agent,
 /// so this fails as libvirt does for a domain without one (or, on other
-/// drivers, as unsupported).
+/// drivers, as unsupported; the remote driver asks its server).
+///
+/// # Safety
+/// `cmd` must be NULL or a NUL-terminated string.
 #[no_mangle]
-pub extern "C" fn virtEventsDomainQemuAgentCommand(
+pub unsafe extern "C" fn virtEventsDomainQemuAgentCommand(
     domain: virDomainPtr,
-    _cmd: *const c_char,
-    _timeout: c_int,
+    cmd: *const c_char,
+    timeout: c_int,
     flags: c_uint,
 ) -> *mut c_char {
     export!(name = AGENT_COMMAND, |call| {
         let handle = call.domain(domain)?;
         check_writable(handle.conn(), AGENT_COMMAND, SUBSYSTEM)?;
-        let answer = handle.conn().conn.driver.qemu_agent_command(&handle.identity, flags)?;
+        // SAFETY: NULL or a C string per the caller's contract.
+        let cmd = unsafe { strings::borrow(cmd) }.unwrap_or_default();
+        let answer = handle.conn().conn.driver.qemu_agent_command(&handle.identity, &cmd, timeout, flags)?;
         Ok(strings::to_malloced(&answer))
     })
 }

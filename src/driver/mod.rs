@@ -208,8 +208,9 @@ pub trait Driver: Send + Sync {
     fn qemu_monitor_command(&self, _dom: &DomainIdentity, _cmd: &str, _flags: u32, function: &str) -> Result<String> {
         Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, function))
     }
-    /// `virDomainQemuAgentCommand`.
-    fn qemu_agent_command(&self, _dom: &DomainIdentity, _flags: u32) -> Result<String> {
+    /// `virDomainQemuAgentCommand`: the guest agent's reply to `cmd`,
+    /// waiting as `timeout` says (libvirt's seconds or special values).
+    fn qemu_agent_command(&self, _dom: &DomainIdentity, _cmd: &str, _timeout: i32, _flags: u32) -> Result<String> {
         Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, "virDomainQemuAgentCommand"))
     }
 

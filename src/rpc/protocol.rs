@@ -128,6 +128,8 @@ xdr_structs! {
     /// descriptors would travel beside the message, never in it.
     pub struct QemuMonitorCommandArgs { dom: NonnullDomain, cmd: String, flags: u32 }
     pub struct QemuMonitorCommandRet { result: String }
+    pub struct QemuAgentCommandArgs { dom: NonnullDomain, cmd: String, timeout: i32, flags: u32 }
+    pub struct QemuAgentCommandRet { result: Option<String> }
 
     // The legacy domain event bodies; the callback-style messages of IDs
     // 0-15 wrap them.
@@ -443,6 +445,7 @@ procedures! {
     }
     qemu (QEMU_PROGRAM) {
         DOMAIN_MONITOR_COMMAND = 1: QemuMonitorCommandArgs => QemuMonitorCommandRet,
+        DOMAIN_AGENT_COMMAND = 3: QemuAgentCommandArgs => QemuAgentCommandRet,
         CONNECT_DOMAIN_MONITOR_EVENT_REGISTER = 4: QemuMonitorRegisterArgs => CallbackIdArg,
         CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER = 5: CallbackIdArg => (),
         DOMAIN_MONITOR_EVENT = 6: QemuMonitorEventMsg => (),

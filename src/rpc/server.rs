@@ -966,6 +966,7 @@ impl Server {
                 | qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER
                 | qemu::DOMAIN_MONITOR_COMMAND
                 | qemu::DOMAIN_MONITOR_COMMAND_WITH_FILES
+                | qemu::DOMAIN_AGENT_COMMAND
         ) {
             return None;
         }
@@ -988,6 +989,21 @@ impl Server {
                 let dom = domain_identity(&args.dom);
                 let result = driver.qemu_monitor_command(&dom, &args.cmd, args.flags, function)?;
                 Ok(boxed(QemuMonitorCommandRet { result }))
+            }));
+        }
+        if header.procedure == qemu::DOMAIN_AGENT_COMMAND {
+            let args = match decode_all::<QemuAgentCommandArgs>(body) {
+                Ok(args) => args,
+                Err(e) => return decode_error(e),
+            };
+            if session.read_only {
+                return Some(Error::read_only(ErrorDomain::VIR_FROM_NONE, "virDomainQemuAgentCommand").into());
+            }
+            let driver = driver.clone();
+            return Some(self.defer(client.id, header, move || {
+                let dom = domain_identity(&args.dom);
+                let result = driver.qemu_agent_command(&dom, &args.cmd, args.timeout, args.flags)?;
+                Ok(boxed(QemuAgentCommandRet { result: Some(result) }))
             }));
         }
         if header.procedure == qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER {

@@ -381,7 +381,7 @@ impl Driver for QemuDriver {
 
     /// The driver never gives QEMU a guest agent channel: libvirt's answer
     /// for a running domain without one.
-    fn qemu_agent_command(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
+    fn qemu_agent_command(&self, dom: &DomainIdentity, _cmd: &str, _timeout: i32, flags: u32) -> Result<String> {
         super::check_flags(flags, 0, "qemuDomainQemuAgentCommand", ErrorDomain::VIR_FROM_QEMU)?;
         self.running(dom)?;
         Err(Error::new(

@@ -728,6 +728,19 @@ impl Driver for RemoteDriver {
         Ok(ret.result)
     }
 
+    fn qemu_agent_command(&self, dom: &DomainIdentity, cmd: &str, timeout: i32, flags: u32) -> Result<String> {
+        let args = QemuAgentCommandArgs { dom: self.wire(dom), cmd: cmd.to_owned(), timeout, flags };
+        let ret: QemuAgentCommandRet = self.client.call(QEMU_PROGRAM, qemu::DOMAIN_AGENT_COMMAND, &args)?;
+        // libvirtd sends no result only with an error.
+        ret.result.ok_or_else(|| {
+            Error::new(
+                ErrorCode::VIR_ERR_RPC,
+                ErrorDomain::VIR_FROM_RPC,
+                Some("the agent command's reply has no result".into()),
+            )
+        })
+    }
+
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
         self.domain_call(remote::DOMAIN_SUSPEND, dom)
     }
