@@ -122,6 +122,8 @@ fn qemu_embed_seed_and_raw_monitor_events() {
         "monitor command status: {\"return\":{\"status\":\"running\",\"running\":true},\"id\":\"libvirt-",
         "monitor command name: {\"return\":{\"name\":\"launched\"},\"id\":\"libvirt-",
         "monitor command hmp: launched",
+        "monitor command with files: ('{\"return\":{\"name\":\"launched\"},\"id\":\"libvirt-",
+        "monitor command agent: refused: 74 argument unsupported: QEMU guest agent is not configured",
         "monitor command read-only: refused: 29 0 operation forbidden: read only access prevents \
          virDomainQemuMonitorCommand",
     ] {

@@ -318,6 +318,14 @@ def embed_scenario(disk, workdir):
         result["name"] = monitor_command(dom, '{"execute":"query-name"}')
         result["hmp"] = monitor_command(dom, "info name", libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
         result["read-only"] = monitor_command(ro.lookupByName("launched"), '{"execute":"query-status"}')
+        try:
+            result["with files"] = libvirt_qemu.qemuMonitorCommandWithFiles(dom, '{"execute":"query-name"}', [], 0)
+        except libvirt.libvirtError as error:
+            result["with files"] = f"refused: {error}"
+        try:
+            result["agent"] = libvirt_qemu.qemuAgentCommand(dom, '{"execute":"guest-ping"}', -1, 0)
+        except libvirt.libvirtError as error:
+            result["agent"] = f"refused: {error.get_error_code()} {error}"
 
     operator = threading.Thread(target=operate)
     operator.start()
