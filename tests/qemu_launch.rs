@@ -387,6 +387,14 @@ fn monitor_commands_reach_qemu() {
     // SAFETY: a live domain and a C string.
     assert!(unsafe { virtEventsDomainQemuAgentCommand(dom, ping.as_ptr(), -1, 0) }.is_null());
     assert_eq!(last_error(), (74, "argument unsupported: QEMU guest agent is not configured".into()));
+    // Paused, it is refused before (libvirt's agent check wants it running);
+    // the pause is the domain's state as soon as virDomainSuspend returns.
+    assert_eq!(virDomainSuspend(dom), 0, "{:?}", last_error());
+    // SAFETY: as above.
+    assert!(unsafe { virtEventsDomainQemuAgentCommand(dom, ping.as_ptr(), -1, 0) }.is_null());
+    assert_eq!(last_error(), (55, "Requested operation is not valid: domain is not running".into()));
+    assert!(monitor_command(dom, r#"{"execute":"query-status"}"#, 0).unwrap().contains(r#""status":"paused""#));
+    assert_eq!(virDomainResume(dom), 0, "{:?}", last_error());
     assert!(virtEventsDomainQemuAttach(conn, 0, 0).is_null());
     assert_eq!(last_error(), (8, "pid_value in virDomainQemuAttach must not be zero".into()));
     assert!(virtEventsDomainQemuAttach(conn, 4242, 0).is_null());

@@ -380,10 +380,14 @@ impl Driver for QemuDriver {
     }
 
     /// The driver never gives QEMU a guest agent channel: libvirt's answer
-    /// for a running domain without one.
+    /// for a running domain without one. As in libvirt, a domain that is
+    /// not running (paused, say) is refused first, by the agent's own check.
     fn qemu_agent_command(&self, dom: &DomainIdentity, _cmd: &str, _timeout: i32, flags: u32) -> Result<String> {
         super::check_flags(flags, 0, "qemuDomainQemuAgentCommand", ErrorDomain::VIR_FROM_QEMU)?;
         self.running(dom)?;
+        if self.root.find(dom)?.1 != DomainState::Running {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running"));
+        }
         Err(Error::new(
             ErrorCode::VIR_ERR_ARGUMENT_UNSUPPORTED,
             ErrorDomain::VIR_FROM_QEMU,

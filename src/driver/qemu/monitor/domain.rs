@@ -499,6 +499,7 @@ impl DomainMonitor {
             }
             Ok(Incoming::Reply { id, .. }) if matches!(self.pending.get(&id), Some(Pending::Raw(_))) => {
                 if let Some(Pending::Raw(reply)) = self.pending.remove(&id) {
+                    self.commit();
                     let _ = reply.send(compact_reply(data));
                 }
             }
@@ -548,6 +549,10 @@ impl DomainMonitor {
         let value = result.as_ref().ok();
         match pending {
             Pending::Caller(reply) => {
+                // What QEMU reported before its reply (the STOP before the
+                // reply to `stop`) is published first: the caller sees the
+                // state its command caused.
+                self.commit();
                 let answer = result.map_err(|e| {
                     Error::new(
                         ErrorCode::VIR_ERR_OPERATION_FAILED,
