@@ -87,17 +87,17 @@ fn libvirtaio() {
 /// driver's subset; the comparison with real libvirt is the runs above): the demo guest's
 /// seed events (lifecycle, VNC connect, RTC change, I/O error, watchdog,
 /// reboot) arrive, libvirt_qemu's raw monitor events arrive with them, and
-/// libvirt_qemu.qemuMonitorCommand answers with QEMU's reply.
-#[test]
-fn qemu_embed_seed_and_raw_monitor_events() {
+/// libvirt_qemu.qemuMonitorCommand answers with QEMU's reply; with each of
+/// the three event loops.
+fn qemu_embed_seed_and_raw_monitor_events(loop_kind: &str) {
     require_qemu();
-    let work =
-        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("python-embed-{}", std::process::id()));
+    let work = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("python-embed-{loop_kind}-{}", std::process::id()));
     let root = work.join("root");
     std::fs::create_dir_all(&root).unwrap();
     let disk = guest_disk(&work);
     let uri = format!("qemu:///embed?root={}", root.display());
-    let out = run(&["native", &uri, &disk, &work.display().to_string()], true);
+    let out = run(&[loop_kind, &uri, &disk, &work.display().to_string()], true);
     let _ = std::fs::remove_dir_all(&work);
     let lines: Vec<&str> = out.lines().collect();
     let has = |prefix: &str| lines.iter().any(|line| line.starts_with(prefix));
@@ -134,4 +134,19 @@ fn qemu_embed_seed_and_raw_monitor_events() {
     assert!(at("qemu-monitor launched WATCHDOG") < at("watchdog launched"), "{out}");
     assert!(at("qemu-monitor launched RTC_CHANGE") < at("rtc_change launched"), "{out}");
     assert!(out.ends_with("closed\n"), "{out}");
+}
+
+#[test]
+fn qemu_embed_native_loop() {
+    qemu_embed_seed_and_raw_monitor_events("native");
+}
+
+#[test]
+fn qemu_embed_python_poll_loop() {
+    qemu_embed_seed_and_raw_monitor_events("poll");
+}
+
+#[test]
+fn qemu_embed_libvirtaio() {
+    qemu_embed_seed_and_raw_monitor_events("asyncio");
 }
