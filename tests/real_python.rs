@@ -4,26 +4,30 @@
 //! tests/python/real_binding_events.py, in the style of libvirt-python's
 //! event-test, with its native loop, a pure-Python poll loop through
 //! `virEventRegisterImpl` and libvirtaio: it prints the same lines on our
-//! library as on real libvirt 9.0, which the test runs too.
+//! library as on real libvirt 9.0, which the test runs too; libvirt_qemu's
+//! calls are refused alike. On `qemu:///embed` with a real QEMU under TCG,
+//! the same script receives the demo guest's seed events and libvirt_qemu's
+//! raw monitor events, and sends monitor commands.
 
 use std::process::Command;
 
 mod common;
-use common::{crate_dir, lib_dir};
+use common::{crate_dir, guest_disk, lib_dir, require_qemu};
 
 const PYTHON: &str = "/usr/bin/python3";
 
-fn run(loop_kind: &str, ours: bool) -> String {
+/// Runs the script with `args` on our library or on real libvirt.
+fn run(args: &[&str], ours: bool) -> String {
     let script = crate_dir().join("tests/python/real_binding_events.py");
     let mut command = Command::new(PYTHON);
-    command.arg(script).arg(loop_kind).env_remove("LD_LIBRARY_PATH").env_remove("LIBVIRT_DEFAULT_URI");
+    command.arg(script).args(args).env_remove("LD_LIBRARY_PATH").env_remove("LIBVIRT_DEFAULT_URI");
     if ours {
         command.env("LD_LIBRARY_PATH", lib_dir()).env("VIRT_EVENTS_EXPECT_LIBDIR", lib_dir());
     }
     let output = command.output().expect("python3 runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let which = if ours { "ours" } else { "real libvirt" };
-    assert!(output.status.success(), "{loop_kind} on {which}:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{args:?} on {which}:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     stdout
 }
 
@@ -31,8 +35,8 @@ fn same_lines_as_real_libvirt(loop_kind: &str) {
     let has_binding =
         Command::new(PYTHON).args(["-c", "import libvirt, libvirt_qemu, libvirt_lxc, libvirtaio"]).status();
     assert!(has_binding.is_ok_and(|s| s.success()), "python3-libvirt is missing (tests/install-deps.sh installs it)");
-    let ours = run(loop_kind, true);
-    let real = run(loop_kind, false);
+    let ours = run(&[loop_kind], true);
+    let real = run(&[loop_kind], false);
     let ours = ours.strip_prefix("libraries loaded from the expected folder\n").unwrap_or_else(|| panic!("{ours}"));
     // Where they differ, on purpose: real libvirt's test driver has no secret
     // driver and refuses secret-event registrations; ours accepts them (and,
@@ -114,4 +118,72 @@ fn test_driver_queries_answer_as_real_libvirt() {
     assert!(!loaded(&real_library).starts_with(&build), "{real_library}");
     assert!(real.contains("<capabilities>") && real.contains("network event n4 2 0"), "{real}");
     assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}
+
+/// The script on `qemu:///embed` (our library only: its guest XML is our
+/// driver's subset; the comparison with real libvirt is the runs above): the demo guest's
+/// seed events (lifecycle, VNC connect, RTC change, I/O error, watchdog,
+/// reboot) arrive, libvirt_qemu's raw monitor events arrive with them, and
+/// libvirt_qemu.qemuMonitorCommand answers with QEMU's reply; with each of
+/// the three event loops.
+fn qemu_embed_seed_and_raw_monitor_events(loop_kind: &str) {
+    require_qemu();
+    let work = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("python-embed-{loop_kind}-{}", std::process::id()));
+    let root = work.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let disk = guest_disk(&work);
+    let uri = format!("qemu:///embed?root={}", root.display());
+    let out = run(&[loop_kind, &uri, &disk, &work.display().to_string()], true);
+    let _ = std::fs::remove_dir_all(&work);
+    let lines: Vec<&str> = out.lines().collect();
+    let has = |prefix: &str| lines.iter().any(|line| line.starts_with(prefix));
+    assert!(!has("timed out"), "{out}");
+    for seed in [
+        "legacy lifecycle launched 2 0",
+        "lifecycle launched [4, 0]",
+        "lifecycle launched [2, 0]",
+        "graphics launched [0, ",
+        "rtc_change launched [",
+        &format!("io_error launched ['{disk}', 'ide0-0-0', 2]"),
+        "watchdog launched [2]",
+        "reboot launched []",
+        "lifecycle launched [5, 1]",
+        "lifecycle launched [1, 0]",
+        "qemu-monitor launched RESUME None",
+        "qemu-monitor launched VNC_CONNECTED {",
+        "qemu-monitor launched RTC_CHANGE {\"offset\":",
+        "qemu-monitor launched BLOCK_IO_ERROR {\"device\":\"drive-ide0-0-0\"",
+        "qemu-monitor launched WATCHDOG {\"action\":\"reset\"}",
+        "qemu-monitor launched RESET {",
+        "monitor command status: {\"return\":{\"status\":\"running\",\"running\":true},\"id\":\"libvirt-",
+        "monitor command name: {\"return\":{\"name\":\"launched\"},\"id\":\"libvirt-",
+        "monitor command hmp: launched",
+        "monitor command with files: ('{\"return\":{\"name\":\"launched\"},\"id\":\"libvirt-",
+        "monitor command agent: refused: 74 argument unsupported: QEMU guest agent is not configured",
+        "monitor command read-only: refused: 29 0 operation forbidden: read only access prevents \
+         virDomainQemuMonitorCommand",
+    ] {
+        assert!(has(seed), "no line starting {seed:?}:\n{out}");
+    }
+    // Each raw event comes before the domain events it maps to.
+    let at = |prefix: &str| lines.iter().position(|line| line.starts_with(prefix)).unwrap();
+    assert!(at("qemu-monitor launched WATCHDOG") < at("watchdog launched"), "{out}");
+    assert!(at("qemu-monitor launched RTC_CHANGE") < at("rtc_change launched"), "{out}");
+    assert!(out.ends_with("closed\n"), "{out}");
+}
+
+#[test]
+fn qemu_embed_native_loop() {
+    qemu_embed_seed_and_raw_monitor_events("native");
+}
+
+#[test]
+fn qemu_embed_python_poll_loop() {
+    qemu_embed_seed_and_raw_monitor_events("poll");
+}
+
+#[test]
+fn qemu_embed_libvirtaio() {
+    qemu_embed_seed_and_raw_monitor_events("asyncio");
 }

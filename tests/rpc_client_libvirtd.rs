@@ -5,8 +5,8 @@
 //! `qemu:///session` while the real virsh runs the demo TCG guest there
 //! (define, start; the guest's RTC change, I/O errors and watchdog; a VNC
 //! visit, resume, suspend, reset, destroy, undefine); both print the same
-//! lines. Our C API program runs against its
-//! `test:///default`.
+//! lines; our remote driver's monitor and agent commands get libvirtd's
+//! answers. Our C API program runs against its `test:///default`.
 
 mod common;
 
@@ -196,6 +196,43 @@ fn vnc_visit(socket: &Path) {
     assert!(greeting.starts_with(b"RFB "), "{greeting:?}");
 }
 
+/// Our remote driver's QEMU-program calls on `remote1`, answered by
+/// libvirtd's QEMU driver (the watchdog has paused the guest): QEMU's reply
+/// to a monitor command, HMP's text, and libvirt's refusal of the agent
+/// command for a domain that is not running.
+fn our_qemu_calls(uri: &str) {
+    use std::ffi::{CStr, CString};
+    use virt_events::testing::*;
+    let monitor = |dom, cmd: &str, flags| {
+        let cmd = CString::new(cmd).unwrap();
+        let mut result = std::ptr::null_mut();
+        // SAFETY: a live domain, a C string and a writable result pointer.
+        let rc = unsafe { virtEventsDomainQemuMonitorCommand(dom, cmd.as_ptr(), &mut result, flags) };
+        assert_eq!(rc, 0, "{}", virGetLastErrorCode());
+        // SAFETY: the call succeeded: a C string, ours to free.
+        let reply = unsafe { CStr::from_ptr(result) }.to_string_lossy().into_owned();
+        // SAFETY: as above.
+        unsafe { libc::free(result.cast()) };
+        reply
+    };
+    let (uri, name) = (CString::new(uri).unwrap(), CString::new("remote1").unwrap());
+    // SAFETY: (the C-ABI calls here) valid arguments, as a C program passes them.
+    let conn = unsafe { virConnectOpen(uri.as_ptr()) };
+    assert!(!conn.is_null());
+    // SAFETY: as above.
+    let dom = unsafe { virDomainLookupByName(conn, name.as_ptr()) };
+    assert!(!dom.is_null());
+    let reply = monitor(dom, r#"{"execute":"query-name"}"#, 0);
+    assert!(reply.starts_with(r#"{"return":{"name":"remote1"},"id":"libvirt-"#), "{reply}");
+    assert!(monitor(dom, "info name", 1).starts_with("remote1"));
+    let ping = CString::new(r#"{"execute":"guest-ping"}"#).unwrap();
+    // SAFETY: as above.
+    assert!(unsafe { virtEventsDomainQemuAgentCommand(dom, ping.as_ptr(), -1, 0) }.is_null());
+    assert_eq!((virGetLastErrorCode(), virGetLastErrorDomain()), (55, 10), "VIR_ERR_OPERATION_INVALID from QEMU's");
+    virDomainFree(dom);
+    virConnectClose(conn);
+}
+
 #[test]
 fn event_test_prints_the_same_lines_with_our_library_and_real_libvirts() {
     assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
@@ -213,6 +250,7 @@ fn event_test_prints_the_same_lines_with_our_library_and_real_libvirts() {
     // The guest's own events: RTC change, I/O errors, then the watchdog.
     with_real.expect("myDomainEventWatchdogCallback EVENT: Domain remote1(");
     with_ours.expect("myDomainEventWatchdogCallback EVENT: Domain remote1(");
+    our_qemu_calls(&uri);
     vnc_visit(&daemon.dir.join("vnc.sock"));
     std::thread::sleep(Duration::from_millis(500));
     for action in ["resume", "suspend", "reset", "destroy", "undefine"] {

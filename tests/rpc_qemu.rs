@@ -1,7 +1,8 @@
 //! virt-eventsd serving a `qemu:///embed` root with a real QEMU (TCG): the
 //! real virsh, over the unix socket and over TCP, prints the seed events
 //! (lifecycle, RTC change, I/O error, watchdog, graphics), and
-//! `virsh qemu-monitor-event` the raw QMP events.
+//! `virsh qemu-monitor-event` the raw QMP events; `virsh qemu-monitor-command`
+//! reaches the QEMU of a domain the daemon launched.
 
 mod common;
 mod rpc;
@@ -209,4 +210,76 @@ fn without_rtc_offset(text: &str) -> (String, i64) {
         .collect::<Vec<_>>()
         .join("\n");
     (masked, offset.expect("an RTC change"))
+}
+
+/// `virsh ARGS...` to completion: (success, stdout, stderr).
+fn virsh_run(uri: &str, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new("virsh").arg("-c").arg(uri).args(args).output().expect("virsh runs");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+/// `virDomainQemuMonitorCommand` through the daemon (the QEMU program's
+/// procedure 1): the real `virsh qemu-monitor-command` gets QEMU's reply
+/// (JSON, its error replies, HMP), the read-only socket refuses it, and our
+/// own remote driver gets the same as in-process; `qemu-agent-command`
+/// (procedure 3) fails as in-process.
+#[test]
+fn monitor_commands_through_the_daemon() {
+    require_qemu();
+    let dir = std::env::temp_dir().join(format!("virt-eventsd-monitor-{}", std::process::id()));
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let uri = format!("qemu:///embed?root={}", root.display());
+    let daemon = Daemon::start("qemu-monitor-command", &["--uri", &uri]);
+    let xml = dir.join("mon.xml");
+    std::fs::write(&xml, "<domain type='qemu'><name>mon</name><memory unit='MiB'>32</memory></domain>").unwrap();
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["create", &xml.display().to_string()]);
+    assert!(ok, "{out}{err}");
+
+    let query = r#"{"execute":"query-status"}"#;
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["qemu-monitor-command", "mon", query]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with(r#"{"return":{"status":"running","running":true},"id":"libvirt-"#), "{out}");
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["qemu-monitor-command", "mon", r#"{"execute":"nope"}"#]);
+    assert!(ok && out.contains(r#""error":{"class":"CommandNotFound","desc":"The command nope has not been found"}"#));
+    let _ = err;
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["qemu-monitor-command", "mon", "--hmp", "info status"]);
+    assert!(ok && out.starts_with("VM status: running"), "{out}{err}");
+    let (ok, out, err) = virsh_run(&daemon.uri_ro(), &["qemu-monitor-command", "mon", query]);
+    assert!(!ok && err.contains("read only access prevents virDomainQemuMonitorCommand"), "{out}{err}");
+    // The daemon launched no guest agent: libvirt's answer for such a domain.
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["qemu-agent-command", "mon", r#"{"execute":"guest-ping"}"#]);
+    assert!(!ok && err.contains("argument unsupported: QEMU guest agent is not configured"), "{out}{err}");
+
+    // Our remote driver, in this process.
+    use std::ffi::{CStr, CString};
+    use virt_events::testing::*;
+    let daemon_uri = CString::new(daemon.uri()).unwrap();
+    let (name, cmd) = (CString::new("mon").unwrap(), CString::new(r#"{"execute":"query-name"}"#).unwrap());
+    // SAFETY: (the C-ABI calls here) valid arguments, as a C program passes them.
+    let conn = unsafe { virConnectOpen(daemon_uri.as_ptr()) };
+    assert!(!conn.is_null());
+    // SAFETY: as above.
+    let dom = unsafe { virDomainLookupByName(conn, name.as_ptr()) };
+    assert!(!dom.is_null());
+    let mut result = std::ptr::null_mut();
+    // SAFETY: as above.
+    assert_eq!(unsafe { virtEventsDomainQemuMonitorCommand(dom, cmd.as_ptr(), &mut result, 0) }, 0);
+    // SAFETY: the call succeeded: a C string.
+    let reply = unsafe { CStr::from_ptr(result) }.to_string_lossy().into_owned();
+    assert!(reply.starts_with(r#"{"return":{"name":"mon"},"id":"libvirt-"#), "{reply}");
+    // SAFETY: the result is ours to free.
+    unsafe { libc::free(result.cast()) };
+    // SAFETY: as above.
+    assert!(unsafe { virtEventsDomainQemuAgentCommand(dom, cmd.as_ptr(), -1, 0) }.is_null());
+    assert_eq!(virGetLastErrorCode(), 74, "VIR_ERR_ARGUMENT_UNSUPPORTED, from the daemon");
+    virDomainFree(dom);
+    virConnectClose(conn);
+
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["destroy", "mon"]);
+    assert!(ok, "{out}{err}");
+    let (status, log) = daemon.stop();
+    assert!(status.success(), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

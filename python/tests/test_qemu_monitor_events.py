@@ -76,3 +76,30 @@ def test_registration_errors_are_libvirt_errors(test_conn):
     assert info.value.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT
     assert str(info.value).endswith("virConnectDomainQemuMonitorEventRegister")
     assert test_conn.qemuMonitorEventCallbackID == {}
+
+
+def test_monitor_command_gets_qemus_reply(root):
+    fake = FakeQemu(root, "vm1")
+    conn = libvirt.open("qemu:///embed?root=" + root)
+    try:
+        dom = conn.lookupByName("vm1")
+        reply = libvirt_qemu.qemuMonitorCommand(dom, '{"execute": "query-status"}', 0)
+        # QEMU's reply, compact, with the id the library gave the command.
+        assert reply.startswith('{"return":{"running":true,"status":"running"},"id":"libvirt-'), reply
+        assert fake.commands[-1] == "query-status"
+        with pytest.raises(libvirt.libvirtError) as info:
+            libvirt_qemu.qemuMonitorCommand(dom, "not json", 0)
+        assert info.value.get_error_code() == libvirt.VIR_ERR_INTERNAL_ERROR
+        assert str(info.value).startswith("internal error: cannot parse json not json: ")
+        del dom, info  # the error holds the domain
+    finally:
+        fake.close()
+    gc.collect()
+    assert conn.close() == 0
+
+
+def test_monitor_commands_are_refused_without_a_monitor(test_conn):
+    with pytest.raises(libvirt.libvirtError) as info:
+        libvirt_qemu.qemuMonitorCommand(test_conn.lookupByName("test"), '{"execute": "query-status"}', 0)
+    assert info.value.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT
+    assert str(info.value).endswith("virDomainQemuMonitorCommand")

@@ -223,6 +223,7 @@ PROTOTYPES = {
 QEMU_PROTOTYPES = {
     "virConnectDomainQemuMonitorEventRegister": (c_int, [_P, _P, c_char_p, c_void_p, c_void_p, c_void_p, c_uint]),
     "virConnectDomainQemuMonitorEventDeregister": (c_int, [_P, c_int]),
+    "virDomainQemuMonitorCommand": (c_int, [_P, c_char_p, POINTER(c_void_p), c_uint]),
 }
 
 

@@ -10,6 +10,10 @@ libvirt_qemu names::
     ...
     libvirt_qemu.qemuMonitorEventDeregister(conn, cid)
 
+and monitor commands (``virsh qemu-monitor-command``)::
+
+    reply = libvirt_qemu.qemuMonitorCommand(dom, '{"execute":"query-status"}', 0)
+
 ``event`` None matches every event; the flags
 VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX / _NOCASE make it a
 regular expression / case-insensitive. ``conn.qemuMonitorEvents(...)`` is
@@ -30,7 +34,7 @@ from ._constants import (  # noqa: F401  (libvirt_qemu's constants)
 )
 from ._errors import _fail
 from ._exceptions import _report
-from ._lib import QemuMonitorEventFunc, dec, enc, keep_forever, qemu_lib
+from ._lib import QemuMonitorEventFunc, dec, enc, keep_forever, qemu_lib, take_string
 from ._registry import _C_FREE_ADDR, _registry, register
 from ._trampolines import _callback_domain
 
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_NOCASE",
     "VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX",
+    "qemuMonitorCommand",
     "qemuMonitorEventDeregister",
     "qemuMonitorEventRegister",
 ]
@@ -94,3 +99,13 @@ def qemuMonitorEventDeregister(conn: virConnect, callbackID: int) -> int:
         raise _fail("virConnectDomainQemuMonitorEventDeregister", conn=conn)
     conn.qemuMonitorEventCallbackID.pop(callbackID, None)
     return ret
+
+
+def qemuMonitorCommand(domain: virDomain, cmd: str, flags: int) -> str:
+    """Sends `cmd` to the domain's QEMU monitor: QMP JSON, or with flag
+    VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP (1) a human monitor command line;
+    returns QEMU's reply (for JSON, its whole reply object as JSON text)."""
+    result = c_void_p()
+    if qemu_lib.virDomainQemuMonitorCommand(domain._o, enc(cmd), ctypes.byref(result), flags) == -1:
+        raise _fail("virDomainQemuMonitorCommand", conn=domain._conn, dom=domain)
+    return take_string(result.value)

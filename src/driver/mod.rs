@@ -333,6 +333,18 @@ pub trait Driver: Send + Sync {
     fn deregister_qemu_monitor(&self, _connection: ConnectionId, _callback_id: i32) -> Result<()> {
         Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, "virConnectDomainQemuMonitorEventDeregister"))
     }
+    /// `virDomainQemuMonitorCommand` and `...WithFiles` (`function`, which a
+    /// driver without a QEMU monitor names in its refusal): QEMU's answer to
+    /// `cmd`, QMP JSON, or an HMP command line with flag
+    /// `VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP`.
+    fn qemu_monitor_command(&self, _dom: &DomainIdentity, _cmd: &str, _flags: u32, function: &str) -> Result<String> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, function))
+    }
+    /// `virDomainQemuAgentCommand`: the guest agent's reply to `cmd`,
+    /// waiting as `timeout` says (libvirt's seconds or special values).
+    fn qemu_agent_command(&self, _dom: &DomainIdentity, _cmd: &str, _timeout: i32, _flags: u32) -> Result<String> {
+        Err(Error::no_support(ErrorDomain::VIR_FROM_NONE, "virDomainQemuAgentCommand"))
+    }
 
     // Networks, storage pools and node devices. `class` says which; the
     // test driver has all three, the QEMU driver none.

@@ -138,6 +138,12 @@ xdr_structs! {
     /// `virConnectDomainEventRegister`/`Deregister` (105/106).
     pub struct LegacyRegisteredRet { cb_registered: i32 }
     pub struct QemuMonitorRegisterArgs { dom: Option<NonnullDomain>, event: Option<String>, flags: u32 }
+    /// `virDomainQemuMonitorCommand` (1), and `...WithFiles` (7), whose
+    /// descriptors would travel beside the message, never in it.
+    pub struct QemuMonitorCommandArgs { dom: NonnullDomain, cmd: String, flags: u32 }
+    pub struct QemuMonitorCommandRet { result: String }
+    pub struct QemuAgentCommandArgs { dom: NonnullDomain, cmd: String, timeout: i32, flags: u32 }
+    pub struct QemuAgentCommandRet { result: Option<String> }
 
     // The legacy domain event bodies; the callback-style messages of IDs
     // 0-15 wrap them.
@@ -478,9 +484,12 @@ procedures! {
         DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438: MemoryDeviceSizeChangeMsg => (),
     }
     qemu (QEMU_PROGRAM) {
+        DOMAIN_MONITOR_COMMAND = 1: QemuMonitorCommandArgs => QemuMonitorCommandRet,
+        DOMAIN_AGENT_COMMAND = 3: QemuAgentCommandArgs => QemuAgentCommandRet,
         CONNECT_DOMAIN_MONITOR_EVENT_REGISTER = 4: QemuMonitorRegisterArgs => CallbackIdArg,
         CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER = 5: CallbackIdArg => (),
         DOMAIN_MONITOR_EVENT = 6: QemuMonitorEventMsg => (),
+        DOMAIN_MONITOR_COMMAND_WITH_FILES = 7: QemuMonitorCommandArgs => QemuMonitorCommandRet,
     }
     keepalive (KEEPALIVE_PROGRAM) {
         PING = 1: () => (),

@@ -962,7 +962,11 @@ impl Server {
         };
         if !matches!(
             header.procedure,
-            qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER | qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER
+            qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER
+                | qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER
+                | qemu::DOMAIN_MONITOR_COMMAND
+                | qemu::DOMAIN_MONITOR_COMMAND_WITH_FILES
+                | qemu::DOMAIN_AGENT_COMMAND
         ) {
             return None;
         }
@@ -970,6 +974,38 @@ impl Server {
             return Some(not_open());
         };
         let driver = &self.served[session.served].driver;
+        if matches!(header.procedure, qemu::DOMAIN_MONITOR_COMMAND | qemu::DOMAIN_MONITOR_COMMAND_WITH_FILES) {
+            let args = match decode_all::<QemuMonitorCommandArgs>(body) {
+                Ok(args) => args,
+                Err(e) => return decode_error(e),
+            };
+            let function = function_name(QEMU_PROGRAM, header.procedure).unwrap_or_default();
+            if session.read_only {
+                return Some(Error::read_only(ErrorDomain::VIR_FROM_NONE, function).into());
+            }
+            // It waits for QEMU's reply: on the worker thread.
+            let driver = driver.clone();
+            return Some(self.defer(client.id, header, move || {
+                let dom = domain_identity(&args.dom);
+                let result = driver.qemu_monitor_command(&dom, &args.cmd, args.flags, function)?;
+                Ok(boxed(QemuMonitorCommandRet { result }))
+            }));
+        }
+        if header.procedure == qemu::DOMAIN_AGENT_COMMAND {
+            let args = match decode_all::<QemuAgentCommandArgs>(body) {
+                Ok(args) => args,
+                Err(e) => return decode_error(e),
+            };
+            if session.read_only {
+                return Some(Error::read_only(ErrorDomain::VIR_FROM_NONE, "virDomainQemuAgentCommand").into());
+            }
+            let driver = driver.clone();
+            return Some(self.defer(client.id, header, move || {
+                let dom = domain_identity(&args.dom);
+                let result = driver.qemu_agent_command(&dom, &args.cmd, args.timeout, args.flags)?;
+                Ok(boxed(QemuAgentCommandRet { result: Some(result) }))
+            }));
+        }
         if header.procedure == qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER {
             let callback_id = match decode_all::<CallbackIdArg>(body) {
                 Ok(args) => args.callback_id,

@@ -4,7 +4,13 @@ the network, storage-pool, node-device and secret events, a close callback
 and keepalive, runs the event loop of the kind asked for, and lets a second
 thread operate test:///default; prints every event it receives, in order.
 
-Usage: real_binding_events.py native|poll|asyncio
+Usage: real_binding_events.py native|poll|asyncio [qemu:///embed?root=DIR DISK WORKDIR]
+
+With a qemu:///embed URI (our library only), the second thread launches the
+project's demo guest under a real QEMU instead (DISK: the blkdebug source of
+`event-test --write-guest`; WORKDIR: where its VNC socket goes), and the
+script also registers libvirt_qemu raw monitor events and sends monitor
+commands; it prints what it received once the guest's seed events are in.
 
 With VIRT_EVENTS_EXPECT_LIBDIR set, first checks through /proc/self/maps
 that libvirt.so.0, libvirt-qemu.so.0 and libvirt-lxc.so.0 were loaded from
@@ -19,8 +25,8 @@ import libvirt
 import libvirt_lxc  # noqa: F401 (loaded for the check below)
 import libvirt_qemu  # noqa: F401
 
-URI = "test:///default"
 loop_kind = sys.argv[1]
+URI = sys.argv[2] if len(sys.argv) > 2 else "test:///default"
 lines = []
 done = threading.Event()
 # Each domain operation below produces one lifecycle event, seen twice
@@ -196,6 +202,7 @@ def scenario():
         except libvirt.libvirtError as error:
             print(f"{kind} {name}: refused: {error}", flush=True)
     print(f"registered {len(ids)} domain event IDs", flush=True)
+    print_qemu_refusals(ro)
 
     def operate():
         rw = libvirt.open(URI)
@@ -228,6 +235,129 @@ def scenario():
     print("closed", flush=True)
 
 
+# The demo guest, as tests/qemu_launch.rs launches it.
+GUEST_XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../data/guest/launched.xml")
+# What it does by itself once launched (RTC change, failed disk read, the
+# ib700 watchdog resetting it), what the script's VNC client causes, and the
+# raw QMP events behind them.
+SEED_EVENTS = ["lifecycle launched [2, 0]", "rtc_change launched [", "io_error launched [", "watchdog launched [2]",
+               "reboot launched []", "graphics launched [0, ", "qemu-monitor launched RTC_CHANGE",
+               "qemu-monitor launched WATCHDOG", "qemu-monitor launched RESET"]
+
+
+def wait_until(predicate, seconds):
+    import time
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def seen(prefix):
+    return any(line.startswith(prefix) for line in list(lines))
+
+
+def monitor_command(dom, cmd, flags=0):
+    try:
+        return libvirt_qemu.qemuMonitorCommand(dom, cmd, flags)
+    except libvirt.libvirtError as error:
+        return f"refused: {error.get_error_code()} {error.get_error_domain()} {error}"
+
+
+def print_qemu_refusals(ro):
+    """libvirt_qemu's calls on a driver without a QEMU monitor: each is
+    refused after libvirt's checks (read-only first where it applies)."""
+    rw = libvirt.open(URI)
+    query = '{"execute":"query-status"}'
+    calls = [
+        ("monitor command", lambda c, d: libvirt_qemu.qemuMonitorCommand(d, query, 0)),
+        ("monitor command with files", lambda c, d: libvirt_qemu.qemuMonitorCommandWithFiles(d, query, [], 0)),
+        ("monitor command with a file", lambda c, d: libvirt_qemu.qemuMonitorCommandWithFiles(d, query, [0], 0)),
+        ("agent command", lambda c, d: libvirt_qemu.qemuAgentCommand(d, '{"execute":"guest-ping"}', -1, 0)),
+        ("attach pid 0", lambda c, d: libvirt_qemu.qemuAttach(c, 0, 0)),
+        ("attach", lambda c, d: libvirt_qemu.qemuAttach(c, 4242, 0)),
+    ]
+    for which, conn in [("read-only", ro), ("read-write", rw)]:
+        dom = conn.lookupByName("test")
+        for name, call in calls:
+            try:
+                print(f"{which} {name}: {call(conn, dom)}", flush=True)
+            except libvirt.libvirtError as error:
+                print(f"{which} {name}: {error.get_error_code()} {error.get_error_domain()} {error}", flush=True)
+    rw.close()
+
+
+def embed_scenario(disk, workdir):
+    import socket
+    ro = libvirt.openReadOnly(URI)
+    rw = libvirt.open(URI)
+    ro.domainEventRegister(legacy, None)
+    ids = [ro.domainEventRegisterAny(None, getattr(libvirt, name), generic(name), None) for name in DOMAIN_IDS]
+    print(f"registered {len(ids)} domain event IDs", flush=True)
+    global EXPECTED
+    EXPECTED = float("inf")  # this scenario waits for what it needs itself
+
+    def on_monitor_event(conn, dom, event, seconds, microseconds, details, opaque):
+        record(f"qemu-monitor {dom.name()} {event} {details}")
+
+    raw = libvirt_qemu.qemuMonitorEventRegister(rw, None, None, on_monitor_event, None, 0)
+    vnc = os.path.join(workdir, "vnc.sock")
+    result = {}
+
+    def operate():
+        with open(GUEST_XML) as template:
+            dom = rw.defineXML(template.read().replace("{disk}", disk).replace("{vnc}", vnc))
+        dom.create()
+        viewer = socket.socket(socket.AF_UNIX)
+        viewer.connect(vnc)
+        viewer.recv(12)
+        viewer.close()
+        result["status"] = monitor_command(dom, '{"execute":"query-status"}')
+        result["name"] = monitor_command(dom, '{"execute":"query-name"}')
+        result["hmp"] = monitor_command(dom, "info name", libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+        result["read-only"] = monitor_command(ro.lookupByName("launched"), '{"execute":"query-status"}')
+        try:
+            result["with files"] = libvirt_qemu.qemuMonitorCommandWithFiles(dom, '{"execute":"query-name"}', [], 0)
+        except libvirt.libvirtError as error:
+            result["with files"] = f"refused: {error}"
+        try:
+            result["agent"] = libvirt_qemu.qemuAgentCommand(dom, '{"execute":"guest-ping"}', -1, 0)
+        except libvirt.libvirtError as error:
+            result["agent"] = f"refused: {error.get_error_code()} {error}"
+
+    operator = threading.Thread(target=operate)
+    operator.start()
+    operator.join()
+    if not wait_until(lambda: all(seen(prefix) for prefix in SEED_EVENTS), 30):
+        print("timed out", flush=True)
+    dom = rw.lookupByName("launched")
+    dom.destroy()
+    dom.undefine()
+    wait_until(lambda: seen("lifecycle launched [1, 0]"), 10)
+    for name, reply in result.items():
+        print(f"monitor command {name}: {reply}", flush=True)
+    for line in lines:
+        print(line, flush=True)
+    libvirt_qemu.qemuMonitorEventDeregister(rw, raw)
+    for callback_id in ids:
+        ro.domainEventDeregisterAny(callback_id)
+    ro.domainEventDeregister(legacy)
+    rw.close()
+    ro.close()
+    print("closed", flush=True)
+
+
+
+
+def run_scenario():
+    if URI.startswith("qemu:///embed"):
+        embed_scenario(sys.argv[3], sys.argv[4])
+    else:
+        scenario()
+
+
 check_loaded_libraries()
 if loop_kind == "native":
     libvirt.virEventRegisterDefaultImpl()
@@ -237,12 +367,12 @@ if loop_kind == "native":
             libvirt.virEventRunDefaultImpl()
 
     threading.Thread(target=run_loop, daemon=True).start()
-    scenario()
+    run_scenario()
 elif loop_kind == "poll":
     loop = PollLoop()
     loop.register()
     loop.start()
-    scenario()
+    run_scenario()
 else:
     import asyncio
 
@@ -258,7 +388,7 @@ else:
     async def main():
         libvirtaio.virEventRegisterAsyncIOImpl()
         ticker = asyncio.ensure_future(tick())
-        await asyncio.get_running_loop().run_in_executor(None, scenario)
+        await asyncio.get_running_loop().run_in_executor(None, run_scenario)
         ticker.cancel()
 
     asyncio.run(main())

@@ -29,6 +29,7 @@ use crate::abi::domain_event::{
     virDomainEventDefinedDetailType as Defined, virDomainEventType as Lifecycle,
     virDomainEventUndefinedDetailType as Undefined,
 };
+use crate::abi::libvirt_api::virDomainQemuMonitorCommandFlags;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
 use crate::event::{DomainEvent, DomainIdentity};
@@ -100,11 +101,17 @@ impl QemuDriver {
     }
 
     fn execute(&self, dom: &DomainIdentity, command: &str) -> Result<()> {
+        let identity = self.running(dom)?;
+        hub()?.execute(&self.root, &identity.name, command, false).map(drop)
+    }
+
+    /// The domain, if it is running (libvirt's `virDomainObjCheckActive`).
+    fn running(&self, dom: &DomainIdentity) -> Result<DomainIdentity> {
         let (identity, state) = self.root.find(dom)?;
         if state == DomainState::Shutoff {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
         }
-        hub()?.execute(&self.root, &identity.name, command, false).map(drop)
+        Ok(identity)
     }
 
     /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
@@ -356,6 +363,47 @@ impl Driver for QemuDriver {
         self.events().deregister(connection, callback_id)
     }
 
+    /// As libvirt's QEMU driver: JSON is sent as the caller wrote it (with
+    /// an `id` of ours), and QEMU's reply comes back whole, an error reply
+    /// included; an HMP command line goes through `human-monitor-command`,
+    /// and its text comes back. Invalid JSON is refused before QEMU sees it.
+    fn qemu_monitor_command(&self, dom: &DomainIdentity, cmd: &str, flags: u32, _function: &str) -> Result<String> {
+        super::check_flags(
+            flags,
+            MONITOR_COMMAND_HMP,
+            "qemuDomainQemuMonitorCommandWithFiles",
+            ErrorDomain::VIR_FROM_QEMU,
+        )?;
+        let identity = self.running(dom)?;
+        if flags & MONITOR_COMMAND_HMP != 0 {
+            let arguments = serde_json::json!({ "command-line": cmd });
+            let reply =
+                hub()?.execute_with(&self.root, &identity.name, "human-monitor-command", Some(arguments), false)?;
+            return reply.as_str().map(str::to_owned).ok_or_else(|| {
+                Error::internal(ErrorDomain::VIR_FROM_QEMU, "human monitor command was missing return data")
+            });
+        }
+        let json = serde_json::from_str(cmd)
+            .map_err(|e| Error::internal(ErrorDomain::VIR_FROM_NONE, format!("cannot parse json {cmd}: {e}")))?;
+        hub()?.execute_raw(&self.root, &identity.name, json)
+    }
+
+    /// The driver never gives QEMU a guest agent channel: libvirt's answer
+    /// for a running domain without one. As in libvirt, a domain that is
+    /// not running (paused, say) is refused first, by the agent's own check.
+    fn qemu_agent_command(&self, dom: &DomainIdentity, _cmd: &str, _timeout: i32, flags: u32) -> Result<String> {
+        super::check_flags(flags, 0, "qemuDomainQemuAgentCommand", ErrorDomain::VIR_FROM_QEMU)?;
+        self.running(dom)?;
+        if self.root.find(dom)?.1 != DomainState::Running {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running"));
+        }
+        Err(Error::new(
+            ErrorCode::VIR_ERR_ARGUMENT_UNSUPPORTED,
+            ErrorDomain::VIR_FROM_QEMU,
+            Some("QEMU guest agent is not configured".into()),
+        ))
+    }
+
     fn define_xml(&self, xml: &str) -> Result<DomainIdentity> {
         let def = Definition::parse(xml)?;
         self.check_unique(&def)?;
@@ -414,6 +462,9 @@ impl Driver for QemuDriver {
         Ok(())
     }
 }
+
+/// The command is a human monitor command line.
+const MONITOR_COMMAND_HMP: u32 = virDomainQemuMonitorCommandFlags::VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP as u32;
 
 /// The embed root a `qemu:///embed?root=DIR` URI names.
 pub fn embed_root(uri: &str) -> Option<PathBuf> {

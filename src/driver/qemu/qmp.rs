@@ -562,13 +562,42 @@ impl Session {
         (id, line)
     }
 
-    fn take_in_flight(&mut self, id: Option<String>, what: &str) -> Result<(String, String), ProtocolError> {
-        let Some(id) = id else {
-            return Err(ProtocolError(format!("{what} without an id")));
+    /// Sends a caller's own QMP JSON as libvirt does: an object with an
+    /// `execute` member gets a fresh `id` appended (one that has an `id`
+    /// already is refused, as libvirt refuses it); anything else goes as it
+    /// is, and QEMU's error reply to it carries no id of ours (see
+    /// [`Session::on_message`]). Returns `(id, line)`, the id the reply is
+    /// reported under.
+    pub fn raw_command(&mut self, mut json: Value) -> Result<(String, String), ProtocolError> {
+        let id = format!("libvirt-{}", self.next_id);
+        let execute = match &mut json {
+            Value::Object(obj) if obj.contains_key("execute") => {
+                if obj.contains_key("id") {
+                    return Err(ProtocolError("Unable to append command 'id' string".into()));
+                }
+                let execute = obj.get("execute").and_then(Value::as_str).unwrap_or_default().to_owned();
+                obj.insert("id".into(), Value::from(id.as_str()));
+                execute
+            }
+            _ => String::new(),
         };
-        match self.in_flight.iter().position(|(pending, _)| *pending == id) {
-            Some(i) => Ok(self.in_flight.remove(i)),
-            None => Err(ProtocolError(format!("{what} to unknown command id '{id}'"))),
+        self.next_id += 1;
+        self.in_flight.push((id.clone(), execute));
+        Ok((id, format!("{json}\r\n")))
+    }
+
+    /// The command a reply answers. An error reply with no id, or an id not
+    /// ours, answers the oldest command: QEMU answers in order (no
+    /// out-of-band execution is negotiated), and leaves the id out (or
+    /// echoes the caller's) when it refuses a raw command's form.
+    fn take_in_flight(&mut self, id: Option<String>, error_reply: bool) -> Result<(String, String), ProtocolError> {
+        let position = id.as_ref().and_then(|id| self.in_flight.iter().position(|(pending, _)| pending == id));
+        let what = if error_reply { "error reply" } else { "reply" };
+        match (position, &id) {
+            (Some(i), _) => Ok(self.in_flight.remove(i)),
+            (None, _) if error_reply && !self.in_flight.is_empty() => Ok(self.in_flight.remove(0)),
+            (None, None) => Err(ProtocolError(format!("{what} without an id"))),
+            (None, Some(id)) => Err(ProtocolError(format!("{what} to unknown command id '{id}'"))),
         }
     }
 
@@ -585,7 +614,7 @@ impl Session {
             }
             Message::Event(event) => Ok(Incoming::Event(event)),
             Message::Return { id, value } => {
-                let (id, execute) = self.take_in_flight(id, "reply")?;
+                let (id, execute) = self.take_in_flight(id, false)?;
                 if self.state == SessionState::Negotiating && execute == "qmp_capabilities" {
                     self.state = SessionState::Ready;
                     return Ok(Incoming::Ready);
@@ -593,7 +622,7 @@ impl Session {
                 Ok(Incoming::Reply { id, execute, result: Ok(value) })
             }
             Message::Error { id, class, desc } => {
-                let (id, execute) = self.take_in_flight(id, "error reply")?;
+                let (id, execute) = self.take_in_flight(id, true)?;
                 if self.state == SessionState::Negotiating && execute == "qmp_capabilities" {
                     return Err(ProtocolError(format!("qmp_capabilities failed: {class}: {desc}")));
                 }
@@ -839,6 +868,32 @@ mod tests {
         assert!(s.on_message(Message::Return { id: Some("libvirt-2".into()), value: json!({}) }).is_err());
         assert!(s.on_message(Message::Return { id: None, value: json!({}) }).is_err());
         assert!(s.on_message(Message::parse(GREETING.as_bytes()).unwrap()).is_err());
+    }
+
+    /// A caller's own JSON goes as written, with an id appended when it
+    /// names a command; QEMU's id-less error reply (to a form it refuses)
+    /// answers the oldest command.
+    #[test]
+    fn raw_commands_get_an_id_when_they_execute() {
+        let mut s = Session::new();
+        s.on_message(Message::parse(GREETING.as_bytes()).unwrap()).unwrap();
+        s.on_message(Message::parse(br#"{"return": {}, "id": "libvirt-1"}"#).unwrap()).unwrap();
+        let (id, line) = s.raw_command(json!({"execute": "query-name", "arguments": {}})).unwrap();
+        assert_eq!(
+            (id.as_str(), line.as_str()),
+            ("libvirt-2", "{\"execute\":\"query-name\",\"arguments\":{},\"id\":\"libvirt-2\"}\r\n")
+        );
+        let refused = s.raw_command(json!({"execute": "query-name", "id": "mine"})).unwrap_err();
+        assert_eq!(refused.0, "Unable to append command 'id' string");
+        let (odd, line) = s.raw_command(json!({"foo": 1})).unwrap();
+        assert_eq!(line, "{\"foo\":1}\r\n");
+        let reply = s.on_message(Message::parse(br#"{"return": {"name": "x"}, "id": "libvirt-2"}"#).unwrap()).unwrap();
+        assert!(matches!(reply, Incoming::Reply { id: ref i, .. } if *i == id));
+        let unexpected = br#"{"error": {"class": "GenericError", "desc": "QMP input member 'foo' is unexpected"}}"#;
+        let reply = s.on_message(Message::parse(unexpected).unwrap()).unwrap();
+        assert!(matches!(reply, Incoming::Reply { id: ref i, result: Err(_), .. } if *i == odd));
+        let (_, line) = s.raw_command(json!([1, 2])).unwrap();
+        assert_eq!(line, "[1,2]\r\n");
     }
 
     #[test]

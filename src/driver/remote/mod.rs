@@ -835,6 +835,32 @@ impl Driver for RemoteDriver {
         self.lookup(remote::DOMAIN_DEFINE_XML_FLAGS, &CreateXmlArgs { xml_desc: xml.to_string(), flags })
     }
 
+    /// The QEMU program's procedure of `function` (no descriptors are sent
+    /// with `...WithFiles`: the C API refuses them before).
+    fn qemu_monitor_command(&self, dom: &DomainIdentity, cmd: &str, flags: u32, function: &str) -> Result<String> {
+        let procedure = if function == "virDomainQemuMonitorCommandWithFiles" {
+            qemu::DOMAIN_MONITOR_COMMAND_WITH_FILES
+        } else {
+            qemu::DOMAIN_MONITOR_COMMAND
+        };
+        let args = QemuMonitorCommandArgs { dom: self.wire(dom), cmd: cmd.to_owned(), flags };
+        let ret: QemuMonitorCommandRet = self.client.call(QEMU_PROGRAM, procedure, &args)?;
+        Ok(ret.result)
+    }
+
+    fn qemu_agent_command(&self, dom: &DomainIdentity, cmd: &str, timeout: i32, flags: u32) -> Result<String> {
+        let args = QemuAgentCommandArgs { dom: self.wire(dom), cmd: cmd.to_owned(), timeout, flags };
+        let ret: QemuAgentCommandRet = self.client.call(QEMU_PROGRAM, qemu::DOMAIN_AGENT_COMMAND, &args)?;
+        // libvirtd sends no result only with an error.
+        ret.result.ok_or_else(|| {
+            Error::new(
+                ErrorCode::VIR_ERR_RPC,
+                ErrorDomain::VIR_FROM_RPC,
+                Some("the agent command's reply has no result".into()),
+            )
+        })
+    }
+
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
         self.domain_call(remote::DOMAIN_SUSPEND, dom)
     }

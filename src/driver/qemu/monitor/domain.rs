@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::source::{Action, Next, Notice, Removal, Source};
+use super::source::{Action, Next, Notice, RawCommand, Removal, Source};
 use super::testing;
 use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
@@ -102,6 +102,8 @@ enum Pending {
     Uuid,
     Block,
     Caller(mpsc::Sender<Result<Value>>),
+    /// A caller's own JSON: it gets QEMU's whole reply line.
+    Raw(mpsc::Sender<Result<String>>),
 }
 
 pub(super) struct DomainMonitor {
@@ -220,8 +222,16 @@ impl Source for DomainMonitor {
                 Next::Keep
             }
             Notice::Execute(command) => {
-                let refused = Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running");
-                let _ = command.reply.send(Err(refused));
+                let _ = command.reply.send(Err(super::not_running()));
+                Next::Keep
+            }
+            Notice::ExecuteRaw(command) if matches!(self.phase, Phase::Attached) => {
+                self.send_raw(command);
+                self.flush();
+                Next::Keep
+            }
+            Notice::ExecuteRaw(command) => {
+                let _ = command.reply.send(Err(super::not_running()));
                 Next::Keep
             }
             // If QEMU is still there, the domain is detached without an
@@ -262,6 +272,14 @@ impl Source for DomainMonitor {
             }
         }
     }
+}
+
+/// QEMU's reply line as libvirt hands it to `virDomainQemuMonitorCommand`'s
+/// caller: parsed and written back compact, its members in QEMU's order.
+fn compact_reply(line: &[u8]) -> Result<String> {
+    let value: Value = serde_json::from_slice(line)
+        .map_err(|e| Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("cannot read QEMU's reply: {e}")))?;
+    Ok(value.to_string())
 }
 
 impl DomainMonitor {
@@ -420,10 +438,24 @@ impl DomainMonitor {
                 self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
             }
         }
+        let gone = || Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "the monitor closed");
         for (_, pending) in self.pending.drain() {
-            if let Pending::Caller(reply) = pending {
-                let _ = reply.send(Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "the monitor closed")));
+            match pending {
+                Pending::Caller(reply) => drop(reply.send(Err(gone()))),
+                Pending::Raw(reply) => drop(reply.send(Err(gone()))),
+                Pending::Status | Pending::Uuid | Pending::Block => {}
             }
+        }
+    }
+
+    /// Sends a caller's own JSON; its reply is QEMU's line ([`Pending::Raw`]).
+    fn send_raw(&mut self, command: RawCommand) {
+        match self.session.raw_command(command.json) {
+            Ok((id, line)) => {
+                self.pending.insert(id, Pending::Raw(command.reply));
+                self.outgoing.extend_from_slice(line.as_bytes());
+            }
+            Err(refused) => drop(command.reply.send(Err(Error::internal(ErrorDomain::VIR_FROM_QEMU, refused.0)))),
         }
     }
 
@@ -463,6 +495,12 @@ impl DomainMonitor {
                     self.deliver(&event);
                 } else {
                     self.keep_early(event);
+                }
+            }
+            Ok(Incoming::Reply { id, .. }) if matches!(self.pending.get(&id), Some(Pending::Raw(_))) => {
+                if let Some(Pending::Raw(reply)) = self.pending.remove(&id) {
+                    self.commit();
+                    let _ = reply.send(compact_reply(data));
                 }
             }
             Ok(Incoming::Reply { id, result, execute }) => self.take_reply(&id, &execute, result),
@@ -511,6 +549,10 @@ impl DomainMonitor {
         let value = result.as_ref().ok();
         match pending {
             Pending::Caller(reply) => {
+                // What QEMU reported before its reply (the STOP before the
+                // reply to `stop`) is published first: the caller sees the
+                // state its command caused.
+                self.commit();
                 let answer = result.map_err(|e| {
                     Error::new(
                         ErrorCode::VIR_ERR_OPERATION_FAILED,
@@ -521,6 +563,7 @@ impl DomainMonitor {
                 let _ = reply.send(answer);
                 return;
             }
+            Pending::Raw(_) => return,
             Pending::Status => {
                 if let Err(e) =
                     value.map_or(Err("query-status failed".to_string()), |v| self.runtime.apply_query_status(v))

@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::sys::{Epoll, Wakeup};
 use domain::DomainMonitor;
 use root_watch::RootWatch;
-use source::{Action, Command, Next, Notice, Removal, Source};
+use source::{Action, Command, Next, Notice, RawCommand, Removal, Source};
 
 /// How long a caller waits for a command's reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,6 +50,11 @@ pub(super) enum Request {
         root: Arc<Root>,
         domain: String,
         command: Command,
+    },
+    ExecuteRaw {
+        root: Arc<Root>,
+        domain: String,
+        command: RawCommand,
     },
     /// Read the monitor of `domain` again (its backlog was drained). Weak:
     /// the backlog lives in the root's own event queue.
@@ -92,20 +97,54 @@ impl Hub {
 
     /// Runs a QMP command on a domain's monitor and waits for its reply.
     pub(super) fn execute(&self, root: &Arc<Root>, domain: &str, command: &str, destroying: bool) -> Result<Value> {
+        self.execute_with(root, domain, command, None, destroying)
+    }
+
+    /// [`Hub::execute`] with the command's `arguments`.
+    pub(super) fn execute_with(
+        &self,
+        root: &Arc<Root>,
+        domain: &str,
+        command: &str,
+        arguments: Option<Value>,
+        destroying: bool,
+    ) -> Result<Value> {
         let (reply, answer) = mpsc::channel();
         self.send(Request::Execute {
             root: root.clone(),
             domain: domain.to_string(),
-            command: Command { execute: command.to_string(), arguments: None, destroying, reply },
+            command: Command { execute: command.to_string(), arguments, destroying, reply },
         });
-        answer.recv_timeout(COMMAND_TIMEOUT).unwrap_or_else(|_| {
-            Err(Error::new(
-                ErrorCode::VIR_ERR_OPERATION_TIMEOUT,
-                ErrorDomain::VIR_FROM_QEMU,
-                Some(format!("no reply from the monitor of '{domain}' to {command}")),
-            ))
-        })
+        wait_reply(&answer, domain, command)
     }
+
+    /// Sends a caller's own QMP JSON to a domain's monitor and waits for
+    /// QEMU's whole reply, as compact JSON text.
+    pub(super) fn execute_raw(&self, root: &Arc<Root>, domain: &str, json: Value) -> Result<String> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Request::ExecuteRaw {
+            root: root.clone(),
+            domain: domain.to_string(),
+            command: RawCommand { json, reply },
+        });
+        wait_reply(&answer, domain, "a monitor command")
+    }
+}
+
+/// A command's answer, or a timeout after [`COMMAND_TIMEOUT`].
+fn wait_reply<T>(answer: &mpsc::Receiver<Result<T>>, domain: &str, command: &str) -> Result<T> {
+    answer.recv_timeout(COMMAND_TIMEOUT).unwrap_or_else(|_| {
+        Err(Error::new(
+            ErrorCode::VIR_ERR_OPERATION_TIMEOUT,
+            ErrorDomain::VIR_FROM_QEMU,
+            Some(format!("no reply from the monitor of '{domain}' to {command}")),
+        ))
+    })
+}
+
+/// The answer to a command for a domain whose monitor is not attached.
+fn not_running() -> Error {
+    Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running")
 }
 
 /// A registered source and what epoll watches for it.
@@ -203,8 +242,13 @@ impl MonitorThread {
             Request::Execute { root, domain, command } => match self.find(&root, &domain) {
                 Some(token) => self.dispatch(token, |source, _| source.notify(Notice::Execute(command))),
                 None => {
-                    let refused = Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running");
-                    let _ = command.reply.send(Err(refused));
+                    let _ = command.reply.send(Err(not_running()));
+                }
+            },
+            Request::ExecuteRaw { root, domain, command } => match self.find(&root, &domain) {
+                Some(token) => self.dispatch(token, |source, _| source.notify(Notice::ExecuteRaw(command))),
+                None => {
+                    let _ = command.reply.send(Err(not_running()));
                 }
             },
         }

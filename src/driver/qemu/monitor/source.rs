@@ -50,6 +50,7 @@ pub(super) enum Action {
 /// Something addressed to one domain's monitor.
 pub(super) enum Notice {
     Execute(Command),
+    ExecuteRaw(RawCommand),
     SocketGone,
     /// The application drained the monitor's events below the low-water
     /// mark: it may be read again.
@@ -70,4 +71,11 @@ pub(in crate::driver::qemu) struct Command {
     /// reported as Stopped Destroyed.
     pub(super) destroying: bool,
     pub(super) reply: mpsc::Sender<Result<Value>>,
+}
+
+/// A caller's own QMP JSON (`virDomainQemuMonitorCommand`), answered with
+/// QEMU's whole reply as compact JSON text, an error reply included.
+pub(in crate::driver::qemu) struct RawCommand {
+    pub(super) json: Value,
+    pub(super) reply: mpsc::Sender<Result<String>>,
 }
