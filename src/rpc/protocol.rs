@@ -25,6 +25,12 @@ pub const GRAPHICS_IDENTITY_MAX: u32 = 20;
 pub const TUNABLE_MAX: u32 = 2048;
 /// `REMOTE_DOMAIN_JOB_STATS_MAX`.
 pub const JOB_STATS_MAX: u32 = 64;
+/// `REMOTE_NETWORK_LIST_MAX`.
+pub const NETWORK_LIST_MAX: u32 = 16384;
+/// `REMOTE_STORAGE_POOL_LIST_MAX`.
+pub const STORAGE_POOL_LIST_MAX: u32 = 16384;
+/// `REMOTE_NODE_DEVICE_LIST_MAX`.
+pub const NODE_DEVICE_LIST_MAX: u32 = 65536;
 
 /// Declares structs whose XDR form is their fields in order.
 macro_rules! xdr_structs {
@@ -107,10 +113,20 @@ xdr_structs! {
     pub struct DomainIsPersistentRet { persistent: i32 }
     pub struct AuthPolkitRet { complete: i32 }
 
-    // Networks and storage pools, enough to operate them.
+    // Networks, storage pools and node devices (`rpc::objects` speaks
+    // them for every class at once; these are their per-class forms).
     pub struct NetworkArg { net: NonnullNetwork }
+    pub struct NetworkFlagsArgs { net: NonnullNetwork, flags: u32 }
     pub struct StoragePoolArg { pool: NonnullStoragePool }
     pub struct StoragePoolFlagsArgs { pool: NonnullStoragePool, flags: u32 }
+    pub struct NodeDeviceArg { dev: NonnullNodeDevice }
+    /// A node device call names the device alone.
+    pub struct NodeDeviceNameFlagsArgs { name: String, flags: u32 }
+    pub struct NodeDeviceGetParentRet { parent: Option<String> }
+    pub struct IsActiveRet { active: i32 }
+    pub struct ListAllNetworksRet { nets: Array<NonnullNetwork, NETWORK_LIST_MAX>, ret: u32 }
+    pub struct ListAllStoragePoolsRet { pools: Array<NonnullStoragePool, STORAGE_POOL_LIST_MAX>, ret: u32 }
+    pub struct ListAllNodeDevicesRet { devices: Array<NonnullNodeDevice, NODE_DEVICE_LIST_MAX>, ret: u32 }
 
     // Event registrations.
     pub struct DomainEventCallbackRegisterArgs { event_id: i32, dom: Option<NonnullDomain> }
@@ -357,18 +373,41 @@ procedures! {
         DOMAIN_SUSPEND = 34: DomainArg => (),
         DOMAIN_UNDEFINE = 35: DomainArg => (),
         NETWORK_CREATE = 39: NetworkArg => (),
+        NETWORK_CREATE_XML = 40: DefineXmlArgs => NetworkArg,
+        NETWORK_DEFINE_XML = 41: DefineXmlArgs => NetworkArg,
         NETWORK_DESTROY = 42: NetworkArg => (),
+        NETWORK_GET_XML_DESC = 43: NetworkFlagsArgs => DomainGetXmlDescRet,
         NETWORK_LOOKUP_BY_NAME = 46: LookupByNameArgs => NetworkArg,
+        NETWORK_LOOKUP_BY_UUID = 47: LookupByUuidArgs => NetworkArg,
+        NETWORK_UNDEFINE = 49: NetworkArg => (),
         CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
         AUTH_LIST = 66: () => AuthListRet,
         AUTH_POLKIT = 70: () => AuthPolkitRet,
+        STORAGE_POOL_CREATE_XML = 76: CreateXmlArgs => StoragePoolArg,
+        STORAGE_POOL_DEFINE_XML = 77: CreateXmlArgs => StoragePoolArg,
+        STORAGE_POOL_CREATE = 78: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_BUILD = 79: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_DESTROY = 80: StoragePoolArg => (),
+        STORAGE_POOL_DELETE = 81: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_UNDEFINE = 82: StoragePoolArg => (),
         STORAGE_POOL_REFRESH = 83: StoragePoolFlagsArgs => (),
         STORAGE_POOL_LOOKUP_BY_NAME = 84: LookupByNameArgs => StoragePoolArg,
+        STORAGE_POOL_LOOKUP_BY_UUID = 85: LookupByUuidArgs => StoragePoolArg,
+        STORAGE_POOL_GET_XML_DESC = 88: StoragePoolFlagsArgs => DomainGetXmlDescRet,
         CONNECT_DOMAIN_EVENT_REGISTER = 105: () => LegacyRegisteredRet,
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
         CONNECT_GET_URI = 110: () => GetUriRet,
+        NODE_DEVICE_LOOKUP_BY_NAME = 113: LookupByNameArgs => NodeDeviceArg,
+        NODE_DEVICE_GET_XML_DESC = 114: NodeDeviceNameFlagsArgs => DomainGetXmlDescRet,
+        NODE_DEVICE_GET_PARENT = 115: LookupByNameArgs => NodeDeviceGetParentRet,
+        NODE_DEVICE_CREATE_XML = 123: CreateXmlArgs => NodeDeviceArg,
+        NODE_DEVICE_DESTROY = 124: LookupByNameArgs => (),
         DOMAIN_IS_PERSISTENT = 151: DomainArg => DomainIsPersistentRet,
+        NETWORK_IS_ACTIVE = 152: NetworkArg => IsActiveRet,
+        NETWORK_IS_PERSISTENT = 153: NetworkArg => DomainIsPersistentRet,
+        STORAGE_POOL_IS_ACTIVE = 154: StoragePoolArg => IsActiveRet,
+        STORAGE_POOL_IS_PERSISTENT = 155: StoragePoolArg => DomainIsPersistentRet,
         CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167: LegacyRegisterAnyArgs => (),
         CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168: LegacyRegisterAnyArgs => (),
         DOMAIN_EVENT_REBOOT = 169: DomainOnlyMsg => (),
@@ -386,6 +425,9 @@ procedures! {
         DOMAIN_EVENT_PMWAKEUP = 269: DomainOnlyMsg => (),
         DOMAIN_EVENT_PMSUSPEND = 270: DomainOnlyMsg => (),
         CONNECT_LIST_ALL_DOMAINS = 273: ListAllDomainsArgs => ListAllDomainsRet,
+        CONNECT_LIST_ALL_STORAGE_POOLS = 281: ListAllDomainsArgs => ListAllStoragePoolsRet,
+        CONNECT_LIST_ALL_NETWORKS = 283: ListAllDomainsArgs => ListAllNetworksRet,
+        CONNECT_LIST_ALL_NODE_DEVICES = 285: ListAllDomainsArgs => ListAllNodeDevicesRet,
         DOMAIN_EVENT_BALLOON_CHANGE = 276: BalloonChangeMsg => (),
         DOMAIN_EVENT_PMSUSPEND_DISK = 292: DomainOnlyMsg => (),
         DOMAIN_EVENT_DEVICE_REMOVED = 311: DeviceAliasMsg => (),
