@@ -1090,7 +1090,7 @@ fn serve_object(driver: &dyn Driver, class: EventClass, call: Call, args: Args) 
         }
         (Call::Parent, Args::Object { object, .. }) => Ret::Parent(Some(driver.node_device_parent(&object.name)?)),
         (call, args) => {
-            return Err(Error::internal(ErrorDomain::VIR_FROM_RPC, &format!("{call:?} cannot take {args:?}")));
+            return Err(Error::internal(ErrorDomain::VIR_FROM_RPC, format!("{call:?} cannot take {args:?}")));
         }
     };
     Ok(Box::new(Wire { class, body: ret }))
