@@ -216,7 +216,8 @@ fn python_objects(ours: bool) -> String {
     let daemon = Daemon::start(if ours { "client-objects-ours" } else { "client-objects-real" }, TEST);
     let uri = |socket: &Path| format!("test+unix:///default?socket={}", socket.display());
     let mut command = Command::new("/usr/bin/python3");
-    command.arg(crate_dir().join("tests/rpc/python_objects.py")).arg(uri(&daemon.socket)).arg(uri(&daemon.socket_ro));
+    let script = crate_dir().join("tests/rpc/python_objects.py");
+    command.arg(script).arg(uri(&daemon.socket)).arg(uri(&daemon.socket_ro)).arg(tcp_uri(&daemon));
     if ours {
         command.env("LD_LIBRARY_PATH", lib_dir());
     }
@@ -228,7 +229,8 @@ fn python_objects(ours: bool) -> String {
 
 /// Networks, storage pools and node devices over the wire (lookups, lists,
 /// definitions, lifecycle calls, queries, XML, remote errors, read-only
-/// refusals) and event registrations filtered to one object: the real
+/// refusals, `virConnectIsSecure` and `IsEncrypted` over unix and TCP) and
+/// event registrations filtered to one object: the real
 /// python3-libvirt prints the same lines over our library as over real
 /// libvirt's client library.
 #[test]
@@ -240,6 +242,10 @@ fn object_calls_and_filtered_events_as_real_libvirt() {
         "lookup nosuch error 43 12 2 Network not found: no network with matching name 'nosuch'",
         "ro define error 29 19 2 operation forbidden: read only access prevents virNetworkDefineXML",
         "device scsi_host1 computer",
+        // As libvirt's client: a local socket is secure, TCP in clear text
+        // is not, and neither is encrypted.
+        "secure 1 encrypted 0",
+        "tcp secure 0 encrypted 0",
         // The filtered registrations hear only their object.
         "net-default default [3, 0]",
         "refresh-default default-pool []",

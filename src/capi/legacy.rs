@@ -235,16 +235,16 @@ pub unsafe extern "C" fn virConnectGetLibVersion(conn: virConnectPtr, libVer: *m
     })
 }
 
-/// 0: an in-process connection has no channel to encrypt, as libvirt's
-/// in-process drivers answer.
+/// 0 for an in-process connection (no channel to encrypt) and for a remote
+/// one (neither TLS nor SASL), as libvirt answers.
 #[no_mangle]
 pub extern "C" fn virConnectIsEncrypted(conn: virConnectPtr) -> c_int {
-    export!(|call| call.connection(conn).map(|_| 0))
+    export!(|call| Ok(c_int::from(call.connection(conn)?.conn.driver.is_encrypted()?)))
 }
 
-/// 1: an in-process connection cannot be eavesdropped, as libvirt's
-/// in-process drivers answer.
+/// 1 for an in-process connection; for a remote one, whether its transport
+/// (a local socket or ssh) and the server's connection both are.
 #[no_mangle]
 pub extern "C" fn virConnectIsSecure(conn: virConnectPtr) -> c_int {
-    export!(|call| call.connection(conn).map(|_| 1))
+    export!(|call| Ok(c_int::from(call.connection(conn)?.conn.driver.is_secure()?)))
 }

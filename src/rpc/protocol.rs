@@ -124,6 +124,8 @@ xdr_structs! {
     pub struct NodeDeviceNameFlagsArgs { name: String, flags: u32 }
     pub struct NodeDeviceGetParentRet { parent: Option<String> }
     pub struct IsActiveRet { active: i32 }
+    pub struct IsSecureRet { secure: i32 }
+    pub struct IsEncryptedRet { encrypted: i32 }
     pub struct ListAllNetworksRet { nets: Array<NonnullNetwork, NETWORK_LIST_MAX>, ret: u32 }
     pub struct ListAllStoragePoolsRet { pools: Array<NonnullStoragePool, STORAGE_POOL_LIST_MAX>, ret: u32 }
     pub struct ListAllNodeDevicesRet { devices: Array<NonnullNodeDevice, NODE_DEVICE_LIST_MAX>, ret: u32 }
@@ -403,6 +405,8 @@ procedures! {
         NODE_DEVICE_GET_PARENT = 115: LookupByNameArgs => NodeDeviceGetParentRet,
         NODE_DEVICE_CREATE_XML = 123: CreateXmlArgs => NodeDeviceArg,
         NODE_DEVICE_DESTROY = 124: LookupByNameArgs => (),
+        CONNECT_IS_ENCRYPTED = 148: () => IsEncryptedRet,
+        CONNECT_IS_SECURE = 149: () => IsSecureRet,
         DOMAIN_IS_PERSISTENT = 151: DomainArg => DomainIsPersistentRet,
         NETWORK_IS_ACTIVE = 152: NetworkArg => IsActiveRet,
         NETWORK_IS_PERSISTENT = 153: NetworkArg => DomainIsPersistentRet,

@@ -749,6 +749,14 @@ impl Server {
                 args!(());
                 ok(GetUriRet { uri: served.uri.clone() })
             }
+            CONNECT_IS_SECURE => {
+                args!(());
+                reply(driver.is_secure().map(|secure| boxed(IsSecureRet { secure: i32::from(secure) })))
+            }
+            CONNECT_IS_ENCRYPTED => {
+                args!(());
+                reply(driver.is_encrypted().map(|encrypted| boxed(IsEncryptedRet { encrypted: i32::from(encrypted) })))
+            }
             CONNECT_REGISTER_CLOSE_CALLBACK | CONNECT_UNREGISTER_CLOSE_CALLBACK => {
                 args!(());
                 ok(())

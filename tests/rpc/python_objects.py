@@ -4,9 +4,12 @@ connection, refusals through a read-only one, and event registrations for
 every object and for one object of each class. Prints every result, error
 (code, domain, level, message) and event, in order.
 
-Usage: python_objects.py URI URI_READ_ONLY
+Also what isSecure and isEncrypted answer, over the unix socket and, when
+given, over TCP.
+
+Usage: python_objects.py URI URI_READ_ONLY [TCP_URI]
 The test runs it on the real python3-libvirt twice, once over real libvirt's
-client library and once over ours, each against a fresh virt-eventsd."""
+client library and once over ours, each against a fresh daemon."""
 
 import sys
 import threading
@@ -64,6 +67,11 @@ def recorder(tag):
 
 
 conn = libvirt.open(uri)
+show("secure", conn.isSecure(), "encrypted", conn.isEncrypted())
+if len(sys.argv) > 3:
+    tcp = libvirt.open(sys.argv[3])
+    show("tcp secure", tcp.isSecure(), "encrypted", tcp.isEncrypted())
+    tcp.close()
 default_net = conn.networkLookupByName("default")
 default_pool = conn.storagePoolLookupByName("default-pool")
 host = conn.nodeDeviceLookupByName("scsi_host1")

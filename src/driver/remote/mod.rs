@@ -226,6 +226,8 @@ pub struct RemoteDriver {
     /// The handshake completed: closing says goodbye. A connection whose
     /// opening failed is closed without a word, as libvirt's client does.
     opened: bool,
+    /// The transport is one libvirt's client counts secure.
+    transport_secure: bool,
 }
 
 impl Drop for RemoteDriver {
@@ -257,6 +259,8 @@ fn connect_error(what: &str, e: std::io::Error) -> Error {
 pub struct Connected {
     stream: Stream,
     helper: Option<Child>,
+    /// [`uri::Endpoint::is_secure`].
+    secure: bool,
 }
 
 /// Connects to `endpoint`.
@@ -268,14 +272,17 @@ pub fn connect(endpoint: &uri::Endpoint) -> Result<Connected> {
         uri::Endpoint::Tcp { host, port } => TcpStream::connect((host.as_str(), *port))
             .map(Stream::Tcp)
             .map_err(|e| connect_error(&format!("{host}:{port}"), e))?,
-        uri::Endpoint::Command(argv) => return spawn(argv),
+        uri::Endpoint::Command(argv) | uri::Endpoint::Ssh(argv) => {
+            let (stream, helper) = spawn(argv)?;
+            return Ok(Connected { stream, helper: Some(helper), secure: endpoint.is_secure() });
+        }
     };
-    Ok(Connected { stream, helper: None })
+    Ok(Connected { stream, helper: None, secure: endpoint.is_secure() })
 }
 
 /// Runs `argv` with one end of a socket pair as its standard input and
 /// output; its standard error stays the application's.
-fn spawn(argv: &[String]) -> Result<Connected> {
+fn spawn(argv: &[String]) -> Result<(Stream, Child)> {
     let failed = |e: std::io::Error| {
         Error::new(
             ErrorCode::VIR_ERR_SYSTEM_ERROR,
@@ -292,7 +299,7 @@ fn spawn(argv: &[String]) -> Result<Connected> {
         .stdout(Stdio::from(output))
         .spawn()
         .map_err(failed)?;
-    Ok(Connected { stream: Stream::Unix(ours), helper: Some(helper) })
+    Ok((Stream::Unix(ours), helper))
 }
 
 /// Waits a moment for the helper program to leave once its stream closed,
@@ -318,7 +325,7 @@ impl RemoteDriver {
         name: Option<&str>,
         read_only: bool,
     ) -> Result<(Arc<RemoteDriver>, Option<String>)> {
-        let Connected { stream, helper } = connected;
+        let Connected { stream, helper, secure } = connected;
         let client = Client::start(stream)?;
         let receiver = Arc::new(Receiver {
             events: EventState::new(),
@@ -336,6 +343,7 @@ impl RemoteDriver {
             helper: Mutex::new(helper),
             server_close_callback: false,
             opened: false,
+            transport_secure: secure,
         };
         driver.authenticate()?;
         // libvirt's client asks for keepalive only when an event loop can
@@ -702,6 +710,19 @@ impl Driver for RemoteDriver {
 
     fn close_notifier(&self) -> Option<&CloseNotifier> {
         Some(&self.receiver.close)
+    }
+
+    /// Secure when the transport is and the server's connection is, as
+    /// libvirt's client answers.
+    fn is_secure(&self) -> Result<bool> {
+        let server: IsSecureRet = self.call(remote::CONNECT_IS_SECURE, &())?;
+        Ok(self.transport_secure && server.secure != 0)
+    }
+
+    /// Never: this client has neither TLS nor SASL. libvirt's client asks
+    /// the server first all the same (its failure is this call's).
+    fn is_encrypted(&self) -> Result<bool> {
+        self.call::<_, IsSecureRet>(remote::CONNECT_IS_SECURE, &()).map(|_| false)
     }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
