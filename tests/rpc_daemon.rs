@@ -522,3 +522,30 @@ fn object_filters_are_applied_by_the_daemon() {
     ];
     assert_eq!(seen, expected);
 }
+
+/// The legacy network and pool listings answer names and counts, with
+/// `maxnames` checked.
+#[test]
+fn legacy_listings() {
+    let daemon = Daemon::start("legacy-listings", TEST);
+    let mut client = RawClient::connect(&daemon.socket);
+    client.open(None, 0);
+    let num = |client: &mut RawClient, procedure| {
+        client.call::<protocol::NumOfRet>(REMOTE_PROGRAM, procedure, &()).unwrap().num
+    };
+    let names = |client: &mut RawClient, procedure, maxnames| {
+        let args = protocol::ListNamesArgs { maxnames };
+        client.call::<protocol::ListNamesRet>(REMOTE_PROGRAM, procedure, &args).map(|ret| ret.names.0)
+    };
+    assert_eq!(num(&mut client, remote::CONNECT_NUM_OF_NETWORKS), 1);
+    assert_eq!(num(&mut client, remote::CONNECT_NUM_OF_DEFINED_STORAGE_POOLS), 0);
+    assert_eq!(names(&mut client, remote::CONNECT_LIST_NETWORKS, 5).unwrap(), ["default"]);
+    assert_eq!(names(&mut client, remote::CONNECT_LIST_STORAGE_POOLS, 0).unwrap(), Vec::<String>::new());
+    assert_eq!(names(&mut client, remote::CONNECT_LIST_DEFINED_NETWORKS, 5).unwrap(), Vec::<String>::new());
+    let negative = names(&mut client, remote::CONNECT_LIST_STORAGE_POOLS, -1).unwrap_err();
+    assert_eq!((negative.code, negative.domain), (8, 18));
+    assert_eq!(negative.message.as_deref(), Some("maxnames in virConnectListStoragePools must be zero or greater"));
+    let many = names(&mut client, remote::CONNECT_LIST_NETWORKS, 20000).unwrap_err();
+    assert_eq!((many.code, many.domain), (39, 7));
+    assert_eq!(many.message.as_deref(), Some("maxnames > REMOTE_NETWORK_LIST_MAX"));
+}

@@ -125,6 +125,10 @@ xdr_structs! {
     pub struct NodeDeviceGetParentRet { parent: Option<String> }
     pub struct IsActiveRet { active: i32 }
     pub struct IsSecureRet { secure: i32 }
+    /// The legacy network and pool listings: names, and how many.
+    pub struct ListNamesArgs { maxnames: i32 }
+    pub struct ListNamesRet { names: Array<String, NETWORK_LIST_MAX> }
+    pub struct NumOfRet { num: i32 }
     pub struct IsEncryptedRet { encrypted: i32 }
     pub struct ListAllNetworksRet { nets: Array<NonnullNetwork, NETWORK_LIST_MAX>, ret: u32 }
     pub struct ListAllStoragePoolsRet { pools: Array<NonnullStoragePool, STORAGE_POOL_LIST_MAX>, ret: u32 }
@@ -374,6 +378,8 @@ procedures! {
         DOMAIN_SHUTDOWN = 33: DomainArg => (),
         DOMAIN_SUSPEND = 34: DomainArg => (),
         DOMAIN_UNDEFINE = 35: DomainArg => (),
+        CONNECT_LIST_DEFINED_NETWORKS = 36: ListNamesArgs => ListNamesRet,
+        CONNECT_LIST_NETWORKS = 38: ListNamesArgs => ListNamesRet,
         NETWORK_CREATE = 39: NetworkArg => (),
         NETWORK_CREATE_XML = 40: DefineXmlArgs => NetworkArg,
         NETWORK_DEFINE_XML = 41: DefineXmlArgs => NetworkArg,
@@ -382,9 +388,15 @@ procedures! {
         NETWORK_LOOKUP_BY_NAME = 46: LookupByNameArgs => NetworkArg,
         NETWORK_LOOKUP_BY_UUID = 47: LookupByUuidArgs => NetworkArg,
         NETWORK_UNDEFINE = 49: NetworkArg => (),
+        CONNECT_NUM_OF_DEFINED_NETWORKS = 50: () => NumOfRet,
+        CONNECT_NUM_OF_NETWORKS = 52: () => NumOfRet,
         CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
         AUTH_LIST = 66: () => AuthListRet,
         AUTH_POLKIT = 70: () => AuthPolkitRet,
+        CONNECT_NUM_OF_STORAGE_POOLS = 71: () => NumOfRet,
+        CONNECT_LIST_STORAGE_POOLS = 72: ListNamesArgs => ListNamesRet,
+        CONNECT_NUM_OF_DEFINED_STORAGE_POOLS = 73: () => NumOfRet,
+        CONNECT_LIST_DEFINED_STORAGE_POOLS = 74: ListNamesArgs => ListNamesRet,
         STORAGE_POOL_CREATE_XML = 76: CreateXmlArgs => StoragePoolArg,
         STORAGE_POOL_DEFINE_XML = 77: CreateXmlArgs => StoragePoolArg,
         STORAGE_POOL_CREATE = 78: StoragePoolFlagsArgs => (),

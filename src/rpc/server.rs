@@ -749,6 +749,23 @@ impl Server {
                 args!(());
                 ok(GetUriRet { uri: served.uri.clone() })
             }
+            CONNECT_NUM_OF_NETWORKS
+            | CONNECT_NUM_OF_DEFINED_NETWORKS
+            | CONNECT_NUM_OF_STORAGE_POOLS
+            | CONNECT_NUM_OF_DEFINED_STORAGE_POOLS => {
+                args!(());
+                let (class, filter) = legacy_listing(header.procedure);
+                reply(driver.object_list(class, filter).map(|found| boxed(NumOfRet { num: found.len() as i32 })))
+            }
+            CONNECT_LIST_NETWORKS
+            | CONNECT_LIST_DEFINED_NETWORKS
+            | CONNECT_LIST_STORAGE_POOLS
+            | CONNECT_LIST_DEFINED_STORAGE_POOLS => {
+                let maxnames = args!(ListNamesArgs).maxnames;
+                let (class, filter) = legacy_listing(header.procedure);
+                let function = function_name(REMOTE_PROGRAM, header.procedure).unwrap_or_default();
+                reply(list_names(driver.as_ref(), (class, filter), function, maxnames))
+            }
             CONNECT_IS_SECURE => {
                 args!(());
                 reply(driver.is_secure().map(|secure| boxed(IsSecureRet { secure: i32::from(secure) })))
@@ -1070,6 +1087,42 @@ impl Server {
             Err(e) => e.into(),
         }
     }
+}
+
+/// The class and `VIR_CONNECT_LIST_*` filter (2 active, 1 inactive, in
+/// both classes) of a legacy network or pool listing.
+fn legacy_listing(procedure: i32) -> (EventClass, u32) {
+    use remote::*;
+    match procedure {
+        CONNECT_NUM_OF_NETWORKS | CONNECT_LIST_NETWORKS => (EventClass::Network, 2),
+        CONNECT_NUM_OF_DEFINED_NETWORKS | CONNECT_LIST_DEFINED_NETWORKS => (EventClass::Network, 1),
+        CONNECT_NUM_OF_STORAGE_POOLS | CONNECT_LIST_STORAGE_POOLS => (EventClass::StoragePool, 2),
+        _ => (EventClass::StoragePool, 1),
+    }
+}
+
+/// The first `maxnames` names of a legacy listing, checked as libvirtd
+/// and libvirt's API check them.
+fn list_names(
+    driver: &dyn Driver,
+    (class, filter): (EventClass, u32),
+    function: &str,
+    maxnames: i32,
+) -> crate::error::Result<Box<dyn Body>> {
+    if maxnames < 0 {
+        let message = format!("maxnames in {function} must be zero or greater");
+        return Err(Error::arg_check(function, "maxnames", message).in_domain(class.descriptor().error_domain));
+    }
+    let (limit, max) = match class {
+        EventClass::Network => ("REMOTE_NETWORK_LIST_MAX", NETWORK_LIST_MAX),
+        _ => ("REMOTE_STORAGE_POOL_LIST_MAX", STORAGE_POOL_LIST_MAX),
+    };
+    if maxnames as u32 > max {
+        return Err(rpc_error(ErrorCode::VIR_ERR_RPC, format!("maxnames > {limit}")));
+    }
+    let found = driver.object_list(class, filter)?;
+    let names = found.into_iter().take(maxnames as usize).map(|object| object.name).collect();
+    Ok(boxed(ListNamesRet { names: Array(names) }))
 }
 
 /// Runs a network, pool or node device call on `driver`.

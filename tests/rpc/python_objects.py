@@ -87,6 +87,8 @@ ids = [
 ]
 
 show("networks", sorted(n.name() for n in conn.listAllNetworks()))
+show("legacy networks", conn.numOfNetworks(), conn.listNetworks(), conn.numOfDefinedNetworks(),
+     conn.listDefinedNetworks())
 show("active networks", sorted(n.name() for n in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)))
 show("default", default_net.name(), default_net.UUIDString(), default_net.isActive(), default_net.isPersistent())
 show("by uuid", conn.networkLookupByUUIDString(default_net.UUIDString()).name())
@@ -95,6 +97,7 @@ attempt("lookup nosuch", conn.networkLookupByName, "nosuch")
 attempt("lookup bad uuid", conn.networkLookupByUUIDString, "7a3b2c1d-0000-4000-8000-0000000000ff")
 extra = conn.networkDefineXML(NET_XML)
 show("defined", extra.name(), extra.UUIDString(), extra.isActive(), extra.isPersistent())
+show("legacy defined", conn.listDefinedNetworks())
 extra.create()
 show("started", extra.isActive())
 attempt("start twice", extra.create)
@@ -116,6 +119,8 @@ attempt("pool nosuch", conn.storagePoolLookupByName, "nosuch")
 attempt("delete active", default_pool.delete, 0)
 pool = conn.storagePoolDefineXML(POOL_XML, 0)
 show("pool defined", pool.name(), pool.isActive())
+show("legacy pools", conn.numOfStoragePools(), conn.listStoragePools(), conn.numOfDefinedStoragePools(),
+     conn.listDefinedStoragePools())
 pool.build(0)
 pool.create(0)
 pool.refresh(0)
