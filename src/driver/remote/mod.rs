@@ -559,8 +559,13 @@ impl RemoteDriver {
         let mut key = Key {
             class: subscription.class,
             event_id: subscription.event_id,
-            // Legacy registrations filter by domain locally.
-            target: if self.callback_events { subscription.target.clone() } else { None },
+            // Legacy domain registrations filter by domain locally; the
+            // other classes always send their filter.
+            target: if self.callback_events || subscription.class != EventClass::Domain {
+                subscription.target.clone()
+            } else {
+                None
+            },
             unshared: None,
         };
         if key.class == EventClass::QemuMonitor {
