@@ -235,15 +235,19 @@ pub unsafe extern "C" fn virConnectGetLibVersion(conn: virConnectPtr, libVer: *m
     })
 }
 
-/// 0 for an in-process connection (no channel to encrypt) and for a remote
-/// one (neither TLS nor SASL), as libvirt answers.
+/// 0: in-process connections have nothing to encrypt, remote ones no TLS.
+///
+/// A remote connection asks the server first, as libvirt's client does;
+/// it has neither TLS nor SASL.
 #[no_mangle]
 pub extern "C" fn virConnectIsEncrypted(conn: virConnectPtr) -> c_int {
     export!(|call| Ok(c_int::from(call.connection(conn)?.conn.driver.is_encrypted()?)))
 }
 
-/// 1 for an in-process connection; for a remote one, whether its transport
-/// (a local socket or ssh) and the server's connection both are.
+/// 1 in-process; remote: whether the transport and the server both are.
+///
+/// A remote transport is secure when it is a local socket or ssh, as
+/// libvirt's client counts it.
 #[no_mangle]
 pub extern "C" fn virConnectIsSecure(conn: virConnectPtr) -> c_int {
     export!(|call| Ok(c_int::from(call.connection(conn)?.conn.driver.is_secure()?)))
