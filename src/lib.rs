@@ -59,9 +59,9 @@ pub mod testing {
     pub use crate::driver::qemu::testing::panic_on_qmp_event;
     pub use crate::driver::qemu::{mapping, qmp};
     pub use crate::driver::remote::CloseCallback;
-    pub use crate::error::ErrorCode;
+    pub use crate::error::{ErrorCode, ErrorDomain};
     pub use crate::event::state::{EventCallback, Subscription};
-    pub use crate::event::{Event, EventClass};
+    pub use crate::event::{Event, EventClass, ObjectIdentity};
     pub use crate::event::{EventPayload, GraphicsAddress, TypedParam, TypedValue};
     pub use crate::eventloop::default_loop::DefaultLoop;
     pub use crate::eventloop::register as register_event_loop;

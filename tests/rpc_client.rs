@@ -209,3 +209,49 @@ fn session_routing_ext_and_ssh() {
     assert!(lookup(&binary, &ssh, &run, &bin, "auto").contains("domain test found"));
     daemon.wait_for_log("opened test:///default", 4);
 }
+
+/// Runs tests/rpc/python_objects.py on the real python3-libvirt against a
+/// fresh daemon: over real libvirt's client library, or over ours.
+fn python_objects(ours: bool) -> String {
+    let daemon = Daemon::start(if ours { "client-objects-ours" } else { "client-objects-real" }, TEST);
+    let uri = |socket: &Path| format!("test+unix:///default?socket={}", socket.display());
+    let mut command = Command::new("/usr/bin/python3");
+    let script = crate_dir().join("tests/rpc/python_objects.py");
+    command.arg(script).arg(uri(&daemon.socket)).arg(uri(&daemon.socket_ro)).arg(tcp_uri(&daemon));
+    if ours {
+        command.env("LD_LIBRARY_PATH", lib_dir());
+    }
+    let output = command.output().expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "ours: {ours}\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    text
+}
+
+/// Networks, storage pools and node devices over the wire (lookups, lists,
+/// definitions, lifecycle calls, queries, XML, remote errors, read-only
+/// refusals, `virConnectIsSecure` and `IsEncrypted` over unix and TCP) and
+/// event registrations filtered to one object: the real
+/// python3-libvirt prints the same lines over our library as over real
+/// libvirt's client library.
+#[test]
+fn object_calls_and_filtered_events_as_real_libvirt() {
+    let real = python_objects(false);
+    let ours = python_objects(true);
+    assert_eq!(ours, real);
+    for line in [
+        "lookup nosuch error 43 12 2 Network not found: no network with matching name 'nosuch'",
+        "ro define error 29 19 2 operation forbidden: read only access prevents virNetworkDefineXML",
+        "device scsi_host1 computer",
+        // As libvirt's client: a local socket is secure, TCP in clear text
+        // is not, and neither is encrypted.
+        "secure 1 encrypted 0",
+        "tcp secure 0 encrypted 0",
+        // The filtered registrations hear only their object.
+        "net-default default [3, 0]",
+        "refresh-default default-pool []",
+    ] {
+        assert!(ours.lines().any(|l| l == line), "no {line:?}:\n{ours}");
+    }
+    assert!(!ours.contains("net-default extra"), "{ours}");
+    assert!(!ours.contains("pool-default extra-pool"), "{ours}");
+}

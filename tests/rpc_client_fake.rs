@@ -1,6 +1,7 @@
 //! The RPC client against a scripted fake server on a unix socket: shared
 //! server registrations, events for unknown callback IDs, the legacy
-//! procedures, malformed packets and a server that never answers.
+//! procedures, malformed packets, a server that never answers, object
+//! filters on the wire, and the polkit and SASL handshakes.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -51,7 +52,12 @@ fn encode<T: virt_events::testing::xdr::Xdr>(value: &T) -> Vec<u8> {
 impl FakeServer {
     /// Serves one connection: the handshake as libvirtd answers it (feature
     /// 14 as `callback_events` says), then `script` for every other call.
-    fn start(name: &str, callback_events: bool, mut script: Script) -> FakeServer {
+    fn start(name: &str, callback_events: bool, script: Script) -> FakeServer {
+        FakeServer::offering(name, callback_events, 0, script)
+    }
+
+    /// [`FakeServer::start`] with AUTH_LIST answering `[auth]`.
+    fn offering(name: &str, callback_events: bool, auth: i32, mut script: Script) -> FakeServer {
         let dir = std::env::temp_dir().join(format!("virt-events-fake-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -77,7 +83,7 @@ impl FakeServer {
                     seen.lock().unwrap().push(header.procedure);
                     let reply = match (header.program, header.procedure) {
                         (REMOTE_PROGRAM, remote::AUTH_LIST) => {
-                            Some(encode(&AuthListRet { types: virt_events::testing::xdr::Array(vec![0]) }))
+                            Some(encode(&AuthListRet { types: virt_events::testing::xdr::Array(vec![auth]) }))
                         }
                         (REMOTE_PROGRAM, remote::CONNECT_SUPPORTS_FEATURE) => {
                             let feature: SupportsFeatureArgs = virt_events::testing::xdr::decode_all(&body).unwrap();
@@ -367,4 +373,89 @@ fn handshake_and_goodbye_as_libvirt() {
         CONNECT_CLOSE,
     ];
     assert_eq!(*server.calls.lock().unwrap(), expected);
+}
+
+/// Answers AUTH_POLKIT as libvirtd does once polkit agreed.
+fn polkit() -> Script {
+    Box::new(move |header, _, _| match header.procedure {
+        remote::AUTH_POLKIT => Some(encode(&AuthPolkitRet { complete: 1 })),
+        remote::CONNECT_CLOSE => Some(Vec::new()),
+        _ => None,
+    })
+}
+
+/// polkit (what libvirtd offers a non-root peer of its system socket): the
+/// client calls AUTH_POLKIT, as libvirt's does, then opens.
+#[test]
+fn polkit_is_answered_with_auth_polkit() {
+    event_loop();
+    let server = FakeServer::offering("polkit", true, 2, polkit());
+    let conn = Connection::open(Some(&server.uri()), false).unwrap();
+    assert!(conn.driver.is_alive());
+    drop(conn);
+    let calls = server.calls.lock().unwrap().clone();
+    use remote::*;
+    assert_eq!(calls[..4], [AUTH_LIST, AUTH_POLKIT, CONNECT_SUPPORTS_FEATURE, CONNECT_OPEN]);
+}
+
+/// SASL is refused before anything else is sent, with the error libvirt's
+/// client built without SASL reports (remote_driver.c, remoteAuthenticate:
+/// VIR_ERR_AUTH_FAILED in VIR_FROM_REMOTE, "unsupported authentication
+/// type %d").
+#[test]
+fn sasl_is_refused_as_libvirt_without_sasl() {
+    event_loop();
+    let server = FakeServer::offering("sasl", true, 1, polkit());
+    let error = Connection::open(Some(&server.uri()), false).err().expect("refused");
+    assert_eq!(error.code, ErrorCode::VIR_ERR_AUTH_FAILED);
+    assert_eq!(error.domain, virt_events::testing::ErrorDomain::VIR_FROM_REMOTE);
+    assert_eq!(error.message, "authentication failed: unsupported authentication type 1");
+    assert_eq!(*server.calls.lock().unwrap(), [remote::AUTH_LIST]);
+}
+
+/// A registration for one secret sends the secret as its handle names it
+/// (UUID, usage type, usage ID), and only that secret's messages reach it.
+#[test]
+fn a_secret_filter_goes_on_the_wire_and_filters_messages() {
+    event_loop();
+    let sent = Arc::new(Mutex::new(None));
+    let seen = sent.clone();
+    let script: Script = Box::new(move |header, body, _| match header.procedure {
+        remote::CONNECT_SECRET_EVENT_REGISTER_ANY => {
+            *seen.lock().unwrap() =
+                Some(virt_events::testing::xdr::decode_all::<SecretEventRegisterArgs>(body).unwrap());
+            Some(encode(&CallbackIdArg { callback_id: 3 }))
+        }
+        remote::CONNECT_SECRET_EVENT_DEREGISTER_ANY | remote::CONNECT_CLOSE => Some(Vec::new()),
+        _ => None,
+    });
+    let server = FakeServer::start("secret-filter", true, script);
+    let conn = Connection::open(Some(&server.uri()), false).unwrap();
+    let ours = NonnullSecret { uuid: Uuid::from_name("ours"), usage_type: 2, usage_id: "/var/lib/disk".into() };
+    let other = NonnullSecret { uuid: Uuid::from_name("other"), usage_type: 2, usage_id: "/var/lib/other".into() };
+    let object = virt_events::testing::ObjectIdentity {
+        usage_type: ours.usage_type,
+        ..virt_events::testing::ObjectIdentity::named(ours.usage_id.clone(), ours.uuid)
+    };
+    let subscription = Subscription {
+        target: Some(EventClass::Secret.target_key(ours.uuid, &ours.usage_id)),
+        object: Some(object),
+        ..Subscription::new(conn.id, EventClass::Secret, 0)
+    };
+    let recorder = Arc::new(Recorder::default());
+    let id = conn.driver.register_events(subscription, recorder.clone()).unwrap();
+    let expected = SecretEventRegisterArgs { event_id: 0, secret: Some(ours.clone()) };
+    assert_eq!(sent.lock().unwrap().as_ref(), Some(&expected));
+    let mut stream = server.stream.recv().unwrap();
+    for (secret, event) in [(other, 1), (ours, 0)] {
+        let msg = SecretLifecycleMsg { callback_id: 3, secret, event, detail: 0 };
+        stream
+            .write_all(&encode_packet(&Header::message(REMOTE_PROGRAM, remote::SECRET_EVENT_LIFECYCLE, 1), &msg))
+            .unwrap();
+    }
+    let events = recorder.wait_for(1);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(format!("{:?}", events[0]).contains("/var/lib/disk"), "{events:?}");
+    conn.driver.deregister_events(conn.id, id).unwrap();
+    assert_eq!(server.count(remote::CONNECT_SECRET_EVENT_DEREGISTER_ANY), 1);
 }

@@ -6,7 +6,10 @@
 //! (define, start; the guest's RTC change, I/O errors and watchdog; a VNC
 //! visit, resume, suspend, reset, destroy, undefine); both print the same
 //! lines; our remote driver's monitor and agent commands get libvirtd's
-//! answers. Our C API program runs against its `test:///default`.
+//! answers. Our C API program runs against its `test:///default`, and so
+//! does tests/rpc/python_objects.py (network, pool and node device calls,
+//! registrations filtered to one object) on the real python3-libvirt, over
+//! real libvirt's library and over ours, with the same lines.
 
 mod common;
 
@@ -296,4 +299,38 @@ fn api_over_the_wire_of_a_real_libvirtd() {
     // libvirtd's test driver reports the error from VIR_FROM_TEST.
     assert!(text.contains("remote error: 42 12 Domain not found"), "{text}");
     assert!(text.contains("api done, 0 failures"), "{text}");
+}
+
+/// tests/rpc/python_objects.py against the daemon's `test:///default`,
+/// on the real python3-libvirt over real libvirt's client library or ours.
+fn python_objects(daemon: &Libvirtd, ours: bool) -> String {
+    let mut command = Command::new("/usr/bin/python3");
+    command.arg(crate_dir().join("tests/rpc/python_objects.py")).arg(daemon.uri()).arg(daemon.uri());
+    if ours {
+        command.env("LD_LIBRARY_PATH", lib_dir());
+    }
+    let output = command.output().expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "ours: {ours}\n{text}\n{errors}\nlibvirtd's log:\n{}", daemon.log());
+    text
+}
+
+/// Network, storage pool and node device calls, remote errors, read-only
+/// refusals and registrations filtered to one object, against a real
+/// libvirtd: the real python3-libvirt prints the same lines over our
+/// library as over real libvirt's. (The test driver's state lives while a
+/// connection is open: each run starts from its defaults.)
+#[test]
+fn object_calls_and_filtered_events_on_a_real_libvirtd() {
+    assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
+    let daemon = Libvirtd::start("objects");
+    let real = python_objects(&daemon, false);
+    let ours = python_objects(&daemon, true);
+    assert_eq!(ours, real);
+    let expected = ["secure 1 encrypted 0", "net-default default [3, 0]", "refresh-default default-pool []"];
+    for line in expected {
+        assert!(ours.lines().any(|l| l == line), "no {line:?}:\n{ours}");
+    }
+    assert!(!ours.contains("net-default extra"), "{ours}");
 }

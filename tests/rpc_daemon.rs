@@ -471,3 +471,94 @@ fn each_client_gets_the_uri_it_opens_or_the_first() {
     drop(daemon);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Records a network lifecycle message: callback ID, network, event.
+fn record_network_event(packet: &virt_events::testing::packet::Packet, seen: &mut Vec<(i32, String, i32)>) {
+    if packet.header.kind == kind::MESSAGE && packet.header.procedure == remote::NETWORK_EVENT_LIFECYCLE {
+        let msg: protocol::NetworkLifecycleMsg = decode_all(&packet.body).unwrap();
+        seen.push((msg.callback_id, msg.net.name, msg.event));
+    }
+}
+
+/// Calls `procedure` and returns its reply's body, recording the network
+/// lifecycle messages that come first.
+fn call_recording(
+    client: &mut RawClient,
+    (procedure, args): (i32, &dyn Body),
+    seen: &mut Vec<(i32, String, i32)>,
+) -> Vec<u8> {
+    let serial = client.send_call(REMOTE_PROGRAM, procedure, args);
+    loop {
+        let packet = client.next_packet().expect("a packet");
+        record_network_event(&packet, seen);
+        if packet.header.kind == kind::REPLY && packet.header.serial == serial {
+            assert_eq!(packet.header.status, status::OK);
+            return packet.body;
+        }
+    }
+}
+
+/// A network registration filtered to one network is sent that network's
+/// messages only: the daemon filters, not just the client.
+#[test]
+fn object_filters_are_applied_by_the_daemon() {
+    let daemon = Daemon::start("object-filter", TEST);
+    let mut client = RawClient::connect(&daemon.socket);
+    client.open(None, 0);
+    let net: protocol::NetworkArg = client
+        .call(REMOTE_PROGRAM, remote::NETWORK_LOOKUP_BY_NAME, &protocol::LookupByNameArgs { name: "default".into() })
+        .unwrap();
+    let register = |client: &mut RawClient, net: Option<protocol::NonnullNetwork>| {
+        let args = protocol::NetworkEventRegisterArgs { event_id: 0, net };
+        let ret: protocol::CallbackIdArg =
+            client.call(REMOTE_PROGRAM, remote::CONNECT_NETWORK_EVENT_REGISTER_ANY, &args).unwrap();
+        ret.callback_id
+    };
+    let filtered = register(&mut client, Some(net.net.clone()));
+    let every = register(&mut client, None);
+    let mut seen = vec![];
+    let xml = "<network><name>other</name><bridge name='virbr7'/></network>".to_string();
+    let create = (remote::NETWORK_CREATE_XML, &protocol::DefineXmlArgs { xml } as &dyn Body);
+    let other: protocol::NetworkArg = decode_all(&call_recording(&mut client, create, &mut seen)).unwrap();
+    call_recording(&mut client, (remote::NETWORK_DESTROY, &other), &mut seen);
+    call_recording(&mut client, (remote::NETWORK_DESTROY, &net), &mut seen);
+    // Events are flushed after the replies: whatever comes within 500 ms.
+    client.stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    while let Some(packet) = client.next_packet() {
+        record_network_event(&packet, &mut seen);
+    }
+    let expected = [
+        (every, "other".to_string(), 2),
+        (every, "other".to_string(), 3),
+        (filtered, "default".to_string(), 3),
+        (every, "default".to_string(), 3),
+    ];
+    assert_eq!(seen, expected);
+}
+
+/// The legacy network and pool listings answer names and counts, with
+/// `maxnames` checked.
+#[test]
+fn legacy_listings() {
+    let daemon = Daemon::start("legacy-listings", TEST);
+    let mut client = RawClient::connect(&daemon.socket);
+    client.open(None, 0);
+    let num = |client: &mut RawClient, procedure| {
+        client.call::<protocol::IntRet>(REMOTE_PROGRAM, procedure, &()).unwrap().value
+    };
+    let names = |client: &mut RawClient, procedure, maxnames| {
+        let args = protocol::ListNamesArgs { maxnames };
+        client.call::<protocol::ListNamesRet>(REMOTE_PROGRAM, procedure, &args).map(|ret| ret.names.0)
+    };
+    assert_eq!(num(&mut client, remote::CONNECT_NUM_OF_NETWORKS), 1);
+    assert_eq!(num(&mut client, remote::CONNECT_NUM_OF_DEFINED_STORAGE_POOLS), 0);
+    assert_eq!(names(&mut client, remote::CONNECT_LIST_NETWORKS, 5).unwrap(), ["default"]);
+    assert_eq!(names(&mut client, remote::CONNECT_LIST_STORAGE_POOLS, 0).unwrap(), Vec::<String>::new());
+    assert_eq!(names(&mut client, remote::CONNECT_LIST_DEFINED_NETWORKS, 5).unwrap(), Vec::<String>::new());
+    let negative = names(&mut client, remote::CONNECT_LIST_STORAGE_POOLS, -1).unwrap_err();
+    assert_eq!((negative.code, negative.domain), (8, 18));
+    assert_eq!(negative.message.as_deref(), Some("maxnames in virConnectListStoragePools must be zero or greater"));
+    let many = names(&mut client, remote::CONNECT_LIST_NETWORKS, 20000).unwrap_err();
+    assert_eq!((many.code, many.domain), (39, 7));
+    assert_eq!(many.message.as_deref(), Some("maxnames > REMOTE_NETWORK_LIST_MAX"));
+}

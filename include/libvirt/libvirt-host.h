@@ -275,12 +275,12 @@ int virNodeGetInfo(virConnectPtr conn, virNodeInfoPtr info);
 int virConnectGetLibVersion(virConnectPtr conn, unsigned long *libVer);
 
 /**
- * 0: an in-process connection has no channel to encrypt, as libvirt's
+ * 0: in-process connections have nothing to encrypt, remote ones no TLS.
  */
 int virConnectIsEncrypted(virConnectPtr conn);
 
 /**
- * 1: an in-process connection cannot be eavesdropped, as libvirt's
+ * 1 in-process; remote: whether the transport and the server both are.
  */
 int virConnectIsSecure(virConnectPtr conn);
 

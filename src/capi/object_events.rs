@@ -28,7 +28,7 @@ fn register_any<T>(
     let handle = call.connection_for(conn, class)?;
     let descriptor = class.descriptor();
     let domain = descriptor.error_domain;
-    let target = if object.is_null() {
+    let object = if object.is_null() {
         None
     } else {
         let object = ObjectHandle::check(object, class, function)?;
@@ -36,7 +36,7 @@ fn register_any<T>(
             let message = format!("{} '{}' in {function} must match connection", descriptor.noun, object.identity.name);
             return Err(Error::arg_check(function, "obj", message).in_domain(domain));
         }
-        Some(class.target_key(object.identity.uuid, &object.identity.name))
+        Some(object.identity.clone())
     };
     let callback = callback.ok_or_else(|| Error::null_arg(function, "cb").in_domain(domain))?;
     let checked = |message: String| Error::arg_check(function, "eventID", message).in_domain(domain);
@@ -47,7 +47,8 @@ fn register_any<T>(
     if event_id >= count {
         return Err(checked(format!("eventID in {function} must be less than {count}")));
     }
-    let subscription = Subscription { target, ..Subscription::new(handle.conn.id, class, event_id) };
+    let target = object.as_ref().map(|o| class.target_key(o.uuid, &o.name));
+    let subscription = Subscription { target, object, ..Subscription::new(handle.conn.id, class, event_id) };
     let callback = Arc::new(CCallback::new(&handle, callback, opaque, freecb));
     handle.conn.driver.register_events(subscription, callback)
 }

@@ -185,6 +185,15 @@ pub trait Driver: Send + Sync {
     fn set_keepalive(&self, _interval: i32, _count: u32) -> Result<i32> {
         Ok(1)
     }
+    /// `virConnectIsSecure`: in-process connections cannot be eavesdropped.
+    fn is_secure(&self) -> Result<bool> {
+        Ok(true)
+    }
+    /// `virConnectIsEncrypted`: in-process connections have no channel to
+    /// encrypt.
+    fn is_encrypted(&self) -> Result<bool> {
+        Ok(false)
+    }
     /// Where a connection that can close by itself keeps its close
     /// callback; in-process connections never close by themselves.
     fn close_notifier(&self) -> Option<&remote::CloseNotifier> {

@@ -21,7 +21,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use super::{Event, EventClass, TargetKey};
+use super::{Event, EventClass, ObjectIdentity, TargetKey};
 use crate::error::{Error, ErrorDomain, Result};
 use crate::eventloop::{self, EventLoop};
 
@@ -56,6 +56,9 @@ pub struct Subscription {
     pub event_id: i32,
     /// Only events of this target, or of every target of the class.
     pub target: Option<TargetKey>,
+    /// The network, pool, node device or secret `target` keys, as its
+    /// handle names it: a remote connection sends it to its server.
+    pub object: Option<ObjectIdentity>,
     /// Registered through `virConnectDomainEventRegister`.
     pub legacy: bool,
     /// A registration with a filter is never refused as a duplicate.
@@ -65,7 +68,7 @@ pub struct Subscription {
 impl Subscription {
     /// A registration for `event_id` events of `class`, of every object.
     pub fn new(connection: ConnectionId, class: EventClass, event_id: i32) -> Subscription {
-        Subscription { connection, class, event_id, target: None, legacy: false, filter: None }
+        Subscription { connection, class, event_id, target: None, object: None, legacy: false, filter: None }
     }
 
     /// Whether a registration of the same function for `other` would be

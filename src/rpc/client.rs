@@ -21,7 +21,7 @@ use super::protocol::{
     keepalive, Body, RemoteError, KEEPALIVE_PROGRAM, PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM,
 };
 pub use super::stream::Stream;
-use super::xdr::{decode_all, Xdr};
+use super::xdr::{decode_all, Decoder, Xdr, XdrResult};
 use crate::abi::common::virConnectCloseReason as CloseReason;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::sys::{poll, Wakeup};
@@ -129,11 +129,24 @@ impl Client {
     /// Calls `procedure` of `program` and decodes its reply; a server's
     /// error reply is that error.
     pub fn call<A: Xdr + std::fmt::Debug, R: Xdr>(&self, program: u32, procedure: i32, args: &A) -> Result<R> {
+        self.call_with(program, procedure, args, R::decode)
+    }
+
+    /// [`Client::call`] for bodies whose form is known only at run time:
+    /// `decode` reads a successful reply, which must hold nothing more.
+    pub fn call_with<R>(
+        &self,
+        program: u32,
+        procedure: i32,
+        args: &dyn Body,
+        decode: impl FnOnce(&mut Decoder<'_>) -> XdrResult<R>,
+    ) -> Result<R> {
         let packet = self.call_raw(program, procedure, args)?;
         let malformed =
             |e| rpc_error(ErrorCode::VIR_ERR_RPC, format!("cannot decode the reply to procedure {procedure}: {e}"));
         if packet.header.status == status::OK {
-            return decode_all::<R>(&packet.body).map_err(malformed);
+            let mut d = Decoder::new(&packet.body);
+            return decode(&mut d).and_then(|ret| d.finish().map(|()| ret)).map_err(malformed);
         }
         let remote = decode_all::<RemoteError>(&packet.body).map_err(malformed)?;
         Err(error_from_remote(remote))

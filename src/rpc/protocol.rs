@@ -25,6 +25,12 @@ pub const GRAPHICS_IDENTITY_MAX: u32 = 20;
 pub const TUNABLE_MAX: u32 = 2048;
 /// `REMOTE_DOMAIN_JOB_STATS_MAX`.
 pub const JOB_STATS_MAX: u32 = 64;
+/// `REMOTE_NETWORK_LIST_MAX`.
+pub const NETWORK_LIST_MAX: u32 = 16384;
+/// `REMOTE_STORAGE_POOL_LIST_MAX`.
+pub const STORAGE_POOL_LIST_MAX: u32 = 16384;
+/// `REMOTE_NODE_DEVICE_LIST_MAX`.
+pub const NODE_DEVICE_LIST_MAX: u32 = 65536;
 
 /// Declares structs whose XDR form is their fields in order.
 macro_rules! xdr_structs {
@@ -104,11 +110,11 @@ xdr_structs! {
     pub struct DomainGetInfoRet { state: u32, max_mem: u64, memory: u64, nr_virt_cpu: u32, cpu_time: u64 }
     pub struct DomainGetStateRet { state: i32, reason: i32 }
     pub struct DomainGetXmlDescRet { xml: String }
-    pub struct DomainIsPersistentRet { persistent: i32 }
     pub struct AuthPolkitRet { complete: i32 }
 
-    // Host answers, saving, memory and vCPUs. One field of a kind is the
-    // same on the wire whatever libvirt names it.
+    // Host answers, saving, memory and vCPUs. A reply of one field is the
+    // same on the wire whatever libvirt names the field (`num`, `active`,
+    // `persistent`, `secure`...), so one struct serves each kind.
     pub struct StringRet { value: String }
     pub struct IntRet { value: i32 }
     pub struct HyperRet { value: u64 }
@@ -121,10 +127,22 @@ xdr_structs! {
     pub struct DomainVcpusArgs { dom: NonnullDomain, nvcpus: u32 }
     pub struct DomainVcpusFlagsArgs { dom: NonnullDomain, nvcpus: u32, flags: u32 }
 
-    // Networks and storage pools, enough to operate them.
+    // Networks, storage pools and node devices (`rpc::objects` speaks
+    // them for every class at once; these are their per-class forms).
     pub struct NetworkArg { net: NonnullNetwork }
+    pub struct NetworkFlagsArgs { net: NonnullNetwork, flags: u32 }
     pub struct StoragePoolArg { pool: NonnullStoragePool }
     pub struct StoragePoolFlagsArgs { pool: NonnullStoragePool, flags: u32 }
+    pub struct NodeDeviceArg { dev: NonnullNodeDevice }
+    /// A node device call names the device alone.
+    pub struct NodeDeviceNameFlagsArgs { name: String, flags: u32 }
+    pub struct NodeDeviceGetParentRet { parent: Option<String> }
+    /// The legacy network and pool listings: names, and how many.
+    pub struct ListNamesArgs { maxnames: i32 }
+    pub struct ListNamesRet { names: Array<String, NETWORK_LIST_MAX> }
+    pub struct ListAllNetworksRet { nets: Array<NonnullNetwork, NETWORK_LIST_MAX>, ret: u32 }
+    pub struct ListAllStoragePoolsRet { pools: Array<NonnullStoragePool, STORAGE_POOL_LIST_MAX>, ret: u32 }
+    pub struct ListAllNodeDevicesRet { devices: Array<NonnullNodeDevice, NODE_DEVICE_LIST_MAX>, ret: u32 }
 
     // Event registrations.
     pub struct DomainEventCallbackRegisterArgs { event_id: i32, dom: Option<NonnullDomain> }
@@ -385,23 +403,56 @@ procedures! {
         DOMAIN_SHUTDOWN = 33: DomainArg => (),
         DOMAIN_SUSPEND = 34: DomainArg => (),
         DOMAIN_UNDEFINE = 35: DomainArg => (),
+        CONNECT_LIST_DEFINED_NETWORKS = 36: ListNamesArgs => ListNamesRet,
+        CONNECT_LIST_NETWORKS = 38: ListNamesArgs => ListNamesRet,
         NETWORK_CREATE = 39: NetworkArg => (),
+        NETWORK_CREATE_XML = 40: DefineXmlArgs => NetworkArg,
+        NETWORK_DEFINE_XML = 41: DefineXmlArgs => NetworkArg,
         NETWORK_DESTROY = 42: NetworkArg => (),
+        NETWORK_GET_XML_DESC = 43: NetworkFlagsArgs => DomainGetXmlDescRet,
         NETWORK_LOOKUP_BY_NAME = 46: LookupByNameArgs => NetworkArg,
+        NETWORK_LOOKUP_BY_UUID = 47: LookupByUuidArgs => NetworkArg,
+        NETWORK_UNDEFINE = 49: NetworkArg => (),
+        CONNECT_NUM_OF_DEFINED_NETWORKS = 50: () => IntRet,
+        CONNECT_NUM_OF_NETWORKS = 52: () => IntRet,
         DOMAIN_RESTORE = 54: DomainRestoreArgs => (),
         DOMAIN_SAVE = 55: DomainSaveArgs => (),
         CONNECT_GET_HOSTNAME = 59: () => StringRet,
         CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
         AUTH_LIST = 66: () => AuthListRet,
         AUTH_POLKIT = 70: () => AuthPolkitRet,
+        CONNECT_NUM_OF_STORAGE_POOLS = 71: () => IntRet,
+        CONNECT_LIST_STORAGE_POOLS = 72: ListNamesArgs => ListNamesRet,
+        CONNECT_NUM_OF_DEFINED_STORAGE_POOLS = 73: () => IntRet,
+        CONNECT_LIST_DEFINED_STORAGE_POOLS = 74: ListNamesArgs => ListNamesRet,
+        STORAGE_POOL_CREATE_XML = 76: CreateXmlArgs => StoragePoolArg,
+        STORAGE_POOL_DEFINE_XML = 77: CreateXmlArgs => StoragePoolArg,
+        STORAGE_POOL_CREATE = 78: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_BUILD = 79: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_DESTROY = 80: StoragePoolArg => (),
+        STORAGE_POOL_DELETE = 81: StoragePoolFlagsArgs => (),
+        STORAGE_POOL_UNDEFINE = 82: StoragePoolArg => (),
         STORAGE_POOL_REFRESH = 83: StoragePoolFlagsArgs => (),
         STORAGE_POOL_LOOKUP_BY_NAME = 84: LookupByNameArgs => StoragePoolArg,
+        STORAGE_POOL_LOOKUP_BY_UUID = 85: LookupByUuidArgs => StoragePoolArg,
+        STORAGE_POOL_GET_XML_DESC = 88: StoragePoolFlagsArgs => DomainGetXmlDescRet,
         CONNECT_DOMAIN_EVENT_REGISTER = 105: () => LegacyRegisteredRet,
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
         CONNECT_GET_URI = 110: () => GetUriRet,
+        NODE_DEVICE_LOOKUP_BY_NAME = 113: LookupByNameArgs => NodeDeviceArg,
+        NODE_DEVICE_GET_XML_DESC = 114: NodeDeviceNameFlagsArgs => DomainGetXmlDescRet,
+        NODE_DEVICE_GET_PARENT = 115: LookupByNameArgs => NodeDeviceGetParentRet,
+        NODE_DEVICE_CREATE_XML = 123: CreateXmlArgs => NodeDeviceArg,
+        NODE_DEVICE_DESTROY = 124: LookupByNameArgs => (),
+        CONNECT_IS_ENCRYPTED = 148: () => IntRet,
+        CONNECT_IS_SECURE = 149: () => IntRet,
         DOMAIN_IS_ACTIVE = 150: DomainArg => IntRet,
-        DOMAIN_IS_PERSISTENT = 151: DomainArg => DomainIsPersistentRet,
+        DOMAIN_IS_PERSISTENT = 151: DomainArg => IntRet,
+        NETWORK_IS_ACTIVE = 152: NetworkArg => IntRet,
+        NETWORK_IS_PERSISTENT = 153: NetworkArg => IntRet,
+        STORAGE_POOL_IS_ACTIVE = 154: StoragePoolArg => IntRet,
+        STORAGE_POOL_IS_PERSISTENT = 155: StoragePoolArg => IntRet,
         CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167: LegacyRegisterAnyArgs => (),
         CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168: LegacyRegisterAnyArgs => (),
         DOMAIN_EVENT_REBOOT = 169: DomainOnlyMsg => (),
@@ -431,6 +482,9 @@ procedures! {
         DOMAIN_EVENT_PMWAKEUP = 269: DomainOnlyMsg => (),
         DOMAIN_EVENT_PMSUSPEND = 270: DomainOnlyMsg => (),
         CONNECT_LIST_ALL_DOMAINS = 273: ListAllDomainsArgs => ListAllDomainsRet,
+        CONNECT_LIST_ALL_STORAGE_POOLS = 281: ListAllDomainsArgs => ListAllStoragePoolsRet,
+        CONNECT_LIST_ALL_NETWORKS = 283: ListAllDomainsArgs => ListAllNetworksRet,
+        CONNECT_LIST_ALL_NODE_DEVICES = 285: ListAllDomainsArgs => ListAllNodeDevicesRet,
         DOMAIN_EVENT_BALLOON_CHANGE = 276: BalloonChangeMsg => (),
         DOMAIN_EVENT_PMSUSPEND_DISK = 292: DomainOnlyMsg => (),
         DOMAIN_EVENT_DEVICE_REMOVED = 311: DeviceAliasMsg => (),

@@ -28,14 +28,15 @@ use parking_lot::Mutex;
 mod ops;
 
 use super::convert::{self, domain_identity, nonnull_domain};
+use super::objects::{self, Args, Call, Ret, Wire};
 use super::packet::{self, encode_packet, kind, status, FrameReader, Header, Packet};
 use super::protocol::*;
 use super::stream::Stream;
-use super::xdr::{decode_all, Array};
-use crate::driver::{Driver, Lookup, ObjectOp};
+use super::xdr::{decode_all, Array, Decoder};
+use crate::driver::{Driver, Lookup};
 use crate::error::{Error, ErrorCode, ErrorDomain};
 use crate::event::state::{ConnectionId, EventCallback, Subscription};
-use crate::event::{Event, EventClass, ObjectIdentity, TargetKey};
+use crate::event::{Event, EventClass, TargetKey};
 use crate::sys;
 
 const POLLIN: i16 = libc::POLLIN;
@@ -723,6 +724,24 @@ impl Server {
             Ok(ret) => Outcome::Reply(ret),
             Err(e) => Outcome::Error(e),
         };
+        if let Some((class, call, flags)) = objects::call_of(header.procedure) {
+            let args = match objects::decode_args(class, call, flags, &mut Decoder::new(body)) {
+                Ok(args) => args,
+                Err(e) => {
+                    return Some(Outcome::Drop(format!("malformed arguments of procedure {}: {e}", header.procedure)))
+                }
+            };
+            let function = function_name(REMOTE_PROGRAM, header.procedure).unwrap_or_default();
+            if matches!(call, Call::DefineXml | Call::CreateXml | Call::Op(_)) {
+                if let Err(e) = modify_object(session, class, function) {
+                    return Some(e.into());
+                }
+                // A change may wait for its object: the worker runs it.
+                let driver = driver.clone();
+                return Some(self.defer(client.id, header, move || serve_object(driver.as_ref(), class, call, args)));
+            }
+            return Some(reply(serve_object(driver.as_ref(), class, call, args)));
+        }
         let outcome = match header.procedure {
             CONNECT_CLOSE => {
                 args!(());
@@ -732,6 +751,31 @@ impl Server {
             CONNECT_GET_URI => {
                 args!(());
                 ok(GetUriRet { uri: served.uri.clone() })
+            }
+            CONNECT_NUM_OF_NETWORKS
+            | CONNECT_NUM_OF_DEFINED_NETWORKS
+            | CONNECT_NUM_OF_STORAGE_POOLS
+            | CONNECT_NUM_OF_DEFINED_STORAGE_POOLS => {
+                args!(());
+                let (class, filter) = legacy_listing(header.procedure);
+                reply(driver.object_list(class, filter).map(|found| boxed(IntRet { value: found.len() as i32 })))
+            }
+            CONNECT_LIST_NETWORKS
+            | CONNECT_LIST_DEFINED_NETWORKS
+            | CONNECT_LIST_STORAGE_POOLS
+            | CONNECT_LIST_DEFINED_STORAGE_POOLS => {
+                let maxnames = args!(ListNamesArgs).maxnames;
+                let (class, filter) = legacy_listing(header.procedure);
+                let function = function_name(REMOTE_PROGRAM, header.procedure).unwrap_or_default();
+                reply(list_names(driver.as_ref(), (class, filter), function, maxnames))
+            }
+            CONNECT_IS_SECURE => {
+                args!(());
+                reply(driver.is_secure().map(|secure| boxed(IntRet { value: i32::from(secure) })))
+            }
+            CONNECT_IS_ENCRYPTED => {
+                args!(());
+                reply(driver.is_encrypted().map(|encrypted| boxed(IntRet { value: i32::from(encrypted) })))
             }
             CONNECT_REGISTER_CLOSE_CALLBACK | CONNECT_UNREGISTER_CLOSE_CALLBACK => {
                 args!(());
@@ -832,38 +876,6 @@ impl Server {
                     };
                     dom.map(|d| boxed(DomainArg { dom: nonnull_domain(&d) }))
                 })
-            }
-            NETWORK_LOOKUP_BY_NAME => {
-                let name = args!(LookupByNameArgs).name;
-                let found = driver.object_lookup(EventClass::Network, Lookup::Name(&name));
-                reply(found.map(|n| boxed(NetworkArg { net: NonnullNetwork { name: n.name, uuid: n.uuid } })))
-            }
-            STORAGE_POOL_LOOKUP_BY_NAME => {
-                let name = args!(LookupByNameArgs).name;
-                let found = driver.object_lookup(EventClass::StoragePool, Lookup::Name(&name));
-                reply(found.map(|p| boxed(StoragePoolArg { pool: NonnullStoragePool { name: p.name, uuid: p.uuid } })))
-            }
-            NETWORK_CREATE | NETWORK_DESTROY | STORAGE_POOL_REFRESH => {
-                let (class, object, op, flags, function) = match header.procedure {
-                    STORAGE_POOL_REFRESH => {
-                        let args = args!(StoragePoolFlagsArgs);
-                        let pool = ObjectIdentity::named(args.pool.name, args.pool.uuid);
-                        (EventClass::StoragePool, pool, ObjectOp::Refresh, args.flags, "virStoragePoolRefresh")
-                    }
-                    procedure => {
-                        let net = args!(NetworkArg).net;
-                        let (op, function) = match procedure {
-                            NETWORK_CREATE => (ObjectOp::Create, "virNetworkCreate"),
-                            _ => (ObjectOp::Destroy, "virNetworkDestroy"),
-                        };
-                        (EventClass::Network, ObjectIdentity::named(net.name, net.uuid), op, 0, function)
-                    }
-                };
-                if let Err(e) = modify_object(session, class, function) {
-                    return Some(e.into());
-                }
-                let driver = driver.clone();
-                self.defer(client.id, header, move || driver.object_op(class, &object, op, flags).map(|()| boxed(())))
             }
             CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY
             | CONNECT_NETWORK_EVENT_REGISTER_ANY
@@ -1111,6 +1123,74 @@ impl Server {
             Err(e) => e.into(),
         }
     }
+}
+
+/// The class and `VIR_CONNECT_LIST_*` filter (2 active, 1 inactive, in
+/// both classes) of a legacy network or pool listing.
+fn legacy_listing(procedure: i32) -> (EventClass, u32) {
+    use remote::*;
+    match procedure {
+        CONNECT_NUM_OF_NETWORKS | CONNECT_LIST_NETWORKS => (EventClass::Network, 2),
+        CONNECT_NUM_OF_DEFINED_NETWORKS | CONNECT_LIST_DEFINED_NETWORKS => (EventClass::Network, 1),
+        CONNECT_NUM_OF_STORAGE_POOLS | CONNECT_LIST_STORAGE_POOLS => (EventClass::StoragePool, 2),
+        _ => (EventClass::StoragePool, 1),
+    }
+}
+
+/// The first `maxnames` names of a legacy listing, checked as libvirtd
+/// and libvirt's API check them.
+fn list_names(
+    driver: &dyn Driver,
+    (class, filter): (EventClass, u32),
+    function: &str,
+    maxnames: i32,
+) -> crate::error::Result<Box<dyn Body>> {
+    if maxnames < 0 {
+        let message = format!("maxnames in {function} must be zero or greater");
+        return Err(Error::arg_check(function, "maxnames", message).in_domain(class.descriptor().error_domain));
+    }
+    let (limit, max) = match class {
+        EventClass::Network => ("REMOTE_NETWORK_LIST_MAX", NETWORK_LIST_MAX),
+        _ => ("REMOTE_STORAGE_POOL_LIST_MAX", STORAGE_POOL_LIST_MAX),
+    };
+    if maxnames as u32 > max {
+        return Err(rpc_error(ErrorCode::VIR_ERR_RPC, format!("maxnames > {limit}")));
+    }
+    let found = driver.object_list(class, filter)?;
+    let names = found.into_iter().take(maxnames as usize).map(|object| object.name).collect();
+    Ok(boxed(ListNamesRet { names: Array(names) }))
+}
+
+/// Runs a network, pool or node device call on `driver`.
+fn serve_object(driver: &dyn Driver, class: EventClass, call: Call, args: Args) -> crate::error::Result<Box<dyn Body>> {
+    let ret = match (call, args) {
+        (Call::LookupByName, Args::Name(name)) => Ret::Object(driver.object_lookup(class, Lookup::Name(&name))?),
+        (Call::LookupByUuid, Args::Uuid(uuid)) => Ret::Object(driver.object_lookup(class, Lookup::Uuid(uuid))?),
+        (Call::ListAll, Args::List { need_results, flags }) => {
+            let found = driver.object_list(class, flags)?;
+            let count = found.len() as u32;
+            Ret::List(if need_results { found } else { vec![] }, count)
+        }
+        (Call::DefineXml, Args::Xml { xml, flags }) => {
+            Ret::Object(driver.object_define_xml(class, &xml, flags.unwrap_or(0))?)
+        }
+        (Call::CreateXml, Args::Xml { xml, flags }) => {
+            Ret::Object(driver.object_create_xml(class, &xml, flags.unwrap_or(0))?)
+        }
+        (Call::Op(op), Args::Object { object, flags }) => {
+            driver.object_op(class, &object, op, flags.unwrap_or(0))?;
+            Ret::Nothing
+        }
+        (Call::Query(query), Args::Object { object, .. }) => Ret::Bool(driver.object_query(class, &object, query)?),
+        (Call::XmlDesc, Args::Object { object, flags }) => {
+            Ret::Text(driver.object_xml_desc(class, &object, flags.unwrap_or(0))?)
+        }
+        (Call::Parent, Args::Object { object, .. }) => Ret::Parent(Some(driver.node_device_parent(&object.name)?)),
+        (call, args) => {
+            return Err(Error::internal(ErrorDomain::VIR_FROM_RPC, format!("{call:?} cannot take {args:?}")));
+        }
+    };
+    Ok(Box::new(Wire { class, body: ret }))
 }
 
 fn boxed<T: Body + 'static>(ret: T) -> Box<dyn Body> {

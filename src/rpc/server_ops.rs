@@ -107,7 +107,7 @@ impl Server {
             }
             DOMAIN_IS_PERSISTENT => {
                 let persistent = driver.is_persistent(&domain_identity(&args!(DomainArg).dom));
-                read(persistent.map(|p| boxed(DomainIsPersistentRet { persistent: i32::from(p) })))
+                read(persistent.map(|p| boxed(IntRet { value: i32::from(p) })))
             }
             DOMAIN_HAS_MANAGED_SAVE_IMAGE => {
                 let args = args!(DomainFlagsArgs);

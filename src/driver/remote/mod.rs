@@ -18,15 +18,17 @@ use parking_lot::Mutex;
 use crate::abi::common::virConnectCloseReason as CloseReason;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::{DomainIdentity, Event, EventClass, TargetKey};
+use crate::event::{DomainIdentity, Event, EventClass, ObjectIdentity, TargetKey};
 use crate::eventloop;
 use crate::rpc::client::{Client, ClientHandler, Stream};
 use crate::rpc::convert::{domain_identity, nonnull_domain};
+use crate::rpc::objects::{self, Args, Call, Wire};
 use crate::rpc::packet::Packet;
 use crate::rpc::protocol::*;
+use crate::rpc::xdr::{Decoder, Xdr, XdrResult};
 use crate::uuid::Uuid;
 
-use super::{DomainInfo, DomainState, Driver, NodeInfo};
+use super::{DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery};
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
 const FEATURE_KEEPALIVE: i32 = 10;
@@ -40,7 +42,6 @@ const OPEN_READ_ONLY: u32 = 1;
 const OPEN_USER: u32 = 2;
 /// `REMOTE_AUTH_*`.
 const AUTH_NONE: i32 = 0;
-const AUTH_SASL: i32 = 1;
 const AUTH_POLKIT: i32 = 2;
 /// The remote ID of registrations made without callback IDs (legacy
 /// procedures), and of the messages they receive.
@@ -222,11 +223,16 @@ pub struct RemoteDriver {
     helper: Mutex<Option<Child>>,
     /// The server tells this connection when it closes (feature 15).
     server_close_callback: bool,
+    /// The handshake completed: closing says goodbye. A connection whose
+    /// opening failed is closed without a word, as libvirt's client does.
+    opened: bool,
+    /// The transport is one libvirt's client counts secure.
+    transport_secure: bool,
 }
 
 impl Drop for RemoteDriver {
     fn drop(&mut self) {
-        if self.client.is_alive() {
+        if self.opened && self.client.is_alive() {
             if self.server_close_callback {
                 let _ = self.call::<_, ()>(remote::CONNECT_UNREGISTER_CLOSE_CALLBACK, &());
             }
@@ -253,6 +259,8 @@ fn connect_error(what: &str, e: std::io::Error) -> Error {
 pub struct Connected {
     stream: Stream,
     helper: Option<Child>,
+    /// [`uri::Endpoint::is_secure`].
+    secure: bool,
 }
 
 /// Connects to `endpoint`.
@@ -264,14 +272,17 @@ pub fn connect(endpoint: &uri::Endpoint) -> Result<Connected> {
         uri::Endpoint::Tcp { host, port } => TcpStream::connect((host.as_str(), *port))
             .map(Stream::Tcp)
             .map_err(|e| connect_error(&format!("{host}:{port}"), e))?,
-        uri::Endpoint::Command(argv) => return spawn(argv),
+        uri::Endpoint::Command(argv) | uri::Endpoint::Ssh(argv) => {
+            let (stream, helper) = spawn(argv)?;
+            return Ok(Connected { stream, helper: Some(helper), secure: endpoint.is_secure() });
+        }
     };
-    Ok(Connected { stream, helper: None })
+    Ok(Connected { stream, helper: None, secure: endpoint.is_secure() })
 }
 
 /// Runs `argv` with one end of a socket pair as its standard input and
 /// output; its standard error stays the application's.
-fn spawn(argv: &[String]) -> Result<Connected> {
+fn spawn(argv: &[String]) -> Result<(Stream, Child)> {
     let failed = |e: std::io::Error| {
         Error::new(
             ErrorCode::VIR_ERR_SYSTEM_ERROR,
@@ -288,7 +299,7 @@ fn spawn(argv: &[String]) -> Result<Connected> {
         .stdout(Stdio::from(output))
         .spawn()
         .map_err(failed)?;
-    Ok(Connected { stream: Stream::Unix(ours), helper: Some(helper) })
+    Ok((Stream::Unix(ours), helper))
 }
 
 /// Waits a moment for the helper program to leave once its stream closed,
@@ -314,7 +325,7 @@ impl RemoteDriver {
         name: Option<&str>,
         read_only: bool,
     ) -> Result<(Arc<RemoteDriver>, Option<String>)> {
-        let Connected { stream, helper } = connected;
+        let Connected { stream, helper, secure } = connected;
         let client = Client::start(stream)?;
         let receiver = Arc::new(Receiver {
             events: EventState::new(),
@@ -331,6 +342,8 @@ impl RemoteDriver {
             seen: Mutex::new(Vec::new()),
             helper: Mutex::new(helper),
             server_close_callback: false,
+            opened: false,
+            transport_secure: secure,
         };
         driver.authenticate()?;
         // libvirt's client asks for keepalive only when an event loop can
@@ -353,6 +366,7 @@ impl RemoteDriver {
             driver.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
             driver.server_close_callback = true;
         }
+        driver.opened = true;
         Ok((Arc::new(driver), uri))
     }
 
@@ -382,11 +396,8 @@ impl RemoteDriver {
                 self.call::<_, AuthPolkitRet>(remote::AUTH_POLKIT, &())?;
                 Ok(())
             }
-            Some(AUTH_SASL) => Err(Error::new(
-                ErrorCode::VIR_ERR_AUTH_UNAVAILABLE,
-                ErrorDomain::VIR_FROM_REMOTE,
-                Some("the server requires SASL authentication, which this client does not implement".into()),
-            )),
+            // SASL among them: this client answers as libvirt's built
+            // without SASL does.
             Some(other) => Err(Error::new(
                 ErrorCode::VIR_ERR_AUTH_FAILED,
                 ErrorDomain::VIR_FROM_REMOTE,
@@ -434,7 +445,12 @@ impl RemoteDriver {
     }
 
     /// Registers `key` with the server; returns the server's callback ID.
-    fn server_register(&self, key: &Key, qemu_event: Option<(&str, u32)>) -> Result<i32> {
+    fn server_register(
+        &self,
+        key: &Key,
+        object: Option<&ObjectIdentity>,
+        qemu_event: Option<(&str, u32)>,
+    ) -> Result<i32> {
         use remote::*;
         let callback = |ret: CallbackIdArg| ret.callback_id;
         let event_id = key.event_id;
@@ -457,21 +473,59 @@ impl RemoteDriver {
                 let args = QemuMonitorRegisterArgs { dom, event: event.filter(|e| !e.is_empty()), flags };
                 self.client.call(QEMU_PROGRAM, qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, &args).map(callback)
             }
-            // Object filters need the object's lookup, which this driver
-            // does not offer; registrations for every object need none.
-            EventClass::Network => self
-                .call(CONNECT_NETWORK_EVENT_REGISTER_ANY, &NetworkEventRegisterArgs { event_id, net: None })
-                .map(callback),
-            EventClass::StoragePool => self
-                .call(CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, &StoragePoolEventRegisterArgs { event_id, pool: None })
-                .map(callback),
-            EventClass::NodeDevice => self
-                .call(CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, &NodeDeviceEventRegisterArgs { event_id, dev: None })
-                .map(callback),
-            EventClass::Secret => self
-                .call(CONNECT_SECRET_EVENT_REGISTER_ANY, &SecretEventRegisterArgs { event_id, secret: None })
-                .map(callback),
+            // The filtered object as its handle names it, as libvirt's
+            // client sends it.
+            EventClass::Network => {
+                let net = object.map(|o| NonnullNetwork { name: o.name.clone(), uuid: o.uuid });
+                self.call(CONNECT_NETWORK_EVENT_REGISTER_ANY, &NetworkEventRegisterArgs { event_id, net }).map(callback)
+            }
+            EventClass::StoragePool => {
+                let pool = object.map(|o| NonnullStoragePool { name: o.name.clone(), uuid: o.uuid });
+                let args = StoragePoolEventRegisterArgs { event_id, pool };
+                self.call(CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, &args).map(callback)
+            }
+            EventClass::NodeDevice => {
+                let dev = object.map(|o| NonnullNodeDevice { name: o.name.clone() });
+                self.call(CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, &NodeDeviceEventRegisterArgs { event_id, dev })
+                    .map(callback)
+            }
+            EventClass::Secret => {
+                let secret =
+                    object.map(|o| NonnullSecret { uuid: o.uuid, usage_type: o.usage_type, usage_id: o.name.clone() });
+                self.call(CONNECT_SECRET_EVENT_REGISTER_ANY, &SecretEventRegisterArgs { event_id, secret })
+                    .map(callback)
+            }
         }
+    }
+
+    /// `call` on `class` over the wire: `args` gets whether the procedure
+    /// sends flags, `decode` reads the reply.
+    fn object_call<R>(
+        &self,
+        (class, call): (EventClass, Call),
+        args: impl FnOnce(bool) -> Args,
+        decode: impl FnOnce(&mut Decoder<'_>) -> XdrResult<R>,
+    ) -> Result<R> {
+        let Some((procedure, flags)) = objects::procedure(class, call) else {
+            return Err(objects::unsupported(class, call));
+        };
+        self.client.call_with(REMOTE_PROGRAM, procedure, &Wire { class, body: args(flags) }, decode)
+    }
+
+    /// A call on one object.
+    fn on_object<R>(
+        &self,
+        (class, call): (EventClass, Call),
+        (object, flags): (&ObjectIdentity, u32),
+        decode: impl FnOnce(&mut Decoder<'_>) -> XdrResult<R>,
+    ) -> Result<R> {
+        let args = |sends: bool| Args::Object { object: object.clone(), flags: sends.then_some(flags) };
+        self.object_call((class, call), args, decode)
+    }
+
+    /// A call that answers an object of `class`.
+    fn object_reply(&self, class: EventClass, call: Call, args: impl FnOnce(bool) -> Args) -> Result<ObjectIdentity> {
+        self.object_call((class, call), args, |d| objects::decode_object(class, d))
     }
 
     fn server_deregister(&self, key: &Key, remote_id: i32) -> Result<()> {
@@ -500,20 +554,18 @@ impl RemoteDriver {
         callback: Arc<dyn EventCallback>,
         qemu_event: Option<(&str, u32)>,
     ) -> Result<i32> {
-        let object_class = !matches!(subscription.class, EventClass::Domain | EventClass::QemuMonitor);
-        if object_class && subscription.target.is_some() {
-            return Err(Error::no_support(
-                ErrorDomain::VIR_FROM_REMOTE,
-                "event registrations for one network, pool, device or secret",
-            ));
-        }
         let _serialised = self.registering.lock();
         let legacy_identity = subscription.legacy.then(|| callback.identity());
         let mut key = Key {
             class: subscription.class,
             event_id: subscription.event_id,
-            // Legacy registrations filter by domain locally.
-            target: if self.callback_events { subscription.target.clone() } else { None },
+            // Legacy domain registrations filter by domain locally; the
+            // other classes always send their filter.
+            target: if self.callback_events || subscription.class != EventClass::Domain {
+                subscription.target.clone()
+            } else {
+                None
+            },
             unshared: None,
         };
         if key.class == EventClass::QemuMonitor {
@@ -531,7 +583,7 @@ impl RemoteDriver {
             Some(id) => (id, false),
             None => {
                 self.receiver.registrations.lock().registering = true;
-                match self.server_register(&key, qemu_event) {
+                match self.server_register(&key, subscription.object.as_ref(), qemu_event) {
                     Ok(remote_id) => (remote_id, true),
                     Err(e) => {
                         self.receiver.registrations.lock().registered(&self.receiver.events);
@@ -665,6 +717,19 @@ impl Driver for RemoteDriver {
         Some(&self.receiver.close)
     }
 
+    /// Secure when the transport is and the server's connection is, as
+    /// libvirt's client answers.
+    fn is_secure(&self) -> Result<bool> {
+        let server: IntRet = self.call(remote::CONNECT_IS_SECURE, &())?;
+        Ok(self.transport_secure && server.value != 0)
+    }
+
+    /// Never: this client has neither TLS nor SASL. libvirt's client asks
+    /// the server first all the same (its failure is this call's).
+    fn is_encrypted(&self) -> Result<bool> {
+        self.call::<_, IntRet>(remote::CONNECT_IS_SECURE, &()).map(|_| false)
+    }
+
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
         self.lookup(remote::DOMAIN_LOOKUP_BY_NAME, &LookupByNameArgs { name: name.to_string() })
     }
@@ -705,8 +770,8 @@ impl Driver for RemoteDriver {
     }
 
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool> {
-        let ret: DomainIsPersistentRet = self.call(remote::DOMAIN_IS_PERSISTENT, &DomainArg { dom: self.wire(dom) })?;
-        Ok(ret.persistent != 0)
+        let ret: IntRet = self.call(remote::DOMAIN_IS_PERSISTENT, &DomainArg { dom: self.wire(dom) })?;
+        Ok(ret.value != 0)
     }
 
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
@@ -899,6 +964,46 @@ impl Driver for RemoteDriver {
 
     fn create_xml(&self, xml: &str, flags: u32) -> Result<DomainIdentity> {
         self.lookup(remote::DOMAIN_CREATE_XML, &CreateXmlArgs { xml_desc: xml.to_string(), flags })
+    }
+
+    fn object_lookup(&self, class: EventClass, by: Lookup<'_>) -> Result<ObjectIdentity> {
+        match by {
+            Lookup::Name(name) => self.object_reply(class, Call::LookupByName, |_| Args::Name(name.to_string())),
+            Lookup::Uuid(uuid) => self.object_reply(class, Call::LookupByUuid, |_| Args::Uuid(uuid)),
+        }
+    }
+
+    fn object_list(&self, class: EventClass, flags: u32) -> Result<Vec<ObjectIdentity>> {
+        let args = |_| Args::List { need_results: true, flags };
+        let (found, _) = self.object_call((class, Call::ListAll), args, |d| objects::decode_list(class, d))?;
+        Ok(found)
+    }
+
+    fn object_define_xml(&self, class: EventClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
+        self.object_reply(class, Call::DefineXml, |sends| Args::Xml { xml: xml.into(), flags: sends.then_some(flags) })
+    }
+
+    fn object_create_xml(&self, class: EventClass, xml: &str, flags: u32) -> Result<ObjectIdentity> {
+        self.object_reply(class, Call::CreateXml, |sends| Args::Xml { xml: xml.into(), flags: sends.then_some(flags) })
+    }
+
+    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
+        self.on_object((class, Call::Op(op)), (object, flags), <()>::decode)
+    }
+
+    fn object_query(&self, class: EventClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
+        self.on_object((class, Call::Query(query)), (object, 0), i32::decode).map(|answer| answer != 0)
+    }
+
+    fn object_xml_desc(&self, class: EventClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
+        self.on_object((class, Call::XmlDesc), (object, flags), String::decode)
+    }
+
+    fn node_device_parent(&self, name: &str) -> Result<String> {
+        let device = ObjectIdentity::named(name, Uuid([0; 16]));
+        let parent = self.on_object((EventClass::NodeDevice, Call::Parent), (&device, 0), Option::<String>::decode)?;
+        // libvirt's handle then has no parent, and the call answers NULL.
+        parent.ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_NODEDEV, "no parent for this device"))
     }
 }
 

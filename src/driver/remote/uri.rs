@@ -18,8 +18,19 @@ pub enum Endpoint {
         port: u16,
     },
     /// A program whose standard input and output are the connection
-    /// (`ext`, and `ssh` running a proxy on the host).
+    /// (`ext`).
     Command(Vec<String>),
+    /// `ssh` running a proxy on the host, the same way.
+    Ssh(Vec<String>),
+}
+
+impl Endpoint {
+    /// Whether libvirt's client counts the transport secure
+    /// (`virConnectIsSecure`): a local socket or ssh; not clear-text TCP,
+    /// nor an `ext` program, which it cannot vouch for.
+    pub fn is_secure(&self) -> bool {
+        matches!(self, Endpoint::Unix(_) | Endpoint::Ssh(_))
+    }
 }
 
 /// A URI routed to a daemon.
@@ -154,7 +165,7 @@ pub fn explicit(uri: &str, read_only: bool) -> Result<Option<Target>> {
                 parts.path,
                 read_only,
             ));
-            Endpoint::Command(command)
+            Endpoint::Ssh(command)
         }
         _ => {
             return Err(Error::new(
@@ -274,6 +285,7 @@ mod tests {
         assert_eq!(t, Target { endpoint: Endpoint::Unix("/tmp/s".into()), name: Some("qemu:///session".into()) });
         let t = explicit_rw("test+tcp://127.0.0.1:1234/default").unwrap().unwrap();
         assert_eq!(t.endpoint, Endpoint::Tcp { host: "127.0.0.1".into(), port: 1234 });
+        assert!(!t.endpoint.is_secure());
         assert_eq!(t.name.as_deref(), Some("test:///default"));
         let t = explicit_rw("qemu+tcp://[::1]/system?keep=1&socket=x").unwrap().unwrap();
         assert_eq!(t.endpoint, Endpoint::Tcp { host: "::1".into(), port: 16509 });
@@ -283,9 +295,11 @@ mod tests {
         assert!(explicit_rw("qemu+tls://h/system").is_err());
         let t = explicit_rw("qemu+ext:///session?command=/bin/helper").unwrap().unwrap();
         assert_eq!(t.endpoint, Endpoint::Command(vec!["/bin/helper".into()]));
+        assert!(!t.endpoint.is_secure());
         assert_eq!(t.name.as_deref(), Some("qemu:///session"));
         let t = explicit_rw("qemu+ssh://me@host:2222/system").unwrap().unwrap();
-        let Endpoint::Command(args) = t.endpoint else { panic!() };
+        assert!(t.endpoint.is_secure());
+        let Endpoint::Ssh(args) = t.endpoint else { panic!() };
         assert_eq!(args[..9], ["ssh", "-p", "2222", "-l", "me", "-T", "-e", "none", "--"]);
         assert_eq!(args[9], "host");
         assert!(args[10].contains("virt-ssh-helper '\\''qemu:///system'\\''"), "{}", args[10]);
