@@ -8,6 +8,8 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+use parking_lot::Mutex;
+
 use super::handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
 use super::{panic_message, strings};
 use crate::abi::common::{virConnectPtr, virFreeCallback};
@@ -16,7 +18,7 @@ use crate::abi::object_events::virConnectNetworkEventLifecycleCallback;
 use crate::abi::qemu::virConnectDomainQemuMonitorEventCallback;
 use crate::event::domain_events::for_each_domain_event_id;
 use crate::event::state::EventCallback;
-use crate::event::{Event, EventPayload, ObjectPayload, QemuMonitorEvent};
+use crate::event::{DomainIdentity, Event, EventPayload, ObjectPayload, QemuMonitorEvent};
 
 /// Every class's generic callback type (connection, object, opaque): all
 /// callbacks are stored as this and cast back to their real type to be called.
@@ -30,6 +32,10 @@ pub(crate) struct CCallback {
     opaque: *mut c_void,
     freecb: virFreeCallback,
     conn: Handle<ConnHandle>,
+    /// The domain handle of the last call, for the next call about the same
+    /// domain (see [`CCallback::domain_handle`]). Only the flush that
+    /// delivers takes this lock: it is never contended.
+    last_domain: Mutex<Option<Handle<DomainHandle>>>,
 }
 
 // SAFETY: libvirt's contract lets the library call callbacks and free
@@ -48,7 +54,27 @@ impl CCallback {
         opaque: *mut c_void,
         freecb: virFreeCallback,
     ) -> CCallback {
-        CCallback { function, opaque, freecb, conn: conn.clone() }
+        CCallback { function, opaque, freecb, conn: conn.clone(), last_domain: Mutex::new(None) }
+    }
+
+    /// A domain handle for a call about `domain`: the last call's again when
+    /// nobody else holds it (the application took no reference of its own)
+    /// and it names the same domain, with the event's ID, else a new one.
+    /// Either way the callback gets a handle nobody else sees, as a fresh one
+    /// per event would be, without a handle being made, registered as live
+    /// (a global lock) and freed for every call.
+    fn domain_handle(&self, domain: &DomainIdentity) -> Handle<DomainHandle> {
+        let mut last = self.last_domain.lock();
+        let same = |handle: &&Handle<DomainHandle>| {
+            handle.other_counts() == 0 && handle.identity.uuid == domain.uuid && handle.identity.name == domain.name
+        };
+        if let Some(handle) = last.as_ref().filter(same) {
+            handle.set_id(domain.id);
+            return handle.clone();
+        }
+        let handle = DomainHandle::new(&self.conn, domain.clone());
+        *last = Some(handle.clone());
+        handle
     }
 
     /// The call of this callback for `event`.
@@ -59,7 +85,7 @@ impl CCallback {
         // generic type; casting it back to that type is what libvirt does.
         match event {
             Event::Domain(event) => {
-                let dom = DomainHandle::new(&self.conn, event.domain.clone());
+                let dom = self.domain_handle(&event.domain);
                 // SAFETY: see above; `function` is a domain callback for this ID.
                 unsafe { prepare_domain_call(function, conn, dom, &event.payload, opaque) }
             }
@@ -69,7 +95,7 @@ impl CCallback {
                 unsafe { prepare_object_call(function, conn, object, event.payload, opaque) }
             }
             Event::QemuMonitor(event) => {
-                let dom = DomainHandle::new(&self.conn, event.domain.clone());
+                let dom = self.domain_handle(&event.domain);
                 // SAFETY: see above; `function` is a raw monitor-event callback.
                 unsafe { prepare_qemu_monitor_call(function, conn, dom, event, opaque) }
             }
