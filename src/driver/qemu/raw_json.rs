@@ -122,7 +122,8 @@ impl<'a> Raw<'a> {
     /// whitespace outside strings (which hold no escapes).
     pub fn compact(&self) -> String {
         let text = self.text();
-        let mut out = String::with_capacity(text.len());
+        // Room for a C string's NUL (raw monitor events pass it to C).
+        let mut out = String::with_capacity(text.len() + 1);
         let mut in_string = false;
         for c in text.chars() {
             if c == '"' {

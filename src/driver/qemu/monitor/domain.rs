@@ -20,7 +20,7 @@ use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, 
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::Backlog;
-use crate::event::{DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
+use crate::event::{CText, DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
 use crate::sys::Epoll;
 use crate::uuid::Uuid;
 
@@ -611,10 +611,10 @@ impl DomainMonitor {
             self.batch.push(
                 QemuMonitorEvent {
                     domain: identity.clone(),
-                    name: event.name.clone(),
+                    name: (&event.name).into(),
                     seconds: event.seconds,
                     micros: event.microseconds,
-                    details: event.details(),
+                    details: event.details().map(CText::from),
                 }
                 .into(),
             );
