@@ -141,6 +141,9 @@ pub(super) struct DomainMonitor {
     refused: bool,
     /// The events of the current read, queued together by `commit`.
     batch: Vec<Event>,
+    /// Where this monitor's delivered events, given back through its
+    /// backlog, are freed (on this thread, which allocated them).
+    spent: Vec<Event>,
     /// The domain state the root was last told.
     published_state: DomainState,
 }
@@ -295,6 +298,7 @@ impl DomainMonitor {
             pid: 0,
             refused: false,
             batch: Vec::new(),
+            spent: Vec::new(),
             published_state: DomainState::Running,
         }
     }
@@ -362,6 +366,7 @@ impl DomainMonitor {
     /// queues the events and answers the commands; stops early when this
     /// monitor's events reach the high-water mark of the queue.
     fn read(&mut self, reads: usize) -> ReadEnd {
+        self.backlog.free_spent(&mut self.spent);
         let mut buf = [0u8; READ_SIZE];
         for _ in 0..reads {
             let Some(stream) = self.stream.as_mut() else { return ReadEnd::Drained };
