@@ -465,9 +465,13 @@ impl EventState {
         drop(flush);
         let purged: Vec<Arc<Registration>> = {
             let mut inner = self.inner.lock();
-            let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.is_deleted());
-            inner.registrations = kept;
-            purged
+            if inner.registrations.iter().any(|r| r.is_deleted()) {
+                let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.is_deleted());
+                inner.registrations = kept;
+                purged
+            } else {
+                Vec::new()
+            }
         };
         if !purged.is_empty() {
             for registration in purged {
