@@ -32,6 +32,20 @@ static PLAIN_IN_STRING: [bool; 256] = {
     plain
 };
 
+/// The index of the first byte of `word` (little-endian) that may not stand
+/// in a string as it is: a quote, a backslash or a control character. The
+/// lowest flagged byte is always a true one (a borrow only flags bytes
+/// above it).
+fn first_special(word: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let flagged =
+        zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\'))) | below_space;
+    (flagged != 0).then(|| flagged.trailing_zeros() as usize / 8)
+}
+
 /// Where something is in a text: `start..end` in bytes.
 type Span = (u32, u32);
 
@@ -228,13 +242,25 @@ impl Scanner<'_, '_> {
     }
 
     /// A string without escapes or control characters: where its contents
-    /// are. Strings are short: a byte loop beats a vectorised search's
-    /// set-up here.
+    /// are. Strings are short: eight bytes at a time in a word beat a
+    /// vectorised search's set-up here.
     fn string(&mut self) -> Option<Span> {
         self.take(b'"').then_some(())?;
         let start = self.at;
-        let len = self.text[start..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?;
-        (self.text[start + len] == b'"').then_some(())?;
+        let rest = &self.text[start..];
+        let mut len = 0;
+        while let Some(word) = rest.get(len..len + 8) {
+            let word = u64::from_le_bytes(word.try_into().ok()?);
+            match first_special(word) {
+                Some(at) => {
+                    len += at;
+                    break;
+                }
+                None => len += 8,
+            }
+        }
+        len += rest[len..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?;
+        (rest[len] == b'"').then_some(())?;
         self.at = start + len + 1;
         Some((start as u32, (start + len) as u32))
     }
@@ -369,6 +395,27 @@ mod tests {
             assert_eq!(b.get("c").and_then(|c| c.get("d")).and_then(|d| d.as_str()), Some("e"));
             assert_eq!(b.get("f").and_then(|f| f.as_i64()), Some(3));
             assert_eq!(b.get("d"), None, "a nested member is not the object's own");
+        }
+    }
+
+    /// The word-at-a-time search finds the same end as a byte loop, for
+    /// each special byte at each position, with plain bytes (ASCII and
+    /// UTF-8) around it.
+    #[test]
+    fn strings_end_where_a_byte_loop_says() {
+        for special in [b'"', b'\\', 0, 0x1f, b'\n'] {
+            for at in 0..20 {
+                for plain in [b'a', 0x7f, 0xc3, b' '] {
+                    let mut text = vec![b'"'];
+                    text.extend(std::iter::repeat_n(plain, at));
+                    text.push(special);
+                    text.extend_from_slice(b"xyz\"");
+                    let mut scanner = Scanner { text: &text, at: 0, depth: 0, tape: &mut Tape::new() };
+                    let found = scanner.string();
+                    let want = (special == b'"').then_some((1, 1 + at as u32));
+                    assert_eq!(found, want, "{special:#x} after {at} x {plain:#x}");
+                }
+            }
         }
     }
 
