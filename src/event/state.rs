@@ -222,6 +222,11 @@ struct Inner {
     /// The flush timer and the loop it lives on, while any callback exists.
     timer: Option<(Arc<dyn EventLoop>, i32)>,
     dispatching: bool,
+    /// The buffer a flush takes its batch into, kept between flushes:
+    /// freeing and allocating it for each would make the allocator give
+    /// memory back to the system and take it again (`madvise`, whose TLB
+    /// flushes interrupt every CPU).
+    spare: VecDeque<Queued>,
 }
 
 impl Inner {
@@ -427,7 +432,8 @@ impl EventState {
                     event_loop.update_timeout(*timer, -1);
                 }
             }
-            let undelivered = inner.queue.drain(..batch).collect();
+            let mut undelivered = std::mem::take(&mut inner.spare);
+            undelivered.extend(inner.queue.drain(..batch));
             let generation = self.generation.load(Ordering::Acquire);
             (FlushInProgress { state: self, undelivered }, inner.registrations.clone(), generation)
         };
@@ -499,6 +505,7 @@ impl Drop for FlushInProgress<'_> {
         let mut inner = self.state.inner.lock();
         inner.dispatching = false;
         if self.undelivered.is_empty() {
+            inner.spare = std::mem::take(&mut self.undelivered);
             return;
         }
         while let Some(queued) = self.undelivered.pop_back() {
