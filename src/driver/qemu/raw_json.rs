@@ -151,7 +151,7 @@ impl<'a> Raw<'a> {
     }
 
     /// This value with its own copy of its text and of its part of the tape.
-    pub fn to_owned(&self) -> OwnedRaw {
+    pub fn to_owned(self) -> OwnedRaw {
         let (start, first) = (self.span.0, self.members.0);
         let shift = |(from, to): Span| (from - start, to - start);
         let tape = self.tape[first as usize..self.members.1 as usize]
