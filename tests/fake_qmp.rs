@@ -137,7 +137,7 @@ fn text(ptr: *const c_char) -> String {
 fn address(ptr: *const virDomainEventGraphicsAddress) -> GraphicsAddress {
     // SAFETY: the library passes a valid address for the call.
     let a = unsafe { &*ptr };
-    GraphicsAddress { family: a.family, node: text(a.node), service: text(a.service) }
+    GraphicsAddress { family: a.family, node: text(a.node).into(), service: text(a.service).into() }
 }
 
 extern "C" fn on_lifecycle(_: virConnectPtr, _: virDomainPtr, event: c_int, detail: c_int, _: *mut c_void) -> c_int {
@@ -161,7 +161,11 @@ extern "C" fn on_io_error(
     action: c_int,
     _: *mut c_void,
 ) {
-    RECEIVED.lock().unwrap().push(EventPayload::IoError { src_path: text(src), dev_alias: text(alias), action });
+    RECEIVED.lock().unwrap().push(EventPayload::IoError {
+        src_path: text(src).into(),
+        dev_alias: text(alias).into(),
+        action,
+    });
 }
 extern "C" fn on_graphics(
     _: virConnectPtr,
@@ -177,12 +181,13 @@ extern "C" fn on_graphics(
     let subject = unsafe { &*subject };
     // SAFETY: the library passes `nidentity` valid identities.
     let identities = unsafe { std::slice::from_raw_parts(subject.identities, subject.nidentity as usize) };
-    let identities = identities.iter().map(|identity| (text(identity.r#type), text(identity.name))).collect();
+    let identities =
+        identities.iter().map(|identity| (text(identity.r#type).into(), text(identity.name).into())).collect();
     RECEIVED.lock().unwrap().push(EventPayload::Graphics {
         phase,
         local: address(local),
         remote: address(remote),
-        auth_scheme: text(auth),
+        auth_scheme: text(auth).into(),
         subject: identities,
     });
 }
@@ -199,7 +204,12 @@ extern "C" fn on_io_error_reason(
     reason: *const c_char,
     _: *mut c_void,
 ) {
-    push(EventPayload::IoErrorReason { src_path: text(src), dev_alias: text(alias), action, reason: text(reason) });
+    push(EventPayload::IoErrorReason {
+        src_path: text(src).into(),
+        dev_alias: text(alias).into(),
+        action,
+        reason: text(reason).into(),
+    });
 }
 extern "C" fn on_control_error(_: virConnectPtr, _: virDomainPtr, _: *mut c_void) {
     push(EventPayload::ControlError);
@@ -212,7 +222,7 @@ extern "C" fn on_block_job(
     status: c_int,
     _: *mut c_void,
 ) {
-    push(EventPayload::BlockJob { disk: text(disk), job_type, status });
+    push(EventPayload::BlockJob { disk: text(disk).into(), job_type, status });
 }
 extern "C" fn on_disk_change(
     _: virConnectPtr,
@@ -223,10 +233,15 @@ extern "C" fn on_disk_change(
     reason: c_int,
     _: *mut c_void,
 ) {
-    push(EventPayload::DiskChange { old_src_path: text(old), new_src_path: text(new), dev_alias: text(alias), reason });
+    push(EventPayload::DiskChange {
+        old_src_path: text(old).into(),
+        new_src_path: text(new).into(),
+        dev_alias: text(alias).into(),
+        reason,
+    });
 }
 extern "C" fn on_tray_change(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, reason: c_int, _: *mut c_void) {
-    push(EventPayload::TrayChange { dev_alias: text(alias), reason });
+    push(EventPayload::TrayChange { dev_alias: text(alias).into(), reason });
 }
 extern "C" fn on_pm_wakeup(_: virConnectPtr, _: virDomainPtr, reason: c_int, _: *mut c_void) {
     push(EventPayload::PmWakeup { reason });
@@ -241,7 +256,7 @@ extern "C" fn on_pm_suspend_disk(_: virConnectPtr, _: virDomainPtr, reason: c_in
     push(EventPayload::PmSuspendDisk { reason });
 }
 extern "C" fn on_device_removed(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
-    push(EventPayload::DeviceRemoved { dev_alias: text(alias) });
+    push(EventPayload::DeviceRemoved { dev_alias: text(alias).into() });
 }
 extern "C" fn on_block_job_2(
     _: virConnectPtr,
@@ -251,7 +266,7 @@ extern "C" fn on_block_job_2(
     status: c_int,
     _: *mut c_void,
 ) {
-    push(EventPayload::BlockJob2 { disk: text(disk), job_type, status });
+    push(EventPayload::BlockJob2 { disk: text(disk).into(), job_type, status });
 }
 /// The parameters a TUNABLE or JOB_COMPLETED callback receives.
 fn typed_params(params: virTypedParameterPtr, nparams: c_int) -> Vec<TypedParam> {
@@ -299,7 +314,7 @@ extern "C" fn on_agent_lifecycle(_: virConnectPtr, _: virDomainPtr, state: c_int
     push(EventPayload::AgentLifecycle { state, reason });
 }
 extern "C" fn on_device_added(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
-    push(EventPayload::DeviceAdded { dev_alias: text(alias) });
+    push(EventPayload::DeviceAdded { dev_alias: text(alias).into() });
 }
 extern "C" fn on_migration_iteration(_: virConnectPtr, _: virDomainPtr, iteration: c_int, _: *mut c_void) {
     push(EventPayload::MigrationIteration { iteration });
@@ -314,7 +329,7 @@ extern "C" fn on_job_completed(
     push(EventPayload::JobCompleted { params: typed_params(params, nparams) });
 }
 extern "C" fn on_device_removal_failed(_: virConnectPtr, _: virDomainPtr, alias: *const c_char, _: *mut c_void) {
-    push(EventPayload::DeviceRemovalFailed { dev_alias: text(alias) });
+    push(EventPayload::DeviceRemovalFailed { dev_alias: text(alias).into() });
 }
 extern "C" fn on_metadata_change(
     _: virConnectPtr,
@@ -323,7 +338,7 @@ extern "C" fn on_metadata_change(
     nsuri: *const c_char,
     _: *mut c_void,
 ) {
-    push(EventPayload::MetadataChange { metadata_type, nsuri: text(nsuri) });
+    push(EventPayload::MetadataChange { metadata_type, nsuri: text(nsuri).into() });
 }
 extern "C" fn on_block_threshold(
     _: virConnectPtr,
@@ -334,7 +349,7 @@ extern "C" fn on_block_threshold(
     excess: c_ulonglong,
     _: *mut c_void,
 ) {
-    push(EventPayload::BlockThreshold { dev: text(dev), path: text(path), threshold, excess });
+    push(EventPayload::BlockThreshold { dev: text(dev).into(), path: text(path).into(), threshold, excess });
 }
 extern "C" fn on_memory_failure(
     _: virConnectPtr,
@@ -353,7 +368,7 @@ extern "C" fn on_memory_device_size_change(
     size: c_ulonglong,
     _: *mut c_void,
 ) {
-    push(EventPayload::MemoryDeviceSizeChange { alias: text(alias), size });
+    push(EventPayload::MemoryDeviceSizeChange { alias: text(alias).into(), size });
 }
 
 extern "C" fn tick(_: c_int, _: *mut c_void) {}

@@ -3,20 +3,21 @@
 //! event-ID table, `event::domain_events`), the other classes' calls, and the
 //! C arguments that live for the duration of a call.
 
-use std::ffi::CString;
 use std::os::raw::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+use parking_lot::Mutex;
+
 use super::handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
-use super::{panic_message, strings};
+use super::panic_message;
 use crate::abi::common::{virConnectPtr, virFreeCallback};
 use crate::abi::domain_event::*;
 use crate::abi::object_events::virConnectNetworkEventLifecycleCallback;
 use crate::abi::qemu::virConnectDomainQemuMonitorEventCallback;
 use crate::event::domain_events::for_each_domain_event_id;
 use crate::event::state::EventCallback;
-use crate::event::{Event, EventPayload, ObjectPayload, QemuMonitorEvent};
+use crate::event::{CText, DomainIdentity, Event, EventPayload, ObjectPayload, QemuMonitorEvent};
 
 /// Every class's generic callback type (connection, object, opaque): all
 /// callbacks are stored as this and cast back to their real type to be called.
@@ -30,6 +31,10 @@ pub(crate) struct CCallback {
     opaque: *mut c_void,
     freecb: virFreeCallback,
     conn: Handle<ConnHandle>,
+    /// The domain handle of the last call, for the next call about the same
+    /// domain (see [`CCallback::domain_handle`]). Only the flush that
+    /// delivers takes this lock: it is never contended.
+    last_domain: Mutex<Option<Handle<DomainHandle>>>,
 }
 
 // SAFETY: libvirt's contract lets the library call callbacks and free
@@ -48,7 +53,27 @@ impl CCallback {
         opaque: *mut c_void,
         freecb: virFreeCallback,
     ) -> CCallback {
-        CCallback { function, opaque, freecb, conn: conn.clone() }
+        CCallback { function, opaque, freecb, conn: conn.clone(), last_domain: Mutex::new(None) }
+    }
+
+    /// A domain handle for a call about `domain`: the last call's again when
+    /// nobody else holds it (the application took no reference of its own)
+    /// and it names the same domain, with the event's ID, else a new one.
+    /// Either way the callback gets a handle nobody else sees, as a fresh one
+    /// per event would be, without a handle being made, registered as live
+    /// (a global lock) and freed for every call.
+    fn domain_handle(&self, domain: &DomainIdentity) -> Handle<DomainHandle> {
+        let mut last = self.last_domain.lock();
+        let same = |handle: &&Handle<DomainHandle>| {
+            handle.other_counts() == 0 && handle.identity.uuid == domain.uuid && handle.identity.name == domain.name
+        };
+        if let Some(handle) = last.as_ref().filter(same) {
+            handle.set_id(domain.id);
+            return handle.clone();
+        }
+        let handle = DomainHandle::new(&self.conn, domain.clone());
+        *last = Some(handle.clone());
+        handle
     }
 
     /// The call of this callback for `event`.
@@ -59,7 +84,7 @@ impl CCallback {
         // generic type; casting it back to that type is what libvirt does.
         match event {
             Event::Domain(event) => {
-                let dom = DomainHandle::new(&self.conn, event.domain.clone());
+                let dom = self.domain_handle(&event.domain);
                 // SAFETY: see above; `function` is a domain callback for this ID.
                 unsafe { prepare_domain_call(function, conn, dom, &event.payload, opaque) }
             }
@@ -69,7 +94,7 @@ impl CCallback {
                 unsafe { prepare_object_call(function, conn, object, event.payload, opaque) }
             }
             Event::QemuMonitor(event) => {
-                let dom = DomainHandle::new(&self.conn, event.domain.clone());
+                let dom = self.domain_handle(&event.domain);
                 // SAFETY: see above; `function` is a raw monitor-event callback.
                 unsafe { prepare_qemu_monitor_call(function, conn, dom, event, opaque) }
             }
@@ -160,7 +185,10 @@ unsafe fn retype<T: UnwindingCallback>(function: GenericFn) -> T::Unwinding {
 }
 
 /// The C representations the event-ID table names: `hold` makes what an
-/// argument points into, owned by the prepared call; `arg` is the argument.
+/// argument points into, owned by the prepared call (or a pointer into the
+/// event, whose strings were made NUL-terminated when it was produced: the
+/// call runs before delivery returns, while the event lives); `arg` is the
+/// argument.
 mod c_repr {
     /// Plain numbers, passed as their C type.
     macro_rules! number {
@@ -183,27 +211,33 @@ mod c_repr {
     }
 
     pub mod str {
-        use std::ffi::CString;
         use std::os::raw::c_char;
 
-        pub fn hold(text: &str) -> CString {
-            crate::capi::strings::owned(text)
+        use crate::event::CText;
+
+        pub fn hold(text: &CText) -> *const c_char {
+            text.as_c_ptr()
         }
-        pub fn arg(text: &mut CString) -> *const c_char {
-            text.as_ptr()
+        pub fn arg(text: &mut *const c_char) -> *const c_char {
+            *text
         }
     }
 
     /// libvirt passes NULL rather than an empty string.
     pub mod str_or_null {
-        use std::ffi::CString;
         use std::os::raw::c_char;
 
-        pub fn hold(text: &str) -> Option<CString> {
-            (!text.is_empty()).then(|| crate::capi::strings::owned(text))
+        use crate::event::CText;
+
+        pub fn hold(text: &CText) -> *const c_char {
+            if text.is_empty() {
+                std::ptr::null()
+            } else {
+                text.as_c_ptr()
+            }
         }
-        pub fn arg(text: &mut Option<CString>) -> *const c_char {
-            text.as_ref().map_or(std::ptr::null(), |text| text.as_ptr())
+        pub fn arg(text: &mut *const c_char) -> *const c_char {
+            *text
         }
     }
 
@@ -223,8 +257,9 @@ mod c_repr {
     pub mod subject {
         use super::super::GraphicsSubjectArg as Held;
         use crate::abi::domain_event::virDomainEventGraphicsSubject;
+        use crate::event::CText;
 
-        pub fn hold(identities: &[(String, String)]) -> Held {
+        pub fn hold(identities: &[(CText, CText)]) -> Held {
             Held::new(identities)
         }
         pub fn arg(held: &mut Held) -> *const virDomainEventGraphicsSubject {
@@ -295,7 +330,8 @@ macro_rules! define_domain_call {
                     $($(let mut $field = c_repr::$repr::hold($field);)*)?
                     Box::new(move || {
                         // SAFETY: the caller guarantees the type; every
-                        // argument points into what the closure owns.
+                        // argument points into what the closure owns or
+                        // into the event, which outlives the call.
                         unsafe {
                             let typed = retype::<$callback>(function);
                             call_with_fields!(typed (conn, dom.as_ptr()) [$($($field $repr),*)?] opaque);
@@ -350,59 +386,56 @@ unsafe fn prepare_qemu_monitor_call(
     event: &QemuMonitorEvent,
     opaque: *mut c_void,
 ) -> PreparedCall {
-    let name = strings::owned(&event.name);
-    let details = event.details.as_deref().map(strings::owned);
+    let name = event.name.as_c_ptr();
+    let details = event.details.as_ref().map_or(ptr::null(), |d| d.as_c_ptr());
     let (seconds, micros) = (event.seconds, event.micros);
     Box::new(move || {
-        let details = details.as_ref().map_or(ptr::null(), |d| d.as_ptr());
         // SAFETY: the caller guarantees `function`'s real type.
         let typed = unsafe { retype::<virConnectDomainQemuMonitorEventCallback>(function) };
-        // SAFETY: the closure owns the handle and the strings passed.
-        unsafe { typed(conn, dom.as_ptr(), name.as_ptr(), seconds, micros, details, opaque) };
+        // SAFETY: the closure owns the handle; the strings are the event's,
+        // which outlives the call.
+        unsafe { typed(conn, dom.as_ptr(), name, seconds, micros, details, opaque) };
     })
 }
 
-/// A graphics address argument with the strings it points to.
+/// A graphics address argument, pointing to the event's strings.
 pub(crate) struct GraphicsAddressArg {
     record: virDomainEventGraphicsAddress,
-    _strings: [CString; 2],
 }
 
 impl GraphicsAddressArg {
     fn new(address: &crate::event::GraphicsAddress) -> GraphicsAddressArg {
-        let strings = [strings::owned(&address.node), strings::owned(&address.service)];
+        // The callback receives `char *` members it must not write through,
+        // as libvirt's: the casts only drop a `const` C never had.
         let record = virDomainEventGraphicsAddress {
             family: address.family,
-            node: strings[0].as_ptr() as *mut c_char,
-            service: strings[1].as_ptr() as *mut c_char,
+            node: address.node.as_c_ptr() as *mut c_char,
+            service: address.service.as_c_ptr() as *mut c_char,
         };
-        GraphicsAddressArg { record, _strings: strings }
+        GraphicsAddressArg { record }
     }
 }
 
-/// A graphics subject argument with the identity array and strings it
-/// points to.
+/// A graphics subject argument with the identity array it points to (which
+/// points to the event's strings).
 pub(crate) struct GraphicsSubjectArg {
     record: virDomainEventGraphicsSubject,
     _identities: Vec<virDomainEventGraphicsSubjectIdentity>,
-    _strings: Vec<(CString, CString)>,
 }
 
 impl GraphicsSubjectArg {
-    fn new(identities: &[(String, String)]) -> GraphicsSubjectArg {
-        let strings: Vec<(CString, CString)> =
-            identities.iter().map(|(kind, name)| (strings::owned(kind), strings::owned(name))).collect();
-        let mut records: Vec<virDomainEventGraphicsSubjectIdentity> = strings
+    fn new(identities: &[(CText, CText)]) -> GraphicsSubjectArg {
+        let mut records: Vec<virDomainEventGraphicsSubjectIdentity> = identities
             .iter()
             .map(|(kind, name)| virDomainEventGraphicsSubjectIdentity {
-                r#type: kind.as_ptr() as *mut c_char,
-                name: name.as_ptr() as *mut c_char,
+                r#type: kind.as_c_ptr() as *mut c_char,
+                name: name.as_c_ptr() as *mut c_char,
             })
             .collect();
         let record = virDomainEventGraphicsSubject {
             nidentity: records.len() as c_int,
             identities: if records.is_empty() { ptr::null_mut() } else { records.as_mut_ptr() },
         };
-        GraphicsSubjectArg { record, _identities: records, _strings: strings }
+        GraphicsSubjectArg { record, _identities: records }
     }
 }

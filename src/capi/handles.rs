@@ -13,6 +13,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::ffi::CString;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Weak};
@@ -26,7 +27,36 @@ use crate::connection::Connection;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::{DomainIdentity, EventClass, ObjectIdentity};
 
-type LiveRegistry = HashMap<usize, Weak<dyn Any + Send + Sync>>;
+type LiveRegistry = HashMap<usize, Weak<dyn Any + Send + Sync>, BuildHasherDefault<AddressHasher>>;
+
+/// Hashes the registry's keys, heap addresses (which the application cannot
+/// choose), with one multiplication instead of SipHash: every API call on a
+/// handle looks one up.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte) ^ self.0.rotate_left(8));
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.write_u64(address as u64);
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        // Fibonacci hashing, folded: the low bits (the bucket) and the high
+        // ones (the tag) both depend on every bit of the address.
+        let product = value.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = product ^ (product >> 32);
+    }
+}
 
 /// Every live handle, by the address the application sees.
 static LIVE: Lazy<Mutex<LiveRegistry>> = Lazy::new(Default::default);

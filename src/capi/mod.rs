@@ -59,26 +59,31 @@ use handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
 /// `run_api_unwinding`). `name = NAME, |call| BODY` is for an export whose
 /// symbol is not its public name (libvirt-qemu.so.0's functions, forwarded).
 macro_rules! export {
-    (unwinding |$call:ident| $body:expr) => {{
-        fn this_function() {}
-        let name = $crate::capi::exported_name(::std::any::type_name_of_val(&this_function));
-        $crate::capi::run_api_unwinding(name, |$call: &mut $crate::capi::Call| $body)
-    }};
+    (unwinding |$call:ident| $body:expr) => {
+        $crate::capi::run_api_unwinding($crate::capi::this_export!(), |$call: &mut $crate::capi::Call| $body)
+    };
     (name = $name:expr, |$call:ident| $body:expr) => {
         $crate::capi::run_api($name, |$call: &mut $crate::capi::Call| $body)
     };
-    (|$call:ident| $body:expr) => {{
-        fn this_function() {}
-        let name = $crate::capi::exported_name(::std::any::type_name_of_val(&this_function));
-        $crate::capi::run_api(name, |$call: &mut $crate::capi::Call| $body)
-    }};
-    (quiet || $body:expr) => {{
-        fn this_function() {}
-        let name = $crate::capi::exported_name(::std::any::type_name_of_val(&this_function));
-        $crate::capi::run_quiet(name, || $body)
-    }};
+    (|$call:ident| $body:expr) => {
+        $crate::capi::run_api($crate::capi::this_export!(), |$call: &mut $crate::capi::Call| $body)
+    };
+    (quiet || $body:expr) => {
+        $crate::capi::run_quiet($crate::capi::this_export!(), || $body)
+    };
 }
 pub(crate) use export;
+
+/// The name of the exported function this expands in, worked out on its
+/// first call only (every call of an API function needs it at hand).
+macro_rules! this_export {
+    () => {{
+        fn this_function() {}
+        static NAME: ::once_cell::sync::OnceCell<&'static str> = ::once_cell::sync::OnceCell::new();
+        *NAME.get_or_init(|| $crate::capi::exported_name(::std::any::type_name_of_val(&this_function)))
+    }};
+}
+pub(crate) use this_export;
 
 /// The exported function's name from the path of a function item declared
 /// in its body (`virt_events::capi::connect::virConnectRef::this_function`).

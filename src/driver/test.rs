@@ -923,7 +923,7 @@ impl Driver for TestDriver {
             } else {
                 String::new()
             };
-            let payload = EventPayload::MetadataChange { metadata_type: change.kind, nsuri };
+            let payload = EventPayload::MetadataChange { metadata_type: change.kind, nsuri: nsuri.into() };
             Ok(((), Some(DomainEvent::new(domain.identity(), payload))))
         })
     }

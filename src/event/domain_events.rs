@@ -15,7 +15,7 @@
 //! `subject` (a graphics subject struct), `params` (a typed-parameter array
 //! and its length: two arguments).
 
-use super::{GraphicsAddress, TypedParam};
+use super::{CText, GraphicsAddress, TypedParam};
 use crate::abi::domain_event::virDomainEventID;
 
 /// Calls `$then!` with the table of domain event IDs, in ID order.
@@ -28,31 +28,31 @@ macro_rules! for_each_domain_event_id {
             RtcChange { utc_offset: i64 => llong }
                 = VIR_DOMAIN_EVENT_ID_RTC_CHANGE as virConnectDomainEventRTCChangeCallback;
             Watchdog { action: i32 => int } = VIR_DOMAIN_EVENT_ID_WATCHDOG as virConnectDomainEventWatchdogCallback;
-            IoError { src_path: String => str, dev_alias: String => str, action: i32 => int }
+            IoError { src_path: CText => str, dev_alias: CText => str, action: i32 => int }
                 = VIR_DOMAIN_EVENT_ID_IO_ERROR as virConnectDomainEventIOErrorCallback;
             Graphics {
                 phase: i32 => int,
                 local: GraphicsAddress => address,
                 remote: GraphicsAddress => address,
-                auth_scheme: String => str,
+                auth_scheme: CText => str,
                 /// `(type, name)` pairs: `x509dname` then `saslUsername` when present.
-                subject: Vec<(String, String)> => subject,
+                subject: Vec<(CText, CText)> => subject,
             } = VIR_DOMAIN_EVENT_ID_GRAPHICS as virConnectDomainEventGraphicsCallback;
             /// `reason` is `"enospc"` when the host ran out of space, else `""`.
-            IoErrorReason { src_path: String => str, dev_alias: String => str, action: i32 => int, reason: String => str }
+            IoErrorReason { src_path: CText => str, dev_alias: CText => str, action: i32 => int, reason: CText => str }
                 = VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON as virConnectDomainEventIOErrorReasonCallback;
             ControlError = VIR_DOMAIN_EVENT_ID_CONTROL_ERROR as virConnectDomainEventGenericCallback;
             /// `disk` is the disk's source path.
-            BlockJob { disk: String => str, job_type: i32 => int, status: i32 => int }
+            BlockJob { disk: CText => str, job_type: i32 => int, status: i32 => int }
                 = VIR_DOMAIN_EVENT_ID_BLOCK_JOB as virConnectDomainEventBlockJobCallback;
             /// libvirt passes NULL for an absent (empty) old or new source.
             DiskChange {
-                old_src_path: String => str_or_null,
-                new_src_path: String => str_or_null,
-                dev_alias: String => str,
+                old_src_path: CText => str_or_null,
+                new_src_path: CText => str_or_null,
+                dev_alias: CText => str,
                 reason: i32 => int,
             } = VIR_DOMAIN_EVENT_ID_DISK_CHANGE as virConnectDomainEventDiskChangeCallback;
-            TrayChange { dev_alias: String => str, reason: i32 => int }
+            TrayChange { dev_alias: CText => str, reason: i32 => int }
                 = VIR_DOMAIN_EVENT_ID_TRAY_CHANGE as virConnectDomainEventTrayChangeCallback;
             PmWakeup { reason: i32 => int } = VIR_DOMAIN_EVENT_ID_PMWAKEUP as virConnectDomainEventPMWakeupCallback;
             PmSuspend { reason: i32 => int } = VIR_DOMAIN_EVENT_ID_PMSUSPEND as virConnectDomainEventPMSuspendCallback;
@@ -61,33 +61,33 @@ macro_rules! for_each_domain_event_id {
                 = VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE as virConnectDomainEventBalloonChangeCallback;
             PmSuspendDisk { reason: i32 => int }
                 = VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK as virConnectDomainEventPMSuspendDiskCallback;
-            DeviceRemoved { dev_alias: String => str }
+            DeviceRemoved { dev_alias: CText => str }
                 = VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED as virConnectDomainEventDeviceRemovedCallback;
             /// `disk` is the disk's target name (e.g. `vda`).
-            BlockJob2 { disk: String => str, job_type: i32 => int, status: i32 => int }
+            BlockJob2 { disk: CText => str, job_type: i32 => int, status: i32 => int }
                 = VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 as virConnectDomainEventBlockJobCallback;
             Tunable { params: Vec<TypedParam> => params }
                 = VIR_DOMAIN_EVENT_ID_TUNABLE as virConnectDomainEventTunableCallback;
             AgentLifecycle { state: i32 => int, reason: i32 => int }
                 = VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE as virConnectDomainEventAgentLifecycleCallback;
-            DeviceAdded { dev_alias: String => str }
+            DeviceAdded { dev_alias: CText => str }
                 = VIR_DOMAIN_EVENT_ID_DEVICE_ADDED as virConnectDomainEventDeviceAddedCallback;
             MigrationIteration { iteration: i32 => int }
                 = VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION as virConnectDomainEventMigrationIterationCallback;
             JobCompleted { params: Vec<TypedParam> => params }
                 = VIR_DOMAIN_EVENT_ID_JOB_COMPLETED as virConnectDomainEventJobCompletedCallback;
-            DeviceRemovalFailed { dev_alias: String => str }
+            DeviceRemovalFailed { dev_alias: CText => str }
                 = VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED as virConnectDomainEventDeviceRemovalFailedCallback;
             /// `nsuri` is empty (NULL for the callback) unless the metadata is
             /// an element.
-            MetadataChange { metadata_type: i32 => int, nsuri: String => str_or_null }
+            MetadataChange { metadata_type: i32 => int, nsuri: CText => str_or_null }
                 = VIR_DOMAIN_EVENT_ID_METADATA_CHANGE as virConnectDomainEventMetadataChangeCallback;
-            BlockThreshold { dev: String => str, path: String => str, threshold: u64 => ullong, excess: u64 => ullong }
+            BlockThreshold { dev: CText => str, path: CText => str, threshold: u64 => ullong, excess: u64 => ullong }
                 = VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD as virConnectDomainEventBlockThresholdCallback;
             MemoryFailure { recipient: i32 => int, action: i32 => int, flags: u32 => uint }
                 = VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE as virConnectDomainEventMemoryFailureCallback;
             /// `size` in KiB.
-            MemoryDeviceSizeChange { alias: String => str, size: u64 => ullong }
+            MemoryDeviceSizeChange { alias: CText => str, size: u64 => ullong }
                 = VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE as virConnectDomainEventMemoryDeviceSizeChangeCallback;
         }
     };

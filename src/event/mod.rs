@@ -23,12 +23,98 @@ pub struct DomainIdentity {
     pub id: i32,
 }
 
+/// Text an event carries to C callbacks, NUL-terminated from when the event
+/// is made, so that delivering it to any number of callbacks copies and
+/// allocates nothing. Like every C string, it ends at its first NUL: the
+/// text made from `"a\0b"` is `"a"`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CText(Box<str>);
+
+impl CText {
+    pub fn new(text: &str) -> CText {
+        let text = text.split('\0').next().unwrap_or_default();
+        let mut terminated = String::with_capacity(text.len() + 1);
+        terminated.push_str(text);
+        terminated.push('\0');
+        CText(terminated.into_boxed_str())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0[..self.0.len() - 1]
+    }
+
+    /// The text with its NUL, for C: valid while `self` is.
+    pub fn as_c_ptr(&self) -> *const std::os::raw::c_char {
+        self.0.as_ptr().cast()
+    }
+}
+
+impl Default for CText {
+    fn default() -> CText {
+        CText::new("")
+    }
+}
+
+impl std::ops::Deref for CText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for CText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for CText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for CText {
+    fn from(text: &str) -> CText {
+        CText::new(text)
+    }
+}
+
+impl From<String> for CText {
+    /// Keeps `text`'s buffer when it has room for the NUL.
+    fn from(mut text: String) -> CText {
+        if let Some(nul) = text.find('\0') {
+            text.truncate(nul);
+        }
+        text.push('\0');
+        CText(text.into_boxed_str())
+    }
+}
+
+impl From<&String> for CText {
+    fn from(text: &String) -> CText {
+        CText::new(text)
+    }
+}
+
+impl PartialEq<str> for CText {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for CText {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One end of a graphics connection (`virDomainEventGraphicsAddress`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphicsAddress {
     pub family: i32,
-    pub node: String,
-    pub service: String,
+    pub node: CText,
+    pub service: CText,
 }
 
 /// The value of a typed parameter (`virTypedParameter`).
@@ -141,11 +227,11 @@ impl ObjectEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QemuMonitorEvent {
     pub domain: DomainIdentity,
-    pub name: String,
+    pub name: CText,
     pub seconds: i64,
     pub micros: u32,
     /// The `data` member as JSON text, if the event had one.
-    pub details: Option<String>,
+    pub details: Option<CText>,
 }
 
 /// Anything an event state queues and dispatches.
@@ -200,5 +286,24 @@ impl From<ObjectEvent> for Event {
 impl From<QemuMonitorEvent> for Event {
     fn from(event: QemuMonitorEvent) -> Event {
         Event::QemuMonitor(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CText;
+
+    #[test]
+    fn c_text_is_nul_terminated_and_ends_at_the_first_nul() {
+        for text in [CText::new("a\0b"), CText::from("a\0b".to_owned())] {
+            assert_eq!(text.as_str(), "a");
+            // What the C pointer points to.
+            assert_eq!(text.0.as_bytes(), b"a\0");
+        }
+        let text = CText::from(String::from("vnc"));
+        assert_eq!((text.as_str(), text.0.as_bytes()), ("vnc", &b"vnc\0"[..]));
+        assert_eq!(text.as_c_ptr(), text.0.as_ptr().cast());
+        assert!(CText::default().is_empty());
+        assert_eq!(format!("{text} {text:?}"), "vnc \"vnc\"");
     }
 }

@@ -124,17 +124,50 @@ impl Registration {
 /// A producer's share of the queue (one QEMU monitor's): how many of its
 /// events wait, whether it stopped producing because they reached its
 /// high-water mark, and how to tell it to go on once the application has
-/// drained them to its low-water mark.
+/// drained them to its low-water mark. Its delivered events come back to it
+/// ([`Backlog::free_spent`]), so that their memory is freed by the thread
+/// that allocated it, not by the application's.
 pub struct Backlog {
     queued: AtomicUsize,
     paused: AtomicBool,
     low: usize,
     resume: Box<dyn Fn() + Send + Sync>,
+    /// Delivered events, for the producer to free.
+    spent: Mutex<Vec<Event>>,
 }
+
+/// Past this many delivered events waiting for their producer (which has not
+/// come back for them: it is idle), the flushing thread frees the next ones
+/// itself, so that an idle producer holds little memory.
+pub const SPENT_LIMIT: usize = 1024;
 
 impl Backlog {
     pub fn new(low: usize, resume: impl Fn() + Send + Sync + 'static) -> Arc<Backlog> {
-        Arc::new(Backlog { queued: AtomicUsize::new(0), paused: AtomicBool::new(false), low, resume: Box::new(resume) })
+        Arc::new(Backlog {
+            queued: AtomicUsize::new(0),
+            paused: AtomicBool::new(false),
+            low,
+            resume: Box::new(resume),
+            spent: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Frees the events delivered since the last call; the producer calls
+    /// this on its own thread. `scratch` is the producer's own vector, whose
+    /// buffer is swapped with the backlog's, so that both are reused.
+    pub fn free_spent(&self, scratch: &mut Vec<Event>) {
+        std::mem::swap(&mut *self.spent.lock(), scratch);
+        scratch.clear();
+    }
+
+    /// Hands delivered events back to the producer (leaving `events` empty),
+    /// unless it already has [`SPENT_LIMIT`] to free: then they stay in
+    /// `events`, for the caller to free.
+    fn give_back(&self, events: &mut Vec<Event>) {
+        let mut spent = self.spent.lock();
+        if spent.len() < SPENT_LIMIT {
+            spent.append(events);
+        }
     }
 
     /// How many of the producer's events wait for delivery.
@@ -169,7 +202,8 @@ impl Backlog {
 /// An event in the queue, counted in its producer's backlog until it is
 /// delivered or dropped.
 struct Queued {
-    event: Event,
+    /// Taken when delivered, to be given back to its producer.
+    event: Option<Event>,
     /// The server's callback ID a remote connection's event came for.
     remote_id: Option<i32>,
     backlog: Option<Arc<Backlog>>,
@@ -191,6 +225,11 @@ struct Inner {
     /// The flush timer and the loop it lives on, while any callback exists.
     timer: Option<(Arc<dyn EventLoop>, i32)>,
     dispatching: bool,
+    /// The buffer a flush takes its batch into, kept between flushes:
+    /// freeing and allocating it for each would make the allocator give
+    /// memory back to the system and take it again (`madvise`, whose TLB
+    /// flushes interrupt every CPU).
+    spare: VecDeque<Queued>,
 }
 
 impl Inner {
@@ -376,7 +415,7 @@ impl EventState {
             if let Some(backlog) = backlog {
                 backlog.queued.fetch_add(1, Ordering::SeqCst);
             }
-            inner.queue.push_back(Queued { event, remote_id, backlog: backlog.cloned() });
+            inner.queue.push_back(Queued { event: Some(event), remote_id, backlog: backlog.cloned() });
         }
         if was_empty && !inner.queue.is_empty() {
             event_loop.update_timeout(timer, 0);
@@ -396,11 +435,14 @@ impl EventState {
                     event_loop.update_timeout(*timer, -1);
                 }
             }
-            let undelivered = inner.queue.drain(..batch).collect();
+            let mut undelivered = std::mem::take(&mut inner.spare);
+            undelivered.extend(inner.queue.drain(..batch));
             let generation = self.generation.load(Ordering::Acquire);
             (FlushInProgress { state: self, undelivered }, inner.registrations.clone(), generation)
         };
-        while let Some(queued) = flush.undelivered.pop_front() {
+        // The delivered events of one producer in a row, to give back to it.
+        let mut spent: Option<(Arc<Backlog>, Vec<Event>)> = None;
+        while let Some(mut queued) = flush.undelivered.pop_front() {
             // Registrations added while an event is being delivered wait for
             // the next one; removals during a flush only mark, which each
             // delivery reads.
@@ -409,19 +451,36 @@ impl EventState {
                 generation = self.generation.load(Ordering::Acquire);
                 registrations = inner.registrations.clone();
             }
+            let Some(event) = queued.event.take() else { continue };
             for registration in &registrations {
-                if registration.wants(&queued.event, queued.remote_id) {
-                    registration.callback.deliver(&queued.event);
+                if registration.wants(&event, queued.remote_id) {
+                    registration.callback.deliver(&event);
                 }
             }
+            let Some(backlog) = &queued.backlog else { continue };
+            match &mut spent {
+                Some((of, events)) if Arc::ptr_eq(of, backlog) => events.push(event),
+                _ => {
+                    if let Some((of, mut events)) = spent.replace((backlog.clone(), vec![event])) {
+                        of.give_back(&mut events);
+                    }
+                }
+            }
+        }
+        if let Some((of, mut events)) = spent {
+            of.give_back(&mut events);
         }
         drop(registrations);
         drop(flush);
         let purged: Vec<Arc<Registration>> = {
             let mut inner = self.inner.lock();
-            let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.is_deleted());
-            inner.registrations = kept;
-            purged
+            if inner.registrations.iter().any(|r| r.is_deleted()) {
+                let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.is_deleted());
+                inner.registrations = kept;
+                purged
+            } else {
+                Vec::new()
+            }
         };
         if !purged.is_empty() {
             for registration in purged {
@@ -449,6 +508,7 @@ impl Drop for FlushInProgress<'_> {
         let mut inner = self.state.inner.lock();
         inner.dispatching = false;
         if self.undelivered.is_empty() {
+            inner.spare = std::mem::take(&mut self.undelivered);
             return;
         }
         while let Some(queued) = self.undelivered.pop_back() {

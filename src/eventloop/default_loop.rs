@@ -311,7 +311,6 @@ impl DefaultLoop {
             }
         }
 
-        let now = Instant::now();
         let earliest = registrations
             .timers
             .entries
@@ -321,7 +320,7 @@ impl DefaultLoop {
             .min();
         let timeout = earliest.map_or(-1, |due| {
             // Rounded up, so that the wait never ends before the timer is due.
-            let wait = due.saturating_duration_since(now).as_nanos().div_ceil(1_000_000);
+            let wait = due.saturating_duration_since(Instant::now()).as_nanos().div_ceil(1_000_000);
             libc::c_int::try_from(wait).unwrap_or(libc::c_int::MAX)
         });
         (fds, watches, timeout)
@@ -350,7 +349,8 @@ impl DefaultLoop {
                     continue;
                 }
                 let Some(callback) = entry.start() else { continue };
-                entry.data.due = next_due(entry.data.interval, Instant::now());
+                // From the time the dispatch started, as libvirt counts.
+                entry.data.due = next_due(entry.data.interval, now);
                 callback
             };
             self.invoke(timers, id, callback, |callback| callback(id));
@@ -434,7 +434,8 @@ impl EventLoop for DefaultLoop {
         self.change(|registrations| {
             if let Some(entry) = registrations.timers.live_mut(timer) {
                 entry.data.interval = timeout_ms;
-                entry.data.due = next_due(timeout_ms, Instant::now());
+                // A disabled timer needs no clock reading.
+                entry.data.due = if timeout_ms < 0 { None } else { next_due(timeout_ms, Instant::now()) };
             }
         });
     }

@@ -44,7 +44,7 @@ fn params<const MAX: u32>(params: &[CoreParam]) -> Array<TypedParam, MAX> {
 }
 
 fn graphics_address(a: &crate::event::GraphicsAddress) -> GraphicsAddress {
-    GraphicsAddress { family: a.family, node: a.node.clone(), service: a.service.clone() }
+    GraphicsAddress { family: a.family, node: a.node.to_string(), service: a.service.to_string() }
 }
 
 /// A whole packet for `event`, addressed to the registration the client
@@ -111,7 +111,7 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
         EventPayload::IoError { src_path, dev_alias, action } => wrapped!(
             DOMAIN_EVENT_IO_ERROR,
             DOMAIN_EVENT_CALLBACK_IO_ERROR,
-            IoErrorMsg { dom, src_path: src_path.clone(), dev_alias: dev_alias.clone(), action: *action }
+            IoErrorMsg { dom, src_path: src_path.to_string(), dev_alias: dev_alias.to_string(), action: *action }
         ),
         EventPayload::Graphics { phase, local, remote, auth_scheme, subject } => wrapped!(
             DOMAIN_EVENT_GRAPHICS,
@@ -121,11 +121,11 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
                 phase: *phase,
                 local: graphics_address(local),
                 remote: graphics_address(remote),
-                auth_scheme: auth_scheme.clone(),
+                auth_scheme: auth_scheme.to_string(),
                 subject: Array(
                     subject
                         .iter()
-                        .map(|(kind, name)| GraphicsIdentity { kind: kind.clone(), name: name.clone() })
+                        .map(|(kind, name)| GraphicsIdentity { kind: kind.to_string(), name: name.to_string() })
                         .collect()
                 ),
             }
@@ -135,10 +135,10 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
             DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON,
             IoErrorReasonMsg {
                 dom,
-                src_path: src_path.clone(),
-                dev_alias: dev_alias.clone(),
+                src_path: src_path.to_string(),
+                dev_alias: dev_alias.to_string(),
                 action: *action,
-                reason: reason.clone()
+                reason: reason.to_string()
             }
         ),
         EventPayload::ControlError => {
@@ -147,7 +147,7 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
         EventPayload::BlockJob { disk, job_type, status } => wrapped!(
             DOMAIN_EVENT_BLOCK_JOB,
             DOMAIN_EVENT_CALLBACK_BLOCK_JOB,
-            BlockJobMsg { dom, path: disk.clone(), kind: *job_type, status: *status }
+            BlockJobMsg { dom, path: disk.to_string(), kind: *job_type, status: *status }
         ),
         EventPayload::DiskChange { old_src_path, new_src_path, dev_alias, reason } => wrapped!(
             DOMAIN_EVENT_DISK_CHANGE,
@@ -156,14 +156,14 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
                 dom,
                 old_src_path: nonempty(old_src_path),
                 new_src_path: nonempty(new_src_path),
-                dev_alias: dev_alias.clone(),
+                dev_alias: dev_alias.to_string(),
                 reason: *reason
             }
         ),
         EventPayload::TrayChange { dev_alias, reason } => wrapped!(
             DOMAIN_EVENT_TRAY_CHANGE,
             DOMAIN_EVENT_CALLBACK_TRAY_CHANGE,
-            TrayChangeMsg { dom, dev_alias: dev_alias.clone(), reason: *reason }
+            TrayChangeMsg { dom, dev_alias: dev_alias.to_string(), reason: *reason }
         ),
         EventPayload::PmWakeup { reason } => {
             with_reason!(DOMAIN_EVENT_PMWAKEUP, DOMAIN_EVENT_CALLBACK_PMWAKEUP, *reason)
@@ -182,11 +182,11 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
         EventPayload::DeviceRemoved { dev_alias } => wrapped!(
             DOMAIN_EVENT_DEVICE_REMOVED,
             DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
-            DeviceAliasMsg { dom, dev_alias: dev_alias.clone() }
+            DeviceAliasMsg { dom, dev_alias: dev_alias.to_string() }
         ),
         EventPayload::BlockJob2 { disk, job_type, status } => callback_only!(
             DOMAIN_EVENT_BLOCK_JOB_2,
-            BlockJob2Msg { callback_id, dom, dst: disk.clone(), kind: *job_type, status: *status }
+            BlockJob2Msg { callback_id, dom, dst: disk.to_string(), kind: *job_type, status: *status }
         ),
         EventPayload::Tunable { params: list } => {
             callback_only!(DOMAIN_EVENT_CALLBACK_TUNABLE, TunableMsg { callback_id, dom, params: params(list) })
@@ -197,7 +197,7 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
         ),
         EventPayload::DeviceAdded { dev_alias } => callback_only!(
             DOMAIN_EVENT_CALLBACK_DEVICE_ADDED,
-            CallbackDeviceMsg { callback_id, dom, dev_alias: dev_alias.clone() }
+            CallbackDeviceMsg { callback_id, dom, dev_alias: dev_alias.to_string() }
         ),
         EventPayload::MigrationIteration { iteration } => callback_only!(
             DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION,
@@ -209,7 +209,7 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
         ),
         EventPayload::DeviceRemovalFailed { dev_alias } => callback_only!(
             DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED,
-            CallbackDeviceMsg { callback_id, dom, dev_alias: dev_alias.clone() }
+            CallbackDeviceMsg { callback_id, dom, dev_alias: dev_alias.to_string() }
         ),
         EventPayload::MetadataChange { metadata_type, nsuri } => callback_only!(
             DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
@@ -220,7 +220,7 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
             BlockThresholdMsg {
                 callback_id,
                 dom,
-                dev: dev.clone(),
+                dev: dev.to_string(),
                 path: nonempty(path),
                 threshold: *threshold,
                 excess: *excess
@@ -232,7 +232,7 @@ fn domain_event_packet(event: &DomainEvent, callback_id: i32, legacy: bool) -> O
         ),
         EventPayload::MemoryDeviceSizeChange { alias, size } => callback_only!(
             DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE,
-            MemoryDeviceSizeChangeMsg { callback_id, dom, alias: alias.clone(), size: *size }
+            MemoryDeviceSizeChangeMsg { callback_id, dom, alias: alias.to_string(), size: *size }
         ),
     }
 }
@@ -291,10 +291,10 @@ fn qemu_monitor_packet(event: &QemuMonitorEvent, callback_id: i32) -> Vec<u8> {
     let body = QemuMonitorEventMsg {
         callback_id,
         dom: nonnull_domain(&event.domain),
-        event: event.name.clone(),
+        event: event.name.to_string(),
         seconds: event.seconds,
         micros: event.micros,
-        details: event.details.clone(),
+        details: event.details.as_deref().map(str::to_owned),
     };
     message(QEMU_PROGRAM, qemu::DOMAIN_MONITOR_EVENT, &body)
 }

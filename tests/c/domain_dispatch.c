@@ -414,14 +414,21 @@ static virDomainPtr kept;
 static char kept_name[64], kept_uuid[VIR_UUID_STRING_BUFLEN];
 static int kept_id = -2, kept_ref = -2;
 static unsigned char kept_raw[VIR_UUID_BUFLEN];
+static int later_calls, later_same_pointer, later_id = -2;
 
 static int cb_keep(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
     (void)conn;
     (void)opaque;
     logf_("keep:%d/%d", event, detail);
-    if (kept)
+    if (kept) {
+        /* The application holds `kept`: a later call's domain is another
+         * object, and `kept` keeps what it said. */
+        later_calls++;
+        later_same_pointer += dom == kept;
+        later_id = (int)virDomainGetID(dom);
         return 0;
+    }
     snprintf(kept_name, sizeof(kept_name), "%s", tap_s(virDomainGetName(dom)));
     kept_id = (int)virDomainGetID(dom);
     if (virDomainGetUUIDString(dom, kept_uuid) < 0)
@@ -453,6 +460,13 @@ static void test_domain_pointer(void)
        "raw UUID differs");
     ok_int(kept_ref, 0, "virDomainRef on the callback's domain returns 0");
 
+    domop(virDomainResume(dtest), "resume test");
+    iterate();
+    ok_log("keep:4/0", "keep called once for RESUMED/UNPAUSED");
+    ok_int(later_calls, 1, "one call after the kept one");
+    ok_int(later_same_pointer, 0, "a domain the application holds is not handed to a later call");
+    ok_int(later_id, 6, "the later call's domain id");
+
     ok_int(virConnectDomainEventDeregisterAny(connA, K.id), 0, "DeregisterAny(keep)");
     log_reset();
     if (kept) {
@@ -463,7 +477,6 @@ static void test_domain_pointer(void)
         ok_int(virDomainFree(kept), 0, "virDomainFree of the kept reference returns 0");
         kept = NULL;
     }
-    domop(virDomainResume(dtest), "resume test");
     virDomainFree(dtest);
 }
 

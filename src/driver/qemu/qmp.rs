@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::raw_json::Raw;
+use super::raw_json::{OwnedRaw, Raw, Tape};
 
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
@@ -184,7 +184,7 @@ pub struct QmpEvent {
 /// `Value` only if a mapper asks for one), else the general parser's value.
 #[derive(Clone, Debug)]
 enum Data {
-    Text { text: String, parsed: once_cell::unsync::OnceCell<Value> },
+    Text { raw: OwnedRaw, parsed: once_cell::unsync::OnceCell<Value> },
     Parsed(Value),
 }
 
@@ -257,7 +257,9 @@ impl QmpEvent {
     pub fn data(&self) -> Option<&Value> {
         match self.data.as_ref()? {
             // The fast path checked the text: the general parser reads it.
-            Data::Text { text, parsed } => Some(parsed.get_or_init(|| serde_json::from_str(text).unwrap_or_default())),
+            Data::Text { raw, parsed } => {
+                Some(parsed.get_or_init(|| serde_json::from_str(raw.text()).unwrap_or_default()))
+            }
             Data::Parsed(value) => Some(value),
         }
     }
@@ -278,7 +280,7 @@ impl QmpEvent {
         self.name.contains('\0')
             || match &self.data {
                 None => false,
-                Some(Data::Text { text, .. }) => text.contains('\0'),
+                Some(Data::Text { raw, .. }) => raw.text().contains('\0'),
                 Some(Data::Parsed(value)) => in_value(value),
             }
     }
@@ -292,7 +294,7 @@ impl QmpEvent {
     /// `data`, if QEMU sent one, to read members from.
     pub fn data_field(&self) -> Option<Field<'_>> {
         Some(match self.data.as_ref()? {
-            Data::Text { text, .. } => Field::Raw(Raw::trusted(text)),
+            Data::Text { raw, .. } => Field::Raw(raw.raw()),
             Data::Parsed(value) => Field::Value(value),
         })
     }
@@ -307,7 +309,7 @@ impl QmpEvent {
     /// it, which is what writing the parsed value gives.
     pub fn details(&self) -> Option<String> {
         match self.data.as_ref()? {
-            Data::Text { text, .. } => Some(Raw::trusted(text).compact()),
+            Data::Text { raw, .. } => Some(raw.raw().compact()),
             Data::Parsed(value) => Some(value.to_string()),
         }
     }
@@ -315,27 +317,33 @@ impl QmpEvent {
     /// The event, read by the fast path, or `None` if `line` is anything
     /// but a plain event (which the general parser then reads).
     fn read_plain(line: &[u8]) -> Option<QmpEvent> {
-        let message = Raw::check(line)?;
-        let (mut name, mut timestamp, mut data) = (None, None, None);
-        for (key, value) in message.members() {
-            match key {
-                "event" => name = Some(value.as_str()?),
-                "timestamp" => timestamp = Some(value),
-                "data" => data = Some(value),
-                // A greeting or a reply, whatever else it has.
-                "QMP" | "return" | "error" => return None,
-                _ => {}
-            }
+        thread_local! {
+            /// The tape of the line being read, kept for the next line.
+            static TAPE: std::cell::RefCell<Tape> = const { std::cell::RefCell::new(Tape::new()) };
         }
-        let member = |key: &str| timestamp.and_then(|t| t.get(key));
-        Some(QmpEvent {
-            name: name?.to_owned(),
-            data: data.map(|d| Data::Text { text: d.text().to_owned(), parsed: Default::default() }),
-            seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
-            microseconds: member("microseconds")
-                .and_then(|us| us.as_u64())
-                .and_then(|us| u32::try_from(us).ok())
-                .unwrap_or(0),
+        TAPE.with_borrow_mut(|tape| {
+            let message = Raw::check(line, tape)?;
+            let (mut name, mut timestamp, mut data) = (None, None, None);
+            for (key, value) in message.members() {
+                match key {
+                    "event" => name = Some(value.as_str()?),
+                    "timestamp" => timestamp = Some(value),
+                    "data" => data = Some(value),
+                    // A greeting or a reply, whatever else it has.
+                    "QMP" | "return" | "error" => return None,
+                    _ => {}
+                }
+            }
+            let member = |key: &str| timestamp.and_then(|t| t.get(key));
+            Some(QmpEvent {
+                name: name?.to_owned(),
+                data: data.map(|d| Data::Text { raw: d.to_owned(), parsed: Default::default() }),
+                seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
+                microseconds: member("microseconds")
+                    .and_then(|us| us.as_u64())
+                    .and_then(|us| u32::try_from(us).ok())
+                    .unwrap_or(0),
+            })
         })
     }
 }

@@ -1,6 +1,8 @@
 //! A borrowed, single-pass reader for the plain JSON QEMU sends in events,
-//! the fast path of [`super::qmp`]: it checks a text and reads members out of
-//! it without building a `serde_json::Value` tree.
+//! the fast path of [`super::qmp`]: one walk over a text checks it and
+//! records where each member of each object is (its [`Tape`]), so that
+//! reading members afterwards looks them up without walking the text again,
+//! and without building a `serde_json::Value` tree.
 //!
 //! It accepts only JSON that `serde_json` reads to the same values and writes
 //! back (compact) as the same text with the whitespace removed: strings
@@ -16,38 +18,89 @@ const MAX_DEPTH: u32 = 16;
 /// among this many).
 const MAX_MEMBERS: usize = 16;
 
-/// A checked JSON text: one value, with no whitespace around it.
+/// Bytes that may appear in a string as they are: not its closing quote, an
+/// escape or a control character.
+static PLAIN_IN_STRING: [bool; 256] = {
+    let mut plain = [true; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        plain[byte] = false;
+        byte += 1;
+    }
+    plain[b'"' as usize] = false;
+    plain[b'\\' as usize] = false;
+    plain
+};
+
+/// The index of the first byte of `word` (little-endian) that may not stand
+/// in a string as it is: a quote, a backslash or a control character. The
+/// lowest flagged byte is always a true one (a borrow only flags bytes
+/// above it).
+fn first_special(word: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let flagged =
+        zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\'))) | below_space;
+    (flagged != 0).then(|| flagged.trailing_zeros() as usize / 8)
+}
+
+/// Where something is in a text: `start..end` in bytes.
+type Span = (u32, u32);
+
+/// One member of an object of a checked text, where the walk found it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Raw<'a>(&'a str);
+pub struct Member {
+    /// The key, without its quotes.
+    key: Span,
+    value: Span,
+    /// The index in the tape of the member after this one and the members
+    /// of objects nested in its value, which come right after it.
+    after: u32,
+}
+
+/// The members of every object of a checked text, in the order of the text.
+pub type Tape = Vec<Member>;
+
+/// A checked JSON value: its text, with no whitespace around it, within the
+/// whole text that was checked and that text's tape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Raw<'a> {
+    source: &'a str,
+    tape: &'a [Member],
+    span: Span,
+    /// The tape entries of the members of this value, if an object (those
+    /// of its nested objects in between).
+    members: Span,
+}
 
 impl<'a> Raw<'a> {
-    /// `text` if it is one plain JSON value (whitespace around it allowed).
-    pub fn check(text: &'a [u8]) -> Option<Raw<'a>> {
-        let text = std::str::from_utf8(text).ok()?;
-        let mut scanner = Scanner { text: text.as_bytes(), at: 0, depth: 0, checking: true };
+    /// `text` if it is one plain JSON value (whitespace around it allowed),
+    /// its objects' members recorded in `tape` (cleared first).
+    pub fn check(text: &'a [u8], tape: &'a mut Tape) -> Option<Raw<'a>> {
+        let source = std::str::from_utf8(text).ok()?;
+        tape.clear();
+        // Spans are 32-bit (lines are far shorter).
+        u32::try_from(text.len()).ok()?;
+        let mut scanner = Scanner { text, at: 0, depth: 0, tape };
         scanner.space();
         let start = scanner.at;
         scanner.value()?;
         let end = scanner.at;
         scanner.space();
-        (scanner.at == text.len()).then_some(Raw(&text[start..end]))
-    }
-
-    /// A text [`Raw::check`] accepted (and trimmed) before.
-    pub fn trusted(text: &'a str) -> Raw<'a> {
-        Raw(text)
+        (scanner.at == text.len()).then_some(())?;
+        let members = if text[start] == b'{' { (0, tape.len() as u32) } else { (0, 0) };
+        Some(Raw { source, tape, span: (start as u32, end as u32), members })
     }
 
     pub fn text(&self) -> &'a str {
-        self.0
+        &self.source[self.span.0 as usize..self.span.1 as usize]
     }
 
     /// The members of an object, in order; empty for any other value.
     pub fn members(&self) -> Members<'a> {
-        let text = self.0.as_bytes();
-        let mut scanner = Scanner { text, at: 0, depth: 0, checking: false };
-        let object = scanner.take(b'{');
-        Members { source: self.0, scanner, done: !object }
+        Members { of: *self, next: self.members.0 }
     }
 
     /// The value of member `key` of an object.
@@ -56,19 +109,19 @@ impl<'a> Raw<'a> {
     }
 
     pub fn as_str(&self) -> Option<&'a str> {
-        self.0.strip_prefix('"')?.strip_suffix('"')
+        self.text().strip_prefix('"')?.strip_suffix('"')
     }
 
     pub fn as_i64(&self) -> Option<i64> {
-        self.0.parse().ok()
+        self.text().parse().ok()
     }
 
     pub fn as_u64(&self) -> Option<u64> {
-        self.0.parse().ok()
+        self.text().parse().ok()
     }
 
     pub fn as_bool(&self) -> Option<bool> {
-        match self.0 {
+        match self.text() {
             "true" => Some(true),
             "false" => Some(false),
             _ => None,
@@ -76,15 +129,17 @@ impl<'a> Raw<'a> {
     }
 
     pub fn is_object(&self) -> bool {
-        self.0.starts_with('{')
+        self.text().starts_with('{')
     }
 
     /// The text as `serde_json` writes the value compactly: the same, less
     /// whitespace outside strings (which hold no escapes).
     pub fn compact(&self) -> String {
-        let mut out = String::with_capacity(self.0.len());
+        let text = self.text();
+        // Room for a C string's NUL (raw monitor events pass it to C).
+        let mut out = String::with_capacity(text.len() + 1);
         let mut in_string = false;
-        for c in self.0.chars() {
+        for c in text.chars() {
             if c == '"' {
                 in_string = !in_string;
             } else if !in_string && c.is_ascii_whitespace() {
@@ -94,55 +149,69 @@ impl<'a> Raw<'a> {
         }
         out
     }
+
+    /// This value with its own copy of its text and of its part of the tape.
+    pub fn to_owned(self) -> OwnedRaw {
+        let (start, first) = (self.span.0, self.members.0);
+        let shift = |(from, to): Span| (from - start, to - start);
+        let tape = self.tape[first as usize..self.members.1 as usize]
+            .iter()
+            .map(|m| Member { key: shift(m.key), value: shift(m.value), after: m.after - first })
+            .collect();
+        OwnedRaw { text: self.text().to_owned(), tape }
+    }
 }
 
-/// The members of a checked object.
+/// A checked value that owns its text and tape ([`Raw::to_owned`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedRaw {
+    text: String,
+    tape: Tape,
+}
+
+impl OwnedRaw {
+    pub fn raw(&self) -> Raw<'_> {
+        let members = if self.text.starts_with('{') { (0, self.tape.len() as u32) } else { (0, 0) };
+        Raw { source: &self.text, tape: &self.tape, span: (0, self.text.len() as u32), members }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// The members of a checked object, from its tape.
 pub struct Members<'a> {
-    source: &'a str,
-    scanner: Scanner<'a>,
-    done: bool,
+    of: Raw<'a>,
+    next: u32,
 }
 
 impl<'a> Iterator for Members<'a> {
     type Item = (&'a str, Raw<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
+        let index = self.next;
+        if index >= self.of.members.1 {
             return None;
         }
-        let s = &mut self.scanner;
-        s.space();
-        if s.take(b'}') {
-            self.done = true;
-            return None;
-        }
-        // The text was checked: these steps cannot fail, and the slices
-        // are cut at ASCII delimiters.
-        let key_start = s.at;
-        s.string()?;
-        let key = &self.source[key_start + 1..s.at - 1];
-        s.space();
-        s.take(b':');
-        s.space();
-        let start = s.at;
-        s.value()?;
-        let value = &self.source[start..s.at];
-        s.space();
-        s.take(b',');
-        Some((key, Raw(value)))
+        let member = self.of.tape[index as usize];
+        self.next = member.after;
+        let source = self.of.source;
+        let nested = if source.as_bytes()[member.value.0 as usize] == b'{' { index + 1 } else { member.after };
+        let value = Raw { source, tape: self.of.tape, span: member.value, members: (nested, member.after) };
+        Some((&source[member.key.0 as usize..member.key.1 as usize], value))
     }
 }
 
-/// Reads JSON text; `checking` it (as [`Raw::check`] does, on UTF-8 text),
-/// or skipping through text checked before, which needs none of the checks.
-struct Scanner<'a> {
+/// Checks JSON text (UTF-8 already), recording each object's members.
+struct Scanner<'a, 't> {
     text: &'a [u8],
     at: usize,
     depth: u32,
-    checking: bool,
+    tape: &'t mut Tape,
 }
 
-impl<'a> Scanner<'a> {
+impl Scanner<'_, '_> {
     fn peek(&self) -> Option<u8> {
         self.text.get(self.at).copied()
     }
@@ -160,9 +229,6 @@ impl<'a> Scanner<'a> {
     }
 
     fn value(&mut self) -> Option<()> {
-        if !self.checking {
-            return self.skip();
-        }
         match self.peek()? {
             b'{' => self.object(),
             b'[' => self.array(),
@@ -175,45 +241,28 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Skips a value of checked text: a flat scan, as its strings hold no
-    /// quotes or brackets of their own but within quotes.
-    fn skip(&mut self) -> Option<()> {
-        let mut depth = 0usize;
-        while let Some(byte) = self.peek() {
-            match byte {
-                b'"' => {
-                    self.string()?;
-                    if depth == 0 {
-                        return Some(());
-                    }
-                    continue;
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' if depth == 0 => return Some(()),
-                b'}' | b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        self.at += 1;
-                        return Some(());
-                    }
-                }
-                b',' | b' ' | b'\t' | b'\r' | b'\n' if depth == 0 => return Some(()),
-                _ => {}
-            }
-            self.at += 1;
-        }
-        Some(())
-    }
-
-    /// A string's contents, without escapes or control characters. Strings
-    /// are short: a byte loop beats a vectorised search's set-up here.
-    fn string(&mut self) -> Option<&'a [u8]> {
+    /// A string without escapes or control characters: where its contents
+    /// are. Strings are short: eight bytes at a time in a word beat a
+    /// vectorised search's set-up here.
+    fn string(&mut self) -> Option<Span> {
         self.take(b'"').then_some(())?;
         let start = self.at;
-        let len = self.text[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        (self.text[start + len] == b'"').then_some(())?;
+        let rest = &self.text[start..];
+        let mut len = 0;
+        while let Some(word) = rest.get(len..len + 8) {
+            let word = u64::from_le_bytes(word.try_into().ok()?);
+            match first_special(word) {
+                Some(at) => {
+                    len += at;
+                    break;
+                }
+                None => len += 8,
+            }
+        }
+        len += rest[len..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?;
+        (rest[len] == b'"').then_some(())?;
         self.at = start + len + 1;
-        Some(&self.text[start..start + len])
+        Some((start as u32, (start + len) as u32))
     }
 
     fn integer(&mut self) -> Option<()> {
@@ -222,15 +271,11 @@ impl<'a> Scanner<'a> {
         while matches!(self.peek(), Some(b'0'..=b'9')) {
             self.at += 1;
         }
-        let digits = &self.text[start..self.at];
-        if !self.checking {
-            return Some(());
-        }
-        let plain = match digits {
+        let plain = match &self.text[start..self.at] {
             [] => false,
             [b'0'] => !negative,
             [b'0', ..] => false,
-            _ => digits.len() <= 18,
+            digits => digits.len() <= 18,
         };
         (plain && !matches!(self.peek(), Some(b'.' | b'e' | b'E'))).then_some(())
     }
@@ -241,10 +286,12 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
-    fn nested(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self, usize) -> Option<()>) -> Option<()> {
+    /// An array or object: `item` reads each element after the first
+    /// `index` ones.
+    fn nested(&mut self, close: u8, mut item: impl FnMut(&mut Self, usize) -> Option<()>) -> Option<()> {
         self.depth += 1;
-        (self.depth <= MAX_DEPTH || !self.checking).then_some(())?;
-        self.take(open);
+        (self.depth <= MAX_DEPTH).then_some(())?;
+        self.at += 1;
         self.space();
         if !self.take(close) {
             let mut index = 0;
@@ -264,23 +311,41 @@ impl<'a> Scanner<'a> {
     }
 
     fn array(&mut self) -> Option<()> {
-        self.nested(b'[', b']', |s, _| s.value())
+        self.nested(b']', |s, _| s.value())
     }
 
     fn object(&mut self) -> Option<()> {
-        let mut keys: [&[u8]; MAX_MEMBERS] = [&[]; MAX_MEMBERS];
-        self.nested(b'{', b'}', |s, index| {
+        let first = self.tape.len();
+        self.nested(b'}', |s, index| {
             (index < MAX_MEMBERS).then_some(())?;
             let key = s.string()?;
-            if s.checking {
-                keys[..index].iter().all(|k| *k != key).then_some(())?;
-                keys[index] = key;
-            }
+            let slot = s.tape.len();
+            s.distinct(first, slot, key).then_some(())?;
+            s.tape.push(Member { key, value: (0, 0), after: 0 });
             s.space();
             s.take(b':').then_some(())?;
             s.space();
-            s.value()
+            let start = s.at as u32;
+            s.value()?;
+            s.tape[slot].value = (start, s.at as u32);
+            s.tape[slot].after = s.tape.len() as u32;
+            Some(())
         })
+    }
+
+    /// Whether `key` differs from the keys of the object's members before
+    /// it, which start at `first` in the tape and end at `slot`.
+    fn distinct(&self, first: usize, slot: usize, key: Span) -> bool {
+        let text = |(from, to): Span| &self.text[from as usize..to as usize];
+        let mut index = first;
+        while index < slot {
+            let member = &self.tape[index];
+            if text(member.key) == text(key) {
+                return false;
+            }
+            index = member.after as usize;
+        }
+        true
     }
 }
 
@@ -291,9 +356,14 @@ mod tests {
 
     const RTC: &str = r#"{"timestamp": {"seconds": 1795276272, "microseconds": 151277}, "event": "RTC_CHANGE", "data": {"offset": -3, "qom-path": "/machine/unattached/device[7]"}}"#;
 
+    fn check(text: &str) -> Option<OwnedRaw> {
+        Raw::check(text.as_bytes(), &mut Tape::new()).map(|raw| raw.to_owned())
+    }
+
     #[test]
     fn reads_members_and_writes_what_serde_json_writes() {
-        let raw = Raw::check(RTC.as_bytes()).unwrap();
+        let mut tape = Tape::new();
+        let raw = Raw::check(RTC.as_bytes(), &mut tape).unwrap();
         assert_eq!(raw.get("event").and_then(|v| v.as_str()), Some("RTC_CHANGE"));
         let data = raw.get("data").unwrap();
         assert_eq!(data.get("offset").and_then(|v| v.as_i64()), Some(-3));
@@ -303,7 +373,49 @@ mod tests {
         assert_eq!(keys, ["timestamp", "event", "data"]);
         for text in [RTC, r#" {"a": [1, true, null, {"b": []}], "c": {}, "é": "ü x"} "#, "[]", "0", "-12"] {
             let value: Value = serde_json::from_str(text).unwrap();
-            assert_eq!(Raw::check(text.as_bytes()).unwrap().compact(), value.to_string(), "{text}");
+            assert_eq!(check(text).unwrap().raw().compact(), value.to_string(), "{text}");
+        }
+    }
+
+    /// Members are found through the tape, past nested objects and arrays,
+    /// in the checked text and in an owned copy of a part of it.
+    #[test]
+    fn nested_members_from_the_tape() {
+        let text = r#"{"a": [{"x": 1}, {"y": 2}], "b": {"c": {"d": "e"}, "f": 3}, "g": {}, "h": 4}"#;
+        let mut tape = Tape::new();
+        let raw = Raw::check(text.as_bytes(), &mut tape).unwrap();
+        let keys: Vec<&str> = raw.members().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b", "g", "h"]);
+        assert_eq!(raw.get("a").unwrap().members().count(), 0, "an array has no members");
+        assert_eq!(raw.get("g").unwrap().members().count(), 0);
+        assert_eq!(raw.get("h").and_then(|h| h.as_i64()), Some(4));
+        let b = raw.get("b").unwrap();
+        for b in [b, b.to_owned().raw()] {
+            assert_eq!(b.text(), r#"{"c": {"d": "e"}, "f": 3}"#);
+            assert_eq!(b.get("c").and_then(|c| c.get("d")).and_then(|d| d.as_str()), Some("e"));
+            assert_eq!(b.get("f").and_then(|f| f.as_i64()), Some(3));
+            assert_eq!(b.get("d"), None, "a nested member is not the object's own");
+        }
+    }
+
+    /// The word-at-a-time search finds the same end as a byte loop, for
+    /// each special byte at each position, with plain bytes (ASCII and
+    /// UTF-8) around it.
+    #[test]
+    fn strings_end_where_a_byte_loop_says() {
+        for special in [b'"', b'\\', 0, 0x1f, b'\n'] {
+            for at in 0..20 {
+                for plain in [b'a', 0x7f, 0xc3, b' '] {
+                    let mut text = vec![b'"'];
+                    text.extend(std::iter::repeat_n(plain, at));
+                    text.push(special);
+                    text.extend_from_slice(b"xyz\"");
+                    let mut scanner = Scanner { text: &text, at: 0, depth: 0, tape: &mut Tape::new() };
+                    let found = scanner.string();
+                    let want = (special == b'"').then_some((1, 1 + at as u32));
+                    assert_eq!(found, want, "{special:#x} after {at} x {plain:#x}");
+                }
+            }
         }
     }
 
@@ -328,9 +440,9 @@ mod tests {
             r#"{"a": [1 2]}"#,
             &format!("{}{}", "[".repeat(17), "]".repeat(17)),
         ] {
-            assert_eq!(Raw::check(text.as_bytes()), None, "{text}");
+            assert_eq!(check(text), None, "{text}");
         }
-        assert!(Raw::check(&[b'"', 0xff, b'"']).is_none(), "invalid UTF-8");
-        assert!(Raw::check(format!("{}{}", "[".repeat(16), "]".repeat(16)).as_bytes()).is_some());
+        assert!(Raw::check(&[b'"', 0xff, b'"'], &mut Tape::new()).is_none(), "invalid UTF-8");
+        assert!(check(&format!("{}{}", "[".repeat(16), "]".repeat(16))).is_some());
     }
 }

@@ -2,7 +2,7 @@
 //! `rpc::convert`.
 
 use crate::event::{
-    DomainEvent, Event, EventClass, EventPayload, GraphicsAddress, ObjectEvent, ObjectIdentity, ObjectPayload,
+    CText, DomainEvent, Event, EventClass, EventPayload, GraphicsAddress, ObjectEvent, ObjectIdentity, ObjectPayload,
     QemuMonitorEvent, TypedParam as CoreParam, TypedValue,
 };
 use crate::rpc::convert::domain_identity;
@@ -44,7 +44,7 @@ fn params(list: &[TypedParam]) -> Vec<CoreParam> {
 }
 
 fn address(a: &crate::rpc::protocol::GraphicsAddress) -> GraphicsAddress {
-    GraphicsAddress { family: a.family, node: a.node.clone(), service: a.service.clone() }
+    GraphicsAddress { family: a.family, node: CText::new(&a.node), service: CText::new(&a.service) }
 }
 
 /// A legacy body (IDs 0-15) as a domain event.
@@ -68,30 +68,30 @@ legacy_bodies! {
     LifecycleMsg { } => |m| EventPayload::Lifecycle { event: m.event, detail: m.detail };
     RtcChangeMsg { } => |m| EventPayload::RtcChange { utc_offset: m.offset };
     WatchdogMsg { } => |m| EventPayload::Watchdog { action: m.action };
-    IoErrorMsg { } => |m| EventPayload::IoError { src_path: m.src_path.clone(), dev_alias: m.dev_alias.clone(), action: m.action };
+    IoErrorMsg { } => |m| EventPayload::IoError { src_path: CText::new(&m.src_path), dev_alias: CText::new(&m.dev_alias), action: m.action };
     GraphicsMsg { } => |m| EventPayload::Graphics {
         phase: m.phase,
         local: address(&m.local),
         remote: address(&m.remote),
-        auth_scheme: m.auth_scheme.clone(),
-        subject: m.subject.0.iter().map(|i| (i.kind.clone(), i.name.clone())).collect(),
+        auth_scheme: CText::new(&m.auth_scheme),
+        subject: m.subject.0.iter().map(|i| (CText::new(&i.kind), CText::new(&i.name))).collect(),
     };
     IoErrorReasonMsg { } => |m| EventPayload::IoErrorReason {
-        src_path: m.src_path.clone(),
-        dev_alias: m.dev_alias.clone(),
+        src_path: CText::new(&m.src_path),
+        dev_alias: CText::new(&m.dev_alias),
         action: m.action,
-        reason: m.reason.clone(),
+        reason: CText::new(&m.reason),
     };
-    BlockJobMsg { } => |m| EventPayload::BlockJob { disk: m.path.clone(), job_type: m.kind, status: m.status };
+    BlockJobMsg { } => |m| EventPayload::BlockJob { disk: CText::new(&m.path), job_type: m.kind, status: m.status };
     DiskChangeMsg { } => |m| EventPayload::DiskChange {
-        old_src_path: m.old_src_path.clone().unwrap_or_default(),
-        new_src_path: m.new_src_path.clone().unwrap_or_default(),
-        dev_alias: m.dev_alias.clone(),
+        old_src_path: m.old_src_path.as_deref().unwrap_or_default().into(),
+        new_src_path: m.new_src_path.as_deref().unwrap_or_default().into(),
+        dev_alias: CText::new(&m.dev_alias),
         reason: m.reason,
     };
-    TrayChangeMsg { } => |m| EventPayload::TrayChange { dev_alias: m.dev_alias.clone(), reason: m.reason };
+    TrayChangeMsg { } => |m| EventPayload::TrayChange { dev_alias: CText::new(&m.dev_alias), reason: m.reason };
     BalloonChangeMsg { } => |m| EventPayload::BalloonChange { actual: m.actual };
-    DeviceAliasMsg { } => |m| EventPayload::DeviceRemoved { dev_alias: m.dev_alias.clone() };
+    DeviceAliasMsg { } => |m| EventPayload::DeviceRemoved { dev_alias: CText::new(&m.dev_alias) };
 }
 
 fn legacy<M: LegacyBody>(packet: &Packet) -> Result<(RemoteId, Event), NotAnEvent> {
@@ -142,10 +142,10 @@ pub fn decode(packet: &Packet) -> Result<(RemoteId, Event), NotAnEvent> {
         let m = body::<QemuMonitorEventMsg>(packet)?;
         let event = QemuMonitorEvent {
             domain: domain_identity(&m.dom),
-            name: m.event,
+            name: m.event.into(),
             seconds: m.seconds,
             micros: m.micros,
-            details: m.details,
+            details: m.details.map(CText::from),
         };
         return Ok((Some(m.callback_id), event.into()));
     }
@@ -187,7 +187,7 @@ pub fn decode(packet: &Packet) -> Result<(RemoteId, Event), NotAnEvent> {
         DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED => return wrapped::<DeviceAliasMsg>(packet),
         DOMAIN_EVENT_BLOCK_JOB_2 => {
             let m = body::<BlockJob2Msg>(packet)?;
-            domain(m.callback_id, &m.dom, P::BlockJob2 { disk: m.dst, job_type: m.kind, status: m.status })
+            domain(m.callback_id, &m.dom, P::BlockJob2 { disk: m.dst.into(), job_type: m.kind, status: m.status })
         }
         DOMAIN_EVENT_CALLBACK_TUNABLE => {
             let m = body::<TunableMsg>(packet)?;
@@ -199,7 +199,7 @@ pub fn decode(packet: &Packet) -> Result<(RemoteId, Event), NotAnEvent> {
         }
         DOMAIN_EVENT_CALLBACK_DEVICE_ADDED => {
             let m = body::<CallbackDeviceMsg>(packet)?;
-            domain(m.callback_id, &m.dom, P::DeviceAdded { dev_alias: m.dev_alias })
+            domain(m.callback_id, &m.dom, P::DeviceAdded { dev_alias: m.dev_alias.into() })
         }
         DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION => {
             let m = body::<MigrationIterationMsg>(packet)?;
@@ -211,21 +211,21 @@ pub fn decode(packet: &Packet) -> Result<(RemoteId, Event), NotAnEvent> {
         }
         DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED => {
             let m = body::<CallbackDeviceMsg>(packet)?;
-            domain(m.callback_id, &m.dom, P::DeviceRemovalFailed { dev_alias: m.dev_alias })
+            domain(m.callback_id, &m.dom, P::DeviceRemovalFailed { dev_alias: m.dev_alias.into() })
         }
         DOMAIN_EVENT_CALLBACK_METADATA_CHANGE => {
             let m = body::<MetadataChangeMsg>(packet)?;
             domain(
                 m.callback_id,
                 &m.dom,
-                P::MetadataChange { metadata_type: m.kind, nsuri: m.nsuri.unwrap_or_default() },
+                P::MetadataChange { metadata_type: m.kind, nsuri: m.nsuri.unwrap_or_default().into() },
             )
         }
         DOMAIN_EVENT_BLOCK_THRESHOLD => {
             let m = body::<BlockThresholdMsg>(packet)?;
             let payload = P::BlockThreshold {
-                dev: m.dev,
-                path: m.path.unwrap_or_default(),
+                dev: m.dev.into(),
+                path: m.path.unwrap_or_default().into(),
                 threshold: m.threshold,
                 excess: m.excess,
             };
@@ -237,7 +237,7 @@ pub fn decode(packet: &Packet) -> Result<(RemoteId, Event), NotAnEvent> {
         }
         DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE => {
             let m = body::<MemoryDeviceSizeChangeMsg>(packet)?;
-            domain(m.callback_id, &m.dom, P::MemoryDeviceSizeChange { alias: m.alias, size: m.size })
+            domain(m.callback_id, &m.dom, P::MemoryDeviceSizeChange { alias: m.alias.into(), size: m.size })
         }
         NETWORK_EVENT_LIFECYCLE => {
             let m = body::<NetworkLifecycleMsg>(packet)?;

@@ -467,3 +467,49 @@ fn a_backlog_pauses_at_its_high_mark_and_resumes_once_drained_to_its_low_mark() 
     assert_eq!(delivered, FLUSH_BATCH + 3, "nothing lost");
     state.deregister(1, id).unwrap();
 }
+
+#[test]
+fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let (vm, other) = (domain("vm", 1), domain("other", 2));
+    let id = state.register(any(0), Recorder::new("r", 1, &journal)).unwrap();
+    let (mine, theirs) = (Backlog::new(0, || {}), Backlog::new(0, || {}));
+    let details = |backlog: &Backlog| -> Vec<(String, i32)> {
+        let spent = backlog.spent.lock();
+        spent
+            .iter()
+            .map(|event| match event {
+                Event::Domain(DomainEvent { domain, payload: EventPayload::Lifecycle { event, .. } }) => {
+                    (domain.name.to_string(), *event)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    state.queue_batch((0..2).map(|n| Event::from(lifecycle(&vm, n))), Some(&mine));
+    state.queue_batch([Event::from(lifecycle(&other, 0))], Some(&theirs));
+    state.queue_batch([Event::from(lifecycle(&vm, 2))], Some(&mine));
+    state.queue(lifecycle(&vm, 3));
+    event_loop.iterate();
+    assert_eq!(journal.lock().len(), 5, "all delivered");
+    // Each producer's events came back to it, in order; the one queued
+    // without a producer was freed by the flush.
+    assert_eq!(details(&mine), [("vm".to_owned(), 0), ("vm".to_owned(), 1), ("vm".to_owned(), 2)]);
+    assert_eq!(details(&theirs), [("other".to_owned(), 0)]);
+    let mut scratch = Vec::new();
+    mine.free_spent(&mut scratch);
+    assert!(scratch.is_empty() && mine.spent.lock().is_empty(), "freed by the producer's call");
+    // An idle producer gets events back until it holds SPENT_LIMIT; the
+    // flush frees the next ones itself.
+    let many = SPENT_LIMIT + 2 * FLUSH_BATCH;
+    state.queue_batch((0..many as i32).map(|n| Event::from(lifecycle(&vm, n))), Some(&mine));
+    while mine.queued() > 0 {
+        event_loop.iterate();
+    }
+    let held = mine.spent.lock().len();
+    assert!((SPENT_LIMIT..SPENT_LIMIT + FLUSH_BATCH).contains(&held), "{held} held");
+    state.deregister(1, id).unwrap();
+}

@@ -15,7 +15,7 @@ use crate::abi::domain_event::{
     virDomainMemoryFailureRecipientType as MemFailRecipient,
 };
 use crate::driver::qemu::qmp::{Field, QmpEvent};
-use crate::event::{EventPayload, GraphicsAddress};
+use crate::event::{CText, EventPayload, GraphicsAddress};
 
 /// The result of mapping one QMP event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -118,7 +118,8 @@ pub(super) fn map_io_error(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapp
         (None, Some(node)) => rt.disks.by_node_name(node),
         (None, None) => None,
     };
-    let (src_path, dev_alias) = disk.map(|d| (d.src_path.clone(), d.alias.clone())).unwrap_or_default();
+    let (src_path, dev_alias): (CText, CText) =
+        disk.map(|d| (d.src_path.as_str().into(), d.alias.as_str().into())).unwrap_or_default();
     let pause = matches!(action, IoAction::VIR_DOMAIN_EVENT_IO_ERROR_PAUSE);
     let nospace = ev.fields().get("nospace").and_then(Value::as_bool) == Some(true);
     let action = action as i32;
@@ -127,7 +128,7 @@ pub(super) fn map_io_error(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapp
         src_path,
         dev_alias,
         action,
-        reason: if nospace { "enospc" } else { "" }.to_owned(),
+        reason: if nospace { "enospc" } else { "" }.into(),
     });
     if pause && rt.state == DomainState::Running {
         rt.state = DomainState::Paused(PausedReason::IoError);
@@ -159,7 +160,7 @@ pub(super) fn map_tray_moved(ev: &QmpEvent, out: &mut Mapped) {
         return;
     };
     let reason = if open { Tray::VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN } else { Tray::VIR_DOMAIN_EVENT_TRAY_CHANGE_CLOSE };
-    out.events.push(EventPayload::TrayChange { dev_alias: alias, reason: reason as i32 });
+    out.events.push(EventPayload::TrayChange { dev_alias: alias.into(), reason: reason as i32 });
 }
 
 /// BLOCK_WRITE_THRESHOLD {node-name, write-threshold, amount-exceeded}: as
@@ -178,12 +179,13 @@ pub(super) fn map_block_threshold(rt: &DomainRuntime, ev: &QmpEvent, out: &mut M
     };
     let target = disk.target();
     let top = libvirt_node_index(&disk.node_name);
-    let path = disk.src_path.clone();
+    let path = CText::new(&disk.src_path);
     if top.is_none() || index == top {
-        out.events.push(EventPayload::BlockThreshold { dev: target.clone(), path: path.clone(), threshold, excess });
+        out.events.push(EventPayload::BlockThreshold { dev: (&target).into(), path: path.clone(), threshold, excess });
     }
     if let Some(index) = index {
-        out.events.push(EventPayload::BlockThreshold { dev: format!("{target}[{index}]"), path, threshold, excess });
+        let dev = format!("{target}[{index}]").into();
+        out.events.push(EventPayload::BlockThreshold { dev, path, threshold, excess });
     }
 }
 
@@ -229,8 +231,8 @@ pub(super) fn map_block_job(rt: &mut DomainRuntime, ev: &QmpEvent, status: JobSt
         return;
     };
     let (job_type, status) = (job_type as i32, status as i32);
-    out.events.push(EventPayload::BlockJob { disk: disk.src_path.clone(), job_type, status });
-    out.events.push(EventPayload::BlockJob2 { disk: disk.target(), job_type, status });
+    out.events.push(EventPayload::BlockJob { disk: (&disk.src_path).into(), job_type, status });
+    out.events.push(EventPayload::BlockJob2 { disk: disk.target().into(), job_type, status });
 }
 
 /// MEMORY_FAILURE {recipient, action, flags: {action-required, recursive}}.
@@ -301,7 +303,7 @@ fn graphics_address<'a>(
             Family::VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV4
         }
     };
-    let address = GraphicsAddress { family: family as i32, node: node.to_owned(), service: service.to_owned() };
+    let address = GraphicsAddress { family: family as i32, node: node.into(), service: service.into() };
     Some((address, [auth, dname, user]))
 }
 
@@ -315,14 +317,14 @@ pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out:
     };
     // SPICE reports the auth scheme only once the channel is initialized.
     let with_auth = protocol == Protocol::Vnc || matches!(phase, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE);
-    let auth_scheme = if with_auth { auth.unwrap_or_default().to_owned() } else { String::new() };
+    let auth_scheme = CText::new(if with_auth { auth.unwrap_or_default() } else { "" });
     let mut subject = Vec::new();
     if protocol == Protocol::Vnc {
         if let Some(dname) = dname {
-            subject.push(("x509dname".to_owned(), dname.to_owned()));
+            subject.push(("x509dname".into(), dname.into()));
         }
         if let Some(user) = user {
-            subject.push(("saslUsername".to_owned(), user.to_owned()));
+            subject.push(("saslUsername".into(), user.into()));
         }
     }
     out.events.push(EventPayload::Graphics { phase: phase as i32, local, remote, auth_scheme, subject });

@@ -101,12 +101,12 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         // Devices without an ID (a disk's virtio backend, ...) are none of libvirt's.
         "DEVICE_DELETED" => {
             if let Some(device) = data_str(ev, "device").filter(|d| !d.is_empty()) {
-                out.events.push(EventPayload::DeviceRemoved { dev_alias: device.to_owned() });
+                out.events.push(EventPayload::DeviceRemoved { dev_alias: device.into() });
             }
         }
         "DEVICE_UNPLUG_GUEST_ERROR" => {
             if let Some(device) = data_str(ev, "device").filter(|d| !d.is_empty()) {
-                out.events.push(EventPayload::DeviceRemovalFailed { dev_alias: device.to_owned() });
+                out.events.push(EventPayload::DeviceRemovalFailed { dev_alias: device.into() });
             }
         }
         "BLOCK_WRITE_THRESHOLD" => map_block_threshold(rt, ev, &mut out),
@@ -130,7 +130,7 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
             match (data_str(ev, "id").filter(|id| !id.is_empty()), ev.fields().get("size").and_then(Value::as_u64)) {
                 (Some(alias), Some(size)) => out
                     .events
-                    .push(EventPayload::MemoryDeviceSizeChange { alias: alias.to_owned(), size: size.div_ceil(1024) }),
+                    .push(EventPayload::MemoryDeviceSizeChange { alias: alias.into(), size: size.div_ceil(1024) }),
                 _ => {
                     out.warnings.push(format!("MEMORY_DEVICE_SIZE_CHANGE without a device id or size: {}", ev.fields()))
                 }

@@ -8,7 +8,7 @@ use crate::abi::domain_event::{
     virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Ev,
 };
 use crate::driver::qemu::qmp::Message;
-use crate::event::GraphicsAddress;
+use crate::event::{CText, GraphicsAddress};
 
 fn event(line: &str) -> QmpEvent {
     match Message::parse(line.as_bytes()) {
@@ -309,7 +309,7 @@ fn io_error_reason_says_enospc_when_out_of_space() {
     let mut rt = running();
     rt.disks = disks();
     let line = r#"{"event": "BLOCK_IO_ERROR", "data": {"device": "", "nospace": true, "node-name": "libvirt-1-format", "reason": "No space left on device", "operation": "write", "action": "stop"}}"#;
-    let (src_path, dev_alias) = ("/img/b.qcow2".to_owned(), "virtio-disk0".to_owned());
+    let (src_path, dev_alias) = (CText::new("/img/b.qcow2"), CText::new("virtio-disk0"));
     assert_eq!(
         map(&mut rt, line),
         vec![
@@ -352,20 +352,20 @@ fn io_error_lookup_and_actions() {
     let unknown = r#"{"event": "BLOCK_IO_ERROR", "data": {"device": "drive-virtio-disk9", "node-name": "libvirt-1-format", "operation": "write", "action": "report"}}"#;
     assert_eq!(
         io_map(&mut rt, unknown),
-        vec![EventPayload::IoError { src_path: String::new(), dev_alias: String::new(), action: 2 }]
+        vec![EventPayload::IoError { src_path: CText::default(), dev_alias: CText::default(), action: 2 }]
     );
     // Missing action counts as ignore, with a warning; missing device warns too.
     let mapped = map_event(&mut running(), &event(r#"{"event": "BLOCK_IO_ERROR", "data": {}}"#));
     assert_eq!(
         without_reasons(mapped.events.clone()),
-        vec![EventPayload::IoError { src_path: String::new(), dev_alias: String::new(), action: 0 }]
+        vec![EventPayload::IoError { src_path: CText::default(), dev_alias: CText::default(), action: 0 }]
     );
     assert_eq!(mapped.warnings.len(), 2);
     let mapped =
         map_event(&mut running(), &event(r#"{"event": "BLOCK_IO_ERROR", "data": {"device": "", "action": "halt"}}"#));
     assert_eq!(
         without_reasons(mapped.events.clone()),
-        vec![EventPayload::IoError { src_path: String::new(), dev_alias: String::new(), action: 0 }]
+        vec![EventPayload::IoError { src_path: CText::default(), dev_alias: CText::default(), action: 0 }]
     );
     assert_eq!(mapped.warnings.len(), 1);
 }
@@ -406,7 +406,7 @@ fn vnc_events() {
             phase: 2,
             local: addr(2, "", "/run/vnc.sock"),
             remote: addr(2, "", ""),
-            auth_scheme: String::new(),
+            auth_scheme: CText::default(),
             subject: vec![("saslUsername".into(), "joe".into())],
         }]
     );

@@ -20,7 +20,7 @@ use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, 
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::Backlog;
-use crate::event::{DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
+use crate::event::{CText, DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
 use crate::sys::Epoll;
 use crate::uuid::Uuid;
 
@@ -143,6 +143,9 @@ pub(super) struct DomainMonitor {
     refused: bool,
     /// The events of the current read, queued together by `commit`.
     batch: Vec<Event>,
+    /// Where this monitor's delivered events, given back through its
+    /// backlog, are freed (on this thread, which allocated them).
+    spent: Vec<Event>,
     /// The domain state the root was last told.
     published_state: DomainState,
 }
@@ -313,6 +316,7 @@ impl DomainMonitor {
             pid: 0,
             refused: false,
             batch: Vec::new(),
+            spent: Vec::new(),
             published_state: DomainState::Running,
         }
     }
@@ -380,6 +384,7 @@ impl DomainMonitor {
     /// queues the events and answers the commands; stops early when this
     /// monitor's events reach the high-water mark of the queue.
     fn read(&mut self, reads: usize) -> ReadEnd {
+        self.backlog.free_spent(&mut self.spent);
         let mut buf = [0u8; READ_SIZE];
         for _ in 0..reads {
             let Some(stream) = self.stream.as_mut() else { return ReadEnd::Drained };
@@ -654,10 +659,10 @@ impl DomainMonitor {
             self.batch.push(
                 QemuMonitorEvent {
                     domain: identity.clone(),
-                    name: event.name.clone(),
+                    name: (&event.name).into(),
                     seconds: event.seconds,
                     micros: event.microseconds,
-                    details: event.details(),
+                    details: event.details().map(CText::from),
                 }
                 .into(),
             );
