@@ -24,6 +24,20 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+/// Decodes a call's arguments as `$ty`, or returns from the dispatching
+/// function with the client to be dropped: a body that does not decode means
+/// the peer does not speak the protocol.
+macro_rules! decode_or_drop {
+    ($header:expr, $body:expr, $ty:ty) => {
+        match decode_all::<$ty>($body) {
+            Ok(args) => args,
+            Err(e) => {
+                return Some(Outcome::Drop(format!("malformed arguments of procedure {}: {e}", $header.procedure)))
+            }
+        }
+    };
+}
+
 #[path = "server_ops.rs"]
 mod ops;
 
@@ -652,15 +666,7 @@ impl Server {
     fn dispatch_known(&self, client: &mut Client, header: &Header, body: &[u8]) -> Option<Outcome> {
         macro_rules! args {
             ($ty:ty) => {
-                match decode_all::<$ty>(body) {
-                    Ok(args) => args,
-                    Err(e) => {
-                        return Some(Outcome::Drop(format!(
-                            "malformed arguments of procedure {}: {e}",
-                            header.procedure
-                        )))
-                    }
-                }
+                decode_or_drop!(header, body, $ty)
             };
         }
         if header.program == QEMU_PROGRAM {

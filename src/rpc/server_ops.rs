@@ -22,15 +22,7 @@ impl Server {
     ) -> Option<Outcome> {
         macro_rules! args {
             ($ty:ty) => {
-                match decode_all::<$ty>(body) {
-                    Ok(args) => args,
-                    Err(e) => {
-                        return Some(Outcome::Drop(format!(
-                            "malformed arguments of procedure {}: {e}",
-                            header.procedure
-                        )))
-                    }
-                }
+                decode_or_drop!(header, body, $ty)
             };
         }
         use remote::*;
