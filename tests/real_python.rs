@@ -120,6 +120,52 @@ fn test_driver_queries_answer_as_real_libvirt() {
     assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
 }
 
+/// tests/python/qemu_host_queries.py on a `qemu:///embed` root: the
+/// hypervisor's type and version, the host's name and its node information
+/// (`virsh nodeinfo`) as real libvirt 9.0's QEMU driver reports them.
+/// Real libvirt's embedded QEMU driver refuses to run as root without its
+/// `libvirt-qemu` user, so its side runs as `nobody` in a root of its own.
+#[test]
+fn qemu_host_queries_answer_as_real_libvirt() {
+    require_qemu();
+    let script = include_str!("python/qemu_host_queries.py");
+    let work =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("host-queries-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let (ours_root, real_root) =
+        (work.join("ours"), std::env::temp_dir().join(format!("virt-events-real-embed-{}", std::process::id())));
+    std::fs::create_dir_all(&ours_root).unwrap();
+    std::fs::create_dir_all(&real_root).unwrap();
+    std::os::unix::fs::chown(&real_root, Some(65534), Some(65534)).unwrap();
+    let run = |command: &mut Command, root: &std::path::Path| {
+        let uri = format!("qemu:///embed?root={}", root.display());
+        let output =
+            command.args(["-c", script, &uri]).env_remove("LIBVIRT_DEFAULT_URI").output().expect("python3 runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{uri}:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+    let ours = run(Command::new(PYTHON).env("LD_LIBRARY_PATH", lib_dir()), &ours_root);
+    let real = run(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", PYTHON])
+            .env_remove("LD_LIBRARY_PATH")
+            .env("HOME", &real_root)
+            .env("XDG_RUNTIME_DIR", &real_root),
+        &real_root,
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(&real_root);
+    let (ours, ours_mhz) = ours.rsplit_once("mhz ").unwrap_or_else(|| panic!("{ours}"));
+    let (real, real_mhz) = real.rsplit_once("mhz ").unwrap_or_else(|| panic!("{real}"));
+    assert!(real.starts_with("type QEMU\nversion ") && real.contains("\nnode "), "{real}");
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+    // Both read the last CPU's current frequency; a host with frequency
+    // scaling moves it between the two runs.
+    let (ours_mhz, real_mhz): (f64, f64) = (ours_mhz.trim().parse().unwrap(), real_mhz.trim().parse().unwrap());
+    assert!((ours_mhz - real_mhz).abs() <= real_mhz * 0.5, "ours {ours_mhz} MHz, real {real_mhz} MHz");
+}
+
 /// The script on `qemu:///embed` (our library only: its guest XML is our
 /// driver's subset; the comparison with real libvirt is the runs above): the demo guest's
 /// seed events (lifecycle, VNC connect, RTC change, I/O error, watchdog,

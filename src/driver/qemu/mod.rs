@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Weak};
 use std::time::Duration;
 
-use once_cell::sync::Lazy;
+use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
-use super::{DomainInfo, DomainState as ApiState, Driver};
+use super::{DomainInfo, DomainState as ApiState, Driver, NodeInfo};
 use crate::abi::common::{
     virDomainPausedReason as Paused, virDomainRunningReason as Running, virDomainShutoffReason as Shutoff,
     virDomainState as State,
@@ -204,6 +204,15 @@ impl Driver for QemuDriver {
 
     fn hostname(&self) -> Result<String> {
         super::local_hostname()
+    }
+
+    fn hypervisor_version(&self) -> Result<u64> {
+        emulator_version()
+    }
+
+    /// The host's figures, by libvirt's rules (`super::host_node`).
+    fn node_info(&self) -> Result<NodeInfo> {
+        super::host_node::node_info(&super::host_node::HostFiles::real())
     }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
@@ -466,6 +475,33 @@ impl Driver for QemuDriver {
 /// The command is a human monitor command line.
 const MONITOR_COMMAND_HMP: u32 = virDomainQemuMonitorCommandFlags::VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP as u32;
 
+/// The emulator's version as libvirt numbers it (major x 1,000,000 +
+/// minor x 1,000 + micro), from `qemu-system-x86_64 -version`, asked once.
+fn emulator_version() -> Result<u64> {
+    static VERSION: OnceCell<u64> = OnceCell::new();
+    VERSION
+        .get_or_try_init(|| {
+            let failed = |detail: String| Error::internal(ErrorDomain::VIR_FROM_QEMU, detail);
+            let output = std::process::Command::new("qemu-system-x86_64")
+                .arg("-version")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
+            let text = String::from_utf8_lossy(&output.stdout);
+            parse_emulator_version(&text)
+                .ok_or_else(|| failed(format!("cannot parse the version of qemu-system-x86_64: {}", text.trim())))
+        })
+        .copied()
+}
+
+/// `major.minor.micro` of "QEMU emulator version 10.0.2 (Debian ...)".
+fn parse_emulator_version(text: &str) -> Option<u64> {
+    let version = text.split("version ").nth(1)?.split_whitespace().next()?;
+    let mut parts = version.split('.').map(|part| part.parse::<u64>().ok());
+    let (major, minor, micro) = (parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0));
+    Some(major * 1_000_000 + minor * 1_000 + micro)
+}
+
 /// The embed root a `qemu:///embed?root=DIR` URI names.
 pub fn embed_root(uri: &str) -> Option<PathBuf> {
     let query = uri.strip_prefix("qemu:///embed?")?;
@@ -492,3 +528,14 @@ pub fn session_root() -> Result<PathBuf> {
 
 /// The root of `qemu:///system`.
 pub const SYSTEM_ROOT: &str = "/run/virt-events/qemu";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn emulator_versions_are_numbered_as_libvirt_numbers_them() {
+        let line = "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2)\nCopyright (c) 2003-2025\n";
+        assert_eq!(super::parse_emulator_version(line), Some(10_000_002));
+        assert_eq!(super::parse_emulator_version("QEMU emulator version 8.1\n"), Some(8_001_000));
+        assert_eq!(super::parse_emulator_version("qemu: unknown option\n"), None);
+    }
+}
