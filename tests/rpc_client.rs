@@ -255,3 +255,52 @@ fn object_calls_and_filtered_events_as_real_libvirt() {
     assert!(!ours.contains("net-default extra"), "{ours}");
     assert!(!ours.contains("pool-default extra-pool"), "{ours}");
 }
+
+/// The older enumerations (`virConnectNumOfDomains` ... `virNodeDeviceListCaps`)
+/// over the wire: our library sends the procedures real libvirt's client
+/// sends, in the same order, refuses what it refuses before the call (the
+/// protocol's limits), and prints the same lines; virt-eventsd serves all
+/// of them.
+#[test]
+fn legacy_listings_as_real_libvirts_client() {
+    let daemon = Daemon::start("client-listings", TEST);
+    let (real, ours_binary) = common::both_builds("remote_listings", &daemon.dir);
+    let recorder = rpc::Recorder::start(&daemon.socket, daemon.dir.join("recorder"));
+    let uri = format!("test+unix:///default?socket={}", recorder.socket.display());
+    let real_output = Command::new(&real).arg(&uri).env("LIBVIRT_AUTOSTART", "0").output().expect("runs");
+    assert!(real_output.status.success(), "{real_output:?}");
+    let real_calls = recorder.take();
+    let our_text = run(&ours_binary, &[&uri]);
+    // Our client registers for the server's close notice when it opens
+    // (CONNECT_REGISTER_CLOSE_CALLBACK, 360, and 361 when it closes); real
+    // libvirt's only once the application registers a close callback,
+    // which this program does not.
+    let our_calls: Vec<i32> = recorder.take().into_iter().filter(|p| !matches!(p, 360 | 361)).collect();
+    assert_eq!(our_text, String::from_utf8_lossy(&real_output.stdout));
+    assert_eq!(our_calls, real_calls);
+    // Each by its own procedure, none through a CONNECT_LIST_ALL_*.
+    for procedure in [51, 25, 52, 50, 71, 73, 111, 116, 37, 21, 38, 36, 72, 74, 112, 117] {
+        assert!(our_calls.contains(&procedure), "{procedure} not called: {our_calls:?}");
+    }
+    for list_all in [273, 281, 283, 285] {
+        assert!(!our_calls.contains(&list_all), "{list_all} called: {our_calls:?}");
+    }
+    for line in [
+        "virConnectNumOfDomains 1",
+        "virNodeNumOfDevices scsi_host 3",
+        "virNodeDeviceNumOfCaps 1",
+        "virConnectListDomains -1 error 39 13 2 Too many domains '16385' for limit '16384'",
+        "virConnectListStoragePools -1 error 39 13 2 too many remote strings: 16385 > 16384,\
+         in parameter 'names' for 'virConnectListStoragePools'",
+        "virNodeListDevices -1 error 39 13 2 too many remote strings: 65537 > 65536,\
+         in parameter 'names' for 'virNodeListDevices'",
+        "virNodeListDevices flags -1 error 8 12 2 unsupported flags (0x1) in function testNodeListDevices",
+        "virConnectListDomains negative -1 error 8 20 2 maxids in virConnectListDomains must be zero or greater",
+    ] {
+        assert!(our_text.lines().any(|l| l == line), "no {line:?}:\n{our_text}");
+    }
+    // At the node devices' limit, the daemon served them.
+    let at_limit = our_text.split("-- maxnames 65536\n").nth(1).unwrap();
+    assert!(at_limit.contains("virNodeListDevices 4\n   computer scsi_host1 scsi_host11 scsi_host2\n"), "{our_text}");
+    assert!(at_limit.contains("virNodeDeviceListCaps 1\n   scsi_host\n"), "{our_text}");
+}

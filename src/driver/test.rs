@@ -1048,8 +1048,11 @@ impl Driver for TestDriver {
         self.objects.lock().pool_info(object)
     }
 
-    fn node_device_names(&self, cap: Option<&str>, flags: u32, _function: &str) -> Result<Vec<String>> {
-        check_flags(flags, 0, "testNodeNumOfDevices", ErrorDomain::VIR_FROM_TEST)?;
+    /// libvirt's test driver checks the flags in its function of the same
+    /// name (`testNodeListDevices` for `virNodeListDevices`).
+    fn node_device_names(&self, cap: Option<&str>, flags: u32, function: &str) -> Result<Vec<String>> {
+        let own = function.replacen("vir", "test", 1);
+        check_flags(flags, 0, &own, ErrorDomain::VIR_FROM_TEST)?;
         self.objects.lock().device_names(cap)
     }
 

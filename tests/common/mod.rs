@@ -110,6 +110,20 @@ pub fn compile_c(args: &[&str], output: &Path, what: &str) {
     assert!(result.status.success(), "{what} does not compile:\n{}", String::from_utf8_lossy(&result.stderr));
 }
 
+/// tests/c/NAME.c built in `dir` against real libvirt's headers and library
+/// (libvirt-dev), and against ours: (real, ours).
+pub fn both_builds(name: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    let source = crate_dir().join(format!("tests/c/{name}.c"));
+    let source = source.to_str().unwrap();
+    let real = dir.join(format!("{name}-real"));
+    compile_c(&[source, "-lvirt"], &real, &format!("{name}.c against libvirt-dev"));
+    let ours = dir.join(format!("{name}-ours"));
+    let include = format!("-I{}", crate_dir().join("include").display());
+    let libs = format!("-L{}", lib_dir().display());
+    compile_c(&[&include, source, &libs, "-lvirt"], &ours, &format!("{name}.c against our headers"));
+    (real, ours)
+}
+
 /// Starts the demo guest's QEMU (TCG, paused: `cont` it through the control
 /// monitor) with its QMP monitor at `monitor`, and a control monitor and a
 /// VNC socket in `side`: `side/control.sock`, `side/vnc.sock`. The disk fails

@@ -22,13 +22,14 @@ use crate::event::{DomainIdentity, Event, EventClass, ObjectIdentity, TargetKey}
 use crate::eventloop;
 use crate::rpc::client::{Client, ClientHandler, Stream};
 use crate::rpc::convert::{domain_identity, nonnull_domain};
+use crate::rpc::listings;
 use crate::rpc::objects::{self, Args, Call, Wire};
 use crate::rpc::packet::Packet;
 use crate::rpc::protocol::*;
 use crate::rpc::xdr::{Decoder, Xdr, XdrResult};
 use crate::uuid::Uuid;
 
-use super::{DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery};
+use super::{Counted, DomainInfo, DomainState, Driver, Lookup, Named, NodeInfo, ObjectOp, ObjectQuery};
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
 const FEATURE_KEEPALIVE: i32 = 10;
@@ -645,6 +646,11 @@ impl RemoteDriver {
     }
 }
 
+/// libvirt's client's refusal of what the protocol cannot carry.
+fn remote_error(message: String) -> Error {
+    Error::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_REMOTE, Some(message))
+}
+
 fn is_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
 }
@@ -997,6 +1003,63 @@ impl Driver for RemoteDriver {
 
     fn object_xml_desc(&self, class: EventClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
         self.on_object((class, Call::XmlDesc), (object, flags), String::decode)
+    }
+
+    fn count(&self, what: Counted<'_>, _function: &str) -> Result<usize> {
+        let procedure = listings::count_procedure(what);
+        let ret: IntRet = match what {
+            Counted::Names(Named::NodeDevices { cap, flags }) => {
+                self.call(procedure, &NodeNumOfDevicesArgs { cap: cap.map(str::to_string), flags })?
+            }
+            Counted::Names(Named::DeviceCaps(name)) => {
+                self.call(procedure, &LookupByNameArgs { name: name.to_string() })?
+            }
+            _ => self.call(procedure, &())?,
+        };
+        Ok(usize::try_from(ret.value).unwrap_or(0))
+    }
+
+    /// As libvirt's client: `max` within the procedure's limit, and a reply
+    /// of at most `max` names.
+    fn names(&self, what: Named<'_>, max: i32, function: &str) -> Result<Vec<String>> {
+        let (_, procedure, limit) = listings::procedures(what);
+        let too_many = |count: usize, max: u32| {
+            remote_error(format!("too many remote strings: {count} > {max},in parameter 'names' for '{function}'"))
+        };
+        let wanted = u32::try_from(max).unwrap_or(0);
+        if wanted > limit.max {
+            return Err(too_many(wanted as usize, limit.max));
+        }
+        let names = match what {
+            Named::NodeDevices { cap, flags } => {
+                let args = NodeListDevicesArgs { cap: cap.map(str::to_string), maxnames: max, flags };
+                self.call::<_, DeviceNamesRet>(procedure, &args)?.names.0
+            }
+            Named::DeviceCaps(name) => {
+                let args = NodeDeviceListCapsArgs { name: name.to_string(), maxnames: max };
+                self.call::<_, DeviceNamesRet>(procedure, &args)?.names.0
+            }
+            _ => self.call::<_, ListNamesRet>(procedure, &ListNamesArgs { maxnames: max })?.names.0,
+        };
+        if names.len() > wanted as usize {
+            return Err(too_many(names.len(), wanted));
+        }
+        Ok(names)
+    }
+
+    /// As libvirt's client, with its own words for domains.
+    fn running_ids(&self, max: i32) -> Result<Vec<i32>> {
+        let (procedure, limit) = listings::IDS;
+        let too_many = |count: usize, max: u32| remote_error(format!("Too many domains '{count}' for limit '{max}'"));
+        let wanted = u32::try_from(max).unwrap_or(0);
+        if wanted > limit.max {
+            return Err(too_many(wanted as usize, limit.max));
+        }
+        let ids = self.call::<_, ListIdsRet>(procedure, &ListIdsArgs { maxids: max })?.ids.0;
+        if ids.len() > wanted as usize {
+            return Err(too_many(ids.len(), wanted));
+        }
+        Ok(ids)
     }
 
     fn node_device_parent(&self, name: &str) -> Result<String> {
