@@ -143,10 +143,17 @@ struct Registrations {
 }
 
 impl Registrations {
+    /// Whether a server registration `remote_id` is for `event`'s class
+    /// and event ID.
+    ///
+    /// The event's key is worked out once, before the search: inside it,
+    /// the optimiser hoisted the read of an object event's payload tag out
+    /// of the loop and branched on it for every event, and for a domain
+    /// event those bytes were never written (valgrind's "conditional jump
+    /// depends on uninitialised value").
     fn knows(&self, remote_id: i32, event: &Event) -> bool {
-        self.server
-            .iter()
-            .any(|r| r.remote_id == remote_id && r.key.class == event.class() && r.key.event_id == event.event_id())
+        let key = (event.class(), event.event_id());
+        self.server.iter().any(|r| r.remote_id == remote_id && (r.key.class, r.key.event_id) == key)
     }
 
     /// Ends a registration: the held events it was for are queued, the
