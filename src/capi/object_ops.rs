@@ -114,7 +114,9 @@ pub(super) unsafe fn from_xml<T>(
 fn operate<T>(call: &mut Call, class: EventClass, object: *mut T, op: ObjectOp, flags: c_uint) -> Result<c_int> {
     let handle = call.object(object, class)?;
     check_writable(handle.conn(), call.function, class.descriptor().error_domain)?;
-    handle.conn().conn.driver.object_op(class, &handle.identity, op, flags)?;
+    if let Some(reported) = handle.conn().conn.driver.object_op(class, &handle.identity, op, flags)? {
+        super::error::record(&reported);
+    }
     Ok(0)
 }
 

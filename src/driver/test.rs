@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
-use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
+use super::{check_flags, DomainInfo, DomainState, Done, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
     virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
@@ -1024,7 +1024,7 @@ impl Driver for TestDriver {
         self.with_objects(|objects| objects.create_xml(class, xml, flags))
     }
 
-    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
+    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<Done> {
         self.with_objects(|objects| objects.operate(class, object, op, flags))
     }
 

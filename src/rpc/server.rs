@@ -1201,6 +1201,8 @@ fn serve_object(driver: &dyn Driver, class: EventClass, call: Call, args: Args) 
             Ret::Object(driver.object_create_xml(class, &xml, flags.unwrap_or(0))?)
         }
         (Call::Op(op), Args::Object { object, flags }) => {
+            // What the driver reported while succeeding stays here, as
+            // with libvirtd.
             driver.object_op(class, &object, op, flags.unwrap_or(0))?;
             Ret::Nothing
         }

@@ -29,7 +29,7 @@ use crate::rpc::protocol::*;
 use crate::rpc::xdr::{Decoder, Xdr, XdrResult};
 use crate::uuid::Uuid;
 
-use super::{Counted, DomainInfo, DomainState, Driver, Lookup, Named, NodeInfo, ObjectOp, ObjectQuery};
+use super::{Counted, DomainInfo, DomainState, Done, Driver, Lookup, Named, NodeInfo, ObjectOp, ObjectQuery};
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
 const FEATURE_KEEPALIVE: i32 = 10;
@@ -1000,8 +1000,9 @@ impl Driver for RemoteDriver {
         self.object_reply(class, Call::CreateXml, |sends| Args::Xml { xml: xml.into(), flags: sends.then_some(flags) })
     }
 
-    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
-        self.on_object((class, Call::Op(op)), (object, flags), <()>::decode)
+    /// A success over the wire leaves nothing behind (libvirtd sends none).
+    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<Done> {
+        self.on_object((class, Call::Op(op)), (object, flags), <()>::decode).map(|()| None)
     }
 
     fn object_query(&self, class: EventClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
