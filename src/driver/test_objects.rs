@@ -406,7 +406,13 @@ impl Objects {
         let kind = Kind::of(class)?;
         check_flags(flags, 0, &kind.driver_function("GetXMLDesc"), ErrorDomain::VIR_FROM_TEST)?;
         let index = self.index_by_name(kind, &object.name)?;
-        Ok(self.list(kind)[index].def.to_xml())
+        let xml = self.list(kind)[index].def.to_xml();
+        Ok(match kind {
+            // libvirt's pool formatter writes the source element open and
+            // closed on lines of their own, even when it is empty.
+            Kind::Pool => xml.replacen("  <source/>\n", "  <source>\n  </source>\n", 1),
+            Kind::Network => xml,
+        })
     }
 
     /// Autostart cannot be set here (`vir<Class>SetAutostart` is not
@@ -770,6 +776,14 @@ fn parse(kind: Kind, text: &str) -> Result<(Element, String, Uuid)> {
             size.set_attribute("unit", Some("bytes".into()));
             insert_after(&mut def, "uuid", size);
         }
+        // libvirt formats every pool with its source, empty or not, after
+        // the sizes.
+        let given = def.children.iter().position(|n| matches!(n, Node::Element(e) if e.name == "source"));
+        let source = match given.map(|i| def.children.remove(i)) {
+            Some(Node::Element(source)) => source,
+            _ => Element::new("source"),
+        };
+        insert_after(&mut def, "available", source);
     }
     Ok((def, name, uuid))
 }
