@@ -15,9 +15,8 @@ pub const KEEPALIVE_PROGRAM: u32 = 0x6b65_6570;
 /// Every program is at version 1.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-// The array limits below are libvirt 9.0's (tag v9.0.0), which newer
-// releases have not changed; tests/rpc_golden.rs checks each against the
-// XDR routines of the real libvirt.so.0 9.0.
+// The array limits below are libvirt 9.0's (tag v9.0.0); tests/rpc_golden.rs
+// checks each against the XDR routines of the real libvirt.so.0 9.0.
 
 /// `REMOTE_AUTH_TYPE_LIST_MAX`.
 pub const AUTH_TYPE_LIST_MAX: u32 = 20;
