@@ -211,17 +211,24 @@ impl Watcher {
 
     /// Waits for a line starting with `prefix`; returns it.
     pub fn expect(&mut self, prefix: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+        self.expect_between(prefix, "")
+    }
+
+    /// Waits for a line starting with `prefix` and ending with `suffix`;
+    /// returns it.
+    pub fn expect_between(&mut self, prefix: &str, suffix: &str) -> String {
+        let wanted = |l: &str| l.starts_with(prefix) && l.ends_with(suffix);
+        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
             return line.clone();
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             self.seen.push(line.clone());
-            if line.starts_with(prefix) {
+            if wanted(&line) {
                 return line;
             }
         }
-        panic!("no '{prefix}' line from the watcher; it printed:\n{}", self.seen.join("\n"));
+        panic!("no '{prefix}...{suffix}' line from the watcher; it printed:\n{}", self.seen.join("\n"));
     }
 
     /// Sends `signal`, waits for the exit and returns its code (-1 if killed).
