@@ -229,10 +229,16 @@ pub trait Driver: Send + Sync {
     fn is_encrypted(&self) -> Result<bool> {
         Ok(false)
     }
-    /// Where a connection that can close by itself keeps its close
-    /// callback; in-process connections never close by themselves.
-    fn close_notifier(&self) -> Option<&remote::CloseNotifier> {
-        None
+    /// Registers the connection's close callback, which `make` makes when
+    /// the driver keeps one. In-process connections never close by
+    /// themselves: nothing is made or kept (as libvirt's in-process drivers,
+    /// which never call its free function either).
+    fn register_close(&self, _make: &dyn Fn() -> std::sync::Arc<dyn remote::CloseCallback>) -> Result<()> {
+        Ok(())
+    }
+    /// Unregisters the close callback whose function is `identity`.
+    fn unregister_close(&self, _identity: usize) -> Result<()> {
+        Ok(())
     }
 
     /// `virConnectGetType`: the hypervisor's name.

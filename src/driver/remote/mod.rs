@@ -64,22 +64,29 @@ pub struct CloseNotifier {
 }
 
 impl CloseNotifier {
-    pub fn register(&self, callback: Arc<dyn CloseCallback>) -> Result<()> {
-        let mut slot = self.callback.lock();
-        if slot.is_some() {
+    fn check_free(&self) -> Result<()> {
+        if self.callback.lock().is_some() {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A close callback is already registered"));
         }
-        *slot = Some(callback);
         Ok(())
     }
 
-    pub fn unregister(&self, identity: usize) -> Result<()> {
-        let mut slot = self.callback.lock();
-        if slot.as_ref().map(|c| c.identity()) != Some(identity) {
+    fn check_registered(&self, identity: usize) -> Result<()> {
+        if self.callback.lock().as_ref().map(|c| c.identity()) != Some(identity) {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A different callback was requested"));
         }
-        let callback = slot.take();
-        drop(slot);
+        Ok(())
+    }
+
+    fn register(&self, callback: Arc<dyn CloseCallback>) -> Result<()> {
+        self.check_free()?;
+        *self.callback.lock() = Some(callback);
+        Ok(())
+    }
+
+    fn unregister(&self, identity: usize) -> Result<()> {
+        self.check_registered(identity)?;
+        let callback = self.callback.lock().take();
         drop(callback);
         Ok(())
     }
@@ -229,7 +236,8 @@ pub struct RemoteDriver {
     seen: Mutex<Vec<NonnullDomain>>,
     /// The program at the other end of an `ext` or `ssh` connection.
     helper: Mutex<Option<Child>>,
-    /// The server tells this connection when it closes (feature 15).
+    /// The server can tell this connection when it closes (feature 15):
+    /// it is asked to while a close callback is registered.
     server_close_callback: bool,
     /// The handshake completed: closing says goodbye. A connection whose
     /// opening failed is closed without a word, as libvirt's client does.
@@ -241,9 +249,6 @@ pub struct RemoteDriver {
 impl Drop for RemoteDriver {
     fn drop(&mut self) {
         if self.opened && self.client.is_alive() {
-            if self.server_close_callback {
-                let _ = self.call::<_, ()>(remote::CONNECT_UNREGISTER_CLOSE_CALLBACK, &());
-            }
             self.client.expect_close();
             let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
         }
@@ -370,10 +375,7 @@ impl RemoteDriver {
             Some(_) => None,
         };
         driver.callback_events = driver.supports(FEATURE_EVENT_CALLBACK)?;
-        if driver.supports(FEATURE_CLOSE_CALLBACK)? {
-            driver.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
-            driver.server_close_callback = true;
-        }
+        driver.server_close_callback = driver.supports(FEATURE_CLOSE_CALLBACK)?;
         driver.opened = true;
         Ok((Arc::new(driver), uri))
     }
@@ -726,8 +728,22 @@ impl Driver for RemoteDriver {
         Ok(0)
     }
 
-    fn close_notifier(&self) -> Option<&CloseNotifier> {
-        Some(&self.receiver.close)
+    /// As libvirt's client: the server is asked for its close notice when
+    /// the application registers, not before.
+    fn register_close(&self, make: &dyn Fn() -> Arc<dyn CloseCallback>) -> Result<()> {
+        self.receiver.close.check_free()?;
+        if self.server_close_callback {
+            self.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
+        }
+        self.receiver.close.register(make())
+    }
+
+    fn unregister_close(&self, identity: usize) -> Result<()> {
+        self.receiver.close.check_registered(identity)?;
+        if self.server_close_callback {
+            self.call::<_, ()>(remote::CONNECT_UNREGISTER_CLOSE_CALLBACK, &())?;
+        }
+        self.receiver.close.unregister(identity)
     }
 
     /// Secure when the transport is and the server's connection is, as
