@@ -61,6 +61,7 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_CONFIG_UNSUPPORTED => ("unsupported configuration", "unsupported configuration: %s"),
         VIR_ERR_OPERATION_TIMEOUT => ("Timed out during operation", "Timed out during operation: %s"),
         VIR_ERR_SYSTEM_ERROR => ("", "%s"),
+        VIR_ERR_RPC => ("RPC error", "%s"),
         // The parser's own report, passed on as it is.
         VIR_ERR_XML_DETAIL => ("parser error", "%s"),
         VIR_ERR_NO_DOMAIN_METADATA => ("metadata not found", "metadata not found: %s"),

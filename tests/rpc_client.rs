@@ -125,6 +125,9 @@ fn daemon_exit_is_eof_for_the_close_callback() {
     assert!(line.starts_with("closed reason 1 after "), "{line}");
     assert!(line.ends_with("alive 0"), "{line}");
     watcher.expect("then: ");
+    // Unregistering needs the server, which is gone: refused, as with
+    // libvirt's client.
+    watcher.expect("unregister: ");
     assert_eq!(watcher.stop(0), 0);
 }
 
@@ -147,6 +150,7 @@ fn a_stopped_daemon_is_dropped_by_keepalive() {
     assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(6), "{waited:?}");
     let then = watcher.expect("then: ");
     assert!(then.contains("keepalive"), "{then}");
+    watcher.expect("unregister: ");
     assert_eq!(watcher.stop(0), 0);
 }
 
@@ -254,4 +258,51 @@ fn object_calls_and_filtered_events_as_real_libvirt() {
     }
     assert!(!ours.contains("net-default extra"), "{ours}");
     assert!(!ours.contains("pool-default extra-pool"), "{ours}");
+    // Destroying the root device succeeds, as on a real libvirtd 9.0.
+    assert!(!ours.contains("destroy computer"), "{ours}");
+}
+
+/// The older enumerations (`virConnectNumOfDomains` ... `virNodeDeviceListCaps`)
+/// over the wire: our library sends the procedures real libvirt's client
+/// sends, in the same order, refuses what it refuses before the call (the
+/// protocol's limits), and prints the same lines; virt-eventsd serves all
+/// of them.
+#[test]
+fn legacy_listings_as_real_libvirts_client() {
+    let daemon = Daemon::start("client-listings", TEST);
+    let (real, ours_binary) = common::both_builds("remote_listings", &daemon.dir);
+    let recorder = rpc::Recorder::start(&daemon.socket, daemon.dir.join("recorder"));
+    let uri = format!("test+unix:///default?socket={}", recorder.socket.display());
+    let real_output = Command::new(&real).arg(&uri).env("LIBVIRT_AUTOSTART", "0").output().expect("runs");
+    assert!(real_output.status.success(), "{real_output:?}");
+    let real_calls = recorder.take();
+    let our_text = run(&ours_binary, &[&uri]);
+    let our_calls = recorder.take();
+    assert_eq!(our_text, String::from_utf8_lossy(&real_output.stdout));
+    assert_eq!(our_calls, real_calls);
+    // Each by its own procedure, none through a CONNECT_LIST_ALL_*.
+    for procedure in [51, 25, 52, 50, 71, 73, 111, 116, 37, 21, 38, 36, 72, 74, 112, 117] {
+        assert!(our_calls.contains(&procedure), "{procedure} not called: {our_calls:?}");
+    }
+    for list_all in [273, 281, 283, 285] {
+        assert!(!our_calls.contains(&list_all), "{list_all} called: {our_calls:?}");
+    }
+    for line in [
+        "virConnectNumOfDomains 1",
+        "virNodeNumOfDevices scsi_host 3",
+        "virNodeDeviceNumOfCaps 1",
+        "virConnectListDomains -1 error 39 13 2 Too many domains '16385' for limit '16384'",
+        "virConnectListStoragePools -1 error 39 13 2 too many remote strings: 16385 > 16384,\
+         in parameter 'names' for 'virConnectListStoragePools'",
+        "virNodeListDevices -1 error 39 13 2 too many remote strings: 65537 > 65536,\
+         in parameter 'names' for 'virNodeListDevices'",
+        "virNodeListDevices flags -1 error 8 12 2 unsupported flags (0x1) in function testNodeListDevices",
+        "virConnectListDomains negative -1 error 8 20 2 maxids in virConnectListDomains must be zero or greater",
+    ] {
+        assert!(our_text.lines().any(|l| l == line), "no {line:?}:\n{our_text}");
+    }
+    // At the node devices' limit, the daemon served them.
+    let at_limit = our_text.split("-- maxnames 65536\n").nth(1).unwrap();
+    assert!(at_limit.contains("virNodeListDevices 4\n   computer scsi_host1 scsi_host11 scsi_host2\n"), "{our_text}");
+    assert!(at_limit.contains("virNodeDeviceListCaps 1\n   scsi_host\n"), "{our_text}");
 }

@@ -261,7 +261,8 @@ fn malformed_packets_close_the_connection() {
         let server = FakeServer::start("malformed", true, registrations());
         let conn = Connection::open(Some(&server.uri()), false).unwrap();
         let (tx, rx) = mpsc::channel();
-        conn.driver.close_notifier().unwrap().register(Arc::new(CloseRecorder(tx))).unwrap();
+        let recorder: Arc<dyn CloseCallback> = Arc::new(CloseRecorder(tx));
+        conn.driver.register_close(&|| recorder.clone()).unwrap();
         server.stream.recv().unwrap().write_all(&bytes).unwrap();
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(0), "{what}");
         assert!(!conn.driver.is_alive(), "{what}");
@@ -368,11 +369,34 @@ fn handshake_and_goodbye_as_libvirt() {
         CONNECT_OPEN,
         CONNECT_SUPPORTS_FEATURE,
         CONNECT_SUPPORTS_FEATURE,
-        CONNECT_REGISTER_CLOSE_CALLBACK,
-        CONNECT_UNREGISTER_CLOSE_CALLBACK,
         CONNECT_CLOSE,
     ];
     assert_eq!(*server.calls.lock().unwrap(), expected);
+}
+
+/// The server is asked for its close notice when the application
+/// registers a close callback and told when it unregisters, as libvirt's
+/// client does (not when the connection opens and closes); a second
+/// registration, or the unregistration of another function, is refused
+/// before anything is sent.
+#[test]
+fn close_callback_registration_as_libvirt() {
+    event_loop();
+    let server = FakeServer::start("close-callback", true, registrations());
+    let conn = Connection::open(Some(&server.uri()), false).unwrap();
+    let (tx, _rx) = mpsc::channel();
+    let recorder: Arc<dyn CloseCallback> = Arc::new(CloseRecorder(tx));
+    conn.driver.register_close(&|| recorder.clone()).unwrap();
+    let again = conn.driver.register_close(&|| recorder.clone()).unwrap_err();
+    assert_eq!(again.message, "Requested operation is not valid: A close callback is already registered");
+    let other = conn.driver.unregister_close(2).unwrap_err();
+    assert_eq!(other.message, "Requested operation is not valid: A different callback was requested");
+    conn.driver.unregister_close(recorder.identity()).unwrap();
+    drop(conn);
+    use remote::*;
+    let calls = server.calls.lock().unwrap().clone();
+    let after_open = &calls[calls.iter().position(|&p| p == CONNECT_OPEN).unwrap() + 3..];
+    assert_eq!(after_open, [CONNECT_REGISTER_CLOSE_CALLBACK, CONNECT_UNREGISTER_CLOSE_CALLBACK, CONNECT_CLOSE]);
 }
 
 /// Answers AUTH_POLKIT as libvirtd does once polkit agreed.

@@ -334,3 +334,31 @@ fn object_calls_and_filtered_events_on_a_real_libvirtd() {
     }
     assert!(!ours.contains("net-default extra"), "{ours}");
 }
+
+/// The older enumerations against a real libvirtd's `test:///default`:
+/// tests/c/remote_listings.c prints the same lines over our library as over
+/// real libvirt's (the counts and listings by their own procedures, the
+/// protocol's limits, libvirtd's and the API's argument checks).
+#[test]
+fn legacy_listings_on_a_real_libvirtd() {
+    assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
+    let daemon = Libvirtd::start("listings");
+    let (real, ours) = common::both_builds("remote_listings", &daemon.dir);
+    let run = |binary: &Path, our_library: bool| {
+        let mut command = Command::new(binary);
+        command.arg(daemon.uri()).env("LIBVIRT_AUTOSTART", "0");
+        if our_library {
+            command.env("LD_LIBRARY_PATH", lib_dir());
+        }
+        let output = command.output().expect("runs");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "ours: {our_library}\n{text}\nlibvirtd's log:\n{}", daemon.log());
+        text
+    };
+    let (real_text, our_text) = (run(&real, false), run(&ours, true));
+    assert_eq!(our_text, real_text);
+    for line in ["virConnectNumOfDomains 1", "virNodeNumOfDevices 4", "virNodeDeviceNumOfCaps 1"] {
+        assert!(our_text.lines().any(|l| l == line), "no {line:?}:\n{our_text}");
+    }
+    assert!(our_text.contains("virNodeListDevices 4\n   computer scsi_host1 scsi_host11 scsi_host2\n"), "{our_text}");
+}

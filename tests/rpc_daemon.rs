@@ -142,7 +142,7 @@ fn unserved_procedures_name_libvirts_function() {
     // Spelled as libvirt's API spells them, internal migration steps included.
     for (procedure, function) in [
         (5, "virConnectGetMaxVcpus"),
-        (51, "virConnectNumOfDomains"),
+        (26, "virDomainPinVcpu"),
         (135, "virConnectDomainXMLFromNative"),
         (158, "virConnectCompareCPU"),
         (214, "virDomainMigratePrepare3"),
@@ -536,7 +536,8 @@ fn object_filters_are_applied_by_the_daemon() {
     assert_eq!(seen, expected);
 }
 
-/// The legacy network and pool listings answer names and counts, with
+/// The legacy listings (domains, networks, pools, node devices and their
+/// capabilities) answer names, IDs and counts, with
 /// `maxnames` checked.
 #[test]
 fn legacy_listings() {
@@ -561,4 +562,35 @@ fn legacy_listings() {
     let many = names(&mut client, remote::CONNECT_LIST_NETWORKS, 20000).unwrap_err();
     assert_eq!((many.code, many.domain), (39, 7));
     assert_eq!(many.message.as_deref(), Some("maxnames > REMOTE_NETWORK_LIST_MAX"));
+    // Domains: running ones by ID, defined ones by name.
+    assert_eq!(num(&mut client, remote::CONNECT_NUM_OF_DOMAINS), 1);
+    assert_eq!(num(&mut client, remote::CONNECT_NUM_OF_DEFINED_DOMAINS), 0);
+    let ids = |client: &mut RawClient, maxids| {
+        let args = protocol::ListIdsArgs { maxids };
+        client.call::<protocol::ListIdsRet>(REMOTE_PROGRAM, remote::CONNECT_LIST_DOMAINS, &args).map(|ret| ret.ids.0)
+    };
+    assert_eq!(ids(&mut client, 5).unwrap(), [1]);
+    let many = ids(&mut client, 16385).unwrap_err();
+    assert_eq!((many.code, many.domain, many.message.as_deref()), (39, 7, Some("maxids > REMOTE_DOMAIN_LIST_MAX")));
+    let negative = ids(&mut client, -1).unwrap_err();
+    assert_eq!((negative.code, negative.domain), (8, 20));
+    assert_eq!(negative.message.as_deref(), Some("maxids in virConnectListDomains must be zero or greater"));
+    assert_eq!(names(&mut client, remote::CONNECT_LIST_DEFINED_DOMAINS, 5).unwrap(), Vec::<String>::new());
+    // Node devices, with their own limit (65536) and their capabilities.
+    let args = protocol::NodeNumOfDevicesArgs { cap: Some("scsi_host".into()), flags: 0 };
+    let count = client.call::<protocol::IntRet>(REMOTE_PROGRAM, remote::NODE_NUM_OF_DEVICES, &args).unwrap();
+    assert_eq!(count.value, 3);
+    let devices = |client: &mut RawClient, maxnames| {
+        let args = protocol::NodeListDevicesArgs { cap: None, maxnames, flags: 0 };
+        client.call::<protocol::DeviceNamesRet>(REMOTE_PROGRAM, remote::NODE_LIST_DEVICES, &args).map(|r| r.names.0)
+    };
+    assert_eq!(devices(&mut client, 65536).unwrap().len(), 4);
+    let many = devices(&mut client, 65537).unwrap_err();
+    assert_eq!(many.message.as_deref(), Some("maxnames > REMOTE_NODE_DEVICE_LIST_MAX"));
+    let args = protocol::NodeDeviceListCapsArgs { name: "scsi_host1".into(), maxnames: 5 };
+    let caps = client.call::<protocol::DeviceNamesRet>(REMOTE_PROGRAM, remote::NODE_DEVICE_LIST_CAPS, &args).unwrap();
+    assert_eq!(caps.names.0, ["scsi_host"]);
+    let args = protocol::LookupByNameArgs { name: "nosuch".into() };
+    let missing = client.call::<protocol::IntRet>(REMOTE_PROGRAM, remote::NODE_DEVICE_NUM_OF_CAPS, &args).unwrap_err();
+    assert_eq!(missing.code, 53); // VIR_ERR_NO_NODE_DEVICE
 }

@@ -84,3 +84,41 @@ fn reads_split_and_coalesce_packets_in_the_captures() {
     }
     assert!(coalesced > 0, "no read carried two packets");
 }
+
+/// The array limits of our message declarations are libvirt 9.0's:
+/// tests/c/xdr_limits.c, linked with the real libvirt.so.0 (whose XDR
+/// routines it exports under LIBVIRT_PRIVATE_9.0.0) and libtirpc, decodes
+/// each message with our limit's count of items and refuses one more.
+#[test]
+fn array_limits_are_libvirt_9_0s() {
+    use virt_events::testing::protocol::*;
+    let real = "/usr/lib/x86_64-linux-gnu/libvirt.so.0";
+    let tirpc = "/usr/lib/x86_64-linux-gnu/libtirpc.so.3";
+    assert!(std::path::Path::new(real).exists(), "{real} is missing: install libvirt0");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let binary = dir.join("xdr_limits");
+    let source = common::crate_dir().join("tests/c/xdr_limits.c");
+    common::compile_c(&[source.to_str().unwrap(), real, tirpc], &binary, "tests/c/xdr_limits.c");
+    let limits = [
+        ("NETWORK_LIST_MAX", NETWORK_LIST_MAX),
+        ("STORAGE_POOL_LIST_MAX", STORAGE_POOL_LIST_MAX),
+        ("DOMAIN_LIST_MAX names", DOMAIN_LIST_MAX),
+        ("DOMAIN_LIST_MAX ids", DOMAIN_LIST_MAX),
+        ("NODE_DEVICE_LIST_MAX", NODE_DEVICE_LIST_MAX),
+        ("NODE_DEVICE_CAPS_LIST_MAX", NODE_DEVICE_CAPS_LIST_MAX),
+        ("AUTH_TYPE_LIST_MAX", AUTH_TYPE_LIST_MAX),
+        ("DOMAIN_LIST_MAX all", DOMAIN_LIST_MAX),
+        ("NETWORK_LIST_MAX all", NETWORK_LIST_MAX),
+        ("STORAGE_POOL_LIST_MAX all", STORAGE_POOL_LIST_MAX),
+        ("NODE_DEVICE_LIST_MAX all", NODE_DEVICE_LIST_MAX),
+        ("TUNABLE_MAX", TUNABLE_MAX),
+        ("JOB_STATS_MAX", JOB_STATS_MAX),
+        ("GRAPHICS_IDENTITY_MAX", GRAPHICS_IDENTITY_MAX),
+    ];
+    let args: Vec<String> = limits.iter().flat_map(|(name, max)| [name.to_string(), max.to_string()]).collect();
+    let output = std::process::Command::new(&binary).args(&args).output().expect("xdr_limits runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let expected: String = limits.iter().map(|(name, max)| format!("{name} {max} ok\n")).collect();
+    assert_eq!(text, expected);
+}

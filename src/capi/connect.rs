@@ -191,9 +191,9 @@ pub extern "C" fn virConnectRegisterCloseCallback(
         let name = call.function;
         let handle = call.connection(conn)?;
         let function = cb.ok_or_else(|| Error::null_arg(name, "cb"))?;
-        if let Some(notifier) = handle.conn.driver.close_notifier() {
-            notifier.register(Arc::new(CCloseCallback { function, opaque, freecb, conn: handle.clone() }))?;
-        }
+        let make =
+            || Arc::new(CCloseCallback { function, opaque, freecb, conn: handle.clone() }) as Arc<dyn CloseCallback>;
+        handle.conn.driver.register_close(&make)?;
         Ok(0)
     })
 }
@@ -205,9 +205,7 @@ pub extern "C" fn virConnectUnregisterCloseCallback(conn: virConnectPtr, cb: vir
         let name = call.function;
         let handle = call.connection(conn)?;
         let function = cb.ok_or_else(|| Error::null_arg(name, "cb"))?;
-        if let Some(notifier) = handle.conn.driver.close_notifier() {
-            notifier.unregister(function as usize)?;
-        }
+        handle.conn.driver.unregister_close(function as usize)?;
         Ok(0)
     })
 }

@@ -33,6 +33,12 @@ pub(crate) fn reset_thread_error() {
     with_last_error(ErrorRecord::reset);
 }
 
+/// Records `error` as this thread's last error only: what a driver reported
+/// while its call succeeded, which libvirt hands to no handler.
+pub(crate) fn record(error: &Error) {
+    with_last_error(|record| record.set(error));
+}
+
 /// Records `error` as this thread's last error (and the connection's), then
 /// hands it to the connection's handler, else the global one, else prints it.
 pub(crate) fn raise(error: Error, conn: Option<&ConnHandle>) {

@@ -9,16 +9,10 @@ use super::handles::DomainHandle;
 use super::{export, strings, Call};
 use crate::abi::common::{virConnectPtr, virDomainPtr};
 use crate::abi::object_events::virNodeDevicePtr;
+use crate::driver::{Counted, Named};
 use crate::error::{Error, Result};
 use crate::event::EventClass;
 use crate::uuid::{Uuid, UUID_BUFLEN};
-
-/// `VIR_CONNECT_LIST_DOMAINS_ACTIVE` and `..._INACTIVE`.
-const DOMAINS_ACTIVE: u32 = 1;
-const DOMAINS_INACTIVE: u32 = 2;
-/// `VIR_CONNECT_LIST_NETWORKS_*` and `VIR_CONNECT_LIST_STORAGE_POOLS_*`.
-const OBJECTS_INACTIVE: u32 = 1;
-const OBJECTS_ACTIVE: u32 = 2;
 
 fn count(items: usize) -> c_int {
     c_int::try_from(items).unwrap_or(c_int::MAX)
@@ -58,13 +52,16 @@ unsafe fn fill_names(out: *mut *mut c_char, max: c_int, names: impl Iterator<Ite
 /// The number of running domains.
 #[no_mangle]
 pub extern "C" fn virConnectNumOfDomains(conn: virConnectPtr) -> c_int {
-    export!(|call| Ok(count(call.connection(conn)?.conn.driver.list_all(DOMAINS_ACTIVE)?.len())))
+    export!(|call| Ok(count(call.connection(conn)?.conn.driver.count(Counted::RunningDomains, call.function)?)))
 }
 
 /// The number of defined domains that are not running.
 #[no_mangle]
 pub extern "C" fn virConnectNumOfDefinedDomains(conn: virConnectPtr) -> c_int {
-    export!(|call| Ok(count(call.connection(conn)?.conn.driver.list_all(DOMAINS_INACTIVE)?.len())))
+    export!(|call| {
+        let inactive = Counted::Names(Named::InactiveDomains);
+        Ok(count(call.connection(conn)?.conn.driver.count(inactive, call.function)?))
+    })
 }
 
 /// Writes the IDs of up to `maxids` running domains to `ids`; returns how
@@ -77,11 +74,11 @@ pub unsafe extern "C" fn virConnectListDomains(conn: virConnectPtr, ids: *mut c_
     export!(|call| {
         let handle = call.connection(conn)?;
         check_array(call.function, (ids, "ids"), (maxids, "maxids"))?;
-        let domains = handle.conn.driver.list_all(DOMAINS_ACTIVE)?;
+        let running = handle.conn.driver.running_ids(maxids)?;
         let mut written = 0;
-        for (i, domain) in domains.iter().take(usize::try_from(maxids).unwrap_or(0)).enumerate() {
+        for (i, id) in running.into_iter().take(usize::try_from(maxids).unwrap_or(0)).enumerate() {
             // SAFETY: `i < maxids`, within the caller's array.
-            unsafe { *ids.wrapping_add(i) = domain.id };
+            unsafe { *ids.wrapping_add(i) = id };
             written += 1;
         }
         Ok(written)
@@ -102,9 +99,9 @@ pub unsafe extern "C" fn virConnectListDefinedDomains(
     export!(|call| {
         let handle = call.connection(conn)?;
         check_array(call.function, (names, "names"), (maxnames, "maxnames"))?;
-        let domains = handle.conn.driver.list_all(DOMAINS_INACTIVE)?;
+        let found = handle.conn.driver.names(Named::InactiveDomains, maxnames, call.function)?;
         // SAFETY: checked above, writable per the contract.
-        Ok(unsafe { fill_names(names, maxnames, domains.into_iter().map(|domain| domain.name.to_string())) })
+        Ok(unsafe { fill_names(names, maxnames, found.into_iter()) })
     })
 }
 
@@ -114,16 +111,16 @@ pub unsafe extern "C" fn virConnectListDefinedDomains(
 /// `names` must be NULL or point to `maxnames` writable pointers.
 unsafe fn list_object_names(
     call: &mut Call,
-    (conn, class, filter): (virConnectPtr, EventClass, u32),
+    (conn, class, active): (virConnectPtr, EventClass, bool),
     names: *mut *mut c_char,
     maxnames: c_int,
 ) -> Result<c_int> {
     let handle = call.connection_for(conn, class)?;
     check_array(call.function, (names, "names"), (maxnames, "maxnames"))
         .map_err(|e| e.in_domain(class.descriptor().error_domain))?;
-    let objects = handle.conn.driver.object_list(class, filter)?;
+    let found = handle.conn.driver.names(Named::Objects(class, active), maxnames, call.function)?;
     // SAFETY: checked above, writable per the contract.
-    Ok(unsafe { fill_names(names, maxnames, objects.into_iter().map(|object| object.name)) })
+    Ok(unsafe { fill_names(names, maxnames, found.into_iter()) })
 }
 
 /// Writes the names of up to `maxnames` active networks to `names`.
@@ -137,7 +134,7 @@ pub unsafe extern "C" fn virConnectListNetworks(
     maxnames: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract is `list_object_names`'.
-    export!(|call| unsafe { list_object_names(call, (conn, EventClass::Network, OBJECTS_ACTIVE), names, maxnames) })
+    export!(|call| unsafe { list_object_names(call, (conn, EventClass::Network, true), names, maxnames) })
 }
 
 /// Writes the names of up to `maxnames` inactive networks to `names`.
@@ -151,7 +148,7 @@ pub unsafe extern "C" fn virConnectListDefinedNetworks(
     maxnames: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract is `list_object_names`'.
-    export!(|call| unsafe { list_object_names(call, (conn, EventClass::Network, OBJECTS_INACTIVE), names, maxnames) })
+    export!(|call| unsafe { list_object_names(call, (conn, EventClass::Network, false), names, maxnames) })
 }
 
 /// Writes the names of up to `maxnames` active storage pools to `names`.
@@ -165,7 +162,7 @@ pub unsafe extern "C" fn virConnectListStoragePools(
     maxnames: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract is `list_object_names`'.
-    export!(|call| unsafe { list_object_names(call, (conn, EventClass::StoragePool, OBJECTS_ACTIVE), names, maxnames) })
+    export!(|call| unsafe { list_object_names(call, (conn, EventClass::StoragePool, true), names, maxnames) })
 }
 
 /// Writes the names of up to `maxnames` inactive storage pools to `names`.
@@ -179,9 +176,7 @@ pub unsafe extern "C" fn virConnectListDefinedStoragePools(
     maxnames: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract is `list_object_names`'.
-    export!(|call| unsafe {
-        list_object_names(call, (conn, EventClass::StoragePool, OBJECTS_INACTIVE), names, maxnames)
-    })
+    export!(|call| unsafe { list_object_names(call, (conn, EventClass::StoragePool, false), names, maxnames) })
 }
 
 /// The domain whose raw UUID is the 16 bytes at `uuid`, for the caller to
@@ -254,25 +249,19 @@ pub extern "C" fn virConnectIsSecure(conn: virConnectPtr) -> c_int {
     export!(|call| Ok(c_int::from(call.connection(conn)?.conn.driver.is_secure()?)))
 }
 
-/// The node devices with capability `cap` (NULL: all), for `function`.
-///
-/// # Safety
-/// `cap` must be NULL or a NUL-terminated string.
-unsafe fn device_names(call: &mut Call, conn: virConnectPtr, cap: *const c_char, flags: c_uint) -> Result<Vec<String>> {
-    let handle = call.connection_for(conn, EventClass::NodeDevice)?;
-    // SAFETY: per this function's contract.
-    let cap = unsafe { strings::borrow(cap) };
-    handle.conn.driver.node_device_names(cap.as_deref(), flags, call.function)
-}
-
 /// The number of node devices with capability `cap` (NULL: all).
 ///
 /// # Safety
 /// `cap` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn virNodeNumOfDevices(conn: virConnectPtr, cap: *const c_char, flags: c_uint) -> c_int {
-    // SAFETY: the caller's guarantee is `device_names`'s.
-    export!(|call| Ok(count(unsafe { device_names(call, conn, cap, flags) }?.len())))
+    export!(|call| {
+        let handle = call.connection_for(conn, EventClass::NodeDevice)?;
+        // SAFETY: per this function's contract.
+        let cap = unsafe { strings::borrow(cap) };
+        let devices = Counted::Names(Named::NodeDevices { cap: cap.as_deref(), flags });
+        Ok(count(handle.conn.driver.count(devices, call.function)?))
+    })
 }
 
 /// Fills `names` with names of node devices with capability `cap` (NULL: all).
@@ -290,12 +279,14 @@ pub unsafe extern "C" fn virNodeListDevices(
     flags: c_uint,
 ) -> c_int {
     export!(|call| {
-        call.connection_for(conn, EventClass::NodeDevice)?;
+        let handle = call.connection_for(conn, EventClass::NodeDevice)?;
         check_array(call.function, (names, "names"), (maxnames, "maxnames")).map_err(in_nodedev)?;
-        // SAFETY: the caller's guarantee is `device_names`'s.
-        let devices = unsafe { device_names(call, conn, cap, flags) }?;
+        // SAFETY: per this function's contract.
+        let cap = unsafe { strings::borrow(cap) };
+        let devices = Named::NodeDevices { cap: cap.as_deref(), flags };
+        let found = handle.conn.driver.names(devices, maxnames, call.function)?;
         // SAFETY: `names` holds `maxnames` pointers (checked above).
-        Ok(unsafe { fill_names(names, maxnames, devices.into_iter()) })
+        Ok(unsafe { fill_names(names, maxnames, found.into_iter()) })
     })
 }
 
@@ -303,15 +294,13 @@ fn in_nodedev(error: Error) -> Error {
     error.in_domain(EventClass::NodeDevice.descriptor().error_domain)
 }
 
-/// The capability types of the node device `dev`.
-fn device_caps(call: &mut Call, dev: virNodeDevicePtr) -> Result<Vec<String>> {
-    let handle = call.object(dev, EventClass::NodeDevice)?;
-    handle.conn().conn.driver.node_device_caps(&handle.identity.name, call.function)
-}
-
 #[no_mangle]
 pub extern "C" fn virNodeDeviceNumOfCaps(dev: virNodeDevicePtr) -> c_int {
-    export!(|call| Ok(count(device_caps(call, dev)?.len())))
+    export!(|call| {
+        let handle = call.object(dev, EventClass::NodeDevice)?;
+        let caps = Counted::Names(Named::DeviceCaps(&handle.identity.name));
+        Ok(count(handle.conn().conn.driver.count(caps, call.function)?))
+    })
 }
 
 /// Fills `names` with the device's capability types.
@@ -327,10 +316,11 @@ pub unsafe extern "C" fn virNodeDeviceListCaps(
     maxnames: c_int,
 ) -> c_int {
     export!(|call| {
-        call.object(dev, EventClass::NodeDevice)?;
+        let handle = call.object(dev, EventClass::NodeDevice)?;
         check_array(call.function, (names, "names"), (maxnames, "maxnames")).map_err(in_nodedev)?;
-        let caps = device_caps(call, dev)?;
+        let caps = Named::DeviceCaps(&handle.identity.name);
+        let found = handle.conn().conn.driver.names(caps, maxnames, call.function)?;
         // SAFETY: `names` holds `maxnames` pointers (checked above).
-        Ok(unsafe { fill_names(names, maxnames, caps.into_iter()) })
+        Ok(unsafe { fill_names(names, maxnames, found.into_iter()) })
     })
 }

@@ -9,7 +9,7 @@ use super::handles::{ConnHandle, Handle, ObjectHandle};
 use super::{check_writable, export, export_list, strings, Call};
 use crate::abi::common::{virConnectPtr, virNetworkPtr};
 use crate::abi::object_events::{virNodeDevicePtr, virStoragePoolPtr};
-use crate::driver::{Lookup, ObjectOp, ObjectQuery};
+use crate::driver::{Counted, Lookup, Named, ObjectOp, ObjectQuery};
 use crate::error::{Error, Result};
 use crate::event::{EventClass, ObjectIdentity};
 use crate::uuid::{Uuid, UUID_BUFLEN};
@@ -114,7 +114,9 @@ pub(super) unsafe fn from_xml<T>(
 fn operate<T>(call: &mut Call, class: EventClass, object: *mut T, op: ObjectOp, flags: c_uint) -> Result<c_int> {
     let handle = call.object(object, class)?;
     check_writable(handle.conn(), call.function, class.descriptor().error_domain)?;
-    handle.conn().conn.driver.object_op(class, &handle.identity, op, flags)?;
+    if let Some(reported) = handle.conn().conn.driver.object_op(class, &handle.identity, op, flags)? {
+        super::error::record(&reported);
+    }
     Ok(0)
 }
 
@@ -428,13 +430,11 @@ pub unsafe extern "C" fn virConnectListAllNodeDevices(
     export!(|call| unsafe { list_all(call, NODE_DEVICE, conn, devices, flags) })
 }
 
-/// How many networks or pools are active (`active`) or inactive: the
-/// `VIR_CONNECT_LIST_*_ACTIVE` (2) and `..._INACTIVE` (1) filters of both
-/// classes.
+/// How many networks or pools are active (`active`) or inactive.
 fn count(call: &mut Call, class: EventClass, conn: virConnectPtr, active: bool) -> Result<c_int> {
     let handle = call.connection_for(conn, class)?;
-    let found = handle.conn.driver.object_list(class, if active { 2 } else { 1 })?;
-    Ok(c_int::try_from(found.len()).unwrap_or(c_int::MAX))
+    let found = handle.conn.driver.count(Counted::Names(Named::Objects(class, active)), call.function)?;
+    Ok(c_int::try_from(found).unwrap_or(c_int::MAX))
 }
 
 #[no_mangle]

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
-use super::{check_flags, DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
+use super::{check_flags, DomainInfo, DomainState, Done, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
     virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
@@ -1024,7 +1024,7 @@ impl Driver for TestDriver {
         self.with_objects(|objects| objects.create_xml(class, xml, flags))
     }
 
-    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
+    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<Done> {
         self.with_objects(|objects| objects.operate(class, object, op, flags))
     }
 
@@ -1048,8 +1048,11 @@ impl Driver for TestDriver {
         self.objects.lock().pool_info(object)
     }
 
-    fn node_device_names(&self, cap: Option<&str>, flags: u32, _function: &str) -> Result<Vec<String>> {
-        check_flags(flags, 0, "testNodeNumOfDevices", ErrorDomain::VIR_FROM_TEST)?;
+    /// libvirt's test driver checks the flags in its function of the same
+    /// name (`testNodeListDevices` for `virNodeListDevices`).
+    fn node_device_names(&self, cap: Option<&str>, flags: u32, function: &str) -> Result<Vec<String>> {
+        let own = function.replacen("vir", "test", 1);
+        check_flags(flags, 0, &own, ErrorDomain::VIR_FROM_TEST)?;
         self.objects.lock().device_names(cap)
     }
 

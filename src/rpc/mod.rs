@@ -5,6 +5,7 @@ pub mod client;
 mod client_errors;
 pub mod convert;
 mod functions;
+pub mod listings;
 pub mod objects;
 pub mod packet;
 pub mod protocol;

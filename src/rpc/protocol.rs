@@ -15,6 +15,9 @@ pub const KEEPALIVE_PROGRAM: u32 = 0x6b65_6570;
 /// Every program is at version 1.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+// The array limits below are libvirt 9.0's (tag v9.0.0); tests/rpc_golden.rs
+// checks each against the XDR routines of the real libvirt.so.0 9.0.
+
 /// `REMOTE_AUTH_TYPE_LIST_MAX`.
 pub const AUTH_TYPE_LIST_MAX: u32 = 20;
 /// `REMOTE_DOMAIN_LIST_MAX`.
@@ -31,6 +34,8 @@ pub const NETWORK_LIST_MAX: u32 = 16384;
 pub const STORAGE_POOL_LIST_MAX: u32 = 16384;
 /// `REMOTE_NODE_DEVICE_LIST_MAX`.
 pub const NODE_DEVICE_LIST_MAX: u32 = 65536;
+/// `REMOTE_NODE_DEVICE_CAPS_LIST_MAX`.
+pub const NODE_DEVICE_CAPS_LIST_MAX: u32 = 65536;
 
 /// Declares structs whose XDR form is their fields in order.
 macro_rules! xdr_structs {
@@ -137,9 +142,18 @@ xdr_structs! {
     /// A node device call names the device alone.
     pub struct NodeDeviceNameFlagsArgs { name: String, flags: u32 }
     pub struct NodeDeviceGetParentRet { parent: Option<String> }
-    /// The legacy network and pool listings: names, and how many.
+    /// The legacy listings: names, and how many. Defined domains,
+    /// networks and pools share a limit (16384 each).
     pub struct ListNamesArgs { maxnames: i32 }
     pub struct ListNamesRet { names: Array<String, NETWORK_LIST_MAX> }
+    /// `virConnectListDomains`: the running domains' IDs.
+    pub struct ListIdsArgs { maxids: i32 }
+    pub struct ListIdsRet { ids: Array<i32, DOMAIN_LIST_MAX> }
+    pub struct NodeNumOfDevicesArgs { cap: Option<String>, flags: u32 }
+    pub struct NodeListDevicesArgs { cap: Option<String>, maxnames: i32, flags: u32 }
+    pub struct NodeDeviceListCapsArgs { name: String, maxnames: i32 }
+    /// Node device names and capability types share a limit (65536).
+    pub struct DeviceNamesRet { names: Array<String, NODE_DEVICE_LIST_MAX> }
     pub struct ListAllNetworksRet { nets: Array<NonnullNetwork, NETWORK_LIST_MAX>, ret: u32 }
     pub struct ListAllStoragePoolsRet { pools: Array<NonnullStoragePool, STORAGE_POOL_LIST_MAX>, ret: u32 }
     pub struct ListAllNodeDevicesRet { devices: Array<NonnullNodeDevice, NODE_DEVICE_LIST_MAX>, ret: u32 }
@@ -392,9 +406,11 @@ procedures! {
         DOMAIN_GET_INFO = 16: DomainArg => DomainGetInfoRet,
         DOMAIN_GET_MAX_VCPUS = 18: DomainArg => IntRet,
         DOMAIN_GET_OS_TYPE = 19: DomainArg => StringRet,
+        CONNECT_LIST_DEFINED_DOMAINS = 21: ListNamesArgs => ListNamesRet,
         DOMAIN_LOOKUP_BY_ID = 22: LookupByIdArgs => DomainArg,
         DOMAIN_LOOKUP_BY_NAME = 23: LookupByNameArgs => DomainArg,
         DOMAIN_LOOKUP_BY_UUID = 24: LookupByUuidArgs => DomainArg,
+        CONNECT_NUM_OF_DEFINED_DOMAINS = 25: () => IntRet,
         DOMAIN_REBOOT = 27: DomainFlagsArgs => (),
         DOMAIN_RESUME = 28: DomainArg => (),
         DOMAIN_SET_MAX_MEMORY = 30: DomainMemoryArgs => (),
@@ -404,6 +420,7 @@ procedures! {
         DOMAIN_SUSPEND = 34: DomainArg => (),
         DOMAIN_UNDEFINE = 35: DomainArg => (),
         CONNECT_LIST_DEFINED_NETWORKS = 36: ListNamesArgs => ListNamesRet,
+        CONNECT_LIST_DOMAINS = 37: ListIdsArgs => ListIdsRet,
         CONNECT_LIST_NETWORKS = 38: ListNamesArgs => ListNamesRet,
         NETWORK_CREATE = 39: NetworkArg => (),
         NETWORK_CREATE_XML = 40: DefineXmlArgs => NetworkArg,
@@ -414,6 +431,7 @@ procedures! {
         NETWORK_LOOKUP_BY_UUID = 47: LookupByUuidArgs => NetworkArg,
         NETWORK_UNDEFINE = 49: NetworkArg => (),
         CONNECT_NUM_OF_DEFINED_NETWORKS = 50: () => IntRet,
+        CONNECT_NUM_OF_DOMAINS = 51: () => IntRet,
         CONNECT_NUM_OF_NETWORKS = 52: () => IntRet,
         DOMAIN_RESTORE = 54: DomainRestoreArgs => (),
         DOMAIN_SAVE = 55: DomainSaveArgs => (),
@@ -440,9 +458,13 @@ procedures! {
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
         CONNECT_GET_URI = 110: () => GetUriRet,
+        NODE_NUM_OF_DEVICES = 111: NodeNumOfDevicesArgs => IntRet,
+        NODE_LIST_DEVICES = 112: NodeListDevicesArgs => DeviceNamesRet,
         NODE_DEVICE_LOOKUP_BY_NAME = 113: LookupByNameArgs => NodeDeviceArg,
         NODE_DEVICE_GET_XML_DESC = 114: NodeDeviceNameFlagsArgs => DomainGetXmlDescRet,
         NODE_DEVICE_GET_PARENT = 115: LookupByNameArgs => NodeDeviceGetParentRet,
+        NODE_DEVICE_NUM_OF_CAPS = 116: LookupByNameArgs => IntRet,
+        NODE_DEVICE_LIST_CAPS = 117: NodeDeviceListCapsArgs => DeviceNamesRet,
         NODE_DEVICE_CREATE_XML = 123: CreateXmlArgs => NodeDeviceArg,
         NODE_DEVICE_DESTROY = 124: LookupByNameArgs => (),
         CONNECT_IS_ENCRYPTED = 148: () => IntRet,

@@ -42,12 +42,13 @@ macro_rules! decode_or_drop {
 mod ops;
 
 use super::convert::{self, domain_identity, nonnull_domain};
+use super::listings;
 use super::objects::{self, Args, Call, Ret, Wire};
 use super::packet::{self, encode_packet, kind, status, FrameReader, Header, Packet};
 use super::protocol::*;
 use super::stream::Stream;
 use super::xdr::{decode_all, Array, Decoder};
-use crate::driver::{Driver, Lookup};
+use crate::driver::{Counted, Driver, Lookup, Named};
 use crate::error::{Error, ErrorCode, ErrorDomain};
 use crate::event::state::{ConnectionId, EventCallback, Subscription};
 use crate::event::{Event, EventClass, TargetKey};
@@ -229,18 +230,6 @@ fn ok<T: Body + 'static>(ret: T) -> Outcome {
 }
 
 fn rpc_error(code: ErrorCode, message: String) -> Error {
-    // libvirt's VIR_ERR_RPC and the daemon's internal errors print the
-    // detail alone or after "internal error: ".
-    if code == ErrorCode::VIR_ERR_RPC {
-        return Error {
-            code,
-            domain: ErrorDomain::VIR_FROM_RPC,
-            str1: Some("%s".into()),
-            str2: Some(message.clone()),
-            message,
-            int1: -1,
-        };
-    }
     Error::new(code, ErrorDomain::VIR_FROM_RPC, Some(message))
 }
 
@@ -758,22 +747,41 @@ impl Server {
                 args!(());
                 ok(GetUriRet { uri: served.uri.clone() })
             }
-            CONNECT_NUM_OF_NETWORKS
-            | CONNECT_NUM_OF_DEFINED_NETWORKS
-            | CONNECT_NUM_OF_STORAGE_POOLS
-            | CONNECT_NUM_OF_DEFINED_STORAGE_POOLS => {
+            CONNECT_NUM_OF_DOMAINS => {
                 args!(());
-                let (class, filter) = legacy_listing(header.procedure);
-                reply(driver.object_list(class, filter).map(|found| boxed(IntRet { value: found.len() as i32 })))
+                reply(count(driver.as_ref(), Counted::RunningDomains, header.procedure))
             }
-            CONNECT_LIST_NETWORKS
-            | CONNECT_LIST_DEFINED_NETWORKS
-            | CONNECT_LIST_STORAGE_POOLS
-            | CONNECT_LIST_DEFINED_STORAGE_POOLS => {
-                let maxnames = args!(ListNamesArgs).maxnames;
-                let (class, filter) = legacy_listing(header.procedure);
-                let function = function_name(REMOTE_PROGRAM, header.procedure).unwrap_or_default();
-                reply(list_names(driver.as_ref(), (class, filter), function, maxnames))
+            NODE_NUM_OF_DEVICES => {
+                let args = args!(NodeNumOfDevicesArgs);
+                let devices = Named::NodeDevices { cap: args.cap.as_deref(), flags: args.flags };
+                reply(count(driver.as_ref(), Counted::Names(devices), header.procedure))
+            }
+            NODE_DEVICE_NUM_OF_CAPS => {
+                let name = args!(LookupByNameArgs).name;
+                reply(count(driver.as_ref(), Counted::Names(Named::DeviceCaps(&name)), header.procedure))
+            }
+            CONNECT_LIST_DOMAINS => {
+                let maxids = args!(ListIdsArgs).maxids;
+                reply(list_ids(driver.as_ref(), maxids))
+            }
+            NODE_LIST_DEVICES => {
+                let args = args!(NodeListDevicesArgs);
+                let devices = Named::NodeDevices { cap: args.cap.as_deref(), flags: args.flags };
+                reply(list_names(driver.as_ref(), devices, header.procedure, args.maxnames))
+            }
+            NODE_DEVICE_LIST_CAPS => {
+                let args = args!(NodeDeviceListCapsArgs);
+                reply(list_names(driver.as_ref(), Named::DeviceCaps(&args.name), header.procedure, args.maxnames))
+            }
+            plain if listings::plain_of(plain).is_some() => {
+                let (named, is_count) = listings::plain_of(plain)?;
+                if is_count {
+                    args!(());
+                    reply(count(driver.as_ref(), Counted::Names(named), plain))
+                } else {
+                    let maxnames = args!(ListNamesArgs).maxnames;
+                    reply(list_names(driver.as_ref(), named, plain, maxnames))
+                }
             }
             CONNECT_IS_SECURE => {
                 args!(());
@@ -1131,40 +1139,49 @@ impl Server {
     }
 }
 
-/// The class and `VIR_CONNECT_LIST_*` filter (2 active, 1 inactive, in
-/// both classes) of a legacy network or pool listing.
-fn legacy_listing(procedure: i32) -> (EventClass, u32) {
-    use remote::*;
-    match procedure {
-        CONNECT_NUM_OF_NETWORKS | CONNECT_LIST_NETWORKS => (EventClass::Network, 2),
-        CONNECT_NUM_OF_DEFINED_NETWORKS | CONNECT_LIST_DEFINED_NETWORKS => (EventClass::Network, 1),
-        CONNECT_NUM_OF_STORAGE_POOLS | CONNECT_LIST_STORAGE_POOLS => (EventClass::StoragePool, 2),
-        _ => (EventClass::StoragePool, 1),
-    }
+/// The count `procedure` answers.
+fn count(driver: &dyn Driver, what: Counted<'_>, procedure: i32) -> crate::error::Result<Box<dyn Body>> {
+    let function = function_name(REMOTE_PROGRAM, procedure).unwrap_or_default();
+    let found = driver.count(what, function)?;
+    Ok(boxed(IntRet { value: i32::try_from(found).unwrap_or(i32::MAX) }))
 }
 
-/// The first `maxnames` names of a legacy listing, checked as libvirtd
-/// and libvirt's API check them.
+/// libvirtd's check of a listing's `maxnames` (or `maxids`) against its
+/// limit, then the public function's check that it is not negative.
+fn check_max(procedure: i32, (argument, max): (&str, i32), limit: listings::Limit) -> crate::error::Result<()> {
+    if i64::from(max) > i64::from(limit.max) {
+        return Err(rpc_error(ErrorCode::VIR_ERR_RPC, format!("{argument} > {}", limit.name)));
+    }
+    if max < 0 {
+        let (function, domain) = function_of(REMOTE_PROGRAM, procedure).unwrap_or(("", ErrorDomain::VIR_FROM_NONE));
+        let message = format!("{argument} in {function} must be zero or greater");
+        return Err(Error::arg_check(function, argument, message).in_domain(domain));
+    }
+    Ok(())
+}
+
+/// The first `maxnames` names of the listing `procedure`.
 fn list_names(
     driver: &dyn Driver,
-    (class, filter): (EventClass, u32),
-    function: &str,
+    what: Named<'_>,
+    procedure: i32,
     maxnames: i32,
 ) -> crate::error::Result<Box<dyn Body>> {
-    if maxnames < 0 {
-        let message = format!("maxnames in {function} must be zero or greater");
-        return Err(Error::arg_check(function, "maxnames", message).in_domain(class.descriptor().error_domain));
-    }
-    let (limit, max) = match class {
-        EventClass::Network => ("REMOTE_NETWORK_LIST_MAX", NETWORK_LIST_MAX),
-        _ => ("REMOTE_STORAGE_POOL_LIST_MAX", STORAGE_POOL_LIST_MAX),
-    };
-    if maxnames as u32 > max {
-        return Err(rpc_error(ErrorCode::VIR_ERR_RPC, format!("maxnames > {limit}")));
-    }
-    let found = driver.object_list(class, filter)?;
-    let names = found.into_iter().take(maxnames as usize).map(|object| object.name).collect();
-    Ok(boxed(ListNamesRet { names: Array(names) }))
+    let (_, _, limit) = listings::procedures(what);
+    check_max(procedure, ("maxnames", maxnames), limit)?;
+    let function = function_name(REMOTE_PROGRAM, procedure).unwrap_or_default();
+    let names = driver.names(what, maxnames, function)?;
+    Ok(match what {
+        Named::NodeDevices { .. } | Named::DeviceCaps(_) => boxed(DeviceNamesRet { names: Array(names) }),
+        _ => boxed(ListNamesRet { names: Array(names) }),
+    })
+}
+
+/// The IDs of the first `maxids` running domains.
+fn list_ids(driver: &dyn Driver, maxids: i32) -> crate::error::Result<Box<dyn Body>> {
+    let (procedure, limit) = listings::IDS;
+    check_max(procedure, ("maxids", maxids), limit)?;
+    Ok(boxed(ListIdsRet { ids: Array(driver.running_ids(maxids)?) }))
 }
 
 /// Runs a network, pool or node device call on `driver`.
@@ -1184,6 +1201,8 @@ fn serve_object(driver: &dyn Driver, class: EventClass, call: Call, args: Args) 
             Ret::Object(driver.object_create_xml(class, &xml, flags.unwrap_or(0))?)
         }
         (Call::Op(op), Args::Object { object, flags }) => {
+            // What the driver reported while succeeding stays here, as
+            // with libvirtd.
             driver.object_op(class, &object, op, flags.unwrap_or(0))?;
             Ret::Nothing
         }

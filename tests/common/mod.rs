@@ -110,6 +110,20 @@ pub fn compile_c(args: &[&str], output: &Path, what: &str) {
     assert!(result.status.success(), "{what} does not compile:\n{}", String::from_utf8_lossy(&result.stderr));
 }
 
+/// tests/c/NAME.c built in `dir` against real libvirt's headers and library
+/// (libvirt-dev), and against ours: (real, ours).
+pub fn both_builds(name: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    let source = crate_dir().join(format!("tests/c/{name}.c"));
+    let source = source.to_str().unwrap();
+    let real = dir.join(format!("{name}-real"));
+    compile_c(&[source, "-lvirt"], &real, &format!("{name}.c against libvirt-dev"));
+    let ours = dir.join(format!("{name}-ours"));
+    let include = format!("-I{}", crate_dir().join("include").display());
+    let libs = format!("-L{}", lib_dir().display());
+    compile_c(&[&include, source, &libs, "-lvirt"], &ours, &format!("{name}.c against our headers"));
+    (real, ours)
+}
+
 /// Starts the demo guest's QEMU (TCG, paused: `cont` it through the control
 /// monitor) with its QMP monitor at `monitor`, and a control monitor and a
 /// VNC socket in `side`: `side/control.sock`, `side/vnc.sock`. The disk fails
@@ -197,17 +211,24 @@ impl Watcher {
 
     /// Waits for a line starting with `prefix`; returns it.
     pub fn expect(&mut self, prefix: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+        self.expect_between(prefix, "")
+    }
+
+    /// Waits for a line starting with `prefix` and ending with `suffix`;
+    /// returns it.
+    pub fn expect_between(&mut self, prefix: &str, suffix: &str) -> String {
+        let wanted = |l: &str| l.starts_with(prefix) && l.ends_with(suffix);
+        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
             return line.clone();
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             self.seen.push(line.clone());
-            if line.starts_with(prefix) {
+            if wanted(&line) {
                 return line;
             }
         }
-        panic!("no '{prefix}' line from the watcher; it printed:\n{}", self.seen.join("\n"));
+        panic!("no '{prefix}...{suffix}' line from the watcher; it printed:\n{}", self.seen.join("\n"));
     }
 
     /// Sends `signal`, waits for the exit and returns its code (-1 if killed).

@@ -73,8 +73,18 @@ show("n4 bridge", lambda: conn.networkLookupByName("n4").bridgeName())
 pool = conn.storagePoolLookupByName("default-pool")
 show("pool autostart", pool.autostart)
 show("pool info", pool.info)
+show("pool xml", lambda: pool.XMLDesc(0))
 pool.destroy()
 show("pool info inactive", pool.info)
+# A pool's source: always formatted, after the sizes, whether given or not.
+for name, source, target in (("p-none", "", ""), ("p-empty", "<source/>", ""), ("p-after", "", "<source></source>")):
+    show("pool xml " + name, lambda: conn.storagePoolDefineXML(
+        f"<pool type='dir'><name>{name}</name>{source}<target><path>/{name}</path></target>{target}</pool>",
+        0).XMLDesc(0))
+
+# Destroying a node device that is not an FC HBA: 0, the device stays.
+show("destroy computer", conn.nodeDeviceLookupByName("computer").destroy)
+show("computer after", lambda: conn.nodeDeviceLookupByName("computer").name())
 
 with open("/proc/self/maps") as maps:
     loaded = sorted({line.split()[-1] for line in maps if "/libvirt.so" in line})

@@ -276,3 +276,59 @@ impl Drop for Background {
         }
     }
 }
+
+/// A unix socket in front of a daemon's: it passes every byte both ways
+/// and records the procedure number of each call a client sends, so that
+/// a test can compare what two clients put on the wire.
+pub struct Recorder {
+    pub socket: PathBuf,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<i32>>>,
+}
+
+impl Recorder {
+    /// Listens at `socket`, forwarding each connection to `upstream`.
+    pub fn start(upstream: &std::path::Path, socket: PathBuf) -> Recorder {
+        let listener = std::os::unix::net::UnixListener::bind(&socket).expect("the recorder's socket");
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (upstream, record) = (upstream.to_path_buf(), calls.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let server = UnixStream::connect(&upstream).expect("the daemon's socket");
+                let (record, mut to_client, from_server) =
+                    (record.clone(), client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut &from_server, &mut to_client);
+                    let _ = to_client.shutdown(std::net::Shutdown::Both);
+                });
+                std::thread::spawn(move || Self::pass_calls(client, server, &record));
+            }
+        });
+        Recorder { socket, calls }
+    }
+
+    fn pass_calls(mut client: UnixStream, mut server: UnixStream, record: &std::sync::Mutex<Vec<i32>>) {
+        let mut reader = FrameReader::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let n = match client.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            reader.push(&buf[..n]);
+            while let Ok(Some(packet)) = reader.next_packet() {
+                if packet.header.kind == kind::CALL && packet.header.program == REMOTE_PROGRAM {
+                    record.lock().unwrap().push(packet.header.procedure);
+                }
+            }
+            if server.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = server.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// The procedures called since the last time, in order.
+    pub fn take(&self) -> Vec<i32> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}

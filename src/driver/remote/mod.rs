@@ -22,13 +22,14 @@ use crate::event::{DomainIdentity, Event, EventClass, ObjectIdentity, TargetKey}
 use crate::eventloop;
 use crate::rpc::client::{Client, ClientHandler, Stream};
 use crate::rpc::convert::{domain_identity, nonnull_domain};
+use crate::rpc::listings;
 use crate::rpc::objects::{self, Args, Call, Wire};
 use crate::rpc::packet::Packet;
 use crate::rpc::protocol::*;
 use crate::rpc::xdr::{Decoder, Xdr, XdrResult};
 use crate::uuid::Uuid;
 
-use super::{DomainInfo, DomainState, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery};
+use super::{Counted, DomainInfo, DomainState, Done, Driver, Lookup, Named, NodeInfo, ObjectOp, ObjectQuery};
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
 const FEATURE_KEEPALIVE: i32 = 10;
@@ -63,22 +64,29 @@ pub struct CloseNotifier {
 }
 
 impl CloseNotifier {
-    pub fn register(&self, callback: Arc<dyn CloseCallback>) -> Result<()> {
-        let mut slot = self.callback.lock();
-        if slot.is_some() {
+    fn check_free(&self) -> Result<()> {
+        if self.callback.lock().is_some() {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A close callback is already registered"));
         }
-        *slot = Some(callback);
         Ok(())
     }
 
-    pub fn unregister(&self, identity: usize) -> Result<()> {
-        let mut slot = self.callback.lock();
-        if slot.as_ref().map(|c| c.identity()) != Some(identity) {
+    fn check_registered(&self, identity: usize) -> Result<()> {
+        if self.callback.lock().as_ref().map(|c| c.identity()) != Some(identity) {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A different callback was requested"));
         }
-        let callback = slot.take();
-        drop(slot);
+        Ok(())
+    }
+
+    fn register(&self, callback: Arc<dyn CloseCallback>) -> Result<()> {
+        self.check_free()?;
+        *self.callback.lock() = Some(callback);
+        Ok(())
+    }
+
+    fn unregister(&self, identity: usize) -> Result<()> {
+        self.check_registered(identity)?;
+        let callback = self.callback.lock().take();
         drop(callback);
         Ok(())
     }
@@ -142,10 +150,17 @@ struct Registrations {
 }
 
 impl Registrations {
+    /// Whether a server registration `remote_id` is for `event`'s class
+    /// and event ID.
+    ///
+    /// The event's key is worked out once, before the search: inside it,
+    /// the optimiser hoisted the read of an object event's payload tag out
+    /// of the loop and branched on it for every event, and for a domain
+    /// event those bytes were never written (valgrind's "conditional jump
+    /// depends on uninitialised value").
     fn knows(&self, remote_id: i32, event: &Event) -> bool {
-        self.server
-            .iter()
-            .any(|r| r.remote_id == remote_id && r.key.class == event.class() && r.key.event_id == event.event_id())
+        let key = (event.class(), event.event_id());
+        self.server.iter().any(|r| r.remote_id == remote_id && (r.key.class, r.key.event_id) == key)
     }
 
     /// Ends a registration: the held events it was for are queued, the
@@ -221,7 +236,8 @@ pub struct RemoteDriver {
     seen: Mutex<Vec<NonnullDomain>>,
     /// The program at the other end of an `ext` or `ssh` connection.
     helper: Mutex<Option<Child>>,
-    /// The server tells this connection when it closes (feature 15).
+    /// The server can tell this connection when it closes (feature 15):
+    /// it is asked to while a close callback is registered.
     server_close_callback: bool,
     /// The handshake completed: closing says goodbye. A connection whose
     /// opening failed is closed without a word, as libvirt's client does.
@@ -233,9 +249,6 @@ pub struct RemoteDriver {
 impl Drop for RemoteDriver {
     fn drop(&mut self) {
         if self.opened && self.client.is_alive() {
-            if self.server_close_callback {
-                let _ = self.call::<_, ()>(remote::CONNECT_UNREGISTER_CLOSE_CALLBACK, &());
-            }
             self.client.expect_close();
             let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
         }
@@ -362,10 +375,7 @@ impl RemoteDriver {
             Some(_) => None,
         };
         driver.callback_events = driver.supports(FEATURE_EVENT_CALLBACK)?;
-        if driver.supports(FEATURE_CLOSE_CALLBACK)? {
-            driver.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
-            driver.server_close_callback = true;
-        }
+        driver.server_close_callback = driver.supports(FEATURE_CLOSE_CALLBACK)?;
         driver.opened = true;
         Ok((Arc::new(driver), uri))
     }
@@ -645,6 +655,11 @@ impl RemoteDriver {
     }
 }
 
+/// libvirt's client's refusal of what the protocol cannot carry.
+fn remote_error(message: String) -> Error {
+    Error::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_REMOTE, Some(message))
+}
+
 fn is_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
 }
@@ -713,8 +728,22 @@ impl Driver for RemoteDriver {
         Ok(0)
     }
 
-    fn close_notifier(&self) -> Option<&CloseNotifier> {
-        Some(&self.receiver.close)
+    /// As libvirt's client: the server is asked for its close notice when
+    /// the application registers, not before.
+    fn register_close(&self, make: &dyn Fn() -> Arc<dyn CloseCallback>) -> Result<()> {
+        self.receiver.close.check_free()?;
+        if self.server_close_callback {
+            self.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
+        }
+        self.receiver.close.register(make())
+    }
+
+    fn unregister_close(&self, identity: usize) -> Result<()> {
+        self.receiver.close.check_registered(identity)?;
+        if self.server_close_callback {
+            self.call::<_, ()>(remote::CONNECT_UNREGISTER_CLOSE_CALLBACK, &())?;
+        }
+        self.receiver.close.unregister(identity)
     }
 
     /// Secure when the transport is and the server's connection is, as
@@ -987,8 +1016,9 @@ impl Driver for RemoteDriver {
         self.object_reply(class, Call::CreateXml, |sends| Args::Xml { xml: xml.into(), flags: sends.then_some(flags) })
     }
 
-    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<()> {
-        self.on_object((class, Call::Op(op)), (object, flags), <()>::decode)
+    /// A success over the wire leaves nothing behind (libvirtd sends none).
+    fn object_op(&self, class: EventClass, object: &ObjectIdentity, op: ObjectOp, flags: u32) -> Result<Done> {
+        self.on_object((class, Call::Op(op)), (object, flags), <()>::decode).map(|()| None)
     }
 
     fn object_query(&self, class: EventClass, object: &ObjectIdentity, query: ObjectQuery) -> Result<bool> {
@@ -997,6 +1027,63 @@ impl Driver for RemoteDriver {
 
     fn object_xml_desc(&self, class: EventClass, object: &ObjectIdentity, flags: u32) -> Result<String> {
         self.on_object((class, Call::XmlDesc), (object, flags), String::decode)
+    }
+
+    fn count(&self, what: Counted<'_>, _function: &str) -> Result<usize> {
+        let procedure = listings::count_procedure(what);
+        let ret: IntRet = match what {
+            Counted::Names(Named::NodeDevices { cap, flags }) => {
+                self.call(procedure, &NodeNumOfDevicesArgs { cap: cap.map(str::to_string), flags })?
+            }
+            Counted::Names(Named::DeviceCaps(name)) => {
+                self.call(procedure, &LookupByNameArgs { name: name.to_string() })?
+            }
+            _ => self.call(procedure, &())?,
+        };
+        Ok(usize::try_from(ret.value).unwrap_or(0))
+    }
+
+    /// As libvirt's client: `max` within the procedure's limit, and a reply
+    /// of at most `max` names.
+    fn names(&self, what: Named<'_>, max: i32, function: &str) -> Result<Vec<String>> {
+        let (_, procedure, limit) = listings::procedures(what);
+        let too_many = |count: usize, max: u32| {
+            remote_error(format!("too many remote strings: {count} > {max},in parameter 'names' for '{function}'"))
+        };
+        let wanted = u32::try_from(max).unwrap_or(0);
+        if wanted > limit.max {
+            return Err(too_many(wanted as usize, limit.max));
+        }
+        let names = match what {
+            Named::NodeDevices { cap, flags } => {
+                let args = NodeListDevicesArgs { cap: cap.map(str::to_string), maxnames: max, flags };
+                self.call::<_, DeviceNamesRet>(procedure, &args)?.names.0
+            }
+            Named::DeviceCaps(name) => {
+                let args = NodeDeviceListCapsArgs { name: name.to_string(), maxnames: max };
+                self.call::<_, DeviceNamesRet>(procedure, &args)?.names.0
+            }
+            _ => self.call::<_, ListNamesRet>(procedure, &ListNamesArgs { maxnames: max })?.names.0,
+        };
+        if names.len() > wanted as usize {
+            return Err(too_many(names.len(), wanted));
+        }
+        Ok(names)
+    }
+
+    /// As libvirt's client, with its own words for domains.
+    fn running_ids(&self, max: i32) -> Result<Vec<i32>> {
+        let (procedure, limit) = listings::IDS;
+        let too_many = |count: usize, max: u32| remote_error(format!("Too many domains '{count}' for limit '{max}'"));
+        let wanted = u32::try_from(max).unwrap_or(0);
+        if wanted > limit.max {
+            return Err(too_many(wanted as usize, limit.max));
+        }
+        let ids = self.call::<_, ListIdsRet>(procedure, &ListIdsArgs { maxids: max })?.ids.0;
+        if ids.len() > wanted as usize {
+            return Err(too_many(ids.len(), wanted));
+        }
+        Ok(ids)
     }
 
     fn node_device_parent(&self, name: &str) -> Result<String> {

@@ -121,7 +121,18 @@ fn vhbas_are_created_and_destroyed() {
     let err = objects.create_xml(DEV, &on_computer, 0).unwrap_err();
     assert_eq!(err.message, "internal error: Parent device computer is not capable of vport operations");
     let computer = objects.lookup(DEV, Lookup::Name("computer")).unwrap();
-    let err = objects.operate(DEV, &computer, ObjectOp::Destroy, 0).unwrap_err();
-    assert_eq!(err.message, "internal error: Device is not a fibre channel HBA");
+    // Reported, yet done: the device stays, and no event.
+    let (reported, event) = objects.operate(DEV, &computer, ObjectOp::Destroy, 0).unwrap();
+    assert_eq!(reported.unwrap().message, "internal error: Device is not a fibre channel HBA");
+    assert!(event.is_none());
+    assert!(objects.lookup(DEV, Lookup::Name("computer")).is_ok());
+    // The same for a vHBA whose parent is gone.
+    let (orphan, _) = objects.create_xml(DEV, xml, 0).unwrap();
+    let parent = objects.lookup(DEV, Lookup::Name("scsi_host1")).unwrap();
+    objects.operate(DEV, &parent, ObjectOp::Destroy, 0).unwrap();
+    let (reported, event) = objects.operate(DEV, &orphan, ObjectOp::Destroy, 0).unwrap();
+    assert_eq!(reported.unwrap().message, "internal error: cannot find parent 'scsi_host1' definition");
+    assert!(event.is_none());
+    assert!(objects.lookup(DEV, Lookup::Name("scsi_host12")).is_ok());
     assert_eq!(objects.device_parent("computer").unwrap_err().message, "internal error: no parent for this device");
 }
