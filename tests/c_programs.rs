@@ -511,6 +511,43 @@ fn every_function() {
     }
 }
 
+/// What a demo program (built against the system's headers) prints on real
+/// libvirt 9.0, run with `args`.
+fn on_real_libvirt(exe: &Path, args: &[&str]) -> String {
+    let out = Command::new(exe)
+        .args(args)
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("LD_PRELOAD")
+        // Under VIRT_EVENTS_SANITIZE, what real libvirt keeps for the
+        // life of the process is no leak of ours.
+        .env("ASAN_OPTIONS", "detect_leaks=0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the demo on real libvirt");
+    assert!(out.status.success(), "the demo failed on real libvirt {args:?}:\n{}", show(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a demo program prints on our library (under valgrind when enabled).
+fn on_ours(exe: &Path, args: &[&str], lib: &Path) -> String {
+    let out = run_with(exe, args, lib, &[], LeakCheck::Full);
+    assert!(out.status.success(), "the demo failed on our library {args:?}:\n{}", show(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts that two outputs are the same, line for line.
+fn assert_same_lines(what: &str, real: &str, ours: &str) {
+    for (i, (a, b)) in real.lines().zip(ours.lines()).enumerate() {
+        assert_eq!(
+            a,
+            b,
+            "{what}: line {} differs (real libvirt first)\n--- real ---\n{real}\n--- ours ---\n{ours}",
+            i + 1
+        );
+    }
+    assert_eq!(real.lines().count(), ours.lines().count(), "{what}\n--- real ---\n{real}\n--- ours ---\n{ours}");
+}
+
 /// The demo of saving, restoring, managed save, PM suspend/wakeup, memory
 /// and vCPU counts and block thresholds on `test:///default`
 /// (`tests/c/save_restore_demo.c`, built against the system's libvirt
@@ -522,39 +559,10 @@ fn every_function() {
 fn save_restore_demo_prints_what_real_libvirt_prints() {
     let lib = require_library();
     let exe = compile("save_restore_demo", Flavor::System, &lib);
-    let on_real_libvirt = |args: &[&str]| {
-        let out = Command::new(&exe)
-            .args(args)
-            .env_remove("LD_LIBRARY_PATH")
-            .env_remove("LD_PRELOAD")
-            // Under VIRT_EVENTS_SANITIZE, what real libvirt keeps for the
-            // life of the process is no leak of ours.
-            .env("ASAN_OPTIONS", "detect_leaks=0")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the demo on real libvirt");
-        assert!(out.status.success(), "the demo failed on real libvirt {args:?}:\n{}", show(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let on_ours = |args: &[&str]| {
-        let out = run_with(&exe, args, &lib, &[], LeakCheck::Full);
-        assert!(out.status.success(), "the demo failed on our library {args:?}:\n{}", show(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let real = on_real_libvirt(&[]);
+    let real = on_real_libvirt(&exe, &[]);
     assert!(real.contains("lifecycle domain 'test' (id -1): stopped (event=5 detail=4)"), "{real}");
-    let same = |what: &str, ours: String| {
-        for (i, (a, b)) in real.lines().zip(ours.lines()).enumerate() {
-            assert_eq!(
-                a,
-                b,
-                "{what}: line {} differs (real libvirt first)\n--- real ---\n{real}\n--- ours ---\n{ours}",
-                i + 1
-            );
-        }
-        assert_eq!(real.lines().count(), ours.lines().count(), "{what}\n--- real ---\n{real}\n--- ours ---\n{ours}");
-    };
-    same("in-process", on_ours(&[]));
+    let same = |what: &str, ours: String| assert_same_lines(what, &real, &ours);
+    same("in-process", on_ours(&exe, &[], &lib));
     for client in ["real libvirt's client", "our client"] {
         let daemon = rpc::Daemon::start("demo", &["--uri", "test:///default"]);
         let uri = format!("test+unix:///default?socket={}", daemon.socket.display());
@@ -567,10 +575,26 @@ fn save_restore_demo_prints_what_real_libvirt_prints() {
             assert!(out.status.success(), "the demo failed through virt-eventsd:\n{}", show(&out));
             String::from_utf8_lossy(&out.stdout).into_owned()
         } else {
-            on_real_libvirt(&[&uri])
+            on_real_libvirt(&exe, &[&uri])
         };
         let (status, log) = daemon.stop();
         assert!(status.success(), "virt-eventsd: {status}\n{log}");
         same(&format!("through virt-eventsd, {client}"), output);
     }
+}
+
+/// The demo of domain snapshots on `test:///default`
+/// (`tests/c/snapshot_demo.c`, built against the system's libvirt headers):
+/// creating (running, paused, shut off, halting, redefining), reverting
+/// (every transition, with and without `REVERT_RUNNING`/`_PAUSED`),
+/// listing and deleting snapshots prints on our library exactly what it
+/// prints on real libvirt 9.0: every lifecycle event with its detail, every
+/// name, count, error code, domain and message, and the snapshots' XML.
+#[test]
+fn snapshot_demo_prints_what_real_libvirt_prints() {
+    let lib = require_library();
+    let exe = compile("snapshot_demo", Flavor::System, &lib);
+    let real = on_real_libvirt(&exe, &[]);
+    assert!(real.contains("lifecycle domain 'test' (id 2): suspended (event=3 detail=5)"), "{real}");
+    assert_same_lines("in-process", &real, &on_ours(&exe, &[], &lib));
 }
