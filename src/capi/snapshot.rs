@@ -211,7 +211,8 @@ unsafe fn clear(snaps: *mut *mut virDomainSnapshotPtr) {
 pub extern "C" fn virDomainSnapshotNum(domain: virDomainPtr, flags: c_uint) -> c_int {
     export!(|call| {
         let handle = call.domain(domain)?;
-        Ok(count(&names(call, &handle, None, flags)?))
+        let driver = &handle.conn().conn.driver;
+        Ok(c_int::try_from(driver.snapshot_count(&handle.identity, None, flags, call.function)?).unwrap_or(c_int::MAX))
     })
 }
 
@@ -262,7 +263,9 @@ pub unsafe extern "C" fn virDomainListAllSnapshots(
 pub extern "C" fn virDomainSnapshotNumChildren(snapshot: virDomainSnapshotPtr, flags: c_uint) -> c_int {
     export!(|call| {
         let snapshot = call.snapshot(snapshot)?;
-        Ok(count(&names(call, &snapshot.domain, Some(&snapshot.name()), flags)?))
+        let (domain, name) = (&snapshot.domain, snapshot.name());
+        let count = domain.conn().conn.driver.snapshot_count(&domain.identity, Some(&name), flags, call.function)?;
+        Ok(c_int::try_from(count).unwrap_or(c_int::MAX))
     })
 }
 

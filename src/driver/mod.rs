@@ -356,6 +356,11 @@ pub trait Driver: Send + Sync {
     ) -> Result<Vec<String>> {
         unsupported_snapshot(function)
     }
+    /// How many snapshots `snapshot_names` would list (`virDomainSnapshotNum`,
+    /// `virDomainSnapshotNumChildren`).
+    fn snapshot_count(&self, dom: &DomainIdentity, of: Option<&str>, flags: u32, function: &str) -> Result<usize> {
+        self.snapshot_names(dom, of, flags, function).map(|names| names.len())
+    }
     /// Checks that snapshot `name` exists (`virDomainSnapshotLookupByName`).
     fn snapshot_lookup(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<()> {
         unsupported_snapshot("virDomainSnapshotLookupByName")
