@@ -462,3 +462,91 @@ pub(super) fn xml_desc(domain: &TestDomain, name: &str, flags: u32) -> Result<St
     check_flags(flags, XML_SECURE, "testDomainSnapshotGetXMLDesc", ErrorDomain::VIR_FROM_TEST)?;
     domain.snapshots.find(name).map(Snapshot::to_xml)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::TestDriver;
+    use crate::driver::Driver;
+    use crate::event::DomainIdentity;
+
+    fn snapshot(name: &str) -> String {
+        format!("<domainsnapshot><name>{name}</name></domainsnapshot>")
+    }
+
+    /// A driver whose domain `test` has the snapshots a <- b <- c, b <- d
+    /// (d current).
+    fn tree() -> (TestDriver, DomainIdentity) {
+        let driver = TestDriver::new();
+        let dom = driver.lookup_by_name("test").unwrap();
+        for name in ["a", "b", "c"] {
+            driver.snapshot_create(&dom, &snapshot(name), 0).unwrap();
+        }
+        driver.snapshot_revert(&dom, "b", 0).unwrap();
+        driver.snapshot_create(&dom, &snapshot("d"), 0).unwrap();
+        (driver, dom)
+    }
+
+    fn names(driver: &TestDriver, dom: &DomainIdentity, of: Option<&str>, flags: u32) -> Vec<String> {
+        driver.snapshot_names(dom, of, flags, "virDomainSnapshotListNames").unwrap()
+    }
+
+    #[test]
+    fn listings_follow_the_tree_and_the_filters() {
+        let (driver, dom) = tree();
+        assert_eq!(names(&driver, &dom, None, 0), ["a", "b", "c", "d"]);
+        assert_eq!(names(&driver, &dom, None, 1), ["a"], "ROOTS");
+        assert_eq!(names(&driver, &dom, None, 4), ["c", "d"], "LEAVES");
+        assert_eq!(names(&driver, &dom, None, 8), ["a", "b"], "NO_LEAVES");
+        assert_eq!(names(&driver, &dom, Some("a"), 0), ["b"], "children");
+        assert_eq!(names(&driver, &dom, Some("a"), 1), ["b", "c", "d"], "DESCENDANTS");
+        assert!(names(&driver, &dom, None, 16).is_empty(), "NO_METADATA");
+        assert_eq!(driver.snapshot_parent(&dom, "d", 0).unwrap(), "b");
+        assert_eq!(driver.snapshot_current(&dom, 0).unwrap(), "d");
+        let unknown = driver.snapshot_names(&dom, None, 1 << 20, "virDomainSnapshotNum").unwrap_err();
+        assert_eq!(unknown.message, "unsupported flags (0x100000) in function testDomainSnapshotNum");
+    }
+
+    #[test]
+    fn deleting_moves_children_and_the_current_snapshot_up() {
+        let (driver, dom) = tree();
+        driver.snapshot_delete(&dom, "b", 0).unwrap();
+        assert_eq!(names(&driver, &dom, Some("a"), 0), ["c", "d"], "b's children are a's");
+        driver.snapshot_delete(&dom, "d", 0).unwrap();
+        assert_eq!(driver.snapshot_current(&dom, 0).unwrap(), "a", "the deleted current's parent");
+        driver.snapshot_delete(&dom, "a", 4).unwrap();
+        assert_eq!(names(&driver, &dom, None, 0), ["a"], "CHILDREN_ONLY");
+        driver.snapshot_delete(&dom, "a", 1).unwrap();
+        assert!(names(&driver, &dom, None, 0).is_empty());
+        assert!(!driver.has_current_snapshot(&dom, 0).unwrap());
+        let missing = driver.snapshot_delete(&dom, "a", 0).unwrap_err();
+        assert_eq!(missing.message, "Domain snapshot not found: no domain snapshot with matching name 'a'");
+    }
+
+    /// The events are compared with real libvirt's by the snapshot demo
+    /// (tests/c/snapshot_demo.c); here, the states they leave.
+    #[test]
+    fn reverting_leaves_libvirts_states() {
+        let driver = TestDriver::new();
+        let dom = driver.lookup_by_name("test").unwrap();
+        let state = || {
+            let now = driver.state(&dom, 0).unwrap();
+            (now.state, now.reason, driver.refresh(&dom).unwrap().id)
+        };
+        driver.snapshot_create(&dom, &snapshot("running"), 0).unwrap();
+        driver.suspend(&dom).unwrap();
+        driver.snapshot_create(&dom, &snapshot("paused"), 0).unwrap();
+        driver.snapshot_create(&dom, &snapshot("halted"), 8).unwrap();
+        assert_eq!(state(), (5, 7, -1), "HALT: shut off from snapshot");
+        driver.snapshot_create(&dom, &snapshot("off"), 0).unwrap();
+        driver.snapshot_revert(&dom, "paused", 0).unwrap();
+        assert_eq!(state(), (3, 7, 2), "paused from snapshot, a new ID");
+        driver.snapshot_revert(&dom, "running", 0).unwrap();
+        assert_eq!(state(), (1, 4, 3), "stopped and started again");
+        driver.snapshot_revert(&dom, "paused", 1).unwrap();
+        assert_eq!(state(), (1, 4, 4), "REVERT_RUNNING overrides the paused snapshot");
+        driver.snapshot_revert(&dom, "off", 2).unwrap();
+        assert_eq!(state(), (5, 7, -1), "an inactive snapshot leaves it off, REVERT_PAUSED or not");
+        let xml = driver.snapshot_xml_desc(&dom, "off", 0).unwrap();
+        assert!(xml.contains("<state>shutoff</state>") && xml.contains("<memory snapshot='no'/>"), "{xml}");
+    }
+}
