@@ -35,7 +35,7 @@ const CREATE_FLAGS: u32 = Create::VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE as u32
     | Create::VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE as u32;
 const REVERT_RUNNING: u32 = Revert::VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING as u32;
 const REVERT_PAUSED: u32 = Revert::VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED as u32;
-/// Accepted, and changes nothing: libvirt 9.0's test driver never asks for it.
+/// Accepted, and changes nothing: libvirt 9.0's test driver refuses no revert for want of it.
 const REVERT_FORCE: u32 = Revert::VIR_DOMAIN_SNAPSHOT_REVERT_FORCE as u32;
 const DELETE_CHILDREN: u32 = Delete::VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN as u32;
 const DELETE_CHILDREN_ONLY: u32 = Delete::VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY as u32;
