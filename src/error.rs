@@ -65,6 +65,7 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         // The parser's own report, passed on as it is.
         VIR_ERR_XML_DETAIL => ("parser error", "%s"),
         VIR_ERR_NO_DOMAIN_METADATA => ("metadata not found", "metadata not found: %s"),
+        VIR_ERR_NO_DOMAIN_SNAPSHOT => ("Domain snapshot not found", "Domain snapshot not found: %s"),
         _ => ("error", "error: %s"),
     }
 }

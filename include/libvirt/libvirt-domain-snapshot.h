@@ -65,108 +65,81 @@ typedef struct _virDomainSnapshot virDomainSnapshot;
 typedef virDomainSnapshot *virDomainSnapshotPtr;
 
 /**
- * `virDomainHasCurrentSnapshot` (libvirt 0.8.0): not supported.
+ * Creates a snapshot of the domain as `xmlDesc` describes it, or redefines one.
  */
-int virDomainHasCurrentSnapshot(virDomainPtr domain, unsigned int _flags);
+virDomainSnapshotPtr virDomainSnapshotCreateXML(virDomainPtr domain, const char *xmlDesc, unsigned int flags);
 
 /**
- * `virDomainListAllSnapshots` (libvirt 0.9.13): not supported.
+ * Reverts the domain to the snapshot.
  */
-int virDomainListAllSnapshots(virDomainPtr domain, virDomainSnapshotPtr **_snaps, unsigned int _flags);
+int virDomainRevertToSnapshot(virDomainSnapshotPtr snapshot, unsigned int flags);
 
 /**
- * `virDomainRevertToSnapshot` (libvirt 0.8.0): not supported.
+ * Deletes the snapshot (and its descendants, or only them, as `flags` say).
  */
-int virDomainRevertToSnapshot(virDomainSnapshotPtr _snapshot, unsigned int _flags);
+int virDomainSnapshotDelete(virDomainSnapshotPtr snapshot, unsigned int flags);
 
 /**
- * `virDomainSnapshotCreateXML` (libvirt 0.8.0): not supported.
+ * Looks a snapshot of the domain up by name.
  */
-virDomainSnapshotPtr virDomainSnapshotCreateXML(virDomainPtr domain, const char *xmlDesc, unsigned int _flags);
+virDomainSnapshotPtr virDomainSnapshotLookupByName(virDomainPtr domain, const char *name, unsigned int flags);
+
+virDomainSnapshotPtr virDomainSnapshotCurrent(virDomainPtr domain, unsigned int flags);
+
+int virDomainHasCurrentSnapshot(virDomainPtr domain, unsigned int flags);
+
+int virDomainSnapshotNum(virDomainPtr domain, unsigned int flags);
 
 /**
- * `virDomainSnapshotCurrent` (libvirt 0.8.0): not supported.
+ * Writes up to `nameslen` names of the domain's snapshots; returns how many there are.
  */
-virDomainSnapshotPtr virDomainSnapshotCurrent(virDomainPtr domain, unsigned int _flags);
+int virDomainSnapshotListNames(virDomainPtr domain, char **names, int nameslen, unsigned int flags);
 
 /**
- * `virDomainSnapshotDelete` (libvirt 0.8.0): not supported.
+ * The domain's snapshots that `flags` select, as new handles; their count.
  */
-int virDomainSnapshotDelete(virDomainSnapshotPtr _snapshot, unsigned int _flags);
+int virDomainListAllSnapshots(virDomainPtr domain, virDomainSnapshotPtr **snaps, unsigned int flags);
+
+int virDomainSnapshotNumChildren(virDomainSnapshotPtr snapshot, unsigned int flags);
 
 /**
- * `virDomainSnapshotFree` (libvirt 0.8.0): not supported.
+ * Writes up to `nameslen` names of the snapshot's children; returns how many there are.
  */
-int virDomainSnapshotFree(virDomainSnapshotPtr _snapshot);
+int virDomainSnapshotListChildrenNames(virDomainSnapshotPtr snapshot, char **names, int nameslen, unsigned int flags);
 
 /**
- * `virDomainSnapshotGetConnect` (libvirt 0.9.5): not supported.
+ * The snapshot's children that `flags` select, as `virDomainListAllSnapshots` hands them.
  */
-virConnectPtr virDomainSnapshotGetConnect(virDomainSnapshotPtr _snapshot);
+int virDomainSnapshotListAllChildren(virDomainSnapshotPtr snapshot, virDomainSnapshotPtr **snaps, unsigned int flags);
+
+virDomainSnapshotPtr virDomainSnapshotGetParent(virDomainSnapshotPtr snapshot, unsigned int flags);
+
+int virDomainSnapshotIsCurrent(virDomainSnapshotPtr snapshot, unsigned int flags);
+
+int virDomainSnapshotHasMetadata(virDomainSnapshotPtr snapshot, unsigned int flags);
 
 /**
- * `virDomainSnapshotGetDomain` (libvirt 0.9.5): not supported.
+ * The snapshot's XML description, for the caller to `free()`.
  */
-virDomainPtr virDomainSnapshotGetDomain(virDomainSnapshotPtr _snapshot);
+char *virDomainSnapshotGetXMLDesc(virDomainSnapshotPtr snapshot, unsigned int flags);
 
 /**
- * `virDomainSnapshotGetName` (libvirt 0.9.5): not supported.
+ * The snapshot's name, valid as long as the snapshot handle.
  */
-const char *virDomainSnapshotGetName(virDomainSnapshotPtr _snapshot);
+const char *virDomainSnapshotGetName(virDomainSnapshotPtr snapshot);
 
 /**
- * `virDomainSnapshotGetParent` (libvirt 0.9.7): not supported.
+ * The snapshot's domain, without a count of its own (as libvirt).
  */
-virDomainSnapshotPtr virDomainSnapshotGetParent(virDomainSnapshotPtr _snapshot, unsigned int _flags);
+virDomainPtr virDomainSnapshotGetDomain(virDomainSnapshotPtr snapshot);
 
 /**
- * `virDomainSnapshotGetXMLDesc` (libvirt 0.8.0): not supported.
+ * The snapshot's connection, without a count of its own (as libvirt).
  */
-char *virDomainSnapshotGetXMLDesc(virDomainSnapshotPtr _snapshot, unsigned int _flags);
+virConnectPtr virDomainSnapshotGetConnect(virDomainSnapshotPtr snapshot);
 
-/**
- * `virDomainSnapshotHasMetadata` (libvirt 0.9.13): not supported.
- */
-int virDomainSnapshotHasMetadata(virDomainSnapshotPtr _snapshot, unsigned int _flags);
+int virDomainSnapshotRef(virDomainSnapshotPtr snapshot);
 
-/**
- * `virDomainSnapshotIsCurrent` (libvirt 0.9.13): not supported.
- */
-int virDomainSnapshotIsCurrent(virDomainSnapshotPtr _snapshot, unsigned int _flags);
-
-/**
- * `virDomainSnapshotListAllChildren` (libvirt 0.9.13): not supported.
- */
-int virDomainSnapshotListAllChildren(virDomainSnapshotPtr _snapshot, virDomainSnapshotPtr **_snaps, unsigned int _flags);
-
-/**
- * `virDomainSnapshotListChildrenNames` (libvirt 0.9.7): not supported.
- */
-int virDomainSnapshotListChildrenNames(virDomainSnapshotPtr _snapshot, char **_names, int _nameslen, unsigned int _flags);
-
-/**
- * `virDomainSnapshotListNames` (libvirt 0.8.0): not supported.
- */
-int virDomainSnapshotListNames(virDomainPtr domain, char **_names, int _nameslen, unsigned int _flags);
-
-/**
- * `virDomainSnapshotLookupByName` (libvirt 0.8.0): not supported.
- */
-virDomainSnapshotPtr virDomainSnapshotLookupByName(virDomainPtr domain, const char *name, unsigned int _flags);
-
-/**
- * `virDomainSnapshotNum` (libvirt 0.8.0): not supported.
- */
-int virDomainSnapshotNum(virDomainPtr domain, unsigned int _flags);
-
-/**
- * `virDomainSnapshotNumChildren` (libvirt 0.9.7): not supported.
- */
-int virDomainSnapshotNumChildren(virDomainSnapshotPtr _snapshot, unsigned int _flags);
-
-/**
- * `virDomainSnapshotRef` (libvirt 0.9.13): not supported.
- */
-int virDomainSnapshotRef(virDomainSnapshotPtr _snapshot);
+int virDomainSnapshotFree(virDomainSnapshotPtr snapshot);
 
 #endif  /* VIR_EVENTS_LIBVIRT_DOMAIN_SNAPSHOT_H */

@@ -20,7 +20,12 @@ const VCPU_MAXIMUM: c_uint = 4; // VIR_DOMAIN_VCPU_MAXIMUM
 const VCPU_GUEST: c_uint = 8; // VIR_DOMAIN_VCPU_GUEST
 
 /// libvirt's check that two flags are not both given.
-fn exclusive(function: &str, flags: c_uint, (a, a_name): (c_uint, &str), (b, b_name): (c_uint, &str)) -> Result<()> {
+pub(super) fn exclusive(
+    function: &str,
+    flags: c_uint,
+    (a, a_name): (c_uint, &str),
+    (b, b_name): (c_uint, &str),
+) -> Result<()> {
     if flags & a != 0 && flags & b != 0 {
         return Err(Error::arg_check(
             function,

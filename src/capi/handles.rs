@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use super::error_record::ErrorRecord;
 use crate::abi::error::virErrorFunc;
 use crate::connection::Connection;
-use crate::error::{Error, ErrorDomain, Result};
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::{DomainIdentity, EventClass, ObjectIdentity};
 
 type LiveRegistry = HashMap<usize, Weak<dyn Any + Send + Sync>, BuildHasherDefault<AddressHasher>>;
@@ -200,6 +200,37 @@ impl DomainHandle {
 
     pub fn set_id(&self, id: i32) {
         self.id.store(id, Ordering::Relaxed);
+    }
+}
+
+/// What `virDomainSnapshotPtr` points to: a snapshot's name, holding a
+/// count on its domain's handle (which `virDomainSnapshotGetDomain` returns).
+/// The snapshot itself lives in the driver; a deleted one's handle still
+/// knows its name.
+pub(crate) struct SnapshotHandle {
+    pub domain: Handle<DomainHandle>,
+    pub name: CString,
+}
+
+impl SnapshotHandle {
+    pub fn new(domain: &Handle<DomainHandle>, name: &str) -> Handle<SnapshotHandle> {
+        Handle::new(SnapshotHandle { domain: domain.clone(), name: super::strings::owned(name) })
+    }
+
+    /// The live snapshot behind `ptr`, or libvirt's invalid-snapshot error.
+    pub fn check<P>(ptr: *mut P, function: &str) -> Result<Handle<SnapshotHandle>> {
+        Handle::live(ptr).ok_or_else(|| {
+            Error::new(
+                ErrorCode::VIR_ERR_INVALID_DOMAIN_SNAPSHOT,
+                ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT,
+                Some(function.to_string()),
+            )
+        })
+    }
+
+    /// The name as the driver's calls take it.
+    pub fn name(&self) -> String {
+        self.name.to_string_lossy().into_owned()
     }
 }
 

@@ -20,7 +20,11 @@ fn count(items: usize) -> c_int {
 
 /// libvirt's checks of a caller's array and its size: `array` may be NULL
 /// only when `size` is 0, and `size` is not negative.
-fn check_array<T>(function: &str, (array, array_name): (*mut T, &str), (size, size_name): (c_int, &str)) -> Result<()> {
+pub(super) fn check_array<T>(
+    function: &str,
+    (array, array_name): (*mut T, &str),
+    (size, size_name): (c_int, &str),
+) -> Result<()> {
     if array.is_null() && size > 0 {
         return Err(Error::null_arg(function, array_name));
     }
@@ -39,7 +43,7 @@ fn check_array<T>(function: &str, (array, array_name): (*mut T, &str), (size, si
 ///
 /// # Safety
 /// `out` must point to `max` writable pointers (checked by `check_array`).
-unsafe fn fill_names(out: *mut *mut c_char, max: c_int, names: impl Iterator<Item = String>) -> c_int {
+pub(super) unsafe fn fill_names(out: *mut *mut c_char, max: c_int, names: impl Iterator<Item = String>) -> c_int {
     let mut written = 0;
     for (i, name) in names.take(usize::try_from(max).unwrap_or(0)).enumerate() {
         // SAFETY: `i < max`, within the caller's array.

@@ -25,6 +25,7 @@ pub mod object_ops;
 pub mod objects;
 pub mod qemu;
 mod refusal;
+pub mod snapshot;
 mod strings;
 pub mod typed_params;
 pub mod unsupported;
@@ -162,6 +163,14 @@ impl Call {
     fn object<T>(&mut self, ptr: *mut T, class: EventClass) -> Result<Handle<ObjectHandle>> {
         let handle = ObjectHandle::check(ptr, class, self.function)?;
         self.conn = Some(handle.conn().clone());
+        Ok(handle)
+    }
+
+    /// The live snapshot behind `ptr`; failures of this call go to its
+    /// domain's connection.
+    fn snapshot<T>(&mut self, ptr: *mut T) -> Result<Handle<handles::SnapshotHandle>> {
+        let handle = handles::SnapshotHandle::check(ptr, self.function)?;
+        self.conn = Some(handle.domain.conn().clone());
         Ok(handle)
     }
 

@@ -25,7 +25,6 @@ use crate::event::EventClass;
 pub(crate) enum ForeignClass {
     StorageVol,
     Interface,
-    DomainSnapshot,
     DomainCheckpoint,
     NWFilter,
     NWFilterBinding,
@@ -41,7 +40,6 @@ impl ForeignClass {
         match self {
             ForeignClass::StorageVol => (VIR_ERR_INVALID_STORAGE_VOL, VIR_FROM_STORAGE),
             ForeignClass::Interface => (VIR_ERR_INVALID_INTERFACE, VIR_FROM_INTERFACE),
-            ForeignClass::DomainSnapshot => (VIR_ERR_INVALID_DOMAIN_SNAPSHOT, VIR_FROM_DOMAIN_SNAPSHOT),
             ForeignClass::DomainCheckpoint => (VIR_ERR_INVALID_DOMAIN_CHECKPOINT, VIR_FROM_DOMAIN_CHECKPOINT),
             ForeignClass::NWFilter => (VIR_ERR_INVALID_NWFILTER, VIR_FROM_NWFILTER),
             ForeignClass::NWFilterBinding => (VIR_ERR_INVALID_NWFILTER_BINDING, VIR_FROM_NWFILTER),

@@ -69,6 +69,11 @@ fn unsupported<T>(function: &str) -> Result<T> {
     Err(Error::no_support(ErrorDomain::VIR_FROM_DOMAIN, function))
 }
 
+/// `VIR_ERR_NO_SUPPORT` for a snapshot function, in libvirt's snapshot subsystem.
+fn unsupported_snapshot<T>(function: &str) -> Result<T> {
+    Err(Error::no_support(ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, function))
+}
+
 /// `VIR_ERR_NO_SUPPORT` for the public function `<prefix of class><what>`.
 fn unsupported_object<T>(class: EventClass, what: &str) -> Result<T> {
     Err(Error::no_support(class.descriptor().error_domain, &format!("{}{what}", class.descriptor().api_prefix)))
@@ -367,6 +372,59 @@ pub trait Driver: Send + Sync {
     }
     fn metadata(&self, _dom: &DomainIdentity, _kind: i32, _uri: Option<&str>, _flags: u32) -> Result<String> {
         unsupported("virDomainGetMetadata")
+    }
+
+    // Snapshots, by name. `function` is the public function called, which
+    // a driver without snapshots names.
+
+    /// `virDomainSnapshotCreateXML`: the new (or redefined) snapshot's name.
+    fn snapshot_create(&self, _dom: &DomainIdentity, _xml: &str, _flags: u32) -> Result<String> {
+        unsupported_snapshot("virDomainSnapshotCreateXML")
+    }
+    fn snapshot_revert(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<()> {
+        unsupported_snapshot("virDomainRevertToSnapshot")
+    }
+    fn snapshot_delete(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<()> {
+        unsupported_snapshot("virDomainSnapshotDelete")
+    }
+    /// The names of the snapshots that pass `flags` (`virDomainSnapshotListFlags`):
+    /// the domain's, or the children of snapshot `of`.
+    fn snapshot_names(
+        &self,
+        _dom: &DomainIdentity,
+        _of: Option<&str>,
+        _flags: u32,
+        function: &str,
+    ) -> Result<Vec<String>> {
+        unsupported_snapshot(function)
+    }
+    /// How many snapshots `snapshot_names` would list (`virDomainSnapshotNum`,
+    /// `virDomainSnapshotNumChildren`).
+    fn snapshot_count(&self, dom: &DomainIdentity, of: Option<&str>, flags: u32, function: &str) -> Result<usize> {
+        self.snapshot_names(dom, of, flags, function).map(|names| names.len())
+    }
+    /// Checks that snapshot `name` exists (`virDomainSnapshotLookupByName`).
+    fn snapshot_lookup(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<()> {
+        unsupported_snapshot("virDomainSnapshotLookupByName")
+    }
+    /// The current snapshot's name (`virDomainSnapshotCurrent`): an error without one.
+    fn snapshot_current(&self, _dom: &DomainIdentity, _flags: u32) -> Result<String> {
+        unsupported_snapshot("virDomainSnapshotCurrent")
+    }
+    fn has_current_snapshot(&self, _dom: &DomainIdentity, _flags: u32) -> Result<bool> {
+        unsupported_snapshot("virDomainHasCurrentSnapshot")
+    }
+    fn snapshot_is_current(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<bool> {
+        unsupported_snapshot("virDomainSnapshotIsCurrent")
+    }
+    fn snapshot_has_metadata(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<bool> {
+        unsupported_snapshot("virDomainSnapshotHasMetadata")
+    }
+    fn snapshot_parent(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<String> {
+        unsupported_snapshot("virDomainSnapshotGetParent")
+    }
+    fn snapshot_xml_desc(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<String> {
+        unsupported_snapshot("virDomainSnapshotGetXMLDesc")
     }
 
     /// Registers for raw QEMU monitor events named `event` as `flags` say

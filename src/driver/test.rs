@@ -10,6 +10,8 @@ use std::sync::{Arc, Weak};
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 
+mod snapshots;
+
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
 use super::{check_flags, DomainInfo, DomainState, Done, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
@@ -102,6 +104,7 @@ struct TestDomain {
     has_persistent_config: bool,
     /// Stopped by `virDomainManagedSave`; the next start resumes from it.
     managed_save: bool,
+    snapshots: snapshots::Snapshots,
 }
 
 impl TestDomain {
@@ -118,6 +121,7 @@ impl TestDomain {
             has_persistent_config: persistent,
             next_def: None,
             managed_save: false,
+            snapshots: snapshots::Snapshots::default(),
         }
     }
 
@@ -275,6 +279,10 @@ impl Domains {
         })
     }
 
+    fn index(&self, dom: &DomainIdentity) -> Result<usize> {
+        self.list.iter().position(|d| d.uuid == dom.uuid).ok_or_else(|| Error::no_domain(ErrorDomain::VIR_FROM_TEST))
+    }
+
     fn start(&mut self, index: usize, reason: Running, detail: Started) -> DomainEvent {
         let id = self.next_id;
         self.next_id += 1;
@@ -290,6 +298,14 @@ impl Domains {
     /// -1 for a domain started from a persistent definition, and the ID a
     /// domain created transient had, as libvirt's test driver reports them.
     fn stop(&mut self, dom: &DomainIdentity, reason: Shutoff, detail: Stopped) -> Result<DomainEvent> {
+        let event = self.stop_in_place(dom, reason, detail)?;
+        self.list.retain(|d| d.persistent || d.uuid != dom.uuid);
+        Ok(event)
+    }
+
+    /// Stops the domain, keeping it even if it is transient (as reverting
+    /// to a snapshot does before starting it again).
+    fn stop_in_place(&mut self, dom: &DomainIdentity, reason: Shutoff, detail: Stopped) -> Result<DomainEvent> {
         let domain = self.find(dom)?;
         domain.set_state(State::VIR_DOMAIN_SHUTOFF, reason as i32);
         if domain.has_persistent_config {
@@ -298,10 +314,7 @@ impl Domains {
                 domain.def = next;
             }
         }
-        let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_STOPPED, detail as i32);
-        let uuid = domain.uuid;
-        self.list.retain(|d| d.persistent || d.uuid != uuid);
-        Ok(event)
+        Ok(lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_STOPPED, detail as i32))
     }
 }
 
@@ -451,10 +464,13 @@ impl TestDriver {
         driver
     }
 
-    /// Runs `op` on the domains, then queues the event it produced.
-    fn with_domains<T>(&self, op: impl FnOnce(&mut Domains) -> Result<(T, Option<DomainEvent>)>) -> Result<T> {
-        let (value, event) = op(&mut self.domains.lock())?;
-        if let Some(event) = event {
+    /// Runs `op` on the domains, then queues the events it produced.
+    fn with_domains<T, E: IntoIterator<Item = DomainEvent>>(
+        &self,
+        op: impl FnOnce(&mut Domains) -> Result<(T, E)>,
+    ) -> Result<T> {
+        let (value, events) = op(&mut self.domains.lock())?;
+        for event in events {
             self.events.queue(event);
         }
         Ok(value)
@@ -525,7 +541,7 @@ fn passes(domain: &TestDomain, flags: u32) -> bool {
             State::VIR_DOMAIN_SHUTOFF => has(ListFlag::VIR_CONNECT_LIST_DOMAINS_SHUTOFF),
             _ => has(ListFlag::VIR_CONNECT_LIST_DOMAINS_OTHER),
         };
-    // The test driver has no autostart, snapshots or checkpoints.
+    // The test driver has no autostart or checkpoints.
     either(ListFlag::VIR_CONNECT_LIST_DOMAINS_ACTIVE, ListFlag::VIR_CONNECT_LIST_DOMAINS_INACTIVE, domain.is_active())
         && either(
             ListFlag::VIR_CONNECT_LIST_DOMAINS_PERSISTENT,
@@ -539,7 +555,11 @@ fn passes(domain: &TestDomain, flags: u32) -> bool {
             domain.managed_save,
         )
         && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
-        && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT)
+        && either(
+            ListFlag::VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT,
+            ListFlag::VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT,
+            domain.snapshots.count() > 0,
+        )
         && !has(ListFlag::VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT)
 }
 
@@ -942,6 +962,7 @@ impl Driver for TestDriver {
 
     fn undefine_flags(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
         let keep_image = flags & UNDEFINE_MANAGED_SAVE == 0;
+        let keep_snapshots = flags & UNDEFINE_SNAPSHOTS_METADATA == 0;
         check_flags(
             flags,
             UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA,
@@ -957,6 +978,13 @@ impl Driver for TestDriver {
                 return Err(Error::operation_invalid(
                     ErrorDomain::VIR_FROM_TEST,
                     "Refusing to undefine while domain managed save image exists",
+                ));
+            }
+            let snapshots = domain.snapshots.count();
+            if !domain.is_active() && snapshots > 0 && keep_snapshots {
+                return Err(Error::operation_invalid(
+                    ErrorDomain::VIR_FROM_TEST,
+                    format!("cannot delete inactive domain with {snapshots} snapshots"),
                 ));
             }
             domain.managed_save = false;
@@ -1006,6 +1034,57 @@ impl Driver for TestDriver {
             let event = lifecycle(domain, Lifecycle::VIR_DOMAIN_EVENT_DEFINED, detail as i32);
             Ok((domain.identity(), Some(event)))
         })
+    }
+
+    fn snapshot_create(&self, dom: &DomainIdentity, xml: &str, flags: u32) -> Result<String> {
+        self.with_domains(|domains| snapshots::create(domains, dom, xml, flags))
+    }
+
+    fn snapshot_revert(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
+        self.with_domains(|domains| Ok(((), snapshots::revert(domains, dom, name, flags)?)))
+    }
+
+    fn snapshot_delete(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
+        snapshots::delete(self.domains.lock().find(dom)?, name, flags)
+    }
+
+    fn snapshot_names(
+        &self,
+        dom: &DomainIdentity,
+        of: Option<&str>,
+        flags: u32,
+        function: &str,
+    ) -> Result<Vec<String>> {
+        self.read(dom, |d| snapshots::names(d, of, flags, function))?
+    }
+
+    fn snapshot_lookup(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
+        self.read(dom, |d| snapshots::lookup(d, name, flags))?
+    }
+
+    fn snapshot_current(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
+        let current = self.read(dom, |d| snapshots::current(d, flags, "virDomainSnapshotCurrent"))??;
+        current.ok_or_else(snapshots::no_current)
+    }
+
+    fn has_current_snapshot(&self, dom: &DomainIdentity, flags: u32) -> Result<bool> {
+        Ok(self.read(dom, |d| snapshots::current(d, flags, "virDomainHasCurrentSnapshot"))??.is_some())
+    }
+
+    fn snapshot_is_current(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<bool> {
+        self.read(dom, |d| snapshots::is_current(d, name, flags))?
+    }
+
+    fn snapshot_has_metadata(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<bool> {
+        self.read(dom, |d| snapshots::has_metadata(d, name, flags))?
+    }
+
+    fn snapshot_parent(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<String> {
+        self.read(dom, |d| snapshots::parent(d, name, flags))?
+    }
+
+    fn snapshot_xml_desc(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<String> {
+        self.read(dom, |d| snapshots::xml_desc(d, name, flags))?
     }
 
     fn object_lookup(&self, class: EventClass, by: Lookup<'_>) -> Result<ObjectIdentity> {

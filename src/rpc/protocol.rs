@@ -32,6 +32,8 @@ pub const JOB_STATS_MAX: u32 = 64;
 pub const NETWORK_LIST_MAX: u32 = 16384;
 /// `REMOTE_STORAGE_POOL_LIST_MAX`.
 pub const STORAGE_POOL_LIST_MAX: u32 = 16384;
+/// `REMOTE_DOMAIN_SNAPSHOT_LIST_MAX`.
+pub const SNAPSHOT_LIST_MAX: u32 = 1024;
 /// `REMOTE_NODE_DEVICE_LIST_MAX`.
 pub const NODE_DEVICE_LIST_MAX: u32 = 65536;
 /// `REMOTE_NODE_DEVICE_CAPS_LIST_MAX`.
@@ -131,6 +133,22 @@ xdr_structs! {
     pub struct DomainMemoryFlagsArgs { dom: NonnullDomain, memory: u64, flags: u32 }
     pub struct DomainVcpusArgs { dom: NonnullDomain, nvcpus: u32 }
     pub struct DomainVcpusFlagsArgs { dom: NonnullDomain, nvcpus: u32, flags: u32 }
+
+    // Snapshots.
+    /// `remote_nonnull_domain_snapshot`.
+    pub struct NonnullSnapshot { name: String, dom: NonnullDomain }
+    pub struct SnapshotCreateXmlArgs { dom: NonnullDomain, xml_desc: String, flags: u32 }
+    /// The reply of every call that returns a snapshot.
+    pub struct SnapshotRet { snap: NonnullSnapshot }
+    /// The argument of the calls that take a snapshot and flags.
+    pub struct SnapshotFlagsArgs { snap: NonnullSnapshot, flags: u32 }
+    pub struct SnapshotLookupByNameArgs { dom: NonnullDomain, name: String, flags: u32 }
+    pub struct SnapshotListNamesArgs { dom: NonnullDomain, maxnames: i32, flags: u32 }
+    pub struct SnapshotListChildrenNamesArgs { snap: NonnullSnapshot, maxnames: i32, flags: u32 }
+    pub struct SnapshotListNamesRet { names: Array<String, SNAPSHOT_LIST_MAX> }
+    pub struct ListAllSnapshotsArgs { dom: NonnullDomain, need_results: i32, flags: u32 }
+    pub struct ListAllChildrenArgs { snap: NonnullSnapshot, need_results: i32, flags: u32 }
+    pub struct ListAllSnapshotsRet { snapshots: Array<NonnullSnapshot, SNAPSHOT_LIST_MAX>, ret: i32 }
 
     // Networks, storage pools and node devices (`rpc::objects` speaks
     // them for every class at once; these are their per-class forms).
@@ -485,6 +503,15 @@ procedures! {
         DOMAIN_MANAGED_SAVE = 182: DomainFlagsArgs => (),
         DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183: DomainFlagsArgs => IntRet,
         DOMAIN_MANAGED_SAVE_REMOVE = 184: DomainFlagsArgs => (),
+        DOMAIN_SNAPSHOT_CREATE_XML = 185: SnapshotCreateXmlArgs => SnapshotRet,
+        DOMAIN_SNAPSHOT_GET_XML_DESC = 186: SnapshotFlagsArgs => StringRet,
+        DOMAIN_SNAPSHOT_NUM = 187: DomainFlagsArgs => IntRet,
+        DOMAIN_SNAPSHOT_LIST_NAMES = 188: SnapshotListNamesArgs => SnapshotListNamesRet,
+        DOMAIN_SNAPSHOT_LOOKUP_BY_NAME = 189: SnapshotLookupByNameArgs => SnapshotRet,
+        DOMAIN_HAS_CURRENT_SNAPSHOT = 190: DomainFlagsArgs => IntRet,
+        DOMAIN_SNAPSHOT_CURRENT = 191: DomainFlagsArgs => SnapshotRet,
+        DOMAIN_REVERT_TO_SNAPSHOT = 192: SnapshotFlagsArgs => (),
+        DOMAIN_SNAPSHOT_DELETE = 193: SnapshotFlagsArgs => (),
         DOMAIN_EVENT_IO_ERROR_REASON = 195: IoErrorReasonMsg => (),
         DOMAIN_CREATE_WITH_FLAGS = 196: DomainFlagsArgs => DomainArg,
         DOMAIN_SET_VCPUS_FLAGS = 199: DomainVcpusFlagsArgs => (),
@@ -497,13 +524,20 @@ procedures! {
         DOMAIN_RESTORE_FLAGS = 233: DomainRestoreFlagsArgs => (),
         DOMAIN_DESTROY_FLAGS = 234: DomainFlagsArgs => (),
         DOMAIN_EVENT_BLOCK_JOB = 241: BlockJobMsg => (),
+        DOMAIN_SNAPSHOT_GET_PARENT = 244: SnapshotFlagsArgs => SnapshotRet,
         DOMAIN_RESET = 245: DomainFlagsArgs => (),
+        DOMAIN_SNAPSHOT_NUM_CHILDREN = 246: SnapshotFlagsArgs => IntRet,
+        DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES = 247: SnapshotListChildrenNamesArgs => SnapshotListNamesRet,
         DOMAIN_EVENT_DISK_CHANGE = 248: DiskChangeMsg => (),
         DOMAIN_SHUTDOWN_FLAGS = 258: DomainFlagsArgs => (),
         DOMAIN_EVENT_TRAY_CHANGE = 268: TrayChangeMsg => (),
         DOMAIN_EVENT_PMWAKEUP = 269: DomainOnlyMsg => (),
         DOMAIN_EVENT_PMSUSPEND = 270: DomainOnlyMsg => (),
+        DOMAIN_SNAPSHOT_IS_CURRENT = 271: SnapshotFlagsArgs => IntRet,
+        DOMAIN_SNAPSHOT_HAS_METADATA = 272: SnapshotFlagsArgs => IntRet,
         CONNECT_LIST_ALL_DOMAINS = 273: ListAllDomainsArgs => ListAllDomainsRet,
+        DOMAIN_LIST_ALL_SNAPSHOTS = 274: ListAllSnapshotsArgs => ListAllSnapshotsRet,
+        DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN = 275: ListAllChildrenArgs => ListAllSnapshotsRet,
         CONNECT_LIST_ALL_STORAGE_POOLS = 281: ListAllDomainsArgs => ListAllStoragePoolsRet,
         CONNECT_LIST_ALL_NETWORKS = 283: ListAllDomainsArgs => ListAllNetworksRet,
         CONNECT_LIST_ALL_NODE_DEVICES = 285: ListAllDomainsArgs => ListAllNodeDevicesRet,

@@ -40,6 +40,8 @@ macro_rules! decode_or_drop {
 
 #[path = "server_ops.rs"]
 mod ops;
+#[path = "server_snapshots.rs"]
+mod snapshots;
 
 use super::convert::{self, domain_identity, nonnull_domain};
 use super::listings;
@@ -977,7 +979,10 @@ impl Server {
                 let found = |r: &Registration| r.kind == RegistrationKind::LegacyAny(event_id);
                 self.deregister(session, found, format!("domain event {event_id} not registered"))
             }
-            _ => return self.dispatch_domain_ops(client.id, header, body, session.read_only, driver),
+            _ => {
+                let ops = self.dispatch_domain_ops(client.id, header, body, session.read_only, driver);
+                return ops.or_else(|| self.dispatch_snapshots(client.id, header, body, session.read_only, driver));
+            }
         };
         Some(outcome)
     }

@@ -8,7 +8,41 @@ use super::*;
 use crate::rpc::xdr::CharArray;
 
 /// A change a procedure asks of the driver, run on the worker thread.
-type Change = Box<dyn FnOnce(&dyn Driver) -> crate::error::Result<Box<dyn Body>> + Send>;
+pub(super) type Change = Box<dyn FnOnce(&dyn Driver) -> crate::error::Result<Box<dyn Body>> + Send>;
+
+/// A driver call's answer: its reply, or its error.
+pub(super) fn reply(result: crate::error::Result<Box<dyn Body>>) -> Outcome {
+    match result {
+        Ok(ret) => Outcome::Reply(ret),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+/// A procedure of these tables being dispatched, for a client.
+pub(super) struct Ops<'a> {
+    pub server: &'a Server,
+    pub client: u64,
+    pub header: &'a Header,
+    pub read_only: bool,
+    pub driver: &'a Arc<dyn Driver>,
+}
+
+impl Ops<'_> {
+    /// The libvirt function the procedure stands for.
+    pub fn function(&self) -> &'static str {
+        function_name(REMOTE_PROGRAM, self.header.procedure).unwrap_or_default()
+    }
+
+    /// Runs `call` on the worker thread, unless the client is read-only
+    /// (refused in the error domain `family`).
+    pub fn change(&self, family: ErrorDomain, call: Change) -> Outcome {
+        if self.read_only {
+            return Error::read_only(family, self.function()).into();
+        }
+        let driver = self.driver.clone();
+        self.server.defer(self.client, self.header, move || call(driver.as_ref()))
+    }
+}
 
 impl Server {
     /// `None` for a procedure not among these.
@@ -26,18 +60,10 @@ impl Server {
             };
         }
         use remote::*;
-        let function = function_name(REMOTE_PROGRAM, header.procedure).unwrap_or_default();
-        let read = |result: crate::error::Result<Box<dyn Body>>| match result {
-            Ok(ret) => Outcome::Reply(ret),
-            Err(e) => Outcome::Error(e),
-        };
-        let change = |call: Change| {
-            if read_only {
-                return Error::read_only(ErrorDomain::VIR_FROM_DOMAIN, function).into();
-            }
-            let driver = driver.clone();
-            self.defer(client, header, move || call(driver.as_ref()))
-        };
+        let ops = Ops { server: self, client, header, read_only, driver };
+        let function = ops.function();
+        let read = reply;
+        let change = |call: Change| ops.change(ErrorDomain::VIR_FROM_DOMAIN, call);
         let string = |value: crate::error::Result<String>| read(value.map(|value| boxed(StringRet { value })));
         let done = |_: ()| boxed(());
         let outcome = match header.procedure {

@@ -14,41 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const event_names[] = {"defined", "undefined", "started", "suspended",
-                                          "resumed", "stopped", "shutdown", "pmsuspended", "crashed"};
-
-static int lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
-{
-    (void)conn;
-    (void)opaque;
-    printf("lifecycle domain '%s' (id %d): %s (event=%d detail=%d)\n", virDomainGetName(dom),
-           (int)virDomainGetID(dom), event >= 0 && event < 9 ? event_names[event] : "?", event, detail);
-    return 0;
-}
-
-static void guard(int timer, void *opaque)
-{
-    (void)timer;
-    *(int *)opaque = 1;
-}
-
-/* Runs the loop until a short guard timer fires: queued events come first. */
-static void drain(void)
-{
-    int fired = 0;
-    int timer = virEventAddTimeout(30, guard, &fired, NULL);
-    while (!fired)
-        virEventRunDefaultImpl();
-    virEventRemoveTimeout(timer);
-}
+#include "demo.h"
 
 /* Prints what a call answered: its value, or libvirt's error. */
-static void report(const char *what, long long rc, int failed)
+static void report(const char *what, long long rc, int failed_call)
 {
-    if (failed) {
-        virErrorPtr err = virGetLastError();
-        printf("# %s -> FAILED (code %d, domain %d): %s\n", what, err ? err->code : -1, err ? err->domain : -1,
-               err && err->message ? err->message : "(none)");
+    if (failed_call) {
+        failed(what);
     } else {
         printf("# %s -> %lld\n", what, rc);
     }
@@ -88,13 +60,9 @@ int main(int argc, char **argv)
     const char *uri = argc > 1 ? argv[1] : "test:///default";
     char image[64];
     snprintf(image, sizeof(image), "/tmp/virt-events-demo-%ld.img", (long)getpid());
-    virSetErrorFunc(NULL, NULL);
-    virEventRegisterDefaultImpl();
-    virConnectPtr conn = virConnectOpen(uri);
+    virConnectPtr conn = open_watched(uri);
     if (!conn)
         return 1;
-    virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                     VIR_DOMAIN_EVENT_CALLBACK(lifecycle), NULL, NULL);
     virDomainPtr dom = virDomainLookupByName(conn, "test");
 
     /* The host and the hypervisor. */

@@ -421,6 +421,15 @@ impl RemoteDriver {
         nonnull_domain(dom)
     }
 
+    fn wire_snapshot(&self, dom: &DomainIdentity, name: &str) -> NonnullSnapshot {
+        NonnullSnapshot { name: name.to_string(), dom: self.wire(dom) }
+    }
+
+    /// The argument of the calls that take a snapshot and flags.
+    fn snapshot_args(&self, dom: &DomainIdentity, name: &str, flags: u32) -> SnapshotFlagsArgs {
+        SnapshotFlagsArgs { snap: self.wire_snapshot(dom, name), flags }
+    }
+
     fn remember(&self, dom: NonnullDomain) -> DomainIdentity {
         let identity = domain_identity(&dom);
         let mut seen = self.seen.lock();
@@ -886,6 +895,94 @@ impl Driver for RemoteDriver {
     fn has_managed_save(&self, dom: &DomainIdentity, flags: u32) -> Result<bool> {
         let args = DomainFlagsArgs { dom: self.wire(dom), flags };
         self.call(remote::DOMAIN_HAS_MANAGED_SAVE_IMAGE, &args).map(|ret: IntRet| ret.value != 0)
+    }
+
+    fn snapshot_create(&self, dom: &DomainIdentity, xml: &str, flags: u32) -> Result<String> {
+        let args = SnapshotCreateXmlArgs { dom: self.wire(dom), xml_desc: xml.to_string(), flags };
+        self.call(remote::DOMAIN_SNAPSHOT_CREATE_XML, &args).map(|ret: SnapshotRet| ret.snap.name)
+    }
+
+    fn snapshot_revert(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_REVERT_TO_SNAPSHOT, &self.snapshot_args(dom, name, flags))
+    }
+
+    fn snapshot_delete(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
+        self.call(remote::DOMAIN_SNAPSHOT_DELETE, &self.snapshot_args(dom, name, flags))
+    }
+
+    /// Asks for as many names as the protocol carries; the caller keeps
+    /// what fits its array.
+    fn snapshot_names(
+        &self,
+        dom: &DomainIdentity,
+        of: Option<&str>,
+        flags: u32,
+        function: &str,
+    ) -> Result<Vec<String>> {
+        let maxnames = SNAPSHOT_LIST_MAX as i32;
+        let all = |ret: ListAllSnapshotsRet| ret.snapshots.0.into_iter().map(|snap| snap.name).collect();
+        match (function, of) {
+            ("virDomainSnapshotListNames", _) => {
+                let args = SnapshotListNamesArgs { dom: self.wire(dom), maxnames, flags };
+                self.call(remote::DOMAIN_SNAPSHOT_LIST_NAMES, &args).map(|ret: SnapshotListNamesRet| ret.names.0)
+            }
+            ("virDomainSnapshotListChildrenNames", Some(name)) => {
+                let args = SnapshotListChildrenNamesArgs { snap: self.wire_snapshot(dom, name), maxnames, flags };
+                self.call(remote::DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, &args)
+                    .map(|ret: SnapshotListNamesRet| ret.names.0)
+            }
+            (_, Some(name)) => {
+                let args = ListAllChildrenArgs { snap: self.wire_snapshot(dom, name), need_results: 1, flags };
+                self.call(remote::DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, &args).map(all)
+            }
+            (_, None) => {
+                let args = ListAllSnapshotsArgs { dom: self.wire(dom), need_results: 1, flags };
+                self.call(remote::DOMAIN_LIST_ALL_SNAPSHOTS, &args).map(all)
+            }
+        }
+    }
+
+    fn snapshot_count(&self, dom: &DomainIdentity, of: Option<&str>, flags: u32, _function: &str) -> Result<usize> {
+        let ret: IntRet = match of {
+            None => self.call(remote::DOMAIN_SNAPSHOT_NUM, &DomainFlagsArgs { dom: self.wire(dom), flags })?,
+            Some(name) => self.call(remote::DOMAIN_SNAPSHOT_NUM_CHILDREN, &self.snapshot_args(dom, name, flags))?,
+        };
+        Ok(usize::try_from(ret.value).unwrap_or(0))
+    }
+
+    fn snapshot_lookup(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
+        let args = SnapshotLookupByNameArgs { dom: self.wire(dom), name: name.to_string(), flags };
+        self.call(remote::DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, &args).map(|_: SnapshotRet| ())
+    }
+
+    fn snapshot_current(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
+        let args = DomainFlagsArgs { dom: self.wire(dom), flags };
+        self.call(remote::DOMAIN_SNAPSHOT_CURRENT, &args).map(|ret: SnapshotRet| ret.snap.name)
+    }
+
+    fn has_current_snapshot(&self, dom: &DomainIdentity, flags: u32) -> Result<bool> {
+        let args = DomainFlagsArgs { dom: self.wire(dom), flags };
+        self.call(remote::DOMAIN_HAS_CURRENT_SNAPSHOT, &args).map(|ret: IntRet| ret.value != 0)
+    }
+
+    fn snapshot_is_current(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<bool> {
+        let args = self.snapshot_args(dom, name, flags);
+        self.call(remote::DOMAIN_SNAPSHOT_IS_CURRENT, &args).map(|ret: IntRet| ret.value != 0)
+    }
+
+    fn snapshot_has_metadata(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<bool> {
+        let args = self.snapshot_args(dom, name, flags);
+        self.call(remote::DOMAIN_SNAPSHOT_HAS_METADATA, &args).map(|ret: IntRet| ret.value != 0)
+    }
+
+    fn snapshot_parent(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<String> {
+        let args = self.snapshot_args(dom, name, flags);
+        self.call(remote::DOMAIN_SNAPSHOT_GET_PARENT, &args).map(|ret: SnapshotRet| ret.snap.name)
+    }
+
+    fn snapshot_xml_desc(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<String> {
+        let args = self.snapshot_args(dom, name, flags);
+        self.call(remote::DOMAIN_SNAPSHOT_GET_XML_DESC, &args).map(|ret: StringRet| ret.value)
     }
 
     fn managed_save_remove(&self, dom: &DomainIdentity, flags: u32) -> Result<()> {
