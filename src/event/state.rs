@@ -219,7 +219,9 @@ impl Drop for Queued {
 
 #[derive(Default)]
 struct Inner {
-    registrations: Vec<Arc<Registration>>,
+    /// Shared with the flush under way, which takes it as its snapshot (a
+    /// count, not a copy); a change while it is shared copies it.
+    registrations: Arc<Vec<Arc<Registration>>>,
     next_id: i32,
     queue: VecDeque<Queued>,
     /// The flush timer and the loop it lives on, while any callback exists.
@@ -305,7 +307,7 @@ impl EventState {
         }
         let id = inner.next_id;
         inner.next_id += 1;
-        inner.registrations.push(Arc::new(Registration {
+        Arc::make_mut(&mut inner.registrations).push(Arc::new(Registration {
             id,
             subscription,
             callback,
@@ -363,7 +365,7 @@ impl EventState {
                 self.registrations_changed(&inner);
                 return Some(());
             }
-            let removed = inner.registrations.remove(index);
+            let removed = Arc::make_mut(&mut inner.registrations).remove(index);
             self.registrations_changed(&inner);
             removed
         };
@@ -407,9 +409,9 @@ impl EventState {
 
     fn push(&self, events: impl Iterator<Item = (Event, Option<i32>)>, backlog: Option<&Arc<Backlog>>) {
         let mut inner = self.inner.lock();
-        let Some((event_loop, timer)) = inner.timer.clone() else {
+        if inner.timer.is_none() {
             return;
-        };
+        }
         let was_empty = inner.queue.is_empty();
         for (event, remote_id) in events {
             if let Some(backlog) = backlog {
@@ -417,8 +419,8 @@ impl EventState {
             }
             inner.queue.push_back(Queued { event: Some(event), remote_id, backlog: backlog.cloned() });
         }
-        if was_empty && !inner.queue.is_empty() {
-            event_loop.update_timeout(timer, 0);
+        if let Some((event_loop, timer)) = inner.timer.as_ref().filter(|_| was_empty && !inner.queue.is_empty()) {
+            event_loop.update_timeout(*timer, 0);
         }
     }
 
@@ -438,7 +440,7 @@ impl EventState {
             let mut undelivered = std::mem::take(&mut inner.spare);
             undelivered.extend(inner.queue.drain(..batch));
             let generation = self.generation.load(Ordering::Acquire);
-            (FlushInProgress { state: self, undelivered }, inner.registrations.clone(), generation)
+            (FlushInProgress { state: self, undelivered, finished: false }, inner.registrations.clone(), generation)
         };
         // The delivered events of one producer in a row, to give back to it.
         let mut spent: Option<(Arc<Backlog>, Vec<Event>)> = None;
@@ -452,7 +454,7 @@ impl EventState {
                 registrations = inner.registrations.clone();
             }
             let Some(event) = queued.event.take() else { continue };
-            for registration in &registrations {
+            for registration in registrations.iter() {
                 if registration.wants(&event, queued.remote_id) {
                     registration.callback.deliver(&event);
                 }
@@ -471,17 +473,7 @@ impl EventState {
             of.give_back(&mut events);
         }
         drop(registrations);
-        drop(flush);
-        let purged: Vec<Arc<Registration>> = {
-            let mut inner = self.inner.lock();
-            if inner.registrations.iter().any(|r| r.is_deleted()) {
-                let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.is_deleted());
-                inner.registrations = kept;
-                purged
-            } else {
-                Vec::new()
-            }
-        };
+        let purged = flush.finish();
         if !purged.is_empty() {
             for registration in purged {
                 registration.callback.release();
@@ -501,10 +493,33 @@ impl EventState {
 struct FlushInProgress<'a> {
     state: &'a EventState,
     undelivered: VecDeque<Queued>,
+    /// Ended by `finish`: nothing is left for the drop to do.
+    finished: bool,
+}
+
+impl FlushInProgress<'_> {
+    /// Ends a flush that delivered its whole batch, under one lock: the
+    /// state stops dispatching, keeps the batch's buffer, and drops the
+    /// registrations removed meanwhile, which are returned to be released.
+    fn finish(mut self) -> Vec<Arc<Registration>> {
+        let mut inner = self.state.inner.lock();
+        inner.dispatching = false;
+        inner.spare = std::mem::take(&mut self.undelivered);
+        self.finished = true;
+        if !inner.registrations.iter().any(|r| r.is_deleted()) {
+            return Vec::new();
+        }
+        let (purged, kept) = inner.registrations.iter().cloned().partition(|r| r.is_deleted());
+        inner.registrations = Arc::new(kept);
+        purged
+    }
 }
 
 impl Drop for FlushInProgress<'_> {
     fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
         let mut inner = self.state.inner.lock();
         inner.dispatching = false;
         if self.undelivered.is_empty() {
