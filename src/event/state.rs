@@ -431,14 +431,16 @@ impl EventState {
         let (mut flush, mut registrations, mut generation) = {
             let mut inner = self.inner.lock();
             inner.dispatching = true;
-            let batch = inner.queue.len().min(FLUSH_BATCH);
-            if batch == inner.queue.len() {
+            let mut undelivered = std::mem::take(&mut inner.spare);
+            if inner.queue.len() <= FLUSH_BATCH {
                 if let Some((event_loop, timer)) = &inner.timer {
                     event_loop.update_timeout(*timer, -1);
                 }
+                // The whole queue: the buffers change places, no event moves.
+                std::mem::swap(&mut inner.queue, &mut undelivered);
+            } else {
+                undelivered.extend(inner.queue.drain(..FLUSH_BATCH));
             }
-            let mut undelivered = std::mem::take(&mut inner.spare);
-            undelivered.extend(inner.queue.drain(..batch));
             let generation = self.generation.load(Ordering::Acquire);
             (FlushInProgress { state: self, undelivered, finished: false }, inner.registrations.clone(), generation)
         };
