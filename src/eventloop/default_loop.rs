@@ -266,16 +266,14 @@ struct Dispatch<'a, C, D> {
 impl<C, D> Drop for Dispatch<'_, C, D> {
     fn drop(&mut self) {
         if let Some(callback) = self.callback.take() {
-            let table = self.table;
-            let id = self.id;
-            // Another thread may be polling without this registration (it was
-            // running when its poll set was built): `change` wakes it.
-            let finished = self.owner.change(|registrations| table(registrations).restore(id, callback));
-            // The lock is released: now the free callback may run.
-            drop(finished);
+            self.owner.put_back(self.table, self.id, callback);
         }
     }
 }
+
+/// A timer dispatch round: its number and, if any timer counts in time, when
+/// it started.
+type Round = (u64, Option<Instant>);
 
 impl DefaultLoop {
     /// A loop with no registrations. Fails only if the wake-up descriptor
@@ -321,11 +319,14 @@ impl DefaultLoop {
     /// registrations are read under their lock): the timers run at once.
     pub fn run_once(&self) -> io::Result<()> {
         loop {
-            let Some(mut set) = self.prepare() else {
-                if self.dispatch_timers() {
-                    return Ok(());
+            let mut set = match self.prepare() {
+                Ok(set) => set,
+                Err(round) => {
+                    if self.dispatch_timers(Some(round)) {
+                        return Ok(());
+                    }
+                    continue;
                 }
-                continue;
             };
             let error = sys::poll(&mut set.fds, set.timeout).err();
             self.pollers.fetch_sub(1, Ordering::Relaxed);
@@ -337,7 +338,7 @@ impl DefaultLoop {
             if set.fds[0].revents != 0 {
                 self.wakeup.drain();
             }
-            let mut dispatched = self.dispatch_timers();
+            let mut dispatched = self.dispatch_timers(None);
             for (pollfd, &watch) in set.fds[1..].iter().zip(&set.watches) {
                 if pollfd.revents != 0 {
                     dispatched |= self.dispatch_handle(watch, pollfd.revents);
@@ -350,10 +351,11 @@ impl DefaultLoop {
     }
 
     /// What to poll, with the timeout in ms until the earliest timer (-1:
-    /// none), registering the caller as a poller; `None` when no watch is
-    /// polled and a timer is due already (nothing to wait for).
-    fn prepare(&self) -> Option<PollSet> {
-        let registrations = self.registrations.lock();
+    /// none), registering the caller as a poller; when no watch is polled
+    /// and a timer is due already (nothing to wait for), the timer dispatch
+    /// round started instead, under the same lock.
+    fn prepare(&self) -> Result<PollSet, Round> {
+        let mut registrations = self.registrations.lock();
         let mut fds = Vec::new();
         let mut watches = Vec::new();
         for entry in &registrations.handles.entries {
@@ -382,38 +384,50 @@ impl DefaultLoop {
             })
         };
         if fds.is_empty() && timeout == 0 {
-            return None;
+            return Err(Self::start_round(&mut registrations));
         }
         fds.insert(0, libc::pollfd { fd: self.wakeup.fd(), events: libc::POLLIN, revents: 0 });
         self.pollers.fetch_add(1, Ordering::Relaxed);
-        Some(PollSet { fds, watches, timeout })
+        Ok(PollSet { fds, watches, timeout })
     }
 
-    /// Runs every timer due now, in id order. True if any ran.
-    fn dispatch_timers(&self) -> bool {
-        let mut round = None;
+    /// Runs every timer due now (in `round`, else in a round started here),
+    /// in id order. True if any ran. Each timer that ran is put back under
+    /// the lock that takes the next one out.
+    fn dispatch_timers(&self, mut round: Option<Round>) -> bool {
         let mut after = 0;
+        let mut ran = None;
         let mut fired = false;
         loop {
-            let (id, callback) = {
+            let (next, finished, wake) = {
                 let mut registrations = self.registrations.lock();
+                let finished = ran.take().map(|(id, callback)| registrations.timers.restore(id, callback));
+                // Another thread may be polling without the timer that ran
+                // (it was running when its poll set was built): woken below.
+                let wake = finished.is_some() && self.pollers.load(Ordering::Relaxed) > 0;
                 let (round, now) = *round.get_or_insert_with(|| Self::start_round(&mut registrations));
                 let timers = &mut registrations.timers.entries;
                 let from = timers.partition_point(|entry| entry.id <= after);
-                let Some(entry) = timers[from..].iter_mut().find(|entry| entry.data.pending_in == round) else {
-                    return fired;
-                };
-                after = entry.id;
-                // Removed, disabled or postponed by an earlier callback: skip.
-                if entry.slot.is_removed() || !entry.data.due.is_due(round, now) {
-                    continue;
-                }
-                let Some(callback) = entry.start() else { continue };
-                // From the time the dispatch started, as libvirt counts.
-                entry.data.due = Due::after(entry.data.interval, round, || now.unwrap_or_else(Instant::now));
-                (entry.id, callback)
+                let next = timers[from..].iter_mut().filter(|entry| entry.data.pending_in == round).find_map(|entry| {
+                    after = entry.id;
+                    // Removed, disabled or postponed by an earlier callback: skip.
+                    if entry.slot.is_removed() || !entry.data.due.is_due(round, now) {
+                        return None;
+                    }
+                    let callback = entry.start()?;
+                    // From the time the dispatch started, as libvirt counts.
+                    entry.data.due = Due::after(entry.data.interval, round, || now.unwrap_or_else(Instant::now));
+                    Some((entry.id, callback))
+                });
+                (next, finished, wake)
             };
-            self.invoke(timers, id, callback, |callback| callback(id));
+            if wake {
+                self.wakeup.signal();
+            }
+            // The lock is released: now a removed timer's free callback may run.
+            drop(finished);
+            let Some((id, callback)) = next else { return fired };
+            ran = self.call_out(timers, id, callback, |callback| callback(id)).map(|callback| (id, callback));
             fired = true;
         }
     }
@@ -465,10 +479,36 @@ impl DefaultLoop {
         callback: C,
         call: impl FnOnce(&mut C),
     ) {
+        if let Some(callback) = self.call_out(table, id, callback, call) {
+            self.put_back(table, id, callback);
+        }
+    }
+
+    /// Runs a callback taken out of `table` with no lock held and hands it
+    /// back, for the caller to put back; should it unwind, it is put back on
+    /// the way out.
+    fn call_out<C, D>(
+        &self,
+        table: fn(&mut Registrations) -> &mut Table<C, D>,
+        id: i32,
+        callback: C,
+        call: impl FnOnce(&mut C),
+    ) -> Option<C> {
         let mut dispatch = Dispatch { owner: self, table, id, callback: Some(callback) };
         if let Some(callback) = dispatch.callback.as_mut() {
             call(callback);
         }
+        dispatch.callback.take()
+    }
+
+    /// Puts back a callback that has returned, or frees it (with no lock
+    /// held) if it was removed while running.
+    fn put_back<C, D>(&self, table: fn(&mut Registrations) -> &mut Table<C, D>, id: i32, callback: C) {
+        // Another thread may be polling without this registration (it was
+        // running when its poll set was built): `change` wakes it.
+        let finished = self.change(|registrations| table(registrations).restore(id, callback));
+        // The lock is released: now the free callback may run.
+        drop(finished);
     }
 }
 
