@@ -75,7 +75,10 @@ impl CCallback {
     fn domain_handle(&self, domain: &DomainIdentity) -> Handle<DomainHandle> {
         let mut last = self.last_domain.lock();
         let same = |handle: &&Handle<DomainHandle>| {
-            handle.other_counts() == 0 && handle.identity.uuid == domain.uuid && handle.identity.name == domain.name
+            let name = &handle.identity.name;
+            handle.other_counts() == 0
+                && handle.identity.uuid == domain.uuid
+                && (std::sync::Arc::ptr_eq(name, &domain.name) || *name == domain.name)
         };
         if let Some(handle) = last.as_ref().filter(same) {
             handle.set_id(domain.id);

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use super::{Event, EventClass, ObjectIdentity, TargetKey};
 use crate::error::{Error, ErrorDomain, Result};
@@ -247,8 +247,9 @@ fn class_bit(class: EventClass) -> u32 {
 
 pub struct EventState {
     inner: Mutex<Inner>,
-    /// Serialises flushes, so that `dispatching` describes the only one.
-    flush_lock: Mutex<()>,
+    /// Signalled when a flush ends: a flush waits (under `inner`) while
+    /// another is `dispatching`, so that the flag describes the only one.
+    flush_ended: Condvar,
     /// Bumped whenever a registration is added or removed, so that a flush
     /// knows when its snapshot of the registrations is stale.
     generation: AtomicU64,
@@ -262,7 +263,7 @@ impl EventState {
     pub fn new() -> Arc<EventState> {
         Arc::new_cyclic(|this| EventState {
             inner: Mutex::new(Inner::default()),
-            flush_lock: Mutex::new(()),
+            flush_ended: Condvar::new(),
             generation: AtomicU64::new(0),
             listening: AtomicU32::new(0),
             this: this.clone(),
@@ -427,9 +428,11 @@ impl EventState {
     /// Delivers the queued events, at most [`FLUSH_BATCH`] of them; run by
     /// the flush timer, which stays armed while more wait.
     pub fn flush(&self) {
-        let _one_flush_at_a_time = self.flush_lock.lock();
         let (mut flush, mut registrations, mut generation) = {
             let mut inner = self.inner.lock();
+            while inner.dispatching {
+                self.flush_ended.wait(&mut inner);
+            }
             inner.dispatching = true;
             let mut undelivered = std::mem::take(&mut inner.spare);
             if inner.queue.len() <= FLUSH_BATCH {
@@ -506,6 +509,7 @@ impl FlushInProgress<'_> {
     fn finish(mut self) -> Vec<Arc<Registration>> {
         let mut inner = self.state.inner.lock();
         inner.dispatching = false;
+        self.state.flush_ended.notify_all();
         inner.spare = std::mem::take(&mut self.undelivered);
         self.finished = true;
         if !inner.registrations.iter().any(|r| r.is_deleted()) {
@@ -524,6 +528,7 @@ impl Drop for FlushInProgress<'_> {
         }
         let mut inner = self.state.inner.lock();
         inner.dispatching = false;
+        self.state.flush_ended.notify_all();
         if self.undelivered.is_empty() {
             inner.spare = std::mem::take(&mut self.undelivered);
             return;
