@@ -458,13 +458,15 @@ impl EventState {
                 generation = self.generation.load(Ordering::Acquire);
                 registrations = inner.registrations.clone();
             }
-            let Some(event) = queued.event.take() else { continue };
+            let Some(event) = &queued.event else { continue };
             for registration in registrations.iter() {
-                if registration.wants(&event, queued.remote_id) {
-                    registration.callback.deliver(&event);
+                if registration.wants(event, queued.remote_id) {
+                    registration.callback.deliver(event);
                 }
             }
+            // Only an event going back to its producer leaves its place.
             let Some(backlog) = &queued.backlog else { continue };
+            let Some(event) = queued.event.take() else { continue };
             match &mut spent {
                 Some((of, events)) if Arc::ptr_eq(of, backlog) => events.push(event),
                 _ => {
