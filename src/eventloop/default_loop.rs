@@ -466,22 +466,10 @@ impl DefaultLoop {
             }
             (entry.data.fd, events, callback)
         };
-        self.invoke(handles, watch, callback, |callback| callback(watch, fd, events));
-        true
-    }
-
-    /// Runs a callback taken out of `table` with no lock held, then puts it
-    /// back (or frees it if it was removed while running).
-    fn invoke<C, D>(
-        &self,
-        table: fn(&mut Registrations) -> &mut Table<C, D>,
-        id: i32,
-        callback: C,
-        call: impl FnOnce(&mut C),
-    ) {
-        if let Some(callback) = self.call_out(table, id, callback, call) {
-            self.put_back(table, id, callback);
+        if let Some(callback) = self.call_out(handles, watch, callback, |callback| callback(watch, fd, events)) {
+            self.put_back(handles, watch, callback);
         }
+        true
     }
 
     /// Runs a callback taken out of `table` with no lock held and hands it
