@@ -8,7 +8,9 @@ system has libvirt's development files, lifecycle-libvirt (the real one).
 Every comparison runs its sides alternately, BENCH_RUNS times, in this one
 run, and reports medians: on a shared machine absolute rates swing, the
 ratios measured side by side are what count. Sizes come from the
-environment (defaults in SIZES). Results go to stdout, BUILD_DIR/results.txt,
+environment (defaults in SIZES); BENCH_ONLY (e.g. "lifecycle" or
+"burst,paced") runs only the benchmarks it names (burst, paced, memory, many,
+lifecycle). Results go to stdout, BUILD_DIR/results.txt,
 BUILD_DIR/results.json and the plot BUILD_DIR/bench.png.
 
 Every server listens on unix sockets in a temporary folder and every process
@@ -433,7 +435,10 @@ def main():
     bench.say("references: a raw C reader of the same stream (bench/rawreader), qemu.qmp, real libvirt (test driver)")
     failures = []
     started = time.monotonic()
+    only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
     for step in (bench.burst, bench.paced, bench.memory, bench.many, bench.lifecycle):
+        if only and step.__name__ not in only:
+            continue
         try:
             step()
         except (Failure, subprocess.TimeoutExpired) as e:

@@ -43,8 +43,18 @@ unsafe impl Send for CCallback {}
 // SAFETY: as above; the record is never mutated after creation.
 unsafe impl Sync for CCallback {}
 
-/// A callback call with its arguments, ready to run.
-type PreparedCall = Box<dyn FnOnce()>;
+/// Runs `prepare` (what a callback's arguments are made of), containing a
+/// Rust panic there: `None`, after reporting it, and the call is skipped.
+/// The call itself runs outside any `catch_unwind`, so that a forced unwind
+/// out of the callback (`pthread_exit`) passes through instead of being
+/// caught, which would abort the process.
+fn contained<T>(prepare: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(prepare))
+        .map_err(|payload| {
+            eprintln!("libvirt: internal error: preparing a callback panicked: {}", panic_message(payload.as_ref()))
+        })
+        .ok()
+}
 
 impl CCallback {
     pub(crate) fn new(
@@ -65,7 +75,10 @@ impl CCallback {
     fn domain_handle(&self, domain: &DomainIdentity) -> Handle<DomainHandle> {
         let mut last = self.last_domain.lock();
         let same = |handle: &&Handle<DomainHandle>| {
-            handle.other_counts() == 0 && handle.identity.uuid == domain.uuid && handle.identity.name == domain.name
+            let name = &handle.identity.name;
+            handle.other_counts() == 0
+                && handle.identity.uuid == domain.uuid
+                && (std::sync::Arc::ptr_eq(name, &domain.name) || *name == domain.name)
         };
         if let Some(handle) = last.as_ref().filter(same) {
             handle.set_id(domain.id);
@@ -75,31 +88,6 @@ impl CCallback {
         *last = Some(handle.clone());
         handle
     }
-
-    /// The call of this callback for `event`.
-    fn prepare(&self, event: &Event) -> PreparedCall {
-        let (function, conn, opaque) = (self.function, self.conn.as_ptr(), self.opaque);
-        // In each arm: the application registered, for this class and event
-        // ID, a function of the type libvirt documents for it, cast to the
-        // generic type; casting it back to that type is what libvirt does.
-        match event {
-            Event::Domain(event) => {
-                let dom = self.domain_handle(&event.domain);
-                // SAFETY: see above; `function` is a domain callback for this ID.
-                unsafe { prepare_domain_call(function, conn, dom, &event.payload, opaque) }
-            }
-            Event::Object(event) => {
-                let object = ObjectHandle::new(&self.conn, event.class, event.object.clone());
-                // SAFETY: see above; `function` is a callback of this object class and ID.
-                unsafe { prepare_object_call(function, conn, object, event.payload, opaque) }
-            }
-            Event::QemuMonitor(event) => {
-                let dom = self.domain_handle(&event.domain);
-                // SAFETY: see above; `function` is a raw monitor-event callback.
-                unsafe { prepare_qemu_monitor_call(function, conn, dom, event, opaque) }
-            }
-        }
-    }
 }
 
 impl EventCallback for CCallback {
@@ -107,15 +95,31 @@ impl EventCallback for CCallback {
         self.function as usize
     }
 
-    /// Rust panics while the call is prepared are contained here; the call
-    /// itself runs outside any `catch_unwind`, so that a forced unwind out of
-    /// the callback (`pthread_exit`) passes through instead of being caught,
-    /// which would abort the process.
+    /// Rust panics while the call's arguments are made are contained (see
+    /// `contained`); nothing is allocated for the call itself.
     fn deliver(&self, event: &Event) {
-        match catch_unwind(AssertUnwindSafe(|| self.prepare(event))) {
-            Ok(call) => call(),
-            Err(payload) => {
-                eprintln!("libvirt: internal error: preparing a callback panicked: {}", panic_message(payload.as_ref()))
+        let (function, conn, opaque) = (self.function, self.conn.as_ptr(), self.opaque);
+        // In each arm: the application registered, for this class and event
+        // ID, a function of the type libvirt documents for it, cast to the
+        // generic type; casting it back to that type is what libvirt does.
+        match event {
+            Event::Domain(event) => {
+                let Some(dom) = contained(|| self.domain_handle(&event.domain)) else { return };
+                // SAFETY: see above; `function` is a domain callback for this ID.
+                unsafe { call_domain(function, conn, &dom, &event.payload, opaque) }
+            }
+            Event::Object(event) => {
+                let Some(object) = contained(|| ObjectHandle::new(&self.conn, event.class, event.object.clone()))
+                else {
+                    return;
+                };
+                // SAFETY: see above; `function` is a callback of this object class and ID.
+                unsafe { call_object(function, conn, &object, event.payload, opaque) }
+            }
+            Event::QemuMonitor(event) => {
+                let Some(dom) = contained(|| self.domain_handle(&event.domain)) else { return };
+                // SAFETY: see above; `function` is a raw monitor-event callback.
+                unsafe { call_qemu_monitor(function, conn, &dom, event, opaque) }
             }
         }
     }
@@ -306,7 +310,7 @@ macro_rules! call_with_fields {
     };
 }
 
-/// Defines `prepare_domain_call` from the event-ID table.
+/// Defines `call_domain` from the event-ID table.
 macro_rules! define_domain_call {
     ($(
         $(#[$doc:meta])*
@@ -318,25 +322,25 @@ macro_rules! define_domain_call {
         ///
         /// # Safety
         /// `function` must have the callback type of the payload's event ID.
-        unsafe fn prepare_domain_call(
+        unsafe fn call_domain(
             function: GenericFn,
             conn: virConnectPtr,
-            dom: Handle<DomainHandle>,
+            dom: &Handle<DomainHandle>,
             payload: &EventPayload,
             opaque: *mut c_void,
-        ) -> PreparedCall {
+        ) {
             match payload {
                 $(EventPayload::$variant $({ $($field),* })? => {
-                    $($(let mut $field = c_repr::$repr::hold($field);)*)?
-                    Box::new(move || {
-                        // SAFETY: the caller guarantees the type; every
-                        // argument points into what the closure owns or
-                        // into the event, which outlives the call.
-                        unsafe {
-                            let typed = retype::<$callback>(function);
-                            call_with_fields!(typed (conn, dom.as_ptr()) [$($($field $repr),*)?] opaque);
-                        }
-                    })
+                    $(let Some(($(mut $field,)*)) = contained(|| ($(c_repr::$repr::hold($field),)*)) else {
+                        return;
+                    };)?
+                    // SAFETY: the caller guarantees the type; every argument
+                    // points into what this frame holds or into the event,
+                    // which outlives the call.
+                    unsafe {
+                        let typed = retype::<$callback>(function);
+                        call_with_fields!(typed (conn, dom.as_ptr()) [$($($field $repr),*)?] opaque);
+                    }
                 })*
             }
         }
@@ -352,50 +356,44 @@ for_each_domain_event_id!(define_domain_call);
 /// # Safety
 /// `function` must have the C type libvirt documents for the event's class
 /// and ID.
-unsafe fn prepare_object_call(
+unsafe fn call_object(
     function: GenericFn,
     conn: virConnectPtr,
-    object: Handle<ObjectHandle>,
+    object: &Handle<ObjectHandle>,
     payload: ObjectPayload,
     opaque: *mut c_void,
-) -> PreparedCall {
-    Box::new(move || {
-        // The caller guarantees `function`'s real type; the closure owns the
-        // object handle.
-        match payload {
-            ObjectPayload::Lifecycle { event, detail } => {
-                // SAFETY: `function` is a lifecycle callback of the object's class.
-                let typed = unsafe { retype::<virConnectNetworkEventLifecycleCallback>(function) };
-                // SAFETY: its arguments, with the handle alive for the call.
-                unsafe { typed(conn, object.as_ptr(), event, detail, opaque) };
-            }
-            // SAFETY: `function` has the generic type itself.
-            ObjectPayload::Plain { .. } => unsafe { function(conn, object.as_ptr(), opaque) },
+) {
+    // The caller guarantees `function`'s real type and holds the handle.
+    match payload {
+        ObjectPayload::Lifecycle { event, detail } => {
+            // SAFETY: `function` is a lifecycle callback of the object's class.
+            let typed = unsafe { retype::<virConnectNetworkEventLifecycleCallback>(function) };
+            // SAFETY: its arguments, with the handle alive for the call.
+            unsafe { typed(conn, object.as_ptr(), event, detail, opaque) };
         }
-    })
+        // SAFETY: `function` has the generic type itself.
+        ObjectPayload::Plain { .. } => unsafe { function(conn, object.as_ptr(), opaque) },
+    }
 }
 
 /// The call of a `virConnectDomainQemuMonitorEventCallback`.
 ///
 /// # Safety
 /// `function` must have that type.
-unsafe fn prepare_qemu_monitor_call(
+unsafe fn call_qemu_monitor(
     function: GenericFn,
     conn: virConnectPtr,
-    dom: Handle<DomainHandle>,
+    dom: &Handle<DomainHandle>,
     event: &QemuMonitorEvent,
     opaque: *mut c_void,
-) -> PreparedCall {
+) {
     let name = event.name.as_c_ptr();
     let details = event.details.as_ref().map_or(ptr::null(), |d| d.as_c_ptr());
-    let (seconds, micros) = (event.seconds, event.micros);
-    Box::new(move || {
-        // SAFETY: the caller guarantees `function`'s real type.
-        let typed = unsafe { retype::<virConnectDomainQemuMonitorEventCallback>(function) };
-        // SAFETY: the closure owns the handle; the strings are the event's,
-        // which outlives the call.
-        unsafe { typed(conn, dom.as_ptr(), name, seconds, micros, details, opaque) };
-    })
+    // SAFETY: the caller guarantees `function`'s real type.
+    let typed = unsafe { retype::<virConnectDomainQemuMonitorEventCallback>(function) };
+    // SAFETY: the caller holds the handle; the strings are the event's,
+    // which outlives the call.
+    unsafe { typed(conn, dom.as_ptr(), name, event.seconds, event.micros, details, opaque) };
 }
 
 /// A graphics address argument, pointing to the event's strings.

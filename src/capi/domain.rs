@@ -2,7 +2,7 @@
 
 use std::os::raw::{c_char, c_int, c_uchar, c_uint};
 
-use super::handles::DomainHandle;
+use super::handles::{DomainHandle, Handle};
 use super::{check_writable, export, strings, Call};
 use crate::abi::common::{virConnectPtr, virDomainInfoPtr, virDomainPtr};
 use crate::abi::domain_event::virDomainMetadataType as MetadataKind;
@@ -121,23 +121,35 @@ pub(super) fn operate(
     domain: virDomainPtr,
     op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>,
 ) -> Result<c_int> {
-    let handle = call.domain(domain)?;
-    check_writable(handle.conn(), call.function, ErrorDomain::VIR_FROM_DOMAIN)?;
+    let handle = operate_in_place(call, domain, op)?;
     let driver = handle.conn().conn.driver.as_ref();
-    op(driver, &handle.identity)?;
     // A transient domain that stopped is gone: it has no ID any more.
     handle.set_id(driver.refresh(&handle.identity).map_or(-1, |now| now.id));
     Ok(0)
 }
 
+/// Runs a driver operation that leaves a domain running (or paused) with
+/// its ID, which the handle keeps without asking the driver again (for a
+/// remote connection, a round trip), as libvirt's handles do.
+fn operate_in_place(
+    call: &mut Call,
+    domain: virDomainPtr,
+    op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>,
+) -> Result<Handle<DomainHandle>> {
+    let handle = call.domain(domain)?;
+    check_writable(handle.conn(), call.function, ErrorDomain::VIR_FROM_DOMAIN)?;
+    op(handle.conn().conn.driver.as_ref(), &handle.identity)?;
+    Ok(handle)
+}
+
 #[no_mangle]
 pub extern "C" fn virDomainSuspend(domain: virDomainPtr) -> c_int {
-    export!(|call| operate(call, domain, |d, dom| d.suspend(dom)))
+    export!(|call| operate_in_place(call, domain, |d, dom| d.suspend(dom)).map(|_| 0))
 }
 
 #[no_mangle]
 pub extern "C" fn virDomainResume(domain: virDomainPtr) -> c_int {
-    export!(|call| operate(call, domain, |d, dom| d.resume(dom)))
+    export!(|call| operate_in_place(call, domain, |d, dom| d.resume(dom)).map(|_| 0))
 }
 
 #[no_mangle]

@@ -79,9 +79,11 @@ fn empty_error() -> virError {
 
 /// Frees the strings of `err` and zeroes it.
 pub(super) fn clear(err: &mut virError) {
-    for s in [err.message, err.str1, err.str2, err.str3] {
+    // Every API call resets the thread's error, usually empty: no call to
+    // free(NULL) for each string.
+    for s in [err.message, err.str1, err.str2, err.str3].into_iter().filter(|s| !s.is_null()) {
         // SAFETY: these strings were allocated with malloc (by this library,
-        // or by an application following libvirt's rules), or are NULL.
+        // or by an application following libvirt's rules).
         unsafe { libc::free(s.cast()) };
     }
     *err = empty_error();

@@ -92,7 +92,8 @@ struct TestDomain {
     /// Changes to the persistent configuration made while running, which
     /// take effect when the domain stops.
     next_def: Option<Element>,
-    name: String,
+    /// Shared with every identity handed out (each event and API call takes one).
+    name: Arc<str>,
     uuid: Uuid,
     /// -1 while inactive.
     id: i32,
@@ -112,7 +113,7 @@ impl TestDomain {
     fn inactive(def: Element, name: String, uuid: Uuid, persistent: bool) -> TestDomain {
         TestDomain {
             def,
-            name,
+            name: name.into(),
             uuid,
             id: -1,
             state: State::VIR_DOMAIN_SHUTOFF,
@@ -126,7 +127,7 @@ impl TestDomain {
     }
 
     fn identity(&self) -> DomainIdentity {
-        DomainIdentity { name: self.name.as_str().into(), uuid: self.uuid, id: self.id }
+        DomainIdentity { name: self.name.clone(), uuid: self.uuid, id: self.id }
     }
 
     fn is_active(&self) -> bool {
@@ -778,7 +779,7 @@ impl Driver for TestDriver {
     }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
-        self.lookup(|d| d.name == name)
+        self.lookup(|d| &*d.name == name)
     }
 
     fn lookup_by_id(&self, id: i32) -> Result<DomainIdentity> {
@@ -1171,14 +1172,14 @@ impl Driver for TestDriver {
 /// A name and a UUID may only be reused together.
 fn check_unique(domains: &Domains, name: &str, uuid: &Uuid) -> Result<()> {
     for d in &domains.list {
-        if d.name == name && d.uuid != *uuid {
+        if &*d.name == name && d.uuid != *uuid {
             return Err(Error::new(
                 ErrorCode::VIR_ERR_OPERATION_FAILED,
                 ErrorDomain::VIR_FROM_DOMAIN,
                 Some(format!("domain '{name}' is already defined with uuid {}", d.uuid)),
             ));
         }
-        if d.uuid == *uuid && d.name != name {
+        if d.uuid == *uuid && &*d.name != name {
             return Err(Error::new(
                 ErrorCode::VIR_ERR_OPERATION_FAILED,
                 ErrorDomain::VIR_FROM_DOMAIN,

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use super::{Event, EventClass, ObjectIdentity, TargetKey};
 use crate::error::{Error, ErrorDomain, Result};
@@ -219,7 +219,9 @@ impl Drop for Queued {
 
 #[derive(Default)]
 struct Inner {
-    registrations: Vec<Arc<Registration>>,
+    /// Shared with the flush under way, which takes it as its snapshot (a
+    /// count, not a copy); a change while it is shared copies it.
+    registrations: Arc<Vec<Arc<Registration>>>,
     next_id: i32,
     queue: VecDeque<Queued>,
     /// The flush timer and the loop it lives on, while any callback exists.
@@ -245,8 +247,9 @@ fn class_bit(class: EventClass) -> u32 {
 
 pub struct EventState {
     inner: Mutex<Inner>,
-    /// Serialises flushes, so that `dispatching` describes the only one.
-    flush_lock: Mutex<()>,
+    /// Signalled when a flush ends: a flush waits (under `inner`) while
+    /// another is `dispatching`, so that the flag describes the only one.
+    flush_ended: Condvar,
     /// Bumped whenever a registration is added or removed, so that a flush
     /// knows when its snapshot of the registrations is stale.
     generation: AtomicU64,
@@ -260,7 +263,7 @@ impl EventState {
     pub fn new() -> Arc<EventState> {
         Arc::new_cyclic(|this| EventState {
             inner: Mutex::new(Inner::default()),
-            flush_lock: Mutex::new(()),
+            flush_ended: Condvar::new(),
             generation: AtomicU64::new(0),
             listening: AtomicU32::new(0),
             this: this.clone(),
@@ -305,7 +308,7 @@ impl EventState {
         }
         let id = inner.next_id;
         inner.next_id += 1;
-        inner.registrations.push(Arc::new(Registration {
+        Arc::make_mut(&mut inner.registrations).push(Arc::new(Registration {
             id,
             subscription,
             callback,
@@ -363,7 +366,7 @@ impl EventState {
                 self.registrations_changed(&inner);
                 return Some(());
             }
-            let removed = inner.registrations.remove(index);
+            let removed = Arc::make_mut(&mut inner.registrations).remove(index);
             self.registrations_changed(&inner);
             removed
         };
@@ -407,9 +410,9 @@ impl EventState {
 
     fn push(&self, events: impl Iterator<Item = (Event, Option<i32>)>, backlog: Option<&Arc<Backlog>>) {
         let mut inner = self.inner.lock();
-        let Some((event_loop, timer)) = inner.timer.clone() else {
+        if inner.timer.is_none() {
             return;
-        };
+        }
         let was_empty = inner.queue.is_empty();
         for (event, remote_id) in events {
             if let Some(backlog) = backlog {
@@ -417,28 +420,32 @@ impl EventState {
             }
             inner.queue.push_back(Queued { event: Some(event), remote_id, backlog: backlog.cloned() });
         }
-        if was_empty && !inner.queue.is_empty() {
-            event_loop.update_timeout(timer, 0);
+        if let Some((event_loop, timer)) = inner.timer.as_ref().filter(|_| was_empty && !inner.queue.is_empty()) {
+            event_loop.update_timeout(*timer, 0);
         }
     }
 
     /// Delivers the queued events, at most [`FLUSH_BATCH`] of them; run by
     /// the flush timer, which stays armed while more wait.
     pub fn flush(&self) {
-        let _one_flush_at_a_time = self.flush_lock.lock();
         let (mut flush, mut registrations, mut generation) = {
             let mut inner = self.inner.lock();
+            while inner.dispatching {
+                self.flush_ended.wait(&mut inner);
+            }
             inner.dispatching = true;
-            let batch = inner.queue.len().min(FLUSH_BATCH);
-            if batch == inner.queue.len() {
+            let mut undelivered = std::mem::take(&mut inner.spare);
+            if inner.queue.len() <= FLUSH_BATCH {
                 if let Some((event_loop, timer)) = &inner.timer {
                     event_loop.update_timeout(*timer, -1);
                 }
+                // The whole queue: the buffers change places, no event moves.
+                std::mem::swap(&mut inner.queue, &mut undelivered);
+            } else {
+                undelivered.extend(inner.queue.drain(..FLUSH_BATCH));
             }
-            let mut undelivered = std::mem::take(&mut inner.spare);
-            undelivered.extend(inner.queue.drain(..batch));
             let generation = self.generation.load(Ordering::Acquire);
-            (FlushInProgress { state: self, undelivered }, inner.registrations.clone(), generation)
+            (FlushInProgress { state: self, undelivered, finished: false }, inner.registrations.clone(), generation)
         };
         // The delivered events of one producer in a row, to give back to it.
         let mut spent: Option<(Arc<Backlog>, Vec<Event>)> = None;
@@ -451,13 +458,15 @@ impl EventState {
                 generation = self.generation.load(Ordering::Acquire);
                 registrations = inner.registrations.clone();
             }
-            let Some(event) = queued.event.take() else { continue };
-            for registration in &registrations {
-                if registration.wants(&event, queued.remote_id) {
-                    registration.callback.deliver(&event);
+            let Some(event) = &queued.event else { continue };
+            for registration in registrations.iter() {
+                if registration.wants(event, queued.remote_id) {
+                    registration.callback.deliver(event);
                 }
             }
+            // Only an event going back to its producer leaves its place.
             let Some(backlog) = &queued.backlog else { continue };
+            let Some(event) = queued.event.take() else { continue };
             match &mut spent {
                 Some((of, events)) if Arc::ptr_eq(of, backlog) => events.push(event),
                 _ => {
@@ -471,17 +480,7 @@ impl EventState {
             of.give_back(&mut events);
         }
         drop(registrations);
-        drop(flush);
-        let purged: Vec<Arc<Registration>> = {
-            let mut inner = self.inner.lock();
-            if inner.registrations.iter().any(|r| r.is_deleted()) {
-                let (purged, kept) = std::mem::take(&mut inner.registrations).into_iter().partition(|r| r.is_deleted());
-                inner.registrations = kept;
-                purged
-            } else {
-                Vec::new()
-            }
-        };
+        let purged = flush.finish();
         if !purged.is_empty() {
             for registration in purged {
                 registration.callback.release();
@@ -501,12 +500,37 @@ impl EventState {
 struct FlushInProgress<'a> {
     state: &'a EventState,
     undelivered: VecDeque<Queued>,
+    /// Ended by `finish`: nothing is left for the drop to do.
+    finished: bool,
+}
+
+impl FlushInProgress<'_> {
+    /// Ends a flush that delivered its whole batch, under one lock: the
+    /// state stops dispatching, keeps the batch's buffer, and drops the
+    /// registrations removed meanwhile, which are returned to be released.
+    fn finish(mut self) -> Vec<Arc<Registration>> {
+        let mut inner = self.state.inner.lock();
+        inner.dispatching = false;
+        self.state.flush_ended.notify_all();
+        inner.spare = std::mem::take(&mut self.undelivered);
+        self.finished = true;
+        if !inner.registrations.iter().any(|r| r.is_deleted()) {
+            return Vec::new();
+        }
+        let (purged, kept) = inner.registrations.iter().cloned().partition(|r| r.is_deleted());
+        inner.registrations = Arc::new(kept);
+        purged
+    }
 }
 
 impl Drop for FlushInProgress<'_> {
     fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
         let mut inner = self.state.inner.lock();
         inner.dispatching = false;
+        self.state.flush_ended.notify_all();
         if self.undelivered.is_empty() {
             inner.spare = std::mem::take(&mut self.undelivered);
             return;

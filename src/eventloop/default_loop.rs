@@ -1,6 +1,7 @@
 //! The built-in event loop behind `virEventRegisterDefaultImpl` and
 //! `virEventRunDefaultImpl`: poll(2) over the registered descriptors plus an
-//! internal wake-up descriptor, with timers computed from a monotonic clock.
+//! internal wake-up descriptor, with timers computed from a monotonic clock
+//! (0 ms timers from dispatch rounds: see `Due`).
 //!
 //! Registrations live in one table guarded by a mutex; `run_once` copies what
 //! it needs out of it, polls without the lock, and then dispatches each due
@@ -151,21 +152,64 @@ struct HandleData {
     invalid: bool,
 }
 
+/// When a timer fires next.
+#[derive(Clone, Copy)]
+enum Due {
+    Disabled,
+    /// A 0 ms timer: in every dispatch round after the one it was armed in
+    /// (or last fired in), with no clock reading to arm or to check it.
+    EveryRound {
+        armed_in: u64,
+    },
+    /// In the first dispatch round that starts at or after this time.
+    At(Instant),
+}
+
+impl Due {
+    /// When a timer of `interval` ms armed in round `round` fires, counted
+    /// from `now` (read only when needed).
+    fn after(interval: i32, round: u64, now: impl FnOnce() -> Instant) -> Due {
+        match u64::try_from(interval) {
+            Err(_) => Due::Disabled,
+            Ok(0) => Due::EveryRound { armed_in: round },
+            Ok(ms) => now().checked_add(Duration::from_millis(ms)).map_or(Due::Disabled, Due::At),
+        }
+    }
+
+    /// Whether it is due in dispatch round `round`, which started at `now`
+    /// (`None`: no `At` timer existed then, so any now was armed later).
+    fn is_due(self, round: u64, now: Option<Instant>) -> bool {
+        match self {
+            Due::Disabled => false,
+            Due::EveryRound { armed_in } => armed_in < round,
+            Due::At(due) => now.is_some_and(|now| due <= now),
+        }
+    }
+}
+
 struct TimerData {
     /// Milliseconds between firings; negative: disabled.
     interval: i32,
-    /// When it fires next; `None` while disabled.
-    due: Option<Instant>,
-}
-
-fn next_due(interval: i32, from: Instant) -> Option<Instant> {
-    let interval = u64::try_from(interval).ok()?;
-    from.checked_add(Duration::from_millis(interval))
+    due: Due,
+    /// The dispatch round that found it due when the round started: a round
+    /// runs only those (and only if they are still due when their turn
+    /// comes).
+    pending_in: u64,
 }
 
 struct Registrations {
     handles: Table<HandleCallback, HandleData>,
     timers: Table<TimeoutCallback, TimerData>,
+    /// Timer dispatch rounds started so far.
+    round: u64,
+}
+
+/// What one iteration waits on: the wake-up descriptor, then the watches'
+/// descriptors; the watch id of each of the latter; the poll timeout in ms.
+struct PollSet {
+    fds: Vec<libc::pollfd>,
+    watches: Vec<i32>,
+    timeout: libc::c_int,
 }
 
 fn handles(registrations: &mut Registrations) -> &mut Table<HandleCallback, HandleData> {
@@ -222,23 +266,21 @@ struct Dispatch<'a, C, D> {
 impl<C, D> Drop for Dispatch<'_, C, D> {
     fn drop(&mut self) {
         if let Some(callback) = self.callback.take() {
-            let table = self.table;
-            let id = self.id;
-            // Another thread may be polling without this registration (it was
-            // running when its poll set was built): `change` wakes it.
-            let finished = self.owner.change(|registrations| table(registrations).restore(id, callback));
-            // The lock is released: now the free callback may run.
-            drop(finished);
+            self.owner.put_back(self.table, self.id, callback);
         }
     }
 }
+
+/// A timer dispatch round: its number and, if any timer counts in time, when
+/// it started.
+type Round = (u64, Option<Instant>);
 
 impl DefaultLoop {
     /// A loop with no registrations. Fails only if the wake-up descriptor
     /// cannot be created.
     pub fn new() -> io::Result<DefaultLoop> {
         Ok(DefaultLoop {
-            registrations: Mutex::new(Registrations { handles: Table::new(), timers: Table::new() }),
+            registrations: Mutex::new(Registrations { handles: Table::new(), timers: Table::new(), round: 0 }),
             pollers: AtomicUsize::new(0),
             wakeup: Wakeup::new()?,
             #[cfg(test)]
@@ -270,21 +312,34 @@ impl DefaultLoop {
     /// new set. A signal interrupting the wait returns `Ok(())` at once, so
     /// the caller can check whatever its handler set. Other poll(2) failures
     /// are returned.
+    ///
+    /// When no watch is polled and a timer is due already, poll(2) could
+    /// only look at the internal wake-up descriptor without waiting, which
+    /// changes nothing (a change it would report is seen anyway, as the
+    /// registrations are read under their lock): the timers run at once.
     pub fn run_once(&self) -> io::Result<()> {
         loop {
-            let (mut fds, watches, timeout) = self.prepare();
-            let error = sys::poll(&mut fds, timeout).err();
+            let mut set = match self.prepare() {
+                Ok(set) => set,
+                Err(round) => {
+                    if self.dispatch_timers(Some(round)) {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let error = sys::poll(&mut set.fds, set.timeout).err();
             self.pollers.fetch_sub(1, Ordering::Relaxed);
             #[cfg(test)]
             self.polls.fetch_add(1, Ordering::SeqCst);
             if let Some(error) = error {
                 return if error.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(error) };
             }
-            if fds[0].revents != 0 {
+            if set.fds[0].revents != 0 {
                 self.wakeup.drain();
             }
-            let mut dispatched = self.dispatch_timers();
-            for (pollfd, &watch) in fds[1..].iter().zip(&watches) {
+            let mut dispatched = self.dispatch_timers(None);
+            for (pollfd, &watch) in set.fds[1..].iter().zip(&set.watches) {
                 if pollfd.revents != 0 {
                     dispatched |= self.dispatch_handle(watch, pollfd.revents);
                 }
@@ -295,14 +350,13 @@ impl DefaultLoop {
         }
     }
 
-    /// The poll set (the wake-up descriptor first), the watch id of each
-    /// other entry, and the poll timeout in ms until the earliest timer (-1:
-    /// none). Registers the caller as a poller.
-    fn prepare(&self) -> (Vec<libc::pollfd>, Vec<i32>, libc::c_int) {
-        let registrations = self.registrations.lock();
-        self.pollers.fetch_add(1, Ordering::Relaxed);
-
-        let mut fds = vec![libc::pollfd { fd: self.wakeup.fd(), events: libc::POLLIN, revents: 0 }];
+    /// What to poll, with the timeout in ms until the earliest timer (-1:
+    /// none), registering the caller as a poller; when no watch is polled
+    /// and a timer is due already (nothing to wait for), the timer dispatch
+    /// round started instead, under the same lock.
+    fn prepare(&self) -> Result<PollSet, Round> {
+        let mut registrations = self.registrations.lock();
+        let mut fds = Vec::new();
         let mut watches = Vec::new();
         for entry in &registrations.handles.entries {
             if entry.is_parked() && entry.data.events != 0 && !entry.data.invalid {
@@ -311,52 +365,86 @@ impl DefaultLoop {
             }
         }
 
-        let earliest = registrations
-            .timers
-            .entries
-            .iter()
-            .filter(|entry| entry.is_parked())
-            .filter_map(|entry| entry.data.due)
-            .min();
-        let timeout = earliest.map_or(-1, |due| {
-            // Rounded up, so that the wait never ends before the timer is due.
-            let wait = due.saturating_duration_since(Instant::now()).as_nanos().div_ceil(1_000_000);
-            libc::c_int::try_from(wait).unwrap_or(libc::c_int::MAX)
-        });
-        (fds, watches, timeout)
+        let mut every_round = false;
+        let mut earliest: Option<Instant> = None;
+        for entry in registrations.timers.entries.iter().filter(|entry| entry.is_parked()) {
+            match entry.data.due {
+                Due::Disabled => {}
+                Due::EveryRound { .. } => every_round = true,
+                Due::At(due) => earliest = Some(earliest.map_or(due, |earliest| earliest.min(due))),
+            }
+        }
+        let timeout = if every_round {
+            0
+        } else {
+            earliest.map_or(-1, |due| {
+                // Rounded up, so that the wait never ends before the timer is due.
+                let wait = due.saturating_duration_since(Instant::now()).as_nanos().div_ceil(1_000_000);
+                libc::c_int::try_from(wait).unwrap_or(libc::c_int::MAX)
+            })
+        };
+        if fds.is_empty() && timeout == 0 {
+            return Err(Self::start_round(&mut registrations));
+        }
+        fds.insert(0, libc::pollfd { fd: self.wakeup.fd(), events: libc::POLLIN, revents: 0 });
+        self.pollers.fetch_add(1, Ordering::Relaxed);
+        Ok(PollSet { fds, watches, timeout })
     }
 
-    /// Runs every timer due now, in id order. True if any ran.
-    fn dispatch_timers(&self) -> bool {
-        let now = Instant::now();
-        let due: Vec<i32> = {
-            let registrations = self.registrations.lock();
-            registrations
-                .timers
-                .entries
-                .iter()
-                .filter(|entry| entry.is_parked() && entry.data.due.is_some_and(|due| due <= now))
-                .map(|entry| entry.id)
-                .collect()
-        };
+    /// Runs every timer due now (in `round`, else in a round started here),
+    /// in id order. True if any ran. Each timer that ran is put back under
+    /// the lock that takes the next one out.
+    fn dispatch_timers(&self, mut round: Option<Round>) -> bool {
+        let mut after = 0;
+        let mut ran = None;
         let mut fired = false;
-        for id in due {
-            let callback = {
+        loop {
+            let (next, finished, wake) = {
                 let mut registrations = self.registrations.lock();
-                // Removed, disabled or postponed by an earlier callback: skip.
-                let Some(entry) = registrations.timers.live_mut(id) else { continue };
-                if entry.data.due.is_none_or(|due| due > now) {
-                    continue;
-                }
-                let Some(callback) = entry.start() else { continue };
-                // From the time the dispatch started, as libvirt counts.
-                entry.data.due = next_due(entry.data.interval, now);
-                callback
+                let finished = ran.take().map(|(id, callback)| registrations.timers.restore(id, callback));
+                // Another thread may be polling without the timer that ran
+                // (it was running when its poll set was built): woken below.
+                let wake = finished.is_some() && self.pollers.load(Ordering::Relaxed) > 0;
+                let (round, now) = *round.get_or_insert_with(|| Self::start_round(&mut registrations));
+                let timers = &mut registrations.timers.entries;
+                let from = timers.partition_point(|entry| entry.id <= after);
+                let next = timers[from..].iter_mut().filter(|entry| entry.data.pending_in == round).find_map(|entry| {
+                    after = entry.id;
+                    // Removed, disabled or postponed by an earlier callback: skip.
+                    if entry.slot.is_removed() || !entry.data.due.is_due(round, now) {
+                        return None;
+                    }
+                    let callback = entry.start()?;
+                    // From the time the dispatch started, as libvirt counts.
+                    entry.data.due = Due::after(entry.data.interval, round, || now.unwrap_or_else(Instant::now));
+                    Some((entry.id, callback))
+                });
+                (next, finished, wake)
             };
-            self.invoke(timers, id, callback, |callback| callback(id));
+            if wake {
+                self.wakeup.signal();
+            }
+            // The lock is released: now a removed timer's free callback may run.
+            drop(finished);
+            let Some((id, callback)) = next else { return fired };
+            ran = self.call_out(timers, id, callback, |callback| callback(id)).map(|callback| (id, callback));
             fired = true;
         }
-        fired
+    }
+
+    /// Starts a dispatch round: marks the timers due now, reading the clock
+    /// only if some timer counts in time rather than rounds.
+    fn start_round(registrations: &mut Registrations) -> (u64, Option<Instant>) {
+        registrations.round += 1;
+        let round = registrations.round;
+        let timers = &mut registrations.timers.entries;
+        let now = timers.iter().any(|entry| matches!(entry.data.due, Due::At(_))).then(Instant::now);
+        for entry in timers.iter_mut().filter(|entry| entry.is_parked()) {
+            if entry.data.due.is_due(round, now) {
+                entry.data.pending_in = round;
+            }
+        }
+        (round, now)
     }
 
     /// Runs the callback of `watch` for `revents`, unless it was removed or
@@ -378,23 +466,37 @@ impl DefaultLoop {
             }
             (entry.data.fd, events, callback)
         };
-        self.invoke(handles, watch, callback, |callback| callback(watch, fd, events));
+        if let Some(callback) = self.call_out(handles, watch, callback, |callback| callback(watch, fd, events)) {
+            self.put_back(handles, watch, callback);
+        }
         true
     }
 
-    /// Runs a callback taken out of `table` with no lock held, then puts it
-    /// back (or frees it if it was removed while running).
-    fn invoke<C, D>(
+    /// Runs a callback taken out of `table` with no lock held and hands it
+    /// back, for the caller to put back; should it unwind, it is put back on
+    /// the way out.
+    fn call_out<C, D>(
         &self,
         table: fn(&mut Registrations) -> &mut Table<C, D>,
         id: i32,
         callback: C,
         call: impl FnOnce(&mut C),
-    ) {
+    ) -> Option<C> {
         let mut dispatch = Dispatch { owner: self, table, id, callback: Some(callback) };
         if let Some(callback) = dispatch.callback.as_mut() {
             call(callback);
         }
+        dispatch.callback.take()
+    }
+
+    /// Puts back a callback that has returned, or frees it (with no lock
+    /// held) if it was removed while running.
+    fn put_back<C, D>(&self, table: fn(&mut Registrations) -> &mut Table<C, D>, id: i32, callback: C) {
+        // Another thread may be polling without this registration (it was
+        // running when its poll set was built): `change` wakes it.
+        let finished = self.change(|registrations| table(registrations).restore(id, callback));
+        // The lock is released: now the free callback may run.
+        drop(finished);
     }
 }
 
@@ -426,16 +528,18 @@ impl EventLoop for DefaultLoop {
     }
 
     fn add_timeout(&self, timeout_ms: i32, cb: TimeoutCallback) -> Result<i32, TimeoutCallback> {
-        let data = TimerData { interval: timeout_ms, due: next_due(timeout_ms, Instant::now()) };
-        self.change(|registrations| registrations.timers.insert(data, cb))
+        self.change(|registrations| {
+            let due = Due::after(timeout_ms, registrations.round, Instant::now);
+            registrations.timers.insert(TimerData { interval: timeout_ms, due, pending_in: 0 }, cb)
+        })
     }
 
     fn update_timeout(&self, timer: i32, timeout_ms: i32) {
         self.change(|registrations| {
+            let round = registrations.round;
             if let Some(entry) = registrations.timers.live_mut(timer) {
                 entry.data.interval = timeout_ms;
-                // A disabled timer needs no clock reading.
-                entry.data.due = if timeout_ms < 0 { None } else { next_due(timeout_ms, Instant::now()) };
+                entry.data.due = Due::after(timeout_ms, round, Instant::now);
             }
         });
     }

@@ -380,6 +380,62 @@ fn zero_timeout_fires_every_iteration_until_disabled() {
 }
 
 #[test]
+fn a_due_timer_with_no_watch_runs_without_polling() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let t = event_loop.add_timeout(0, on_timer(&log, "zero")).map_err(drop).unwrap();
+        event_loop.run_once().unwrap();
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("zero", t), ("zero", t)]);
+        assert_eq!(event_loop.polls.load(Ordering::SeqCst), 0, "poll(2) could only have seen the wake-up descriptor");
+
+        // With a watch, the same iteration polls it (without waiting) and
+        // runs both.
+        let p = pipe();
+        event_loop.add_handle(p.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "h")).map_err(drop).unwrap();
+        write_byte(&p.write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log)[2..], [("zero", t), ("h", EVENT_HANDLE_READABLE)]);
+        assert_eq!(event_loop.polls.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn timers_armed_during_a_round_wait_for_the_next() {
+    bounded(|| {
+        let event_loop = new_loop();
+        let log = log();
+        let weak = Arc::downgrade(&event_loop);
+        let sink = log.clone();
+        // The first time, t1 re-arms itself, arms t2 and adds t3 (all 0 ms).
+        let t1 = event_loop
+            .add_timeout(
+                0,
+                Box::new(move |timer| {
+                    sink.lock().push(("t1", timer));
+                    if sink.lock().len() > 1 {
+                        return;
+                    }
+                    let event_loop = weak.upgrade().unwrap();
+                    event_loop.update_timeout(timer, 0);
+                    event_loop.update_timeout(timer + 1, 0);
+                    let sink = sink.clone();
+                    let t3 = event_loop.add_timeout(0, Box::new(move |t| sink.lock().push(("t3", t))));
+                    assert_eq!(t3.map_err(drop), Ok(3));
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
+        let t2 = event_loop.add_timeout(-1, on_timer(&log, "t2")).map_err(drop).unwrap();
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("t1", t1)]);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("t1", t1), ("t1", t1), ("t2", t2), ("t3", 3)]);
+    });
+}
+
+#[test]
 fn timer_removed_before_poll_does_not_fire() {
     bounded(|| {
         let event_loop = new_loop();
