@@ -11,6 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::raw_json::{OwnedRaw, Raw, Tape};
+use crate::event::CText;
 
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
@@ -171,7 +172,10 @@ pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
 /// A QMP event: `{"event": NAME, "data": {...}, "timestamp": {...}}`.
 #[derive(Clone, Debug)]
 pub struct QmpEvent {
-    pub name: String,
+    /// Made once as C text: a raw monitor event passes it on as it is.
+    pub name: CText,
+    /// The name QEMU sent held a NUL, where `name` ends.
+    name_cut: bool,
     /// The event's `data` member as QEMU sent it; `None` when it sent none
     /// (raw monitor-event callbacks then get NULL details, as libvirt's do).
     data: Option<Data>,
@@ -249,8 +253,8 @@ impl<'a> Field<'a> {
 static NO_DATA: Value = Value::Null;
 
 impl QmpEvent {
-    pub fn new(name: impl Into<String>, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent {
-        QmpEvent { name: name.into(), data: data.map(Data::Parsed), seconds, microseconds }
+    pub fn new(name: &str, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent {
+        QmpEvent { name: name.into(), name_cut: name.contains('\0'), data: data.map(Data::Parsed), seconds, microseconds }
     }
 
     /// The event's `data`, if QEMU sent one.
@@ -266,8 +270,9 @@ impl QmpEvent {
 
     /// Whether a string of the event (its name, or a key or value of its
     /// data) holds a NUL character, which a C string would silently cut.
-    /// Text the fast path kept has no escapes, so only a raw NUL byte counts
-    /// there; parsed data is searched.
+    /// Text the fast path kept has none: it has no escapes, and the walk
+    /// refused control characters in strings (and JSON has no NUL outside
+    /// them); parsed data is searched.
     pub fn holds_nul(&self) -> bool {
         fn in_value(value: &Value) -> bool {
             match value {
@@ -277,10 +282,10 @@ impl QmpEvent {
                 Value::Null | Value::Bool(_) | Value::Number(_) => false,
             }
         }
-        self.name.contains('\0')
+        self.name_cut
             || match &self.data {
                 None => false,
-                Some(Data::Text { raw, .. }) => raw.text().contains('\0'),
+                Some(Data::Text { .. }) => false,
                 Some(Data::Parsed(value)) => in_value(value),
             }
     }
@@ -336,7 +341,9 @@ impl QmpEvent {
             }
             let member = |key: &str| timestamp.and_then(|t| t.get(key));
             Some(QmpEvent {
-                name: name?.to_owned(),
+                name: CText::new(name?),
+                // The walk refused control characters in strings.
+                name_cut: false,
                 data: data.map(|d| Data::Text { raw: d.to_owned(), parsed: Default::default() }),
                 seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
                 microseconds: member("microseconds")
@@ -350,8 +357,8 @@ impl QmpEvent {
 
 impl PartialEq for QmpEvent {
     fn eq(&self, other: &QmpEvent) -> bool {
-        (&self.name, self.data(), self.seconds, self.microseconds)
-            == (&other.name, other.data(), other.seconds, other.microseconds)
+        (&self.name, self.name_cut, self.data(), self.seconds, self.microseconds)
+            == (&other.name, other.name_cut, other.data(), other.seconds, other.microseconds)
     }
 }
 
@@ -453,7 +460,7 @@ impl Message {
                 .and_then(|us| u32::try_from(us).ok())
                 .unwrap_or(0);
             let data = obj.remove("data");
-            return Ok(Message::Event(QmpEvent::new(name, data, seconds, microseconds)));
+            return Ok(Message::Event(QmpEvent::new(&name, data, seconds, microseconds)));
         }
         let id = id_of(&obj);
         if let Some(value) = obj.remove("return") {
@@ -741,6 +748,21 @@ mod tests {
             Message::parse(br#"{"QMP": {}}"#),
             Ok(Message::Greeting { version: (0, 0, 0), capabilities: vec![] })
         );
+    }
+
+    /// A NUL (escaped: the fast path leaves the line to the general parser)
+    /// in the name or the data is reported, though the C name ends there.
+    #[test]
+    fn events_with_a_nul() {
+        let parse = |line: &str| match Message::parse(line.as_bytes()) {
+            Ok(Message::Event(ev)) => ev,
+            other => panic!("{other:?}"),
+        };
+        let cut = parse(r#"{"event": "RES\u0000ET"}"#);
+        assert_eq!((cut.name.as_str(), cut.holds_nul()), ("RES", true));
+        assert_ne!(cut, parse(r#"{"event": "RES"}"#));
+        assert!(parse(r#"{"event": "RESET", "data": {"reason": "a\u0000b"}}"#).holds_nul());
+        assert!(!parse(r#"{"event": "RESET", "data": {"reason": "guest-reset"}}"#).holds_nul());
     }
 
     #[test]

@@ -673,7 +673,7 @@ impl DomainMonitor {
             self.batch.push(
                 QemuMonitorEvent {
                     domain: identity.clone(),
-                    name: (&event.name).into(),
+                    name: event.name.clone(),
                     seconds: event.seconds,
                     micros: event.microseconds,
                     details: event.details().map(CText::from),
