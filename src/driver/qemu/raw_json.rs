@@ -222,10 +222,14 @@ impl Scanner<'_, '_> {
         found
     }
 
+    /// Skips whitespace: QEMU puts one space after each `:` and `,`.
+    #[inline(always)]
     fn space(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
+        let mut at = self.at;
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.text.get(at) {
+            at += 1;
         }
+        self.at = at;
     }
 
     fn value(&mut self) -> Option<()> {
@@ -252,18 +256,19 @@ impl Scanner<'_, '_> {
         let start = self.at;
         let rest = &self.text[start..];
         let mut len = 0;
-        while let Some(word) = rest.get(len..len + 8) {
-            let word = u64::from_le_bytes(word.try_into().ok()?);
-            match first_special(word) {
-                Some(at) => {
-                    len += at;
-                    break;
+        // The first byte that is not plain: the closing quote if all is well.
+        let len = loop {
+            match rest.get(len..len + 8) {
+                Some(word) => {
+                    if let Some(at) = first_special(u64::from_le_bytes(word.try_into().ok()?)) {
+                        break len + at;
+                    }
+                    len += 8;
                 }
-                None => len += 8,
+                None => break len + rest[len..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?,
             }
-        }
-        len += rest[len..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?;
-        (rest[len] == b'"').then_some(())?;
+        };
+        (*rest.get(len)? == b'"').then_some(())?;
         self.at = start + len + 1;
         Some((start as u32, (start + len) as u32))
     }
@@ -271,9 +276,7 @@ impl Scanner<'_, '_> {
     fn integer(&mut self) -> Option<()> {
         let negative = self.take(b'-');
         let start = self.at;
-        while matches!(self.peek(), Some(b'0'..=b'9')) {
-            self.at += 1;
-        }
+        self.at += self.text[start..].iter().take_while(|b| b.is_ascii_digit()).count();
         let plain = match &self.text[start..self.at] {
             [] => false,
             [b'0'] => !negative,
