@@ -82,9 +82,7 @@ pub fn map_event_into(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
         "VNC_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Vnc, out),
         "SPICE_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Spice, out),
         "SPICE_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Spice, out),
-        "SPICE_DISCONNECTED" => {
-            map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Spice, out)
-        }
+        "SPICE_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Spice, out),
         "SUSPEND" => {
             out.events.push(EventPayload::PmSuspend { reason: 0 });
             pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, out);

@@ -17,6 +17,7 @@ use super::source::{Action, Next, Notice, RawCommand, Removal, Source};
 use super::testing;
 use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End, Mapped};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
+use crate::driver::qemu::raw_json::Tape;
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::Backlog;
@@ -135,7 +136,7 @@ pub(super) struct DomainMonitor {
     uuid: Option<Uuid>,
     answers_due: usize,
     /// Events that came before the domain was attached.
-    early_events: Vec<QmpEvent>,
+    early_events: Vec<QmpEvent<'static>>,
     /// Events dropped because they came before the handshake completed, or
     /// past the limit of `early_events`.
     early_dropped: usize,
@@ -158,6 +159,8 @@ pub(super) struct DomainMonitor {
     published_state: DomainState,
     /// What mapping an event gives, reused from event to event.
     mapped: Mapped,
+    /// Where the walk over a line records its members, reused from line to line.
+    tape: Tape,
 }
 
 impl Source for DomainMonitor {
@@ -329,6 +332,7 @@ impl DomainMonitor {
             spent: Vec::new(),
             published_state: DomainState::Running,
             mapped: Mapped::default(),
+            tape: Tape::new(),
         }
     }
 
@@ -493,7 +497,13 @@ impl DomainMonitor {
                 return;
             }
         };
-        let message = match Message::parse(data) {
+        let mut tape = std::mem::take(&mut self.tape);
+        self.take_message(data, &mut tape);
+        self.tape = tape;
+    }
+
+    fn take_message(&mut self, data: &[u8], tape: &mut Tape) {
+        let message = match Message::parse_in(data, tape) {
             Ok(message) => message,
             Err(e) => {
                 warn(format_args!("monitor of '{}': {e}", self.name));
@@ -513,7 +523,7 @@ impl DomainMonitor {
                 if self.identity.is_some() {
                     self.deliver(&event);
                 } else {
-                    self.keep_early(event);
+                    self.keep_early(event.into_owned());
                 }
             }
             Ok(Incoming::Reply { id, .. }) if matches!(self.pending.get(&id), Some(Pending::Raw(_))) => {
@@ -536,7 +546,7 @@ impl DomainMonitor {
     /// of the queue; dropped with a warning otherwise, so that a monitor
     /// flooding before it is attached cannot make the process buffer without
     /// limit (the handshake deadline bounds the time).
-    fn keep_early(&mut self, event: QmpEvent) {
+    fn keep_early(&mut self, event: QmpEvent<'static>) {
         if self.session.state() == SessionState::Ready && self.early_events.len() < self.marks.high {
             self.early_events.push(event);
             return;
