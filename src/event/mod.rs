@@ -26,26 +26,78 @@ pub struct DomainIdentity {
 /// Text an event carries to C callbacks, NUL-terminated from when the event
 /// is made, so that delivering it to any number of callbacks copies and
 /// allocates nothing. Like every C string, it ends at its first NUL: the
-/// text made from `"a\0b"` is `"a"`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CText(Box<str>);
+/// text made from `"a\0b"` is `"a"`. Short text (most of what QEMU's events
+/// carry: addresses, ports, auth schemes, event names) is kept inline, so
+/// that making it allocates nothing either.
+#[derive(Clone)]
+pub struct CText(Repr);
+
+/// The longest text kept inline, its NUL not counted.
+const INLINE_TEXT: usize = 21;
+
+#[derive(Clone)]
+enum Repr {
+    /// `len` bytes of text, then a NUL (and zeros).
+    Inline { len: u8, bytes: [u8; INLINE_TEXT + 1] },
+    /// The text and its NUL.
+    Heap(Box<str>),
+}
 
 impl CText {
     pub fn new(text: &str) -> CText {
-        let text = text.split('\0').next().unwrap_or_default();
+        // Event strings are short: a plain loop beats a vectorised search's set-up.
+        let text = match text.bytes().position(|byte| byte == 0) {
+            Some(nul) => &text[..nul],
+            None => text,
+        };
+        if text.len() <= INLINE_TEXT {
+            let mut bytes = [0; INLINE_TEXT + 1];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            return CText(Repr::Inline { len: text.len() as u8, bytes });
+        }
         let mut terminated = String::with_capacity(text.len() + 1);
         terminated.push_str(text);
         terminated.push('\0');
-        CText(terminated.into_boxed_str())
+        CText(Repr::Heap(terminated.into_boxed_str()))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0[..self.0.len() - 1]
+        match &self.0 {
+            // Copied from a `str` at a character boundary: always UTF-8.
+            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Repr::Heap(text) => &text[..text.len() - 1],
+        }
     }
 
-    /// The text with its NUL, for C: valid while `self` is.
+    /// The text with its NUL, for C: valid while `self` is, and not moved.
     pub fn as_c_ptr(&self) -> *const std::os::raw::c_char {
-        self.0.as_ptr().cast()
+        match &self.0 {
+            Repr::Inline { bytes, .. } => bytes.as_ptr().cast(),
+            Repr::Heap(text) => text.as_ptr().cast(),
+        }
+    }
+
+    /// The bytes `as_c_ptr` points to, NUL included.
+    #[cfg(test)]
+    fn c_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..=usize::from(*len)],
+            Repr::Heap(text) => text.as_bytes(),
+        }
+    }
+}
+
+impl PartialEq for CText {
+    fn eq(&self, other: &CText) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for CText {}
+
+impl std::hash::Hash for CText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
     }
 }
 
@@ -81,13 +133,16 @@ impl From<&str> for CText {
 }
 
 impl From<String> for CText {
-    /// Keeps `text`'s buffer when it has room for the NUL.
+    /// Keeps `text`'s buffer when it is not inline and has room for the NUL.
     fn from(mut text: String) -> CText {
         if let Some(nul) = text.find('\0') {
             text.truncate(nul);
         }
+        if text.len() <= INLINE_TEXT {
+            return CText::new(&text);
+        }
         text.push('\0');
-        CText(text.into_boxed_str())
+        CText(Repr::Heap(text.into_boxed_str()))
     }
 }
 
@@ -295,15 +350,28 @@ mod tests {
 
     #[test]
     fn c_text_is_nul_terminated_and_ends_at_the_first_nul() {
+        let long = "x".repeat(40);
         for text in [CText::new("a\0b"), CText::from("a\0b".to_owned())] {
             assert_eq!(text.as_str(), "a");
             // What the C pointer points to.
-            assert_eq!(text.0.as_bytes(), b"a\0");
+            assert_eq!(text.c_bytes(), b"a\0");
         }
         let text = CText::from(String::from("vnc"));
-        assert_eq!((text.as_str(), text.0.as_bytes()), ("vnc", &b"vnc\0"[..]));
-        assert_eq!(text.as_c_ptr(), text.0.as_ptr().cast());
+        assert_eq!((text.as_str(), text.c_bytes()), ("vnc", &b"vnc\0"[..]));
+        assert_eq!(text.as_c_ptr(), text.c_bytes().as_ptr().cast());
         assert!(CText::default().is_empty());
         assert_eq!(format!("{text} {text:?}"), "vnc \"vnc\"");
+        // Inline up to 21 bytes, on the heap past that: the same text either way.
+        for len in [0, 20, 21, 22, 40] {
+            let text = &long[..len];
+            for made in [CText::new(text), CText::from(text.to_owned()), CText::new(&format!("{text}\0tail"))] {
+                assert_eq!(made.as_str(), text);
+                assert_eq!(made.c_bytes(), format!("{text}\0").as_bytes());
+                assert_eq!(made.as_c_ptr(), made.c_bytes().as_ptr().cast());
+                assert_eq!(made, CText::new(text));
+            }
+        }
+        let multibyte = CText::new("été 127.0.0.1 ü");
+        assert_eq!(multibyte.as_str(), "été 127.0.0.1 ü");
     }
 }

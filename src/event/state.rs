@@ -250,6 +250,12 @@ pub struct EventState {
     /// Signalled when a flush ends: a flush waits (under `inner`) while
     /// another is `dispatching`, so that the flag describes the only one.
     flush_ended: Condvar,
+    /// Held by a producer arming the flush timer after it has released
+    /// `inner`, and by the removal of the timer, so that a timer is never
+    /// updated after its removal. Arming outside `inner` matters for latency:
+    /// the wake-up of the loop thread may preempt the producer at once, and
+    /// the woken flush must not then wait for the producer's queue lock.
+    arming: Mutex<()>,
     /// Bumped whenever a registration is added or removed, so that a flush
     /// knows when its snapshot of the registrations is stale.
     generation: AtomicU64,
@@ -264,6 +270,7 @@ impl EventState {
         Arc::new_cyclic(|this| EventState {
             inner: Mutex::new(Inner::default()),
             flush_ended: Condvar::new(),
+            arming: Mutex::new(()),
             generation: AtomicU64::new(0),
             listening: AtomicU32::new(0),
             this: this.clone(),
@@ -380,15 +387,12 @@ impl EventState {
     fn drop_timer_if_unused(&self) {
         let mut inner = self.inner.lock();
         if inner.registrations.is_empty() {
-            Self::drop_timer(&mut inner);
+            if let Some((event_loop, timer)) = inner.timer.take() {
+                let _no_arming_under_way = self.arming.lock();
+                event_loop.remove_timeout(timer);
+            }
+            inner.queue.clear();
         }
-    }
-
-    fn drop_timer(inner: &mut Inner) {
-        if let Some((event_loop, timer)) = inner.timer.take() {
-            event_loop.remove_timeout(timer);
-        }
-        inner.queue.clear();
     }
 
     /// Queues an event for delivery from the event loop. With no callback
@@ -409,20 +413,27 @@ impl EventState {
     }
 
     fn push(&self, events: impl Iterator<Item = (Event, Option<i32>)>, backlog: Option<&Arc<Backlog>>) {
-        let mut inner = self.inner.lock();
-        if inner.timer.is_none() {
-            return;
-        }
-        let was_empty = inner.queue.is_empty();
-        for (event, remote_id) in events {
-            if let Some(backlog) = backlog {
-                backlog.queued.fetch_add(1, Ordering::SeqCst);
+        let (event_loop, timer, _arming) = {
+            let mut inner = self.inner.lock();
+            let Some((event_loop, timer)) = inner.timer.clone() else {
+                return;
+            };
+            let was_empty = inner.queue.is_empty();
+            for (event, remote_id) in events {
+                if let Some(backlog) = backlog {
+                    backlog.queued.fetch_add(1, Ordering::SeqCst);
+                }
+                inner.queue.push_back(Queued { event: Some(event), remote_id, backlog: backlog.cloned() });
             }
-            inner.queue.push_back(Queued { event: Some(event), remote_id, backlog: backlog.cloned() });
-        }
-        if let Some((event_loop, timer)) = inner.timer.as_ref().filter(|_| was_empty && !inner.queue.is_empty()) {
-            event_loop.update_timeout(*timer, 0);
-        }
+            if !was_empty || inner.queue.is_empty() {
+                return;
+            }
+            // Taken before `inner` is released: the timer stays until it is armed.
+            (event_loop, timer, self.arming.lock())
+        };
+        // A flush may have taken the events meanwhile: the timer then fires
+        // once for nothing, and the flush finds the queue empty.
+        event_loop.update_timeout(timer, 0);
     }
 
     /// Delivers the queued events, at most [`FLUSH_BATCH`] of them; run by

@@ -11,6 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::raw_json::{OwnedRaw, Raw, Tape};
+use crate::event::CText;
 
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
@@ -169,12 +170,18 @@ pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
 }
 
 /// A QMP event: `{"event": NAME, "data": {...}, "timestamp": {...}}`.
+/// Read by the fast path of the monitor thread, its `data` is the line's own
+/// text (`'a`), which the event is mapped from without a copy; an event kept
+/// for later is [`QmpEvent::into_owned`].
 #[derive(Clone, Debug)]
-pub struct QmpEvent {
-    pub name: String,
+pub struct QmpEvent<'a> {
+    /// Made once as C text: a raw monitor event passes it on as it is.
+    pub name: CText,
+    /// The name QEMU sent held a NUL, where `name` ends.
+    name_cut: bool,
     /// The event's `data` member as QEMU sent it; `None` when it sent none
     /// (raw monitor-event callbacks then get NULL details, as libvirt's do).
-    data: Option<Data>,
+    data: Option<Data<'a>>,
     /// -1 when QEMU gave no timestamp, as libvirt reports it.
     pub seconds: i64,
     pub microseconds: u32,
@@ -183,9 +190,25 @@ pub struct QmpEvent {
 /// An event's `data`: QEMU's text when the fast path read the line (made a
 /// `Value` only if a mapper asks for one), else the general parser's value.
 #[derive(Clone, Debug)]
-enum Data {
-    Text { raw: OwnedRaw, parsed: once_cell::unsync::OnceCell<Value> },
+enum Data<'a> {
+    Text { raw: Text<'a>, parsed: once_cell::unsync::OnceCell<Value> },
     Parsed(Value),
+}
+
+/// Checked JSON text: the line's, or a copy of it.
+#[derive(Clone, Debug)]
+enum Text<'a> {
+    Line(Raw<'a>),
+    Copy(OwnedRaw),
+}
+
+impl Text<'_> {
+    fn raw(&self) -> Raw<'_> {
+        match self {
+            Text::Line(raw) => *raw,
+            Text::Copy(raw) => raw.raw(),
+        }
+    }
 }
 
 /// One member of an event's `data`, read without building a `Value` when the
@@ -248,9 +271,15 @@ impl<'a> Field<'a> {
 
 static NO_DATA: Value = Value::Null;
 
-impl QmpEvent {
-    pub fn new(name: impl Into<String>, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent {
-        QmpEvent { name: name.into(), data: data.map(Data::Parsed), seconds, microseconds }
+impl QmpEvent<'_> {
+    pub fn new(name: &str, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent<'static> {
+        QmpEvent {
+            name: name.into(),
+            name_cut: name.contains('\0'),
+            data: data.map(Data::Parsed),
+            seconds,
+            microseconds,
+        }
     }
 
     /// The event's `data`, if QEMU sent one.
@@ -258,7 +287,7 @@ impl QmpEvent {
         match self.data.as_ref()? {
             // The fast path checked the text: the general parser reads it.
             Data::Text { raw, parsed } => {
-                Some(parsed.get_or_init(|| serde_json::from_str(raw.text()).unwrap_or_default()))
+                Some(parsed.get_or_init(|| serde_json::from_str(raw.raw().text()).unwrap_or_default()))
             }
             Data::Parsed(value) => Some(value),
         }
@@ -266,8 +295,9 @@ impl QmpEvent {
 
     /// Whether a string of the event (its name, or a key or value of its
     /// data) holds a NUL character, which a C string would silently cut.
-    /// Text the fast path kept has no escapes, so only a raw NUL byte counts
-    /// there; parsed data is searched.
+    /// Text the fast path kept has none: it has no escapes, and the walk
+    /// refused control characters in strings (and JSON has no NUL outside
+    /// them); parsed data is searched.
     pub fn holds_nul(&self) -> bool {
         fn in_value(value: &Value) -> bool {
             match value {
@@ -277,10 +307,10 @@ impl QmpEvent {
                 Value::Null | Value::Bool(_) | Value::Number(_) => false,
             }
         }
-        self.name.contains('\0')
+        self.name_cut
             || match &self.data {
                 None => false,
-                Some(Data::Text { raw, .. }) => raw.text().contains('\0'),
+                Some(Data::Text { .. }) => false,
                 Some(Data::Parsed(value)) => in_value(value),
             }
     }
@@ -314,57 +344,72 @@ impl QmpEvent {
         }
     }
 
-    /// The event, read by the fast path, or `None` if `line` is anything
-    /// but a plain event (which the general parser then reads).
-    fn read_plain(line: &[u8]) -> Option<QmpEvent> {
-        thread_local! {
-            /// The tape of the line being read, kept for the next line.
-            static TAPE: std::cell::RefCell<Tape> = const { std::cell::RefCell::new(Tape::new()) };
+    /// This event with its own copy of what it borrows.
+    pub fn into_owned(self) -> QmpEvent<'static> {
+        let data = self.data.map(|data| match data {
+            Data::Text { raw: Text::Line(raw), parsed } => Data::Text { raw: Text::Copy(raw.to_owned()), parsed },
+            Data::Text { raw: Text::Copy(raw), parsed } => Data::Text { raw: Text::Copy(raw), parsed },
+            Data::Parsed(value) => Data::Parsed(value),
+        });
+        QmpEvent {
+            name: self.name,
+            name_cut: self.name_cut,
+            data,
+            seconds: self.seconds,
+            microseconds: self.microseconds,
         }
-        TAPE.with_borrow_mut(|tape| {
-            let message = Raw::check(line, tape)?;
-            let (mut name, mut timestamp, mut data) = (None, None, None);
-            for (key, value) in message.members() {
-                match key {
-                    "event" => name = Some(value.as_str()?),
-                    "timestamp" => timestamp = Some(value),
-                    "data" => data = Some(value),
-                    // A greeting or a reply, whatever else it has.
-                    "QMP" | "return" | "error" => return None,
-                    _ => {}
-                }
+    }
+}
+
+impl<'a> QmpEvent<'a> {
+    /// The event, read by the fast path, or `None` if `line` is anything
+    /// but a plain event (which the general parser then reads). `tape` is
+    /// where the walk records the line's members.
+    fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
+        let message = Raw::check(line, tape)?;
+        let (mut name, mut timestamp, mut data) = (None, None, None);
+        for (key, value) in message.members() {
+            match key {
+                "event" => name = Some(value.as_str()?),
+                "timestamp" => timestamp = Some(value),
+                "data" => data = Some(value),
+                // A greeting or a reply, whatever else it has.
+                "QMP" | "return" | "error" => return None,
+                _ => {}
             }
-            let member = |key: &str| timestamp.and_then(|t| t.get(key));
-            Some(QmpEvent {
-                name: name?.to_owned(),
-                data: data.map(|d| Data::Text { raw: d.to_owned(), parsed: Default::default() }),
-                seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
-                microseconds: member("microseconds")
-                    .and_then(|us| us.as_u64())
-                    .and_then(|us| u32::try_from(us).ok())
-                    .unwrap_or(0),
-            })
+        }
+        let member = |key: &str| timestamp.and_then(|t| t.get(key));
+        Some(QmpEvent {
+            name: CText::new(name?),
+            // The walk refused control characters in strings.
+            name_cut: false,
+            data: data.map(|d| Data::Text { raw: Text::Line(d), parsed: Default::default() }),
+            seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
+            microseconds: member("microseconds")
+                .and_then(|us| us.as_u64())
+                .and_then(|us| u32::try_from(us).ok())
+                .unwrap_or(0),
         })
     }
 }
 
-impl PartialEq for QmpEvent {
-    fn eq(&self, other: &QmpEvent) -> bool {
-        (&self.name, self.data(), self.seconds, self.microseconds)
-            == (&other.name, other.data(), other.seconds, other.microseconds)
+impl PartialEq for QmpEvent<'_> {
+    fn eq(&self, other: &QmpEvent<'_>) -> bool {
+        (&self.name, self.name_cut, self.data(), self.seconds, self.microseconds)
+            == (&other.name, other.name_cut, other.data(), other.seconds, other.microseconds)
     }
 }
 
 /// One line from QEMU, classified.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Message {
+pub enum Message<'a> {
     /// The greeting QEMU sends on connect (a top-level `"QMP"` key).
     Greeting {
         /// `(major, minor, micro)`; zeros where QEMU left a number out.
         version: (u64, u64, u64),
         capabilities: Vec<String>,
     },
-    Event(QmpEvent),
+    Event(QmpEvent<'a>),
     /// A successful reply. `id` is the command's id: a string id as sent,
     /// any other JSON id in its compact JSON text (`42` → `"42"`).
     Return {
@@ -413,10 +458,24 @@ fn version_part(version: Option<&Value>, key: &str) -> u64 {
     version.and_then(|v| v.get(key)).and_then(Value::as_u64).unwrap_or(0)
 }
 
-impl Message {
+impl Message<'_> {
     /// Classifies one line (without its line ending).
-    pub fn parse(line: &[u8]) -> Result<Message, ParseError> {
-        if let Some(event) = QmpEvent::read_plain(line) {
+    pub fn parse(line: &[u8]) -> Result<Message<'static>, ParseError> {
+        let mut tape = Tape::new();
+        Ok(match Message::parse_in(line, &mut tape)? {
+            Message::Event(event) => Message::Event(event.into_owned()),
+            Message::Greeting { version, capabilities } => Message::Greeting { version, capabilities },
+            Message::Return { id, value } => Message::Return { id, value },
+            Message::Error { id, class, desc } => Message::Error { id, class, desc },
+        })
+    }
+}
+
+impl<'a> Message<'a> {
+    /// [`Message::parse`], an event borrowing `line`, whose members the walk
+    /// records in `tape`.
+    pub fn parse_in(line: &'a [u8], tape: &'a mut Tape) -> Result<Message<'a>, ParseError> {
+        if let Some(event) = QmpEvent::read_plain(line, tape) {
             return Ok(Message::Event(event));
         }
         let value: Value = serde_json::from_slice(line)
@@ -453,7 +512,7 @@ impl Message {
                 .and_then(|us| u32::try_from(us).ok())
                 .unwrap_or(0);
             let data = obj.remove("data");
-            return Ok(Message::Event(QmpEvent::new(name, data, seconds, microseconds)));
+            return Ok(Message::Event(QmpEvent::new(&name, data, seconds, microseconds)));
         }
         let id = id_of(&obj);
         if let Some(value) = obj.remove("return") {
@@ -505,7 +564,7 @@ pub struct ErrorReply {
 
 /// What a message means to the session.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Incoming {
+pub enum Incoming<'a> {
     /// QEMU greeted us; write `send` (the `qmp_capabilities` command).
     Greeting {
         version: (u64, u64, u64),
@@ -513,7 +572,7 @@ pub enum Incoming {
     },
     /// The handshake is complete.
     Ready,
-    Event(QmpEvent),
+    Event(QmpEvent<'a>),
     /// The reply to a command sent with [`Session::command`].
     Reply {
         id: String,
@@ -610,7 +669,7 @@ impl Session {
     }
 
     /// Interprets one message from QEMU.
-    pub fn on_message(&mut self, msg: Message) -> Result<Incoming, ProtocolError> {
+    pub fn on_message<'a>(&mut self, msg: Message<'a>) -> Result<Incoming<'a>, ProtocolError> {
         match msg {
             Message::Greeting { version, .. } => {
                 if self.state != SessionState::AwaitingGreeting {
@@ -741,6 +800,21 @@ mod tests {
             Message::parse(br#"{"QMP": {}}"#),
             Ok(Message::Greeting { version: (0, 0, 0), capabilities: vec![] })
         );
+    }
+
+    /// A NUL (escaped: the fast path leaves the line to the general parser)
+    /// in the name or the data is reported, though the C name ends there.
+    #[test]
+    fn events_with_a_nul() {
+        let parse = |line: &str| match Message::parse(line.as_bytes()) {
+            Ok(Message::Event(ev)) => ev,
+            other => panic!("{other:?}"),
+        };
+        let cut = parse(r#"{"event": "RES\u0000ET"}"#);
+        assert_eq!((cut.name.as_str(), cut.holds_nul()), ("RES", true));
+        assert_ne!(cut, parse(r#"{"event": "RES"}"#));
+        assert!(parse(r#"{"event": "RESET", "data": {"reason": "a\u0000b"}}"#).holds_nul());
+        assert!(!parse(r#"{"event": "RESET", "data": {"reason": "guest-reset"}}"#).holds_nul());
     }
 
     #[test]

@@ -36,9 +36,19 @@ pub use runtime::{BlockJobState, DomainRuntime, DomainState, PausedReason, Varia
 /// Maps one QMP event, updating `rt`.
 pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
     let mut out = Mapped::default();
+    map_event_into(rt, ev, &mut out);
+    out
+}
+
+/// Maps one QMP event into `out` (emptied first, its vectors' memory kept
+/// for the next event), updating `rt`.
+pub fn map_event_into(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
+    out.events.clear();
+    out.warnings.clear();
+    out.rtc_adjustment = None;
     if rt.state == DomainState::Shutoff {
         out.warnings.push(format!("ignoring QMP event {} after the monitor closed", ev.name));
-        return out;
+        return;
     }
     match ev.name.as_str() {
         "RESET" => out.events.push(EventPayload::Reboot),
@@ -63,25 +73,23 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
             }
         }
         "STOP" | "RESUME" | "POWERDOWN" => {}
-        "SHUTDOWN" => map_shutdown(rt, ev, &mut out),
-        "RTC_CHANGE" => map_rtc_change(rt, ev, &mut out),
-        "WATCHDOG" => map_watchdog(rt, ev, &mut out),
-        "BLOCK_IO_ERROR" => map_io_error(rt, ev, &mut out),
-        "VNC_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Vnc, &mut out),
-        "VNC_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Vnc, &mut out),
-        "VNC_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Vnc, &mut out),
-        "SPICE_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Spice, &mut out),
-        "SPICE_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Spice, &mut out),
-        "SPICE_DISCONNECTED" => {
-            map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Spice, &mut out)
-        }
+        "SHUTDOWN" => map_shutdown(rt, ev, out),
+        "RTC_CHANGE" => map_rtc_change(rt, ev, out),
+        "WATCHDOG" => map_watchdog(rt, ev, out),
+        "BLOCK_IO_ERROR" => map_io_error(rt, ev, out),
+        "VNC_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Vnc, out),
+        "VNC_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Vnc, out),
+        "VNC_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Vnc, out),
+        "SPICE_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Spice, out),
+        "SPICE_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Spice, out),
+        "SPICE_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Spice, out),
         "SUSPEND" => {
             out.events.push(EventPayload::PmSuspend { reason: 0 });
-            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, &mut out);
+            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, out);
         }
         "SUSPEND_DISK" => {
             out.events.push(EventPayload::PmSuspendDisk { reason: 0 });
-            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK, &mut out);
+            pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK, out);
         }
         "GUEST_PANICKED" => {
             rt.state = DomainState::Crashed;
@@ -92,7 +100,7 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
             out.events
                 .push(lifecycle(Ev::VIR_DOMAIN_EVENT_CRASHED, Crashed::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED as i32));
         }
-        "DEVICE_TRAY_MOVED" => map_tray_moved(ev, &mut out),
+        "DEVICE_TRAY_MOVED" => map_tray_moved(ev, out),
         "BALLOON_CHANGE" => match ev.fields().get("actual").and_then(Value::as_u64) {
             // Bytes to KiB, rounded up.
             Some(actual) => out.events.push(EventPayload::BalloonChange { actual: actual.div_ceil(1024) }),
@@ -109,9 +117,9 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
                 out.events.push(EventPayload::DeviceRemovalFailed { dev_alias: device.into() });
             }
         }
-        "BLOCK_WRITE_THRESHOLD" => map_block_threshold(rt, ev, &mut out),
-        "JOB_STATUS_CHANGE" => map_job_status(rt, ev, &mut out),
-        "BLOCK_JOB_READY" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_READY, &mut out),
+        "BLOCK_WRITE_THRESHOLD" => map_block_threshold(rt, ev, out),
+        "JOB_STATUS_CHANGE" => map_job_status(rt, ev, out),
+        "BLOCK_JOB_READY" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_READY, out),
         "BLOCK_JOB_COMPLETED" => {
             // A job that ends with an error reports it in the completion event.
             let status = if ev.fields().get("error").is_some() {
@@ -119,13 +127,13 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
             } else {
                 JobStatus::VIR_DOMAIN_BLOCK_JOB_COMPLETED
             };
-            map_block_job(rt, ev, status, &mut out);
+            map_block_job(rt, ev, status, out);
         }
-        "BLOCK_JOB_CANCELLED" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_CANCELED, &mut out),
+        "BLOCK_JOB_CANCELLED" => map_block_job(rt, ev, JobStatus::VIR_DOMAIN_BLOCK_JOB_CANCELED, out),
         // An I/O error inside a job (its policy decides what follows): BLOCK_IO_ERROR
         // and the job's end report what an application sees.
         "BLOCK_JOB_ERROR" => {}
-        "MEMORY_FAILURE" => map_memory_failure(ev, &mut out),
+        "MEMORY_FAILURE" => map_memory_failure(ev, out),
         "MEMORY_DEVICE_SIZE_CHANGE" => {
             match (data_str(ev, "id").filter(|id| !id.is_empty()), ev.fields().get("size").and_then(Value::as_u64)) {
                 (Some(alias), Some(size)) => out
@@ -144,7 +152,6 @@ pub fn map_event(rt: &mut DomainRuntime, ev: &QmpEvent) -> Mapped {
         },
         _ => {}
     }
-    out
 }
 
 /// How a domain's monitor came to be attached.

@@ -10,7 +10,7 @@ use crate::abi::domain_event::{
 use crate::driver::qemu::qmp::Message;
 use crate::event::{CText, GraphicsAddress};
 
-fn event(line: &str) -> QmpEvent {
+fn event(line: &str) -> QmpEvent<'static> {
     match Message::parse(line.as_bytes()) {
         Ok(Message::Event(ev)) => ev,
         other => panic!("not an event: {other:?}"),

@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use super::source::{Action, Next, Notice, RawCommand, Removal, Source};
 use super::testing;
-use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End};
+use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End, Mapped};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
+use crate::driver::qemu::raw_json::Tape;
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::Backlog;
@@ -30,6 +31,14 @@ const CONNECT_RETRY: Duration = Duration::from_millis(50);
 /// What one `read(2)` takes, and what a monitor may read per round of the
 /// monitor thread (so that one flooding monitor cannot starve the others).
 const READ_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    /// What every monitor of the monitor thread reads into: zeroed once, not
+    /// for each read (64 KiB cleared before every event of a slow stream cost
+    /// microseconds of its latency), and one for all monitors, so that a
+    /// monitor costs no read buffer of its own.
+    static READ_BUFFER: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
+}
 
 /// The environment variable that sets the queue marks, `HIGH` or `HIGH:LOW`.
 pub const QUEUE_MARKS_VARIABLE: &str = "VIRT_EVENTS_MONITOR_QUEUE";
@@ -127,7 +136,7 @@ pub(super) struct DomainMonitor {
     uuid: Option<Uuid>,
     answers_due: usize,
     /// Events that came before the domain was attached.
-    early_events: Vec<QmpEvent>,
+    early_events: Vec<QmpEvent<'static>>,
     /// Events dropped because they came before the handshake completed, or
     /// past the limit of `early_events`.
     early_dropped: usize,
@@ -148,6 +157,10 @@ pub(super) struct DomainMonitor {
     spent: Vec<Event>,
     /// The domain state the root was last told.
     published_state: DomainState,
+    /// What mapping an event gives, reused from event to event.
+    mapped: Mapped,
+    /// Where the walk over a line records its members, reused from line to line.
+    tape: Tape,
 }
 
 impl Source for DomainMonitor {
@@ -318,6 +331,8 @@ impl DomainMonitor {
             batch: Vec::new(),
             spent: Vec::new(),
             published_state: DomainState::Running,
+            mapped: Mapped::default(),
+            tape: Tape::new(),
         }
     }
 
@@ -385,10 +400,13 @@ impl DomainMonitor {
     /// monitor's events reach the high-water mark of the queue.
     fn read(&mut self, reads: usize) -> ReadEnd {
         self.backlog.free_spent(&mut self.spent);
-        let mut buf = [0u8; READ_SIZE];
+        READ_BUFFER.with_borrow_mut(|buf| self.read_into(buf, reads))
+    }
+
+    fn read_into(&mut self, buf: &mut [u8], reads: usize) -> ReadEnd {
         for _ in 0..reads {
             let Some(stream) = self.stream.as_mut() else { return ReadEnd::Drained };
-            let n = match stream.read(&mut buf) {
+            let n = match stream.read(buf) {
                 Ok(0) => return ReadEnd::Eof,
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadEnd::Drained,
@@ -479,7 +497,13 @@ impl DomainMonitor {
                 return;
             }
         };
-        let message = match Message::parse(data) {
+        let mut tape = std::mem::take(&mut self.tape);
+        self.take_message(data, &mut tape);
+        self.tape = tape;
+    }
+
+    fn take_message(&mut self, data: &[u8], tape: &mut Tape) {
+        let message = match Message::parse_in(data, tape) {
             Ok(message) => message,
             Err(e) => {
                 warn(format_args!("monitor of '{}': {e}", self.name));
@@ -499,7 +523,7 @@ impl DomainMonitor {
                 if self.identity.is_some() {
                     self.deliver(&event);
                 } else {
-                    self.keep_early(event);
+                    self.keep_early(event.into_owned());
                 }
             }
             Ok(Incoming::Reply { id, .. }) if matches!(self.pending.get(&id), Some(Pending::Raw(_))) => {
@@ -522,7 +546,7 @@ impl DomainMonitor {
     /// of the queue; dropped with a warning otherwise, so that a monitor
     /// flooding before it is attached cannot make the process buffer without
     /// limit (the handshake deadline bounds the time).
-    fn keep_early(&mut self, event: QmpEvent) {
+    fn keep_early(&mut self, event: QmpEvent<'static>) {
         if self.session.state() == SessionState::Ready && self.early_events.len() < self.marks.high {
             self.early_events.push(event);
             return;
@@ -659,7 +683,7 @@ impl DomainMonitor {
             self.batch.push(
                 QemuMonitorEvent {
                     domain: identity.clone(),
-                    name: (&event.name).into(),
+                    name: event.name.clone(),
                     seconds: event.seconds,
                     micros: event.microseconds,
                     details: event.details().map(CText::from),
@@ -667,17 +691,19 @@ impl DomainMonitor {
                 .into(),
             );
         }
-        let mapped = mapping::map_event(&mut self.runtime, event);
+        let mut mapped = std::mem::take(&mut self.mapped);
+        mapping::map_event_into(&mut self.runtime, event, &mut mapped);
         for warning in &mapped.warnings {
             warn(format_args!("monitor of '{}': {warning}", self.name));
         }
         if let Some(adjustment) = mapped.rtc_adjustment {
             self.root.record_adjustment(&self.name, adjustment);
         }
-        for payload in mapped.events {
+        for payload in mapped.events.drain(..) {
             let id = mapping::shown_id(&self.runtime, identity.id, &payload);
             self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
         }
+        self.mapped = mapped;
     }
 
     /// Queues the events of what was just handled in one batch, and tells
