@@ -587,6 +587,38 @@ fn save_restore_demo_prints_what_real_libvirt_prints() {
     }
 }
 
+/// The order of snapshot listings, the ID a domain handle shows after
+/// snapshot calls and the checks of a redefinition
+/// (`tests/c/snapshot_order_demo.c`, built against the system's libvirt
+/// headers): a chain of twelve snapshots, siblings made by reverting,
+/// deletions that move children, redefinitions that move a snapshot or
+/// are refused, listed as roots, children, descendants and in topological
+/// order (by name and as objects, with filters), print on our library in
+/// the order real libvirt 9.0 prints them. Through virt-eventsd they print
+/// the same again, with real libvirt's client and with ours, but for the
+/// handles' IDs: a remote client never changes them.
+#[test]
+fn snapshot_order_demo_prints_what_real_libvirt_prints() {
+    let lib = require_library();
+    const DEMO: &str = "snapshot_order_demo";
+    let exe = compile(DEMO, Flavor::System, &lib);
+    let real = on_real_libvirt(&exe, &[]);
+    assert!(
+        real.contains("# ListNames TOPOLOGICAL -> 12: c01 c02 c03 c04 c05 c06 c07 c08 c09 c10 c11 c12\n"),
+        "{real}"
+    );
+    assert!(real.contains("# ListChildrenNames(c03) 0 -> 9: a9 x1 kappa omega beta mid alpha zeta c04\n"), "{real}");
+    assert!(real.contains("reverting paused -> running through a: handle a -1, handle b 14"), "{real}");
+    assert_same_lines("in-process", &real, &on_ours(&exe, &[], &lib));
+    let without_ids =
+        |output: &str| output.lines().filter(|line| !line.starts_with("# after ")).collect::<Vec<_>>().join("\n");
+    let outputs = through_daemon(DEMO, &exe, &lib);
+    for (client, output) in &outputs {
+        assert_same_lines(&format!("through virt-eventsd, {client}"), &without_ids(&real), &without_ids(output));
+    }
+    assert_same_lines("through virt-eventsd, the two clients", &outputs[0].1, &outputs[1].1);
+}
+
 /// The demo of domain snapshots on `test:///default`
 /// (`tests/c/snapshot_demo.c`, built against the system's libvirt headers):
 /// creating (running, paused, shut off, halting, redefining), reverting

@@ -14,7 +14,7 @@ use crate::abi::libvirt_api::{
     virDomainSnapshotCreateFlags as Create, virDomainSnapshotDeleteFlags as Delete, virDomainSnapshotPtr,
     virDomainSnapshotRevertFlags as Revert,
 };
-use crate::driver::Driver;
+use crate::driver::{Driver, HandleId};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::DomainIdentity;
 
@@ -40,11 +40,12 @@ fn in_family<T>(checked: Result<T>) -> Result<T> {
     checked.map_err(|e| e.in_domain(FAMILY))
 }
 
-/// Refreshes the ID a domain handle shows after a call that may have
-/// stopped or started the domain.
-fn refresh_id(domain: &DomainHandle) {
-    let driver = &domain.conn().conn.driver;
-    domain.set_id(driver.refresh(&domain.identity).map_or(-1, |now| now.id));
+/// Sets the ID a domain handle shows after a call that may have stopped
+/// the domain, as the driver says libvirt's would.
+fn update_id(domain: &DomainHandle, change: HandleId) {
+    if change == HandleId::Reset {
+        domain.set_id(-1);
+    }
 }
 
 /// A new handle for the application on snapshot `name` of `domain`.
@@ -74,27 +75,27 @@ pub unsafe extern "C" fn virDomainSnapshotCreateXML(
         }
         in_family(exclusive(call.function, flags, REDEFINE, NO_METADATA))?;
         in_family(exclusive(call.function, flags, REDEFINE, HALT))?;
-        let name = handle.conn().conn.driver.snapshot_create(&handle.identity, &xml, flags)?;
-        refresh_id(&handle);
+        let (name, change) = handle.conn().conn.driver.snapshot_create(&handle.identity, &xml, flags)?;
+        update_id(&handle, change);
         Ok(new_snapshot(&handle, &name))
     })
 }
 
 /// A call that changes the snapshot's domain: libvirt's read-only check,
 /// its check that two flags are not both given, then `op` with the domain
-/// and the snapshot's name.
+/// and the snapshot's name, which says what becomes of the domain handle's ID.
 fn modify(
     call: &mut Call,
     snapshot: virDomainSnapshotPtr,
     (flags, (a, b)): (c_uint, (Flag, Flag)),
-    op: impl FnOnce(&dyn Driver, &DomainIdentity, &str) -> Result<()>,
+    op: impl FnOnce(&dyn Driver, &DomainIdentity, &str) -> Result<HandleId>,
 ) -> Result<c_int> {
     let snapshot = call.snapshot(snapshot)?;
     let domain = &snapshot.domain;
     check_writable(domain.conn(), call.function, FAMILY)?;
     in_family(exclusive(call.function, flags, a, b))?;
-    op(domain.conn().conn.driver.as_ref(), &domain.identity, &snapshot.name())?;
-    refresh_id(domain);
+    let change = op(domain.conn().conn.driver.as_ref(), &domain.identity, &snapshot.name())?;
+    update_id(domain, change);
     Ok(0)
 }
 
@@ -109,7 +110,11 @@ pub extern "C" fn virDomainRevertToSnapshot(snapshot: virDomainSnapshotPtr, flag
 #[no_mangle]
 pub extern "C" fn virDomainSnapshotDelete(snapshot: virDomainSnapshotPtr, flags: c_uint) -> c_int {
     let exclusive = (DELETE_CHILDREN, DELETE_CHILDREN_ONLY);
-    export!(|call| modify(call, snapshot, (flags, exclusive), |d, dom, name| d.snapshot_delete(dom, name, flags)))
+    export!(|call| {
+        modify(call, snapshot, (flags, exclusive), |d, dom, name| {
+            d.snapshot_delete(dom, name, flags).map(|()| HandleId::Kept)
+        })
+    })
 }
 
 /// Looks a snapshot of the domain up by name.

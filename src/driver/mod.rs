@@ -65,6 +65,17 @@ pub struct DomainState {
     pub reason: i32,
 }
 
+/// What a snapshot call does to the ID the domain handle it was made on
+/// shows. libvirt's test driver sets that handle's ID to -1 when the call
+/// stops the domain and leaves it alone otherwise, a start included (a
+/// handle looked up again shows the new ID); libvirt's remote client never
+/// changes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleId {
+    Kept,
+    Reset,
+}
+
 fn unsupported<T>(function: &str) -> Result<T> {
     Err(Error::no_support(ErrorDomain::VIR_FROM_DOMAIN, function))
 }
@@ -377,11 +388,14 @@ pub trait Driver: Send + Sync {
     // Snapshots, by name. `function` is the public function called, which
     // a driver without snapshots names.
 
-    /// `virDomainSnapshotCreateXML`: the new (or redefined) snapshot's name.
-    fn snapshot_create(&self, _dom: &DomainIdentity, _xml: &str, _flags: u32) -> Result<String> {
+    /// `virDomainSnapshotCreateXML`: the new (or redefined) snapshot's name,
+    /// and what becomes of the ID of the domain handle the call was made on.
+    fn snapshot_create(&self, _dom: &DomainIdentity, _xml: &str, _flags: u32) -> Result<(String, HandleId)> {
         unsupported_snapshot("virDomainSnapshotCreateXML")
     }
-    fn snapshot_revert(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<()> {
+    /// `virDomainRevertToSnapshot`: what becomes of the ID of the domain
+    /// handle the snapshot's handle holds.
+    fn snapshot_revert(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<HandleId> {
         unsupported_snapshot("virDomainRevertToSnapshot")
     }
     fn snapshot_delete(&self, _dom: &DomainIdentity, _name: &str, _flags: u32) -> Result<()> {

@@ -14,7 +14,9 @@ mod snapshots;
 
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
-use super::{check_flags, DomainInfo, DomainState, Done, Driver, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo};
+use super::{
+    check_flags, DomainInfo, DomainState, Done, Driver, HandleId, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo,
+};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
     virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
@@ -407,14 +409,19 @@ fn not_running() -> Error {
 /// Reads a definition: `<name>` is required, `<uuid>` optional; everything
 /// else is kept as given.
 fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
-    let mut def =
-        xml::parse(text).map_err(|e| Error::xml_syntax(ErrorDomain::VIR_FROM_DOMAIN, "domain_definition", e))?;
+    let def = xml::parse(text).map_err(|e| Error::xml_syntax(ErrorDomain::VIR_FROM_DOMAIN, "domain_definition", e))?;
     if def.name != "domain" {
         return Err(Error::xml(
             ErrorDomain::VIR_FROM_DOMAIN,
             format!("unexpected root element <{}>, expecting <domain>", def.name),
         ));
     }
+    definition(def)
+}
+
+/// A `<domain>` element as a definition (as `parse_definition` reads it;
+/// a snapshot's is one too): its name and UUID, a new UUID when it has none.
+fn definition(mut def: Element) -> Result<(Element, String, Uuid)> {
     let name = def.child_text("name").filter(|n| !n.is_empty());
     let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
     let uuid = match def.child_text("uuid") {
@@ -1037,12 +1044,12 @@ impl Driver for TestDriver {
         })
     }
 
-    fn snapshot_create(&self, dom: &DomainIdentity, xml: &str, flags: u32) -> Result<String> {
+    fn snapshot_create(&self, dom: &DomainIdentity, xml: &str, flags: u32) -> Result<(String, HandleId)> {
         self.with_domains(|domains| snapshots::create(domains, dom, xml, flags))
     }
 
-    fn snapshot_revert(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
-        self.with_domains(|domains| Ok(((), snapshots::revert(domains, dom, name, flags)?)))
+    fn snapshot_revert(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<HandleId> {
+        self.with_domains(|domains| snapshots::revert(domains, dom, name, flags))
     }
 
     fn snapshot_delete(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {

@@ -59,7 +59,7 @@ impl Server {
                 let args = args!(SnapshotCreateXmlArgs);
                 change(Box::new(move |d| {
                     let dom = domain_identity(&args.dom);
-                    let name = d.snapshot_create(&dom, &args.xml_desc, args.flags)?;
+                    let (name, _) = d.snapshot_create(&dom, &args.xml_desc, args.flags)?;
                     Ok(snapshot_ret(&dom, name))
                 }))
             }
@@ -69,7 +69,7 @@ impl Server {
                 change(Box::new(move |d| {
                     let (dom, name) = (domain_identity(&args.snap.dom), args.snap.name);
                     match revert {
-                        true => d.snapshot_revert(&dom, &name, args.flags),
+                        true => d.snapshot_revert(&dom, &name, args.flags).map(|_| ()),
                         false => d.snapshot_delete(&dom, &name, args.flags),
                     }
                     .map(|()| boxed(()))

@@ -3,8 +3,10 @@
  * snapshots, their tree and their XML, with the lifecycle events each call
  * emits, printed so that the output of this program on real libvirt 9.0 and
  * on ours can be compared line for line (tests/c_programs.rs does). Built
- * against the system's libvirt headers. Listings are printed sorted (real
- * libvirt lists in the order of its hash table) and creation times masked.
+ * against the system's libvirt headers. Listings are printed sorted (the
+ * plain listing comes in the order of libvirt's hash table, seeded at random;
+ * snapshot_order_demo.c compares the orders libvirt fixes) and creation
+ * times masked.
  */
 #define _DEFAULT_SOURCE /* strdup, strtok */
 #include <libvirt/libvirt.h>

@@ -29,7 +29,7 @@ use crate::rpc::protocol::*;
 use crate::rpc::xdr::{Decoder, Xdr, XdrResult};
 use crate::uuid::Uuid;
 
-use super::{Counted, DomainInfo, DomainState, Done, Driver, Lookup, Named, NodeInfo, ObjectOp, ObjectQuery};
+use super::{Counted, DomainInfo, DomainState, Done, Driver, HandleId, Lookup, Named, NodeInfo, ObjectOp, ObjectQuery};
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
 const FEATURE_KEEPALIVE: i32 = 10;
@@ -897,13 +897,13 @@ impl Driver for RemoteDriver {
         self.call(remote::DOMAIN_HAS_MANAGED_SAVE_IMAGE, &args).map(|ret: IntRet| ret.value != 0)
     }
 
-    fn snapshot_create(&self, dom: &DomainIdentity, xml: &str, flags: u32) -> Result<String> {
+    fn snapshot_create(&self, dom: &DomainIdentity, xml: &str, flags: u32) -> Result<(String, HandleId)> {
         let args = SnapshotCreateXmlArgs { dom: self.wire(dom), xml_desc: xml.to_string(), flags };
-        self.call(remote::DOMAIN_SNAPSHOT_CREATE_XML, &args).map(|ret: SnapshotRet| ret.snap.name)
+        self.call(remote::DOMAIN_SNAPSHOT_CREATE_XML, &args).map(|ret: SnapshotRet| (ret.snap.name, HandleId::Kept))
     }
 
-    fn snapshot_revert(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {
-        self.call(remote::DOMAIN_REVERT_TO_SNAPSHOT, &self.snapshot_args(dom, name, flags))
+    fn snapshot_revert(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<HandleId> {
+        self.call(remote::DOMAIN_REVERT_TO_SNAPSHOT, &self.snapshot_args(dom, name, flags)).map(|()| HandleId::Kept)
     }
 
     fn snapshot_delete(&self, dom: &DomainIdentity, name: &str, flags: u32) -> Result<()> {

@@ -19,9 +19,10 @@ use crate::abi::libvirt_api::{
     virDomainSnapshotCreateFlags as Create, virDomainSnapshotDeleteFlags as Delete, virDomainSnapshotListFlags as List,
     virDomainSnapshotRevertFlags as Revert,
 };
-use crate::driver::check_flags;
+use crate::driver::{check_flags, HandleId};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::{DomainEvent, DomainIdentity};
+use crate::uuid::Uuid;
 use crate::xml::{self, Element};
 
 /// What `virDomainSnapshotCreateXML` accepts on the test driver: the
@@ -42,6 +43,7 @@ const DELETE_CHILDREN_ONLY: u32 = Delete::VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ON
 /// `VIR_DOMAIN_SNAPSHOT_LIST_ROOTS` for a domain's listing,
 /// `_DESCENDANTS` (the same bit) for a snapshot's.
 const LIST_TREE: u32 = List::VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS as u32;
+const LIST_TOPOLOGICAL: u32 = List::VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL as u32;
 /// Every listing flag the test driver accepts: the tree bit, the
 /// topological order and every filter.
 const LIST_FLAGS: u32 = 0x7ff;
@@ -58,19 +60,22 @@ struct Snapshot {
     /// A `virDomainSnapshotState` name.
     state: String,
     parent: Option<String>,
+    /// The children's names, in the order libvirt lists them: the newest
+    /// link first (see `Snapshots`).
+    children: Vec<String>,
     creation_time: i64,
     /// `<memory snapshot=...>`.
     memory: String,
     disks: Option<Element>,
-    /// The domain's definition when the snapshot was taken (a redefined
-    /// snapshot always has one: the test driver requires it).
+    /// The domain's definition when the snapshot was taken (every snapshot
+    /// of the test driver has one: a redefinition must give or keep it).
     domain: Element,
 }
 
 impl Snapshot {
     /// Whether reverting to it leaves the domain running or paused.
     fn is_active(&self) -> bool {
-        self.state == "running" || self.state == "paused"
+        is_online(&self.state)
     }
 
     fn to_xml(&self) -> String {
@@ -96,10 +101,20 @@ impl Snapshot {
     }
 }
 
-/// A domain's snapshots, in creation order, and its current one.
+/// A domain's snapshots, their tree and its current one.
+///
+/// The order of the listings is libvirt's where libvirt's is fixed: it
+/// keeps each snapshot's children (and the roots) in a list to which a
+/// snapshot is linked at the front, when it is created or redefined, and
+/// to which a deleted snapshot's children move as a block, in their order,
+/// in front of their new siblings; a walk of the tree visits a snapshot
+/// before its descendants, in those orders. Only the plain listing of
+/// every snapshot comes from libvirt's hash table, whose order changes from
+/// run to run (its hash is seeded at random); ours keeps creation order.
 #[derive(Default)]
 pub(super) struct Snapshots {
     list: Vec<Snapshot>,
+    roots: Vec<String>,
     current: Option<String>,
 }
 
@@ -115,18 +130,49 @@ impl Snapshots {
             .ok_or_else(|| not_found(format!("no domain snapshot with matching name '{name}'")))
     }
 
-    fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Snapshot> + 'a {
-        self.list.iter().filter(move |s| s.parent.as_deref() == Some(name))
+    fn find_mut(&mut self, name: &str) -> Option<&mut Snapshot> {
+        self.list.iter_mut().find(|s| s.name == name)
     }
 
-    /// Every descendant of `name`, parents before their children.
-    fn descendants(&self, name: &str) -> Vec<String> {
-        let mut found: Vec<String> = self.children(name).map(|s| s.name.clone()).collect();
-        let mut next = 0;
-        while next < found.len() {
-            let more: Vec<String> = self.children(&found[next]).map(|s| s.name.clone()).collect();
-            found.extend(more);
-            next += 1;
+    /// The children of `parent` (the roots for `None`), in listing order.
+    fn children_of(&self, parent: Option<&str>) -> &[String] {
+        match parent {
+            None => &self.roots,
+            Some(name) => self.find(name).map_or(&[], |s| &s.children),
+        }
+    }
+
+    fn children_of_mut(&mut self, parent: Option<&str>) -> Option<&mut Vec<String>> {
+        match parent {
+            None => Some(&mut self.roots),
+            Some(name) => self.find_mut(name).map(|s| &mut s.children),
+        }
+    }
+
+    /// Puts `name` at the front of its parent's children.
+    fn link(&mut self, name: &str) {
+        let parent = self.find(name).ok().and_then(|s| s.parent.clone());
+        if let Some(siblings) = self.children_of_mut(parent.as_deref()) {
+            siblings.insert(0, name.to_string());
+        }
+    }
+
+    /// Takes `name` out of its parent's children.
+    fn unlink(&mut self, name: &str) {
+        let parent = self.find(name).ok().and_then(|s| s.parent.clone());
+        if let Some(siblings) = self.children_of_mut(parent.as_deref()) {
+            siblings.retain(|s| s != name);
+        }
+    }
+
+    /// Every descendant of `parent` (of every root for `None`), each
+    /// before its own descendants.
+    fn descendants(&self, parent: Option<&str>) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut pending: Vec<&str> = self.children_of(parent).iter().rev().map(String::as_str).collect();
+        while let Some(name) = pending.pop() {
+            found.push(name.to_string());
+            pending.extend(self.children_of(Some(name)).iter().rev().map(String::as_str));
         }
         found
     }
@@ -138,7 +184,7 @@ impl Snapshots {
             let set = |bit: &u32| flags & bit != 0;
             !bits.iter().any(|(bit, _)| set(bit)) || bits.iter().any(|(bit, holds)| set(bit) && *holds)
         };
-        let leaf = self.children(&snapshot.name).next().is_none();
+        let leaf = snapshot.children.is_empty();
         let inactive = snapshot.state == "shutoff";
         let disk_only = snapshot.state == "disk-snapshot";
         group(&[(List::VIR_DOMAIN_SNAPSHOT_LIST_LEAVES as u32, leaf), (List::VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES as u32, !leaf)])
@@ -154,47 +200,63 @@ impl Snapshots {
     }
 
     /// The names listed for `flags`: the domain's snapshots (with the tree
-    /// bit, the roots only), or the children of `of` (with it, every
-    /// descendant).
+    /// bit, the roots only; with `TOPOLOGICAL`, in a walk of the tree), or
+    /// the children of `of` (with the tree bit, its descendants).
     fn names(&self, of: Option<&str>, flags: u32) -> Result<Vec<String>> {
         let tree = flags & LIST_TREE != 0;
-        let candidates: Vec<&Snapshot> = match of {
-            None if tree => self.list.iter().filter(|s| s.parent.is_none()).collect(),
-            None => self.list.iter().collect(),
+        let candidates: Vec<String> = match of {
+            None if tree => self.roots.clone(),
+            None if flags & LIST_TOPOLOGICAL != 0 => self.descendants(None),
+            None => self.list.iter().map(|s| s.name.clone()).collect(),
             Some(name) => {
                 self.find(name)?;
                 match tree {
-                    true => self.descendants(name).iter().filter_map(|n| self.find(n).ok()).collect(),
-                    false => self.children(name).collect(),
+                    true => self.descendants(Some(name)),
+                    false => self.children_of(Some(name)).to_vec(),
                 }
             }
         };
-        Ok(candidates.into_iter().filter(|s| self.passes(s, flags)).map(|s| s.name.clone()).collect())
+        let passes = |name: &String| self.find(name).is_ok_and(|s| self.passes(s, flags));
+        Ok(candidates.into_iter().filter(passes).collect())
     }
 
     /// Deletes `name` (its children move to its parent), its descendants
     /// too with `DELETE_CHILDREN`, or only them with `DELETE_CHILDREN_ONLY`.
     fn delete(&mut self, name: &str, flags: u32) -> Result<()> {
-        let parent = self.find(name)?.parent.clone();
+        let snapshot = self.find(name)?;
+        let parent = snapshot.parent.clone();
         if flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY) != 0 {
-            let doomed = self.descendants(name);
+            let doomed = self.descendants(Some(name));
             if self.current.as_ref().is_some_and(|c| doomed.contains(c)) {
                 self.current = Some(name.to_string());
             }
             self.list.retain(|s| !doomed.contains(&s.name));
         } else {
-            for child in self.list.iter_mut().filter(|s| s.parent.as_deref() == Some(name)) {
+            let moving = snapshot.children.clone();
+            for child in self.list.iter_mut().filter(|s| moving.contains(&s.name)) {
                 child.parent = parent.clone();
             }
-        }
-        if flags & DELETE_CHILDREN_ONLY == 0 {
-            if self.current.as_deref() == Some(name) {
-                self.current = parent.filter(|p| self.list.iter().any(|s| s.name == *p));
+            if let Some(siblings) = self.children_of_mut(parent.as_deref()) {
+                siblings.splice(0..0, moving);
             }
-            self.list.retain(|s| s.name != name);
+        }
+        match flags & DELETE_CHILDREN_ONLY {
+            0 => {
+                self.unlink(name);
+                if self.current.as_deref() == Some(name) {
+                    self.current = parent.filter(|p| self.find(p).is_ok());
+                }
+                self.list.retain(|s| s.name != name);
+            }
+            _ => self.find_mut(name).into_iter().for_each(|s| s.children.clear()),
         }
         Ok(())
     }
+}
+
+/// Whether a snapshot of this state has the domain running or paused.
+fn is_online(state: &str) -> bool {
+    state == "running" || state == "paused"
 }
 
 fn not_found(detail: String) -> Error {
@@ -208,8 +270,11 @@ fn now() -> i64 {
 /// The snapshot a `<domainsnapshot>` document describes. A new snapshot
 /// takes only its name and description from it (and checks the disks it
 /// names); a redefined one takes everything, and must say when it was
-/// taken, in which state and of which definition.
-fn parse(text: &str, domain: &TestDomain, redefine: bool) -> Result<Snapshot> {
+/// taken and in which state. A redefinition's `<domain>` counts only with
+/// a `type` (libvirt's older snapshots had a bare `<domain><uuid>`); without
+/// one the snapshot's `domain` is left empty. Beside the snapshot, the
+/// UUID of the definition the document gave (`redefine_checked` checks it).
+fn parse(text: &str, domain: &TestDomain, redefine: bool) -> Result<(Snapshot, Option<Uuid>)> {
     let doc =
         xml::parse(text).map_err(|e| Error::xml_syntax(ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT, "domain_snapshot", e))?;
     if doc.name != "domainsnapshot" {
@@ -223,24 +288,33 @@ fn parse(text: &str, domain: &TestDomain, redefine: bool) -> Result<Snapshot> {
     let description = doc.child_text("description");
     if redefine {
         let in_snapshot = ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT;
+        let name = name.ok_or_else(|| Error::xml(in_snapshot, "a redefined snapshot must have a name"))?;
         let creation_time =
             creation_time.ok_or_else(|| Error::internal(in_snapshot, "missing creationTime from existing snapshot"))?;
-        let state = doc
-            .child_text("state")
-            .filter(|s| STATE_NAMES.contains(&s.as_str()))
-            .ok_or_else(|| Error::xml(in_snapshot, "missing state from existing snapshot"))?;
-        let def =
-            doc.child("domain").cloned().ok_or_else(|| Error::internal(in_snapshot, "missing domain in snapshot"))?;
-        return Ok(Snapshot {
-            name: name.unwrap_or_else(|| creation_time.to_string()),
+        let state =
+            doc.child_text("state").ok_or_else(|| Error::xml(in_snapshot, "missing state from existing snapshot"))?;
+        // `nostate` is no state a snapshot can be in.
+        if !STATE_NAMES[1..].contains(&state.as_str()) {
+            let detail = format!("Invalid state '{state}' in domain snapshot XML");
+            return Err(Error::config_unsupported(in_snapshot, detail));
+        }
+        let given = doc.child("domain").filter(|d| d.attribute("type").is_some_and(|t| !t.is_empty()));
+        let (def, uuid) = match given {
+            Some(def) => machine(def.clone()).map(|(def, uuid)| (def, Some(uuid)))?,
+            None => (Element::new("domain"), None),
+        };
+        let snapshot = Snapshot {
+            name,
             description,
             memory: doc.child("memory").and_then(|m| m.attribute("snapshot")).unwrap_or("no").to_string(),
             parent: doc.child("parent").and_then(|p| p.child_text("name")),
+            children: Vec::new(),
             disks: doc.child("disks").cloned(),
             state,
             creation_time,
             domain: def,
-        });
+        };
+        return Ok((snapshot, uuid));
     }
     for disk in doc.child("disks").into_iter().flat_map(Element::elements) {
         if disk.attribute("snapshot").is_some_and(|mode| mode != "internal") {
@@ -252,16 +326,33 @@ fn parse(text: &str, domain: &TestDomain, redefine: bool) -> Result<Snapshot> {
     }
     let creation_time = now();
     let state = STATE_NAMES.get(domain.state as usize).copied().unwrap_or("nostate").to_string();
-    Ok(Snapshot {
+    let snapshot = Snapshot {
         name: name.unwrap_or_else(|| creation_time.to_string()),
         description,
         memory: if domain.is_active() { "internal" } else { "no" }.to_string(),
         parent: None,
+        children: Vec::new(),
         disks: disks_of(&domain.def),
         state,
         creation_time,
         domain: domain.def.clone(),
-    })
+    };
+    Ok((snapshot, Some(domain.uuid)))
+}
+
+/// A redefined snapshot's `<domain>`: a definition as the test driver
+/// reads one (its name and UUID), which must also have an OS type and a
+/// memory size, as libvirt's parser requires (in its order).
+fn machine(def: Element) -> Result<(Element, Uuid)> {
+    let (def, _, uuid) = super::definition(def)?;
+    let in_domain = ErrorDomain::VIR_FROM_DOMAIN;
+    if def.child("os").and_then(|os| os.child("type")).is_none() {
+        return Err(Error::xml(in_domain, "an os <type> must be specified"));
+    }
+    if super::memory_kib(&def, "memory").is_none() {
+        return Err(Error::xml(in_domain, "Memory size must be specified via <memory> or in the <numa> configuration"));
+    }
+    Ok((def, uuid))
 }
 
 /// `<disks>` for a new snapshot: every disk of the definition, internal.
@@ -287,14 +378,14 @@ fn disks_of(def: &Element) -> Option<Element> {
     Some(disks)
 }
 
-/// `virDomainSnapshotCreateXML`: the snapshot's name, and the event of a
-/// domain `VIR_DOMAIN_SNAPSHOT_CREATE_HALT` stopped.
+/// `virDomainSnapshotCreateXML`: the snapshot's name, whether the call
+/// stopped the domain (`VIR_DOMAIN_SNAPSHOT_CREATE_HALT`), and its event.
 pub(super) fn create(
     domains: &mut Domains,
     dom: &DomainIdentity,
     xml: &str,
     flags: u32,
-) -> Result<(String, Option<DomainEvent>)> {
+) -> Result<((String, HandleId), Option<DomainEvent>)> {
     check_flags(flags, CREATE_FLAGS, "testDomainSnapshotCreateXML", ErrorDomain::VIR_FROM_TEST)?;
     let redefine = flags & Create::VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE as u32 != 0;
     let halt = flags & Create::VIR_DOMAIN_SNAPSHOT_CREATE_HALT as u32 != 0;
@@ -305,21 +396,15 @@ pub(super) fn create(
             "cannot halt after transient domain snapshot",
         ));
     }
-    let mut snapshot = parse(xml, domain, redefine)?;
+    let (mut snapshot, given) = parse(xml, domain, redefine)?;
     let name = snapshot.name.clone();
-    let snapshots = &mut domain.snapshots;
-    let existing = snapshots.list.iter().position(|s| s.name == name);
     if redefine {
-        match existing {
-            Some(index) => snapshots.list[index] = snapshot,
-            None => snapshots.list.push(snapshot),
-        }
-        if flags & Create::VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT as u32 != 0 {
-            snapshots.current = Some(name.clone());
-        }
-        return Ok((name, None));
+        let uuid = domain.uuid;
+        redefine_checked(&mut domain.snapshots, (snapshot, given), uuid, flags)?;
+        return Ok(((name, HandleId::Kept), None));
     }
-    if existing.is_some() {
+    let snapshots = &mut domain.snapshots;
+    if snapshots.find(&name).is_ok() {
         return Err(Error::new(
             ErrorCode::VIR_ERR_OPERATION_FAILED,
             ErrorDomain::VIR_FROM_DOMAIN,
@@ -328,20 +413,132 @@ pub(super) fn create(
     }
     snapshot.parent = snapshots.current.replace(name.clone());
     snapshots.list.push(snapshot);
+    snapshots.link(&name);
     if !(halt && domain.is_active()) {
-        return Ok((name, None));
+        return Ok(((name, HandleId::Kept), None));
     }
     let event = domains.stop(
         dom,
         Shutoff::VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT,
         Stopped::VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT,
     )?;
-    Ok((name, Some(event)))
+    Ok(((name, HandleId::Reset), Some(event)))
 }
 
-/// `virDomainRevertToSnapshot`: the events, in the order libvirt 9.0's test
-/// driver queues them.
-pub(super) fn revert(domains: &mut Domains, dom: &DomainIdentity, name: &str, flags: u32) -> Result<Vec<DomainEvent>> {
+/// Redefines a snapshot (`VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE`) after
+/// libvirt's checks, in its order: the parent must exist, and not be the
+/// snapshot or one of its descendants; the definition must be of this
+/// domain (`uuid`); an existing snapshot stays online or offline, full or
+/// disk-only, and keeps its definition when the document gives none (a new
+/// one needs one), or is given one of the same machine (`same_abi`). The
+/// snapshot is linked to its parent anew.
+fn redefine_checked(
+    snapshots: &mut Snapshots,
+    (mut snapshot, given): (Snapshot, Option<Uuid>),
+    uuid: Uuid,
+    flags: u32,
+) -> Result<()> {
+    let name = snapshot.name.clone();
+    if let Some(parent) = &snapshot.parent {
+        let invalid = |detail: String| Error::invalid_arg(ErrorDomain::VIR_FROM_DOMAIN, detail);
+        if *parent == name {
+            return Err(invalid(format!("cannot set moment {name} as its own parent")));
+        }
+        let mut other =
+            snapshots.find(parent).map_err(|_| invalid(format!("parent {parent} for moment {name} not found")))?;
+        while let Some(up) = &other.parent {
+            if *up == name {
+                return Err(invalid(format!("parent {} would create cycle to {name}", other.name)));
+            }
+            match snapshots.find(up) {
+                Ok(next) => other = next,
+                Err(_) => break,
+            }
+        }
+    }
+    let in_snapshot = ErrorDomain::VIR_FROM_DOMAIN_SNAPSHOT;
+    if given.is_some_and(|given| given != uuid) {
+        return Err(Error::invalid_arg(in_snapshot, format!("definition for snapshot {name} must use uuid {uuid}")));
+    }
+    let existing = snapshots.find(&name).ok();
+    let exists = existing.is_some();
+    if let Some(other) = existing {
+        if is_online(&other.state) != is_online(&snapshot.state) {
+            let detail = format!("cannot change between online and offline snapshot state in snapshot {name}");
+            return Err(Error::invalid_arg(in_snapshot, detail));
+        }
+        if (other.state == "disk-snapshot") != (snapshot.state == "disk-snapshot") {
+            let detail = format!("cannot change between disk only and full system in snapshot {name}");
+            return Err(Error::invalid_arg(in_snapshot, detail));
+        }
+        match given {
+            Some(_) => same_abi(&other.domain, &snapshot.domain)?,
+            None => snapshot.domain = other.domain.clone(),
+        }
+    } else if given.is_none() {
+        return Err(Error::internal(in_snapshot, "missing domain in snapshot"));
+    }
+    match exists {
+        true => {
+            snapshots.unlink(&name);
+            if let Some(kept) = snapshots.find_mut(&name) {
+                snapshot.children = std::mem::take(&mut kept.children);
+                *kept = snapshot;
+            }
+        }
+        false => snapshots.list.push(snapshot),
+    }
+    snapshots.link(&name);
+    if flags & Create::VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT as u32 != 0 {
+        snapshots.current = Some(name);
+    }
+    Ok(())
+}
+
+/// The first of libvirt's checks that a redefined snapshot's definition
+/// describes the same machine as the one it replaces (its
+/// `virDomainDefCheckABIStability`): the virtualization type, the name, the
+/// memory sizes and the vCPU maximum, in its order (the rest of its
+/// comparison, such as the architecture and the devices, is not made).
+fn same_abi(source: &Element, target: &Element) -> Result<()> {
+    let differ = |what: &str, target: String, source: String| {
+        Err(Error::config_unsupported(
+            ErrorDomain::VIR_FROM_DOMAIN,
+            format!("Target domain {what} {target} does not match source {source}"),
+        ))
+    };
+    let kind = |def: &Element| def.attribute("type").unwrap_or_default().to_string();
+    if kind(source) != kind(target) {
+        return differ("virt type", kind(target), kind(source));
+    }
+    let name = |def: &Element| def.child_text("name").unwrap_or_default();
+    if name(source) != name(target) {
+        return differ("name", format!("'{}'", name(target)), format!("'{}'", name(source)));
+    }
+    let (source_max, source_current) = super::memory_sizes(source);
+    let (target_max, target_current) = super::memory_sizes(target);
+    if source_max != target_max {
+        return differ("max memory", target_max.to_string(), source_max.to_string());
+    }
+    if source_current != target_current {
+        return differ("current memory", target_current.to_string(), source_current.to_string());
+    }
+    let (source_vcpus, target_vcpus) = (super::vcpu_counts(source).0, super::vcpu_counts(target).0);
+    if source_vcpus != target_vcpus {
+        return differ("vCPU max", target_vcpus.to_string(), source_vcpus.to_string());
+    }
+    Ok(())
+}
+
+/// `virDomainRevertToSnapshot`: whether it stopped the domain (an active
+/// domain is stopped first), and the events, in the order libvirt 9.0's
+/// test driver queues them.
+pub(super) fn revert(
+    domains: &mut Domains,
+    dom: &DomainIdentity,
+    name: &str,
+    flags: u32,
+) -> Result<(HandleId, Vec<DomainEvent>)> {
     check_flags(
         flags,
         REVERT_RUNNING | REVERT_PAUSED | REVERT_FORCE,
@@ -405,7 +602,8 @@ pub(super) fn revert(domains: &mut Domains, dom: &DomainIdentity, name: &str, fl
         ));
     }
     domains.list[index].snapshots.current = Some(name.to_string());
-    Ok(events)
+    let handle = if was_active { HandleId::Reset } else { HandleId::Kept };
+    Ok((handle, events))
 }
 
 pub(super) fn delete(domain: &mut TestDomain, name: &str, flags: u32) -> Result<()> {
@@ -498,7 +696,9 @@ mod tests {
         assert_eq!(names(&driver, &dom, None, 4), ["c", "d"], "LEAVES");
         assert_eq!(names(&driver, &dom, None, 8), ["a", "b"], "NO_LEAVES");
         assert_eq!(names(&driver, &dom, Some("a"), 0), ["b"], "children");
-        assert_eq!(names(&driver, &dom, Some("a"), 1), ["b", "c", "d"], "DESCENDANTS");
+        assert_eq!(names(&driver, &dom, Some("b"), 0), ["d", "c"], "children, the newest first");
+        assert_eq!(names(&driver, &dom, Some("a"), 1), ["b", "d", "c"], "DESCENDANTS, parents first");
+        assert_eq!(names(&driver, &dom, None, 1024), ["a", "b", "d", "c"], "TOPOLOGICAL");
         assert!(names(&driver, &dom, None, 16).is_empty(), "NO_METADATA");
         assert_eq!(driver.snapshot_parent(&dom, "d", 0).unwrap(), "b");
         assert_eq!(driver.snapshot_current(&dom, 0).unwrap(), "d");
@@ -510,7 +710,7 @@ mod tests {
     fn deleting_moves_children_and_the_current_snapshot_up() {
         let (driver, dom) = tree();
         driver.snapshot_delete(&dom, "b", 0).unwrap();
-        assert_eq!(names(&driver, &dom, Some("a"), 0), ["c", "d"], "b's children are a's");
+        assert_eq!(names(&driver, &dom, Some("a"), 0), ["d", "c"], "b's children are a's, in their order");
         driver.snapshot_delete(&dom, "d", 0).unwrap();
         assert_eq!(driver.snapshot_current(&dom, 0).unwrap(), "a", "the deleted current's parent");
         driver.snapshot_delete(&dom, "a", 4).unwrap();
@@ -520,6 +720,36 @@ mod tests {
         assert!(!driver.has_current_snapshot(&dom, 0).unwrap());
         let missing = driver.snapshot_delete(&dom, "a", 0).unwrap_err();
         assert_eq!(missing.message, "Domain snapshot not found: no domain snapshot with matching name 'a'");
+    }
+
+    #[test]
+    fn a_redefined_snapshot_moves_to_the_front_of_its_parents_children() {
+        let (driver, dom) = tree();
+        const REDEFINE: u32 = 1;
+        let c = driver.snapshot_xml_desc(&dom, "c", 0).unwrap();
+        driver.snapshot_create(&dom, &c.replace("<name>b</name>", "<name>a</name>"), REDEFINE).unwrap();
+        assert_eq!(names(&driver, &dom, Some("a"), 0), ["c", "b"]);
+        assert_eq!(names(&driver, &dom, Some("b"), 0), ["d"]);
+        driver.snapshot_create(&dom, &c.replace("<name>c</name>", "<name>e</name>"), REDEFINE).unwrap();
+        assert_eq!(names(&driver, &dom, Some("b"), 0), ["e", "d"], "a new one, in front");
+        let b = driver.snapshot_xml_desc(&dom, "b", 0).unwrap();
+        let cycle = driver.snapshot_create(&dom, &b.replace("<name>a</name>", "<name>e</name>"), REDEFINE);
+        assert_eq!(cycle.unwrap_err().message, "invalid argument: parent e would create cycle to b");
+        let other = b.replace("<name>test</name>", "<name>other</name>");
+        let renamed = driver.snapshot_create(&dom, &other, REDEFINE).unwrap_err();
+        assert_eq!(
+            renamed.message,
+            "unsupported configuration: Target domain name 'other' does not match source 'test'"
+        );
+        let uuid = driver.snapshot_create(
+            &dom,
+            &other.replace("<name>b</name>", "<name>f</name>").replace("6695", "7695"),
+            REDEFINE,
+        );
+        assert_eq!(
+            uuid.unwrap_err().message,
+            "invalid argument: definition for snapshot f must use uuid 6695eb01-f6a4-8304-79aa-97f2502e193f"
+        );
     }
 
     /// The events are compared with real libvirt's by the snapshot demo
