@@ -90,6 +90,13 @@ impl Error {
         }
     }
 
+    /// libvirt's system error: `what`, then the text of `errno` ("Success"
+    /// for 0).
+    pub fn system(domain: ErrorDomain, what: impl std::fmt::Display, errno: i32) -> Error {
+        let detail = format!("{what}: {}", crate::sys::error_text(errno));
+        Error::new(ErrorCode::VIR_ERR_SYSTEM_ERROR, domain, Some(detail))
+    }
+
     pub fn internal(domain: ErrorDomain, detail: impl Into<String>) -> Error {
         Error::new(ErrorCode::VIR_ERR_INTERNAL_ERROR, domain, Some(detail.into()))
     }

@@ -2,7 +2,9 @@
 //! virt-eventsd (serving `test:///default`) over unix and over TCP on
 //! 127.0.0.1: libvirt-doc's event-test.c built against our headers, our C
 //! program of API calls (tests/c/remote_client.c), and the close callback
-//! when the daemon exits (EOF) or stops answering (keepalive).
+//! when the daemon exits (EOF) or stops answering (keepalive), and the
+//! errors of calls then, side by side with libvirt's own client
+//! (tests/c/remote_closed.c).
 
 mod common;
 mod rpc;
@@ -148,10 +150,70 @@ fn a_stopped_daemon_is_dropped_by_keepalive() {
     assert!(line.starts_with("closed reason 2 after "), "{line}");
     assert!(line.ends_with("alive 0"), "{line}");
     assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(6), "{waited:?}");
+    // Known closed: a call fails as any call on a closed connection (the
+    // one under way when keepalive gave up got the keepalive error).
     let then = watcher.expect("then: ");
-    assert!(then.contains("keepalive"), "{then}");
+    assert_eq!(then, "then: internal error: client socket is closed");
     watcher.expect("unregister: ");
     assert_eq!(watcher.stop(0), 0);
+}
+
+/// tests/c/remote_closed.c's lines on `transport` ("unix" or "tcp") in
+/// `mode`, with a daemon of its own (which the program stops, kills or
+/// terminates): stdout, then stderr.
+fn closed_connection_lines(binary: &Path, real: bool, transport: &str, mode: &str) -> (String, String) {
+    let side = if real { "real" } else { "ours" };
+    let daemon = Daemon::start(&format!("closed-{mode}-{transport}-{side}"), TEST);
+    let uri = match transport {
+        "unix" => format!("test+unix:///default?socket={}", daemon.socket.display()),
+        _ => tcp_uri(&daemon),
+    };
+    let mut command = Command::new(binary);
+    command.args([&uri, &daemon.child.id().to_string(), mode]).env("LIBVIRT_AUTOSTART", "0");
+    if real {
+        command.env_remove("LD_LIBRARY_PATH");
+    } else {
+        command.env("LD_LIBRARY_PATH", lib_dir());
+    }
+    let output = command.output().expect("runs");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
+    assert!(output.status.success(), "{side} {transport} {mode}:\n{stdout}{stderr}");
+    (stdout, stderr)
+}
+
+/// A daemon that exits, dies under a call, or stops answering with
+/// keepalive on: the call under way, the close callback's reason, and every
+/// later call (code, domain, level, message; what the default error handler
+/// prints) as with libvirt 9.0's client. Later calls fail with "client
+/// socket is closed" whatever closed the connection; a TCP daemon that
+/// exits is an error for the close callback, a unix one an end of file.
+#[test]
+fn a_closed_connection_fails_as_with_libvirts_client() {
+    let dir = std::env::temp_dir().join(format!("virt-events-remote-closed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (real, ours_binary) = common::both_builds("remote_closed", &dir);
+    for (transport, mode) in [("unix", "exit"), ("tcp", "exit"), ("unix", "eof"), ("tcp", "eof"), ("unix", "keepalive")]
+    {
+        let (real_out, real_err) = closed_connection_lines(&real, true, transport, mode);
+        let (our_out, our_err) = closed_connection_lines(&ours_binary, false, transport, mode);
+        assert_eq!(our_out, real_out, "{transport} {mode}: stdout");
+        assert_eq!(our_err, real_err, "{transport} {mode}: stderr");
+        let reason = match (transport, mode) {
+            ("tcp", "exit") => 0,
+            (_, "keepalive") => 2,
+            _ => 1,
+        };
+        assert!(our_out.contains(&format!("close callback: reason {reason}, 1 call(s)\n")), "{our_out}");
+        let after = our_out.split_once("close callback").unwrap().1;
+        assert!(
+            after.contains(
+                "virDomainLookupByName: -1, code 1 domain 7 level 2: internal error: client socket is closed\n"
+            ),
+            "{transport} {mode}:\n{our_out}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A session runtime folder whose `libvirt/libvirt-sock` is the daemon's;

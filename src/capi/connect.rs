@@ -106,7 +106,13 @@ pub extern "C" fn virConnectClose(conn: virConnectPtr) -> c_int {
         let handle = ConnHandle::check(conn, call.function, ErrorDomain::VIR_FROM_NONE)?;
         // SAFETY: the application gives up the count it got with `conn`.
         unsafe { handle.release_c_ref() };
-        Ok(c_int::from(handle.other_counts() > 0))
+        let open = handle.other_counts() > 0;
+        if !open {
+            if let Err(error) = handle.conn.driver.disconnect() {
+                super::error::record(&error);
+            }
+        }
+        Ok(c_int::from(open))
     })
 }
 

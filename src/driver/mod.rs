@@ -257,6 +257,12 @@ pub trait Driver: Send + Sync {
     fn unregister_close(&self, _identity: usize) -> Result<()> {
         Ok(())
     }
+    /// The last reference to the connection goes (`virConnectClose`): a
+    /// remote connection says goodbye to its server. Its failure is only
+    /// recorded as the thread's last error: the close succeeds all the same.
+    fn disconnect(&self) -> Result<()> {
+        Ok(())
+    }
 
     /// `virConnectGetType`: the hypervisor's name.
     fn hypervisor_type(&self) -> Result<String> {

@@ -343,12 +343,7 @@ fn refuse_xml_modification(dxml: Option<&str>) -> Result<()> {
 /// libvirt's system error: `what`, then the text of the failed call's errno
 /// ("Success" when a short read left none).
 fn system_error(what: String, error: Option<&io::Error>) -> Error {
-    let errno = error.and_then(io::Error::raw_os_error).unwrap_or(0);
-    Error::new(
-        ErrorCode::VIR_ERR_SYSTEM_ERROR,
-        ErrorDomain::VIR_FROM_TEST,
-        Some(format!("{what}: {}", crate::sys::error_text(errno))),
-    )
+    Error::system(ErrorDomain::VIR_FROM_TEST, what, error.and_then(io::Error::raw_os_error).unwrap_or(0))
 }
 
 /// Writes a save image in libvirt's test-driver format: the magic, the

@@ -11,13 +11,20 @@
 //!
 //! Every change made while some thread is inside poll(2) writes to the
 //! wake-up descriptor, so the blocked thread rebuilds its poll set at once.
+//! One thread polls at a time, as one thread at a time owns a GLib main
+//! context (libvirt's default loop): another thread that runs the loop waits
+//! until the poller has left poll(2) and drained the wake-up, then builds its
+//! own set. So a wake-up is only ever drained by the thread it was written
+//! for, and no thread sleeps on a set that misses a change while the thread
+//! that drained its wake-up runs a callback.
 
 use std::io;
 use std::os::unix::io::RawFd;
+#[cfg(test)]
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use super::parked::{Parked, Removal};
 use super::{EventLoop, HandleCallback, TimeoutCallback};
@@ -202,6 +209,9 @@ struct Registrations {
     timers: Table<TimeoutCallback, TimerData>,
     /// Timer dispatch rounds started so far.
     round: u64,
+    /// A thread is between building a poll set and leaving poll(2) (with
+    /// the wake-up drained): every change wakes it.
+    polling: bool,
 }
 
 /// What one iteration waits on: the wake-up descriptor, then the watches'
@@ -244,10 +254,9 @@ fn timers(registrations: &mut Registrations) -> &mut Table<TimeoutCallback, Time
 /// gives the callback back to its creator.
 pub struct DefaultLoop {
     registrations: Mutex<Registrations>,
-    /// Threads between building a poll set and leaving poll(2). Raised under
-    /// the lock and read under the lock by every change, so a change made
-    /// after a poll set was built always wakes that poll.
-    pollers: AtomicUsize,
+    /// Signalled when the polling thread leaves poll(2), for the threads
+    /// waiting to poll.
+    poll_released: Condvar,
     wakeup: Wakeup,
     /// How many times poll(2) returned, to observe wake-ups in tests.
     #[cfg(test)]
@@ -280,8 +289,13 @@ impl DefaultLoop {
     /// cannot be created.
     pub fn new() -> io::Result<DefaultLoop> {
         Ok(DefaultLoop {
-            registrations: Mutex::new(Registrations { handles: Table::new(), timers: Table::new(), round: 0 }),
-            pollers: AtomicUsize::new(0),
+            registrations: Mutex::new(Registrations {
+                handles: Table::new(),
+                timers: Table::new(),
+                round: 0,
+                polling: false,
+            }),
+            poll_released: Condvar::new(),
             wakeup: Wakeup::new()?,
             #[cfg(test)]
             polls: AtomicUsize::new(0),
@@ -294,7 +308,7 @@ impl DefaultLoop {
         let (result, wake) = {
             let mut registrations = self.registrations.lock();
             let result = f(&mut registrations);
-            (result, self.pollers.load(Ordering::Relaxed) > 0)
+            (result, registrations.polling)
         };
         if wake {
             self.wakeup.signal();
@@ -317,28 +331,39 @@ impl DefaultLoop {
     /// only look at the internal wake-up descriptor without waiting, which
     /// changes nothing (a change it would report is seen anyway, as the
     /// registrations are read under their lock): the timers run at once.
+    ///
+    /// While another thread polls, this one waits for it to leave poll(2)
+    /// (it is woken by every change, so nothing is left waiting meanwhile);
+    /// callbacks still run on several threads at once.
     pub fn run_once(&self) -> io::Result<()> {
         loop {
             let mut set = match self.prepare() {
                 Ok(set) => set,
                 Err(round) => {
-                    if self.dispatch_timers(Some(round)) {
+                    if self.dispatch_timers(round) {
                         return Ok(());
                     }
                     continue;
                 }
             };
-            let error = sys::poll(&mut set.fds, set.timeout).err();
-            self.pollers.fetch_sub(1, Ordering::Relaxed);
+            let polled = sys::poll(&mut set.fds, set.timeout);
             #[cfg(test)]
             self.polls.fetch_add(1, Ordering::SeqCst);
-            if let Some(error) = error {
+            if let Err(error) = polled {
+                self.release_poll(&mut self.registrations.lock());
                 return if error.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(error) };
             }
+            // Drained before the next poller can start: a wake-up it is owed
+            // is written after it built its set, hence after this.
             if set.fds[0].revents != 0 {
                 self.wakeup.drain();
             }
-            let mut dispatched = self.dispatch_timers(None);
+            let round = {
+                let mut registrations = self.registrations.lock();
+                self.release_poll(&mut registrations);
+                Self::start_round(&mut registrations)
+            };
+            let mut dispatched = self.dispatch_timers(round);
             for (pollfd, &watch) in set.fds[1..].iter().zip(&set.watches) {
                 if pollfd.revents != 0 {
                     dispatched |= self.dispatch_handle(watch, pollfd.revents);
@@ -351,11 +376,28 @@ impl DefaultLoop {
     }
 
     /// What to poll, with the timeout in ms until the earliest timer (-1:
-    /// none), registering the caller as a poller; when no watch is polled
-    /// and a timer is due already (nothing to wait for), the timer dispatch
-    /// round started instead, under the same lock.
+    /// none), the caller then being the polling thread (once no other is);
+    /// when no watch is polled and a timer is due already (nothing to wait
+    /// for), the timer dispatch round started instead, under the same lock.
     fn prepare(&self) -> Result<PollSet, Round> {
         let mut registrations = self.registrations.lock();
+        loop {
+            let mut set = Self::poll_set(&registrations);
+            if set.fds.is_empty() && set.timeout == 0 {
+                return Err(Self::start_round(&mut registrations));
+            }
+            if !registrations.polling {
+                registrations.polling = true;
+                set.fds.insert(0, libc::pollfd { fd: self.wakeup.fd(), events: libc::POLLIN, revents: 0 });
+                return Ok(set);
+            }
+            self.poll_released.wait(&mut registrations);
+        }
+    }
+
+    /// The watches' descriptors to poll (the wake-up descriptor not yet
+    /// among them) and the timeout in ms until the earliest timer (-1: none).
+    fn poll_set(registrations: &Registrations) -> PollSet {
         let mut fds = Vec::new();
         let mut watches = Vec::new();
         for entry in &registrations.handles.entries {
@@ -383,18 +425,19 @@ impl DefaultLoop {
                 libc::c_int::try_from(wait).unwrap_or(libc::c_int::MAX)
             })
         };
-        if fds.is_empty() && timeout == 0 {
-            return Err(Self::start_round(&mut registrations));
-        }
-        fds.insert(0, libc::pollfd { fd: self.wakeup.fd(), events: libc::POLLIN, revents: 0 });
-        self.pollers.fetch_add(1, Ordering::Relaxed);
-        Ok(PollSet { fds, watches, timeout })
+        PollSet { fds, watches, timeout }
     }
 
-    /// Runs every timer due now (in `round`, else in a round started here),
-    /// in id order. True if any ran. Each timer that ran is put back under
-    /// the lock that takes the next one out.
-    fn dispatch_timers(&self, mut round: Option<Round>) -> bool {
+    /// Ends the caller's turn as the polling thread and lets a thread waiting
+    /// for it build its poll set.
+    fn release_poll(&self, registrations: &mut Registrations) {
+        registrations.polling = false;
+        self.poll_released.notify_all();
+    }
+
+    /// Runs every timer due in `round`, in id order. True if any ran. Each
+    /// timer that ran is put back under the lock that takes the next one out.
+    fn dispatch_timers(&self, (round, now): Round) -> bool {
         let mut after = 0;
         let mut ran = None;
         let mut fired = false;
@@ -404,8 +447,7 @@ impl DefaultLoop {
                 let finished = ran.take().map(|(id, callback)| registrations.timers.restore(id, callback));
                 // Another thread may be polling without the timer that ran
                 // (it was running when its poll set was built): woken below.
-                let wake = finished.is_some() && self.pollers.load(Ordering::Relaxed) > 0;
-                let (round, now) = *round.get_or_insert_with(|| Self::start_round(&mut registrations));
+                let wake = finished.is_some() && registrations.polling;
                 let timers = &mut registrations.timers.entries;
                 let from = timers.partition_point(|entry| entry.id <= after);
                 let next = timers[from..].iter_mut().filter(|entry| entry.data.pending_in == round).find_map(|entry| {

@@ -53,8 +53,9 @@ struct State {
     next_serial: u32,
     pending: HashMap<u32, ReplySender>,
     outbox: Vec<u8>,
-    /// Set once the connection is closed: what later calls fail with.
-    closed: Option<Error>,
+    /// The connection is closed: later calls fail with [`closed_error`]
+    /// (those under way got the reason).
+    closed: bool,
     keepalive: Option<Keepalive>,
     /// The owner closes the connection.
     stop: bool,
@@ -79,8 +80,16 @@ fn rpc_error(code: ErrorCode, detail: impl Into<String>) -> Error {
     Error::new(code, ErrorDomain::VIR_FROM_RPC, Some(detail.into()))
 }
 
+/// What a call made once the connection is known closed fails with,
+/// whatever closed it, as with libvirt's client.
 fn closed_error() -> Error {
     Error::new(ErrorCode::VIR_ERR_INTERNAL_ERROR, ErrorDomain::VIR_FROM_RPC, Some("client socket is closed".into()))
+}
+
+/// A failed read or write of the socket, in libvirt's words: `what`, then
+/// the text of `errno` (EIO for an end of file).
+fn socket_error(what: &str, errno: Option<i32>) -> Error {
+    Error::system(ErrorDomain::VIR_FROM_RPC, what, errno.unwrap_or(libc::EIO))
 }
 
 fn log(message: std::fmt::Arguments<'_>) {
@@ -99,7 +108,7 @@ impl Client {
                 next_serial: 0,
                 pending: HashMap::new(),
                 outbox: Vec::new(),
-                closed: None,
+                closed: false,
                 keepalive: None,
                 stop: false,
                 closing: false,
@@ -156,8 +165,8 @@ impl Client {
         let (tx, rx) = mpsc::channel();
         let serial = {
             let mut state = self.shared.state.lock();
-            if let Some(error) = &state.closed {
-                return Err(error.clone());
+            if state.closed {
+                return Err(closed_error());
             }
             let serial = state.next_serial;
             state.next_serial = serial.wrapping_add(1);
@@ -190,7 +199,7 @@ impl Client {
     }
 
     pub fn is_alive(&self) -> bool {
-        self.shared.state.lock().closed.is_none()
+        !self.shared.state.lock().closed
     }
 
     /// The connection is about to be closed by the owner: the server
@@ -257,23 +266,23 @@ impl IoThread {
         }
     }
 
+    /// Serves the socket, then fails the calls under way with why it
+    /// closed and tells the handler. As libvirt's client, nothing is logged
+    /// (the close callback and the calls' errors say it) but bad input
+    /// (`malformed`).
     fn run(mut self) {
         let reason = self.serve();
         let reason = if self.shared.state.lock().closing { None } else { reason };
-        let error = match reason {
-            None => closed_error(),
-            Some((_, ref error)) => error.clone(),
-        };
+        let error = reason.as_ref().map_or_else(closed_error, |(_, error)| error.clone());
         let pending = {
             let mut state = self.shared.state.lock();
-            state.closed = Some(error.clone());
+            state.closed = true;
             std::mem::take(&mut state.pending)
         };
         for (_, waiter) in pending {
             let _ = waiter.send(Err(error.clone()));
         }
-        if let Some((reason, error)) = reason {
-            log(format_args!("connection closed: {}", error.message));
+        if let Some((reason, _)) = reason {
             let handler = self.shared.handler.lock().as_ref().and_then(Weak::upgrade);
             if let Some(handler) = handler {
                 handler.closed(reason);
@@ -312,14 +321,21 @@ impl IoThread {
             if fds[1].revents != 0 {
                 self.shared.wakeup.drain();
             }
+            // As libvirt's client: a failure seen with a hangup is the
+            // server's end of file, any other an error.
+            let reason = if fds[0].revents & libc::POLLHUP != 0 {
+                CloseReason::VIR_CONNECT_CLOSE_REASON_EOF
+            } else {
+                CloseReason::VIR_CONNECT_CLOSE_REASON_ERROR
+            };
             if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-                if let Some(closed) = self.read(&mut buf) {
-                    return Some(closed);
+                if let Some(error) = self.read(&mut buf) {
+                    return Some((reason, error));
                 }
             }
             if fds[0].revents & libc::POLLOUT != 0 {
-                if let Err(e) = self.write() {
-                    return Some(io_failure(e));
+                if let Err(error) = self.write() {
+                    return Some((reason, error));
                 }
             }
         }
@@ -356,28 +372,22 @@ impl IoThread {
 
     /// Reads what the socket has, handling each chunk's whole packets
     /// before reading more, so that only one partial packet is buffered.
-    fn read(&mut self, buf: &mut [u8]) -> Option<(CloseReason, Error)> {
+    fn read(&mut self, buf: &mut [u8]) -> Option<Error> {
         loop {
             match self.stream.read(buf) {
-                Ok(0) => {
-                    let error = rpc_error(
-                        ErrorCode::VIR_ERR_SYSTEM_ERROR,
-                        "End of file while reading data: Input/output error",
-                    );
-                    return Some((CloseReason::VIR_CONNECT_CLOSE_REASON_EOF, error));
-                }
+                Ok(0) => return Some(socket_error("End of file while reading data", None)),
                 Ok(n) => self.frames.push(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Some(io_failure(e)),
+                Err(e) => return Some(socket_error("Cannot recv data", e.raw_os_error())),
             }
             loop {
                 match self.frames.next_packet() {
                     Ok(Some(packet)) => {
                         self.last_received = Instant::now();
                         self.unanswered = 0;
-                        if let Some(closed) = self.dispatch(packet) {
-                            return Some(closed);
+                        if let Some(error) = self.dispatch(packet) {
+                            return Some(error);
                         }
                     }
                     Ok(None) => break,
@@ -387,7 +397,7 @@ impl IoThread {
         }
     }
 
-    fn dispatch(&mut self, packet: Packet) -> Option<(CloseReason, Error)> {
+    fn dispatch(&mut self, packet: Packet) -> Option<Error> {
         let header = packet.header;
         if header.version != PROTOCOL_VERSION {
             return Some(malformed(format!("unexpected version {} of program {:#x}", header.version, header.program)));
@@ -421,17 +431,17 @@ impl IoThread {
         None
     }
 
-    fn write(&mut self) -> io::Result<()> {
+    fn write(&mut self) -> Result<()> {
         let mut state = self.shared.state.lock();
         while !state.outbox.is_empty() {
             match self.stream.write(&state.outbox) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(0) => return Err(socket_error("End of file while writing data", None)),
                 Ok(n) => {
                     state.outbox.drain(..n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(socket_error("Cannot write data", e.raw_os_error())),
             }
         }
         Ok(())
@@ -445,7 +455,11 @@ fn io_failure(e: io::Error) -> (CloseReason, Error) {
     )
 }
 
-fn malformed(detail: String) -> (CloseReason, Error) {
+/// The server sent what the protocol does not allow: the connection closes.
+/// Bad input is logged, as the close callback (and any later call) only says
+/// that the connection closed.
+fn malformed(detail: String) -> Error {
     let error = rpc_error(ErrorCode::VIR_ERR_RPC, format!("malformed packet from the server: {detail}"));
-    (CloseReason::VIR_CONNECT_CLOSE_REASON_ERROR, error)
+    log(format_args!("connection closed: {}", error.message));
+    error
 }

@@ -11,6 +11,7 @@ use std::net::TcpStream;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -60,19 +61,42 @@ pub trait CloseCallback: Send + Sync {
 /// A remote connection's single close callback.
 #[derive(Default)]
 pub struct CloseNotifier {
-    callback: Mutex<Option<Arc<dyn CloseCallback>>>,
+    slot: Arc<Mutex<CloseSlot>>,
+}
+
+/// As libvirt keeps it: the callback runs once, then lets go of its
+/// connection and its opaque (`freecb`), but stays registered (so that
+/// registering another fails and unregistering it still asks the server).
+#[derive(Default)]
+enum CloseSlot {
+    #[default]
+    Empty,
+    Armed(Arc<dyn CloseCallback>),
+    Fired {
+        identity: usize,
+    },
+}
+
+impl CloseSlot {
+    fn identity(&self) -> Option<usize> {
+        match self {
+            CloseSlot::Empty => None,
+            CloseSlot::Armed(callback) => Some(callback.identity()),
+            CloseSlot::Fired { identity } => Some(*identity),
+        }
+    }
 }
 
 impl CloseNotifier {
     fn check_free(&self) -> Result<()> {
-        if self.callback.lock().is_some() {
+        if self.slot.lock().identity().is_some() {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A close callback is already registered"));
         }
         Ok(())
     }
 
     fn check_registered(&self, identity: usize) -> Result<()> {
-        if self.callback.lock().as_ref().map(|c| c.identity()) != Some(identity) {
+        if self.slot.lock().identity() != Some(identity) {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_NONE, "A different callback was requested"));
         }
         Ok(())
@@ -80,33 +104,46 @@ impl CloseNotifier {
 
     fn register(&self, callback: Arc<dyn CloseCallback>) -> Result<()> {
         self.check_free()?;
-        *self.callback.lock() = Some(callback);
+        *self.slot.lock() = CloseSlot::Armed(callback);
         Ok(())
     }
 
     fn unregister(&self, identity: usize) -> Result<()> {
         self.check_registered(identity)?;
-        let callback = self.callback.lock().take();
+        let callback = std::mem::take(&mut *self.slot.lock());
         drop(callback);
         Ok(())
     }
 
     /// Runs the callback for `reason` from the application's event loop (it
-    /// is application code: never on the I/O thread).
+    /// is application code: never on the I/O thread), then lets it go.
     fn fire(&self, reason: CloseReason) {
-        let Some(callback) = self.callback.lock().clone() else { return };
+        let armed = match &*self.slot.lock() {
+            CloseSlot::Armed(callback) => Some(callback.clone()),
+            CloseSlot::Empty | CloseSlot::Fired { .. } => None,
+        };
+        let Some(callback) = armed else { return };
         let Some(event_loop) = eventloop::current() else {
             eprintln!("libvirt: RPC warning : no event loop to run the close callback on");
             return;
         };
         let remover = event_loop.clone();
         let reason = reason as i32;
+        let slot = Arc::downgrade(&self.slot);
         let mut pending = Some(callback);
         let once = Box::new(move |timer| {
-            if let Some(callback) = pending.take() {
-                remover.remove_timeout(timer);
-                callback.closed(reason);
-            }
+            let Some(callback) = pending.take() else { return };
+            remover.remove_timeout(timer);
+            callback.closed(reason);
+            let released = slot.upgrade().and_then(|slot| {
+                let mut slot = slot.lock();
+                let armed = matches!(&*slot, CloseSlot::Armed(armed) if Arc::ptr_eq(armed, &callback));
+                armed.then(|| std::mem::replace(&mut *slot, CloseSlot::Fired { identity: callback.identity() }))
+            });
+            // With no lock held: its free function runs, and its reference
+            // on the connection may be the last.
+            drop(released);
+            drop(callback);
         });
         if event_loop.add_timeout(0, once).is_err() {
             eprintln!("libvirt: RPC warning : the event loop refused the close callback's timer");
@@ -242,16 +279,15 @@ pub struct RemoteDriver {
     /// The handshake completed: closing says goodbye. A connection whose
     /// opening failed is closed without a word, as libvirt's client does.
     opened: bool,
+    /// Goodbye was said (CONNECT_CLOSE), or tried on a closed connection.
+    said_goodbye: AtomicBool,
     /// The transport is one libvirt's client counts secure.
     transport_secure: bool,
 }
 
 impl Drop for RemoteDriver {
     fn drop(&mut self) {
-        if self.opened && self.client.is_alive() {
-            self.client.expect_close();
-            let _ = self.call::<_, ()>(remote::CONNECT_CLOSE, &());
-        }
+        let _ = self.say_goodbye();
         self.client.close();
         if let Some(helper) = self.helper.lock().take() {
             reap(helper);
@@ -356,6 +392,7 @@ impl RemoteDriver {
             helper: Mutex::new(helper),
             server_close_callback: false,
             opened: false,
+            said_goodbye: AtomicBool::new(false),
             transport_secure: secure,
         };
         driver.authenticate()?;
@@ -378,6 +415,15 @@ impl RemoteDriver {
         driver.server_close_callback = driver.supports(FEATURE_CLOSE_CALLBACK)?;
         driver.opened = true;
         Ok((Arc::new(driver), uri))
+    }
+
+    /// CONNECT_CLOSE, once; on a closed connection it fails as any call.
+    fn say_goodbye(&self) -> Result<()> {
+        if !self.opened || self.said_goodbye.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.client.expect_close();
+        self.call::<_, ()>(remote::CONNECT_CLOSE, &())
     }
 
     fn call<A: crate::rpc::xdr::Xdr + std::fmt::Debug, R: crate::rpc::xdr::Xdr>(
@@ -723,10 +769,12 @@ impl Driver for RemoteDriver {
         self.alive()
     }
 
+    /// As libvirt's client, refused without an event loop to run it on and
+    /// on a connection already closed.
     fn set_keepalive(&self, interval: i32, count: u32) -> Result<i32> {
-        if eventloop::current().is_none() {
+        if eventloop::current().is_none() || !self.client.is_alive() {
             return Err(Error::internal(
-                ErrorDomain::VIR_FROM_RPC,
+                ErrorDomain::VIR_FROM_REMOTE,
                 "the caller doesn't support keepalive protocol; perhaps it's missing event loop implementation",
             ));
         }
@@ -745,6 +793,10 @@ impl Driver for RemoteDriver {
             self.call::<_, ()>(remote::CONNECT_REGISTER_CLOSE_CALLBACK, &())?;
         }
         self.receiver.close.register(make())
+    }
+
+    fn disconnect(&self) -> Result<()> {
+        self.say_goodbye()
     }
 
     fn unregister_close(&self, identity: usize) -> Result<()> {

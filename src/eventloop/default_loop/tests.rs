@@ -86,19 +86,23 @@ fn wait_for(what: &str, condition: impl Fn() -> bool) {
 
 /// Waits until the loop thread is about to block (or blocked) in poll.
 fn wait_blocked(event_loop: &DefaultLoop) {
-    wait_for("the loop to poll", || event_loop.pollers.load(Ordering::SeqCst) > 0);
+    wait_for("the loop to poll", || event_loop.registrations.lock().polling);
     thread::sleep(Duration::from_millis(20));
 }
 
 /// Runs a test body in its own thread and fails if it takes too long, so
 /// that a deadlock fails the test instead of hanging it.
 fn bounded(body: impl FnOnce() + Send + 'static) {
+    bounded_by(Duration::from_secs(4), body);
+}
+
+fn bounded_by(limit: Duration, body: impl FnOnce() + Send + 'static) {
     let (tx, rx) = mpsc::channel();
     let thread = thread::spawn(move || {
         body();
         let _ = tx.send(());
     });
-    match rx.recv_timeout(Duration::from_secs(4)) {
+    match rx.recv_timeout(limit) {
         Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
             if let Err(panic) = thread.join() {
                 std::panic::resume_unwind(panic);
@@ -768,5 +772,122 @@ fn a_signal_during_poll_returns_at_once() {
         thread.join().unwrap();
         result.unwrap();
         assert!(seen(&log).is_empty());
+    });
+}
+
+/// Threads that run the loop until stopped, as an application's loop threads.
+struct LoopThreads {
+    event_loop: Arc<DefaultLoop>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl LoopThreads {
+    fn start(event_loop: &Arc<DefaultLoop>, count: usize) -> LoopThreads {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..count)
+            .map(|_| {
+                let (event_loop, stop) = (event_loop.clone(), stop.clone());
+                thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        event_loop.run_once().unwrap();
+                    }
+                })
+            })
+            .collect();
+        LoopThreads { event_loop: event_loop.clone(), stop, threads }
+    }
+
+    /// Stops them: a timer armed for every iteration makes each return.
+    fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.event_loop.add_timeout(0, Box::new(|_| {})).map_err(drop).unwrap();
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_change_reaches_a_waiting_thread_while_another_runs_a_long_callback() {
+    // Two threads wait in the loop; a timer whose callback blocks is armed
+    // together with a ready watch, or with a timer due in 1 ms. Whichever
+    // thread runs the blocking timer, the other must not wait for it to
+    // return: it dispatches the watch or the second timer.
+    bounded_by(Duration::from_secs(60), || {
+        let event_loop = new_loop();
+        let p = pipe();
+        let (done_tx, done_rx) = mpsc::channel();
+        let weak = Arc::downgrade(&event_loop);
+        let mut reader = std::fs::File::from(p.read.try_clone().unwrap());
+        let sender = done_tx.clone();
+        let watch = event_loop
+            .add_handle(
+                p.read.as_raw_fd(),
+                0,
+                Box::new(move |watch, _, _| {
+                    std::io::Read::read_exact(&mut reader, &mut [0]).unwrap();
+                    weak.upgrade().unwrap().update_handle(watch, 0);
+                    let _ = sender.send("watch");
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
+        let weak = Arc::downgrade(&event_loop);
+        let short = event_loop
+            .add_timeout(
+                -1,
+                Box::new(move |timer| {
+                    weak.upgrade().unwrap().update_timeout(timer, -1);
+                    let _ = done_tx.send("timer");
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (returned_tx, returned_rx) = mpsc::channel();
+        let weak = Arc::downgrade(&event_loop);
+        let blocking = event_loop
+            .add_timeout(
+                -1,
+                Box::new(move |timer| {
+                    // No change to the loop before it blocks, which would
+                    // wake the other thread anyway.
+                    let _ = started_tx.send(());
+                    let _ = release_rx.recv();
+                    weak.upgrade().unwrap().update_timeout(timer, -1);
+                    let _ = returned_tx.send(());
+                }),
+            )
+            .map_err(drop)
+            .unwrap();
+        let threads = LoopThreads::start(&event_loop, 2);
+        wait_blocked(&event_loop);
+        // Idle, neither thread wakes up.
+        let polls = event_loop.polls.load(Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(event_loop.polls.load(Ordering::SeqCst), polls);
+
+        for round in 0..400 {
+            // Both threads back in the loop, waiting.
+            thread::sleep(Duration::from_millis(2));
+            event_loop.update_timeout(blocking, 0);
+            let expected = if round % 2 == 0 {
+                event_loop.update_handle(watch, EVENT_HANDLE_READABLE);
+                write_byte(&p.write);
+                "watch"
+            } else {
+                event_loop.update_timeout(short, 1);
+                "timer"
+            };
+            started_rx.recv_timeout(LIMIT).expect("the blocking timer ran");
+            let done = done_rx.recv_timeout(Duration::from_secs(1));
+            release_tx.send(()).unwrap();
+            assert_eq!(done, Ok(expected), "round {round}: it waited for the blocking timer's callback");
+            // Disabled again before the next round arms it.
+            returned_rx.recv_timeout(LIMIT).expect("the blocking timer returned");
+        }
+        threads.stop();
     });
 }
