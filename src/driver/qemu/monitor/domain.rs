@@ -419,10 +419,7 @@ impl DomainMonitor {
                 }
             };
             let mut reader = std::mem::take(&mut self.reader);
-            reader.push(&buf[..n]);
-            while let Some(line) = reader.next_line() {
-                self.take_line(line);
-            }
+            reader.push(&buf[..n], |line| self.take_line(line));
             self.reader = reader;
             self.flush();
             self.commit();
