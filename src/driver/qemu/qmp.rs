@@ -349,17 +349,22 @@ impl<'a> QmpEvent<'a> {
                 _ => {}
             }
         }
-        let member = |key: &str| timestamp.and_then(|t| t.get(key));
+        let name = name?;
+        let (mut seconds, mut microseconds) = (None, None);
+        for (key, value) in timestamp.iter().flat_map(Raw::members) {
+            match key {
+                "seconds" => seconds = value.as_i64(),
+                "microseconds" => microseconds = value.as_u64().and_then(|us| u32::try_from(us).ok()),
+                _ => {}
+            }
+        }
         Some(QmpEvent {
-            name: CText::new(name?),
+            name: CText::new(name),
             // The walk refused control characters in strings.
             name_cut: false,
             data: data.map(|d| Data::Text { raw: Text::Line(d), parsed: Default::default() }),
-            seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
-            microseconds: member("microseconds")
-                .and_then(|us| us.as_u64())
-                .and_then(|us| u32::try_from(us).ok())
-                .unwrap_or(0),
+            seconds: seconds.unwrap_or(-1),
+            microseconds: microseconds.unwrap_or(0),
         })
     }
 }

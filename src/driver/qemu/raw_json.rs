@@ -122,15 +122,17 @@ impl<'a> Raw<'a> {
         }
     }
 
-    /// An integer's sign and magnitude (the walk let only integers of at most
-    /// 18 digits through, which a digit loop reads faster than `str::parse`).
+    /// An integer's sign and magnitude. The walk let only integers of at most
+    /// 18 digits through (no fractions or exponents): a checked value that
+    /// starts with a digit, or a `-` and a digit, is one, which a digit loop
+    /// reads faster than `str::parse`.
     fn integer(&self) -> Option<(bool, u64)> {
         let text = self.text().as_bytes();
         let (negative, digits) = match text {
             [b'-', digits @ ..] => (true, digits),
             digits => (false, digits),
         };
-        (!digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit)).then_some(())?;
+        digits.first().filter(|digit| digit.is_ascii_digit())?;
         Some((negative, digits.iter().fold(0, |n, digit| n * 10 + u64::from(digit - b'0'))))
     }
 

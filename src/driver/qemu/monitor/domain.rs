@@ -663,7 +663,7 @@ impl DomainMonitor {
 
     fn deliver(&mut self, event: &QmpEvent) {
         testing::check(&event.name);
-        let Some(identity) = self.identity.clone() else { return };
+        let Some(identity) = &self.identity else { return };
         // A C string ends at its first NUL: such an event would reach the
         // callbacks silently cut, so it is dropped, and said so.
         if event.holds_nul() {
