@@ -200,22 +200,10 @@ impl<'a> Field<'a> {
 
     /// The members `keys` of an object, looked up in one pass.
     pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Field<'a>>; N] {
-        let mut found = [None; N];
         match self {
-            Field::Raw(raw) => {
-                for (key, value) in raw.members() {
-                    if let Some(index) = keys.iter().position(|wanted| *wanted == key) {
-                        found[index] = Some(Field::Raw(value));
-                    }
-                }
-            }
-            Field::Value(value) => {
-                for (slot, key) in found.iter_mut().zip(keys) {
-                    *slot = value.get(key).map(Field::Value);
-                }
-            }
+            Field::Raw(raw) => raw.get_all(keys).map(|value| value.map(Field::Raw)),
+            Field::Value(value) => keys.map(|key| value.get(key).map(Field::Value)),
         }
-        found
     }
 
     pub fn as_str(&self) -> Option<&'a str> {
@@ -338,33 +326,19 @@ impl<'a> QmpEvent<'a> {
     /// where the walk records the line's members.
     fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
         let message = Raw::check(line, tape)?;
-        let (mut name, mut timestamp, mut data) = (None, None, None);
-        for (key, value) in message.members() {
-            match key {
-                "event" => name = Some(value.as_str()?),
-                "timestamp" => timestamp = Some(value),
-                "data" => data = Some(value),
-                // A greeting or a reply, whatever else it has.
-                "QMP" | "return" | "error" => return None,
-                _ => {}
-            }
-        }
-        let name = name?;
-        let (mut seconds, mut microseconds) = (None, None);
-        for (key, value) in timestamp.iter().flat_map(Raw::members) {
-            match key {
-                "seconds" => seconds = value.as_i64(),
-                "microseconds" => microseconds = value.as_u64().and_then(|us| u32::try_from(us).ok()),
-                _ => {}
-            }
-        }
+        let [name, timestamp, data, greeting, reply, error] =
+            message.get_all(["event", "timestamp", "data", "QMP", "return", "error"]);
+        // A greeting or a reply, whatever else it has.
+        (greeting.is_none() && reply.is_none() && error.is_none()).then_some(())?;
+        let name = name?.as_str()?;
+        let [seconds, microseconds] = timestamp.map_or([None, None], |t| t.get_all(["seconds", "microseconds"]));
         Some(QmpEvent {
             name: CText::new(name),
             // The walk refused control characters in strings.
             name_cut: false,
             data: data.map(|d| Data::Text { raw: Text::Line(d), parsed: Default::default() }),
-            seconds: seconds.unwrap_or(-1),
-            microseconds: microseconds.unwrap_or(0),
+            seconds: seconds.and_then(|s| s.as_i64()).unwrap_or(-1),
+            microseconds: microseconds.and_then(|us| us.as_u64()).and_then(|us| u32::try_from(us).ok()).unwrap_or(0),
         })
     }
 }

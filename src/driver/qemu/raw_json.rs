@@ -101,7 +101,32 @@ impl<'a> Raw<'a> {
 
     /// The value of member `key` of an object.
     pub fn get(&self, key: &str) -> Option<Raw<'a>> {
-        self.members().find(|(k, _)| *k == key).map(|(_, value)| value)
+        let [value] = self.get_all([key]);
+        value
+    }
+
+    /// The values of the members `keys` of an object, found in one pass over
+    /// its members that compares their keys as bytes and makes a value only
+    /// of those wanted.
+    pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Raw<'a>>; N] {
+        let mut found = [None; N];
+        let text = self.source.as_bytes();
+        let mut index = self.members.0;
+        while index < self.members.1 {
+            let member = self.tape[index as usize];
+            let key = &text[member.key.0 as usize..member.key.1 as usize];
+            if let Some(slot) = keys.iter().position(|wanted| wanted.as_bytes() == key) {
+                found[slot] = Some(self.value_of(index, member));
+            }
+            index = member.after;
+        }
+        found
+    }
+
+    /// The value of `member`, at `index` in the tape.
+    fn value_of(&self, index: u32, member: Member) -> Raw<'a> {
+        let nested = if self.source.as_bytes()[member.value.0 as usize] == b'{' { index + 1 } else { member.after };
+        Raw { source: self.source, tape: self.tape, span: member.value, members: (nested, member.after) }
     }
 
     pub fn as_str(&self) -> Option<&'a str> {
@@ -212,10 +237,8 @@ impl<'a> Iterator for Members<'a> {
         }
         let member = self.of.tape[index as usize];
         self.next = member.after;
-        let source = self.of.source;
-        let nested = if source.as_bytes()[member.value.0 as usize] == b'{' { index + 1 } else { member.after };
-        let value = Raw { source, tape: self.of.tape, span: member.value, members: (nested, member.after) };
-        Some((&source[member.key.0 as usize..member.key.1 as usize], value))
+        let key = &self.of.source[member.key.0 as usize..member.key.1 as usize];
+        Some((key, self.of.value_of(index, member)))
     }
 }
 
