@@ -15,17 +15,16 @@ pub fn qmp_lines(data: &[u8]) {
     let mut reader = LineReader::new();
     let mut session = Session::new();
     for piece in stream.chunks(usize::from(chunk) + 1) {
-        reader.push(piece);
-        while let Some(line) = reader.next_line() {
-            let Line::Data(line) = line else { continue };
-            let Ok(message) = Message::parse(line) else { continue };
+        reader.push(piece, |line| {
+            let Line::Data(line) = line else { return };
+            let Ok(message) = Message::parse(line) else { return };
             if let Ok(Incoming::Greeting { .. }) = session.on_message(message) {
                 // What the driver sends once the handshake is done, so that
                 // replies find commands in flight.
                 session.command("query-status", None);
                 session.command("query-block", None);
             }
-        }
+        });
     }
 }
 

@@ -81,14 +81,16 @@ fn expected_payloads(events: &[String], status: &Value, block: &Value, eof: bool
     let _ = runtime.load_query_block(block);
     let mut out = Vec::new();
     let mut reader = LineReader::new();
-    for line in events {
-        reader.push(line.as_bytes());
-        reader.push(b"\r\n");
-    }
-    while let Some(Line::Data(data)) = reader.next_line() {
-        if let Ok(Message::Event(event)) = Message::parse(data) {
-            out.extend(map_event(&mut runtime, &event).events);
+    let mut map_line = |line: Line<'_>| {
+        if let Line::Data(data) = line {
+            if let Ok(Message::Event(event)) = Message::parse(data) {
+                out.extend(map_event(&mut runtime, &event).events);
+            }
         }
+    };
+    for line in events {
+        reader.push(line.as_bytes(), &mut map_line);
+        reader.push(b"\r\n", &mut map_line);
     }
     if eof {
         out.extend(map_eof(&mut runtime, End::Exited));

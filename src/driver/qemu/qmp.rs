@@ -5,7 +5,6 @@
 //! [`command`] encodes a command, and [`Session`] keeps track of the
 //! capabilities handshake and of which command a reply answers.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -16,7 +15,7 @@ use crate::event::CText;
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
 
-/// What [`LineReader::next_line`] hands out.
+/// What [`LineReader::push`] hands out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Line<'a> {
     /// One complete line, without its `\r\n` (or bare `\n`).
@@ -27,13 +26,6 @@ pub enum Line<'a> {
     Oversized { len: usize },
 }
 
-/// A complete line waiting in [`LineReader::lines`].
-#[derive(Debug)]
-enum Ready {
-    Data(std::ops::Range<usize>),
-    Oversized { len: usize },
-}
-
 /// Buffers larger than this are given back once they are empty, so that
 /// one long line does not keep its memory for the life of the monitor.
 const KEPT_CAPACITY: usize = 256 * 1024;
@@ -41,18 +33,16 @@ const KEPT_CAPACITY: usize = 256 * 1024;
 /// Splits a byte stream into lines.
 ///
 /// Lines end in `\r\n`; a bare `\n` is accepted too. Empty lines are skipped.
-/// The complete lines of one [`push`](LineReader::push) are kept end to end
-/// in one reused buffer and handed out as slices of it, so that cutting a
-/// read into lines allocates nothing. Memory stays bounded: at most
-/// [`MAX_LINE`] + 1 bytes of an unfinished line are buffered, and the rest of
-/// an oversized line is counted, not kept.
+/// A line that lies whole in what one [`push`](LineReader::push) is given is
+/// handed out as a slice of it, where it was read: only the start of a line
+/// that a read cut off is copied, to be completed by the next push. Memory
+/// stays bounded: at most [`MAX_LINE`] + 1 bytes of an unfinished line are
+/// buffered, and the rest of an oversized line is counted, not kept.
 #[derive(Debug, Default)]
 pub struct LineReader {
     partial: Vec<u8>,
     /// While dropping an oversized line: how many bytes were dropped so far.
     skipping: Option<usize>,
-    lines: Vec<u8>,
-    ready: VecDeque<Ready>,
 }
 
 impl LineReader {
@@ -60,16 +50,9 @@ impl LineReader {
         LineReader::default()
     }
 
-    /// Feeds bytes read from the monitor; any number, split anywhere. The
-    /// lines of the previous push should have been taken first: they are
-    /// kept until then.
-    pub fn push(&mut self, mut data: &[u8]) {
-        if self.ready.is_empty() {
-            self.lines.clear();
-            if self.lines.capacity() > KEPT_CAPACITY {
-                self.lines = Vec::new();
-            }
-        }
+    /// Feeds bytes read from the monitor (any number, split anywhere) and
+    /// hands each line they complete to `take`, in order.
+    pub fn push(&mut self, mut data: &[u8], mut take: impl FnMut(Line<'_>)) {
         while !data.is_empty() {
             let (chunk, complete) = match memchr::memchr(b'\n', data) {
                 Some(i) => {
@@ -83,19 +66,19 @@ impl LineReader {
                     (chunk, false)
                 }
             };
-            self.take_chunk(chunk, complete);
+            self.take_chunk(chunk, complete, &mut take);
         }
     }
 
     /// `chunk` is the next piece of the current line; `complete` when its
     /// line feed was seen.
-    fn take_chunk(&mut self, chunk: &[u8], complete: bool) {
+    fn take_chunk(&mut self, chunk: &[u8], complete: bool, take: &mut impl FnMut(Line<'_>)) {
         if let Some(dropped) = self.skipping.as_mut() {
             *dropped += chunk.len();
             if complete {
                 let len = *dropped;
                 self.skipping = None;
-                self.ready.push_back(Ready::Oversized { len });
+                take(Line::Oversized { len });
             }
             return;
         }
@@ -104,14 +87,14 @@ impl LineReader {
         if len > MAX_LINE + 1 {
             self.partial = Vec::new();
             if complete {
-                self.ready.push_back(Ready::Oversized { len });
+                take(Line::Oversized { len });
             } else {
                 self.skipping = Some(len);
             }
             return;
         }
         if complete && self.partial.is_empty() {
-            self.finish(chunk);
+            finish(chunk, take);
             return;
         }
         if self.partial.capacity() < len {
@@ -123,33 +106,11 @@ impl LineReader {
         if !complete {
             return;
         }
-        let line = std::mem::take(&mut self.partial);
-        self.finish(&line);
-        self.partial = line;
+        finish(&self.partial, take);
         self.partial.clear();
         if self.partial.capacity() > KEPT_CAPACITY {
             self.partial = Vec::new();
         }
-    }
-
-    /// Queues a complete line, `\r` included if it had one.
-    fn finish(&mut self, line: &[u8]) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.len() > MAX_LINE {
-            self.ready.push_back(Ready::Oversized { len: line.len() });
-        } else if !line.is_empty() {
-            let start = self.lines.len();
-            self.lines.extend_from_slice(line);
-            self.ready.push_back(Ready::Data(start..self.lines.len()));
-        }
-    }
-
-    /// The next complete line, if any.
-    pub fn next_line(&mut self) -> Option<Line<'_>> {
-        Some(match self.ready.pop_front()? {
-            Ready::Data(range) => Line::Data(&self.lines[range]),
-            Ready::Oversized { len } => Line::Oversized { len },
-        })
     }
 
     /// Bytes of an unfinished line (buffered or being dropped). Non-zero at
@@ -159,8 +120,18 @@ impl LineReader {
     }
 }
 
-/// `line` with its bytes copied, for tests that keep lines past the next
-/// `next_line` (the copy is leaked).
+/// Hands out a complete line, `\r` included if it had one.
+fn finish(line: &[u8], take: &mut impl FnMut(Line<'_>)) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > MAX_LINE {
+        take(Line::Oversized { len: line.len() });
+    } else if !line.is_empty() {
+        take(Line::Data(line));
+    }
+}
+
+/// `line` with its bytes copied, for tests that keep lines past the push
+/// that gave them (the copy is leaked).
 #[cfg(test)]
 pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
     match line {
@@ -229,22 +200,10 @@ impl<'a> Field<'a> {
 
     /// The members `keys` of an object, looked up in one pass.
     pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Field<'a>>; N] {
-        let mut found = [None; N];
         match self {
-            Field::Raw(raw) => {
-                for (key, value) in raw.members() {
-                    if let Some(index) = keys.iter().position(|wanted| *wanted == key) {
-                        found[index] = Some(Field::Raw(value));
-                    }
-                }
-            }
-            Field::Value(value) => {
-                for (slot, key) in found.iter_mut().zip(keys) {
-                    *slot = value.get(key).map(Field::Value);
-                }
-            }
+            Field::Raw(raw) => raw.get_all(keys).map(|value| value.map(Field::Raw)),
+            Field::Value(value) => keys.map(|key| value.get(key).map(Field::Value)),
         }
-        found
     }
 
     pub fn as_str(&self) -> Option<&'a str> {
@@ -367,28 +326,19 @@ impl<'a> QmpEvent<'a> {
     /// where the walk records the line's members.
     fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
         let message = Raw::check(line, tape)?;
-        let (mut name, mut timestamp, mut data) = (None, None, None);
-        for (key, value) in message.members() {
-            match key {
-                "event" => name = Some(value.as_str()?),
-                "timestamp" => timestamp = Some(value),
-                "data" => data = Some(value),
-                // A greeting or a reply, whatever else it has.
-                "QMP" | "return" | "error" => return None,
-                _ => {}
-            }
-        }
-        let member = |key: &str| timestamp.and_then(|t| t.get(key));
+        let [name, timestamp, data, greeting, reply, error] =
+            message.get_all(["event", "timestamp", "data", "QMP", "return", "error"]);
+        // A greeting or a reply, whatever else it has.
+        (greeting.is_none() && reply.is_none() && error.is_none()).then_some(())?;
+        let name = name?.as_str()?;
+        let [seconds, microseconds] = timestamp.map_or([None, None], |t| t.get_all(["seconds", "microseconds"]));
         Some(QmpEvent {
-            name: CText::new(name?),
+            name: CText::new(name),
             // The walk refused control characters in strings.
             name_cut: false,
             data: data.map(|d| Data::Text { raw: Text::Line(d), parsed: Default::default() }),
-            seconds: member("seconds").and_then(|s| s.as_i64()).unwrap_or(-1),
-            microseconds: member("microseconds")
-                .and_then(|us| us.as_u64())
-                .and_then(|us| u32::try_from(us).ok())
-                .unwrap_or(0),
+            seconds: seconds.and_then(|s| s.as_i64()).unwrap_or(-1),
+            microseconds: microseconds.and_then(|us| us.as_u64()).and_then(|us| u32::try_from(us).ok()).unwrap_or(0),
         })
     }
 }
@@ -707,8 +657,11 @@ mod tests {
     const GREETING: &str = r#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1"}, "capabilities": ["oob"]}}"#;
     const RESUME: &str = r#"{"timestamp": {"seconds": 1795276272, "microseconds": 151277}, "event": "RESUME"}"#;
 
-    fn drain(reader: &mut LineReader) -> Vec<Line<'static>> {
-        std::iter::from_fn(|| reader.next_line().map(kept)).collect()
+    /// The lines `bytes` completes.
+    fn push(reader: &mut LineReader, bytes: &[u8]) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        reader.push(bytes, |line| lines.push(kept(line)));
+        lines
     }
 
     fn data(s: &'static str) -> Line<'static> {
@@ -718,12 +671,25 @@ mod tests {
     #[test]
     fn crlf_and_bare_lf() {
         let mut r = LineReader::new();
-        r.push(b"{\"a\": 1}\r\n{\"b\": 2}\n\r\n\n{\"c\": 3}\r");
-        assert_eq!(drain(&mut r), vec![data("{\"a\": 1}"), data("{\"b\": 2}")]);
+        let lines = push(&mut r, b"{\"a\": 1}\r\n{\"b\": 2}\n\r\n\n{\"c\": 3}\r");
+        assert_eq!(lines, vec![data("{\"a\": 1}"), data("{\"b\": 2}")]);
         assert_eq!(r.pending_bytes(), 9);
-        r.push(b"\n");
-        assert_eq!(drain(&mut r), vec![data("{\"c\": 3}")]);
+        assert_eq!(push(&mut r, b"\n"), vec![data("{\"c\": 3}")]);
         assert_eq!(r.pending_bytes(), 0);
+    }
+
+    /// A line read whole is handed out where it was read, not copied.
+    #[test]
+    fn whole_lines_are_slices_of_the_read() {
+        let mut r = LineReader::new();
+        let read = b"{\"a\": 1}\r\n{\"b\": 2}\n{\"c\"";
+        let mut starts = Vec::new();
+        r.push(read, |line| match line {
+            Line::Data(line) => starts.push(line.as_ptr()),
+            Line::Oversized { .. } => panic!("{line:?}"),
+        });
+        assert_eq!(starts, [read.as_ptr(), read[10..].as_ptr()]);
+        assert_eq!(push(&mut r, b": 3}\n"), vec![data("{\"c\": 3}")]);
     }
 
     #[test]
@@ -733,18 +699,15 @@ mod tests {
         let expected = vec![data(GREETING), data(RESUME), data("{\"return\": {}}")];
         for cut in 0..=bytes.len() {
             let mut r = LineReader::new();
-            r.push(&bytes[..cut]);
-            let mut lines = drain(&mut r);
-            r.push(&bytes[cut..]);
-            lines.extend(drain(&mut r));
+            let mut lines = push(&mut r, &bytes[..cut]);
+            lines.extend(push(&mut r, &bytes[cut..]));
             assert_eq!(lines, expected, "cut at {cut}");
         }
         // And one byte at a time.
         let mut r = LineReader::new();
         let mut lines = Vec::new();
         for b in bytes {
-            r.push(std::slice::from_ref(b));
-            lines.extend(drain(&mut r));
+            lines.extend(push(&mut r, std::slice::from_ref(b)));
         }
         assert_eq!(lines, expected);
     }
@@ -752,18 +715,18 @@ mod tests {
     #[test]
     fn oversized_line_is_dropped_and_reader_resyncs() {
         let mut r = LineReader::new();
-        r.push(b"{\"first\": 1}\r\n");
+        let mut lines = push(&mut r, b"{\"first\": 1}\r\n");
         let block = vec![b'x'; 1024 * 1024];
         for _ in 0..11 {
-            r.push(&block);
+            lines.extend(push(&mut r, &block));
             // Memory stays bounded while the oversized line streams past.
             assert!(r.partial.capacity() <= MAX_LINE + 1);
         }
         assert!(r.skipping.is_some());
         assert!(r.partial.capacity() == 0);
-        r.push(b"yy\r\n{\"after\": 2}\r\n");
+        lines.extend(push(&mut r, b"yy\r\n{\"after\": 2}\r\n"));
         assert_eq!(
-            drain(&mut r),
+            lines,
             vec![data("{\"first\": 1}"), Line::Oversized { len: 11 * 1024 * 1024 + 3 }, data("{\"after\": 2}")]
         );
         assert_eq!(r.pending_bytes(), 0);
@@ -778,11 +741,10 @@ mod tests {
         let mut over_lf = vec![b'c'; MAX_LINE + 1];
         over_lf.push(b'\n');
         let mut r = LineReader::new();
-        r.push(&max);
-        r.push(&over);
-        r.push(&over_lf);
-        r.push(b"{}\r\n");
-        let lines = drain(&mut r);
+        let mut lines = Vec::new();
+        for read in [&max[..], &over, &over_lf, b"{}\r\n"] {
+            lines.extend(push(&mut r, read));
+        }
         assert_eq!(lines.len(), 4);
         assert!(matches!(&lines[0], Line::Data(d) if d.len() == MAX_LINE));
         assert!(matches!(lines[1], Line::Oversized { .. }));

@@ -13,7 +13,7 @@
 //! is unchanged.
 
 /// Deeper nesting is left to the general parser (and its recursion limit).
-const MAX_DEPTH: u32 = 16;
+const MAX_DEPTH: usize = 16;
 /// Larger objects are left to the general parser (duplicate keys are checked
 /// among this many).
 const MAX_MEMBERS: usize = 16;
@@ -83,13 +83,9 @@ impl<'a> Raw<'a> {
         tape.clear();
         // Spans are 32-bit (lines are far shorter).
         u32::try_from(text.len()).ok()?;
-        let mut scanner = Scanner { text, at: 0, depth: 0, tape };
-        scanner.space();
-        let start = scanner.at;
-        scanner.value()?;
-        let end = scanner.at;
-        scanner.space();
-        (scanner.at == text.len()).then_some(())?;
+        let start = space(text, 0);
+        let end = walk(text, start, tape)?;
+        (space(text, end) == text.len()).then_some(())?;
         let members = if text[start] == b'{' { (0, tape.len() as u32) } else { (0, 0) };
         Some(Raw { source, tape, span: (start as u32, end as u32), members })
     }
@@ -105,7 +101,36 @@ impl<'a> Raw<'a> {
 
     /// The value of member `key` of an object.
     pub fn get(&self, key: &str) -> Option<Raw<'a>> {
-        self.members().find(|(k, _)| *k == key).map(|(_, value)| value)
+        let [value] = self.get_all([key]);
+        value
+    }
+
+    /// The values of the members `keys` of an object, found in one pass over
+    /// its members that compares their keys as bytes and makes a value only
+    /// of those wanted.
+    pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Raw<'a>>; N] {
+        let mut found = [None; N];
+        let text = self.source.as_bytes();
+        let mut index = self.members.0;
+        while index < self.members.1 {
+            let member = self.tape[index as usize];
+            let key = &text[member.key.0 as usize..member.key.1 as usize];
+            // The first byte compared before the call that compares them all.
+            let same = |wanted: &&str| {
+                wanted.len() == key.len() && wanted.as_bytes().first() == key.first() && wanted.as_bytes() == key
+            };
+            if let Some(slot) = keys.iter().position(same) {
+                found[slot] = Some(self.value_of(index, member));
+            }
+            index = member.after;
+        }
+        found
+    }
+
+    /// The value of `member`, at `index` in the tape.
+    fn value_of(&self, index: u32, member: Member) -> Raw<'a> {
+        let nested = if self.source.as_bytes()[member.value.0 as usize] == b'{' { index + 1 } else { member.after };
+        Raw { source: self.source, tape: self.tape, span: member.value, members: (nested, member.after) }
     }
 
     pub fn as_str(&self) -> Option<&'a str> {
@@ -126,15 +151,17 @@ impl<'a> Raw<'a> {
         }
     }
 
-    /// An integer's sign and magnitude (the walk let only integers of at most
-    /// 18 digits through, which a digit loop reads faster than `str::parse`).
+    /// An integer's sign and magnitude. The walk let only integers of at most
+    /// 18 digits through (no fractions or exponents): a checked value that
+    /// starts with a digit, or a `-` and a digit, is one, which a digit loop
+    /// reads faster than `str::parse`.
     fn integer(&self) -> Option<(bool, u64)> {
         let text = self.text().as_bytes();
         let (negative, digits) = match text {
             [b'-', digits @ ..] => (true, digits),
             digits => (false, digits),
         };
-        (!digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit)).then_some(())?;
+        digits.first().filter(|digit| digit.is_ascii_digit())?;
         Some((negative, digits.iter().fold(0, |n, digit| n * 10 + u64::from(digit - b'0'))))
     }
 
@@ -214,163 +241,181 @@ impl<'a> Iterator for Members<'a> {
         }
         let member = self.of.tape[index as usize];
         self.next = member.after;
-        let source = self.of.source;
-        let nested = if source.as_bytes()[member.value.0 as usize] == b'{' { index + 1 } else { member.after };
-        let value = Raw { source, tape: self.of.tape, span: member.value, members: (nested, member.after) };
-        Some((&source[member.key.0 as usize..member.key.1 as usize], value))
+        let key = &self.of.source[member.key.0 as usize..member.key.1 as usize];
+        Some((key, self.of.value_of(index, member)))
     }
 }
 
-/// Checks JSON text (UTF-8 already), recording each object's members.
-struct Scanner<'a, 't> {
-    text: &'a [u8],
-    at: usize,
-    depth: u32,
-    tape: &'t mut Tape,
+/// Skips whitespace from `at`: QEMU puts one space after each `:` and `,`.
+#[inline(always)]
+fn space(text: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = text.get(at) {
+        at += 1;
+    }
+    at
 }
 
-impl Scanner<'_, '_> {
-    fn peek(&self) -> Option<u8> {
-        self.text.get(self.at).copied()
-    }
+/// An array or object the walk is in.
+#[derive(Clone, Copy, Default)]
+struct Open {
+    object: bool,
+    /// Where its text starts.
+    start: u32,
+    /// Its first member in the tape.
+    first: u32,
+    /// The member whose value is being read.
+    slot: u32,
+    /// How many members it has so far.
+    members: u32,
+    /// One bit per key of its members so far, from the key's length and last
+    /// byte: a key whose bit is clear differs from all of them, without
+    /// comparing it to each.
+    keys: u64,
+}
 
-    fn take(&mut self, byte: u8) -> bool {
-        let found = self.peek() == Some(byte);
-        self.at += usize::from(found);
-        found
-    }
-
-    /// Skips whitespace: QEMU puts one space after each `:` and `,`.
-    #[inline(always)]
-    fn space(&mut self) {
-        let mut at = self.at;
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.text.get(at) {
-            at += 1;
-        }
-        self.at = at;
-    }
-
-    fn value(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'{' => self.object(),
-            b'[' => self.array(),
-            b'"' => self.string().map(drop),
-            b'-' | b'0'..=b'9' => self.integer(),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            _ => None,
-        }
-    }
-
-    /// A string without escapes or control characters: where its contents
-    /// are. Strings are short: eight bytes at a time in a word beat a
-    /// vectorised search's set-up here. Inlined: returned through memory,
-    /// its span was read back wider than it was written (a store-forwarding
-    /// stall that cost a quarter of the walk).
-    #[inline(always)]
-    fn string(&mut self) -> Option<Span> {
-        self.take(b'"').then_some(())?;
-        let start = self.at;
-        let rest = &self.text[start..];
-        let mut len = 0;
-        // The first byte that is not plain: the closing quote if all is well.
-        let len = loop {
-            match rest.get(len..len + 8) {
-                Some(word) => {
-                    if let Some(at) = first_special(u64::from_le_bytes(word.try_into().ok()?)) {
-                        break len + at;
+/// Checks the JSON value that starts at `at` of `text` (UTF-8 already),
+/// recording each object's members; where the value ends.
+///
+/// One loop, without recursion, whose position stays in a register: nested
+/// arrays and objects are kept on a small stack of their own. (A recursive
+/// descent kept the position in memory, storing and reloading it around
+/// every byte class it checked.)
+fn walk(text: &[u8], mut at: usize, tape: &mut Tape) -> Option<usize> {
+    let mut open = [Open::default(); MAX_DEPTH];
+    let mut depth = 0;
+    'value: loop {
+        // A value starts at `at`.
+        let mut start = at;
+        match *text.get(at)? {
+            close @ (b'{' | b'[') => {
+                let object = close == b'{';
+                (depth < MAX_DEPTH).then_some(())?;
+                at = space(text, at + 1);
+                if text.get(at) == Some(&if object { b'}' } else { b']' }) {
+                    at += 1;
+                } else {
+                    let first = tape.len() as u32;
+                    open[depth] = Open { object, start: start as u32, first, slot: first, members: 0, keys: 0 };
+                    depth += 1;
+                    if object {
+                        at = member(text, at, &mut open[depth - 1], tape)?;
                     }
-                    len += 8;
+                    continue 'value;
                 }
-                None => break len + rest[len..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?,
             }
-        };
-        (*rest.get(len)? == b'"').then_some(())?;
-        self.at = start + len + 1;
-        Some((start as u32, (start + len) as u32))
-    }
-
-    fn integer(&mut self) -> Option<()> {
-        let negative = self.take(b'-');
-        let start = self.at;
-        self.at += self.text[start..].iter().take_while(|b| b.is_ascii_digit()).count();
-        let plain = match &self.text[start..self.at] {
-            [] => false,
-            [b'0'] => !negative,
-            [b'0', ..] => false,
-            digits => digits.len() <= 18,
-        };
-        (plain && !matches!(self.peek(), Some(b'.' | b'e' | b'E'))).then_some(())
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        self.text[self.at..].starts_with(word).then_some(())?;
-        self.at += word.len();
-        Some(())
-    }
-
-    /// An array or object: `item` reads each element after the first
-    /// `index` ones.
-    fn nested(&mut self, close: u8, mut item: impl FnMut(&mut Self, usize) -> Option<()>) -> Option<()> {
-        self.depth += 1;
-        (self.depth <= MAX_DEPTH).then_some(())?;
-        self.at += 1;
-        self.space();
-        if !self.take(close) {
-            let mut index = 0;
-            loop {
-                self.space();
-                item(self, index)?;
-                self.space();
-                if self.take(close) {
-                    break;
+            b'"' => at = string_end(text, at + 1)? + 1,
+            b'-' | b'0'..=b'9' => at = integer_end(text, at)?,
+            b't' => at = literal_end(text, at, b"true")?,
+            b'f' => at = literal_end(text, at, b"false")?,
+            b'n' => at = literal_end(text, at, b"null")?,
+            _ => return None,
+        }
+        // The value `start..at` is complete, and with it maybe the arrays
+        // and objects it ends.
+        loop {
+            let Some(inner) = depth.checked_sub(1) else { return Some(at) };
+            let container = &mut open[inner];
+            if container.object {
+                let after = tape.len() as u32;
+                let member = &mut tape[container.slot as usize];
+                member.value = (start as u32, at as u32);
+                member.after = after;
+            }
+            at = space(text, at);
+            match *text.get(at)? {
+                b',' => {
+                    at = space(text, at + 1);
+                    if container.object {
+                        at = member(text, at, container, tape)?;
+                    }
+                    continue 'value;
                 }
-                self.take(b',').then_some(())?;
-                index += 1;
+                b'}' if container.object => {}
+                b']' if !container.object => {}
+                _ => return None,
             }
+            at += 1;
+            start = container.start as usize;
+            depth = inner;
         }
-        self.depth -= 1;
-        Some(())
     }
+}
 
-    fn array(&mut self) -> Option<()> {
-        self.nested(b']', |s, _| s.value())
+/// Reads the key of a member of `object` at `at` and the `:` after it,
+/// recording the member in `tape`; where its value starts.
+#[inline(always)]
+fn member(text: &[u8], at: usize, object: &mut Open, tape: &mut Tape) -> Option<usize> {
+    (object.members < MAX_MEMBERS as u32 && text.get(at) == Some(&b'"')).then_some(())?;
+    let end = string_end(text, at + 1)?;
+    let key = ((at + 1) as u32, end as u32);
+    let last = if end > at + 1 { text[end - 1] } else { 0 };
+    let bit = 1 << ((end - at + 7 * usize::from(last)) % 64);
+    if object.keys & bit != 0 {
+        distinct(text, tape, object.first as usize, key).then_some(())?;
     }
+    object.keys |= bit;
+    object.slot = tape.len() as u32;
+    object.members += 1;
+    tape.push(Member { key, value: (0, 0), after: 0 });
+    let at = space(text, end + 1);
+    (text.get(at) == Some(&b':')).then_some(())?;
+    Some(space(text, at + 1))
+}
 
-    fn object(&mut self) -> Option<()> {
-        let first = self.tape.len();
-        self.nested(b'}', |s, index| {
-            (index < MAX_MEMBERS).then_some(())?;
-            let key = s.string()?;
-            let slot = s.tape.len();
-            s.distinct(first, slot, key).then_some(())?;
-            s.tape.push(Member { key, value: (0, 0), after: 0 });
-            s.space();
-            s.take(b':').then_some(())?;
-            s.space();
-            let start = s.at as u32;
-            s.value()?;
-            s.tape[slot].value = (start, s.at as u32);
-            s.tape[slot].after = s.tape.len() as u32;
-            Some(())
-        })
+/// Whether `key` differs from the keys of the members of an object already
+/// in `tape`, from `first` on.
+fn distinct(text: &[u8], tape: &Tape, first: usize, key: Span) -> bool {
+    let text = |(from, to): Span| &text[from as usize..to as usize];
+    let mut index = first;
+    while index < tape.len() {
+        let member = &tape[index];
+        if text(member.key) == text(key) {
+            return false;
+        }
+        index = member.after as usize;
     }
+    true
+}
 
-    /// Whether `key` differs from the keys of the object's members before
-    /// it, which start at `first` in the tape and end at `slot`.
-    fn distinct(&self, first: usize, slot: usize, key: Span) -> bool {
-        let text = |(from, to): Span| &self.text[from as usize..to as usize];
-        let mut index = first;
-        while index < slot {
-            let member = &self.tape[index];
-            if text(member.key) == text(key) {
-                return false;
+/// Where the string whose contents start at `at` ends (its closing quote),
+/// if it has no escapes or control characters. Strings are short: eight
+/// bytes at a time in a word beat a vectorised search's set-up here.
+#[inline(always)]
+fn string_end(text: &[u8], at: usize) -> Option<usize> {
+    let rest = text.get(at..)?;
+    let mut len = 0;
+    // The first byte that is not plain: the closing quote if all is well.
+    let len = loop {
+        match rest.get(len..len + 8) {
+            Some(word) => {
+                if let Some(special) = first_special(u64::from_le_bytes(word.try_into().ok()?)) {
+                    break len + special;
+                }
+                len += 8;
             }
-            index = member.after as usize;
+            None => break len + rest[len..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?,
         }
-        true
-    }
+    };
+    (*rest.get(len)? == b'"').then_some(at + len)
+}
+
+/// Where the integer at `at` ends, if it is one `serde_json` reads as the
+/// same integer and writes back as the same text.
+fn integer_end(text: &[u8], at: usize) -> Option<usize> {
+    let negative = text[at] == b'-';
+    let start = at + usize::from(negative);
+    let end = start + text[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let plain = match &text[start..end] {
+        [] => false,
+        [b'0'] => !negative,
+        [b'0', ..] => false,
+        digits => digits.len() <= 18,
+    };
+    (plain && !matches!(text.get(end), Some(b'.' | b'e' | b'E'))).then_some(end)
+}
+
+fn literal_end(text: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    text[at..].starts_with(word).then_some(at + word.len())
 }
 
 #[cfg(test)]
@@ -395,7 +440,10 @@ mod tests {
         assert_eq!(data.get("missing"), None);
         let keys: Vec<&str> = raw.members().map(|(k, _)| k).collect();
         assert_eq!(keys, ["timestamp", "event", "data"]);
-        for text in [RTC, r#" {"a": [1, true, null, {"b": []}], "c": {}, "é": "ü x"} "#, "[]", "0", "-12"] {
+        // Keys of one length and last byte ("ab", "cb") are told apart.
+        let same_bits = r#"{"ab": 1, "cb": {"ab": 2, "": 3}, "b": 4}"#;
+        for text in [RTC, r#" {"a": [1, true, null, {"b": []}], "c": {}, "é": "ü x"} "#, same_bits, "[]", "0", "-12"]
+        {
             let value: Value = serde_json::from_str(text).unwrap();
             assert_eq!(check(text).unwrap().raw().compact(), value.to_string(), "{text}");
         }
@@ -447,9 +495,8 @@ mod tests {
                     text.extend(std::iter::repeat_n(plain, at));
                     text.push(special);
                     text.extend_from_slice(b"xyz\"");
-                    let mut scanner = Scanner { text: &text, at: 0, depth: 0, tape: &mut Tape::new() };
-                    let found = scanner.string();
-                    let want = (special == b'"').then_some((1, 1 + at as u32));
+                    let found = string_end(&text, 1);
+                    let want = (special == b'"').then_some(1 + at);
                     assert_eq!(found, want, "{special:#x} after {at} x {plain:#x}");
                 }
             }
@@ -468,6 +515,8 @@ mod tests {
             r#"{"a": 0123}"#,
             r#"{"a": 1234567890123456789}"#,
             r#"{"a": 1, "a": 2}"#,
+            r#"{"x": 1, "y": {"x": 2}, "x": 3}"#,
+            r#"{"": 1, "": 2}"#,
             r#"{"a": 1,}"#,
             r#"{"a" 1}"#,
             r#"{"a": 1} x"#,

@@ -281,11 +281,11 @@ fn replay(dir: &Path, case: &Case) -> Vec<String> {
                 // Feed the line in two pieces, cut somewhere different each time.
                 let bytes = format!("{raw}\r\n").into_bytes();
                 let cut = (n * 7) % (bytes.len() + 1);
-                reader.push(&bytes[..cut]);
-                reader.push(&bytes[cut..]);
-                let line = reader.next_line().map(kept);
-                assert!(reader.next_line().is_none(), "{file}: entry {n} gave several lines");
-                let Some(Line::Data(line)) = line else { panic!("{file}: entry {n}: {line:?}") };
+                let mut lines = Vec::new();
+                for piece in [&bytes[..cut], &bytes[cut..]] {
+                    reader.push(piece, |line| lines.push(kept(line)));
+                }
+                let [Line::Data(line)] = lines[..] else { panic!("{file}: entry {n}: {lines:?}") };
                 assert_eq!(line, raw.as_bytes());
                 match Message::parse(line) {
                     Err(e) => panic!("{file}: entry {n}: {e}"),
@@ -374,8 +374,7 @@ fn all_server_lines_survive_any_chunking() {
         let mut reader = LineReader::new();
         let mut got = Vec::new();
         for piece in stream.chunks(chunk) {
-            reader.push(piece);
-            got.extend(std::iter::from_fn(|| reader.next_line().map(kept)));
+            reader.push(piece, |line| got.push(kept(line)));
         }
         assert!(got == expected, "chunk size {chunk}");
         assert_eq!(reader.pending_bytes(), 0);

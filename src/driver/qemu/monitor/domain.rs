@@ -419,10 +419,7 @@ impl DomainMonitor {
                 }
             };
             let mut reader = std::mem::take(&mut self.reader);
-            reader.push(&buf[..n]);
-            while let Some(line) = reader.next_line() {
-                self.take_line(line);
-            }
+            reader.push(&buf[..n], |line| self.take_line(line));
             self.reader = reader;
             self.flush();
             self.commit();
@@ -666,7 +663,7 @@ impl DomainMonitor {
 
     fn deliver(&mut self, event: &QmpEvent) {
         testing::check(&event.name);
-        let Some(identity) = self.identity.clone() else { return };
+        let Some(identity) = &self.identity else { return };
         // A C string ends at its first NUL: such an event would reach the
         // callbacks silently cut, so it is dropped, and said so.
         if event.holds_nul() {
