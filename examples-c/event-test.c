@@ -268,7 +268,7 @@ static void demo_test_driver(virConnectPtr conn)
 {
     virDomainPtr test = virDomainLookupByName(conn, "test");
     const char *second = "<domain type='test'><name>demo</name>"
-                         "<uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid><memory>65536</memory></domain>";
+                         "<uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid><memory>65536</memory><os><type>hvm</type></os></domain>";
     struct step {
         const char *what;
         int (*op)(virDomainPtr);

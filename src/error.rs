@@ -59,6 +59,7 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_NO_STORAGE_POOL => ("Storage pool not found", "Storage pool not found: %s"),
         VIR_ERR_NO_NODE_DEVICE => ("Node device not found", "Node device not found: %s"),
         VIR_ERR_CONFIG_UNSUPPORTED => ("unsupported configuration", "unsupported configuration: %s"),
+        VIR_ERR_OVERFLOW => ("numerical overflow", "numerical overflow: %s"),
         VIR_ERR_OPERATION_TIMEOUT => ("Timed out during operation", "Timed out during operation: %s"),
         VIR_ERR_SYSTEM_ERROR => ("", "%s"),
         VIR_ERR_RPC => ("RPC error", "%s"),

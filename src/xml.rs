@@ -63,15 +63,19 @@ impl Element {
 
     /// The concatenated text directly inside this element, trimmed.
     pub fn text(&self) -> String {
-        let text: String = self
-            .children
+        self.untrimmed_text().trim().to_string()
+    }
+
+    /// The element's text as written, white space included (where libvirt
+    /// refuses what `text` would trim, such as a number with a trailing space).
+    pub fn untrimmed_text(&self) -> String {
+        self.children
             .iter()
             .filter_map(|n| match n {
                 Node::Text(t) => Some(t.as_str()),
                 Node::Element(_) | Node::Raw(_) => None,
             })
-            .collect();
-        text.trim().to_string()
+            .collect()
     }
 
     /// A child holding only `text`.
@@ -295,6 +299,10 @@ impl Parser<'_> {
             }
             element.attributes.push((key, value));
         }
+        // White space between elements is layout, but an element holding
+        // only white space keeps it: libvirt reads `<memory> </memory>` as an
+        // invalid number, not as no number.
+        let mut blank = String::new();
         loop {
             if self.rest().starts_with("</") {
                 self.pos += 2;
@@ -307,6 +315,9 @@ impl Parser<'_> {
                     return Err(self.error("expected '>'"));
                 }
                 self.pos += 1;
+                if element.children.is_empty() && !blank.is_empty() {
+                    element.children.push(Node::Text(blank));
+                }
                 return Ok(element);
             } else if self.rest().starts_with("<!--") {
                 self.skip_past("-->")?;
@@ -324,7 +335,9 @@ impl Parser<'_> {
                 let end = self.rest().find('<').unwrap_or(self.rest().len());
                 let text = unescape(&self.rest()[..end]).map_err(|e| self.error(&e))?;
                 self.pos += end;
-                if !text.trim().is_empty() {
+                if text.trim().is_empty() {
+                    blank.push_str(&text);
+                } else {
                     element.children.push(Node::Text(text));
                 }
             }

@@ -77,7 +77,11 @@ fn virsh_event_domain_filters_and_timeout() {
     let filtered =
         watch(&daemon, &mut virsh_event(&daemon.uri(), &["--domain", "test", "--all", "--loop"]), "f.out", 1);
     let xml = daemon.dir.join("other.xml");
-    std::fs::write(&xml, "<domain type='test'><name>other</name><memory>8192</memory></domain>").unwrap();
+    std::fs::write(
+        &xml,
+        "<domain type='test'><name>other</name><memory>8192</memory><os><type>hvm</type></os></domain>",
+    )
+    .unwrap();
     virsh_ok(&daemon.uri(), &["define", xml.to_str().unwrap()]);
     virsh_ok(&daemon.uri(), &["start", "other"]);
     virsh_ok(&daemon.uri(), &["destroy", "test"]);

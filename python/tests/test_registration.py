@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("native_loop")
 LIFECYCLE = libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
 SECOND = (
     "<domain type='test'><name>second</name>"
-    "<uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid><memory>65536</memory></domain>"
+    "<uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid><memory>65536</memory><os><type>hvm</type></os></domain>"
 )
 
 

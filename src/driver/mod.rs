@@ -2,6 +2,7 @@
 //! owns the domains and the event state its connections share.
 
 mod host_node;
+mod memory_size;
 pub mod metadata;
 pub mod qemu;
 pub mod remote;

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 
 mod snapshots;
 
+use super::memory_size;
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
 use super::{
@@ -215,16 +216,7 @@ impl TestDomain {
 /// The size in KiB that the definition's `element` (`memory`,
 /// `currentMemory`, `maxMemory`) gives.
 fn memory_kib(def: &Element, element: &str) -> Option<u64> {
-    let node = def.child(element)?;
-    let value: u64 = node.text().parse().ok()?;
-    let scale = match node.attribute("unit").unwrap_or("KiB") {
-        "b" | "bytes" => return Some(value / 1024),
-        "k" | "K" | "KiB" => 1,
-        "M" | "MiB" => 1024,
-        "G" | "GiB" => 1024 * 1024,
-        _ => return None,
-    };
-    Some(value * scale)
+    memory_size::kib(def, element).ok().flatten()
 }
 
 /// The guest's memory and its balloon's current size, in KiB.
@@ -429,8 +421,66 @@ fn definition(mut def: Element) -> Result<(Element, String, Uuid)> {
             uuid
         }
     };
+    check_machine(&def)?;
     def.set_attribute("id", None);
     Ok((def, name, uuid))
+}
+
+/// The virtualization types libvirt 9.0 knows (`<domain type=...>`).
+const VIRT_TYPES: &[&str] = &[
+    "none",
+    "qemu",
+    "kqemu",
+    "kvm",
+    "xen",
+    "lxc",
+    "uml",
+    "openvz",
+    "test",
+    "vmware",
+    "hyperv",
+    "vbox",
+    "phyp",
+    "parallels",
+    "bhyve",
+    "vz",
+    "hvf",
+];
+
+/// The OS types libvirt 9.0 knows (`<os><type>`).
+const OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
+
+/// What libvirt's parser requires of every domain definition after its name
+/// and UUID, in its order: a known virtualization type, a known OS type (an
+/// `exe` one with its `<init>`), and a memory size; sizes are checked as
+/// [`memory_size::kib`] reads them.
+fn check_machine(def: &Element) -> Result<()> {
+    let in_domain = ErrorDomain::VIR_FROM_DOMAIN;
+    match def.attribute("type").filter(|t| !t.is_empty()) {
+        None => return Err(Error::internal(in_domain, "missing domain type attribute")),
+        Some(virt) if !VIRT_TYPES.contains(&virt) => {
+            return Err(Error::config_unsupported(in_domain, format!("invalid domain type {virt}")))
+        }
+        Some(_) => {}
+    }
+    let os = def.child("os");
+    match os.and_then(|os| os.child("type")).map(Element::untrimmed_text).filter(|t| !t.is_empty()) {
+        None => return Err(Error::xml(in_domain, "an os <type> must be specified")),
+        Some(os_type) if !OS_TYPES.contains(&os_type.as_str()) => {
+            return Err(Error::config_unsupported(in_domain, format!("unknown OS type '{os_type}'")))
+        }
+        Some(os_type) if os_type == "exe" && os.and_then(|os| os.child_text("init")).is_none() => {
+            return Err(Error::xml(in_domain, "init binary must be specified"))
+        }
+        Some(_) => {}
+    }
+    let memory = memory_size::kib(def, "memory")?;
+    memory_size::kib(def, "maxMemory")?;
+    memory_size::kib(def, "currentMemory")?;
+    if memory.unwrap_or(0) == 0 {
+        return Err(Error::xml(in_domain, "Memory size must be specified via <memory> or in the <numa> configuration"));
+    }
+    Ok(())
 }
 
 pub struct TestDriver {

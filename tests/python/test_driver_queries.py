@@ -86,6 +86,55 @@ for name, source, target in (("p-none", "", ""), ("p-empty", "<source/>", ""), (
 show("destroy computer", conn.nodeDeviceLookupByName("computer").destroy)
 show("computer after", lambda: conn.nodeDeviceLookupByName("computer").name())
 
+# What libvirt's parser requires of a domain definition, in its order, and
+# how it reads memory sizes (the maximum memory each accepted one reports).
+OS = "<os><type>hvm</type></os>"
+MEMORY = "<memory>1024</memory>"
+definitions = [
+    "<domain></domain>",
+    "<domain type='test'>" + OS + MEMORY + "</domain>",
+    "<domain><name>d</name><uuid>zz</uuid></domain>",
+    "<domain><name>d</name>" + OS + MEMORY + "</domain>",
+    "<domain type=''><name>d</name>" + OS + MEMORY + "</domain>",
+    "<domain type='Test'><name>d</name>" + OS + MEMORY + "</domain>",
+    "<domain type='test'><name>d</name><memory>x</memory></domain>",
+    "<domain type='test'><name>d</name><os><type></type></os>" + MEMORY + "</domain>",
+    "<domain type='test'><name>d</name><os><type> hvm </type></os>" + MEMORY + "</domain>",
+    "<domain type='test'><name>d</name><os><type>HVM</type></os><memory>x</memory></domain>",
+    "<domain type='test'><name>d</name><os><type>exe</type></os>" + MEMORY + "</domain>",
+    "<domain type='test'><name>d</name>" + OS + "</domain>",
+    "<domain type='test'><name>d</name>" + OS + "<memory>0</memory></domain>",
+    "<domain type='test'><name>d</name>" + OS + "<memory></memory></domain>",
+    "<domain type='test'><name>d</name>" + OS + MEMORY + "<currentMemory>x</currentMemory></domain>",
+    "<domain type='test'><name>d</name>" + OS + MEMORY + "<maxMemory>-1</maxMemory></domain>",
+]
+for virt in ("kvm", "xen", "lxc", "hvf", "vz", "none"):
+    definitions.append("<domain type='%s'><name>d</name>%s%s</domain>" % (virt, OS, MEMORY))
+for os_type in ("xen", "linux", "uml", "xenpvh"):
+    definitions.append("<domain type='test'><name>d</name><os><type>%s</type></os>%s</domain>" % (os_type, MEMORY))
+for memory in ("<memory unit='b'>1</memory>", "<memory unit='KB'>1000</memory>", "<memory unit='bytes'>2049</memory>",
+               "<memory unit='kIb'>1</memory>", "<memory unit='m'>5</memory>", "<memory unit='T'>1</memory>",
+               "<memory unit='E'>100</memory>", "<memory unit='ib'>1</memory>", "<memory unit='zz'>1</memory>",
+               "<memory>1024 </memory>", "<memory>   </memory>", "<memory unit=' KiB'>5</memory>", "<memory>0x10</memory>", "<memory>+5</memory>", "<memory>\n 7</memory>",
+               "<memory>18446744073709551615</memory>", "<memory>18446744073709551616</memory>",
+               "<memory unit='GiB'>8589934591</memory>", "<memory unit='GiB'>8589934592</memory>",
+               "<memory unit='b'>9223372036854774784</memory>", "<memory unit='b'>9223372036854774785</memory>"):
+    definitions.append("<domain type='test'><name>d</name>%s%s</domain>" % (OS, memory))
+
+
+def define_and_undefine(xml):
+    dom = conn.defineXML(xml)
+    try:
+        return dom.maxMemory()
+    finally:
+        dom.undefine()
+
+
+for xml in definitions:
+    show("define " + xml.replace("\n", "\\n"), lambda: define_and_undefine(xml))
+show("create without an OS type", lambda: conn.createXML("<domain type='test'><name>d</name>" + MEMORY + "</domain>"))
+drain()
+
 with open("/proc/self/maps") as maps:
     loaded = sorted({line.split()[-1] for line in maps if "/libvirt.so" in line})
 print("library:", " ".join(loaded))

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::driver::memory_size;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
@@ -86,19 +87,6 @@ fn attribute_in<'a>(element: &'a Element, name: &str, allowed: &[&str], default:
     } else {
         Err(unsupported(format!("{name}='{value}' of <{}> is not supported by the QEMU driver", element.name)))
     }
-}
-
-fn kib(element: &Element) -> Result<u64> {
-    let value: u64 = element.text().parse().map_err(|_| xml_error(format!("invalid <{}> value", element.name)))?;
-    let scale = match element.attribute("unit").unwrap_or("KiB") {
-        "b" | "bytes" => return Ok(value / 1024),
-        "k" | "KiB" => 1,
-        "KB" => return Ok(value * 1000 / 1024),
-        "M" | "MiB" => 1024,
-        "G" | "GiB" => 1024 * 1024,
-        unit => return Err(unsupported(format!("memory unit '{unit}' is not supported"))),
-    };
-    Ok(value * scale)
 }
 
 /// libvirt's alias for a disk target (`hda` → `ide0-0-0`, `vdb` → `virtio-disk1`)
@@ -231,7 +219,7 @@ impl Definition {
                 uuid
             }
         };
-        let memory_kib = xml.child("memory").map(kib).transpose()?.unwrap_or(64 * 1024);
+        let memory_kib = memory_size::kib(&xml, "memory")?.unwrap_or(64 * 1024);
         let vcpus = match xml.child_text("vcpu") {
             Some(v) => v.parse().map_err(|_| xml_error(format!("invalid vcpu count '{v}'")))?,
             None => 1,

@@ -300,7 +300,7 @@ fn parse(text: &str, domain: &TestDomain, redefine: bool) -> Result<(Snapshot, O
         }
         let given = doc.child("domain").filter(|d| d.attribute("type").is_some_and(|t| !t.is_empty()));
         let (def, uuid) = match given {
-            Some(def) => machine(def.clone()).map(|(def, uuid)| (def, Some(uuid)))?,
+            Some(def) => super::definition(def.clone()).map(|(def, _, uuid)| (def, Some(uuid)))?,
             None => (Element::new("domain"), None),
         };
         let snapshot = Snapshot {
@@ -338,21 +338,6 @@ fn parse(text: &str, domain: &TestDomain, redefine: bool) -> Result<(Snapshot, O
         domain: domain.def.clone(),
     };
     Ok((snapshot, Some(domain.uuid)))
-}
-
-/// A redefined snapshot's `<domain>`: a definition as the test driver
-/// reads one (its name and UUID), which must also have an OS type and a
-/// memory size, as libvirt's parser requires (in its order).
-fn machine(def: Element) -> Result<(Element, Uuid)> {
-    let (def, _, uuid) = super::definition(def)?;
-    let in_domain = ErrorDomain::VIR_FROM_DOMAIN;
-    if def.child("os").and_then(|os| os.child("type")).is_none() {
-        return Err(Error::xml(in_domain, "an os <type> must be specified"));
-    }
-    if super::memory_kib(&def, "memory").is_none() {
-        return Err(Error::xml(in_domain, "Memory size must be specified via <memory> or in the <numa> configuration"));
-    }
-    Ok((def, uuid))
 }
 
 /// `<disks>` for a new snapshot: every disk of the definition, internal.
