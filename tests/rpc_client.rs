@@ -158,6 +158,16 @@ fn a_stopped_daemon_is_dropped_by_keepalive() {
     assert_eq!(watcher.stop(0), 0);
 }
 
+/// Runs `command` on real libvirt's client library or on ours.
+fn output_on(command: &mut Command, real: bool) -> std::process::Output {
+    if real {
+        command.env_remove("LD_LIBRARY_PATH");
+    } else {
+        command.env("LD_LIBRARY_PATH", lib_dir());
+    }
+    command.output().expect("runs")
+}
+
 /// tests/c/remote_closed.c's lines on `transport` ("unix" or "tcp") in
 /// `mode`, with a daemon of its own (which the program stops, kills or
 /// terminates): stdout, then stderr.
@@ -166,20 +176,25 @@ fn closed_connection_lines(binary: &Path, real: bool, transport: &str, mode: &st
     let daemon = Daemon::start(&format!("closed-{mode}-{transport}-{side}"), TEST);
     let uri = match transport {
         "unix" => format!("test+unix:///default?socket={}", daemon.socket.display()),
+        "ext" => format!("test+ext:///default?command={}", helper_script(&daemon)),
         _ => tcp_uri(&daemon),
     };
     let mut command = Command::new(binary);
     command.args([&uri, &daemon.child.id().to_string(), mode]).env("LIBVIRT_AUTOSTART", "0");
-    if real {
-        command.env_remove("LD_LIBRARY_PATH");
-    } else {
-        command.env("LD_LIBRARY_PATH", lib_dir());
-    }
-    let output = command.output().expect("runs");
+    let output = output_on(&mut command, real);
     let (stdout, stderr) =
         (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
     assert!(output.status.success(), "{side} {transport} {mode}:\n{stdout}{stderr}");
     (stdout, stderr)
+}
+
+/// A fresh temporary folder for `test`, and tests/c/remote_closed.c built in
+/// it against real libvirt and against ours.
+fn remote_closed_builds(test: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("virt-events-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (real, ours) = common::both_builds("remote_closed", &dir);
+    (dir, real, ours)
 }
 
 /// A daemon that exits, dies under a call, or stops answering with
@@ -187,14 +202,22 @@ fn closed_connection_lines(binary: &Path, real: bool, transport: &str, mode: &st
 /// later call (code, domain, level, message; what the default error handler
 /// prints) as with libvirt 9.0's client. Later calls fail with "client
 /// socket is closed" whatever closed the connection; a TCP daemon that
-/// exits is an error for the close callback, a unix one an end of file.
+/// exits is an error for the close callback, a unix one an end of file. A
+/// daemon behind an `ext` helper program that said something on its
+/// standard error: the call under way quotes it.
 #[test]
 fn a_closed_connection_fails_as_with_libvirts_client() {
-    let dir = std::env::temp_dir().join(format!("virt-events-remote-closed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (real, ours_binary) = common::both_builds("remote_closed", &dir);
-    for (transport, mode) in [("unix", "exit"), ("tcp", "exit"), ("unix", "eof"), ("tcp", "eof"), ("unix", "keepalive")]
-    {
+    let (dir, real, ours_binary) = remote_closed_builds("remote-closed");
+    for (transport, mode) in [
+        ("unix", "exit"),
+        ("tcp", "exit"),
+        ("ext", "exit"),
+        ("unix", "eof"),
+        ("tcp", "eof"),
+        ("ext", "eof"),
+        ("unix", "keepalive"),
+        ("ext", "keepalive"),
+    ] {
         let (real_out, real_err) = closed_connection_lines(&real, true, transport, mode);
         let (our_out, our_err) = closed_connection_lines(&ours_binary, false, transport, mode);
         assert_eq!(our_out, real_out, "{transport} {mode}: stdout");
@@ -216,6 +239,107 @@ fn a_closed_connection_fails_as_with_libvirts_client() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An `ext` helper program for `daemon`'s socket that says two lines on
+/// its standard error before it becomes `nc -U` (whose own standard error
+/// is dropped: Python's traceback when the daemon dies is not the point).
+fn helper_script(daemon: &Daemon) -> String {
+    let path = daemon.dir.join("talkative-helper");
+    let nc = crate_dir().join("tests/rpc/nc.py");
+    let text = format!(
+        "#!/bin/sh\nprintf 'helper: line one\\nhelper: line two\\n\\n' >&2\nexec python3 {} -U {} 2>/dev/null\n",
+        nc.display(),
+        daemon.socket.display()
+    );
+    write_script(&path, &text);
+    path.display().to_string()
+}
+
+fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// tests/c/remote_closed.c's lines for an `ext` or `ssh` URI whose helper
+/// program (looked up in `bin`, then `$PATH`) fails before the handshake: stdout, then stderr without libvirt's own log
+/// lines (a timestamp, then "info :" or "warning :"), which real libvirt
+/// prints for a command not in `$PATH` ("Tried to close invalid fd").
+fn failed_open_lines(binary: &Path, real: bool, uri: &str, bin: &Path) -> (String, String) {
+    let mut run = Command::new(binary);
+    run.args([uri, "0", "exit"]).env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()));
+    let output = output_on(&mut run, real);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr: String = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| !line.starts_with("20"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(output.status.code(), Some(1), "{uri}:\n{stdout}{stderr}");
+    (stdout, stderr)
+}
+
+/// The standard error of an `ext` or `ssh` helper program is in the
+/// connection's errors as libvirt 9.0's client puts it there: a program
+/// that says why and exits, one that says 1024 bytes and one that says more
+/// (then the errno of that read stands alone), one that is not in `$PATH`,
+/// and an `ssh` that cannot reach its host. (The daemon dying under a
+/// helper that spoke: a_closed_connection_fails_as_with_libvirts_client.)
+/// Each program waits a moment before it exits, so that the client's first
+/// packet is written by then on both sides, as it is with any real helper.
+/// A program that does not exist is compared with the line libvirt's client
+/// prints most often: its forked child dies so soon that the client's first
+/// write sometimes finds the socket closed (then "client socket is closed",
+/// or SIGPIPE).
+#[test]
+fn a_helper_programs_stderr_is_in_the_errors_as_with_libvirts_client() {
+    let (dir, real, ours_binary) = remote_closed_builds("helper-stderr");
+    let says_why = dir.join("says-why");
+    write_script(&says_why, "#!/bin/sh\nprintf 'no route to the daemon\\n\\tat all \\n\\n' >&2\nsleep 0.3\nexit 1\n");
+    let ext = |command: &Path| format!("test+ext:///default?command={}", command.display());
+    let mut uris = vec![ext(&says_why)];
+    // 1024 bytes with the newline are quoted; 1025 are not.
+    for (name, length) in [("says-all-it-may", 1023), ("says-too-much", 1024)] {
+        let text = format!("#!/bin/sh\nprintf '{}\\n' >&2\nsleep 0.3\nexit 1\n", "x".repeat(length));
+        write_script(&dir.join(name), &text);
+        uris.push(ext(&dir.join(name)));
+    }
+    uris.push("test+ext:///default?command=virt-events-no-such-helper".to_string());
+    // ssh runs the same way: a fake one that cannot reach its host.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let refused = "ssh: connect to host nowhere.invalid port 22: Connection refused";
+    write_script(&bin.join("ssh"), &format!("#!/bin/sh\necho '{refused}' >&2\nsleep 0.3\nexit 255\n"));
+    uris.push("test+ssh://nowhere.invalid/default".to_string());
+    for uri in &uris {
+        let (real_out, real_err) = failed_open_lines(&real, true, uri, &bin);
+        let (our_out, our_err) = failed_open_lines(&ours_binary, false, uri, &bin);
+        assert_eq!(our_out, real_out, "{uri}: stdout");
+        assert_eq!(our_err, real_err, "{uri}: stderr");
+    }
+    let (says_why_out, _) = failed_open_lines(&ours_binary, false, &uris[0], &bin);
+    assert_eq!(
+        says_why_out,
+        "virConnectOpen: -1, code 38 domain 7 level 2: Cannot recv data: no route to the daemon\n\tat all: Connection \
+         reset by peer\n"
+    );
+    let (ssh_out, _) = failed_open_lines(&ours_binary, false, &uris[4], &bin);
+    assert_eq!(
+        ssh_out,
+        format!(
+            "virConnectOpen: -1, code 38 domain 7 level 2: Cannot recv data: {refused}: Connection reset by peer\n"
+        )
+    );
+    let missing = dir.join("no-such-helper");
+    let (missing_out, missing_err) = failed_open_lines(&ours_binary, false, &ext(&missing), &bin);
+    let line = format!(
+        "Cannot recv data: libvirt:  error : cannot execute binary {}: No such file or directory: Connection reset \
+         by peer\n",
+        missing.display()
+    );
+    assert_eq!(missing_out, format!("virConnectOpen: -1, code 38 domain 7 level 2: {line}"));
+    assert_eq!(missing_err, format!("libvirt: XML-RPC error : {line}"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A session runtime folder whose `libvirt/libvirt-sock` is the daemon's;
 /// a fake `ssh` that runs its remote command here, with an `nc` on PATH
 /// (tests/rpc/nc.py) and the environment of a remote host (real libvirt,
@@ -231,8 +355,7 @@ fn session_dir(daemon: &Daemon) -> (PathBuf, PathBuf) {
     let nc = format!("#!/bin/sh\nexec python3 {} \"$@\"\n", crate_dir().join("tests/rpc/nc.py").display());
     let helper = format!("#!/bin/sh\nexec nc -U {}\n", daemon.socket.display());
     for (name, text) in [("ssh", fake_ssh.to_string()), ("nc", nc), ("helper", helper)] {
-        std::fs::write(bin.join(name), text).unwrap();
-        std::fs::set_permissions(bin.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        write_script(&bin.join(name), &text);
     }
     (run, bin)
 }

@@ -375,11 +375,11 @@ impl IoThread {
     fn read(&mut self, buf: &mut [u8]) -> Option<Error> {
         loop {
             match self.stream.read(buf) {
-                Ok(0) => return Some(socket_error("End of file while reading data", None)),
+                Ok(0) => return Some(self.read_failure("End of file while reading data", None)),
                 Ok(n) => self.frames.push(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Some(socket_error("Cannot recv data", e.raw_os_error())),
+                Err(e) => return Some(self.read_failure("Cannot recv data", e.raw_os_error())),
             }
             loop {
                 match self.frames.next_packet() {
@@ -394,6 +394,19 @@ impl IoThread {
                     Err(e) => return Some(malformed(format!("{e}"))),
                 }
             }
+        }
+    }
+
+    /// A failed read (`errno`; `None`: end of file) in libvirt's words,
+    /// with what a helper program said on its standard error: "`what`:
+    /// `said`: `errno`'s text". When that cannot be read (or is too long),
+    /// libvirt's client leaves it out, and reports a failed recv with the
+    /// errno of that read.
+    fn read_failure(&mut self, what: &str, errno: Option<i32>) -> Error {
+        match self.stream.helper_stderr() {
+            None => socket_error(what, errno),
+            Some(Ok(said)) => socket_error(&format!("{what}: {said}"), errno),
+            Some(Err(stderr_errno)) => socket_error(what, errno.map(|_| stderr_errno)),
         }
     }
 

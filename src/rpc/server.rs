@@ -400,11 +400,7 @@ impl Server {
                 log(format_args!("refusing a client on {origin}: {} clients already", self.clients.len()));
                 continue;
             }
-            let nonblocking = match &stream {
-                Stream::Unix(s) => s.set_nonblocking(true),
-                Stream::Tcp(s) => s.set_nonblocking(true),
-            };
-            if let Err(e) = nonblocking {
+            if let Err(e) = stream.set_nonblocking() {
                 log(format_args!("dropping a client on {origin}: {e}"));
                 continue;
             }

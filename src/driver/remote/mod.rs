@@ -9,7 +9,9 @@ pub mod uri;
 
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -330,8 +332,11 @@ pub fn connect(endpoint: &uri::Endpoint) -> Result<Connected> {
 }
 
 /// Runs `argv` with one end of a socket pair as its standard input and
-/// output; its standard error stays the application's.
+/// output, and its standard error on a pipe whose text the connection's
+/// errors quote (`rpc::stream::Stream::helper_stderr`), as libvirt's client
+/// does.
 fn spawn(argv: &[String]) -> Result<(Stream, Child)> {
+    let program = find_program(&argv[0])?;
     let failed = |e: std::io::Error| {
         Error::new(
             ErrorCode::VIR_ERR_SYSTEM_ERROR,
@@ -342,13 +347,44 @@ fn spawn(argv: &[String]) -> Result<(Stream, Child)> {
     let (ours, theirs) = UnixStream::pair().map_err(failed)?;
     let input: OwnedFd = theirs.try_clone().map_err(failed)?.into();
     let output: OwnedFd = theirs.into();
-    let helper = Command::new(&argv[0])
+    let mut helper = Command::new(&program)
         .args(&argv[1..])
         .stdin(Stdio::from(input))
         .stdout(Stdio::from(output))
+        .stderr(Stdio::piped())
         .spawn()
-        .map_err(failed)?;
-    Ok((Stream::Unix(ours), helper))
+        .map_err(|e| not_executed(&program, e))?;
+    match helper.stderr.take() {
+        Some(stderr) => Ok((Stream::Helper { socket: ours, stderr }, helper)),
+        None => {
+            reap(helper);
+            Err(failed(std::io::Error::other("no pipe for its standard error")))
+        }
+    }
+}
+
+/// `name`, or the first executable file of that name in `$PATH` when it has
+/// no slash, as libvirt looks a helper program up before it forks.
+fn find_program(name: &str) -> Result<PathBuf> {
+    if name.contains('/') {
+        return Ok(PathBuf::from(name));
+    }
+    let executable = |path: &Path| path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|path| executable(path))
+        .ok_or_else(|| Error::system(ErrorDomain::VIR_FROM_NONE, format!("Cannot find '{name}' in path"), libc::ENOENT))
+}
+
+/// A helper program that could not be started fails as with libvirt's
+/// client: its forked child writes why on the helper's standard error and
+/// exits, and the first read of the socket reports that with the reset.
+fn not_executed(program: &Path, e: std::io::Error) -> Error {
+    let why = crate::sys::error_text(e.raw_os_error().unwrap_or(libc::EIO));
+    let said = format!("libvirt:  error : cannot execute binary {}: {why}", program.display());
+    Error::system(ErrorDomain::VIR_FROM_RPC, format!("Cannot recv data: {said}"), libc::ECONNRESET)
 }
 
 /// Waits a moment for the helper program to leave once its stream closed,
