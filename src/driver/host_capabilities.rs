@@ -170,29 +170,19 @@ fn cell(
     let mut memory = Element::with_attributes("memory", &[("unit", "KiB")]);
     memory.children.push(Node::Text(memory_kib.to_string()));
     cell.push(memory);
-    let sizes = page_sizes_kib(files);
-    let huge_counts: Vec<u64> = sizes[1..]
-        .iter()
-        .map(|size| {
-            node_dir
-                .and_then(|dir| read_number(&dir.join(format!("hugepages/hugepages-{size}kB/nr_hugepages"))))
-                .map_or(0, |count| count.max(0) as u64)
-        })
-        .collect();
-    let in_huge_pages: u64 = sizes[1..].iter().zip(&huge_counts).map(|(size, count)| size * count).sum();
-    let counts = std::iter::once(memory_kib.saturating_sub(in_huge_pages) / sizes[0]).chain(huge_counts);
-    for (size, count) in sizes.iter().zip(counts) {
-        let mut pages = Element::with_attributes("pages", &[("unit", "KiB"), ("size", &size.to_string())]);
-        pages.children.push(Node::Text(count.to_string()));
-        cell.push(pages);
-    }
-    let distances = node_dir.and_then(|dir| std::fs::read_to_string(dir.join("distance")).ok()).unwrap_or_default();
-    if !distances.trim().is_empty() {
-        let mut siblings = Element::new("distances");
-        for (sibling, value) in distances.split_whitespace().enumerate() {
-            siblings.push(Element::with_attributes("sibling", &[("id", &sibling.to_string()), ("value", value)]));
+    // The cell libvirt makes up for a host without NUMA nodes has neither.
+    if let Some(dir) = node_dir {
+        for pages in node_pages(files, dir, memory_kib) {
+            cell.push(pages);
         }
-        cell.push(siblings);
+        let distances = std::fs::read_to_string(dir.join("distance")).unwrap_or_default();
+        if !distances.trim().is_empty() {
+            let mut siblings = Element::new("distances");
+            for (sibling, value) in distances.split_whitespace().enumerate() {
+                siblings.push(Element::with_attributes("sibling", &[("id", &sibling.to_string()), ("value", value)]));
+            }
+            cell.push(siblings);
+        }
     }
     let members: BTreeSet<u32> = std::fs::read_dir(cpus_dir)
         .map(|entries| entries.flatten().filter_map(|e| numbered(&e.file_name().to_string_lossy(), "cpu")).collect())
@@ -220,6 +210,30 @@ fn cell(
     }
     cell.push(cpus);
     cell
+}
+
+/// A NUMA node's `<pages>` of each size: its huge pages as reserved, the
+/// rest of its memory in system pages.
+fn node_pages(files: &HostFiles, node_dir: &Path, memory_kib: u64) -> Vec<Element> {
+    let sizes = page_sizes_kib(files);
+    let huge_counts: Vec<u64> = sizes[1..]
+        .iter()
+        .map(|size| {
+            read_number(&node_dir.join(format!("hugepages/hugepages-{size}kB/nr_hugepages")))
+                .map_or(0, |count| count.max(0) as u64)
+        })
+        .collect();
+    let in_huge_pages: u64 = sizes[1..].iter().zip(&huge_counts).map(|(size, count)| size * count).sum();
+    let counts = std::iter::once(memory_kib.saturating_sub(in_huge_pages) / sizes[0]).chain(huge_counts);
+    sizes
+        .iter()
+        .zip(counts)
+        .map(|(size, count)| {
+            let mut pages = Element::with_attributes("pages", &[("unit", "KiB"), ("size", &size.to_string())]);
+            pages.children.push(Node::Text(count.to_string()));
+            pages
+        })
+        .collect()
 }
 
 /// A CPU set as libvirt writes one: ranges joined by commas ("0-3,8").
@@ -335,8 +349,7 @@ mod tests {
     #[test]
     fn a_numa_host_as_libvirt_describes_it() {
         let host = FakeHost::new("caps");
-        host.write("sys/cpu/present", "0-3\n");
-        host.write("sys/cpu/online", "0-2\n");
+        host.cpu_sets("0-3", "0-2");
         for cpu in 0..4 {
             host.cpu(cpu, (cpu / 2) as i32, cpu % 2, &cpu.to_string());
             let cache = format!("sys/cpu/cpu{cpu}/cache/index3");
@@ -375,6 +388,23 @@ mod tests {
             assert!(xml.contains(&part), "no {part} in:\n{xml}");
         }
         assert_eq!(xml.matches("<bank ").count(), 1, "{xml}");
+    }
+
+    /// Without NUMA nodes, one cell of every CPU and the host's memory, with
+    /// no pages or distances, as libvirt makes it up.
+    #[test]
+    fn a_host_without_numa_nodes_is_one_cell() {
+        let host = FakeHost::new("caps-flat");
+        host.cpu_sets("0-1", "0-1");
+        host.cpu(0, 0, 0, "0-1");
+        host.cpu(1, 0, 0, "0-1");
+        host.write("proc/meminfo", "MemTotal:       4096 kB\n");
+        let xml = host_element(&host.files()).unwrap().to_xml();
+        let cell =
+            "<cells num='1'>\n      <cell id='0'>\n        <memory unit='KiB'>4096</memory>\n        <cpus num='2'>\n";
+        assert!(xml.contains(cell), "{xml}");
+        assert!(xml.contains("<cpu id='1' socket_id='0' die_id='0' core_id='0' siblings='0-1'/>"), "{xml}");
+        assert!(!xml.contains("<cache>"), "{xml}");
     }
 
     #[test]

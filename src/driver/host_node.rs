@@ -276,6 +276,12 @@ pub(super) mod tests {
             std::fs::write(path, text).unwrap();
         }
 
+        /// The present and online CPU lists.
+        pub(in crate::driver) fn cpu_sets(&self, present: &str, online: &str) {
+            self.write("sys/cpu/present", &format!("{present}\n"));
+            self.write("sys/cpu/online", &format!("{online}\n"));
+        }
+
         /// CPU `cpu` in `socket`, `core`, with these thread siblings.
         pub(in crate::driver) fn cpu(&self, cpu: u32, socket: i32, core: u32, siblings: &str) {
             let base = format!("sys/cpu/cpu{cpu}/topology");
