@@ -16,6 +16,9 @@ use super::super::host_node::HostFiles;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::xml::{Element, Node};
 
+/// How long QEMU may take to list its machine types (it takes milliseconds).
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The emulator the driver launches, found on `PATH` as libvirt finds it.
 pub const EMULATOR: &str = "qemu-system-x86_64";
 
@@ -59,12 +62,12 @@ struct Machine {
 /// The emulator's machine types in libvirt's order, probed once.
 fn machines(emulator: &Path) -> Result<&'static [Machine]> {
     static MACHINES: OnceCell<Vec<Machine>> = OnceCell::new();
-    MACHINES.get_or_try_init(|| probe_machines(emulator)).map(Vec::as_slice)
+    MACHINES.get_or_try_init(|| probe_machines(emulator, PROBE_TIMEOUT)).map(Vec::as_slice)
 }
 
 /// Asks QEMU, started without a machine and talking QMP on its standard
 /// input and output, for its machine types.
-fn probe_machines(emulator: &Path) -> Result<Vec<Machine>> {
+fn probe_machines(emulator: &Path, timeout: std::time::Duration) -> Result<Vec<Machine>> {
     let failed = |detail: String| Error::internal(ErrorDomain::VIR_FROM_QEMU, detail);
     let mut child = Command::new(emulator)
         .args(["-machine", "none", "-nodefaults", "-display", "none", "-no-user-config", "-S", "-qmp", "stdio"])
@@ -83,7 +86,17 @@ fn probe_machines(emulator: &Path) -> Result<Vec<Machine>> {
     );
     // QEMU reads the commands in turn; the quit ends it, so the output ends.
     let written = child.stdin.take().map(|mut stdin| stdin.write_all(commands.as_bytes()));
-    let output = child.wait_with_output().map_err(|e| failed(format!("cannot probe {}: {e}", emulator.display())))?;
+    // An emulator that does not answer is killed rather than waited for.
+    let pid = child.id() as libc::pid_t;
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    let output = match result.recv_timeout(timeout) {
+        Ok(output) => output.map_err(|e| failed(format!("cannot probe {}: {e}", emulator.display())))?,
+        Err(_) => {
+            let _ = crate::sys::kill(pid, libc::SIGKILL);
+            return Err(failed(format!("{} did not answer query-machines", emulator.display())));
+        }
+    };
     if let Some(Err(e)) = written {
         return Err(failed(format!("cannot probe {}: {e}", emulator.display())));
     }
@@ -200,5 +213,18 @@ mod tests {
         assert!(guest.contains("<machine maxCpus='288' deprecated='yes'>pc-q35-5.2</machine>\n"), "{guest}");
         assert!(guest.contains("<domain type='qemu'/>\n    <domain type='kvm'/>\n"), "{guest}");
         assert!(parse_machines("{\"return\": {}}\n").is_none());
+    }
+
+    #[test]
+    fn an_emulator_that_does_not_answer_is_killed() {
+        use std::os::unix::fs::PermissionsExt;
+        let fake = std::env::temp_dir().join(format!("virt-events-mute-qemu-{}", std::process::id()));
+        std::fs::write(&fake, "#!/bin/sh\nexec sleep 60\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let started = std::time::Instant::now();
+        let error = probe_machines(&fake, std::time::Duration::from_millis(300)).unwrap_err();
+        let _ = std::fs::remove_file(&fake);
+        assert!(error.message.ends_with("did not answer query-machines"), "{}", error.message);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }
