@@ -78,6 +78,18 @@ impl Element {
             .collect()
     }
 
+    /// An element with these attributes, in this order.
+    pub fn with_attributes(name: &str, attributes: &[(&str, &str)]) -> Element {
+        let mut element = Element::new(name);
+        element.attributes = attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        element
+    }
+
+    /// Appends a child element.
+    pub fn push(&mut self, child: Element) {
+        self.children.push(Node::Element(child));
+    }
+
     /// A child holding only `text`.
     pub fn with_text(name: &str, text: &str) -> Element {
         let mut element = Element::new(name);

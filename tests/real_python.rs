@@ -121,8 +121,10 @@ fn test_driver_queries_answer_as_real_libvirt() {
 }
 
 /// tests/python/qemu_host_queries.py on a `qemu:///embed` root: the
-/// hypervisor's type and version, the host's name and its node information
-/// (`virsh nodeinfo`) as real libvirt 9.0's QEMU driver reports them.
+/// hypervisor's type and version, the host's name, its node information
+/// (`virsh nodeinfo`) and the capabilities XML (`virsh capabilities`, but
+/// for what the script leaves out) as real libvirt 9.0's QEMU driver reports
+/// them.
 /// Real libvirt's embedded QEMU driver refuses to run as root without its
 /// `libvirt-qemu` user, so its side runs as `nobody` in a root of its own.
 #[test]
@@ -159,6 +161,14 @@ fn qemu_host_queries_answer_as_real_libvirt() {
     let (ours, ours_mhz) = ours.rsplit_once("mhz ").unwrap_or_else(|| panic!("{ours}"));
     let (real, real_mhz) = real.rsplit_once("mhz ").unwrap_or_else(|| panic!("{real}"));
     assert!(real.starts_with("type QEMU\nversion ") && real.contains("\nnode "), "{real}");
+    for part in ["host uuid True", "/host/topology/cells/cell/cpus/cpu id=0 ", "/guest/arch/machine ", "emulator  /"] {
+        assert!(real.contains(part), "no {part:?} in:\n{real}");
+    }
+    // Real libvirt runs as nobody, who may not open /dev/kvm; we may.
+    let kvm = "caps /capabilities/guest/arch/domain type=kvm \n";
+    let kvm_for_us = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
+    assert_eq!(ours.contains(kvm), kvm_for_us, "{ours}");
+    let ours = if real.contains(kvm) { ours.to_string() } else { ours.replacen(kvm, "", 1) };
     assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
     // Both read the last CPU's current frequency; a host with frequency
     // scaling moves it between the two runs.

@@ -283,3 +283,31 @@ fn monitor_commands_through_the_daemon() {
     assert!(status.success(), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `virConnectGetCapabilities` of a `qemu:///embed` root through the daemon:
+/// the real virsh (libvirt 9.0's remote driver) and our library's remote
+/// driver, through real python3-libvirt, get the daemon's document as it is
+/// (the same host UUID: the daemon's process makes it once).
+#[test]
+fn capabilities_through_the_daemon() {
+    require_qemu();
+    let root = std::env::temp_dir().join(format!("virt-eventsd-caps-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let daemon = Daemon::start("caps", &["--uri", &format!("qemu:///embed?root={}", root.display())]);
+    let run = |command: &mut Command| {
+        let output = command.env("LIBVIRT_AUTOSTART", "0").output().expect("the client runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let virsh = run(Command::new("virsh").args(["-c", &daemon.uri(), "capabilities"]));
+    let script = "import sys, libvirt\nprint(libvirt.open(sys.argv[1]).getCapabilities(), end='')";
+    let ours = run(Command::new("/usr/bin/python3")
+        .args(["-c", script, &daemon.uri()])
+        .env("LD_LIBRARY_PATH", common::lib_dir()));
+    let (status, log) = daemon.stop();
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(status.success(), "{log}");
+    assert!(virsh.starts_with("<capabilities>\n\n  <host>\n    <uuid>"), "{virsh}");
+    assert!(virsh.contains("<emulator>") && virsh.contains("canonical='pc-i440fx-"), "{virsh}");
+    assert_eq!(virsh.trim_end(), ours.trim_end());
+}

@@ -28,11 +28,17 @@ pub struct HostFiles {
     pub sys: PathBuf,
     /// `/proc`.
     pub proc: PathBuf,
+    /// `/sys/kernel` (huge page sizes, IOMMU groups).
+    pub kernel: PathBuf,
 }
 
 impl HostFiles {
     pub fn real() -> HostFiles {
-        HostFiles { sys: PathBuf::from("/sys/devices/system"), proc: PathBuf::from("/proc") }
+        HostFiles {
+            sys: PathBuf::from("/sys/devices/system"),
+            proc: PathBuf::from("/proc"),
+            kernel: PathBuf::from("/sys/kernel"),
+        }
     }
 }
 
@@ -57,7 +63,7 @@ pub fn node_info(files: &HostFiles) -> Result<NodeInfo> {
 }
 
 /// libvirt's name of a Rust target architecture (they differ for a few).
-fn libvirt_arch_name(rust_arch: &str) -> &str {
+pub(super) fn libvirt_arch_name(rust_arch: &str) -> &str {
     match rust_arch {
         "x86" => "i686",
         "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
@@ -117,7 +123,7 @@ fn memory_kib(files: &HostFiles) -> Result<u64> {
 }
 
 /// The `kB` figure of the line starting with `key` in a meminfo file.
-fn meminfo_total(path: &Path, key: &str) -> Result<u64> {
+pub(super) fn meminfo_total(path: &Path, key: &str) -> Result<u64> {
     let text = std::fs::read_to_string(path).map_err(|e| host_error(format!("cannot read {}: {e}", path.display())))?;
     text.lines()
         .find_map(|line| line.strip_prefix(key))
@@ -127,23 +133,23 @@ fn meminfo_total(path: &Path, key: &str) -> Result<u64> {
 }
 
 /// The NUMA nodes sysfs lists (`node/nodeN`), in order.
-fn numa_nodes(sys: &Path) -> BTreeSet<u32> {
+pub(super) fn numa_nodes(sys: &Path) -> BTreeSet<u32> {
     let Ok(entries) = std::fs::read_dir(sys.join("node")) else { return BTreeSet::new() };
     entries.flatten().filter_map(|e| numbered(&e.file_name().to_string_lossy(), "node")).collect()
 }
 
 /// `N` of a directory entry named `{prefix}N`.
-fn numbered(name: &str, prefix: &str) -> Option<u32> {
+pub(super) fn numbered(name: &str, prefix: &str) -> Option<u32> {
     name.strip_prefix(prefix).filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()
 }
 
 /// A sysfs CPU list file ("0-3,8,10-11").
-fn cpu_list(path: &Path) -> Result<BTreeSet<u32>> {
+pub(super) fn cpu_list(path: &Path) -> Result<BTreeSet<u32>> {
     let text = std::fs::read_to_string(path).map_err(|e| host_error(format!("cannot read {}: {e}", path.display())))?;
     parse_cpu_list(text.trim()).ok_or_else(|| host_error(format!("malformed CPU list in {}", path.display())))
 }
 
-fn parse_cpu_list(text: &str) -> Option<BTreeSet<u32>> {
+pub(super) fn parse_cpu_list(text: &str) -> Option<BTreeSet<u32>> {
     let mut cpus = BTreeSet::new();
     for part in text.split(',').filter(|p| !p.is_empty()) {
         let (first, last): (u32, u32) = match part.split_once('-') {
@@ -238,25 +244,25 @@ fn count_group(
     counted
 }
 
-fn read_number(path: &Path) -> Option<i64> {
+pub(super) fn read_number(path: &Path) -> Option<i64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-fn host_error(detail: String) -> Error {
+pub(super) fn host_error(detail: String) -> Error {
     Error::internal(ErrorDomain::VIR_FROM_NONE, detail)
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A fake /sys/devices/system and /proc in a fresh directory.
-    struct FakeHost {
+    pub(in crate::driver) struct FakeHost {
         dir: PathBuf,
     }
 
     impl FakeHost {
-        fn new(name: &str) -> FakeHost {
+        pub(in crate::driver) fn new(name: &str) -> FakeHost {
             let dir = std::env::temp_dir().join(format!("virt-events-host-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(dir.join("sys/cpu")).unwrap();
@@ -264,21 +270,27 @@ mod tests {
             FakeHost { dir }
         }
 
-        fn write(&self, path: &str, text: &str) {
+        pub(in crate::driver) fn write(&self, path: &str, text: &str) {
             let path = self.dir.join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
 
+        /// The present and online CPU lists.
+        pub(in crate::driver) fn cpu_sets(&self, present: &str, online: &str) {
+            self.write("sys/cpu/present", &format!("{present}\n"));
+            self.write("sys/cpu/online", &format!("{online}\n"));
+        }
+
         /// CPU `cpu` in `socket`, `core`, with these thread siblings.
-        fn cpu(&self, cpu: u32, socket: i32, core: u32, siblings: &str) {
+        pub(in crate::driver) fn cpu(&self, cpu: u32, socket: i32, core: u32, siblings: &str) {
             let base = format!("sys/cpu/cpu{cpu}/topology");
             self.write(&format!("{base}/physical_package_id"), &format!("{socket}\n"));
             self.write(&format!("{base}/core_id"), &format!("{core}\n"));
             self.write(&format!("{base}/thread_siblings_list"), &format!("{siblings}\n"));
         }
 
-        fn node(&self, node: u32, cpus: &[u32], mem_kib: u64) {
+        pub(in crate::driver) fn node(&self, node: u32, cpus: &[u32], mem_kib: u64) {
             self.write(
                 &format!("sys/node/node{node}/meminfo"),
                 &format!("Node {node} MemTotal:       {mem_kib} kB\nNode {node} MemFree: 1 kB\n"),
@@ -288,8 +300,8 @@ mod tests {
             }
         }
 
-        fn files(&self) -> HostFiles {
-            HostFiles { sys: self.dir.join("sys"), proc: self.dir.join("proc") }
+        pub(in crate::driver) fn files(&self) -> HostFiles {
+            HostFiles { sys: self.dir.join("sys"), proc: self.dir.join("proc"), kernel: self.dir.join("kernel") }
         }
     }
 

@@ -57,3 +57,10 @@ fn canonical_name(host: &CString) -> Option<String> {
     unsafe { libc::freeaddrinfo(list) };
     name
 }
+
+/// The system's page size in bytes (4096 when sysconf(3) cannot tell).
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf reads a system constant and touches no memory of ours.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).ok().filter(|s| *s > 0).unwrap_or(4096)
+}

@@ -5,6 +5,7 @@
 //! its QEMU exits or its socket goes away. Domains defined through the API
 //! are kept as `ROOT/NAME.xml` and launched by the driver itself.
 
+mod capabilities;
 mod definition;
 mod event_filter;
 pub mod mapping;
@@ -151,9 +152,9 @@ impl QemuDriver {
                 .map_err(|e| failed(format!("cannot write the VNC password for QEMU: {e}")))?;
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        let kvm = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
+        let kvm = kvm_usable();
         // With -daemonize, QEMU's first process exits once the monitor listens.
-        let output = std::process::Command::new("qemu-system-x86_64")
+        let output = std::process::Command::new(capabilities::EMULATOR)
             .args(def.qemu_args(&files, kvm, now))
             .stdin(std::process::Stdio::null())
             .output();
@@ -213,6 +214,12 @@ impl Driver for QemuDriver {
     /// The host's figures, by libvirt's rules (`super::host_node`).
     fn node_info(&self) -> Result<NodeInfo> {
         super::host_node::node_info(&super::host_node::HostFiles::real())
+    }
+
+    /// The host and the emulator, as libvirt's QEMU driver describes them
+    /// (`capabilities`).
+    fn capabilities(&self) -> Result<String> {
+        capabilities::capabilities_xml()
     }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
@@ -475,6 +482,12 @@ impl Driver for QemuDriver {
 /// The command is a human monitor command line.
 const MONITOR_COMMAND_HMP: u32 = virDomainQemuMonitorCommandFlags::VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP as u32;
 
+/// Whether this process may run KVM guests (what the launch asks QEMU for,
+/// and the capabilities offer).
+fn kvm_usable() -> bool {
+    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+}
+
 /// The emulator's version as libvirt numbers it (major x 1,000,000 +
 /// minor x 1,000 + micro), from `qemu-system-x86_64 -version`, asked once.
 fn emulator_version() -> Result<u64> {
@@ -482,7 +495,7 @@ fn emulator_version() -> Result<u64> {
     VERSION
         .get_or_try_init(|| {
             let failed = |detail: String| Error::internal(ErrorDomain::VIR_FROM_QEMU, detail);
-            let output = std::process::Command::new("qemu-system-x86_64")
+            let output = std::process::Command::new(capabilities::EMULATOR)
                 .arg("-version")
                 .stdin(std::process::Stdio::null())
                 .output()
