@@ -4,9 +4,10 @@
 //! `query-machines`, asked once per process as libvirt caches its probe),
 //! listed the way libvirt 9.0 lists them.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 use once_cell::sync::OnceCell;
 use serde_json::Value;
@@ -16,8 +17,9 @@ use super::super::host_node::HostFiles;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::xml::{Element, Node};
 
-/// How long QEMU may take to list its machine types (it takes milliseconds).
-const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long QEMU may take to answer a probe (its version, its machine
+/// types; it takes milliseconds).
+pub(super) const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The emulator the driver launches, found on `PATH` as libvirt finds it.
 pub const EMULATOR: &str = "qemu-system-x86_64";
@@ -67,7 +69,7 @@ fn machines(emulator: &Path) -> Result<&'static [Machine]> {
 
 /// Asks QEMU, started without a machine and talking QMP on its standard
 /// input and output, for its machine types.
-fn probe_machines(emulator: &Path, timeout: std::time::Duration) -> Result<Vec<Machine>> {
+fn probe_machines(emulator: &Path, timeout: Duration) -> Result<Vec<Machine>> {
     let failed = |detail: String| Error::internal(ErrorDomain::VIR_FROM_QEMU, detail);
     let mut child = Command::new(emulator)
         .args(["-machine", "none", "-nodefaults", "-display", "none", "-no-user-config", "-S", "-qmp", "stdio"])
@@ -86,22 +88,28 @@ fn probe_machines(emulator: &Path, timeout: std::time::Duration) -> Result<Vec<M
     );
     // QEMU reads the commands in turn; the quit ends it, so the output ends.
     let written = child.stdin.take().map(|mut stdin| stdin.write_all(commands.as_bytes()));
-    // An emulator that does not answer is killed rather than waited for.
-    let pid = child.id() as libc::pid_t;
-    let (done, result) = std::sync::mpsc::channel();
-    std::thread::spawn(move || done.send(child.wait_with_output()));
-    let output = match result.recv_timeout(timeout) {
-        Ok(output) => output.map_err(|e| failed(format!("cannot probe {}: {e}", emulator.display())))?,
-        Err(_) => {
-            let _ = crate::sys::kill(pid, libc::SIGKILL);
-            return Err(failed(format!("{} did not answer query-machines", emulator.display())));
-        }
-    };
+    let output = output_within(child, timeout)
+        .ok_or_else(|| failed(format!("{} did not answer query-machines", emulator.display())))?
+        .map_err(|e| failed(format!("cannot probe {}: {e}", emulator.display())))?;
     if let Some(Err(e)) = written {
         return Err(failed(format!("cannot probe {}: {e}", emulator.display())));
     }
     let text = String::from_utf8_lossy(&output.stdout);
     parse_machines(&text).ok_or_else(|| failed(format!("{} did not list its machine types", emulator.display())))
+}
+
+/// `child`'s output once it has ended, `None` when it has not ended within
+/// `timeout`: an emulator that does not answer is killed rather than
+/// waited for, so that the API call asking fails instead of hanging.
+pub(super) fn output_within(child: Child, timeout: Duration) -> Option<io::Result<Output>> {
+    let pid = child.id() as libc::pid_t;
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    let output = result.recv_timeout(timeout).ok();
+    if output.is_none() {
+        let _ = crate::sys::kill(pid, libc::SIGKILL);
+    }
+    output
 }
 
 /// The machine types of a `query-machines` reply among QMP output lines:
@@ -222,9 +230,9 @@ mod tests {
         std::fs::write(&fake, "#!/bin/sh\nexec sleep 60\n").unwrap();
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         let started = std::time::Instant::now();
-        let error = probe_machines(&fake, std::time::Duration::from_millis(300)).unwrap_err();
+        let error = probe_machines(&fake, Duration::from_millis(300)).unwrap_err();
         let _ = std::fs::remove_file(&fake);
         assert!(error.message.ends_with("did not answer query-machines"), "{}", error.message);
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

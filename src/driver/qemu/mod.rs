@@ -495,10 +495,15 @@ fn emulator_version() -> Result<u64> {
     VERSION
         .get_or_try_init(|| {
             let failed = |detail: String| Error::internal(ErrorDomain::VIR_FROM_QEMU, detail);
-            let output = std::process::Command::new(capabilities::EMULATOR)
+            let child = std::process::Command::new(capabilities::EMULATOR)
                 .arg("-version")
                 .stdin(std::process::Stdio::null())
-                .output()
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
+            let output = capabilities::output_within(child, capabilities::PROBE_TIMEOUT)
+                .ok_or_else(|| failed("qemu-system-x86_64 -version did not end".into()))?
                 .map_err(|e| failed(format!("cannot run qemu-system-x86_64: {e}")))?;
             let text = String::from_utf8_lossy(&output.stdout);
             parse_emulator_version(&text)
