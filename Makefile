@@ -178,7 +178,7 @@ BENCH_PROGRAMS := $(BENCH)/fakeqemu $(BENCH)/rawreader $(BENCH)/consumer $(BENCH
 
 $(BENCH)/fakeqemu $(BENCH)/rawreader: $(BENCH)/%: bench/%.c bench/common.h
 	@mkdir -p $(BENCH)
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@ $<
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@ $< -lpthread
 
 $(BENCH)/consumer $(BENCH)/lifecycle: $(BENCH)/%: bench/%.c bench/common.h $(HEADERS) $(BUILD)/libvirt.so.0
 	@mkdir -p $(BENCH)

@@ -5,6 +5,7 @@
  *
  *   rawreader burst ROOT DOMAINS EVENTS
  *   rawreader paced ROOT EVENTS SAMPLES_FILE
+ *   rawreader handoff ROOT EVENTS SAMPLES_FILE
  *
  * Connects to ROOT/vm0.qmp ... vm{DOMAINS-1}.qmp (bench/fakeqemu), sends
  * qmp_capabilities, prints "ready" and counts lines until DOMAINS * EVENTS
@@ -13,13 +14,24 @@
  * from the first line to the last), hwm_kib, cpu_ns_per_event.rawreader. In paced mode each line's RTC
  * offset (the fake QEMU's CLOCK_MONOTONIC at send) gives its latency in ns,
  * written one per line to SAMPLES_FILE.
+ *
+ * Handoff mode is paced mode with libvirt's shape, the least any reader
+ * that dispatches as libvirt does can do: the monitor is read on one thread
+ * (libvirt's per-domain monitor thread) and each line's offset is handed to
+ * a second thread (the application's event loop) through a ring and an
+ * eventfd it waits on in poll(2); the second thread stamps the latency. So
+ * every line crosses two wake-ups, where paced mode's crosses one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -37,6 +49,59 @@ typedef struct {
 
 static long long expected, lines, first_ns, last_ns;
 static long long *samples;
+
+/* Handoff mode: offsets read but not yet stamped, and the eventfd that
+ * wakes the stamping thread. The ring is written by the reading thread
+ * only, read by the stamping thread only. */
+#define RING_SIZE 4096
+static struct {
+    int wakeup;
+    long long offsets[RING_SIZE];
+    long long written; /* published with release, read with acquire */
+    int reading_ended;  /* the stream ended early: stop once all is stamped */
+} handoff = {.wakeup = -1};
+
+/* The stamping thread: waits in poll(2) like an event loop, then stamps
+ * every offset handed to it since it last woke. */
+static void *stamp_handed_off(void *unused)
+{
+    (void)unused;
+    pthread_setname_np(pthread_self(), "stamper");
+    long long stamped = 0;
+    while (stamped < expected) {
+        struct pollfd p = {.fd = handoff.wakeup, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            break;
+        uint64_t count;
+        if (read(handoff.wakeup, &count, sizeof(count)) < 0 && errno != EAGAIN)
+            break;
+        int ended = __atomic_load_n(&handoff.reading_ended, __ATOMIC_ACQUIRE);
+        long long written = __atomic_load_n(&handoff.written, __ATOMIC_ACQUIRE);
+        long long now = mono_ns();
+        for (; stamped < written; stamped++) {
+            long long offset = handoff.offsets[stamped % RING_SIZE];
+            samples[stamped] = offset < 0 ? -1 : now - offset;
+        }
+        if (ended)
+            break;
+    }
+    return NULL;
+}
+
+/* One line's RTC offset (-1: none): stamped at once, or handed off. */
+static void line_offset(long long now, long long offset)
+{
+    if (handoff.wakeup < 0) {
+        samples[lines] = offset < 0 ? -1 : now - offset;
+        return;
+    }
+    /* At 1000 lines/s the stamping thread is never RING_SIZE behind. */
+    handoff.offsets[lines % RING_SIZE] = offset;
+    __atomic_store_n(&handoff.written, lines + 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    if (write(handoff.wakeup, &one, sizeof(one)) < 0)
+        perror("eventfd");
+}
 
 /* Reads into r->buf; returns the byte count, 0 at end of stream. */
 static ssize_t fill(reader_t *r)
@@ -57,7 +122,7 @@ static void split(reader_t *r, size_t got)
         if (samples && lines < expected) {
             *nl = 0;
             char *offset = strstr(p, "\"offset\": ");
-            samples[lines] = offset ? now - strtoll(offset + 10, NULL, 10) : -1;
+            line_offset(now, offset ? strtoll(offset + 10, NULL, 10) : -1);
         }
         lines++;
         p = nl + 1;
@@ -109,7 +174,7 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "burst") == 0) {
         ndomains = atoi(argv[3]);
         expected = atoll(argv[4]) * ndomains;
-    } else if (argc == 5 && strcmp(argv[1], "paced") == 0) {
+    } else if (argc == 5 && (strcmp(argv[1], "paced") == 0 || strcmp(argv[1], "handoff") == 0)) {
         ndomains = 1;
         expected = atoll(argv[3]);
         samples_file = argv[4];
@@ -117,7 +182,7 @@ int main(int argc, char **argv)
         if (!samples)
             return 2;
     } else {
-        fprintf(stderr, "usage: rawreader burst ROOT DOMAINS EVENTS | paced ROOT EVENTS SAMPLES_FILE\n");
+        fprintf(stderr, "usage: rawreader burst ROOT DOMAINS EVENTS | paced|handoff ROOT EVENTS SAMPLES_FILE\n");
         return 2;
     }
     raise_fd_limit();
@@ -126,6 +191,14 @@ int main(int argc, char **argv)
         return 2;
     for (int i = 0; i < ndomains; i++)
         open_monitor(&readers[i], argv[2], i);
+    pthread_t stamper;
+    if (strcmp(argv[1], "handoff") == 0) {
+        handoff.wakeup = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (handoff.wakeup < 0 || pthread_create(&stamper, NULL, stamp_handed_off, NULL) != 0) {
+            perror("handoff");
+            return 2;
+        }
+    }
     thread_cpu_t cpu_before, cpu_after;
     thread_cpu_snapshot(&cpu_before);
     printf("ready\n");
@@ -164,6 +237,13 @@ int main(int argc, char **argv)
                 }
             }
         }
+    }
+    if (handoff.wakeup >= 0) {
+        __atomic_store_n(&handoff.reading_ended, 1, __ATOMIC_RELEASE);
+        uint64_t one = 1;
+        if (write(handoff.wakeup, &one, sizeof(one)) < 0)
+            perror("eventfd");
+        pthread_join(stamper, NULL);
     }
     last_ns = mono_ns();
     printf("events %lld\n", lines);

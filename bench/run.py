@@ -243,13 +243,17 @@ class Bench:
 
     def paced(self):
         n, rate = size("BENCH_PACED_EVENTS"), size("BENCH_PACED_RATE")
-        sides = {"ours": [], "raw": []}
-        samples = {"ours": [], "raw": []}
+        # handoff: the raw reader in libvirt's shape (read on one thread,
+        # stamped on a second one woken through an eventfd), the floor of
+        # any reader that dispatches as libvirt does.
+        readers = {"ours": ("consumer", "paced"), "raw": ("rawreader", "paced"), "handoff": ("rawreader", "handoff")}
+        sides = {side: [] for side in readers}
+        samples = {side: [] for side in readers}
         with tempfile.TemporaryDirectory(prefix="virt-bench-samples-") as tmp:
             for run in range(self.runs):
-                for side, prog in (("ours", "consumer"), ("raw", "rawreader")):
+                for side, (prog, mode) in readers.items():
                     path = os.path.join(tmp, f"{side}-{run}")
-                    argv = [self.prog(prog), "paced", "{root}", str(n), path]
+                    argv = [self.prog(prog), mode, "{root}", str(n), path]
                     figures = run_reader(self.build, argv, 1, f"pace {n} {rate}", 60 + n / rate)
                     with open(path) as f:
                         lat = [int(x) / 1000 for x in f]  # us
@@ -273,6 +277,15 @@ class Bench:
             )
             self.results["summary"][f"latency_{key}_ratio"] = ours / raw
             self.results["summary"][f"latency_{key}_pooled_ratio"] = pooled
+        self.say("   against the raw reader in libvirt's shape (bench/rawreader handoff: read on one thread, stamped")
+        self.say("   on a second one woken through an eventfd, two wake-ups per event as in libvirt):")
+        self.say(f"   {'':8}{'ours us':>10}{'handoff us':>12}{'ours/handoff':>14} {'pooled':>8}")
+        for q, key in ((0.5, "p50"), (0.99, "p99"), (0.999, "p99.9")):
+            ours, handoff = median(sides["ours"], key), median(sides["handoff"], key)
+            pooled = percentile(samples["ours"], q) / percentile(samples["handoff"], q)
+            spread = per_run(sides["ours"], sides["handoff"], key, 2)
+            self.say(f"   {key:8}{ours:10.1f}{handoff:12.1f}{ours / handoff:14.2f} {pooled:8.2f}   (per run: {spread})")
+            self.results["summary"][f"latency_{key}_handoff_ratio"] = ours / handoff
             self.results["summary"][f"latency_{key}_us"] = {"ours": ours, "raw": raw}
 
     def memory(self):
@@ -379,7 +392,7 @@ class Bench:
         summary = self.results["summary"]
         fig, (cdf, rates, ratios) = plt.subplots(1, 3, figsize=(16, 5))
         if getattr(self, "samples", None):
-            for side, style in (("ours", "-"), ("raw", "--")):
+            for side, style in (("ours", "-"), ("raw", "--"), ("handoff", ":")):
                 lat = sorted(self.samples[side])
                 ys = [(i + 1) / len(lat) for i in range(len(lat))]
                 cdf.plot(lat, ys, style, label=f"{side} ({len(lat)} events)")
@@ -432,7 +445,10 @@ def main():
         f"virt-events benchmarks, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
         f"load {load:.1f}; medians of {bench.runs} alternating runs"
     )
-    bench.say("references: a raw C reader of the same stream (bench/rawreader), qemu.qmp, real libvirt (test driver)")
+    bench.say(
+        "references: a raw C reader of the same stream (bench/rawreader; for latency also in libvirt's two-thread"
+        " shape), qemu.qmp, real libvirt (test driver)"
+    )
     failures = []
     started = time.monotonic()
     only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
