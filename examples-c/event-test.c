@@ -244,7 +244,7 @@ static void demo_qemu(virConnectPtr conn, const char *dir)
     }
     snprintf(vnc, sizeof(vnc), "%s/vnc.sock", dir);
     snprintf(xml, sizeof(xml),
-             "<domain type='qemu'><name>demo</name><memory unit='MiB'>32</memory>"
+             "<domain type='qemu'><name>demo</name><memory unit='MiB'>32</memory><os><type>hvm</type></os>"
              "<clock offset='variable' adjustment='3600'/><devices>"
              "<disk type='file' device='disk'><driver name='qemu' type='raw' error_policy='report'/>"
              "<source file='%s'/><target dev='hda' bus='ide'/></disk>"

@@ -217,7 +217,8 @@ fn symlinks_in_the_root_are_not_followed() {
     std::fs::create_dir_all(&elsewhere).unwrap();
     let _fake = FakeQemu::start(&elsewhere.join("real.qmp"), "00000000-0000-4000-8000-0000000011ad", false);
     std::os::unix::fs::symlink(elsewhere.join("real.qmp"), root.join("linked.qmp")).unwrap();
-    let definition = "<domain type='qemu'><name>linkeddef</name><memory>16384</memory></domain>";
+    let definition =
+        "<domain type='qemu'><name>linkeddef</name><memory>16384</memory><os><type>hvm</type></os></domain>";
     std::fs::write(elsewhere.join("def.xml"), definition).unwrap();
     std::os::unix::fs::symlink(elsewhere.join("def.xml"), root.join("linkeddef.xml")).unwrap();
     let target = elsewhere.join("precious");
@@ -227,7 +228,10 @@ fn symlinks_in_the_root_are_not_followed() {
     let conn = open_root(&root).unwrap();
     assert!(!has_domain(conn, "linked"), "a symlinked monitor is not connected to");
     assert!(!has_domain(conn, "linkeddef"), "a symlinked definition is not read");
-    let xml = CString::new("<domain type='qemu'><name>planted</name><memory>16384</memory></domain>").unwrap();
+    let xml = CString::new(
+        "<domain type='qemu'><name>planted</name><memory>16384</memory><os><type>hvm</type></os></domain>",
+    )
+    .unwrap();
     // SAFETY: a live connection and a valid C string.
     let dom = unsafe { virDomainDefineXML(conn, xml.as_ptr()) };
     assert!(dom.is_null(), "defining through a symlinked NAME.xml fails");

@@ -102,8 +102,11 @@ fn launched_domains_report_libvirts_events() {
         );
     }
 
-    let refused =
-        CString::new("<domain type='qemu'><name>x</name><devices><interface type='user'/></devices></domain>").unwrap();
+    let refused = CString::new(
+        "<domain type='qemu'><name>x</name><memory>1024</memory><os><type>hvm</type></os>\
+             <devices><interface type='user'/></devices></domain>",
+    )
+    .unwrap();
     // SAFETY: a valid connection and C string.
     assert!(unsafe { virDomainDefineXML(conn, refused.as_ptr()) }.is_null());
     let (code, message) = last_error();
@@ -231,7 +234,7 @@ fn the_vnc_password_is_applied_but_never_on_a_command_line() {
     let conn = unsafe { virConnectOpen(uri.as_ptr()) };
     assert!(!conn.is_null(), "{:?}", last_error());
     let xml = format!(
-        "<domain type='qemu'><name>locked,vnc</name><memory unit='MiB'>32</memory><devices>
+        "<domain type='qemu'><name>locked,vnc</name><memory unit='MiB'>32</memory><os><type>hvm</type></os><devices>
            <graphics type='vnc' passwd='{password}'><listen type='socket' socket='{}'/></graphics>
          </devices></domain>",
         socket.display()
@@ -306,7 +309,10 @@ fn monitor_commands_reach_qemu() {
     // SAFETY: (all C-ABI calls here) valid arguments, as a C program passes them.
     let conn = unsafe { virConnectOpen(uri.as_ptr()) };
     assert!(!conn.is_null(), "{:?}", last_error());
-    let xml = CString::new("<domain type='qemu'><name>mon</name><memory unit='MiB'>32</memory></domain>").unwrap();
+    let xml = CString::new(
+        "<domain type='qemu'><name>mon</name><memory unit='MiB'>32</memory><os><type>hvm</type></os></domain>",
+    )
+    .unwrap();
     // SAFETY: a valid connection and C string.
     let dom = unsafe { virDomainCreateXML(conn, xml.as_ptr(), 0) };
     assert!(!dom.is_null(), "{:?}", last_error());

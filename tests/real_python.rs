@@ -90,33 +90,93 @@ fn libvirtaio() {
 /// libvirt 9.0.
 #[test]
 fn test_driver_queries_answer_as_real_libvirt() {
-    let script = crate_dir().join("tests/python/test_driver_queries.py");
+    let (ours, real) = on_ours_and_real("test_driver_queries.py", &[]);
+    assert!(real.contains("<capabilities>") && real.contains("network event n4 2 0"), "{real}");
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}
+
+/// The answers of tests/python/`script` (run with `args`) on our library
+/// and on real libvirt, each checked to be the library it runs on.
+fn on_ours_and_real(script: &str, args: &[&str]) -> (String, String) {
+    let script = crate_dir().join("tests/python").join(script);
     let run = |ours: bool| {
         let mut command = Command::new(PYTHON);
-        command.arg(&script).env_remove("LD_LIBRARY_PATH").env_remove("LIBVIRT_DEFAULT_URI");
+        command.arg(&script).args(args).env_remove("LD_LIBRARY_PATH").env_remove("LIBVIRT_DEFAULT_URI");
         if ours {
             command.env("LD_LIBRARY_PATH", lib_dir());
         }
         let output = command.output().expect("python3 runs");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         assert!(output.status.success(), "ours: {ours}\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-        stdout
+        split_library(&stdout)
     };
-    let (ours, real) = (run(true), run(false));
-    // The last line names the libvirt.so the process loaded.
-    let split = |text: &str| {
-        let (answers, library) = text.trim_end().rsplit_once('\n').unwrap_or_else(|| panic!("{text}"));
-        (answers.to_string(), library.to_string())
-    };
-    let ((ours, our_library), (real, real_library)) = (split(&ours), split(&real));
+    let ((ours, our_library), (real, real_library)) = (run(true), run(false));
     let build = std::fs::canonicalize(lib_dir()).unwrap();
-    let loaded = |library: &str| {
-        let path = library.strip_prefix("library: ").unwrap_or_else(|| panic!("{library}"));
-        std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    assert!(our_library.starts_with(&build), "{}", our_library.display());
+    assert!(!real_library.starts_with(&build), "{}", real_library.display());
+    (ours, real)
+}
+
+/// A script's answers and, from its last line (`library: PATH`), the
+/// libvirt.so the process loaded.
+fn split_library(text: &str) -> (String, std::path::PathBuf) {
+    let (answers, library) = text.trim_end().rsplit_once('\n').unwrap_or_else(|| panic!("{text}"));
+    let path = library.strip_prefix("library: ").unwrap_or_else(|| panic!("{library}"));
+    (answers.to_string(), std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{path}: {e}")))
+}
+
+/// tests/python/definition_checks.py on `test:///default`: definitions
+/// with one or two faults get the same answers, so libvirt's checks are
+/// made in its order, with its errors.
+#[test]
+fn test_driver_definitions_are_checked_as_by_real_libvirt() {
+    let (ours, real) = on_ours_and_real("definition_checks.py", &["test:///default", "test"]);
+    assert!(real.contains("unknown arch + no memory -> error 67 20 'unsupported configuration: Unknown"), "{real}");
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}
+
+/// The same on `qemu:///embed` roots, where the QEMU driver adds its own
+/// checks (emulator, machine type, KVM) to libvirt's. Both run as
+/// `nobody` (real libvirt's embedded driver refuses root without its
+/// `libvirt-qemu` user), so neither may use KVM; ours from a copy of the
+/// library that `nobody` can read wherever the build is.
+#[test]
+fn qemu_definitions_are_checked_as_by_real_libvirt() {
+    require_qemu();
+    let script = include_str!("python/definition_checks.py");
+    let home = |side: &str| std::env::temp_dir().join(format!("virt-events-definitions-{side}-{}", std::process::id()));
+    let (ours_home, real_home) = (home("ours"), home("real"));
+    let run = |home: &std::path::Path, library: Option<&std::path::Path>| {
+        std::fs::create_dir_all(home).unwrap();
+        std::os::unix::fs::chown(home, Some(65534), Some(65534)).unwrap();
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c", script])
+            .arg(format!("qemu:///embed?root={}/root", home.display()))
+            .arg("qemu")
+            .env_remove("LD_LIBRARY_PATH")
+            .env("HOME", home)
+            .env("XDG_RUNTIME_DIR", home);
+        if let Some(library) = library {
+            std::fs::copy(library, home.join("libvirt.so.0")).unwrap();
+            command.env("LD_LIBRARY_PATH", home);
+        }
+        let output = command.output().expect("python3 runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{}:\n{stdout}\n{}", home.display(), String::from_utf8_lossy(&output.stderr));
+        let (answers, library) = split_library(&stdout);
+        let from_home = library.starts_with(std::fs::canonicalize(home).unwrap());
+        let _ = std::fs::remove_dir_all(home);
+        (answers, from_home)
     };
-    assert!(loaded(&our_library).starts_with(&build), "{our_library}");
-    assert!(!loaded(&real_library).starts_with(&build), "{real_library}");
-    assert!(real.contains("<capabilities>") && real.contains("network event n4 2 0"), "{real}");
+    let (ours, ours_loaded_the_copy) = run(&ours_home, Some(&lib_dir().join("libvirt.so.0")));
+    let (real, real_loaded_a_copy) = run(&real_home, None);
+    assert!(ours_loaded_the_copy && !real_loaded_a_copy);
+    for line in
+        ["kvm type -> error 8 10 'invalid argument: could not get preferred machine", "unknown machine -> error 27"]
+    {
+        assert!(real.contains(line), "no {line:?} in:\n{real}");
+    }
     assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
 }
 

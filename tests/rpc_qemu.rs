@@ -233,7 +233,11 @@ fn monitor_commands_through_the_daemon() {
     let uri = format!("qemu:///embed?root={}", root.display());
     let daemon = Daemon::start("qemu-monitor-command", &["--uri", &uri]);
     let xml = dir.join("mon.xml");
-    std::fs::write(&xml, "<domain type='qemu'><name>mon</name><memory unit='MiB'>32</memory></domain>").unwrap();
+    std::fs::write(
+        &xml,
+        "<domain type='qemu'><name>mon</name><memory unit='MiB'>32</memory><os><type>hvm</type></os></domain>",
+    )
+    .unwrap();
     let (ok, out, err) = virsh_run(&daemon.uri(), &["create", &xml.display().to_string()]);
     assert!(ok, "{out}{err}");
 

@@ -1,6 +1,7 @@
 //! Hypervisor drivers. A connection talks to one driver instance; the driver
 //! owns the domains and the event state its connections share.
 
+mod domain_checks;
 mod host_capabilities;
 mod host_node;
 mod memory_size;

@@ -12,12 +12,12 @@ use parking_lot::Mutex;
 
 mod snapshots;
 
-use super::memory_size;
 use super::metadata::{self, MetadataChange};
 use super::test_objects::Objects;
 use super::{
     check_flags, DomainInfo, DomainState, Done, Driver, HandleId, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo,
 };
+use super::{domain_checks, memory_size};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
     virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
@@ -239,7 +239,7 @@ fn set_memory_kib(def: &mut Element, element: &str, kib: u64) {
 /// The guest's maximum and current vCPU counts (`<vcpu current='N'>MAX</vcpu>`).
 fn vcpu_counts(def: &Element) -> (u32, u32) {
     let vcpu = def.child("vcpu");
-    let max = vcpu.and_then(|v| v.text().parse().ok()).unwrap_or(1);
+    let max = vcpu.and_then(|v| domain_checks::c_uint(&v.untrimmed_text())).unwrap_or(1);
     (max, vcpu.and_then(|v| v.attribute("current")?.parse().ok()).unwrap_or(max))
 }
 
@@ -421,66 +421,10 @@ fn definition(mut def: Element) -> Result<(Element, String, Uuid)> {
             uuid
         }
     };
-    check_machine(&def)?;
+    domain_checks::check_machine(&def, |_| Ok(()))?;
+    domain_checks::validate(&name, || Ok(()))?;
     def.set_attribute("id", None);
     Ok((def, name, uuid))
-}
-
-/// The virtualization types libvirt 9.0 knows (`<domain type=...>`).
-const VIRT_TYPES: &[&str] = &[
-    "none",
-    "qemu",
-    "kqemu",
-    "kvm",
-    "xen",
-    "lxc",
-    "uml",
-    "openvz",
-    "test",
-    "vmware",
-    "hyperv",
-    "vbox",
-    "phyp",
-    "parallels",
-    "bhyve",
-    "vz",
-    "hvf",
-];
-
-/// The OS types libvirt 9.0 knows (`<os><type>`).
-const OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
-
-/// What libvirt's parser requires of every domain definition after its name
-/// and UUID, in its order: a known virtualization type, a known OS type (an
-/// `exe` one with its `<init>`), and a memory size; sizes are checked as
-/// [`memory_size::kib`] reads them.
-fn check_machine(def: &Element) -> Result<()> {
-    let in_domain = ErrorDomain::VIR_FROM_DOMAIN;
-    match def.attribute("type").filter(|t| !t.is_empty()) {
-        None => return Err(Error::internal(in_domain, "missing domain type attribute")),
-        Some(virt) if !VIRT_TYPES.contains(&virt) => {
-            return Err(Error::config_unsupported(in_domain, format!("invalid domain type {virt}")))
-        }
-        Some(_) => {}
-    }
-    let os = def.child("os");
-    match os.and_then(|os| os.child("type")).map(Element::untrimmed_text).filter(|t| !t.is_empty()) {
-        None => return Err(Error::xml(in_domain, "an os <type> must be specified")),
-        Some(os_type) if !OS_TYPES.contains(&os_type.as_str()) => {
-            return Err(Error::config_unsupported(in_domain, format!("unknown OS type '{os_type}'")))
-        }
-        Some(os_type) if os_type == "exe" && os.and_then(|os| os.child_text("init")).is_none() => {
-            return Err(Error::xml(in_domain, "init binary must be specified"))
-        }
-        Some(_) => {}
-    }
-    let memory = memory_size::kib(def, "memory")?;
-    memory_size::kib(def, "maxMemory")?;
-    memory_size::kib(def, "currentMemory")?;
-    if memory.unwrap_or(0) == 0 {
-        return Err(Error::xml(in_domain, "Memory size must be specified via <memory> or in the <numa> configuration"));
-    }
-    Ok(())
 }
 
 pub struct TestDriver {
@@ -1065,6 +1009,7 @@ impl Driver for TestDriver {
     fn define_xml_flags(&self, xml: &str, flags: u32) -> Result<DomainIdentity> {
         check_flags(flags, DEFINE_VALIDATE, "testDomainDefineXMLFlags", ErrorDomain::VIR_FROM_TEST)?;
         let (def, name, uuid) = parse_definition(xml)?;
+        domain_checks::check_defined_name(&name)?;
         self.with_domains(|domains| {
             check_unique(domains, &name, &uuid)?;
             let detail = match domains.list.iter_mut().find(|d| d.uuid == uuid) {

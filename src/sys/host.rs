@@ -58,9 +58,20 @@ fn canonical_name(host: &CString) -> Option<String> {
     name
 }
 
+/// A positive system constant from sysconf(3), `fallback` when it cannot tell.
+fn system_constant(name: libc::c_int, fallback: u64) -> u64 {
+    // SAFETY: sysconf reads a system constant and touches no memory of ours.
+    let value = unsafe { libc::sysconf(name) };
+    u64::try_from(value).ok().filter(|v| *v > 0).unwrap_or(fallback)
+}
+
 /// The system's page size in bytes (4096 when sysconf(3) cannot tell).
 pub fn page_size() -> u64 {
-    // SAFETY: sysconf reads a system constant and touches no memory of ours.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(size).ok().filter(|s| *s > 0).unwrap_or(4096)
+    system_constant(libc::_SC_PAGESIZE, 4096)
+}
+
+/// Clock ticks per second, the unit of the CPU times in `/proc/PID/stat`
+/// (100 when sysconf(3) cannot tell).
+pub fn clock_ticks_per_second() -> u64 {
+    system_constant(libc::_SC_CLK_TCK, 100)
 }

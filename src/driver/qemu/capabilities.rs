@@ -52,6 +52,26 @@ fn emulator_path() -> Option<PathBuf> {
     })
 }
 
+/// This host, as the driver's definitions are checked against it.
+pub struct LocalHost;
+
+impl super::definition::Host for LocalHost {
+    fn emulator(&self) -> String {
+        emulator_path().map_or_else(|| EMULATOR.to_string(), |path| path.display().to_string())
+    }
+
+    fn kvm_usable(&self) -> bool {
+        super::kvm_usable()
+    }
+
+    fn has_machine(&self, name: &str) -> Result<bool> {
+        let emulator = emulator_path().ok_or_else(|| {
+            Error::config_unsupported(ErrorDomain::VIR_FROM_QEMU, "No emulator found for arch 'x86_64'")
+        })?;
+        Ok(machines(&emulator)?.iter().any(|machine| machine.name == name || machine.alias.as_deref() == Some(name)))
+    }
+}
+
 /// A machine type as QEMU reports it.
 #[derive(Debug, PartialEq, Eq)]
 struct Machine {

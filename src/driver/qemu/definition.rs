@@ -1,9 +1,13 @@
 //! The subset of libvirt's domain XML the QEMU driver launches, and the QEMU
-//! command line it becomes. An element outside the subset is refused with
-//! `VIR_ERR_CONFIG_UNSUPPORTED` naming it, never ignored.
+//! command line it becomes. A definition is first checked as libvirt 9.0's
+//! QEMU driver checks it, with its errors and in its order
+//! (`driver::domain_checks`, and the emulator, KVM and machine type checks
+//! against the [`Host`]); then an element outside the subset is refused
+//! with `VIR_ERR_CONFIG_UNSUPPORTED` naming it, never ignored.
 
 use std::path::PathBuf;
 
+use crate::driver::domain_checks::{self, Machine};
 use crate::driver::memory_size;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::uuid::Uuid;
@@ -53,13 +57,69 @@ pub struct Definition {
     pub name: String,
     pub uuid: Uuid,
     pub memory_kib: u64,
+    /// The balloon's size (`<currentMemory>`), at most `memory_kib`.
+    pub current_memory_kib: u64,
     pub vcpus: u16,
+    /// The machine type asked for (`<os><type machine=...>`), if any.
+    machine: Option<String>,
+    /// A `kvm` domain (KVM acceleration), not a `qemu` one (TCG).
+    pub kvm: bool,
     pub clock: Clock,
     pub disks: Vec<Disk>,
     pub vnc: Option<Vnc>,
     pub watchdog: Option<(String, String)>,
     boot: Vec<String>,
     kernel: Option<(String, Option<String>, Option<String>)>,
+}
+
+/// What checking a definition needs to know of the host.
+pub trait Host {
+    /// The emulator, as errors name it.
+    fn emulator(&self) -> String;
+    /// Whether KVM guests can run.
+    fn kvm_usable(&self) -> bool;
+    /// Whether the emulator has the machine type `name` (or an alias of it).
+    fn has_machine(&self, name: &str) -> Result<bool>;
+}
+
+/// The emulator look-up libvirt makes while parsing: only x86_64 guests
+/// have one here, and a KVM guest with no machine type needs KVM to find
+/// its default machine type.
+fn find_emulator(host: &dyn Host, machine: &Machine) -> Result<()> {
+    if let Some(arch) = machine.arch.as_deref().filter(|&arch| arch != "x86_64") {
+        return Err(unsupported(format!("No emulator found for arch '{arch}'")));
+    }
+    if machine.virt_type == "kvm" && machine.machine.is_none() && !host.kvm_usable() {
+        return Err(Error::invalid_arg(
+            ErrorDomain::VIR_FROM_QEMU,
+            format!("could not get preferred machine for {} type=kvm", host.emulator()),
+        ));
+    }
+    Ok(())
+}
+
+/// libvirt's completion of a parsed definition: a machine type QEMU does
+/// not have leaves the domain without the buses libvirt adds devices to.
+fn complete(host: &dyn Host, machine: &Machine) -> Result<()> {
+    match &machine.machine {
+        Some(name) if !host.has_machine(name)? => Err(xml_error("No PCI buses available")),
+        _ => Ok(()),
+    }
+}
+
+/// The QEMU driver's validation: the emulator runs `hvm` guests of the
+/// `qemu` and `kvm` types.
+fn validate(host: &dyn Host, machine: &Machine) -> Result<()> {
+    let refuse = |what: &str, value: &str| {
+        Err(unsupported(format!("Emulator '{}' does not support {what} '{value}'", host.emulator())))
+    };
+    if machine.os_type != "hvm" {
+        return refuse("os type", &machine.os_type);
+    }
+    if !["qemu", "kvm"].contains(&machine.virt_type.as_str()) {
+        return refuse("virt type", &machine.virt_type);
+    }
+    Ok(())
 }
 
 fn unsupported(what: impl Into<String>) -> Error {
@@ -179,13 +239,29 @@ fn parse_vnc(graphics: &Element) -> Result<Vnc> {
 }
 
 impl Definition {
-    pub fn parse(text: &str) -> Result<Definition> {
+    pub fn parse(text: &str, host: &dyn Host) -> Result<Definition> {
         let mut xml =
             xml::parse(text).map_err(|e| Error::xml_syntax(ErrorDomain::VIR_FROM_DOMAIN, "domain_definition", e))?;
         if xml.name != "domain" {
             return Err(xml_error(format!("unexpected root element <{}>, expecting <domain>", xml.name)));
         }
-        attribute_in(&xml, "type", &["qemu", "kvm"], "qemu")?;
+        xml.set_attribute("id", None);
+        let name = xml.child_text("name").filter(|n| !n.is_empty());
+        let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
+        let uuid = match xml.child_text("uuid") {
+            Some(text) => Uuid::parse(&text)
+                .ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?,
+            None => {
+                let uuid = Uuid::from_name(&format!("{name}-{:?}", std::time::SystemTime::now()));
+                xml.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
+                uuid
+            }
+        };
+        let machine = domain_checks::check_machine(&xml, |machine| find_emulator(host, machine))?;
+        complete(host, &machine)?;
+        domain_checks::validate(&name, || validate(host, &machine))?;
+        let vcpus = u16::try_from(machine.vcpus)
+            .map_err(|_| unsupported(format!("{} vCPUs are more than the QEMU driver runs", machine.vcpus)))?;
         only(
             &xml,
             "domain",
@@ -205,25 +281,6 @@ impl Definition {
                 "devices",
             ],
         )?;
-        xml.set_attribute("id", None);
-        let name = xml.child_text("name").filter(|n| !n.is_empty());
-        let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
-        if name.contains('/') || name.starts_with('.') {
-            return Err(xml_error(format!("domain name '{name}' cannot be a file name")));
-        }
-        let uuid = match xml.child_text("uuid") {
-            Some(text) => Uuid::parse(&text).ok_or_else(|| xml_error("malformed uuid element"))?,
-            None => {
-                let uuid = Uuid::from_name(&format!("{name}-{:?}", std::time::SystemTime::now()));
-                xml.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
-                uuid
-            }
-        };
-        let memory_kib = memory_size::kib(&xml, "memory")?.unwrap_or(64 * 1024);
-        let vcpus = match xml.child_text("vcpu") {
-            Some(v) => v.parse().map_err(|_| xml_error(format!("invalid vcpu count '{v}'")))?,
-            None => 1,
-        };
         for (element, default) in [("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")] {
             if let Some(value) = xml.child_text(element).filter(|v| v != default) {
                 return Err(unsupported(format!("<{element}>{value}</{element}> is not supported by the QEMU driver")));
@@ -232,11 +289,6 @@ impl Definition {
         let (boot, kernel) = match xml.child("os") {
             Some(os) => {
                 only(os, "os", &["type", "boot", "kernel", "initrd", "cmdline"])?;
-                if let Some(t) = os.child("type") {
-                    if t.text() != "hvm" {
-                        return Err(unsupported(format!("os type '{}' is not supported", t.text())));
-                    }
-                }
                 let boot = os
                     .elements()
                     .filter(|e| e.name == "boot")
@@ -289,7 +341,26 @@ impl Definition {
                 }
             }
         }
-        Ok(Definition { xml, name, uuid, memory_kib, vcpus, clock, disks, vnc, watchdog, boot, kernel })
+        let Machine { machine, memory_kib, virt_type, .. } = machine;
+        // libvirt's completion: no current size, or one above the total, is the total.
+        let current_memory_kib =
+            memory_size::kib(&xml, "currentMemory")?.filter(|&kib| kib > 0 && kib <= memory_kib).unwrap_or(memory_kib);
+        Ok(Definition {
+            xml,
+            name,
+            uuid,
+            memory_kib,
+            current_memory_kib,
+            vcpus,
+            machine,
+            kvm: virt_type == "kvm",
+            clock,
+            disks,
+            vnc,
+            watchdog,
+            boot,
+            kernel,
+        })
     }
 
     /// Records a new RTC adjustment in the definition's `<clock>`.
@@ -333,7 +404,7 @@ impl Definition {
     /// Secrets are never on it (every user can read a command line): QEMU
     /// reads the VNC password from `files.vnc_password`, which the caller
     /// writes (`vnc_password()`) and removes once QEMU has started.
-    pub fn qemu_args(&self, files: &LaunchFiles, kvm: bool, now_utc: i64) -> Vec<String> {
+    pub fn qemu_args(&self, files: &LaunchFiles, now_utc: i64) -> Vec<String> {
         let LaunchFiles { monitor, pidfile, vnc_password } = files;
         let mut args: Vec<String> = vec![
             "-name".into(),
@@ -341,7 +412,7 @@ impl Definition {
             "-uuid".into(),
             self.uuid.to_string(),
             "-machine".into(),
-            format!("pc,accel={}", if kvm { "kvm" } else { "tcg" }),
+            format!("{},accel={}", self.machine.as_deref().unwrap_or("pc"), if self.kvm { "kvm" } else { "tcg" }),
             "-m".into(),
             format!("{}", (self.memory_kib / 1024).max(1)),
             "-smp".into(),
@@ -464,9 +535,33 @@ fn iso_datetime(seconds: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
+/// A host with `qemu-system-x86_64` in `/usr/bin`, the machine types `pc`
+/// and `q35`, and KVM when `kvm` says so.
+#[cfg(test)]
+pub(super) struct TestHost {
+    pub kvm: bool,
+}
+
+#[cfg(test)]
+impl Host for TestHost {
+    fn emulator(&self) -> String {
+        "/usr/bin/qemu-system-x86_64".into()
+    }
+
+    fn kvm_usable(&self) -> bool {
+        self.kvm
+    }
+
+    fn has_machine(&self, name: &str) -> Result<bool> {
+        Ok(["pc", "q35"].contains(&name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HOST: TestHost = TestHost { kvm: false };
 
     const FULL: &str = "<domain type='qemu'>
       <name>demo</name>
@@ -488,7 +583,7 @@ mod tests {
 
     #[test]
     fn reads_the_subset() {
-        let def = Definition::parse(FULL).unwrap();
+        let def = Definition::parse(FULL, &HOST).unwrap();
         assert_eq!(def.name, "demo");
         assert_eq!(def.memory_kib, 32 * 1024);
         assert_eq!(def.clock, Clock::Variable { adjustment: 3600 });
@@ -499,7 +594,7 @@ mod tests {
             pidfile: "/r/demo.pid".into(),
             vnc_password: "/r/demo.vnc-password".into(),
         };
-        let args = def.qemu_args(&files, false, 0).join(" ");
+        let args = def.qemu_args(&files, 0).join(" ");
         assert!(!args.contains("hunter2"), "the password is not on the command line: {args}");
         assert!(args.contains("-object secret,id=vncpw,format=raw,file=/r/demo.vnc-password"), "{args}");
         assert!(args.contains("-rtc base=1970-01-01T01:00:00"), "{args}");
@@ -517,18 +612,19 @@ mod tests {
     /// QEMU reads it: no option can be injected through a name or a path.
     #[test]
     fn commas_cannot_inject_options() {
-        let xml = "<domain><name>evil,debug-threads=on</name><devices>
+        let xml = "<domain type='qemu'><name>evil,debug-threads=on</name><memory>1024</memory>
+          <os><type machine='pc'>hvm</type></os><devices>
             <disk type='file'><driver type='raw,file.locking=off'/><source file='/d,snapshot=on'/>
               <target dev='vda'/></disk>
             <graphics type='vnc'><listen type='socket' socket='/v,password=off'/></graphics>
           </devices></domain>";
-        let def = Definition::parse(xml).unwrap();
+        let def = Definition::parse(xml, &HOST).unwrap();
         let files = LaunchFiles {
             monitor: "/r,x/evil,debug-threads=on.qmp".into(),
             pidfile: "/r,x/evil,debug-threads=on.pid".into(),
             vnc_password: "/r,x/p".into(),
         };
-        let args = def.qemu_args(&files, false, 0);
+        let args = def.qemu_args(&files, 0);
         assert!(args.contains(&"guest=evil,,debug-threads=on".to_string()), "{args:?}");
         assert!(args.contains(&"unix:/r,,x/evil,,debug-threads=on.qmp,server=on,wait=off".to_string()), "{args:?}");
         assert!(args.iter().any(|a| a.starts_with("file=/d,,snapshot=on,format=raw,,file.locking=off,")), "{args:?}");
@@ -538,24 +634,52 @@ mod tests {
     #[test]
     fn refuses_what_is_outside_the_subset_by_name() {
         let cases = [
-            ("<domain><name>a</name><devices><interface type='network'/></devices></domain>", "<interface>"),
-            ("<domain><name>a</name><cpu/></domain>", "<cpu>"),
-            ("<domain type='xen'><name>a</name></domain>", "type='xen'"),
-            (
-                "<domain><name>a</name><devices><watchdog model='ib700' action='dump'/></devices></domain>",
-                "action='dump'",
-            ),
+            ("<devices><interface type='network'/></devices>", "<interface>"),
+            ("<cpu/>", "<cpu>"),
+            ("<devices><watchdog model='ib700' action='dump'/></devices>", "action='dump'"),
         ];
-        for (xml, named) in cases {
-            let err = Definition::parse(xml).unwrap_err();
+        for (element, named) in cases {
+            let xml = format!(
+                "<domain type='qemu'><name>a</name><memory>1024</memory><os><type>hvm</type></os>{element}</domain>"
+            );
+            let err = Definition::parse(&xml, &HOST).unwrap_err();
             assert_eq!(err.code, ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED, "{xml}");
             assert!(err.message.contains(named), "{} does not name {named}", err.message);
         }
     }
 
+    /// libvirt's checks come first, in its order, with its errors; the
+    /// emulator's are made against the host.
+    #[test]
+    fn checks_as_libvirts_qemu_driver() {
+        let def = |virt: &str, os_type: &str, memory: &str| {
+            format!("<domain type='{virt}'><name>a</name>{memory}<os><type{os_type}</type></os></domain>")
+        };
+        let memory = "<memory>1024</memory>";
+        let cases = [
+            (def("qemu", " arch='aarch64'>hvm", memory), "No emulator found for arch 'aarch64'"),
+            (def("xen", " arch='aarch64'>hvm", ""), "No emulator found for arch 'aarch64'"),
+            (def("kvm", ">hvm", ""), "could not get preferred machine for /usr/bin/qemu-system-x86_64 type=kvm"),
+            (def("kvm", " machine='pc'>hvm", ""), "Memory size must be specified"),
+            (def("kvm", " machine='nosuch'>hvm", memory), "No PCI buses available"),
+            (def("xen", " machine='nosuch'>xen", memory), "No PCI buses available"),
+            (def("xen", ">xen", memory), "Emulator '/usr/bin/qemu-system-x86_64' does not support os type 'xen'"),
+            (def("xen", ">hvm", memory), "Emulator '/usr/bin/qemu-system-x86_64' does not support virt type 'xen'"),
+        ];
+        for (xml, expected) in cases {
+            let err = Definition::parse(&xml, &HOST).unwrap_err();
+            assert!(err.message.contains(expected), "{xml}: {}", err.message);
+        }
+        let kvm = Definition::parse(&def("kvm", ">hvm", memory), &TestHost { kvm: true });
+        assert!(kvm.is_ok(), "{kvm:?}");
+        let alias = Definition::parse(&def("qemu", " machine='q35'>hvm", memory), &HOST).unwrap();
+        let files = LaunchFiles { monitor: "/r/a.qmp".into(), pidfile: "/r/a.pid".into(), vnc_password: "/r/p".into() };
+        assert!(alias.qemu_args(&files, 0).contains(&"q35,accel=tcg".to_string()));
+    }
+
     #[test]
     fn adjustment_is_written_back() {
-        let mut def = Definition::parse(FULL).unwrap();
+        let mut def = Definition::parse(FULL, &HOST).unwrap();
         def.set_adjustment(7200);
         assert!(def.to_xml(Some(3)).contains("<clock offset='variable' adjustment='7200'/>"));
         assert!(def.to_xml(Some(3)).starts_with("<domain type='qemu' id='3'>"));

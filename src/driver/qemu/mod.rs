@@ -21,7 +21,7 @@ use std::time::Duration;
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
-use super::{DomainInfo, DomainState as ApiState, Driver, NodeInfo};
+use super::{domain_checks, DomainInfo, DomainState as ApiState, Driver, NodeInfo};
 use crate::abi::common::{
     virDomainPausedReason as Paused, virDomainRunningReason as Running, virDomainShutoffReason as Shutoff,
     virDomainState as State,
@@ -35,6 +35,7 @@ use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
 use crate::event::{DomainEvent, DomainIdentity};
 use crate::uuid::Uuid;
+use capabilities::LocalHost;
 use definition::{Definition, LaunchFiles};
 use mapping::{DomainState, PausedReason};
 #[doc(hidden)]
@@ -118,6 +119,13 @@ impl QemuDriver {
     /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
     /// and reports what the mapping says a launch is (`map_launched`).
     fn launch(&self, def: Definition, persistent: bool) -> Result<DomainIdentity> {
+        if def.kvm && !kvm_usable() {
+            return Err(Error::config_unsupported(
+                ErrorDomain::VIR_FROM_QEMU,
+                "Domain requires KVM, but it is not available. Check that virtualization is enabled in the host \
+                 BIOS, and host configuration is setup to load the kvm modules.",
+            ));
+        }
         let name = def.name.clone();
         if self.root.domains.lock().contains_key(&name) {
             return Err(Error::operation_invalid(
@@ -152,10 +160,9 @@ impl QemuDriver {
                 .map_err(|e| failed(format!("cannot write the VNC password for QEMU: {e}")))?;
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        let kvm = kvm_usable();
         // With -daemonize, QEMU's first process exits once the monitor listens.
         let output = std::process::Command::new(capabilities::EMULATOR)
-            .args(def.qemu_args(&files, kvm, now))
+            .args(def.qemu_args(&files, now))
             .stdin(std::process::Stdio::null())
             .output();
         // QEMU has read its secrets by the time it daemonized (or failed).
@@ -267,14 +274,19 @@ impl Driver for QemuDriver {
         self.root.find(dom).map(|(_, state)| api_state(state))
     }
 
+    /// As libvirt's QEMU driver without a balloon device: the sizes and
+    /// vCPUs of the definition (none for a QEMU the driver found running
+    /// without one), and the CPU time QEMU's process has used.
     fn info(&self, dom: &DomainIdentity) -> Result<DomainInfo> {
-        let (_, state) = self.root.find(dom)?;
+        let (identity, state) = self.root.find(dom)?;
+        let def = self.root.definition(&identity.name);
+        let pid = self.root.pid(&identity.name).filter(|&pid| pid > 0 && state != DomainState::Shutoff);
         Ok(DomainInfo {
             state: api_state(state).state as u8,
-            max_memory_kib: 0,
-            memory_kib: 0,
-            vcpus: 0,
-            cpu_time_ns: 0,
+            max_memory_kib: def.as_ref().map_or(0, |def| def.memory_kib),
+            memory_kib: def.as_ref().map_or(0, |def| def.current_memory_kib),
+            vcpus: def.as_ref().map_or(0, |def| def.vcpus),
+            cpu_time_ns: pid.and_then(process_cpu_time_ns).unwrap_or(0),
         })
     }
 
@@ -357,7 +369,7 @@ impl Driver for QemuDriver {
     }
 
     fn create_xml(&self, xml: &str, _flags: u32) -> Result<DomainIdentity> {
-        let def = Definition::parse(xml)?;
+        let def = Definition::parse(xml, &LocalHost)?;
         self.check_unique(&def)?;
         self.launch(def, false)
     }
@@ -421,7 +433,8 @@ impl Driver for QemuDriver {
     }
 
     fn define_xml(&self, xml: &str) -> Result<DomainIdentity> {
-        let def = Definition::parse(xml)?;
+        let def = Definition::parse(xml, &LocalHost)?;
+        domain_checks::check_defined_name(&def.name)?;
         self.check_unique(&def)?;
         let name = def.name.clone();
         let files = self.root.saves.files.lock();
@@ -479,11 +492,22 @@ impl Driver for QemuDriver {
     }
 }
 
+/// The user and system CPU time process `pid` has used, in ns, as
+/// `/proc/PID/stat` counts it.
+fn process_cpu_time_ns(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: count after it.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let user: u64 = fields.nth(11)?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system).saturating_mul(1_000_000_000) / crate::sys::clock_ticks_per_second())
+}
+
 /// The command is a human monitor command line.
 const MONITOR_COMMAND_HMP: u32 = virDomainQemuMonitorCommandFlags::VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP as u32;
 
-/// Whether this process may run KVM guests (what the launch asks QEMU for,
-/// and the capabilities offer).
+/// Whether this process may run KVM guests (what `kvm` domains need, and the
+/// capabilities offer).
 fn kvm_usable() -> bool {
     std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Condvar, Mutex};
 
+use super::capabilities::LocalHost;
 use super::definition::Definition;
 use super::mapping::DomainState;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
@@ -348,7 +349,7 @@ impl Root {
             }
             match read_no_follow(&path)
                 .map_err(|e| e.to_string())
-                .and_then(|t| Definition::parse(&t).map_err(|e| e.message))
+                .and_then(|t| Definition::parse(&t, &LocalHost).map_err(|e| e.message))
             {
                 Ok(def) => {
                     defined.insert(def.name.clone(), Stored { def, persistent: true });
@@ -459,8 +460,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("virt-events-saver-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let root = Arc::new(Root::new(dir.clone()));
-        let xml = "<domain type='qemu'><name>clocked</name><clock offset='variable' adjustment='10'/></domain>";
-        let def = Definition::parse(xml).unwrap();
+        let xml = "<domain type='qemu'><name>clocked</name><memory>1024</memory><os><type>hvm</type></os>\
+                   <clock offset='variable' adjustment='10'/></domain>";
+        let def = Definition::parse(xml, &super::super::definition::TestHost { kvm: false }).unwrap();
         root.defined.lock().insert("clocked".into(), Stored { def, persistent: true });
 
         let slow_disk = root.saves.files.lock();
