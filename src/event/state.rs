@@ -406,7 +406,7 @@ impl EventState {
     /// Queues an event for delivery from the event loop. With no callback
     /// registered there is nobody to tell, and the event is dropped.
     pub fn queue(&self, event: impl Into<Event>) {
-        self.queue_batch(std::iter::once(event.into()), None);
+        self.queue_remote(event, None);
     }
 
     /// Queues an event a server sent for its callback `remote_id`.
