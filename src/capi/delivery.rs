@@ -7,7 +7,7 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use parking_lot::Mutex;
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::handles::{ConnHandle, DomainHandle, Handle, ObjectHandle};
 use super::panic_message;
@@ -71,22 +71,23 @@ impl CCallback {
     /// and it names the same domain, with the event's ID, else a new one.
     /// Either way the callback gets a handle nobody else sees, as a fresh one
     /// per event would be, without a handle being made, registered as live
-    /// (a global lock) and freed for every call.
-    fn domain_handle(&self, domain: &DomainIdentity) -> Handle<DomainHandle> {
-        let mut last = self.last_domain.lock();
-        let same = |handle: &&Handle<DomainHandle>| {
+    /// (a global lock) and freed for every call. The handle is lent for the
+    /// call, under the lock (only this flush takes it), rather than counted.
+    fn domain_handle(&self, domain: &DomainIdentity) -> MappedMutexGuard<'_, Handle<DomainHandle>> {
+        let same = |handle: &Handle<DomainHandle>| {
             let name = &handle.identity.name;
             handle.other_counts() == 0
                 && handle.identity.uuid == domain.uuid
                 && (std::sync::Arc::ptr_eq(name, &domain.name) || *name == domain.name)
         };
-        if let Some(handle) = last.as_ref().filter(same) {
+        MutexGuard::map(self.last_domain.lock(), |last| {
+            if !last.as_ref().is_some_and(same) {
+                *last = None;
+            }
+            let handle = last.get_or_insert_with(|| DomainHandle::new(&self.conn, domain.clone()));
             handle.set_id(domain.id);
-            return handle.clone();
-        }
-        let handle = DomainHandle::new(&self.conn, domain.clone());
-        *last = Some(handle.clone());
-        handle
+            handle
+        })
     }
 }
 

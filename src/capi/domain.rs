@@ -136,9 +136,10 @@ fn operate_in_place(
     domain: virDomainPtr,
     op: impl FnOnce(&dyn Driver, &DomainIdentity) -> Result<()>,
 ) -> Result<Handle<DomainHandle>> {
-    let handle = call.domain(domain)?;
-    check_writable(handle.conn(), call.function, ErrorDomain::VIR_FROM_DOMAIN)?;
-    op(handle.conn().conn.driver.as_ref(), &handle.identity)?;
+    let handle = DomainHandle::check(domain, call.function)?;
+    let done = check_writable(handle.conn(), call.function, ErrorDomain::VIR_FROM_DOMAIN)
+        .and_then(|()| op(handle.conn().conn.driver.as_ref(), &handle.identity));
+    call.failing_on(handle.conn(), done)?;
     Ok(handle)
 }
 

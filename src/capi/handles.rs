@@ -166,6 +166,41 @@ impl ConnHandle {
     }
 }
 
+/// How many domain handles each thread remembers.
+const RECENT: usize = 4;
+
+/// The domain handles a thread checked last, by address (a few, so that an
+/// application alternating between domains still finds them): checking one
+/// again takes an upgrade of the weak reference kept here instead of the
+/// registry's global lock, one atomic operation instead of three (the test
+/// driver's lifecycle calls are a few hundred nanoseconds). The weak
+/// reference keeps the handle's memory (not its value) allocated, so that
+/// its address cannot be given to another handle meanwhile: a failed
+/// upgrade means the handle was freed.
+struct RecentDomains {
+    slots: [Option<(usize, Weak<Registered<DomainHandle>>)>; RECENT],
+    /// The slot the next new handle takes.
+    next: usize,
+}
+
+impl RecentDomains {
+    /// `None` if `address` is not remembered; else the handle, if still live.
+    fn find(&self, address: usize) -> Option<Option<Arc<Registered<DomainHandle>>>> {
+        let (_, weak) = self.slots.iter().flatten().find(|(at, _)| *at == address)?;
+        Some(weak.upgrade())
+    }
+
+    fn remember(&mut self, address: usize, handle: &Arc<Registered<DomainHandle>>) {
+        self.slots[self.next] = Some((address, Arc::downgrade(handle)));
+        self.next = (self.next + 1) % RECENT;
+    }
+}
+
+thread_local! {
+    static RECENT_DOMAINS: std::cell::RefCell<RecentDomains> =
+        const { std::cell::RefCell::new(RecentDomains { slots: [None, None, None, None], next: 0 }) };
+}
+
 /// What `virDomainPtr` points to: the domain's identity when it was looked
 /// up, holding a count on its connection.
 pub(crate) struct DomainHandle {
@@ -186,8 +221,25 @@ impl DomainHandle {
         })
     }
 
+    /// The live domain behind `ptr`, or libvirt's invalid-domain error. A
+    /// domain this thread checked recently is found without the registry's
+    /// lock (see `RecentDomains`).
     pub fn check<P>(ptr: *mut P, function: &str) -> Result<Handle<DomainHandle>> {
-        Handle::live(ptr).ok_or_else(|| Error::invalid_domain(function))
+        let address = ptr as usize;
+        let recent = RECENT_DOMAINS.try_with(|recent| recent.try_borrow().ok()?.find(address)).ok().flatten();
+        let found = match recent {
+            Some(upgraded) => upgraded.map(Handle),
+            None => {
+                let found = Handle::live(ptr);
+                if let Some(handle) = &found {
+                    let _ = RECENT_DOMAINS.try_with(|recent| {
+                        recent.try_borrow_mut().map(|mut recent| recent.remember(address, &handle.0))
+                    });
+                }
+                found
+            }
+        };
+        found.ok_or_else(|| Error::invalid_domain(function))
     }
 
     pub fn conn(&self) -> &Handle<ConnHandle> {
@@ -294,6 +346,27 @@ mod tests {
         assert_eq!(guard.other_counts(), 0);
         drop(guard);
         assert!(Handle::<ConnHandle>::live(ptr).is_none(), "freed with its last count");
+    }
+
+    #[test]
+    fn recently_checked_domains_are_found_again_and_refused_once_freed() {
+        let conn = connection();
+        let identity = DomainIdentity { name: "vm".into(), uuid: crate::uuid::Uuid([3; 16]), id: 1 };
+        // More domains than a thread remembers, checked in turn twice.
+        let ptrs: Vec<*mut DomainHandle> =
+            (0..RECENT + 2).map(|_| DomainHandle::new(&conn, identity.clone()).into_c()).collect();
+        for &ptr in ptrs.iter().chain(&ptrs) {
+            assert_eq!(DomainHandle::check(ptr, "f").unwrap().as_ptr::<DomainHandle>(), ptr);
+        }
+        for &ptr in ptrs.iter().rev() {
+            let handle = DomainHandle::check(ptr, "f").unwrap();
+            // SAFETY: the application's count, from `into_c`.
+            unsafe { handle.release_c_ref() };
+            drop(handle);
+            let refused = DomainHandle::check(ptr, "f").err().expect("freed");
+            assert_eq!(refused.code, ErrorCode::VIR_ERR_INVALID_DOMAIN);
+            assert!(Handle::<DomainHandle>::live(ptr).is_none());
+        }
     }
 
     #[test]

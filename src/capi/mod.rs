@@ -180,6 +180,16 @@ impl Call {
         self.conn = Some(handle.conn().clone());
         Ok(handle)
     }
+
+    /// `result`, whose failure goes to `conn`: for a hot path that checked
+    /// its handle itself, so that the connection is counted (an atomic
+    /// operation, and another to drop it) only when the call fails.
+    fn failing_on<T>(&mut self, conn: &Handle<ConnHandle>, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.conn = Some(conn.clone());
+        }
+        result
+    }
 }
 
 /// Runs the body of the libvirt API function `function` (see `export!`).

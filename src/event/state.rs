@@ -225,7 +225,7 @@ struct Inner {
     next_id: i32,
     queue: VecDeque<Queued>,
     /// The flush timer and the loop it lives on, while any callback exists.
-    timer: Option<(Arc<dyn EventLoop>, i32)>,
+    timer: Option<FlushTimer>,
     dispatching: bool,
     /// The buffer a flush takes its batch into, kept between flushes:
     /// freeing and allocating it for each would make the allocator give
@@ -241,6 +241,9 @@ impl Inner {
     }
 }
 
+/// The flush timer's id and the loop it lives on.
+type FlushTimer = (Arc<dyn EventLoop>, i32);
+
 fn class_bit(class: EventClass) -> u32 {
     1 << class as u32
 }
@@ -250,12 +253,14 @@ pub struct EventState {
     /// Signalled when a flush ends: a flush waits (under `inner`) while
     /// another is `dispatching`, so that the flag describes the only one.
     flush_ended: Condvar,
-    /// Held by a producer arming the flush timer after it has released
-    /// `inner`, and by the removal of the timer, so that a timer is never
-    /// updated after its removal. Arming outside `inner` matters for latency:
-    /// the wake-up of the loop thread may preempt the producer at once, and
-    /// the woken flush must not then wait for the producer's queue lock.
-    arming: Mutex<()>,
+    /// The flush timer as producers arm it, after they have released
+    /// `inner`: a copy of `Inner::timer`, changed under both locks, and held
+    /// while arming, so that a timer is never updated after its removal (and
+    /// arming takes no count on the loop). Arming outside `inner` matters
+    /// for latency: the wake-up of the loop thread may preempt the producer
+    /// at once, and the woken flush must not then wait for the producer's
+    /// queue lock.
+    arming: Mutex<Option<FlushTimer>>,
     /// Bumped whenever a registration is added or removed, so that a flush
     /// knows when its snapshot of the registrations is stale.
     generation: AtomicU64,
@@ -270,7 +275,7 @@ impl EventState {
         Arc::new_cyclic(|this| EventState {
             inner: Mutex::new(Inner::default()),
             flush_ended: Condvar::new(),
-            arming: Mutex::new(()),
+            arming: Mutex::new(None),
             generation: AtomicU64::new(0),
             listening: AtomicU32::new(0),
             this: this.clone(),
@@ -311,7 +316,9 @@ impl EventState {
             return Err(Error::invalid_arg(ErrorDomain::VIR_FROM_NONE, "event callback already tracked"));
         }
         if inner.timer.is_none() {
-            inner.timer = Some(self.add_flush_timer()?);
+            let timer = self.add_flush_timer()?;
+            *self.arming.lock() = Some(timer.clone());
+            inner.timer = Some(timer);
         }
         let id = inner.next_id;
         inner.next_id += 1;
@@ -326,7 +333,7 @@ impl EventState {
         Ok(id)
     }
 
-    fn add_flush_timer(&self) -> Result<(Arc<dyn EventLoop>, i32)> {
+    fn add_flush_timer(&self) -> Result<FlushTimer> {
         let timer_error = || Error::internal(ErrorDomain::VIR_FROM_NONE, "could not initialize domain event timer");
         let event_loop = eventloop::current().ok_or_else(timer_error)?;
         let state = self.this.clone();
@@ -388,7 +395,8 @@ impl EventState {
         let mut inner = self.inner.lock();
         if inner.registrations.is_empty() {
             if let Some((event_loop, timer)) = inner.timer.take() {
-                let _no_arming_under_way = self.arming.lock();
+                // Once no producer is arming it.
+                *self.arming.lock() = None;
                 event_loop.remove_timeout(timer);
             }
             inner.queue.clear();
@@ -398,7 +406,7 @@ impl EventState {
     /// Queues an event for delivery from the event loop. With no callback
     /// registered there is nobody to tell, and the event is dropped.
     pub fn queue(&self, event: impl Into<Event>) {
-        self.queue_batch(std::iter::once(event.into()), None);
+        self.queue_remote(event, None);
     }
 
     /// Queues an event a server sent for its callback `remote_id`.
@@ -413,11 +421,11 @@ impl EventState {
     }
 
     fn push(&self, events: impl Iterator<Item = (Event, Option<i32>)>, backlog: Option<&Arc<Backlog>>) {
-        let (event_loop, timer, _arming) = {
+        let arming = {
             let mut inner = self.inner.lock();
-            let Some((event_loop, timer)) = inner.timer.clone() else {
+            if inner.timer.is_none() {
                 return;
-            };
+            }
             let was_empty = inner.queue.is_empty();
             for (event, remote_id) in events {
                 if let Some(backlog) = backlog {
@@ -429,11 +437,13 @@ impl EventState {
                 return;
             }
             // Taken before `inner` is released: the timer stays until it is armed.
-            (event_loop, timer, self.arming.lock())
+            self.arming.lock()
         };
         // A flush may have taken the events meanwhile: the timer then fires
         // once for nothing, and the flush finds the queue empty.
-        event_loop.update_timeout(timer, 0);
+        if let Some((event_loop, timer)) = arming.as_ref() {
+            event_loop.update_timeout(*timer, 0);
+        }
     }
 
     /// Delivers the queued events, at most [`FLUSH_BATCH`] of them; run by

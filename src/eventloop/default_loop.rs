@@ -24,7 +24,7 @@ use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::parked::{Parked, Removal};
 use super::{EventLoop, HandleCallback, TimeoutCallback};
@@ -339,8 +339,8 @@ impl DefaultLoop {
         loop {
             let mut set = match self.prepare() {
                 Ok(set) => set,
-                Err(round) => {
-                    if self.dispatch_timers(round) {
+                Err((registrations, round)) => {
+                    if self.dispatch_timers(registrations, round) {
                         return Ok(());
                     }
                     continue;
@@ -358,12 +358,10 @@ impl DefaultLoop {
             if set.fds[0].revents != 0 {
                 self.wakeup.drain();
             }
-            let round = {
-                let mut registrations = self.registrations.lock();
-                self.release_poll(&mut registrations);
-                Self::start_round(&mut registrations)
-            };
-            let mut dispatched = self.dispatch_timers(round);
+            let mut registrations = self.registrations.lock();
+            self.release_poll(&mut registrations);
+            let round = Self::start_round(&mut registrations);
+            let mut dispatched = self.dispatch_timers(registrations, round);
             for (pollfd, &watch) in set.fds[1..].iter().zip(&set.watches) {
                 if pollfd.revents != 0 {
                     dispatched |= self.dispatch_handle(watch, pollfd.revents);
@@ -378,13 +376,15 @@ impl DefaultLoop {
     /// What to poll, with the timeout in ms until the earliest timer (-1:
     /// none), the caller then being the polling thread (once no other is);
     /// when no watch is polled and a timer is due already (nothing to wait
-    /// for), the timer dispatch round started instead, under the same lock.
-    fn prepare(&self) -> Result<PollSet, Round> {
+    /// for), the timer dispatch round started instead, and the lock it
+    /// started under, for the dispatch to go on with.
+    fn prepare(&self) -> Result<PollSet, (MutexGuard<'_, Registrations>, Round)> {
         let mut registrations = self.registrations.lock();
         loop {
             let mut set = Self::poll_set(&registrations);
             if set.fds.is_empty() && set.timeout == 0 {
-                return Err(Self::start_round(&mut registrations));
+                let round = Self::start_round(&mut registrations);
+                return Err((registrations, round));
             }
             if !registrations.polling {
                 registrations.polling = true;
@@ -435,42 +435,45 @@ impl DefaultLoop {
         self.poll_released.notify_all();
     }
 
-    /// Runs every timer due in `round`, in id order. True if any ran. Each
-    /// timer that ran is put back under the lock that takes the next one out.
-    fn dispatch_timers(&self, (round, now): Round) -> bool {
+    /// Runs every timer due in `round`, in id order, starting under the
+    /// lock `registrations` (held since the round started). True if any ran.
+    /// Each timer that ran is put back under the lock that takes the next
+    /// one out.
+    fn dispatch_timers<'a>(&'a self, mut registrations: MutexGuard<'a, Registrations>, (round, now): Round) -> bool {
         let mut after = 0;
-        let mut ran = None;
         let mut fired = false;
         loop {
-            let (next, finished, wake) = {
-                let mut registrations = self.registrations.lock();
-                let finished = ran.take().map(|(id, callback)| registrations.timers.restore(id, callback));
-                // Another thread may be polling without the timer that ran
-                // (it was running when its poll set was built): woken below.
-                let wake = finished.is_some() && registrations.polling;
-                let timers = &mut registrations.timers.entries;
-                let from = timers.partition_point(|entry| entry.id <= after);
-                let next = timers[from..].iter_mut().filter(|entry| entry.data.pending_in == round).find_map(|entry| {
-                    after = entry.id;
-                    // Removed, disabled or postponed by an earlier callback: skip.
-                    if entry.slot.is_removed() || !entry.data.due.is_due(round, now) {
-                        return None;
-                    }
-                    let callback = entry.start()?;
-                    // From the time the dispatch started, as libvirt counts.
-                    entry.data.due = Due::after(entry.data.interval, round, || now.unwrap_or_else(Instant::now));
-                    Some((entry.id, callback))
-                });
-                (next, finished, wake)
-            };
-            if wake {
+            let entries = &mut registrations.timers.entries;
+            let from = entries.partition_point(|entry| entry.id <= after);
+            let next = entries[from..].iter_mut().filter(|entry| entry.data.pending_in == round).find_map(|entry| {
+                after = entry.id;
+                // Removed, disabled or postponed by an earlier callback: skip.
+                if entry.slot.is_removed() || !entry.data.due.is_due(round, now) {
+                    return None;
+                }
+                let callback = entry.start()?;
+                // From the time the dispatch started, as libvirt counts.
+                entry.data.due = Due::after(entry.data.interval, round, || now.unwrap_or_else(Instant::now));
+                Some((entry.id, callback))
+            });
+            drop(registrations);
+            let Some((id, callback)) = next else { return fired };
+            fired = true;
+            let returned = self.call_out(timers, id, callback, |callback| callback(id));
+            registrations = self.registrations.lock();
+            let Some(callback) = returned else { continue };
+            let finished = registrations.timers.restore(id, callback);
+            // Another thread may be polling without the timer that ran (it
+            // was running when its poll set was built): woken now.
+            if registrations.polling {
                 self.wakeup.signal();
             }
-            // The lock is released: now a removed timer's free callback may run.
-            drop(finished);
-            let Some((id, callback)) = next else { return fired };
-            ran = self.call_out(timers, id, callback, |callback| callback(id)).map(|callback| (id, callback));
-            fired = true;
+            if let Some(removed) = finished {
+                // Its free callback runs with no lock held.
+                drop(registrations);
+                drop(removed);
+                registrations = self.registrations.lock();
+            }
         }
     }
 
