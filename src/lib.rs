@@ -46,7 +46,7 @@ pub mod daemon {
 /// codec, a fault-injection hook).
 #[doc(hidden)]
 pub mod testing {
-    pub use crate::abi::common::{virConnectPtr, virDomainPtr};
+    pub use crate::abi::common::{virConnectPtr, virDomainInfo, virDomainPtr};
     pub use crate::abi::domain_event::{virDomainEventGraphicsAddress, virDomainEventGraphicsSubject};
     pub use crate::abi::typed_params::{virTypedParameterPtr, virTypedParameterType};
     pub use crate::capi::connect::*;

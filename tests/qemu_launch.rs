@@ -138,6 +138,14 @@ fn launched_domains_report_libvirts_events() {
     assert_eq!(wait_for("watchdog "), "watchdog 2");
     wait_for("reboot");
 
+    // The definition's sizes and vCPUs, and QEMU's CPU time so far.
+    // SAFETY: virDomainInfo is plain integers, for which all-zero is valid.
+    let mut info: virDomainInfo = unsafe { std::mem::zeroed() };
+    // SAFETY: a live domain and a writable virDomainInfo.
+    assert_eq!(unsafe { virDomainGetInfo(dom, &mut info) }, 0, "{:?}", last_error());
+    assert_eq!((info.state, info.maxMem, info.memory, info.nrVirtCpu), (1, 32 * 1024, 32 * 1024, 1));
+    assert!(info.cpuTime > 0, "QEMU ran the guest");
+
     // The new adjustment is in the live XML and in the saved definition.
     let desc = virDomainGetXMLDesc(dom, 0);
     let desc_text = text(desc);
