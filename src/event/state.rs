@@ -199,6 +199,29 @@ impl Backlog {
     }
 }
 
+/// Events a producer gathers and queues together ([`EventState::queue_batch`]):
+/// each is made in the form the queue keeps it, so that the whole batch
+/// joins the queue in one copy rather than being moved event by event.
+#[derive(Default)]
+pub struct Batch {
+    events: VecDeque<Queued>,
+}
+
+impl Batch {
+    pub fn push(&mut self, event: impl Into<Event>) {
+        self.events.push_back(Queued { event: Some(event.into()), remote_id: None, backlog: None });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Drops the events (none of them is counted in a backlog yet).
+    pub fn clear(&mut self) {
+        self.events.clear();
+    }
+}
+
 /// An event in the queue, counted in its producer's backlog until it is
 /// delivered or dropped.
 struct Queued {
@@ -398,33 +421,42 @@ impl EventState {
     /// Queues an event for delivery from the event loop. With no callback
     /// registered there is nobody to tell, and the event is dropped.
     pub fn queue(&self, event: impl Into<Event>) {
-        self.queue_batch(std::iter::once(event.into()), None);
+        self.queue_remote(event, None);
     }
 
     /// Queues an event a server sent for its callback `remote_id`.
     pub fn queue_remote(&self, event: impl Into<Event>, remote_id: Option<i32>) {
-        self.push(std::iter::once((event.into(), remote_id)), None);
+        self.push(|queue| queue.push_back(Queued { event: Some(event.into()), remote_id, backlog: None }));
     }
 
-    /// Queues `events` in order under one lock, arming the flush timer at
-    /// most once; each is counted in `backlog` until it is delivered.
-    pub fn queue_batch(&self, events: impl IntoIterator<Item = Event>, backlog: Option<&Arc<Backlog>>) {
-        self.push(events.into_iter().map(|event| (event, None)), backlog);
+    /// Queues the events of `batch` (leaving it empty) in order under one
+    /// lock, arming the flush timer at most once; each is counted in
+    /// `backlog` until it is delivered, the batch with one addition.
+    pub fn queue_batch(&self, batch: &mut Batch, backlog: Option<&Arc<Backlog>>) {
+        self.push(|queue| {
+            if let Some(backlog) = backlog {
+                for queued in &mut batch.events {
+                    queued.backlog = Some(backlog.clone());
+                }
+                backlog.queued.fetch_add(batch.events.len(), Ordering::SeqCst);
+            }
+            queue.append(&mut batch.events);
+        });
+        // Dropped when nobody listens (no timer): counted in no backlog.
+        batch.clear();
     }
 
-    fn push(&self, events: impl Iterator<Item = (Event, Option<i32>)>, backlog: Option<&Arc<Backlog>>) {
+    /// Adds to the queue with `add`, under the lock, and arms the flush
+    /// timer if the queue was empty. Without a timer (no callback) nothing
+    /// is added.
+    fn push(&self, add: impl FnOnce(&mut VecDeque<Queued>)) {
         let (event_loop, timer, _arming) = {
             let mut inner = self.inner.lock();
             let Some((event_loop, timer)) = inner.timer.clone() else {
                 return;
             };
             let was_empty = inner.queue.is_empty();
-            for (event, remote_id) in events {
-                if let Some(backlog) = backlog {
-                    backlog.queued.fetch_add(1, Ordering::SeqCst);
-                }
-                inner.queue.push_back(Queued { event: Some(event), remote_id, backlog: backlog.cloned() });
-            }
+            add(&mut inner.queue);
             if !was_empty || inner.queue.is_empty() {
                 return;
             }

@@ -322,9 +322,9 @@ impl QmpEvent<'_> {
 
 impl<'a> QmpEvent<'a> {
     /// The event, read by the fast path, or `None` if `line` is anything
-    /// but a plain event (which the general parser then reads). `tape` is
-    /// where the walk records the line's members.
-    fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
+    /// but a plain event (which [`Message::parse_general`] then reads).
+    /// `tape` is where the walk records the line's members.
+    pub fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
         let message = Raw::check(line, tape)?;
         let [name, timestamp, data, greeting, reply, error] =
             message.get_all(["event", "timestamp", "data", "QMP", "return", "error"]);
@@ -419,15 +419,10 @@ impl Message<'_> {
             Message::Error { id, class, desc } => Message::Error { id, class, desc },
         })
     }
-}
 
-impl<'a> Message<'a> {
-    /// [`Message::parse`], an event borrowing `line`, whose members the walk
-    /// records in `tape`.
-    pub fn parse_in(line: &'a [u8], tape: &'a mut Tape) -> Result<Message<'a>, ParseError> {
-        if let Some(event) = QmpEvent::read_plain(line, tape) {
-            return Ok(Message::Event(event));
-        }
+    /// The general parser's reading of a line [`QmpEvent::read_plain`] did
+    /// not take: greetings, replies, rare or malformed lines.
+    pub fn parse_general(line: &[u8]) -> Result<Message<'static>, ParseError> {
         let value: Value = serde_json::from_slice(line)
             .map_err(|e| ParseError(format!("malformed JSON from QEMU ({e}): {}", excerpt(line))))?;
         let Value::Object(mut obj) = value else {
@@ -476,6 +471,17 @@ impl<'a> Message<'a> {
             return Ok(Message::Error { id, class: text("class"), desc: text("desc") });
         }
         Err(ParseError(format!("QMP message is neither greeting, event nor reply: {}", excerpt(line))))
+    }
+}
+
+impl<'a> Message<'a> {
+    /// [`Message::parse`], an event borrowing `line`, whose members the walk
+    /// records in `tape`.
+    pub fn parse_in(line: &'a [u8], tape: &'a mut Tape) -> Result<Message<'a>, ParseError> {
+        match QmpEvent::read_plain(line, tape) {
+            Some(event) => Ok(Message::Event(event)),
+            None => Message::parse_general(line),
+        }
     }
 }
 

@@ -151,6 +151,13 @@ fn lifecycle(dom: &DomainIdentity, event: i32) -> DomainEvent {
     DomainEvent::lifecycle(dom.clone(), event, 0)
 }
 
+/// A producer's batch of `events`.
+fn batch_of(events: impl IntoIterator<Item = DomainEvent>) -> Batch {
+    let mut batch = Batch::default();
+    events.into_iter().for_each(|event| batch.push(event));
+    batch
+}
+
 fn any(event_id: i32) -> Subscription {
     Subscription::new(1, EventClass::Domain, event_id)
 }
@@ -450,7 +457,7 @@ fn a_backlog_pauses_at_its_high_mark_and_resumes_once_drained_to_its_low_mark() 
             resumed.fetch_add(1, Ordering::SeqCst);
         })
     };
-    state.queue_batch((0..FLUSH_BATCH as i32 + 3).map(|n| Event::from(lifecycle(&dom, n))), Some(&backlog));
+    state.queue_batch(&mut batch_of((0..FLUSH_BATCH as i32 + 3).map(|n| lifecycle(&dom, n))), Some(&backlog));
     assert_eq!(backlog.queued(), FLUSH_BATCH + 3);
     assert!(!backlog.pause_at(FLUSH_BATCH + 4), "under the high mark");
     assert!(backlog.pause_at(FLUSH_BATCH + 3));
@@ -489,9 +496,9 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
             })
             .collect()
     };
-    state.queue_batch((0..2).map(|n| Event::from(lifecycle(&vm, n))), Some(&mine));
-    state.queue_batch([Event::from(lifecycle(&other, 0))], Some(&theirs));
-    state.queue_batch([Event::from(lifecycle(&vm, 2))], Some(&mine));
+    state.queue_batch(&mut batch_of((0..2).map(|n| lifecycle(&vm, n))), Some(&mine));
+    state.queue_batch(&mut batch_of([lifecycle(&other, 0)]), Some(&theirs));
+    state.queue_batch(&mut batch_of([lifecycle(&vm, 2)]), Some(&mine));
     state.queue(lifecycle(&vm, 3));
     event_loop.iterate();
     assert_eq!(journal.lock().len(), 5, "all delivered");
@@ -505,7 +512,7 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
     // An idle producer gets events back until it holds SPENT_LIMIT; the
     // flush frees the next ones itself.
     let many = SPENT_LIMIT + 2 * FLUSH_BATCH;
-    state.queue_batch((0..many as i32).map(|n| Event::from(lifecycle(&vm, n))), Some(&mine));
+    state.queue_batch(&mut batch_of((0..many as i32).map(|n| lifecycle(&vm, n))), Some(&mine));
     while mine.queued() > 0 {
         event_loop.iterate();
     }
