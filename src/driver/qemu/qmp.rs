@@ -200,9 +200,18 @@ impl<'a> Field<'a> {
 
     /// The members `keys` of an object, looked up in one pass.
     pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Field<'a>>; N] {
+        self.get_all_as(keys, Some)
+    }
+
+    /// [`Field::get_all`], each member found read with `read`.
+    pub fn get_all_as<T: Copy, const N: usize>(
+        &self,
+        keys: [&str; N],
+        read: impl Fn(Field<'a>) -> Option<T>,
+    ) -> [Option<T>; N] {
         match self {
-            Field::Raw(raw) => raw.get_all(keys).map(|value| value.map(Field::Raw)),
-            Field::Value(value) => keys.map(|key| value.get(key).map(Field::Value)),
+            Field::Raw(raw) => raw.get_all_as(keys, |value| read(Field::Raw(value))),
+            Field::Value(value) => keys.map(|key| value.get(key).map(Field::Value).and_then(&read)),
         }
     }
 

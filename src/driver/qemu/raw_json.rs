@@ -109,6 +109,18 @@ impl<'a> Raw<'a> {
     /// its members that compares their keys as bytes and makes a value only
     /// of those wanted.
     pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Raw<'a>>; N] {
+        self.get_all_as(keys, Some)
+    }
+
+    /// [`Raw::get_all`], each value found read with `read` where it is
+    /// found (mapping the array afterwards cost a call and a copy per
+    /// element).
+    #[inline]
+    pub fn get_all_as<T: Copy, const N: usize>(
+        &self,
+        keys: [&str; N],
+        read: impl Fn(Raw<'a>) -> Option<T>,
+    ) -> [Option<T>; N] {
         let mut found = [None; N];
         let text = self.source.as_bytes();
         let mut index = self.members.0;
@@ -120,7 +132,7 @@ impl<'a> Raw<'a> {
                 wanted.len() == key.len() && wanted.as_bytes().first() == key.first() && wanted.as_bytes() == key
             };
             if let Some(slot) = keys.iter().position(same) {
-                found[slot] = Some(self.value_of(index, member));
+                found[slot] = read(self.value_of(index, member));
             }
             index = member.after;
         }
