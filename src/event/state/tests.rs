@@ -427,18 +427,25 @@ fn a_callback_that_unwinds_loses_neither_the_rest_of_the_batch_nor_the_end_of_th
     *unwinding.on_event.lock() = Some(Box::new(|| panic!("leaving the callback by unwinding")));
     let unwinding_id = state.register(any(0), unwinding).unwrap();
     let calm_id = state.register(any(0), Recorder::new("calm", 2, &journal)).unwrap();
-    state.queue(lifecycle(&dom, 2));
-    state.queue(lifecycle(&dom, 3));
+    // Two producers' runs, and an event of none.
+    let (mine, theirs) = (Backlog::new(0, || {}), Backlog::new(0, || {}));
+    state.queue_batch(&mut batch_of([lifecycle(&dom, 2), lifecycle(&dom, 3)]), Some(&mine));
+    state.queue_batch(&mut batch_of([lifecycle(&dom, 4)]), Some(&theirs));
+    state.queue(lifecycle(&dom, 5));
     let left = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| event_loop.iterate()));
     assert!(left.is_err(), "the unwind passes through the flush");
     assert_eq!(*journal.lock(), ["unwinding vm 2/0"]);
+    // The event being delivered left its producer's count; the rest wait.
+    assert_eq!((mine.queued(), theirs.queued()), (1, 1));
     // The flush ended: a deregistration now releases at once instead of
     // waiting for a flush that is over ...
     state.deregister(1, unwinding_id).unwrap();
     assert_eq!(journal.lock()[1..], ["free unwinding", "(timers: 1)"]);
     // ... and the rest of the batch is delivered by the next one.
     event_loop.iterate();
-    assert_eq!(journal.lock()[3..], ["calm vm 3/0"]);
+    assert_eq!(journal.lock()[3..], ["calm vm 3/0", "calm vm 4/0", "calm vm 5/0"]);
+    assert_eq!((mine.queued(), theirs.queued()), (0, 0));
+    assert_eq!((mine.spent.lock().len(), theirs.spent.lock().len()), (1, 1), "given back to their producers");
     state.deregister(1, calm_id).unwrap();
 }
 
@@ -472,7 +479,13 @@ fn a_backlog_pauses_at_its_high_mark_and_resumes_once_drained_to_its_low_mark() 
     assert!(!backlog.is_paused());
     let delivered = journal.lock().iter().filter(|line| line.starts_with("r vm")).count();
     assert_eq!(delivered, FLUSH_BATCH + 3, "nothing lost");
+    // Events dropped with the queue (the last callback went) leave the
+    // count too, and resume their paused producer.
+    state.queue_batch(&mut batch_of((0..4).map(|n| lifecycle(&dom, n))), Some(&backlog));
+    assert!(backlog.pause_at(4));
     state.deregister(1, id).unwrap();
+    assert_eq!(backlog.queued(), 0);
+    assert_eq!(resumed.load(Ordering::SeqCst), 2);
 }
 
 #[test]
