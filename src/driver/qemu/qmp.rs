@@ -162,7 +162,9 @@ pub struct QmpEvent<'a> {
 /// `Value` only if a mapper asks for one), else the general parser's value.
 #[derive(Clone, Debug)]
 enum Data<'a> {
-    Text { raw: Text<'a>, parsed: once_cell::unsync::OnceCell<Value> },
+    /// The parsed value is boxed: it is rarely made, and a smaller event
+    /// (128 bytes or less) is moved without a call to `memcpy`.
+    Text { raw: Text<'a>, parsed: once_cell::unsync::OnceCell<Box<Value>> },
     Parsed(Value),
 }
 
@@ -255,7 +257,7 @@ impl QmpEvent<'_> {
         match self.data.as_ref()? {
             // The fast path checked the text: the general parser reads it.
             Data::Text { raw, parsed } => {
-                Some(parsed.get_or_init(|| serde_json::from_str(raw.raw().text()).unwrap_or_default()))
+                Some(parsed.get_or_init(|| Box::new(serde_json::from_str(raw.raw().text()).unwrap_or_default())))
             }
             Data::Parsed(value) => Some(value),
         }
