@@ -164,7 +164,10 @@ pub struct QmpEvent<'a> {
 enum Data<'a> {
     /// The parsed value is boxed: it is rarely made, and a smaller event
     /// (128 bytes or less) is moved without a call to `memcpy`.
-    Text { raw: Text<'a>, parsed: once_cell::unsync::OnceCell<Box<Value>> },
+    Text {
+        raw: Text<'a>,
+        parsed: once_cell::unsync::OnceCell<Box<Value>>,
+    },
     Parsed(Value),
 }
 
