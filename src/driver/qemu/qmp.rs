@@ -5,12 +5,12 @@
 //! [`command`] encodes a command, and [`Session`] keeps track of the
 //! capabilities handshake and of which command a reply answers.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
 use super::raw_json::{OwnedRaw, Raw, Tape};
-use crate::event::CText;
 
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
@@ -146,9 +146,10 @@ pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
 /// for later is [`QmpEvent::into_owned`].
 #[derive(Clone, Debug)]
 pub struct QmpEvent<'a> {
-    /// Made once as C text: a raw monitor event passes it on as it is.
-    pub name: CText,
-    /// The name QEMU sent held a NUL, where `name` ends.
+    /// The line's own text on the fast path: the mapping only compares it,
+    /// and C text is made of it only for a raw monitor event.
+    pub name: Cow<'a, str>,
+    /// The name holds a NUL, where a C string of it would end.
     name_cut: bool,
     /// The event's `data` member as QEMU sent it; `None` when it sent none
     /// (raw monitor-event callbacks then get NULL details, as libvirt's do).
@@ -247,7 +248,7 @@ static NO_DATA: Value = Value::Null;
 impl QmpEvent<'_> {
     pub fn new(name: &str, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent<'static> {
         QmpEvent {
-            name: name.into(),
+            name: Cow::Owned(name.to_owned()),
             name_cut: name.contains('\0'),
             data: data.map(Data::Parsed),
             seconds,
@@ -325,7 +326,7 @@ impl QmpEvent<'_> {
             Data::Parsed(value) => Data::Parsed(value),
         });
         QmpEvent {
-            name: self.name,
+            name: Cow::Owned(self.name.into_owned()),
             name_cut: self.name_cut,
             data,
             seconds: self.seconds,
@@ -347,7 +348,7 @@ impl<'a> QmpEvent<'a> {
         let name = name?.as_str()?;
         let [seconds, microseconds] = timestamp.map_or([None, None], |t| t.get_all(["seconds", "microseconds"]));
         Some(QmpEvent {
-            name: CText::new(name),
+            name: Cow::Borrowed(name),
             // The walk refused control characters in strings.
             name_cut: false,
             data: data.map(|d| Data::Text { raw: Text::Line(d), parsed: Default::default() }),
@@ -785,7 +786,7 @@ mod tests {
     }
 
     /// A NUL (escaped: the fast path leaves the line to the general parser)
-    /// in the name or the data is reported, though the C name ends there.
+    /// in the name or the data is reported (a C string would end there).
     #[test]
     fn events_with_a_nul() {
         let parse = |line: &str| match Message::parse(line.as_bytes()) {
@@ -793,7 +794,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let cut = parse(r#"{"event": "RES\u0000ET"}"#);
-        assert_eq!((cut.name.as_str(), cut.holds_nul()), ("RES", true));
+        assert_eq!((&*cut.name, cut.holds_nul()), ("RES\0ET", true));
         assert_ne!(cut, parse(r#"{"event": "RES"}"#));
         assert!(parse(r#"{"event": "RESET", "data": {"reason": "a\u0000b"}}"#).holds_nul());
         assert!(!parse(r#"{"event": "RESET", "data": {"reason": "guest-reset"}}"#).holds_nul());

@@ -687,7 +687,7 @@ impl DomainMonitor {
         if self.root.events.listens(EventClass::QemuMonitor) {
             self.batch.push(QemuMonitorEvent {
                 domain: identity.clone(),
-                name: event.name.clone(),
+                name: CText::new(&event.name),
                 seconds: event.seconds,
                 micros: event.microseconds,
                 details: event.details().map(CText::from),
