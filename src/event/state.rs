@@ -261,10 +261,20 @@ impl Queue {
     /// Appends `events` (leaving it empty), counted in `backlog` until they
     /// leave the queue.
     fn append(&mut self, events: &mut VecDeque<Queued>, backlog: Option<&Arc<Backlog>>) {
-        let len = events.len();
-        if len == 0 {
-            return;
+        if !events.is_empty() {
+            self.count(events.len(), backlog);
+            self.events.append(events);
         }
+    }
+
+    /// Appends one event of no producer.
+    fn push_back(&mut self, queued: Queued) {
+        self.count(1, None);
+        self.events.push_back(queued);
+    }
+
+    /// Records `len` events about to be appended, of `backlog`'s producer.
+    fn count(&mut self, len: usize, backlog: Option<&Arc<Backlog>>) {
         if let Some(backlog) = backlog {
             backlog.queued.fetch_add(len, Ordering::SeqCst);
         }
@@ -276,7 +286,6 @@ impl Queue {
             Some(run) if same(run) => run.len += len,
             _ => self.runs.push_back(Run { backlog: backlog.cloned(), len }),
         }
-        self.events.append(events);
     }
 
     /// Moves the first `count` events, and their runs, to the end of `to`.
@@ -503,8 +512,7 @@ impl EventState {
 
     /// Queues an event a server sent for its callback `remote_id`.
     pub fn queue_remote(&self, event: impl Into<Event>, remote_id: Option<i32>) {
-        let mut one = VecDeque::from([Queued { event: event.into(), remote_id }]);
-        self.push(|queue| queue.append(&mut one, None));
+        self.push(|queue| queue.push_back(Queued { event: event.into(), remote_id }));
     }
 
     /// Queues the events of `batch` (leaving it empty) in order under one
