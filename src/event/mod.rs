@@ -45,16 +45,17 @@ enum Repr {
 
 impl CText {
     pub fn new(text: &str) -> CText {
-        // Event strings are short: a plain loop beats a vectorised search's set-up.
-        let text = match text.bytes().position(|byte| byte == 0) {
-            Some(nul) => &text[..nul],
-            None => text,
-        };
         if text.len() <= INLINE_TEXT {
             let mut bytes = [0; INLINE_TEXT + 1];
-            bytes[..text.len()].copy_from_slice(text.as_bytes());
-            return CText(Repr::Inline { len: text.len() as u8, bytes });
+            copy_short(text.as_bytes(), &mut bytes);
+            // The zeros after the text make the first zero its end or its first NUL.
+            let len = first_zero(&bytes);
+            return CText(Repr::Inline { len: len as u8, bytes });
         }
+        let text = match text.bytes().position(|byte| byte == 0) {
+            Some(nul) => return CText::new(&text[..nul]),
+            None => text,
+        };
         let mut terminated = String::with_capacity(text.len() + 1);
         terminated.push_str(text);
         terminated.push('\0');
@@ -85,6 +86,43 @@ impl CText {
             Repr::Heap(text) => text.as_bytes(),
         }
     }
+}
+
+/// Copies `from` (at most [`INLINE_TEXT`] bytes) to the start of `to` with
+/// two fixed-size copies that may overlap: the texts are a few bytes long,
+/// and a `memcpy` call for each cost more than the copy.
+fn copy_short(from: &[u8], to: &mut [u8; INLINE_TEXT + 1]) {
+    // Sizes known when compiled: each copy is a load and a store.
+    fn ends<const CHUNK: usize>(from: &[u8], to: &mut [u8]) {
+        let len = from.len();
+        to[..CHUNK].copy_from_slice(&from[..CHUNK]);
+        to[len - CHUNK..len].copy_from_slice(&from[len - CHUNK..]);
+    }
+    let len = from.len();
+    match len {
+        0 => {}
+        1..=3 => (to[0], to[len / 2], to[len - 1]) = (from[0], from[len / 2], from[len - 1]),
+        4..=7 => ends::<4>(from, to),
+        8..=15 => ends::<8>(from, to),
+        _ => ends::<16>(from, to),
+    }
+}
+
+/// Where the first zero byte of `bytes` is (the last one is zero), read
+/// eight bytes at a time: the lowest byte a word flags is a zero (a borrow
+/// only flags bytes above one).
+fn first_zero(bytes: &[u8; INLINE_TEXT + 1]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_at = |at: usize| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        let word = u64::from_le_bytes(word);
+        let flagged = word.wrapping_sub(ONES) & !word & HIGHS;
+        (flagged != 0).then(|| at + flagged.trailing_zeros() as usize / 8)
+    };
+    // The last word overlaps the second, which had no zero if it is read.
+    zero_at(0).or_else(|| zero_at(8)).or_else(|| zero_at(INLINE_TEXT + 1 - 8)).unwrap_or(INLINE_TEXT)
 }
 
 impl PartialEq for CText {
@@ -373,5 +411,15 @@ mod tests {
         }
         let multibyte = CText::new("été 127.0.0.1 ü");
         assert_eq!(multibyte.as_str(), "été 127.0.0.1 ü");
+        // Every length of each way of copying, with a NUL at every place.
+        let distinct = "abcdefghijklmnopqrstuvwxyz";
+        for len in 0..=24 {
+            let text = &distinct[..len];
+            assert_eq!(CText::new(text).c_bytes(), format!("{text}\0").as_bytes());
+            for nul in 0..len {
+                let cut = format!("{}\0{}", &text[..nul], &text[nul + 1..]);
+                assert_eq!(CText::new(&cut).c_bytes(), format!("{}\0", &text[..nul]).as_bytes(), "{cut:?}");
+            }
+        }
     }
 }

@@ -191,29 +191,138 @@ impl Backlog {
         !(self.queued() <= self.low && self.paused.swap(false, Ordering::SeqCst))
     }
 
-    fn delivered(&self) {
-        let left = self.queued.fetch_sub(1, Ordering::SeqCst) - 1;
+    /// `count` of the producer's events left the queue (delivered, or
+    /// dropped with it).
+    fn delivered(&self, count: usize) {
+        let left = self.queued.fetch_sub(count, Ordering::SeqCst) - count;
         if left <= self.low && self.paused.load(Ordering::SeqCst) && self.paused.swap(false, Ordering::SeqCst) {
             (self.resume)();
         }
     }
 }
 
-/// An event in the queue, counted in its producer's backlog until it is
-/// delivered or dropped.
-struct Queued {
-    /// Taken when delivered, to be given back to its producer.
-    event: Option<Event>,
-    /// The server's callback ID a remote connection's event came for.
-    remote_id: Option<i32>,
-    backlog: Option<Arc<Backlog>>,
+/// Events a producer gathers and queues together ([`EventState::queue_batch`]):
+/// each is made in the form the queue keeps it, so that the whole batch
+/// joins the queue in one copy rather than being moved event by event.
+#[derive(Default)]
+pub struct Batch {
+    events: VecDeque<Queued>,
 }
 
-impl Drop for Queued {
-    fn drop(&mut self) {
-        if let Some(backlog) = &self.backlog {
-            backlog.delivered();
+impl Batch {
+    pub fn push(&mut self, event: impl Into<Event>) {
+        self.events.push_back(Queued { event: event.into(), remote_id: None });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Drops the events (none of them is counted in a backlog yet).
+    pub fn clear(&mut self) {
+        self.events.clear();
+    }
+}
+
+/// An event in the queue.
+struct Queued {
+    event: Event,
+    /// The server's callback ID a remote connection's event came for.
+    remote_id: Option<i32>,
+}
+
+/// Consecutive events of one producer in a [`Queue`] (or of none).
+struct Run {
+    backlog: Option<Arc<Backlog>>,
+    len: usize,
+}
+
+/// Queued events, and whose they are as runs of consecutive events of one
+/// producer: a producer's backlog counts a batch queued with one addition
+/// and a run delivered with one subtraction, and the queue holds one
+/// reference to it per run, not per event (each such count, per event, was
+/// an atomic operation on a line the other thread had just written).
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Queued>,
+    /// Their lengths add up to that of `events`.
+    runs: VecDeque<Run>,
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Appends `events` (leaving it empty), counted in `backlog` until they
+    /// leave the queue.
+    fn append(&mut self, events: &mut VecDeque<Queued>, backlog: Option<&Arc<Backlog>>) {
+        if !events.is_empty() {
+            self.count(events.len(), backlog);
+            self.events.append(events);
         }
+    }
+
+    /// Appends one event of no producer.
+    fn push_back(&mut self, queued: Queued) {
+        self.count(1, None);
+        self.events.push_back(queued);
+    }
+
+    /// Records `len` events about to be appended, of `backlog`'s producer.
+    fn count(&mut self, len: usize, backlog: Option<&Arc<Backlog>>) {
+        if let Some(backlog) = backlog {
+            backlog.queued.fetch_add(len, Ordering::SeqCst);
+        }
+        let same = |run: &Run| match (&run.backlog, backlog) {
+            (Some(last), Some(backlog)) => Arc::ptr_eq(last, backlog),
+            (last, backlog) => last.is_none() && backlog.is_none(),
+        };
+        match self.runs.back_mut() {
+            Some(run) if same(run) => run.len += len,
+            _ => self.runs.push_back(Run { backlog: backlog.cloned(), len }),
+        }
+    }
+
+    /// Moves the first `count` events, and their runs, to the end of `to`.
+    fn move_front(&mut self, count: usize, to: &mut Queue) {
+        to.events.extend(self.events.drain(..count));
+        let mut left = count;
+        while let Some(run) = self.runs.front_mut().filter(|_| left > 0) {
+            if run.len > left {
+                run.len -= left;
+                to.runs.push_back(Run { backlog: run.backlog.clone(), len: left });
+                return;
+            }
+            left -= run.len;
+            to.runs.extend(self.runs.pop_front());
+        }
+    }
+
+    /// Puts `front`'s events (leaving it empty) before this queue's.
+    fn prepend(&mut self, front: &mut Queue) {
+        while let Some(queued) = front.events.pop_back() {
+            self.events.push_front(queued);
+        }
+        while let Some(run) = front.runs.pop_back() {
+            if run.len > 0 {
+                self.runs.push_front(run);
+            }
+        }
+    }
+
+    /// Drops every event, each uncounted from its backlog.
+    fn clear(&mut self) {
+        for run in self.runs.drain(..) {
+            if let Some(backlog) = run.backlog {
+                backlog.delivered(run.len);
+            }
+        }
+        self.events.clear();
     }
 }
 
@@ -223,7 +332,7 @@ struct Inner {
     /// count, not a copy); a change while it is shared copies it.
     registrations: Arc<Vec<Arc<Registration>>>,
     next_id: i32,
-    queue: VecDeque<Queued>,
+    queue: Queue,
     /// The flush timer and the loop it lives on, while any callback exists.
     timer: Option<FlushTimer>,
     dispatching: bool,
@@ -231,7 +340,7 @@ struct Inner {
     /// freeing and allocating it for each would make the allocator give
     /// memory back to the system and take it again (`madvise`, whose TLB
     /// flushes interrupt every CPU).
-    spare: VecDeque<Queued>,
+    spare: Queue,
 }
 
 impl Inner {
@@ -411,28 +520,29 @@ impl EventState {
 
     /// Queues an event a server sent for its callback `remote_id`.
     pub fn queue_remote(&self, event: impl Into<Event>, remote_id: Option<i32>) {
-        self.push(std::iter::once((event.into(), remote_id)), None);
+        self.push(|queue| queue.push_back(Queued { event: event.into(), remote_id }));
     }
 
-    /// Queues `events` in order under one lock, arming the flush timer at
-    /// most once; each is counted in `backlog` until it is delivered.
-    pub fn queue_batch(&self, events: impl IntoIterator<Item = Event>, backlog: Option<&Arc<Backlog>>) {
-        self.push(events.into_iter().map(|event| (event, None)), backlog);
+    /// Queues the events of `batch` (leaving it empty) in order under one
+    /// lock, arming the flush timer at most once; each is counted in
+    /// `backlog` until it is delivered, the batch with one addition.
+    pub fn queue_batch(&self, batch: &mut Batch, backlog: Option<&Arc<Backlog>>) {
+        self.push(|queue| queue.append(&mut batch.events, backlog));
+        // Dropped when nobody listens (no timer): counted in no backlog.
+        batch.clear();
     }
 
-    fn push(&self, events: impl Iterator<Item = (Event, Option<i32>)>, backlog: Option<&Arc<Backlog>>) {
+    /// Adds to the queue with `add`, under the lock, and arms the flush
+    /// timer if the queue was empty. Without a timer (no callback) nothing
+    /// is added.
+    fn push(&self, add: impl FnOnce(&mut Queue)) {
         let arming = {
             let mut inner = self.inner.lock();
             if inner.timer.is_none() {
                 return;
             }
             let was_empty = inner.queue.is_empty();
-            for (event, remote_id) in events {
-                if let Some(backlog) = backlog {
-                    backlog.queued.fetch_add(1, Ordering::SeqCst);
-                }
-                inner.queue.push_back(Queued { event: Some(event), remote_id, backlog: backlog.cloned() });
-            }
+            add(&mut inner.queue);
             if !was_empty || inner.queue.is_empty() {
                 return;
             }
@@ -463,14 +573,18 @@ impl EventState {
                 // The whole queue: the buffers change places, no event moves.
                 std::mem::swap(&mut inner.queue, &mut undelivered);
             } else {
-                undelivered.extend(inner.queue.drain(..FLUSH_BATCH));
+                inner.queue.move_front(FLUSH_BATCH, &mut undelivered);
             }
             let generation = self.generation.load(Ordering::Acquire);
-            (FlushInProgress { state: self, undelivered, finished: false }, inner.registrations.clone(), generation)
+            let flush = FlushInProgress { state: self, undelivered, taken: 0, finished: false };
+            (flush, inner.registrations.clone(), generation)
         };
-        // The delivered events of one producer in a row, to give back to it.
-        let mut spent: Option<(Arc<Backlog>, Vec<Event>)> = None;
-        while let Some(mut queued) = flush.undelivered.pop_front() {
+        // The delivered events of the current run, to give back to its producer.
+        let mut spent = Vec::new();
+        while let Some(run) = flush.undelivered.runs.front_mut() {
+            let Some(queued) = flush.undelivered.events.pop_front() else { break };
+            run.len -= 1;
+            flush.taken += 1;
             // Registrations added while an event is being delivered wait for
             // the next one; removals during a flush only mark, which each
             // delivery reads.
@@ -479,26 +593,24 @@ impl EventState {
                 generation = self.generation.load(Ordering::Acquire);
                 registrations = inner.registrations.clone();
             }
-            let Some(event) = &queued.event else { continue };
             for registration in registrations.iter() {
-                if registration.wants(event, queued.remote_id) {
-                    registration.callback.deliver(event);
+                if registration.wants(&queued.event, queued.remote_id) {
+                    registration.callback.deliver(&queued.event);
                 }
             }
-            // Only an event going back to its producer leaves its place.
-            let Some(backlog) = &queued.backlog else { continue };
-            let Some(event) = queued.event.take() else { continue };
-            match &mut spent {
-                Some((of, events)) if Arc::ptr_eq(of, backlog) => events.push(event),
-                _ => {
-                    if let Some((of, mut events)) = spent.replace((backlog.clone(), vec![event])) {
-                        of.give_back(&mut events);
-                    }
-                }
+            if run.backlog.is_some() {
+                spent.push(queued.event);
             }
-        }
-        if let Some((of, mut events)) = spent {
-            of.give_back(&mut events);
+            if run.len > 0 {
+                continue;
+            }
+            if let Some(backlog) = flush.undelivered.runs.pop_front().and_then(|run| run.backlog) {
+                backlog.give_back(&mut spent);
+                // Past the producer's limit: freed here.
+                spent.clear();
+                backlog.delivered(flush.taken);
+            }
+            flush.taken = 0;
         }
         drop(registrations);
         let purged = flush.finish();
@@ -520,7 +632,10 @@ impl EventState {
 /// delivered is not repeated: some callbacks have had it.)
 struct FlushInProgress<'a> {
     state: &'a EventState,
-    undelivered: VecDeque<Queued>,
+    undelivered: Queue,
+    /// How many events of the first run of `undelivered` were taken out of
+    /// it: delivered (or being delivered), not yet uncounted from its backlog.
+    taken: usize,
     /// Ended by `finish`: nothing is left for the drop to do.
     finished: bool,
 }
@@ -552,13 +667,19 @@ impl Drop for FlushInProgress<'_> {
         let mut inner = self.state.inner.lock();
         inner.dispatching = false;
         self.state.flush_ended.notify_all();
+        // What was taken of the first run (the event being delivered too)
+        // has left the queue.
+        if let Some(backlog) = self.undelivered.runs.front().and_then(|run| run.backlog.as_ref()) {
+            if self.taken > 0 {
+                backlog.delivered(self.taken);
+            }
+        }
         if self.undelivered.is_empty() {
+            self.undelivered.runs.clear();
             inner.spare = std::mem::take(&mut self.undelivered);
             return;
         }
-        while let Some(queued) = self.undelivered.pop_back() {
-            inner.queue.push_front(queued);
-        }
+        inner.queue.prepend(&mut self.undelivered);
         if let Some((event_loop, timer)) = &inner.timer {
             event_loop.update_timeout(*timer, 0);
         }

@@ -5,12 +5,12 @@
 //! [`command`] encodes a command, and [`Session`] keeps track of the
 //! capabilities handshake and of which command a reply answers.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
 use super::raw_json::{OwnedRaw, Raw, Tape};
-use crate::event::CText;
 
 /// The longest line accepted, line ending excluded. Longer lines are dropped.
 pub const MAX_LINE: usize = 10 * 1024 * 1024;
@@ -146,9 +146,10 @@ pub(crate) fn kept(line: Line<'_>) -> Line<'static> {
 /// for later is [`QmpEvent::into_owned`].
 #[derive(Clone, Debug)]
 pub struct QmpEvent<'a> {
-    /// Made once as C text: a raw monitor event passes it on as it is.
-    pub name: CText,
-    /// The name QEMU sent held a NUL, where `name` ends.
+    /// The line's own text on the fast path: the mapping only compares it,
+    /// and C text is made of it only for a raw monitor event.
+    pub name: Cow<'a, str>,
+    /// The name holds a NUL, where a C string of it would end.
     name_cut: bool,
     /// The event's `data` member as QEMU sent it; `None` when it sent none
     /// (raw monitor-event callbacks then get NULL details, as libvirt's do).
@@ -162,7 +163,12 @@ pub struct QmpEvent<'a> {
 /// `Value` only if a mapper asks for one), else the general parser's value.
 #[derive(Clone, Debug)]
 enum Data<'a> {
-    Text { raw: Text<'a>, parsed: once_cell::unsync::OnceCell<Value> },
+    /// The parsed value is boxed: it is rarely made, and a smaller event
+    /// (128 bytes or less) is moved without a call to `memcpy`.
+    Text {
+        raw: Text<'a>,
+        parsed: once_cell::unsync::OnceCell<Box<Value>>,
+    },
     Parsed(Value),
 }
 
@@ -200,9 +206,18 @@ impl<'a> Field<'a> {
 
     /// The members `keys` of an object, looked up in one pass.
     pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Field<'a>>; N] {
+        self.get_all_as(keys, Some)
+    }
+
+    /// [`Field::get_all`], each member found read with `read`.
+    pub fn get_all_as<T: Copy, const N: usize>(
+        &self,
+        keys: [&str; N],
+        read: impl Fn(Field<'a>) -> Option<T>,
+    ) -> [Option<T>; N] {
         match self {
-            Field::Raw(raw) => raw.get_all(keys).map(|value| value.map(Field::Raw)),
-            Field::Value(value) => keys.map(|key| value.get(key).map(Field::Value)),
+            Field::Raw(raw) => raw.get_all_as(keys, |value| read(Field::Raw(value))),
+            Field::Value(value) => keys.map(|key| value.get(key).map(Field::Value).and_then(&read)),
         }
     }
 
@@ -233,7 +248,7 @@ static NO_DATA: Value = Value::Null;
 impl QmpEvent<'_> {
     pub fn new(name: &str, data: Option<Value>, seconds: i64, microseconds: u32) -> QmpEvent<'static> {
         QmpEvent {
-            name: name.into(),
+            name: Cow::Owned(name.to_owned()),
             name_cut: name.contains('\0'),
             data: data.map(Data::Parsed),
             seconds,
@@ -246,7 +261,7 @@ impl QmpEvent<'_> {
         match self.data.as_ref()? {
             // The fast path checked the text: the general parser reads it.
             Data::Text { raw, parsed } => {
-                Some(parsed.get_or_init(|| serde_json::from_str(raw.raw().text()).unwrap_or_default()))
+                Some(parsed.get_or_init(|| Box::new(serde_json::from_str(raw.raw().text()).unwrap_or_default())))
             }
             Data::Parsed(value) => Some(value),
         }
@@ -311,7 +326,7 @@ impl QmpEvent<'_> {
             Data::Parsed(value) => Data::Parsed(value),
         });
         QmpEvent {
-            name: self.name,
+            name: Cow::Owned(self.name.into_owned()),
             name_cut: self.name_cut,
             data,
             seconds: self.seconds,
@@ -322,9 +337,9 @@ impl QmpEvent<'_> {
 
 impl<'a> QmpEvent<'a> {
     /// The event, read by the fast path, or `None` if `line` is anything
-    /// but a plain event (which the general parser then reads). `tape` is
-    /// where the walk records the line's members.
-    fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
+    /// but a plain event (which [`Message::parse_general`] then reads).
+    /// `tape` is where the walk records the line's members.
+    pub fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
         let message = Raw::check(line, tape)?;
         let [name, timestamp, data, greeting, reply, error] =
             message.get_all(["event", "timestamp", "data", "QMP", "return", "error"]);
@@ -333,7 +348,7 @@ impl<'a> QmpEvent<'a> {
         let name = name?.as_str()?;
         let [seconds, microseconds] = timestamp.map_or([None, None], |t| t.get_all(["seconds", "microseconds"]));
         Some(QmpEvent {
-            name: CText::new(name),
+            name: Cow::Borrowed(name),
             // The walk refused control characters in strings.
             name_cut: false,
             data: data.map(|d| Data::Text { raw: Text::Line(d), parsed: Default::default() }),
@@ -419,15 +434,10 @@ impl Message<'_> {
             Message::Error { id, class, desc } => Message::Error { id, class, desc },
         })
     }
-}
 
-impl<'a> Message<'a> {
-    /// [`Message::parse`], an event borrowing `line`, whose members the walk
-    /// records in `tape`.
-    pub fn parse_in(line: &'a [u8], tape: &'a mut Tape) -> Result<Message<'a>, ParseError> {
-        if let Some(event) = QmpEvent::read_plain(line, tape) {
-            return Ok(Message::Event(event));
-        }
+    /// The general parser's reading of a line [`QmpEvent::read_plain`] did
+    /// not take: greetings, replies, rare or malformed lines.
+    pub fn parse_general(line: &[u8]) -> Result<Message<'static>, ParseError> {
         let value: Value = serde_json::from_slice(line)
             .map_err(|e| ParseError(format!("malformed JSON from QEMU ({e}): {}", excerpt(line))))?;
         let Value::Object(mut obj) = value else {
@@ -476,6 +486,17 @@ impl<'a> Message<'a> {
             return Ok(Message::Error { id, class: text("class"), desc: text("desc") });
         }
         Err(ParseError(format!("QMP message is neither greeting, event nor reply: {}", excerpt(line))))
+    }
+}
+
+impl<'a> Message<'a> {
+    /// [`Message::parse`], an event borrowing `line`, whose members the walk
+    /// records in `tape`.
+    pub fn parse_in(line: &'a [u8], tape: &'a mut Tape) -> Result<Message<'a>, ParseError> {
+        match QmpEvent::read_plain(line, tape) {
+            Some(event) => Ok(Message::Event(event)),
+            None => Message::parse_general(line),
+        }
     }
 }
 
@@ -765,7 +786,7 @@ mod tests {
     }
 
     /// A NUL (escaped: the fast path leaves the line to the general parser)
-    /// in the name or the data is reported, though the C name ends there.
+    /// in the name or the data is reported (a C string would end there).
     #[test]
     fn events_with_a_nul() {
         let parse = |line: &str| match Message::parse(line.as_bytes()) {
@@ -773,7 +794,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let cut = parse(r#"{"event": "RES\u0000ET"}"#);
-        assert_eq!((cut.name.as_str(), cut.holds_nul()), ("RES", true));
+        assert_eq!((&*cut.name, cut.holds_nul()), ("RES\0ET", true));
         assert_ne!(cut, parse(r#"{"event": "RES"}"#));
         assert!(parse(r#"{"event": "RESET", "data": {"reason": "a\u0000b"}}"#).holds_nul());
         assert!(!parse(r#"{"event": "RESET", "data": {"reason": "guest-reset"}}"#).holds_nul());

@@ -109,18 +109,27 @@ impl<'a> Raw<'a> {
     /// its members that compares their keys as bytes and makes a value only
     /// of those wanted.
     pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<Raw<'a>>; N] {
+        self.get_all_as(keys, Some)
+    }
+
+    /// [`Raw::get_all`], each value found read with `read` where it is
+    /// found (mapping the array afterwards cost a call and a copy per
+    /// element).
+    #[inline]
+    pub fn get_all_as<T: Copy, const N: usize>(
+        &self,
+        keys: [&str; N],
+        read: impl Fn(Raw<'a>) -> Option<T>,
+    ) -> [Option<T>; N] {
         let mut found = [None; N];
         let text = self.source.as_bytes();
         let mut index = self.members.0;
         while index < self.members.1 {
             let member = self.tape[index as usize];
             let key = &text[member.key.0 as usize..member.key.1 as usize];
-            // The first byte compared before the call that compares them all.
-            let same = |wanted: &&str| {
-                wanted.len() == key.len() && wanted.as_bytes().first() == key.first() && wanted.as_bytes() == key
-            };
+            let same = |wanted: &&str| wanted.len() == key.len() && same_short(wanted.as_bytes(), key);
             if let Some(slot) = keys.iter().position(same) {
-                found[slot] = Some(self.value_of(index, member));
+                found[slot] = read(self.value_of(index, member));
             }
             index = member.after;
         }
@@ -243,6 +252,24 @@ impl<'a> Iterator for Members<'a> {
         self.next = member.after;
         let key = &self.of.source[member.key.0 as usize..member.key.1 as usize];
         Some((key, self.of.value_of(index, member)))
+    }
+}
+
+/// Whether `a` and `b`, of the same length, are equal. Keys are short:
+/// their two ends, read with fixed-size loads that may overlap, are compared
+/// in place of a `bcmp` call for each pair.
+#[inline(always)]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    fn ends<const CHUNK: usize>(a: &[u8], b: &[u8]) -> bool {
+        let len = a.len();
+        a[..CHUNK] == b[..CHUNK] && a[len - CHUNK..] == b[len - CHUNK..]
+    }
+    match a.len() {
+        0 => true,
+        len @ 1..=3 => a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1],
+        4..=7 => ends::<4>(a, b),
+        8..=16 => ends::<8>(a, b),
+        _ => a == b,
     }
 }
 
@@ -499,6 +526,21 @@ mod tests {
                     let want = (special == b'"').then_some(1 + at);
                     assert_eq!(found, want, "{special:#x} after {at} x {plain:#x}");
                 }
+            }
+        }
+    }
+
+    /// Keys of every length up to 24 bytes, equal or differing at any one place.
+    #[test]
+    fn short_keys_compare_as_slices_do() {
+        let key = b"abcdefghijklmnopqrstuvwx";
+        for len in 0..=key.len() {
+            let a = &key[..len];
+            assert!(same_short(a, a), "{len}");
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] = b'.';
+                assert!(!same_short(a, &b), "{len} bytes differing at {at}");
             }
         }
     }

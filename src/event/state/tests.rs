@@ -151,6 +151,13 @@ fn lifecycle(dom: &DomainIdentity, event: i32) -> DomainEvent {
     DomainEvent::lifecycle(dom.clone(), event, 0)
 }
 
+/// A producer's batch of `events`.
+fn batch_of(events: impl IntoIterator<Item = DomainEvent>) -> Batch {
+    let mut batch = Batch::default();
+    events.into_iter().for_each(|event| batch.push(event));
+    batch
+}
+
 fn any(event_id: i32) -> Subscription {
     Subscription::new(1, EventClass::Domain, event_id)
 }
@@ -420,18 +427,25 @@ fn a_callback_that_unwinds_loses_neither_the_rest_of_the_batch_nor_the_end_of_th
     *unwinding.on_event.lock() = Some(Box::new(|| panic!("leaving the callback by unwinding")));
     let unwinding_id = state.register(any(0), unwinding).unwrap();
     let calm_id = state.register(any(0), Recorder::new("calm", 2, &journal)).unwrap();
-    state.queue(lifecycle(&dom, 2));
-    state.queue(lifecycle(&dom, 3));
+    // Two producers' runs, and an event of none.
+    let (mine, theirs) = (Backlog::new(0, || {}), Backlog::new(0, || {}));
+    state.queue_batch(&mut batch_of([lifecycle(&dom, 2), lifecycle(&dom, 3)]), Some(&mine));
+    state.queue_batch(&mut batch_of([lifecycle(&dom, 4)]), Some(&theirs));
+    state.queue(lifecycle(&dom, 5));
     let left = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| event_loop.iterate()));
     assert!(left.is_err(), "the unwind passes through the flush");
     assert_eq!(*journal.lock(), ["unwinding vm 2/0"]);
+    // The event being delivered left its producer's count; the rest wait.
+    assert_eq!((mine.queued(), theirs.queued()), (1, 1));
     // The flush ended: a deregistration now releases at once instead of
     // waiting for a flush that is over ...
     state.deregister(1, unwinding_id).unwrap();
     assert_eq!(journal.lock()[1..], ["free unwinding", "(timers: 1)"]);
     // ... and the rest of the batch is delivered by the next one.
     event_loop.iterate();
-    assert_eq!(journal.lock()[3..], ["calm vm 3/0"]);
+    assert_eq!(journal.lock()[3..], ["calm vm 3/0", "calm vm 4/0", "calm vm 5/0"]);
+    assert_eq!((mine.queued(), theirs.queued()), (0, 0));
+    assert_eq!((mine.spent.lock().len(), theirs.spent.lock().len()), (1, 1), "given back to their producers");
     state.deregister(1, calm_id).unwrap();
 }
 
@@ -450,7 +464,7 @@ fn a_backlog_pauses_at_its_high_mark_and_resumes_once_drained_to_its_low_mark() 
             resumed.fetch_add(1, Ordering::SeqCst);
         })
     };
-    state.queue_batch((0..FLUSH_BATCH as i32 + 3).map(|n| Event::from(lifecycle(&dom, n))), Some(&backlog));
+    state.queue_batch(&mut batch_of((0..FLUSH_BATCH as i32 + 3).map(|n| lifecycle(&dom, n))), Some(&backlog));
     assert_eq!(backlog.queued(), FLUSH_BATCH + 3);
     assert!(!backlog.pause_at(FLUSH_BATCH + 4), "under the high mark");
     assert!(backlog.pause_at(FLUSH_BATCH + 3));
@@ -465,7 +479,13 @@ fn a_backlog_pauses_at_its_high_mark_and_resumes_once_drained_to_its_low_mark() 
     assert!(!backlog.is_paused());
     let delivered = journal.lock().iter().filter(|line| line.starts_with("r vm")).count();
     assert_eq!(delivered, FLUSH_BATCH + 3, "nothing lost");
+    // Events dropped with the queue (the last callback went) leave the
+    // count too, and resume their paused producer.
+    state.queue_batch(&mut batch_of((0..4).map(|n| lifecycle(&dom, n))), Some(&backlog));
+    assert!(backlog.pause_at(4));
     state.deregister(1, id).unwrap();
+    assert_eq!(backlog.queued(), 0);
+    assert_eq!(resumed.load(Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -489,9 +509,9 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
             })
             .collect()
     };
-    state.queue_batch((0..2).map(|n| Event::from(lifecycle(&vm, n))), Some(&mine));
-    state.queue_batch([Event::from(lifecycle(&other, 0))], Some(&theirs));
-    state.queue_batch([Event::from(lifecycle(&vm, 2))], Some(&mine));
+    state.queue_batch(&mut batch_of((0..2).map(|n| lifecycle(&vm, n))), Some(&mine));
+    state.queue_batch(&mut batch_of([lifecycle(&other, 0)]), Some(&theirs));
+    state.queue_batch(&mut batch_of([lifecycle(&vm, 2)]), Some(&mine));
     state.queue(lifecycle(&vm, 3));
     event_loop.iterate();
     assert_eq!(journal.lock().len(), 5, "all delivered");
@@ -505,7 +525,7 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
     // An idle producer gets events back until it holds SPENT_LIMIT; the
     // flush frees the next ones itself.
     let many = SPENT_LIMIT + 2 * FLUSH_BATCH;
-    state.queue_batch((0..many as i32).map(|n| Event::from(lifecycle(&vm, n))), Some(&mine));
+    state.queue_batch(&mut batch_of((0..many as i32).map(|n| lifecycle(&vm, n))), Some(&mine));
     while mine.queued() > 0 {
         event_loop.iterate();
     }

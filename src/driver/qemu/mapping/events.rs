@@ -287,9 +287,8 @@ fn graphics_address<'a>(
         return None;
     };
     let service_key = if protocol == Protocol::Spice { "port" } else { "service" };
-    let [family, node, service, auth, dname, user] = obj
-        .get_all(["family", "host", service_key, "auth", "x509_dname", "sasl_username"])
-        .map(|field| field.and_then(|value| value.as_str()));
+    let [family, node, service, auth, dname, user] =
+        obj.get_all_as(["family", "host", service_key, "auth", "x509_dname", "sasl_username"], |field| field.as_str());
     let (Some(family), Some(node), Some(service)) = (family, node, service) else {
         out.warnings.push(format!("{} {end} lacks family, host or {service_key}: dropped", ev.name));
         return None;

@@ -50,7 +50,7 @@ pub fn map_event_into(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
         out.warnings.push(format!("ignoring QMP event {} after the monitor closed", ev.name));
         return;
     }
-    match ev.name.as_str() {
+    match &*ev.name {
         "RESET" => out.events.push(EventPayload::Reboot),
         // A STOP after an IO error or watchdog pause, a guest shutdown or a panic
         // finds the domain no longer running and is not reported again.

@@ -20,7 +20,7 @@ use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, 
 use crate::driver::qemu::raw_json::Tape;
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::state::Backlog;
+use crate::event::state::{Backlog, Batch};
 use crate::event::{CText, DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
 use crate::sys::Epoll;
 use crate::uuid::Uuid;
@@ -151,7 +151,7 @@ pub(super) struct DomainMonitor {
     /// The monitor may not attach (it claims another domain's UUID).
     refused: bool,
     /// The events of the current read, queued together by `commit`.
-    batch: Vec<Event>,
+    batch: Batch,
     /// Where this monitor's delivered events, given back through its
     /// backlog, are freed (on this thread, which allocated them).
     spent: Vec<Event>,
@@ -328,7 +328,7 @@ impl DomainMonitor {
             outgoing: Vec::new(),
             pid: 0,
             refused: false,
-            batch: Vec::new(),
+            batch: Batch::default(),
             spent: Vec::new(),
             published_state: DomainState::Running,
             mapped: Mapped::default(),
@@ -455,7 +455,7 @@ impl DomainMonitor {
             let end = if self.destroying { End::Destroyed } else { End::Exited };
             for payload in mapping::map_eof(&mut self.runtime, end) {
                 let id = mapping::shown_id(&self.runtime, identity.id, &payload);
-                self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
+                self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
             }
         }
         let gone = || Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "the monitor closed");
@@ -500,7 +500,13 @@ impl DomainMonitor {
     }
 
     fn take_message(&mut self, data: &[u8], tape: &mut Tape) {
-        let message = match Message::parse_in(data, tape) {
+        // Nearly every line is an event the fast path reads: it goes to the
+        // mapping at once, not moved through the session (which passes
+        // events on untouched).
+        if let Some(event) = QmpEvent::read_plain(data, tape) {
+            return self.take_event(event);
+        }
+        let message = match Message::parse_general(data) {
             Ok(message) => message,
             Err(e) => {
                 warn(format_args!("monitor of '{}': {e}", self.name));
@@ -516,13 +522,7 @@ impl DomainMonitor {
                 self.send("query-block", None, Pending::Block);
                 self.answers_due = 3;
             }
-            Ok(Incoming::Event(event)) => {
-                if self.identity.is_some() {
-                    self.deliver(&event);
-                } else {
-                    self.keep_early(event.into_owned());
-                }
-            }
+            Ok(Incoming::Event(event)) => self.take_event(event),
             Ok(Incoming::Reply { id, .. }) if matches!(self.pending.get(&id), Some(Pending::Raw(_))) => {
                 if let Some(Pending::Raw(reply)) = self.pending.remove(&id) {
                     self.commit();
@@ -534,6 +534,14 @@ impl DomainMonitor {
                 warn(format_args!("monitor of '{}': {e}", self.name));
                 self.control_error();
             }
+        }
+    }
+
+    fn take_event(&mut self, event: QmpEvent<'_>) {
+        if self.identity.is_some() {
+            self.deliver(&event);
+        } else {
+            self.keep_early(event.into_owned());
         }
     }
 
@@ -566,7 +574,7 @@ impl DomainMonitor {
     fn control_error(&mut self) {
         if let Some(identity) = &self.identity {
             let event = DomainEvent::new(identity.clone(), EventPayload::ControlError);
-            self.batch.push(event.into());
+            self.batch.push(event);
         }
     }
 
@@ -648,7 +656,7 @@ impl DomainMonitor {
             Attach::Appeared
         };
         for payload in mapping::map_attach(&self.runtime, how) {
-            self.batch.push(DomainEvent::new(identity.clone(), payload).into());
+            self.batch.push(DomainEvent::new(identity.clone(), payload));
         }
         match how {
             Attach::Launched => self.root.launch_attached(&self.name, Ok(())),
@@ -677,16 +685,13 @@ impl DomainMonitor {
         // before what it maps to, as libvirt emits it before running its
         // handler; only made while someone listens.
         if self.root.events.listens(EventClass::QemuMonitor) {
-            self.batch.push(
-                QemuMonitorEvent {
-                    domain: identity.clone(),
-                    name: event.name.clone(),
-                    seconds: event.seconds,
-                    micros: event.microseconds,
-                    details: event.details().map(CText::from),
-                }
-                .into(),
-            );
+            self.batch.push(QemuMonitorEvent {
+                domain: identity.clone(),
+                name: CText::new(&event.name),
+                seconds: event.seconds,
+                micros: event.microseconds,
+                details: event.details().map(CText::from),
+            });
         }
         let mut mapped = std::mem::take(&mut self.mapped);
         mapping::map_event_into(&mut self.runtime, event, &mut mapped);
@@ -698,7 +703,7 @@ impl DomainMonitor {
         }
         for payload in mapped.events.drain(..) {
             let id = mapping::shown_id(&self.runtime, identity.id, &payload);
-            self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload).into());
+            self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
         }
         self.mapped = mapped;
     }
@@ -711,7 +716,7 @@ impl DomainMonitor {
             self.root.set_state(&self.name, self.runtime.state);
         }
         if !self.batch.is_empty() {
-            self.root.events.queue_batch(self.batch.drain(..), Some(&self.backlog));
+            self.root.events.queue_batch(&mut self.batch, Some(&self.backlog));
         }
     }
 }
