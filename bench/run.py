@@ -416,6 +416,8 @@ class Bench:
             ("burst ours/raw\n(goal >= 0.1)", "burst_ratio", 0.1),
             ("latency p50 ours/raw\n(goal <= 2)", "latency_p50_ratio", 2),
             ("latency p99 ours/raw\n(goal <= 1.5)", "latency_p99_ratio", 1.5),
+            ("latency p50 ours/handoff\n(libvirt's shape)", "latency_p50_handoff_ratio", None),
+            ("latency p99 ours/handoff\n(libvirt's shape)", "latency_p99_handoff_ratio", None),
             ("lifecycle ours/real\n(goal >= 10)", "lifecycle_ratio", 10),
         ):
             if key in summary:
@@ -423,7 +425,8 @@ class Bench:
         if measured:
             ys = range(len(measured))
             ratios.barh(ys, [m[1] for m in measured], color="C0", label="measured")
-            ratios.scatter([m[2] for m in measured], ys, color="C3", marker="|", s=400, zorder=3, label="goal")
+            goals = [(m[2], y) for y, m in zip(ys, measured) if m[2] is not None]
+            ratios.scatter([g for g, _ in goals], [y for _, y in goals], color="C3", marker="|", s=400, zorder=3, label="goal")
             ratios.set_yticks(list(ys), [m[0] for m in measured])
             for y, m in zip(ys, measured):
                 ratios.annotate(f"{m[1]:.3g}", (m[1], y), xytext=(4, 0), textcoords="offset points", va="center")
