@@ -338,7 +338,7 @@ struct Open {
     /// The member whose value is being read.
     slot: u32,
     /// How many members it has so far.
-    members: u32,
+    members: u8,
     /// One bit per key of its members so far, from the key's length and last
     /// byte: a key whose bit is clear differs from all of them, without
     /// comparing it to each.
@@ -421,11 +421,12 @@ fn walk(text: &[u8], mut at: usize, tape: &mut Tape) -> Option<usize> {
 /// recording the member in `tape`; where its value starts.
 #[inline(always)]
 fn member(text: &[u8], at: usize, object: &mut Open, tape: &mut Tape) -> Option<usize> {
-    (object.members < MAX_MEMBERS as u32).then_some(())?;
+    (object.members < MAX_MEMBERS as u8).then_some(())?;
     let at = expect(text, at, b'"')?;
     let end = string_end(text, at + 1)?;
     let key = ((at + 1) as u32, end as u32);
-    let last = if end > at + 1 { text[end - 1] } else { 0 };
+    // The byte before the closing quote: the opening one for an empty key.
+    let last = text[end - 1];
     let bit = 1 << ((end - at + 7 * usize::from(last)) % 64);
     if object.keys & bit != 0 {
         distinct(text, tape, object.first as usize, key).then_some(())?;
