@@ -32,18 +32,46 @@ static PLAIN_IN_STRING: [bool; 256] = {
     plain
 };
 
-/// The index of the first byte of `word` (little-endian) that may not stand
-/// in a string as it is: a quote, a backslash or a control character. The
-/// lowest flagged byte is always a true one (a borrow only flags bytes
-/// above it).
-fn first_special(word: u64) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    let flagged =
-        zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\'))) | below_space;
-    (flagged != 0).then(|| flagged.trailing_zeros() as usize / 8)
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that may not stand in a string as it
+/// is: a quote, a backslash or a control character. The lowest flagged byte
+/// is always a true one (a borrow only flags bytes above it).
+fn special_in_string(word: u64) -> u64 {
+    // Flipping bit 1 turns a quote into 0x20 and keeps control characters
+    // below 0x20 and all other bytes at or above 0x21: one compare finds
+    // both. (Flipping bits below 7 keeps each byte's high bit, so `!word`
+    // stands for the flipped words' complements.)
+    let quote_or_control = (word ^ (ONES * 0x02)).wrapping_sub(ONES * 0x21);
+    let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+    (quote_or_control | backslash) & !word & HIGHS
+}
+
+/// The high bit of each byte of `word` that is not an ASCII digit. The
+/// lowest flagged byte is always a true one (a carry comes only out of a
+/// byte already flagged by its own high bit).
+fn not_digit(word: u64) -> u64 {
+    let offset = word ^ (ONES * u64::from(b'0'));
+    (offset.wrapping_add(ONES * (0x80 - 10)) | offset) & HIGHS
+}
+
+/// How many bytes at the start of `rest` are plain: eight at a time in a
+/// word (`flags` marks the high bit of each byte that is not), then byte by
+/// byte with `plain`. Runs are short: this beats a vectorised search's
+/// set-up here.
+#[inline(always)]
+fn plain_run(rest: &[u8], flags: impl Fn(u64) -> u64, plain: impl Fn(u8) -> bool) -> usize {
+    let mut len = 0;
+    while let Some(word) = rest.get(len..len + 8) {
+        // Always eight bytes: the default is never taken.
+        let flagged = flags(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if flagged != 0 {
+            return len + flagged.trailing_zeros() as usize / 8;
+        }
+        len += 8;
+    }
+    len + rest[len..].iter().take_while(|&&b| plain(b)).count()
 }
 
 /// Where something is in a text: `start..end` in bytes.
@@ -273,13 +301,30 @@ fn same_short(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Skips whitespace from `at`: QEMU puts one space after each `:` and `,`.
+/// Skips whitespace from `at`.
 #[inline(always)]
 fn space(text: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = text.get(at) {
         at += 1;
     }
     at
+}
+
+/// Skips the one space QEMU puts after each `:` and `,`: a single compare.
+/// Any other whitespace is skipped where the byte after it is read.
+#[inline(always)]
+fn separator_space(text: &[u8], at: usize) -> usize {
+    at + usize::from(text.get(at) == Some(&b' '))
+}
+
+/// Where `byte` is: at `at`, with one compare, or after whitespace there.
+#[inline(always)]
+fn expect(text: &[u8], at: usize, byte: u8) -> Option<usize> {
+    if text.get(at) == Some(&byte) {
+        return Some(at);
+    }
+    let at = space(text, at);
+    (text.get(at) == Some(&byte)).then_some(at)
 }
 
 /// An array or object the walk is in.
@@ -293,7 +338,7 @@ struct Open {
     /// The member whose value is being read.
     slot: u32,
     /// How many members it has so far.
-    members: u32,
+    members: u8,
     /// One bit per key of its members so far, from the key's length and last
     /// byte: a key whose bit is clear differs from all of them, without
     /// comparing it to each.
@@ -335,6 +380,10 @@ fn walk(text: &[u8], mut at: usize, tape: &mut Tape) -> Option<usize> {
             b't' => at = literal_end(text, at, b"true")?,
             b'f' => at = literal_end(text, at, b"false")?,
             b'n' => at = literal_end(text, at, b"null")?,
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                at = space(text, at);
+                continue 'value;
+            }
             _ => return None,
         }
         // The value `start..at` is complete, and with it maybe the arrays
@@ -348,19 +397,19 @@ fn walk(text: &[u8], mut at: usize, tape: &mut Tape) -> Option<usize> {
                 member.value = (start as u32, at as u32);
                 member.after = after;
             }
-            at = space(text, at);
-            match *text.get(at)? {
-                b',' => {
-                    at = space(text, at + 1);
-                    if container.object {
-                        at = member(text, at, container, tape)?;
-                    }
-                    continue 'value;
-                }
-                b'}' if container.object => {}
-                b']' if !container.object => {}
-                _ => return None,
+            let mut byte = *text.get(at)?;
+            if let b' ' | b'\t' | b'\n' | b'\r' = byte {
+                at = space(text, at);
+                byte = *text.get(at)?;
             }
+            if byte == b',' {
+                at = separator_space(text, at + 1);
+                if container.object {
+                    at = member(text, at, container, tape)?;
+                }
+                continue 'value;
+            }
+            (byte == if container.object { b'}' } else { b']' }).then_some(())?;
             at += 1;
             start = container.start as usize;
             depth = inner;
@@ -372,10 +421,12 @@ fn walk(text: &[u8], mut at: usize, tape: &mut Tape) -> Option<usize> {
 /// recording the member in `tape`; where its value starts.
 #[inline(always)]
 fn member(text: &[u8], at: usize, object: &mut Open, tape: &mut Tape) -> Option<usize> {
-    (object.members < MAX_MEMBERS as u32 && text.get(at) == Some(&b'"')).then_some(())?;
+    (object.members < MAX_MEMBERS as u8).then_some(())?;
+    let at = expect(text, at, b'"')?;
     let end = string_end(text, at + 1)?;
     let key = ((at + 1) as u32, end as u32);
-    let last = if end > at + 1 { text[end - 1] } else { 0 };
+    // The byte before the closing quote: the opening one for an empty key.
+    let last = text[end - 1];
     let bit = 1 << ((end - at + 7 * usize::from(last)) % 64);
     if object.keys & bit != 0 {
         distinct(text, tape, object.first as usize, key).then_some(())?;
@@ -384,9 +435,8 @@ fn member(text: &[u8], at: usize, object: &mut Open, tape: &mut Tape) -> Option<
     object.slot = tape.len() as u32;
     object.members += 1;
     tape.push(Member { key, value: (0, 0), after: 0 });
-    let at = space(text, end + 1);
-    (text.get(at) == Some(&b':')).then_some(())?;
-    Some(space(text, at + 1))
+    let at = expect(text, end + 1, b':')?;
+    Some(separator_space(text, at + 1))
 }
 
 /// Whether `key` differs from the keys of the members of an object already
@@ -405,24 +455,11 @@ fn distinct(text: &[u8], tape: &Tape, first: usize, key: Span) -> bool {
 }
 
 /// Where the string whose contents start at `at` ends (its closing quote),
-/// if it has no escapes or control characters. Strings are short: eight
-/// bytes at a time in a word beat a vectorised search's set-up here.
+/// if it has no escapes or control characters.
 #[inline(always)]
 fn string_end(text: &[u8], at: usize) -> Option<usize> {
     let rest = text.get(at..)?;
-    let mut len = 0;
-    // The first byte that is not plain: the closing quote if all is well.
-    let len = loop {
-        match rest.get(len..len + 8) {
-            Some(word) => {
-                if let Some(special) = first_special(u64::from_le_bytes(word.try_into().ok()?)) {
-                    break len + special;
-                }
-                len += 8;
-            }
-            None => break len + rest[len..].iter().position(|&b| !PLAIN_IN_STRING[usize::from(b)])?,
-        }
-    };
+    let len = plain_run(rest, special_in_string, |b| PLAIN_IN_STRING[usize::from(b)]);
     (*rest.get(len)? == b'"').then_some(at + len)
 }
 
@@ -431,7 +468,7 @@ fn string_end(text: &[u8], at: usize) -> Option<usize> {
 fn integer_end(text: &[u8], at: usize) -> Option<usize> {
     let negative = text[at] == b'-';
     let start = at + usize::from(negative);
-    let end = start + text[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let end = start + plain_run(&text[start..], not_digit, |b| b.is_ascii_digit());
     let plain = match &text[start..end] {
         [] => false,
         [b'0'] => !negative,
@@ -510,21 +547,57 @@ mod tests {
         }
     }
 
-    /// The word-at-a-time search finds the same end as a byte loop, for
-    /// each special byte at each position, with plain bytes (ASCII and
-    /// UTF-8) around it.
+    /// The word-at-a-time searches stop where byte loops do: every byte
+    /// value at each position, after plain bytes (for strings ASCII, UTF-8
+    /// and the neighbours of the special bytes).
     #[test]
-    fn strings_end_where_a_byte_loop_says() {
-        for special in [b'"', b'\\', 0, 0x1f, b'\n'] {
+    fn runs_end_where_a_byte_loop_says() {
+        for byte in 0..=u8::MAX {
             for at in 0..20 {
-                for plain in [b'a', 0x7f, 0xc3, b' '] {
+                for plain in [b'a', 0x7f, 0xc3, 0xff, b' ', b'!', b'#', b'[', b']', b'0'] {
                     let mut text = vec![b'"'];
                     text.extend(std::iter::repeat_n(plain, at));
-                    text.push(special);
+                    text.push(byte);
                     text.extend_from_slice(b"xyz\"");
-                    let found = string_end(&text, 1);
-                    let want = (special == b'"').then_some(1 + at);
-                    assert_eq!(found, want, "{special:#x} after {at} x {plain:#x}");
+                    let plain_bytes = text[1..].iter().take_while(|&&b| PLAIN_IN_STRING[usize::from(b)]).count();
+                    let want = (text[1 + plain_bytes] == b'"').then_some(1 + plain_bytes);
+                    assert_eq!(string_end(&text, 1), want, "{byte:#x} after {at} x {plain:#x}");
+                }
+                let mut digits: Vec<u8> = (b'0'..=b'9').cycle().take(at).collect();
+                digits.push(byte);
+                digits.extend_from_slice(b"12, ");
+                let want = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+                assert_eq!(plain_run(&digits, not_digit, |b| b.is_ascii_digit()), want, "{byte:#x} after {at} digits");
+            }
+        }
+    }
+
+    /// Whitespace is skipped where `serde_json` skips it (one space, more,
+    /// other kinds, or none, at any place between tokens) and anything else
+    /// there is refused, as is every truncated text.
+    #[test]
+    fn whitespace_and_truncation_as_serde_json_reads_them() {
+        let tokens = [
+            "{", r#""a""#, ":", "[", "1", ",", "{", r#""b""#, ":", r#""c""#, "}", ",", "[", "]", "]", ",", r#""d""#,
+            ":", "{", "}", ",", r#""e""#, ":", "-7", "}",
+        ];
+        let serde = |text: &str| serde_json::from_str::<Value>(text).ok().map(|value| value.to_string());
+        let ours = |text: &str| check(text).map(|raw| raw.raw().compact());
+        for filler in ["", " ", "  ", "\t", "\n", "\r\n", " \t\n ", "\x0b", "\x0c", "\u{a0}", "x", ",", ":"] {
+            for at in 0..=tokens.len() {
+                let mut text = String::new();
+                for (index, token) in tokens.iter().enumerate() {
+                    if index == at {
+                        text.push_str(filler);
+                    }
+                    text.push_str(token);
+                }
+                if at == tokens.len() {
+                    text = tokens.join(filler);
+                }
+                assert_eq!(ours(&text), serde(&text), "{text:?}");
+                for cut in (0..text.len()).filter(|&cut| text.is_char_boundary(cut)) {
+                    assert_eq!(ours(&text[..cut]), None, "{:?}", &text[..cut]);
                 }
             }
         }
