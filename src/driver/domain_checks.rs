@@ -14,6 +14,7 @@
 
 use super::memory_size;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::uuid::Uuid;
 use crate::xml::Element;
 
 /// The virtualization types libvirt 9.0 knows (`<domain type=...>`).
@@ -119,7 +120,25 @@ pub fn c_uint(text: &str) -> Option<u32> {
     u32::try_from(value).ok()
 }
 
-/// The first checks of libvirt's parser, in its order: a known
+/// The name and UUID of a definition, as libvirt's parser reads them first:
+/// a name is required; a UUID is generated (and added to `def`) when absent.
+pub fn identity(def: &mut Element) -> Result<(String, Uuid)> {
+    let name = def.child_text("name").filter(|n| !n.is_empty());
+    let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
+    let uuid = match def.child_text("uuid") {
+        Some(text) => {
+            Uuid::parse(&text).ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?
+        }
+        None => {
+            let uuid = Uuid::random();
+            def.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
+            uuid
+        }
+    };
+    Ok((name, uuid))
+}
+
+/// The checks of libvirt's parser after [`identity`], in its order: a known
 /// virtualization type, a known OS type (an `exe` one with its `<init>`), a
 /// known architecture, a vCPU count, then `host` (the driver's look-up of
 /// an emulator for what the definition asks), then a memory size; sizes are

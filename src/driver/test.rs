@@ -409,18 +409,7 @@ fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
 /// A `<domain>` element as a definition (as `parse_definition` reads it;
 /// a snapshot's is one too): its name and UUID, a new UUID when it has none.
 fn definition(mut def: Element) -> Result<(Element, String, Uuid)> {
-    let name = def.child_text("name").filter(|n| !n.is_empty());
-    let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
-    let uuid = match def.child_text("uuid") {
-        Some(text) => {
-            Uuid::parse(&text).ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?
-        }
-        None => {
-            let uuid = Uuid::random();
-            def.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
-            uuid
-        }
-    };
+    let (name, uuid) = domain_checks::identity(&mut def)?;
     domain_checks::check_machine(&def, |_| Ok(()))?;
     domain_checks::validate(&name, || Ok(()))?;
     def.set_attribute("id", None);

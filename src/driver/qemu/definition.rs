@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::driver::domain_checks::{self, Machine};
 use crate::driver::memory_size;
-use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::error::{Error, ErrorDomain, Result};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
 
@@ -246,17 +246,7 @@ impl Definition {
             return Err(xml_error(format!("unexpected root element <{}>, expecting <domain>", xml.name)));
         }
         xml.set_attribute("id", None);
-        let name = xml.child_text("name").filter(|n| !n.is_empty());
-        let name = name.ok_or_else(|| Error::new(ErrorCode::VIR_ERR_NO_NAME, ErrorDomain::VIR_FROM_DOMAIN, None))?;
-        let uuid = match xml.child_text("uuid") {
-            Some(text) => Uuid::parse(&text)
-                .ok_or_else(|| Error::internal(ErrorDomain::VIR_FROM_DOMAIN, "malformed uuid element"))?,
-            None => {
-                let uuid = Uuid::from_name(&format!("{name}-{:?}", std::time::SystemTime::now()));
-                xml.insert_after(&["name"], Element::with_text("uuid", &uuid.to_string()));
-                uuid
-            }
-        };
+        let (name, uuid) = domain_checks::identity(&mut xml)?;
         let machine = domain_checks::check_machine(&xml, |machine| find_emulator(host, machine))?;
         complete(host, &machine)?;
         domain_checks::validate(&name, || validate(host, &machine))?;
@@ -560,6 +550,7 @@ impl Host for TestHost {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     const HOST: TestHost = TestHost { kvm: false };
 
