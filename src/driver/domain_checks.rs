@@ -1,11 +1,12 @@
 //! The checks libvirt's domain XML parser makes of every definition,
 //! whichever driver reads it, with libvirt 9.0's errors and in its order:
 //! the order was read off real 9.0's test and QEMU drivers by giving them
-//! definitions with two faults at a time (see
-//! `tests/python/test_driver_queries.py` and `qemu_definitions.py`).
+//! definitions with two faults at a time (`tests/python/definition_checks.py`,
+//! which `tests/real_python.rs` runs on both).
 //!
 //! A definition is checked in three steps, as libvirt parses, completes and
-//! then validates it: [`check_machine`] (the virtualization type, the OS
+//! then validates it: [`identity`] and [`check_machine`] (the name, the
+//! UUID, the virtualization type, the OS
 //! type, the architecture, the vCPU count, then the driver's look-up of an
 //! emulator for them, then the memory size), the driver's own completion,
 //! and [`validate`] (the name, then the driver's own validation). Defining
