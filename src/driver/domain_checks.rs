@@ -98,6 +98,8 @@ pub struct Machine {
     pub vcpus: u32,
     /// `<memory>`, in KiB.
     pub memory_kib: u64,
+    /// `<currentMemory>` as libvirt completes it ([`memory_size::balloon_kib`]), in KiB.
+    pub current_memory_kib: u64,
 }
 
 /// An `unsigned int` as libvirt reads one from XML (`strtoul` in base 10):
@@ -180,16 +182,31 @@ pub fn check_machine(def: &Element, host: impl FnOnce(&Machine) -> Result<()>) -
     if vcpus == 0 {
         return Err(Error::internal(in_domain, "CPU IDs in <numa> exceed the <vcpu> count"));
     }
-    let mut machine =
-        Machine { virt_type, os_type, arch, machine: given("machine").map(str::to_string), vcpus, memory_kib: 0 };
+    let mut machine = Machine {
+        virt_type,
+        os_type,
+        arch,
+        machine: given("machine").map(str::to_string),
+        vcpus,
+        memory_kib: 0,
+        current_memory_kib: 0,
+    };
     host(&machine)?;
     machine.memory_kib = memory_size::kib(def, "memory")?.unwrap_or(0);
     memory_size::kib(def, "maxMemory")?;
-    memory_size::kib(def, "currentMemory")?;
+    let current = memory_size::kib(def, "currentMemory")?;
     if machine.memory_kib == 0 {
         return Err(Error::xml(in_domain, "Memory size must be specified via <memory> or in the <numa> configuration"));
     }
+    machine.current_memory_kib = memory_size::balloon_kib(machine.memory_kib, current);
     Ok(machine)
+}
+
+/// Writes the memory sizes `machine` read from `def` back into it as libvirt
+/// shows a completed definition: both in KiB, `<currentMemory>` always.
+pub fn complete_memory(def: &mut Element, machine: &Machine) {
+    memory_size::set_kib(def, "memory", machine.memory_kib);
+    memory_size::set_kib(def, "currentMemory", machine.current_memory_kib);
 }
 
 /// libvirt's validation of a parsed definition: the name holds no `/`,

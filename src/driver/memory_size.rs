@@ -4,7 +4,7 @@
 //! to whole KiB, at most libvirt's "unlimited" of 2^53 - 1 KiB.
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::xml::Element;
+use crate::xml::{Element, Node};
 
 /// The largest size libvirt accepts, in KiB (`VIR_DOMAIN_MEMORY_PARAM_UNLIMITED`).
 const MAX_KIB: u64 = (1 << 53) - 1;
@@ -44,6 +44,26 @@ pub fn kib(def: &Element, element: &str) -> Result<Option<u64>> {
         ));
     }
     Ok(Some(kib))
+}
+
+/// The elements libvirt writes before `<memory>` and `<currentMemory>`, in
+/// its order (`<currentMemory>` comes right after `<memory>`).
+const BEFORE_MEMORY_SIZES: &[&str] =
+    &["name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory"];
+
+/// The balloon's size as libvirt completes a definition: none, 0, or more
+/// than the guest's memory is the guest's memory.
+pub fn balloon_kib(memory_kib: u64, current_kib: Option<u64>) -> u64 {
+    current_kib.filter(|&kib| kib > 0 && kib <= memory_kib).unwrap_or(memory_kib)
+}
+
+/// Writes `element` of `def` (`memory` or `currentMemory`) as `kib` KiB, as
+/// libvirt formats it and where its element order puts it.
+pub fn set_kib(def: &mut Element, element: &str, kib: u64) {
+    def.children.retain(|node| !matches!(node, Node::Element(e) if e.name == element));
+    let value =
+        Element { attributes: vec![("unit".into(), "KiB".into())], ..Element::with_text(element, &kib.to_string()) };
+    def.insert_after(BEFORE_MEMORY_SIZES, value);
 }
 
 /// An unsigned decimal as `strtoull` reads it for libvirt: leading white

@@ -225,17 +225,6 @@ fn memory_sizes(def: &Element) -> (u64, u64) {
     (total, memory_kib(def, "currentMemory").unwrap_or(total))
 }
 
-/// Writes the definition's `element` as `kib` KiB, in libvirt's element order.
-fn set_memory_kib(def: &mut Element, element: &str, kib: u64) {
-    let value =
-        Element { attributes: vec![("unit".into(), "KiB".into())], ..Element::with_text(element, &kib.to_string()) };
-    match def.child_mut(element) {
-        Some(existing) => *existing = value,
-        None => def
-            .insert_after(&["name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory"], value),
-    }
-}
-
 /// The guest's maximum and current vCPU counts (`<vcpu current='N'>MAX</vcpu>`).
 fn vcpu_counts(def: &Element) -> (u32, u32) {
     let vcpu = def.child("vcpu");
@@ -410,7 +399,8 @@ fn parse_definition(text: &str) -> Result<(Element, String, Uuid)> {
 /// a snapshot's is one too): its name and UUID, a new UUID when it has none.
 fn definition(mut def: Element) -> Result<(Element, String, Uuid)> {
     let (name, uuid) = domain_checks::identity(&mut def)?;
-    domain_checks::check_machine(&def, |_| Ok(()))?;
+    let machine = domain_checks::check_machine(&def, |_| Ok(()))?;
+    domain_checks::complete_memory(&mut def, &machine);
     domain_checks::validate(&name, || Ok(()))?;
     def.set_attribute("id", None);
     Ok((def, name, uuid))
@@ -674,7 +664,7 @@ impl Driver for TestDriver {
             if size_kib > total {
                 return Err(Error::invalid_arg(ErrorDomain::VIR_FROM_TEST, "cannot set memory higher than max memory"));
             }
-            set_memory_kib(def, "currentMemory", size_kib);
+            memory_size::set_kib(def, "currentMemory", size_kib);
             return Ok(());
         }
         if live {
@@ -689,8 +679,8 @@ impl Driver for TestDriver {
                 "cannot set initial memory size greater than the maximum memory size",
             ));
         }
-        set_memory_kib(def, "memory", size_kib);
-        set_memory_kib(def, "currentMemory", current.min(size_kib));
+        memory_size::set_kib(def, "memory", size_kib);
+        memory_size::set_kib(def, "currentMemory", current.min(size_kib));
         Ok(())
     }
 

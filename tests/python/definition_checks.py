@@ -48,7 +48,8 @@ def xml(d):
     attributes = "".join(f" {key}='{d[key]}'" for key in ("arch", "machine") if d[key] is not None)
     text = f"<domain type='{d['type']}'><name>{d['name']}</name>"
     text += f"<uuid>{d['uuid']}</uuid>" if d["uuid"] else ""
-    text += f"<memory>{d['memory']}</memory>" if d["memory"] else ""
+    text += d.get("current", "")
+    text += f"<memory{d.get('unit', '')}>{d['memory']}</memory>" if d["memory"] else ""
     text += f"<vcpu>{d['vcpu']}</vcpu>" if d["vcpu"] is not None else ""
     return text + f"<os><type{attributes}>{d['os']}</type></os></domain>"
 
@@ -81,6 +82,16 @@ if QEMU:
 # Not "..": real libvirt 9.0's QEMU driver then fails to undefine it.
 for name in [".dot", "a b", "a\tb", "-x"]:
     define(f"name {name!r}", xml({**BASE, "name": name}))
+# libvirt completes the memory sizes: both in KiB, the balloon's at most the
+# guest's memory (and all of it when absent or 0).
+for current in ["", "0", "512", "1024", "2048"]:
+    element = f"<currentMemory>{current}</currentMemory>" if current else ""
+    for unit in ["", " unit='MiB'"]:
+        text = xml({**BASE, "current": element, "unit": unit, "memory": "1" if unit else "1024"})
+        dom = conn.defineXML(text)
+        sizes = [line.strip() for line in dom.XMLDesc().splitlines() if "emory" in line]
+        print(f"currentMemory {current!r} memory{unit!r} ->", dom.info()[1:3], dom.maxMemory(), sizes)
+        dom.undefine()
 # Starting a domain from XML (not on QEMU, where it would launch it).
 if not QEMU:
     try:

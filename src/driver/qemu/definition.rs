@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use crate::driver::domain_checks::{self, Machine};
-use crate::driver::memory_size;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
@@ -248,6 +247,7 @@ impl Definition {
         xml.set_attribute("id", None);
         let (name, uuid) = domain_checks::identity(&mut xml)?;
         let machine = domain_checks::check_machine(&xml, |machine| find_emulator(host, machine))?;
+        domain_checks::complete_memory(&mut xml, &machine);
         complete(host, &machine)?;
         domain_checks::validate(&name, || validate(host, &machine))?;
         let vcpus = u16::try_from(machine.vcpus)
@@ -331,10 +331,7 @@ impl Definition {
                 }
             }
         }
-        let Machine { machine, memory_kib, virt_type, .. } = machine;
-        // libvirt's completion: no current size, or one above the total, is the total.
-        let current_memory_kib =
-            memory_size::kib(&xml, "currentMemory")?.filter(|&kib| kib > 0 && kib <= memory_kib).unwrap_or(memory_kib);
+        let Machine { machine, memory_kib, current_memory_kib, virt_type, .. } = machine;
         Ok(Definition {
             xml,
             name,
