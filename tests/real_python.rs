@@ -136,16 +136,39 @@ fn test_driver_definitions_are_checked_as_by_real_libvirt() {
 }
 
 /// The same on `qemu:///embed` roots, where the QEMU driver adds its own
-/// checks (emulator, machine type, KVM) to libvirt's. Both run as
-/// `nobody` (real libvirt's embedded driver refuses root without its
-/// `libvirt-qemu` user), so neither may use KVM; ours from a copy of the
-/// library that `nobody` can read wherever the build is.
+/// checks (emulator, machine type, KVM) to libvirt's.
 #[test]
 fn qemu_definitions_are_checked_as_by_real_libvirt() {
+    let (ours, real) = on_ours_and_real_qemu("definitions", include_str!("python/definition_checks.py"), &["qemu"]);
+    for line in
+        ["kvm type -> error 8 10 'invalid argument: could not get preferred machine", "unknown machine -> error 27"]
+    {
+        assert!(real.contains(line), "no {line:?} in:\n{real}");
+    }
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}
+
+/// tests/python/vnc_displays.py on a `qemu:///embed` root: guests with VNC
+/// displays on an address (QEMU picking the port, or given one) are shown
+/// as real libvirt 9.0 shows them when defined, running (the port QEMU
+/// took, where its VNC server answers) and as the inactive XML.
+#[test]
+fn qemu_vnc_displays_are_shown_as_by_real_libvirt() {
+    let (ours, real) = on_ours_and_real_qemu("vnc", include_str!("python/vnc_displays.py"), &[]);
+    assert!(real.contains("autoport, no listen port answers: True False\n"), "{real}");
+    assert!(real.contains("fixed port port answers: True True\n"), "{real}");
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}
+
+/// Runs `script` with a `qemu:///embed` root's URI and `args` on our
+/// library and on real libvirt 9.0's QEMU driver; both print their answers
+/// then the library they loaded. Both run as `nobody` (real libvirt's
+/// embedded driver refuses root without its `libvirt-qemu` user), so neither
+/// may use KVM; ours from a copy of the library that `nobody` can read
+/// wherever the build is.
+fn on_ours_and_real_qemu(label: &str, script: &str, args: &[&str]) -> (String, String) {
     require_qemu();
-    let script = include_str!("python/definition_checks.py");
-    let home = |side: &str| std::env::temp_dir().join(format!("virt-events-definitions-{side}-{}", std::process::id()));
-    let (ours_home, real_home) = (home("ours"), home("real"));
+    let home = |side: &str| std::env::temp_dir().join(format!("virt-events-{label}-{side}-{}", std::process::id()));
     let run = |home: &std::path::Path, library: Option<&std::path::Path>| {
         std::fs::create_dir_all(home).unwrap();
         std::os::unix::fs::chown(home, Some(65534), Some(65534)).unwrap();
@@ -153,7 +176,7 @@ fn qemu_definitions_are_checked_as_by_real_libvirt() {
         command
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c", script])
             .arg(format!("qemu:///embed?root={}/root", home.display()))
-            .arg("qemu")
+            .args(args)
             .env_remove("LD_LIBRARY_PATH")
             .env("HOME", home)
             .env("XDG_RUNTIME_DIR", home);
@@ -169,15 +192,10 @@ fn qemu_definitions_are_checked_as_by_real_libvirt() {
         let _ = std::fs::remove_dir_all(home);
         (answers, from_home)
     };
-    let (ours, ours_loaded_the_copy) = run(&ours_home, Some(&lib_dir().join("libvirt.so.0")));
-    let (real, real_loaded_a_copy) = run(&real_home, None);
+    let (ours, ours_loaded_the_copy) = run(&home("ours"), Some(&lib_dir().join("libvirt.so.0")));
+    let (real, real_loaded_a_copy) = run(&home("real"), None);
     assert!(ours_loaded_the_copy && !real_loaded_a_copy);
-    for line in
-        ["kvm type -> error 8 10 'invalid argument: could not get preferred machine", "unknown machine -> error 27"]
-    {
-        assert!(real.contains(line), "no {line:?} in:\n{real}");
-    }
-    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+    (ours, real)
 }
 
 /// tests/python/qemu_host_queries.py on a `qemu:///embed` root: the

@@ -214,12 +214,7 @@ fn parse_vnc(graphics: &Element) -> Result<Vnc> {
                 .to_string(),
         ),
         None => {
-            let address = graphics
-                .child("listen")
-                .and_then(|l| l.attribute("address"))
-                .or(graphics.attribute("listen"))
-                .unwrap_or("127.0.0.1")
-                .to_string();
+            let address = vnc_address(graphics).unwrap_or("127.0.0.1").to_string();
             let autoport = graphics.attribute("autoport") == Some("yes");
             let port = match graphics.attribute("port") {
                 Some(p) if !autoport && p != "-1" => {
@@ -235,6 +230,28 @@ fn parse_vnc(graphics: &Element) -> Result<Vnc> {
         }
     };
     Ok(Vnc { listen, password: graphics.attribute("passwd").map(str::to_string) })
+}
+
+/// The address a VNC `<graphics>` names: its `<listen>`'s or its `listen`.
+fn vnc_address(graphics: &Element) -> Option<&str> {
+    graphics.child("listen").and_then(|listen| listen.attribute("address")).or(graphics.attribute("listen"))
+}
+
+/// Writes a VNC display that listens on an address as libvirt formats it:
+/// `port` (-1 for one QEMU has yet to pick), `autoport` and, when known, the
+/// `listen` address right after `type`, and one `<listen type='address'>`.
+fn show_vnc_address(xml: &mut Element, port: &str, autoport: bool, address: Option<&str>) {
+    let Some(graphics) = xml.child_mut("devices").and_then(|devices| devices.child_mut("graphics")) else {
+        return;
+    };
+    graphics.attributes.retain(|(key, _)| !["port", "autoport", "listen"].contains(&key.as_str()));
+    let shown = [("port", Some(port)), ("autoport", Some(if autoport { "yes" } else { "no" })), ("listen", address)];
+    let after_type = graphics.attributes.iter().position(|(key, _)| key == "type").map_or(0, |i| i + 1);
+    let shown = shown.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?.to_string())));
+    graphics.attributes.splice(after_type..after_type, shown);
+    let mut listen = Element::with_attributes("listen", &[("type", "address")]);
+    listen.set_attribute("address", address.map(str::to_string));
+    graphics.children = vec![xml::Node::Element(listen)];
 }
 
 impl Definition {
@@ -264,6 +281,7 @@ impl Definition {
                 "currentMemory",
                 "vcpu",
                 "os",
+                "features",
                 "clock",
                 "on_poweroff",
                 "on_reboot",
@@ -275,6 +293,12 @@ impl Definition {
             if let Some(value) = xml.child_text(element).filter(|v| v != default) {
                 return Err(unsupported(format!("<{element}>{value}</{element}> is not supported by the QEMU driver")));
             }
+        }
+        // What virt-install and libvirt 9.0 with QEMU 10 need (without <acpi/>,
+        // 9.0 passes -no-acpi, which QEMU 10 refuses); the machine has them
+        // all either way.
+        if let Some(features) = xml.child("features") {
+            only(features, "features", &["acpi", "apic", "pae"])?;
         }
         let (boot, kernel) = match xml.child("os") {
             Some(os) => {
@@ -331,6 +355,12 @@ impl Definition {
                 }
             }
         }
+        if let Some(Vnc { listen: VncListen::Address { port, .. }, .. }) = &vnc {
+            let port_shown = port.map_or("-1".to_string(), |port| port.to_string());
+            let given =
+                xml.child("devices").and_then(|d| d.child("graphics")).and_then(vnc_address).map(str::to_string);
+            show_vnc_address(&mut xml, &port_shown, port.is_none(), given.as_deref());
+        }
         let Machine { machine, memory_kib, current_memory_kib, virt_type, .. } = machine;
         Ok(Definition {
             xml,
@@ -358,6 +388,24 @@ impl Definition {
                 clock.set_attribute("adjustment", Some(adjustment.to_string()));
             }
         }
+    }
+
+    /// Whether QEMU picks the VNC port (`autoport`): libvirt shows the one
+    /// it took only in the running domain's XML.
+    pub fn vnc_autoport(&self) -> bool {
+        matches!(&self.vnc, Some(Vnc { listen: VncListen::Address { port: None, .. }, .. }))
+    }
+
+    /// The definition as the running domain shows it: with the VNC port
+    /// QEMU took for an `autoport` display.
+    pub fn live(&self, vnc_port: Option<u16>) -> Definition {
+        let mut live = self.clone();
+        if let Some(Vnc { listen: VncListen::Address { address, port }, .. }) = &self.vnc {
+            // The port QEMU took, when it was asked.
+            let port_shown = port.or(vnc_port).map_or("-1".to_string(), |port| port.to_string());
+            show_vnc_address(&mut live.xml, &port_shown, port.is_none(), Some(address));
+        }
+        live
     }
 
     /// The XML as `virDomainGetXMLDesc` shows it (`id` while running).

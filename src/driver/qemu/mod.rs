@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use super::{domain_checks, DomainInfo, DomainState as ApiState, Driver, NodeInfo};
 use crate::abi::common::{
     virDomainPausedReason as Paused, virDomainRunningReason as Running, virDomainShutoffReason as Shutoff,
-    virDomainState as State,
+    virDomainState as State, virDomainXMLFlags,
 };
 use crate::abi::domain_event::{
     virDomainEventDefinedDetailType as Defined, virDomainEventType as Lifecycle,
@@ -105,6 +105,22 @@ impl QemuDriver {
     fn execute(&self, dom: &DomainIdentity, command: &str) -> Result<()> {
         let identity = self.running(dom)?;
         hub()?.execute(&self.root, &identity.name, command, false).map(drop)
+    }
+
+    /// The port QEMU's VNC server took for `def`'s `autoport` display, asked
+    /// of QEMU once per run (`query-vnc`); `None` when QEMU picks no port
+    /// or does not say.
+    fn vnc_port(&self, name: &str, def: &Definition) -> Option<u16> {
+        if !def.vnc_autoport() {
+            return None;
+        }
+        if let Some(port) = self.root.vnc_port(name) {
+            return Some(port);
+        }
+        let reply = hub().ok()?.execute(&self.root, name, "query-vnc", false).ok()?;
+        let port = reply.get("service").and_then(serde_json::Value::as_str).and_then(|service| service.parse().ok())?;
+        self.root.set_vnc_port(name, port);
+        Some(port)
     }
 
     /// The domain, if it is running (libvirt's `virDomainObjCheckActive`).
@@ -300,9 +316,17 @@ impl Driver for QemuDriver {
         // What the caller sees is also what a restart would read.
         self.root.wait_saved();
         if let Some(def) = self.root.definition(&identity.name) {
-            let id = (state != DomainState::Shutoff).then_some(identity.id);
-            let secure = flags & crate::abi::common::virDomainXMLFlags::VIR_DOMAIN_XML_SECURE as u32 != 0;
-            return Ok(if secure { def.to_xml(id) } else { def.to_public_xml(id) });
+            let has = |flag: virDomainXMLFlags| flags & flag as u32 != 0;
+            // The inactive XML is the definition a next start reads: no ID, no port QEMU took.
+            let running = state != DomainState::Shutoff && !has(virDomainXMLFlags::VIR_DOMAIN_XML_INACTIVE);
+            let (def, id) = match running {
+                true => (def.live(self.vnc_port(&identity.name, &def)), Some(identity.id)),
+                false => (def, None),
+            };
+            return Ok(match has(virDomainXMLFlags::VIR_DOMAIN_XML_SECURE) {
+                true => def.to_xml(id),
+                false => def.to_public_xml(id),
+            });
         }
         let mut xml = crate::xml::Element::new("domain");
         xml.attributes = vec![("type".into(), "qemu".into()), ("id".into(), identity.id.to_string())];

@@ -178,6 +178,8 @@ pub(super) struct AttachedDomain {
     /// The process that listens on the monitor socket (its peer
     /// credentials): the one `virDomainDestroy` may kill.
     pub(super) pid: libc::pid_t,
+    /// The port QEMU's VNC server took for an `autoport` display, once asked.
+    pub(super) vnc_port: Option<u16>,
 }
 
 /// A definition the driver knows: persistent ones live in `ROOT/NAME.xml`;
@@ -375,6 +377,17 @@ impl Root {
     /// tells it.
     pub(super) fn pid(&self, name: &str) -> Option<libc::pid_t> {
         self.domains.lock().get(name).map(|d| d.pid)
+    }
+
+    /// The VNC port [`AttachedDomain::vnc_port`] records for `name`.
+    pub(super) fn vnc_port(&self, name: &str) -> Option<u16> {
+        self.domains.lock().get(name).and_then(|d| d.vnc_port)
+    }
+
+    pub(super) fn set_vnc_port(&self, name: &str, port: u16) {
+        if let Some(domain) = self.domains.lock().get_mut(name) {
+            domain.vnc_port = Some(port);
+        }
     }
 
     pub(super) fn set_state(&self, name: &str, state: DomainState) {

@@ -646,7 +646,7 @@ impl DomainMonitor {
             }
         }
         let state = self.runtime.state;
-        self.root.attach(AttachedDomain { identity: identity.clone(), state, pid: self.pid });
+        self.root.attach(AttachedDomain { identity: identity.clone(), state, pid: self.pid, vnc_port: None });
         self.published_state = state;
         let how = if self.launched {
             Attach::Launched
