@@ -201,6 +201,12 @@ pub fn check_flags(flags: u32, allowed: u32, function: &str, domain: ErrorDomain
 /// libvirt's public check of `virDomainGetXMLDesc`: a read-only connection
 /// may not ask for the secrets (`VIR_DOMAIN_XML_SECURE`) nor for the
 /// migratable form, which carries them too.
+/// The `virDomainGetXMLDesc` flags every driver takes (libvirt's
+/// `VIR_DOMAIN_XML_COMMON_FLAGS`).
+pub const XML_DESC_COMMON_FLAGS: u32 = crate::abi::common::virDomainXMLFlags::VIR_DOMAIN_XML_SECURE as u32
+    | crate::abi::common::virDomainXMLFlags::VIR_DOMAIN_XML_INACTIVE as u32
+    | crate::abi::common::virDomainXMLFlags::VIR_DOMAIN_XML_MIGRATABLE as u32;
+
 pub fn check_xml_desc_access(read_only: bool, flags: u32) -> Result<()> {
     use crate::abi::common::virDomainXMLFlags::{VIR_DOMAIN_XML_MIGRATABLE, VIR_DOMAIN_XML_SECURE};
     if read_only && flags & (VIR_DOMAIN_XML_SECURE as u32 | VIR_DOMAIN_XML_MIGRATABLE as u32) != 0 {

@@ -147,7 +147,8 @@ impl TestDomain {
     fn formatted(&self, inactive: bool) -> String {
         let persistent = self.next_def.as_ref().filter(|_| inactive);
         let mut def = metadata::displayed(persistent.unwrap_or(&self.def));
-        if self.is_active() && persistent.is_none() {
+        // The inactive XML is a definition to start from: no ID.
+        if self.is_active() && !inactive {
             let type_attr = def.attribute("type").map(str::to_string);
             def.attributes.retain(|(k, _)| k != "type");
             def.attributes.insert(0, ("id".to_string(), self.id.to_string()));
@@ -801,6 +802,7 @@ impl Driver for TestDriver {
     }
 
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
+        check_flags(flags, super::XML_DESC_COMMON_FLAGS, "testDomainGetXMLDesc", ErrorDomain::VIR_FROM_TEST)?;
         let inactive = flags & XmlFlag::VIR_DOMAIN_XML_INACTIVE as u32 != 0;
         self.read(dom, |d| d.formatted(inactive))
     }

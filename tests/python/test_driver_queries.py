@@ -135,6 +135,12 @@ for xml in definitions:
 show("create without an OS type", lambda: conn.createXML("<domain type='test'><name>d</name>" + MEMORY + "</domain>"))
 drain()
 
+# The XML flags: the inactive XML has no ID; UPDATE_CPU and unknown flags are refused.
+running = conn.lookupByName("test")
+for flags in (0, libvirt.VIR_DOMAIN_XML_INACTIVE, libvirt.VIR_DOMAIN_XML_SECURE | libvirt.VIR_DOMAIN_XML_INACTIVE,
+              libvirt.VIR_DOMAIN_XML_MIGRATABLE, libvirt.VIR_DOMAIN_XML_UPDATE_CPU, 16):
+    show(f"XMLDesc({flags}) first line", lambda: running.XMLDesc(flags).splitlines()[0])
+
 with open("/proc/self/maps") as maps:
     loaded = sorted({line.split()[-1] for line in maps if "/libvirt.so" in line})
 print("library:", " ".join(loaded))

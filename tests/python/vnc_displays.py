@@ -61,6 +61,11 @@ for label, graphics in DISPLAYS.items():
     print(label, "port answers:", port >= 5900 and answers_rfb(port), port == fixed)
     print(label, "running:", shown(dom, 0, port))
     print(label, "inactive:", shown(dom, libvirt.VIR_DOMAIN_XML_INACTIVE, fixed))
+    for flags in (libvirt.VIR_DOMAIN_XML_UPDATE_CPU, 16):
+        try:
+            print(label, f"XMLDesc({flags}):", dom.XMLDesc(flags).splitlines()[0])
+        except libvirt.libvirtError as e:
+            print(label, f"XMLDesc({flags}): error", e.get_error_code(), e.get_error_domain(), e.get_error_message())
     dom.destroy()
     print(label, "stopped:", shown(dom, 0, fixed))
     dom.undefine()

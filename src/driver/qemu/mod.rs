@@ -312,6 +312,13 @@ impl Driver for QemuDriver {
     }
 
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {
+        let update_cpu = virDomainXMLFlags::VIR_DOMAIN_XML_UPDATE_CPU as u32;
+        super::check_flags(
+            flags,
+            super::XML_DESC_COMMON_FLAGS | update_cpu,
+            "qemuDomainGetXMLDesc",
+            ErrorDomain::VIR_FROM_QEMU,
+        )?;
         let (identity, state) = self.root.find(dom)?;
         // What the caller sees is also what a restart would read.
         self.root.wait_saved();
