@@ -321,23 +321,31 @@ impl IoThread {
             if fds[1].revents != 0 {
                 self.shared.wakeup.drain();
             }
-            // As libvirt's client: a failure seen with a hangup is the
-            // server's end of file, any other an error.
-            let reason = if fds[0].revents & libc::POLLHUP != 0 {
-                CloseReason::VIR_CONNECT_CLOSE_REASON_EOF
-            } else {
-                CloseReason::VIR_CONNECT_CLOSE_REASON_ERROR
-            };
             if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
                 if let Some(error) = self.read(&mut buf) {
-                    return Some((reason, error));
+                    return Some((self.close_reason(fds[0].revents), error));
                 }
             }
             if fds[0].revents & libc::POLLOUT != 0 {
                 if let Err(error) = self.write() {
-                    return Some((reason, error));
+                    return Some((self.close_reason(fds[0].revents), error));
                 }
             }
+        }
+    }
+
+    /// Why a failure ends the connection, as libvirt's client tells it: with
+    /// a hangup the server's end of file, otherwise an error. The hangup may
+    /// be in `revents`, of the poll before the failure, or have come since:
+    /// the read that failed went on until the server was gone (a unix
+    /// socket's peer closing is a hangup at once; a TCP peer's FIN is not).
+    fn close_reason(&self, revents: i16) -> CloseReason {
+        let mut now = [libc::pollfd { fd: self.stream.fd(), events: 0, revents: 0 }];
+        let hung_up =
+            revents & libc::POLLHUP != 0 || (poll(&mut now, 0).is_ok() && now[0].revents & libc::POLLHUP != 0);
+        match hung_up {
+            true => CloseReason::VIR_CONNECT_CLOSE_REASON_EOF,
+            false => CloseReason::VIR_CONNECT_CLOSE_REASON_ERROR,
         }
     }
 
