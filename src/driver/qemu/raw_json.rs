@@ -320,14 +320,8 @@ fn same_short(a: &[u8], b: &[u8]) -> bool {
         4..=7 => ends::<4>(a, b),
         8..=16 => ends::<8>(a, b),
         len => {
-            let mut at = 0;
-            while at + 8 < len {
-                if a[at..at + 8] != b[at..at + 8] {
-                    return false;
-                }
-                at += 8;
-            }
-            a[len - 8..] == b[len - 8..]
+            let (words, _) = a.as_chunks::<8>();
+            words.iter().zip(b.as_chunks::<8>().0).all(|(a, b)| a == b) && a[len - 8..] == b[len - 8..]
         }
     }
 }

@@ -37,9 +37,10 @@
 //! matched so far, and it goes on from there: a mix of kinds costs a failed
 //! word compare or two per shape tried, not a match from the start each.
 
-use super::{integer_end, same_short, string_end, Member, Raw, Span, Tape};
+use super::{integer_end, same_short, string_end, Member, Raw, Span, Tape, HIGHS, ONES};
 
-/// How many shapes a cache keeps: the kinds of event a busy stream mixes.
+/// How many shapes a cache keeps: the kinds of event a busy stream mixes
+/// (one byte for each in a word: see [`Shapes::shared`]).
 const MAX_SHAPES: usize = 8;
 /// Longer lines are not learned (with [`MAX_SHAPES`], what bounds the
 /// cache's memory: a few KiB for each shape).
@@ -83,12 +84,18 @@ struct Entry {
 struct Shape {
     literals: Vec<u8>,
     steps: Vec<Step>,
-    tape: Vec<Entry>,
+    entries: Vec<Entry>,
     /// Where the checked value is, without the whitespace around it: at
     /// `span.0` in the first literal, and `span.1.1` bytes after the end of
     /// slot `span.1.0 - 1` (or of the first literal).
     span: (u16, (u8, u16)),
     object: bool,
+    /// The tape of the last line that matched (or was learned), where its
+    /// slots ended and where its value was: the next line's, if its slots
+    /// end at the same places (as the lines of a stream mostly do).
+    last: Tape,
+    last_ends: Ends,
+    last_span: Span,
     /// When the shape last matched or was learned (for replacing the one
     /// least recently used).
     used: u32,
@@ -146,16 +153,18 @@ impl Shape {
     fn learn(&mut self, text: &[u8], tape: &[Member], span: Span) {
         self.literals.clear();
         self.steps.clear();
-        self.tape.clear();
-        let mut slot_ends = [0u32; MAX_SLOTS];
+        self.entries.clear();
         let mut from = 0;
         for (index, (slot, (start, end))) in slots(text, tape).enumerate() {
-            slot_ends[index] = end;
+            self.last_ends[index + 1] = end;
             self.push_step(&text[from..start as usize], slot);
             from = end as usize;
         }
         self.push_step(&text[from..], Slot::End);
-        let slot_ends = &slot_ends[..self.steps.len() - 1];
+        self.last.clear();
+        self.last.extend_from_slice(tape);
+        self.last_span = span;
+        let slot_ends = &self.last_ends[1..self.steps.len()];
         let at = |position: u32| {
             // The slots ending at or before `position` (none contains it).
             let anchor = slot_ends.partition_point(|&end| end <= position);
@@ -163,7 +172,7 @@ impl Shape {
             // At most MAX_SLOTS anchors, offsets within MAX_LINE.
             (anchor as u8, (position - base) as u16)
         };
-        self.tape.extend(tape.iter().map(|member| {
+        self.entries.extend(tape.iter().map(|member| {
             let (anchor, key) = at(member.key.0);
             let offset = |position: u32| (position - (member.key.0 - u32::from(key))) as u16;
             Entry {
@@ -184,12 +193,23 @@ impl Shape {
         self.steps.push(Step { literal: (start, self.literals.len() as u16), slot });
     }
 
-    /// The tape of a line that matched, its slots ending at `ends`.
-    fn fill(&self, ends: &Ends, tape: &mut Tape) -> Span {
+    /// The tape of a line that matched, its slots ending at `ends`, and
+    /// where its value is.
+    fn tape(&mut self, ends: &Ends) -> (&[Member], Span) {
+        let slots = self.steps.len();
+        if ends[..slots] != self.last_ends[..slots] {
+            self.last_span = self.fill(ends);
+            self.last_ends = *ends;
+        }
+        (&self.last, self.last_span)
+    }
+
+    /// [`Shape::last`] made the tape of a line whose slots end at `ends`.
+    fn fill(&mut self, ends: &Ends) -> Span {
         // Anchors are at most MAX_SLOTS: the mask only spares a bounds check.
         let end = |anchor: u8| ends[usize::from(anchor) & MAX_SLOTS];
-        tape.clear();
-        tape.extend(self.tape.iter().map(|entry| {
+        self.last.clear();
+        self.last.extend(self.entries.iter().map(|entry| {
             let base = end(entry.anchor);
             Member {
                 key: (base + u32::from(entry.key.0), base + u32::from(entry.key.1)),
@@ -202,12 +222,22 @@ impl Shape {
 }
 
 /// The value slots of `text`, which the walk accepted with `tape`, in the
-/// order of the text (the tape's): the members' string contents and integers.
+/// order of the text (the tape's): the members' integers, and the contents
+/// of their strings but for those of the outermost object, which stay
+/// literal (an event's name, a reply's id): QEMU's events then have a shape
+/// for each kind, whose values have the same lengths from line to line.
 fn slots<'t>(text: &'t [u8], tape: &'t [Member]) -> impl Iterator<Item = (Slot, Span)> + 't {
-    tape.iter().filter_map(|member| {
+    // The next member of the outermost object (members of nested objects
+    // come between its members).
+    let mut outermost = 0;
+    tape.iter().enumerate().filter_map(move |(index, member)| {
+        let nested = index != outermost;
+        if !nested {
+            outermost = member.after as usize;
+        }
         let (start, end) = member.value;
         match text[start as usize] {
-            b'"' => Some((Slot::Text, (start + 1, end - 1))),
+            b'"' if nested => Some((Slot::Text, (start + 1, end - 1))),
             b'-' | b'0'..=b'9' => Some((Slot::Integer, (start, end))),
             _ => None,
         }
@@ -225,8 +255,10 @@ fn learnable(text: &[u8], tape: &[Member]) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Shapes {
     shapes: Vec<Shape>,
-    /// How many steps from the start each two shapes have in common.
-    shared: [[u8; MAX_SHAPES]; MAX_SHAPES],
+    /// How many steps from the start each two shapes have in common: byte
+    /// `b` of row `a` for shapes `a` and `b` (eight bytes, one word: the
+    /// shapes to try next are found with a few word operations).
+    shared: [u64; MAX_SHAPES],
     /// The shape tried first: the last one that matched.
     first: usize,
     clock: u32,
@@ -237,17 +269,22 @@ impl Shapes {
     fn find(&mut self, text: &[u8], ends: &mut Ends) -> Option<usize> {
         let mut shape = self.first;
         let (mut step, mut at) = (0, 0);
-        let mut tried = 0u32;
+        // The high bit of the byte of each shape tried, or not in use.
+        let mut left_out = HIGHS.checked_shl(8 * self.shapes.len() as u32).unwrap_or(0);
         loop {
-            tried |= 1 << shape;
+            left_out |= 0x80 << (8 * shape);
             match self.shapes.get(shape)?.follow(text, step, at, ends) {
                 Ok(()) => break,
-                // One that shares the steps matched, not the one that failed.
+                // One that shares the steps matched, not the one that failed
+                // (nor one that shares more: it fails there too).
                 Err(failed) => {
                     (step, at) = (failed.step, failed.at);
-                    let row = &self.shared[shape];
-                    shape = (0..self.shapes.len())
-                        .find(|&other| tried & (1 << other) == 0 && usize::from(row[other]) == step)?;
+                    // At most MAX_SLOTS + 1 steps: one byte.
+                    let other = self.shared[shape] ^ (ONES * step as u64);
+                    let not_zero = (((other & !HIGHS) + !HIGHS) | other) & HIGHS;
+                    let candidates = !not_zero & HIGHS & !left_out;
+                    (candidates != 0).then_some(())?;
+                    shape = candidates.trailing_zeros() as usize / 8;
                 }
             }
         }
@@ -278,11 +315,12 @@ impl Shapes {
 
     /// Counts the steps shape `index` shares with each other one.
     fn relink(&mut self, index: usize) {
+        let set = |row: &mut u64, at: usize, shared: u64| *row = *row & !(0xff << (8 * at)) | shared << (8 * at);
         for other in 0..self.shapes.len() {
-            // At most MAX_SLOTS + 1 steps.
-            let shared = self.shapes[index].shared(&self.shapes[other]) as u8;
-            self.shared[index][other] = shared;
-            self.shared[other][index] = shared;
+            // At most MAX_SLOTS + 1 steps: one byte.
+            let shared = self.shapes[index].shared(&self.shapes[other]) as u64;
+            set(&mut self.shared[index], other, shared);
+            set(&mut self.shared[other], index, shared);
         }
     }
 }
@@ -296,9 +334,12 @@ impl<'a> Raw<'a> {
         let source = Raw::source(text)?;
         let mut ends = [0; MAX_SLOTS + 1];
         if let Some(shape) = shapes.find(text, &mut ends) {
-            let shape = &shapes.shapes[shape];
-            let span = shape.fill(&ends, tape);
-            let members = if shape.object { (0, tape.len() as u32) } else { (0, 0) };
+            let shape = &mut shapes.shapes[shape];
+            let object = shape.object;
+            let (members, span) = shape.tape(&ends);
+            tape.clear();
+            tape.extend_from_slice(members);
+            let members = if object { (0, tape.len() as u32) } else { (0, 0) };
             return Some(Raw { source, tape, span, members });
         }
         let raw = Raw::walked(source, tape)?;
@@ -361,7 +402,7 @@ mod tests {
             hits += usize::from(matches(&shapes, line.as_bytes()));
             same_as_walk(&mut shapes, line.as_bytes());
         }
-        assert!(files.len() > 20 && hits > lines.len() / 4, "{hits} of {} lines matched a shape", lines.len());
+        assert!(files.len() > 20 && hits > lines.len() / 8, "{hits} of {} lines matched a shape", lines.len());
     }
 
     /// Lines like those of the burst, each changed at one place (a byte
