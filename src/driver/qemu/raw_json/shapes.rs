@@ -99,6 +99,10 @@ struct Shape {
     /// When the shape last matched or was learned (for replacing the one
     /// least recently used).
     used: u32,
+    /// The shape of the line after the last line of this shape: the one
+    /// tried first after it (a stream of one kind repeats its shape, a
+    /// sequence of kinds its order).
+    next: usize,
 }
 
 /// Where the slots of a line end (index 0: the start of the line).
@@ -259,15 +263,15 @@ pub struct Shapes {
     /// `b` of row `a` for shapes `a` and `b` (eight bytes, one word: the
     /// shapes to try next are found with a few word operations).
     shared: [u64; MAX_SHAPES],
-    /// The shape tried first: the last one that matched.
-    first: usize,
+    /// The shape of the last line, if it matched or was learned.
+    last: usize,
     clock: u32,
 }
 
 impl Shapes {
     /// The shape `text` matches (its index), and where its slots end.
     fn find(&mut self, text: &[u8], ends: &mut Ends) -> Option<usize> {
-        let mut shape = self.first;
+        let mut shape = self.shapes.get(self.last)?.next;
         let (mut step, mut at) = (0, 0);
         // The high bit of the byte of each shape tried, or not in use.
         let mut left_out = HIGHS.checked_shl(8 * self.shapes.len() as u32).unwrap_or(0);
@@ -288,9 +292,7 @@ impl Shapes {
                 }
             }
         }
-        self.clock = self.clock.wrapping_add(1);
-        self.shapes[shape].used = self.clock;
-        self.first = shape;
+        self.follows(shape);
         Some(shape)
     }
 
@@ -308,9 +310,18 @@ impl Shapes {
             (0..MAX_SHAPES).max_by_key(age).unwrap_or(0)
         };
         self.shapes[index].learn(text, tape, span);
+        self.relink(index);
+        self.follows(index);
+    }
+
+    /// Shape `index` is the last line's, after the one before.
+    fn follows(&mut self, index: usize) {
         self.clock = self.clock.wrapping_add(1);
         self.shapes[index].used = self.clock;
-        self.relink(index);
+        if let Some(before) = self.shapes.get_mut(self.last) {
+            before.next = index;
+        }
+        self.last = index;
     }
 
     /// Counts the steps shape `index` shares with each other one.
