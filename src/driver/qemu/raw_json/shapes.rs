@@ -41,13 +41,14 @@
 //! kinds its order).
 //!
 //! A line that matches no shape costs the walk, the failed tries and its
-//! learning (together about two walks). Where such lines outweigh those
+//! learning (together about three walks). Where such lines outweigh those
 //! that match ([`MISS_COST`]), as in a stream whose shapes never repeat,
 //! the cache rests: the walk alone checks the next [`REST`] lines, the one
 //! after them is tried and learned, and so on until lines match again.
-//! (Measured with `cost_per_line` below: the burst's kinds in turn 2609 to
-//! 1254 instructions per line, in a random order 2617 to 1505, lines whose
-//! shapes never repeat 2663 to 2787.)
+//! (Measured with `cost_per_line` below under callgrind, instructions per
+//! line, walk to shapes: the burst's kinds in turn 2609 to 1259, in a
+//! random order 2617 to 1510; lines whose shapes never repeat 2663 to 2761,
+//! every fifth line's shape new 2628 to 2702.)
 
 use super::{integer_end, same_short, string_end, Member, Raw, Span, Tape, HIGHS, ONES};
 
@@ -58,11 +59,13 @@ const MAX_SHAPES: usize = 8;
 /// cache's memory: a few KiB for each shape).
 const MAX_LINE: usize = 2048;
 /// What a line that matches no shape costs, in lines that match one: its
-/// failed tries and its learning cost about what matching saves on one or
-/// two (counted high, so that a stream of new shapes soon stops learning).
-const MISS_COST: u32 = 4;
-/// How far misses may outweigh matches before a miss rests the cache.
-const MAX_DEBT: u32 = 64;
+/// failed tries and its learning cost about what matching saves on four or
+/// five (counted high: wherever lines that match no shape do not rest the
+/// cache, the matches more than pay for them).
+const MISS_COST: u32 = 8;
+/// How far misses may outweigh matches before a miss rests the cache (16
+/// misses in a row: enough to learn a stream's kinds when it starts).
+const MAX_DEBT: u32 = 128;
 /// How many lines the walk alone checks while the cache rests, neither
 /// matching nor learning: a stream whose shapes never repeat costs little
 /// more than the walk, and one that turns regular again is matched again.
@@ -388,10 +391,16 @@ impl<'a> Raw<'a> {
     /// walked and its shape learned. The same result as `check` for every
     /// text.
     pub fn check_with(text: &'a [u8], tape: &'a mut Tape, shapes: &mut Shapes) -> Option<Raw<'a>> {
-        let source = Raw::source(text)?;
         if shapes.resting() {
-            return Raw::walked(source, tape);
+            return Raw::check(text, tape);
         }
+        Raw::matched(text, tape, shapes)
+    }
+
+    /// [`Raw::check_with`] when the cache does not rest.
+    #[inline(never)]
+    fn matched(text: &'a [u8], tape: &'a mut Tape, shapes: &mut Shapes) -> Option<Raw<'a>> {
+        let source = Raw::source(text)?;
         let mut ends = [0; MAX_SLOTS + 1];
         if let Some(shape) = shapes.find(text, &mut ends) {
             let shape = &mut shapes.shapes[shape];
@@ -603,8 +612,9 @@ mod tests {
 
     /// Lines checked by the walk alone and through a cache, timed: the
     /// burst's kinds in turn and in a random order (their timestamps
-    /// varying), and lines whose shapes never repeat (the worst case: a walk,
-    /// a failed match and a shape learned for each). Run with `--ignored
+    /// varying), lines whose shapes never repeat (the worst case: a walk, a
+    /// failed match and a shape learned for each), and those in turn with
+    /// every fifth line's shape new. Run with `--ignored
     /// --nocapture` (or under callgrind: each case is its own function).
     #[test]
     #[ignore]
@@ -621,7 +631,11 @@ mod tests {
         let mixed: Vec<String> = (0..count).map(|n| stamped(kinds[random(kinds.len())], n)).collect();
         let new: Vec<String> =
             (0..count).map(|n| kinds[n % kinds.len()].replacen("\"data\"", &format!("\"data{n}\""), 1)).collect();
-        for (name, lines) in [("in turn", &in_turn), ("random order", &mixed), ("never repeating", &new)] {
+        let some_new: Vec<String> =
+            (0..count).map(|n| if n % 5 == 0 { new[n].clone() } else { in_turn[n].clone() }).collect();
+        let cases =
+            [("in turn", &in_turn), ("random order", &mixed), ("never repeating", &new), ("one in 5 new", &some_new)];
+        for (name, lines) in cases {
             let walk = best_of(5, || walk_all(lines));
             let shapes = best_of(5, || shapes_all(lines));
             let per_line = |d: std::time::Duration| d.as_nanos() as f64 / lines.len() as f64;
