@@ -46,9 +46,9 @@
 //! the cache rests: the walk alone checks the next [`REST`] lines, the one
 //! after them is tried and learned, and so on until lines match again.
 //! (Measured with `cost_per_line` below under callgrind, instructions per
-//! line, walk to shapes: the burst's kinds in turn 2609 to 1259, in a
-//! random order 2617 to 1510; lines whose shapes never repeat 2663 to 2761,
-//! every fifth line's shape new 2628 to 2702.)
+//! line, walk to shapes: the burst's kinds in turn 2609 to 1260, in a
+//! random order 2617 to 1511; lines whose shapes never repeat 2663 to 2785,
+//! every fifth line's shape new 2628 to 2726.)
 
 use super::{integer_end, same_short, string_end, Member, Raw, Span, Tape, HIGHS, ONES};
 
@@ -394,12 +394,6 @@ impl<'a> Raw<'a> {
         if shapes.resting() {
             return Raw::check(text, tape);
         }
-        Raw::matched(text, tape, shapes)
-    }
-
-    /// [`Raw::check_with`] when the cache does not rest.
-    #[inline(never)]
-    fn matched(text: &'a [u8], tape: &'a mut Tape, shapes: &mut Shapes) -> Option<Raw<'a>> {
         let source = Raw::source(text)?;
         let mut ends = [0; MAX_SLOTS + 1];
         if let Some(shape) = shapes.find(text, &mut ends) {
