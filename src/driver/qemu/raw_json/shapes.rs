@@ -92,10 +92,10 @@ struct Step {
 }
 
 /// A member of the tape of a shape's line, its positions relative to the
-/// ends of slots: its key and the start of its value (which no slot
-/// separates) `start` bytes and more after the end of slot `anchor - 1` (or
-/// after the start of the line for anchor 0); the end of its value `end.1`
-/// bytes after the end of slot `end.0 - 1`.
+/// ends of slots: its key (`key.0..key.1`) and the start of its value
+/// (`value`), which no slot separates, that many bytes after the end of
+/// slot `anchor - 1` (after the start of the line for anchor 0); the end of
+/// its value `end.1` bytes after the end of slot `end.0 - 1`.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     anchor: u8,
