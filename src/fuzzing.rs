@@ -5,18 +5,24 @@
 
 use crate::driver::qemu::mapping::{map_eof, map_event, DomainRuntime, DomainState, End, VariableClock};
 use crate::driver::qemu::qmp::{Incoming, Line, LineReader, Message, Session};
+use crate::driver::qemu::raw_json::{Raw, Shapes, Tape};
 use crate::rpc::packet::{decode_body, Direction, FrameReader};
 
 /// The QMP input path as the monitor thread drives it: bytes split into
-/// reads of varying sizes (the first byte picks the size), lines, messages,
-/// the session's handshake and command bookkeeping.
+/// reads of varying sizes (the first byte picks the size), lines checked
+/// through one cache of line shapes (which must give what the walk alone
+/// gives), messages, the session's handshake and command bookkeeping.
 pub fn qmp_lines(data: &[u8]) {
     let Some((&chunk, stream)) = data.split_first() else { return };
     let mut reader = LineReader::new();
     let mut session = Session::new();
+    let mut shapes = Shapes::default();
+    let (mut walked, mut matched) = (Tape::new(), Tape::new());
     for piece in stream.chunks(usize::from(chunk) + 1) {
         reader.push(piece, |line| {
             let Line::Data(line) = line else { return };
+            let want = Raw::check(line, &mut walked);
+            assert_eq!(Raw::check_with(line, &mut matched, &mut shapes), want, "{:?}", String::from_utf8_lossy(line));
             let Ok(message) = Message::parse(line) else { return };
             if let Ok(Incoming::Greeting { .. }) = session.on_message(message) {
                 // What the driver sends once the handshake is done, so that

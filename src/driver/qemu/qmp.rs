@@ -340,7 +340,11 @@ impl<'a> QmpEvent<'a> {
     /// but a plain event (which [`Message::parse_general`] then reads).
     /// `tape` is where the walk records the line's members.
     pub fn read_plain(line: &'a [u8], tape: &'a mut Tape) -> Option<QmpEvent<'a>> {
-        let message = Raw::check(line, tape)?;
+        QmpEvent::read_checked(Raw::check(line, tape)?)
+    }
+
+    /// [`QmpEvent::read_plain`] of a line already checked.
+    pub fn read_checked(message: Raw<'a>) -> Option<QmpEvent<'a>> {
         let [name, timestamp, data, greeting, reply, error] =
             message.get_all(["event", "timestamp", "data", "QMP", "return", "error"]);
         // A greeting or a reply, whatever else it has.

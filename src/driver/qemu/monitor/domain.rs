@@ -17,7 +17,7 @@ use super::source::{Action, Next, Notice, RawCommand, Removal, Source};
 use super::testing;
 use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End, Mapped};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
-use crate::driver::qemu::raw_json::Tape;
+use crate::driver::qemu::raw_json::{Raw, Shapes, Tape};
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{Backlog, Batch};
@@ -38,6 +38,10 @@ thread_local! {
     /// microseconds of its latency), and one for all monitors, so that a
     /// monitor costs no read buffer of its own.
     static READ_BUFFER: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
+    /// The shapes of the lines the thread's monitors sent last, one cache
+    /// for all of them (the monitors of one QEMU send lines of the same
+    /// shapes), so that a monitor costs no cache of its own.
+    static SHAPES: std::cell::RefCell<Shapes> = std::cell::RefCell::new(Shapes::default());
 }
 
 /// The environment variable that sets the queue marks, `HIGH` or `HIGH:LOW`.
@@ -400,10 +404,10 @@ impl DomainMonitor {
     /// monitor's events reach the high-water mark of the queue.
     fn read(&mut self, reads: usize) -> ReadEnd {
         self.backlog.free_spent(&mut self.spent);
-        READ_BUFFER.with_borrow_mut(|buf| self.read_into(buf, reads))
+        READ_BUFFER.with_borrow_mut(|buf| SHAPES.with_borrow_mut(|shapes| self.read_into(buf, shapes, reads)))
     }
 
-    fn read_into(&mut self, buf: &mut [u8], reads: usize) -> ReadEnd {
+    fn read_into(&mut self, buf: &mut [u8], shapes: &mut Shapes, reads: usize) -> ReadEnd {
         for _ in 0..reads {
             let Some(stream) = self.stream.as_mut() else { return ReadEnd::Drained };
             let n = match stream.read(buf) {
@@ -419,7 +423,7 @@ impl DomainMonitor {
                 }
             };
             let mut reader = std::mem::take(&mut self.reader);
-            reader.push(&buf[..n], |line| self.take_line(line));
+            reader.push(&buf[..n], |line| self.take_line(line, shapes));
             self.reader = reader;
             self.flush();
             self.commit();
@@ -485,7 +489,7 @@ impl DomainMonitor {
         self.outgoing.extend_from_slice(line.as_bytes());
     }
 
-    fn take_line(&mut self, line: Line<'_>) {
+    fn take_line(&mut self, line: Line<'_>, shapes: &mut Shapes) {
         let data = match line {
             Line::Data(data) => data,
             Line::Oversized { len } => {
@@ -495,15 +499,15 @@ impl DomainMonitor {
             }
         };
         let mut tape = std::mem::take(&mut self.tape);
-        self.take_message(data, &mut tape);
+        self.take_message(data, &mut tape, shapes);
         self.tape = tape;
     }
 
-    fn take_message(&mut self, data: &[u8], tape: &mut Tape) {
+    fn take_message(&mut self, data: &[u8], tape: &mut Tape, shapes: &mut Shapes) {
         // Nearly every line is an event the fast path reads: it goes to the
         // mapping at once, not moved through the session (which passes
         // events on untouched).
-        if let Some(event) = QmpEvent::read_plain(data, tape) {
+        if let Some(event) = Raw::check_with(data, tape, shapes).and_then(QmpEvent::read_checked) {
             return self.take_event(event);
         }
         let message = match Message::parse_general(data) {
