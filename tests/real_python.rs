@@ -160,6 +160,17 @@ fn qemu_vnc_displays_are_shown_as_by_real_libvirt() {
     assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
 }
 
+/// tests/python/qemu_domain_queries.py on a `qemu:///embed` root: a guest
+/// defined, running, paused and destroyed answers the domain queries
+/// (info, state, OS type, autostart, managed save image, ...) as real
+/// libvirt 9.0's QEMU driver answers them.
+#[test]
+fn qemu_domain_queries_answer_as_real_libvirt() {
+    let (ours, real) = on_ours_and_real_qemu("queries", include_str!("python/qemu_domain_queries.py"), &[]);
+    assert!(real.contains("running OSType -> hvm\n") && real.contains("paused state -> 3\n"), "{real}");
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}
+
 /// Runs `script` with a `qemu:///embed` root's URI and `args` on our
 /// library and on real libvirt 9.0's QEMU driver; both print their answers
 /// then the library they loaded. Both run as `nobody` (real libvirt's

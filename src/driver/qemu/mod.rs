@@ -306,6 +306,25 @@ impl Driver for QemuDriver {
         })
     }
 
+    /// The only OS type the driver runs (libvirt's QEMU driver reads the
+    /// definition's, which the definition checks keep to `hvm` here).
+    fn os_type(&self, dom: &DomainIdentity) -> Result<String> {
+        self.root.find(dom).map(|_| "hvm".to_string())
+    }
+
+    /// The driver starts nothing by itself (`virDomainSetAutostart` is not
+    /// supported), so autostart is off.
+    fn autostart(&self, dom: &DomainIdentity) -> Result<bool> {
+        self.root.find(dom).map(|_| false)
+    }
+
+    /// The driver makes no managed save images (`virDomainManagedSave` is
+    /// not supported), so a domain has none.
+    fn has_managed_save(&self, dom: &DomainIdentity, flags: u32) -> Result<bool> {
+        super::check_flags(flags, 0, "qemuDomainHasManagedSaveImage", ErrorDomain::VIR_FROM_QEMU)?;
+        self.root.find(dom).map(|_| false)
+    }
+
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool> {
         let (identity, _) = self.root.find(dom)?;
         Ok(self.root.defined.lock().get(&*identity.name).is_some_and(|s| s.persistent))
