@@ -220,7 +220,8 @@ fn virsh_run(uri: &str, args: &[&str]) -> (bool, String, String) {
 }
 
 /// `virDomainQemuMonitorCommand` through the daemon (the QEMU program's
-/// procedure 1): the real `virsh qemu-monitor-command` gets QEMU's reply
+/// procedure 1), on a guest with a VNC display whose port QEMU picks (the
+/// real `virsh vncdisplay` names it): the real `virsh qemu-monitor-command` gets QEMU's reply
 /// (JSON, its error replies, HMP), the read-only socket refuses it, and our
 /// own remote driver gets the same as in-process; `qemu-agent-command`
 /// (procedure 3) fails as in-process.
@@ -235,11 +236,21 @@ fn monitor_commands_through_the_daemon() {
     let xml = dir.join("mon.xml");
     std::fs::write(
         &xml,
-        "<domain type='qemu'><name>mon</name><memory unit='MiB'>32</memory><os><type>hvm</type></os></domain>",
+        "<domain type='qemu'><name>mon</name><memory unit='MiB'>32</memory><os><type>hvm</type></os>\
+         <devices><graphics type='vnc' listen='127.0.0.1'/></devices></domain>",
     )
     .unwrap();
     let (ok, out, err) = virsh_run(&daemon.uri(), &["create", &xml.display().to_string()]);
     assert!(ok, "{out}{err}");
+    // The display QEMU picked, as the real virsh finds it in the running
+    // domain's XML, is where QEMU's VNC server answers.
+    let (ok, out, err) = virsh_run(&daemon.uri(), &["vncdisplay", "mon"]);
+    let display: u16 =
+        out.trim().strip_prefix("127.0.0.1:").and_then(|d| d.parse().ok()).unwrap_or_else(|| panic!("{ok} {out}{err}"));
+    let mut vnc = std::net::TcpStream::connect(("127.0.0.1", 5900 + display)).unwrap();
+    let mut greeting = [0u8; 4];
+    std::io::Read::read_exact(&mut vnc, &mut greeting).unwrap();
+    assert_eq!(&greeting, b"RFB ");
 
     let query = r#"{"execute":"query-status"}"#;
     let (ok, out, err) = virsh_run(&daemon.uri(), &["qemu-monitor-command", "mon", query]);
