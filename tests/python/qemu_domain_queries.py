@@ -1,8 +1,7 @@
 """Defines a guest on the connection URI (argv[1], a QEMU driver running type
 'qemu' guests), then starts, suspends and destroys it, and prints what the
 domain queries answer in each state, so that real libvirt 9.0 and ours can be
-compared (tests/real_python.rs). The state's reason is left out: ours reports
-0 (unknown) for each, where libvirt's says booted, user or destroyed."""
+compared (tests/real_python.rs)."""
 
 import sys
 
@@ -17,7 +16,7 @@ dom = conn.defineXML(
 )
 QUERIES = {
     "info": lambda: dom.info()[:4],
-    "state": lambda: dom.state()[0],
+    "state": dom.state,
     "isActive": dom.isActive,
     "isPersistent": dom.isPersistent,
     "OSType": dom.OSType,
@@ -43,8 +42,13 @@ dom.create()
 show("running")
 dom.suspend()
 show("paused")
+dom.resume()
+show("resumed")
 dom.destroy()
 show("destroyed")
+dom.create()
+show("started again")
+dom.destroy()
 dom.undefine()
 
 with open("/proc/self/maps") as maps:

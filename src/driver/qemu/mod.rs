@@ -22,10 +22,7 @@ use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
 use super::{domain_checks, DomainInfo, DomainState as ApiState, Driver, NodeInfo};
-use crate::abi::common::{
-    virDomainPausedReason as Paused, virDomainRunningReason as Running, virDomainShutoffReason as Shutoff,
-    virDomainState as State, virDomainXMLFlags,
-};
+use crate::abi::common::{virDomainPausedReason as Paused, virDomainState as State, virDomainXMLFlags};
 use crate::abi::domain_event::{
     virDomainEventDefinedDetailType as Defined, virDomainEventType as Lifecycle,
     virDomainEventUndefinedDetailType as Undefined,
@@ -43,10 +40,11 @@ pub use monitor::testing;
 use monitor::{hub, Request};
 use root::{Root, Stored, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 
-/// libvirt's state and reason for a monitor-side state.
-fn api_state(state: DomainState) -> ApiState {
+/// libvirt's state and reason for a monitor-side state; a running or shut-off
+/// domain's reason is `recorded` ([`Root::reason`]).
+fn api_state(state: DomainState, recorded: i32) -> ApiState {
     let (state, reason) = match state {
-        DomainState::Running => (State::VIR_DOMAIN_RUNNING, Running::VIR_DOMAIN_RUNNING_UNKNOWN as i32),
+        DomainState::Running => (State::VIR_DOMAIN_RUNNING, recorded),
         DomainState::Paused(why) => (
             State::VIR_DOMAIN_PAUSED,
             match why {
@@ -61,7 +59,7 @@ fn api_state(state: DomainState) -> ApiState {
         DomainState::Shutdown => (State::VIR_DOMAIN_SHUTDOWN, 0),
         DomainState::PmSuspended => (State::VIR_DOMAIN_PMSUSPENDED, 0),
         DomainState::Crashed => (State::VIR_DOMAIN_CRASHED, 0),
-        DomainState::Shutoff => (State::VIR_DOMAIN_SHUTOFF, Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN as i32),
+        DomainState::Shutoff => (State::VIR_DOMAIN_SHUTOFF, recorded),
     };
     ApiState { state: state as i32, reason }
 }
@@ -287,7 +285,8 @@ impl Driver for QemuDriver {
 
     fn state(&self, dom: &DomainIdentity, flags: u32) -> Result<ApiState> {
         super::check_flags(flags, 0, "qemuDomainGetState", ErrorDomain::VIR_FROM_QEMU)?;
-        self.root.find(dom).map(|(_, state)| api_state(state))
+        let (identity, state) = self.root.find(dom)?;
+        Ok(api_state(state, self.root.reason(&identity.name)))
     }
 
     /// As libvirt's QEMU driver without a balloon device: the sizes and
@@ -298,7 +297,7 @@ impl Driver for QemuDriver {
         let def = self.root.definition(&identity.name);
         let pid = self.root.pid(&identity.name).filter(|&pid| pid > 0 && state != DomainState::Shutoff);
         Ok(DomainInfo {
-            state: api_state(state).state as u8,
+            state: api_state(state, 0).state as u8,
             max_memory_kib: def.as_ref().map_or(0, |def| def.memory_kib),
             memory_kib: def.as_ref().map_or(0, |def| def.current_memory_kib),
             vcpus: def.as_ref().map_or(0, |def| def.vcpus),
@@ -365,7 +364,8 @@ impl Driver for QemuDriver {
     }
 
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
-        self.execute(dom, "stop")
+        let identity = self.running(dom)?;
+        self.root.pausing(&identity.name, || hub()?.execute(&self.root, &identity.name, "stop", false).map(drop))
     }
 
     fn resume(&self, dom: &DomainIdentity) -> Result<()> {
@@ -521,6 +521,7 @@ impl Driver for QemuDriver {
                     let _ = std::fs::remove_file(self.root.definition_path(&identity.name));
                     if state == DomainState::Shutoff {
                         defined.remove(&*identity.name);
+                        self.root.forget_reason(&identity.name);
                     } else {
                         stored.persistent = false;
                     }

@@ -2,7 +2,7 @@
 //! and the monitor thread share: the attached domains, the definitions, the
 //! launches and opens under way, and the process-wide domain IDs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -14,7 +14,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::capabilities::LocalHost;
 use super::definition::Definition;
-use super::mapping::DomainState;
+use super::mapping::{DomainState, PausedReason};
+use crate::abi::common::virDomainRunningReason as Running;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::EventState;
 use crate::event::DomainIdentity;
@@ -203,6 +204,13 @@ pub(super) struct Root {
     pub(super) opening: Mutex<(usize, bool)>,
     pub(super) opened: Condvar,
     pub(super) saves: Saves,
+    /// libvirt's reason for each domain's state where the state does not
+    /// say it: how a running domain came to run, why a shut-off one stopped
+    /// (`virDomainGetState`'s reason), by name.
+    reasons: Mutex<HashMap<String, i32>>,
+    /// Domains that `virDomainSuspend` is pausing: the pause their QEMU
+    /// reports is the user's.
+    pausing: Mutex<HashSet<String>>,
 }
 
 /// Definition files being written off the monitor thread.
@@ -250,6 +258,17 @@ fn save_later(root: Weak<Root>, name: String) {
     }
 }
 
+/// Why a domain runs, as libvirt's QEMU driver says, from the state it ran
+/// from: started (out of `-S`), woken up, or unpaused.
+fn running_reason(from: DomainState) -> Running {
+    match from {
+        DomainState::Paused(PausedReason::StartingUp) => Running::VIR_DOMAIN_RUNNING_BOOTED,
+        DomainState::PmSuspended => Running::VIR_DOMAIN_RUNNING_WAKEUP,
+        DomainState::Paused(_) => Running::VIR_DOMAIN_RUNNING_UNPAUSED,
+        _ => Running::VIR_DOMAIN_RUNNING_UNKNOWN,
+    }
+}
+
 impl Root {
     pub(super) fn new(dir: PathBuf) -> Root {
         Root {
@@ -262,6 +281,8 @@ impl Root {
             opening: Mutex::new((0, false)),
             opened: Condvar::new(),
             saves: Saves::default(),
+            reasons: Mutex::new(HashMap::new()),
+            pausing: Mutex::new(HashSet::new()),
         }
     }
 
@@ -273,7 +294,11 @@ impl Root {
     /// The domain's QEMU is gone: a transient definition goes with it.
     pub(super) fn detach(&self, name: &str) {
         if self.domains.lock().remove(name).is_some() {
-            self.defined.lock().retain(|n, stored| n != name || stored.persistent);
+            let mut defined = self.defined.lock();
+            defined.retain(|n, stored| n != name || stored.persistent);
+            if !defined.contains_key(name) {
+                self.forget_reason(name);
+            }
             let _ = std::fs::remove_file(self.dir.join(format!("{name}.pid")));
         }
         self.domains_changed.notify_all();
@@ -392,8 +417,42 @@ impl Root {
 
     pub(super) fn set_state(&self, name: &str, state: DomainState) {
         if let Some(domain) = self.domains.lock().get_mut(name) {
-            domain.state = state;
+            domain.state = match state {
+                DomainState::Paused(PausedReason::Unknown) if self.pausing.lock().contains(name) => {
+                    DomainState::Paused(PausedReason::User)
+                }
+                DomainState::Running if domain.state != DomainState::Running => {
+                    self.reasons.lock().insert(name.to_string(), running_reason(domain.state) as i32);
+                    state
+                }
+                state => state,
+            };
         }
+    }
+
+    /// Runs `pause` (the `stop` command) with the pause it causes known as
+    /// the user's.
+    pub(super) fn pausing<T>(&self, name: &str, pause: impl FnOnce() -> T) -> T {
+        self.pausing.lock().insert(name.to_string());
+        let paused = pause();
+        self.pausing.lock().remove(name);
+        paused
+    }
+
+    /// Records why a domain's QEMU is gone (a `virDomainShutoffReason`).
+    pub(super) fn set_shutoff_reason(&self, name: &str, reason: i32) {
+        self.reasons.lock().insert(name.to_string(), reason);
+    }
+
+    /// The reason [`Root::set_state`] or [`Root::set_shutoff_reason`] last
+    /// recorded for `name` (0, libvirt's "unknown" of every state, if none).
+    pub(super) fn reason(&self, name: &str) -> i32 {
+        self.reasons.lock().get(name).copied().unwrap_or(0)
+    }
+
+    /// Forgets the reason of a domain that is no longer defined.
+    pub(super) fn forget_reason(&self, name: &str) {
+        self.reasons.lock().remove(name);
     }
 
     pub(super) fn initial_attach_started(&self) {

@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::qmp::QmpEvent;
+use crate::abi::common::virDomainShutoffReason as Shutoff;
 use crate::abi::domain_event::{
     virConnectDomainEventBlockJobStatus as JobStatus, virDomainEventCrashedDetailType as Crashed,
     virDomainEventGraphicsPhase as Phase, virDomainEventPMSuspendedDetailType as PmSuspended,
@@ -214,6 +215,20 @@ pub fn map_eof(rt: &mut DomainRuntime, end: End) -> Vec<EventPayload> {
         End::Exited => Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED,
     };
     vec![lifecycle(Ev::VIR_DOMAIN_EVENT_STOPPED, detail as i32)]
+}
+
+/// libvirt's reason for the shut-off state a `Stopped` event leaves
+/// (`virDomainGetState`): as its QEMU driver, a QEMU that died without a
+/// `SHUTDOWN` ("failed") leaves the domain "crashed".
+pub fn shutoff_reason(payload: &EventPayload) -> Option<Shutoff> {
+    let EventPayload::Lifecycle { event, detail } = *payload else { return None };
+    (event == Ev::VIR_DOMAIN_EVENT_STOPPED as i32).then_some(())?;
+    Some(match detail {
+        d if d == Stopped::VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN as i32 => Shutoff::VIR_DOMAIN_SHUTOFF_SHUTDOWN,
+        d if d == Stopped::VIR_DOMAIN_EVENT_STOPPED_DESTROYED as i32 => Shutoff::VIR_DOMAIN_SHUTOFF_DESTROYED,
+        d if d == Stopped::VIR_DOMAIN_EVENT_STOPPED_FAILED as i32 => Shutoff::VIR_DOMAIN_SHUTOFF_CRASHED,
+        _ => Shutoff::VIR_DOMAIN_SHUTOFF_UNKNOWN,
+    })
 }
 
 /// The domain ID an event shows: the domain's own while its QEMU runs, -1

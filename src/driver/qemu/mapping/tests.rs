@@ -111,6 +111,20 @@ fn a_destroyed_domain_stops_destroyed_whatever_came_before() {
     assert_eq!(map_eof(&mut rt, End::Destroyed), vec![]);
 }
 
+/// The shut-off reason each end leaves, as libvirt's QEMU driver gives it:
+/// destroyed, shut down, or "crashed" for a QEMU gone without a SHUTDOWN.
+#[test]
+fn each_end_leaves_libvirts_shutoff_reason() {
+    use crate::abi::common::virDomainShutoffReason as Shutoff;
+    let reason = |rt: &mut DomainRuntime, end| map_eof(rt, end).first().and_then(shutoff_reason).map(|r| r as i32);
+    assert_eq!(reason(&mut running(), End::Destroyed), Some(Shutoff::VIR_DOMAIN_SHUTOFF_DESTROYED as i32));
+    assert_eq!(reason(&mut running(), End::Exited), Some(Shutoff::VIR_DOMAIN_SHUTOFF_CRASHED as i32));
+    let mut rt = running();
+    map(&mut rt, r#"{"event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-shutdown"}}"#);
+    assert_eq!(reason(&mut rt, End::Exited), Some(Shutoff::VIR_DOMAIN_SHUTOFF_SHUTDOWN as i32));
+    assert!(shutoff_reason(&EventPayload::Reboot).is_none());
+}
+
 #[test]
 fn attaching_reports_a_start_only_for_a_qemu_that_appeared() {
     let started = lc(Ev::VIR_DOMAIN_EVENT_STARTED, Started::VIR_DOMAIN_EVENT_STARTED_BOOTED as i32);

@@ -458,6 +458,9 @@ impl DomainMonitor {
         if let Some(identity) = self.identity.clone() {
             let end = if self.destroying { End::Destroyed } else { End::Exited };
             for payload in mapping::map_eof(&mut self.runtime, end) {
+                if let Some(reason) = mapping::shutoff_reason(&payload) {
+                    self.root.set_shutoff_reason(&self.name, reason as i32);
+                }
                 let id = mapping::shown_id(&self.runtime, identity.id, &payload);
                 self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
             }
