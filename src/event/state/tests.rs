@@ -533,3 +533,31 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
     assert!((SPENT_LIMIT..SPENT_LIMIT + FLUSH_BATCH).contains(&held), "{held} held");
     state.deregister(1, id).unwrap();
 }
+
+#[test]
+fn a_batch_queued_into_an_empty_queue_takes_its_buffer_only_up_to_one_flush_of_room() {
+    let dom = domain("vm", 1);
+    let lifecycles = |count: i32| batch_of((0..count).map(|n| lifecycle(&dom, n)));
+    let events = |queue: &Queue| queue.events.iter().map(|queued| queued.event.clone()).collect::<Vec<_>>();
+    // A queue emptied after holding many events keeps their room.
+    let mut queue = Queue::default();
+    queue.append(&mut lifecycles(4 * FLUSH_BATCH as i32).events, None);
+    queue.events.clear();
+    queue.runs.clear();
+    let mut batch = lifecycles(2);
+    queue.append(&mut batch.events, None);
+    assert_eq!(events(&queue), [lifecycle(&dom, 0).into(), lifecycle(&dom, 1).into()]);
+    assert!(batch.is_empty());
+    assert!(batch.events.capacity() < 4 * FLUSH_BATCH, "the producer did not get the long queue's room");
+    // Room for one flush is traded: the producer gets the queue's buffer.
+    let mut queue = Queue::default();
+    queue.events.reserve(FLUSH_BATCH);
+    let mut batch = lifecycles(2);
+    queue.append(&mut batch.events, None);
+    assert_eq!(events(&queue).len(), 2);
+    assert!(batch.is_empty() && batch.events.capacity() >= FLUSH_BATCH, "the buffers changed places");
+    // Into a queue that holds events, the batch's are added after them.
+    queue.append(&mut lifecycles(1).events, None);
+    assert_eq!(events(&queue)[2], lifecycle(&dom, 0).into());
+    assert_eq!(queue.runs.iter().map(|run| run.len).sum::<usize>(), 3);
+}

@@ -700,8 +700,8 @@ impl DomainMonitor {
                 details: event.details().map(CText::from),
             });
         }
-        let mut mapped = std::mem::take(&mut self.mapped);
-        mapping::map_event_into(&mut self.runtime, event, &mut mapped);
+        let mapped = &mut self.mapped;
+        mapping::map_event_into(&mut self.runtime, event, mapped);
         for warning in &mapped.warnings {
             warn(format_args!("monitor of '{}': {warning}", self.name));
         }
@@ -712,7 +712,6 @@ impl DomainMonitor {
             let id = mapping::shown_id(&self.runtime, identity.id, &payload);
             self.batch.push(DomainEvent::new(DomainIdentity { id, ..identity.clone() }, payload));
         }
-        self.mapped = mapped;
     }
 
     /// Queues the events of what was just handled in one batch, and tells
