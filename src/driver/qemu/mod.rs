@@ -365,7 +365,7 @@ impl Driver for QemuDriver {
 
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
         let identity = self.running(dom)?;
-        self.root.pausing(&identity.name, || hub()?.execute(&self.root, &identity.name, "stop", false).map(drop))
+        self.root.pause_as_user(&identity.name, || hub()?.execute(&self.root, &identity.name, "stop", false).map(drop))
     }
 
     fn resume(&self, dom: &DomainIdentity) -> Result<()> {

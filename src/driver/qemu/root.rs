@@ -432,7 +432,7 @@ impl Root {
 
     /// Runs `pause` (the `stop` command) with the pause it causes known as
     /// the user's.
-    pub(super) fn pausing<T>(&self, name: &str, pause: impl FnOnce() -> T) -> T {
+    pub(super) fn pause_as_user<T>(&self, name: &str, pause: impl FnOnce() -> T) -> T {
         self.pausing.lock().insert(name.to_string());
         let paused = pause();
         self.pausing.lock().remove(name);
