@@ -364,8 +364,7 @@ impl Driver for QemuDriver {
     }
 
     fn suspend(&self, dom: &DomainIdentity) -> Result<()> {
-        let identity = self.running(dom)?;
-        self.root.pause_as_user(&identity.name, || hub()?.execute(&self.root, &identity.name, "stop", false).map(drop))
+        self.root.pause_as_user(&dom.name, || self.execute(dom, "stop"))
     }
 
     fn resume(&self, dom: &DomainIdentity) -> Result<()> {
