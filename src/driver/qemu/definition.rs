@@ -238,14 +238,15 @@ fn vnc_address(graphics: &Element) -> Option<&str> {
 }
 
 /// Writes a VNC display that listens on an address as libvirt formats it:
-/// `port` (-1 for one QEMU has yet to pick), `autoport` and, when known, the
+/// `port` (-1 while QEMU has yet to pick it), `autoport` and, when known, the
 /// `listen` address right after `type`, and one `<listen type='address'>`.
-fn show_vnc_address(xml: &mut Element, port: &str, autoport: bool, address: Option<&str>) {
+fn show_vnc_address(xml: &mut Element, port: Option<u16>, autoport: bool, address: Option<&str>) {
     let Some(graphics) = xml.child_mut("devices").and_then(|devices| devices.child_mut("graphics")) else {
         return;
     };
     graphics.attributes.retain(|(key, _)| !["port", "autoport", "listen"].contains(&key.as_str()));
-    let shown = [("port", Some(port)), ("autoport", Some(if autoport { "yes" } else { "no" })), ("listen", address)];
+    let port = port.map_or("-1".to_string(), |port| port.to_string());
+    let shown = [("port", Some(&*port)), ("autoport", Some(if autoport { "yes" } else { "no" })), ("listen", address)];
     let after_type = graphics.attributes.iter().position(|(key, _)| key == "type").map_or(0, |i| i + 1);
     let shown = shown.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?.to_string())));
     graphics.attributes.splice(after_type..after_type, shown);
@@ -356,10 +357,9 @@ impl Definition {
             }
         }
         if let Some(Vnc { listen: VncListen::Address { port, .. }, .. }) = &vnc {
-            let port_shown = port.map_or("-1".to_string(), |port| port.to_string());
             let given =
                 xml.child("devices").and_then(|d| d.child("graphics")).and_then(vnc_address).map(str::to_string);
-            show_vnc_address(&mut xml, &port_shown, port.is_none(), given.as_deref());
+            show_vnc_address(&mut xml, *port, port.is_none(), given.as_deref());
         }
         let Machine { machine, memory_kib, current_memory_kib, virt_type, .. } = machine;
         Ok(Definition {
@@ -401,9 +401,8 @@ impl Definition {
     pub fn live(&self, vnc_port: Option<u16>) -> Definition {
         let mut live = self.clone();
         if let Some(Vnc { listen: VncListen::Address { address, port }, .. }) = &self.vnc {
-            // The port QEMU took, when it was asked.
-            let port_shown = port.or(vnc_port).map_or("-1".to_string(), |port| port.to_string());
-            show_vnc_address(&mut live.xml, &port_shown, port.is_none(), Some(address));
+            // The port given, or the one QEMU took when it was asked.
+            show_vnc_address(&mut live.xml, port.or(vnc_port), port.is_none(), Some(address));
         }
         live
     }
