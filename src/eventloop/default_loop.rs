@@ -24,6 +24,7 @@ use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use once_cell::sync::OnceCell;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::parked::{Parked, Removal};
@@ -76,6 +77,35 @@ fn from_poll_events(revents: libc::c_short) -> i32 {
         events |= EVENT_HANDLE_HANGUP;
     }
     events
+}
+
+/// A descriptor that the loop's thread reads itself while it would otherwise
+/// sleep in poll(2), and that some other thread reads the rest of the time
+/// (the QEMU monitors: see `driver::qemu::monitor`). Reading it on the
+/// thread that dispatches saves waking a second thread per event.
+pub trait WaitingReader: Send + Sync {
+    /// The descriptor to poll with the watches.
+    fn fd(&self) -> RawFd;
+    /// The loop's thread is about to wait: the reader stops the other
+    /// thread from reading until [`WaitingReader::hand_back`]. False if it
+    /// cannot; then the descriptor is not polled this time.
+    fn take_over(&self) -> bool;
+    /// The wait is over (`ready`: the descriptor was readable): reads what
+    /// is there, then lets the other thread read again. Runs no application
+    /// code, and no lock of the loop is held.
+    fn hand_back(&self, ready: bool);
+}
+
+/// Hands a [`WaitingReader`] back however the wait ends, unwinding included.
+struct TakenOver<'a> {
+    reader: &'a dyn WaitingReader,
+    ready: bool,
+}
+
+impl Drop for TakenOver<'_> {
+    fn drop(&mut self) {
+        self.reader.hand_back(self.ready);
+    }
 }
 
 struct Entry<C, D> {
@@ -258,6 +288,7 @@ pub struct DefaultLoop {
     /// waiting to poll.
     poll_released: Condvar,
     wakeup: Wakeup,
+    waiting_reader: OnceCell<Box<dyn WaitingReader>>,
     /// How many times poll(2) returned, to observe wake-ups in tests.
     #[cfg(test)]
     polls: AtomicUsize,
@@ -297,9 +328,16 @@ impl DefaultLoop {
             }),
             poll_released: Condvar::new(),
             wakeup: Wakeup::new()?,
+            waiting_reader: OnceCell::new(),
             #[cfg(test)]
             polls: AtomicUsize::new(0),
         })
+    }
+
+    /// Makes the loop's thread read `reader` while it waits (see
+    /// [`WaitingReader`]). One per loop: false if one is set already.
+    pub fn set_waiting_reader(&self, reader: Box<dyn WaitingReader>) -> bool {
+        self.waiting_reader.set(reader).is_ok()
     }
 
     /// Applies `f` to the registrations, then wakes any thread blocked in
@@ -346,6 +384,12 @@ impl DefaultLoop {
                     continue;
                 }
             };
+            // Only a wait that can sleep is worth taking the reading over for.
+            let reader = self.waiting_reader.get().filter(|reader| set.timeout != 0 && reader.take_over());
+            let taken_over = reader.map(|reader| {
+                set.fds.push(libc::pollfd { fd: reader.fd(), events: libc::POLLIN, revents: 0 });
+                TakenOver { reader: reader.as_ref(), ready: false }
+            });
             let polled = sys::poll(&mut set.fds, set.timeout);
             #[cfg(test)]
             self.polls.fetch_add(1, Ordering::SeqCst);
@@ -358,8 +402,13 @@ impl DefaultLoop {
             if set.fds[0].revents != 0 {
                 self.wakeup.drain();
             }
+            self.release_poll(&mut self.registrations.lock());
+            // What it reads is queued before the round starts, so that a
+            // flush it arms runs in this round.
+            if let Some(mut taken_over) = taken_over {
+                taken_over.ready = set.fds.last().is_some_and(|reader| reader.revents != 0);
+            }
             let mut registrations = self.registrations.lock();
-            self.release_poll(&mut registrations);
             let round = Self::start_round(&mut registrations);
             let mut dispatched = self.dispatch_timers(registrations, round);
             for (pollfd, &watch) in set.fds[1..].iter().zip(&set.watches) {

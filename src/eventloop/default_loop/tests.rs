@@ -891,3 +891,94 @@ fn a_change_reaches_a_waiting_thread_while_another_runs_a_long_callback() {
         threads.stop();
     });
 }
+
+/// A [`WaitingReader`] over a pipe that logs what the loop asks of it and,
+/// when handed back ready, takes one byte and arms its loop's timer, as the
+/// QEMU monitors arm their flush timer.
+struct PipeReader {
+    read: OwnedFd,
+    log: Log,
+    event_loop: Weak<DefaultLoop>,
+    timer: i32,
+}
+
+impl WaitingReader for PipeReader {
+    fn fd(&self) -> RawFd {
+        self.read.as_raw_fd()
+    }
+
+    fn take_over(&self) -> bool {
+        self.log.lock().push(("take over", 0));
+        true
+    }
+
+    fn hand_back(&self, ready: bool) {
+        self.log.lock().push(("hand back", i32::from(ready)));
+        if ready {
+            let mut file = std::fs::File::from(self.read.try_clone().unwrap());
+            std::io::Read::read_exact(&mut file, &mut [0]).unwrap();
+            if let Some(event_loop) = self.event_loop.upgrade() {
+                event_loop.update_timeout(self.timer, 0);
+            }
+        }
+    }
+}
+
+/// A loop with a [`PipeReader`] whose timer logs "flush"; the pipe's write end.
+fn loop_with_reader(log: &Log) -> (Arc<DefaultLoop>, OwnedFd) {
+    let event_loop = new_loop();
+    let timer = event_loop.add_timeout(-1, on_timer(log, "flush")).ok().unwrap();
+    let Pipe { read, write } = pipe();
+    let reader = PipeReader { read, log: log.clone(), event_loop: Arc::downgrade(&event_loop), timer };
+    assert!(event_loop.set_waiting_reader(Box::new(reader)));
+    (event_loop, write)
+}
+
+#[test]
+fn a_waiting_reader_is_read_by_the_waiting_thread_and_what_it_arms_runs_at_once() {
+    bounded(|| {
+        let log = log();
+        let (event_loop, write) = loop_with_reader(&log);
+        let (_thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        write_byte(&write);
+        finished(&rx).unwrap();
+        // One wake-up: the timer armed while reading ran in the same iteration.
+        assert_eq!(seen(&log), [("take over", 0), ("hand back", 1), ("flush", 1)]);
+        assert_eq!(event_loop.polls.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_waiting_reader_is_handed_back_however_the_wait_ends() {
+    bounded(|| {
+        let log = log();
+        let (event_loop, _write) = loop_with_reader(&log);
+        let p = pipe();
+        event_loop.add_handle(p.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "watch")).ok().unwrap();
+        write_byte(&p.write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("take over", 0), ("hand back", 0), ("watch", EVENT_HANDLE_READABLE)]);
+    });
+}
+
+#[test]
+fn a_waiting_reader_is_left_alone_when_the_loop_does_not_wait() {
+    bounded(|| {
+        let log = log();
+        let (event_loop, write) = loop_with_reader(&log);
+        event_loop.add_timeout(0, on_timer(&log, "due")).ok().unwrap();
+        write_byte(&write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("due", 2)]);
+    });
+}
+
+#[test]
+fn only_one_waiting_reader_per_loop() {
+    let log = log();
+    let (event_loop, _write) = loop_with_reader(&log);
+    let Pipe { read, .. } = pipe();
+    let second = PipeReader { read, log: log.clone(), event_loop: Weak::new(), timer: 0 };
+    assert!(!event_loop.set_waiting_reader(Box::new(second)));
+}
