@@ -1,11 +1,12 @@
 //! The QEMU driver's cost: however many monitors are attached, one monitor
-//! thread serves them all, and an idle process (monitors attached, callbacks
-//! registered, the application blocked in its event loop) uses no CPU.
+//! thread serves them all, an idle process (monitors attached, callbacks
+//! registered, the application blocked in its event loop) uses no CPU, and
+//! with the built-in event loop an event wakes only the loop's thread.
 
 use std::ffi::CString;
 use std::io::{BufRead, Write};
 use std::os::raw::{c_int, c_void};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,6 +43,83 @@ fn monitor_threads() -> usize {
         .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
         .filter(|name| name.trim() == "virt-events-qmp")
         .count()
+}
+
+/// How many times the monitor thread has gone to sleep and been woken.
+fn monitor_thread_wakeups() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .map(|task| task.unwrap().path())
+        .filter(|task| std::fs::read_to_string(task.join("comm")).is_ok_and(|name| name.trim() == "virt-events-qmp"))
+        .filter_map(|task| std::fs::read_to_string(task.join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+                .map(|count| count.trim().parse::<u64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// Registers `callback` for the domain event `id` on `conn`.
+fn register(conn: virConnectPtr, id: c_int, callback: *const ()) {
+    // SAFETY: `callback` has the type of event `id`; this is VIR_DOMAIN_EVENT_CALLBACK's cast.
+    let generic =
+        unsafe { std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(callback) };
+    assert!(
+        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), id, Some(generic), std::ptr::null_mut(), None)
+            >= 0
+    );
+}
+
+/// A fresh root `NAME-PID` holding one fake QEMU, `NAME.qmp`, which
+/// completes the handshake, waits for the test's go, then runs `serve`.
+fn root_with_fake<T: Send + 'static>(
+    name: &str,
+    serve: impl FnOnce(UnixStream, std::io::BufReader<UnixStream>) -> T + Send + 'static,
+) -> (PathBuf, std::sync::mpsc::Sender<()>, std::thread::JoinHandle<T>) {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let listener = UnixListener::bind(root.join(format!("{name}.qmp"))).unwrap();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (writer, reader) = common::fake_qemu_handshake(&listener, running(), "", serde_json::json!([]));
+        wait.recv().unwrap();
+        serve(writer, reader)
+    });
+    (root, go, server)
+}
+
+/// Sends QEMU's RTC_CHANGE with `offset`.
+fn send_rtc_change(writer: &mut UnixStream, offset: i64) {
+    let event = serde_json::json!({"event": "RTC_CHANGE", "data": {"offset": offset}, "timestamp": {"seconds": 1, "microseconds": 0}});
+    writeln!(writer, "{event}\r").unwrap();
+}
+
+/// Registers the default loop and opens `qemu:///embed` on `root`.
+fn open_embed(root: &std::path::Path, read_only: bool) -> virConnectPtr {
+    assert_eq!(virEventRegisterDefaultImpl(), 0);
+    let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
+    let open = if read_only { virConnectOpenReadOnly } else { virConnectOpen };
+    // SAFETY: (C-ABI call) a valid URI, as a C program passes it.
+    let conn = unsafe { open(uri.as_ptr()) };
+    assert!(!conn.is_null());
+    conn
+}
+
+/// Runs the default loop on this thread until `done` (at most 20 s). A
+/// 20 ms timer keeps each iteration short: another test's thread may be
+/// running the loop too.
+fn run_loop_until(done: impl Fn() -> bool) {
+    // SAFETY: `tick` ignores its opaque.
+    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
+    assert!(ticker > 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() && std::time::Instant::now() < deadline {
+        virEventRunDefaultImpl();
+    }
+    assert_eq!(virEventRemoveTimeout(ticker), 0);
 }
 
 /// The CPU measurement needs the process to itself.
@@ -86,13 +164,12 @@ fn one_monitor_thread_and_no_cpu_when_idle() {
     assert_eq!(monitor_threads(), 1, "one monitor thread for eight monitors");
 
     // The application's loop blocks; nothing should run until something happens.
-    std::thread::spawn(|| loop {
-        virEventRunDefaultImpl();
-    });
+    let looping = LoopThread::start();
     std::thread::sleep(Duration::from_millis(200));
     let before = cpu_time();
     std::thread::sleep(Duration::from_secs(2));
     let spent = cpu_time() - before;
+    looping.stop();
     assert!(spent < Duration::from_millis(20), "an idle process spent {spent:?} of CPU in 2 s");
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -112,45 +189,186 @@ extern "C" fn slow_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw::
 #[test]
 fn a_slow_callback_loses_no_event() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("slow-{}", std::process::id()));
-    std::fs::create_dir_all(&root).unwrap();
-    let listener = UnixListener::bind(root.join("busy.qmp")).unwrap();
-    let (go, wait) = std::sync::mpsc::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let (mut writer, mut reader) = common::fake_qemu_handshake(&listener, running(), "", serde_json::json!([]));
-        let mut line = String::new();
-        wait.recv().unwrap();
+    let (root, go, server) = root_with_fake("slow", |mut writer, mut reader| {
         for offset in 0..500 {
-            let event = serde_json::json!({"event": "RTC_CHANGE", "data": {"offset": offset}, "timestamp": {"seconds": 1, "microseconds": 0}});
-            writeln!(writer, "{event}\r").unwrap();
+            send_rtc_change(&mut writer, offset);
         }
         // Stay attached until the test is done.
-        let _ = reader.read_line(&mut line);
+        let _ = reader.read_line(&mut String::new());
     });
-    assert_eq!(virEventRegisterDefaultImpl(), 0);
-    let uri = CString::new(format!("qemu:///embed?root={}", root.display())).unwrap();
-    // SAFETY: (C-ABI calls) valid arguments, as a C program passes them.
-    let conn = unsafe { virConnectOpenReadOnly(uri.as_ptr()) };
-    assert!(!conn.is_null());
-    // SAFETY: the callback has the RTC-change type; this is VIR_DOMAIN_EVENT_CALLBACK's cast.
-    let generic = unsafe {
-        std::mem::transmute::<*const (), extern "C" fn(virConnectPtr, virDomainPtr, *mut c_void)>(slow_rtc as *const ())
-    };
-    assert!(
-        virConnectDomainEventRegisterAny(conn, std::ptr::null_mut(), 2, Some(generic), std::ptr::null_mut(), None) >= 0
-    );
-    // Another test's thread may be running the loop too: never block for long.
-    // SAFETY: `tick` ignores its opaque.
-    let ticker = unsafe { virEventAddTimeout(20, Some(tick), std::ptr::null_mut(), None) };
-    assert!(ticker > 0);
+    let conn = open_embed(&root, true);
+    register(conn, 2, slow_rtc as *const ());
     go.send(()).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while OFFSETS.lock().unwrap().len() < 500 && std::time::Instant::now() < deadline {
-        virEventRunDefaultImpl();
-    }
+    run_loop_until(|| OFFSETS.lock().unwrap().len() >= 500);
     assert_eq!(*OFFSETS.lock().unwrap(), (0..500).collect::<Vec<i64>>(), "every event, in order");
-    assert_eq!(virEventRemoveTimeout(ticker), 0);
     virConnectClose(conn);
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
+}
+
+static PACED: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn paced_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw::c_longlong, _: *mut c_void) {
+    PACED.lock().unwrap().push(offset);
+}
+
+/// The built-in loop's thread reads the monitors while it waits, so a
+/// QEMU event wakes that thread alone, not the monitor thread as well.
+#[test]
+fn with_the_default_loop_an_event_wakes_only_the_loop_thread() {
+    const EVENTS: i64 = 100;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (root, go, server) = root_with_fake("paced", |mut writer, mut reader| {
+        for offset in 0..EVENTS {
+            send_rtc_change(&mut writer, offset);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = reader.read_line(&mut String::new());
+    });
+    let conn = open_embed(&root, true);
+    register(conn, 2, paced_rtc as *const ());
+    let before = monitor_thread_wakeups();
+    go.send(()).unwrap();
+    run_loop_until(|| PACED.lock().unwrap().len() as i64 >= EVENTS);
+    let woken = monitor_thread_wakeups() - before;
+    assert_eq!(*PACED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event, in order");
+    // Only an event arriving while the loop's thread runs callbacks (or on
+    // a machine too busy to run it) wakes the monitor thread.
+    assert!(woken < EVENTS as u64 / 4, "the monitor thread woke {woken} times for {EVENTS} events");
+    virConnectClose(conn);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+static SUSPENDED: std::sync::Mutex<Option<(c_int, Duration)>> = std::sync::Mutex::new(None);
+
+extern "C" fn suspend_on_rtc(_: virConnectPtr, dom: virDomainPtr, _: std::os::raw::c_longlong, _: *mut c_void) {
+    let start = std::time::Instant::now();
+    let result = virDomainSuspend(dom);
+    *SUSPENDED.lock().unwrap() = Some((result, start.elapsed()));
+}
+
+/// A callback runs on the loop's thread, which reads the monitors while it
+/// waits: a command issued from a callback must still get its reply.
+#[test]
+fn a_command_issued_from_a_callback_is_answered() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (root, go, server) = root_with_fake("commanded", |mut writer, mut reader| {
+        send_rtc_change(&mut writer, 7);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let command: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        writeln!(writer, "{}\r", serde_json::json!({"return": {}, "id": command["id"]})).unwrap();
+        command["execute"].as_str().unwrap_or_default().to_string()
+    });
+    let conn = open_embed(&root, false);
+    register(conn, 2, suspend_on_rtc as *const ());
+    go.send(()).unwrap();
+    run_loop_until(|| SUSPENDED.lock().unwrap().is_some());
+    let (result, took) = SUSPENDED.lock().unwrap().expect("the callback ran");
+    assert_eq!(result, 0, "virDomainSuspend from the callback failed");
+    assert!(took < Duration::from_secs(5), "the reply took {took:?}");
+    virConnectClose(conn);
+    assert_eq!(server.join().unwrap(), "stop");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A thread running the default loop until it is stopped: stopping arms a
+/// timer, so that the iteration under way ends.
+struct LoopThread {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl LoopThread {
+    fn start() -> LoopThread {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                virEventRunDefaultImpl();
+            }
+        });
+        LoopThread { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: `tick` ignores its opaque.
+        let ticker = unsafe { virEventAddTimeout(0, Some(tick), std::ptr::null_mut(), None) };
+        assert!(ticker > 0);
+        self.thread.join().unwrap();
+        assert_eq!(virEventRemoveTimeout(ticker), 0);
+    }
+}
+
+/// A stream socket bound to `path` that does not listen: connecting to it
+/// is refused, as to QEMU's before it listens.
+fn bound_not_listening(path: &std::path::Path) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: socket takes no pointers; its result is checked.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+    assert!(fd >= 0);
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    let socket = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero bytes are a valid sockaddr_un.
+    let mut address: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let path = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    assert!(path.len() < address.sun_path.len());
+    for (to, &from) in address.sun_path.iter_mut().zip(path) {
+        *to = from as libc::c_char;
+    }
+    let length = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: `address` is a filled sockaddr_un of `length` bytes.
+    let bound = unsafe { libc::bind(fd, std::ptr::addr_of!(address).cast(), length) };
+    assert_eq!(bound, 0, "bind {}", std::io::Error::last_os_error());
+    socket
+}
+
+/// A root opened while the loop's thread waits is attached by that thread
+/// (the request wakes it): the deadlines its monitors then have (here, the
+/// retries of a socket not listening yet) must still be kept by the
+/// monitor thread, which was asleep with none.
+#[test]
+fn deadlines_set_on_the_loop_thread_are_kept() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("deadlines-{}", std::process::id()));
+    let (first, second) = (base.join("first"), base.join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    let listener = UnixListener::bind(first.join("quiet.qmp")).unwrap();
+    std::thread::spawn(move || quiet_monitor(listener));
+    let conn = open_embed(&first, true);
+    // A callback makes the loop's thread read the monitors.
+    register(conn, 0, on_lifecycle as *const ());
+    let looping = LoopThread::start();
+    std::thread::sleep(Duration::from_millis(100));
+
+    // A socket that exists but does not listen yet refuses connections.
+    let socket = second.join("late.qmp");
+    let socket = bound_not_listening(&socket);
+    let server = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: listen on a descriptor this thread owns.
+        assert_eq!(unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&socket), 1) }, 0);
+        quiet_monitor(UnixListener::from(socket));
+    });
+    let start = std::time::Instant::now();
+    let late = open_embed(&second, true);
+    let mut domains: *mut virDomainPtr = std::ptr::null_mut();
+    // SAFETY: `domains` receives a malloc'ed array of references.
+    let found = unsafe { virConnectListAllDomains(late, &mut domains, 0) };
+    let took = start.elapsed();
+    assert_eq!(found, 1, "the late monitor was attached");
+    // SAFETY: the library returned an array of one reference.
+    virt_events::testing::virDomainFree(unsafe { *domains });
+    // SAFETY: the array was allocated by the library with malloc.
+    unsafe { libc::free(domains.cast()) };
+    assert!(took < Duration::from_secs(3), "attaching took {took:?}: a retry was missed");
+    looping.stop();
+    virConnectClose(late);
+    virConnectClose(conn);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&base);
 }

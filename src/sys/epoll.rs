@@ -20,6 +20,11 @@ impl Epoll {
         check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map(|fd| Epoll(owned(fd)))
     }
 
+    /// The instance's own descriptor: readable while an event is pending.
+    pub fn fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
     pub fn add(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
         let mut event = libc::epoll_event { events, u64: token };
         // SAFETY: `event` is a valid epoll_event for the duration of the call.

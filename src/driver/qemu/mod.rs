@@ -220,6 +220,11 @@ impl Driver for QemuDriver {
         &self.root.events
     }
 
+    fn register_events(&self, subscription: Subscription, callback: Arc<dyn EventCallback>) -> Result<i32> {
+        hub()?.read_on_default_loop();
+        self.events().register(subscription, callback)
+    }
+
     fn hypervisor_type(&self) -> Result<String> {
         Ok("QEMU".to_string())
     }
@@ -431,6 +436,7 @@ impl Driver for QemuDriver {
         callback: Arc<dyn EventCallback>,
     ) -> Result<i32> {
         let filter = event_filter::name_filter(event, flags)?;
+        hub()?.read_on_default_loop();
         self.events().register(Subscription { filter, ..subscription }, callback)
     }
 

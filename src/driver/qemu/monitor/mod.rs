@@ -20,6 +20,7 @@ use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,7 @@ use serde_json::Value;
 
 use super::root::{warn, Root, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::eventloop::{self, default_loop::DefaultLoop, default_loop::WaitingReader};
 use crate::sys::{Epoll, Wakeup};
 use domain::DomainMonitor;
 use root_watch::RootWatch;
@@ -38,6 +40,10 @@ use source::{Action, Command, Next, Notice, RawCommand, Removal, Source};
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 const WAKE_TOKEN: u64 = 0;
+/// The sources' epoll among what the monitor thread waits on.
+const SOURCES_TOKEN: u64 = 0;
+/// The monitor thread's own wake-up among what it waits on.
+const POKE_TOKEN: u64 = 1;
 
 /// Work handed to the monitor thread.
 pub(super) enum Request {
@@ -67,29 +73,124 @@ pub(super) enum Request {
 pub(super) struct Hub {
     wake: Wakeup,
     requests: Mutex<VecDeque<Request>>,
+    /// What the sources wait on, and the wake-up.
+    epoll: Epoll,
+    /// What the monitor thread waits on: `epoll` (unless the event loop's
+    /// thread has taken the reading over), `poke`, and the sources' deadlines.
+    gate: Epoll,
+    /// Wakes the monitor thread alone, to wait for a closer deadline.
+    poke: Wakeup,
+    sources: Mutex<Sources>,
+    /// The monitor thread waits with nothing pending: the loop's thread may
+    /// take the reading over.
+    monitor_thread_asleep: AtomicBool,
+    /// How many of the loop's threads hold the reading (one waiting in poll,
+    /// and maybe one still reading after its wait, when several threads run
+    /// the loop): the last to hand it back gives it to the monitor thread.
+    loop_readers: Mutex<usize>,
+    /// Set once the built-in event loop reads the monitors too.
+    on_default_loop: OnceCell<()>,
 }
 
-static HUB: OnceCell<Arc<Hub>> = OnceCell::new();
+static HUB: OnceCell<&'static Hub> = OnceCell::new();
 
 /// The process's monitor thread, started on first use.
-pub(super) fn hub() -> Result<&'static Arc<Hub>> {
+pub(super) fn hub() -> Result<&'static Hub> {
     HUB.get_or_try_init(|| {
         let failed = |e: std::io::Error| {
             Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("cannot start the monitor thread: {e}"))
         };
         let epoll = Epoll::new().map_err(failed)?;
-        let hub = Arc::new(Hub { wake: Wakeup::new().map_err(failed)?, requests: Mutex::new(VecDeque::new()) });
-        epoll.add(hub.wake.fd(), WAKE_TOKEN, Epoll::IN).map_err(failed)?;
-        let thread_hub = hub.clone();
+        let gate = Epoll::new().map_err(failed)?;
+        let wake = Wakeup::new().map_err(failed)?;
+        let poke = Wakeup::new().map_err(failed)?;
+        epoll.add(wake.fd(), WAKE_TOKEN, Epoll::IN).map_err(failed)?;
+        gate.add(epoll.fd(), SOURCES_TOKEN, Epoll::IN).map_err(failed)?;
+        gate.add(poke.fd(), POKE_TOKEN, Epoll::IN).map_err(failed)?;
+        // Lives as long as the process, as the thread does.
+        let hub: &'static Hub = Box::leak(Box::new(Hub {
+            wake,
+            requests: Mutex::new(VecDeque::new()),
+            epoll,
+            gate,
+            poke,
+            sources: Mutex::new(Sources::new()),
+            monitor_thread_asleep: AtomicBool::new(false),
+            loop_readers: Mutex::new(0),
+            on_default_loop: OnceCell::new(),
+        }));
         std::thread::Builder::new()
             .name("virt-events-qmp".into())
-            .spawn(move || MonitorThread::new(epoll, thread_hub).run())
+            .spawn(move || monitor_thread(hub))
             .map_err(failed)?;
         Ok(hub)
     })
+    .copied()
+}
+
+/// The hub as the built-in event loop's [`WaitingReader`].
+struct LoopReading(&'static Hub);
+
+impl WaitingReader for LoopReading {
+    fn fd(&self) -> RawFd {
+        self.0.epoll.fd()
+    }
+
+    /// Only from a monitor thread with nothing to do: one in the middle of
+    /// a burst reads on, in parallel with the loop's thread delivering.
+    fn take_over(&self) -> bool {
+        let hub = self.0;
+        let mut readers = hub.loop_readers.lock();
+        let first = *readers == 0;
+        let monitor_thread_busy = !hub.monitor_thread_asleep.load(Ordering::SeqCst);
+        if first && (monitor_thread_busy || hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, 0).is_err()) {
+            return false;
+        }
+        *readers += 1;
+        true
+    }
+
+    fn hand_back(&self, ready: bool) {
+        let hub = self.0;
+        if ready {
+            let mut sources = hub.sources.lock();
+            let mut round = Round { hub, sources: &mut sources };
+            round.run_ready();
+            // The monitor thread waits for the earliest deadline it knew of.
+            let deadline = round.next_deadline();
+            if deadline.is_some_and(|d| sources.monitor_wait_ends.is_none_or(|ends| d < ends)) {
+                sources.monitor_wait_ends = deadline;
+                hub.poke.signal();
+            }
+        }
+        let mut readers = hub.loop_readers.lock();
+        *readers -= 1;
+        // Re-armed, epoll reports to the monitor thread what is pending.
+        let rearmed = if *readers == 0 { hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, Epoll::IN) } else { Ok(()) };
+        if let Err(e) = rearmed {
+            warn(format_args!("the monitor thread cannot wait on the monitors again: {e}"));
+        }
+    }
 }
 
 impl Hub {
+    /// Makes the built-in event loop, when it is the registered one, read
+    /// the monitors while its thread waits, so that an event reaches its
+    /// callbacks with one wake-up (QEMU's write waking the loop's thread)
+    /// rather than two (waking the monitor thread, which wakes the loop's
+    /// thread). The monitor thread reads them the rest of the time: while
+    /// the loop runs callbacks (so a command issued from one is answered),
+    /// and always with an application's own loop, whose callbacks could hold
+    /// what the monitor thread needs. Once per process.
+    pub(super) fn read_on_default_loop(&'static self) {
+        let Some(event_loop) = eventloop::current() else { return };
+        let event_loop: &dyn Any = event_loop.as_ref();
+        let Some(default_loop) = event_loop.downcast_ref::<DefaultLoop>() else { return };
+        self.on_default_loop.get_or_init(|| {
+            default_loop.set_waiting_reader(Box::new(LoopReading(self)));
+        });
+    }
+
     pub(super) fn send(&self, request: Request) {
         self.requests.lock().push_back(request);
         self.wake.signal();
@@ -153,11 +254,22 @@ struct Entry {
     watched: Option<(RawFd, u32)>,
 }
 
-struct MonitorThread {
-    epoll: Epoll,
-    hub: Arc<Hub>,
-    sources: HashMap<u64, Entry>,
+/// The sources, and what the threads reading them need to agree on. Whoever
+/// reads the monitors (the monitor thread, or the application's thread in
+/// the default event loop) holds it for a round.
+struct Sources {
+    entries: HashMap<u64, Entry>,
     next_token: u64,
+    /// When the monitor thread's wait ends (`None`: only on an event), so
+    /// that a round on the event loop's thread that brings a deadline
+    /// closer can wake it.
+    monitor_wait_ends: Option<Instant>,
+}
+
+impl Sources {
+    fn new() -> Sources {
+        Sources { entries: HashMap::new(), next_token: WAKE_TOKEN + 1, monitor_wait_ends: None }
+    }
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {
@@ -168,53 +280,87 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".to_owned())
 }
 
-impl MonitorThread {
-    fn new(epoll: Epoll, hub: Arc<Hub>) -> MonitorThread {
-        MonitorThread { epoll, hub, sources: HashMap::new(), next_token: WAKE_TOKEN + 1 }
+/// The monitor thread's life: waits until a source is ready (unless the
+/// event loop's thread reads them) or a deadline passes, then runs a round.
+/// It looks without waiting first, so that it is only marked asleep (and
+/// the loop's thread only takes the reading over) when nothing is pending:
+/// a thread busy with a burst keeps it.
+fn monitor_thread(hub: &Hub) {
+    loop {
+        let timeout = {
+            let mut sources = hub.sources.lock();
+            let deadline = Round { hub, sources: &mut sources }.next_deadline();
+            sources.monitor_wait_ends = deadline;
+            milliseconds_until(deadline)
+        };
+        let mut waited = hub.gate.wait(0);
+        if waited.as_ref().is_ok_and(Vec::is_empty) && timeout != 0 {
+            hub.monitor_thread_asleep.store(true, Ordering::SeqCst);
+            waited = hub.gate.wait(timeout);
+            hub.monitor_thread_asleep.store(false, Ordering::SeqCst);
+        }
+        match waited {
+            Ok(ready) if ready.iter().any(|&(token, _)| token == POKE_TOKEN) => hub.poke.drain(),
+            Ok(_) => {}
+            Err(e) => {
+                warn(format_args!("monitor thread: epoll failed: {e}"));
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        }
+        Round { hub, sources: &mut hub.sources.lock() }.run_ready();
     }
+}
 
-    fn run(mut self) {
-        loop {
-            let timeout = self.next_deadline().map_or(-1, |deadline| {
-                deadline.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32
-            });
-            let ready = match self.epoll.wait(timeout) {
-                Ok(ready) => ready,
-                Err(e) => {
-                    warn(format_args!("monitor thread: epoll failed: {e}"));
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            };
-            for (token, events) in ready {
-                if token == WAKE_TOKEN {
-                    self.hub.wake.drain();
-                    let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
-                    for request in requests {
-                        // Sources contain their own panics; this is for the thread's own part.
-                        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle_request(request))) {
-                            warn(format_args!("a panic while handling a request ({})", panic_message(&*panic)));
-                        }
+/// An epoll timeout in ms until `deadline` (-1: none).
+fn milliseconds_until(deadline: Option<Instant>) -> i32 {
+    deadline.map_or(-1, |deadline| {
+        deadline.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32
+    })
+}
+
+/// One round over the sources, on whichever thread holds them.
+struct Round<'a> {
+    hub: &'a Hub,
+    sources: &'a mut Sources,
+}
+
+impl Round<'_> {
+    /// Handles what is ready now, then the sources whose deadline passed.
+    fn run_ready(&mut self) {
+        let ready = self.hub.epoll.wait(0).unwrap_or_else(|e| {
+            warn(format_args!("cannot ask epoll what the monitors have: {e}"));
+            Vec::new()
+        });
+        for (token, events) in ready {
+            if token == WAKE_TOKEN {
+                self.hub.wake.drain();
+                let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
+                for request in requests {
+                    // Sources contain their own panics; this is for the round's own part.
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle_request(request))) {
+                        warn(format_args!("a panic while handling a request ({})", panic_message(&*panic)));
                     }
-                } else {
-                    self.dispatch(token, |source, then| source.ready(events, then));
                 }
+            } else {
+                self.dispatch(token, |source, then| source.ready(events, then));
             }
-            let now = Instant::now();
-            let due: Vec<u64> = self
-                .sources
-                .iter()
-                .filter(|(_, entry)| entry.source.deadline().is_some_and(|d| d <= now))
-                .map(|(token, _)| *token)
-                .collect();
-            for token in due {
-                self.dispatch(token, |source, _| source.expired(now));
-            }
+        }
+        let now = Instant::now();
+        let due: Vec<u64> = self
+            .sources
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.source.deadline().is_some_and(|d| d <= now))
+            .map(|(token, _)| *token)
+            .collect();
+        for token in due {
+            self.dispatch(token, |source, _| source.expired(now));
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.sources.values().filter_map(|entry| entry.source.deadline()).min()
+        self.sources.entries.values().filter_map(|entry| entry.source.deadline()).min()
     }
 
     fn handle_request(&mut self, request: Request) {
@@ -223,12 +369,13 @@ impl MonitorThread {
             Request::RemoveRoot(root) => {
                 let tokens: Vec<u64> = self
                     .sources
+                    .entries
                     .iter()
                     .filter(|(_, e)| Arc::ptr_eq(e.source.owner().0, &root))
                     .map(|(t, _)| *t)
                     .collect();
                 for token in tokens {
-                    if let Some(entry) = self.sources.remove(&token) {
+                    if let Some(entry) = self.sources.entries.remove(&token) {
                         self.retire(entry, Removal::Finished);
                     }
                 }
@@ -257,21 +404,22 @@ impl MonitorThread {
     /// The source of the domain `name`'s monitor in `root`.
     fn find(&self, root: &Arc<Root>, name: &str) -> Option<u64> {
         self.sources
+            .entries
             .iter()
             .find(|(_, e)| matches!(e.source.owner(), (r, Some(n)) if Arc::ptr_eq(r, root) && n == name))
             .map(|(t, _)| *t)
     }
 
     fn token(&mut self) -> u64 {
-        self.next_token += 1;
-        self.next_token
+        self.sources.next_token += 1;
+        self.sources.next_token
     }
 
     /// Calls one source, with its panic contained: a source that panics is
     /// removed (it reports its domain's loss itself), the others go on.
     /// Then brings epoll's interest up to date and does what it asked for.
     fn dispatch(&mut self, token: u64, call: impl FnOnce(&mut dyn Source, &mut Vec<Action>) -> Next) {
-        let Some(mut entry) = self.sources.remove(&token) else { return };
+        let Some(mut entry) = self.sources.entries.remove(&token) else { return };
         let mut then = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let next = call(&mut *entry.source, &mut then);
@@ -291,7 +439,7 @@ impl MonitorThread {
         match outcome {
             Ok((Next::Keep, wanted)) => {
                 if self.watch(token, &mut entry, wanted) {
-                    self.sources.insert(token, entry);
+                    self.sources.entries.insert(token, entry);
                 } else {
                     self.retire(entry, Removal::Finished);
                 }
@@ -317,15 +465,15 @@ impl MonitorThread {
             return true;
         }
         let result = match (entry.watched, wanted) {
-            (Some((old, _)), Some((fd, events))) if old == fd => self.epoll.modify(fd, token, events),
+            (Some((old, _)), Some((fd, events))) if old == fd => self.hub.epoll.modify(fd, token, events),
             (old, Some((fd, events))) => {
                 if let Some((old, _)) = old {
-                    self.epoll.remove(old);
+                    self.hub.epoll.remove(old);
                 }
-                self.epoll.add(fd, token, events)
+                self.hub.epoll.add(fd, token, events)
             }
             (Some((old, _)), None) => {
-                self.epoll.remove(old);
+                self.hub.epoll.remove(old);
                 Ok(())
             }
             (None, None) => Ok(()),
@@ -344,7 +492,7 @@ impl MonitorThread {
     /// Takes a source out of epoll and lets it say goodbye.
     fn retire(&self, mut entry: Entry, why: Removal) {
         if let Some((fd, _)) = entry.watched.take() {
-            self.epoll.remove(fd);
+            self.hub.epoll.remove(fd);
         }
         if let Removal::Panicked(message) = &why {
             let (root, name) = entry.source.owner();
@@ -370,7 +518,7 @@ impl MonitorThread {
         let mut entry = Entry { source: Box::new(watch), watched: None };
         let wanted = entry.source.fd();
         if self.watch(token, &mut entry, wanted) {
-            self.sources.insert(token, entry);
+            self.sources.entries.insert(token, entry);
         }
         for file in files {
             self.consider(&root, &file, true);
@@ -389,7 +537,7 @@ impl MonitorThread {
         }
         let token = self.token();
         let monitor = DomainMonitor::new(root.clone(), name, initial);
-        self.sources.insert(token, Entry { source: Box::new(monitor), watched: None });
+        self.sources.entries.insert(token, Entry { source: Box::new(monitor), watched: None });
         self.dispatch(token, |source, _| source.expired(Instant::now()));
     }
 }
