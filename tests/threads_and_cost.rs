@@ -372,3 +372,41 @@ fn deadlines_set_on_the_loop_thread_are_kept() {
     drop(server);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+static SHARED: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn shared_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw::c_longlong, _: *mut c_void) {
+    SHARED.lock().unwrap().push(offset);
+}
+
+/// Two threads running the default loop take turns reading the monitors
+/// (one waits while the other reads and delivers): every event arrives
+/// once, in order, whichever thread read it.
+#[test]
+fn two_loop_threads_share_the_reading() {
+    const EVENTS: i64 = 300;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (root, go, server) = root_with_fake("shared", |mut writer, mut reader| {
+        for offset in 0..EVENTS {
+            send_rtc_change(&mut writer, offset);
+            // Bursts of ten, so that some arrive while a thread delivers.
+            if offset % 10 == 9 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        let _ = reader.read_line(&mut String::new());
+    });
+    let conn = open_embed(&root, true);
+    register(conn, 2, shared_rtc as *const ());
+    let threads = [LoopThread::start(), LoopThread::start()];
+    go.send(()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while (SHARED.lock().unwrap().len() as i64) < EVENTS && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    threads.into_iter().for_each(LoopThread::stop);
+    assert_eq!(*SHARED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event once, in order");
+    virConnectClose(conn);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}
