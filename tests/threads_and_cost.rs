@@ -206,10 +206,12 @@ fn a_slow_callback_loses_no_event() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-static PACED: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+/// The RTC offsets `record_rtc` received, in order (emptied by each test
+/// that uses it: the tests run one at a time).
+static RECEIVED: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
 
-extern "C" fn paced_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw::c_longlong, _: *mut c_void) {
-    PACED.lock().unwrap().push(offset);
+extern "C" fn record_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw::c_longlong, _: *mut c_void) {
+    RECEIVED.lock().unwrap().push(offset);
 }
 
 /// The built-in loop's thread reads the monitors while it waits, so a
@@ -218,6 +220,7 @@ extern "C" fn paced_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw:
 fn with_the_default_loop_an_event_wakes_only_the_loop_thread() {
     const EVENTS: i64 = 100;
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    RECEIVED.lock().unwrap().clear();
     let (root, go, server) = root_with_fake("paced", |mut writer, mut reader| {
         for offset in 0..EVENTS {
             send_rtc_change(&mut writer, offset);
@@ -226,12 +229,12 @@ fn with_the_default_loop_an_event_wakes_only_the_loop_thread() {
         let _ = reader.read_line(&mut String::new());
     });
     let conn = open_embed(&root, true);
-    register(conn, 2, paced_rtc as *const ());
+    register(conn, 2, record_rtc as *const ());
     let before = monitor_thread_wakeups();
     go.send(()).unwrap();
-    run_loop_until(|| PACED.lock().unwrap().len() as i64 >= EVENTS);
+    run_loop_until(|| RECEIVED.lock().unwrap().len() as i64 >= EVENTS);
     let woken = monitor_thread_wakeups() - before;
-    assert_eq!(*PACED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event, in order");
+    assert_eq!(*RECEIVED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event, in order");
     // Only an event arriving while the loop's thread runs callbacks (or on
     // a machine too busy to run it) wakes the monitor thread.
     assert!(woken < EVENTS as u64 / 4, "the monitor thread woke {woken} times for {EVENTS} events");
@@ -373,12 +376,6 @@ fn deadlines_set_on_the_loop_thread_are_kept() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
-static SHARED: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
-
-extern "C" fn shared_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw::c_longlong, _: *mut c_void) {
-    SHARED.lock().unwrap().push(offset);
-}
-
 /// Two threads running the default loop take turns reading the monitors
 /// (one waits while the other reads and delivers): every event arrives
 /// once, in order, whichever thread read it.
@@ -386,6 +383,7 @@ extern "C" fn shared_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw
 fn two_loop_threads_share_the_reading() {
     const EVENTS: i64 = 300;
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    RECEIVED.lock().unwrap().clear();
     let (root, go, server) = root_with_fake("shared", |mut writer, mut reader| {
         for offset in 0..EVENTS {
             send_rtc_change(&mut writer, offset);
@@ -397,15 +395,15 @@ fn two_loop_threads_share_the_reading() {
         let _ = reader.read_line(&mut String::new());
     });
     let conn = open_embed(&root, true);
-    register(conn, 2, shared_rtc as *const ());
+    register(conn, 2, record_rtc as *const ());
     let threads = [LoopThread::start(), LoopThread::start()];
     go.send(()).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while (SHARED.lock().unwrap().len() as i64) < EVENTS && std::time::Instant::now() < deadline {
+    while (RECEIVED.lock().unwrap().len() as i64) < EVENTS && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     threads.into_iter().for_each(LoopThread::stop);
-    assert_eq!(*SHARED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event once, in order");
+    assert_eq!(*RECEIVED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event once, in order");
     virConnectClose(conn);
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
