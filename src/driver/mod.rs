@@ -4,6 +4,7 @@
 mod domain_checks;
 mod host_capabilities;
 mod host_node;
+mod impact;
 mod memory_size;
 pub mod metadata;
 pub mod qemu;
