@@ -722,6 +722,11 @@ impl Driver for TestDriver {
         Ok(if flags & VCPU_MAXIMUM != 0 { max } else { current } as i32)
     }
 
+    /// libvirt's test driver answers the same whatever the type.
+    fn max_vcpus(&self, _virt_type: Option<&str>) -> Result<i32> {
+        Ok(MAX_VCPUS as i32)
+    }
+
     /// libvirt's test driver calls every guest's OS `linux`.
     fn os_type(&self, dom: &DomainIdentity) -> Result<String> {
         self.read(dom, |_| "linux".to_string())
