@@ -83,9 +83,9 @@ fn libvirtaio() {
     same_lines_as_real_libvirt("asyncio");
 }
 
-/// What the test driver answers without events (host, node devices, network
-/// and pool accessors, the capabilities XML) and the network flag variants
-/// with their events, asked through the real binding
+/// What the test driver answers without events (host and its vCPU limit,
+/// node devices, network and pool accessors, the capabilities XML) and the
+/// network flag variants with their events, asked through the real binding
 /// (tests/python/test_driver_queries.py): the same lines on ours as on real
 /// libvirt 9.0.
 #[test]

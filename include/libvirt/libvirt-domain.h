@@ -1469,6 +1469,11 @@ int virDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info);
 
 int virDomainIsActive(virDomainPtr domain);
 
+/**
+ * Whether the running domain's persistent definition changed since it started.
+ */
+int virDomainIsUpdated(virDomainPtr domain);
+
 int virDomainIsPersistent(virDomainPtr domain);
 
 int virDomainCreateWithFlags(virDomainPtr domain, unsigned int flags);
@@ -1954,11 +1959,6 @@ void virDomainInterfaceFree(virDomainInterfacePtr iface);
  * `virDomainInterfaceStats` (libvirt 0.3.2): not supported.
  */
 int virDomainInterfaceStats(virDomainPtr dom, const char *device, virDomainInterfaceStatsPtr _stats, size_t _size);
-
-/**
- * `virDomainIsUpdated` (libvirt 0.8.6): not supported.
- */
-int virDomainIsUpdated(virDomainPtr dom);
 
 /**
  * `virDomainListGetStats` (libvirt 1.2.8): not supported.

@@ -260,6 +260,11 @@ int virConnectGetVersion(virConnectPtr conn, unsigned long *hvVer);
 char *virConnectGetHostname(virConnectPtr conn);
 
 /**
+ * The most vCPUs a guest of virtualization type `type` may have (NULL: the driver's default).
+ */
+int virConnectGetMaxVcpus(virConnectPtr conn, const char *type);
+
+/**
  * The capabilities XML, for the caller to `free()`.
  */
 char *virConnectGetCapabilities(virConnectPtr conn);
@@ -308,11 +313,6 @@ int virConnectCompareHypervisorCPU(virConnectPtr conn, const char *_emulator, co
  * `virConnectGetCPUModelNames` (libvirt 1.1.3): not supported.
  */
 int virConnectGetCPUModelNames(virConnectPtr conn, const char *arch, char ***_models, unsigned int _flags);
-
-/**
- * `virConnectGetMaxVcpus` (libvirt 0.2.1): not supported.
- */
-int virConnectGetMaxVcpus(virConnectPtr conn, const char *_type);
 
 /**
  * `virConnectGetSysinfo` (libvirt 0.8.8): not supported.

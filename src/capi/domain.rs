@@ -383,6 +383,15 @@ pub extern "C" fn virDomainIsActive(domain: virDomainPtr) -> c_int {
     })
 }
 
+/// Whether the running domain's persistent definition changed since it started.
+#[no_mangle]
+pub extern "C" fn virDomainIsUpdated(domain: virDomainPtr) -> c_int {
+    export!(|call| {
+        let handle = call.domain(domain)?;
+        Ok(c_int::from(handle.conn().conn.driver.is_updated(&handle.identity)?))
+    })
+}
+
 #[no_mangle]
 pub extern "C" fn virDomainIsPersistent(domain: virDomainPtr) -> c_int {
     export!(|call| {

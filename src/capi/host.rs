@@ -56,6 +56,20 @@ pub extern "C" fn virConnectGetHostname(conn: virConnectPtr) -> *mut c_char {
     export!(|call| Ok(strings::to_malloced(&call.connection(conn)?.conn.driver.hostname()?)))
 }
 
+/// The most vCPUs a guest of virtualization type `type` may have (NULL: the driver's default).
+///
+/// # Safety
+/// `type` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn virConnectGetMaxVcpus(conn: virConnectPtr, r#type: *const c_char) -> c_int {
+    export!(|call| {
+        let handle = call.connection(conn)?;
+        // SAFETY: NULL or a C string per the contract.
+        let virt_type = unsafe { strings::borrow(r#type) };
+        handle.conn.driver.max_vcpus(virt_type.as_deref())
+    })
+}
+
 /// The capabilities XML, for the caller to `free()`.
 #[no_mangle]
 pub extern "C" fn virConnectGetCapabilities(conn: virConnectPtr) -> *mut c_char {

@@ -214,16 +214,6 @@ pub unsafe extern "C" fn virConnectGetDomainCapabilities(
     export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
 }
 
-/// `virConnectGetMaxVcpus` (libvirt 0.2.1): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virConnectGetMaxVcpus(conn: virConnectPtr, _type: *const c_char) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virConnectGetStoragePoolCapabilities` (libvirt 5.2.0): not supported.
 ///
 /// # Safety
@@ -1742,16 +1732,6 @@ pub unsafe extern "C" fn virDomainInterfaceStats(
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("device", device.is_null())]
     ))
-}
-
-/// `virDomainIsUpdated` (libvirt 0.8.6): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainIsUpdated(dom: virDomainPtr) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainListAllCheckpoints` (libvirt 5.6.0): not supported.

@@ -4,6 +4,7 @@
 mod domain_checks;
 mod host_capabilities;
 mod host_node;
+mod impact;
 mod memory_size;
 pub mod metadata;
 pub mod qemu;
@@ -290,6 +291,11 @@ pub trait Driver: Send + Sync {
     fn capabilities(&self) -> Result<String> {
         unsupported("virConnectGetCapabilities")
     }
+    /// `virConnectGetMaxVcpus`: the most vCPUs a guest of virtualization
+    /// type `virt_type` (the driver's default when `None`) may have.
+    fn max_vcpus(&self, _virt_type: Option<&str>) -> Result<i32> {
+        unsupported("virConnectGetMaxVcpus")
+    }
 
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity>;
     fn lookup_by_id(&self, id: i32) -> Result<DomainIdentity>;
@@ -303,6 +309,11 @@ pub trait Driver: Send + Sync {
     fn state(&self, dom: &DomainIdentity, flags: u32) -> Result<DomainState>;
     fn info(&self, dom: &DomainIdentity) -> Result<DomainInfo>;
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool>;
+    /// `virDomainIsUpdated`: whether the persistent definition of a running
+    /// domain was changed since it started.
+    fn is_updated(&self, _dom: &DomainIdentity) -> Result<bool> {
+        unsupported("virDomainIsUpdated")
+    }
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String>;
 
     fn suspend(&self, _dom: &DomainIdentity) -> Result<()> {

@@ -17,7 +17,7 @@ use super::test_objects::Objects;
 use super::{
     check_flags, DomainInfo, DomainState, Done, Driver, HandleId, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo,
 };
-use super::{domain_checks, memory_size};
+use super::{domain_checks, impact, memory_size};
 use crate::abi::common::{
     virConnectListAllDomainsFlags as ListFlag, virDomainModificationImpact as Impact, virDomainPausedReason as Paused,
     virDomainRunningReason as Running, virDomainShutoffReason as Shutoff, virDomainState as State,
@@ -164,24 +164,10 @@ impl TestDomain {
     }
 
     /// The live and the persistent definition `virDomainModificationImpact`
-    /// flags name: CURRENT means live while running and the configuration
-    /// otherwise; live changes need a running domain, config changes a
-    /// persistent one.
+    /// flags name ([`impact::definitions`]).
     fn impact(&mut self, flags: u32) -> Result<(Option<&mut Element>, Option<&mut Element>)> {
         let active = self.is_active();
-        let (live, config) = match flags & (AFFECT_LIVE | AFFECT_CONFIG) {
-            0 => (active, !active),
-            both => (both & AFFECT_LIVE != 0, both & AFFECT_CONFIG != 0),
-        };
-        if live && !active {
-            return Err(not_running());
-        }
-        if config && !self.persistent {
-            return Err(Error::operation_invalid(
-                ErrorDomain::VIR_FROM_DOMAIN,
-                "transient domains do not have any persistent config",
-            ));
-        }
+        let (live, config) = impact::definitions(flags, active, self.persistent)?;
         let persistent = match (config, active) {
             (false, _) => None,
             (true, false) => return Ok((None, Some(&mut self.def))),
@@ -196,19 +182,12 @@ impl TestDomain {
         Ok(live.into_iter().chain(persistent).collect())
     }
 
-    /// The one definition `flags` name (LIVE and CONFIG together are
-    /// refused), and whether it is the live one.
+    /// The one definition `flags` name ([`impact::one_definition_is_live`]),
+    /// and whether it is the live one.
     fn one_def(&mut self, flags: u32) -> Result<(&mut Element, bool)> {
-        if flags & AFFECT_LIVE != 0 && flags & AFFECT_CONFIG != 0 {
-            return Err(Error::arg_check(
-                "virDomainObjGetOneDefState",
-                "flags",
-                "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
-            ));
-        }
+        let live = impact::one_definition_is_live(flags, self.is_active(), self.persistent)?;
         match self.impact(flags)? {
-            (Some(live), _) => Ok((live, true)),
-            (None, Some(persistent)) => Ok((persistent, false)),
+            (Some(def), _) | (None, Some(def)) => Ok((def, live)),
             (None, None) => Err(not_running()),
         }
     }
@@ -741,6 +720,11 @@ impl Driver for TestDriver {
         let (def, _) = domains.find(dom)?.one_def(flags)?;
         let (max, current) = vcpu_counts(def);
         Ok(if flags & VCPU_MAXIMUM != 0 { max } else { current } as i32)
+    }
+
+    /// libvirt's test driver answers the same whatever the type.
+    fn max_vcpus(&self, _virt_type: Option<&str>) -> Result<i32> {
+        Ok(MAX_VCPUS as i32)
     }
 
     /// libvirt's test driver calls every guest's OS `linux`.

@@ -75,3 +75,14 @@ pub fn page_size() -> u64 {
 pub fn clock_ticks_per_second() -> u64 {
     system_constant(libc::_SC_CLK_TCK, 100)
 }
+
+/// What KVM answers `KVM_CHECK_EXTENSION` for `capability` on `kvm`, an
+/// open `/dev/kvm`: 0 for a capability it lacks, a negative value on error.
+pub fn kvm_check_extension(kvm: &std::fs::File, capability: libc::c_int) -> libc::c_int {
+    use std::os::unix::io::AsRawFd;
+    /// `_IO(KVMIO, 0x03)`, KVMIO being 0xAE.
+    const KVM_CHECK_EXTENSION: libc::c_ulong = 0xAE03;
+    // SAFETY: this ioctl takes its argument by value and writes no memory;
+    // the descriptor is open for as long as `kvm` is borrowed.
+    unsafe { libc::ioctl(kvm.as_raw_fd(), KVM_CHECK_EXTENSION, capability) }
+}

@@ -22,7 +22,7 @@ use std::io;
 use std::os::unix::io::{FromRawFd, OwnedFd};
 
 pub use epoll::Epoll;
-pub use host::{clock_ticks_per_second, error_text, hostname, page_size};
+pub use host::{clock_ticks_per_second, error_text, hostname, kvm_check_extension, page_size};
 pub use inotify::{DirChange, Inotify};
 pub use poll::poll;
 pub use process::{effective_uid, kill};

@@ -43,6 +43,8 @@ show("type", conn.getType)
 show("version", conn.getVersion)
 show("hostname is the host's", lambda: conn.getHostname().split(".")[0] == socket.gethostname().split(".")[0])
 show("node info", conn.getInfo)
+for virt_type in [None, "test", "kvm"]:
+    show("max vCPUs %s" % virt_type, lambda: conn.getMaxVcpus(virt_type))
 print(conn.getCapabilities(), end="")
 dom = conn.lookupByName("test")
 show("domain OS type", dom.OSType)

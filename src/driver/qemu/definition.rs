@@ -58,7 +58,10 @@ pub struct Definition {
     pub memory_kib: u64,
     /// The balloon's size (`<currentMemory>`), at most `memory_kib`.
     pub current_memory_kib: u64,
+    /// The vCPUs the guest starts with (`<vcpu current=...>`), at most `max_vcpus`.
     pub vcpus: u16,
+    /// The vCPUs it may have (`<vcpu>`).
+    pub max_vcpus: u16,
     /// The machine type asked for (`<os><type machine=...>`), if any.
     machine: Option<String>,
     /// A `kvm` domain (KVM acceleration), not a `qemu` one (TCG).
@@ -127,6 +130,31 @@ fn unsupported(what: impl Into<String>) -> Error {
 
 fn xml_error(what: impl Into<String>) -> Error {
     Error::xml(ErrorDomain::VIR_FROM_DOMAIN, what)
+}
+
+/// The vCPUs a guest of at most `max` starts with (`<vcpu current=...>`,
+/// `max` when absent), refused as libvirt refuses them: a value that is no
+/// unsigned number, more than `max`, or none (the first vCPU is always on).
+fn current_vcpus(def: &Element, max: u16) -> Result<u16> {
+    let Some(text) = def.child("vcpu").and_then(|vcpu| vcpu.attribute("current")) else {
+        return Ok(max);
+    };
+    let current = domain_checks::c_uint(text).filter(|_| !text.trim_start().starts_with('-')).ok_or_else(|| {
+        Error::xml(
+            ErrorDomain::VIR_FROM_XML,
+            format!("Invalid value for attribute 'current' in element 'vcpu': '{text}'. Expected non-negative integer value"),
+        )
+    })?;
+    if current > u32::from(max) {
+        return Err(Error::config_unsupported(
+            ErrorDomain::VIR_FROM_DOMAIN,
+            "maximum vCPU count must not be less than current vCPU count",
+        ));
+    }
+    match current {
+        0 => Err(unsupported("vcpu 0 can't be offline")),
+        current => Ok(current as u16),
+    }
 }
 
 /// Refuses children of `element` (at `path`) outside `allowed`.
@@ -268,8 +296,9 @@ impl Definition {
         domain_checks::complete_memory(&mut xml, &machine);
         complete(host, &machine)?;
         domain_checks::validate(&name, || validate(host, &machine))?;
-        let vcpus = u16::try_from(machine.vcpus)
+        let max_vcpus = u16::try_from(machine.vcpus)
             .map_err(|_| unsupported(format!("{} vCPUs are more than the QEMU driver runs", machine.vcpus)))?;
+        let vcpus = current_vcpus(&xml, max_vcpus)?;
         only(
             &xml,
             "domain",
@@ -369,6 +398,7 @@ impl Definition {
             memory_kib,
             current_memory_kib,
             vcpus,
+            max_vcpus,
             machine,
             kvm: virt_type == "kvm",
             clock,
@@ -450,7 +480,10 @@ impl Definition {
             "-m".into(),
             format!("{}", (self.memory_kib / 1024).max(1)),
             "-smp".into(),
-            self.vcpus.to_string(),
+            match self.vcpus < self.max_vcpus {
+                true => format!("{},maxcpus={}", self.vcpus, self.max_vcpus),
+                false => self.vcpus.to_string(),
+            },
             "-nodefaults".into(),
             "-display".into(),
             "none".into(),
@@ -710,6 +743,57 @@ mod tests {
         let alias = Definition::parse(&def("qemu", " machine='q35'>hvm", memory), &HOST).unwrap();
         let files = LaunchFiles { monitor: "/r/a.qmp".into(), pidfile: "/r/a.pid".into(), vnc_password: "/r/p".into() };
         assert!(alias.qemu_args(&files, 0).contains(&"q35,accel=tcg".to_string()));
+    }
+
+    /// `<vcpu current=...>` is what the guest starts with, up to `<vcpu>`,
+    /// refused with libvirt 9.0's errors (read off real 9.0's QEMU driver).
+    #[test]
+    fn current_vcpus() {
+        let def = |vcpu: &str| {
+            let xml = format!(
+                "<domain type='qemu'><name>a</name><memory>1024</memory>{vcpu}<os><type>hvm</type></os></domain>"
+            );
+            Definition::parse(&xml, &HOST)
+        };
+        let files = LaunchFiles { monitor: "/r/a.qmp".into(), pidfile: "/r/a.pid".into(), vnc_password: "/r/p".into() };
+        for (vcpu, counts, smp) in [
+            ("<vcpu current='1'>2</vcpu>", (1, 2), "1,maxcpus=2"),
+            ("<vcpu current=' 2'>2</vcpu>", (2, 2), "2"),
+            ("<vcpu>3</vcpu>", (3, 3), "3"),
+        ] {
+            let def = def(vcpu).unwrap();
+            assert_eq!((def.vcpus, def.max_vcpus), counts, "{vcpu}");
+            assert!(def.qemu_args(&files, 0).contains(&smp.to_string()), "{vcpu}");
+        }
+        for (vcpu, code, domain, message) in [
+            (
+                "<vcpu current='3'>2</vcpu>",
+                ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED,
+                ErrorDomain::VIR_FROM_DOMAIN,
+                "unsupported configuration: maximum vCPU count must not be less than current vCPU count",
+            ),
+            (
+                "<vcpu current='0'>2</vcpu>",
+                ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED,
+                ErrorDomain::VIR_FROM_QEMU,
+                "unsupported configuration: vcpu 0 can't be offline",
+            ),
+            (
+                "<vcpu current='-1'>2</vcpu>",
+                ErrorCode::VIR_ERR_XML_ERROR,
+                ErrorDomain::VIR_FROM_XML,
+                "XML error: Invalid value for attribute 'current' in element 'vcpu': '-1'. Expected non-negative integer value",
+            ),
+            (
+                "<vcpu current=''>2</vcpu>",
+                ErrorCode::VIR_ERR_XML_ERROR,
+                ErrorDomain::VIR_FROM_XML,
+                "XML error: Invalid value for attribute 'current' in element 'vcpu': ''. Expected non-negative integer value",
+            ),
+        ] {
+            let err = def(vcpu).unwrap_err();
+            assert_eq!((err.code, err.domain, err.message.as_str()), (code, domain, message), "{vcpu}");
+        }
     }
 
     #[test]

@@ -21,13 +21,15 @@ use std::time::Duration;
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 
-use super::{domain_checks, DomainInfo, DomainState as ApiState, Driver, NodeInfo};
-use crate::abi::common::{virDomainPausedReason as Paused, virDomainState as State, virDomainXMLFlags};
+use super::{domain_checks, impact, DomainInfo, DomainState as ApiState, Driver, NodeInfo};
+use crate::abi::common::{
+    virDomainModificationImpact as Impact, virDomainPausedReason as Paused, virDomainState as State, virDomainXMLFlags,
+};
 use crate::abi::domain_event::{
     virDomainEventDefinedDetailType as Defined, virDomainEventType as Lifecycle,
     virDomainEventUndefinedDetailType as Undefined,
 };
-use crate::abi::libvirt_api::virDomainQemuMonitorCommandFlags;
+use crate::abi::libvirt_api::{virDomainQemuMonitorCommandFlags, virDomainVcpuFlags as Vcpu};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
 use crate::event::{DomainEvent, DomainIdentity};
@@ -128,6 +130,21 @@ impl QemuDriver {
             return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_DOMAIN, "domain is not running"));
         }
         Ok(identity)
+    }
+
+    /// The guest agent's refusal: as libvirt's for a running domain without
+    /// one, since the driver never gives QEMU an agent channel; a domain that
+    /// is not running (paused, say) is refused first, by the agent's own check.
+    fn without_guest_agent<T>(&self, dom: &DomainIdentity) -> Result<T> {
+        self.running(dom)?;
+        if self.root.find(dom)?.1 != DomainState::Running {
+            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running"));
+        }
+        Err(Error::new(
+            ErrorCode::VIR_ERR_ARGUMENT_UNSUPPORTED,
+            ErrorDomain::VIR_FROM_QEMU,
+            Some("QEMU guest agent is not configured".into()),
+        ))
     }
 
     /// Starts `def` under QEMU, paused, attaches its monitor, lets it run,
@@ -248,6 +265,18 @@ impl Driver for QemuDriver {
         capabilities::capabilities_xml()
     }
 
+    /// As libvirt's QEMU driver: 16 for TCG guests (type `qemu`, and when
+    /// no type is named), what KVM says for `kvm`; the type's case does not
+    /// matter.
+    fn max_vcpus(&self, virt_type: Option<&str>) -> Result<i32> {
+        match virt_type {
+            None => Ok(TCG_MAX_VCPUS),
+            Some(name) if name.eq_ignore_ascii_case("qemu") => Ok(TCG_MAX_VCPUS),
+            Some(name) if name.eq_ignore_ascii_case("kvm") => kvm_max_vcpus(),
+            Some(name) => Err(Error::invalid_arg(ErrorDomain::VIR_FROM_QEMU, format!("unknown type '{name}'"))),
+        }
+    }
+
     fn lookup_by_name(&self, name: &str) -> Result<DomainIdentity> {
         self.root.lookup(|d| *d.name == *name)
     }
@@ -308,6 +337,49 @@ impl Driver for QemuDriver {
             vcpus: def.as_ref().map_or(0, |def| def.vcpus),
             cpu_time_ns: pid.and_then(process_cpu_time_ns).unwrap_or(0),
         })
+    }
+
+    /// As libvirt's QEMU driver: the counts of the definition `flags` name,
+    /// checked as libvirt checks them (the driver keeps one definition for
+    /// both, so a running domain redefined answers with its new one; none
+    /// for a QEMU the driver found running without one); the guest's own
+    /// count (`VIR_DOMAIN_VCPU_GUEST`) would come from a guest agent, which
+    /// no domain has here ([`QemuDriver::without_guest_agent`]).
+    fn vcpus(&self, dom: &DomainIdentity, flags: u32, _function: &str) -> Result<i32> {
+        let [live_flag, config, maximum, guest] = [
+            Impact::VIR_DOMAIN_AFFECT_LIVE as u32,
+            Impact::VIR_DOMAIN_AFFECT_CONFIG as u32,
+            Vcpu::VIR_DOMAIN_VCPU_MAXIMUM as u32,
+            Vcpu::VIR_DOMAIN_VCPU_GUEST as u32,
+        ];
+        super::check_flags(
+            flags,
+            live_flag | config | maximum | guest,
+            "qemuDomainGetVcpusFlags",
+            ErrorDomain::VIR_FROM_QEMU,
+        )?;
+        let (identity, state) = self.root.find(dom)?;
+        // libvirt's checks of the flags; which definition they name does not
+        // matter here, where a domain has one.
+        impact::one_definition_is_live(flags, state != DomainState::Shutoff, self.is_persistent(dom)?)?;
+        if flags & guest != 0 {
+            // libvirt asks for a running domain, whichever definition the flags name.
+            if state == DomainState::Shutoff {
+                return Err(Error::invalid_arg(
+                    ErrorDomain::VIR_FROM_QEMU,
+                    "vCPU count provided by the guest agent can only be requested for live domains",
+                ));
+            }
+            return self.without_guest_agent(dom);
+        }
+        let def = self.root.definition(&identity.name);
+        Ok(def.map_or(0, |def| i32::from(if flags & maximum != 0 { def.max_vcpus } else { def.vcpus })))
+    }
+
+    /// libvirt's QEMU driver never marks a domain as updated, not even when
+    /// the persistent definition of a running one changes: 0 for any domain.
+    fn is_updated(&self, dom: &DomainIdentity) -> Result<bool> {
+        self.root.find(dom).map(|_| false)
     }
 
     /// The only OS type the driver runs (libvirt's QEMU driver reads the
@@ -471,20 +543,10 @@ impl Driver for QemuDriver {
         hub()?.execute_raw(&self.root, &identity.name, json)
     }
 
-    /// The driver never gives QEMU a guest agent channel: libvirt's answer
-    /// for a running domain without one. As in libvirt, a domain that is
-    /// not running (paused, say) is refused first, by the agent's own check.
+    /// There is no guest agent to pass the command to ([`Self::without_guest_agent`]).
     fn qemu_agent_command(&self, dom: &DomainIdentity, _cmd: &str, _timeout: i32, flags: u32) -> Result<String> {
         super::check_flags(flags, 0, "qemuDomainQemuAgentCommand", ErrorDomain::VIR_FROM_QEMU)?;
-        self.running(dom)?;
-        if self.root.find(dom)?.1 != DomainState::Running {
-            return Err(Error::operation_invalid(ErrorDomain::VIR_FROM_QEMU, "domain is not running"));
-        }
-        Err(Error::new(
-            ErrorCode::VIR_ERR_ARGUMENT_UNSUPPORTED,
-            ErrorDomain::VIR_FROM_QEMU,
-            Some("QEMU guest agent is not configured".into()),
-        ))
+        self.without_guest_agent(dom)
     }
 
     fn define_xml(&self, xml: &str) -> Result<DomainIdentity> {
@@ -561,6 +623,25 @@ fn process_cpu_time_ns(pid: i32) -> Option<u64> {
 
 /// The command is a human monitor command line.
 const MONITOR_COMMAND_HMP: u32 = virDomainQemuMonitorCommandFlags::VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP as u32;
+
+/// What `virConnectGetMaxVcpus` answers for TCG (`qemu`) guests.
+const TCG_MAX_VCPUS: i32 = 16;
+
+/// The most vCPUs a KVM guest may have, as libvirt asks KVM: its hard
+/// limit, else its recommended one, else the 4 the kernel's documentation
+/// says to assume. A `/dev/kvm` this process cannot open is libvirt's
+/// system error.
+fn kvm_max_vcpus() -> Result<i32> {
+    const KVM_CAP_NR_VCPUS: i32 = 9;
+    const KVM_CAP_MAX_VCPUS: i32 = 66;
+    let kvm = std::fs::File::open("/dev/kvm").map_err(|e| {
+        Error::system(ErrorDomain::VIR_FROM_NONE, "Unable to open /dev/kvm", e.raw_os_error().unwrap_or(0))
+    })?;
+    let mut answers = [KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS]
+        .into_iter()
+        .map(|capability| crate::sys::kvm_check_extension(&kvm, capability));
+    Ok(answers.find(|&count| count > 0).unwrap_or(4))
+}
 
 /// Whether this process may run KVM guests (what `kvm` domains need, and the
 /// capabilities offer).
