@@ -13,8 +13,8 @@ use crate::error::{Error, ErrorDomain, Result};
 /// `VIR_DOMAIN_SAVE_RUNNING` and `VIR_DOMAIN_SAVE_PAUSED`.
 const SAVE_RUNNING: c_uint = 2;
 const SAVE_PAUSED: c_uint = 4;
-const AFFECT_LIVE: c_uint = 1; // VIR_DOMAIN_AFFECT_LIVE
-const AFFECT_CONFIG: c_uint = 2; // VIR_DOMAIN_AFFECT_CONFIG
+pub(super) const AFFECT_LIVE: c_uint = 1; // VIR_DOMAIN_AFFECT_LIVE
+pub(super) const AFFECT_CONFIG: c_uint = 2; // VIR_DOMAIN_AFFECT_CONFIG
 const MEM_MAXIMUM: c_uint = 4; // VIR_DOMAIN_MEM_MAXIMUM
 const VCPU_MAXIMUM: c_uint = 4; // VIR_DOMAIN_VCPU_MAXIMUM
 const VCPU_GUEST: c_uint = 8; // VIR_DOMAIN_VCPU_GUEST
