@@ -50,6 +50,7 @@ fn template(code: ErrorCode) -> (&'static str, &'static str) {
         VIR_ERR_INVALID_ARG => ("invalid argument", "invalid argument: %s"),
         VIR_ERR_ARGUMENT_UNSUPPORTED => ("argument unsupported", "argument unsupported: %s"),
         VIR_ERR_OPERATION_FAILED => ("operation failed", "operation failed: %s"),
+        VIR_ERR_OPERATION_UNSUPPORTED => ("Operation not supported", "Operation not supported: %s"),
         VIR_ERR_XML_ERROR => ("XML description is invalid or not well formed", "XML error: %s"),
         VIR_ERR_NO_NAME => ("missing name information", "missing name information in %s"),
         VIR_ERR_OPERATION_INVALID => ("Requested operation is not valid", "Requested operation is not valid: %s"),

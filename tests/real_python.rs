@@ -95,6 +95,19 @@ fn test_driver_queries_answer_as_real_libvirt() {
     assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
 }
 
+/// The host's free memory, a domain's scheduler and its memory, disk and
+/// interface statistics on the test driver, through the real binding and
+/// through the C functions' own checks (tests/python/test_driver_stats.py):
+/// the same lines on ours as on real libvirt 9.0, the figures that follow
+/// the time of day compared by their relations.
+#[test]
+fn test_driver_stats_answer_as_real_libvirt() {
+    let (ours, real) = on_ours_and_real("test_driver_stats.py", &[]);
+    assert!(real.contains("cells free memory 0 2 -> [2097152, 4194304]"), "{real}");
+    assert!(real.contains("block stats 'vda' -> (5, True, True, True, True, True)"), "{real}");
+    assert_eq!(ours, real, "ours:\n{ours}\nreal:\n{real}");
+}
+
 /// The answers of tests/python/`script` (run with `args`) on our library
 /// and on real libvirt, each checked to be the library it runs on.
 fn on_ours_and_real(script: &str, args: &[&str]) -> (String, String) {

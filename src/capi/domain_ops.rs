@@ -13,13 +13,14 @@ use crate::error::{Error, ErrorDomain, Result};
 /// `VIR_DOMAIN_SAVE_RUNNING` and `VIR_DOMAIN_SAVE_PAUSED`.
 const SAVE_RUNNING: c_uint = 2;
 const SAVE_PAUSED: c_uint = 4;
-const AFFECT_LIVE: c_uint = 1; // VIR_DOMAIN_AFFECT_LIVE
-const AFFECT_CONFIG: c_uint = 2; // VIR_DOMAIN_AFFECT_CONFIG
+pub(super) const AFFECT_LIVE: c_uint = 1; // VIR_DOMAIN_AFFECT_LIVE
+pub(super) const AFFECT_CONFIG: c_uint = 2; // VIR_DOMAIN_AFFECT_CONFIG
 const MEM_MAXIMUM: c_uint = 4; // VIR_DOMAIN_MEM_MAXIMUM
 const VCPU_MAXIMUM: c_uint = 4; // VIR_DOMAIN_VCPU_MAXIMUM
 const VCPU_GUEST: c_uint = 8; // VIR_DOMAIN_VCPU_GUEST
 
-/// libvirt's check that two flags are not both given.
+/// libvirt's check that two flags are not both given. Its macro names the
+/// argument `ctl` (the error's second string), whatever the flags' name.
 pub(super) fn exclusive(
     function: &str,
     flags: c_uint,
@@ -29,7 +30,7 @@ pub(super) fn exclusive(
     if flags & a != 0 && flags & b != 0 {
         return Err(Error::arg_check(
             function,
-            "flags",
+            "ctl",
             format!("Flags '{a_name}' and '{b_name}' are mutually exclusive"),
         ));
     }

@@ -26,6 +26,7 @@ pub mod objects;
 pub mod qemu;
 mod refusal;
 pub mod snapshot;
+pub mod stats;
 mod strings;
 pub mod typed_params;
 pub mod unsupported;

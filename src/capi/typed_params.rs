@@ -10,6 +10,7 @@ use crate::abi::typed_params::{
     _virTypedParameterValue, virTypedParameter, virTypedParameterPtr, virTypedParameterType as Type,
     VIR_TYPED_PARAM_FIELD_LENGTH,
 };
+use crate::driver::params::GivenParam;
 use crate::error::{Error, ErrorDomain, Result};
 use crate::event::{TypedParam, TypedValue};
 
@@ -631,6 +632,91 @@ fn parse_double(text: &str) -> Option<f64> {
     (consumed == all && all > 0 && value.is_finite()).then_some(value)
 }
 
+/// `param` in C, its string value (if any) placed by `string`.
+fn c_param(param: &TypedParam, string: impl FnOnce(&str) -> *mut c_char) -> virTypedParameter {
+    let mut field = [0 as c_char; VIR_TYPED_PARAM_FIELD_LENGTH];
+    // Names longer than the field are cut, keeping the final NUL.
+    for (dst, &src) in field.iter_mut().zip(param.name.as_bytes().iter().take(VIR_TYPED_PARAM_FIELD_LENGTH - 1)) {
+        *dst = src as c_char;
+    }
+    let (kind, value) = match &param.value {
+        TypedValue::Int(i) => (Type::VIR_TYPED_PARAM_INT, _virTypedParameterValue { i: *i }),
+        TypedValue::UInt(ui) => (Type::VIR_TYPED_PARAM_UINT, _virTypedParameterValue { ui: *ui }),
+        TypedValue::LLong(l) => (Type::VIR_TYPED_PARAM_LLONG, _virTypedParameterValue { l: *l }),
+        TypedValue::ULLong(ul) => (Type::VIR_TYPED_PARAM_ULLONG, _virTypedParameterValue { ul: *ul }),
+        TypedValue::Double(d) => (Type::VIR_TYPED_PARAM_DOUBLE, _virTypedParameterValue { d: *d }),
+        TypedValue::Boolean(b) => (Type::VIR_TYPED_PARAM_BOOLEAN, _virTypedParameterValue { b: *b as u8 as c_char }),
+        TypedValue::String(s) => (Type::VIR_TYPED_PARAM_STRING, _virTypedParameterValue { s: string(s) }),
+    };
+    virTypedParameter { field, r#type: kind as c_int, value }
+}
+
+/// Writes `params` into the caller's array of `room` parameters (as many as
+/// fit), their strings `malloc`ed for the caller to free
+/// (`virTypedParamsClear`); returns how many it wrote.
+///
+/// # Safety
+/// `array` must point to `room` writable parameters.
+pub(crate) unsafe fn write_params(params: &[TypedParam], array: virTypedParameterPtr, room: usize) -> usize {
+    let written = params.len().min(room);
+    for (i, param) in params.iter().take(written).enumerate() {
+        let param = c_param(param, super::strings::to_malloced);
+        let slot = array.wrapping_add(i);
+        // SAFETY: `i < room`, within the caller's array.
+        unsafe { slot.write_unaligned(param) };
+    }
+    written
+}
+
+/// The caller's `count` parameters, checked as libvirt's public setters
+/// check them (`virTypedParameterValidateSet`): every name must end within
+/// its field. A string's NULL value reads as empty.
+///
+/// # Safety
+/// `params` must point to `count` readable parameters whose string values
+/// are NULL or C strings.
+pub(crate) unsafe fn read_params(params: virTypedParameterPtr, count: usize) -> Result<Vec<GivenParam>> {
+    let mut given = Vec::with_capacity(count);
+    for i in 0..count {
+        let slot = params.wrapping_add(i);
+        // SAFETY: `i < count`, within the caller's array.
+        let param = unsafe { slot.read_unaligned() };
+        let field: Vec<u8> = param.field.iter().map(|&c| c as u8).collect();
+        let Some(len) = field.iter().position(|&c| c == 0) else {
+            let name = String::from_utf8_lossy(&field);
+            let message = format!("string parameter name '{name}' too long");
+            return Err(Error::arg_check("virTypedParameterValidateSet", "params", message)
+                .in_domain(ErrorDomain::VIR_FROM_NONE));
+        };
+        let name = String::from_utf8_lossy(&field[..len]).into_owned();
+        let value = param.value;
+        // Each arm reads the union member `type` names.
+        let value = match param.r#type {
+            // SAFETY: an int parameter.
+            1 => Ok(TypedValue::Int(unsafe { value.i })),
+            // SAFETY: an unsigned int parameter.
+            2 => Ok(TypedValue::UInt(unsafe { value.ui })),
+            // SAFETY: a long long parameter.
+            3 => Ok(TypedValue::LLong(unsafe { value.l })),
+            // SAFETY: an unsigned long long parameter.
+            4 => Ok(TypedValue::ULLong(unsafe { value.ul })),
+            // SAFETY: a double parameter.
+            5 => Ok(TypedValue::Double(unsafe { value.d })),
+            // SAFETY: a boolean parameter.
+            6 => Ok(TypedValue::Boolean(unsafe { value.b } != 0)),
+            7 => {
+                // SAFETY: a string parameter.
+                let text = unsafe { value.s };
+                // SAFETY: NULL or a C string per the contract.
+                Ok(TypedValue::String(unsafe { super::strings::borrow(text) }.unwrap_or_default().into_owned()))
+            }
+            unknown => Err(unknown),
+        };
+        given.push(GivenParam { name, value });
+    }
+    Ok(given)
+}
+
 /// A C array of typed parameters built from an event's, with the strings it
 /// points to; it lives for the duration of a callback.
 pub(crate) struct CTypedParams {
@@ -644,29 +730,12 @@ impl CTypedParams {
         let array = params
             .iter()
             .map(|p| {
-                let mut field = [0 as c_char; VIR_TYPED_PARAM_FIELD_LENGTH];
-                // Names longer than the field are cut, keeping the final NUL.
-                for (dst, &src) in field.iter_mut().zip(p.name.as_bytes().iter().take(VIR_TYPED_PARAM_FIELD_LENGTH - 1))
-                {
-                    *dst = src as c_char;
-                }
-                let (kind, value) = match &p.value {
-                    TypedValue::Int(i) => (Type::VIR_TYPED_PARAM_INT, _virTypedParameterValue { i: *i }),
-                    TypedValue::UInt(ui) => (Type::VIR_TYPED_PARAM_UINT, _virTypedParameterValue { ui: *ui }),
-                    TypedValue::LLong(l) => (Type::VIR_TYPED_PARAM_LLONG, _virTypedParameterValue { l: *l }),
-                    TypedValue::ULLong(ul) => (Type::VIR_TYPED_PARAM_ULLONG, _virTypedParameterValue { ul: *ul }),
-                    TypedValue::Double(d) => (Type::VIR_TYPED_PARAM_DOUBLE, _virTypedParameterValue { d: *d }),
-                    TypedValue::Boolean(b) => {
-                        (Type::VIR_TYPED_PARAM_BOOLEAN, _virTypedParameterValue { b: *b as u8 as c_char })
-                    }
-                    TypedValue::String(s) => {
-                        let text = super::strings::owned(s);
-                        let value = _virTypedParameterValue { s: text.as_ptr() as *mut c_char };
-                        strings.push(text);
-                        (Type::VIR_TYPED_PARAM_STRING, value)
-                    }
-                };
-                virTypedParameter { field, r#type: kind as c_int, value }
+                c_param(p, |s| {
+                    let text = super::strings::owned(s);
+                    let pointer = text.as_ptr() as *mut c_char;
+                    strings.push(text);
+                    pointer
+                })
             })
             .collect();
         CTypedParams { array, _strings: strings }

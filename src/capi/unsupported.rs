@@ -708,26 +708,6 @@ pub unsafe extern "C" fn virDomainBlockResize(
     ))
 }
 
-/// `virDomainBlockStats` (libvirt 0.3.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainBlockStats(
-    dom: virDomainPtr,
-    disk: *const c_char,
-    _stats: virDomainBlockStatsPtr,
-    _size: usize,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(dom.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("disk", disk.is_null())]
-    ))
-}
-
 /// `virDomainBlockStatsFlags` (libvirt 0.9.5): not supported.
 ///
 /// # Safety
@@ -1530,55 +1510,6 @@ pub unsafe extern "C" fn virDomainGetPerfEvents(
     ))
 }
 
-/// `virDomainGetSchedulerParameters` (libvirt 0.2.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetSchedulerParameters(
-    domain: virDomainPtr,
-    params: virTypedParameterPtr,
-    _nparams: *mut c_int,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("params", params.is_null())]
-    ))
-}
-
-/// `virDomainGetSchedulerParametersFlags` (libvirt 0.9.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetSchedulerParametersFlags(
-    domain: virDomainPtr,
-    params: virTypedParameterPtr,
-    _nparams: *mut c_int,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("params", params.is_null())]
-    ))
-}
-
-/// `virDomainGetSchedulerType` (libvirt 0.2.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainGetSchedulerType(domain: virDomainPtr, _nparams: *mut c_int) -> *mut c_char {
-    export!(|call| refuse(call, Target::Domain(domain.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
 /// `virDomainGetSecurityLabel` (libvirt 0.6.1): not supported.
 ///
 /// # Safety
@@ -1714,26 +1645,6 @@ pub unsafe extern "C" fn virDomainInterfaceFree(iface: virDomainInterfacePtr) {
     export!(|call| release_foreign(call, iface.cast()))
 }
 
-/// `virDomainInterfaceStats` (libvirt 0.3.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainInterfaceStats(
-    dom: virDomainPtr,
-    device: *const c_char,
-    _stats: virDomainInterfaceStatsPtr,
-    _size: usize,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(dom.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::NonNull("device", device.is_null())]
-    ))
-}
-
 /// `virDomainListAllCheckpoints` (libvirt 5.6.0): not supported.
 ///
 /// # Safety
@@ -1801,21 +1712,6 @@ pub unsafe extern "C" fn virDomainMemoryPeek(
     _flags: c_uint,
 ) -> c_int {
     export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[Check::ReadOnly]))
-}
-
-/// `virDomainMemoryStats` (libvirt 0.7.5): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainMemoryStats(
-    dom: virDomainPtr,
-    _stats: virDomainMemoryStatPtr,
-    _nr_stats: c_uint,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(call, Target::Domain(dom.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virDomainMigrate` (libvirt 0.3.2): not supported.
@@ -2551,45 +2447,6 @@ pub unsafe extern "C" fn virDomainSetNumaParameters(
 /// and the NULL-ness of the checked pointers are looked at.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainSetPerfEvents(
-    domain: virDomainPtr,
-    params: virTypedParameterPtr,
-    _nparams: c_int,
-    _flags: c_uint,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
-    ))
-}
-
-/// `virDomainSetSchedulerParameters` (libvirt 0.2.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetSchedulerParameters(
-    domain: virDomainPtr,
-    params: virTypedParameterPtr,
-    _nparams: c_int,
-) -> c_int {
-    export!(|call| refuse(
-        call,
-        Target::Domain(domain.cast()),
-        ErrorDomain::VIR_FROM_DOMAIN,
-        &[Check::ReadOnly, Check::NonNull("params", params.is_null())]
-    ))
-}
-
-/// `virDomainSetSchedulerParametersFlags` (libvirt 0.9.2): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virDomainSetSchedulerParametersFlags(
     domain: virDomainPtr,
     params: virTypedParameterPtr,
     _nparams: c_int,
@@ -3536,31 +3393,6 @@ pub unsafe extern "C" fn virNodeGetCPUStats(
         ErrorDomain::VIR_FROM_DOMAIN,
         &[Check::NonNull("nparams", nparams.is_null())]
     ))
-}
-
-/// `virNodeGetCellsFreeMemory` (libvirt 0.3.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeGetCellsFreeMemory(
-    conn: virConnectPtr,
-    _freeMems: *mut c_ulonglong,
-    _startCell: c_int,
-    _maxCells: c_int,
-) -> c_int {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
-}
-
-/// `virNodeGetFreeMemory` (libvirt 0.3.3): not supported.
-///
-/// # Safety
-/// Any arguments: only the object pointer, looked up among the live handles,
-/// and the NULL-ness of the checked pointers are looked at.
-#[no_mangle]
-pub unsafe extern "C" fn virNodeGetFreeMemory(conn: virConnectPtr) -> c_ulonglong {
-    export!(|call| refuse(call, Target::Connection(conn.cast()), ErrorDomain::VIR_FROM_DOMAIN, &[]))
 }
 
 /// `virNodeGetFreePages` (libvirt 1.2.6): not supported.

@@ -7,6 +7,7 @@ mod host_node;
 mod impact;
 mod memory_size;
 pub mod metadata;
+pub mod params;
 pub mod qemu;
 pub mod remote;
 pub mod test;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::{ConnectionId, EventCallback, EventState, Subscription};
-use crate::event::{DomainIdentity, EventClass, ObjectIdentity};
+use crate::event::{DomainIdentity, EventClass, ObjectIdentity, TypedParam};
 use crate::uuid::Uuid;
 
 /// `virDomainInfo`, in Rust terms.
@@ -40,6 +41,29 @@ pub struct NodeInfo {
     pub sockets: u32,
     pub cores: u32,
     pub threads: u32,
+}
+
+/// `virDomainBlockStatsStruct`, in Rust terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockStats {
+    pub rd_req: i64,
+    pub rd_bytes: i64,
+    pub wr_req: i64,
+    pub wr_bytes: i64,
+    pub errs: i64,
+}
+
+/// `virDomainInterfaceStatsStruct`, in Rust terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterfaceStats {
+    pub rx_bytes: i64,
+    pub rx_packets: i64,
+    pub rx_errs: i64,
+    pub rx_drop: i64,
+    pub tx_bytes: i64,
+    pub tx_packets: i64,
+    pub tx_errs: i64,
+    pub tx_drop: i64,
 }
 
 /// `virStoragePoolInfo`, in Rust terms: sizes in bytes.
@@ -288,6 +312,56 @@ pub trait Driver: Send + Sync {
     fn node_info(&self) -> Result<NodeInfo> {
         unsupported("virNodeGetInfo")
     }
+
+    /// `virNodeGetFreeMemory`.
+    fn free_memory(&self) -> Result<u64> {
+        unsupported("virNodeGetFreeMemory")
+    }
+
+    /// `virNodeGetCellsFreeMemory`: the free memory of the NUMA cells from
+    /// `start_cell` on, at most `max_cells` of them.
+    fn cells_free_memory(&self, _start_cell: usize, _max_cells: usize) -> Result<Vec<u64>> {
+        unsupported("virNodeGetCellsFreeMemory")
+    }
+
+    /// `virDomainGetSchedulerType`: the scheduler's name and how many
+    /// parameters it has.
+    fn scheduler_type(&self, _dom: &DomainIdentity) -> Result<(String, i32)> {
+        unsupported("virDomainGetSchedulerType")
+    }
+
+    /// `virDomainGetSchedulerParameters(Flags)`, `flags` as the driver gets
+    /// them (the public function adds `VIR_TYPED_PARAM_STRING_OKAY`).
+    fn scheduler_parameters(&self, _dom: &DomainIdentity, _flags: u32, function: &str) -> Result<Vec<TypedParam>> {
+        unsupported(function)
+    }
+
+    /// `virDomainSetSchedulerParameters(Flags)`.
+    fn set_scheduler_parameters(
+        &self,
+        _dom: &DomainIdentity,
+        _params: &[params::GivenParam],
+        _flags: u32,
+        function: &str,
+    ) -> Result<()> {
+        unsupported(function)
+    }
+
+    /// `virDomainMemoryStats`: at most `max` statistics, as (tag, value).
+    fn memory_stats(&self, _dom: &DomainIdentity, _max: usize, _flags: u32) -> Result<Vec<(i32, u64)>> {
+        unsupported("virDomainMemoryStats")
+    }
+
+    /// `virDomainBlockStats` of one disk (its target or its source).
+    fn block_stats(&self, _dom: &DomainIdentity, _disk: &str) -> Result<BlockStats> {
+        unsupported("virDomainBlockStats")
+    }
+
+    /// `virDomainInterfaceStats` of one interface (its name or its MAC address).
+    fn interface_stats(&self, _dom: &DomainIdentity, _device: &str) -> Result<InterfaceStats> {
+        unsupported("virDomainInterfaceStats")
+    }
+
     fn capabilities(&self) -> Result<String> {
         unsupported("virConnectGetCapabilities")
     }

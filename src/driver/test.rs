@@ -11,11 +11,14 @@ use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 
 mod snapshots;
+mod stats;
 
 use super::metadata::{self, MetadataChange};
+use super::params::{GivenParam, ParamType};
 use super::test_objects::Objects;
 use super::{
-    check_flags, DomainInfo, DomainState, Done, Driver, HandleId, Lookup, NodeInfo, ObjectOp, ObjectQuery, PoolInfo,
+    check_flags, BlockStats, DomainInfo, DomainState, Done, Driver, HandleId, InterfaceStats, Lookup, NodeInfo,
+    ObjectOp, ObjectQuery, PoolInfo,
 };
 use super::{domain_checks, impact, memory_size};
 use crate::abi::common::{
@@ -32,7 +35,9 @@ use crate::abi::domain_event::{
 };
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::event::state::EventState;
-use crate::event::{DomainEvent, DomainIdentity, EventClass, EventPayload, ObjectEvent, ObjectIdentity};
+use crate::event::{
+    DomainEvent, DomainIdentity, EventClass, EventPayload, ObjectEvent, ObjectIdentity, TypedParam, TypedValue,
+};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
 
@@ -466,6 +471,11 @@ impl TestDriver {
         domains.find(dom).map(|d| get(d))
     }
 
+    /// `get` of the domain, which must be running.
+    fn read_running<T>(&self, dom: &DomainIdentity, get: impl FnOnce(&TestDomain) -> Result<T>) -> Result<T> {
+        self.read(dom, |d| if d.is_active() { get(d) } else { Err(not_running()) })?
+    }
+
     fn lookup(&self, matches: impl Fn(&TestDomain) -> bool) -> Result<DomainIdentity> {
         let domains = self.domains.lock();
         domains
@@ -552,6 +562,59 @@ impl Driver for TestDriver {
 
     fn capabilities(&self) -> Result<String> {
         Ok(CAPABILITIES.to_string())
+    }
+
+    fn free_memory(&self) -> Result<u64> {
+        Ok(stats::FREE_MEMORY)
+    }
+
+    fn cells_free_memory(&self, start_cell: usize, max_cells: usize) -> Result<Vec<u64>> {
+        stats::cells_free_memory(start_cell, max_cells)
+    }
+
+    /// libvirt's test driver names its scheduler without looking the domain up.
+    fn scheduler_type(&self, _dom: &DomainIdentity) -> Result<(String, i32)> {
+        Ok((stats::SCHEDULER.to_string(), 1))
+    }
+
+    /// libvirt's test driver takes no flags here, not even the
+    /// `VIR_TYPED_PARAM_STRING_OKAY` its public function adds: only the plain
+    /// `virDomainGetSchedulerParameters` answers.
+    fn scheduler_parameters(&self, dom: &DomainIdentity, flags: u32, _function: &str) -> Result<Vec<TypedParam>> {
+        check_flags(flags, 0, "testDomainGetSchedulerParametersFlags", ErrorDomain::VIR_FROM_TEST)?;
+        self.read(dom, |_| vec![TypedParam::new("weight", TypedValue::UInt(stats::SCHEDULER_WEIGHT))])
+    }
+
+    /// libvirt's test driver checks the parameters and keeps nothing: the
+    /// weight stays 50.
+    fn set_scheduler_parameters(
+        &self,
+        dom: &DomainIdentity,
+        params: &[GivenParam],
+        flags: u32,
+        _function: &str,
+    ) -> Result<()> {
+        check_flags(flags, 0, "testDomainSetSchedulerParametersFlags", ErrorDomain::VIR_FROM_TEST)?;
+        super::params::validate(params, &[("weight", ParamType::UInt)])?;
+        self.read(dom, |_| ())
+    }
+
+    fn memory_stats(&self, dom: &DomainIdentity, max: usize, flags: u32) -> Result<Vec<(i32, u64)>> {
+        check_flags(flags, 0, "testDomainMemoryStats", ErrorDomain::VIR_FROM_TEST)?;
+        self.read_running(dom, |d| Ok(stats::memory_stats(&d.def, memory_sizes(&d.def).1, max)))
+    }
+
+    fn block_stats(&self, dom: &DomainIdentity, disk: &str) -> Result<BlockStats> {
+        if disk.is_empty() {
+            return Err(stats::summary_unsupported());
+        }
+        self.read_running(dom, |d| stats::check_disk(&d.def, disk).map(|()| stats::block_stats_at(stats::now())))
+    }
+
+    fn interface_stats(&self, dom: &DomainIdentity, device: &str) -> Result<InterfaceStats> {
+        self.read_running(dom, |d| {
+            stats::check_interface(&d.def, device).map(|()| stats::interface_stats_at(stats::now()))
+        })
     }
 
     fn save(&self, dom: &DomainIdentity, path: &str, dxml: Option<&str>, flags: u32, _function: &str) -> Result<()> {
