@@ -1092,15 +1092,14 @@ typedef int (*virConnectDomainEventCallback)(virConnectPtr conn, virDomainPtr do
  */
 typedef void (*virConnectDomainEventGenericCallback)(virConnectPtr conn, virDomainPtr dom, void *opaque);
 
-typedef struct _virDomainStatsRecord {
-  virDomainPtr dom;
-  virTypedParameterPtr params;
-  int nparams;
-} _virDomainStatsRecord;
+typedef struct _virDomainMemoryStat {
+  int tag;
+  unsigned long long val;
+} _virDomainMemoryStat;
 
-typedef struct _virDomainStatsRecord virDomainStatsRecord;
+typedef struct _virDomainMemoryStat virDomainMemoryStatStruct;
 
-typedef virDomainStatsRecord *virDomainStatsRecordPtr;
+typedef virDomainMemoryStatStruct *virDomainMemoryStatPtr;
 
 typedef struct _virDomainBlockStats {
   long long rd_req;
@@ -1113,6 +1112,31 @@ typedef struct _virDomainBlockStats {
 typedef struct _virDomainBlockStats virDomainBlockStatsStruct;
 
 typedef virDomainBlockStatsStruct *virDomainBlockStatsPtr;
+
+typedef struct _virDomainInterfaceStats {
+  long long rx_bytes;
+  long long rx_packets;
+  long long rx_errs;
+  long long rx_drop;
+  long long tx_bytes;
+  long long tx_packets;
+  long long tx_errs;
+  long long tx_drop;
+} _virDomainInterfaceStats;
+
+typedef struct _virDomainInterfaceStats virDomainInterfaceStatsStruct;
+
+typedef virDomainInterfaceStatsStruct *virDomainInterfaceStatsPtr;
+
+typedef struct _virDomainStatsRecord {
+  virDomainPtr dom;
+  virTypedParameterPtr params;
+  int nparams;
+} _virDomainStatsRecord;
+
+typedef struct _virDomainStatsRecord virDomainStatsRecord;
+
+typedef virDomainStatsRecord *virDomainStatsRecordPtr;
 
 typedef struct _virDomainFSInfo {
   char *mountpoint;
@@ -1228,30 +1252,6 @@ typedef struct _virDomainInterface {
 typedef struct _virDomainInterface virDomainInterface;
 
 typedef virDomainInterface *virDomainInterfacePtr;
-
-typedef struct _virDomainInterfaceStats {
-  long long rx_bytes;
-  long long rx_packets;
-  long long rx_errs;
-  long long rx_drop;
-  long long tx_bytes;
-  long long tx_packets;
-  long long tx_errs;
-  long long tx_drop;
-} _virDomainInterfaceStats;
-
-typedef struct _virDomainInterfaceStats virDomainInterfaceStatsStruct;
-
-typedef virDomainInterfaceStatsStruct *virDomainInterfaceStatsPtr;
-
-typedef struct _virDomainMemoryStat {
-  int tag;
-  unsigned long long val;
-} _virDomainMemoryStat;
-
-typedef struct _virDomainMemoryStat virDomainMemoryStatStruct;
-
-typedef virDomainMemoryStatStruct *virDomainMemoryStatPtr;
 
 /**
  * One end of a graphics client connection.
@@ -1606,6 +1606,46 @@ virConnectPtr virDomainGetConnect(virDomainPtr dom);
 unsigned long virDomainGetMaxMemory(virDomainPtr domain);
 
 /**
+ * The scheduler's name, for the caller to `free()`; its number of
+ */
+char *virDomainGetSchedulerType(virDomainPtr domain, int *nparams);
+
+/**
+ * The scheduler's parameters, written to the caller's `params` of
+ */
+int virDomainGetSchedulerParameters(virDomainPtr domain, virTypedParameterPtr params, int *nparams);
+
+/**
+ * `virDomainGetSchedulerParameters` with flags (`VIR_DOMAIN_AFFECT_*`).
+ */
+int virDomainGetSchedulerParametersFlags(virDomainPtr domain, virTypedParameterPtr params, int *nparams, unsigned int flags);
+
+/**
+ * Sets the scheduler's parameters.
+ */
+int virDomainSetSchedulerParameters(virDomainPtr domain, virTypedParameterPtr params, int nparams);
+
+/**
+ * `virDomainSetSchedulerParameters` with flags (`VIR_DOMAIN_AFFECT_*`).
+ */
+int virDomainSetSchedulerParametersFlags(virDomainPtr domain, virTypedParameterPtr params, int nparams, unsigned int flags);
+
+/**
+ * Up to `nr_stats` of the domain's memory statistics, written to `stats`;
+ */
+int virDomainMemoryStats(virDomainPtr dom, virDomainMemoryStatPtr stats, unsigned int nr_stats, unsigned int flags);
+
+/**
+ * A disk's I/O statistics, `size` bytes of them written to `stats`.
+ */
+int virDomainBlockStats(virDomainPtr dom, const char *disk, virDomainBlockStatsPtr stats, size_t size);
+
+/**
+ * An interface's traffic statistics, `size` bytes of them written to
+ */
+int virDomainInterfaceStats(virDomainPtr dom, const char *device, virDomainInterfaceStatsPtr stats, size_t size);
+
+/**
  * `virConnectDomainXMLFromNative` (libvirt 0.6.4): not supported.
  */
 char *virConnectDomainXMLFromNative(virConnectPtr conn, const char *nativeFormat, const char *_nativeConfig, unsigned int _flags);
@@ -1714,11 +1754,6 @@ int virDomainBlockRebase(virDomainPtr dom, const char *disk, const char *_base, 
  * `virDomainBlockResize` (libvirt 0.9.8): not supported.
  */
 int virDomainBlockResize(virDomainPtr dom, const char *disk, unsigned long long _size, unsigned int _flags);
-
-/**
- * `virDomainBlockStats` (libvirt 0.3.2): not supported.
- */
-int virDomainBlockStats(virDomainPtr dom, const char *disk, virDomainBlockStatsPtr _stats, size_t _size);
 
 /**
  * `virDomainBlockStatsFlags` (libvirt 0.9.5): not supported.
@@ -1896,21 +1931,6 @@ int virDomainGetNumaParameters(virDomainPtr domain, virTypedParameterPtr _params
 int virDomainGetPerfEvents(virDomainPtr domain, virTypedParameterPtr *params, int *_nparams, unsigned int _flags);
 
 /**
- * `virDomainGetSchedulerParameters` (libvirt 0.2.3): not supported.
- */
-int virDomainGetSchedulerParameters(virDomainPtr domain, virTypedParameterPtr params, int *_nparams);
-
-/**
- * `virDomainGetSchedulerParametersFlags` (libvirt 0.9.2): not supported.
- */
-int virDomainGetSchedulerParametersFlags(virDomainPtr domain, virTypedParameterPtr params, int *_nparams, unsigned int _flags);
-
-/**
- * `virDomainGetSchedulerType` (libvirt 0.2.3): not supported.
- */
-char *virDomainGetSchedulerType(virDomainPtr domain, int *_nparams);
-
-/**
  * `virDomainGetSecurityLabel` (libvirt 0.6.1): not supported.
  */
 int virDomainGetSecurityLabel(virDomainPtr domain, virSecurityLabelPtr seclabel);
@@ -1956,11 +1976,6 @@ int virDomainInterfaceAddresses(virDomainPtr dom, virDomainInterfacePtr **ifaces
 void virDomainInterfaceFree(virDomainInterfacePtr iface);
 
 /**
- * `virDomainInterfaceStats` (libvirt 0.3.2): not supported.
- */
-int virDomainInterfaceStats(virDomainPtr dom, const char *device, virDomainInterfaceStatsPtr _stats, size_t _size);
-
-/**
  * `virDomainListGetStats` (libvirt 1.2.8): not supported.
  */
 int virDomainListGetStats(virDomainPtr *doms, unsigned int _stats, virDomainStatsRecordPtr **_retStats, unsigned int _flags);
@@ -1979,11 +1994,6 @@ char *virDomainManagedSaveGetXMLDesc(virDomainPtr domain, unsigned int _flags);
  * `virDomainMemoryPeek` (libvirt 0.4.2): not supported.
  */
 int virDomainMemoryPeek(virDomainPtr dom, unsigned long long _start, size_t _size, void *_buffer, unsigned int _flags);
-
-/**
- * `virDomainMemoryStats` (libvirt 0.7.5): not supported.
- */
-int virDomainMemoryStats(virDomainPtr dom, virDomainMemoryStatPtr _stats, unsigned int _nr_stats, unsigned int _flags);
 
 /**
  * `virDomainMigrate` (libvirt 0.3.2): not supported.
@@ -2204,16 +2214,6 @@ int virDomainSetNumaParameters(virDomainPtr domain, virTypedParameterPtr params,
  * `virDomainSetPerfEvents` (libvirt 1.3.3): not supported.
  */
 int virDomainSetPerfEvents(virDomainPtr domain, virTypedParameterPtr params, int _nparams, unsigned int _flags);
-
-/**
- * `virDomainSetSchedulerParameters` (libvirt 0.2.3): not supported.
- */
-int virDomainSetSchedulerParameters(virDomainPtr domain, virTypedParameterPtr params, int _nparams);
-
-/**
- * `virDomainSetSchedulerParametersFlags` (libvirt 0.9.2): not supported.
- */
-int virDomainSetSchedulerParametersFlags(virDomainPtr domain, virTypedParameterPtr params, int _nparams, unsigned int _flags);
 
 /**
  * `virDomainSetTime` (libvirt 1.2.5): not supported.

@@ -290,6 +290,16 @@ int virConnectIsEncrypted(virConnectPtr conn);
 int virConnectIsSecure(virConnectPtr conn);
 
 /**
+ * The host's free memory, 0 on failure.
+ */
+unsigned long long virNodeGetFreeMemory(virConnectPtr conn);
+
+/**
+ * The free memory of up to `maxCells` NUMA cells from `startCell` on,
+ */
+int virNodeGetCellsFreeMemory(virConnectPtr conn, unsigned long long *freeMems, int startCell, int maxCells);
+
+/**
  * `virConnectBaselineCPU` (libvirt 0.7.7): not supported.
  */
 char *virConnectBaselineCPU(virConnectPtr conn, const char **xmlCPUs, unsigned int _ncpus, unsigned int _flags);
@@ -338,16 +348,6 @@ int virNodeGetCPUMap(virConnectPtr conn, unsigned char **_cpumap, unsigned int *
  * `virNodeGetCPUStats` (libvirt 0.9.3): not supported.
  */
 int virNodeGetCPUStats(virConnectPtr conn, int _cpuNum, virNodeCPUStatsPtr _params, int *nparams, unsigned int _flags);
-
-/**
- * `virNodeGetCellsFreeMemory` (libvirt 0.3.3): not supported.
- */
-int virNodeGetCellsFreeMemory(virConnectPtr conn, unsigned long long *_freeMems, int _startCell, int _maxCells);
-
-/**
- * `virNodeGetFreeMemory` (libvirt 0.3.3): not supported.
- */
-unsigned long long virNodeGetFreeMemory(virConnectPtr conn);
 
 /**
  * `virNodeGetFreePages` (libvirt 1.2.6): not supported.
