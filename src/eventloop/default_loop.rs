@@ -9,6 +9,9 @@
 //! while it runs. So callbacks run with no lock held and may freely add,
 //! update or remove registrations on the same loop, themselves included.
 //!
+//! A loop may have one `WaitingReader`, a descriptor its polling thread reads
+//! itself around a wait that can sleep (the QEMU monitors).
+//!
 //! Every change made while some thread is inside poll(2) writes to the
 //! wake-up descriptor, so the blocked thread rebuilds its poll set at once.
 //! One thread polls at a time, as one thread at a time owns a GLib main
@@ -386,6 +389,8 @@ impl DefaultLoop {
             };
             // Only a wait that can sleep is worth taking the reading over for.
             let reader = self.waiting_reader.get().filter(|reader| set.timeout != 0 && reader.take_over());
+            // Last in the set, after the watches' descriptors (which the
+            // dispatch below pairs with `set.watches`, so it never sees it).
             let taken_over = reader.map(|reader| {
                 set.fds.push(libc::pollfd { fd: reader.fd(), events: libc::POLLIN, revents: 0 });
                 TakenOver { reader: reader.as_ref(), ready: false }
@@ -403,8 +408,8 @@ impl DefaultLoop {
                 self.wakeup.drain();
             }
             self.release_poll(&mut self.registrations.lock());
-            // What it reads is queued before the round starts, so that a
-            // flush it arms runs in this round.
+            // Handed back (dropped) here, so that what it reads is queued
+            // before the round starts and a flush it arms runs in this round.
             if let Some(mut taken_over) = taken_over {
                 taken_over.ready = set.fds.last().is_some_and(|reader| reader.revents != 0);
             }
