@@ -17,7 +17,7 @@ mod source;
 pub mod testing;
 
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::unix::io::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -259,6 +259,10 @@ struct Entry {
 /// the default event loop) holds it for a round.
 struct Sources {
     entries: HashMap<u64, Entry>,
+    /// The tokens of the entries that had a deadline when they were last
+    /// kept (a monitor attaching): a round looks only at these, not at
+    /// every attached monitor. Pruned as they are found without one.
+    timed: HashSet<u64>,
     next_token: u64,
     /// When the monitor thread's wait ends (`None`: only on an event), so
     /// that a round on the event loop's thread that brings a deadline
@@ -268,7 +272,7 @@ struct Sources {
 
 impl Sources {
     fn new() -> Sources {
-        Sources { entries: HashMap::new(), next_token: WAKE_TOKEN + 1, monitor_wait_ends: None }
+        Sources { entries: HashMap::new(), timed: HashSet::new(), next_token: WAKE_TOKEN + 1, monitor_wait_ends: None }
     }
 }
 
@@ -347,12 +351,12 @@ impl Round<'_> {
             }
         }
         let now = Instant::now();
-        let due: Vec<u64> = self
-            .sources
-            .entries
+        let Sources { entries, timed, .. } = &mut *self.sources;
+        timed.retain(|token| entries.get(token).is_some_and(|entry| entry.source.deadline().is_some()));
+        let due: Vec<u64> = timed
             .iter()
-            .filter(|(_, entry)| entry.source.deadline().is_some_and(|d| d <= now))
-            .map(|(token, _)| *token)
+            .filter(|token| entries.get(token).and_then(|entry| entry.source.deadline()).is_some_and(|d| d <= now))
+            .copied()
             .collect();
         for token in due {
             self.dispatch(token, |source, _| source.expired(now));
@@ -360,7 +364,8 @@ impl Round<'_> {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.sources.entries.values().filter_map(|entry| entry.source.deadline()).min()
+        let Sources { entries, timed, .. } = &*self.sources;
+        timed.iter().filter_map(|token| entries.get(token)?.source.deadline()).min()
     }
 
     fn handle_request(&mut self, request: Request) {
@@ -439,6 +444,9 @@ impl Round<'_> {
         match outcome {
             Ok((Next::Keep, wanted)) => {
                 if self.watch(token, &mut entry, wanted) {
+                    if entry.source.deadline().is_some() {
+                        self.sources.timed.insert(token);
+                    }
                     self.sources.entries.insert(token, entry);
                 } else {
                     self.retire(entry, Removal::Finished);
