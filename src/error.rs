@@ -180,6 +180,16 @@ impl Error {
     pub fn null_arg(function: &str, argument: &str) -> Error {
         Error::arg_check(function, argument, format!("{argument} in {function} must not be NULL"))
     }
+
+    /// libvirt's check of an argument that must not be negative.
+    pub fn negative_arg(function: &str, argument: &str) -> Error {
+        Error::arg_check(function, argument, format!("{argument} in {function} must be zero or greater"))
+    }
+
+    /// libvirt's check of an argument that must be positive.
+    pub fn not_positive_arg(function: &str, argument: &str) -> Error {
+        Error::arg_check(function, argument, format!("{argument} in {function} must be greater than zero"))
+    }
 }
 
 impl fmt::Display for Error {

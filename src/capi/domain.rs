@@ -95,7 +95,7 @@ pub unsafe extern "C" fn virDomainLookupByName(conn: virConnectPtr, name: *const
 pub extern "C" fn virDomainLookupByID(conn: virConnectPtr, id: c_int) -> virDomainPtr {
     export!(|call| lookup(call, conn, |driver, function| {
         if id < 0 {
-            return Err(Error::arg_check(function, "id", format!("id in {function} must be zero or greater")));
+            return Err(Error::negative_arg(function, "id"));
         }
         driver.lookup_by_id(id)
     }))

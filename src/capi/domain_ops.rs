@@ -19,23 +19,7 @@ const MEM_MAXIMUM: c_uint = 4; // VIR_DOMAIN_MEM_MAXIMUM
 const VCPU_MAXIMUM: c_uint = 4; // VIR_DOMAIN_VCPU_MAXIMUM
 const VCPU_GUEST: c_uint = 8; // VIR_DOMAIN_VCPU_GUEST
 
-/// libvirt's check that two flags are not both given. Its macro names the
-/// argument `ctl` (the error's second string), whatever the flags' name.
-pub(super) fn exclusive(
-    function: &str,
-    flags: c_uint,
-    (a, a_name): (c_uint, &str),
-    (b, b_name): (c_uint, &str),
-) -> Result<()> {
-    if flags & a != 0 && flags & b != 0 {
-        return Err(Error::arg_check(
-            function,
-            "ctl",
-            format!("Flags '{a_name}' and '{b_name}' are mutually exclusive"),
-        ));
-    }
-    Ok(())
-}
+pub(super) use crate::driver::exclusive_flags as exclusive;
 
 fn save_flags_exclusive(function: &str, flags: c_uint) -> Result<()> {
     exclusive(function, flags, (SAVE_RUNNING, "VIR_DOMAIN_SAVE_RUNNING"), (SAVE_PAUSED, "VIR_DOMAIN_SAVE_PAUSED"))

@@ -80,7 +80,7 @@ pub extern "C" fn virConnectDomainEventRegisterAny(
         };
         let function = to_generic(cb).ok_or_else(|| Error::null_arg(name, "cb"))?;
         if eventID < 0 {
-            return Err(Error::arg_check(name, "eventID", format!("eventID in {name} must be zero or greater")));
+            return Err(Error::negative_arg(name, "eventID"));
         }
         if eventID >= DOMAIN_EVENT_ID_COUNT {
             return Err(Error::arg_check(
@@ -102,7 +102,7 @@ pub extern "C" fn virConnectDomainEventDeregisterAny(conn: virConnectPtr, callba
         let name = call.function;
         let handle = call.connection(conn)?;
         if callbackID < 0 {
-            return Err(Error::arg_check(name, "callbackID", format!("callbackID in {name} must be zero or greater")));
+            return Err(Error::negative_arg(name, "callbackID"));
         }
         handle.conn.driver.deregister_events(handle.conn.id, callbackID)?;
         Ok(0)

@@ -29,11 +29,7 @@ pub(super) fn check_array<T>(
         return Err(Error::null_arg(function, array_name));
     }
     if size < 0 {
-        return Err(Error::arg_check(
-            function,
-            size_name,
-            format!("{size_name} in {function} must be zero or greater"),
-        ));
+        return Err(Error::negative_arg(function, size_name));
     }
     Ok(())
 }

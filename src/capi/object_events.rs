@@ -41,7 +41,7 @@ fn register_any<T>(
     let callback = callback.ok_or_else(|| Error::null_arg(function, "cb").in_domain(domain))?;
     let checked = |message: String| Error::arg_check(function, "eventID", message).in_domain(domain);
     if event_id < 0 {
-        return Err(checked(format!("eventID in {function} must be zero or greater")));
+        return Err(Error::negative_arg(function, "eventID").in_domain(domain));
     }
     let count = descriptor.event_id_count;
     if event_id >= count {
@@ -59,8 +59,7 @@ fn deregister_any(call: &mut Call, class: EventClass, conn: virConnectPtr, callb
     let function = call.function;
     let handle = call.connection_for(conn, class)?;
     if callback_id < 0 {
-        let message = format!("callbackID in {function} must be zero or greater");
-        return Err(Error::arg_check(function, "callbackID", message).in_domain(class.descriptor().error_domain));
+        return Err(Error::negative_arg(function, "callbackID").in_domain(class.descriptor().error_domain));
     }
     handle.conn.driver.deregister_events(handle.conn.id, callback_id)?;
     Ok(0)

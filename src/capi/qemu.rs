@@ -76,8 +76,7 @@ pub extern "C" fn virtEventsConnectDomainQemuMonitorEventDeregister(conn: virCon
     export!(name = DEREGISTER, |call| {
         let handle = call.connection_for(conn, EventClass::QemuMonitor)?;
         if callbackID < 0 {
-            let message = format!("callbackID in {DEREGISTER} must be zero or greater");
-            return Err(Error::arg_check(DEREGISTER, "callbackID", message).in_domain(SUBSYSTEM));
+            return Err(Error::negative_arg(DEREGISTER, "callbackID").in_domain(SUBSYSTEM));
         }
         if handle.conn.read_only {
             return Err(Error::read_only(SUBSYSTEM, DEREGISTER));

@@ -18,11 +18,6 @@ use crate::error::{Error, ErrorDomain, Result};
 /// parameters, as every driver here does.
 const TYPED_PARAM_STRING_OKAY: c_uint = 4;
 
-/// "ARG in FUNCTION must be greater than zero".
-fn not_positive(function: &str, argument: &str) -> Error {
-    Error::arg_check(function, argument, format!("{argument} in {function} must be greater than zero"))
-}
-
 /// The host's free memory, 0 on failure.
 #[no_mangle]
 pub extern "C" fn virNodeGetFreeMemory(conn: virConnectPtr) -> c_ulonglong {
@@ -44,14 +39,11 @@ pub unsafe extern "C" fn virNodeGetCellsFreeMemory(
     export!(|call| {
         let handle = call.connection(conn)?;
         let max_cells = usize::try_from(maxCells).ok().filter(|&n| n > 0);
-        let max_cells = max_cells.ok_or_else(|| not_positive(call.function, "maxCells"))?;
+        let max_cells = max_cells.ok_or_else(|| Error::not_positive_arg(call.function, "maxCells"))?;
         if freeMems.is_null() {
             return Err(Error::null_arg(call.function, "freeMems"));
         }
-        let start_cell = usize::try_from(startCell).map_err(|_| {
-            let function = call.function;
-            Error::arg_check(function, "startCell", format!("startCell in {function} must be zero or greater"))
-        })?;
+        let start_cell = usize::try_from(startCell).map_err(|_| Error::negative_arg(call.function, "startCell"))?;
         let cells = handle.conn.driver.cells_free_memory(start_cell, max_cells)?;
         for (i, &free) in cells.iter().take(max_cells).enumerate() {
             let slot = freeMems.wrapping_add(i);
@@ -131,7 +123,7 @@ unsafe fn scheduler_parameters(
     }
     // SAFETY: non-NULL and readable per the contract.
     let room = usize::try_from(unsafe { *nparams }).ok().filter(|&n| n > 0);
-    let room = room.ok_or_else(|| not_positive(call.function, "*nparams"))?;
+    let room = room.ok_or_else(|| Error::not_positive_arg(call.function, "*nparams"))?;
     let flags = match flags {
         Some(flags) => {
             let live = (AFFECT_LIVE, "VIR_DOMAIN_AFFECT_LIVE");
@@ -193,12 +185,10 @@ unsafe fn set_scheduler_parameters(
     if params.is_null() {
         return Err(Error::null_arg(call.function, "params"));
     }
-    let function = call.function;
-    let count = usize::try_from(nparams)
-        .map_err(|_| Error::arg_check(function, "nparams", format!("nparams in {function} must be zero or greater")))?;
+    let count = usize::try_from(nparams).map_err(|_| Error::negative_arg(call.function, "nparams"))?;
     // SAFETY: `params` points to `nparams` parameters per the contract.
     let given = unsafe { typed_params::read_params(params, count) }?;
-    handle.conn().conn.driver.set_scheduler_parameters(&handle.identity, &given, flags, function)?;
+    handle.conn().conn.driver.set_scheduler_parameters(&handle.identity, &given, flags, call.function)?;
     Ok(0)
 }
 

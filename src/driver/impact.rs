@@ -32,12 +32,7 @@ pub fn definitions(flags: u32, active: bool, persistent: bool) -> Result<(bool, 
 /// Whether the one definition `flags` name is the live one (LIVE and
 /// CONFIG together are refused), as libvirt's `virDomainObjGetOneDefState`.
 pub fn one_definition_is_live(flags: u32, active: bool, persistent: bool) -> Result<bool> {
-    if flags & AFFECT_LIVE != 0 && flags & AFFECT_CONFIG != 0 {
-        return Err(Error::arg_check(
-            "virDomainObjGetOneDefState",
-            "flags",
-            "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
-        ));
-    }
+    let live = (AFFECT_LIVE, "VIR_DOMAIN_AFFECT_LIVE");
+    super::exclusive_flags("virDomainObjGetOneDefState", flags, live, (AFFECT_CONFIG, "VIR_DOMAIN_AFFECT_CONFIG"))?;
     definitions(flags, active, persistent).map(|(live, _)| live)
 }

@@ -223,6 +223,20 @@ pub fn check_flags(flags: u32, allowed: u32, function: &str, domain: ErrorDomain
         .in_domain(domain))
 }
 
+/// libvirt's check that two flags are not both given
+/// (`VIR_EXCLUSIVE_FLAGS_RET`): its macro names the argument `ctl` (the
+/// error's second string), whatever the flags' name.
+pub fn exclusive_flags(function: &str, flags: u32, (a, a_name): (u32, &str), (b, b_name): (u32, &str)) -> Result<()> {
+    if flags & a != 0 && flags & b != 0 {
+        return Err(Error::arg_check(
+            function,
+            "ctl",
+            format!("Flags '{a_name}' and '{b_name}' are mutually exclusive"),
+        ));
+    }
+    Ok(())
+}
+
 /// libvirt's public check of `virDomainGetXMLDesc`: a read-only connection
 /// may not ask for the secrets (`VIR_DOMAIN_XML_SECURE`) nor for the
 /// migratable form, which carries them too.

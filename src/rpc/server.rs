@@ -1155,8 +1155,7 @@ fn check_max(procedure: i32, (argument, max): (&str, i32), limit: listings::Limi
     }
     if max < 0 {
         let (function, domain) = function_of(REMOTE_PROGRAM, procedure).unwrap_or(("", ErrorDomain::VIR_FROM_NONE));
-        let message = format!("{argument} in {function} must be zero or greater");
-        return Err(Error::arg_check(function, argument, message).in_domain(domain));
+        return Err(Error::negative_arg(function, argument).in_domain(domain));
     }
     Ok(())
 }
