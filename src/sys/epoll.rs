@@ -42,15 +42,39 @@ impl Epoll {
         unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
     }
 
-    /// Waits up to `timeout_ms` (-1: forever); returns `(token, events)` pairs.
-    pub fn wait(&self, timeout_ms: i32) -> io::Result<Vec<(u64, u32)>> {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
-        // SAFETY: the buffer holds `events.len()` entries.
-        let n = unsafe { libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), events.len() as i32, timeout_ms) };
+    /// Waits up to `timeout_ms` (-1: forever); returns what is ready, in a
+    /// buffer on the caller's stack rather than the heap: this runs once per
+    /// event read.
+    pub fn wait(&self, timeout_ms: i32) -> io::Result<Ready> {
+        let mut ready = Ready { events: [libc::epoll_event { events: 0, u64: 0 }; READY_MAX], len: 0 };
+        // SAFETY: the buffer holds `READY_MAX` entries.
+        let n =
+            unsafe { libc::epoll_wait(self.0.as_raw_fd(), ready.events.as_mut_ptr(), READY_MAX as i32, timeout_ms) };
         match check(n) {
-            Ok(n) => Ok(events[..n as usize].iter().map(|e| (e.u64, e.events)).collect()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Vec::new()),
-            Err(e) => Err(e),
+            Ok(n) => ready.len = n as usize,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
+        Ok(ready)
+    }
+}
+
+/// The most events one [`Epoll::wait`] returns.
+const READY_MAX: usize = 64;
+
+/// What one [`Epoll::wait`] found ready.
+pub struct Ready {
+    events: [libc::epoll_event; READY_MAX],
+    len: usize,
+}
+
+impl Ready {
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// `(token, events)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.events[..self.len].iter().map(|e| (e.u64, e.events))
     }
 }

@@ -21,7 +21,7 @@ mod wakeup;
 use std::io;
 use std::os::unix::io::{FromRawFd, OwnedFd};
 
-pub use epoll::Epoll;
+pub use epoll::{Epoll, Ready};
 pub use host::{clock_ticks_per_second, error_text, hostname, kvm_check_extension, page_size};
 pub use inotify::{DirChange, Inotify};
 pub use poll::poll;

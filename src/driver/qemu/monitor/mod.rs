@@ -18,6 +18,7 @@ pub mod testing;
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::io::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +32,7 @@ use serde_json::Value;
 use super::root::{warn, Root, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::eventloop::{self, default_loop::DefaultLoop, default_loop::WaitingReader};
-use crate::sys::{Epoll, Wakeup};
+use crate::sys::{Epoll, Ready, Wakeup};
 use domain::DomainMonitor;
 use root_watch::RootWatch;
 use source::{Action, Command, Next, Notice, RawCommand, Removal, Source};
@@ -258,11 +259,11 @@ struct Entry {
 /// reads the monitors (the monitor thread, or the application's thread in
 /// the default event loop) holds it for a round.
 struct Sources {
-    entries: HashMap<u64, Entry>,
+    entries: HashMap<u64, Entry, Tokens>,
     /// The tokens of the entries that had a deadline when they were last
     /// kept (a monitor attaching): a round looks only at these, not at
     /// every attached monitor. Pruned as they are found without one.
-    timed: HashSet<u64>,
+    timed: HashSet<u64, Tokens>,
     next_token: u64,
     /// When the monitor thread's wait ends (`None`: only on an event), so
     /// that a round on the event loop's thread that brings a deadline
@@ -272,7 +273,38 @@ struct Sources {
 
 impl Sources {
     fn new() -> Sources {
-        Sources { entries: HashMap::new(), timed: HashSet::new(), next_token: WAKE_TOKEN + 1, monitor_wait_ends: None }
+        Sources {
+            entries: HashMap::default(),
+            timed: HashSet::default(),
+            next_token: WAKE_TOKEN + 1,
+            monitor_wait_ends: None,
+        }
+    }
+}
+
+/// Hashes the sources' tokens: numbers the round hands out in sequence, so a
+/// multiplication spreads them well enough, at a fraction of SipHash's cost
+/// (a map look-up runs for every read).
+type Tokens = BuildHasherDefault<TokenHasher>;
+
+#[derive(Default)]
+struct TokenHasher(u64);
+
+impl Hasher for TokenHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, token: u64) {
+        // Fibonacci hashing: 2^64 divided by the golden ratio, odd, so
+        // distinct tokens keep distinct hashes.
+        self.0 = (self.0.rotate_left(5) ^ token).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -298,13 +330,13 @@ fn monitor_thread(hub: &Hub) {
             milliseconds_until(deadline)
         };
         let mut waited = hub.gate.wait(0);
-        if waited.as_ref().is_ok_and(Vec::is_empty) && timeout != 0 {
+        if waited.as_ref().is_ok_and(|ready| ready.is_empty()) && timeout != 0 {
             hub.monitor_thread_asleep.store(true, Ordering::SeqCst);
             waited = hub.gate.wait(timeout);
             hub.monitor_thread_asleep.store(false, Ordering::SeqCst);
         }
         match waited {
-            Ok(ready) if ready.iter().any(|&(token, _)| token == POKE_TOKEN) => hub.poke.drain(),
+            Ok(ready) if ready.iter().any(|(token, _)| token == POKE_TOKEN) => hub.poke.drain(),
             Ok(_) => {}
             Err(e) => {
                 warn(format_args!("monitor thread: epoll failed: {e}"));
@@ -332,11 +364,11 @@ struct Round<'a> {
 impl Round<'_> {
     /// Handles what is ready now, then the sources whose deadline passed.
     fn run_ready(&mut self) {
-        let ready = self.hub.epoll.wait(0).unwrap_or_else(|e| {
+        let ready = self.hub.epoll.wait(0);
+        if let Err(e) = &ready {
             warn(format_args!("cannot ask epoll what the monitors have: {e}"));
-            Vec::new()
-        });
-        for (token, events) in ready {
+        }
+        for (token, events) in ready.iter().flat_map(Ready::iter) {
             if token == WAKE_TOKEN {
                 self.hub.wake.drain();
                 let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
@@ -423,38 +455,38 @@ impl Round<'_> {
     /// Calls one source, with its panic contained: a source that panics is
     /// removed (it reports its domain's loss itself), the others go on.
     /// Then brings epoll's interest up to date and does what it asked for.
+    /// The source stays in its map meanwhile: this runs for every read.
     fn dispatch(&mut self, token: u64, call: impl FnOnce(&mut dyn Source, &mut Vec<Action>) -> Next) {
-        let Some(mut entry) = self.sources.entries.remove(&token) else { return };
+        let Some(entry) = self.sources.entries.get_mut(&token) else { return };
         let mut then = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let next = call(&mut *entry.source, &mut then);
             (next, entry.source.fd())
         }));
-        self.settle(token, entry, outcome.map_err(|panic| panic_message(&*panic)), then);
-    }
-
-    /// Keeps or retires a source after a call, then does what it asked for.
-    fn settle(
-        &mut self,
-        token: u64,
-        mut entry: Entry,
-        outcome: std::result::Result<(Next, Option<(RawFd, u32)>), String>,
-        then: Vec<Action>,
-    ) {
-        match outcome {
+        let removal = match outcome {
             Ok((Next::Keep, wanted)) => {
-                if self.watch(token, &mut entry, wanted) {
+                if watch(self.hub, token, entry, wanted) {
                     if entry.source.deadline().is_some() {
                         self.sources.timed.insert(token);
                     }
-                    self.sources.entries.insert(token, entry);
+                    None
                 } else {
-                    self.retire(entry, Removal::Finished);
+                    Some(Removal::Finished)
                 }
             }
-            Ok((Next::Remove, _)) => self.retire(entry, Removal::Finished),
-            Err(message) => self.retire(entry, Removal::Panicked(message)),
+            Ok((Next::Remove, _)) => Some(Removal::Finished),
+            Err(panic) => Some(Removal::Panicked(panic_message(&*panic))),
+        };
+        if let Some(why) = removal {
+            if let Some(entry) = self.sources.entries.remove(&token) {
+                self.retire(entry, why);
+            }
         }
+        self.follow(then);
+    }
+
+    /// Does what a source asked for after a call.
+    fn follow(&mut self, then: Vec<Action>) {
         for action in then {
             match action {
                 Action::Consider { root, file } => self.consider(&root, &file, false),
@@ -465,36 +497,6 @@ impl Round<'_> {
                 }
             }
         }
-    }
-
-    /// Makes epoll watch what the source wants; false if it cannot.
-    fn watch(&self, token: u64, entry: &mut Entry, wanted: Option<(RawFd, u32)>) -> bool {
-        if wanted == entry.watched {
-            return true;
-        }
-        let result = match (entry.watched, wanted) {
-            (Some((old, _)), Some((fd, events))) if old == fd => self.hub.epoll.modify(fd, token, events),
-            (old, Some((fd, events))) => {
-                if let Some((old, _)) = old {
-                    self.hub.epoll.remove(old);
-                }
-                self.hub.epoll.add(fd, token, events)
-            }
-            (Some((old, _)), None) => {
-                self.hub.epoll.remove(old);
-                Ok(())
-            }
-            (None, None) => Ok(()),
-        };
-        entry.watched = wanted;
-        if let Err(e) = result {
-            let (root, name) = entry.source.owner();
-            let dir = &root.dir;
-            warn(format_args!("cannot watch the monitor of '{}' in {}: {e}", name.unwrap_or_default(), dir.display()));
-            entry.watched = None;
-            return false;
-        }
-        true
     }
 
     /// Takes a source out of epoll and lets it say goodbye.
@@ -514,7 +516,7 @@ impl Round<'_> {
     }
 
     fn add_root(&mut self, root: Arc<Root>) {
-        let (watch, files) = match RootWatch::new(root.clone()) {
+        let (root_watch, files) = match RootWatch::new(root.clone()) {
             Ok(found) => found,
             Err(e) => {
                 warn(format_args!("cannot watch {}: {e}; domains started later will not be seen", root.dir.display()));
@@ -523,9 +525,9 @@ impl Round<'_> {
             }
         };
         let token = self.token();
-        let mut entry = Entry { source: Box::new(watch), watched: None };
+        let mut entry = Entry { source: Box::new(root_watch), watched: None };
         let wanted = entry.source.fd();
-        if self.watch(token, &mut entry, wanted) {
+        if watch(self.hub, token, &mut entry, wanted) {
             self.sources.entries.insert(token, entry);
         }
         for file in files {
@@ -548,6 +550,36 @@ impl Round<'_> {
         self.sources.entries.insert(token, Entry { source: Box::new(monitor), watched: None });
         self.dispatch(token, |source, _| source.expired(Instant::now()));
     }
+}
+
+/// Makes epoll watch what the source wants; false if it cannot.
+fn watch(hub: &Hub, token: u64, entry: &mut Entry, wanted: Option<(RawFd, u32)>) -> bool {
+    if wanted == entry.watched {
+        return true;
+    }
+    let result = match (entry.watched, wanted) {
+        (Some((old, _)), Some((fd, events))) if old == fd => hub.epoll.modify(fd, token, events),
+        (old, Some((fd, events))) => {
+            if let Some((old, _)) = old {
+                hub.epoll.remove(old);
+            }
+            hub.epoll.add(fd, token, events)
+        }
+        (Some((old, _)), None) => {
+            hub.epoll.remove(old);
+            Ok(())
+        }
+        (None, None) => Ok(()),
+    };
+    entry.watched = wanted;
+    if let Err(e) = result {
+        let (root, name) = entry.source.owner();
+        let dir = &root.dir;
+        warn(format_args!("cannot watch the monitor of '{}' in {}: {e}", name.unwrap_or_default(), dir.display()));
+        entry.watched = None;
+        return false;
+    }
+    true
 }
 
 #[cfg(test)]
