@@ -235,9 +235,53 @@ fn with_the_default_loop_an_event_wakes_only_the_loop_thread() {
     run_loop_until(|| RECEIVED.lock().unwrap().len() as i64 >= EVENTS);
     let woken = monitor_thread_wakeups() - before;
     assert_eq!(*RECEIVED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event, in order");
-    // Only an event arriving while the loop's thread runs callbacks (or on
-    // a machine too busy to run it) wakes the monitor thread.
+    // The monitor thread wakes only to check, every 100 ms, that the loop's
+    // thread still comes back to wait (and on a machine too busy to run it).
     assert!(woken < EVENTS as u64 / 4, "the monitor thread woke {woken} times for {EVENTS} events");
+    virConnectClose(conn);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The loop's thread keeps the reading between its waits; when it stops
+/// coming back (here: the application stops running the loop after an
+/// event), the monitor thread reads again, so that what QEMU says still
+/// reaches the domain's state, which other threads ask for.
+#[test]
+fn a_loop_thread_that_stops_waiting_gives_the_reading_back() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    RECEIVED.lock().unwrap().clear();
+    let (stop_now, stop_later) = std::sync::mpsc::channel::<()>();
+    let (root, go, server) = root_with_fake("abandoned", move |mut writer, mut reader| {
+        send_rtc_change(&mut writer, 1);
+        stop_later.recv().unwrap();
+        let event = serde_json::json!({"event": "STOP", "timestamp": {"seconds": 2, "microseconds": 0}});
+        writeln!(writer, "{event}\r").unwrap();
+        let _ = reader.read_line(&mut String::new());
+    });
+    let conn = open_embed(&root, true);
+    register(conn, 2, record_rtc as *const ());
+    go.send(()).unwrap();
+    run_loop_until(|| !RECEIVED.lock().unwrap().is_empty());
+    assert_eq!(*RECEIVED.lock().unwrap(), [1]);
+    // SAFETY: (C-ABI call) a live connection and a NUL-terminated name.
+    let dom = unsafe { virDomainLookupByName(conn, c"abandoned".as_ptr()) };
+    assert!(!dom.is_null());
+    let state = || {
+        let (mut state, mut reason) = (-1, -1);
+        // SAFETY: (C-ABI call) a live domain and two live out-pointers.
+        assert_eq!(unsafe { virDomainGetState(dom, &mut state, &mut reason, 0) }, 0);
+        state
+    };
+    assert_eq!(state(), 1, "running");
+    // Nobody runs the loop from here on.
+    stop_now.send(()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while state() != 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(state(), 3, "the domain is paused although no loop thread reads its monitor");
+    assert_eq!(virDomainFree(dom), 0);
     virConnectClose(conn);
     drop(server);
     let _ = std::fs::remove_dir_all(&root);

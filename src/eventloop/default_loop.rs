@@ -94,9 +94,14 @@ pub trait WaitingReader: Send + Sync {
     /// cannot; then the descriptor is not polled this time.
     fn take_over(&self) -> bool;
     /// The wait is over (`ready`: the descriptor was readable): reads what
-    /// is there, then lets the other thread read again. Runs no application
-    /// code, and no lock of the loop is held.
+    /// is there. The reader may keep the reading until the loop's thread
+    /// waits again, as long as it lets the other thread read when it does
+    /// not come back. Runs no application code, and no lock of the loop is
+    /// held.
     fn hand_back(&self, ready: bool);
+    /// The loop's thread polls without waiting (a timer is due), so without
+    /// the descriptor: the other thread should read.
+    fn not_waiting(&self);
 }
 
 /// Hands a [`WaitingReader`] back however the wait ends, unwinding included.
@@ -381,6 +386,9 @@ impl DefaultLoop {
             let mut set = match self.prepare() {
                 Ok(set) => set,
                 Err((registrations, round)) => {
+                    if let Some(reader) = self.waiting_reader.get() {
+                        reader.not_waiting();
+                    }
                     if self.dispatch_timers(registrations, round) {
                         return Ok(());
                     }
@@ -388,7 +396,12 @@ impl DefaultLoop {
                 }
             };
             // Only a wait that can sleep is worth taking the reading over for.
-            let reader = self.waiting_reader.get().filter(|reader| set.timeout != 0 && reader.take_over());
+            let reader = self.waiting_reader.get().filter(|reader| {
+                if set.timeout == 0 {
+                    reader.not_waiting();
+                }
+                set.timeout != 0 && reader.take_over()
+            });
             // Last in the set, after the watches' descriptors (which the
             // dispatch below pairs with `set.watches`, so it never sees it).
             let taken_over = reader.map(|reader| {

@@ -912,6 +912,10 @@ impl WaitingReader for PipeReader {
         true
     }
 
+    fn not_waiting(&self) {
+        self.log.lock().push(("not waiting", 0));
+    }
+
     fn hand_back(&self, ready: bool) {
         self.log.lock().push(("hand back", i32::from(ready)));
         if ready {
@@ -963,14 +967,14 @@ fn a_waiting_reader_is_handed_back_however_the_wait_ends() {
 }
 
 #[test]
-fn a_waiting_reader_is_left_alone_when_the_loop_does_not_wait() {
+fn a_waiting_reader_is_told_when_the_loop_does_not_wait() {
     bounded(|| {
         let log = log();
         let (event_loop, write) = loop_with_reader(&log);
         event_loop.add_timeout(0, on_timer(&log, "due")).ok().unwrap();
         write_byte(&write);
         event_loop.run_once().unwrap();
-        assert_eq!(seen(&log), [("due", 2)]);
+        assert_eq!(seen(&log), [("not waiting", 0), ("due", 2)]);
     });
 }
 

@@ -95,6 +95,9 @@ enum ReadEnd {
     Drained,
     /// The round's share was read; more may wait.
     Budget,
+    /// The round's share was read, its last read filling the buffer: more
+    /// is waiting (a burst).
+    Full,
     /// The application has `high` of this monitor's events to take: reading
     /// stops until it has drained them to `low`.
     Paused,
@@ -190,16 +193,20 @@ impl Source for DomainMonitor {
         }
     }
 
-    fn ready(&mut self, events: u32, _then: &mut Vec<Action>) -> Next {
+    fn ready(&mut self, events: u32, then: &mut Vec<Action>) -> Next {
         if events & Epoll::OUT != 0 {
             self.flush();
         }
         let hung_up = events & (Epoll::HUP | Epoll::RDHUP | Epoll::ERR) != 0;
-        let next = match self.read(1) {
+        let end = self.read(1);
+        if end == ReadEnd::Full {
+            then.push(Action::Backlogged);
+        }
+        let next = match end {
             _ if self.refused => Next::Remove,
             ReadEnd::Eof => Next::Remove,
             ReadEnd::Drained if hung_up => Next::Remove,
-            ReadEnd::Drained | ReadEnd::Budget | ReadEnd::Paused => Next::Keep,
+            ReadEnd::Drained | ReadEnd::Budget | ReadEnd::Full | ReadEnd::Paused => Next::Keep,
         };
         if next == Next::Remove {
             self.closed();
@@ -408,6 +415,7 @@ impl DomainMonitor {
     }
 
     fn read_into(&mut self, buf: &mut [u8], shapes: &mut Shapes, reads: usize) -> ReadEnd {
+        let mut filled = false;
         for _ in 0..reads {
             let Some(stream) = self.stream.as_mut() else { return ReadEnd::Drained };
             let n = match stream.read(buf) {
@@ -422,6 +430,7 @@ impl DomainMonitor {
                     return ReadEnd::Eof;
                 }
             };
+            filled = n == buf.len();
             let mut reader = std::mem::take(&mut self.reader);
             reader.push(&buf[..n], |line| self.take_line(line, shapes));
             self.reader = reader;
@@ -431,7 +440,11 @@ impl DomainMonitor {
                 return ReadEnd::Paused;
             }
         }
-        ReadEnd::Budget
+        if filled {
+            ReadEnd::Full
+        } else {
+            ReadEnd::Budget
+        }
     }
 
     /// Writes what it can of the pending output; the thread watches for

@@ -40,6 +40,12 @@ use source::{Action, Command, Next, Notice, RawCommand, Removal, Source};
 /// How long a caller waits for a command's reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often the monitor thread checks on an event loop's thread that keeps
+/// the reading between its waits: one that has not waited again within
+/// this time (its callbacks run long, or the application stopped running
+/// the loop) loses the reading to the monitor thread.
+const LOOP_CHECK: Duration = Duration::from_millis(100);
+
 const WAKE_TOKEN: u64 = 0;
 /// The sources' epoll among what the monitor thread waits on.
 const SOURCES_TOKEN: u64 = 0;
@@ -85,10 +91,8 @@ pub(super) struct Hub {
     /// The monitor thread waits with nothing pending: the loop's thread may
     /// take the reading over.
     monitor_thread_asleep: AtomicBool,
-    /// How many of the loop's threads hold the reading (one waiting in poll,
-    /// and maybe one still reading after its wait, when several threads run
-    /// the loop): the last to hand it back gives it to the monitor thread.
-    loop_readers: Mutex<usize>,
+    /// Whether the event loop's threads read the monitors, and how they go.
+    loop_hold: Mutex<LoopHold>,
     /// Set once the built-in event loop reads the monitors too.
     on_default_loop: OnceCell<()>,
 }
@@ -117,7 +121,7 @@ pub(super) fn hub() -> Result<&'static Hub> {
             poke,
             sources: Mutex::new(Sources::new()),
             monitor_thread_asleep: AtomicBool::new(false),
-            loop_readers: Mutex::new(0),
+            loop_hold: Mutex::new(LoopHold { held: false, polling: 0, waits: 0, checked: false }),
             on_default_loop: OnceCell::new(),
         }));
         std::thread::Builder::new()
@@ -127,6 +131,36 @@ pub(super) fn hub() -> Result<&'static Hub> {
         Ok(hub)
     })
     .copied()
+}
+
+/// How the event loop's threads read the monitors. The reading stays with
+/// them from one wait to the next (the gate re-armed and disarmed for every
+/// event took two system calls and a pass over the monitors' epoll, on the
+/// path from QEMU's write to the callback). It goes back to the monitor
+/// thread when something needs that thread while no loop thread waits (a
+/// request: a command issued from a callback, say), when a read finds a
+/// burst (so that the monitor thread reads on while the loop's thread
+/// delivers), and when the monitor thread, checking every [`LOOP_CHECK`],
+/// finds that no loop thread waited again since its last check.
+struct LoopHold {
+    /// The loop's threads hold the reading: the gate is disarmed.
+    held: bool,
+    /// How many of the loop's threads are in their wait now.
+    polling: usize,
+    /// How many waits the loop's threads ended, for the monitor thread to
+    /// see whether they came back since its last check.
+    waits: u64,
+    /// The monitor thread checks on the loop's threads (it waits at most
+    /// [`LOOP_CHECK`]); when it does not, the next wait that ends wakes it.
+    checked: bool,
+}
+
+/// The monitor thread's side of [`LoopHold`]: what it saw at its last
+/// check, and when it checks next.
+#[derive(Default)]
+struct LoopCheck {
+    waits: u64,
+    next: Option<Instant>,
 }
 
 /// The hub as the built-in event loop's [`WaitingReader`].
@@ -141,20 +175,30 @@ impl WaitingReader for LoopReading {
     /// a burst reads on, in parallel with the loop's thread delivering.
     fn take_over(&self) -> bool {
         let hub = self.0;
-        let mut readers = hub.loop_readers.lock();
-        let first = *readers == 0;
-        let monitor_thread_busy = !hub.monitor_thread_asleep.load(Ordering::SeqCst);
-        if first && (monitor_thread_busy || hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, 0).is_err()) {
-            return false;
+        let mut hold = hub.loop_hold.lock();
+        if !hold.held {
+            let monitor_thread_busy = !hub.monitor_thread_asleep.load(Ordering::SeqCst);
+            if monitor_thread_busy || hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, 0).is_err() {
+                return false;
+            }
+            hold.held = true;
         }
-        *readers += 1;
+        hold.polling += 1;
         true
     }
 
     fn hand_back(&self, ready: bool) {
         let hub = self.0;
+        let wake_monitor_thread = {
+            let mut hold = hub.loop_hold.lock();
+            hold.polling -= 1;
+            hold.waits += 1;
+            !std::mem::replace(&mut hold.checked, true)
+        };
+        let mut burst = false;
         if ready {
             let mut sources = hub.sources.lock();
+            sources.backlogged = false;
             let mut round = Round { hub, sources: &mut sources };
             round.run_ready();
             // The monitor thread waits for the earliest deadline it knew of.
@@ -163,13 +207,21 @@ impl WaitingReader for LoopReading {
                 sources.monitor_wait_ends = deadline;
                 hub.poke.signal();
             }
+            burst = std::mem::take(&mut sources.backlogged);
         }
-        let mut readers = hub.loop_readers.lock();
-        *readers -= 1;
-        // Re-armed, epoll reports to the monitor thread what is pending.
-        let rearmed = if *readers == 0 { hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, Epoll::IN) } else { Ok(()) };
-        if let Err(e) = rearmed {
-            warn(format_args!("the monitor thread cannot wait on the monitors again: {e}"));
+        if burst {
+            hub.give_back(&mut hub.loop_hold.lock());
+        }
+        if wake_monitor_thread {
+            hub.poke.signal();
+        }
+    }
+
+    fn not_waiting(&self) {
+        let hub = self.0;
+        let mut hold = hub.loop_hold.lock();
+        if hold.polling == 0 {
+            hub.give_back(&mut hold);
         }
     }
 }
@@ -195,6 +247,58 @@ impl Hub {
     pub(super) fn send(&self, request: Request) {
         self.requests.lock().push_back(request);
         self.wake.signal();
+        // No loop thread waits to read it: the monitor thread does.
+        let mut hold = self.loop_hold.lock();
+        if hold.polling == 0 {
+            self.give_back(&mut hold);
+        }
+    }
+
+    /// Gives the reading back to the monitor thread, if a loop thread holds it.
+    fn give_back(&self, hold: &mut LoopHold) {
+        if !hold.held {
+            return;
+        }
+        // Re-armed, the gate reports to the monitor thread what is pending.
+        match self.gate.modify(self.epoll.fd(), SOURCES_TOKEN, Epoll::IN) {
+            Ok(()) => hold.held = false,
+            Err(e) => warn(format_args!("the monitor thread cannot wait on the monitors again: {e}")),
+        }
+    }
+
+    /// The monitor thread's look at the loop's threads, between its waits:
+    /// whether they still hold the reading, and when to look again. They
+    /// lose it when a whole [`LOOP_CHECK`] passed with none of them waiting
+    /// and none coming back to wait.
+    fn check_on_loop(&self, check: &mut LoopCheck, now: Instant) -> bool {
+        let mut hold = self.loop_hold.lock();
+        if !hold.held {
+            *check = LoopCheck { waits: hold.waits, next: None };
+            hold.checked = false;
+            return false;
+        }
+        if check.next.is_some_and(|next| now < next) {
+            return true;
+        }
+        let came_back = std::mem::replace(&mut check.waits, hold.waits) != hold.waits;
+        if check.next.is_some() && !came_back && hold.polling == 0 {
+            self.give_back(&mut hold);
+            if !hold.held {
+                check.next = None;
+                hold.checked = false;
+                return false;
+            }
+        }
+        if came_back || hold.polling == 0 {
+            check.next = Some(now + LOOP_CHECK);
+            hold.checked = true;
+        } else {
+            // Waiting, and idle since the last check: the wait that ends
+            // next wakes this thread to check again.
+            check.next = None;
+            hold.checked = false;
+        }
+        true
     }
 
     /// Runs a QMP command on a domain's monitor and waits for its reply.
@@ -269,6 +373,8 @@ struct Sources {
     /// that a round on the event loop's thread that brings a deadline
     /// closer can wake it.
     monitor_wait_ends: Option<Instant>,
+    /// A read filled its buffer since this was last cleared: a burst.
+    backlogged: bool,
 }
 
 impl Sources {
@@ -278,6 +384,7 @@ impl Sources {
             timed: HashSet::default(),
             next_token: WAKE_TOKEN + 1,
             monitor_wait_ends: None,
+            backlogged: false,
         }
     }
 }
@@ -320,14 +427,18 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 /// event loop's thread reads them) or a deadline passes, then runs a round.
 /// It looks without waiting first, so that it is only marked asleep (and
 /// the loop's thread only takes the reading over) when nothing is pending:
-/// a thread busy with a burst keeps it.
+/// a thread busy with a burst keeps it. While a loop thread holds the
+/// reading, this one only keeps the deadlines (reading too, it would make
+/// an event that comes as it checks on the loop cross two wake-ups).
 fn monitor_thread(hub: &Hub) {
+    let mut check = LoopCheck::default();
     loop {
         let timeout = {
             let mut sources = hub.sources.lock();
             let deadline = Round { hub, sources: &mut sources }.next_deadline();
-            sources.monitor_wait_ends = deadline;
-            milliseconds_until(deadline)
+            let ends = [deadline, check.next].into_iter().flatten().min();
+            sources.monitor_wait_ends = ends;
+            milliseconds_until(ends)
         };
         let mut waited = hub.gate.wait(0);
         if waited.as_ref().is_ok_and(|ready| ready.is_empty()) && timeout != 0 {
@@ -344,14 +455,23 @@ fn monitor_thread(hub: &Hub) {
                 continue;
             }
         }
-        Round { hub, sources: &mut hub.sources.lock() }.run_ready();
+        let loop_reads = hub.check_on_loop(&mut check, Instant::now());
+        let mut round = Round { hub, sources: &mut hub.sources.lock() };
+        if loop_reads {
+            round.expire();
+        } else {
+            round.run_ready();
+        }
     }
 }
 
-/// An epoll timeout in ms until `deadline` (-1: none).
+/// An epoll timeout in ms until `deadline` (-1: none), rounded up: a wait
+/// that ended short of it would look again at once, and again, until it
+/// passed.
 fn milliseconds_until(deadline: Option<Instant>) -> i32 {
     deadline.map_or(-1, |deadline| {
-        deadline.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32
+        let wait = deadline.saturating_duration_since(Instant::now()).as_nanos().div_ceil(1_000_000);
+        wait.min(i32::MAX as u128) as i32
     })
 }
 
@@ -382,6 +502,11 @@ impl Round<'_> {
                 self.dispatch(token, |source, then| source.ready(events, then));
             }
         }
+        self.expire();
+    }
+
+    /// Calls the sources whose deadline passed.
+    fn expire(&mut self) {
         let now = Instant::now();
         let Sources { entries, timed, .. } = &mut *self.sources;
         timed.retain(|token| entries.get(token).is_some_and(|entry| entry.source.deadline().is_some()));
@@ -490,6 +615,7 @@ impl Round<'_> {
         for action in then {
             match action {
                 Action::Consider { root, file } => self.consider(&root, &file, false),
+                Action::Backlogged => self.sources.backlogged = true,
                 Action::SocketGone { root, name } => {
                     if let Some(token) = self.find(&root, &name) {
                         self.dispatch(token, |source, _| source.notify(Notice::SocketGone));

@@ -45,6 +45,8 @@ pub(super) enum Action {
     Consider { root: Arc<Root>, file: String },
     /// The monitor socket of the domain `name` went away.
     SocketGone { root: Arc<Root>, name: String },
+    /// A read filled the buffer: a burst, more is waiting.
+    Backlogged,
 }
 
 /// Something addressed to one domain's monitor.
