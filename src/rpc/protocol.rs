@@ -300,6 +300,40 @@ impl<M: Xdr> Xdr for CallbackWithReason<M> {
     }
 }
 
+/// A typed parameter as the wire carries it, and back: the two differ
+/// only in how a boolean is held.
+impl From<&crate::event::TypedParam> for TypedParam {
+    fn from(param: &crate::event::TypedParam) -> TypedParam {
+        use crate::event::TypedValue;
+        let value = match &param.value {
+            TypedValue::Int(v) => TypedParamValue::Int(*v),
+            TypedValue::UInt(v) => TypedParamValue::UInt(*v),
+            TypedValue::LLong(v) => TypedParamValue::LLong(*v),
+            TypedValue::ULLong(v) => TypedParamValue::ULLong(*v),
+            TypedValue::Double(v) => TypedParamValue::Double(*v),
+            TypedValue::Boolean(v) => TypedParamValue::Boolean(i32::from(*v)),
+            TypedValue::String(v) => TypedParamValue::String(v.clone()),
+        };
+        TypedParam { field: param.name.clone(), value }
+    }
+}
+
+impl From<&TypedParam> for crate::event::TypedParam {
+    fn from(param: &TypedParam) -> crate::event::TypedParam {
+        use crate::event::TypedValue;
+        let value = match &param.value {
+            TypedParamValue::Int(v) => TypedValue::Int(*v),
+            TypedParamValue::UInt(v) => TypedValue::UInt(*v),
+            TypedParamValue::LLong(v) => TypedValue::LLong(*v),
+            TypedParamValue::ULLong(v) => TypedValue::ULLong(*v),
+            TypedParamValue::Double(v) => TypedValue::Double(*v),
+            TypedParamValue::Boolean(v) => TypedValue::Boolean(*v != 0),
+            TypedParamValue::String(v) => TypedValue::String(v.clone()),
+        };
+        crate::event::TypedParam::new(param.field.clone(), value)
+    }
+}
+
 /// `remote_typed_param_value`: a union on `virTypedParameterType`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypedParamValue {
