@@ -1,10 +1,11 @@
-"""Asks test:///default for the host's free memory, a domain's scheduler and
-its memory, disk and interface statistics, through the binding and, for the
-argument checks the binding never makes, through the C functions (ctypes on
-the libvirt.so.0 the binding loaded); prints one line per answer, so that
-real libvirt 9.0 and ours can be compared (tests/real_python.rs). The disk
-and interface figures follow the time of day: their relations and their
-nearness to the clock are printed, not their values."""
+"""Asks test:///default for the host's free memory, a domain's scheduler,
+whether it is updated and its memory, disk and interface statistics, through
+the binding and, for the argument checks the binding never makes, through the
+C functions (ctypes on the libvirt.so.0 the binding loaded); prints one line
+per answer, so that real libvirt 9.0 and ours can be compared
+(tests/real_python.rs). The disk and interface figures follow the time of
+day: their relations and their nearness to the clock are printed, not their
+values."""
 
 import ctypes
 import time
@@ -155,6 +156,7 @@ conn = libvirt.open("test:///default")
 dom = conn.lookupByName("test")
 
 show("free memory", conn.getFreeMemory)
+show("is updated", dom.isUpdated)
 for start, count in ((0, 1), (0, 2), (0, 5), (1, 1), (1, 5), (2, 1), (3, 1)):
     show(f"cells free memory {start} {count}", lambda: conn.getCellsFreeMemory(start, count))
 
@@ -210,6 +212,7 @@ show("inactive interface stats", lambda: dom.interfaceStats("testnet0"))
 show("inactive scheduler parameters", dom.schedulerParameters)
 show("inactive set weight", lambda: dom.setSchedulerParameters({"weight": 1}))
 dom.undefine()
+show("undefined is updated", dom.isUpdated)
 show("undefined scheduler type", dom.schedulerType)
 show("undefined scheduler parameters", dom.schedulerParameters)
 show("undefined set weight", lambda: dom.setSchedulerParameters({"weight": 1}))
