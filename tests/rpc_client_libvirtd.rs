@@ -9,9 +9,12 @@
 //! answers. Our C API program runs against its `test:///default`, and so
 //! does tests/rpc/python_objects.py (network, pool and node device calls,
 //! registrations filtered to one object) on the real python3-libvirt, over
-//! real libvirt's library and over ours, with the same lines.
+//! real libvirt's library and over ours, with the same lines; so does
+//! tests/python/test_driver_stats.py, which gets the same lines from
+//! virt-eventsd too.
 
 mod common;
+mod rpc;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -361,4 +364,83 @@ fn legacy_listings_on_a_real_libvirtd() {
         assert!(our_text.lines().any(|l| l == line), "no {line:?}:\n{our_text}");
     }
     assert!(our_text.contains("virNodeListDevices 4\n   computer scsi_host1 scsi_host11 scsi_host2\n"), "{our_text}");
+}
+
+/// What virsh prints for the host's free memory and most vCPUs, a domain's
+/// scheduler and statistics (those that do not follow the clock) at `uri`.
+fn virsh_stats(uri: &str) -> String {
+    let mut text = String::new();
+    for command in [
+        "maxvcpus",
+        "freecell --all",
+        "freecell 1",
+        "freecell 5",
+        "schedinfo test",
+        "schedinfo test --live",
+        "schedinfo test weight=3",
+        "dommemstat test",
+        "domblkstat test nope",
+        "domifstat test nope",
+    ] {
+        let output = Command::new("virsh")
+            .arg("-c")
+            .arg(uri)
+            .args(command.split(' '))
+            .env("LIBVIRT_AUTOSTART", "0")
+            .output()
+            .expect("virsh runs");
+        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        text.push_str(&format!("{command}: {:?}\n{stdout}{stderr}", output.status.code()));
+    }
+    text
+}
+
+/// tests/python/test_driver_stats.py at `uri`, on the real python3-libvirt
+/// over real libvirt's client library or ours (checked to be the one it
+/// loaded): its answers.
+fn python_stats(uri: &str, ours: bool) -> String {
+    let mut command = Command::new("/usr/bin/python3");
+    command.arg(crate_dir().join("tests/python/test_driver_stats.py")).arg(uri).env_remove("LD_LIBRARY_PATH");
+    if ours {
+        command.env("LD_LIBRARY_PATH", lib_dir());
+    }
+    let output = command.output().expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "ours: {ours}\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    let (answers, library) = text.trim_end().rsplit_once("\nlibrary: ").unwrap_or_else(|| panic!("{text}"));
+    let build = std::fs::canonicalize(lib_dir()).unwrap();
+    assert_eq!(std::fs::canonicalize(library).unwrap().starts_with(build), ours, "{library}");
+    answers.to_string()
+}
+
+/// The host's free memory and most vCPUs, a domain's scheduler, whether it
+/// is updated and its statistics through a daemon serving `test:///default`:
+/// virsh and the real python3-libvirt get the same answers (values, errors,
+/// the protocol's limits) from virt-eventsd as from a real libvirtd, and our
+/// library gets them from the real libvirtd and from virt-eventsd too.
+#[test]
+fn stats_and_scheduler_answer_alike_through_virt_eventsd_and_a_real_libvirtd() {
+    assert!(lib_dir().join("libvirt.so.0").exists(), "build/libvirt.so.0 is missing: run `make` first");
+    let daemon = Libvirtd::start("stats");
+    let eventsd = rpc::Daemon::start("stats", &["--uri", "test:///default"]);
+    // virsh first: the script undefines the domain, and virt-eventsd's test
+    // driver keeps its state between connections (libvirtd's starts afresh).
+    let virsh_text = virsh_stats(&daemon.uri());
+    assert!(virsh_text.contains("error: invalid argument: Range exceeds available cells"), "{virsh_text}");
+    assert_eq!(virsh_stats(&eventsd.uri()), virsh_text);
+    let real = python_stats(&daemon.uri(), false);
+    for line in [
+        "C cells 0 1025 -> -1 error 39 13 b'too many NUMA cells: 1025 > 1024'",
+        "C get scheduler 17 -> -1 error 1 7 b'internal error: nparams too large'",
+        "is updated -> 0",
+        "max vcpus kvm -> 32",
+        "scheduler parameters -> {'weight': 50}",
+    ] {
+        assert!(real.contains(line), "{line:?} missing:\n{real}");
+    }
+    assert_eq!(python_stats(&eventsd.uri(), false), real, "virt-eventsd's log:\n{}", eventsd.stop().1);
+    assert_eq!(python_stats(&daemon.uri(), true), real, "libvirtd's log:\n{}", daemon.log());
+    // Ours at both ends, on a daemon of its own (the first one's domain is gone).
+    let fresh = rpc::Daemon::start("stats-ours", &["--uri", "test:///default"]);
+    assert_eq!(python_stats(&fresh.uri(), true), real, "virt-eventsd's log:\n{}", fresh.stop().1);
 }

@@ -141,7 +141,7 @@ fn unserved_procedures_name_libvirts_function() {
     };
     // Spelled as libvirt's API spells them, internal migration steps included.
     for (procedure, function) in [
-        (5, "virConnectGetMaxVcpus"),
+        (20, "virDomainGetVcpus"),
         (26, "virDomainPinVcpu"),
         (135, "virConnectDomainXMLFromNative"),
         (158, "virConnectCompareCPU"),
@@ -173,6 +173,71 @@ fn unserved_procedures_name_libvirts_function() {
         let e = client.call::<()>(REMOTE_PROGRAM, procedure, &()).unwrap_err();
         assert_eq!((e.code, e.domain), (3, domain), "{procedure}: {e:?}");
     }
+}
+
+/// What a client writing the messages itself gets past libvirt's client:
+/// the protocol's limits as libvirtd checks them, then the public
+/// functions' checks libvirtd repeats, in its order and words (recorded
+/// from a real libvirtd 9.0 serving `test:///default`).
+#[test]
+fn stats_procedures_check_their_arguments_as_libvirtd() {
+    use protocol::*;
+    use virt_events::testing::xdr::Array;
+    let daemon = Daemon::start("stats-limits", TEST);
+    let mut client = RawClient::connect(&daemon.socket);
+    client.open(Some("test:///default"), 0);
+    let dom = client.lookup("test");
+    let mut error = |procedure, args: &dyn Body| {
+        let e = client.call::<()>(REMOTE_PROGRAM, procedure, args).unwrap_err();
+        (e.code, e.domain, e.message.unwrap_or_default())
+    };
+    let cells = |start_cell, maxcells| NodeGetCellsFreeMemoryArgs { start_cell, maxcells };
+    let cells_proc = remote::NODE_GET_CELLS_FREE_MEMORY;
+    assert_eq!(error(cells_proc, &cells(0, 1025)), (39, 7, "maxcells > REMOTE_NODE_MAX_CELLS".into()));
+    assert_eq!(error(cells_proc, &cells(0, -1)), (39, 7, "maxcells must be non-negative".into()));
+    let zero = "maxCells in virNodeGetCellsFreeMemory must be greater than zero";
+    assert_eq!(error(cells_proc, &cells(0, 0)), (8, 20, zero.into()));
+    let negative = "startCell in virNodeGetCellsFreeMemory must be zero or greater";
+    assert_eq!(error(cells_proc, &cells(-1, 1)), (8, 20, negative.into()));
+    let get = |nparams| SchedulerParametersArgs { dom: dom.clone(), nparams };
+    let get_proc = remote::DOMAIN_GET_SCHEDULER_PARAMETERS;
+    assert_eq!(error(get_proc, &get(17)), (1, 7, "internal error: nparams too large".into()));
+    let no_params = "params in virDomainGetSchedulerParameters must not be NULL";
+    assert_eq!(error(get_proc, &get(0)), (8, 20, no_params.into()));
+    let get_flags = |flags| SchedulerParametersFlagsArgs { dom: dom.clone(), nparams: 1, flags };
+    let both = "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive";
+    assert_eq!(error(remote::DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, &get_flags(3)), (8, 20, both.into()));
+    // The public function adds VIR_TYPED_PARAM_STRING_OKAY, which the test
+    // driver refuses.
+    let refused = "unsupported flags (0x4) in function testDomainGetSchedulerParametersFlags";
+    assert_eq!(error(remote::DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, &get_flags(0)), (8, 12, refused.into()));
+    let weight = |field: &str| TypedParam { field: field.into(), value: TypedParamValue::UInt(7) };
+    let set = |params| SetSchedulerParametersArgs { dom: dom.clone(), params: Array(params) };
+    let set_proc = remote::DOMAIN_SET_SCHEDULER_PARAMETERS;
+    let no_params = "params in virDomainSetSchedulerParameters must not be NULL";
+    assert_eq!(error(set_proc, &set(vec![])), (8, 20, no_params.into()));
+    let long = "a".repeat(80);
+    let too_big = format!("internal error: parameter {long} too big for destination");
+    assert_eq!(error(set_proc, &set(vec![weight(&long)])), (1, 0, too_big));
+    let unsupported = "argument unsupported: parameter 'cap' not supported";
+    assert_eq!(error(set_proc, &set(vec![weight("cap")])), (74, 0, unsupported.into()));
+    let stats = |max_stats| MemoryStatsArgs { dom: dom.clone(), max_stats, flags: 0 };
+    let too_many = "internal error: maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX";
+    assert_eq!(error(remote::DOMAIN_MEMORY_STATS, &stats(1025)), (1, 7, too_many.into()));
+    let none: MemoryStatsRet = client.call(REMOTE_PROGRAM, remote::DOMAIN_MEMORY_STATS, &stats(0)).unwrap();
+    assert_eq!(none.stats.0, []);
+    let two: MemoryStatsRet = client.call(REMOTE_PROGRAM, remote::DOMAIN_MEMORY_STATS, &stats(2)).unwrap();
+    assert_eq!(two.stats.0, [MemoryStat { tag: 6, val: 2097152 }, MemoryStat { tag: 0, val: 0 }]);
+    let some: NodeGetCellsFreeMemoryRet = client.call(REMOTE_PROGRAM, cells_proc, &cells(1, 5)).unwrap();
+    assert_eq!(some.cells.0, [4194304]);
+    // A domain that does not exist: the test driver does not look it up.
+    let gone = NonnullDomain { name: "gone".into(), uuid: dom.uuid, id: -1 };
+    let updated: IntRet = client.call(REMOTE_PROGRAM, remote::DOMAIN_IS_UPDATED, &DomainArg { dom: gone }).unwrap();
+    assert_eq!(updated.value, 0);
+    let max: IntRet = client
+        .call(REMOTE_PROGRAM, remote::CONNECT_GET_MAX_VCPUS, &ConnectGetMaxVcpusArgs { virt_type: None })
+        .unwrap();
+    assert_eq!(max.value, 32);
 }
 
 #[test]

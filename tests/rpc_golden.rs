@@ -114,6 +114,9 @@ fn array_limits_are_libvirt_9_0s() {
         ("TUNABLE_MAX", TUNABLE_MAX),
         ("JOB_STATS_MAX", JOB_STATS_MAX),
         ("GRAPHICS_IDENTITY_MAX", GRAPHICS_IDENTITY_MAX),
+        ("NODE_MAX_CELLS", NODE_MAX_CELLS),
+        ("SCHEDULER_PARAMETERS_MAX", SCHEDULER_PARAMETERS_MAX),
+        ("MEMORY_STATS_MAX", MEMORY_STATS_MAX),
     ];
     let args: Vec<String> = limits.iter().flat_map(|(name, max)| [name.to_string(), max.to_string()]).collect();
     let output = std::process::Command::new(&binary).args(&args).output().expect("xdr_limits runs");

@@ -4,19 +4,13 @@
 
 use std::os::raw::{c_char, c_int, c_uint, c_ulonglong};
 
-use super::domain_ops::{exclusive, AFFECT_CONFIG, AFFECT_LIVE};
 use super::{check_writable, export, strings, typed_params, Call};
 use crate::abi::all::{
     virConnectPtr, virDomainBlockStatsPtr, virDomainBlockStatsStruct, virDomainInterfaceStatsPtr,
-    virDomainInterfaceStatsStruct, virDomainMemoryStatPtr, virDomainMemoryStatStruct, virDomainMemoryStatTags,
-    virDomainPtr, virTypedParameterPtr,
+    virDomainInterfaceStatsStruct, virDomainMemoryStatPtr, virDomainMemoryStatStruct, virDomainPtr,
+    virTypedParameterPtr,
 };
 use crate::error::{Error, ErrorDomain, Result};
-
-/// `VIR_TYPED_PARAM_STRING_OKAY`: libvirt's public functions add it to the
-/// flags of the getters of typed parameters when the driver takes string
-/// parameters, as every driver here does.
-const TYPED_PARAM_STRING_OKAY: c_uint = 4;
 
 /// The host's free memory, 0 on failure.
 #[no_mangle]
@@ -125,14 +119,10 @@ unsafe fn scheduler_parameters(
     let room = usize::try_from(unsafe { *nparams }).ok().filter(|&n| n > 0);
     let room = room.ok_or_else(|| Error::not_positive_arg(call.function, "*nparams"))?;
     let flags = match flags {
-        Some(flags) => {
-            let live = (AFFECT_LIVE, "VIR_DOMAIN_AFFECT_LIVE");
-            exclusive(call.function, flags, live, (AFFECT_CONFIG, "VIR_DOMAIN_AFFECT_CONFIG"))?;
-            flags | TYPED_PARAM_STRING_OKAY
-        }
+        Some(flags) => crate::driver::params::scheduler_getter_flags(call.function, flags)?,
         None => 0,
     };
-    let found = handle.conn().conn.driver.scheduler_parameters(&handle.identity, flags, call.function)?;
+    let found = handle.conn().conn.driver.scheduler_parameters(&handle.identity, flags, room, call.function)?;
     // SAFETY: `params` has room for `room` parameters per the contract.
     let written = unsafe { typed_params::write_params(&found, params, room) };
     // SAFETY: non-NULL and writable per the contract.
@@ -209,7 +199,7 @@ pub unsafe extern "C" fn virDomainMemoryStats(
         if stats.is_null() || nr_stats == 0 {
             return Ok(0);
         }
-        let max = (nr_stats as usize).min(virDomainMemoryStatTags::VIR_DOMAIN_MEMORY_STAT_NR as usize);
+        let max = (nr_stats as usize).min(crate::driver::MEMORY_STAT_NR);
         let found = handle.conn().conn.driver.memory_stats(&handle.identity, max, flags)?;
         for (i, &(tag, val)) in found.iter().take(max).enumerate() {
             let slot = stats.wrapping_add(i);

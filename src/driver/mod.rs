@@ -66,6 +66,10 @@ pub struct InterfaceStats {
     pub tx_drop: i64,
 }
 
+/// How many memory statistics libvirt 9.0 knows (`VIR_DOMAIN_MEMORY_STAT_NR`):
+/// `virDomainMemoryStats` asks its driver for no more.
+pub const MEMORY_STAT_NR: usize = crate::abi::all::virDomainMemoryStatTags::VIR_DOMAIN_MEMORY_STAT_NR as usize;
+
 /// `virStoragePoolInfo`, in Rust terms: sizes in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolInfo {
@@ -345,8 +349,15 @@ pub trait Driver: Send + Sync {
     }
 
     /// `virDomainGetSchedulerParameters(Flags)`, `flags` as the driver gets
-    /// them (the public function adds `VIR_TYPED_PARAM_STRING_OKAY`).
-    fn scheduler_parameters(&self, _dom: &DomainIdentity, _flags: u32, function: &str) -> Result<Vec<TypedParam>> {
+    /// them (the public function adds `VIR_TYPED_PARAM_STRING_OKAY`): at
+    /// most `max` parameters, the room the caller has.
+    fn scheduler_parameters(
+        &self,
+        _dom: &DomainIdentity,
+        _flags: u32,
+        _max: usize,
+        function: &str,
+    ) -> Result<Vec<TypedParam>> {
         unsupported(function)
     }
 

@@ -80,6 +80,20 @@ pub fn validate(params: &[GivenParam], allowed: &[(&str, ParamType)]) -> Result<
     Ok(())
 }
 
+/// `VIR_TYPED_PARAM_STRING_OKAY`: libvirt's public getters of typed
+/// parameters add it to the flags when the driver takes string parameters,
+/// as every driver here does.
+const STRING_OKAY: u32 = 4;
+
+/// The flags `virDomainGetSchedulerParametersFlags` hands its driver: its
+/// check that live and config are not both asked for, then `STRING_OKAY`.
+pub fn scheduler_getter_flags(function: &str, flags: u32) -> Result<u32> {
+    use crate::abi::common::virDomainModificationImpact::{VIR_DOMAIN_AFFECT_CONFIG, VIR_DOMAIN_AFFECT_LIVE};
+    let live = (VIR_DOMAIN_AFFECT_LIVE as u32, "VIR_DOMAIN_AFFECT_LIVE");
+    super::exclusive_flags(function, flags, live, (VIR_DOMAIN_AFFECT_CONFIG as u32, "VIR_DOMAIN_AFFECT_CONFIG"))?;
+    Ok(flags | STRING_OKAY)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

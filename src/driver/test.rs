@@ -580,7 +580,13 @@ impl Driver for TestDriver {
     /// libvirt's test driver takes no flags here, not even the
     /// `VIR_TYPED_PARAM_STRING_OKAY` its public function adds: only the plain
     /// `virDomainGetSchedulerParameters` answers.
-    fn scheduler_parameters(&self, dom: &DomainIdentity, flags: u32, _function: &str) -> Result<Vec<TypedParam>> {
+    fn scheduler_parameters(
+        &self,
+        dom: &DomainIdentity,
+        flags: u32,
+        _max: usize,
+        _function: &str,
+    ) -> Result<Vec<TypedParam>> {
         check_flags(flags, 0, "testDomainGetSchedulerParametersFlags", ErrorDomain::VIR_FROM_TEST)?;
         self.read(dom, |_| vec![TypedParam::new("weight", TypedValue::UInt(stats::SCHEDULER_WEIGHT))])
     }
@@ -846,6 +852,12 @@ impl Driver for TestDriver {
 
     fn is_persistent(&self, dom: &DomainIdentity) -> Result<bool> {
         self.read(dom, |d| d.persistent)
+    }
+
+    /// libvirt's test driver never marks a domain updated, and answers
+    /// without looking the domain up.
+    fn is_updated(&self, _dom: &DomainIdentity) -> Result<bool> {
+        Ok(false)
     }
 
     fn xml_desc(&self, dom: &DomainIdentity, flags: u32) -> Result<String> {

@@ -5,7 +5,7 @@ use super::protocol::*;
 use super::xdr::Array;
 use crate::event::{
     DomainEvent, DomainIdentity, Event, EventClass, EventPayload, ObjectEvent, ObjectIdentity, ObjectPayload,
-    QemuMonitorEvent, TypedParam as CoreParam, TypedValue,
+    QemuMonitorEvent, TypedParam as CoreParam,
 };
 
 /// libvirtd sends every event message with serial 1.
@@ -24,23 +24,7 @@ fn nonempty(text: &str) -> Option<String> {
 }
 
 fn params<const MAX: u32>(params: &[CoreParam]) -> Array<TypedParam, MAX> {
-    Array(
-        params
-            .iter()
-            .map(|p| TypedParam {
-                field: p.name.clone(),
-                value: match &p.value {
-                    TypedValue::Int(v) => TypedParamValue::Int(*v),
-                    TypedValue::UInt(v) => TypedParamValue::UInt(*v),
-                    TypedValue::LLong(v) => TypedParamValue::LLong(*v),
-                    TypedValue::ULLong(v) => TypedParamValue::ULLong(*v),
-                    TypedValue::Double(v) => TypedParamValue::Double(*v),
-                    TypedValue::Boolean(v) => TypedParamValue::Boolean(i32::from(*v)),
-                    TypedValue::String(v) => TypedParamValue::String(v.clone()),
-                },
-            })
-            .collect(),
-    )
+    Array(params.iter().map(TypedParam::from).collect())
 }
 
 fn graphics_address(a: &crate::event::GraphicsAddress) -> GraphicsAddress {
@@ -303,6 +287,7 @@ fn qemu_monitor_packet(event: &QemuMonitorEvent, callback_id: i32) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::event::GraphicsAddress as Address;
+    use crate::event::TypedValue;
     use crate::rpc::packet::{decode_packet, Direction};
     use crate::uuid::Uuid;
 

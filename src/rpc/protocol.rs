@@ -38,6 +38,12 @@ pub const SNAPSHOT_LIST_MAX: u32 = 1024;
 pub const NODE_DEVICE_LIST_MAX: u32 = 65536;
 /// `REMOTE_NODE_DEVICE_CAPS_LIST_MAX`.
 pub const NODE_DEVICE_CAPS_LIST_MAX: u32 = 65536;
+/// `REMOTE_NODE_MAX_CELLS`.
+pub const NODE_MAX_CELLS: u32 = 1024;
+/// `REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX`.
+pub const SCHEDULER_PARAMETERS_MAX: u32 = 16;
+/// `REMOTE_DOMAIN_MEMORY_STATS_MAX`.
+pub const MEMORY_STATS_MAX: u32 = 1024;
 
 /// Declares structs whose XDR form is their fields in order.
 macro_rules! xdr_structs {
@@ -133,6 +139,42 @@ xdr_structs! {
     pub struct DomainMemoryFlagsArgs { dom: NonnullDomain, memory: u64, flags: u32 }
     pub struct DomainVcpusArgs { dom: NonnullDomain, nvcpus: u32 }
     pub struct DomainVcpusFlagsArgs { dom: NonnullDomain, nvcpus: u32, flags: u32 }
+    /// `virConnectGetMaxVcpus`: the virtualization type, NULL for the
+    /// driver's default.
+    pub struct ConnectGetMaxVcpusArgs { virt_type: Option<String> }
+
+    // The host's free memory, the scheduler and the statistics.
+    pub struct NodeGetCellsFreeMemoryArgs { start_cell: i32, maxcells: i32 }
+    pub struct NodeGetCellsFreeMemoryRet { cells: Array<u64, NODE_MAX_CELLS> }
+    pub struct SchedulerTypeRet { kind: String, nparams: i32 }
+    /// `nparams` is the room the caller has for parameters.
+    pub struct SchedulerParametersArgs { dom: NonnullDomain, nparams: i32 }
+    pub struct SchedulerParametersFlagsArgs { dom: NonnullDomain, nparams: i32, flags: u32 }
+    /// The reply of both scheduler getters.
+    pub struct SchedulerParametersRet { params: Array<TypedParam, SCHEDULER_PARAMETERS_MAX> }
+    pub struct SetSchedulerParametersArgs { dom: NonnullDomain, params: Array<TypedParam, SCHEDULER_PARAMETERS_MAX> }
+    pub struct SetSchedulerParametersFlagsArgs {
+        dom: NonnullDomain,
+        params: Array<TypedParam, SCHEDULER_PARAMETERS_MAX>,
+        flags: u32,
+    }
+    pub struct MemoryStatsArgs { dom: NonnullDomain, max_stats: u32, flags: u32 }
+    pub struct MemoryStat { tag: i32, val: u64 }
+    pub struct MemoryStatsRet { stats: Array<MemoryStat, MEMORY_STATS_MAX> }
+    /// A disk (its target or source) or an interface (its name or MAC
+    /// address) of a domain.
+    pub struct DomainDeviceArgs { dom: NonnullDomain, device: String }
+    pub struct BlockStatsRet { rd_req: i64, rd_bytes: i64, wr_req: i64, wr_bytes: i64, errs: i64 }
+    pub struct InterfaceStatsRet {
+        rx_bytes: i64,
+        rx_packets: i64,
+        rx_errs: i64,
+        rx_drop: i64,
+        tx_bytes: i64,
+        tx_packets: i64,
+        tx_errs: i64,
+        tx_drop: i64,
+    }
 
     // Snapshots.
     /// `remote_nonnull_domain_snapshot`.
@@ -300,6 +342,64 @@ impl<M: Xdr> Xdr for CallbackWithReason<M> {
     }
 }
 
+/// The driver's statistics records and their wire forms, whose fields are
+/// the same, in the same order.
+macro_rules! same_fields {
+    ($( $core:ident <=> $wire:ident { $($field:ident),* } )*) => {$(
+        impl From<crate::driver::$core> for $wire {
+            fn from(s: crate::driver::$core) -> $wire {
+                $wire { $($field: s.$field),* }
+            }
+        }
+        impl From<$wire> for crate::driver::$core {
+            fn from(s: $wire) -> crate::driver::$core {
+                crate::driver::$core { $($field: s.$field),* }
+            }
+        }
+    )*};
+}
+
+same_fields! {
+    BlockStats <=> BlockStatsRet { rd_req, rd_bytes, wr_req, wr_bytes, errs }
+    InterfaceStats <=> InterfaceStatsRet {
+        rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop
+    }
+}
+
+/// A typed parameter as the wire carries it, and back: the two differ
+/// only in how a boolean is held.
+impl From<&crate::event::TypedParam> for TypedParam {
+    fn from(param: &crate::event::TypedParam) -> TypedParam {
+        use crate::event::TypedValue;
+        let value = match &param.value {
+            TypedValue::Int(v) => TypedParamValue::Int(*v),
+            TypedValue::UInt(v) => TypedParamValue::UInt(*v),
+            TypedValue::LLong(v) => TypedParamValue::LLong(*v),
+            TypedValue::ULLong(v) => TypedParamValue::ULLong(*v),
+            TypedValue::Double(v) => TypedParamValue::Double(*v),
+            TypedValue::Boolean(v) => TypedParamValue::Boolean(i32::from(*v)),
+            TypedValue::String(v) => TypedParamValue::String(v.clone()),
+        };
+        TypedParam { field: param.name.clone(), value }
+    }
+}
+
+impl From<&TypedParam> for crate::event::TypedParam {
+    fn from(param: &TypedParam) -> crate::event::TypedParam {
+        use crate::event::TypedValue;
+        let value = match &param.value {
+            TypedParamValue::Int(v) => TypedValue::Int(*v),
+            TypedParamValue::UInt(v) => TypedValue::UInt(*v),
+            TypedParamValue::LLong(v) => TypedValue::LLong(*v),
+            TypedParamValue::ULLong(v) => TypedValue::ULLong(*v),
+            TypedParamValue::Double(v) => TypedValue::Double(*v),
+            TypedParamValue::Boolean(v) => TypedValue::Boolean(*v != 0),
+            TypedParamValue::String(v) => TypedValue::String(v.clone()),
+        };
+        crate::event::TypedParam::new(param.field.clone(), value)
+    }
+}
+
 /// `remote_typed_param_value`: a union on `virTypedParameterType`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypedParamValue {
@@ -413,6 +513,7 @@ procedures! {
         CONNECT_CLOSE = 2: () => (),
         CONNECT_GET_TYPE = 3: () => StringRet,
         CONNECT_GET_VERSION = 4: () => HyperRet,
+        CONNECT_GET_MAX_VCPUS = 5: ConnectGetMaxVcpusArgs => IntRet,
         NODE_GET_INFO = 6: () => NodeGetInfoRet,
         CONNECT_GET_CAPABILITIES = 7: () => StringRet,
         DOMAIN_CREATE = 9: DomainArg => (),
@@ -453,8 +554,13 @@ procedures! {
         CONNECT_NUM_OF_NETWORKS = 52: () => IntRet,
         DOMAIN_RESTORE = 54: DomainRestoreArgs => (),
         DOMAIN_SAVE = 55: DomainSaveArgs => (),
+        DOMAIN_GET_SCHEDULER_TYPE = 56: DomainArg => SchedulerTypeRet,
+        DOMAIN_GET_SCHEDULER_PARAMETERS = 57: SchedulerParametersArgs => SchedulerParametersRet,
+        DOMAIN_SET_SCHEDULER_PARAMETERS = 58: SetSchedulerParametersArgs => (),
         CONNECT_GET_HOSTNAME = 59: () => StringRet,
         CONNECT_SUPPORTS_FEATURE = 60: SupportsFeatureArgs => SupportsFeatureRet,
+        DOMAIN_BLOCK_STATS = 64: DomainDeviceArgs => BlockStatsRet,
+        DOMAIN_INTERFACE_STATS = 65: DomainDeviceArgs => InterfaceStatsRet,
         AUTH_LIST = 66: () => AuthListRet,
         AUTH_POLKIT = 70: () => AuthPolkitRet,
         CONNECT_NUM_OF_STORAGE_POOLS = 71: () => IntRet,
@@ -472,6 +578,8 @@ procedures! {
         STORAGE_POOL_LOOKUP_BY_NAME = 84: LookupByNameArgs => StoragePoolArg,
         STORAGE_POOL_LOOKUP_BY_UUID = 85: LookupByUuidArgs => StoragePoolArg,
         STORAGE_POOL_GET_XML_DESC = 88: StoragePoolFlagsArgs => DomainGetXmlDescRet,
+        NODE_GET_CELLS_FREE_MEMORY = 101: NodeGetCellsFreeMemoryArgs => NodeGetCellsFreeMemoryRet,
+        NODE_GET_FREE_MEMORY = 102: () => HyperRet,
         CONNECT_DOMAIN_EVENT_REGISTER = 105: () => LegacyRegisteredRet,
         CONNECT_DOMAIN_EVENT_DEREGISTER = 106: () => LegacyRegisteredRet,
         DOMAIN_EVENT_LIFECYCLE = 107: LifecycleMsg => (),
@@ -493,6 +601,7 @@ procedures! {
         NETWORK_IS_PERSISTENT = 153: NetworkArg => IntRet,
         STORAGE_POOL_IS_ACTIVE = 154: StoragePoolArg => IntRet,
         STORAGE_POOL_IS_PERSISTENT = 155: StoragePoolArg => IntRet,
+        DOMAIN_MEMORY_STATS = 159: MemoryStatsArgs => MemoryStatsRet,
         CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167: LegacyRegisterAnyArgs => (),
         CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168: LegacyRegisterAnyArgs => (),
         DOMAIN_EVENT_REBOOT = 169: DomainOnlyMsg => (),
@@ -516,8 +625,11 @@ procedures! {
         DOMAIN_CREATE_WITH_FLAGS = 196: DomainFlagsArgs => DomainArg,
         DOMAIN_SET_VCPUS_FLAGS = 199: DomainVcpusFlagsArgs => (),
         DOMAIN_GET_VCPUS_FLAGS = 200: DomainFlagsArgs => IntRet,
+        DOMAIN_IS_UPDATED = 202: DomainArg => IntRet,
         DOMAIN_SET_MEMORY_FLAGS = 204: DomainMemoryFlagsArgs => (),
         DOMAIN_GET_STATE = 212: DomainFlagsArgs => DomainGetStateRet,
+        DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS = 219: SetSchedulerParametersFlagsArgs => (),
+        DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS = 223: SchedulerParametersFlagsArgs => SchedulerParametersRet,
         DOMAIN_EVENT_CONTROL_ERROR = 224: DomainOnlyMsg => (),
         DOMAIN_UNDEFINE_FLAGS = 231: DomainFlagsArgs => (),
         DOMAIN_SAVE_FLAGS = 232: DomainSaveFlagsArgs => (),

@@ -42,6 +42,8 @@ macro_rules! decode_or_drop {
 mod ops;
 #[path = "server_snapshots.rs"]
 mod snapshots;
+#[path = "server_stats.rs"]
+mod stats;
 
 use super::convert::{self, domain_identity, nonnull_domain};
 use super::listings;
@@ -678,8 +680,11 @@ impl Server {
                 if client.session.is_none() {
                     return Some(not_open());
                 }
-                // REMOTE_EVENT_CALLBACK and REMOTE_CLOSE_CALLBACK.
-                return Some(ok(SupportsFeatureRet { supported: i32::from(matches!(feature, 14 | 15)) }));
+                // TYPED_PARAM_STRING (every driver here takes string
+                // parameters, as libvirt's test and QEMU drivers do: a
+                // client asks before it sends or asks for typed
+                // parameters), REMOTE_EVENT_CALLBACK and REMOTE_CLOSE_CALLBACK.
+                return Some(ok(SupportsFeatureRet { supported: i32::from(matches!(feature, 8 | 14 | 15)) }));
             }
             CONNECT_OPEN => {
                 let args = args!(ConnectOpenArgs);
@@ -977,7 +982,10 @@ impl Server {
             }
             _ => {
                 let ops = self.dispatch_domain_ops(client.id, header, body, session.read_only, driver);
-                return ops.or_else(|| self.dispatch_snapshots(client.id, header, body, session.read_only, driver));
+                let (id, read_only) = (client.id, session.read_only);
+                return ops.or_else(|| self.dispatch_snapshots(id, header, body, read_only, driver)).or_else(|| {
+                    stats::dispatch(&ops::Ops { server: self, client: id, header, read_only, driver }, body)
+                });
             }
         };
         Some(outcome)

@@ -103,6 +103,14 @@ impl Server {
                     })
                 }))
             }
+            CONNECT_GET_MAX_VCPUS => {
+                let virt_type = args!(ConnectGetMaxVcpusArgs).virt_type;
+                read(driver.max_vcpus(virt_type.as_deref()).map(|value| boxed(IntRet { value })))
+            }
+            DOMAIN_IS_UPDATED => {
+                let updated = driver.is_updated(&domain_identity(&args!(DomainArg).dom));
+                read(updated.map(|updated| boxed(IntRet { value: i32::from(updated) })))
+            }
             DOMAIN_GET_OS_TYPE => string(driver.os_type(&domain_identity(&args!(DomainArg).dom))),
             DOMAIN_GET_AUTOSTART => {
                 let dom = domain_identity(&args!(DomainArg).dom);

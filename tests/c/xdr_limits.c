@@ -33,6 +33,9 @@ extern int xdr_remote_connect_list_all_node_devices_ret(void *, void *);
 extern int xdr_remote_domain_event_callback_tunable_msg(void *, void *);
 extern int xdr_remote_domain_event_callback_job_completed_msg(void *, void *);
 extern int xdr_remote_domain_event_graphics_msg(void *, void *);
+extern int xdr_remote_node_get_cells_free_memory_ret(void *, void *);
+extern int xdr_remote_domain_get_scheduler_parameters_ret(void *, void *);
+extern int xdr_remote_domain_memory_stats_ret(void *, void *);
 
 /* A body: `head` words before the array's count, then `count` items of
  * `item` words each (all zero: empty strings, zero numbers, the UUIDs'
@@ -66,6 +69,11 @@ static const struct shape shapes[] = {
     /* domain, phase, two addresses (family, node, service), auth scheme;
      * an identity: its type and name */
     {"GRAPHICS_IDENTITY_MAX", xdr_remote_domain_event_graphics_msg, DOMAIN_WORDS + 1 + 3 + 3 + 1, 2, 0, -1},
+    /* a cell's free memory: a hyper */
+    {"NODE_MAX_CELLS", xdr_remote_node_get_cells_free_memory_ret, 0, 2, 0, -1},
+    {"SCHEDULER_PARAMETERS_MAX", xdr_remote_domain_get_scheduler_parameters_ret, 0, 3, 0, 1},
+    /* a statistic: its tag, its value (a hyper) */
+    {"MEMORY_STATS_MAX", xdr_remote_domain_memory_stats_ret, 0, 3, 0, -1},
 };
 
 /* Whether `shape` decodes with `count` items. */

@@ -1,12 +1,15 @@
-"""Asks test:///default for the host's free memory, a domain's scheduler and
-its memory, disk and interface statistics, through the binding and, for the
-argument checks the binding never makes, through the C functions (ctypes on
-the libvirt.so.0 the binding loaded); prints one line per answer, so that
-real libvirt 9.0 and ours can be compared (tests/real_python.rs). The disk
-and interface figures follow the time of day: their relations and their
-nearness to the clock are printed, not their values."""
+"""Asks test:///default (or the URI given, a daemon serving it) for the
+host's free memory and most vCPUs, a domain's scheduler, whether it is
+updated and its memory, disk and interface statistics, through the binding
+and, for the argument checks the binding never makes, through the C
+functions (ctypes on the libvirt.so.0 the binding loaded); prints one line
+per answer, so that real libvirt 9.0 and ours can be compared
+(tests/real_python.rs, tests/rpc_client_libvirtd.rs). The disk and interface
+figures follow the time of day: their relations and their nearness to the
+clock are printed, not their values."""
 
 import ctypes
+import sys
 import time
 
 import libvirt
@@ -18,6 +21,11 @@ def show(label, call):
     except libvirt.libvirtError as e:
         print(label, "-> error", e.get_error_code(), e.get_error_domain(), e.get_error_message())
 
+
+URI = sys.argv[1] if len(sys.argv) > 1 else "test:///default"
+# Through a daemon, libvirt 9.0's own client crashes on a parameter of a
+# type it does not know (after reporting it): those cases are left out.
+REMOTE = URI != "test:///default"
 
 # The C functions' own checks, first, on the default driver's fixed state.
 lib = ctypes.CDLL("libvirt.so.0")
@@ -65,9 +73,11 @@ def c_call(label, function, *args):
     return result
 
 
-c_conn = lib.virConnectOpen(b"test:///default")
+c_conn = lib.virConnectOpen(URI.encode())
 c_dom = lib.virDomainLookupByName(c_conn, b"test")
 cells = (ctypes.c_ulonglong * 4)(7, 7, 7, 7)
+many_cells = (ctypes.c_ulonglong * 1025)()
+c_call("C cells 0 1025", lib.virNodeGetCellsFreeMemory, c_conn, many_cells, 0, 1025)
 c_call("C free memory", lib.virNodeGetFreeMemory, c_conn)
 for start, count, array in ((0, 4, cells), (1, 1, cells), (0, 0, cells), (0, -1, cells), (-1, 1, cells),
                             (-1, 0, None), (0, 1, None), (-1, 1, None), (2, 1, cells)):
@@ -79,8 +89,8 @@ nparams = ctypes.c_int(7)
 c_call("C scheduler type", lambda: lib.virDomainGetSchedulerType(c_dom, ctypes.byref(nparams)) is not None)
 print("C scheduler type nparams", nparams.value)
 c_call("C scheduler type without nparams", lambda: lib.virDomainGetSchedulerType(c_dom, None) is not None)
-params = (TypedParam * 3)()
-for n, flags in ((3, None), (1, None), (0, None), (-1, None), (1, 0), (0, 3), (1, 3), (1, 8)):
+params = (TypedParam * 17)()
+for n, flags in ((3, None), (1, None), (17, None), (17, 0), (0, None), (-1, None), (1, 0), (0, 3), (1, 3), (1, 8)):
     nparams = ctypes.c_int(n)
     if flags is None:
         c_call(f"C get scheduler {n}", lib.virDomainGetSchedulerParameters, c_dom, params, ctypes.byref(nparams))
@@ -110,6 +120,8 @@ cases = [
     ("flags 1", [(b"weight", UINT, 5)], 1, 1), ("flags 3 and cap", [(b"cap", 99, 5)], 1, 3),
 ]
 for label, entries, n, flags in cases:
+    if REMOTE and any(kind not in range(8) for _, kind, _ in entries):
+        continue
     if flags is None:
         c_call(f"C set scheduler {label}", lib.virDomainSetSchedulerParameters, c_dom, typed(*entries), n)
     else:
@@ -119,7 +131,7 @@ long_name = typed((b"w", UINT, 5))
 ctypes.memmove(long_name, b"a" * 80, 80)
 c_call("C set scheduler unterminated name", lib.virDomainSetSchedulerParameters, c_dom, long_name, 1)
 c_call("C set scheduler NULL", lib.virDomainSetSchedulerParameters, c_dom, None, 0)
-read_only = lib.virConnectOpenReadOnly(b"test:///default")
+read_only = lib.virConnectOpenReadOnly(URI.encode())
 ro_dom = lib.virDomainLookupByName(read_only, b"test")
 c_call("C set scheduler read-only", lib.virDomainSetSchedulerParameters, ro_dom, None, 0)
 c_call("C get scheduler read-only", lib.virDomainGetSchedulerParameters, ro_dom, params, ctypes.byref(nparams))
@@ -151,11 +163,14 @@ print("C memory stats written", [(stat.tag, stat.val) for stat in stats[:14]])
 
 
 libvirt.registerErrorHandler(lambda ctx, err: None, None)
-conn = libvirt.open("test:///default")
+conn = libvirt.open(URI)
 dom = conn.lookupByName("test")
 
 show("free memory", conn.getFreeMemory)
-for start, count in ((0, 1), (0, 2), (0, 5), (1, 1), (1, 5), (2, 1), (3, 1)):
+for kind in (None, "test", "kvm"):
+    show(f"max vcpus {kind}", lambda: conn.getMaxVcpus(kind))
+show("is updated", dom.isUpdated)
+for start, count in ((0, 1), (0, 2), (0, 5), (1, 1), (1, 5), (2, 1), (3, 1), (0, 1025)):
     show(f"cells free memory {start} {count}", lambda: conn.getCellsFreeMemory(start, count))
 
 show("scheduler type", dom.schedulerType)
@@ -210,6 +225,7 @@ show("inactive interface stats", lambda: dom.interfaceStats("testnet0"))
 show("inactive scheduler parameters", dom.schedulerParameters)
 show("inactive set weight", lambda: dom.setSchedulerParameters({"weight": 1}))
 dom.undefine()
+show("undefined is updated", dom.isUpdated)
 show("undefined scheduler type", dom.schedulerType)
 show("undefined scheduler parameters", dom.schedulerParameters)
 show("undefined set weight", lambda: dom.setSchedulerParameters({"weight": 1}))

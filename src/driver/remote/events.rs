@@ -3,7 +3,7 @@
 
 use crate::event::{
     CText, DomainEvent, Event, EventClass, EventPayload, GraphicsAddress, ObjectEvent, ObjectIdentity, ObjectPayload,
-    QemuMonitorEvent, TypedParam as CoreParam, TypedValue,
+    QemuMonitorEvent, TypedParam as CoreParam,
 };
 use crate::rpc::convert::domain_identity;
 use crate::rpc::packet::Packet;
@@ -27,20 +27,7 @@ fn body<T: Xdr>(packet: &Packet) -> Result<T, NotAnEvent> {
 }
 
 fn params(list: &[TypedParam]) -> Vec<CoreParam> {
-    list.iter()
-        .map(|p| {
-            let value = match &p.value {
-                TypedParamValue::Int(v) => TypedValue::Int(*v),
-                TypedParamValue::UInt(v) => TypedValue::UInt(*v),
-                TypedParamValue::LLong(v) => TypedValue::LLong(*v),
-                TypedParamValue::ULLong(v) => TypedValue::ULLong(*v),
-                TypedParamValue::Double(v) => TypedValue::Double(*v),
-                TypedParamValue::Boolean(v) => TypedValue::Boolean(*v != 0),
-                TypedParamValue::String(v) => TypedValue::String(v.clone()),
-            };
-            CoreParam::new(p.field.clone(), value)
-        })
-        .collect()
+    list.iter().map(CoreParam::from).collect()
 }
 
 fn address(a: &crate::rpc::protocol::GraphicsAddress) -> GraphicsAddress {
@@ -281,6 +268,7 @@ pub fn decode(packet: &Packet) -> Result<(RemoteId, Event), NotAnEvent> {
 mod tests {
     use super::*;
     use crate::event::DomainIdentity;
+    use crate::event::TypedValue;
     use crate::rpc::convert::event_packet;
     use crate::rpc::packet::FrameReader;
 

@@ -29,7 +29,7 @@ use crate::rpc::listings;
 use crate::rpc::objects::{self, Args, Call, Wire};
 use crate::rpc::packet::Packet;
 use crate::rpc::protocol::*;
-use crate::rpc::xdr::{Decoder, Xdr, XdrResult};
+use crate::rpc::xdr::{Array, Decoder, Xdr, XdrResult};
 use crate::uuid::Uuid;
 
 use super::{Counted, DomainInfo, DomainState, Done, Driver, HandleId, Lookup, Named, NodeInfo, ObjectOp, ObjectQuery};
@@ -751,6 +751,27 @@ fn remote_error(message: String) -> Error {
     Error::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_REMOTE, Some(message))
 }
 
+/// A setter's typed parameters as libvirt's client serializes them: at most
+/// as many as the protocol carries, those of type 0 left out (a sparse
+/// array's holes), any other type it does not know refused, in its
+/// serializer's words. (libvirt 9.0's own client crashes on those two
+/// refusals, freeing what it had serialized.)
+fn wire_params(params: &[super::params::GivenParam]) -> Result<Array<TypedParam, SCHEDULER_PARAMETERS_MAX>> {
+    let refuse = |detail: String| Error::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_NONE, Some(detail));
+    if params.len() > SCHEDULER_PARAMETERS_MAX as usize {
+        return Err(refuse(format!("too many parameters '{}' for limit '{SCHEDULER_PARAMETERS_MAX}'", params.len())));
+    }
+    let mut wire = Vec::with_capacity(params.len());
+    for param in params {
+        match &param.value {
+            Ok(value) => wire.push(TypedParam::from(&crate::event::TypedParam::new(param.name.clone(), value.clone()))),
+            Err(0) => {}
+            Err(unknown) => return Err(refuse(format!("unknown parameter type: {unknown}"))),
+        }
+    }
+    Ok(Array(wire))
+}
+
 fn is_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
 }
@@ -936,6 +957,92 @@ impl Driver for RemoteDriver {
             cores: count(ret.cores),
             threads: count(ret.threads),
         })
+    }
+
+    fn max_vcpus(&self, virt_type: Option<&str>) -> Result<i32> {
+        let args = ConnectGetMaxVcpusArgs { virt_type: virt_type.map(str::to_string) };
+        self.call(remote::CONNECT_GET_MAX_VCPUS, &args).map(|ret: IntRet| ret.value)
+    }
+
+    fn is_updated(&self, dom: &DomainIdentity) -> Result<bool> {
+        self.call(remote::DOMAIN_IS_UPDATED, &DomainArg { dom: self.wire(dom) }).map(|ret: IntRet| ret.value != 0)
+    }
+
+    fn free_memory(&self) -> Result<u64> {
+        self.call(remote::NODE_GET_FREE_MEMORY, &()).map(|ret: HyperRet| ret.value)
+    }
+
+    /// libvirt's client refuses to ask for more cells than the reply carries.
+    fn cells_free_memory(&self, start_cell: usize, max_cells: usize) -> Result<Vec<u64>> {
+        if max_cells > NODE_MAX_CELLS as usize {
+            return Err(remote_error(format!("too many NUMA cells: {max_cells} > {NODE_MAX_CELLS}")));
+        }
+        let int = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        let args = NodeGetCellsFreeMemoryArgs { start_cell: int(start_cell), maxcells: int(max_cells) };
+        self.call(remote::NODE_GET_CELLS_FREE_MEMORY, &args).map(|ret: NodeGetCellsFreeMemoryRet| ret.cells.0)
+    }
+
+    fn scheduler_type(&self, dom: &DomainIdentity) -> Result<(String, i32)> {
+        let ret: SchedulerTypeRet = self.call(remote::DOMAIN_GET_SCHEDULER_TYPE, &DomainArg { dom: self.wire(dom) })?;
+        Ok((ret.kind, ret.nparams))
+    }
+
+    /// Asks for as many parameters as the caller has room for, as libvirt's
+    /// client does (libvirtd refuses more than the protocol carries).
+    fn scheduler_parameters(
+        &self,
+        dom: &DomainIdentity,
+        flags: u32,
+        max: usize,
+        function: &str,
+    ) -> Result<Vec<crate::event::TypedParam>> {
+        let (dom, nparams) = (self.wire(dom), i32::try_from(max).unwrap_or(i32::MAX));
+        let ret: SchedulerParametersRet = match function {
+            "virDomainGetSchedulerParameters" => {
+                self.call(remote::DOMAIN_GET_SCHEDULER_PARAMETERS, &SchedulerParametersArgs { dom, nparams })?
+            }
+            _ => {
+                let args = SchedulerParametersFlagsArgs { dom, nparams, flags };
+                self.call(remote::DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, &args)?
+            }
+        };
+        Ok(ret.params.0.iter().map(crate::event::TypedParam::from).collect())
+    }
+
+    fn set_scheduler_parameters(
+        &self,
+        dom: &DomainIdentity,
+        params: &[super::params::GivenParam],
+        flags: u32,
+        function: &str,
+    ) -> Result<()> {
+        let (dom, params) = (self.wire(dom), wire_params(params)?);
+        match function {
+            "virDomainSetSchedulerParameters" => {
+                self.call(remote::DOMAIN_SET_SCHEDULER_PARAMETERS, &SetSchedulerParametersArgs { dom, params })
+            }
+            _ => {
+                let args = SetSchedulerParametersFlagsArgs { dom, params, flags };
+                self.call(remote::DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS, &args)
+            }
+        }
+    }
+
+    fn memory_stats(&self, dom: &DomainIdentity, max: usize, flags: u32) -> Result<Vec<(i32, u64)>> {
+        // `max` is at most VIR_DOMAIN_MEMORY_STAT_NR, far below the protocol's limit.
+        let args = MemoryStatsArgs { dom: self.wire(dom), max_stats: max as u32, flags };
+        let ret: MemoryStatsRet = self.call(remote::DOMAIN_MEMORY_STATS, &args)?;
+        Ok(ret.stats.0.into_iter().map(|stat| (stat.tag, stat.val)).collect())
+    }
+
+    fn block_stats(&self, dom: &DomainIdentity, disk: &str) -> Result<super::BlockStats> {
+        let args = DomainDeviceArgs { dom: self.wire(dom), device: disk.to_string() };
+        self.call(remote::DOMAIN_BLOCK_STATS, &args).map(|ret: BlockStatsRet| ret.into())
+    }
+
+    fn interface_stats(&self, dom: &DomainIdentity, device: &str) -> Result<super::InterfaceStats> {
+        let args = DomainDeviceArgs { dom: self.wire(dom), device: device.to_string() };
+        self.call(remote::DOMAIN_INTERFACE_STATS, &args).map(|ret: InterfaceStatsRet| ret.into())
     }
 
     fn os_type(&self, dom: &DomainIdentity) -> Result<String> {
@@ -1318,5 +1425,31 @@ pub fn open(requested: Option<&str>, read_only: bool) -> Result<Option<(String, 
             Some(format!("{effective} (VIRT_EVENTS_REMOTE=always, and no daemon socket is known for it)")),
         )),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::params::GivenParam;
+    use crate::event::TypedValue;
+
+    fn param(name: &str, value: std::result::Result<TypedValue, i32>) -> GivenParam {
+        GivenParam { name: name.into(), value }
+    }
+
+    /// What libvirt 9.0's client does with what it cannot send (on the
+    /// refusals it crashes instead of returning, so their words are its
+    /// serializer's).
+    #[test]
+    fn setter_parameters_are_serialized_as_by_libvirts_client() {
+        let weight = param("weight", Ok(TypedValue::UInt(5)));
+        let wire = wire_params(&[param("hole", Err(0)), weight.clone()]).unwrap();
+        assert_eq!(wire.0, [TypedParam { field: "weight".into(), value: TypedParamValue::UInt(5) }]);
+        let error = wire_params(&[weight.clone(), param("cap", Err(99))]).unwrap_err();
+        assert_eq!((error.code, error.domain), (ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_NONE));
+        assert_eq!(error.message, "unknown parameter type: 99");
+        let error = wire_params(&vec![weight; 17]).unwrap_err();
+        assert_eq!(error.message, "too many parameters '17' for limit '16'");
     }
 }
