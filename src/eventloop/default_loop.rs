@@ -87,32 +87,42 @@ fn from_poll_events(revents: libc::c_short) -> i32 {
 /// (the QEMU monitors: see `driver::qemu::monitor`). Reading it on the
 /// thread that dispatches saves waking a second thread per event.
 pub trait WaitingReader: Send + Sync {
-    /// The descriptor to poll with the watches.
-    fn fd(&self) -> RawFd;
     /// The loop's thread is about to wait: the reader stops the other
-    /// thread from reading until [`WaitingReader::hand_back`]. False if it
-    /// cannot; then the descriptor is not polled this time.
-    fn take_over(&self) -> bool;
-    /// The wait is over (`ready`: the descriptor was readable): reads what
-    /// is there. The reader may keep the reading until the loop's thread
-    /// waits again, as long as it lets the other thread read when it does
-    /// not come back. Runs no application code, and no lock of the loop is
-    /// held.
-    fn hand_back(&self, ready: bool);
+    /// thread from reading and adds the descriptors to poll to `fds` (at
+    /// most [`READER_FDS`]). False if it cannot; then it adds nothing.
+    fn take_over(&self, fds: &mut Vec<libc::pollfd>) -> bool;
+    /// The wait is over (`polled`: the descriptors it added, with what poll
+    /// found): reads what is there. The reader may keep the reading until
+    /// the loop's thread waits again, as long as it lets the other thread
+    /// read when it does not come back. Runs no application code, and no
+    /// lock of the loop is held.
+    fn hand_back(&self, polled: &[libc::pollfd]);
     /// The loop's thread polls without waiting (a timer is due), so without
-    /// the descriptor: the other thread should read.
+    /// the reader's descriptors: the other thread should read.
     fn not_waiting(&self);
 }
 
-/// Hands a [`WaitingReader`] back however the wait ends, unwinding included.
+/// The most descriptors a [`WaitingReader`] adds to a wait.
+pub const READER_FDS: usize = 8;
+
+/// Hands a [`WaitingReader`] back however the wait ends, unwinding included,
+/// with what poll found on its descriptors (none if the wait failed).
 struct TakenOver<'a> {
     reader: &'a dyn WaitingReader,
-    ready: bool,
+    polled: [libc::pollfd; READER_FDS],
+    len: usize,
+}
+
+impl TakenOver<'_> {
+    fn polled(&mut self, polled: &[libc::pollfd]) {
+        self.len = polled.len().min(READER_FDS);
+        self.polled[..self.len].copy_from_slice(&polled[..self.len]);
+    }
 }
 
 impl Drop for TakenOver<'_> {
     fn drop(&mut self) {
-        self.reader.hand_back(self.ready);
+        self.reader.hand_back(&self.polled[..self.len]);
     }
 }
 
@@ -396,17 +406,20 @@ impl DefaultLoop {
                 }
             };
             // Only a wait that can sleep is worth taking the reading over for.
+            // Its descriptors go last in the set, after the watches' (which
+            // the dispatch below pairs with `set.watches`, so it never sees
+            // them).
+            let reader_fds = set.fds.len();
             let reader = self.waiting_reader.get().filter(|reader| {
                 if set.timeout == 0 {
                     reader.not_waiting();
                 }
-                set.timeout != 0 && reader.take_over()
+                set.timeout != 0 && reader.take_over(&mut set.fds)
             });
-            // Last in the set, after the watches' descriptors (which the
-            // dispatch below pairs with `set.watches`, so it never sees it).
-            let taken_over = reader.map(|reader| {
-                set.fds.push(libc::pollfd { fd: reader.fd(), events: libc::POLLIN, revents: 0 });
-                TakenOver { reader: reader.as_ref(), ready: false }
+            let taken_over = reader.map(|reader| TakenOver {
+                reader: reader.as_ref(),
+                polled: [libc::pollfd { fd: -1, events: 0, revents: 0 }; READER_FDS],
+                len: 0,
             });
             let polled = sys::poll(&mut set.fds, set.timeout);
             #[cfg(test)]
@@ -424,7 +437,7 @@ impl DefaultLoop {
             // Handed back (dropped) here, so that what it reads is queued
             // before the round starts and a flush it arms runs in this round.
             if let Some(mut taken_over) = taken_over {
-                taken_over.ready = set.fds.last().is_some_and(|reader| reader.revents != 0);
+                taken_over.polled(&set.fds[reader_fds..]);
             }
             let mut registrations = self.registrations.lock();
             let round = Self::start_round(&mut registrations);

@@ -903,12 +903,9 @@ struct PipeReader {
 }
 
 impl WaitingReader for PipeReader {
-    fn fd(&self) -> RawFd {
-        self.read.as_raw_fd()
-    }
-
-    fn take_over(&self) -> bool {
+    fn take_over(&self, fds: &mut Vec<libc::pollfd>) -> bool {
         self.log.lock().push(("take over", 0));
+        fds.push(libc::pollfd { fd: self.read.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         true
     }
 
@@ -916,7 +913,8 @@ impl WaitingReader for PipeReader {
         self.log.lock().push(("not waiting", 0));
     }
 
-    fn hand_back(&self, ready: bool) {
+    fn hand_back(&self, polled: &[libc::pollfd]) {
+        let ready = polled.iter().any(|p| p.fd == self.read.as_raw_fd() && p.revents != 0);
         self.log.lock().push(("hand back", i32::from(ready)));
         if ready {
             let mut file = std::fs::File::from(self.read.try_clone().unwrap());

@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use super::root::{warn, Root, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::eventloop::{self, default_loop::DefaultLoop, default_loop::WaitingReader};
+use crate::eventloop::{self, default_loop::DefaultLoop, default_loop::WaitingReader, default_loop::READER_FDS};
 use crate::sys::{Epoll, Ready, Wakeup};
 use domain::DomainMonitor;
 use root_watch::RootWatch;
@@ -167,27 +167,40 @@ struct LoopCheck {
 struct LoopReading(&'static Hub);
 
 impl WaitingReader for LoopReading {
-    fn fd(&self) -> RawFd {
-        self.0.epoll.fd()
-    }
-
     /// Only from a monitor thread with nothing to do: one in the middle of
     /// a burst reads on, in parallel with the loop's thread delivering.
-    fn take_over(&self) -> bool {
+    /// With few sources, the loop's thread polls their descriptors (and the
+    /// requests' wake-up) itself, rather than the sources' epoll: QEMU's
+    /// write then wakes it directly, and no epoll_wait(2) follows the wait.
+    fn take_over(&self, fds: &mut Vec<libc::pollfd>) -> bool {
         let hub = self.0;
-        let mut hold = hub.loop_hold.lock();
-        if !hold.held {
-            let monitor_thread_busy = !hub.monitor_thread_asleep.load(Ordering::SeqCst);
-            if monitor_thread_busy || hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, 0).is_err() {
-                return false;
+        {
+            let mut hold = hub.loop_hold.lock();
+            if !hold.held {
+                let monitor_thread_busy = !hub.monitor_thread_asleep.load(Ordering::SeqCst);
+                if monitor_thread_busy || hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, 0).is_err() {
+                    return false;
+                }
+                hold.held = true;
             }
-            hold.held = true;
+            // Counted before the set is built: a change to what the sources
+            // watch from now on wakes this wait (`Round::watched_changed`).
+            hold.polling += 1;
         }
-        hold.polling += 1;
+        let sources = hub.sources.lock();
+        let pollfd = |fd, events: u32| libc::pollfd { fd, events: events as libc::c_short, revents: 0 };
+        if sources.entries.len() < READER_FDS {
+            fds.push(pollfd(hub.wake.fd(), Epoll::IN));
+            fds.extend(
+                sources.entries.values().filter_map(|entry| entry.watched).map(|(fd, events)| pollfd(fd, events)),
+            );
+        } else {
+            fds.push(pollfd(hub.epoll.fd(), Epoll::IN));
+        }
         true
     }
 
-    fn hand_back(&self, ready: bool) {
+    fn hand_back(&self, polled: &[libc::pollfd]) {
         let hub = self.0;
         let wake_monitor_thread = {
             let mut hold = hub.loop_hold.lock();
@@ -196,11 +209,14 @@ impl WaitingReader for LoopReading {
             !std::mem::replace(&mut hold.checked, true)
         };
         let mut burst = false;
-        if ready {
+        if polled.iter().any(|polled| polled.revents != 0) {
             let mut sources = hub.sources.lock();
             sources.backlogged = false;
             let mut round = Round { hub, sources: &mut sources };
-            round.run_ready();
+            match polled {
+                [sources_epoll] if sources_epoll.fd == hub.epoll.fd() => round.run_ready(),
+                _ => round.run_polled(polled),
+            }
             // The monitor thread waits for the earliest deadline it knew of.
             let deadline = round.next_deadline();
             if deadline.is_some_and(|d| sources.monitor_wait_ends.is_none_or(|ends| d < ends)) {
@@ -251,6 +267,15 @@ impl Hub {
         let mut hold = self.loop_hold.lock();
         if hold.polling == 0 {
             self.give_back(&mut hold);
+        }
+    }
+
+    /// What the sources watch changed: a loop thread waiting on their
+    /// descriptors themselves (not the sources' epoll) must wait again on
+    /// the new ones. Called with the sources locked.
+    fn watched_changed(&self) {
+        if self.loop_hold.lock().polling > 0 {
+            self.wake.signal();
         }
     }
 
@@ -489,20 +514,50 @@ impl Round<'_> {
             warn(format_args!("cannot ask epoll what the monitors have: {e}"));
         }
         for (token, events) in ready.iter().flat_map(Ready::iter) {
-            if token == WAKE_TOKEN {
-                self.hub.wake.drain();
-                let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
-                for request in requests {
-                    // Sources contain their own panics; this is for the round's own part.
-                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle_request(request))) {
-                        warn(format_args!("a panic while handling a request ({})", panic_message(&*panic)));
-                    }
-                }
-            } else {
-                self.dispatch(token, |source, then| source.ready(events, then));
+            self.handle(token, events);
+        }
+        self.expire();
+    }
+
+    /// [`Round::run_ready`] for what the loop's thread found in poll(2) on
+    /// the sources' own descriptors. One that a source no longer watches
+    /// (closed meanwhile, and maybe reused) is found by none, or by the
+    /// source now watching it, which reads what is there.
+    fn run_polled(&mut self, polled: &[libc::pollfd]) {
+        for polled in polled.iter().filter(|polled| polled.revents != 0) {
+            // poll(2)'s bits are epoll's for these events.
+            let events = u32::from(polled.revents as u16);
+            if polled.fd == self.hub.wake.fd() {
+                self.handle(WAKE_TOKEN, events);
+            } else if let Some(token) = self.watching(polled.fd) {
+                self.handle(token, events);
             }
         }
         self.expire();
+    }
+
+    /// The source watching `fd`.
+    fn watching(&self, fd: RawFd) -> Option<u64> {
+        self.sources
+            .entries
+            .iter()
+            .find(|(_, entry)| entry.watched.is_some_and(|(watched, _)| watched == fd))
+            .map(|(token, _)| *token)
+    }
+
+    fn handle(&mut self, token: u64, events: u32) {
+        if token == WAKE_TOKEN {
+            self.hub.wake.drain();
+            let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
+            for request in requests {
+                // Sources contain their own panics; this is for the round's own part.
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle_request(request))) {
+                    warn(format_args!("a panic while handling a request ({})", panic_message(&*panic)));
+                }
+            }
+        } else {
+            self.dispatch(token, |source, then| source.ready(events, then));
+        }
     }
 
     /// Calls the sources whose deadline passed.
@@ -629,6 +684,7 @@ impl Round<'_> {
     fn retire(&self, mut entry: Entry, why: Removal) {
         if let Some((fd, _)) = entry.watched.take() {
             self.hub.epoll.remove(fd);
+            self.hub.watched_changed();
         }
         if let Removal::Panicked(message) = &why {
             let (root, name) = entry.source.owner();
@@ -683,6 +739,7 @@ fn watch(hub: &Hub, token: u64, entry: &mut Entry, wanted: Option<(RawFd, u32)>)
     if wanted == entry.watched {
         return true;
     }
+    hub.watched_changed();
     let result = match (entry.watched, wanted) {
         (Some((old, _)), Some((fd, events))) if old == fd => hub.epoll.modify(fd, token, events),
         (old, Some((fd, events))) => {
