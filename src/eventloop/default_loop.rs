@@ -478,7 +478,9 @@ impl DefaultLoop {
     /// The watches' descriptors to poll (the wake-up descriptor not yet
     /// among them) and the timeout in ms until the earliest timer (-1: none).
     fn poll_set(registrations: &Registrations) -> PollSet {
-        let mut fds = Vec::new();
+        // Room for the wake-up and a waiting reader's descriptors too: one
+        // allocation per wait.
+        let mut fds = Vec::with_capacity(registrations.handles.entries.len() + 1 + READER_FDS);
         let mut watches = Vec::new();
         for entry in &registrations.handles.entries {
             if entry.is_parked() && entry.data.events != 0 && !entry.data.invalid {
