@@ -209,13 +209,19 @@ impl WaitingReader for LoopReading {
             !std::mem::replace(&mut hold.checked, true)
         };
         let mut burst = false;
-        if polled.iter().any(|polled| polled.revents != 0) {
+        // A request sent as the wait ended (its sender saw this thread
+        // waiting, so left it to this thread) may have missed the poll.
+        let requested = || !hub.requests.lock().is_empty();
+        if polled.iter().any(|polled| polled.revents != 0) || requested() {
             let mut sources = hub.sources.lock();
             sources.backlogged = false;
             let mut round = Round { hub, sources: &mut sources };
             match polled {
                 [sources_epoll] if sources_epoll.fd == hub.epoll.fd() => round.run_ready(),
                 _ => round.run_polled(polled),
+            }
+            if requested() {
+                round.handle(WAKE_TOKEN, Epoll::IN);
             }
             // The monitor thread waits for the earliest deadline it knew of.
             let deadline = round.next_deadline();
