@@ -6,10 +6,10 @@ mod rpc;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rpc::{Daemon, RawClient};
+use rpc::{Daemon, Libvirtd, RawClient};
 use virt_events::testing::packet::{encode_packet, kind, status, Header};
 use virt_events::testing::protocol::{self, remote, Body, Callback, LifecycleMsg, QEMU_PROGRAM, REMOTE_PROGRAM};
-use virt_events::testing::xdr::{decode_all, Decoder, Encoder, Xdr, XdrResult};
+use virt_events::testing::xdr::{decode_all, encode_to_vec, Decoder, Encoder, Xdr, XdrResult};
 
 const TEST: &[&str] = &["--uri", "test:///default"];
 
@@ -290,6 +290,9 @@ fn call_packet(procedure: i32, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// Malformed packets close the connection, as libvirtd 9.0 does for a bad
+/// length. Calls whose arguments do not decode it answers instead (see
+/// `undecodable_arguments_get_libvirtds_error_reply_and_the_connection_goes_on`).
 #[test]
 fn malformed_and_oversize_packets_close_only_that_client() {
     let mut daemon = Daemon::start("malformed", TEST);
@@ -308,12 +311,6 @@ fn malformed_and_oversize_packets_close_only_that_client() {
             p[4..8].copy_from_slice(&0x1234_5678u32.to_be_bytes());
             p
         },
-        // CONNECT_OPEN whose name claims more bytes than the packet holds.
-        call_packet(remote::CONNECT_OPEN, &[0, 0, 0, 1, 0, 0, 0x10, 0]),
-        // A string longer than 4 MiB (refused before it is read).
-        call_packet(remote::DOMAIN_LOOKUP_BY_NAME, &(4_194_305u32).to_be_bytes()),
-        // Trailing garbage after the arguments.
-        call_packet(remote::CONNECT_SUPPORTS_FEATURE, &[0, 0, 0, 10, 1]),
     ];
     for (index, bytes) in cases.iter().enumerate() {
         let mut client = RawClient::connect(&daemon.socket);
@@ -333,6 +330,73 @@ fn malformed_and_oversize_packets_close_only_that_client() {
     let (status, log) = daemon.stop();
     assert!(status.success(), "{status:?}\n{log}");
     assert!(log.contains("malformed packet: packet length 33554437 exceeds the maximum 33554436"), "{log}");
+}
+
+/// A call whose arguments do not decode (too many parameters, a parameter
+/// of no known type, a truncated or oversize string) is answered, not
+/// dropped: libvirtd 9.0 replies with VIR_ERR_RPC "Unable to decode message
+/// payload" and serves the connection on; bytes after a call's arguments
+/// it ignores. The daemon's replies are a real libvirtd's, byte for byte.
+#[test]
+fn undecodable_arguments_get_libvirtds_error_reply_and_the_connection_goes_on() {
+    use virt_events::testing::xdr::Array;
+    let ours = Daemon::start("undecodable", TEST);
+    let real = Libvirtd::start("undecodable");
+    let replies = |socket: &std::path::Path| {
+        let mut client = RawClient::connect(socket);
+        let exchange = |client: &mut RawClient, bytes: &[u8]| {
+            client.stream.write_all(bytes).unwrap();
+            client.next_packet().expect("a reply, the connection open")
+        };
+        // Before CONNECT_OPEN, the arguments are decoded first; the
+        // handshake goes on.
+        let mut seen = vec![exchange(&mut client, &call_packet(remote::DOMAIN_LOOKUP_BY_NAME, &[]))];
+        client.open(Some("test:///default"), 0);
+        let dom = client.lookup("test");
+        let weight = protocol::TypedParam { field: "weight".into(), value: protocol::TypedParamValue::UInt(7) };
+        let seventeen = protocol::SetSchedulerParametersArgs { dom: dom.clone(), params: Array(vec![weight; 17]) };
+        let mut unknown_type = encode_to_vec(&dom);
+        unknown_type.extend_from_slice(&encode_to_vec(&1u32));
+        unknown_type.extend_from_slice(&encode_to_vec(&"weight".to_string()));
+        unknown_type.extend_from_slice(&encode_to_vec(&99i32));
+        unknown_type.extend_from_slice(&encode_to_vec(&7u32));
+        let cases = [
+            call_packet(remote::DOMAIN_SET_SCHEDULER_PARAMETERS, &encode_to_vec(&seventeen)),
+            call_packet(remote::DOMAIN_SET_SCHEDULER_PARAMETERS, &unknown_type),
+            // A name claiming more bytes than the packet holds.
+            call_packet(remote::CONNECT_OPEN, &[0, 0, 0, 1, 0, 0, 0x10, 0]),
+            // A string longer than 4 MiB, refused before it is read.
+            call_packet(remote::DOMAIN_LOOKUP_BY_NAME, &(4_194_305u32).to_be_bytes()),
+            // Trailing bytes after the arguments: a plain answer.
+            call_packet(remote::CONNECT_GET_URI, &[0, 0, 0, 10, 1]),
+        ];
+        for bytes in &cases {
+            seen.push(exchange(&mut client, bytes));
+            let uri: protocol::GetUriRet = client.call(REMOTE_PROGRAM, remote::CONNECT_GET_URI, &()).unwrap();
+            assert_eq!(uri.uri, "test:///default");
+        }
+        seen
+    };
+    let (mine, libvirtds) = (replies(&ours.socket), replies(&real.socket));
+    assert_eq!(mine, libvirtds, "libvirtd's log:\n{}", real.log());
+    let undecodable = &mine[0];
+    assert_eq!(
+        undecodable.header,
+        Header {
+            program: REMOTE_PROGRAM,
+            version: 1,
+            procedure: remote::DOMAIN_LOOKUP_BY_NAME,
+            kind: kind::REPLY,
+            serial: 7,
+            status: status::ERROR
+        }
+    );
+    let error: protocol::RemoteError = decode_all(&undecodable.body).unwrap();
+    assert_eq!((error.code, error.domain, error.level), (39, 7, 2)); // VIR_ERR_RPC, VIR_FROM_RPC, VIR_ERR_ERROR
+    assert_eq!(error.message.as_deref(), Some("Unable to decode message payload"));
+    assert_eq!(mine[5].header.status, status::OK);
+    let (status, log) = ours.stop();
+    assert!(status.success(), "{status:?}\n{log}");
     assert!(log.contains("length 4194305 exceeds the maximum 4194304"), "{log}");
 }
 
