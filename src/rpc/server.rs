@@ -8,10 +8,10 @@
 //! registrations are the driver's own (so callback IDs are the driver's),
 //! and all of them are dropped on CONNECT_CLOSE or EOF. Keepalive starts
 //! only for a client that asked for feature 10. A call whose arguments do
-//! not decode gets libvirtd's error reply ("Unable to decode message
-//! payload") and the connection goes on. A client whose output queue
-//! passes its bound, or whose packets are malformed (length, header,
-//! program), is disconnected with a log line; nobody else notices.
+//! not decode, or that goes to a program the daemon does not serve, gets
+//! libvirtd's error reply and the connection goes on. A client whose output
+//! queue passes its bound, or whose packet's length is out of bounds, is
+//! disconnected with a log line; nobody else notices.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -458,41 +458,43 @@ impl Server {
         }
     }
 
+    /// As libvirtd: a call to a program it does not serve, or with a status
+    /// other than OK, gets an error reply; a message other than a call or a
+    /// keepalive PING is ignored. Only a call with file descriptors, which
+    /// the daemon does not take, closes the connection.
     fn handle_packet(&mut self, id: u64, packet: Packet) -> Result<(), String> {
         let header = packet.header;
-        if header.version != PROTOCOL_VERSION {
-            return Err(format!("unsupported version {} of program {:#x}", header.version, header.program));
-        }
-        match (header.program, header.kind) {
-            (KEEPALIVE_PROGRAM, kind::MESSAGE) => {
-                if !packet.body.is_empty() {
-                    return Err("keepalive message with a body".into());
-                }
-                if header.procedure == keepalive::PING {
+        let served = matches!(header.program, REMOTE_PROGRAM | QEMU_PROGRAM) && header.version == PROTOCOL_VERSION;
+        let refusal = match header.kind {
+            kind::CALL if !served => {
+                Some(format!("Cannot find program {} version {}", header.program as i32, header.version as i32))
+            }
+            kind::CALL if header.status != status::OK => Some(format!("Unexpected message status {}", header.status)),
+            kind::CALL => None,
+            kind::CALL_WITH_FDS => return Err("a call with file descriptors".into()),
+            _ => {
+                // Keepalive's PING gets a PONG, whatever its body holds.
+                let ping = (header.program, header.version, header.kind, header.procedure)
+                    == (KEEPALIVE_PROGRAM, PROTOCOL_VERSION, kind::MESSAGE, keepalive::PING);
+                if ping {
                     let pong = encode_packet(&Header::message(KEEPALIVE_PROGRAM, keepalive::PONG, 0), &());
                     self.clients.get_mut(&id).expect("client").queue(&pong);
                 }
-                Ok(())
+                return Ok(());
             }
-            (REMOTE_PROGRAM | QEMU_PROGRAM, kind::CALL) => {
-                let mut client = self.clients.remove(&id).expect("client");
-                let outcome = self.dispatch(&mut client, &header, &packet.body);
-                let result = match outcome {
-                    Outcome::Reply(ret) => {
-                        client.queue(&encode_packet(&header.reply(status::OK), ret.as_ref()));
-                        Ok(())
-                    }
-                    Outcome::Error(error) => {
-                        client.queue(&packet::encode_error_reply(&header, &remote_error(&error)));
-                        Ok(())
-                    }
-                    Outcome::Deferred => Ok(()),
-                };
-                self.clients.insert(id, client);
-                result
-            }
-            (program, kind) => Err(format!("unexpected packet: program {program:#x}, type {kind}")),
+        };
+        let mut client = self.clients.remove(&id).expect("client");
+        let outcome = match refusal {
+            Some(message) => rpc_error(ErrorCode::VIR_ERR_RPC, message).into(),
+            None => self.dispatch(&mut client, &header, &packet.body),
+        };
+        match outcome {
+            Outcome::Reply(ret) => client.queue(&encode_packet(&header.reply(status::OK), ret.as_ref())),
+            Outcome::Error(error) => client.queue(&packet::encode_error_reply(&header, &remote_error(&error))),
+            Outcome::Deferred => {}
         }
+        self.clients.insert(id, client);
+        Ok(())
     }
 
     fn check_queue(&mut self, id: u64) -> Result<(), String> {
