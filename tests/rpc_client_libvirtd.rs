@@ -18,104 +18,13 @@ mod rpc;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::{compile_c, crate_dir, lib_dir, Watcher};
+use rpc::Libvirtd;
 
-const LIBVIRTD: &str = "/usr/sbin/libvirtd";
 const UPSTREAM: &str = "/usr/share/doc/libvirt-doc/examples/c/misc/event-test.c";
-
-/// A session libvirtd, stopped by PID when dropped.
-struct Libvirtd {
-    child: Child,
-    dir: PathBuf,
-    socket: PathBuf,
-}
-
-impl Libvirtd {
-    fn start(name: &str) -> Libvirtd {
-        assert!(
-            Path::new(LIBVIRTD).exists(),
-            "{LIBVIRTD} is missing: install libvirt-daemon (tests/install-deps.sh does)"
-        );
-        let dir = std::env::temp_dir().join(format!("virt-events-libvirtd-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let (run, home) = (dir.join("run"), dir.join("home"));
-        for d in [&run, &home] {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        let mut command = if is_root() {
-            // Unprivileged: the session daemon of the user nobody.
-            for d in [&dir, &run, &home] {
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-                let status = Command::new("chown").args(["nobody:nogroup"]).arg(d).status().unwrap();
-                assert!(status.success());
-            }
-            let mut command = Command::new("setpriv");
-            command.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", LIBVIRTD]);
-            command
-        } else {
-            Command::new(LIBVIRTD)
-        };
-        command
-            .env_clear()
-            .env("HOME", &home)
-            .env("XDG_RUNTIME_DIR", &run)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("libvirtd.log")).unwrap());
-        let child = command.current_dir(&dir).spawn().expect("libvirtd starts");
-        let socket = run.join("libvirt/libvirt-sock");
-        let daemon = Libvirtd { child, dir, socket };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !daemon.socket.exists() {
-            assert!(Instant::now() < deadline, "no libvirtd socket; its log:\n{}", daemon.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        daemon
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
-    }
-
-    fn uri(&self) -> String {
-        format!("test+unix:///default?socket={}", self.socket.display())
-    }
-}
-
-impl Drop for Libvirtd {
-    /// A transient or running guest would outlive the daemon: destroyed first.
-    fn drop(&mut self) {
-        let uri = format!("qemu+unix:///session?socket={}", self.socket.display());
-        let _ = Command::new("virsh")
-            .args(["-c", &uri, "destroy", "remote1"])
-            .env("LIBVIRT_AUTOSTART", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        // SAFETY: kill(2) on the daemon this test started.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn is_root() -> bool {
-    // SAFETY: getuid(2) cannot fail and takes no arguments.
-    unsafe { libc::getuid() == 0 }
-}
 
 fn virsh(uri: &str, args: &[&str]) {
     let status = Command::new("virsh")

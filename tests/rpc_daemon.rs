@@ -6,10 +6,12 @@ mod rpc;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rpc::{Daemon, RawClient};
+use rpc::{Daemon, Libvirtd, RawClient};
 use virt_events::testing::packet::{encode_packet, kind, status, Header};
-use virt_events::testing::protocol::{self, remote, Body, Callback, LifecycleMsg, QEMU_PROGRAM, REMOTE_PROGRAM};
-use virt_events::testing::xdr::{decode_all, Decoder, Encoder, Xdr, XdrResult};
+use virt_events::testing::protocol::{
+    self, remote, Body, Callback, LifecycleMsg, KEEPALIVE_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM,
+};
+use virt_events::testing::xdr::{decode_all, encode_to_vec, Decoder, Encoder, Xdr, XdrResult};
 
 const TEST: &[&str] = &["--uri", "test:///default"];
 
@@ -280,9 +282,8 @@ fn read_only_clients_cannot_modify() {
     }
 }
 
-fn call_packet(procedure: i32, body: &[u8]) -> Vec<u8> {
-    let header =
-        Header { program: REMOTE_PROGRAM, version: 1, procedure, kind: kind::CALL, serial: 7, status: status::OK };
+/// A packet of `header` and `body`, written by hand.
+fn raw_packet(header: Header, body: &[u8]) -> Vec<u8> {
     let mut bytes = encode_packet(&header, &());
     bytes.extend_from_slice(body);
     let len = bytes.len() as u32;
@@ -290,6 +291,22 @@ fn call_packet(procedure: i32, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// A call's header; its serial is one no `RawClient` call reaches.
+fn call_header(procedure: i32) -> Header {
+    Header { program: REMOTE_PROGRAM, version: 1, procedure, kind: kind::CALL, serial: 0x7777, status: status::OK }
+}
+
+fn keepalive_header(procedure: i32) -> Header {
+    Header { program: KEEPALIVE_PROGRAM, kind: kind::MESSAGE, serial: 0, ..call_header(procedure) }
+}
+
+fn call_packet(procedure: i32, body: &[u8]) -> Vec<u8> {
+    raw_packet(call_header(procedure), body)
+}
+
+/// Malformed packets close the connection, as libvirtd 9.0 does for these
+/// (checked with a real one). Anything else it answers or ignores (see
+/// `what_libvirtd_answers_or_ignores_leaves_the_connection_serving`).
 #[test]
 fn malformed_and_oversize_packets_close_only_that_client() {
     let mut daemon = Daemon::start("malformed", TEST);
@@ -302,18 +319,9 @@ fn malformed_and_oversize_packets_close_only_that_client() {
         oversize.to_be_bytes().to_vec(),
         // A length smaller than a header.
         [0, 0, 0, 8, 0, 0, 0, 0].to_vec(),
-        // An unknown program.
-        {
-            let mut p = call_packet(1, &[]);
-            p[4..8].copy_from_slice(&0x1234_5678u32.to_be_bytes());
-            p
-        },
-        // CONNECT_OPEN whose name claims more bytes than the packet holds.
-        call_packet(remote::CONNECT_OPEN, &[0, 0, 0, 1, 0, 0, 0x10, 0]),
-        // A string longer than 4 MiB (refused before it is read).
-        call_packet(remote::DOMAIN_LOOKUP_BY_NAME, &(4_194_305u32).to_be_bytes()),
-        // Trailing garbage after the arguments.
-        call_packet(remote::CONNECT_SUPPORTS_FEATURE, &[0, 0, 0, 10, 1]),
+        // A call with file descriptors, which the daemon does not take; with
+        // no count of them libvirtd closes the connection too.
+        raw_packet(Header { kind: kind::CALL_WITH_FDS, ..call_header(remote::AUTH_LIST) }, &[]),
     ];
     for (index, bytes) in cases.iter().enumerate() {
         let mut client = RawClient::connect(&daemon.socket);
@@ -333,6 +341,115 @@ fn malformed_and_oversize_packets_close_only_that_client() {
     let (status, log) = daemon.stop();
     assert!(status.success(), "{status:?}\n{log}");
     assert!(log.contains("malformed packet: packet length 33554437 exceeds the maximum 33554436"), "{log}");
+}
+
+/// What libvirtd 9.0 (here a real one, the unprivileged session daemon)
+/// answers without closing the connection, the daemon answers with the
+/// same bytes: a call whose arguments do not decode (too many parameters, a
+/// parameter of no known type, a truncated or oversize string) gets
+/// VIR_ERR_RPC "Unable to decode message payload", before the connection
+/// is open too; bytes after a call's arguments are ignored; a call to a
+/// program or version not served, or with a status, gets its own RPC
+/// error; a keepalive PING gets its PONG whatever its body; other
+/// messages get nothing. Each case is followed by a valid call, whose
+/// reply comes next.
+#[test]
+fn what_libvirtd_answers_or_ignores_leaves_the_connection_serving() {
+    use virt_events::testing::xdr::Array;
+    let ours = Daemon::start("undecodable", TEST);
+    let real = Libvirtd::start("undecodable");
+    let answers = |socket: &std::path::Path| {
+        let mut client = RawClient::connect(socket);
+        // What the case brought (when `answered`), and the reply to a valid
+        // call after it: libvirtd's workers may send them in either order.
+        let exchange = |client: &mut RawClient, (bytes, answered): &(Vec<u8>, bool), then: i32| {
+            client.stream.write_all(bytes).unwrap();
+            let serial = client.send_call(REMOTE_PROGRAM, then, &());
+            let (mut answer, mut valid) = (None, None);
+            while valid.is_none() || (*answered && answer.is_none()) {
+                let packet = client.next_packet().expect("the connection still open");
+                if (packet.header.program, packet.header.serial) == (REMOTE_PROGRAM, serial) {
+                    assert_eq!(packet.header.status, status::OK, "{packet:?}");
+                    valid = Some(packet);
+                } else {
+                    assert!(answer.replace(packet).is_none(), "one answer to a packet");
+                }
+            }
+            (answer, valid.unwrap())
+        };
+        let (answered, ignored) = (true, false);
+        let unopened = [
+            (call_packet(remote::DOMAIN_LOOKUP_BY_NAME, &[]), answered),
+            (raw_packet(Header { program: 0x1234_5678, ..call_header(1) }, &[]), answered),
+            (raw_packet(Header { program: 0xdead_beef, ..call_header(1) }, &[]), answered),
+            (raw_packet(Header { version: 2, ..call_header(remote::AUTH_LIST) }, &[]), answered),
+            (raw_packet(Header { program: KEEPALIVE_PROGRAM, ..call_header(1) }, &[]), answered),
+            (raw_packet(Header { status: status::ERROR, ..call_header(remote::AUTH_LIST) }, &[]), answered),
+            (raw_packet(Header { kind: kind::REPLY, ..call_header(remote::AUTH_LIST) }, &[]), ignored),
+            (raw_packet(Header { kind: kind::MESSAGE, ..call_header(remote::AUTH_LIST) }, &[]), ignored),
+            (raw_packet(Header { program: 0x1234_5678, kind: kind::MESSAGE, ..call_header(1) }, &[]), ignored),
+            (raw_packet(Header { version: 2, ..keepalive_header(1) }, &[]), ignored),
+            (raw_packet(keepalive_header(1), &[0, 0, 0, 1]), answered),
+        ];
+        let mut seen: Vec<_> = unopened.iter().map(|case| exchange(&mut client, case, remote::AUTH_LIST)).collect();
+        client.open(Some("test:///default"), 0);
+        let dom = client.lookup("test");
+        let weight = protocol::TypedParam { field: "weight".into(), value: protocol::TypedParamValue::UInt(7) };
+        let seventeen = protocol::SetSchedulerParametersArgs { dom: dom.clone(), params: Array(vec![weight; 17]) };
+        let mut unknown_type = encode_to_vec(&dom);
+        unknown_type.extend_from_slice(&encode_to_vec(&1u32));
+        unknown_type.extend_from_slice(&encode_to_vec(&"weight".to_string()));
+        unknown_type.extend_from_slice(&encode_to_vec(&99i32));
+        unknown_type.extend_from_slice(&encode_to_vec(&7u32));
+        let open = [
+            call_packet(remote::DOMAIN_SET_SCHEDULER_PARAMETERS, &encode_to_vec(&seventeen)),
+            call_packet(remote::DOMAIN_SET_SCHEDULER_PARAMETERS, &unknown_type),
+            // A name claiming more bytes than the packet holds.
+            call_packet(remote::CONNECT_OPEN, &[0, 0, 0, 1, 0, 0, 0x10, 0]),
+            // A string longer than 4 MiB, refused before it is read.
+            call_packet(remote::DOMAIN_LOOKUP_BY_NAME, &(4_194_305u32).to_be_bytes()),
+            // Trailing bytes after the arguments: a plain answer.
+            call_packet(remote::CONNECT_GET_URI, &[0, 0, 0, 10, 1]),
+        ];
+        seen.extend(open.into_iter().map(|bytes| exchange(&mut client, &(bytes, answered), remote::CONNECT_GET_URI)));
+        seen
+    };
+    let (mine, libvirtds) = (answers(&ours.socket), answers(&real.socket));
+    assert_eq!(mine.len(), libvirtds.len());
+    for (index, (ours, theirs)) in mine.iter().zip(&libvirtds).enumerate() {
+        assert_eq!(ours, theirs, "case {index}");
+    }
+    let error_of = |packet: &virt_events::testing::packet::Packet| {
+        assert_eq!(packet.header.kind, kind::REPLY);
+        assert_eq!(packet.header.status, status::ERROR);
+        let error: protocol::RemoteError = decode_all(&packet.body).unwrap();
+        assert_eq!((error.code, error.domain, error.level), (39, 7, 2)); // VIR_ERR_RPC, VIR_FROM_RPC, VIR_ERR_ERROR
+        error.message.unwrap()
+    };
+    let answers: Vec<_> = mine.iter().filter_map(|(answer, _)| answer.as_ref()).collect();
+    assert_eq!(answers[0].header, Header { kind: kind::REPLY, status: status::ERROR, ..call_header(23) });
+    let messages: Vec<_> = answers.iter().filter(|p| p.header.status == status::ERROR).map(|p| error_of(p)).collect();
+    let undecodable = "Unable to decode message payload";
+    let expected = [
+        undecodable,
+        "Cannot find program 305419896 version 1",
+        "Cannot find program -559038737 version 1",
+        "Cannot find program 536903814 version 2",
+        "Cannot find program 1801807216 version 1",
+        "Unexpected message status 1",
+        undecodable,
+        undecodable,
+        undecodable,
+        undecodable,
+    ];
+    assert_eq!(messages, expected);
+    // The PING with a body got its PONG; the trailing bytes, their URI.
+    let pong = mine[10].0.as_ref().unwrap();
+    assert_eq!(pong.header, keepalive_header(2));
+    let uri = mine[15].0.as_ref().unwrap();
+    assert_eq!(uri.header, Header { kind: kind::REPLY, ..call_header(remote::CONNECT_GET_URI) });
+    let (status, log) = ours.stop();
+    assert!(status.success(), "{status:?}\n{log}");
     assert!(log.contains("length 4194305 exceeds the maximum 4194304"), "{log}");
 }
 

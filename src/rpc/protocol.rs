@@ -468,6 +468,11 @@ fn decode_boxed<T: Xdr + fmt::Debug + 'static>(bytes: &[u8]) -> XdrResult<Box<dy
     super::xdr::decode_all::<T>(bytes).map(|body| Box::new(body) as Box<dyn Body>)
 }
 
+/// Whether `bytes` start with a `T`, whatever follows it.
+fn starts_with<T: Xdr>(bytes: &[u8]) -> XdrResult<()> {
+    super::xdr::decode_leading::<T>(bytes).map(drop)
+}
+
 /// One procedure: for a call, the bodies of its call and of its successful
 /// reply; for an event message, `args` is the message's body.
 pub struct Procedure {
@@ -476,6 +481,9 @@ pub struct Procedure {
     pub name: &'static str,
     pub args: BodyDecoder,
     pub ret: BodyDecoder,
+    /// Whether a call's body starts with its arguments, the check libvirtd
+    /// makes before anything else (bytes after them are ignored).
+    pub args_lead: fn(&[u8]) -> XdrResult<()>,
 }
 
 impl Procedure {
@@ -502,6 +510,7 @@ macro_rules! procedures {
                 name: stringify!($name),
                 args: decode_boxed::<$args>,
                 ret: decode_boxed::<$ret>,
+                args_lead: starts_with::<$args>,
             },
         )*)*];
     };

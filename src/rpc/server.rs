@@ -7,8 +7,10 @@
 //! authentication, CONNECT_OPEN binds the client to one served driver,
 //! registrations are the driver's own (so callback IDs are the driver's),
 //! and all of them are dropped on CONNECT_CLOSE or EOF. Keepalive starts
-//! only for a client that asked for feature 10. A client whose output
-//! queue passes its bound, or that sends anything malformed, is
+//! only for a client that asked for feature 10. A call whose arguments do
+//! not decode, or that goes to a program the daemon does not serve, gets
+//! libvirtd's error reply and the connection goes on. A client whose output
+//! queue passes its bound, or whose packet's length is out of bounds, is
 //! disconnected with a log line; nobody else notices.
 
 use std::collections::BTreeMap;
@@ -25,15 +27,12 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 /// Decodes a call's arguments as `$ty`, or returns from the dispatching
-/// function with the client to be dropped: a body that does not decode means
-/// the peer does not speak the protocol.
-macro_rules! decode_or_drop {
+/// function with libvirtd's answer to arguments that do not decode.
+macro_rules! decode_or_refuse {
     ($header:expr, $body:expr, $ty:ty) => {
-        match decode_all::<$ty>($body) {
+        match decode_leading::<$ty>($body) {
             Ok(args) => args,
-            Err(e) => {
-                return Some(Outcome::Drop(format!("malformed arguments of procedure {}: {e}", $header.procedure)))
-            }
+            Err(e) => return Some(undecodable($header, e)),
         }
     };
 }
@@ -51,7 +50,7 @@ use super::objects::{self, Args, Call, Ret, Wire};
 use super::packet::{self, encode_packet, kind, status, FrameReader, Header, Packet};
 use super::protocol::*;
 use super::stream::Stream;
-use super::xdr::{decode_all, Array, Decoder};
+use super::xdr::{decode_leading, Array, Decoder, XdrError};
 use crate::driver::{Counted, Driver, Lookup, Named};
 use crate::error::{Error, ErrorCode, ErrorDomain};
 use crate::event::state::{ConnectionId, EventCallback, Subscription};
@@ -217,8 +216,6 @@ impl Listener {
 enum Outcome {
     Reply(Box<dyn Body>),
     Error(Error),
-    /// The client broke the protocol: disconnect it, saying why.
-    Drop(String),
     /// The worker thread will post the reply.
     Deferred,
 }
@@ -461,42 +458,43 @@ impl Server {
         }
     }
 
+    /// As libvirtd: a call to a program it does not serve, or with a status
+    /// other than OK, gets an error reply; a message other than a call or a
+    /// keepalive PING is ignored. Only a call with file descriptors, which
+    /// the daemon does not take, closes the connection.
     fn handle_packet(&mut self, id: u64, packet: Packet) -> Result<(), String> {
         let header = packet.header;
-        if header.version != PROTOCOL_VERSION {
-            return Err(format!("unsupported version {} of program {:#x}", header.version, header.program));
-        }
-        match (header.program, header.kind) {
-            (KEEPALIVE_PROGRAM, kind::MESSAGE) => {
-                if !packet.body.is_empty() {
-                    return Err("keepalive message with a body".into());
-                }
-                if header.procedure == keepalive::PING {
+        let served = matches!(header.program, REMOTE_PROGRAM | QEMU_PROGRAM) && header.version == PROTOCOL_VERSION;
+        let refusal = match header.kind {
+            kind::CALL if !served => {
+                Some(format!("Cannot find program {} version {}", header.program as i32, header.version as i32))
+            }
+            kind::CALL if header.status != status::OK => Some(format!("Unexpected message status {}", header.status)),
+            kind::CALL => None,
+            kind::CALL_WITH_FDS => return Err("a call with file descriptors".into()),
+            _ => {
+                // Keepalive's PING gets a PONG, whatever its body holds.
+                let ping = (header.program, header.version, header.kind, header.procedure)
+                    == (KEEPALIVE_PROGRAM, PROTOCOL_VERSION, kind::MESSAGE, keepalive::PING);
+                if ping {
                     let pong = encode_packet(&Header::message(KEEPALIVE_PROGRAM, keepalive::PONG, 0), &());
                     self.clients.get_mut(&id).expect("client").queue(&pong);
                 }
-                Ok(())
+                return Ok(());
             }
-            (REMOTE_PROGRAM | QEMU_PROGRAM, kind::CALL) => {
-                let mut client = self.clients.remove(&id).expect("client");
-                let outcome = self.dispatch(&mut client, &header, &packet.body);
-                let result = match outcome {
-                    Outcome::Reply(ret) => {
-                        client.queue(&encode_packet(&header.reply(status::OK), ret.as_ref()));
-                        Ok(())
-                    }
-                    Outcome::Error(error) => {
-                        client.queue(&packet::encode_error_reply(&header, &remote_error(&error)));
-                        Ok(())
-                    }
-                    Outcome::Drop(reason) => Err(reason),
-                    Outcome::Deferred => Ok(()),
-                };
-                self.clients.insert(id, client);
-                result
-            }
-            (program, kind) => Err(format!("unexpected packet: program {program:#x}, type {kind}")),
+        };
+        let mut client = self.clients.remove(&id).expect("client");
+        let outcome = match refusal {
+            Some(message) => rpc_error(ErrorCode::VIR_ERR_RPC, message).into(),
+            None => self.dispatch(&mut client, &header, &packet.body),
+        };
+        match outcome {
+            Outcome::Reply(ret) => client.queue(&encode_packet(&header.reply(status::OK), ret.as_ref())),
+            Outcome::Error(error) => client.queue(&packet::encode_error_reply(&header, &remote_error(&error))),
+            Outcome::Deferred => {}
         }
+        self.clients.insert(id, client);
+        Ok(())
     }
 
     fn check_queue(&mut self, id: u64) -> Result<(), String> {
@@ -630,9 +628,10 @@ impl Server {
             return self.unserved(header);
         }
         // Arguments are decoded before anything else is checked, as
-        // libvirtd does: a malformed call is a broken client, open or not.
-        if let Err(e) = (procedure.args)(body) {
-            return Outcome::Drop(format!("malformed arguments of {}: {e}", procedure.name));
+        // libvirtd does: arguments that do not decode get its error reply,
+        // open or not, and the connection goes on.
+        if let Err(e) = (procedure.args_lead)(body) {
+            return undecodable(header, e);
         }
         self.dispatch_known(client, header, body).unwrap_or_else(|| self.unserved(header))
     }
@@ -655,7 +654,7 @@ impl Server {
     fn dispatch_known(&self, client: &mut Client, header: &Header, body: &[u8]) -> Option<Outcome> {
         macro_rules! args {
             ($ty:ty) => {
-                decode_or_drop!(header, body, $ty)
+                decode_or_refuse!(header, body, $ty)
             };
         }
         if header.program == QEMU_PROGRAM {
@@ -725,9 +724,7 @@ impl Server {
         if let Some((class, call, flags)) = objects::call_of(header.procedure) {
             let args = match objects::decode_args(class, call, flags, &mut Decoder::new(body)) {
                 Ok(args) => args,
-                Err(e) => {
-                    return Some(Outcome::Drop(format!("malformed arguments of procedure {}: {e}", header.procedure)))
-                }
+                Err(e) => return Some(undecodable(header, e)),
             };
             let function = function_name(REMOTE_PROGRAM, header.procedure).unwrap_or_default();
             if matches!(call, Call::DefineXml | Call::CreateXml | Call::Op(_)) {
@@ -992,9 +989,6 @@ impl Server {
     }
 
     fn dispatch_qemu(&self, client: &mut Client, header: &Header, body: &[u8]) -> Option<Outcome> {
-        let decode_error = |e: super::xdr::XdrError| {
-            Some(Outcome::Drop(format!("malformed arguments of QEMU procedure {}: {e}", header.procedure)))
-        };
         if !matches!(
             header.procedure,
             qemu::CONNECT_DOMAIN_MONITOR_EVENT_REGISTER
@@ -1010,9 +1004,9 @@ impl Server {
         };
         let driver = &self.served[session.served].driver;
         if matches!(header.procedure, qemu::DOMAIN_MONITOR_COMMAND | qemu::DOMAIN_MONITOR_COMMAND_WITH_FILES) {
-            let args = match decode_all::<QemuMonitorCommandArgs>(body) {
+            let args = match decode_leading::<QemuMonitorCommandArgs>(body) {
                 Ok(args) => args,
-                Err(e) => return decode_error(e),
+                Err(e) => return Some(undecodable(header, e)),
             };
             let function = function_name(QEMU_PROGRAM, header.procedure).unwrap_or_default();
             if session.read_only {
@@ -1027,9 +1021,9 @@ impl Server {
             }));
         }
         if header.procedure == qemu::DOMAIN_AGENT_COMMAND {
-            let args = match decode_all::<QemuAgentCommandArgs>(body) {
+            let args = match decode_leading::<QemuAgentCommandArgs>(body) {
                 Ok(args) => args,
-                Err(e) => return decode_error(e),
+                Err(e) => return Some(undecodable(header, e)),
             };
             if session.read_only {
                 return Some(Error::read_only(ErrorDomain::VIR_FROM_NONE, "virDomainQemuAgentCommand").into());
@@ -1042,9 +1036,9 @@ impl Server {
             }));
         }
         if header.procedure == qemu::CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER {
-            let callback_id = match decode_all::<CallbackIdArg>(body) {
+            let callback_id = match decode_leading::<CallbackIdArg>(body) {
                 Ok(args) => args.callback_id,
-                Err(e) => return decode_error(e),
+                Err(e) => return Some(undecodable(header, e)),
             };
             let index = session
                 .registrations
@@ -1060,9 +1054,9 @@ impl Server {
                 Err(e) => e.into(),
             });
         }
-        let args = match decode_all::<QemuMonitorRegisterArgs>(body) {
+        let args = match decode_leading::<QemuMonitorRegisterArgs>(body) {
             Ok(args) => args,
-            Err(e) => return decode_error(e),
+            Err(e) => return Some(undecodable(header, e)),
         };
         let mut subscription = Subscription::new(session.connection, EventClass::QemuMonitor, 0);
         subscription.target = args.dom.map(|d| TargetKey::Uuid(d.uuid));
@@ -1228,6 +1222,13 @@ fn serve_object(driver: &dyn Driver, class: EventClass, call: Call, args: Args) 
 
 fn boxed<T: Body + 'static>(ret: T) -> Box<dyn Body> {
     Box::new(ret)
+}
+
+/// libvirtd's error reply to a call whose arguments do not decode; the
+/// daemon's log says what was wrong with them.
+fn undecodable(header: &Header, e: XdrError) -> Outcome {
+    log(format_args!("undecodable arguments of procedure {} of program {:#x}: {e}", header.procedure, header.program));
+    rpc_error(ErrorCode::VIR_ERR_RPC, "Unable to decode message payload".into()).into()
 }
 
 fn not_open() -> Outcome {

@@ -29,7 +29,7 @@ impl Server {
     ) -> Option<Outcome> {
         macro_rules! args {
             ($ty:ty) => {
-                decode_or_drop!(header, body, $ty)
+                decode_or_refuse!(header, body, $ty)
             };
         }
         use remote::*;

@@ -46,7 +46,7 @@ fn given_params(params: &[TypedParam]) -> crate::error::Result<Vec<GivenParam>> 
 pub(super) fn dispatch(ops: &ops::Ops<'_>, body: &[u8]) -> Option<Outcome> {
     macro_rules! args {
         ($ty:ty) => {
-            decode_or_drop!(ops.header, body, $ty)
+            decode_or_refuse!(ops.header, body, $ty)
         };
     }
     use remote::*;

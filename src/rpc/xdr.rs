@@ -326,6 +326,13 @@ pub fn decode_all<T: Xdr>(bytes: &[u8]) -> XdrResult<T> {
     Ok(value)
 }
 
+/// Decodes `T` from the start of `bytes` and ignores whatever follows, as
+/// libvirtd decodes a call's arguments: it never checks that the payload
+/// was used up.
+pub fn decode_leading<T: Xdr>(bytes: &[u8]) -> XdrResult<T> {
+    T::decode(&mut Decoder::new(bytes))
+}
+
 pub fn encode_to_vec<T: Xdr>(value: &T) -> Vec<u8> {
     let mut e = Encoder::new();
     value.encode(&mut e);

@@ -1,10 +1,12 @@
 //! What the virt-eventsd tests share: a daemon started in a temporary
-//! directory and stopped by PID, and a minimal raw client.
+//! directory and stopped by PID, a real libvirtd to compare it with, and a
+//! minimal raw client.
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -13,6 +15,98 @@ use std::time::Instant;
 use virt_events::testing::packet::{encode_packet, kind, status, FrameReader, Header, Packet};
 use virt_events::testing::protocol::{self, Body, RemoteError, REMOTE_PROGRAM};
 use virt_events::testing::xdr::{decode_all, Xdr};
+
+const LIBVIRTD: &str = "/usr/sbin/libvirtd";
+/// A session libvirtd, stopped by PID when dropped.
+pub struct Libvirtd {
+    child: Child,
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+}
+
+impl Libvirtd {
+    pub fn start(name: &str) -> Libvirtd {
+        assert!(
+            Path::new(LIBVIRTD).exists(),
+            "{LIBVIRTD} is missing: install libvirt-daemon (tests/install-deps.sh does)"
+        );
+        let dir = std::env::temp_dir().join(format!("virt-events-libvirtd-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (run, home) = (dir.join("run"), dir.join("home"));
+        for d in [&run, &home] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let mut command = if is_root() {
+            // Unprivileged: the session daemon of the user nobody.
+            for d in [&dir, &run, &home] {
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+                let status = Command::new("chown").args(["nobody:nogroup"]).arg(d).status().unwrap();
+                assert!(status.success());
+            }
+            let mut command = Command::new("setpriv");
+            command.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", LIBVIRTD]);
+            command
+        } else {
+            Command::new(LIBVIRTD)
+        };
+        command
+            .env_clear()
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &run)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("libvirtd.log")).unwrap());
+        let child = command.current_dir(&dir).spawn().expect("libvirtd starts");
+        let socket = run.join("libvirt/libvirt-sock");
+        let daemon = Libvirtd { child, dir, socket };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !daemon.socket.exists() {
+            assert!(Instant::now() < deadline, "no libvirtd socket; its log:\n{}", daemon.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
+    }
+
+    pub fn uri(&self) -> String {
+        format!("test+unix:///default?socket={}", self.socket.display())
+    }
+}
+
+impl Drop for Libvirtd {
+    /// A transient or running guest would outlive the daemon: destroyed first.
+    fn drop(&mut self) {
+        let uri = format!("qemu+unix:///session?socket={}", self.socket.display());
+        let _ = Command::new("virsh")
+            .args(["-c", &uri, "destroy", "remote1"])
+            .env("LIBVIRT_AUTOSTART", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        // SAFETY: kill(2) on the daemon this test started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: getuid(2) cannot fail and takes no arguments.
+    unsafe { libc::getuid() == 0 }
+}
 
 pub struct Daemon {
     pub child: Child,
