@@ -9,7 +9,7 @@
 //! while it runs. So callbacks run with no lock held and may freely add,
 //! update or remove registrations on the same loop, themselves included.
 //!
-//! A loop may have one `WaitingReader`, a descriptor its polling thread reads
+//! A loop may have one `WaitingReader`, descriptors its polling thread reads
 //! itself around a wait that can sleep (the QEMU monitors).
 //!
 //! Every change made while some thread is inside poll(2) writes to the
@@ -82,9 +82,9 @@ fn from_poll_events(revents: libc::c_short) -> i32 {
     events
 }
 
-/// A descriptor that the loop's thread reads itself while it would otherwise
+/// Descriptors that the loop's thread reads itself while it would otherwise
 /// sleep in poll(2), and that some other thread reads the rest of the time
-/// (the QEMU monitors: see `driver::qemu::monitor`). Reading it on the
+/// (the QEMU monitors: see `driver::qemu::monitor`). Reading them on the
 /// thread that dispatches saves waking a second thread per event.
 pub trait WaitingReader: Send + Sync {
     /// The loop's thread is about to wait: the reader stops the other
