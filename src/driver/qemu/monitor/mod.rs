@@ -240,11 +240,7 @@ impl WaitingReader for LoopReading {
     }
 
     fn not_waiting(&self) {
-        let hub = self.0;
-        let mut hold = hub.loop_hold.lock();
-        if hold.polling == 0 {
-            hub.give_back(&mut hold);
-        }
+        self.0.give_back_unless_a_loop_thread_waits();
     }
 }
 
@@ -270,6 +266,11 @@ impl Hub {
         self.requests.lock().push_back(request);
         self.wake.signal();
         // No loop thread waits to read it: the monitor thread does.
+        self.give_back_unless_a_loop_thread_waits();
+    }
+
+    /// [`Hub::give_back`] when no loop thread waits on the monitors now.
+    fn give_back_unless_a_loop_thread_waits(&self) {
         let mut hold = self.loop_hold.lock();
         if hold.polling == 0 {
             self.give_back(&mut hold);
