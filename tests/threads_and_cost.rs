@@ -215,13 +215,28 @@ extern "C" fn record_rtc(_: virConnectPtr, _: virDomainPtr, offset: std::os::raw
 }
 
 /// The built-in loop's thread reads the monitors while it waits, so a
-/// QEMU event wakes that thread alone, not the monitor thread as well.
+/// QEMU event wakes that thread alone, not the monitor thread as well. With
+/// nothing of the application's to poll, it waits in the monitors' own set.
 #[test]
 fn with_the_default_loop_an_event_wakes_only_the_loop_thread() {
+    events_wake_only_the_loop_thread("paced", false);
+}
+
+/// The same with a watch of the application's polled beside the monitors.
+#[test]
+fn with_an_application_watch_an_event_still_wakes_only_the_loop_thread() {
+    events_wake_only_the_loop_thread("paced-watch", true);
+}
+
+extern "C" fn never_ready(_: c_int, _: c_int, _: c_int, _: *mut c_void) {
+    panic!("the idle pipe was reported ready");
+}
+
+fn events_wake_only_the_loop_thread(name: &str, with_watch: bool) {
     const EVENTS: i64 = 100;
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     RECEIVED.lock().unwrap().clear();
-    let (root, go, server) = root_with_fake("paced", |mut writer, mut reader| {
+    let (root, go, server) = root_with_fake(name, |mut writer, mut reader| {
         for offset in 0..EVENTS {
             send_rtc_change(&mut writer, offset);
             std::thread::sleep(Duration::from_millis(5));
@@ -230,10 +245,22 @@ fn with_the_default_loop_an_event_wakes_only_the_loop_thread() {
     });
     let conn = open_embed(&root, true);
     register(conn, 2, record_rtc as *const ());
+    // A pipe nobody writes to, watched for reading.
+    let (idle, _writer) = UnixStream::pair().unwrap();
+    let watch = with_watch.then(|| {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: (C-ABI call) a live descriptor and a callback that takes no opaque.
+        let watch = unsafe { virEventAddHandle(idle.as_raw_fd(), 1, Some(never_ready), std::ptr::null_mut(), None) };
+        assert!(watch > 0);
+        watch
+    });
     let before = monitor_thread_wakeups();
     go.send(()).unwrap();
     run_loop_until(|| RECEIVED.lock().unwrap().len() as i64 >= EVENTS);
     let woken = monitor_thread_wakeups() - before;
+    if let Some(watch) = watch {
+        assert_eq!(virEventRemoveHandle(watch), 0);
+    }
     assert_eq!(*RECEIVED.lock().unwrap(), (0..EVENTS).collect::<Vec<i64>>(), "every event, in order");
     // The monitor thread wakes only to check, every 100 ms, that the loop's
     // thread still comes back to wait (and on a machine too busy to run it).

@@ -89,7 +89,9 @@ fn from_poll_events(revents: libc::c_short) -> i32 {
 pub trait WaitingReader: Send + Sync {
     /// The loop's thread is about to wait: the reader stops the other
     /// thread from reading and adds the descriptors to poll to `fds` (at
-    /// most [`READER_FDS`]). False if it cannot; then it adds nothing.
+    /// most [`READER_FDS`]), which must tell it of any change to what it
+    /// reads while the thread waits. False if it cannot; then it adds
+    /// nothing.
     fn take_over(&self, fds: &mut Vec<libc::pollfd>) -> bool;
     /// The wait is over (`polled`: the descriptors it added, with what poll
     /// found): reads what is there. The reader may keep the reading until
@@ -97,13 +99,38 @@ pub trait WaitingReader: Send + Sync {
     /// read when it does not come back. Runs no application code, and no
     /// lock of the loop is held.
     fn hand_back(&self, polled: &[libc::pollfd]);
+    /// Instead of [`WaitingReader::take_over`] and poll(2), when the loop
+    /// has nothing to poll but its wake-up descriptor (`fds[0]`, which the
+    /// reader's set must hold: [`DefaultLoop::wakeup_fd`]): takes the
+    /// reading over and waits up to `timeout_ms` in a set of its own, kept
+    /// from one wait to the next (cheaper than poll(2), which registers
+    /// every descriptor anew each time). Then sets `fds[0].revents` and
+    /// appends the reader's descriptors that are ready, as poll(2) would
+    /// report them (at most [`READER_FDS`] of them are handed back), for
+    /// [`WaitingReader::hand_back`]. None if it does not wait (it cannot
+    /// take the reading over, or prefers poll(2)).
+    fn wait_alone(&self, timeout_ms: libc::c_int, fds: &mut Vec<libc::pollfd>) -> Option<io::Result<()>>;
     /// The loop's thread polls without waiting (a timer is due), so without
     /// the reader's descriptors: the other thread should read.
     fn not_waiting(&self);
 }
 
-/// The most descriptors a [`WaitingReader`] adds to a wait.
+/// The most descriptors a [`WaitingReader`] adds to a wait or reports ready.
 pub const READER_FDS: usize = 8;
+
+/// How [`WaitingReader::wait_alone`] reports what its wait found: each
+/// ready descriptor with what poll(2) would have set in `revents` (epoll's
+/// bits are poll's). The loop's wake-up, `fds[0]`, gets its `revents`; the
+/// others are appended.
+pub fn report_ready(fds: &mut Vec<libc::pollfd>, ready: impl IntoIterator<Item = (RawFd, u32)>) {
+    for (fd, events) in ready {
+        let revents = events as libc::c_short;
+        match fds.first_mut() {
+            Some(wakeup) if wakeup.fd == fd => wakeup.revents = revents,
+            _ => fds.push(libc::pollfd { fd, events: revents, revents }),
+        }
+    }
+}
 
 /// Hands a [`WaitingReader`] back however the wait ends, unwinding included,
 /// with what poll found on its descriptors (none if the wait failed).
@@ -113,7 +140,11 @@ struct TakenOver<'a> {
     len: usize,
 }
 
-impl TakenOver<'_> {
+impl<'a> TakenOver<'a> {
+    fn new(reader: &'a dyn WaitingReader) -> TakenOver<'a> {
+        TakenOver { reader, polled: [libc::pollfd { fd: -1, events: 0, revents: 0 }; READER_FDS], len: 0 }
+    }
+
     fn polled(&mut self, polled: &[libc::pollfd]) {
         self.len = polled.len().min(READER_FDS);
         self.polled[..self.len].copy_from_slice(&polled[..self.len]);
@@ -352,6 +383,11 @@ impl DefaultLoop {
         })
     }
 
+    /// The descriptor that wakes the loop's thread from its wait.
+    pub fn wakeup_fd(&self) -> RawFd {
+        self.wakeup.fd()
+    }
+
     /// Makes the loop's thread read `reader` while it waits (see
     /// [`WaitingReader`]). One per loop: false if one is set already.
     pub fn set_waiting_reader(&self, reader: Box<dyn WaitingReader>) -> bool {
@@ -410,18 +446,22 @@ impl DefaultLoop {
             // the dispatch below pairs with `set.watches`, so it never sees
             // them).
             let reader_fds = set.fds.len();
-            let reader = self.waiting_reader.get().filter(|reader| {
-                if set.timeout == 0 {
-                    reader.not_waiting();
+            let reader = self.waiting_reader.get().map(Box::as_ref);
+            if set.timeout == 0 {
+                reader.inspect(|reader| reader.not_waiting());
+            }
+            let reader = reader.filter(|_| set.timeout != 0);
+            let alone = reader.filter(|_| reader_fds == 1).and_then(|reader| {
+                let waited = reader.wait_alone(set.timeout, &mut set.fds)?;
+                Some((TakenOver::new(reader), waited))
+            });
+            let (taken_over, polled) = match alone {
+                Some((taken_over, waited)) => (Some(taken_over), waited),
+                None => {
+                    let taken_over = reader.filter(|reader| reader.take_over(&mut set.fds)).map(TakenOver::new);
+                    (taken_over, sys::poll(&mut set.fds, set.timeout).map(drop))
                 }
-                set.timeout != 0 && reader.take_over(&mut set.fds)
-            });
-            let taken_over = reader.map(|reader| TakenOver {
-                reader: reader.as_ref(),
-                polled: [libc::pollfd { fd: -1, events: 0, revents: 0 }; READER_FDS],
-                len: 0,
-            });
-            let polled = sys::poll(&mut set.fds, set.timeout);
+            };
             #[cfg(test)]
             self.polls.fetch_add(1, Ordering::SeqCst);
             if let Err(error) = polled {

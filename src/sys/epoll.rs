@@ -44,17 +44,22 @@ impl Epoll {
 
     /// Waits up to `timeout_ms` (-1: forever); returns what is ready, in a
     /// buffer on the caller's stack rather than the heap: this runs once per
-    /// event read.
+    /// event read. A signal ends the wait with nothing ready.
     pub fn wait(&self, timeout_ms: i32) -> io::Result<Ready> {
-        let mut ready = Ready { events: [libc::epoll_event { events: 0, u64: 0 }; READY_MAX], len: 0 };
+        match self.wait_or_interrupted(timeout_ms) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Ready::nothing()),
+            waited => waited,
+        }
+    }
+
+    /// [`Epoll::wait`], failing with `Interrupted` when a signal ends the
+    /// wait, as poll(2) does, for the event loop to return on it.
+    pub fn wait_or_interrupted(&self, timeout_ms: i32) -> io::Result<Ready> {
+        let mut ready = Ready::nothing();
         // SAFETY: the buffer holds `READY_MAX` entries.
         let n =
             unsafe { libc::epoll_wait(self.0.as_raw_fd(), ready.events.as_mut_ptr(), READY_MAX as i32, timeout_ms) };
-        match check(n) {
-            Ok(n) => ready.len = n as usize,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+        ready.len = check(n)? as usize;
         Ok(ready)
     }
 }
@@ -69,6 +74,10 @@ pub struct Ready {
 }
 
 impl Ready {
+    fn nothing() -> Ready {
+        Ready { events: [libc::epoll_event { events: 0, u64: 0 }; READY_MAX], len: 0 }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -1,6 +1,7 @@
 //! The default loop against real descriptors, timers, threads and signals.
 
 use super::*;
+use crate::sys::Epoll;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
@@ -894,15 +895,25 @@ fn a_change_reaches_a_waiting_thread_while_another_runs_a_long_callback() {
 
 /// A [`WaitingReader`] over a pipe that logs what the loop asks of it and,
 /// when handed back ready, takes one byte and arms its loop's timer, as the
-/// QEMU monitors arm their flush timer.
+/// QEMU monitors arm their flush timer. With `alone`, a set holding the pipe
+/// and the loop's wake-up, it waits there when the loop polls nothing else.
 struct PipeReader {
     read: OwnedFd,
     log: Log,
     event_loop: Weak<DefaultLoop>,
     timer: i32,
+    alone: Option<Epoll>,
 }
 
 impl WaitingReader for PipeReader {
+    fn wait_alone(&self, timeout_ms: libc::c_int, fds: &mut Vec<libc::pollfd>) -> Option<io::Result<()>> {
+        let set = self.alone.as_ref()?;
+        self.log.lock().push(("wait alone", 0));
+        Some(set.wait_or_interrupted(timeout_ms).map(|ready| {
+            report_ready(fds, ready.iter().map(|(fd, events)| (fd as RawFd, events)));
+        }))
+    }
+
     fn take_over(&self, fds: &mut Vec<libc::pollfd>) -> bool {
         self.log.lock().push(("take over", 0));
         fds.push(libc::pollfd { fd: self.read.as_raw_fd(), events: libc::POLLIN, revents: 0 });
@@ -931,9 +942,68 @@ fn loop_with_reader(log: &Log) -> (Arc<DefaultLoop>, OwnedFd) {
     let event_loop = new_loop();
     let timer = event_loop.add_timeout(-1, on_timer(log, "flush")).ok().unwrap();
     let Pipe { read, write } = pipe();
-    let reader = PipeReader { read, log: log.clone(), event_loop: Arc::downgrade(&event_loop), timer };
+    let reader = PipeReader { read, log: log.clone(), event_loop: Arc::downgrade(&event_loop), timer, alone: None };
     assert!(event_loop.set_waiting_reader(Box::new(reader)));
     (event_loop, write)
+}
+
+/// [`loop_with_reader`] with a reader that waits in a set of its own.
+fn loop_with_reader_alone(log: &Log) -> (Arc<DefaultLoop>, OwnedFd) {
+    let event_loop = new_loop();
+    let timer = event_loop.add_timeout(-1, on_timer(log, "flush")).ok().unwrap();
+    let Pipe { read, write } = pipe();
+    let set = Epoll::new().unwrap();
+    for fd in [read.as_raw_fd(), event_loop.wakeup_fd()] {
+        set.add(fd, fd as u64, Epoll::IN).unwrap();
+    }
+    let event_loop_ref = Arc::downgrade(&event_loop);
+    let reader = PipeReader { read, log: log.clone(), event_loop: event_loop_ref, timer, alone: Some(set) };
+    assert!(event_loop.set_waiting_reader(Box::new(reader)));
+    (event_loop, write)
+}
+
+#[test]
+fn a_waiting_reader_waits_alone_when_the_loop_polls_nothing_else() {
+    bounded(|| {
+        let log = log();
+        let (event_loop, write) = loop_with_reader_alone(&log);
+        let (_thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        write_byte(&write);
+        finished(&rx).unwrap();
+        assert_eq!(seen(&log), [("wait alone", 0), ("hand back", 1), ("flush", 1)]);
+        assert_eq!(event_loop.polls.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_loop_waiting_in_its_readers_set_sees_a_new_timer() {
+    bounded(|| {
+        let log = log();
+        let (event_loop, _write) = loop_with_reader_alone(&log);
+        let (_thread, rx) = spawn_run(&event_loop);
+        wait_blocked(&event_loop);
+        // Added from another thread while the loop's thread waits in the
+        // reader's set: the loop's wake-up there ends the wait.
+        event_loop.add_timeout(0, on_timer(&log, "added")).ok().unwrap();
+        finished(&rx).unwrap();
+        let seen = seen(&log);
+        assert_eq!(seen.first(), Some(&("wait alone", 0)), "{seen:?}");
+        assert!(seen.contains(&("added", 2)), "{seen:?}");
+    });
+}
+
+#[test]
+fn with_a_watch_to_poll_a_waiting_reader_does_not_wait_alone() {
+    bounded(|| {
+        let log = log();
+        let (event_loop, _write) = loop_with_reader_alone(&log);
+        let p = pipe();
+        event_loop.add_handle(p.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "watch")).ok().unwrap();
+        write_byte(&p.write);
+        event_loop.run_once().unwrap();
+        assert_eq!(seen(&log), [("take over", 0), ("hand back", 0), ("watch", EVENT_HANDLE_READABLE)]);
+    });
 }
 
 #[test]
@@ -981,6 +1051,6 @@ fn only_one_waiting_reader_per_loop() {
     let log = log();
     let (event_loop, _write) = loop_with_reader(&log);
     let Pipe { read, .. } = pipe();
-    let second = PipeReader { read, log: log.clone(), event_loop: Weak::new(), timer: 0 };
+    let second = PipeReader { read, log: log.clone(), event_loop: Weak::new(), timer: 0, alone: None };
     assert!(!event_loop.set_waiting_reader(Box::new(second)));
 }

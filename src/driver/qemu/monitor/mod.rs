@@ -31,7 +31,8 @@ use serde_json::Value;
 
 use super::root::{warn, Root, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::eventloop::{self, default_loop::DefaultLoop, default_loop::WaitingReader, default_loop::READER_FDS};
+use crate::eventloop;
+use crate::eventloop::default_loop::{report_ready, DefaultLoop, WaitingReader, READER_FDS};
 use crate::sys::{Epoll, Ready, Wakeup};
 use domain::DomainMonitor;
 use root_watch::RootWatch;
@@ -82,6 +83,10 @@ pub(super) struct Hub {
     requests: Mutex<VecDeque<Request>>,
     /// What the sources wait on, and the wake-up.
     epoll: Epoll,
+    /// The same, by descriptor rather than token, with the built-in event
+    /// loop's wake-up: what the loop's thread waits in when it polls
+    /// nothing else (`WaitingReader::wait_alone`).
+    loop_set: Epoll,
     /// What the monitor thread waits on: `epoll` (unless the event loop's
     /// thread has taken the reading over), `poke`, and the sources' deadlines.
     gate: Epoll,
@@ -106,10 +111,12 @@ pub(super) fn hub() -> Result<&'static Hub> {
             Error::internal(ErrorDomain::VIR_FROM_QEMU, format!("cannot start the monitor thread: {e}"))
         };
         let epoll = Epoll::new().map_err(failed)?;
+        let loop_set = Epoll::new().map_err(failed)?;
         let gate = Epoll::new().map_err(failed)?;
         let wake = Wakeup::new().map_err(failed)?;
         let poke = Wakeup::new().map_err(failed)?;
         epoll.add(wake.fd(), WAKE_TOKEN, Epoll::IN).map_err(failed)?;
+        loop_set.add(wake.fd(), by_fd(wake.fd()), Epoll::IN).map_err(failed)?;
         gate.add(epoll.fd(), SOURCES_TOKEN, Epoll::IN).map_err(failed)?;
         gate.add(poke.fd(), POKE_TOKEN, Epoll::IN).map_err(failed)?;
         // Lives as long as the process, as the thread does.
@@ -117,6 +124,7 @@ pub(super) fn hub() -> Result<&'static Hub> {
             wake,
             requests: Mutex::new(VecDeque::new()),
             epoll,
+            loop_set,
             gate,
             poke,
             sources: Mutex::new(Sources::new()),
@@ -166,38 +174,65 @@ struct LoopCheck {
 /// The hub as the built-in event loop's [`WaitingReader`].
 struct LoopReading(&'static Hub);
 
-impl WaitingReader for LoopReading {
-    /// Only from a monitor thread with nothing to do: one in the middle of
-    /// a burst reads on, in parallel with the loop's thread delivering.
-    /// With few sources, the loop's thread polls their descriptors (and the
-    /// requests' wake-up) itself, rather than the sources' epoll: QEMU's
-    /// write then wakes it directly, and no epoll_wait(2) follows the wait.
-    fn take_over(&self, fds: &mut Vec<libc::pollfd>) -> bool {
+impl LoopReading {
+    /// The loop's thread takes the reading over for a wait, unless the
+    /// monitor thread is busy: one in the middle of a burst reads on, in
+    /// parallel with the loop's thread delivering. False if it cannot.
+    fn take_hold(&self) -> bool {
         let hub = self.0;
-        {
-            let mut hold = hub.loop_hold.lock();
-            if !hold.held {
-                let monitor_thread_busy = !hub.monitor_thread_asleep.load(Ordering::SeqCst);
-                if monitor_thread_busy || hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, 0).is_err() {
-                    return false;
-                }
-                hold.held = true;
+        let mut hold = hub.loop_hold.lock();
+        if !hold.held {
+            let monitor_thread_busy = !hub.monitor_thread_asleep.load(Ordering::SeqCst);
+            if monitor_thread_busy || hub.gate.modify(hub.epoll.fd(), SOURCES_TOKEN, 0).is_err() {
+                return false;
             }
-            // Counted before the set is built: a change to what the sources
-            // watch from now on wakes this wait (`Round::watched_changed`).
-            hold.polling += 1;
+            hold.held = true;
         }
-        let sources = hub.sources.lock();
-        let pollfd = |fd, events: u32| libc::pollfd { fd, events: events as libc::c_short, revents: 0 };
-        if sources.entries.len() < READER_FDS {
-            fds.push(pollfd(hub.wake.fd(), Epoll::IN));
-            fds.extend(
-                sources.entries.values().filter_map(|entry| entry.watched).map(|(fd, events)| pollfd(fd, events)),
-            );
-        } else {
-            fds.push(pollfd(hub.epoll.fd(), Epoll::IN));
-        }
+        hold.polling += 1;
         true
+    }
+}
+
+/// A descriptor to poll for `events` (epoll's bits, which are poll(2)'s).
+fn pollfd(fd: RawFd, events: u32) -> libc::pollfd {
+    libc::pollfd { fd, events: events as libc::c_short, revents: 0 }
+}
+
+/// The token of a descriptor in the hub's `loop_set`.
+fn by_fd(fd: RawFd) -> u64 {
+    fd as u64
+}
+
+impl WaitingReader for LoopReading {
+    /// The loop's thread polls the sources' epoll with the application's
+    /// descriptors, and asks it what is ready after the wait.
+    fn take_over(&self, fds: &mut Vec<libc::pollfd>) -> bool {
+        if !self.take_hold() {
+            return false;
+        }
+        fds.push(pollfd(self.0.epoll.fd(), Epoll::IN));
+        true
+    }
+
+    /// With few sources (many would make `Round::run_polled` look long for
+    /// the one a descriptor belongs to), the loop's thread waits in the
+    /// hub's `loop_set`: the sources' descriptors, the requests' wake-up and
+    /// the loop's, registered as they change rather than for every wait.
+    /// QEMU's write wakes it directly, and no epoll_wait(2) on the sources
+    /// follows: one system call before the read, where poll(2) and the
+    /// sources' epoll take two.
+    fn wait_alone(&self, timeout_ms: libc::c_int, fds: &mut Vec<libc::pollfd>) -> Option<std::io::Result<()>> {
+        let hub = self.0;
+        if hub.sources.lock().entries.len() >= READER_FDS || !self.take_hold() {
+            return None;
+        }
+        let ready = match hub.loop_set.wait_or_interrupted(timeout_ms) {
+            Ok(ready) => ready,
+            Err(e) => return Some(Err(e)),
+        };
+        // The set's tokens are the descriptors.
+        report_ready(fds, ready.iter().map(|(fd, events)| (fd as RawFd, events)));
+        Some(Ok(()))
     }
 
     fn hand_back(&self, polled: &[libc::pollfd]) {
@@ -258,6 +293,13 @@ impl Hub {
         let event_loop: &dyn Any = event_loop.as_ref();
         let Some(default_loop) = event_loop.downcast_ref::<DefaultLoop>() else { return };
         self.on_default_loop.get_or_init(|| {
+            let wakeup = default_loop.wakeup_fd();
+            // Without the loop's wake-up in its set, a wait could miss a new
+            // timer or watch: then the monitor thread reads everything.
+            if let Err(e) = self.loop_set.add(wakeup, by_fd(wakeup), Epoll::IN) {
+                warn(format_args!("the event loop's thread cannot wait on the monitors: {e}"));
+                return;
+            }
             default_loop.set_waiting_reader(Box::new(LoopReading(self)));
         });
     }
@@ -277,13 +319,32 @@ impl Hub {
         }
     }
 
-    /// What the sources watch changed: a loop thread waiting on their
-    /// descriptors themselves (not the sources' epoll) must wait again on
-    /// the new ones. Called with the sources locked.
-    fn watched_changed(&self) {
-        if self.loop_hold.lock().polling > 0 {
-            self.wake.signal();
+    /// Makes the sources' epoll (by token) and the loop's set (by
+    /// descriptor) watch `wanted` for the source `token` instead of `old`.
+    fn rewatch(&self, token: u64, old: Option<(RawFd, u32)>, wanted: Option<(RawFd, u32)>) -> std::io::Result<()> {
+        let sets = |fd| [(&self.epoll, token), (&self.loop_set, by_fd(fd))];
+        match (old, wanted) {
+            (Some((old, _)), Some((fd, events))) if old == fd => {
+                sets(fd).into_iter().try_for_each(|(set, data)| set.modify(fd, data, events))
+            }
+            (old, Some((fd, events))) => {
+                if let Some((old, _)) = old {
+                    self.unwatch(old);
+                }
+                sets(fd).into_iter().try_for_each(|(set, data)| set.add(fd, data, events))
+            }
+            (Some((old, _)), None) => {
+                self.unwatch(old);
+                Ok(())
+            }
+            (None, None) => Ok(()),
         }
+    }
+
+    /// Takes `fd` out of both sets.
+    fn unwatch(&self, fd: RawFd) {
+        self.epoll.remove(fd);
+        self.loop_set.remove(fd);
     }
 
     /// Gives the reading back to the monitor thread, if a loop thread holds it.
@@ -526,8 +587,8 @@ impl Round<'_> {
         self.expire();
     }
 
-    /// [`Round::run_ready`] for what the loop's thread found in poll(2) on
-    /// the sources' own descriptors. One that a source no longer watches
+    /// [`Round::run_ready`] for what the loop's thread found waiting in the
+    /// hub's `loop_set`, by descriptor. One that a source no longer watches
     /// (closed meanwhile, and maybe reused) is found by none, or by the
     /// source now watching it, which reads what is there.
     fn run_polled(&mut self, polled: &[libc::pollfd]) {
@@ -690,8 +751,7 @@ impl Round<'_> {
     /// Takes a source out of epoll and lets it say goodbye.
     fn retire(&self, mut entry: Entry, why: Removal) {
         if let Some((fd, _)) = entry.watched.take() {
-            self.hub.epoll.remove(fd);
-            self.hub.watched_changed();
+            self.hub.unwatch(fd);
         }
         if let Removal::Panicked(message) = &why {
             let (root, name) = entry.source.owner();
@@ -746,21 +806,7 @@ fn watch(hub: &Hub, token: u64, entry: &mut Entry, wanted: Option<(RawFd, u32)>)
     if wanted == entry.watched {
         return true;
     }
-    hub.watched_changed();
-    let result = match (entry.watched, wanted) {
-        (Some((old, _)), Some((fd, events))) if old == fd => hub.epoll.modify(fd, token, events),
-        (old, Some((fd, events))) => {
-            if let Some((old, _)) = old {
-                hub.epoll.remove(old);
-            }
-            hub.epoll.add(fd, token, events)
-        }
-        (Some((old, _)), None) => {
-            hub.epoll.remove(old);
-            Ok(())
-        }
-        (None, None) => Ok(()),
-    };
+    let result = hub.rewatch(token, entry.watched, wanted);
     entry.watched = wanted;
     if let Err(e) = result {
         let (root, name) = entry.source.owner();
