@@ -46,19 +46,20 @@ impl Epoll {
     /// buffer on the caller's stack rather than the heap: this runs once per
     /// event read. A signal ends the wait with nothing ready.
     pub fn wait(&self, timeout_ms: i32) -> io::Result<Ready> {
-        match self.wait_or_interrupted(timeout_ms) {
+        match self.wait_or_interrupted::<READY_MAX>(timeout_ms) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Ready::nothing()),
             waited => waited,
         }
     }
 
-    /// [`Epoll::wait`], failing with `Interrupted` when a signal ends the
-    /// wait, as poll(2) does, for the event loop to return on it.
-    pub fn wait_or_interrupted(&self, timeout_ms: i32) -> io::Result<Ready> {
+    /// [`Epoll::wait`] for at most `N` events, failing with `Interrupted`
+    /// when a signal ends the wait, as poll(2) does, for the event loop to
+    /// return on it. The rest stay ready for the next wait (a smaller
+    /// buffer is less to clear and move on the way to the callback).
+    pub fn wait_or_interrupted<const N: usize>(&self, timeout_ms: i32) -> io::Result<Ready<N>> {
         let mut ready = Ready::nothing();
-        // SAFETY: the buffer holds `READY_MAX` entries.
-        let n =
-            unsafe { libc::epoll_wait(self.0.as_raw_fd(), ready.events.as_mut_ptr(), READY_MAX as i32, timeout_ms) };
+        // SAFETY: the buffer holds `N` entries.
+        let n = unsafe { libc::epoll_wait(self.0.as_raw_fd(), ready.events.as_mut_ptr(), N as i32, timeout_ms) };
         ready.len = check(n)? as usize;
         Ok(ready)
     }
@@ -67,15 +68,15 @@ impl Epoll {
 /// The most events one [`Epoll::wait`] returns.
 const READY_MAX: usize = 64;
 
-/// What one [`Epoll::wait`] found ready.
-pub struct Ready {
-    events: [libc::epoll_event; READY_MAX],
+/// What one [`Epoll::wait`] found ready: at most `N` events.
+pub struct Ready<const N: usize = READY_MAX> {
+    events: [libc::epoll_event; N],
     len: usize,
 }
 
-impl Ready {
-    fn nothing() -> Ready {
-        Ready { events: [libc::epoll_event { events: 0, u64: 0 }; READY_MAX], len: 0 }
+impl<const N: usize> Ready<N> {
+    fn nothing() -> Ready<N> {
+        Ready { events: [libc::epoll_event { events: 0, u64: 0 }; N], len: 0 }
     }
 
     pub fn is_empty(&self) -> bool {

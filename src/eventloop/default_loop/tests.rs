@@ -909,7 +909,7 @@ impl WaitingReader for PipeReader {
     fn wait_alone(&self, timeout_ms: libc::c_int, fds: &mut Vec<libc::pollfd>) -> Option<io::Result<()>> {
         let set = self.alone.as_ref()?;
         self.log.lock().push(("wait alone", 0));
-        Some(set.wait_or_interrupted(timeout_ms).map(|ready| {
+        Some(set.wait_or_interrupted::<4>(timeout_ms).map(|ready: crate::sys::Ready<4>| {
             report_ready(fds, ready.iter().map(|(fd, events)| (fd as RawFd, events)));
         }))
     }

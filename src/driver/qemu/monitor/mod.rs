@@ -226,7 +226,8 @@ impl WaitingReader for LoopReading {
         if hub.sources.lock().entries.len() >= READER_FDS || !self.take_hold() {
             return None;
         }
-        let ready = match hub.loop_set.wait_or_interrupted(timeout_ms) {
+        // The sources, the requests' wake-up and the loop's.
+        let ready = match hub.loop_set.wait_or_interrupted::<{ READER_FDS + 2 }>(timeout_ms) {
             Ok(ready) => ready,
             Err(e) => return Some(Err(e)),
         };
