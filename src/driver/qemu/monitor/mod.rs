@@ -81,6 +81,10 @@ pub(super) enum Request {
 pub(super) struct Hub {
     wake: Wakeup,
     requests: Mutex<VecDeque<Request>>,
+    /// Set after a request is queued, cleared before the queue is taken:
+    /// lets the loop's thread see, for every read, whether one came without
+    /// taking the queue's lock.
+    requests_pending: AtomicBool,
     /// What the sources wait on, and the wake-up.
     epoll: Epoll,
     /// The same, by descriptor rather than token, with the built-in event
@@ -123,6 +127,7 @@ pub(super) fn hub() -> Result<&'static Hub> {
         let hub: &'static Hub = Box::leak(Box::new(Hub {
             wake,
             requests: Mutex::new(VecDeque::new()),
+            requests_pending: AtomicBool::new(false),
             epoll,
             loop_set,
             gate,
@@ -247,7 +252,7 @@ impl WaitingReader for LoopReading {
         let mut burst = false;
         // A request sent as the wait ended (its sender saw this thread
         // waiting, so left it to this thread) may have missed the poll.
-        let requested = || !hub.requests.lock().is_empty();
+        let requested = || hub.requests_pending.load(Ordering::Acquire);
         if polled.iter().any(|polled| polled.revents != 0) || requested() {
             let mut sources = hub.sources.lock();
             sources.backlogged = false;
@@ -307,6 +312,7 @@ impl Hub {
 
     pub(super) fn send(&self, request: Request) {
         self.requests.lock().push_back(request);
+        self.requests_pending.store(true, Ordering::Release);
         self.wake.signal();
         // No loop thread waits to read it: the monitor thread does.
         self.give_back_unless_a_loop_thread_waits();
@@ -617,6 +623,7 @@ impl Round<'_> {
     fn handle(&mut self, token: u64, events: u32) {
         if token == WAKE_TOKEN {
             self.hub.wake.drain();
+            self.hub.requests_pending.store(false, Ordering::Release);
             let requests: Vec<Request> = self.hub.requests.lock().drain(..).collect();
             for request in requests {
                 // Sources contain their own panics; this is for the round's own part.
@@ -631,9 +638,14 @@ impl Round<'_> {
 
     /// Calls the sources whose deadline passed.
     fn expire(&mut self) {
-        let now = Instant::now();
         let Sources { entries, timed, .. } = &mut *self.sources;
         timed.retain(|token| entries.get(token).is_some_and(|entry| entry.source.deadline().is_some()));
+        // No clock read when no source has a deadline, as for every read
+        // of a monitor that has no command waiting.
+        if timed.is_empty() {
+            return;
+        }
+        let now = Instant::now();
         let due: Vec<u64> = timed
             .iter()
             .filter(|token| entries.get(token).and_then(|entry| entry.source.deadline()).is_some_and(|d| d <= now))
