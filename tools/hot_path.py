@@ -26,6 +26,7 @@ grouped, 20. So the link puts the functions of that path first in .text
         lie together (tests/symbols.rs).
 """
 
+import collections
 import os
 import re
 import subprocess
@@ -87,22 +88,50 @@ def record(bench_dir, list_path):
         threads = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.startswith("callgrind.out-")]
         if not threads:
             sys.exit("hot_path: callgrind wrote nothing")
-        report = annotate(max(threads, key=run_loop_cost))
-    # Self cost per function of libvirt.so; at least one instruction per
-    # event keeps what every event runs and drops what ran once.
-    cost = {}
-    for line in report.splitlines():
-        match = re.match(r"\s*([\d,]+)\s.*:(\S+) \[[^\]]*libvirt\.so[^\]]*\]$", line)
-        if match:
-            symbol = match.group(2)
-            cost[symbol] = cost.get(symbol, 0) + int(match.group(1).replace(",", ""))
-    hot = [symbol for symbol, ir in sorted(cost.items(), key=lambda kv: -kv[1]) if ir >= EVENTS]
+        calls = call_counts(max(threads, key=run_loop_cost))
+    # Called for at least every other event: what every event runs, not
+    # what ran a few times however long (the first lines, learned slowly).
+    hot = [name for (obj, name), count in calls.most_common() if "libvirt.so" in obj and count * 2 >= EVENTS]
     paths = list(dict.fromkeys(demangle(hot)))
     with open(list_path, "w") as f:
         f.write("# Functions the loop's thread runs for every paced event (tools/hot_path.py record;\n")
         f.write("# `make hot-path` refreshes it). The link groups them: see tools/hot_path.py.\n")
         f.write("\n".join(paths) + "\n")
     print(f"hot_path: {len(paths)} functions in {list_path}")
+
+
+def call_counts(path):
+    """How many times each function (object, mangled name) was called, from
+    a callgrind output file (its compressed names resolved)."""
+    names = {"ob": {}, "fn": {}}
+    calls = collections.Counter()
+    obj = callee_obj = callee = None
+
+    def resolve(table, value):
+        match = re.match(r"\((\d+)\)(?: (.*))?$", value)
+        if not match:
+            return value
+        if match.group(2) is not None:
+            names[table][match.group(1)] = match.group(2)
+        return names[table].get(match.group(1), "")
+
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            if key == "ob":
+                obj = resolve("ob", value)
+            elif key == "fn":
+                callee_obj = obj
+            elif key == "cob":
+                callee_obj = resolve("ob", value)
+            elif key == "cfn":
+                callee = resolve("fn", value)
+            elif key == "calls":
+                calls[(callee_obj or obj or "", callee)] += int(value.split()[0])
+                callee_obj = obj
+            if key == "fn":
+                resolve("fn", value)
+    return calls
 
 
 def read_list(list_path):

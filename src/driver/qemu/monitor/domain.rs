@@ -526,6 +526,14 @@ impl DomainMonitor {
         if let Some(event) = Raw::check_with(data, tape, shapes).and_then(QmpEvent::read_checked) {
             return self.take_event(event);
         }
+        self.take_general_message(data);
+    }
+
+    /// A line the fast path does not read: greetings, replies, rare or
+    /// malformed lines. Kept out of line, so that the code every event runs
+    /// through stays on few pages (see tools/hot_path.py).
+    #[inline(never)]
+    fn take_general_message(&mut self, data: &[u8]) {
         let message = match Message::parse_general(data) {
             Ok(message) => message,
             Err(e) => {

@@ -661,6 +661,9 @@ impl Round<'_> {
         timed.iter().filter_map(|token| entries.get(token)?.source.deadline()).min()
     }
 
+    /// Out of line: a round runs for every read, a request rarely (see
+    /// tools/hot_path.py).
+    #[inline(never)]
     fn handle_request(&mut self, request: Request) {
         match request {
             Request::AddRoot(root) => self.add_root(root),

@@ -335,7 +335,9 @@ impl Shapes {
 
     /// `text`, which the walk accepted with `tape`, the value at `span`,
     /// matched no shape: its shape is learned, and the cache rests if misses
-    /// outweigh matches too far.
+    /// outweigh matches too far. Out of line: a stream mostly matches, and
+    /// the code every event runs through stays on few pages.
+    #[inline(never)]
     fn missed(&mut self, text: &[u8], tape: &[Member], span: Span) {
         self.learn(text, tape, span);
         self.debt += MISS_COST;
