@@ -228,7 +228,10 @@ impl WaitingReader for LoopReading {
     /// sources' epoll take two.
     fn wait_alone(&self, timeout_ms: libc::c_int, fds: &mut Vec<libc::pollfd>) -> Option<std::io::Result<()>> {
         let hub = self.0;
-        if hub.sources.lock().entries.len() >= READER_FDS || !self.take_hold() {
+        // Not waiting for the sources' lock: a thread holding it is reading
+        // (a burst, most likely), and then the reading is not taken over.
+        let few_sources = hub.sources.try_lock().is_some_and(|sources| sources.entries.len() < READER_FDS);
+        if !few_sources || !self.take_hold() {
             return None;
         }
         // The sources, the requests' wake-up and the loop's.
