@@ -939,41 +939,53 @@ impl WaitingReader for PipeReader {
 
 /// A loop with a [`PipeReader`] whose timer logs "flush"; the pipe's write end.
 fn loop_with_reader(log: &Log) -> (Arc<DefaultLoop>, OwnedFd) {
-    let event_loop = new_loop();
-    let timer = event_loop.add_timeout(-1, on_timer(log, "flush")).ok().unwrap();
-    let Pipe { read, write } = pipe();
-    let reader = PipeReader { read, log: log.clone(), event_loop: Arc::downgrade(&event_loop), timer, alone: None };
-    assert!(event_loop.set_waiting_reader(Box::new(reader)));
-    (event_loop, write)
+    loop_with_a_reader(log, false)
 }
 
 /// [`loop_with_reader`] with a reader that waits in a set of its own.
 fn loop_with_reader_alone(log: &Log) -> (Arc<DefaultLoop>, OwnedFd) {
+    loop_with_a_reader(log, true)
+}
+
+fn loop_with_a_reader(log: &Log, waits_alone: bool) -> (Arc<DefaultLoop>, OwnedFd) {
     let event_loop = new_loop();
     let timer = event_loop.add_timeout(-1, on_timer(log, "flush")).ok().unwrap();
     let Pipe { read, write } = pipe();
-    let set = Epoll::new().unwrap();
-    for fd in [read.as_raw_fd(), event_loop.wakeup_fd()] {
-        set.add(fd, fd as u64, Epoll::IN).unwrap();
-    }
-    let event_loop_ref = Arc::downgrade(&event_loop);
-    let reader = PipeReader { read, log: log.clone(), event_loop: event_loop_ref, timer, alone: Some(set) };
+    let alone = waits_alone.then(|| {
+        let set = Epoll::new().unwrap();
+        for fd in [read.as_raw_fd(), event_loop.wakeup_fd()] {
+            set.add(fd, fd as u64, Epoll::IN).unwrap();
+        }
+        set
+    });
+    let reader = PipeReader { read, log: log.clone(), event_loop: Arc::downgrade(&event_loop), timer, alone };
     assert!(event_loop.set_waiting_reader(Box::new(reader)));
     (event_loop, write)
 }
 
-#[test]
-fn a_waiting_reader_waits_alone_when_the_loop_polls_nothing_else() {
-    bounded(|| {
+/// The reader's descriptor ready wakes the waiting thread, which reads it;
+/// the timer armed while reading runs in the same iteration: one wake-up.
+fn read_and_flushed_in_one_wake_up(make: fn(&Log) -> (Arc<DefaultLoop>, OwnedFd), waited: &'static str) {
+    bounded(move || {
         let log = log();
-        let (event_loop, write) = loop_with_reader_alone(&log);
+        let (event_loop, write) = make(&log);
         let (_thread, rx) = spawn_run(&event_loop);
         wait_blocked(&event_loop);
         write_byte(&write);
         finished(&rx).unwrap();
-        assert_eq!(seen(&log), [("wait alone", 0), ("hand back", 1), ("flush", 1)]);
+        assert_eq!(seen(&log), [(waited, 0), ("hand back", 1), ("flush", 1)]);
         assert_eq!(event_loop.polls.load(Ordering::SeqCst), 1);
     });
+}
+
+#[test]
+fn a_waiting_reader_is_read_by_the_waiting_thread_and_what_it_arms_runs_at_once() {
+    read_and_flushed_in_one_wake_up(loop_with_reader, "take over");
+}
+
+#[test]
+fn a_waiting_reader_waits_alone_when_the_loop_polls_nothing_else() {
+    read_and_flushed_in_one_wake_up(loop_with_reader_alone, "wait alone");
 }
 
 #[test]
@@ -993,45 +1005,28 @@ fn a_loop_waiting_in_its_readers_set_sees_a_new_timer() {
     });
 }
 
-#[test]
-fn with_a_watch_to_poll_a_waiting_reader_does_not_wait_alone() {
-    bounded(|| {
+/// With a watch of the application's ready, the reader is taken over with
+/// poll(2) (never waiting alone) and handed back with nothing read.
+fn handed_back_with_a_watch_to_poll(make: fn(&Log) -> (Arc<DefaultLoop>, OwnedFd)) {
+    bounded(move || {
         let log = log();
-        let (event_loop, _write) = loop_with_reader_alone(&log);
+        let (event_loop, _write) = make(&log);
         let p = pipe();
         event_loop.add_handle(p.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "watch")).ok().unwrap();
         write_byte(&p.write);
         event_loop.run_once().unwrap();
         assert_eq!(seen(&log), [("take over", 0), ("hand back", 0), ("watch", EVENT_HANDLE_READABLE)]);
-    });
-}
-
-#[test]
-fn a_waiting_reader_is_read_by_the_waiting_thread_and_what_it_arms_runs_at_once() {
-    bounded(|| {
-        let log = log();
-        let (event_loop, write) = loop_with_reader(&log);
-        let (_thread, rx) = spawn_run(&event_loop);
-        wait_blocked(&event_loop);
-        write_byte(&write);
-        finished(&rx).unwrap();
-        // One wake-up: the timer armed while reading ran in the same iteration.
-        assert_eq!(seen(&log), [("take over", 0), ("hand back", 1), ("flush", 1)]);
-        assert_eq!(event_loop.polls.load(Ordering::SeqCst), 1);
     });
 }
 
 #[test]
 fn a_waiting_reader_is_handed_back_however_the_wait_ends() {
-    bounded(|| {
-        let log = log();
-        let (event_loop, _write) = loop_with_reader(&log);
-        let p = pipe();
-        event_loop.add_handle(p.read.as_raw_fd(), EVENT_HANDLE_READABLE, on_handle(&log, "watch")).ok().unwrap();
-        write_byte(&p.write);
-        event_loop.run_once().unwrap();
-        assert_eq!(seen(&log), [("take over", 0), ("hand back", 0), ("watch", EVENT_HANDLE_READABLE)]);
-    });
+    handed_back_with_a_watch_to_poll(loop_with_reader);
+}
+
+#[test]
+fn with_a_watch_to_poll_a_waiting_reader_does_not_wait_alone() {
+    handed_back_with_a_watch_to_poll(loop_with_reader_alone);
 }
 
 #[test]
