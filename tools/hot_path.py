@@ -91,7 +91,9 @@ def record(bench_dir, list_path):
         calls = call_counts(max(threads, key=run_loop_cost))
     # Called for at least every other event: what every event runs, not
     # what ran a few times however long (the first lines, learned slowly).
-    hot = [name for (obj, name), count in calls.most_common() if "libvirt.so" in obj and count * 2 >= EVENTS]
+    # Most called first, ties by name: the same run gives the same list.
+    ranked = sorted(calls.items(), key=lambda item: (-item[1], item[0][1]))
+    hot = [name for (obj, name), count in ranked if "libvirt.so" in obj and count * 2 >= EVENTS]
     paths = list(dict.fromkeys(demangle(hot)))
     with open(list_path, "w") as f:
         f.write("# Functions the loop's thread runs for every paced event (tools/hot_path.py record;\n")

@@ -295,11 +295,17 @@ pub struct Shapes {
     debt: u32,
     /// How many more lines the cache rests ([`REST`]).
     rest: u32,
+    /// Where the slots of the line being matched end: kept here rather than
+    /// cleared on the stack for every line (every slot a match reads, it
+    /// wrote first; slot 0, the start of the line, stays 0).
+    ends: Ends,
 }
 
 impl Shapes {
-    /// The shape `text` matches (its index), and where its slots end.
-    fn find(&mut self, text: &[u8], ends: &mut Ends) -> Option<usize> {
+    /// The shape `text` matches (its index); where its slots end is in
+    /// `self.ends`.
+    fn find(&mut self, text: &[u8]) -> Option<usize> {
+        let ends = &mut self.ends;
         let mut shape = self.shapes.get(self.last)?.next;
         let (mut step, mut at) = (0, 0);
         // The high bit of the byte of each shape tried, or not in use.
@@ -397,11 +403,11 @@ impl<'a> Raw<'a> {
             return Raw::check(text, tape);
         }
         let source = Raw::source(text)?;
-        let mut ends = [0; MAX_SLOTS + 1];
-        if let Some(shape) = shapes.find(text, &mut ends) {
-            let shape = &mut shapes.shapes[shape];
+        if let Some(shape) = shapes.find(text) {
+            let Shapes { shapes, ends, .. } = shapes;
+            let shape = &mut shapes[shape];
             let object = shape.object;
-            let (members, span) = shape.tape(&ends);
+            let (members, span) = shape.tape(ends);
             tape.clear();
             tape.extend_from_slice(members);
             let members = if object { (0, tape.len() as u32) } else { (0, 0) };
@@ -429,7 +435,7 @@ mod tests {
 
     /// Whether `text` matches one of `shapes` (left as they are).
     fn matches(shapes: &Shapes, text: &[u8]) -> bool {
-        shapes.clone().find(text, &mut [0; MAX_SLOTS + 1]).is_some()
+        shapes.clone().find(text).is_some()
     }
 
     fn learned(lines: &[&str]) -> Shapes {
