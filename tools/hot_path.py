@@ -4,8 +4,9 @@ An event paced at 1000/s reaches the loop's thread after a millisecond
 asleep, when little of the library's code is still cached: every code page
 the delivery touches then costs a TLB and cache miss on the way to the
 callback. Spread over the library in link order, that path touched 53 pages;
-grouped, 20. So the link puts the functions of that path first in .text
-(the linker's `.text.hot` group) and leaves the rest where it was.
+grouped (and their slow paths kept out of line), 15. So the link puts the
+functions of that path first in .text (the linker's `.text.hot` group) and
+leaves the rest where it was.
 
     python3 tools/hot_path.py record BENCH_DIR LIST
         Runs bench/consumer paced (BENCH_DIR: where `make bench-programs`
@@ -123,6 +124,7 @@ def call_counts(path):
             if key == "ob":
                 obj = resolve("ob", value)
             elif key == "fn":
+                resolve("fn", value)
                 callee_obj = obj
             elif key == "cob":
                 callee_obj = resolve("ob", value)
@@ -131,8 +133,6 @@ def call_counts(path):
             elif key == "calls":
                 calls[(callee_obj or obj or "", callee)] += int(value.split()[0])
                 callee_obj = obj
-            if key == "fn":
-                resolve("fn", value)
     return calls
 
 

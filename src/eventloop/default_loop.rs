@@ -447,8 +447,8 @@ impl DefaultLoop {
             // them).
             let reader_fds = set.fds.len();
             let reader = self.waiting_reader.get().map(Box::as_ref);
-            if set.timeout == 0 {
-                reader.inspect(|reader| reader.not_waiting());
+            if let Some(reader) = reader.filter(|_| set.timeout == 0) {
+                reader.not_waiting();
             }
             let reader = reader.filter(|_| set.timeout != 0);
             let alone = reader.filter(|_| reader_fds == 1).and_then(|reader| {
