@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::source::{Action, Next, Notice, RawCommand, Removal, Source};
+use super::source::{Action, Call, Next, Notice, RawCommand, Removal, Source};
 use super::testing;
 use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End, Mapped};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
@@ -32,16 +32,29 @@ const CONNECT_RETRY: Duration = Duration::from_millis(50);
 /// monitor thread (so that one flooding monitor cannot starve the others).
 const READ_SIZE: usize = 64 * 1024;
 
-thread_local! {
-    /// What every monitor of the monitor thread reads into: zeroed once, not
-    /// for each read (64 KiB cleared before every event of a slow stream cost
-    /// microseconds of its latency), and one for all monitors, so that a
-    /// monitor costs no read buffer of its own.
-    static READ_BUFFER: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
-    /// The shapes of the lines the thread's monitors sent last, one cache
-    /// for all of them (the monitors of one QEMU send lines of the same
-    /// shapes), so that a monitor costs no cache of its own.
-    static SHAPES: std::cell::RefCell<Shapes> = std::cell::RefCell::new(Shapes::default());
+/// What every monitor reads with, one for all of them (they read one at a
+/// time, under the sources' lock, on the monitor thread or a loop thread),
+/// so that a monitor costs no buffer or cache of its own, and a thread that
+/// reads costs no thread-local ones (whose look-up was on every read).
+#[derive(Default)]
+pub(super) struct Reading {
+    /// What a read goes into: zeroed once, when first read into, not for
+    /// each read (64 KiB cleared before every event of a slow stream cost
+    /// microseconds of its latency).
+    buf: Vec<u8>,
+    /// The shapes of the lines the monitors sent last (the monitors of one
+    /// QEMU send lines of the same shapes).
+    shapes: Shapes,
+}
+
+impl Reading {
+    /// The read buffer and the shape cache.
+    fn parts(&mut self) -> (&mut [u8], &mut Shapes) {
+        if self.buf.is_empty() {
+            self.buf = vec![0; READ_SIZE];
+        }
+        (&mut self.buf, &mut self.shapes)
+    }
 }
 
 /// The environment variable that sets the queue marks, `HIGH` or `HIGH:LOW`.
@@ -193,14 +206,14 @@ impl Source for DomainMonitor {
         }
     }
 
-    fn ready(&mut self, events: u32, then: &mut Vec<Action>) -> Next {
+    fn ready(&mut self, events: u32, call: &mut Call) -> Next {
         if events & Epoll::OUT != 0 {
             self.flush();
         }
         let hung_up = events & (Epoll::HUP | Epoll::RDHUP | Epoll::ERR) != 0;
-        let end = self.read(1);
+        let end = self.read(1, call.reading);
         if end == ReadEnd::Full {
-            then.push(Action::Backlogged);
+            call.then.push(Action::Backlogged);
         }
         let next = match end {
             _ if self.refused => Next::Remove,
@@ -240,7 +253,7 @@ impl Source for DomainMonitor {
         }
     }
 
-    fn notify(&mut self, notice: Notice) -> Next {
+    fn notify(&mut self, notice: Notice, call: &mut Call) -> Next {
         match notice {
             Notice::Execute(command) if matches!(self.phase, Phase::Attached) => {
                 self.destroying |= command.destroying;
@@ -264,7 +277,7 @@ impl Source for DomainMonitor {
             // If QEMU is still there, the domain is detached without an
             // event; if it exited, its end of stream is handled.
             Notice::SocketGone => {
-                if self.read(usize::MAX) == ReadEnd::Eof {
+                if self.read(usize::MAX, call.reading) == ReadEnd::Eof {
                     self.closed();
                 } else {
                     warn(format_args!("the monitor socket of '{}' was removed; the domain is detached", self.name));
@@ -409,9 +422,10 @@ impl DomainMonitor {
     /// Reads what the monitor sent, at most `reads` reads of [`READ_SIZE`],
     /// queues the events and answers the commands; stops early when this
     /// monitor's events reach the high-water mark of the queue.
-    fn read(&mut self, reads: usize) -> ReadEnd {
+    fn read(&mut self, reads: usize, reading: &mut Reading) -> ReadEnd {
         self.backlog.free_spent(&mut self.spent);
-        READ_BUFFER.with_borrow_mut(|buf| SHAPES.with_borrow_mut(|shapes| self.read_into(buf, shapes, reads)))
+        let (buf, shapes) = reading.parts();
+        self.read_into(buf, shapes, reads)
     }
 
     fn read_into(&mut self, buf: &mut [u8], shapes: &mut Shapes, reads: usize) -> ReadEnd {

@@ -34,9 +34,9 @@ use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 use crate::eventloop;
 use crate::eventloop::default_loop::{report_ready, DefaultLoop, WaitingReader, READER_FDS};
 use crate::sys::{Epoll, Ready, Wakeup};
-use domain::DomainMonitor;
+use domain::{DomainMonitor, Reading};
 use root_watch::RootWatch;
-use source::{Action, Command, Next, Notice, RawCommand, Removal, Source};
+use source::{Action, Call, Command, Next, Notice, RawCommand, Removal, Source};
 
 /// How long a caller waits for a command's reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -478,6 +478,7 @@ struct Sources {
     monitor_wait_ends: Option<Instant>,
     /// A read filled its buffer since this was last cleared: a burst.
     backlogged: bool,
+    reading: Reading,
 }
 
 impl Sources {
@@ -488,6 +489,7 @@ impl Sources {
             next_token: WAKE_TOKEN + 1,
             monitor_wait_ends: None,
             backlogged: false,
+            reading: Reading::default(),
         }
     }
 }
@@ -635,7 +637,7 @@ impl Round<'_> {
                 }
             }
         } else {
-            self.dispatch(token, |source, then| source.ready(events, then));
+            self.dispatch(token, |source, call| source.ready(events, call));
         }
     }
 
@@ -687,17 +689,17 @@ impl Round<'_> {
             Request::Attach(root, name) => self.consider(&root, &format!("{name}{MONITOR_SUFFIX}"), false),
             Request::Resume { root, domain } => {
                 if let Some(token) = root.upgrade().and_then(|root| self.find(&root, &domain)) {
-                    self.dispatch(token, |source, _| source.notify(Notice::Resume));
+                    self.dispatch(token, |source, call| source.notify(Notice::Resume, call));
                 }
             }
             Request::Execute { root, domain, command } => match self.find(&root, &domain) {
-                Some(token) => self.dispatch(token, |source, _| source.notify(Notice::Execute(command))),
+                Some(token) => self.dispatch(token, |source, call| source.notify(Notice::Execute(command), call)),
                 None => {
                     let _ = command.reply.send(Err(not_running()));
                 }
             },
             Request::ExecuteRaw { root, domain, command } => match self.find(&root, &domain) {
-                Some(token) => self.dispatch(token, |source, _| source.notify(Notice::ExecuteRaw(command))),
+                Some(token) => self.dispatch(token, |source, call| source.notify(Notice::ExecuteRaw(command), call)),
                 None => {
                     let _ = command.reply.send(Err(not_running()));
                 }
@@ -723,13 +725,14 @@ impl Round<'_> {
     /// removed (it reports its domain's loss itself), the others go on.
     /// Then brings epoll's interest up to date and does what it asked for.
     /// The source stays in its map meanwhile: this runs for every read.
-    fn dispatch(&mut self, token: u64, call: impl FnOnce(&mut dyn Source, &mut Vec<Action>) -> Next) {
+    fn dispatch(&mut self, token: u64, run: impl FnOnce(&mut dyn Source, &mut Call) -> Next) {
         let Some(entry) = self.sources.entries.get_mut(&token) else { return };
-        let mut then = Vec::new();
+        let mut call = Call { reading: &mut self.sources.reading, then: Vec::new() };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let next = call(&mut *entry.source, &mut then);
+            let next = run(&mut *entry.source, &mut call);
             (next, entry.source.fd())
         }));
+        let then = call.then;
         let removal = match outcome {
             Ok((Next::Keep, wanted)) => {
                 if watch(self.hub, token, entry, wanted) {
@@ -760,7 +763,7 @@ impl Round<'_> {
                 Action::Backlogged => self.sources.backlogged = true,
                 Action::SocketGone { root, name } => {
                     if let Some(token) = self.find(&root, &name) {
-                        self.dispatch(token, |source, _| source.notify(Notice::SocketGone));
+                        self.dispatch(token, |source, call| source.notify(Notice::SocketGone, call));
                     }
                 }
             }

@@ -5,7 +5,7 @@ use std::os::unix::io::RawFd;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::source::{Action, Next, Notice, Removal, Source};
+use super::source::{Action, Call, Next, Notice, Removal, Source};
 use crate::driver::qemu::root::{Root, MONITOR_SUFFIX};
 use crate::sys::{DirChange, Epoll, Inotify};
 
@@ -34,9 +34,9 @@ impl Source for RootWatch {
         None
     }
 
-    fn ready(&mut self, _events: u32, then: &mut Vec<Action>) -> Next {
+    fn ready(&mut self, _events: u32, call: &mut Call) -> Next {
         for change in self.inotify.changes() {
-            then.push(match change {
+            call.then.push(match change {
                 DirChange::Appeared(file) => Action::Consider { root: self.root.clone(), file },
                 DirChange::Vanished(file) => match file.strip_suffix(MONITOR_SUFFIX) {
                     Some(name) => Action::SocketGone { root: self.root.clone(), name: name.to_owned() },
@@ -51,7 +51,7 @@ impl Source for RootWatch {
         Next::Keep
     }
 
-    fn notify(&mut self, _notice: Notice) -> Next {
+    fn notify(&mut self, _notice: Notice, _call: &mut Call) -> Next {
         Next::Keep
     }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::domain::Reading;
 use crate::driver::qemu::root::Root;
 use crate::error::Result;
 
@@ -18,17 +19,26 @@ pub(super) trait Source {
     /// When [`Source::expired`] must run next, if ever.
     fn deadline(&self) -> Option<Instant>;
     /// The descriptor is ready with `events`.
-    fn ready(&mut self, events: u32, then: &mut Vec<Action>) -> Next;
+    fn ready(&mut self, events: u32, call: &mut Call) -> Next;
     /// The deadline came (and once when the source is added, to start it).
     fn expired(&mut self, now: Instant) -> Next;
     /// Something addressed to this source by its root and domain name.
-    fn notify(&mut self, notice: Notice) -> Next;
+    fn notify(&mut self, notice: Notice, call: &mut Call) -> Next;
     /// The root the source serves and, for a domain's monitor, the name.
     /// Roots are told apart by identity, not by directory: a connection
     /// closing and another opening the same directory may overlap.
     fn owner(&self) -> (&Arc<Root>, Option<&str>);
     /// The source leaves the thread: it finished, or it panicked.
     fn removed(&mut self, why: Removal);
+}
+
+/// What a call on a source has at hand besides the source: what it reads
+/// into, and where it leaves what the thread must do for others.
+pub(super) struct Call<'a> {
+    /// The sources' one read buffer and line-shape cache (they read one at
+    /// a time, whichever thread runs the round).
+    pub(super) reading: &'a mut Reading,
+    pub(super) then: Vec<Action>,
 }
 
 /// What a source wants after being called.
