@@ -15,8 +15,13 @@
  *                 connected/initialized/disconnected, RTC change, watchdog,
  *                 reset); the RTC offset of cycle C is 1000000000 + C, so a
  *                 reader can check order and completeness.
- *   pace N RATE   N RTC changes at RATE per second to every negotiated
- *                 monitor, each offset being CLOCK_MONOTONIC in ns at send.
+ *   pace N RATE   N RTC changes at RATE per second on average to every
+ *                 negotiated monitor, each offset being CLOCK_MONOTONIC in ns
+ *                 at send. The gaps are uniform between a half and one and a
+ *                 half periods, the same sequence in every run: strictly
+ *                 periodic sends keep one phase against the kernel's
+ *                 periodic tick for a whole run (1 ms against 4 ms at 250
+ *                 Hz), so each run measured one arbitrary phase.
  *   quit          (or end of input) exit.
  *
  * The write side never blocks the loop during a burst: each monitor keeps a
@@ -381,13 +386,15 @@ static int flush_blocking(conn_t *c)
 
 static void pace(long long n, double rate)
 {
-    long long period = (long long)(1e9 / rate), next = mono_ns();
+    double period = 1e9 / rate;
+    long long next = mono_ns();
     int targets = negotiated_count();
+    unsigned short gaps[3] = {0x1234, 0x5678, 0x9abc}; /* erand48's state: a fixed sequence */
     for (long long i = 0; i < n; i++) {
         struct timespec at = {.tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
             ;
-        next += period;
+        next += (long long)(period * (0.5 + erand48(gaps)));
         for (size_t k = nconns; k-- > 0;) {
             conn_t *c = conns[k];
             if (!c->negotiated)

@@ -271,7 +271,8 @@ class Bench:
                     samples[side].extend(lat)
         self.results["paced"] = sides
         self.samples = samples
-        self.say(f"2. paced latency: {n} RTC changes at {rate}/s, send (CLOCK_MONOTONIC) to callback / line")
+        self.say(f"2. paced latency: {n} RTC changes at {rate}/s on average (gaps of 0.5 to 1.5 periods),")
+        self.say("   send (CLOCK_MONOTONIC) to callback / line")
         # The tail of one run is mostly the machine's: all runs' samples pooled
         # give the second view (p99 of 3 x 5000 events is 150 samples, not 50).
         self.say(f"   {'':8}{'ours us':>10}{'raw us':>10}{'ours/raw':>10}   {'goal':8} {'pooled':>8}")
