@@ -308,6 +308,14 @@ impl QmpEvent<'_> {
         self.data_field()?.get(key)
     }
 
+    /// `data`, if the fast path read it.
+    pub fn checked_data(&self) -> Option<Raw<'_>> {
+        match self.data.as_ref()? {
+            Data::Text { raw, .. } => Some(raw.raw()),
+            Data::Parsed(_) => None,
+        }
+    }
+
     /// `data` as compact JSON in QEMU's member order, for raw monitor-event
     /// callbacks: QEMU's own text less its whitespace when the fast path read
     /// it, which is what writing the parsed value gives.
@@ -336,6 +344,13 @@ impl QmpEvent<'_> {
 }
 
 impl<'a> QmpEvent<'a> {
+    /// The event `name` with the checked `data`, without a timestamp: what
+    /// a mapping left for the delivery reads ([`QmpEvent::checked_data`]).
+    pub fn with_data(name: &'a str, data: Raw<'a>) -> QmpEvent<'a> {
+        let data = Data::Text { raw: Text::Line(data), parsed: Default::default() };
+        QmpEvent { name: Cow::Borrowed(name), name_cut: false, data: Some(data), seconds: -1, microseconds: 0 }
+    }
+
     /// The event, read by the fast path, or `None` if `line` is anything
     /// but a plain event (which [`Message::parse_general`] then reads).
     /// `tape` is where the walk records the line's members.

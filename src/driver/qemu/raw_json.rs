@@ -254,18 +254,28 @@ impl<'a> Raw<'a> {
 
     /// This value with its own copy of its text and of its part of the tape.
     pub fn to_owned(self) -> OwnedRaw {
+        let mut owned = OwnedRaw::default();
+        self.copy_into(&mut owned);
+        owned
+    }
+
+    /// [`Raw::to_owned`] into `owned`, whose buffers are reused.
+    pub fn copy_into(self, owned: &mut OwnedRaw) {
         let (start, first) = (self.span.0, self.members.0);
         let shift = |(from, to): Span| (from - start, to - start);
-        let tape = self.tape[first as usize..self.members.1 as usize]
-            .iter()
-            .map(|m| Member { key: shift(m.key), value: shift(m.value), after: m.after - first })
-            .collect();
-        OwnedRaw { text: self.text().to_owned(), tape }
+        owned.text.clear();
+        owned.text.push_str(self.text());
+        owned.tape.clear();
+        owned.tape.extend(self.tape[first as usize..self.members.1 as usize].iter().map(|m| Member {
+            key: shift(m.key),
+            value: shift(m.value),
+            after: m.after - first,
+        }));
     }
 }
 
 /// A checked value that owns its text and tape ([`Raw::to_owned`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnedRaw {
     text: String,
     tape: Tape,

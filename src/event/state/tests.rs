@@ -445,7 +445,7 @@ fn a_callback_that_unwinds_loses_neither_the_rest_of_the_batch_nor_the_end_of_th
     event_loop.iterate();
     assert_eq!(journal.lock()[3..], ["calm vm 3/0", "calm vm 4/0", "calm vm 5/0"]);
     assert_eq!((mine.queued(), theirs.queued()), (0, 0));
-    assert_eq!((mine.spent.lock().len(), theirs.spent.lock().len()), (1, 1), "given back to their producers");
+    assert_eq!((mine.spent.lock().0.len(), theirs.spent.lock().0.len()), (1, 1), "given back to their producers");
     state.deregister(1, calm_id).unwrap();
 }
 
@@ -500,12 +500,13 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
     let details = |backlog: &Backlog| -> Vec<(String, i32)> {
         let spent = backlog.spent.lock();
         spent
+            .0
             .iter()
-            .map(|event| match event {
-                Event::Domain(DomainEvent { domain, payload: EventPayload::Lifecycle { event, .. } }) => {
+            .map(|queued| match &queued.event {
+                Entry::Ready(Event::Domain(DomainEvent { domain, payload: EventPayload::Lifecycle { event, .. } })) => {
                     (domain.name.to_string(), *event)
                 }
-                other => panic!("{other:?}"),
+                _ => panic!("not a lifecycle event"),
             })
             .collect()
     };
@@ -519,9 +520,9 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
     // without a producer was freed by the flush.
     assert_eq!(details(&mine), [("vm".to_owned(), 0), ("vm".to_owned(), 1), ("vm".to_owned(), 2)]);
     assert_eq!(details(&theirs), [("other".to_owned(), 0)]);
-    let mut scratch = Vec::new();
-    mine.free_spent(&mut scratch);
-    assert!(scratch.is_empty() && mine.spent.lock().is_empty(), "freed by the producer's call");
+    let mut scratch = Spent::default();
+    mine.free_spent(&mut scratch, |_| panic!("no deferred event"));
+    assert!(scratch.0.is_empty() && mine.spent.lock().0.is_empty(), "freed by the producer's call");
     // An idle producer gets events back until it holds SPENT_LIMIT; the
     // flush frees the next ones itself.
     let many = SPENT_LIMIT + 2 * FLUSH_BATCH;
@@ -529,7 +530,7 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
     while mine.queued() > 0 {
         event_loop.iterate();
     }
-    let held = mine.spent.lock().len();
+    let held = mine.spent.lock().0.len();
     assert!((SPENT_LIMIT..SPENT_LIMIT + FLUSH_BATCH).contains(&held), "{held} held");
     state.deregister(1, id).unwrap();
 }
@@ -538,7 +539,13 @@ fn delivered_events_go_back_to_their_producer_up_to_a_limit() {
 fn a_batch_queued_into_an_empty_queue_takes_its_buffer_only_up_to_one_flush_of_room() {
     let dom = domain("vm", 1);
     let lifecycles = |count: i32| batch_of((0..count).map(|n| lifecycle(&dom, n)));
-    let events = |queue: &Queue| queue.events.iter().map(|queued| queued.event.clone()).collect::<Vec<_>>();
+    let events = |queue: &Queue| {
+        let ready = |queued: &Queued| match &queued.event {
+            Entry::Ready(event) => event.clone(),
+            Entry::Deferred(_) => panic!("none is deferred"),
+        };
+        queue.events.iter().map(ready).collect::<Vec<_>>()
+    };
     // A queue emptied after holding many events keeps their room.
     let mut queue = Queue::default();
     queue.append(&mut lifecycles(4 * FLUSH_BATCH as i32).events, None);
@@ -560,4 +567,45 @@ fn a_batch_queued_into_an_empty_queue_takes_its_buffer_only_up_to_one_flush_of_r
     queue.append(&mut lifecycles(1).events, None);
     assert_eq!(events(&queue)[2], lifecycle(&dom, 0).into());
     assert_eq!(queue.runs.iter().map(|run| run.len).sum::<usize>(), 3);
+}
+
+/// What the deferred events of the test below are made from: a Watchdog
+/// action, or nothing (the event is dropped).
+struct Action(Option<i32>);
+
+fn make_watchdog(_domain: &DomainIdentity, source: &(dyn Any + Send)) -> Option<EventPayload> {
+    let action = source.downcast_ref::<Action>()?.0?;
+    Some(EventPayload::Watchdog { action })
+}
+
+#[test]
+fn a_deferred_event_is_made_at_delivery_in_its_place_and_its_source_goes_back() {
+    let _serial = SERIAL.lock();
+    let event_loop = manual_loop();
+    let state = EventState::new();
+    let journal = Journal::default();
+    let vm = domain("vm", 1);
+    let lifecycles = state.register(any(0), Recorder::new("life", 1, &journal)).unwrap();
+    let watchdogs = state.register(any(3), Recorder::new("dog", 2, &journal)).unwrap();
+    let backlog = Backlog::new(0, || {});
+    let mut batch = batch_of([lifecycle(&vm, 1)]);
+    for action in [Some(4), None, Some(6)] {
+        batch.push_deferred(vm.clone(), Box::new(Action(action)), make_watchdog);
+    }
+    batch.push(lifecycle(&vm, 2));
+    state.queue_batch(&mut batch, Some(&backlog));
+    event_loop.iterate();
+    // In queue order, each to the registrations of the event it was made
+    // into; the one its maker dropped reaches nobody, and leaves the count.
+    assert_eq!(
+        *journal.lock(),
+        ["life vm 1/0", "dog vm Watchdog { action: 4 }", "dog vm Watchdog { action: 6 }", "life vm 2/0"]
+    );
+    assert_eq!(backlog.queued(), 0);
+    // Every source comes back to the producer, in order, for reuse.
+    let mut reused = Vec::new();
+    backlog.free_spent(&mut Spent::default(), |source| reused.push(source.downcast::<Action>().unwrap().0));
+    assert_eq!(reused, [Some(4), None, Some(6)]);
+    state.deregister(1, lifecycles).unwrap();
+    state.deregister(1, watchdogs).unwrap();
 }

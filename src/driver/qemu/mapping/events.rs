@@ -272,6 +272,23 @@ pub(super) enum Protocol {
     Spice,
 }
 
+/// The graphics events: QMP's name, and the phase (a
+/// `virDomainEventGraphicsPhase`) and protocol libvirt reports.
+const GRAPHICS_EVENTS: [(&str, i32, Protocol); 6] = [
+    ("VNC_CONNECTED", Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT as i32, Protocol::Vnc),
+    ("VNC_INITIALIZED", Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE as i32, Protocol::Vnc),
+    ("VNC_DISCONNECTED", Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT as i32, Protocol::Vnc),
+    ("SPICE_CONNECTED", Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT as i32, Protocol::Spice),
+    ("SPICE_INITIALIZED", Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE as i32, Protocol::Spice),
+    ("SPICE_DISCONNECTED", Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT as i32, Protocol::Spice),
+];
+
+/// The graphics event `name` is, if one: its name (static), phase and
+/// protocol.
+pub(super) fn graphics_event(name: &str) -> Option<(&'static str, i32, Protocol)> {
+    GRAPHICS_EVENTS.iter().find(|(known, ..)| *known == name).copied()
+}
+
 /// One end of a graphics connection: `obj`, the event's `server` or
 /// `client`; the service is `service` for VNC and `port` for SPICE. Returns
 /// the address, with the end's `auth`, `x509_dname` and `sasl_username`.
@@ -306,7 +323,7 @@ fn graphics_address<'a>(
     Some((address, [auth, dname, user]))
 }
 
-pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out: &mut Mapped) {
+pub(super) fn map_graphics(ev: &QmpEvent, phase: i32, protocol: Protocol, out: &mut Mapped) {
     let [server, client] = ev.data_field().map_or([None, None], |data| data.get_all(["server", "client"]));
     let Some((local, [auth, ..])) = graphics_address(ev, "server", server, protocol, out) else {
         return;
@@ -315,7 +332,7 @@ pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out:
         return;
     };
     // SPICE reports the auth scheme only once the channel is initialized.
-    let with_auth = protocol == Protocol::Vnc || matches!(phase, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE);
+    let with_auth = protocol == Protocol::Vnc || phase == Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE as i32;
     let auth_scheme = CText::new(if with_auth { auth.unwrap_or_default() } else { "" });
     let mut subject = Vec::new();
     if protocol == Protocol::Vnc {
@@ -326,5 +343,5 @@ pub(super) fn map_graphics(ev: &QmpEvent, phase: Phase, protocol: Protocol, out:
             subject.push(("saslUsername".into(), user.into()));
         }
     }
-    out.events.push(EventPayload::Graphics { phase: phase as i32, local, remote, auth_scheme, subject });
+    out.events.push(EventPayload::Graphics { phase, local, remote, auth_scheme, subject });
 }

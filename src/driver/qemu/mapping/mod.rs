@@ -14,10 +14,9 @@ use super::qmp::QmpEvent;
 use crate::abi::common::virDomainShutoffReason as Shutoff;
 use crate::abi::domain_event::{
     virConnectDomainEventBlockJobStatus as JobStatus, virDomainEventCrashedDetailType as Crashed,
-    virDomainEventGraphicsPhase as Phase, virDomainEventPMSuspendedDetailType as PmSuspended,
-    virDomainEventResumedDetailType as Resumed, virDomainEventStartedDetailType as Started,
-    virDomainEventStoppedDetailType as Stopped, virDomainEventSuspendedDetailType as Suspended,
-    virDomainEventType as Ev,
+    virDomainEventPMSuspendedDetailType as PmSuspended, virDomainEventResumedDetailType as Resumed,
+    virDomainEventStartedDetailType as Started, virDomainEventStoppedDetailType as Stopped,
+    virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Ev,
 };
 use crate::event::EventPayload;
 
@@ -78,12 +77,6 @@ pub fn map_event_into(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
         "RTC_CHANGE" => map_rtc_change(rt, ev, out),
         "WATCHDOG" => map_watchdog(rt, ev, out),
         "BLOCK_IO_ERROR" => map_io_error(rt, ev, out),
-        "VNC_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Vnc, out),
-        "VNC_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Vnc, out),
-        "VNC_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Vnc, out),
-        "SPICE_CONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, Protocol::Spice, out),
-        "SPICE_INITIALIZED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, Protocol::Spice, out),
-        "SPICE_DISCONNECTED" => map_graphics(ev, Phase::VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, Protocol::Spice, out),
         "SUSPEND" => {
             out.events.push(EventPayload::PmSuspend { reason: 0 });
             pm_suspend(rt, PmSuspended::VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY, out);
@@ -151,7 +144,25 @@ pub fn map_event_into(rt: &mut DomainRuntime, ev: &QmpEvent, out: &mut Mapped) {
             }
             None => out.warnings.push(format!("MIGRATION_PASS without a pass number: {}", ev.fields())),
         },
-        _ => {}
+        other => map_deferred(other, ev, out),
+    }
+}
+
+/// Whether the mapping of `ev` may wait for its delivery (see
+/// `event::state::MakePayload`): it reads nothing of the domain's state and
+/// changes none, as for graphics connections. Returns the event's name, for
+/// [`map_deferred`] to know the event by.
+pub fn deferrable(rt: &DomainRuntime, ev: &QmpEvent) -> Option<&'static str> {
+    // After the monitor closed, the event is ignored (and said so) at once.
+    (rt.state != DomainState::Shutoff).then_some(())?;
+    graphics_event(&ev.name).map(|(name, ..)| name)
+}
+
+/// Maps `ev`, of one of the events whose mapping may wait for its delivery
+/// ([`deferrable`]) and named `name`, into `out` (not emptied first).
+pub fn map_deferred(name: &str, ev: &QmpEvent, out: &mut Mapped) {
+    if let Some((_, phase, protocol)) = graphics_event(name) {
+        map_graphics(ev, phase, protocol, out);
     }
 }
 

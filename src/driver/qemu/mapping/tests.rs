@@ -8,6 +8,7 @@ use crate::abi::domain_event::{
     virDomainEventSuspendedDetailType as Suspended, virDomainEventType as Ev,
 };
 use crate::driver::qemu::qmp::Message;
+use crate::driver::qemu::raw_json::Tape;
 use crate::event::{CText, GraphicsAddress};
 
 fn event(line: &str) -> QmpEvent<'static> {
@@ -452,6 +453,36 @@ fn graphics_missing_fields_drop_the_event() {
     let mapped = map_event(&mut running(), &event(spice));
     assert!(mapped.events.is_empty());
     assert_eq!(mapped.warnings.len(), 1);
+}
+
+/// The mapping left for the delivery gives what mapping at once gives (the
+/// events and the warnings), from the event's `data` as the monitor thread
+/// keeps it; only the graphics events of a live domain are left.
+#[test]
+fn graphics_mapped_at_delivery_as_at_once() {
+    let graphics = [
+        r#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "VNC_CONNECTED", "data": {"server": {"auth": "sasl", "family": "ipv4", "websocket": false, "service": "5901", "host": "0.0.0.0"}, "client": {"family": "ipv4", "service": "58425", "host": "127.0.0.1", "websocket": false}}}"#,
+        r#"{"event": "VNC_INITIALIZED", "data": {"server": {"auth": "vencrypt+x509+sasl", "family": "ipv6", "service": "5900", "host": "::1"}, "client": {"family": "ipv6", "service": "50212", "host": "::1", "x509_dname": "CN=client", "sasl_username": "fred"}}}"#,
+        r#"{"event": "VNC_DISCONNECTED", "data": {"server": {"family": "vsock", "service": "5900", "host": "2"}, "client": {"family": "unknown", "service": "1", "host": "3"}}}"#,
+        r#"{"event": "SPICE_INITIALIZED", "data": {"server": {"auth": "spice", "port": "5921", "family": "ipv4", "host": "127.0.0.1"}, "client": {"port": "49004", "family": "ipv4", "host": "127.0.0.1", "tls": true}}}"#,
+        r#"{"event": "SPICE_DISCONNECTED", "data": {"server": {"family": "ipv4", "service": "5900", "host": "h"}, "client": {"family": "ipv4", "port": "1", "host": "h"}}}"#,
+        r#"{"event": "SPICE_CONNECTED", "data": {"client": {"family": "ipv4", "port": "1", "host": "h"}}}"#,
+    ];
+    for line in graphics {
+        let mut tape = Tape::new();
+        let ev = QmpEvent::read_plain(line.as_bytes(), &mut tape).unwrap();
+        let name = deferrable(&running(), &ev).unwrap_or_else(|| panic!("not left: {line}"));
+        let kept = ev.checked_data().unwrap().to_owned();
+        let mut at_delivery = Mapped::default();
+        map_deferred(name, &QmpEvent::with_data(name, kept.raw()), &mut at_delivery);
+        assert_eq!(at_delivery, map_event(&mut running(), &ev), "{line}");
+        assert_eq!(deferrable(&DomainRuntime::new(DomainState::Shutoff), &ev), None, "{line}");
+    }
+    for other in [r#"{"event": "RESET", "data": {"guest": true}}"#, r#"{"event": "RTC_CHANGE", "data": {"offset": 1}}"#]
+    {
+        let mut tape = Tape::new();
+        assert_eq!(deferrable(&running(), &QmpEvent::read_plain(other.as_bytes(), &mut tape).unwrap()), None);
+    }
 }
 
 #[test]

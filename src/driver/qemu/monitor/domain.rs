@@ -2,6 +2,7 @@
 //! handshake deadline), the handshake and identity queries, then QEMU's
 //! events mapped and queued, callers' commands, and the end of the domain.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::FileTypeExt;
@@ -17,11 +18,11 @@ use super::source::{Action, Call, Next, Notice, RawCommand, Removal, Source};
 use super::testing;
 use crate::driver::qemu::mapping::{self, Attach, DomainRuntime, DomainState, End, Mapped};
 use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, QmpEvent, Session, SessionState};
-use crate::driver::qemu::raw_json::{Raw, Shapes, Tape};
+use crate::driver::qemu::raw_json::{OwnedRaw, Raw, Shapes, Tape};
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::state::{Backlog, Batch};
-use crate::event::{CText, DomainEvent, DomainIdentity, Event, EventClass, EventPayload, QemuMonitorEvent};
+use crate::event::state::{Backlog, Batch, Spent};
+use crate::event::{CText, DomainEvent, DomainIdentity, EventClass, EventPayload, QemuMonitorEvent};
 use crate::sys::Epoll;
 use crate::uuid::Uuid;
 
@@ -42,20 +43,38 @@ pub(super) struct Reading {
     /// each read (64 KiB cleared before every event of a slow stream cost
     /// microseconds of its latency).
     buf: Vec<u8>,
-    /// The shapes of the lines the monitors sent last (the monitors of one
-    /// QEMU send lines of the same shapes).
-    shapes: Shapes,
+    reuse: Reuse,
 }
 
 impl Reading {
-    /// The read buffer and the shape cache.
-    fn parts(&mut self) -> (&mut [u8], &mut Shapes) {
+    /// The read buffer, and what taking lines reuses.
+    fn parts(&mut self) -> (&mut [u8], &mut Reuse) {
         if self.buf.is_empty() {
             self.buf = vec![0; READ_SIZE];
         }
-        (&mut self.buf, &mut self.shapes)
+        (&mut self.buf, &mut self.reuse)
     }
 }
+
+/// What taking lines reuses from line to line, and from monitor to monitor.
+#[derive(Default)]
+struct Reuse {
+    /// The shapes of the lines the monitors sent last (the monitors of one
+    /// QEMU send lines of the same shapes).
+    shapes: Shapes,
+    /// The sources of deferred events that came back, to be filled again:
+    /// a fresh one (three allocations, freed again when it comes back) cost
+    /// more than mapping the event here. At most [`SOURCES_KEPT`].
+    sources: Sources,
+}
+
+/// Boxed, as the event queue takes them (and gives them back).
+#[allow(clippy::vec_box)]
+type Sources = Vec<Box<DeferredSource>>;
+
+/// How many sources of deferred events [`Reuse`] keeps: enough for the
+/// events a burst keeps in flight, about 600 bytes each.
+const SOURCES_KEPT: usize = 1024;
 
 /// The environment variable that sets the queue marks, `HIGH` or `HIGH:LOW`.
 pub const QUEUE_MARKS_VARIABLE: &str = "VIRT_EVENTS_MONITOR_QUEUE";
@@ -174,7 +193,7 @@ pub(super) struct DomainMonitor {
     batch: Batch,
     /// Where this monitor's delivered events, given back through its
     /// backlog, are freed (on this thread, which allocated them).
-    spent: Vec<Event>,
+    spent: Spent,
     /// The domain state the root was last told.
     published_state: DomainState,
     /// What mapping an event gives, reused from event to event.
@@ -353,7 +372,7 @@ impl DomainMonitor {
             pid: 0,
             refused: false,
             batch: Batch::default(),
-            spent: Vec::new(),
+            spent: Spent::default(),
             published_state: DomainState::Running,
             mapped: Mapped::default(),
             tape: Tape::new(),
@@ -423,12 +442,18 @@ impl DomainMonitor {
     /// queues the events and answers the commands; stops early when this
     /// monitor's events reach the high-water mark of the queue.
     fn read(&mut self, reads: usize, reading: &mut Reading) -> ReadEnd {
-        self.backlog.free_spent(&mut self.spent);
-        let (buf, shapes) = reading.parts();
-        self.read_into(buf, shapes, reads)
+        let (buf, reuse) = reading.parts();
+        self.backlog.free_spent(&mut self.spent, |source| {
+            if let Ok(source) = source.downcast() {
+                if reuse.sources.len() < SOURCES_KEPT {
+                    reuse.sources.push(source);
+                }
+            }
+        });
+        self.read_into(buf, reuse, reads)
     }
 
-    fn read_into(&mut self, buf: &mut [u8], shapes: &mut Shapes, reads: usize) -> ReadEnd {
+    fn read_into(&mut self, buf: &mut [u8], reuse: &mut Reuse, reads: usize) -> ReadEnd {
         let mut filled = false;
         for _ in 0..reads {
             let Some(stream) = self.stream.as_mut() else { return ReadEnd::Drained };
@@ -446,7 +471,7 @@ impl DomainMonitor {
             };
             filled = n == buf.len();
             let mut reader = std::mem::take(&mut self.reader);
-            reader.push(&buf[..n], |line| self.take_line(line, shapes));
+            reader.push(&buf[..n], |line| self.take_line(line, reuse));
             self.reader = reader;
             self.flush();
             self.commit();
@@ -519,7 +544,7 @@ impl DomainMonitor {
         self.outgoing.extend_from_slice(line.as_bytes());
     }
 
-    fn take_line(&mut self, line: Line<'_>, shapes: &mut Shapes) {
+    fn take_line(&mut self, line: Line<'_>, reuse: &mut Reuse) {
         let data = match line {
             Line::Data(data) => data,
             Line::Oversized { len } => {
@@ -529,25 +554,25 @@ impl DomainMonitor {
             }
         };
         let mut tape = std::mem::take(&mut self.tape);
-        self.take_message(data, &mut tape, shapes);
+        self.take_message(data, &mut tape, reuse);
         self.tape = tape;
     }
 
-    fn take_message(&mut self, data: &[u8], tape: &mut Tape, shapes: &mut Shapes) {
+    fn take_message(&mut self, data: &[u8], tape: &mut Tape, reuse: &mut Reuse) {
         // Nearly every line is an event the fast path reads: it goes to the
         // mapping at once, not moved through the session (which passes
         // events on untouched).
-        if let Some(event) = Raw::check_with(data, tape, shapes).and_then(QmpEvent::read_checked) {
-            return self.take_event(event);
+        if let Some(event) = Raw::check_with(data, tape, &mut reuse.shapes).and_then(QmpEvent::read_checked) {
+            return self.take_event(event, &mut reuse.sources);
         }
-        self.take_general_message(data);
+        self.take_general_message(data, &mut reuse.sources);
     }
 
     /// A line the fast path does not read: greetings, replies, rare or
     /// malformed lines. Kept out of line, so that the code every event runs
     /// through stays on few pages (see tools/hot_path.py).
     #[inline(never)]
-    fn take_general_message(&mut self, data: &[u8]) {
+    fn take_general_message(&mut self, data: &[u8], sources: &mut Sources) {
         let message = match Message::parse_general(data) {
             Ok(message) => message,
             Err(e) => {
@@ -564,7 +589,7 @@ impl DomainMonitor {
                 self.send("query-block", None, Pending::Block);
                 self.answers_due = 3;
             }
-            Ok(Incoming::Event(event)) => self.take_event(event),
+            Ok(Incoming::Event(event)) => self.take_event(event, sources),
             Ok(Incoming::Reply { id, .. }) if matches!(self.pending.get(&id), Some(Pending::Raw(_))) => {
                 if let Some(Pending::Raw(reply)) = self.pending.remove(&id) {
                     self.commit();
@@ -579,9 +604,9 @@ impl DomainMonitor {
         }
     }
 
-    fn take_event(&mut self, event: QmpEvent<'_>) {
+    fn take_event(&mut self, event: QmpEvent<'_>, sources: &mut Sources) {
         if self.identity.is_some() {
-            self.deliver(&event);
+            self.deliver(&event, sources);
         } else {
             self.keep_early(event.into_owned());
         }
@@ -706,12 +731,14 @@ impl DomainMonitor {
             Attach::Appeared => {}
         }
         self.phase = Phase::Attached;
+        // Rare: their deferred events' sources are made afresh.
+        let mut sources = Sources::new();
         for event in std::mem::take(&mut self.early_events) {
-            self.deliver(&event);
+            self.deliver(&event, &mut sources);
         }
     }
 
-    fn deliver(&mut self, event: &QmpEvent) {
+    fn deliver(&mut self, event: &QmpEvent, sources: &mut Sources) {
         testing::check(&event.name);
         let Some(identity) = &self.identity else { return };
         // A C string ends at its first NUL: such an event would reach the
@@ -734,6 +761,15 @@ impl DomainMonitor {
                 micros: event.microseconds,
                 details: event.details().map(CText::from),
             });
+        }
+        // What a graphics connection maps to is made on the thread that
+        // delivers it, off this one, the busier in a burst.
+        if let Some((name, data)) = mapping::deferrable(&self.runtime, event).zip(event.checked_data()) {
+            let mut source = sources.pop().unwrap_or_default();
+            source.name = name;
+            data.copy_into(&mut source.data);
+            self.batch.push_deferred(identity.clone(), source, make_deferred);
+            return;
         }
         let mapped = &mut self.mapped;
         mapping::map_event_into(&mut self.runtime, event, mapped);
@@ -760,6 +796,35 @@ impl DomainMonitor {
             self.root.events.queue_batch(&mut self.batch, Some(&self.backlog));
         }
     }
+}
+
+/// What the payload of an event whose mapping was left for its delivery is
+/// made from: the event's name and its `data`, as the monitor thread
+/// checked it.
+#[derive(Default)]
+struct DeferredSource {
+    name: &'static str,
+    data: OwnedRaw,
+}
+
+/// Makes the payload of an event whose mapping was left for its delivery
+/// (a `MakePayload`, on the thread that delivers it, from a
+/// [`DeferredSource`]). Warnings are said here, and a payload made only if
+/// the mapping gives one (it gives at most one).
+fn make_deferred(domain: &DomainIdentity, source: &(dyn Any + Send)) -> Option<EventPayload> {
+    thread_local! {
+        static MAPPED: std::cell::RefCell<Mapped> = Default::default();
+    }
+    let source = source.downcast_ref::<DeferredSource>()?;
+    MAPPED.with_borrow_mut(|mapped| {
+        mapping::map_deferred(source.name, &QmpEvent::with_data(source.name, source.data.raw()), mapped);
+        for warning in mapped.warnings.drain(..) {
+            warn(format_args!("monitor of '{}': {warning}", domain.name));
+        }
+        let payload = mapped.events.pop();
+        mapped.events.clear();
+        payload
+    })
 }
 
 /// The backlog of the monitor of `name` in `root`, whose resumption asks the
