@@ -282,6 +282,11 @@ pub struct OwnedRaw {
 }
 
 impl OwnedRaw {
+    /// The room its buffers hold, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.tape.capacity() * std::mem::size_of::<Member>()
+    }
+
     pub fn raw(&self) -> Raw<'_> {
         let members = if self.text.starts_with('{') { (0, self.tape.len() as u32) } else { (0, 0) };
         Raw { source: &self.text, tape: &self.tape, span: (0, self.text.len() as u32), members }

@@ -21,7 +21,7 @@ use crate::driver::qemu::qmp::{ErrorReply, Incoming, Line, LineReader, Message, 
 use crate::driver::qemu::raw_json::{OwnedRaw, Raw, Shapes, Tape};
 use crate::driver::qemu::root::{allocate_id, warn, AttachedDomain, Root, HANDSHAKE_TIMEOUT, MONITOR_SUFFIX};
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
-use crate::event::state::{Backlog, Batch, Spent};
+use crate::event::state::{Backlog, Batch, PayloadSource, Spent};
 use crate::event::{CText, DomainEvent, DomainIdentity, EventClass, EventPayload, QemuMonitorEvent};
 use crate::sys::Epoll;
 use crate::uuid::Uuid;
@@ -68,6 +68,22 @@ struct Reuse {
     sources: Sources,
 }
 
+impl Reuse {
+    /// Keeps `source`, come back from the queue, for a later event: if
+    /// there is room, and it is one of ours and small (a monitor may send a
+    /// line of megabytes, whose copy is not kept).
+    fn keep(&mut self, source: PayloadSource) {
+        if self.sources.len() >= SOURCES_KEPT {
+            return;
+        }
+        if let Ok(source) = source.downcast::<DeferredSource>() {
+            if source.data.heap_bytes() <= SOURCE_KEPT_BYTES {
+                self.sources.push(source);
+            }
+        }
+    }
+}
+
 /// Boxed, as the event queue takes them (and gives them back).
 #[allow(clippy::vec_box)]
 type Sources = Vec<Box<DeferredSource>>;
@@ -75,6 +91,15 @@ type Sources = Vec<Box<DeferredSource>>;
 /// How many sources of deferred events [`Reuse`] keeps: enough for the
 /// events a burst keeps in flight, about 600 bytes each.
 const SOURCES_KEPT: usize = 1024;
+/// The longest `data` of an event whose mapping is left for its delivery;
+/// one with more is mapped at once. A deferred event keeps all of its
+/// `data` until then, where the mapping keeps only the fields it reads, and
+/// the queue's marks count events, not bytes. (A graphics event's is about
+/// 200 bytes.)
+const DEFERRED_DATA_MAX: usize = 2048;
+/// The largest source [`Reuse`] keeps (its buffers' room): one of a
+/// [`DEFERRED_DATA_MAX`]-byte `data` and its members.
+const SOURCE_KEPT_BYTES: usize = 8192;
 
 /// The environment variable that sets the queue marks, `HIGH` or `HIGH:LOW`.
 pub const QUEUE_MARKS_VARIABLE: &str = "VIRT_EVENTS_MONITOR_QUEUE";
@@ -443,13 +468,7 @@ impl DomainMonitor {
     /// monitor's events reach the high-water mark of the queue.
     fn read(&mut self, reads: usize, reading: &mut Reading) -> ReadEnd {
         let (buf, reuse) = reading.parts();
-        self.backlog.free_spent(&mut self.spent, |source| {
-            if let Ok(source) = source.downcast() {
-                if reuse.sources.len() < SOURCES_KEPT {
-                    reuse.sources.push(source);
-                }
-            }
-        });
+        self.backlog.free_spent(&mut self.spent, |source| reuse.keep(source));
         self.read_into(buf, reuse, reads)
     }
 
@@ -764,7 +783,8 @@ impl DomainMonitor {
         }
         // What a graphics connection maps to is made on the thread that
         // delivers it, off this one, the busier in a burst.
-        if let Some((name, data)) = mapping::deferrable(&self.runtime, event).zip(event.checked_data()) {
+        let data = event.checked_data().filter(|data| data.text().len() <= DEFERRED_DATA_MAX);
+        if let Some((name, data)) = mapping::deferrable(&self.runtime, event).zip(data) {
             let mut source = sources.pop().unwrap_or_default();
             source.name = name;
             data.copy_into(&mut source.data);
@@ -840,7 +860,26 @@ fn resumable_backlog(root: &Arc<Root>, name: &str, low: usize) -> Arc<Backlog> {
 
 #[cfg(test)]
 mod tests {
-    use super::QueueMarks;
+    use super::{DeferredSource, QueueMarks, Reuse, SOURCES_KEPT};
+    use crate::driver::qemu::raw_json::{Raw, Tape};
+
+    /// Sources come back to be reused, up to a number, and only small ones.
+    #[test]
+    fn reuse_keeps_few_and_small_sources() {
+        let source = |text: &str| {
+            let mut source = Box::<DeferredSource>::default();
+            Raw::check(text.as_bytes(), &mut Tape::new()).unwrap().copy_into(&mut source.data);
+            source
+        };
+        let mut reuse = Reuse::default();
+        reuse.keep(source(&format!(r#"{{"a": "{}"}}"#, "x".repeat(100_000))));
+        reuse.keep(Box::new(7));
+        assert!(reuse.sources.is_empty(), "a large one, and one not ours");
+        for _ in 0..SOURCES_KEPT + 5 {
+            reuse.keep(source(r#"{"server": {"host": "h"}}"#));
+        }
+        assert_eq!(reuse.sources.len(), SOURCES_KEPT);
+    }
 
     #[test]
     fn queue_marks_parse_high_and_optional_low() {
