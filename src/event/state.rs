@@ -244,7 +244,7 @@ impl Batch {
 }
 
 /// An event in the queue.
-pub struct Queued {
+struct Queued {
     event: Entry,
     /// The server's callback ID a remote connection's event came for.
     remote_id: Option<i32>,

@@ -783,13 +783,14 @@ impl DomainMonitor {
         }
         // What a graphics connection maps to is made on the thread that
         // delivers it, off this one, the busier in a burst.
-        let data = event.checked_data().filter(|data| data.text().len() <= DEFERRED_DATA_MAX);
-        if let Some((name, data)) = mapping::deferrable(&self.runtime, event).zip(data) {
-            let mut source = sources.pop().unwrap_or_default();
-            source.name = name;
-            data.copy_into(&mut source.data);
-            self.batch.push_deferred(identity.clone(), source, make_deferred);
-            return;
+        if let Some(name) = mapping::deferrable(&self.runtime, event) {
+            if let Some(data) = event.checked_data().filter(|data| data.text().len() <= DEFERRED_DATA_MAX) {
+                let mut source = sources.pop().unwrap_or_default();
+                source.name = name;
+                data.copy_into(&mut source.data);
+                self.batch.push_deferred(identity.clone(), source, make_deferred);
+                return;
+            }
         }
         let mapped = &mut self.mapped;
         mapping::map_event_into(&mut self.runtime, event, mapped);
