@@ -228,8 +228,7 @@ impl Batch {
     /// Adds an event of `domain` whose payload `make` makes from `source`
     /// when it is delivered ([`MakePayload`]).
     pub fn push_deferred(&mut self, domain: DomainIdentity, source: PayloadSource, make: MakePayload) {
-        let event = Event::Domain(DomainEvent::new(domain, EventPayload::Reboot));
-        let deferred = Deferred { event, source, make };
+        let deferred = Deferred { domain, source, make };
         self.events.push_back(Queued { event: Entry::Deferred(deferred), remote_id: None });
     }
 
@@ -273,8 +272,7 @@ pub type PayloadSource = Box<dyn Any + Send>;
 
 /// A domain event whose payload is made at delivery ([`MakePayload`]).
 struct Deferred {
-    /// The event, a domain's, with a stand-in payload until then.
-    event: Event,
+    domain: DomainIdentity,
     source: PayloadSource,
     make: MakePayload,
 }
@@ -642,7 +640,7 @@ impl EventState {
             (flush, inner.registrations.clone(), generation)
         };
         while let Some(run) = flush.undelivered.runs.front_mut() {
-            let Some(mut queued) = flush.undelivered.events.pop_front() else { break };
+            let Some(queued) = flush.undelivered.events.pop_front() else { break };
             run.len -= 1;
             flush.taken += 1;
             // Registrations added while an event is being delivered wait for
@@ -653,12 +651,16 @@ impl EventState {
                 generation = self.generation.load(Ordering::Acquire);
                 registrations = inner.registrations.clone();
             }
-            match &mut queued.event {
-                Entry::Ready(event) => deliver(&registrations, event, queued.remote_id),
-                Entry::Deferred(deferred) => deferred.deliver(&registrations),
-            }
-            if run.backlog.is_some() {
-                flush.spent.push(queued);
+            let remote_id = queued.remote_id;
+            let delivered = match queued.event {
+                Entry::Ready(event) => {
+                    deliver(&registrations, &event, remote_id);
+                    Some(Entry::Ready(event))
+                }
+                Entry::Deferred(deferred) => deferred.deliver(&registrations).map(Entry::Deferred),
+            };
+            if let Some(event) = delivered.filter(|_| run.backlog.is_some()) {
+                flush.spent.push(Queued { event, remote_id });
             }
             if run.len > 0 {
                 continue;
@@ -696,26 +698,20 @@ fn deliver(registrations: &[Arc<Registration>], event: &Event, remote_id: Option
 }
 
 impl Deferred {
-    /// Makes the payload and delivers the event, unless the maker drops it.
-    /// What was made is freed here, on the thread that made it: the
-    /// stand-in takes its place again.
-    fn deliver(&mut self, registrations: &[Arc<Registration>]) {
-        let Some(stand_in) = self.make_payload() else { return };
-        deliver(registrations, &self.event, None);
-        self.put_payload(stand_in);
-    }
-
-    /// Puts the made payload in place of the stand-in, returned; `None` if
-    /// the maker dropped the event.
-    fn make_payload(&mut self) -> Option<EventPayload> {
-        let Event::Domain(event) = &mut self.event else { return None };
-        let payload = (self.make)(&event.domain, &*self.source)?;
-        Some(std::mem::replace(&mut event.payload, payload))
-    }
-
-    fn put_payload(&mut self, payload: EventPayload) {
-        if let Event::Domain(event) = &mut self.event {
-            event.payload = payload;
+    /// Makes the payload and delivers the event, unless the maker drops it;
+    /// returns what the producer kept, for it. What was made is freed here,
+    /// on the thread that made it.
+    fn deliver(self, registrations: &[Arc<Registration>]) -> Option<Deferred> {
+        let Deferred { domain, source, make } = self;
+        let Some(payload) = make(&domain, &*source) else {
+            return Some(Deferred { domain, source, make });
+        };
+        let event = Event::Domain(DomainEvent { domain, payload });
+        deliver(registrations, &event, None);
+        match event {
+            Event::Domain(DomainEvent { domain, .. }) => Some(Deferred { domain, source, make }),
+            // Made a domain event above: not reached.
+            Event::Object(_) | Event::QemuMonitor(_) => None,
         }
     }
 }
