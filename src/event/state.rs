@@ -164,11 +164,14 @@ impl Backlog {
     /// with the backlog's, so that both are reused.
     pub fn free_spent(&self, scratch: &mut Spent, mut reuse: impl FnMut(PayloadSource)) {
         std::mem::swap(&mut *self.spent.lock(), scratch);
-        for queued in scratch.0.drain(..) {
-            if let Entry::Deferred(deferred) = queued.event {
-                reuse(deferred.source);
+        // Taken in place (an event moved out to be dropped costs a copy): a
+        // box of nothing, which allocates nothing, stands in.
+        for queued in &mut scratch.0 {
+            if let Entry::Deferred(deferred) = &mut queued.event {
+                reuse(std::mem::replace(&mut deferred.source, Box::new(())));
             }
         }
+        scratch.0.clear();
     }
 
     /// Hands delivered events back to the producer (leaving `events` empty),
@@ -228,7 +231,7 @@ impl Batch {
     /// Adds an event of `domain` whose payload `make` makes from `source`
     /// when it is delivered ([`MakePayload`]).
     pub fn push_deferred(&mut self, domain: DomainIdentity, source: PayloadSource, make: MakePayload) {
-        let deferred = Deferred { domain, source, make };
+        let deferred = Deferred { domain: Some(domain), source, make };
         self.events.push_back(Queued { event: Entry::Deferred(deferred), remote_id: None });
     }
 
@@ -272,7 +275,8 @@ pub type PayloadSource = Box<dyn Any + Send>;
 
 /// A domain event whose payload is made at delivery ([`MakePayload`]).
 struct Deferred {
-    domain: DomainIdentity,
+    /// Lent to the event while it is delivered.
+    domain: Option<DomainIdentity>,
     source: PayloadSource,
     make: MakePayload,
 }
@@ -640,7 +644,7 @@ impl EventState {
             (flush, inner.registrations.clone(), generation)
         };
         while let Some(run) = flush.undelivered.runs.front_mut() {
-            let Some(queued) = flush.undelivered.events.pop_front() else { break };
+            let Some(mut queued) = flush.undelivered.events.pop_front() else { break };
             run.len -= 1;
             flush.taken += 1;
             // Registrations added while an event is being delivered wait for
@@ -651,16 +655,12 @@ impl EventState {
                 generation = self.generation.load(Ordering::Acquire);
                 registrations = inner.registrations.clone();
             }
-            let remote_id = queued.remote_id;
-            let delivered = match queued.event {
-                Entry::Ready(event) => {
-                    deliver(&registrations, &event, remote_id);
-                    Some(Entry::Ready(event))
-                }
-                Entry::Deferred(deferred) => deferred.deliver(&registrations).map(Entry::Deferred),
-            };
-            if let Some(event) = delivered.filter(|_| run.backlog.is_some()) {
-                flush.spent.push(Queued { event, remote_id });
+            match &mut queued.event {
+                Entry::Ready(event) => deliver(&registrations, event, queued.remote_id),
+                Entry::Deferred(deferred) => deferred.deliver(&registrations),
+            }
+            if run.backlog.is_some() {
+                flush.spent.push(queued);
             }
             if run.len > 0 {
                 continue;
@@ -698,20 +698,19 @@ fn deliver(registrations: &[Arc<Registration>], event: &Event, remote_id: Option
 }
 
 impl Deferred {
-    /// Makes the payload and delivers the event, unless the maker drops it;
-    /// returns what the producer kept, for it. What was made is freed here,
-    /// on the thread that made it.
-    fn deliver(self, registrations: &[Arc<Registration>]) -> Option<Deferred> {
-        let Deferred { domain, source, make } = self;
-        let Some(payload) = make(&domain, &*source) else {
-            return Some(Deferred { domain, source, make });
+    /// Makes the payload and delivers the event, unless the maker drops it.
+    /// What was made is freed here, on the thread that made it; the domain
+    /// comes back, to go back to the producer with the source.
+    fn deliver(&mut self, registrations: &[Arc<Registration>]) {
+        let Some(domain) = self.domain.take() else { return };
+        let Some(payload) = (self.make)(&domain, &*self.source) else {
+            self.domain = Some(domain);
+            return;
         };
         let event = Event::Domain(DomainEvent { domain, payload });
         deliver(registrations, &event, None);
-        match event {
-            Event::Domain(DomainEvent { domain, .. }) => Some(Deferred { domain, source, make }),
-            // Made a domain event above: not reached.
-            Event::Object(_) | Event::QemuMonitor(_) => None,
+        if let Event::Domain(DomainEvent { domain, .. }) = event {
+            self.domain = Some(domain);
         }
     }
 }
