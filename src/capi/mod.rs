@@ -288,8 +288,12 @@ pub(crate) fn forward_unwinding<T>(what: &'static str, body: impl FnOnce() -> T)
             }
         }
     }
-    let _no_panic_escapes = AbortOnPanic(what);
-    body()
+    let no_panic_escapes = AbortOnPanic(what);
+    let result = body();
+    // Returned: nothing to tell apart (and `panicking()` not read on every
+    // call, a page of its own on the loop's path).
+    std::mem::forget(no_panic_escapes);
+    result
 }
 
 #[cfg(test)]

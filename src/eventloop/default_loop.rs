@@ -291,10 +291,15 @@ struct Registrations {
     /// A thread is between building a poll set and leaving poll(2) (with
     /// the wake-up drained): every change wakes it.
     polling: bool,
+    /// The buffers of the last wait's set, given back for the next one: a
+    /// wait allocates nothing (the allocator's code and data were a tenth
+    /// of what a paced event touches on the loop's thread).
+    spare_set: PollSet,
 }
 
 /// What one iteration waits on: the wake-up descriptor, then the watches'
 /// descriptors; the watch id of each of the latter; the poll timeout in ms.
+#[derive(Default)]
 struct PollSet {
     fds: Vec<libc::pollfd>,
     watches: Vec<i32>,
@@ -374,6 +379,7 @@ impl DefaultLoop {
                 timers: Table::new(),
                 round: 0,
                 polling: false,
+                spare_set: PollSet::default(),
             }),
             poll_released: Condvar::new(),
             wakeup: Wakeup::new()?,
@@ -487,6 +493,7 @@ impl DefaultLoop {
                     dispatched |= self.dispatch_handle(watch, pollfd.revents);
                 }
             }
+            self.registrations.lock().spare_set = set;
             if dispatched {
                 return Ok(());
             }
@@ -501,8 +508,9 @@ impl DefaultLoop {
     fn prepare(&self) -> Result<PollSet, (MutexGuard<'_, Registrations>, Round)> {
         let mut registrations = self.registrations.lock();
         loop {
-            let mut set = Self::poll_set(&registrations);
+            let mut set = Self::poll_set(&mut registrations);
             if set.fds.is_empty() && set.timeout == 0 {
+                registrations.spare_set = set;
                 let round = Self::start_round(&mut registrations);
                 return Err((registrations, round));
             }
@@ -517,11 +525,12 @@ impl DefaultLoop {
 
     /// The watches' descriptors to poll (the wake-up descriptor not yet
     /// among them) and the timeout in ms until the earliest timer (-1: none).
-    fn poll_set(registrations: &Registrations) -> PollSet {
-        // Room for the wake-up and a waiting reader's descriptors too: one
-        // allocation per wait.
-        let mut fds = Vec::with_capacity(registrations.handles.entries.len() + 1 + READER_FDS);
-        let mut watches = Vec::new();
+    fn poll_set(registrations: &mut Registrations) -> PollSet {
+        let PollSet { mut fds, mut watches, .. } = std::mem::take(&mut registrations.spare_set);
+        fds.clear();
+        watches.clear();
+        // Room for the wake-up and a waiting reader's descriptors too.
+        fds.reserve(registrations.handles.entries.len() + 1 + READER_FDS);
         for entry in &registrations.handles.entries {
             if entry.is_parked() && entry.data.events != 0 && !entry.data.invalid {
                 fds.push(libc::pollfd { fd: entry.data.fd, events: to_poll_events(entry.data.events), revents: 0 });
