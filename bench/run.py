@@ -28,7 +28,7 @@ import threading
 import time
 
 SIZES = {
-    "BENCH_RUNS": 3,  # alternating runs of each comparison
+    "BENCH_RUNS": 5,  # alternating runs of each comparison
     "BENCH_BURST_EVENTS": 300000,  # burst on one monitor
     "BENCH_QMP_EVENTS": 60000,  # the same burst read by qemu.qmp (slower)
     "BENCH_PACED_EVENTS": 5000,  # RTC changes at BENCH_PACED_RATE
